@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+import { PodnetError } from '../lib/index.js';
+
+/** Builds the command tree; each command group lives in its own file and only wires options to a module. */
+export function buildProgram(): Command {
+  const program = new Command('podnet')
+    .description('VPC-native pod networking for Kubernetes: the Amazon VPC CNI, on AWS or on an emulated VPC')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} }); // errors are printed once, by reportError, as error:/hint:
+  for (const register of commandGroups) register(program);
+  return program;
+}
+
+/** Every command group registers itself here; see src/cli/<group>.ts. */
+const commandGroups: ReadonlyArray<(program: Command) => void> = [];
+
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+  } catch (err) {
+    process.exitCode = reportError(err);
+  }
+}
+
+/** Prints `error:` and `hint:` lines (never a stack trace) and returns the exit status. */
+export function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.exitCode === 0) return 0; // --help, --version
+    const message = err.message.replace(/^error: /, '');
+    process.stderr.write(`error: ${message}\nhint: run 'podnet help' or add --help to the command to see its usage\n`);
+    return 2;
+  }
+  if (err instanceof PodnetError) {
+    process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+    return err.exitStatus;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`error: ${message}\nhint: this is a bug in podnet; please report it with the command you ran\n`);
+  return 1;
+}

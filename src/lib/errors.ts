@@ -1,0 +1,44 @@
+/**
+ * The one error type of podnet: a stable code, a message with the numbers, and a hint that says what to do.
+ * The CLI prints `error: <message>` / `hint: <hint>`; the CNI maps codes to the spec's numbers in one table.
+ */
+export type ErrorCode =
+  // usage: bad flags, unknown names, unreadable input files (exit 2)
+  | 'USAGE'
+  | 'UNKNOWN_INSTANCE_TYPE'
+  | 'FILE_UNREADABLE'
+  // configuration
+  | 'CONFIG_INVALID'
+  // addresses
+  | 'INVALID_ADDRESS'
+  | 'NO_FREE_PREFIX'
+  | 'NO_FREE_ADDRESS'
+  // running commands
+  | 'EXEC_FAILED'
+  | 'NOT_ROOT'
+  | 'MISSING_TOOL'
+  // anything else that failed (exit 1)
+  | 'FAILED';
+
+const usageCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['USAGE', 'UNKNOWN_INSTANCE_TYPE', 'FILE_UNREADABLE']);
+
+export class PodnetError extends Error {
+  override readonly name = 'PodnetError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly hint?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** What the CLI exits with: 2 for usage errors (the user typed something wrong), 1 for failures. */
+  get exitStatus(): 1 | 2 {
+    return usageCodes.has(this.code) ? 2 : 1;
+  }
+}
+
+export function usageError(message: string, hint: string): PodnetError {
+  return new PodnetError('USAGE', message, hint);
+}

@@ -1,0 +1,3 @@
+export { PodnetError, usageError, type ErrorCode } from './errors.js';
+export { run, ExecError, type RunOptions, type RunResult } from './exec.js';
+export { nearestNames } from './nearest.js';
