@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'INVALID_ADDRESS'
   | 'NO_FREE_PREFIX'
   | 'NO_FREE_ADDRESS'
+  | 'ADDRESS_IN_USE'
+  | 'RANGE_TOO_LARGE'
   // running commands
   | 'EXEC_FAILED'
   | 'NOT_ROOT'
