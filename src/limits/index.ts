@@ -1,0 +1,13 @@
+export {
+  allInstanceTypes,
+  enisOnDefaultCard,
+  lookupInstanceType,
+  maxIpsPerEni,
+  maxPrefixesPerEni,
+  supportsPrefixDelegation,
+  IPS_PER_PREFIX,
+  type HypervisorType,
+  type InstanceLimits,
+  type NetworkCard,
+} from './table.js';
+export { maxPods, maxPodsFor, type MaxPodsBreakdown, type MaxPodsOptions } from './max-pods.js';

@@ -1,0 +1,126 @@
+import { PodnetError } from '../lib/index.js';
+import { IPS_PER_PREFIX, enisOnDefaultCard, lookupInstanceType, supportsPrefixDelegation, type InstanceLimits } from './table.js';
+
+/** The node settings that change max pods (§4.16, §5.1, §5.2). */
+export interface MaxPodsOptions {
+  /** ENABLE_PREFIX_DELEGATION: each IP slot of an ENI holds a /28 prefix instead of one address. */
+  readonly prefixDelegation?: boolean;
+  /** AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: the primary ENI gets no pod addresses. */
+  readonly customNetworking?: boolean;
+  /** ENABLE_POD_ENI: the trunk ENI takes one ENI slot and holds no pod addresses. */
+  readonly securityGroupsForPods?: boolean;
+  /** MAX_ENI: caps ENIs per node; values below 1 or at/above the limit change nothing (§4.2). */
+  readonly maxEni?: number;
+  /** vCPUs of the node: applies the EKS calculator's recommended ceiling (110 up to 30 vCPUs, else 250). */
+  readonly cpus?: number;
+}
+
+/** How a max-pods number came about, so a person (or a script) can check the arithmetic. */
+export interface MaxPodsBreakdown {
+  readonly instanceType: string;
+  readonly maxPods: number;
+  /** ENIs the default network card allows (other cards are not counted, §4.16). */
+  readonly enisOnDefaultCard: number;
+  /** ENIs that carry pod addresses after MAX_ENI, custom networking and the SGP trunk. */
+  readonly enisForPods: number;
+  /** IPv4 addresses per ENI including the primary (IPv4Limit). */
+  readonly ipv4PerEni: number;
+  /** Pod addresses per ENI: IPv4Limit − 1, times 16 with prefix delegation. */
+  readonly podIpsPerEni: number;
+  /** Whether prefix delegation was asked for and whether it is in effect (it needs Nitro or bare metal). */
+  readonly prefixDelegation: { readonly requested: boolean; readonly effective: boolean };
+  /** Host-network pods (aws-node, kube-proxy) that need no VPC address. */
+  readonly hostNetworkPods: 2;
+  /** The formula's result before the vCPU ceiling. */
+  readonly uncapped: number;
+  /** The calculator's vCPU ceiling, when --cpus was given. */
+  readonly cap: { readonly cpus: number; readonly limit: 110 | 250; readonly applied: boolean } | null;
+  /** The arithmetic in words, e.g. `3 ENIs × (4 − 1) IPs + 2`. */
+  readonly formula: string;
+  /** Why the ENI count differs from the card's limit, and fallbacks (e.g. PD on a Xen instance). */
+  readonly notes: readonly string[];
+}
+
+/** Host-network pods counted on top of the VPC addresses (§4.16). */
+const HOST_NETWORK_PODS = 2;
+
+/** Max pods of an instance type, following upstream's table and the EKS max-pods calculator (§4.16). */
+export function maxPods(instanceType: string, opts: MaxPodsOptions = {}): MaxPodsBreakdown {
+  return maxPodsFor(instanceType, lookupInstanceType(instanceType), opts);
+}
+
+/** Same as maxPods, for limits already in hand (e.g. read from DescribeInstanceTypes). */
+export function maxPodsFor(instanceType: string, limits: InstanceLimits, opts: MaxPodsOptions = {}): MaxPodsBreakdown {
+  if (opts.cpus !== undefined && !(Number.isInteger(opts.cpus) && opts.cpus >= 1)) {
+    throw new PodnetError('USAGE', `vCPU count must be a whole number ≥ 1, got ${opts.cpus}`, 'pass the node\'s vCPU count, e.g. --cpus 2');
+  }
+  if (opts.maxEni !== undefined && !Number.isInteger(opts.maxEni)) {
+    throw new PodnetError('USAGE', `MAX_ENI must be a whole number, got ${opts.maxEni}`, 'pass a whole number of ENIs, e.g. --max-eni 2');
+  }
+  const notes: string[] = [];
+  const cardEnis = enisOnDefaultCard(limits);
+  if (limits.NetworkCards.length > 1) {
+    notes.push(`only the default network card's ${cardEnis} ENIs count; the other ${limits.NetworkCards.length - 1} cards carry no pod addresses without multi-NIC`);
+  }
+
+  let enis = cardEnis;
+  let enisSource = `${cardEnis} on the default card`;
+  const adjustments: string[] = [];
+  // §4.2: MAX_ENI applies only when it is at least 1 and below the limit.
+  if (opts.maxEni !== undefined && opts.maxEni >= 1 && opts.maxEni < cardEnis) {
+    enis = opts.maxEni;
+    enisSource = `MAX_ENI ${opts.maxEni} of ${cardEnis}`;
+  }
+  if (opts.customNetworking) {
+    enis -= 1; // §5.1: the primary ENI stays in the node's subnet and gets no pod addresses
+    adjustments.push('−1 primary ENI for custom networking');
+  }
+  if (opts.securityGroupsForPods) {
+    enis -= 1; // §5.2: the trunk ENI occupies a slot on card 0 and is never used for pod IPs
+    adjustments.push('−1 trunk ENI for security groups for pods');
+    notes.push('pods with their own security groups use branch ENIs on the trunk; they are not counted here');
+  }
+  if (enis < 0) enis = 0;
+  if (enis === 0) notes.push('no ENI is left for pod addresses; only host-network pods fit');
+
+  const pdSupported = supportsPrefixDelegation(limits);
+  const pd = Boolean(opts.prefixDelegation) && pdSupported;
+  if (opts.prefixDelegation && !pdSupported) {
+    // upstream only enables PD on Nitro or bare metal and otherwise keeps secondary IPs (§8, calculator in §4.16)
+    notes.push(`prefix delegation needs a Nitro or bare-metal instance (${instanceType} is ${limits.HypervisorType}); falling back to secondary IPs as upstream does`);
+  }
+  const slots = limits.IPv4Limit - 1;
+  const podIpsPerEni = pd ? slots * IPS_PER_PREFIX : slots;
+  const uncapped = enis * podIpsPerEni + HOST_NETWORK_PODS;
+
+  let cap: MaxPodsBreakdown['cap'] = null;
+  let result = uncapped;
+  if (opts.cpus !== undefined) {
+    const limit = opts.cpus > 30 ? 250 : 110;
+    cap = { cpus: opts.cpus, limit, applied: uncapped > limit };
+    result = Math.min(uncapped, limit);
+  }
+
+  const enisWord = `${enis} ENI${enis === 1 ? '' : 's'}`;
+  const enisText = enis === cardEnis ? enisWord : `${enisWord} (${[enisSource, ...adjustments].join('; ')})`;
+  const perEni = pd ? `(${limits.IPv4Limit} − 1) prefixes × ${IPS_PER_PREFIX} IPs` : `(${limits.IPv4Limit} − 1) IPs`;
+  let formula = `${enisText} × ${perEni} + ${HOST_NETWORK_PODS}`;
+  if (cap) {
+    const rule = `${cap.cpus} vCPU${cap.cpus === 1 ? '' : 's'} ${cap.cpus > 30 ? '> 30' : '≤ 30'}`;
+    formula += cap.applied ? ` = ${uncapped}, capped at ${cap.limit} (${rule})` : ` (under the ${cap.limit} cap for ${rule})`;
+  }
+  return {
+    instanceType,
+    maxPods: result,
+    enisOnDefaultCard: cardEnis,
+    enisForPods: enis,
+    ipv4PerEni: limits.IPv4Limit,
+    podIpsPerEni,
+    prefixDelegation: { requested: Boolean(opts.prefixDelegation), effective: pd },
+    hostNetworkPods: HOST_NETWORK_PODS,
+    uncapped,
+    cap,
+    formula,
+    notes,
+  };
+}
