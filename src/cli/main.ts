@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { PodnetError } from '../lib/index.js';
+import { registerMaxPods } from './max-pods.js';
 
 /** Builds the command tree; each command group lives in its own file and only wires options to a module. */
 export function buildProgram(): Command {
@@ -14,7 +15,7 @@ export function buildProgram(): Command {
 }
 
 /** Every command group registers itself here; see src/cli/<group>.ts. */
-const commandGroups: ReadonlyArray<(program: Command) => void> = [];
+const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods];
 
 export async function main(argv: readonly string[]): Promise<void> {
   try {

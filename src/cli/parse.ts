@@ -7,7 +7,6 @@ export function nonNegativeInt(value: string): number {
 }
 
 export function positiveInt(value: string): number {
-  const n = nonNegativeInt(value);
-  if (n < 1) throw new InvalidArgumentError(`expected a whole number ≥ 1, got '${value}'`);
-  return n;
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new InvalidArgumentError(`expected a whole number ≥ 1, got '${value}'`);
+  return Number(value);
 }
