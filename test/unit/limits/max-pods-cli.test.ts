@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { allInstanceTypes } from '../../../src/limits/index.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Runs the CLI as a user would (through tsx), returning exit status and both streams. */
+function podnet(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'podnet', ...process.argv.slice(1)]))", '--', ...args], { cwd: root, encoding: 'utf8' });
+  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+test('max-pods prints the number and the arithmetic on one line', () => {
+  const r = podnet('max-pods', 't3.small');
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout, 't3.small: 11 max pods = 3 ENIs × (4 − 1) IPs + 2\n');
+});
+
+test('max-pods --prefix-delegation --cpus 2 explains the 110 cap', () => {
+  const r = podnet('max-pods', 'm5.large', '--prefix-delegation', '--cpus', '2');
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout, 'm5.large: 110 max pods = 3 ENIs × (10 − 1) prefixes × 16 IPs + 2 = 434, capped at 110 (2 vCPUs ≤ 30)\n');
+});
+
+test('max-pods --json prints the breakdown', () => {
+  const r = podnet('max-pods', 'm5.large', '--custom-networking', '--security-groups-for-pods', '--max-eni', '3', '--json');
+  assert.equal(r.status, 0);
+  const b = JSON.parse(r.stdout) as { instanceType: string; maxPods: number; enisForPods: number; podIpsPerEni: number };
+  assert.equal(b.instanceType, 'm5.large');
+  assert.equal(b.enisForPods, 1);
+  assert.equal(b.podIpsPerEni, 9);
+  assert.equal(b.maxPods, 11);
+});
+
+test('prefix delegation on Xen prints the fallback note on stderr', () => {
+  const r = podnet('max-pods', 'm4.4xlarge', '--prefix-delegation');
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout, 'm4.4xlarge: 234 max pods = 8 ENIs × (30 − 1) IPs + 2\n');
+  assert.match(r.stderr, /^note: prefix delegation needs a Nitro or bare-metal instance/);
+});
+
+// Upstream's misc/eni-max-pods.txt as stored in the code index is an older commit than our v1.23.1 table: it lists
+// 877 types, 869 of which are in our table; the other 8 (retired p2.*, i3.metal, u-*tb1.112xlarge) are not.
+test("max-pods --all lines equal upstream's eni-max-pods.txt data lines for every type both know", () => {
+  const fixture = readFileSync(new URL('fixtures/eni-max-pods.txt', import.meta.url), 'utf8')
+    .split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  const r = podnet('max-pods', '--all');
+  assert.equal(r.status, 0);
+  const ours = r.stdout.split('\n').filter((l) => l !== '');
+  assert.equal(ours.length, 1391);
+  assert.deepEqual(ours.map((l) => l.split(' ')[0]), allInstanceTypes());
+  for (const line of ours) assert.match(line, /^[a-z0-9.-]+ \d+$/);
+  const known = new Set(allInstanceTypes());
+  const shared = fixture.filter((l) => known.has(l.split(' ')[0]!));
+  assert.equal(fixture.length, 877);
+  assert.equal(shared.length, 869);
+  const oursShared = ours.filter((l) => shared.some((s) => s.split(' ')[0] === l.split(' ')[0]));
+  assert.deepEqual(oursShared, shared);
+  assert.deepEqual(fixture.filter((l) => !known.has(l.split(' ')[0]!)).map((l) => l.split(' ')[0]),
+    ['i3.metal', 'p2.16xlarge', 'p2.8xlarge', 'p2.xlarge', 'u-12tb1.112xlarge', 'u-18tb1.112xlarge', 'u-24tb1.112xlarge', 'u-9tb1.112xlarge']);
+});
+
+for (const [name, args, message] of [
+  ['an unknown type', ['max-pods', 't3.smal'], /^error: unknown instance type 't3\.smal'/],
+  ['a non-numeric --cpus', ['max-pods', 't3.small', '--cpus', 'four'], /^error: .*'four'/],
+  ['a negative --max-eni', ['max-pods', 't3.small', '--max-eni', '-1'], /^error: .*'-1'/],
+  ['a type together with --all', ['max-pods', 't3.small', '--all'], /^error: give an instance type or --all, not both/],
+  ['neither a type nor --all', ['max-pods'], /^error: no instance type given/],
+] as const) {
+  test(`max-pods with ${name} prints error: and hint: and exits 2`, () => {
+    const r = podnet(...args);
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, message);
+    assert.match(r.stderr, /\nhint: \S/);
+  });
+}
