@@ -19,7 +19,9 @@ test('a UDP datagram crosses a veth between two namespaces', async () => {
   await run(['ip', 'netns', 'add', a]);
   await run(['ip', 'netns', 'add', b]);
   await run(['ip', 'link', 'add', 'pnsbx0', 'netns', a, 'type', 'veth', 'peer', 'name', 'pnsbx1', 'netns', b]);
-  await run(['ip', '-batch', '-'], { input: `-n ${a} addr add 192.0.2.1/30 dev pnsbx0\n-n ${a} link set pnsbx0 up\n-n ${b} addr add 192.0.2.2/30 dev pnsbx1\n-n ${b} link set pnsbx1 up\n` });
+  // `ip -batch` has no per-line -n: one batch per namespace
+  await run(['ip', '-n', a, '-batch', '-'], { input: 'addr add 192.0.2.1/30 dev pnsbx0\nlink set pnsbx0 up\n' });
+  await run(['ip', '-n', b, '-batch', '-'], { input: 'addr add 192.0.2.2/30 dev pnsbx1\nlink set pnsbx1 up\n' });
   const server = `const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>{console.log(m.toString()+' from '+r.address);process.exit(0)});s.bind(9999,'192.0.2.2',()=>console.log('ready'));setTimeout(()=>process.exit(3),5000)`;
   const received = run([process.execPath, '-e', server], { netns: b });
   await new Promise((r) => setTimeout(r, 300));
