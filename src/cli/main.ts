@@ -18,6 +18,11 @@ export function buildProgram(): Command {
 const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods];
 
 export async function main(argv: readonly string[]): Promise<void> {
+  // A reader that stops early (`podnet max-pods --all --json | head`) closes the pipe: the output ends, no stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    process.exitCode = reportError(err);
+  });
   try {
     await buildProgram().parseAsync([...argv]);
   } catch (err) {
