@@ -21,10 +21,23 @@ const ipv4Hint = 'write IPv4 as four decimal parts 0-255, e.g. 10.0.1.7';
 const ipv6Hint = 'write IPv6 as hex groups separated by colons, e.g. 2001:db8::7';
 
 /**
+ * Canonical dotted decimal (no leading zeros). The emulator parses thousands of these per request, so they skip
+ * ipaddr.js; anything else goes through it.
+ */
+const plainQuad = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
+/**
  * Only the plain forms are accepted: four-part decimal IPv4 and standard IPv6. ipaddr.js also parses legacy
  * forms ("10.1", "0x0a.0.0.1", "010.0.0.1" as octal) that tools disagree on, so those are refused here.
  */
 export function parseAddress(text: string): Address {
+  const quad = plainQuad.exec(text);
+  if (quad) {
+    const [a, b, c, d] = [quad[1], quad[2], quad[3], quad[4]].map(Number) as [number, number, number, number];
+    if (a <= 255 && b <= 255 && c <= 255 && d <= 255) {
+      return { family: 4, value: BigInt(a * 0x1000000 + b * 0x10000 + c * 0x100 + d) };
+    }
+  }
   const trimmed = text.trim();
   if (trimmed === '') throw invalid(text, 'it is empty', `${ipv4Hint}, or ${ipv6Hint}`);
   if (trimmed.includes('/')) {
@@ -32,7 +45,8 @@ export function parseAddress(text: string): Address {
   }
   if (trimmed.includes(':')) {
     if (trimmed.includes('%')) {
-      throw invalid(text, 'zone ids (%eth0) are not part of an address', `drop the zone, e.g. ${trimmed.split('%')[0]}`);
+      const bare = trimmed.split('%')[0];
+      throw invalid(text, 'zone ids (%eth0) are not part of an address', `drop the zone, e.g. ${bare}`);
     }
     if (!ipaddr.IPv6.isValid(trimmed)) throw invalid(text, 'it is not valid IPv6', ipv6Hint);
     const parts = ipaddr.IPv6.parse(trimmed).parts;

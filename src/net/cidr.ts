@@ -19,6 +19,8 @@ function hostMask(family: Family, prefixLength: number): bigint {
   return (1n << BigInt(familyBits(family) - prefixLength)) - 1n;
 }
 
+const exampleCidr: Record<Family, string> = { 4: '10.0.1.0/24', 6: '2001:db8::/64' };
+
 /**
  * Non-strict parsing clears host bits ("10.0.1.7/24" → 10.0.1.0/24), as Go's net.ParseCIDR reports the network;
  * strict parsing refuses them, for input where a typo would otherwise silently name a different network.
@@ -28,7 +30,7 @@ export function parseCidr(text: string, opts: { strict?: boolean } = {}): Cidr {
   const slash = trimmed.indexOf('/');
   if (slash < 0) {
     const single = isAddressText(trimmed) ? `${trimmed}/${trimmed.includes(':') ? 128 : 32}` : '10.0.1.0/24';
-    throw new PodnetError('INVALID_ADDRESS', `"${text}" is not a CIDR: it has no prefix length`, `add one, e.g. ${single}`);
+    throw new PodnetError('INVALID_ADDRESS', `"${text}" is not a CIDR: it has no prefix length`, `add one: ${single}`);
   }
   const address = parseAddress(trimmed.slice(0, slash));
   const lengthText = trimmed.slice(slash + 1);
@@ -37,7 +39,7 @@ export function parseCidr(text: string, opts: { strict?: boolean } = {}): Cidr {
     throw new PodnetError(
       'INVALID_ADDRESS',
       `"${text}" is not a CIDR: prefix length "${lengthText}" is not 0-${bits}`,
-      `IPv${address.family} prefix lengths are 0 to ${bits}, e.g. ${address.family === 4 ? '10.0.1.0/24' : '2001:db8::/64'}`,
+      `IPv${address.family} prefix lengths are 0 to ${bits}, e.g. ${exampleCidr[address.family]}`,
     );
   }
   const prefixLength = Number(lengthText);
@@ -151,7 +153,9 @@ export function alignedBlocks(subnet: Cidr, prefixLength: number): Cidr[] {
   if (count > BigInt(maxListLength)) throw tooLarge(`${formatCidr(subnet)} in /${prefixLength} blocks`, count);
   const step = 1n << BigInt(familyBits(subnet.family) - prefixLength);
   const out: Cidr[] = [];
-  for (let i = 0n; i < count; i++) out.push({ family: subnet.family, network: subnet.network + i * step, prefixLength });
+  for (let i = 0n; i < count; i++) {
+    out.push({ family: subnet.family, network: subnet.network + i * step, prefixLength });
+  }
   return out;
 }
 
@@ -163,10 +167,11 @@ export function alignedBlocks(subnet: Cidr, prefixLength: number): Cidr[] {
 export function awsReservedAddresses(subnet: Cidr): Address[] {
   const size = cidrSize(subnet);
   const offsets = [0n, 1n, 2n, 3n, size - 1n].filter((o, i, all) => o < size && all.indexOf(o) === i);
-  return offsets.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((o) => ({ family: subnet.family, value: subnet.network + o }));
+  offsets.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return offsets.map((o) => ({ family: subnet.family, value: subnet.network + o }));
 }
 
-/** The subnet router at network+1: ENI route tables use it as the default gateway (§7 "the emulated VPC"). */
+/** The subnet router at network+1: ENI route tables use it as the default gateway (§9 item 3). */
 export function subnetGateway(subnet: Cidr): Address {
   return addressAt(subnet, 1n);
 }

@@ -14,7 +14,10 @@ import {
 /** An inclusive range of address values. */
 type Range = [start: bigint, end: bigint];
 
-/** The block size `allocateBlock` and `freeBlockCount` use by default: IPv4 /28 prefixes, IPv6 /80 prefixes (§4.11). */
+/**
+ * The block size `allocateBlock` and `freeBlockCount` use by default: IPv4 /28 prefixes (§4.1: 16 IPs per prefix),
+ * IPv6 /80 prefixes (§5.3).
+ */
 function defaultBlockLength(subnet: Cidr): number {
   return subnet.family === 4 ? 28 : 80;
 }
@@ -71,7 +74,8 @@ export class SubnetSpace {
     if (reservedAt >= 0) {
       throw new PodnetError(
         'ADDRESS_IN_USE',
-        `${describe(x)} includes ${this.describeRange(this.reserved[reservedAt]!)}, which AWS reserves in subnet ${formatCidr(this.subnet)}`,
+        `${describe(x)} includes ${this.describeRange(this.reserved[reservedAt]!)}, ` +
+          `which AWS reserves in subnet ${formatCidr(this.subnet)}`,
         'the network address, the next three and the last address of a subnet are never assignable',
       );
     }
@@ -79,7 +83,8 @@ export class SubnetSpace {
     if (usedAt >= 0) {
       throw new PodnetError(
         'ADDRESS_IN_USE',
-        `${describe(x)} overlaps ${this.describeRange(this.used[usedAt]!)}, already in use in subnet ${formatCidr(this.subnet)}`,
+        `${describe(x)} overlaps ${this.describeRange(this.used[usedAt]!)}, ` +
+          `already in use in subnet ${formatCidr(this.subnet)}`,
         'release it first, or take a free address or block (allocateAddress, allocateBlock)',
       );
     }
@@ -110,7 +115,7 @@ export class SubnetSpace {
 
   /**
    * The lowest aligned block with every address free, marked used. The first and last blocks of a subnet hold
-   * reserved addresses, so they are never handed out — as EC2 does (InsufficientCidrBlocks, §4.15).
+   * reserved addresses, so they are never handed out — as EC2 does (InsufficientCidrBlocks, §4.15, §9 item 3).
    */
   allocateBlock(prefixLength: number = defaultBlockLength(this.subnet)): Cidr {
     checkBlockLength(this.subnet, prefixLength);
@@ -126,9 +131,11 @@ export class SubnetSpace {
     }
     throw new PodnetError(
       'NO_FREE_PREFIX',
-      `subnet ${formatCidr(this.subnet)} has ${plural(this.freeAddressCount(), 'address')} free but no aligned /${prefixLength} left`,
-      `a /${prefixLength} needs ${blockSize} free addresses in a row on a /${prefixLength} boundary; use a fresh subnet, ` +
-        'or carve a range for prefixes with a subnet CIDR reservation (create-subnet-cidr-reservation --reservation-type prefix)',
+      `subnet ${formatCidr(this.subnet)} has ${plural(this.freeAddressCount(), 'address')} free ` +
+        `but no aligned /${prefixLength} left`,
+      `a /${prefixLength} needs ${blockSize} free addresses in a row on a /${prefixLength} boundary; ` +
+        'use a fresh subnet, or carve a range for prefixes with a subnet CIDR reservation ' +
+        '(create-subnet-cidr-reservation --reservation-type prefix)',
     );
   }
 
@@ -167,7 +174,8 @@ export class SubnetSpace {
 
   private describeRange([s, e]: Range): string {
     const family = this.subnet.family;
-    return s === e ? describe({ family, value: s }) : `${describe({ family, value: s })}-${describe({ family, value: e })}`;
+    const first = describe({ family, value: s });
+    return s === e ? first : `${first}-${describe({ family, value: e })}`;
   }
 }
 

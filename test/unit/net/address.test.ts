@@ -60,7 +60,8 @@ test('non-strict CIDR parsing clears host bits; strict parsing refuses them with
   assert.equal(formatCidr(parseCidr('10.0.1.7/24')), '10.0.1.0/24');
   assert.equal(formatCidr(parseCidr('2001:db8::1:2/64')), '2001:db8::/64');
   assert.deepEqual(parseCidr('10.0.1.0/24', { strict: true }), { family: 4, network: 0x0a000100n, prefixLength: 24 });
-  rejects(() => parseCidr('10.0.1.7/24', { strict: true }), 'INVALID_ADDRESS', /host bits set.*10\.0\.1\.0\/24/, /10\.0\.1\.7\/32/);
+  const strict = () => parseCidr('10.0.1.7/24', { strict: true });
+  rejects(strict, 'INVALID_ADDRESS', /host bits set.*10\.0\.1\.0\/24/, /10\.0\.1\.7\/32/);
 });
 
 test('bad CIDRs are INVALID_ADDRESS with a hint', () => {
@@ -105,7 +106,8 @@ test('addressAt offsets from the network and refuses offsets outside the CIDR', 
 });
 
 test('addressesOf lists every address and refuses more than 65536', () => {
-  assert.deepEqual(addressesOf(parseCidr('10.0.1.4/30')).map(formatAddress), ['10.0.1.4', '10.0.1.5', '10.0.1.6', '10.0.1.7']);
+  const four = addressesOf(parseCidr('10.0.1.4/30')).map(formatAddress);
+  assert.deepEqual(four, ['10.0.1.4', '10.0.1.5', '10.0.1.6', '10.0.1.7']);
   assert.equal(addressesOf(parseCidr('10.0.0.0/16')).length, 65536);
   rejects(() => addressesOf(parseCidr('10.0.0.0/15')), 'RANGE_TOO_LARGE', /131072 entries/, /smaller CIDR/);
 });
@@ -113,4 +115,15 @@ test('addressesOf lists every address and refuses more than 65536', () => {
 test('hostCidr is a /32 for IPv4 and a /128 for IPv6', () => {
   assert.equal(formatCidr(hostCidr(parseAddress('10.0.1.7'))), '10.0.1.7/32');
   assert.equal(formatCidr(hostCidr(parseAddress('2001:db8::7'))), '2001:db8::7/128');
+});
+
+test('dotted-quad boundaries: 255 parses, 256 and a fifth part do not', () => {
+  assert.deepEqual(parseAddress('255.0.0.255'), { family: 4, value: 0xff0000ffn });
+  rejects(() => parseAddress('256.0.0.1'), 'INVALID_ADDRESS', /larger than 255/, /0-255/);
+  rejects(() => parseAddress('10.0.1.7.1'), 'INVALID_ADDRESS', /not four decimal parts/, /10\.0\.1\.7/);
+});
+
+test('formatAddress refuses values outside the family', () => {
+  rejects(() => formatAddress({ family: 4, value: 1n << 32n }), 'INVALID_ADDRESS', /outside the IPv4 address space/, /2\^32-1/);
+  rejects(() => formatAddress({ family: 6, value: -1n }), 'INVALID_ADDRESS', /outside the IPv6/, /2\^128-1/);
 });
