@@ -1,0 +1,135 @@
+/** podnet's typed view of the Amazon VPC CNI environment variables (spec §1), plus the podnet-only PODNET_* settings. */
+export interface PodnetConfig {
+  // address family and pool (spec §1, §4)
+  enableIPv4: boolean;
+  enableIPv6: boolean;
+  enablePrefixDelegation: boolean;
+  warmEniTarget: number;
+  warmIpTarget: number;
+  minimumIpTarget: number;
+  warmPrefixTarget: number;
+  /** -1 when unused; otherwise the cap on ENIs (min with the instance limit). */
+  maxEni: number;
+  ipCooldownPeriodSeconds: number;
+  // SNAT and host rules (spec §2)
+  externalSnat: boolean;
+  /** IPv4 CIDRs, normalised to their network address; invalid and IPv6 items are dropped as upstream does. */
+  excludeSnatCidrs: string[];
+  randomizeSnat: RandomizeSnat;
+  nodePortSupport: boolean;
+  connmark: number;
+  externalServiceCidrs: string[];
+  // pod wiring (spec §3, §1.1)
+  vethPrefix: string;
+  eniMtu: number;
+  podMtu: number;
+  disableTcpEarlyDemux: boolean;
+  enableBandwidthPlugin: boolean;
+  disablePodV6: boolean;
+  enableV4Egress: boolean;
+  enableV6Egress: boolean;
+  // modes (spec §5)
+  customNetworkCfg: boolean;
+  eniConfigAnnotationDef: string;
+  eniConfigLabelDef: string;
+  enablePodEni: boolean;
+  podSecurityGroupEnforcingMode: 'strict' | 'standard';
+  enableSubnetDiscovery: boolean;
+  enableMultiNic: boolean;
+  manageEnisNonSchedulable: boolean;
+  /** Effective: also on when ENABLE_IMDS_ONLY_MODE is on. */
+  disableNetworkResourceProvisioning: boolean;
+  enableImdsOnlyMode: boolean;
+  /** Effective: also on in IPv6, with DISABLE_NETWORK_RESOURCE_PROVISIONING, and in IMDS-only mode (spec §1). */
+  disableLeakedEniCleanup: boolean;
+  manageUntaggedEni: boolean;
+  annotatePodIp: boolean;
+  /** '' means network policy is off (podnet's default; the upstream manifest sets 'standard'). */
+  networkPolicyEnforcingMode: '' | 'none' | 'strict' | 'standard';
+  // EC2, tags, identity (spec §7)
+  additionalEniTags: Record<string, string>;
+  clusterName: string;
+  clusterEndpoint: string;
+  ec2Endpoint: string;
+  httpTimeoutSeconds: number;
+  vpcCniVersion: string;
+  myNodeName: string;
+  myPodName: string;
+  // files, endpoints, logs (spec §0)
+  backingStore: string;
+  introspectionBindAddress: string;
+  disableIntrospection: boolean;
+  disableMetrics: boolean;
+  logLevel: string;
+  logFile: string;
+  pluginLogFile: string;
+  pluginLogLevel: string;
+  egressV4PluginLogFile: string;
+  egressV6PluginLogFile: string;
+  hostCniBinPath: string;
+  hostCniConfDirPath: string;
+  // podnet-only (PODNET_*): timers for a fast clock, the CNI socket, the lab's routing variant
+  poolIntervalMs: number;
+  decreaseIntervalMs: number;
+  reconcileIntervalMs: number;
+  eniMinAgeMs: number;
+  insufficientCidrBackoffMs: number;
+  cniSocket: string;
+  pre18Routing: boolean;
+}
+
+export type RandomizeSnat = 'prng' | 'hashrandom' | 'none';
+
+/**
+ * `error`: aws-node would refuse to start (entrypoint validateEnvVars, ipamd isConfigValid, an invalid
+ * NETWORK_POLICY_ENFORCING_MODE), a PODNET_* setting is invalid, or a value is malformed (not a boolean, integer,
+ * JSON map, CIDR or allowed word), so upstream would log an error and run with a value you did not write.
+ * `warning`: a well-formed value that upstream silently adjusts or ignores, or a deprecated variable.
+ */
+export type Severity = 'error' | 'warning';
+
+export interface ConfigProblem {
+  variable: string;
+  severity: Severity;
+  /** Stable id of the rule that fired, e.g. 'ipv6-needs-prefix-delegation'. */
+  rule: string;
+  message: string;
+  fix: string;
+}
+
+export interface TypoWarning {
+  variable: string;
+  /** Known names closest to it, best first (may be empty for a PODNET_/AWS_VPC_ name far from every known one). */
+  suggestions: string[];
+  message: string;
+  fix: string;
+}
+
+export type SettingSource = 'env' | 'file' | 'default';
+
+/** One row of `podnet config`: a variable, its effective value, where it came from, and how defaults differ. */
+export interface Setting {
+  name: string;
+  /** Effective value as text (what podnet uses, after upstream's fallbacks). */
+  value: string;
+  source: SettingSource;
+  /** The text as given, when it was given. */
+  raw?: string;
+  /** podnet's default text ('' for empty); undefined when derived from another variable. */
+  default: string | undefined;
+  /** Upstream's code default when it differs from podnet's default (spec §9 item 6). */
+  codeDefault?: string;
+  /** Upstream manifest's value when it differs from podnet's default. */
+  manifestDefault?: string;
+  notes: string[];
+  podnetOnly: boolean;
+  readBy: string[];
+  description: string;
+}
+
+export interface LoadedConfig {
+  config: PodnetConfig;
+  settings: Setting[];
+  problems: ConfigProblem[];
+  unknown: TypoWarning[];
+}
