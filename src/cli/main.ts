@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { PodnetError } from '../lib/index.js';
+import { registerConfig } from './config.js';
 import { registerMaxPods } from './max-pods.js';
 
 /** Builds the command tree; each command group lives in its own file and only wires options to a module. */
@@ -15,7 +16,7 @@ export function buildProgram(): Command {
 }
 
 /** Every command group registers itself here; see src/cli/<group>.ts. */
-const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods];
+const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig];
 
 export async function main(argv: readonly string[]): Promise<void> {
   // A reader that stops early (`podnet max-pods --all --json | head`) closes the pipe: the output ends, no stack trace.
