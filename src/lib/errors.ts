@@ -15,10 +15,28 @@ export type ErrorCode =
   | 'NO_FREE_ADDRESS'
   | 'ADDRESS_IN_USE'
   | 'RANGE_TOO_LARGE'
+  // ipamd: why a pod got no address, EC2 failures, the checkpoint
+  | 'SUBNET_EXHAUSTED'
+  | 'ENI_LIMIT'
+  | 'MAX_PODS'
+  | 'EC2_THROTTLED'
+  | 'EC2_FAILED'
+  | 'IPAMD_NOT_READY'
+  | 'COOLDOWN_ONLY'
+  | 'CHECKPOINT_CORRUPT'
   // running commands
   | 'EXEC_FAILED'
   | 'NOT_ROOT'
   | 'MISSING_TOOL'
+  // dataplane: applying links, routes, rules, iptables/nft
+  | 'DATAPLANE_APPLY_FAILED'
+  | 'LINK_NOT_FOUND'
+  | 'NETNS_NOT_FOUND'
+  // cni: the launcher/plugin and ipamd's CNI socket
+  | 'IPAMD_UNREACHABLE'
+  | 'UNKNOWN_CONTAINER'
+  | 'POD_WIRING_MISMATCH'
+  | 'SOCKET_IN_USE'
   // anything else that failed (exit 1)
   | 'FAILED';
 

@@ -1,0 +1,50 @@
+/**
+ * ipamd: the node's IP address manager (spec §4–§7). The datastore holds ENIs, CIDRs and pod assignments; pool.ts
+ * decides, purely, when and how the pool grows or shrinks; the executor performs those decisions through
+ * @aws-sdk/client-ec2; the manager runs one pool iteration; checkpoint.ts keeps assignments across restarts.
+ */
+export {
+  Datastore,
+  MIGRATED_NETWORK_NAME,
+  MIGRATED_IF_NAME,
+  findDeletableEni,
+  freeableCidrs,
+  ipStats,
+  isActiveCidr,
+  type Assignment,
+  type CidrSnapshot,
+  type DatastoreOptions,
+  type DeletableEni,
+  type EniInfo,
+  type EniKeepTargets,
+  type EniSnapshot,
+  type IpamKey,
+  type IpamMetadata,
+  type IpStats,
+  type PoolSnapshot,
+} from './datastore.js';
+export {
+  allocatableEnis,
+  decideFreeEni,
+  decidePool,
+  hasRoomForEni,
+  initialTimestamps,
+  isInsufficientCidrCode,
+  isPoolTooLow,
+  poolConfigFrom,
+  poolExcess,
+  poolLimitsFrom,
+  prefixesNeeded,
+  shouldRemoveExtraEnis,
+  targetState,
+  upstreamTimers,
+  warmIpTargetsDefined,
+  whyNoAddress,
+  type LastEc2Failure,
+  type NoAddressContext,
+  type PoolAction,
+  type PoolConfig,
+  type PoolLimits,
+  type PoolTimers,
+  type PoolTimestamps,
+} from './pool.js';
