@@ -48,7 +48,9 @@ export function loadConfig(env: Env, opts: { source?: Exclude<SettingSource, 'de
   problems.push(...crossProblems(config, texts));
   for (const def of variables) {
     const text = texts.get(def.name);
-    const why = text !== undefined && text !== def.default ? def.ignoredWhen?.(config) : undefined;
+    // a value equal to podnet's or upstream's default is not a choice the user made, so it is never "ignored"
+    const chosen = text !== undefined && text !== def.default && text !== def.codeDefault;
+    const why = chosen ? def.ignoredWhen?.(config) : undefined;
     if (why) problems.push({ variable: def.name, severity: 'warning', rule: 'ignored-setting', message: `"${text}" has no effect: ${why}`, fix: `unset ${def.name}, or change the settings it depends on` });
   }
   for (const dep of deprecatedVariables) {

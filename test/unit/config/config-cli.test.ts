@@ -1,0 +1,102 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+let dir = '';
+
+/** Runs `podnet config` as a user would (through tsx) with only the given variables in its environment. */
+function podnetConfig(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const res = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'podnet', ...process.argv.slice(1)]))", '--', 'config', ...args],
+    { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } },
+  );
+  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+function envFile(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'podnet-config-cli-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('podnet config with a valid environment prints every variable and exits 0', () => {
+  const r = podnetConfig([], { WARM_IP_TARGET: '5', WARM_IP_TAGRET: '5' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^VARIABLE\s+VALUE\s+SOURCE\s+NOTE$/m);
+  assert.match(r.stdout, /^WARM_IP_TARGET\s+5\s+env\s*$/m);
+  assert.match(r.stdout, /^ENABLE_IPv4\s+true\s+default\s+upstream code default false; the manifest sets true$/m);
+  assert.match(r.stdout, /^warning\s+WARM_IP_TAGRET: not a known variable; probable typo of WARM_IP_TARGET — rename it to WARM_IP_TARGET$/m);
+  assert.match(r.stdout, /^configuration valid: 0 errors, 1 warning$/m);
+  assert.equal(r.stderr, '');
+});
+
+test('podnet config exits 1 and lists each error with its reason and fix', () => {
+  const file = envFile('bad.env', 'ENABLE_IPv4=false\nENABLE_IPv6=true\nAWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true\nAWS_VPC_ENI_MTU=70000\n');
+  const r = podnetConfig(['--env-file', file]);
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /^error\s+ENABLE_IPv6: IPv6 needs prefix delegation; ipamd fails to start — set ENABLE_PREFIX_DELEGATION=true$/m);
+  assert.match(r.stdout, /^error\s+AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: custom networking is not supported with IPv6/m);
+  assert.match(r.stdout, /^error\s+AWS_VPC_ENI_MTU: 70000 is outside 1280\.\.9001 \(IPv6\)/m);
+  assert.match(r.stdout, /^ENABLE_IPv6\s+true\s+file/m);
+  assert.match(r.stderr, /^error: 3 settings would stop aws-node from starting or are malformed\nhint: /);
+});
+
+test('a malformed value is an invalid setting: exit 1', () => {
+  const r = podnetConfig(['--env-file', envFile('malformed.env', 'WARM_ENI_TARGET=two\n')]);
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /^error\s+WARM_ENI_TARGET: "two" is not a whole number/m);
+});
+
+test('--env-file reads only the file, not the process environment', () => {
+  const r = podnetConfig(['--env-file', envFile('empty.env', '# nothing\n')], { ENABLE_IPv4: 'false' });
+  assert.equal(r.status, 0, r.stdout);
+});
+
+test('an unreadable env file is a usage error: error:/hint:, exit 2', () => {
+  const r = podnetConfig(['--env-file', join(dir, 'missing.env')]);
+  assert.equal(r.status, 2);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^error: cannot read env file .*missing\.env: it does not exist\nhint: /);
+});
+
+test('an unknown option is a usage error: exit 2', () => {
+  const r = podnetConfig(['--env']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^error: /);
+});
+
+test('--json prints {valid, config, settings, problems, typos}', () => {
+  const r = podnetConfig(['--json', '--env-file', envFile('json.env', 'WARM_IP_TARGET=-1\nAWS_VPC_K8S_CNI_VETHPREFIX=vlan\nENABLE_IPV6=true\n')]);
+  assert.equal(r.status, 1);
+  const out = JSON.parse(r.stdout) as {
+    valid: boolean;
+    config: Record<string, unknown>;
+    settings: Array<{ name: string; value: string; source: string }>;
+    problems: Array<{ variable: string; severity: string; rule: string; message: string; fix: string }>;
+    typos: Array<{ variable: string; suggestions: string[] }>;
+  };
+  assert.deepEqual(Object.keys(out), ['valid', 'config', 'settings', 'problems', 'typos']);
+  assert.equal(out.valid, false);
+  assert.equal(out.config.warmIpTarget, 0);
+  assert.equal(out.config.enableIPv4, true);
+  assert.deepEqual(out.settings.find((s) => s.name === 'WARM_IP_TARGET'), {
+    name: 'WARM_IP_TARGET', value: '0', source: 'file', raw: '-1', default: '0', notes: [], podnetOnly: false,
+    readBy: ['ipamd', 'entrypoint'], description: 'Free IPs to keep; >0 overrides WARM_ENI_TARGET and WARM_PREFIX_TARGET (§4.5).',
+  });
+  assert.deepEqual(out.problems.map((p) => `${p.severity} ${p.rule} ${p.variable}`), [
+    'warning negative-target WARM_IP_TARGET',
+    'error veth-prefix-reserved AWS_VPC_K8S_CNI_VETHPREFIX',
+  ]);
+  assert.deepEqual(out.typos.map((t) => [t.variable, t.suggestions[0]]), [['ENABLE_IPV6', 'ENABLE_IPv6']]);
+});
