@@ -48,3 +48,18 @@ export {
   type PoolTimers,
   type PoolTimestamps,
 } from './pool.js';
+export {
+  CHECKPOINT_VERSION,
+  checkpointOf,
+  checkpointPath,
+  parseCheckpoint,
+  partitionStale,
+  podLinkSuffix,
+  readCheckpoint,
+  renderCheckpoint,
+  restoreCheckpoint,
+  writeCheckpoint,
+  type Checkpoint,
+  type CheckpointAllocation,
+  type RestoreResult,
+} from './checkpoint.js';
