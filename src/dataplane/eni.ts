@@ -1,0 +1,115 @@
+import { PodnetError } from '../lib/index.js';
+import { formatAddress, formatCidr, parseAddress, parseCidr, subnetGateway } from '../net/index.js';
+import { formatRoute, formatRule, parseRoutes, parseRules, readIpJson, routeKey, runIpBatch, type BatchLine, type IpRule, type Route } from './iproute.js';
+import type { NetnsRef } from './netns.js';
+
+/**
+ * Route table of an ENI (§3.2 `CalculateRouteTableId`): main for the primary ENI, d+1 on network card 0,
+ * 10000 + d + 100·c on cards c>0.
+ */
+export function eniRouteTable(deviceNumber: number, networkCard = 0): 'main' | number {
+  if (networkCard > 0) return 10000 + deviceNumber + 100 * networkCard;
+  return deviceNumber === 0 ? 'main' : deviceNumber + 1;
+}
+
+export interface EniNetworkInput {
+  /** The Linux link of the ENI (ipamd finds it by MAC: {@link findLinkByMac}). */
+  interface: string;
+  deviceNumber: number;
+  networkCard?: number;
+  /** The ENI's primary private address. */
+  primaryIp: string;
+  /** The ENI's subnet, e.g. 10.0.96.0/19. */
+  subnetCidr: string;
+  mtu: number;
+}
+
+/** A secondary ENI's desired state (§3.2 steps 2–7). */
+export interface EniNetwork {
+  interface: string;
+  mtu: number;
+  table: number;
+  /** `<primary IP>/<subnet length>`. */
+  address: string;
+  /** The kernel's connected route in main, which must go so nothing leaves ethX through main (step 6). */
+  mainSubnetRoute: Route;
+  routes: Route[];
+  rule: IpRule;
+}
+
+export function renderEniNetwork(input: EniNetworkInput): EniNetwork {
+  const table = eniRouteTable(input.deviceNumber, input.networkCard ?? 0);
+  if (table === 'main') {
+    throw new PodnetError('CONFIG_INVALID', `device ${input.deviceNumber} on card 0 is the primary ENI (table main): its routes belong to the OS`, 'render only secondary ENIs (device number ≥ 1, or network card ≥ 1)');
+  }
+  const subnet = parseCidr(input.subnetCidr);
+  const gw = formatAddress(subnetGateway(subnet));
+  const ip = formatAddress(parseAddress(input.primaryIp));
+  const dev = input.interface;
+  return {
+    interface: dev,
+    mtu: input.mtu,
+    table,
+    address: `${ip}/${subnet.prefixLength}`,
+    mainSubnetRoute: { dst: formatCidr(subnet), dev, scope: 'link', table: 'main' },
+    routes: [
+      { dst: gw, dev, scope: 'link', table },
+      { dst: 'default', via: gw, dev, table },
+    ],
+    rule: { family: subnet.family, priority: 32765, from: `${ip}/${subnet.family === 4 ? 32 : 128}`, table },
+  };
+}
+
+interface JsonAddrLink {
+  ifname: string;
+  mtu: number;
+  flags: string[];
+  address?: string;
+  addr_info?: { family: string; local: string; prefixlen: number; scope: string }[];
+}
+
+/**
+ * Brings a secondary ENI to its desired state with one read (`ip -j -batch`: link+addresses, its table, main, rules)
+ * and one batch of only the differences. Returns the changes (empty when it already matched).
+ */
+export async function applyEniNetwork(input: EniNetworkInput, netns?: NetnsRef): Promise<string[]> {
+  const want = renderEniNetwork(input);
+  const dev = want.interface;
+  const family = want.rule.family;
+  let docs: unknown[];
+  try {
+    docs = await readIpJson(netns, [`addr show dev ${dev}`, `route show table ${want.table}`, `route show table main dev ${dev}`, 'rule show'], family);
+  } catch (err) {
+    throw new PodnetError('LINK_NOT_FOUND', `ENI link ${dev} cannot be read: ${(err as Error).message}`, 'the ENI may not be attached yet; ipamd retries finding it by MAC (5 attempts, 3 s apart, §3.2)', { cause: err });
+  }
+  const [linkJson, tableJson, mainJson, rulesJson] = docs as [JsonAddrLink[], unknown, unknown, unknown];
+  const link = linkJson[0];
+  if (!link) throw new PodnetError('LINK_NOT_FOUND', `ENI link ${dev} does not exist`, 'check the ENI is attached and its link is in this namespace');
+  const lines: BatchLine[] = [];
+  if (link.mtu !== want.mtu || !link.flags.includes('UP')) lines.push({ cmd: `link set dev ${dev} mtu ${want.mtu} up` });
+  const famWord = family === 4 ? 'inet' : 'inet6';
+  const globals = (link.addr_info ?? []).filter((a) => a.family === famWord && a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`);
+  for (const a of globals) if (a !== want.address) lines.push({ cmd: `addr del ${a} dev ${dev}`, absentOk: true });
+  const addingAddress = !globals.includes(want.address);
+  if (addingAddress) lines.push({ cmd: `addr add ${want.address} dev ${dev}` });
+  const mainRoutes = parseRoutes(mainJson, 'main');
+  if (addingAddress || mainRoutes.some((r) => routeKey(r) === routeKey(want.mainSubnetRoute))) {
+    lines.push({ cmd: `route del ${formatRoute(want.mainSubnetRoute)}`, absentOk: true });
+  }
+  const current = parseRoutes(tableJson, want.table);
+  const wantKeys = new Set(want.routes.map(routeKey));
+  for (const r of current) if (!wantKeys.has(routeKey(r))) lines.push({ cmd: `route del ${formatRoute(r)}`, absentOk: true });
+  const haveKeys = new Set(current.map(routeKey));
+  for (const r of want.routes) if (addingAddress || !haveKeys.has(routeKey(r))) lines.push({ cmd: `route replace ${formatRoute(r)}` });
+  const rules = parseRules(rulesJson, family).filter((r) => r.priority === 32765 && r.from === want.rule.from);
+  for (const r of rules) if (formatRule(r) !== formatRule(want.rule)) lines.push({ cmd: `rule del ${formatRule(r)}`, absentOk: true });
+  if (!rules.some((r) => formatRule(r) === formatRule(want.rule))) lines.push({ cmd: `rule add ${formatRule(want.rule)}`, existsOk: true });
+  await runIpBatch(netns, lines, family);
+  return lines.map((l) => l.cmd);
+}
+
+/** The link whose MAC is `mac` (ENIs are found by MAC, not by name: §3.2 step 1, §9 item 3), or undefined. */
+export async function findLinkByMac(mac: string, netns?: NetnsRef): Promise<string | undefined> {
+  const [links] = await readIpJson(netns, ['link show']);
+  return (links as { ifname: string; address?: string }[]).find((l) => l.address?.toLowerCase() === mac.toLowerCase())?.ifname;
+}

@@ -1,0 +1,66 @@
+/**
+ * The node's network state as data, and the appliers that make Linux match it: host SNAT/connmark/mangle rules and
+ * ip rules (spec §2, §3.1), secondary-ENI route tables (§3.2), and per-pod wiring (§3.3–§3.6). Renderers are pure;
+ * appliers read the current state, diff, and apply in batches (`iptables-restore --noflush`, `nft -f -`,
+ * `ip -batch -`) through `run()`.
+ */
+export type { NetnsRef } from './netns.js';
+export {
+  type RouteTable,
+  type IpRule,
+  type Route,
+  type BatchLine,
+  formatRule,
+  formatRoute,
+  parseRules,
+  readIpJson,
+  runIpBatch,
+} from './iproute.js';
+export { netnsArgv, ipArgv } from './netns.js';
+export {
+  type IptablesTable,
+  type IptablesRule,
+  type IptablesState,
+  type IptablesPlan,
+  parseIptablesSave,
+  formatIptablesSave,
+  planIptables,
+  applyIptables,
+  readIptables,
+} from './iptables.js';
+export { type NftConnmarkTable, type NftPlan, formatNftTable, parseNftTable, planNft, applyNft, readNftTable, nftTable } from './nft.js';
+export {
+  type HostNetworkInput,
+  type HostNetwork,
+  type RandomizeSnat,
+  type ConnmarkBackend,
+  defaultMark,
+  hostRulePriorities,
+  snatRandomFlag,
+  renderSnatRules,
+  renderHostRules,
+  renderNftConnmark,
+  planHostRules,
+  applyHostNetwork,
+  detectConnmarkBackend,
+  detectRandomFully,
+} from './host.js';
+export { type EniNetworkInput, type EniNetwork, eniRouteTable, renderEniNetwork, applyEniNetwork, findLinkByMac } from './eni.js';
+export {
+  type PodNetworkInput,
+  type PodNetwork,
+  type PodNamespaces,
+  type PodWiring,
+  type PodTeardownInput,
+  type PodCheckResult,
+  hostVethName,
+  hostVethMac,
+  renderPodNetwork,
+  podCreateLines,
+  podHostUpLines,
+  podInsideLines,
+  applyPodNetwork,
+  teardownPodNetwork,
+  checkPodNetwork,
+  writeSysctls,
+} from './pod.js';

@@ -1,0 +1,197 @@
+import { ExecError, PodnetError, run } from '../lib/index.js';
+import { ipArgv, type NetnsRef } from './netns.js';
+
+/** A routing table: `main` (254) or a number. */
+export type RouteTable = 'main' | number;
+
+/** An `ip rule` as data. Addresses are CIDRs or bare addresses (a bare address means /32 or /128). */
+export interface IpRule {
+  family: 4 | 6;
+  priority: number;
+  from?: string;
+  to?: string;
+  /** `not` inverts the selector (the pre-1.8.0 `not to <VPC CIDR>`, spec §3.1 note). */
+  not?: boolean;
+  fwmark?: { value: number; mask: number };
+  table: RouteTable;
+}
+
+/** A route as data (always with a device: podnet never adds routes without one). */
+export interface Route {
+  /** `default`, an address, or a CIDR. */
+  dst: string;
+  dev: string;
+  via?: string;
+  scope?: 'link';
+  table: RouteTable;
+}
+
+/** One `ip -batch` line and which failures mean "already in the wanted state". */
+export interface BatchLine {
+  cmd: string;
+  /** "No such file or directory" / "Cannot find device" is success (deletes of things that may be gone). */
+  absentOk?: boolean;
+  /** "File exists" is success. */
+  existsOk?: boolean;
+}
+
+function hostLen(a: string): string {
+  if (a === 'all' || a === 'default' || a.includes('/')) return a;
+  return `${a}/${a.includes(':') ? 128 : 32}`;
+}
+
+function tableWord(t: RouteTable): string {
+  return t === 'main' || t === 254 ? 'main' : String(t);
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+/** The selector and action words of a rule, in the order `ip rule` prints them. */
+export function formatRule(r: IpRule): string {
+  const words: string[] = [];
+  if (r.not) words.push('not');
+  if (r.from) words.push('from', hostLen(r.from));
+  if (r.to) words.push('to', hostLen(r.to));
+  if (r.fwmark) words.push('fwmark', `${hex(r.fwmark.value)}/${hex(r.fwmark.mask)}`);
+  words.push('lookup', tableWord(r.table), 'prio', String(r.priority));
+  return words.join(' ');
+}
+
+/** Identity of a rule for diffing: the same string for a rendered rule and for `ip -j rule` output of it. */
+export function ruleKey(r: IpRule): string {
+  return `${r.family}|${formatRule(r)}`;
+}
+
+interface JsonRule {
+  priority: number;
+  not?: null;
+  src?: string;
+  srclen?: number;
+  dst?: string;
+  dstlen?: number;
+  fwmark?: string;
+  fwmask?: string;
+  table?: string;
+}
+
+/** Parses `ip -j rule` output into rules podnet can compare with its own. */
+export function parseRules(json: unknown, family: 4 | 6): IpRule[] {
+  return (json as JsonRule[]).map((j) => {
+    const rule: IpRule = { family, priority: j.priority, table: j.table === 'main' || j.table === undefined ? 'main' : /^\d+$/.test(j.table) ? Number(j.table) : 'main' };
+    if ('not' in j) rule.not = true;
+    if (j.src && j.src !== 'all') rule.from = hostLen(j.srclen !== undefined ? `${j.src}/${j.srclen}` : j.src);
+    if (j.dst && j.dst !== 'all') rule.to = hostLen(j.dstlen !== undefined ? `${j.dst}/${j.dstlen}` : j.dst);
+    if (j.fwmark) rule.fwmark = { value: Number(j.fwmark), mask: j.fwmask ? Number(j.fwmask) : 0xffffffff };
+    return rule;
+  });
+}
+
+export function formatRoute(r: Route): string {
+  const words = [r.dst, ...(r.via ? ['via', r.via] : []), 'dev', r.dev, ...(r.scope ? ['scope', r.scope] : []), 'table', tableWord(r.table)];
+  return words.join(' ');
+}
+
+export function routeKey(r: Route): string {
+  return `${hostLen(r.dst)}|${r.via ?? ''}|${r.dev}|${tableWord(r.table)}`;
+}
+
+interface JsonRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  scope?: string;
+  protocol?: string;
+  prefsrc?: string;
+}
+
+export function parseRoutes(json: unknown, table: RouteTable): (Route & { protocol?: string })[] {
+  return (json as JsonRoute[]).filter((j) => j.dev).map((j) => ({
+    dst: j.dst,
+    dev: j.dev!,
+    ...(j.gateway ? { via: j.gateway } : {}),
+    ...(j.scope === 'link' ? { scope: 'link' as const } : {}),
+    ...(j.protocol ? { protocol: j.protocol } : {}),
+    table,
+  }));
+}
+
+/**
+ * Splits the output of `ip -j -batch -` (one JSON document per command, each on its own line in practice) into
+ * values by scanning brackets, so a document that happens to span lines still parses.
+ */
+export function splitJsonDocuments(text: string): unknown[] {
+  const docs: unknown[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '[' || c === '{') {
+      if (depth++ === 0) start = i;
+    } else if (c === ']' || c === '}') {
+      if (--depth === 0) docs.push(JSON.parse(text.slice(start, i + 1)));
+    }
+  }
+  return docs;
+}
+
+/** Runs `ip -j -batch -` of show commands in one process and returns one parsed document per command. */
+export async function readIpJson(netns: NetnsRef | undefined, commands: readonly string[], family?: 4 | 6): Promise<unknown[]> {
+  const { stdout } = await run(ipArgv(netns, [...(family ? [`-${family}`] : []), '-j', '-batch', '-']), { input: `${commands.join('\n')}\n` });
+  const docs = splitJsonDocuments(stdout);
+  if (docs.length !== commands.length) {
+    throw new PodnetError('DATAPLANE_APPLY_FAILED', `ip -j -batch returned ${docs.length} documents for ${commands.length} commands (${commands.join('; ')})`, 'check the iproute2 version: podnet needs JSON output (iproute2 ≥ 4.14)');
+  }
+  return docs;
+}
+
+const absentPattern = /No such file or directory|No such process|Cannot find device|does not exist|Cannot assign requested address/;
+const existsPattern = /File exists/;
+
+/**
+ * Runs lines through one `ip -force -batch -` so every line is tried, then decides per failed line (iproute2 reports
+ * `Command failed -:N` after each failure's message) whether it is tolerated. Anything else throws with the line and
+ * the kernel's message.
+ */
+export async function runIpBatch(netns: NetnsRef | undefined, lines: readonly BatchLine[], family?: 4 | 6): Promise<void> {
+  if (lines.length === 0) return;
+  const argv = ipArgv(netns, [...(family ? [`-${family}`] : []), '-force', '-batch', '-']);
+  let stderr: string;
+  try {
+    stderr = (await run(argv, { input: `${lines.map((l) => l.cmd).join('\n')}\n` })).stderr;
+  } catch (err) {
+    if (!(err instanceof ExecError)) throw err;
+    stderr = err.stderr;
+    if (err.exitCode !== 1 || !/Command failed -:\d+/.test(stderr)) {
+      if (/Cannot open network namespace|No such file or directory/.test(stderr) && netns) {
+        throw new PodnetError('NETNS_NOT_FOUND', `network namespace ${netns} does not exist: ${stderr.trim()}`, 'the pod sandbox is gone; the runtime must pass the netns path it created', { cause: err });
+      }
+      throw err;
+    }
+  }
+  const failures: string[] = [];
+  let message: string[] = [];
+  for (const line of stderr.split('\n')) {
+    const m = /^Command failed -:(\d+)/.exec(line);
+    if (!m) {
+      if (line.trim()) message.push(line.trim());
+      continue;
+    }
+    const n = Number(m[1]);
+    const spec = lines[n - 1];
+    const text = message.join(' ');
+    message = [];
+    if (spec?.absentOk && absentPattern.test(text)) continue;
+    if (spec?.existsOk && existsPattern.test(text)) continue;
+    failures.push(`line ${n} "${spec?.cmd ?? '?'}": ${text}`);
+  }
+  if (failures.length) {
+    throw new PodnetError('DATAPLANE_APPLY_FAILED', `${argv.join(' ')}: ${failures.length} of ${lines.length} commands failed: ${failures.join('; ')}`, 'the line and the kernel message above say which link, address, route or rule was refused');
+  }
+}
