@@ -152,11 +152,11 @@ function cidrListVar(d: Common<FieldOf<string[]>>): VariableDef {
 }
 
 const warmPoolIgnored = (name: string) => (c: PodnetConfig) => {
-  if (c.enableIPv6) return 'IPv6 mode does no warm-pool management (§5.3)';
-  if (name === 'WARM_ENI_TARGET' && c.enablePrefixDelegation) return 'prefix delegation uses WARM_PREFIX_TARGET instead (§4.5)';
-  if (name === 'WARM_PREFIX_TARGET' && !c.enablePrefixDelegation) return 'it is only read with ENABLE_PREFIX_DELEGATION=true (§4.5)';
+  if (c.enableIPv6) return 'IPv6 mode does no warm-pool management';
+  if (name === 'WARM_ENI_TARGET' && c.enablePrefixDelegation) return 'prefix delegation uses WARM_PREFIX_TARGET instead';
+  if (name === 'WARM_PREFIX_TARGET' && !c.enablePrefixDelegation) return 'it is only read with ENABLE_PREFIX_DELEGATION=true';
   if ((name === 'WARM_ENI_TARGET' || name === 'WARM_PREFIX_TARGET') && (c.warmIpTarget > 0 || c.minimumIpTarget > 0)) {
-    return 'WARM_IP_TARGET or MINIMUM_IP_TARGET > 0 overrides it (§4.5)';
+    return 'WARM_IP_TARGET or MINIMUM_IP_TARGET > 0 overrides it';
   }
   return undefined;
 };
@@ -211,7 +211,7 @@ export const variables: readonly VariableDef[] = [
   }),
   boolVar({
     name: 'ENABLE_IPv6', field: 'enableIPv6', default: false, readBy: ['ipamd', 'init', 'entrypoint'],
-    description: 'IPv6 pods: needs prefix delegation, no custom networking, IPv4 off (§5.3).',
+    description: 'IPv6 pods: needs prefix delegation, no custom networking, IPv4 off.',
   }),
   boolVar({
     name: 'ENABLE_PREFIX_DELEGATION', field: 'enablePrefixDelegation', default: false, readBy: ['ipamd', 'entrypoint'],
@@ -219,19 +219,19 @@ export const variables: readonly VariableDef[] = [
   }),
   intVar({
     name: 'WARM_ENI_TARGET', field: 'warmEniTarget', default: 1, readBy: ['ipamd'],
-    description: "Free addresses to keep, in whole ENIs' worth (§4.6).",
+    description: "Free addresses to keep, in whole ENIs' worth.",
     ignoredWhen: warmPoolIgnored('WARM_ENI_TARGET'),
     range: { min: 0, fallback: 1, belowMin: 'warning', rule: 'negative-target', why: 'upstream silently uses 1' },
   }),
   intVar({
     name: 'WARM_IP_TARGET', field: 'warmIpTarget', default: 0, readBy: ['ipamd', 'entrypoint'],
-    description: 'Free IPs to keep; >0 overrides WARM_ENI_TARGET and WARM_PREFIX_TARGET (§4.5).',
+    description: 'Free IPs to keep; >0 overrides WARM_ENI_TARGET and WARM_PREFIX_TARGET.',
     ignoredWhen: warmPoolIgnored('WARM_IP_TARGET'),
     range: { min: 0, fallback: 0, belowMin: 'warning', rule: 'negative-target', why: 'upstream silently uses 0 (not defined)' },
   }),
   intVar({
     name: 'MINIMUM_IP_TARGET', field: 'minimumIpTarget', default: 0, readBy: ['ipamd', 'entrypoint'],
-    description: 'Floor on total IPs; >0 turns on the warm-IP logic (§4.5).',
+    description: 'Floor on total IPs; >0 turns on the warm-IP logic.',
     ignoredWhen: warmPoolIgnored('MINIMUM_IP_TARGET'),
     range: { min: 0, fallback: 0, belowMin: 'warning', rule: 'negative-target', why: 'upstream silently uses 0' },
   }),
@@ -260,20 +260,20 @@ export const variables: readonly VariableDef[] = [
   },
   intVar({
     name: 'IP_COOLDOWN_PERIOD', field: 'ipCooldownPeriodSeconds', default: 30, readBy: ['ipamd', 'entrypoint'],
-    description: 'Seconds a freed pod IP waits before reuse (§4.12).',
+    description: 'Seconds a freed pod IP waits before reuse.',
     range: { min: 0, fallback: 30, belowMin: 'error', rule: 'ip-cooldown-period', why: 'the entrypoint refuses to start (it must be an integer ≥ 0)' },
   }),
   // --- SNAT and host rules (spec §2) ---
   boolVar({
     name: 'AWS_VPC_K8S_CNI_EXTERNALSNAT', field: 'externalSnat', default: false, readBy: ['ipamd'],
-    description: 'No SNAT on the node: an external NAT device translates pod traffic (§2).',
+    description: 'No SNAT on the node: an external NAT device translates pod traffic.',
   }),
   cidrListVar({
     name: 'AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS', field: 'excludeSnatCidrs', readBy: ['ipamd'],
     description: 'IPv4 CIDRs pod traffic reaches without SNAT (RETURN rules in the SNAT and connmark chains).',
     ignoredWhen: (c) =>
-      c.enableIPv6 ? 'IPv6 mode programs no SNAT rules (§5.3)'
-      : c.externalSnat ? 'AWS_VPC_K8S_CNI_EXTERNALSNAT=true removes the SNAT rules (§2)'
+      c.enableIPv6 ? 'IPv6 mode programs no SNAT rules'
+      : c.externalSnat ? 'AWS_VPC_K8S_CNI_EXTERNALSNAT=true removes the SNAT rules'
       : undefined,
   }),
   enumVar<RandomizeSnat>({
@@ -362,7 +362,7 @@ export const variables: readonly VariableDef[] = [
   // --- modes (spec §5) ---
   boolVar({
     name: 'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG', field: 'customNetworkCfg', default: false, readBy: ['ipamd', 'awsutils'],
-    description: 'New ENIs use the subnet and SGs of the node\'s ENIConfig (§5.1). Not with IPv6.',
+    description: 'New ENIs use the subnet and SGs of the node\'s ENIConfig. Not with IPv6.',
   }),
   stringVar({
     name: 'ENI_CONFIG_ANNOTATION_DEF', field: 'eniConfigAnnotationDef', default: 'k8s.amazonaws.com/eniConfig', readBy: ['ipamd'],
@@ -376,12 +376,12 @@ export const variables: readonly VariableDef[] = [
   }),
   boolVar({
     name: 'ENABLE_POD_ENI', field: 'enablePodEni', default: false, readBy: ['ipamd', 'entrypoint'],
-    description: 'Security groups for pods: reserves an ENI slot for the trunk (§5.2).',
+    description: 'Security groups for pods: reserves an ENI slot for the trunk.',
   }),
   {
     name: 'POD_SECURITY_GROUP_ENFORCING_MODE', field: 'podSecurityGroupEnforcingMode', kind: 'enum', default: 'strict',
     readBy: ['ipamd', 'entrypoint', 'plugin'],
-    description: 'strict or standard: how branch-ENI pods route (§5.2).',
+    description: 'strict or standard: how branch-ENI pods route.',
     ignoredWhen: (c) => (c.enablePodEni ? undefined : 'it is only used with ENABLE_POD_ENI=true'),
     parse(text, ctx) {
       if (text === undefined || text === 'strict' || text === 'standard') return text ?? 'strict';
@@ -395,11 +395,11 @@ export const variables: readonly VariableDef[] = [
   },
   boolVar({
     name: 'ENABLE_SUBNET_DISCOVERY', field: 'enableSubnetDiscovery', default: true, readBy: ['ipamd', 'awsutils'],
-    description: 'New ENIs go to the tagged same-AZ subnet with the most free IPs (§5.5).',
+    description: 'New ENIs go to the tagged same-AZ subnet with the most free IPs.',
   }),
   boolVar({
     name: 'ENABLE_MULTI_NIC', field: 'enableMultiNic', default: false, readBy: ['ipamd'],
-    description: 'Manage network cards > 0 (§5.4).',
+    description: 'Manage network cards > 0.',
   }),
   boolVar({
     name: 'AWS_MANAGE_ENIS_NON_SCHEDULABLE', field: 'manageEnisNonSchedulable', default: false, readBy: ['ipamd'],
@@ -424,7 +424,7 @@ export const variables: readonly VariableDef[] = [
   },
   {
     name: 'DISABLE_LEAKED_ENI_CLEANUP', field: 'disableLeakedEniCleanup', kind: 'bool', default: 'false', readBy: ['ipamd'],
-    description: 'Stop the hourly leaked-ENI garbage collection (§7.5).',
+    description: 'Stop the hourly leaked-ENI garbage collection.',
     parse(text, ctx) {
       const own = readBool(text, false, false, ctx);
       if (own) return true;
@@ -437,7 +437,7 @@ export const variables: readonly VariableDef[] = [
   },
   boolVar({
     name: 'MANAGE_UNTAGGED_ENI', field: 'manageUntaggedEni', default: true, readBy: ['ipamd'],
-    description: 'false: ENIs without this instance\'s tag are left alone (§7.6).',
+    description: 'false: ENIs without this instance\'s tag are left alone.',
   }),
   boolVar({
     name: 'ANNOTATE_POD_IP', field: 'annotatePodIp', default: false, readBy: ['ipamd'],
@@ -492,10 +492,10 @@ export const variables: readonly VariableDef[] = [
   }),
   {
     name: 'AWS_EC2_ENDPOINT', field: 'ec2Endpoint', kind: 'string', default: '', readBy: ['awsutils'],
-    description: 'Custom EC2 endpoint (upstream appears to apply it only to IMDS, §1).',
+    description: 'Custom EC2 endpoint (upstream appears to apply it only to IMDS).',
     parse(text, ctx) {
       if (text === undefined) return '';
-      ctx.warn('ec2-endpoint-imds-only', 'upstream v1.23.1 appears to apply AWS_EC2_ENDPOINT to the IMDS client only, not to EC2 (spec §9 item 6)', 'also set the SDK-standard AWS_ENDPOINT_URL_EC2 to the same URL');
+      ctx.warn('ec2-endpoint-imds-only', 'upstream v1.23.1 appears to apply AWS_EC2_ENDPOINT to the IMDS client only, not to EC2', 'also set the SDK-standard AWS_ENDPOINT_URL_EC2 to the same URL');
       return text;
     },
   },
@@ -519,11 +519,11 @@ export const variables: readonly VariableDef[] = [
   // --- files, endpoints, logs (spec §0) ---
   stringVar({
     name: 'AWS_VPC_K8S_CNI_BACKING_STORE', field: 'backingStore', default: '/var/run/aws-node/ipam.json', readBy: ['ipamd'],
-    description: 'IPAM checkpoint path (§6.4).',
+    description: 'IPAM checkpoint path.',
   }),
   stringVar({
     name: 'INTROSPECTION_BIND_ADDRESS', field: 'introspectionBindAddress', default: '127.0.0.1:61679', readBy: ['ipamd'],
-    description: 'Introspection HTTP address; unix:PATH for a socket (§6.5).',
+    description: 'Introspection HTTP address; unix:PATH for a socket.',
   }),
   boolVar({
     name: 'DISABLE_INTROSPECTION', field: 'disableIntrospection', default: false, readBy: ['ipamd'],
@@ -571,7 +571,7 @@ export const variables: readonly VariableDef[] = [
   }),
   stringVar({
     name: 'HOST_CNI_CONFDIR_PATH', field: 'hostCniConfDirPath', default: '/host/etc/cni/net.d', readBy: ['entrypoint'],
-    description: 'Where 10-aws.conflist is written (§1.1).',
+    description: 'Where 10-aws.conflist is written.',
   }),
   // --- podnet-only: timers (spec §9 item 2) for a fast clock, the CNI socket, the lab's routing variant ---
   intervalVar({ name: 'PODNET_POOL_INTERVAL_MS', field: 'poolIntervalMs', default: 5000, min: 1, description: 'Pool manager loop period (upstream: 5 s).' }),

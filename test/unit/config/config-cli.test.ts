@@ -92,7 +92,7 @@ test('--json prints {valid, config, settings, problems, typos}', () => {
   assert.equal(out.config.enableIPv4, true);
   assert.deepEqual(out.settings.find((s) => s.name === 'WARM_IP_TARGET'), {
     name: 'WARM_IP_TARGET', value: '0', source: 'file', raw: '-1', default: '0', notes: [], podnetOnly: false,
-    readBy: ['ipamd', 'entrypoint'], description: 'Free IPs to keep; >0 overrides WARM_ENI_TARGET and WARM_PREFIX_TARGET (§4.5).',
+    readBy: ['ipamd', 'entrypoint'], description: 'Free IPs to keep; >0 overrides WARM_ENI_TARGET and WARM_PREFIX_TARGET.',
   });
   assert.deepEqual(out.problems.map((p) => `${p.severity} ${p.rule} ${p.variable}`), [
     'warning negative-target WARM_IP_TARGET',
