@@ -1,0 +1,81 @@
+/**
+ * The small HTTP listeners of ipamd (introspection, metrics): bind-address parsing as upstream writes them
+ * (`127.0.0.1:61679`, `:61678` for all interfaces, `unix:/path`), and a listen that names the address on failure.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { unlinkSync } from 'node:fs';
+import { PodnetError } from '../lib/index.js';
+
+export type BindAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+export function parseBindAddress(text: string, variable: string): BindAddress {
+  if (text.startsWith('unix:')) {
+    const path = text.slice('unix:'.length);
+    if (path === '') throw new PodnetError('CONFIG_INVALID', `${variable}=${text} names no socket path`, 'write unix:/path/to/socket');
+    return { kind: 'unix', path };
+  }
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new PodnetError('CONFIG_INVALID', `${variable}=${text} is not HOST:PORT, :PORT or unix:PATH`, 'e.g. 127.0.0.1:61679 (port 0 picks a free port)');
+  }
+  // Go's ":61678" listens on every interface
+  return { kind: 'tcp', host: m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]!), port };
+}
+
+export function formatBindAddress(b: BindAddress): string {
+  return b.kind === 'unix' ? `unix:${b.path}` : `${b.host.includes(':') ? `[${b.host}]` : b.host}:${b.port}`;
+}
+
+export interface HttpEndpoint {
+  /** Where it listens, with the real port when 0 was asked. */
+  address: BindAddress;
+  close(): Promise<void>;
+}
+
+export async function startHttpEndpoint(
+  bind: BindAddress,
+  what: string,
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> | void,
+): Promise<HttpEndpoint> {
+  const server: Server = createServer((req, res) => {
+    Promise.resolve(handle(req, res)).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`${what} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    });
+  });
+  // upstream's introspection server has 5 s read and write timeouts (spec §6.5)
+  server.requestTimeout = 5000;
+  server.keepAliveTimeout = 1000;
+  if (bind.kind === 'unix') {
+    try {
+      unlinkSync(bind.path);
+    } catch {
+      // no stale socket
+    }
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new PodnetError('FAILED', `${what} cannot listen on ${formatBindAddress(bind)}: ${err.code ?? err.message}`,
+        'another process (or another podnet ipamd) holds the address; choose another with the bind-address setting')));
+    if (bind.kind === 'unix') server.listen(bind.path, () => resolve());
+    else server.listen(bind.port, bind.host, () => resolve());
+  });
+  const info = server.address();
+  const address: BindAddress = bind.kind === 'unix' ? bind : { kind: 'tcp', host: bind.host, port: (info as AddressInfo).port };
+  return {
+    address,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
