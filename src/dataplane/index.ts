@@ -27,6 +27,7 @@ export {
   planIptables,
   applyIptables,
   readIptables,
+  isPodnetOwnedState,
 } from './iptables.js';
 export { type NftConnmarkTable, type NftPlan, formatNftTable, parseNftTable, planNft, applyNft, readNftTable, nftTable } from './nft.js';
 export {

@@ -192,3 +192,16 @@ export async function applyIptables(desired: IptablesState, netns?: NetnsRef): P
   }
   return plan.changes;
 }
+
+/** podnet's part of an `iptables-save` dump (its chains and its rules in builtin chains), for display and tests. */
+export function isPodnetOwnedState(dump: IptablesDump): IptablesState {
+  const state: IptablesState = { chains: [], rules: [] };
+  for (const table of tableOrder) {
+    for (const [chain, specs] of dump.get(table) ?? []) {
+      const owned = isPodnetChain(chain);
+      if (owned) state.chains.push({ table, chain });
+      for (const spec of specs) if (owned || isPodnetRule(spec)) state.rules.push({ table, chain, spec });
+    }
+  }
+  return state;
+}

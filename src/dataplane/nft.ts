@@ -108,7 +108,8 @@ export function planNft(current: Map<string, NftChainDump> | null, desired: NftC
       changes.push(`nft delete rule ${t} ${markChain} ${r.text}`);
     } else present.add(r.text);
   }
-  for (const r of desired.cidrReturns) {
+  // each insert goes to the top, so inserting in reverse leaves a fresh chain in the rendered order
+  for (const r of [...desired.cidrReturns].reverse()) {
     if (present.has(r)) continue;
     lines.push(`insert rule ${t} ${markChain} ${r}`);
     changes.push(`nft insert rule ${t} ${markChain} ${r}`);
