@@ -1,0 +1,199 @@
+import { type Address, type Cidr, isAddressText, isCidrText, parseAddress, parseCidr } from '../../net/index.js';
+import { Ec2Error, type Ec2Params, type XmlObject } from '../protocol.js';
+import type { Ec2State } from '../state.js';
+
+/** Emulated account that owns everything (EC2 always reports an owner). */
+export const ownerId = '111122223333';
+
+/** How EC2 names each resource kind in NotFound/Malformed errors. */
+const kinds = {
+  vpc: { prefix: 'vpc', table: 'vpcs', code: 'InvalidVpcID', noun: 'vpc ID' },
+  subnet: { prefix: 'subnet', table: 'subnets', code: 'InvalidSubnetID', noun: 'subnet ID' },
+  eni: { prefix: 'eni', table: 'enis', code: 'InvalidNetworkInterfaceID', noun: 'networkInterface ID' },
+  instance: { prefix: 'i', table: 'instances', code: 'InvalidInstanceID', noun: 'instance ID' },
+  group: { prefix: 'sg', table: 'security_groups', code: 'InvalidGroup', noun: 'security group' },
+  routeTable: { prefix: 'rtb', table: 'route_tables', code: 'InvalidRouteTableID', noun: 'routeTable ID' },
+  igw: { prefix: 'igw', table: 'internet_gateways', code: 'InvalidInternetGatewayID', noun: 'internetGateway ID' },
+  nat: { prefix: 'nat', table: 'nat_gateways', code: 'InvalidNatGatewayID', noun: 'natGateway ID' },
+  peering: { prefix: 'pcx', table: 'vpc_peerings', code: 'InvalidVpcPeeringConnectionID', noun: 'vpcPeeringConnection ID' },
+} as const;
+export type ResourceKind = keyof typeof kinds;
+
+/** `The networkInterface ID 'eni-…' does not exist` — ipamd parses the ID between the quotes (spec §7.1). */
+export function notFound(kind: ResourceKind, ids: string[]): Ec2Error {
+  const k = kinds[kind];
+  const message =
+    ids.length === 1 ? `The ${k.noun} '${ids[0]}' does not exist` : `The ${k.noun}s '${ids.join(', ')}' do not exist`;
+  return new Ec2Error(`${k.code}.NotFound`, message);
+}
+
+function checkIdFormat(kind: ResourceKind, id: string): void {
+  const k = kinds[kind];
+  if (!new RegExp(`^${k.prefix}-[0-9a-f]{8,17}$`).test(id)) {
+    const code = kind === 'group' ? 'InvalidGroupId.Malformed' : `${k.code}.Malformed`;
+    throw new Ec2Error(code, `Invalid id: "${id}" (expecting "${k.prefix}-...")`);
+  }
+}
+
+/** The row of one resource, or EC2's Malformed/NotFound error for its kind. */
+export function findRow<T>(state: Ec2State, kind: ResourceKind, id: string): T {
+  checkIdFormat(kind, id);
+  const row = state.get<T>(`SELECT * FROM ${kinds[kind].table} WHERE id = ?`, id);
+  if (!row) throw notFound(kind, [id]);
+  return row;
+}
+
+/** Rows for explicitly listed IDs (in the order given), or NotFound naming every missing one. */
+export function findRows<T>(state: Ec2State, kind: ResourceKind, ids: string[]): T[] {
+  for (const id of ids) checkIdFormat(kind, id);
+  const rows = ids.map((id) => state.get<T>(`SELECT * FROM ${kinds[kind].table} WHERE id = ?`, id));
+  const missing = ids.filter((_, i) => rows[i] === undefined);
+  if (missing.length > 0) throw notFound(kind, missing);
+  return rows as T[];
+}
+
+export function invalidParameter(message: string): Ec2Error {
+  return new Ec2Error('InvalidParameterValue', message);
+}
+
+export function combination(message: string): Ec2Error {
+  return new Ec2Error('InvalidParameterCombination', message);
+}
+
+export function parseIpv4Param(text: string, name: string): Address {
+  if (!isAddressText(text) || parseAddress(text).family !== 4) {
+    throw invalidParameter(`Value (${text}) for parameter ${name} is invalid. Not a valid IPv4 address.`);
+  }
+  return parseAddress(text);
+}
+
+export function parseIpv6Param(text: string, name: string): Address {
+  if (!isAddressText(text) || parseAddress(text).family !== 6) {
+    throw invalidParameter(`Value (${text}) for parameter ${name} is invalid. Not a valid IPv6 address.`);
+  }
+  return parseAddress(text);
+}
+
+/** A CIDR parameter; with `strict`, host bits must be zero (EC2 refuses 10.0.1.5/24 as a block). */
+export function parseCidrParam(text: string, name: string, family?: 4 | 6): Cidr {
+  if (!isCidrText(text) || (family !== undefined && parseCidr(text).family !== family)) {
+    throw invalidParameter(`Value (${text}) for parameter ${name} is invalid. This is not a valid CIDR block.`);
+  }
+  const cidr = parseCidr(text);
+  const bits = BigInt((cidr.family === 4 ? 32 : 128) - cidr.prefixLength);
+  if ((cidr.network & ((1n << bits) - 1n)) !== 0n) {
+    throw invalidParameter(`Value (${text}) for parameter ${name} is invalid. This is not a valid CIDR block.`);
+  }
+  return cidr;
+}
+
+/** A non-negative count parameter (absent → undefined). */
+export function countParam(params: Ec2Params, name: string): number | undefined {
+  const n = params.int(name);
+  if (n !== undefined && n < 0) throw invalidParameter(`Value (${n}) for parameter ${name} is invalid. It must not be negative.`);
+  return n;
+}
+
+// ---- tags ----
+
+export function tagSet(state: Ec2State, resourceId: string): XmlObject[] {
+  return state
+    .all<{ key: string; value: string }>('SELECT key, value FROM tags WHERE resource_id = ? ORDER BY key', resourceId)
+    .map((t) => ({ key: t.key, value: t.value }));
+}
+
+export function setTag(state: Ec2State, resourceId: string, key: string, value: string): void {
+  if (key === '' || key.length > 128) throw invalidParameter(`Tag key '${key}' must be 1 to 128 characters`);
+  if (key.toLowerCase().startsWith('aws:')) throw invalidParameter(`Tag keys starting with 'aws:' are reserved for internal use`);
+  state.run(
+    'INSERT INTO tags (resource_id, key, value) VALUES (?, ?, ?) ON CONFLICT (resource_id, key) DO UPDATE SET value = excluded.value',
+    resourceId,
+    key,
+    value,
+  );
+}
+
+/** Applies the TagSpecification entries of one resource type (EC2 ignores none: a wrong type is an error). */
+export function applyTagSpecifications(state: Ec2State, params: Ec2Params, resourceType: string, resourceId: string): void {
+  for (const spec of params.tagSpecifications()) {
+    if (spec.resourceType !== resourceType) {
+      throw invalidParameter(`'${spec.resourceType}' is not a valid taggable resource type for this operation.`);
+    }
+    for (const tag of spec.tags) setTag(state, resourceId, tag.key, tag.value);
+  }
+}
+
+// ---- filters and pagination ----
+
+/** Filter values of one resource: filter name → the values it matches against. */
+export type FilterValues = Record<string, Array<string | number | boolean | null | undefined>>;
+
+function wildcard(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${escaped}$`);
+}
+
+/**
+ * EC2 filter semantics: every filter must match (AND); within a filter any value may match (OR); `*` and `?` are
+ * wildcards; `tag:<key>`, `tag-key` and `tag-value` work on every taggable resource. Unknown names are errors.
+ */
+export function filterMatcher(
+  params: Ec2Params,
+  known: readonly string[],
+): (values: FilterValues, tags: Array<{ key: string; value: string }>) => boolean {
+  const filters = [...params.filters()].map(([name, patterns]) => {
+    if (!known.includes(name) && !name.startsWith('tag:') && name !== 'tag-key' && name !== 'tag-value') {
+      throw invalidParameter(`The filter '${name}' is invalid`);
+    }
+    return { name, patterns: patterns.map(wildcard) };
+  });
+  return (values, tags) =>
+    filters.every(({ name, patterns }) => {
+      let candidates: string[];
+      if (name.startsWith('tag:')) candidates = tags.filter((t) => t.key === name.slice(4)).map((t) => t.value);
+      else if (name === 'tag-key') candidates = tags.map((t) => t.key);
+      else if (name === 'tag-value') candidates = tags.map((t) => t.value);
+      else candidates = (values[name] ?? []).filter((v) => v !== null && v !== undefined).map(String);
+      return candidates.some((c) => patterns.some((p) => p.test(c)));
+    });
+}
+
+export function tagsOf(state: Ec2State, resourceId: string): Array<{ key: string; value: string }> {
+  return state.all<{ key: string; value: string }>('SELECT key, value FROM tags WHERE resource_id = ?', resourceId);
+}
+
+/**
+ * MaxResults/NextToken paging over an ordered list. The token is the position of the next item, opaque to
+ * clients; MaxResults must lie in [min, max], and EC2 refuses it together with explicit IDs.
+ */
+export function paginate<T>(
+  items: T[],
+  params: Ec2Params,
+  opts: { min: number; max: number; idsGiven: boolean; defaultMax?: number },
+): { page: T[]; nextToken?: string } {
+  const given = params.int('MaxResults');
+  const token = params.str('NextToken');
+  if (given !== undefined && opts.idsGiven) {
+    throw combination('The parameter MaxResults cannot be used with the parameter of resource IDs');
+  }
+  if (given !== undefined && (given < opts.min || given > opts.max)) {
+    throw invalidParameter(`Value ( ${given} ) for parameter maxResults is invalid. Parameter must be between ${opts.min} and ${opts.max}.`);
+  }
+  const maxResults = given ?? opts.defaultMax;
+  let start = 0;
+  if (token !== undefined) {
+    const decoded = /^p([0-9]+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+    if (!decoded) throw invalidParameter(`The token '${token}' is invalid.`);
+    start = Number(decoded[1]);
+  }
+  if (maxResults === undefined) return { page: items.slice(start) };
+  const end = start + maxResults;
+  return {
+    page: items.slice(start, end),
+    nextToken: end < items.length ? Buffer.from(`p${end}`).toString('base64url') : undefined,
+  };
+}
+
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}

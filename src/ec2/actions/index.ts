@@ -1,0 +1,23 @@
+import type { ActionHandler } from '../protocol.js';
+import type { Ec2State } from '../state.js';
+import { addressActions } from './addresses.js';
+import { eniActions } from './enis.js';
+import { instanceActions } from './instances.js';
+import { routingActions } from './routing.js';
+import { securityGroupActions } from './security-groups.js';
+import { tagActions } from './tags.js';
+import { vpcActions } from './vpc.js';
+
+/**
+ * Every EC2 action the emulator implements, keyed by its Query `Action` name. The server runs each inside
+ * `state.transaction(...)`; a handler throws Ec2Error with EC2's code for anything EC2 would refuse.
+ */
+export const ec2Actions: Record<string, ActionHandler<Ec2State>> = {
+  ...vpcActions,
+  ...routingActions,
+  ...securityGroupActions,
+  ...eniActions,
+  ...instanceActions,
+  ...addressActions,
+  ...tagActions,
+};
