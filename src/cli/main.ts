@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { PodnetError } from '../lib/index.js';
 import { registerConfig } from './config.js';
+import { registerEc2 } from './ec2.js';
 import { registerMaxPods } from './max-pods.js';
 
 /** Builds the command tree; each command group lives in its own file and only wires options to a module. */
@@ -16,7 +17,7 @@ export function buildProgram(): Command {
 }
 
 /** Every command group registers itself here; see src/cli/<group>.ts. */
-const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig];
+const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig, registerEc2];
 
 export async function main(argv: readonly string[]): Promise<void> {
   // A reader that stops early (`podnet max-pods --all --json | head`) closes the pipe: the output ends, no stack trace.

@@ -1,0 +1,152 @@
+import { readFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError } from 'commander';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { parse as parseYaml } from 'yaml';
+import { applyTopology, loadTopology, startEc2Server, type FaultConfig, type ListenAddress, type TopologyApplyResult } from '../ec2/index.js';
+import { PodnetError, usageError } from '../lib/index.js';
+import { formatTable } from './output.js';
+
+const DEFAULT_EC2_LISTEN = '127.0.0.1:7311';
+const DEFAULT_IMDS_LISTEN = '127.0.0.1:7312';
+
+function listenAddress(value: string): ListenAddress {
+  const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) throw new InvalidArgumentError(`expected HOST:PORT (e.g. 127.0.0.1:7311 or [::1]:7311), got '${value}'`);
+  return { host: match[1] ?? match[2]!, port };
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a number > 0, got '${value}'`);
+  return n;
+}
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+
+/** --faults takes inline JSON or a JSON/YAML file. */
+async function readFaults(value: string): Promise<FaultConfig> {
+  if (value.trim().startsWith('{')) {
+    try {
+      return JSON.parse(value) as FaultConfig;
+    } catch (err) {
+      throw usageError(`--faults is not valid JSON: ${(err as Error).message}`, `e.g. --faults '{"seed":1,"actions":{"AssignPrivateIpAddresses":{"errorRate":0.2}}}'`);
+    }
+  }
+  let text: string;
+  try {
+    text = await readFile(value, 'utf8');
+  } catch (err) {
+    throw new PodnetError('FILE_UNREADABLE', `cannot read --faults file ${value}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'pass inline JSON starting with { or a readable JSON/YAML file');
+  }
+  try {
+    return parseYaml(text) as FaultConfig;
+  } catch (err) {
+    throw new PodnetError('CONFIG_INVALID', `--faults file ${value} is not valid JSON or YAML: ${(err as Error).message}`, 'fix the syntax at the position named above');
+  }
+}
+
+interface ServeOptions {
+  listen: ListenAddress;
+  imdsListen: ListenAddress;
+  db?: string;
+  topology?: string;
+  region: string;
+  throttle: boolean;
+  throttleScale?: number;
+  faults?: string;
+  imdsV1: boolean;
+  allowNonLoopback: boolean;
+  json?: boolean;
+}
+
+async function serve(opts: ServeOptions): Promise<void> {
+  for (const [flag, address] of [['--listen', opts.listen], ['--imds-listen', opts.imdsListen]] as const) {
+    if (!isLoopback(address.host) && !opts.allowNonLoopback) {
+      throw usageError(`${flag} ${address.host} is not a loopback address`, 'the emulator listens on loopback by default; add --allow-non-loopback to bind elsewhere (e.g. inside a lab namespace)');
+    }
+  }
+  const topology = opts.topology ? await loadTopology(opts.topology) : undefined;
+  const faults = opts.faults ? await readFaults(opts.faults) : undefined;
+  const server = await startEc2Server({
+    listen: opts.listen,
+    imdsListen: opts.imdsListen,
+    dbPath: opts.db,
+    region: opts.region,
+    throttle: opts.throttle ? { scale: opts.throttleScale } : false,
+    faults,
+    imds: { v1Allowed: opts.imdsV1 },
+  });
+  let applied: TopologyApplyResult | undefined;
+  try {
+    if (topology) {
+      // One code path: the topology goes through the EC2 API like any client's calls.
+      const client = new EC2Client({ endpoint: server.ec2Url, region: opts.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+      try {
+        applied = await applyTopology(topology, client);
+      } finally {
+        client.destroy();
+      }
+    }
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+
+  const env = {
+    AWS_ENDPOINT_URL_EC2: server.ec2Url,
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: server.imdsUrl,
+    AWS_REGION: opts.region,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  };
+  const instances = Object.entries(applied?.ids.instances ?? {}).map(([name, id]) => ({ name, id, imdsEndpoint: `${server.imdsUrl}/${id}` }));
+  if (opts.json) {
+    process.stdout.write(
+      JSON.stringify({ ec2Url: server.ec2Url, imdsUrl: server.imdsUrl, region: opts.region, db: opts.db ?? ':memory:', throttle: opts.throttle, env, instances, topology: applied?.changes ?? [] }) + '\n',
+    );
+  } else {
+    const throttle = opts.throttle ? `on (AWS defaults × ${opts.throttleScale ?? 1})` : 'off';
+    let out = `podnet ec2 emulator (region ${opts.region}, db ${opts.db ?? ':memory:'}, throttling ${throttle}, IMDSv1 ${opts.imdsV1 ? 'allowed' : 'refused'})\n`;
+    out += formatTable(['endpoint', 'url'], [['EC2', server.ec2Url], ['IMDS', server.imdsUrl], ['events', `${server.ec2Url}/_podnet/events`]]);
+    if (applied) {
+      const counts = (['created', 'updated', 'unchanged'] as const).map((c) => `${applied!.changes.filter((x) => x.change === c).length} ${c}`);
+      out += `\ntopology ${opts.topology}: ${counts.join(', ')}\n`;
+    }
+    if (instances.length > 0) out += '\n' + formatTable(['instance', 'id', 'imds endpoint'], instances.map((i) => [i.name, i.id, i.imdsEndpoint]));
+    out += '\npoint a client at it:\n' + Object.entries(env).map(([k, v]) => `  export ${k}=${v}`).join('\n') + '\n';
+    out += '  (IMDS answers by the caller\'s primary private IP; from loopback use the endpoint with an instance ID: <imds url>/<instance-id>)\n';
+    process.stdout.write(out);
+  }
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+  if (!opts.json) process.stdout.write('podnet ec2 emulator stopped\n');
+}
+
+export function registerEc2(program: Command): void {
+  const ec2 = program.command('ec2').description('the EC2 + IMDS emulator');
+  ec2
+    .command('serve')
+    .description('run the EC2 Query API and IMDS emulator in the foreground until SIGINT/SIGTERM')
+    .option('--listen <host:port>', 'EC2 endpoint address', listenAddress, listenAddress(DEFAULT_EC2_LISTEN))
+    .option('--imds-listen <host:port>', 'IMDS endpoint address', listenAddress, listenAddress(DEFAULT_IMDS_LISTEN))
+    .option('--db <file>', 'SQLite file that keeps the state across restarts (default: in memory)')
+    .option('--topology <file.yaml>', 'create the VPCs, subnets, gateways and instances this file declares (idempotent)')
+    .option('--region <region>', 'region the emulator reports', 'us-west-2')
+    .option('--no-throttle', "turn off AWS's request token buckets")
+    .option('--throttle-scale <n>', 'multiply every token bucket size and refill rate by n', positiveNumber)
+    .option('--faults <json|file>', 'fault injection: {"seed":N,"actions":{"<Action>|*":{"latencyMs":N,"errorRate":0..1,"errorCode":"..."}}}')
+    .option('--imds-v1', 'also answer IMDS GETs without a session token (IMDSv1)', false)
+    .option('--allow-non-loopback', 'allow listening on addresses other than loopback', false)
+    .option('--json', 'print the endpoints as one JSON line')
+    .action(async (opts: ServeOptions) => serve(opts));
+}

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
+import { applyTopology, loadTopology, parseTopology } from '../../../src/ec2/index.js';
+import { startEmulator } from './sdk-harness.js';
+
+const example = fileURLToPath(new URL('../../../examples/vpc.yaml', import.meta.url));
+let h: Awaited<ReturnType<typeof startEmulator>>;
+before(async () => {
+  h = await startEmulator();
+});
+after(() => h.close());
+
+test('examples/vpc.yaml applies through the SDK; applying it again changes nothing', async () => {
+  const topology = await loadTopology(example);
+  const first = await applyTopology(topology, h.ec2);
+  assert.ok(first.changes.every((c) => c.change === 'created'));
+  assert.equal(first.changes.length, 2 + 3 + 1 + 1 + 1 + 3 + 1 + 2);
+  const second = await applyTopology(topology, h.ec2);
+  assert.deepEqual(second.changes.filter((c) => c.change !== 'unchanged'), []);
+  assert.deepEqual(second.ids, first.ids);
+
+  const subnets = (await h.ec2.send(new DescribeSubnetsCommand({}))).Subnets!;
+  assert.equal(subnets.length, 3);
+  assert.equal(subnets.find((s) => s.SubnetId === first.ids.subnets['public-a'])!.MapPublicIpOnLaunch, true);
+  const tables = (await h.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [first.ids.routeTables.private!] }))).RouteTables!;
+  assert.ok(tables[0]!.Routes!.some((r) => r.DestinationCidrBlock === '0.0.0.0/0' && r.NatGatewayId === first.ids.natGateways['nat-a']));
+  const instances = (await h.ec2.send(new DescribeInstancesCommand({}))).Reservations!.flatMap((r) => r.Instances!);
+  assert.equal(instances.length, 2);
+});
+
+test('unknown top-level sections are ignored (the lab adds its own)', () => {
+  const t = parseTopology({ vpcs: [{ name: 'a', cidr: '10.0.0.0/16' }], pods: [{ name: 'x' }] });
+  assert.equal(t.vpcs.length, 1);
+});
+
+test('a bad field is reported with its path; a dangling reference names what is declared', () => {
+  assert.throws(() => parseTopology({ subnets: [{ name: 's', vpc: 'a', az: 'us-west-2a', cidr: '10.0.0/24' }] }), /subnets\[0\]\.cidr/);
+  assert.throws(
+    () => parseTopology({ vpcs: [{ name: 'main', cidr: '10.0.0.0/16' }], subnets: [{ name: 's', vpc: 'mian', az: 'us-west-2a', cidr: '10.0.0.0/24' }] }),
+    /subnets\[0\]\.vpc: no VPC named 'mian' \(declared: main\)/,
+  );
+  assert.throws(() => parseTopology({ routeTables: [{ name: 'r', vpc: 'v', routes: [{ destination: '0.0.0.0/0', igw: 'a', nat: 'b' }] }] }), /routeTables\[0\]\.routes\[0\]/);
+});
