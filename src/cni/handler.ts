@@ -1,0 +1,307 @@
+import { PodnetError } from '../lib/index.js';
+import { hostVethName } from '../dataplane/index.js';
+import { toCniError } from './errors.js';
+import { type AttachmentRequest, type CniEnv, type CniRequest, parseCniRequest } from './request.js';
+import { type PodAttachment, formatResult, recordedAttachment } from './result.js';
+import { CniCode, supportedVersions } from './spec.js';
+
+/** The IPAM key, as upstream: (network name, container id, interface name) (spec §6.2). */
+export interface AttachmentKey {
+  networkName: string;
+  containerId: string;
+  ifName: string;
+}
+
+/** Who the attachment is for: from CNI_ARGS and CNI_NETNS. */
+export interface PodIdentity {
+  podNamespace: string;
+  podName: string;
+  podUid: string;
+  infraContainerId: string;
+  netns: string;
+}
+
+/** What ipamd hands out for one attachment (spec §6.2 AddNetworkReply). */
+export interface Allocation {
+  /** The pod address without prefix length: `10.0.97.30` or `2001:db8::5`. */
+  address: string;
+  eniId: string;
+  deviceNumber: number;
+  /** 254 (main) for the primary ENI, device number + 1 for secondary ENIs (spec §3.2). */
+  routeTable: number;
+  /** VPC CIDRs plus excluded CIDRs unless external SNAT is on (spec §6.2). */
+  vpcCidrs: string[];
+  useExternalSnat: boolean;
+}
+
+/** One attachment ipamd holds, as GC sees it. */
+export interface HeldAttachment {
+  key: AttachmentKey;
+  pod: PodIdentity;
+  allocation: Allocation;
+}
+
+/** The pod's links, routes and rules, as the dataplane sets them up (spec §3.3–3.4). */
+export interface PodWiring {
+  containerId: string;
+  netns: string;
+  ifName: string;
+  hostVethName: string;
+  address: string;
+  routeTable: number;
+  deviceNumber: number;
+  mtu: number;
+}
+
+/** What teardown knows; the address and route table may be unknown (DEL without ipamd and without prevResult). */
+export interface PodTeardown {
+  netns: string;
+  ifName: string;
+  hostVethName: string;
+  address?: string;
+  routeTable?: number;
+}
+
+export interface BackendStatus {
+  ready: boolean;
+  /** Why not, when not ready: what STATUS reports. */
+  reason?: string;
+}
+
+/**
+ * What the CNI handler needs from ipamd and the dataplane. ipamd implements it with its datastore and
+ * src/dataplane; the fallback plugin implements it with the dataplane alone (every ipamd call fails with
+ * IPAMD_UNREACHABLE). Failures are PodnetErrors; their codes become CNI codes through one table (errors.ts).
+ */
+export interface CniBackend {
+  /** Assigns an address to the key (the same one again if the key already holds one). */
+  allocate(key: AttachmentKey, pod: PodIdentity): Promise<Allocation>;
+  /** The allocation the key holds, or null when ipamd does not know it. */
+  lookup(key: AttachmentKey): Promise<Allocation | null>;
+  /** Frees the key's address; null when the key held none (DEL is idempotent). */
+  release(key: AttachmentKey): Promise<Allocation | null>;
+  /** Every attachment held for one network, for GC. */
+  attachments(networkName: string): Promise<HeldAttachment[]>;
+  wire(pod: PodWiring): Promise<void>;
+  /** Removes what exists of the pod's wiring; missing pieces are not an error. */
+  unwire(pod: PodTeardown): Promise<void>;
+  /** What is missing or wrong in the pod's wiring, in words; empty when all is in place. */
+  checkWiring(pod: PodWiring): Promise<string[]>;
+  status(): Promise<BackendStatus>;
+}
+
+/** A CNI invocation as the launcher forwards it: the CNI_* variables and stdin. */
+export interface CniCall {
+  env: CniEnv;
+  stdin: string;
+}
+
+/** What the plugin process prints and exits with. */
+export interface CniAnswer {
+  exitCode: 0 | 1;
+  stdout: string;
+}
+
+export type CniHandler = (call: CniCall) => Promise<CniAnswer>;
+
+export interface CniHandlerOptions {
+  /** Where the handler notes what it did not report to the runtime (failed rollbacks, DEL fallbacks). */
+  log?: (line: string) => void;
+}
+
+/**
+ * The CNI handler ipamd hosts on its socket (and the fallback plugin runs in-process): validates the call,
+ * then ADD = allocate + wire, rolled back completely when wiring fails; DEL = unwire + release, idempotent and
+ * working without netns, prevResult or ipamd (spec §6.3); CHECK = the wiring matches ipamd and prevResult;
+ * VERSION, STATUS and GC.
+ */
+export function createCniHandler(backend: CniBackend, options: CniHandlerOptions = {}): CniHandler {
+  const log = options.log ?? (() => {});
+  return async (call) => {
+    const parsed = parseCniRequest(call.env, call.stdin);
+    if (!parsed.ok) return fail(parsed.error);
+    const request = parsed.request;
+    const version = request.command === 'VERSION' ? request.cniVersion : request.config.cniVersion;
+    try {
+      return await dispatch(backend, request, log);
+    } catch (err) {
+      return fail(toCniError(err, version));
+    }
+  };
+}
+
+function ok(stdout = ''): CniAnswer {
+  return { exitCode: 0, stdout };
+}
+
+function fail(error: object): CniAnswer {
+  return { exitCode: 1, stdout: JSON.stringify(error) };
+}
+
+async function dispatch(backend: CniBackend, request: CniRequest, log: (line: string) => void): Promise<CniAnswer> {
+  switch (request.command) {
+    case 'VERSION':
+      return ok(JSON.stringify({ cniVersion: request.cniVersion, supportedVersions }));
+    case 'ADD':
+      return ok(JSON.stringify(formatResult(await add(backend, request, log), request.config.cniVersion)));
+    case 'DEL':
+      await del(backend, request, log);
+      return ok();
+    case 'CHECK':
+      await check(backend, request);
+      return ok();
+    case 'STATUS': {
+      const status = await backend.status();
+      if (status.ready) return ok();
+      return fail({ cniVersion: request.config.cniVersion, code: CniCode.notAvailable, msg: `podnet cannot add pods right now: ${status.reason ?? 'ipamd is not ready'}`, details: 'wait for ipamd to finish starting; `podnet ipamd` logs say what it waits for' });
+    }
+    case 'GC':
+      await gc(backend, request.config.name, request.validAttachments, request.config.vethPrefix, log);
+      return ok();
+  }
+}
+
+function keyOf(r: AttachmentRequest): AttachmentKey {
+  return { networkName: r.config.name, containerId: r.containerId, ifName: r.ifName };
+}
+
+/**
+ * The host veth name (spec §3.5) from the pod's namespace and name. Without K8S_POD_NAME (`ctr run --cni`) podnet
+ * hashes the container id instead, where upstream would hash "." and give every such container the same name.
+ */
+function vethNameFor(prefix: string, podNamespace: string, podName: string, containerId: string): string {
+  return podName ? hostVethName(prefix, podNamespace, podName) : hostVethName(prefix, '', containerId);
+}
+
+async function add(backend: CniBackend, r: AttachmentRequest, log: (line: string) => void): Promise<PodAttachment> {
+  const key = keyOf(r);
+  const pod: PodIdentity = {
+    podNamespace: r.podNamespace,
+    podName: r.podName,
+    podUid: r.args.K8S_POD_UID ?? '',
+    infraContainerId: r.args.K8S_POD_INFRA_CONTAINER_ID ?? '',
+    netns: r.netns,
+  };
+  const allocation = await backend.allocate(key, pod);
+  const wiring: PodWiring = {
+    containerId: r.containerId,
+    netns: r.netns,
+    ifName: r.ifName,
+    hostVethName: vethNameFor(r.config.vethPrefix, r.podNamespace, r.podName, r.containerId),
+    address: allocation.address,
+    routeTable: allocation.routeTable,
+    deviceNumber: allocation.deviceNumber,
+    mtu: r.config.mtu,
+  };
+  try {
+    await backend.wire(wiring);
+  } catch (err) {
+    // no half-wired pod: undo what wiring did, then give the address back (upstream: DelNetwork "SetupNSFailed", §6.1 step 4)
+    await backend.unwire(wiring).catch((e: unknown) => log(`ADD rollback: unwire ${wiring.hostVethName} failed: ${(e as Error).message}`));
+    await backend.release(key).catch((e: unknown) => log(`ADD rollback: release ${allocation.address} failed: ${(e as Error).message}`));
+    throw err;
+  }
+  return {
+    hostVethName: wiring.hostVethName,
+    ifName: r.ifName,
+    netns: r.netns,
+    address: `${allocation.address}/${allocation.address.includes(':') ? 128 : 32}`,
+    routeTable: allocation.routeTable,
+    deviceNumber: allocation.deviceNumber,
+    vlanId: 0,
+    dummyName: vethNameFor('dummy', r.podNamespace, r.podName, r.containerId),
+  };
+}
+
+/**
+ * DEL: tear the wiring down first, then release, so an address is never handed to a new pod while the old pod's
+ * rules still point at it. What to tear down comes from ipamd, else from prevResult, else from the host veth name
+ * alone. An unknown container and an unreachable ipamd are success (spec §6.3).
+ */
+async function del(backend: CniBackend, r: AttachmentRequest, log: (line: string) => void): Promise<void> {
+  const key = keyOf(r);
+  const recorded = r.prevResult ? recordedAttachment(r.prevResult, r.ifName) : {};
+  let held: Allocation | null = null;
+  try {
+    held = await backend.lookup(key);
+  } catch (err) {
+    if (!isUnreachable(err)) throw err;
+    log(`DEL ${r.containerId}: ${(err as Error).message}; tearing down from ${r.prevResult ? 'prevResult' : 'the host veth name'}`);
+  }
+  const address = held?.address ?? recorded.address?.replace(/\/\d+$/, '');
+  const routeTable = held?.routeTable ?? recorded.routeTable;
+  await backend.unwire({
+    netns: r.netns,
+    ifName: r.ifName,
+    hostVethName: recorded.hostVethName ?? vethNameFor(r.config.vethPrefix, r.podNamespace, r.podName, r.containerId),
+    ...(address !== undefined && { address }),
+    ...(routeTable !== undefined && { routeTable }),
+  });
+  try {
+    await backend.release(key);
+  } catch (err) {
+    if (!isUnreachable(err)) throw err;
+    log(`DEL ${r.containerId}: address ${address ?? '(unknown)'} stays assigned in ipamd until it reconciles: ${(err as Error).message}`);
+  }
+}
+
+function isUnreachable(err: unknown): boolean {
+  return err instanceof PodnetError && err.code === 'IPAMD_UNREACHABLE';
+}
+
+/** CHECK: ipamd still holds the address prevResult reports, and the pod's links, routes and rules are in place. */
+async function check(backend: CniBackend, r: AttachmentRequest): Promise<void> {
+  const held = await backend.lookup(keyOf(r));
+  if (!held) {
+    throw new PodnetError('UNKNOWN_CONTAINER', `ipamd holds no address for container ${r.containerId} interface ${r.ifName} on network ${r.config.name}`, 'the pod lost its address (ipamd state reset?); delete the pod so it is recreated');
+  }
+  const recorded = recordedAttachment(r.prevResult ?? { interfaces: [], ips: [] }, r.ifName);
+  const recordedAddress = recorded.address?.replace(/\/\d+$/, '');
+  if (recordedAddress !== undefined && recordedAddress !== held.address) {
+    throw new PodnetError('POD_WIRING_MISMATCH', `prevResult says ${recordedAddress} but ipamd holds ${held.address} for container ${r.containerId}`, 'delete the pod so it is recreated with one address');
+  }
+  const problems = await backend.checkWiring({
+    containerId: r.containerId,
+    netns: r.netns,
+    ifName: r.ifName,
+    hostVethName: recorded.hostVethName ?? vethNameFor(r.config.vethPrefix, r.podNamespace, r.podName, r.containerId),
+    address: held.address,
+    routeTable: held.routeTable,
+    deviceNumber: held.deviceNumber,
+    mtu: r.config.mtu,
+  });
+  if (problems.length > 0) {
+    throw new PodnetError('POD_WIRING_MISMATCH', `pod ${r.containerId} wiring: ${problems.join('; ')}`, 'delete the pod so it is wired again, and look for another tool removing routes, rules or links on the node');
+  }
+}
+
+/** GC (CNI 1.1.0): unwire and release every attachment of this network the runtime no longer lists. */
+async function gc(
+  backend: CniBackend,
+  networkName: string,
+  valid: readonly { containerId: string; ifName: string }[],
+  vethPrefix: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const keep = new Set(valid.map((v) => `${v.containerId}\u0000${v.ifName}`));
+  const stale = (await backend.attachments(networkName)).filter((a) => !keep.has(`${a.key.containerId}\u0000${a.key.ifName}`));
+  const failures: string[] = [];
+  for (const a of stale) {
+    try {
+      await backend.unwire({
+        netns: '',
+        ifName: a.key.ifName,
+        hostVethName: vethNameFor(vethPrefix, a.pod.podNamespace, a.pod.podName, a.key.containerId),
+        address: a.allocation.address,
+        routeTable: a.allocation.routeTable,
+      });
+      await backend.release(a.key);
+      log(`GC released ${a.allocation.address} of stale container ${a.key.containerId}`);
+    } catch (err) {
+      failures.push(`${a.key.containerId}: ${(err as Error).message}`);
+    }
+  }
+  if (failures.length > 0) {
+    throw new PodnetError('FAILED', `GC could not clean ${failures.length} of ${stale.length} stale attachments: ${failures.join('; ')}`, 'the next GC retries them');
+  }
+}

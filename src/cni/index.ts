@@ -1,0 +1,68 @@
+/**
+ * The CNI side of podnet: the protocol (request parsing, result versions, error codes), the handler ipamd hosts on
+ * its unix socket, the socket server, the fallback plugin the launcher (bin/podnet-cni) runs when ipamd is
+ * unreachable, and `podnet cni install`. Holds no state between calls.
+ */
+export {
+  supportedVersions,
+  currentVersion,
+  cniCommands,
+  CniCode,
+  PodnetCniCode,
+  type CniVersion,
+  type CniCommand,
+  type CniErrorResult,
+} from './spec.js';
+export {
+  parseCniRequest,
+  cniEnvNames,
+  defaultIpamdSocket,
+  type CniEnv,
+  type CniEnvName,
+  type CniRequest,
+  type ParsedRequest,
+  type AttachmentRequest,
+  type VersionRequest,
+  type StatusRequest,
+  type GcRequest,
+  type PodnetNetConf,
+} from './request.js';
+export {
+  formatResult,
+  parsePrevResult,
+  recordedAttachment,
+  mainRouteTable,
+  type PodAttachment,
+  type PrevResult,
+  type RecordedAttachment,
+  type CniInterface,
+  type CniIpConfig,
+} from './result.js';
+export { cniCodeOf, toCniError } from './errors.js';
+export {
+  createCniHandler,
+  type CniBackend,
+  type CniHandler,
+  type CniHandlerOptions,
+  type CniCall,
+  type CniAnswer,
+  type AttachmentKey,
+  type PodIdentity,
+  type Allocation,
+  type HeldAttachment,
+  type PodWiring,
+  type PodTeardown,
+  type BackendStatus,
+} from './handler.js';
+export { startCniSocketServer, callFromHttp, headerFor, type CniSocketServer, type CniSocketServerOptions } from './server.js';
+export { offlineBackend, runFallbackPlugin, runFallbackPluginProcess, unreachableReason } from './plugin.js';
+export {
+  installCni,
+  renderConflist,
+  renderInstalledLauncher,
+  shellQuote,
+  launcherName,
+  conflistName,
+  type ConflistOptions,
+  type InstallResult,
+} from './install.js';

@@ -1,0 +1,109 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PodnetError } from '../lib/index.js';
+
+/** What the conflist carries; the CLI fills it from the VPC CNI's environment variables through src/config. */
+export interface ConflistOptions {
+  /** AWS_VPC_K8S_CNI_VETHPREFIX */
+  vethPrefix: string;
+  /** POD_MTU, else AWS_VPC_ENI_MTU, else 9001 */
+  mtu: number;
+  /** POD_SECURITY_GROUP_ENFORCING_MODE */
+  podSGEnforcingMode: string;
+  /** AWS_VPC_K8S_PLUGIN_LOG_FILE / _LEVEL */
+  pluginLogFile: string;
+  pluginLogLevel: string;
+  /** ENABLE_BANDWIDTH_PLUGIN appends the bandwidth plugin (spec §1) */
+  bandwidth: boolean;
+  /** podnet's field: ipamd's CNI socket on this node */
+  ipamdSocket: string;
+}
+
+/** The file name the runtime finds the launcher under: the conflist's plugin `type`. */
+export const launcherName = 'podnet-cni';
+/** Upstream's conflist name, so podnet replaces the VPC CNI's file rather than competing with it. */
+export const conflistName = '10-aws.conflist';
+
+/**
+ * The conflist upstream renders (spec §1.1): cniVersion 0.4.0, disableCheck, the main plugin with vethPrefix, mtu
+ * (as a string, as upstream writes it), podSGEnforcingMode, plugin log settings and the pod-annotations capability,
+ * then portmap with snat. podnet's plugin type is `podnet-cni` and carries `ipamdSocket`. Upstream's egress-cni entry
+ * (IPv6-egress for IPv4 clusters, off by default) is left out: podnet has no egress plugin.
+ */
+export function renderConflist(o: ConflistOptions): Record<string, unknown> {
+  const plugins: Record<string, unknown>[] = [
+    {
+      name: 'aws-cni',
+      type: launcherName,
+      vethPrefix: o.vethPrefix,
+      mtu: String(o.mtu),
+      podSGEnforcingMode: o.podSGEnforcingMode,
+      pluginLogFile: o.pluginLogFile,
+      pluginLogLevel: o.pluginLogLevel,
+      capabilities: { 'io.kubernetes.cri.pod-annotations': true },
+      ipamdSocket: o.ipamdSocket,
+    },
+    { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+  ];
+  if (o.bandwidth) plugins.push({ type: 'bandwidth', capabilities: { bandwidth: true } });
+  return { cniVersion: '0.4.0', name: 'aws-cni', disableCheck: true, plugins };
+}
+
+/** POSIX sh single-quoting: safe for any path. */
+export function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The installed launcher: the repository's bin/podnet-cni with the fallback plugin's argv baked in (absolute node and
+ * plugin paths of this machine, known only at install time), so a single copied file in the CNI bin dir works.
+ */
+export function renderInstalledLauncher(launcherText: string, fallbackArgv: readonly string[]): string {
+  const line = /^fallback_plugin=$/m;
+  if (!line.test(launcherText)) {
+    throw new PodnetError('FAILED', 'bin/podnet-cni has no empty "fallback_plugin=" line to fill in', 'reinstall podnet: the launcher file was modified');
+  }
+  return launcherText.replace(line, `fallback_plugin=${shellQuote(fallbackArgv.map(shellQuote).join(' '))}`);
+}
+
+export interface InstallResult {
+  launcher: string;
+  conflist: string;
+  fallbackArgv: string[];
+}
+
+/** Where this package lives: src/cni/ and dist/cni/ are both two levels below it. */
+const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Writes the launcher into binDir (mode 0755) and the conflist into confDir, each through a temporary file and a
+ * rename so a runtime never executes or reads a half-written file.
+ */
+export function installCni(o: { binDir: string; confDir: string; conflist: ConflistOptions; fallbackArgv?: string[] }): InstallResult {
+  const plugin = join(packageRoot, 'bin', 'podnet-cni-plugin.js');
+  const fallbackArgv = o.fallbackArgv ?? [process.execPath, plugin];
+  if (!o.fallbackArgv && !existsSync(join(packageRoot, 'dist', 'cni', 'index.js'))) {
+    throw new PodnetError('FAILED', `the fallback plugin needs the build, and ${join(packageRoot, 'dist')} has no cni/index.js`, 'run `npm run build` in the podnet checkout, then install again');
+  }
+  const text = renderInstalledLauncher(readFileSync(join(packageRoot, 'bin', launcherName), 'utf8'), fallbackArgv);
+  const launcher = join(o.binDir, launcherName);
+  const conflist = join(o.confDir, conflistName);
+  writeAtomically(launcher, text, 0o755);
+  writeAtomically(conflist, `${JSON.stringify(renderConflist(o.conflist), null, 2)}\n`, 0o644);
+  return { launcher, conflist, fallbackArgv };
+}
+
+function writeAtomically(path: string, text: string, mode: number): void {
+  const dir = join(path, '..');
+  try {
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${path}.tmp-${process.pid}`;
+    writeFileSync(tmp, text, { mode });
+    chmodSync(tmp, mode);
+    renameSync(tmp, path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new PodnetError('FAILED', `cannot write ${path}: ${e.code ?? e.message}`, e.code === 'EACCES' ? 'run as root, or choose directories you can write' : 'check the directory exists and is writable', { cause: err });
+  }
+}

@@ -1,0 +1,88 @@
+import { ExecError, PodnetError, run } from '../lib/index.js';
+import { teardownPodNetwork } from '../dataplane/index.js';
+import { type CniAnswer, type CniBackend, type PodTeardown, createCniHandler } from './handler.js';
+import { type CniEnv, cniEnvNames } from './request.js';
+
+/*
+ * The full TypeScript plugin the launcher runs when ipamd cannot be reached (bin/podnet-cni-plugin.js). It holds
+ * no state: ADD, CHECK and GC answer 11 (try again later) with the reason; DEL tears down what the prevResult and
+ * the host veth show and succeeds (spec §6.3); VERSION works offline; STATUS answers 50.
+ */
+
+/** Why ipamd was not reached, in words, from what the launcher observed. */
+export function unreachableReason(socket: string, curlExit: string): string {
+  switch (curlExit) {
+    case '':
+      return `ipamd's socket ${socket} does not exist (ipamd is not running on this node, or the conflist names another socket)`;
+    case '7':
+      return `nothing accepts connections on ipamd's socket ${socket} (ipamd stopped or is restarting)`;
+    case '28':
+      return `ipamd did not answer on ${socket} in time`;
+    default:
+      return `the request to ipamd on ${socket} failed (curl exit ${curlExit})`;
+  }
+}
+
+/**
+ * A backend without ipamd: every address operation fails with IPAMD_UNREACHABLE, which the handler turns into
+ * code 11 for ADD/CHECK/GC and into "tear down from prevResult, succeed" for DEL.
+ */
+export function offlineBackend(reason: string): CniBackend {
+  const unreachable = async (): Promise<never> => {
+    throw new PodnetError('IPAMD_UNREACHABLE', reason, 'start ipamd (`podnet ipamd`) on this node; the runtime retries the pod');
+  };
+  return {
+    allocate: unreachable,
+    lookup: unreachable,
+    release: unreachable,
+    attachments: unreachable,
+    wire: unreachable,
+    checkWiring: unreachable,
+    unwire: teardownWithoutIpamd,
+    status: async () => ({ ready: false, reason }),
+  };
+}
+
+/**
+ * Removes the pod's rules, host route and veth. Without an address (no ipamd, no prevResult: CRI's second DEL) the
+ * address is read back from the /32 route the host veth carries; with no veth either there is nothing left.
+ */
+async function teardownWithoutIpamd(pod: PodTeardown): Promise<void> {
+  const routed = pod.address === undefined ? await hostRoutesVia(pod.hostVethName) : [];
+  if (routed === null) return; // no host veth: DEL already ran, or ADD never got this far
+  const addresses = pod.address !== undefined ? [pod.address] : routed;
+  for (const podIp of addresses) await teardownPodNetwork({ hostVeth: pod.hostVethName, podIp });
+  if (addresses.length === 0) await run(['ip', 'link', 'del', pod.hostVethName]);
+}
+
+/** The host addresses routed to the veth (`ip -j route show dev`), or null when the veth does not exist. */
+async function hostRoutesVia(hostVeth: string): Promise<string[] | null> {
+  const routes: { dst: string }[] = [];
+  for (const family of ['-4', '-6']) {
+    try {
+      const { stdout } = await run(['ip', '-j', family, 'route', 'show', 'table', 'main', 'dev', hostVeth]);
+      routes.push(...(JSON.parse(stdout || '[]') as { dst: string }[]));
+    } catch (err) {
+      if (err instanceof ExecError && /Cannot find device|does not exist/.test(err.stderr)) return null;
+      throw err;
+    }
+  }
+  return routes.map((r) => r.dst).filter((dst) => dst !== 'default' && !/\/(?!32$|128$)/.test(dst)).map((dst) => dst.replace(/\/(32|128)$/, ''));
+}
+
+/** One run of the fallback plugin: what it prints and exits with. */
+export async function runFallbackPlugin(env: CniEnv, stdin: string, reason: string, log: (line: string) => void): Promise<CniAnswer> {
+  return createCniHandler(offlineBackend(reason), { log })({ env, stdin });
+}
+
+/** The process entry of bin/podnet-cni-plugin.js: stdin and CNI_* in, the CNI answer out (logs on stderr). */
+export async function runFallbackPluginProcess(): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
+  const env: CniEnv = {};
+  for (const name of cniEnvNames) if (process.env[name] !== undefined) env[name] = process.env[name];
+  const reason = unreachableReason(process.env.PODNET_LAUNCHER_SOCKET ?? '', process.env.PODNET_LAUNCHER_CURL_EXIT ?? '');
+  const answer = await runFallbackPlugin(env, Buffer.concat(chunks).toString('utf8'), reason, (line) => process.stderr.write(`podnet-cni: ${line}\n`));
+  if (answer.stdout) process.stdout.write(`${answer.stdout}\n`);
+  process.exitCode = answer.exitCode;
+}
