@@ -69,7 +69,7 @@ interface JsonAddrLink {
 }
 
 /**
- * Brings a secondary ENI to its desired state with one read (`ip -j -batch`: link+addresses, its table, main, rules)
+ * Brings a secondary ENI to its desired state with one read (`ip -j -batch`: link with addresses, its table, main, rules)
  * and one batch of only the differences. Returns the changes (empty when it already matched).
  */
 export async function applyEniNetwork(input: EniNetworkInput, netns?: NetnsRef): Promise<string[]> {
@@ -78,7 +78,7 @@ export async function applyEniNetwork(input: EniNetworkInput, netns?: NetnsRef):
   const family = want.rule.family;
   let docs: unknown[];
   try {
-    docs = await readIpJson(netns, [`addr show dev ${dev}`, `route show table ${want.table}`, `route show table main dev ${dev}`, 'rule show'], family);
+    docs = await readIpJson(netns, [`addr show dev ${dev}`, `route show table ${want.table}`, `route show table main dev ${dev}`, 'rule show'], family === 6 ? 6 : undefined);
   } catch (err) {
     throw new PodnetError('LINK_NOT_FOUND', `ENI link ${dev} cannot be read: ${(err as Error).message}`, 'the ENI may not be attached yet; ipamd retries finding it by MAC (5 attempts, 3 s apart, §3.2)', { cause: err });
   }

@@ -169,10 +169,11 @@ export async function runIpBatch(netns: NetnsRef | undefined, lines: readonly Ba
     if (!(err instanceof ExecError)) throw err;
     stderr = err.stderr;
     if (err.exitCode !== 1 || !/Command failed -:\d+/.test(stderr)) {
-      if (/Cannot open network namespace|No such file or directory/.test(stderr) && netns) {
-        throw new PodnetError('NETNS_NOT_FOUND', `network namespace ${netns} does not exist: ${stderr.trim()}`, 'the pod sandbox is gone; the runtime must pass the netns path it created', { cause: err });
+      // a line iproute2 cannot even parse aborts the whole batch (exit 255); a missing netns shows up here too
+      if (/Cannot open network namespace|Invalid "netns" value/.test(stderr)) {
+        throw new PodnetError('NETNS_NOT_FOUND', `network namespace ${netns ?? 'named in the batch'} does not exist: ${stderr.trim().split('\n').pop()}`, 'the pod sandbox is gone or the path is wrong; the runtime must pass the netns it created', { cause: err });
       }
-      throw err;
+      throw new PodnetError('DATAPLANE_APPLY_FAILED', `${argv.join(' ')} exited ${err.exitCode}: ${stderr.trim().split('\n').join(' | ')}`, 'the batch was aborted before it ran; the message names the line iproute2 refused', { cause: err });
     }
   }
   const failures: string[] = [];

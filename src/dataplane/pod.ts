@@ -248,19 +248,20 @@ export async function checkPodNetwork(input: PodNetworkInput & { hostVethMac?: s
   for (const r of p.hostRoutes) if (!routes.some((x) => (x.dst === r.dst || `${x.dst}/${family === 4 ? 32 : 128}` === r.dst) && x.dev === r.dev)) problems.push(`host route "${formatRoute(r)}" is missing`);
   let pod: unknown[];
   try {
-    pod = await readIpJson(ns.podNetns, ['link show', 'addr show', 'route show', 'neigh show'], family);
+    // `addr show` carries the link fields too (and `addr show` after `link show` in one batch loses addr_info)
+    pod = await readIpJson(ns.podNetns, ['addr show', 'route show', 'neigh show'], family === 6 ? 6 : undefined);
   } catch (err) {
     if (err instanceof ExecError) return { ok: false, problems: [...problems, `pod network namespace ${ns.podNetns} cannot be entered: ${err.stderr.trim()}`] };
     throw err;
   }
-  const [podLinksJson, addrsJson, podRoutesJson, neighJson] = pod as [JsonLink[], { ifname: string; addr_info?: { local: string; prefixlen: number }[] }[], { dst: string; gateway?: string; dev?: string }[], { dst: string; dev?: string; lladdr?: string; state?: string[] }[]];
-  const ifl = podLinksJson.find((l) => l.ifname === p.ifName);
+  const [addrsJson, podRoutesJson, neighJson] = pod as [(JsonLink & { addr_info?: { local: string; prefixlen: number }[] })[], { dst: string; gateway?: string; dev?: string }[], { dst: string; dev?: string; lladdr?: string; state?: string[] }[]];
+  const ifl = addrsJson.find((l) => l.ifname === p.ifName);
   if (!ifl) problems.push(`pod interface ${p.ifName} does not exist`);
   else {
     if (!ifl.flags?.includes('UP')) problems.push(`pod interface ${p.ifName} is down`);
     if (ifl.mtu !== input.mtu) problems.push(`pod interface ${p.ifName} has MTU ${ifl.mtu}, expected ${input.mtu}`);
   }
-  const addrs = addrsJson.find((a) => a.ifname === p.ifName)?.addr_info ?? [];
+  const addrs = ifl?.addr_info ?? [];
   if (!addrs.some((a) => `${a.local}/${a.prefixlen}` === p.address)) problems.push(`pod address ${p.address} is not on ${p.ifName}`);
   if (index0(input) && !podRoutesJson.some((r) => r.dst === 'default' && r.gateway === p.gateway && r.dev === p.ifName)) problems.push(`pod default route via ${p.gateway} dev ${p.ifName} is missing`);
   if (index0(input) && !podRoutesJson.some((r) => r.dst === p.gateway && r.dev === p.ifName)) problems.push(`pod route ${p.gateway} dev ${p.ifName} scope link is missing`);
