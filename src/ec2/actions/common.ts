@@ -1,4 +1,4 @@
-import { type Address, type Cidr, isAddressText, isCidrText, parseAddress, parseCidr } from '../../net/index.js';
+import { type Address, type Cidr, isAddressText, parseAddress, parseCidr } from '../../net/index.js';
 import { Ec2Error, type Ec2Params, type XmlObject } from '../protocol.js';
 import type { Ec2State } from '../state.js';
 
@@ -74,15 +74,16 @@ export function parseIpv6Param(text: string, name: string): Address {
   return parseAddress(text);
 }
 
-/** A CIDR parameter; with `strict`, host bits must be zero (EC2 refuses 10.0.1.5/24 as a block). */
+/** A CIDR parameter; host bits must be zero (EC2 refuses 10.0.1.5/24 as a block). */
 export function parseCidrParam(text: string, name: string, family?: 4 | 6): Cidr {
-  if (!isCidrText(text) || (family !== undefined && parseCidr(text).family !== family)) {
+  let cidr: Cidr;
+  try {
+    cidr = parseCidr(text, { strict: true });
+  } catch {
     throw invalidParameter(`Value (${text}) for parameter ${name} is invalid. This is not a valid CIDR block.`);
   }
-  const cidr = parseCidr(text);
-  const bits = BigInt((cidr.family === 4 ? 32 : 128) - cidr.prefixLength);
-  if ((cidr.network & ((1n << bits) - 1n)) !== 0n) {
-    throw invalidParameter(`Value (${text}) for parameter ${name} is invalid. This is not a valid CIDR block.`);
+  if (family !== undefined && cidr.family !== family) {
+    throw invalidParameter(`Value (${text}) for parameter ${name} is invalid. This is not a valid IPv${family} CIDR block.`);
   }
   return cidr;
 }
