@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { PodnetError } from '../lib/index.js';
+import { registerCni } from './cni.js';
 import { registerConfig } from './config.js';
 import { registerEc2 } from './ec2.js';
 import { registerMaxPods } from './max-pods.js';
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
 }
 
 /** Every command group registers itself here; see src/cli/<group>.ts. */
-const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig, registerEc2];
+const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig, registerEc2, registerCni];
 
 export async function main(argv: readonly string[]): Promise<void> {
   // A reader that stops early (`podnet max-pods --all --json | head`) closes the pipe: the output ends, no stack trace.
