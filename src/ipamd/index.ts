@@ -63,3 +63,20 @@ export {
   type CheckpointAllocation,
   type RestoreResult,
 } from './checkpoint.js';
+export { FakeClock, systemClock, type Clock } from './clock.js';
+export {
+  PoolExecutor,
+  ENI_DESCRIPTION_PREFIX,
+  INSTANCE_ID_TAG,
+  CREATED_AT_TAG,
+  CLUSTER_NAME_TAG,
+  ENI_OWNER_TAG,
+  ec2Error,
+  eniTags,
+  rfc3339,
+  type ActionOutcome,
+  type ExecutorOptions,
+  type NodeIdentity,
+} from './executor.js';
+export { PoolManager, type IterationResult, type PoolManagerOptions } from './manager.js';
+export { simulatePool, type SimulateOptions, type SimulationResult, type SimulationSetup } from './simulate.js';

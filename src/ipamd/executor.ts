@@ -1,0 +1,347 @@
+/**
+ * Performs pool actions through @aws-sdk/client-ec2 and records the results in the datastore (§4.7–4.10, §7.1–7.3).
+ * Thin on purpose: what to do was decided in pool.ts; this file only knows how EC2 is asked and how it fails.
+ */
+import {
+  AssignPrivateIpAddressesCommand,
+  AttachNetworkInterfaceCommand,
+  CreateNetworkInterfaceCommand,
+  DeleteNetworkInterfaceCommand,
+  DescribeInstancesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSubnetsCommand,
+  DetachNetworkInterfaceCommand,
+  ModifyNetworkInterfaceAttributeCommand,
+  UnassignPrivateIpAddressesCommand,
+  type EC2Client,
+  type NetworkInterface,
+  type Tag,
+} from '@aws-sdk/client-ec2';
+import { PodnetError, type ErrorCode } from '../lib/index.js';
+import type { Clock } from './clock.js';
+import { ec2ErrorCode, isThrottlingError } from './cloud.js';
+import type { Datastore } from './datastore.js';
+import { isInsufficientCidrCode, type LastEc2Failure, type PoolAction } from './pool.js';
+
+/** Who this node is and where its new ENIs go. */
+export interface NodeIdentity {
+  readonly instanceId: string;
+  /** Network card whose datastore this executor fills. */
+  readonly networkCard: number;
+  /** Subnet for new ENIs: the primary ENI's, the ENIConfig's, or the discovered one (§5.1, §5.5). */
+  readonly subnetId: string;
+  /** That subnet's IPv4 CIDR, recorded on new ENIs (the wiring needs it, §3.2). */
+  readonly subnetCidr: string;
+  /** Security groups for new ENIs: the primary ENI's (sorted, as upstream) or the ENIConfig's. */
+  readonly securityGroupIds: readonly string[];
+  /** CLUSTER_NAME: adds the cluster tags (§7.2). */
+  readonly clusterName?: string;
+  /** ADDITIONAL_ENI_TAGS; keys containing k8s.amazonaws.com are dropped (§7.2). */
+  readonly additionalTags?: Readonly<Record<string, string>>;
+}
+
+export interface ExecutorOptions {
+  readonly ec2: EC2Client;
+  readonly datastore: Datastore;
+  readonly node: NodeIdentity;
+  readonly clock: Clock;
+  readonly prefixDelegation: boolean;
+}
+
+/** What performing one action did. */
+export interface ActionOutcome {
+  readonly action: PoolAction;
+  /** The datastore changed (addresses or ENIs added or removed). */
+  readonly changed: boolean;
+  /** The EC2 failure, for the pool manager (backoff) and `whyNoAddress`. */
+  readonly failure?: LastEc2Failure;
+  readonly error?: PodnetError;
+  /** The ENI an action created, already recorded in the datastore. */
+  readonly createdEniId?: string;
+}
+
+/** Upstream's description of ENIs it creates; the leaked-ENI GC looks for this prefix (§7.1, §7.5). */
+export const ENI_DESCRIPTION_PREFIX = 'aws-K8S-';
+export const INSTANCE_ID_TAG = 'node.k8s.amazonaws.com/instance_id';
+export const CREATED_AT_TAG = 'node.k8s.amazonaws.com/createdAt';
+export const CLUSTER_NAME_TAG = 'cluster.k8s.amazonaws.com/name';
+export const ENI_OWNER_TAG = 'eks:eni:owner';
+
+/** Device indexes per card are capped at 100 so `vlanID+100` route tables never collide (§7.1). */
+const MAX_DEVICE_INDEX = 100;
+
+/** Go's time.RFC3339 in UTC: seconds precision, `Z`. */
+export function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The tags of a new ENI (§7.2). */
+export function eniTags(node: NodeIdentity, nowMs: number): Tag[] {
+  const tags: Tag[] = [
+    { Key: INSTANCE_ID_TAG, Value: node.instanceId },
+    { Key: CREATED_AT_TAG, Value: rfc3339(nowMs) },
+  ];
+  if (node.clusterName) tags.push({ Key: CLUSTER_NAME_TAG, Value: node.clusterName }, { Key: ENI_OWNER_TAG, Value: 'amazon-vpc-cni' });
+  for (const [Key, Value] of Object.entries(node.additionalTags ?? {})) if (!Key.includes('k8s.amazonaws.com')) tags.push({ Key, Value });
+  return tags;
+}
+
+function podnetCode(ec2Code: string): ErrorCode {
+  if (ec2Code === 'InsufficientFreeAddressesInSubnet') return 'SUBNET_EXHAUSTED';
+  if (ec2Code === 'InsufficientCidrBlocks') return 'NO_FREE_PREFIX';
+  if (ec2Code === 'AttachmentLimitExceeded') return 'ENI_LIMIT';
+  return 'EC2_FAILED';
+}
+
+/** An EC2 failure as a PodnetError with a stable code and what was asked. */
+export function ec2Error(api: string, what: string, err: unknown): PodnetError {
+  const code = ec2ErrorCode(err);
+  const detail = err instanceof Error ? err.message : String(err);
+  if (isThrottlingError(err)) {
+    return new PodnetError('EC2_THROTTLED', `EC2 ${api} (${what}) was throttled after the SDK's retries: ${code}`,
+      'try again later; ipamd backs off and retries on its next pool iteration', { cause: err });
+  }
+  const hints: Record<string, string> = {
+    SUBNET_EXHAUSTED: 'no increase for the insufficient-CIDR backoff; add a subnet tagged kubernetes.io/role/cni=1 or use a larger subnet',
+    NO_FREE_PREFIX: 'the subnet has no aligned free /28; use a fresh subnet or a subnet CIDR reservation for prefixes',
+    ENI_LIMIT: 'the instance has no free ENI slot; lower MAX_ENI expectations or use a larger instance type',
+    EC2_FAILED: 'check the IAM policy (docs/iam-policy) and the EC2 endpoint; ipamd retries on its next pool iteration',
+  };
+  const pc = podnetCode(code);
+  return new PodnetError(pc, `EC2 ${api} (${what}) failed: ${code}: ${detail}`, hints[pc], { cause: err });
+}
+
+function isNotFound(err: unknown): boolean {
+  return /NotFound$/.test(ec2ErrorCode(err));
+}
+
+/** Performs pool actions against EC2 and records their results in the datastore. */
+export class PoolExecutor {
+  constructor(private readonly o: ExecutorOptions) {}
+
+  async perform(action: PoolAction): Promise<ActionOutcome> {
+    switch (action.kind) {
+      case 'assign-ips':
+      case 'assign-prefixes':
+        return this.assign(action, action.eniId, action.count, action.kind === 'assign-prefixes');
+      case 'create-eni':
+        return this.createEni(action, action.count, action.unit === 'prefix');
+      case 'unassign':
+        return this.unassign(action, action.eniId, action.cidrs);
+      case 'free-eni':
+        return this.freeEni(action, action.eniId);
+      case 'none':
+        return { action, changed: false };
+    }
+  }
+
+  /** tryAssignIPs / tryAssignPrefixes (§4.7): bulk, then 1 on failure; PrivateIpAddressLimitExceeded resyncs. */
+  private async assign(action: PoolAction, eniId: string, count: number, prefixes: boolean): Promise<ActionOutcome> {
+    const what = `${count} ${prefixes ? 'prefix(es)' : 'address(es)'} on ${eniId}`;
+    const call = (n: number) =>
+      this.o.ec2.send(new AssignPrivateIpAddressesCommand({
+        NetworkInterfaceId: eniId,
+        ...(prefixes ? { Ipv4PrefixCount: n } : { SecondaryPrivateIpAddressCount: n }),
+      }));
+    let out;
+    try {
+      out = await call(count);
+    } catch (first) {
+      if (ec2ErrorCode(first) === 'PrivateIpAddressLimitExceeded') return this.resync(action, eniId);
+      if (count <= 1) return this.failed(action, 'AssignPrivateIpAddresses', what, first, eniId);
+      try {
+        out = await call(1);
+      } catch (second) {
+        if (ec2ErrorCode(second) === 'PrivateIpAddressLimitExceeded') return this.resync(action, eniId);
+        return this.failed(action, 'AssignPrivateIpAddresses', what, second, eniId);
+      }
+    }
+    const cidrs = prefixes
+      ? (out.AssignedIpv4Prefixes ?? []).map((p) => p.Ipv4Prefix).filter((p): p is string => !!p)
+      : (out.AssignedPrivateIpAddresses ?? []).map((p) => p.PrivateIpAddress).filter((p): p is string => !!p);
+    let changed = false;
+    for (const c of cidrs) changed = this.o.datastore.addCidr(eniId, c) || changed;
+    return { action, changed };
+  }
+
+  /** The datastore was out of sync with EC2: take the ENI's addresses from DescribeNetworkInterfaces (§7.3). */
+  private async resync(action: PoolAction, eniId: string): Promise<ActionOutcome> {
+    let eni: NetworkInterface | undefined;
+    try {
+      eni = (await this.o.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] }))).NetworkInterfaces?.[0];
+    } catch (err) {
+      return this.failed(action, 'DescribeNetworkInterfaces', `resync of ${eniId}`, err, eniId);
+    }
+    let changed = false;
+    if (eni) {
+      const cidrs = this.o.prefixDelegation
+        ? (eni.Ipv4Prefixes ?? []).map((p) => p.Ipv4Prefix)
+        : (eni.PrivateIpAddresses ?? []).filter((p) => !p.Primary).map((p) => p.PrivateIpAddress);
+      for (const c of cidrs) if (c) changed = this.o.datastore.addCidr(eniId, c) || changed;
+    }
+    return { action, changed };
+  }
+
+  /**
+   * AllocENI (§4.8, §7.1): Create (with its addresses in the same call) → Attach at the lowest free device index →
+   * DeleteOnTermination. Any failure after the create deletes the new ENI again, so nothing leaks.
+   */
+  private async createEni(action: PoolAction, count: number, prefixes: boolean): Promise<ActionOutcome> {
+    const { ec2, node, clock } = this.o;
+    const what = `new ENI in ${node.subnetId} with ${count} ${prefixes ? 'prefix(es)' : 'address(es)'}`;
+    let eni: NetworkInterface | undefined;
+    try {
+      eni = (await ec2.send(new CreateNetworkInterfaceCommand({
+        SubnetId: node.subnetId,
+        Description: `${ENI_DESCRIPTION_PREFIX}${node.instanceId}`,
+        Groups: [...node.securityGroupIds].sort(),
+        ...(prefixes ? { Ipv4PrefixCount: count } : { SecondaryPrivateIpAddressCount: count }),
+        TagSpecifications: [{ ResourceType: 'network-interface', Tags: eniTags(node, clock.now()) }],
+      }))).NetworkInterface;
+    } catch (err) {
+      return this.failed(action, 'CreateNetworkInterface', what, err);
+    }
+    const eniId = eni?.NetworkInterfaceId;
+    if (!eni || !eniId) {
+      return { action, changed: false, error: new PodnetError('EC2_FAILED', `EC2 CreateNetworkInterface (${what}) returned no network interface`, 'check the EC2 endpoint') };
+    }
+    let deviceIndex: number;
+    let attachmentId: string | undefined;
+    try {
+      deviceIndex = await this.freeDeviceIndex();
+    } catch (err) {
+      await this.deleteEni(eniId);
+      return this.failed(action, 'DescribeInstances', `free device index for ${eniId}`, err);
+    }
+    try {
+      attachmentId = (await ec2.send(new AttachNetworkInterfaceCommand({
+        DeviceIndex: deviceIndex, InstanceId: node.instanceId, NetworkInterfaceId: eniId, NetworkCardIndex: node.networkCard,
+      }))).AttachmentId;
+    } catch (err) {
+      await this.deleteEni(eniId);
+      return this.failed(action, 'AttachNetworkInterface', `${eniId} at device ${deviceIndex}`, err);
+    }
+    try {
+      await ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eniId, Attachment: { AttachmentId: attachmentId, DeleteOnTermination: true } }));
+    } catch (err) {
+      await this.detachAndDelete(eniId, attachmentId);
+      return this.failed(action, 'ModifyNetworkInterfaceAttribute', `DeleteOnTermination on ${eniId}`, err);
+    }
+    const ds = this.o.datastore;
+    ds.addEni({
+      id: eniId, deviceNumber: deviceIndex, networkCard: node.networkCard, primary: false, trunk: false, efa: false, excluded: false,
+      subnetId: eni.SubnetId ?? node.subnetId, subnetCidr: node.subnetCidr, primaryIp: eni.PrivateIpAddress ?? '', createdAt: clock.now(),
+    });
+    const cidrs = prefixes
+      ? (eni.Ipv4Prefixes ?? []).map((p) => p.Ipv4Prefix)
+      : (eni.PrivateIpAddresses ?? []).filter((p) => !p.Primary).map((p) => p.PrivateIpAddress);
+    for (const c of cidrs) if (c) ds.addCidr(eniId, c);
+    return { action, changed: true, createdEniId: eniId };
+  }
+
+  /** awsGetFreeDeviceNumber: the lowest device index on this card that no attachment uses. */
+  private async freeDeviceIndex(): Promise<number> {
+    const out = await this.o.ec2.send(new DescribeInstancesCommand({ InstanceIds: [this.o.node.instanceId] }));
+    const instance = out.Reservations?.[0]?.Instances?.[0];
+    const used = new Set(
+      (instance?.NetworkInterfaces ?? [])
+        .filter((n) => (n.Attachment?.NetworkCardIndex ?? 0) === this.o.node.networkCard)
+        .map((n) => n.Attachment?.DeviceIndex),
+    );
+    for (let i = 0; i < MAX_DEVICE_INDEX; i++) if (!used.has(i)) return i;
+    throw new PodnetError('ENI_LIMIT', `instance ${this.o.node.instanceId} uses all ${MAX_DEVICE_INDEX} device indexes on card ${this.o.node.networkCard}`,
+      'free unused ENIs; podnet keeps device indexes below 100 as upstream does');
+  }
+
+  /**
+   * decreaseDatastorePool's release (§4.9): CIDRs a pod took meanwhile are skipped; the rest leave the datastore
+   * and go back to EC2, prefixes and addresses in separate calls.
+   */
+  private async unassign(action: PoolAction, eniId: string, cidrs: readonly string[]): Promise<ActionOutcome> {
+    const removed: string[] = [];
+    for (const c of cidrs) {
+      try {
+        this.o.datastore.removeCidr(eniId, c);
+        removed.push(c);
+      } catch (err) {
+        if (!(err instanceof PodnetError && err.code === 'ADDRESS_IN_USE')) throw err;
+      }
+    }
+    const prefixes = removed.filter((c) => !c.endsWith('/32'));
+    const ips = removed.filter((c) => c.endsWith('/32')).map((c) => c.slice(0, -3));
+    try {
+      if (prefixes.length > 0) await this.o.ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, Ipv4Prefixes: prefixes }));
+      if (ips.length > 0) await this.o.ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, PrivateIpAddresses: ips }));
+    } catch (err) {
+      // The datastore already let them go; reconcile re-adopts whatever EC2 still lists after its cooldown (§4.12).
+      return { ...(await this.failed(action, 'UnassignPrivateIpAddresses', `${removed.length} CIDR(s) on ${eniId}`, err)), changed: removed.length > 0 };
+    }
+    return { action, changed: removed.length > 0 };
+  }
+
+  /** tryFreeENI (§4.10): out of the datastore first, then Detach → wait 2 s → Delete; NotFound means already gone. */
+  private async freeEni(action: PoolAction, eniId: string): Promise<ActionOutcome> {
+    try {
+      this.o.datastore.removeEni(eniId);
+    } catch (err) {
+      if (err instanceof PodnetError) return { action, changed: false, error: err };
+      throw err;
+    }
+    let attachmentId: string | undefined;
+    try {
+      const out = await this.o.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] }));
+      attachmentId = out.NetworkInterfaces?.[0]?.Attachment?.AttachmentId;
+    } catch (err) {
+      if (isNotFound(err)) return { action, changed: true };
+      return { ...(await this.failed(action, 'DescribeNetworkInterfaces', `attachment of ${eniId}`, err)), changed: true };
+    }
+    const error = await this.detachAndDelete(eniId, attachmentId);
+    return error ? { action, changed: true, error } : { action, changed: true };
+  }
+
+  private async detachAndDelete(eniId: string, attachmentId: string | undefined): Promise<PodnetError | undefined> {
+    if (attachmentId) {
+      const err = await this.retrying(() => this.o.ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachmentId })), 200);
+      if (err && !isNotFound(err)) return ec2Error('DetachNetworkInterface', `${eniId} (${attachmentId})`, err);
+      await this.o.clock.sleep(2_000); // upstream waits for the detach to settle before deleting
+    }
+    return this.deleteEni(eniId);
+  }
+
+  private async deleteEni(eniId: string): Promise<PodnetError | undefined> {
+    const err = await this.retrying(() => this.o.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eniId })), 500);
+    return err && !isNotFound(err) ? ec2Error('DeleteNetworkInterface', eniId, err) : undefined;
+  }
+
+  /** Upstream's per-call loop for detach/delete: ≤12 tries, base→60 s doubling, 15 % jitter; NotFound ends it. */
+  private async retrying(call: () => Promise<unknown>, baseMs: number): Promise<unknown> {
+    let last: unknown;
+    for (let attempt = 0; attempt < 12; attempt++) {
+      try {
+        await call();
+        return undefined;
+      } catch (err) {
+        if (isNotFound(err)) return err;
+        last = err;
+        await this.o.clock.sleep(Math.min(60_000, baseMs * 2 ** attempt) * (1 + 0.15 * Math.random()));
+      }
+    }
+    return last;
+  }
+
+  /** Records an EC2 failure; for the insufficient-CIDR codes also how many addresses the subnet has left. */
+  private async failed(action: PoolAction, api: string, what: string, err: unknown, eniId?: string): Promise<ActionOutcome> {
+    const code = ec2ErrorCode(err);
+    const subnetId = (eniId && this.o.datastore.eniInfo(eniId)?.subnetId) || this.o.node.subnetId;
+    let failure: LastEc2Failure = { code, atMs: this.o.clock.now(), subnetId };
+    if (isInsufficientCidrCode(code)) {
+      try {
+        const subnet = (await this.o.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] }))).Subnets?.[0];
+        failure = { ...failure, ...(subnet?.CidrBlock ? { subnetCidr: subnet.CidrBlock } : {}), ...(subnet?.AvailableIpAddressCount !== undefined ? { freeAddresses: subnet.AvailableIpAddressCount } : {}) };
+      } catch {
+        // the subnet numbers only enrich the message; the failure itself is what matters
+      }
+    }
+    return { action, changed: false, failure, error: ec2Error(api, what, err) };
+  }
+}
