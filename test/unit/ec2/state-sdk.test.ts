@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import * as sdk from '@aws-sdk/client-ec2';
+import { ec2Actions } from '../../../src/ec2/actions/index.js';
+import { startEmulator } from './sdk-harness.js';
+
+// Every action of the state side, driven through the official SDK so element-name mistakes surface as missing
+// fields here (the HTTP side's own sdk-*.test.ts cover parsing, errors, throttling and IMDS).
+let emulator: Awaited<ReturnType<typeof startEmulator>>;
+const called = new Set<string>();
+/** Any EC2 command; its class name minus `Command` is the action it performs. */
+type AnyCommand = { constructor: { name: string } };
+
+async function send<O extends object>(command: AnyCommand): Promise<O> {
+  called.add(command.constructor.name.replace(/Command$/, ''));
+  return (await emulator.ec2.send(command as never)) as O;
+}
+
+async function rejects(command: AnyCommand, code: string): Promise<void> {
+  called.add(command.constructor.name.replace(/Command$/, ''));
+  await assert.rejects(emulator.ec2.send(command as never), (err: Error) => {
+    assert.equal(err.name, code, err.message);
+    return true;
+  });
+}
+
+before(async () => {
+  emulator = await startEmulator();
+});
+after(async () => {
+  await emulator.close();
+});
+
+test('every action round-trips through @aws-sdk/client-ec2 with the fields ipamd and the lab read', async () => {
+  const { Vpc } = await send<sdk.CreateVpcResult>(new sdk.CreateVpcCommand({ CidrBlock: '10.0.0.0/16', AmazonProvidedIpv6CidrBlock: true }));
+  const vpcId = Vpc!.VpcId!;
+  const v6 = Vpc!.Ipv6CidrBlockAssociationSet![0]!.Ipv6CidrBlock!;
+  assert.match(v6, /^2001:db8:.*\/56$/);
+  const { Subnet } = await send<sdk.CreateSubnetResult>(new sdk.CreateSubnetCommand({
+    VpcId: vpcId, CidrBlock: '10.0.1.0/24', AvailabilityZone: 'us-west-2a', Ipv6CidrBlock: v6.replace('/56', '/64'),
+    TagSpecifications: [{ ResourceType: 'subnet', Tags: [{ Key: 'kubernetes.io/role/cni', Value: '1' }] }],
+  }));
+  const subnetId = Subnet!.SubnetId!;
+  assert.equal(Subnet!.AvailableIpAddressCount, 251);
+  await send(new sdk.ModifySubnetAttributeCommand({ SubnetId: subnetId, MapPublicIpOnLaunch: { Value: true } }));
+  const subnets = await send<sdk.DescribeSubnetsResult>(new sdk.DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }));
+  assert.equal(subnets.Subnets![0]!.MapPublicIpOnLaunch, true);
+  assert.equal(subnets.Subnets![0]!.Tags![0]!.Key, 'kubernetes.io/role/cni');
+  assert.equal((await send<sdk.DescribeVpcsResult>(new sdk.DescribeVpcsCommand({ VpcIds: [vpcId] }))).Vpcs![0]!.CidrBlock, '10.0.0.0/16');
+
+  const { InternetGateway } = await send<sdk.CreateInternetGatewayResult>(new sdk.CreateInternetGatewayCommand({}));
+  await send(new sdk.AttachInternetGatewayCommand({ InternetGatewayId: InternetGateway!.InternetGatewayId!, VpcId: vpcId }));
+  const igws = await send<sdk.DescribeInternetGatewaysResult>(new sdk.DescribeInternetGatewaysCommand({}));
+  assert.equal(igws.InternetGateways![0]!.Attachments![0]!.VpcId, vpcId);
+  const { RouteTable } = await send<sdk.CreateRouteTableResult>(new sdk.CreateRouteTableCommand({ VpcId: vpcId }));
+  const rtb = RouteTable!.RouteTableId!;
+  await send(new sdk.CreateRouteCommand({ RouteTableId: rtb, DestinationCidrBlock: '0.0.0.0/0', GatewayId: InternetGateway!.InternetGatewayId! }));
+  await send(new sdk.CreateRouteCommand({ RouteTableId: rtb, DestinationCidrBlock: '198.51.100.0/24', GatewayId: InternetGateway!.InternetGatewayId! }));
+  await send(new sdk.DeleteRouteCommand({ RouteTableId: rtb, DestinationCidrBlock: '198.51.100.0/24' }));
+  const assoc = await send<sdk.AssociateRouteTableResult>(new sdk.AssociateRouteTableCommand({ RouteTableId: rtb, SubnetId: subnetId }));
+  assert.equal(assoc.AssociationState!.State, 'associated');
+  const tables = await send<sdk.DescribeRouteTablesResult>(new sdk.DescribeRouteTablesCommand({ RouteTableIds: [rtb] }));
+  assert.deepEqual(tables.RouteTables![0]!.Routes!.map((r) => r.GatewayId), ['local', 'local', InternetGateway!.InternetGatewayId]);
+  assert.equal(tables.RouteTables![0]!.Associations![0]!.SubnetId, subnetId);
+
+  const eip = await send<sdk.AllocateAddressResult>(new sdk.AllocateAddressCommand({ Domain: 'vpc' }));
+  const { NatGateway } = await send<sdk.CreateNatGatewayResult>(new sdk.CreateNatGatewayCommand({ SubnetId: subnetId, AllocationId: eip.AllocationId! }));
+  assert.equal(NatGateway!.NatGatewayAddresses![0]!.PublicIp, eip.PublicIp);
+  const nats = await send<sdk.DescribeNatGatewaysResult>(new sdk.DescribeNatGatewaysCommand({}));
+  assert.equal(nats.NatGateways![0]!.State, 'available');
+
+  const peer = await send<sdk.CreateVpcResult>(new sdk.CreateVpcCommand({ CidrBlock: '10.1.0.0/16' }));
+  const { VpcPeeringConnection } = await send<sdk.CreateVpcPeeringConnectionResult>(
+    new sdk.CreateVpcPeeringConnectionCommand({ VpcId: vpcId, PeerVpcId: peer.Vpc!.VpcId! }),
+  );
+  const accepted = await send<sdk.AcceptVpcPeeringConnectionResult>(
+    new sdk.AcceptVpcPeeringConnectionCommand({ VpcPeeringConnectionId: VpcPeeringConnection!.VpcPeeringConnectionId! }),
+  );
+  assert.equal(accepted.VpcPeeringConnection!.Status!.Code, 'active');
+  assert.equal(accepted.VpcPeeringConnection!.AccepterVpcInfo!.CidrBlock, '10.1.0.0/16');
+  const peerings = await send<sdk.DescribeVpcPeeringConnectionsResult>(new sdk.DescribeVpcPeeringConnectionsCommand({}));
+  assert.equal(peerings.VpcPeeringConnections!.length, 1);
+
+  const sg = await send<sdk.CreateSecurityGroupResult>(new sdk.CreateSecurityGroupCommand({ GroupName: 'nodes', Description: 'nodes', VpcId: vpcId }));
+  const ingress = await send<sdk.AuthorizeSecurityGroupIngressResult>(new sdk.AuthorizeSecurityGroupIngressCommand({
+    GroupId: sg.GroupId!, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+  }));
+  assert.equal(ingress.SecurityGroupRules![0]!.FromPort, 443);
+  await send(new sdk.AuthorizeSecurityGroupEgressCommand({
+    GroupId: sg.GroupId!, IpPermissions: [{ IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: sg.GroupId! }] }],
+  }));
+  const groups = await send<sdk.DescribeSecurityGroupsResult>(new sdk.DescribeSecurityGroupsCommand({ GroupIds: [sg.GroupId!] }));
+  assert.equal(groups.SecurityGroups![0]!.IpPermissions![0]!.IpRanges![0]!.CidrIp, '0.0.0.0/0');
+  assert.equal(groups.SecurityGroups![0]!.IpPermissionsEgress!.length, 1);
+
+  const types = await send<sdk.DescribeInstanceTypesResult>(new sdk.DescribeInstanceTypesCommand({ InstanceTypes: ['t3.medium'] }));
+  assert.equal(types.InstanceTypes![0]!.NetworkInfo!.MaximumNetworkInterfaces, 3);
+  assert.equal(types.InstanceTypes![0]!.NetworkInfo!.Ipv4AddressesPerInterface, 6);
+  assert.equal(types.InstanceTypes![0]!.NetworkInfo!.NetworkCards![0]!.MaximumNetworkInterfaces, 3);
+  assert.equal(types.InstanceTypes![0]!.Hypervisor, 'nitro');
+
+  const run = await send<sdk.Reservation>(new sdk.RunInstancesCommand({
+    ImageId: 'ami-12345678', InstanceType: 't3.medium', MinCount: 1, MaxCount: 1, SubnetId: subnetId, SecurityGroupIds: [sg.GroupId!],
+    TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'node-1' }] }],
+  }));
+  const instance = run.Instances![0]!;
+  const instanceId = instance.InstanceId!;
+  const primaryEni = instance.NetworkInterfaces![0]!;
+  assert.equal(primaryEni.Attachment!.DeviceIndex, 0);
+  assert.equal(primaryEni.Attachment!.DeleteOnTermination, true);
+  assert.equal(instance.PublicIpAddress, '203.0.113.5');
+  const described = await send<sdk.DescribeInstancesResult>(new sdk.DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+  assert.equal(described.Reservations![0]!.Instances![0]!.State!.Name, 'running');
+  assert.equal(described.Reservations![0]!.Instances![0]!.Tags![0]!.Value, 'node-1');
+
+  const { NetworkInterface } = await send<sdk.CreateNetworkInterfaceResult>(new sdk.CreateNetworkInterfaceCommand({
+    SubnetId: subnetId, Description: `aws-K8S-${instanceId}`, Groups: [sg.GroupId!], SecondaryPrivateIpAddressCount: 2,
+    TagSpecifications: [{ ResourceType: 'network-interface', Tags: [{ Key: 'node.k8s.amazonaws.com/instance_id', Value: instanceId }] }],
+  }));
+  const eniId = NetworkInterface!.NetworkInterfaceId!;
+  assert.equal(NetworkInterface!.PrivateIpAddresses!.length, 3);
+  assert.equal(NetworkInterface!.PrivateIpAddresses![0]!.Primary, true);
+  assert.match(NetworkInterface!.MacAddress!, /^02:/);
+  assert.equal(NetworkInterface!.Status, 'available');
+  const attach = await send<sdk.AttachNetworkInterfaceResult>(new sdk.AttachNetworkInterfaceCommand({
+    NetworkInterfaceId: eniId, InstanceId: instanceId, DeviceIndex: 1, NetworkCardIndex: 0,
+  }));
+  await send(new sdk.ModifyNetworkInterfaceAttributeCommand({
+    NetworkInterfaceId: eniId, Attachment: { AttachmentId: attach.AttachmentId!, DeleteOnTermination: true },
+  }));
+  const assigned = await send<sdk.AssignPrivateIpAddressesResult>(new sdk.AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, Ipv4PrefixCount: 1 }));
+  assert.match(assigned.AssignedIpv4Prefixes![0]!.Ipv4Prefix!, /\/28$/);
+  await send(new sdk.UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, Ipv4Prefixes: [assigned.AssignedIpv4Prefixes![0]!.Ipv4Prefix!] }));
+  const v6Assigned = await send<sdk.AssignIpv6AddressesResult>(new sdk.AssignIpv6AddressesCommand({ NetworkInterfaceId: eniId, Ipv6PrefixCount: 1 }));
+  assert.match(v6Assigned.AssignedIpv6Prefixes![0]!, /\/80$/);
+  const un6 = await send<sdk.UnassignIpv6AddressesResult>(new sdk.UnassignIpv6AddressesCommand({ NetworkInterfaceId: eniId, Ipv6Prefixes: v6Assigned.AssignedIpv6Prefixes! }));
+  assert.deepEqual(un6.UnassignedIpv6Prefixes, v6Assigned.AssignedIpv6Prefixes);
+  await send(new sdk.CreateTagsCommand({ Resources: [eniId], Tags: [{ Key: 'extra', Value: 'x' }] }));
+  await send(new sdk.DeleteTagsCommand({ Resources: [eniId], Tags: [{ Key: 'extra' }] }));
+  const enis = await send<sdk.DescribeNetworkInterfacesResult>(new sdk.DescribeNetworkInterfacesCommand({
+    Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }],
+  }));
+  const byDevice = enis.NetworkInterfaces!.map((e) => [e.Attachment!.DeviceIndex, e.Attachment!.DeleteOnTermination, e.Status]);
+  assert.deepEqual(byDevice, [[0, true, 'in-use'], [1, true, 'in-use']]);
+  assert.deepEqual(enis.NetworkInterfaces![1]!.TagSet, [{ Key: 'node.k8s.amazonaws.com/instance_id', Value: instanceId }]);
+  assert.deepEqual(enis.NetworkInterfaces![1]!.Groups, [{ GroupId: sg.GroupId, GroupName: 'nodes' }]);
+
+  const eip2 = await send<sdk.AllocateAddressResult>(new sdk.AllocateAddressCommand({}));
+  const associated = await send<sdk.AssociateAddressResult>(new sdk.AssociateAddressCommand({ AllocationId: eip2.AllocationId!, InstanceId: instanceId }));
+  const withEip = await send<sdk.DescribeNetworkInterfacesResult>(new sdk.DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [primaryEni.NetworkInterfaceId!] }));
+  assert.equal(withEip.NetworkInterfaces![0]!.Association!.PublicIp, eip2.PublicIp);
+  await send(new sdk.DisassociateAddressCommand({ AssociationId: associated.AssociationId! }));
+  await send(new sdk.ReleaseAddressCommand({ AllocationId: eip2.AllocationId! }));
+
+  await send(new sdk.DetachNetworkInterfaceCommand({ AttachmentId: attach.AttachmentId! }));
+  await send(new sdk.DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eniId }));
+  const terminated = await send<sdk.TerminateInstancesResult>(new sdk.TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+  assert.equal(terminated.TerminatingInstances![0]!.PreviousState!.Name, 'running');
+
+  const spare = await send<sdk.CreateVpcResult>(new sdk.CreateVpcCommand({ CidrBlock: '172.16.0.0/16' }));
+  const spareSubnet = await send<sdk.CreateSubnetResult>(new sdk.CreateSubnetCommand({ VpcId: spare.Vpc!.VpcId!, CidrBlock: '172.16.1.0/24' }));
+  await send(new sdk.DeleteSubnetCommand({ SubnetId: spareSubnet.Subnet!.SubnetId! }));
+  await send(new sdk.DeleteVpcCommand({ VpcId: spare.Vpc!.VpcId! }));
+});
+
+test('EC2 error codes reach the SDK as the error name, with the ID in quotes', async () => {
+  await assert.rejects(
+    emulator.ec2.send(new sdk.DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ['eni-0123456789abcdef0'] })),
+    (err: Error) => err.name === 'InvalidNetworkInterfaceID.NotFound' && err.message.includes("'eni-0123456789abcdef0'"),
+  );
+  await rejects(new sdk.DescribeInstancesCommand({ InstanceIds: ['i-0123456789abcdef0'] }), 'InvalidInstanceID.NotFound');
+  await rejects(new sdk.CreateNetworkInterfaceCommand({ SubnetId: 'subnet-0123456789abcdef0' }), 'InvalidSubnetID.NotFound');
+});
+
+test('the SDK scenario above called every action the state side implements', () => {
+  assert.deepEqual(Object.keys(ec2Actions).filter((a) => !called.has(a)).sort(), []);
+});
