@@ -4,6 +4,7 @@ import { registerCni } from './cni.js';
 import { registerConfig } from './config.js';
 import { registerEc2 } from './ec2.js';
 import { registerMaxPods } from './max-pods.js';
+import { registerPool } from './pool.js';
 
 /** Builds the command tree; each command group lives in its own file and only wires options to a module. */
 export function buildProgram(): Command {
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
 }
 
 /** Every command group registers itself here; see src/cli/<group>.ts. */
-const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig, registerEc2, registerCni];
+const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig, registerEc2, registerCni, registerPool];
 
 export async function main(argv: readonly string[]): Promise<void> {
   // A reader that stops early (`podnet max-pods --all --json | head`) closes the pipe: the output ends, no stack trace.

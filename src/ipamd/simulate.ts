@@ -55,6 +55,8 @@ export interface SimulationSetup {
   readonly config: PoolConfig;
   /** Fake time the whole run took (ms). */
   readonly elapsedMs: number;
+  /** Configuration warnings and fallbacks worth telling the user. */
+  readonly notes: readonly string[];
 }
 
 /** Pool iterations one settle may take before the simulation gives up (a loop that never settles is a bug). */
@@ -73,6 +75,10 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
   // In IPv4 upstream silently falls back to secondary IPs when the instance cannot do prefix delegation (§1).
   const requested = poolConfigFrom(loaded.config);
   const config: PoolConfig = { ...requested, prefixDelegation: requested.prefixDelegation && supportsPrefixDelegation(limits) };
+  const notes = loaded.problems.filter((p) => p.severity === 'warning').map((p) => `${p.variable}: ${p.message}`);
+  if (requested.prefixDelegation && !config.prefixDelegation) {
+    notes.push(`${opts.instanceType} is neither Nitro nor bare metal, so prefix delegation falls back to secondary IPs (as upstream in IPv4)`);
+  }
   const maxPods = opts.maxPods ?? maxPodsOf(opts.instanceType).maxPods;
   const poolLimits = poolLimitsFrom(limits, config, { maxPods });
 
@@ -152,7 +158,7 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
     };
     return {
       result,
-      setup: { instanceType: opts.instanceType, pods: opts.pods, maxPods, prefixDelegation: config.prefixDelegation, config, elapsedMs: clock.now() - START_MS },
+      setup: { instanceType: opts.instanceType, pods: opts.pods, maxPods, prefixDelegation: config.prefixDelegation, config, elapsedMs: clock.now() - START_MS, notes },
     };
   } finally {
     ec2.destroy();
