@@ -1,0 +1,82 @@
+/**
+ * What the podnet-cni launcher costs per CNI call: bin/podnet-cni (sh + curl) against a trivial unix-socket server
+ * that answers a fixed ADD result, side by side with the parts it is made of (curl alone, sh alone) and with what a
+ * Node plugin would cost (node start-up). Sequential calls, wall time from spawn to exit. Prints p50/p99 in ms;
+ * asserts nothing.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const calls = Number(process.env.CALLS ?? 200);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const launcher = join(root, 'bin', 'podnet-cni');
+const dir = mkdtempSync(join(tmpdir(), 'podnet-bench-cni-'));
+const socket = join(dir, 'ipamd.sock');
+
+const result = JSON.stringify({
+  cniVersion: '0.4.0',
+  interfaces: [{ name: 'enic440f455693' }, { name: 'eth0', mac: '254', sandbox: '/var/run/netns/cni-1' }, { name: 'dummyc440f455693', mac: '0', sandbox: '0' }],
+  ips: [{ version: '4', interface: 1, address: '10.0.97.30/32' }],
+  dns: {},
+});
+const server = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'x-cni-exit-code': '0' }).end(result));
+});
+await new Promise<void>((resolve) => server.listen(socket, resolve));
+
+const conf = JSON.stringify({ cniVersion: '0.4.0', name: 'aws-cni', type: 'podnet-cni', vethPrefix: 'eni', mtu: '9001', ipamdSocket: socket });
+const env = {
+  PATH: process.env.PATH,
+  CNI_COMMAND: 'ADD',
+  CNI_CONTAINERID: 'a'.repeat(64),
+  CNI_NETNS: '/var/run/netns/cni-1',
+  CNI_IFNAME: 'eth0',
+  CNI_ARGS: 'K8S_POD_INFRA_CONTAINER_ID=x;K8S_POD_UID=u;IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=nginx',
+  CNI_PATH: '/opt/cni/bin',
+};
+
+function once(argv: string[], stdin: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: '/', env, stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0 || out.trim() !== result) reject(new Error(`${argv.join(' ')} exited ${code}: ${out}`));
+      else resolve(performance.now() - start);
+    });
+    child.stdin.end(stdin);
+  });
+}
+
+async function measure(label: string, argv: string[], n: number, stdin = conf): Promise<number> {
+  for (let i = 0; i < 5; i++) await once(argv, stdin); // warm the page cache and the server
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) times.push(await once(argv, stdin));
+  times.sort((a, b) => a - b);
+  const p = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
+  console.log(`${label.padEnd(46)} n=${String(n).padEnd(4)} p50 ${p(0.5).toFixed(2).padStart(6)} ms   p99 ${p(0.99).toFixed(2).padStart(6)} ms`);
+  return p(0.5);
+}
+
+const curlOnly = ['curl', '--silent', '--show-error', '--fail-with-body', '--max-time', '30', '--unix-socket', socket, '-H', 'Expect:', '--data-binary', '@-', 'http://ipamd/cni'];
+const echoResult = ['/bin/sh', '-c', `cat >/dev/null; printf '%s\\n' '${result}'`];
+const nodeEcho = [process.execPath, '-e', `process.stdin.resume();process.stdin.on('end',()=>console.log(${JSON.stringify(result)}))`];
+
+console.log(`podnet-cni launcher overhead, ${calls} sequential ADD calls against a trivial unix-socket server`);
+const launcherP50 = await measure('bin/podnet-cni (sh + curl --unix-socket)', ['/bin/sh', launcher], calls);
+const curlP50 = await measure('curl alone, same request', curlOnly, calls);
+const shCurlP50 = await measure('sh -c curl (the floor for any sh launcher)', ['/bin/sh', '-c', curlOnly.map((w) => `'${w}'`).join(' ')], calls);
+await measure('sh alone (read stdin, print a fixed result)', echoResult, calls);
+const nodeP50 = await measure('node alone (read stdin, print a fixed result)', nodeEcho, Math.min(calls, 50));
+console.log(`launcher p50 vs curl alone: +${(launcherP50 - curlP50).toFixed(2)} ms, vs sh -c curl: +${(launcherP50 - shCurlP50).toFixed(2)} ms`);
+console.log(`a Node plugin's start-up alone is ${(nodeP50 / launcherP50).toFixed(1)}× the launcher's whole call`);
+
+server.close();
+rmSync(dir, { recursive: true, force: true });
