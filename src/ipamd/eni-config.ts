@@ -8,6 +8,7 @@
  *     name: ip-10-0-1-10
  *     labels: { topology.kubernetes.io/zone: us-west-2a }
  *     annotations: { k8s.amazonaws.com/eniConfig: pods-a }
+ *     capacity: { pods: 110 }       # optional: the kubelet's max pods (else the instance type's table value)
  *   eniConfigs:                      # ENIConfig objects as `kubectl get eniconfigs -o yaml` lists them
  *     - apiVersion: crd.k8s.amazonaws.com/v1alpha1
  *       kind: ENIConfig
@@ -30,6 +31,8 @@ export interface NodeFacts {
   name: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
+  /** node.status.capacity.pods, which upstream reads from the API server as max pods (spec §4.14 step 8). */
+  capacityPods?: number;
 }
 
 export interface EniConfigFile {
@@ -44,7 +47,7 @@ export const DEFAULT_ENI_CONFIG_NAME = 'default';
 const stringMap = z.record(z.string(), z.string()).default({});
 const fileSchema = z.strictObject({
   node: z
-    .object({ name: z.string().default(''), labels: stringMap, annotations: stringMap })
+    .object({ name: z.string().default(''), labels: stringMap, annotations: stringMap, capacity: z.object({ pods: z.number().int().min(1) }).optional() })
     .default({ name: '', labels: {}, annotations: {} }),
   eniConfigs: z
     .array(
@@ -81,7 +84,8 @@ export function parseEniConfigFile(text: string, path: string): EniConfigFile {
     names.add(o.metadata.name);
     return { name: o.metadata.name, subnet: o.spec.subnet, securityGroups: o.spec.securityGroups };
   });
-  return { node: result.data.node, eniConfigs };
+  const { capacity, ...node } = result.data.node;
+  return { node: { ...node, ...(capacity && { capacityPods: capacity.pods }) }, eniConfigs };
 }
 
 export async function readEniConfigFile(path: string): Promise<EniConfigFile> {

@@ -4,19 +4,13 @@
  */
 import { CreateTagsCommand, DeleteNetworkInterfaceCommand, paginateDescribeNetworkInterfaces, type EC2Client, type Filter } from '@aws-sdk/client-ec2';
 import { ec2ErrorCode } from './cloud.js';
-
-export const INSTANCE_ID_TAG = 'node.k8s.amazonaws.com/instance_id';
-export const CREATED_AT_TAG = 'node.k8s.amazonaws.com/createdAt';
-export const CLUSTER_NAME_TAG = 'cluster.k8s.amazonaws.com/name';
-export const ENI_DESCRIPTION_PREFIX = 'aws-K8S-';
-/** A detached ENI younger than this may still be on its way to being attached (spec §7.5). */
-export const LEAKED_ENI_MIN_AGE_MS = 5 * 60_000;
+import { CLUSTER_NAME_TAG, CREATED_AT_TAG, ENI_DESCRIPTION_PREFIX, INSTANCE_ID_TAG, rfc3339 } from './executor.js';
 
 export interface LeakedEniReport {
   deleted: string[];
   /** Found without a createdAt tag: tagged now, deleted on a later run. */
   tagged: string[];
-  /** Younger than 5 minutes. */
+  /** Younger than the minimum age (upstream 5 min): may still be on its way to being attached. */
   young: string[];
   failed: { eniId: string; code: string }[];
 }
@@ -31,7 +25,7 @@ export function leakedEniFilters(vpcId: string, clusterName: string): Filter[] {
   ];
 }
 
-export async function cleanUpLeakedEnis(ec2: EC2Client, opts: { vpcId: string; clusterName: string; nowMs: number }): Promise<LeakedEniReport> {
+export async function cleanUpLeakedEnis(ec2: EC2Client, opts: { vpcId: string; clusterName: string; nowMs: number; minAgeMs: number }): Promise<LeakedEniReport> {
   const report: LeakedEniReport = { deleted: [], tagged: [], young: [], failed: [] };
   const pages = paginateDescribeNetworkInterfaces({ client: ec2, pageSize: 1000 }, { Filters: leakedEniFilters(opts.vpcId, opts.clusterName) });
   for await (const page of pages) {
@@ -42,9 +36,9 @@ export async function cleanUpLeakedEnis(ec2: EC2Client, opts: { vpcId: string; c
       const createdMs = createdAt === undefined ? NaN : Date.parse(createdAt);
       try {
         if (Number.isNaN(createdMs)) {
-          await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: CREATED_AT_TAG, Value: new Date(opts.nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z') }] }));
+          await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: CREATED_AT_TAG, Value: rfc3339(opts.nowMs) }] }));
           report.tagged.push(id);
-        } else if (opts.nowMs - createdMs < LEAKED_ENI_MIN_AGE_MS) {
+        } else if (opts.nowMs - createdMs < opts.minAgeMs) {
           report.young.push(id);
         } else {
           await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: id }));

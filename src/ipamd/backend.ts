@@ -1,0 +1,82 @@
+/**
+ * The CNI backend ipamd hosts (src/cni's CniBackend): addresses from the node's datastore (AddNetwork /
+ * DelNetwork, spec §6.2) and pod wiring through the node's dataplane. ADD never calls EC2: the pool loop grows the
+ * pool, and a pod that finds none is told which cause applies.
+ */
+import type { Allocation, AttachmentKey, BackendStatus, CniBackend, HeldAttachment, PodTeardown, PodWiring } from '../cni/index.js';
+import type { IpamdNode, PodAddress } from './node.js';
+import type { NodeDataplane, PodPlumbing } from './node-dataplane.js';
+
+/** Length of the sha1 part of a host veth name (spec §3.5). */
+const VETH_HASH_LENGTH = 11;
+
+function allocationOf(p: PodAddress): Allocation {
+  return {
+    address: p.assignment.address,
+    eniId: p.assignment.eniId,
+    deviceNumber: p.assignment.deviceNumber,
+    routeTable: p.routeTable,
+    vpcCidrs: p.vpcCidrs,
+    useExternalSnat: p.useExternalSnat,
+  };
+}
+
+export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane): CniBackend {
+  /**
+   * The dataplane names the host veth from the pod's namespace and name (spec §3.5); the handler named it the same
+   * way, or from the container id when the runtime gave no pod name.
+   */
+  const plumbing = (pod: PodWiring): PodPlumbing => {
+    const held = node.datastore.assignments().find((a) => a.key.containerId === pod.containerId && a.key.ifName === pod.ifName);
+    const podName = held?.metadata.k8sPodName ?? '';
+    return {
+      podNamespace: podName ? (held?.metadata.k8sPodNamespace ?? '') : '',
+      podName: podName || pod.containerId,
+      netns: pod.netns,
+      vethPrefix: pod.hostVethName.slice(0, -VETH_HASH_LENGTH),
+      address: pod.address,
+      routeTable: pod.routeTable,
+      mtu: pod.mtu,
+    };
+  };
+
+  return {
+    async allocate(key: AttachmentKey, pod) {
+      const metadata = { ...(pod.podNamespace && { k8sPodNamespace: pod.podNamespace }), ...(pod.podName && { k8sPodName: pod.podName }), interfacesCount: 1 };
+      return allocationOf(await node.assign(key, metadata));
+    },
+    async lookup(key) {
+      const p = node.lookup(key);
+      return p ? allocationOf(p) : null;
+    },
+    async release(key) {
+      const p = await node.release(key);
+      return p ? allocationOf(p) : null;
+    },
+    async attachments(networkName): Promise<HeldAttachment[]> {
+      return node.datastore
+        .assignments()
+        .filter((a) => a.key.networkName === networkName)
+        .map((a) => {
+          const p = node.lookup(a.key)!;
+          return {
+            key: { networkName: a.key.networkName, containerId: a.key.containerId, ifName: a.key.ifName },
+            pod: { podNamespace: a.metadata.k8sPodNamespace ?? '', podName: a.metadata.k8sPodName ?? '', podUid: '', infraContainerId: '', netns: '' },
+            allocation: allocationOf(p),
+          };
+        });
+    },
+    async wire(pod) {
+      await dataplane.wirePod(plumbing(pod));
+    },
+    async unwire(pod: PodTeardown) {
+      await dataplane.unwirePod({ hostVeth: pod.hostVethName, ...(pod.address !== undefined && { address: pod.address }) });
+    },
+    async checkWiring(pod) {
+      return dataplane.checkPod(plumbing(pod));
+    },
+    async status(): Promise<BackendStatus> {
+      return node.ready ? { ready: true } : { ready: false, reason: 'ipamd is still initialising the node (IMDS, EC2, checkpoint)' };
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * `podnet ipamd` as a library: wires cloud access, the node, the CNI socket, introspection and metrics together
+ * in upstream's order (spec §0), and takes it all down again on stop (SIGTERM/SIGINT in the CLI).
+ */
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import { createCniHandler, startCniSocketServer, type CniSocketServer } from '../cni/index.js';
+import type { PodnetConfig } from '../config/index.js';
+import { createIpamdBackend } from './backend.js';
+import { systemClock, type Clock } from './clock.js';
+import { createEc2Client, resolveCloudEndpoints, type Env, type RetrySettings } from './cloud.js';
+import type { DaemonSettings } from './daemon-settings.js';
+import { readEniConfigFile } from './eni-config.js';
+import { formatBindAddress, parseBindAddress, startHttpEndpoint, type BindAddress, type HttpEndpoint } from './http.js';
+import { ImdsClient } from './imds.js';
+import { startIntrospection } from './introspection.js';
+import { IpamdMetrics } from './metrics.js';
+import { IpamdNode, describeError, type Log } from './node.js';
+import { addressOnlyDataplane, linuxDataplane, type NodeDataplane } from './node-dataplane.js';
+
+export const IPAMD_VERSION = 'podnet-0.1.0';
+
+export interface StartIpamdOptions {
+  /** The process environment: the SDK-standard endpoint and credential variables are read from it. */
+  env: Env;
+  config: PodnetConfig;
+  settings: DaemonSettings;
+  clock?: Clock;
+  log?: Log;
+  /** EC2 retry backoff; tests shorten it. */
+  retry?: Partial<RetrySettings>;
+  /** Replaces the dataplane PODNET_DATAPLANE selects. */
+  dataplane?: NodeDataplane;
+}
+
+export interface Ipamd {
+  node: IpamdNode;
+  metrics: IpamdMetrics;
+  ec2: EC2Client;
+  socketPath: string;
+  /** Where introspection and metrics listen (with the real port when 0 was asked); undefined when disabled. */
+  introspection?: BindAddress;
+  metricsAddress?: BindAddress;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the daemon. The CNI socket and the HTTP endpoints come up first, so a pod that arrives during node init
+ * is told "not ready" (upstream opens its gRPC socket only after init and the plugin sees a dial error); then
+ * node init (§4.14) and the pool loop. A failed init stops everything again and throws.
+ */
+export async function startIpamd(o: StartIpamdOptions): Promise<Ipamd> {
+  const started = performance.now();
+  const log: Log = o.log ?? (() => {});
+  const clock = o.clock ?? systemClock;
+  const { config, settings } = o;
+  const endpoints = resolveCloudEndpoints(o.env);
+  const metrics = new IpamdMetrics({ version: config.vpcCniVersion || IPAMD_VERSION });
+  const imds = new ImdsClient({ endpoint: endpoints.imdsEndpoint, timeoutMs: config.httpTimeoutSeconds * 1000 });
+  const region = endpoints.region ?? (await imds.instanceFacts()).region;
+  const ec2 = createEc2Client({ endpoints, region, metrics, env: o.env, retry: o.retry, requestTimeoutMs: config.httpTimeoutSeconds * 1000, version: config.vpcCniVersion });
+  const eniConfigFile = settings.eniConfigFile ? await readEniConfigFile(settings.eniConfigFile) : undefined;
+  const dataplane = o.dataplane ?? (settings.dataplane === 'none' ? addressOnlyDataplane() : linuxDataplane(config));
+  const node = new IpamdNode({
+    config, ec2, imds, metrics, clock, dataplane, log, leakedEniIntervalMs: settings.leakedEniIntervalMs, leakedEniMinAgeMs: settings.leakedEniMinAgeMs,
+    ...(eniConfigFile && { eniConfigFile }),
+  });
+
+  const closers: (() => Promise<void>)[] = [async () => ec2.destroy()];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch((err: unknown) => log('warn', `shutdown: ${describeError(err)}`));
+  };
+  let socket: CniSocketServer | undefined;
+  let introspection: HttpEndpoint | undefined;
+  let metricsEndpoint: HttpEndpoint | undefined;
+  try {
+    if (!config.disableMetrics) {
+      metricsEndpoint = await startHttpEndpoint(settings.metricsBind, 'metrics', async (req, res) => {
+        const path = new URL(req.url ?? '/', 'http://metrics').pathname;
+        if (path !== '/metrics') {
+          res.writeHead(404, { 'content-type': 'text/plain' }).end('metrics are at /metrics\n');
+          return;
+        }
+        const body = await metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
+      });
+      closers.push(() => metricsEndpoint!.close());
+    }
+    if (!config.disableIntrospection) {
+      const bind = parseBindAddress(config.introspectionBindAddress, 'INTROSPECTION_BIND_ADDRESS');
+      introspection = await startIntrospection(bind, {
+        config,
+        datastores: () => new Map([[0, node.datastore]]),
+        eniConfigName: () => node.eniConfigName(),
+        nowMs: () => clock.now(),
+      }, () => {});
+      closers.push(() => introspection!.close());
+    }
+    const backend = createIpamdBackend(node, dataplane);
+    socket = await startCniSocketServer(config.cniSocket, createCniHandler(backend, { log: (line) => log('warn', line) }), { status: () => backend.status() });
+    closers.push(() => socket!.close());
+
+    const initStarted = performance.now();
+    try {
+      await node.init();
+      metrics.nodeInitDuration.observe({ success: 'true' }, (performance.now() - initStarted) / 1000);
+    } catch (err) {
+      metrics.nodeInitDuration.observe({ success: 'false' }, (performance.now() - initStarted) / 1000);
+      throw err;
+    }
+    node.start();
+    metrics.startupDuration.observe({ success: 'true', with_api_server: 'false', failure_reason: '' }, (performance.now() - started) / 1000);
+    log('info', `listening: CNI ${socket.path}${introspection ? `, introspection ${formatBindAddress(introspection.address)}` : ''}${metricsEndpoint ? `, metrics ${formatBindAddress(metricsEndpoint.address)}/metrics` : ''}`);
+  } catch (err) {
+    await node.stop().catch(() => undefined);
+    await closeAll();
+    throw err;
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    node,
+    metrics,
+    ec2,
+    socketPath: socket.path,
+    ...(introspection && { introspection: introspection.address }),
+    ...(metricsEndpoint && { metricsAddress: metricsEndpoint.address }),
+    stop() {
+      stopping ??= (async () => {
+        await node.stop();
+        await closeAll();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * What ipamd asks of the node's network (ARCHITECTURE: ipamd asks `dataplane`, never runs commands itself): host
+ * rules (SNAT, connmark, ip rules, spec §2, §3.1), secondary-ENI route tables (§3.2), pod wiring (§3.3–3.4).
+ * `linuxDataplane` does it with src/dataplane; `addressOnlyDataplane` (PODNET_DATAPLANE=none) leaves the node's
+ * network alone, for ipamd as a pure address manager (tests against the emulator, or a caller that wires pods).
+ */
+import {
+  applyEniNetwork,
+  applyHostNetwork,
+  applyPodNetwork,
+  checkPodNetwork,
+  detectConnmarkBackend,
+  detectRandomFully,
+  findLinkByMac,
+  teardownPodNetwork,
+  type ConnmarkBackend,
+} from '../dataplane/index.js';
+import type { PodnetConfig } from '../config/index.js';
+import { PodnetError, run } from '../lib/index.js';
+
+export interface HostFacts {
+  vpcCidrs: readonly string[];
+  primaryIp: string;
+  primaryMac: string;
+}
+
+export interface EniFacts {
+  mac: string;
+  deviceNumber: number;
+  networkCard: number;
+  primaryIp: string;
+  subnetCidr: string;
+}
+
+/** One pod's wiring as ipamd knows it; the host veth name follows spec §3.5 from `podNamespace`/`podName`. */
+export interface PodPlumbing {
+  podNamespace: string;
+  podName: string;
+  netns: string;
+  vethPrefix: string;
+  address: string;
+  routeTable: number;
+  mtu: number;
+}
+
+export interface NodeDataplane {
+  readonly mode: 'linux' | 'none';
+  /** Which connmark backend the host rules use (for awscni_connmark_backend), once known. */
+  connmarkBackend(): ConnmarkBackend | undefined;
+  /** SetupHostNetwork (§4.14 step 2), and again when the VPC CIDRs change (§2.1). */
+  setupHost(host: HostFacts): Promise<void>;
+  /** setupENINetwork (§3.2) for a secondary ENI. */
+  setupEni(eni: EniFacts): Promise<void>;
+  /** Host link names: the checkpoint restore keeps pods whose veth still exists (§6.4); undefined = not known. */
+  hostLinkNames(): Promise<string[] | undefined>;
+  wirePod(pod: PodPlumbing): Promise<void>;
+  unwirePod(pod: { hostVeth: string; address?: string }): Promise<void>;
+  checkPod(pod: PodPlumbing): Promise<string[]>;
+}
+
+export function addressOnlyDataplane(): NodeDataplane {
+  const skip = async () => {};
+  return {
+    mode: 'none',
+    connmarkBackend: () => undefined,
+    setupHost: skip,
+    setupEni: skip,
+    hostLinkNames: async () => undefined,
+    wirePod: skip,
+    unwirePod: skip,
+    checkPod: async () => [],
+  };
+}
+
+/** The real node, in the namespace ipamd runs in (the lab starts ipamd inside the node's namespace). */
+export function linuxDataplane(config: PodnetConfig): NodeDataplane {
+  let backend: ConnmarkBackend | undefined;
+  let randomFully: boolean | undefined;
+  return {
+    mode: 'linux',
+    connmarkBackend: () => backend,
+    async setupHost(host) {
+      backend ??= await detectConnmarkBackend();
+      randomFully ??= await detectRandomFully();
+      const primaryInterface = await findLinkByMac(host.primaryMac);
+      if (!primaryInterface) {
+        throw new PodnetError('LINK_NOT_FOUND', `no link has the primary ENI's MAC ${host.primaryMac}`, 'run ipamd in the node\'s network namespace, where the primary ENI is');
+      }
+      await applyHostNetwork({
+        vpcCidrs: host.vpcCidrs,
+        excludeSnatCidrs: config.excludeSnatCidrs,
+        primaryIp: host.primaryIp,
+        primaryInterface,
+        vethPrefix: config.vethPrefix,
+        connmarkBackend: backend,
+        mark: config.connmark,
+        externalSnat: config.externalSnat,
+        nodePortSupport: config.nodePortSupport,
+        randomizeSnat: config.randomizeSnat,
+        randomFullySupported: randomFully,
+        ipv6: config.enableIPv6,
+        pre18Routing: config.pre18Routing,
+        externalServiceCidrs: config.externalServiceCidrs,
+      });
+    },
+    async setupEni(eni) {
+      const link = await findLinkByMac(eni.mac);
+      if (!link) {
+        throw new PodnetError('LINK_NOT_FOUND', `ENI with MAC ${eni.mac} (device ${eni.deviceNumber}) has no link yet`, 'the attachment may still be in progress; reconcile retries it');
+      }
+      await applyEniNetwork({ interface: link, deviceNumber: eni.deviceNumber, networkCard: eni.networkCard, primaryIp: eni.primaryIp, subnetCidr: eni.subnetCidr, mtu: config.eniMtu });
+    },
+    async hostLinkNames() {
+      const { stdout } = await run(['ip', '-j', 'link', 'show']);
+      return (JSON.parse(stdout) as { ifname: string }[]).map((l) => l.ifname);
+    },
+    async wirePod(pod) {
+      await applyPodNetwork(
+        { namespace: pod.podNamespace, podName: pod.podName, vethPrefix: pod.vethPrefix, podIp: pod.address, routeTable: pod.routeTable === 254 ? 'main' : pod.routeTable, mtu: pod.mtu },
+        { podNetns: pod.netns },
+      );
+    },
+    async unwirePod(pod) {
+      if (pod.address === undefined) {
+        await run(['ip', 'link', 'del', pod.hostVeth]).catch(() => undefined); // already gone is fine: DEL is idempotent
+        return;
+      }
+      await teardownPodNetwork({ hostVeth: pod.hostVeth, podIp: pod.address });
+    },
+    async checkPod(pod) {
+      const result = await checkPodNetwork(
+        { namespace: pod.podNamespace, podName: pod.podName, vethPrefix: pod.vethPrefix, podIp: pod.address, routeTable: pod.routeTable === 254 ? 'main' : pod.routeTable, mtu: pod.mtu },
+        { podNetns: pod.netns },
+      );
+      return result.problems;
+    },
+  };
+}
