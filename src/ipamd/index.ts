@@ -80,3 +80,27 @@ export {
 } from './executor.js';
 export { PoolManager, type IterationResult, type PoolManagerOptions } from './manager.js';
 export { simulatePool, type SimulateOptions, type SimulationResult, type SimulationSetup } from './simulate.js';
+// the daemon around the core: cloud access, node init/reconcile/loop, CNI backend, introspection, metrics
+export { startIpamd, IPAMD_VERSION, type Ipamd, type StartIpamdOptions } from './daemon.js';
+export { readDaemonSettings, daemonSettingNames, type DaemonSettings, type DaemonSettingProblem, type DataplaneMode } from './daemon-settings.js';
+export {
+  resolveCloudEndpoints,
+  createEc2Client,
+  BackoffRetryStrategy,
+  defaultRetrySettings,
+  isThrottlingError,
+  ec2ErrorCode,
+  type CloudEndpoints,
+  type RetrySettings,
+  type Env as CloudEnv,
+} from './cloud.js';
+export { ImdsClient, type ImdsEni, type ImdsInstanceFacts } from './imds.js';
+export { IpamdNode, type PodAddress, type Log, type LogLevel } from './node.js';
+export { createIpamdBackend } from './backend.js';
+export { addressOnlyDataplane, linuxDataplane, type NodeDataplane } from './node-dataplane.js';
+export { IpamdMetrics } from './metrics.js';
+export { renderEniInfos, ipamdEnvSettings, networkUtilsEnvSettings, introspectionCommands } from './introspection.js';
+export { parseBindAddress, formatBindAddress, type BindAddress } from './http.js';
+export { parseEniConfigFile, readEniConfigFile, nodeEniConfigName, selectEniConfig, type EniConfig, type EniConfigFile, type NodeFacts } from './eni-config.js';
+export { rankEniSubnets, isExcludedSubnet, type SubnetFacts } from './subnets.js';
+export { cleanUpLeakedEnis, leakedEniFilters, type LeakedEniReport } from './leaked-enis.js';
