@@ -42,9 +42,18 @@ test('prefix delegation on Xen prints the fallback note on stderr', () => {
   assert.match(r.stderr, /^note: prefix delegation needs a Nitro or bare-metal instance/);
 });
 
-// Upstream's misc/eni-max-pods.txt as stored in the code index is an older commit than our v1.23.1 table: it lists
-// 877 types, 869 of which are in our table; the other 8 (retired p2.*, i3.metal, u-*tb1.112xlarge) are not.
-test("max-pods --all lines equal upstream's eni-max-pods.txt data lines for every type both know", () => {
+// The fixture is a newer revision of upstream's misc/eni-max-pods.txt than our v1.23.1 limits table: it lists 1413
+// types, every one of our 1391 plus the 22 r9g/r9gd types our table lacks. On 4 shared types its numbers come from
+// newer EC2 data: 394 = 8 ENIs × (50 − 1) + 2 and 590 = 12 ENIs × (50 − 1) + 2 on the default card, where v1.23.1
+// lists a single card of 15 and 24 ENIs (737 and 1178). The other 1387 lines agree exactly.
+const upstreamNewer: Record<string, [ours: string, upstream: string]> = {
+  'i7ie.48xlarge': ['737', '394'],
+  'i7ie.metal-48xl': ['737', '394'],
+  'i8ge.48xlarge': ['1178', '590'],
+  'i8ge.metal-48xl': ['1178', '590'],
+};
+
+test("max-pods --all lines equal upstream's eni-max-pods.txt on 1387 of 1391 types; 4 differ by data version", () => {
   const fixture = readFileSync(new URL('fixtures/eni-max-pods.txt', import.meta.url), 'utf8')
     .split('\n').filter((l) => l !== '' && !l.startsWith('#'));
   const r = podnet('max-pods', '--all');
@@ -53,14 +62,20 @@ test("max-pods --all lines equal upstream's eni-max-pods.txt data lines for ever
   assert.equal(ours.length, 1391);
   assert.deepEqual(ours.map((l) => l.split(' ')[0]), allInstanceTypes());
   for (const line of ours) assert.match(line, /^[a-z0-9.-]+ \d+$/);
+  assert.equal(fixture.length, 1413);
   const known = new Set(allInstanceTypes());
-  const shared = fixture.filter((l) => known.has(l.split(' ')[0]!));
-  assert.equal(fixture.length, 877);
-  assert.equal(shared.length, 869);
-  const oursShared = ours.filter((l) => shared.some((s) => s.split(' ')[0] === l.split(' ')[0]));
-  assert.deepEqual(oursShared, shared);
   assert.deepEqual(fixture.filter((l) => !known.has(l.split(' ')[0]!)).map((l) => l.split(' ')[0]),
-    ['i3.metal', 'p2.16xlarge', 'p2.8xlarge', 'p2.xlarge', 'u-12tb1.112xlarge', 'u-18tb1.112xlarge', 'u-24tb1.112xlarge', 'u-9tb1.112xlarge']);
+    ['r9g', 'r9gd'].flatMap((family) => ['12xlarge', '16xlarge', '24xlarge', '2xlarge', '48xlarge', '4xlarge', '8xlarge',
+      'large', 'medium', 'metal-48xl', 'xlarge'].map((size) => `${family}.${size}`)));
+  const shared = fixture.filter((l) => known.has(l.split(' ')[0]!));
+  assert.deepEqual(shared.map((l) => l.split(' ')[0]), ours.map((l) => l.split(' ')[0]));
+  const differing = ours.filter((l, i) => l !== shared[i]);
+  assert.deepEqual(differing.map((l) => l.split(' ')[0]), Object.keys(upstreamNewer));
+  for (const [type, [oursPods, upstreamPods]] of Object.entries(upstreamNewer)) {
+    assert.ok(ours.includes(`${type} ${oursPods}`), type);
+    assert.ok(shared.includes(`${type} ${upstreamPods}`), type);
+  }
+  assert.equal(ours.length - differing.length, 1387);
 });
 
 for (const [name, args, message] of [
