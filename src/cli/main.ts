@@ -3,6 +3,7 @@ import { PodnetError } from '../lib/index.js';
 import { registerCni } from './cni.js';
 import { registerConfig } from './config.js';
 import { registerEc2 } from './ec2.js';
+import { registerIpamd } from './ipamd.js';
 import { registerMaxPods } from './max-pods.js';
 import { registerPool } from './pool.js';
 
@@ -19,7 +20,7 @@ export function buildProgram(): Command {
 }
 
 /** Every command group registers itself here; see src/cli/<group>.ts. */
-const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig, registerEc2, registerCni, registerPool];
+const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig, registerEc2, registerCni, registerPool, registerIpamd];
 
 export async function main(argv: readonly string[]): Promise<void> {
   // A reader that stops early (`podnet max-pods --all --json | head`) closes the pipe: the output ends, no stack trace.

@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { loadConfig } from '../config/index.js';
+import { daemonSettingNames, readDaemonSettings, startIpamd, type Log } from '../ipamd/index.js';
+import { PodnetError } from '../lib/index.js';
+
+export function registerIpamd(program: Command): void {
+  program
+    .command('ipamd')
+    .description('run the node IP address manager in the foreground (configured by the VPC CNI env vars; SIGTERM/SIGINT stop it)')
+    .action(async () => {
+      const env = process.env;
+      const loaded = loadConfig(env);
+      const { settings, problems } = readDaemonSettings(env);
+      const reasons = [
+        ...loaded.problems.filter((p) => p.severity === 'error').map((p) => `${p.variable}: ${p.message}`),
+        ...problems.map((p) => `${p.variable}: ${p.message}`),
+      ];
+      if (reasons.length > 0) {
+        throw new PodnetError('CONFIG_INVALID', `ipamd refuses to start: ${reasons.join('; ')}`, 'fix the settings named above; `podnet config` lists every problem with its fix');
+      }
+      const log = openLog(loaded.config.logLevel, env.AWS_VPC_K8S_CNI_LOG_FILE);
+      for (const p of loaded.problems.filter((x) => x.severity === 'warning')) log('warn', `${p.variable}: ${p.message} — ${p.fix}`);
+      const ours = new Set<string>(daemonSettingNames);
+      for (const t of loaded.unknown.filter((u) => !ours.has(u.variable))) log('warn', `${t.variable}: ${t.message} — ${t.fix}`);
+
+      const ipamd = await startIpamd({ env, config: loaded.config, settings, log });
+      await new Promise<void>((resolve) => {
+        const shutdown = (signal: string) => {
+          log('info', `${signal}: stopping (no more ENI or address changes; closing the socket; writing the checkpoint)`);
+          ipamd.stop().then(resolve, (err: unknown) => {
+            log('error', `shutdown: ${err instanceof Error ? err.message : String(err)}`);
+            resolve();
+          });
+        };
+        process.once('SIGTERM', () => shutdown('SIGTERM'));
+        process.once('SIGINT', () => shutdown('SIGINT'));
+      });
+      log('info', 'stopped');
+    });
+}
+
+/**
+ * Log lines as JSON (pino) on stderr, or in AWS_VPC_K8S_CNI_LOG_FILE when that variable is set (upstream's default
+ * file under /host/var/log only exists in the aws-node pod, so an unset variable means stderr here).
+ * Writes are synchronous so a kill -9 loses no line.
+ */
+function openLog(level: string, file: string | undefined): Log {
+  const dest = !file || file === 'stderr' ? 2 : file === 'stdout' ? 1 : file;
+  const logger = pino(
+    { level: ({ DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error', FATAL: 'fatal' } as Record<string, string>)[level.toUpperCase()] ?? 'debug', base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination({ dest, sync: true, mkdir: typeof dest === 'string' }),
+  );
+  return (lvl, message) => logger[lvl](message);
+}
