@@ -1,0 +1,78 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { run } from '../../src/lib/index.js';
+import { applyPodNetwork, type PodNetworkInput } from '../../src/dataplane/index.js';
+import { formatResult, installCni, runFallbackPlugin } from '../../src/cni/index.js';
+
+// The sandbox's own namespace is the node; ipamd is not running. DEL through the fallback plugin must remove the
+// pod's host veth, /32 route and ip rules 512/1536 — from prevResult, or with neither prevResult nor netns.
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const pod = 'pn-cnifb-pod';
+const dir = mkdtempSync(join(tmpdir(), 'podnet-cni-fallback-'));
+const wiring: PodNetworkInput = { namespace: 'default', podName: 'worker', vethPrefix: 'eni', podIp: '10.0.100.80', routeTable: 3, mtu: 9001 };
+const conf = (extra: Record<string, unknown> = {}) => JSON.stringify({ cniVersion: '1.0.0', name: 'aws-cni', type: 'podnet-cni', ipamdSocket: join(dir, 'absent.sock'), ...extra });
+const env = { CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c9', CNI_NETNS: `/run/netns/${pod}`, CNI_IFNAME: 'eth0', CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=worker', CNI_PATH: '/opt/cni/bin' };
+
+before(async () => {
+  await run(['ip', 'netns', 'add', pod]);
+});
+after(async () => {
+  await run(['ip', 'netns', 'del', pod]).catch(() => {});
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function nodeState(): Promise<{ links: string; rules: string; routes: string }> {
+  return {
+    links: (await run(['ip', '-o', 'link', 'show'])).stdout,
+    rules: (await run(['ip', 'rule', 'show'])).stdout,
+    routes: (await run(['ip', 'route', 'show', 'table', 'main'])).stdout,
+  };
+}
+
+function assertGone(s: { links: string; rules: string; routes: string }, veth: string): void {
+  assert.doesNotMatch(s.links, new RegExp(veth));
+  assert.doesNotMatch(s.rules, /10\.0\.100\.80/);
+  assert.doesNotMatch(s.routes, /10\.0\.100\.80/);
+}
+
+test('DEL without ipamd tears the pod down from prevResult and succeeds', async () => {
+  const wired = await applyPodNetwork(wiring, { podNetns: pod });
+  const before = await nodeState();
+  assert.match(before.rules, /^1536:\s+from 10\.0\.100\.80 lookup 3/m);
+  const prevResult = formatResult({ hostVethName: wired.hostVeth, ifName: 'eth0', netns: env.CNI_NETNS, address: '10.0.100.80/32', routeTable: 3, deviceNumber: 2, vlanId: 0, dummyName: 'dummy' + wired.hostVeth.slice(3) }, '1.0.0');
+  const answer = await runFallbackPlugin(env, conf({ prevResult }), 'ipamd is down', () => {});
+  assert.deepEqual(answer, { exitCode: 0, stdout: '' });
+  assertGone(await nodeState(), wired.hostVeth);
+});
+
+test('DEL through the installed launcher without ipamd, netns or prevResult finds the address on the host veth and removes it all', async () => {
+  const wired = await applyPodNetwork(wiring, { podNetns: pod });
+  const entry = join(dir, 'fallback-entry.mjs');
+  writeFileSync(entry, `import { runFallbackPluginProcess } from ${JSON.stringify(pathToFileURL(join(root, 'src/cni/index.ts')).href)};\nawait runFallbackPluginProcess();\n`);
+  const { launcher } = installCni({
+    binDir: join(dir, 'bin'),
+    confDir: join(dir, 'net.d'),
+    conflist: { vethPrefix: 'eni', mtu: 9001, podSGEnforcingMode: 'strict', pluginLogFile: '', pluginLogLevel: '', bandwidth: false, ipamdSocket: join(dir, 'absent.sock') },
+    fallbackArgv: [process.execPath, '--import', import.meta.resolve('tsx'), entry],
+  });
+  const runLauncher = () =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn('/bin/sh', [launcher], { cwd: '/', env: { PATH: process.env.PATH, ...env, CNI_NETNS: '' } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+      child.stdin.end(conf());
+    });
+  const first = await runLauncher();
+  assert.deepEqual([first.code, first.stdout], [0, ''], first.stderr);
+  assertGone(await nodeState(), wired.hostVeth);
+  const second = await runLauncher();
+  assert.deepEqual([second.code, second.stdout], [0, ''], second.stderr);
+});
