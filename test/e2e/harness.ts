@@ -40,6 +40,15 @@ function cgroupDirs(name: string): string[] {
   return readdirSync(root).map((h) => join(root, h, name));
 }
 
+/** containerd namespaces the harness cleans up: ctr's default one and the CRI plugin's. */
+const containerdNamespaces = ['default', 'k8s.io'];
+
+/** The cgroup parent CRI tests give their sandboxes, so runc's cgroup directories are found and removed on stop. */
+export const criCgroupParent = '/podnet-e2e';
+
+/** cgroup directories (per v1 hierarchy) that runc creates for ctr containers and CRI sandboxes. */
+const runcCgroups = (): string[] => [...containerdNamespaces, criCgroupParent.slice(1)].flatMap(cgroupDirs);
+
 export interface Containerd {
   /** The temp dir holding config, root, state, socket, log and anything the test writes. */
   readonly dir: string;
@@ -55,12 +64,36 @@ export interface Containerd {
   stop(): Promise<void>;
 }
 
+export interface ContainerdOptions {
+  /**
+   * A network namespace under /run/netns (an emulated node) to run containerd in, so the CNI plugins it executes
+   * wire pods into that node rather than the sandbox's root namespace (lab-recipes §5.3). `nsenter --net` keeps this
+   * mount namespace, so the `cni-…` namespaces containerd creates stay visible under /run/netns.
+   */
+  netns?: string;
+  /**
+   * The CNI plugins CRI may run, by type name → executable. containerd 1.6's CRI plugin takes a single bin dir, so
+   * these are linked into one under the temp dir, with Debian's `loopback` (which CRI always runs). Default: CRI
+   * uses Debian's plugin dir as is.
+   */
+  cniPlugins?: Readonly<Record<string, string>>;
+  /** The CRI sandbox ("pause") image; import it into the k8s.io namespace before RunPodSandbox. */
+  sandboxImage?: string;
+}
+
 /** Starts containerd inside the sandbox and resolves once it answers on its socket. */
-export async function startContainerd(): Promise<Containerd> {
+export async function startContainerd(options: ContainerdOptions = {}): Promise<Containerd> {
   const dir = mkdtempSync(join(tmpdir(), 'podnet-e2e-'));
   const socket = join(dir, 'containerd.sock');
   const confDir = join(dir, 'cni', 'net.d');
   mkdirSync(confDir, { recursive: true });
+  let binDir = DEBIAN_CNI_BIN;
+  if (options.cniPlugins) {
+    binDir = join(dir, 'cni', 'bin');
+    mkdirSync(binDir);
+    const plugins = { loopback: join(DEBIAN_CNI_BIN, 'loopback'), ...options.cniPlugins };
+    for (const [name, path] of Object.entries(plugins)) symlinkSync(path, join(binDir, name));
+  }
   // containerd's CRI plugin reads conf_dir; Debian's ctr reads /etc/cni/net.d, so overlay /etc (private mount ns)
   // and point /etc/cni/net.d at the same directory.
   const overlay = join(dir, 'etc-overlay');
@@ -81,18 +114,21 @@ export async function startContainerd(): Promise<Containerd> {
     '[plugins]',
     '  [plugins."io.containerd.grpc.v1.cri"]',
     '    restrict_oom_score_adj = true', // no CAP_SYS_RESOURCE here (lab-recipes §5.2)
+    ...(options.sandboxImage ? [`    sandbox_image = "${options.sandboxImage}"`] : []),
     '    [plugins."io.containerd.grpc.v1.cri".cni]',
-    `      bin_dir = "${DEBIAN_CNI_BIN}"`,
+    `      bin_dir = "${binDir}"`,
     `      conf_dir = "${confDir}"`,
     '  [plugins."io.containerd.internal.v1.opt"]',
     `    path = "${join(dir, 'opt')}"`,
     '',
   ].join('\n'));
 
-  const cgroupsBefore = new Set(cgroupDirs('default').filter((d) => existsSync(d)));
+  const cgroupsBefore = new Set(runcCgroups().filter((d) => existsSync(d)));
   const logPath = join(dir, 'containerd.log');
   const logFd = openSync(logPath, 'a');
-  const child: ChildProcess = spawn('containerd', ['--config', join(dir, 'config.toml')], { stdio: ['ignore', logFd, logFd] });
+  const argv = ['containerd', '--config', join(dir, 'config.toml')];
+  const [cmd = '', ...args] = options.netns ? ['nsenter', `--net=/run/netns/${options.netns}`, ...argv] : argv;
+  const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const logTail = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8').trim().split('\n').slice(-15).join('\n') : '');
@@ -103,13 +139,17 @@ export async function startContainerd(): Promise<Containerd> {
     if (stopped) return;
     stopped = true;
     if (child.exitCode === null) {
-      const tasks = await ctr(['tasks', 'list', '--quiet']).then((r) => r.stdout.split('\n').filter(Boolean), () => []);
-      for (const id of tasks) {
-        await ctr(['tasks', 'kill', '--signal', 'SIGKILL', id]).catch(() => {});
-        await ctr(['tasks', 'delete', '--force', id]).catch(() => {});
+      // ctr's containers live in `default`, CRI's sandboxes in `k8s.io`
+      for (const ns of containerdNamespaces) {
+        const inNs = (args: readonly string[]) => ctr(['--namespace', ns, ...args]);
+        const tasks = await inNs(['tasks', 'list', '--quiet']).then((r) => r.stdout.split('\n').filter(Boolean), () => []);
+        for (const id of tasks) {
+          await inNs(['tasks', 'kill', '--signal', 'SIGKILL', id]).catch(() => {});
+          await inNs(['tasks', 'delete', '--force', id]).catch(() => {});
+        }
+        const containers = await inNs(['containers', 'list', '--quiet']).then((r) => r.stdout.split('\n').filter(Boolean), () => []);
+        for (const id of containers) await inNs(['containers', 'delete', id]).catch(() => {});
       }
-      const containers = await ctr(['containers', 'list', '--quiet']).then((r) => r.stdout.split('\n').filter(Boolean), () => []);
-      for (const id of containers) await ctr(['containers', 'delete', id]).catch(() => {});
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
@@ -120,7 +160,7 @@ export async function startContainerd(): Promise<Containerd> {
     for (const target of ours) await run(['umount', '-l', target]).catch(() => {});
     rmSync(dir, { recursive: true, force: true });
     // runc's cgroup directories live outside every namespace; remove the (empty) ones this run created
-    for (const d of cgroupDirs('default')) {
+    for (const d of runcCgroups()) {
       if (cgroupsBefore.has(d) || !existsSync(d)) continue;
       for (const sub of readdirSync(d, { withFileTypes: true })) if (sub.isDirectory()) rmdirQuiet(join(d, sub.name));
       rmdirQuiet(d);
@@ -164,8 +204,13 @@ function rmdirQuiet(path: string): void {
  * Builds a docker-archive image from Debian's static busybox with the given applets (lab-recipes §5.4) and imports
  * it; no registry is ever contacted.
  */
-export async function importBusyboxImage(c: Containerd, name: string, applets: readonly string[]): Promise<void> {
-  const work = join(c.dir, 'image');
+export async function importBusyboxImage(
+  c: Containerd,
+  name: string,
+  applets: readonly string[],
+  options: { cmd?: readonly string[]; namespace?: string } = {},
+): Promise<void> {
+  const work = mkdtempSync(join(c.dir, 'image-'));
   const rootfs = join(work, 'rootfs');
   for (const d of ['bin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'run']) mkdirSync(join(rootfs, d), { recursive: true });
   copyFileSync('/bin/busybox', join(rootfs, 'bin', 'busybox'));
@@ -174,9 +219,10 @@ export async function importBusyboxImage(c: Containerd, name: string, applets: r
   writeFileSync(join(rootfs, 'etc', 'group'), 'root:x:0:\n');
   await run(['tar', '--numeric-owner', '--owner=0', '--group=0', '-C', rootfs, '-cf', join(work, 'layer.tar'), '.']);
   const diffId = 'sha256:' + createHash('sha256').update(readFileSync(join(work, 'layer.tar'))).digest('hex');
-  const config = { architecture: process.arch === 'x64' ? 'amd64' : process.arch, os: 'linux', config: { Env: ['PATH=/bin'], Cmd: ['/bin/sh'], WorkingDir: '/' }, rootfs: { type: 'layers', diff_ids: [diffId] } };
+  const config = { architecture: process.arch === 'x64' ? 'amd64' : process.arch, os: 'linux', config: { Env: ['PATH=/bin'], Cmd: options.cmd ?? ['/bin/sh'], WorkingDir: '/' }, rootfs: { type: 'layers', diff_ids: [diffId] } };
   writeFileSync(join(work, 'config.json'), JSON.stringify(config));
   writeFileSync(join(work, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: [name], Layers: ['layer.tar'] }]));
   await run(['tar', '-C', work, '-cf', join(work, 'image.tar'), 'manifest.json', 'config.json', 'layer.tar']);
-  await c.ctr(['images', 'import', join(work, 'image.tar')]);
+  // CRI looks for images (the sandbox image too) in containerd's k8s.io namespace; ctr defaults to `default`
+  await c.ctr(['--namespace', options.namespace ?? 'default', 'images', 'import', join(work, 'image.tar')]);
 }
