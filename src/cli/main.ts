@@ -2,8 +2,10 @@ import { Command, CommanderError } from 'commander';
 import { PodnetError } from '../lib/index.js';
 import { registerCni } from './cni.js';
 import { registerConfig } from './config.js';
+import { registerDemo } from './demo.js';
 import { registerEc2 } from './ec2.js';
 import { registerIpamd } from './ipamd.js';
+import { registerLab } from './lab.js';
 import { registerMaxPods } from './max-pods.js';
 import { registerPool } from './pool.js';
 
@@ -20,7 +22,7 @@ export function buildProgram(): Command {
 }
 
 /** Every command group registers itself here; see src/cli/<group>.ts. */
-const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig, registerEc2, registerCni, registerPool, registerIpamd];
+const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig, registerEc2, registerCni, registerPool, registerIpamd, registerLab, registerDemo];
 
 export async function main(argv: readonly string[]): Promise<void> {
   // A reader that stops early (`podnet max-pods --all --json | head`) closes the pipe: the output ends, no stack trace.

@@ -37,6 +37,11 @@ export type ErrorCode =
   | 'UNKNOWN_CONTAINER'
   | 'POD_WIRING_MISMATCH'
   | 'SOCKET_IN_USE'
+  // lab: the VPC fabric in namespaces
+  | 'LAB_EXISTS'
+  | 'LAB_NOT_UP'
+  | 'LAB_FAILED'
+  | 'KERNEL_FEATURE_MISSING'
   // anything else that failed (exit 1)
   | 'FAILED';
 

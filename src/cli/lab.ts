@@ -1,0 +1,117 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_STATE_DIR, labDown, labStatus, labUp, podAdd, podDel, probe, runController, type Proto } from '../lab/index.js';
+import { formatTable, printJson, progress, progressDone } from './output.js';
+import { nonNegativeInt, positiveInt } from './parse.js';
+
+function port(value: string): number {
+  const n = positiveInt(value);
+  if (n > 65535) throw new InvalidArgumentError(`expected a port 1..65535, got '${value}'`);
+  return n;
+}
+
+const stateDirOption = () => new Option('--state-dir <dir>', 'where the lab keeps its records (PIDs, names, logs)').default(DEFAULT_STATE_DIR);
+
+export function registerLab(program: Command): void {
+  const lab = program.command('lab').description('a whole EKS VPC in network namespaces, with real packets (root)');
+
+  lab
+    .command('up')
+    .description('build the VPC fabric, start the EC2/IMDS emulator, ipamd on every node, and the scenario\'s pods')
+    .argument('[scenario]', 'scenario file (default: examples/lab.yaml)')
+    .addOption(stateDirOption())
+    .option('--json', 'print the lab status as JSON')
+    .action(async (scenarioPath: string | undefined, opts: { stateDir: string; json?: boolean }) => {
+      const started = Date.now();
+      await labUp({ scenarioPath, stateDir: opts.stateDir, progress: (m) => progress(m, opts.json) });
+      progressDone(opts.json);
+      const status = labStatus({ stateDir: opts.stateDir });
+      if (opts.json) return printJson(status);
+      process.stdout.write(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${status.nodes.length} nodes, ${status.hosts.length} hosts, ${status.pods.length} pods (state in ${status.stateDir})\n`);
+      process.stdout.write(renderStatus(status));
+      process.stdout.write('\nnext: podnet lab probe FROM TO · podnet lab pod add NODE NAME · podnet lab status · podnet lab down\n');
+    });
+
+  const pod = lab.command('pod').description('pods, created and deleted through the node\'s CNI as a runtime does');
+  pod
+    .command('add')
+    .description('create a pod on a node (CNI ADD through the node\'s podnet-cni)')
+    .argument('<node>')
+    .argument('<name>')
+    .option('--host-network', 'a hostNetwork pod: a process in the node\'s namespace, no CNI call')
+    .option('--eni <device-index>', 'put the pod behind this ENI of the node', nonNegativeInt)
+    .addOption(stateDirOption())
+    .option('--json')
+    .action(async (node: string, name: string, opts: { hostNetwork?: boolean; eni?: number; stateDir: string; json?: boolean }) => {
+      const p = await podAdd({ stateDir: opts.stateDir, node, name, hostNetwork: opts.hostNetwork, eni: opts.eni });
+      if (opts.json) return printJson(p);
+      process.stdout.write(`pod ${p.name} on ${p.node}: ${p.hostNetwork ? 'host network' : `${p.ip}${p.eni !== undefined ? ` behind eth${p.eni}` : ''}`} (namespace ${p.ns})\n`);
+    });
+  pod
+    .command('del')
+    .description('delete a pod (CNI DEL, then its namespace)')
+    .argument('<name>')
+    .addOption(stateDirOption())
+    .action(async (name: string, opts: { stateDir: string }) => {
+      await podDel({ stateDir: opts.stateDir, name });
+      process.stdout.write(`pod ${name} deleted\n`);
+    });
+
+  lab
+    .command('probe')
+    .description('send one probe FROM → TO (pod, node or host names) and report whether it arrived and the source address the receiver saw')
+    .argument('<from>')
+    .argument('<to>')
+    .option('--port <port>', 'destination port (default: the echo service\'s)', port)
+    .addOption(new Option('--proto <proto>', 'protocol').choices(['tcp', 'udp', 'icmp']).default('tcp'))
+    .addOption(stateDirOption())
+    .option('--json')
+    .action(async (from: string, to: string, opts: { port?: number; proto: Proto; stateDir: string; json?: boolean }) => {
+      const r = await probe(from, to, { stateDir: opts.stateDir, port: opts.port, proto: opts.proto });
+      if (opts.json) return printJson(r);
+      const dest = `${r.target}${r.port ? `:${r.port}` : ''}/${r.proto}`;
+      const outcome = r.delivered ? (r.saw ? `delivered; ${to} saw source ${r.saw}${r.sawPort ? `:${r.sawPort}` : ''}` : 'delivered') : `not delivered (${r.error ?? 'no answer'})`;
+      process.stdout.write(`${from} (${r.sentFrom}) → ${to} (${dest}): ${outcome}\n`);
+    });
+
+  lab
+    .command('status')
+    .description('nodes, ENIs, addresses, prefixes, pods and lab processes')
+    .addOption(stateDirOption())
+    .option('--json')
+    .action((opts: { stateDir: string; json?: boolean }) => {
+      const status = labStatus({ stateDir: opts.stateDir });
+      if (opts.json) return printJson(status);
+      process.stdout.write(`lab started ${status.startedAt} from ${status.scenario}; EC2 ${status.ec2}, IMDS ${status.imds}\n`);
+      if (status.fabric) process.stdout.write(`fabric: generation ${status.fabric.generation}, events ${status.fabric.eventsConnected ? 'connected' : 'DISCONNECTED'}${status.fabric.error ? `, error: ${status.fabric.error}` : ''}\n`);
+      process.stdout.write(renderStatus(status));
+      process.stdout.write('\n' + formatTable(['process', 'pid', 'namespace', 'state'], status.processes.map((p) => [p.name, p.pid, p.namespace, p.running ? 'running' : 'gone'])));
+    });
+
+  lab
+    .command('down')
+    .description('remove everything the lab made (also after a crash or kill -9 of any lab process)')
+    .addOption(stateDirOption())
+    .option('--json')
+    .action(async (opts: { stateDir: string; json?: boolean }) => {
+      const r = await labDown({ stateDir: opts.stateDir, progress: (m) => progress(m, opts.json) });
+      progressDone(opts.json);
+      if (opts.json) return printJson(r);
+      process.stdout.write(`lab down: stopped ${r.processes} processes, removed ${r.namespaces} namespaces, ${r.links} stray links, ${r.mounts} stray mounts\n`);
+    });
+
+  lab
+    .command('controller', { hidden: true })
+    .description('the fabric controller (started by lab up inside the aws namespace)')
+    .requiredOption('--state-dir <dir>')
+    .action(async (opts: { stateDir: string }) => runController(opts.stateDir));
+}
+
+function renderStatus(status: ReturnType<typeof labStatus>): string {
+  const eniRows = status.nodes.flatMap((n) =>
+    n.enis.map((e) => [n.name, e.device === null ? '-' : `eth${e.device}`, e.eniId, e.mac, [...e.addresses, ...e.prefixes].join(' '), e.publicIps.join(' ') || '-', n.ipamd]),
+  );
+  let out = '\n' + formatTable(['node', 'dev', 'eni', 'mac', 'addresses / prefixes (primary first)', 'public', 'ipamd'], eniRows);
+  out += '\n' + formatTable(['pod', 'node', 'ip', 'eni'], status.pods.map((p) => [p.name, p.node, p.hostNetwork ? '(host network)' : (p.ip ?? '-'), p.eni === null ? '-' : `eth${p.eni}`]));
+  out += '\n' + formatTable(['host', 'namespace', 'address'], status.hosts.map((h) => [h.name, h.namespace, h.address ?? '-']));
+  return out;
+}

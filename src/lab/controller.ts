@@ -1,0 +1,288 @@
+/**
+ * The fabric controller (`podnet lab controller`, started by `lab up` in the aws namespace): it reads what EC2
+ * says about the VPCs once, follows the emulator's mapping events (GET /_podnet/events, NDJSON), and after each
+ * change makes the namespaces match renderFabric(): ENI veth pairs, router routes and rules, the source/destination
+ * check, internet gateway 1:1 NAT, NAT gateway translation, the internet core's routes.
+ */
+import { request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  DescribeInstancesCommand,
+  DescribeInternetGatewaysCommand,
+  DescribeNatGatewaysCommand,
+  DescribeRouteTablesCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcPeeringConnectionsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+  type Tag,
+} from '@aws-sdk/client-ec2';
+import type { EniMapping, MappingEvent } from '../ec2/index.js';
+import { applyLineDiff, createEniLink, flushOwned, linkNames, listNetns, replaceNftTable, ipBatch, setSysctls } from './apply.js';
+import { ns as names } from './plan.js';
+import { renderFabric, type Ec2Facts, type EniLink, type RouteTarget } from './render.js';
+import { loadScenario, type Scenario } from './scenario.js';
+import { LabState, type LabRecord } from './state.js';
+
+const nameOf = (tags: Tag[] | undefined) => tags?.find((t) => t.Key === 'Name')?.Value ?? '';
+
+export function ec2Client(lab: Pick<LabRecord, 'ec2Url' | 'region'>): EC2Client {
+  // Always the lab's own endpoint and dummy credentials: nothing may fall back to AWS's defaults.
+  return new EC2Client({ endpoint: lab.ec2Url, region: lab.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 5 });
+}
+
+export async function describeFacts(client: EC2Client): Promise<Ec2Facts> {
+  const [vpcs, subnets, tables, igws, nats, pcxs, reservations] = await Promise.all([
+    client.send(new DescribeVpcsCommand({})),
+    client.send(new DescribeSubnetsCommand({})),
+    client.send(new DescribeRouteTablesCommand({})),
+    client.send(new DescribeInternetGatewaysCommand({})),
+    client.send(new DescribeNatGatewaysCommand({})),
+    client.send(new DescribeVpcPeeringConnectionsCommand({})),
+    client.send(new DescribeInstancesCommand({})),
+  ]);
+  const routeTables = (tables.RouteTables ?? []).map((t) => ({
+    id: t.RouteTableId!,
+    vpcId: t.VpcId!,
+    main: (t.Associations ?? []).some((a) => a.Main),
+    subnets: (t.Associations ?? []).flatMap((a) => (a.SubnetId ? [a.SubnetId] : [])),
+    routes: (t.Routes ?? [])
+      .filter((r) => r.DestinationCidrBlock)
+      .map((r) => {
+        const target: RouteTarget =
+          r.GatewayId === 'local'
+            ? { kind: 'local' }
+            : r.GatewayId?.startsWith('igw-')
+              ? { kind: 'igw', id: r.GatewayId }
+              : r.NatGatewayId
+                ? { kind: 'nat', id: r.NatGatewayId }
+                : r.VpcPeeringConnectionId
+                  ? { kind: 'pcx', id: r.VpcPeeringConnectionId }
+                  : { kind: 'other', id: r.NetworkInterfaceId ?? r.InstanceId ?? r.GatewayId ?? '' };
+        return { destination: r.DestinationCidrBlock!, target };
+      }),
+  }));
+  return {
+    vpcs: (vpcs.Vpcs ?? []).map((v) => ({ id: v.VpcId!, name: nameOf(v.Tags), cidr: v.CidrBlock! })),
+    subnets: (subnets.Subnets ?? []).map((s) => ({
+      id: s.SubnetId!,
+      name: nameOf(s.Tags),
+      vpcId: s.VpcId!,
+      cidr: s.CidrBlock!,
+      // a subnet without an explicit association uses its VPC's main route table
+      routeTableId: routeTables.find((t) => t.subnets.includes(s.SubnetId!))?.id ?? routeTables.find((t) => t.main && t.vpcId === s.VpcId)?.id ?? null,
+    })),
+    routeTables: routeTables.map(({ id, vpcId, routes }) => ({ id, vpcId, routes })),
+    internetGateways: (igws.InternetGateways ?? []).map((g) => ({ id: g.InternetGatewayId!, name: nameOf(g.Tags), vpcId: g.Attachments?.[0]?.VpcId ?? null })),
+    natGateways: (nats.NatGateways ?? [])
+      .filter((n) => n.State !== 'deleted' && n.State !== 'deleting')
+      .map((n) => {
+        const a = n.NatGatewayAddresses?.[0];
+        return { id: n.NatGatewayId!, name: nameOf(n.Tags), eniId: a?.NetworkInterfaceId ?? '', privateIp: a?.PrivateIp ?? '', publicIp: a?.PublicIp ?? null };
+      }),
+    peerings: (pcxs.VpcPeeringConnections ?? []).map((p) => ({ id: p.VpcPeeringConnectionId!, name: nameOf(p.Tags) })),
+    instances: (reservations.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated').map((i) => ({ id: i.InstanceId!, name: nameOf(i.Tags) })),
+  };
+}
+
+/** Follows the NDJSON event stream; calls `onEvent` per event and returns when the stream ends or fails. */
+function followEvents(url: string, onEvent: (e: MappingEvent) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const req = request(`${url}/_podnet/events`, (res) => {
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let nl: number;
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, nl).trim();
+          buffer = buffer.slice(nl + 1);
+          if (line) onEvent(JSON.parse(line) as MappingEvent);
+        }
+      });
+      res.on('end', () => resolve());
+      res.on('error', () => resolve());
+    });
+    req.on('error', () => resolve());
+    req.end();
+  });
+}
+
+export class FabricController {
+  private readonly enis = new Map<string, EniMapping>();
+  /** what was applied last; an ENI link found at start-up (adopted) is `null` until the mapping names it */
+  private applied = { links: new Map<string, EniLink | null>(), routes: new Map<string, Set<string>>(), rules: new Map<string, Set<string>>(), nft: new Map<string, string>() };
+  private generation = 0;
+  private dirty = false;
+  private running: Promise<void> | undefined;
+  private eventsConnected = false;
+  private stopped = false;
+
+  constructor(
+    private readonly state: LabState,
+    private readonly lab: LabRecord,
+    private readonly scenario: Scenario,
+    private readonly facts: Ec2Facts,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** A restarted controller starts from a clean slate of its own routes and rules and adopts existing ENI links. */
+  async adopt(): Promise<void> {
+    const existing = new Set(await listNetns());
+    for (const n of this.ownedNamespaces()) if (existing.has(n)) await flushOwned(n);
+    for (const v of this.lab.plan.vpcs) {
+      if (!existing.has(v.router)) continue;
+      for (const name of await linkNames(v.router)) if (name.startsWith('pne')) this.applied.links.set(`${v.router}/${name}`, null);
+    }
+  }
+
+  private ownedNamespaces(): string[] {
+    return [...this.lab.plan.vpcs.map((v) => v.router), names.inet];
+  }
+
+  onEvent(e: MappingEvent): void {
+    if (e.type === 'snapshot') {
+      this.enis.clear();
+      for (const eni of e.enis) this.enis.set(eni.eniId, eni);
+    } else if (e.type === 'eni') this.enis.set(e.eni.eniId, e.eni);
+    else this.enis.delete(e.eniId);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.dirty = true;
+    this.running ??= (async () => {
+      while (this.dirty && !this.stopped) {
+        this.dirty = false;
+        try {
+          await this.reconcile();
+          this.publish();
+        } catch (err) {
+          this.log(`reconcile failed: ${err instanceof Error ? err.message : String(err)}`);
+          this.publish(err instanceof Error ? err.message : String(err));
+          await sleep(200);
+          this.dirty = true;
+        }
+      }
+      this.running = undefined;
+    })();
+  }
+
+  private publish(error?: string): void {
+    const wired = new Set([...this.applied.links.values()].flatMap((l) => (l ? [l.eniId] : [])));
+    this.state.writeFabric({
+      generation: this.generation,
+      updatedAt: new Date().toISOString(),
+      enis: [...this.enis.values()].map((e) => ({ ...e, wired: wired.has(e.eniId) })),
+      eventsConnected: this.eventsConnected,
+      facts: this.facts,
+      ...(error ? { error } : {}),
+    });
+  }
+
+  async reconcile(): Promise<void> {
+    const desired = renderFabric(this.lab.plan, this.scenario, this.facts, [...this.enis.values()]);
+    const present = new Set(await listNetns());
+    // 1. ENI links: create the new ones (the instance's namespace must exist), delete the ones EC2 took away.
+    const wanted = new Map(desired.links.map((l) => [`${l.routerNs}/${l.port}`, l]));
+    for (const key of this.applied.links.keys()) {
+      if (wanted.has(key)) continue;
+      const [routerNs, port] = key.split('/') as [string, string];
+      if (present.has(routerNs)) await ipBatch([`link del ${port}`], routerNs).catch(() => undefined);
+      this.applied.links.delete(key);
+    }
+    for (const [key, link] of wanted) {
+      const known = this.applied.links.get(key);
+      if (known) continue;
+      if (!present.has(link.endNs) || !present.has(link.routerNs)) {
+        wanted.delete(key);
+        continue;
+      }
+      if (known === undefined) await createEniLink(link);
+      if (link.primary) await this.prepareInstanceEnd(link);
+      this.applied.links.set(key, link);
+    }
+    // 2. Routes and rules (only for ports that exist), then 3. nft tables.
+    const livePorts = new Set([...wanted.values()].map((l) => l.port));
+    const usable = (line: string) => {
+      const dev = /\b(?:dev|iif) (pne[0-9a-f]+)/.exec(line)?.[1];
+      return dev === undefined || livePorts.has(dev);
+    };
+    for (const [kind, map, appliedMap] of [
+      ['route', desired.routes, this.applied.routes],
+      ['rule', desired.rules, this.applied.rules],
+    ] as const) {
+      for (const [n, lines] of map) {
+        if (!present.has(n)) continue;
+        const after = lines.filter(usable);
+        await applyLineDiff(kind, n, appliedMap.get(n) ?? new Set(), after);
+        appliedMap.set(n, new Set(after));
+      }
+    }
+    for (const [n, table] of desired.nft) {
+      if (!present.has(n) || this.applied.nft.get(n) === table) continue;
+      await replaceNftTable(n, table);
+      this.applied.nft.set(n, table);
+    }
+    this.generation++;
+  }
+
+  /** An instance's primary ENI end, once: host prerequisites (spec §3.7 note, §9 item 4) or NAT gateway forwarding. */
+  private async prepareInstanceEnd(link: EniLink): Promise<void> {
+    const forwarding = { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.send_redirects': '0', 'net.ipv4.conf.all.accept_redirects': '0' };
+    if (link.endNs.startsWith(names.nat(''))) await setSysctls(link.endNs, forwarding);
+    else await setSysctls(link.endNs, { ...forwarding, [`net.ipv4.conf.${link.endDev}.rp_filter`]: '2' });
+  }
+
+  /** Follows the event stream until stopped, reconnecting when the emulator goes away and comes back. */
+  async follow(): Promise<void> {
+    while (!this.stopped) {
+      await followEvents(this.lab.ec2Url, (e) => {
+        if (!this.eventsConnected) {
+          this.eventsConnected = true;
+          this.log('following mapping events');
+        }
+        this.onEvent(e);
+      });
+      if (this.eventsConnected) this.log('event stream ended; reconnecting');
+      this.eventsConnected = false;
+      this.publish('the EC2 emulator is not answering');
+      await sleep(500);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+}
+
+/** `podnet lab controller`: runs until SIGTERM. */
+export async function runController(stateDir: string): Promise<void> {
+  const state = new LabState(stateDir);
+  const lab = state.readLab();
+  if (!lab) throw new Error(`no lab in ${stateDir}`);
+  const scenario = await loadScenario(lab.scenarioPath);
+  const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  const client = ec2Client(lab);
+  let facts: Ec2Facts | undefined;
+  for (let attempt = 0; !facts; attempt++) {
+    try {
+      facts = await describeFacts(client);
+    } catch (err) {
+      if (attempt % 10 === 0) log(`waiting for EC2 at ${lab.ec2Url}: ${err instanceof Error ? err.message : String(err)}`);
+      await sleep(300);
+    }
+  }
+  client.destroy();
+  const controller = new FabricController(state, lab, scenario, facts, log);
+  await controller.adopt();
+  const stop = () => {
+    controller.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  log(`controller up: ${facts.vpcs.length} VPCs, ${facts.subnets.length} subnets, ${facts.routeTables.length} route tables, ${facts.natGateways.length} NAT gateways`);
+  await controller.follow();
+  process.exit(0);
+}

@@ -1,0 +1,13 @@
+/**
+ * The VPC lab: a whole EKS VPC in network namespaces with real packets — scenario file, fabric (VPC routers with
+ * the source/destination check and per-subnet route tables, internet and NAT gateways, peering), nodes running
+ * ipamd, pods created through the CNI, echo services, probes, and a sweep that removes it all.
+ */
+export { scenarioSchema, parseScenario, loadScenario, defaultScenarioPath, defaultEc2Endpoint, TEST_NETS, PUBLIC_IP_POOL, type Scenario } from './scenario.js';
+export { planFabric, renderFixedFabric, eniPortName, ns as labNamespaces, NS_PREFIX, LINK_PREFIX, IMDS_ADDRESS, type FabricPlan } from './plan.js';
+export { renderFabric, renderSourceCheck, renderIgwNat, renderNatGateway, eniHolding, type Ec2Facts, type DesiredFabric, type EniLink } from './render.js';
+export { labUp, labDown, podAdd, podDel, checkPrerequisites, labNodeDefaults, type UpOptions, type DownReport, type PodAddOptions, type Progress } from './lab.js';
+export { probe, labStatus, resolveEndpoint, type ProbeResult, type ProbeOptions, type LabStatus, type Proto, type Endpoint } from './probe.js';
+export { runController } from './controller.js';
+export { DEFAULT_STATE_DIR, LabState, type PodRecord, type LabRecord } from './state.js';
+export { runDemo, demoCases, type DemoRow } from './demo.js';

@@ -1,0 +1,466 @@
+/**
+ * The lab's lifecycle: `lab up` builds the fixed fabric, starts the EC2/IMDS emulator and the fabric controller in
+ * the aws namespace, waits for EC2's instances to be wired, starts ipamd per node and the echo services, and creates
+ * the scenario's pods through the CNI; `lab down` removes everything, from the records or by name prefix.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stringify as toYaml } from 'yaml';
+import { PodnetError, run } from '../lib/index.js';
+import { ipBatch, listNetns, setSysctls } from './apply.js';
+import { writeEchoScript } from './echo.js';
+import { IMDS_ADDRESS, NS_PREFIX, LINK_PREFIX, ns, planFabric, renderFixedFabric } from './plan.js';
+import { eniHolding, renderIgwNat } from './render.js';
+import { defaultScenarioPath, loadScenario, type Scenario } from './scenario.js';
+import { DEFAULT_STATE_DIR, LabState, isLabProcess, podnetArgv, startProcess, type LabRecord, type NodeRecord, type PodRecord } from './state.js';
+
+export type Progress = (message: string) => void;
+const REGION = 'us-west-2';
+
+/** Settings every lab node gets unless its scenario entry says otherwise: a faster pool loop than upstream's 5 s. */
+export const labNodeDefaults: Record<string, string> = { PODNET_POOL_INTERVAL_MS: '1000' };
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, hint: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new PodnetError('LAB_FAILED', `${what} did not happen within ${Math.round(timeoutMs / 1000)} s`, hint);
+    await sleep(50);
+  }
+}
+
+function logTail(path: string, lines = 5): string {
+  try {
+    return readFileSync(path, 'utf8').trim().split('\n').slice(-lines).join(' | ');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Root, the tools, and the kernel features the fabric uses; each missing piece is named. */
+export async function checkPrerequisites(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    throw new PodnetError('NOT_ROOT', 'the lab needs root: it creates network namespaces, veth pairs, routes and nft tables', 'run it as root (sudo podnet …), or inside a disposable VM');
+  }
+  for (const tool of ['ip', 'nft', 'sysctl', 'iptables']) {
+    try {
+      await run([tool, tool === 'sysctl' ? '-V' : tool === 'ip' ? '-V' : '--version']);
+    } catch (err) {
+      if (err instanceof PodnetError && err.code === 'MISSING_TOOL') throw err;
+    }
+  }
+  const probeNs = `${NS_PREFIX}probe-${process.pid}`;
+  try {
+    await ipBatch([`netns add ${probeNs}`]);
+  } catch (err) {
+    throw new PodnetError('KERNEL_FEATURE_MISSING', `cannot create a network namespace: ${(err as Error).message}`, 'the lab needs network namespaces (CONFIG_NET_NS) and a writable /run/netns');
+  }
+  try {
+    await ipBatch(['link add pn-t0 type veth peer name pn-t1'], probeNs).catch((err: Error) => {
+      throw new PodnetError('KERNEL_FEATURE_MISSING', `the kernel cannot create veth pairs: ${err.message}`, 'load the veth module (modprobe veth) or use a kernel with CONFIG_VETH');
+    });
+    await run(['nft', '-f', '-'], { netns: probeNs, input: renderIgwNat([['10.0.0.1', '203.0.113.1']]) }).catch((err: Error) => {
+      throw new PodnetError('KERNEL_FEATURE_MISSING', `nftables NAT is not available: ${err.message}`, 'the lab needs nf_tables with NAT and maps (CONFIG_NF_TABLES, CONFIG_NFT_NAT)');
+    });
+  } finally {
+    await ipBatch([`netns del ${probeNs}`]).catch(() => undefined);
+  }
+}
+
+export interface UpOptions {
+  scenarioPath?: string;
+  stateDir?: string;
+  progress?: Progress;
+}
+
+export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
+  const progress = opts.progress ?? (() => {});
+  const scenarioPath = resolve(opts.scenarioPath ?? defaultScenarioPath);
+  const scenario = await loadScenario(scenarioPath);
+  await checkPrerequisites();
+  const state = new LabState(opts.stateDir ?? DEFAULT_STATE_DIR);
+  if (state.exists()) {
+    throw new PodnetError('LAB_EXISTS', `a lab is already up (state in ${state.dir}, started ${state.readLab()?.startedAt ?? 'earlier'})`, 'take it down first: podnet lab down');
+  }
+  const leftovers = (await listNetns()).filter((n) => n.startsWith(NS_PREFIX));
+  if (leftovers.length > 0) {
+    throw new PodnetError('LAB_EXISTS', `${leftovers.length} lab namespaces are left over (${leftovers.slice(0, 3).join(', ')}${leftovers.length > 3 ? ', …' : ''})`, 'remove them first: podnet lab down');
+  }
+  state.ensure();
+  const plan = planFabric(scenario);
+
+  progress('building the fabric');
+  const fixed = renderFixedFabric(plan);
+  const instanceNs = [...scenario.nodes.map((n) => ns.node(n.instance)), ...scenario.hosts.map((h) => ns.host(h.instance)), ...scenario.natGateways.map((n) => ns.nat(n.name))];
+  await ipBatch([...fixed.netnsAdds, ...instanceNs.map((n) => `netns add ${n}`)]);
+  for (const [n, values] of fixed.sysctls) await setSysctls(n, values);
+  await ipBatch(fixed.linkAdds);
+  for (const [n, lines] of fixed.perNs) await ipBatch(lines, n);
+  for (const n of instanceNs) await ipBatch(['link set lo up'], n);
+  const echoPath = state.path('echo.mjs');
+  writeEchoScript(echoPath);
+
+  const lab: LabRecord = {
+    scenarioPath,
+    startedAt: new Date().toISOString(),
+    plan,
+    ec2Url: `http://${plan.ec2Endpoint}`,
+    imdsUrl: `http://${IMDS_ADDRESS}`,
+    region: REGION,
+    instances: {},
+    nodes: {},
+    hosts: Object.fromEntries(scenario.hosts.map((h) => [h.instance, { ns: ns.host(h.instance), instanceId: '' }])),
+    natGateways: Object.fromEntries(scenario.natGateways.map((n) => [n.name, { ns: ns.nat(n.name) }])),
+  };
+  state.writeLab(lab);
+
+  progress('starting the EC2/IMDS emulator');
+  const emulator = startProcess(state, {
+    name: 'ec2',
+    ns: ns.aws,
+    argv: [...podnetArgv(), 'ec2', 'serve', '--listen', `${plan.ec2Endpoint}:80`, '--imds-listen', `${IMDS_ADDRESS}:80`, '--allow-non-loopback', '--region', REGION, '--topology', scenarioPath, '--json'],
+    env: { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: REGION },
+  });
+  const served = await waitFor(
+    'the EC2 emulator start',
+    90_000,
+    () => {
+      if (!isLabProcess(emulator.pid, state.dir)) throw new PodnetError('LAB_FAILED', `the EC2 emulator exited: ${logTail(emulator.log)}`, `see ${emulator.log}`);
+      const line = readFileSync(emulator.log, 'utf8').split('\n').find((l) => l.startsWith('{'));
+      return line ? (JSON.parse(line) as { instances: Array<{ name: string; id: string }> }) : undefined;
+    },
+    `see ${emulator.log}`,
+  );
+  lab.instances = Object.fromEntries(served.instances.map((i) => [i.name, i.id]));
+  for (const h of Object.keys(lab.hosts)) lab.hosts[h]!.instanceId = lab.instances[h] ?? '';
+  state.writeLab(lab);
+
+  progress('starting the fabric controller');
+  startProcess(state, { name: 'controller', ns: ns.aws, argv: [...podnetArgv(), 'lab', 'controller', '--state-dir', state.dir] });
+  const instanceIds = [...scenario.nodes.map((n) => n.instance), ...scenario.hosts.map((h) => h.instance)].map((n) => lab.instances[n]!);
+  await waitFor(
+    'wiring every instance and NAT gateway',
+    60_000,
+    () => {
+      const fabric = state.readFabric();
+      if (!fabric) return undefined;
+      const wiredPrimaries = new Set(fabric.enis.filter((e) => e.wired && e.deviceIndex === 0).map((e) => e.instanceId));
+      const wiredNat = fabric.enis.filter((e) => e.wired && e.instanceId === null).length;
+      return instanceIds.every((id) => wiredPrimaries.has(id)) && wiredNat >= scenario.natGateways.length ? true : undefined;
+    },
+    `see ${state.path('logs', 'controller.log')}`,
+  );
+
+  progress('starting ipamd on every node');
+  const facts = state.readFabric()!.facts;
+  for (const node of scenario.nodes) {
+    lab.nodes[node.instance] = await startNode(state, lab, scenario, node, facts.subnets);
+  }
+  state.writeLab(lab);
+
+  progress('starting the echo services');
+  for (const h of plan.internetHosts) startEcho(state, h.ns, h.name, plan.echoPort, echoPath);
+  for (const h of Object.keys(lab.hosts)) startEcho(state, lab.hosts[h]!.ns, h, plan.echoPort, echoPath);
+  await waitFor('the echo services start', 20_000, () => ([...plan.internetHosts.map((h) => h.ns), ...Object.values(lab.hosts).map((h) => h.ns)].every((n) => existsSync(echoReadyFile(state, n))) ? true : undefined), `see ${state.path('logs')}`);
+
+  progress('waiting for ipamd');
+  for (const node of Object.values(lab.nodes)) {
+    const proc = state.procs().find((p) => p.name === `ipamd-${node.name}`)!;
+    await waitFor(`ipamd on ${node.name} opening its CNI socket`, 90_000, () => {
+      if (!isLabProcess(proc.pid, state.dir)) throw new PodnetError('LAB_FAILED', `ipamd on ${node.name} exited: ${logTail(proc.log)}`, `see ${proc.log}`);
+      return existsSync(node.socket) ? true : undefined;
+    }, `see ${proc.log}`);
+  }
+
+  for (const pod of scenario.pods) {
+    progress(`creating pod ${pod.name} on ${pod.node}`);
+    await podAdd({ stateDir: state.dir, node: pod.node, name: pod.name, hostNetwork: pod.hostNetwork, eni: pod.eni });
+  }
+  return lab;
+}
+
+async function startNode(state: LabState, lab: LabRecord, scenario: Scenario, node: Scenario['nodes'][number], subnets: Array<{ id: string; name: string }>): Promise<NodeRecord> {
+  const dir = state.path('nodes', node.instance);
+  mkdirSync(join(dir, 'log'), { recursive: true });
+  const record: NodeRecord = {
+    name: node.instance,
+    instanceId: lab.instances[node.instance]!,
+    ns: ns.node(node.instance),
+    dir,
+    socket: join(dir, 'ipamd.sock'),
+    binDir: join(dir, 'cni', 'bin'),
+    confDir: join(dir, 'cni', 'net.d'),
+    // every path of this node under its own directory: nodes share one mount namespace
+    env: {
+      ...labNodeDefaults,
+      AWS_VPC_K8S_CNI_BACKING_STORE: join(dir, 'ipam.json'),
+      AWS_VPC_K8S_PLUGIN_LOG_FILE: join(dir, 'log', 'plugin.log'),
+      AWS_VPC_K8S_CNI_LOG_FILE: join(dir, 'log', 'ipamd.log'),
+      ...node.env,
+    },
+  };
+  await run([...podnetArgv(), 'cni', 'install', '--bin-dir', record.binDir, '--conf-dir', record.confDir, '--socket', record.socket], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...record.env },
+  });
+  const eniConfigFile = join(dir, 'eni-config.yaml');
+  const subnetId = (name: string) => subnets.find((s) => s.name === name)?.id ?? name;
+  writeFileSync(
+    eniConfigFile,
+    toYaml({
+      node: { name: node.instance, labels: node.labels, annotations: {} },
+      eniConfigs: scenario.eniConfigs.map((c) => ({ metadata: { name: c.name }, spec: { subnet: subnetId(c.subnet), securityGroups: c.securityGroups } })),
+    }),
+  );
+  startProcess(state, {
+    name: `ipamd-${node.instance}`,
+    ns: record.ns,
+    argv: [...podnetArgv(), 'ipamd'],
+    env: {
+      ...record.env,
+      // explicit endpoints: the VPC-internal EC2 endpoint and IMDS over the primary ENI, never AWS's defaults
+      AWS_ENDPOINT_URL_EC2: lab.ec2Url,
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: lab.imdsUrl,
+      AWS_REGION: lab.region,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      PODNET_CNI_SOCKET: record.socket,
+      PODNET_ENI_CONFIG_FILE: eniConfigFile,
+      PODNET_METRICS_BIND_ADDRESS: '127.0.0.1:61678',
+      INTROSPECTION_BIND_ADDRESS: '127.0.0.1:61679',
+    },
+  });
+  return record;
+}
+
+function echoReadyFile(state: LabState, netns: string): string {
+  return state.path('logs', `echo-${netns}.ready`);
+}
+
+function startEcho(state: LabState, netns: string, label: string, port: number, echoPath: string): void {
+  startProcess(state, { name: `echo-${netns}`, ns: netns, argv: [process.execPath, echoPath, 'serve', String(port), label, echoReadyFile(state, netns)] });
+}
+
+/** The echo service in a namespace, started now if it is not running (nodes and pods get one on first probe). */
+export async function ensureEcho(state: LabState, netns: string, label: string): Promise<void> {
+  const lab = requireLab(state);
+  const proc = state.procs().find((p) => p.name === `echo-${netns}`);
+  if (proc && isLabProcess(proc.pid, state.dir) && existsSync(echoReadyFile(state, netns))) return;
+  rmSync(echoReadyFile(state, netns), { force: true });
+  startEcho(state, netns, label, lab.plan.echoPort, state.path('echo.mjs'));
+  await waitFor(`the echo service in ${netns}`, 10_000, () => (existsSync(echoReadyFile(state, netns)) ? true : undefined), `see ${state.path('logs', `echo-${netns}.log`)}`);
+}
+
+export function requireLab(state: LabState): LabRecord {
+  const lab = state.readLab();
+  if (!lab) throw new PodnetError('LAB_NOT_UP', `no lab is up (no ${state.path('lab.json')})`, 'start one: podnet lab up [SCENARIO]');
+  return lab;
+}
+
+// ---- pods ----
+
+interface CniOutcome {
+  ip: string | null;
+}
+
+/** Runs the node's installed podnet-cni as a runtime does: CNI_* env, the conflist's plugin conf on stdin, in the node namespace. */
+async function callCni(node: NodeRecord, command: 'ADD' | 'DEL', containerId: string, netns: string, podName: string): Promise<CniOutcome> {
+  const conflist = JSON.parse(readFileSync(join(node.confDir, '10-aws.conflist'), 'utf8')) as { cniVersion: string; name: string; plugins: Array<Record<string, unknown>> };
+  const conf = { cniVersion: conflist.cniVersion, name: conflist.name, ...conflist.plugins[0] };
+  const env = {
+    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: containerId,
+    CNI_NETNS: netns,
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: node.binDir,
+    CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${podName};K8S_POD_INFRA_CONTAINER_ID=${containerId}`,
+  };
+  let stdout: string;
+  try {
+    ({ stdout } = await run([join(node.binDir, 'podnet-cni')], { netns: node.ns, env, input: JSON.stringify(conf), timeoutMs: 60_000 }));
+  } catch (err) {
+    const out = (err as { stdout?: string }).stdout ?? '';
+    let detail = out.trim();
+    try {
+      const e = JSON.parse(out) as { code?: number; msg?: string; details?: string };
+      detail = `CNI error ${e.code}: ${e.msg}${e.details ? ` (${e.details})` : ''}`;
+    } catch {
+      detail ||= (err as Error).message;
+    }
+    throw new PodnetError('LAB_FAILED', `CNI ${command} for pod ${podName} on ${node.name} failed: ${detail}`, `see ${join(node.dir, 'log')} and ${node.dir}/../../logs/ipamd-${node.name}.log`);
+  }
+  if (command === 'DEL') return { ip: null };
+  const result = JSON.parse(stdout) as { ips?: Array<{ address: string }> };
+  return { ip: result.ips?.[0]?.address.split('/')[0] ?? null };
+}
+
+export interface PodAddOptions {
+  stateDir?: string;
+  node: string;
+  name: string;
+  hostNetwork?: boolean;
+  /** put the pod behind this ENI (device index) */
+  eni?: number;
+}
+
+export async function podAdd(opts: PodAddOptions): Promise<PodRecord> {
+  const state = new LabState(opts.stateDir ?? DEFAULT_STATE_DIR);
+  const lab = requireLab(state);
+  const node = lab.nodes[opts.node];
+  if (!node) throw new PodnetError('USAGE', `no node named '${opts.node}' in the lab`, `nodes: ${Object.keys(lab.nodes).join(', ')}`);
+  if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(opts.name)) throw new PodnetError('USAGE', `'${opts.name}' is not a pod name`, 'lowercase letters, digits and -, at most 31 characters');
+  if (state.pod(opts.name) || Object.keys(lab.instances).includes(opts.name) || lab.plan.internetHosts.some((h) => h.name === opts.name)) {
+    throw new PodnetError('USAGE', `the name '${opts.name}' is taken`, 'pick another pod name (pods, nodes and hosts share one namespace of names)');
+  }
+  if (opts.hostNetwork) {
+    const pod: PodRecord = { name: opts.name, node: opts.node, ns: node.ns, hostNetwork: true, ip: null, containerId: '' };
+    state.writePod(pod);
+    return pod;
+  }
+  if (opts.eni === undefined) return addOnePod(state, node, opts.name);
+  return addPodOnEni(state, node, opts.name, opts.eni);
+}
+
+/** Creates the pod's namespace and runs CNI ADD for it; the namespace goes again if ADD fails. */
+async function cniAdd(node: NodeRecord, name: string, netns: string, containerId: string): Promise<string | null> {
+  await ipBatch([`netns add ${netns}`]);
+  try {
+    return (await callCni(node, 'ADD', containerId, `/run/netns/${netns}`, name)).ip;
+  } catch (err) {
+    await ipBatch([`netns del ${netns}`]).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function addOnePod(state: LabState, node: NodeRecord, name: string): Promise<PodRecord> {
+  const pod: PodRecord = { name, node: node.name, ns: ns.pod(name), hostNetwork: false, ip: null, containerId: `${name}-c0` };
+  pod.ip = await cniAdd(node, name, pod.ns, pod.containerId);
+  state.writePod(pod);
+  if (pod.ip) await waitForRoute(state, pod.ip);
+  return pod;
+}
+
+/** The fabric routes an address once EC2 put it on a wired ENI; returns that ENI's device index. */
+async function waitForRoute(state: LabState, ip: string): Promise<number | null> {
+  return waitFor(`the fabric routing ${ip}`, 15_000, () => {
+    const eni = eniHolding(state.readFabric()?.enis.filter((e) => e.wired) ?? [], ip);
+    return eni ? eni.deviceIndex : undefined;
+  }, `see ${state.path('logs', 'controller.log')}`);
+}
+
+/**
+ * ipamd picks a pod's address itself (as upstream's datastore does), so a pod lands behind ENI N by asking until it
+ * does: each address that lands on another ENI stays with a filler pod, so the next ADD gets another address and
+ * ipamd's warm pool attaches ENI N as the earlier ENIs fill up. The fillers are deleted (CNI DEL) afterwards.
+ */
+async function addPodOnEni(state: LabState, node: NodeRecord, name: string, device: number): Promise<PodRecord> {
+  const fillers: Array<{ netns: string; containerId: string }> = [];
+  try {
+    for (let attempt = 0; attempt < 64; attempt++) {
+      const netns = ns.pod(attempt === 0 ? name : `${name}-${attempt}`);
+      const containerId = `${name}-c${attempt}`;
+      const ip = await cniAdd(node, name, netns, containerId);
+      const landed = ip ? await waitForRoute(state, ip) : null;
+      if (landed === device) {
+        const pod: PodRecord = { name, node: node.name, ns: netns, hostNetwork: false, ip, containerId, eni: device };
+        state.writePod(pod);
+        return pod;
+      }
+      fillers.push({ netns, containerId });
+    }
+    throw new PodnetError('LAB_FAILED', `pod ${name} did not land on ENI ${device} of ${node.name} after 64 addresses`, "check that the node's instance type has that ENI and that its warm-pool settings let ipamd attach it");
+  } finally {
+    for (const f of fillers) {
+      await callCni(node, 'DEL', f.containerId, `/run/netns/${f.netns}`, name).catch(() => undefined);
+      await ipBatch([`netns del ${f.netns}`]).catch(() => undefined);
+    }
+  }
+}
+
+export async function podDel(opts: { stateDir?: string; name: string }): Promise<void> {
+  const state = new LabState(opts.stateDir ?? DEFAULT_STATE_DIR);
+  const lab = requireLab(state);
+  const pod = state.pod(opts.name);
+  if (!pod) throw new PodnetError('USAGE', `no pod named '${opts.name}'`, `pods: ${state.pods().map((p) => p.name).join(', ') || 'none'}`);
+  if (!pod.hostNetwork) {
+    const node = lab.nodes[pod.node]!;
+    await callCni(node, 'DEL', pod.containerId, `/run/netns/${pod.ns}`, pod.name);
+    const echo = state.procs().find((p) => p.name === `echo-${pod.ns}`);
+    if (echo && isLabProcess(echo.pid, state.dir)) process.kill(echo.pid, 'SIGKILL');
+    await ipBatch([`netns del ${pod.ns}`]).catch(() => undefined);
+  }
+  rmSync(state.path('pods', `${pod.name}.json`), { force: true });
+}
+
+// ---- down ----
+
+export interface DownReport {
+  processes: number;
+  namespaces: number;
+  links: number;
+  mounts: number;
+}
+
+async function pidsIn(netns: string): Promise<number[]> {
+  try {
+    const { stdout } = await run(['ip', 'netns', 'pids', netns]);
+    return stdout.split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Removes everything the lab made: its processes (by record, then every process left in a lab namespace), namespaces, stray links and mounts. */
+export async function labDown(opts: { stateDir?: string; progress?: Progress } = {}): Promise<DownReport> {
+  await checkPrerequisites();
+  const state = new LabState(opts.stateDir ?? DEFAULT_STATE_DIR);
+  const report: DownReport = { processes: 0, namespaces: 0, links: 0, mounts: 0 };
+  const victims = new Set<number>();
+  for (const p of state.procs()) if (isLabProcess(p.pid, state.dir)) victims.add(p.pid);
+  for (const pid of victims) process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 3000;
+  while ([...victims].some(alive) && Date.now() < deadline) await sleep(50);
+  for (const pid of victims) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  report.processes = victims.size;
+
+  const labNamespaces = (await listNetns()).filter((n) => n.startsWith(NS_PREFIX));
+  for (const n of labNamespaces) {
+    // whatever still runs inside a lab namespace was started by the lab (a crashed lab leaves no records)
+    for (const pid of await pidsIn(n)) {
+      if (alive(pid)) {
+        process.kill(pid, 'SIGKILL');
+        report.processes++;
+      }
+    }
+  }
+  opts.progress?.(`removing ${labNamespaces.length} namespaces`);
+  await ipBatch(labNamespaces.map((n) => `netns del ${n}`), undefined, { force: true }).catch(() => undefined);
+  report.namespaces = labNamespaces.length;
+
+  const { stdout } = await run(['ip', '-j', 'link', 'show']);
+  const strays = (JSON.parse(stdout || '[]') as Array<{ ifname: string }>).map((l) => l.ifname).filter((n) => n.startsWith(LINK_PREFIX));
+  await ipBatch(strays.map((n) => `link del ${n}`), undefined, { force: true }).catch(() => undefined);
+  report.links = strays.length;
+
+  for (const mount of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const target = mount.split(' ')[4];
+    if (target?.startsWith(`/run/netns/${NS_PREFIX}`)) {
+      await run(['umount', '-l', target]).catch(() => undefined);
+      rmSync(target, { force: true });
+      report.mounts++;
+    }
+  }
+  rmSync(state.dir, { recursive: true, force: true });
+  return report;
+}

@@ -1,0 +1,189 @@
+/**
+ * The lab's fixed fabric as data, from the scenario alone: which namespaces exist, the point-to-point links between
+ * them (aws ↔ each VPC router, router ↔ internet gateway ↔ internet core, router ↔ router for each peering, core ↔
+ * internet host) and their transit addresses. What depends on EC2 (ENIs, addresses, route tables) is in render.ts.
+ * Every namespace is `pn-…` and every link podnet names is `pn…`, so `lab down` can sweep by prefix.
+ */
+import { createHash } from 'node:crypto';
+import { formatAddress, parseCidr, subnetGateway } from '../net/index.js';
+import { defaultEc2Endpoint, type Scenario } from './scenario.js';
+
+export const NS_PREFIX = 'pn-';
+export const LINK_PREFIX = 'pn';
+/** IMDS lives at the link-local address, as on AWS; the aws namespace owns it. */
+export const IMDS_ADDRESS = '169.254.169.254';
+/** Transit links between fabric namespaces take /30s from the shared address space (RFC 6598), never a VPC's. */
+const TRANSIT_BASE = (100 << 24) | (64 << 16);
+
+export const ns = {
+  aws: `${NS_PREFIX}aws`,
+  inet: `${NS_PREFIX}inet`,
+  router: (vpc: string) => `${NS_PREFIX}r-${vpc}`,
+  igw: (igw: string) => `${NS_PREFIX}igw-${igw}`,
+  nat: (nat: string) => `${NS_PREFIX}nat-${nat}`,
+  node: (node: string) => `${NS_PREFIX}n-${node}`,
+  host: (host: string) => `${NS_PREFIX}h-${host}`,
+  pod: (pod: string) => `${NS_PREFIX}p-${pod}`,
+};
+
+/** The router-side link of an ENI: `pne` + 12 hex characters of a hash of the ENI id (15 characters, IFNAMSIZ). */
+export function eniPortName(eniId: string): string {
+  return `${LINK_PREFIX}e${createHash('sha256').update(eniId).digest('hex').slice(0, 12)}`;
+}
+export const ENI_PORT_GLOB = `${LINK_PREFIX}e*`;
+
+export interface LinkEnd {
+  ns: string;
+  dev: string;
+  /** address/prefix, absent for unnumbered ends */
+  cidr?: string;
+}
+export interface TransitLink {
+  a: LinkEnd;
+  b: LinkEnd;
+}
+
+export interface VpcPlan {
+  name: string;
+  cidr: string;
+  router: string;
+  /** the router's address on its link to the aws namespace, and the aws side's */
+  awsRouterIp: string;
+  awsSideIp: string;
+  /** each subnet's gateway (network + 1), an address of the router as in a VPC (§9 item 3) */
+  gateways: string[];
+}
+
+export interface IgwPlan {
+  name: string;
+  vpc: string;
+  ns: string;
+  /** the IGW's address on the router link (the router's next hop for 0.0.0.0/0 → igw) */
+  vpcSideIp: string;
+  /** the IGW's address on the core link (the core's next hop for the IGW's public IPs) */
+  inetSideIp: string;
+  routerSideIp: string;
+  coreSideIp: string;
+}
+
+export interface PeeringPlan {
+  name: string;
+  requester: string;
+  accepter: string;
+  /** router port name on both sides */
+  dev: string;
+  requesterIp: string;
+  accepterIp: string;
+}
+
+export interface InternetHostPlan {
+  name: string;
+  address: string;
+  ns: string;
+  coreDev: string;
+}
+
+export interface FabricPlan {
+  ec2Endpoint: string;
+  echoPort: number;
+  vpcs: VpcPlan[];
+  igws: IgwPlan[];
+  peerings: PeeringPlan[];
+  internetHosts: InternetHostPlan[];
+  links: TransitLink[];
+  /** every namespace of the fixed fabric (nodes, hosts, NAT gateways and pods come on top) */
+  namespaces: string[];
+}
+
+function transit(index: number): [string, string] {
+  const base = TRANSIT_BASE + index * 4;
+  const fmt = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+  return [fmt(base + 1), fmt(base + 2)];
+}
+
+/** The fixed fabric of a scenario (pure). */
+export function planFabric(s: Scenario): FabricPlan {
+  const links: TransitLink[] = [];
+  let next = 0;
+  const vpcs: VpcPlan[] = s.vpcs.map((v, i) => {
+    const [routerIp, awsIp] = transit(next++);
+    links.push({ a: { ns: ns.router(v.name), dev: `${LINK_PREFIX}-aws`, cidr: `${routerIp}/30` }, b: { ns: ns.aws, dev: `${LINK_PREFIX}-r${i}`, cidr: `${awsIp}/30` } });
+    const gateways = s.subnets.filter((x) => x.vpc === v.name).map((x) => formatAddress(subnetGateway(parseCidr(x.cidr))));
+    return { name: v.name, cidr: v.cidr, router: ns.router(v.name), awsRouterIp: routerIp, awsSideIp: awsIp, gateways };
+  });
+  const igws: IgwPlan[] = s.internetGateways.map((g, i) => {
+    const [routerIp, vpcSideIp] = transit(next++);
+    const [coreIp, inetSideIp] = transit(next++);
+    const igwNs = ns.igw(g.name);
+    links.push({ a: { ns: ns.router(g.vpc), dev: `${LINK_PREFIX}-igw${i}`, cidr: `${routerIp}/30` }, b: { ns: igwNs, dev: `${LINK_PREFIX}-vpc`, cidr: `${vpcSideIp}/30` } });
+    links.push({ a: { ns: ns.inet, dev: `${LINK_PREFIX}-g${i}`, cidr: `${coreIp}/30` }, b: { ns: igwNs, dev: `${LINK_PREFIX}-inet`, cidr: `${inetSideIp}/30` } });
+    return { name: g.name, vpc: g.vpc, ns: igwNs, vpcSideIp, inetSideIp, routerSideIp: routerIp, coreSideIp: coreIp };
+  });
+  const peerings: PeeringPlan[] = s.peerings.map((p, i) => {
+    const [reqIp, accIp] = transit(next++);
+    const dev = `${LINK_PREFIX}-x${i}`;
+    links.push({ a: { ns: ns.router(p.requester), dev, cidr: `${reqIp}/30` }, b: { ns: ns.router(p.accepter), dev, cidr: `${accIp}/30` } });
+    return { name: p.name, requester: p.requester, accepter: p.accepter, dev, requesterIp: reqIp, accepterIp: accIp };
+  });
+  const internetHosts: InternetHostPlan[] = s.internetHosts.map((h, i) => {
+    const hostNs = ns.host(h.name);
+    const coreDev = `${LINK_PREFIX}-h${i}`;
+    links.push({ a: { ns: ns.inet, dev: coreDev }, b: { ns: hostNs, dev: 'eth0', cidr: `${h.address}/32` } });
+    return { name: h.name, address: h.address, ns: hostNs, coreDev };
+  });
+  const first = s.vpcs[0];
+  const ec2Endpoint = s.lab.ec2Endpoint ?? (first ? defaultEc2Endpoint(first.cidr) : '10.0.255.254');
+  const namespaces = [ns.aws, ...vpcs.map((v) => v.router), ...igws.map((g) => g.ns), ...(igws.length + internetHosts.length > 0 ? [ns.inet] : []), ...internetHosts.map((h) => h.ns)];
+  return { ec2Endpoint, echoPort: s.lab.echoPort, vpcs, igws, peerings, internetHosts, links, namespaces };
+}
+
+/**
+ * What builds the fixed fabric: namespaces, sysctls (set before the links exist, so `default.*` reaches every
+ * port), veth pairs created directly in their namespaces, addresses and static routes.
+ */
+export interface FixedFabric {
+  /** `ip -batch` lines for the default namespace: one `netns add` each (run first, then the sysctls) */
+  netnsAdds: string[];
+  /** then the veth pairs, created directly in their namespaces */
+  linkAdds: string[];
+  perNs: Map<string, string[]>;
+  sysctls: Map<string, Record<string, string>>;
+}
+
+export function renderFixedFabric(plan: FabricPlan): FixedFabric {
+  const netnsAdds = plan.namespaces.map((n) => `netns add ${n}`);
+  const linkAdds: string[] = [];
+  const perNs = new Map<string, string[]>(plan.namespaces.map((n) => [n, ['link set lo up']]));
+  const sysctls = new Map<string, Record<string, string>>();
+  const lines = (n: string) => perNs.get(n)!;
+  for (const l of plan.links) {
+    linkAdds.push(`link add ${l.a.dev} netns ${l.a.ns} type veth peer name ${l.b.dev} netns ${l.b.ns}`);
+    for (const end of [l.a, l.b]) {
+      if (end.cidr) lines(end.ns).push(`addr add ${end.cidr} dev ${end.dev}`);
+      lines(end.ns).push(`link set ${end.dev} up`);
+    }
+  }
+  // Forwarding, no redirects (a router that sends a packet back out the port it came in on must not tell the
+  // sender to go direct: in a VPC every packet goes through the fabric), no reverse-path filter (the router's
+  // source/destination check is an nft set per ENI instead).
+  const routerish = { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.send_redirects': '0', 'net.ipv4.conf.default.send_redirects': '0', 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0' };
+  lines(ns.aws).push(`addr add ${IMDS_ADDRESS}/32 dev lo`, `addr add ${plan.ec2Endpoint}/32 dev lo`);
+  for (const v of plan.vpcs) {
+    lines(ns.aws).push(`route add ${v.cidr} via ${v.awsRouterIp}`);
+    for (const gw of v.gateways) lines(v.router).push(`addr add ${gw}/32 dev lo`);
+    // every router reaches the EC2 endpoint (an interface endpoint of the first VPC) and IMDS through the aws link
+    sysctls.set(v.router, { ...routerish, 'net.ipv4.conf.default.proxy_arp': '1' });
+  }
+  for (const g of plan.igws) {
+    const vpc = plan.vpcs.find((v) => v.name === g.vpc)!;
+    lines(g.ns).push(`route add ${vpc.cidr} via ${g.routerSideIp}`, `route add default via ${g.coreSideIp}`);
+    sysctls.set(g.ns, routerish);
+  }
+  if (plan.namespaces.includes(ns.inet)) sysctls.set(ns.inet, { ...routerish, 'net.ipv4.conf.default.proxy_arp': '1' });
+  for (const h of plan.internetHosts) {
+    lines(ns.inet).push(`route add ${h.address}/32 dev ${h.coreDev}`);
+    // unnumbered: the host ARPs for every destination and the core answers by proxy ARP
+    lines(h.ns).push(`route add default dev eth0`);
+  }
+  return { netnsAdds, linkAdds, perNs, sysctls };
+}

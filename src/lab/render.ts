@@ -1,0 +1,251 @@
+/**
+ * The EC2-dependent part of the fabric as data (pure): from what EC2 says (subnets, route tables, gateways,
+ * peerings, instances) and the current address ↔ ENI mapping, which ENIs are wired to which namespace, and what
+ * every router, the internet gateways, the NAT gateways and the internet core must hold. The controller diffs
+ * this against what it applied last and applies the difference (controller.ts).
+ */
+import type { EniMapping } from '../ec2/index.js';
+import { cidrContains, parseAddress, parseCidr, subnetGateway, formatAddress } from '../net/index.js';
+import { ENI_PORT_GLOB, IMDS_ADDRESS, eniPortName, ns, type FabricPlan } from './plan.js';
+import type { Scenario } from './scenario.js';
+
+/** What the controller learns from EC2's Describe calls at start-up (names are the resources' Name tags). */
+export interface Ec2Facts {
+  vpcs: Array<{ id: string; name: string; cidr: string }>;
+  subnets: Array<{ id: string; name: string; vpcId: string; cidr: string; routeTableId: string | null }>;
+  routeTables: Array<{ id: string; vpcId: string; routes: Array<{ destination: string; target: RouteTarget }> }>;
+  internetGateways: Array<{ id: string; name: string; vpcId: string | null }>;
+  natGateways: Array<{ id: string; name: string; eniId: string; privateIp: string; publicIp: string | null }>;
+  peerings: Array<{ id: string; name: string }>;
+  instances: Array<{ id: string; name: string }>;
+}
+
+export type RouteTarget = { kind: 'local' } | { kind: 'igw'; id: string } | { kind: 'nat'; id: string } | { kind: 'pcx'; id: string } | { kind: 'other'; id: string };
+
+/** An ENI as a veth pair: the router end in its VPC's router, the other end `eth<device index>` with the ENI's MAC. */
+export interface EniLink {
+  eniId: string;
+  mac: string;
+  routerNs: string;
+  port: string;
+  endNs: string;
+  endDev: string;
+  /** the primary ENI of an instance or a NAT gateway is configured like DHCP would: address, default route */
+  primary?: { cidr: string; gateway: string };
+}
+
+export interface DesiredFabric {
+  links: EniLink[];
+  /** `ip route` arguments without the verb, e.g. `10.0.1.5/32 via 10.0.1.4 dev pne… onlink table 101` */
+  routes: Map<string, string[]>;
+  /** `ip rule` arguments without the verb, e.g. `pref 1000 iif pne… lookup 101` */
+  rules: Map<string, string[]>;
+  /** a whole nft table per namespace */
+  nft: Map<string, string>;
+  /** ENI id → addresses and prefixes the fabric routes to it (what `lab status` shows) */
+  enis: EniMapping[];
+}
+
+const ROUTE_TABLE_BASE = 100;
+
+function gatewayOf(cidr: string): string {
+  return formatAddress(subnetGateway(parseCidr(cidr)));
+}
+
+/** Which namespace an instance is, by its Name tag: lab nodes and hosts only. */
+function instanceNamespaces(s: Scenario, facts: Ec2Facts): Map<string, string> {
+  const byName = new Map(facts.instances.map((i) => [i.name, i.id]));
+  const out = new Map<string, string>();
+  for (const n of s.nodes) if (byName.has(n.instance)) out.set(byName.get(n.instance)!, ns.node(n.instance));
+  for (const h of s.hosts) if (byName.has(h.instance)) out.set(byName.get(h.instance)!, ns.host(h.instance));
+  return out;
+}
+
+export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, mappings: readonly EniMapping[]): DesiredFabric {
+  const routes = new Map<string, string[]>();
+  const rules = new Map<string, string[]>();
+  const nft = new Map<string, string>();
+  const add = (m: Map<string, string[]>, key: string, line: string) => (m.get(key) ?? m.set(key, []).get(key)!).push(line);
+  const subnets = new Map(facts.subnets.map((x) => [x.id, x]));
+  const vpcNameById = new Map(facts.vpcs.map((v) => [v.id, v.name]));
+  const instanceNs = instanceNamespaces(s, facts);
+  const natByEni = new Map(facts.natGateways.map((n) => [n.eniId, n]));
+
+  // 1. Which ENIs are wired, and where.
+  const links: EniLink[] = [];
+  const wired: Array<{ link: EniLink; eni: EniMapping; vpc: string; subnetId: string }> = [];
+  for (const eni of mappings) {
+    const subnet = subnets.get(eni.subnetId);
+    const vpc = vpcNameById.get(eni.vpcId);
+    const primaryIp = eni.privateIps[0];
+    if (!subnet || !vpc || !primaryIp) continue;
+    const nat = natByEni.get(eni.eniId);
+    let endNs: string | undefined;
+    let endDev: string;
+    let primary = false;
+    if (nat) {
+      endNs = ns.nat(nat.name);
+      endDev = 'eth0';
+      primary = true;
+    } else {
+      if (!eni.instanceId || eni.deviceIndex === null) continue; // unattached: not on any wire
+      endNs = instanceNs.get(eni.instanceId);
+      endDev = `eth${eni.deviceIndex}`;
+      primary = eni.deviceIndex === 0;
+    }
+    if (!endNs) continue;
+    const prefixLength = parseCidr(subnet.cidr).prefixLength;
+    const link: EniLink = {
+      eniId: eni.eniId,
+      mac: eni.mac,
+      routerNs: ns.router(vpc),
+      port: eniPortName(eni.eniId),
+      endNs,
+      endDev,
+      ...(primary ? { primary: { cidr: `${primaryIp}/${prefixLength}`, gateway: gatewayOf(subnet.cidr) } } : {}),
+    };
+    links.push(link);
+    wired.push({ link, eni, vpc, subnetId: subnet.id });
+  }
+  links.sort((a, b) => a.eniId.localeCompare(b.eniId));
+
+  // 2. Each VPC router: the mapping as routes, route tables by input port, the source/destination check.
+  for (const v of plan.vpcs) {
+    const r = v.router;
+    const vpcFacts = facts.vpcs.find((x) => x.name === v.name);
+    add(rules, r, `pref 100 to ${v.cidr} lookup main`);
+    add(rules, r, `pref 101 to ${IMDS_ADDRESS} lookup main`);
+    add(rules, r, `pref 102 to ${plan.ec2Endpoint} lookup main`);
+    add(routes, r, `unreachable ${v.cidr}`);
+    add(routes, r, `${IMDS_ADDRESS}/32 via ${v.awsSideIp} dev pn-aws`);
+    add(routes, r, `${plan.ec2Endpoint}/32 via ${v.awsSideIp} dev pn-aws`);
+    const tables = facts.routeTables.filter((t) => t.vpcId === vpcFacts?.id).sort((a, b) => a.id.localeCompare(b.id));
+    const tableNumber = new Map(tables.map((t, i) => [t.id, ROUTE_TABLE_BASE + i]));
+    for (const t of tables) {
+      const table = tableNumber.get(t.id)!;
+      for (const route of t.routes) {
+        const via = nextHop(route.target, plan, facts, wired, v.name);
+        if (via) add(routes, r, `${route.destination} ${via} table ${table}`);
+      }
+    }
+    const allowed: string[] = [];
+    const unchecked: string[] = [];
+    for (const w of wired.filter((x) => x.vpc === v.name)) {
+      const port = w.link.port;
+      const [first, ...rest] = w.eni.privateIps;
+      add(routes, r, `${first}/32 dev ${port} scope link`);
+      for (const ip of rest) add(routes, r, `${ip}/32 via ${first} dev ${port} onlink`);
+      for (const p of w.eni.ipv4Prefixes) add(routes, r, `${p} via ${first} dev ${port} onlink`);
+      const table = tableNumber.get(subnets.get(w.subnetId)?.routeTableId ?? '');
+      if (table !== undefined) add(rules, r, `pref 1000 iif ${port} lookup ${table}`);
+      // AWS turns the source/destination check off for a NAT gateway's ENI: it forwards for others.
+      if (natByEni.has(w.eni.eniId)) unchecked.push(port);
+      else allowed.push(...[...w.eni.privateIps.map((ip) => `${ip}/32`), ...w.eni.ipv4Prefixes].map((c) => `"${port}" . ${c}`));
+    }
+    nft.set(r, renderSourceCheck(allowed, unchecked));
+  }
+
+  // 3. Internet gateways: 1:1 NAT between each private address with a public IP and that public IP.
+  const publicByVpc = new Map<string, Array<[string, string]>>();
+  for (const eni of mappings) {
+    const vpc = vpcNameById.get(eni.vpcId);
+    if (!vpc) continue;
+    const pairs = publicByVpc.get(vpc) ?? publicByVpc.set(vpc, []).get(vpc)!;
+    for (const [priv, pub] of Object.entries(eni.publicIps)) pairs.push([priv, pub]);
+    const nat = natByEni.get(eni.eniId);
+    if (nat?.publicIp && !pairs.some(([p]) => p === nat.privateIp)) pairs.push([nat.privateIp, nat.publicIp]);
+  }
+  for (const g of plan.igws) {
+    const pairs = (publicByVpc.get(g.vpc) ?? []).sort((a, b) => a[0].localeCompare(b[0]));
+    nft.set(g.ns, renderIgwNat(pairs));
+    for (const [, pub] of pairs) add(routes, ns.inet, `${pub}/32 via ${g.inetSideIp} dev pn-g${plan.igws.indexOf(g)}`);
+  }
+
+  // 4. NAT gateways translate what they forward to their own address.
+  for (const n of facts.natGateways) {
+    if (wired.some((w) => w.eni.eniId === n.eniId)) nft.set(ns.nat(n.name), renderNatGateway(n.privateIp));
+  }
+
+  for (const list of [...routes.values(), ...rules.values()]) list.sort();
+  return { links, routes, rules, nft, enis: wired.map((w) => w.eni) };
+}
+
+function nextHop(target: RouteTarget, plan: FabricPlan, facts: Ec2Facts, wired: Array<{ link: EniLink; eni: EniMapping }>, vpc: string): string | undefined {
+  switch (target.kind) {
+    case 'igw': {
+      const name = facts.internetGateways.find((g) => g.id === target.id)?.name;
+      const i = plan.igws.findIndex((g) => g.name === name);
+      return i < 0 ? undefined : `via ${plan.igws[i]!.vpcSideIp} dev pn-igw${i}`;
+    }
+    case 'nat': {
+      const nat = facts.natGateways.find((n) => n.id === target.id);
+      const w = wired.find((x) => x.eni.eniId === nat?.eniId);
+      return w && nat ? `via ${nat.privateIp} dev ${w.link.port} onlink` : undefined;
+    }
+    case 'pcx': {
+      const name = facts.peerings.find((p) => p.id === target.id)?.name;
+      const p = plan.peerings.find((x) => x.name === name);
+      if (!p) return undefined;
+      return `via ${p.requester === vpc ? p.accepterIp : p.requesterIp} dev ${p.dev}`;
+    }
+    default:
+      return undefined; // local: rule 100 sends VPC destinations to main
+  }
+}
+
+/**
+ * The VPC's source/destination check: a packet entering the fabric from an ENI must carry a source address that
+ * EC2 assigned to that ENI (primary, secondary or inside a delegated prefix), else it is dropped.
+ */
+export function renderSourceCheck(allowed: readonly string[], unchecked: readonly string[]): string {
+  const elements = (items: readonly string[]) => (items.length > 0 ? ` elements = { ${items.join(', ')} };` : '');
+  return [
+    'table ip pn_vpc {',
+    `  set eni_sources { type ifname . ipv4_addr; flags interval;${elements(allowed)} }`,
+    `  set unchecked { type ifname;${elements(unchecked.map((u) => `"${u}"`))} }`,
+    '  chain source_check {',
+    '    type filter hook prerouting priority raw; policy accept;',
+    '    iifname @unchecked accept',
+    '    iifname . ip saddr @eni_sources accept',
+    `    iifname "${ENI_PORT_GLOB}" counter drop`,
+    '  }',
+    '}',
+  ].join('\n');
+}
+
+/**
+ * An internet gateway: 1:1 NAT both ways for addresses with a public IP; anything else from the VPC is dropped
+ * (a private address without a public IP has no way out), and from the internet only mapped public IPs get in.
+ */
+export function renderIgwNat(pairs: ReadonlyArray<readonly [string, string]>): string {
+  const map = (items: string[]) => (items.length > 0 ? ` elements = { ${items.join(', ')} };` : '');
+  return [
+    'table ip pn_igw {',
+    `  map public_of { type ipv4_addr : ipv4_addr;${map(pairs.map(([a, b]) => `${a} : ${b}`))} }`,
+    `  map private_of { type ipv4_addr : ipv4_addr;${map(pairs.map(([a, b]) => `${b} : ${a}`))} }`,
+    `  set has_public { type ipv4_addr;${map(pairs.map(([a]) => a))} }`,
+    '  chain inbound { type nat hook prerouting priority dstnat; policy accept; iifname "pn-inet" dnat to ip daddr map @private_of; }',
+    '  chain outbound { type nat hook postrouting priority srcnat; policy accept; oifname "pn-inet" snat to ip saddr map @public_of; }',
+    '  chain forward {',
+    '    type filter hook forward priority filter; policy drop;',
+    '    ct state established,related accept',
+    '    iifname "pn-vpc" ip saddr @has_public accept',
+    '    iifname "pn-inet" ct status dnat accept',
+    '  }',
+    '}',
+  ].join('\n');
+}
+
+export function renderNatGateway(privateIp: string): string {
+  return [
+    'table ip pn_nat {',
+    `  chain post { type nat hook postrouting priority srcnat; policy accept; oifname "eth0" ip saddr != ${privateIp} snat to ${privateIp}; }`,
+    '}',
+  ].join('\n');
+}
+
+/** Which ENI (and device index) holds an address, by the current mapping. */
+export function eniHolding(enis: readonly EniMapping[], address: string): EniMapping | undefined {
+  const a = parseAddress(address);
+  return enis.find((e) => e.privateIps.includes(address) || e.ipv4Prefixes.some((p) => cidrContains(parseCidr(p), a)));
+}

@@ -1,0 +1,216 @@
+/**
+ * The lab's scenario file: the emulator's topology file (one schema, one loader: src/ec2) plus the lab's own
+ * sections — which instances are Kubernetes nodes (their CNI env vars, labels, ENIConfigs), which are plain hosts
+ * running the echo service, the internet hosts, and the pods to create at `lab up`.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { loadConfig } from '../config/index.js';
+import { parseTopology, topologySchema, type Topology } from '../ec2/index.js';
+import { PodnetError } from '../lib/index.js';
+import { enisOnDefaultCard, lookupInstanceType } from '../limits/index.js';
+import { cidrContains, cidrsOverlap, isAddressText, parseAddress, parseCidr } from '../net/index.js';
+
+/** TEST-NET-2 and TEST-NET-3 (RFC 5737): the only addresses an internet host may have. */
+export const TEST_NETS = ['198.51.100.0/24', '203.0.113.0/24'] as const;
+/** The emulator's public IP / EIP pool (src/ec2 default); internet hosts must stay out of it. */
+export const PUBLIC_IP_POOL = '203.0.113.0/24';
+
+/** Lab names become namespace names (`pn-p-<name>`), so they stay short and shell-safe. */
+const labName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'a lab name: lowercase letters, digits and -, at most 31 characters');
+const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.union([z.string(), z.number(), z.boolean()]).transform(String));
+
+export const scenarioSchema = topologySchema.extend({
+  /** Instances that are Kubernetes nodes: each runs `podnet ipamd` with these variables and the CNI. */
+  nodes: z
+    .array(
+      z.strictObject({
+        instance: z.string(),
+        env: envMap.default({}),
+        /** Node labels, e.g. k8s.amazonaws.com/eniConfig selects an ENIConfig (custom networking, §5.1). */
+        labels: z.record(z.string(), z.string()).default({}),
+      }),
+    )
+    .default([]),
+  /** Instances that are plain hosts (no CNI): each runs the echo service on its primary address. */
+  hosts: z.array(z.strictObject({ instance: z.string() })).default([]),
+  /** Hosts on the emulated internet, at TEST-NET addresses outside the EIP pool. */
+  internetHosts: z.array(z.strictObject({ name: labName, address: z.string() })).default([]),
+  /** ENIConfig resources (custom networking): which subnet and security groups secondary ENIs use. */
+  eniConfigs: z.array(z.strictObject({ name: z.string().min(1), subnet: z.string(), securityGroups: z.array(z.string()).default([]) })).default([]),
+  /** Pods created at `lab up`, through the CNI. */
+  pods: z
+    .array(z.strictObject({ name: labName, node: z.string(), hostNetwork: z.boolean().default(false), eni: z.number().int().min(0).optional() }))
+    .default([]),
+  lab: z
+    .strictObject({
+      /** The EC2 endpoint's address, inside the first VPC and outside every subnet (an interface VPC endpoint). */
+      ec2Endpoint: z.string().optional(),
+      /** TCP and UDP port of every echo service. */
+      echoPort: z.number().int().min(1).max(65535).default(7007),
+    })
+    .default({ echoPort: 7007 }),
+});
+
+export type Scenario = z.infer<typeof scenarioSchema> & Topology;
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  if (path.length === 0) return '(top level)';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
+}
+
+/** The first VPC's second-to-last address: outside every subnet in the usual layouts. */
+export function defaultEc2Endpoint(vpcCidr: string): string {
+  const c = parseCidr(vpcCidr);
+  const last = c.network + (1n << BigInt(32 - c.prefixLength)) - 2n;
+  return [24n, 16n, 8n, 0n].map((s) => String((last >> s) & 255n)).join('.');
+}
+
+/** Everything that is wrong with the lab sections, each with its field path. */
+function checkLabSections(s: Scenario): string[] {
+  const problems: string[] = [];
+  const instances = new Map(s.instances.map((i) => [i.name, i]));
+  const subnets = new Map(s.subnets.map((x) => [x.name, x]));
+  const used = new Map<string, string>(); // lab name → where declared: FROM/TO share one namespace
+  const claim = (n: string, path: string) => {
+    const before = used.get(n);
+    if (before) problems.push(`${path}: the name '${n}' is already used by ${before}`);
+    else used.set(n, path);
+  };
+  const declaredInstances = () => [...instances.keys()].join(', ') || 'none';
+  const roles = new Map<string, string>();
+
+  s.nodes.forEach((node, i) => {
+    const path = `nodes[${i}]`;
+    const inst = instances.get(node.instance);
+    if (!inst) {
+      problems.push(`${path}.instance: no instance named '${node.instance}' (declared: ${declaredInstances()})`);
+      return;
+    }
+    if (roles.has(node.instance)) problems.push(`${path}.instance: '${node.instance}' is already ${roles.get(node.instance)}`);
+    roles.set(node.instance, `${path}`);
+    claim(node.instance, path);
+    if (!labName.safeParse(node.instance).success) problems.push(`${path}.instance: a node's name '${node.instance}' must be lowercase letters, digits and -, at most 31 characters`);
+    try {
+      const enis = enisOnDefaultCard(lookupInstanceType(inst.type));
+      if (enis < 2) problems.push(`${path}: instance type ${inst.type} has ${enis} ENI; the lab needs ≥ 2 so pods can sit behind a secondary ENI`);
+    } catch (err) {
+      problems.push(`${path}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    for (const p of loadConfig(node.env).problems) {
+      if (p.severity === 'error') problems.push(`${path}.env.${p.variable}: ${p.message} (${p.fix})`);
+    }
+  });
+  s.hosts.forEach((host, i) => {
+    const path = `hosts[${i}]`;
+    if (!instances.has(host.instance)) {
+      problems.push(`${path}.instance: no instance named '${host.instance}' (declared: ${declaredInstances()})`);
+      return;
+    }
+    if (roles.has(host.instance)) problems.push(`${path}.instance: '${host.instance}' is already ${roles.get(host.instance)}`);
+    roles.set(host.instance, path);
+    if (!labName.safeParse(host.instance).success) problems.push(`${path}.instance: a host's name '${host.instance}' must be lowercase letters, digits and -, at most 31 characters`);
+    claim(host.instance, path);
+  });
+  const pool = parseCidr(PUBLIC_IP_POOL);
+  const seenAddresses = new Set<string>();
+  s.internetHosts.forEach((h, i) => {
+    const path = `internetHosts[${i}]`;
+    claim(h.name, path);
+    if (!isAddressText(h.address) || h.address.includes(':')) {
+      problems.push(`${path}.address: '${h.address}' is not an IPv4 address`);
+      return;
+    }
+    const a = parseAddress(h.address);
+    if (!TEST_NETS.some((t) => cidrContains(parseCidr(t), a))) {
+      problems.push(`${path}.address: ${h.address} is outside TEST-NET (${TEST_NETS.join(', ')}); the lab's internet uses documentation addresses only`);
+    } else if (cidrContains(pool, a)) {
+      problems.push(`${path}.address: ${h.address} is in the emulator's public IP pool ${PUBLIC_IP_POOL}; use 198.51.100.0/24`);
+    }
+    const last = Number(h.address.split('.')[3]);
+    if (last === 0 || last === 255) problems.push(`${path}.address: ${h.address} is a network or broadcast address`);
+    if (seenAddresses.has(h.address)) problems.push(`${path}.address: ${h.address} is used twice`);
+    seenAddresses.add(h.address);
+  });
+  const nodeNames = new Map(s.nodes.map((n) => [n.instance, n]));
+  s.pods.forEach((pod, i) => {
+    const path = `pods[${i}]`;
+    claim(pod.name, path);
+    const node = nodeNames.get(pod.node);
+    if (!node) {
+      problems.push(`${path}.node: no node named '${pod.node}' (nodes: ${[...nodeNames.keys()].join(', ') || 'none'})`);
+      return;
+    }
+    if (pod.eni !== undefined) {
+      if (pod.hostNetwork) problems.push(`${path}.eni: a hostNetwork pod uses the node's addresses; drop eni or hostNetwork`);
+      const type = instances.get(node.instance)!.type;
+      try {
+        const enis = enisOnDefaultCard(lookupInstanceType(type));
+        if (pod.eni >= enis) problems.push(`${path}.eni: ${type} has ENIs 0..${enis - 1}, not ${pod.eni}`);
+      } catch {
+        // the unknown type is already reported on the node
+      }
+    }
+  });
+  s.eniConfigs.forEach((c, i) => {
+    if (!subnets.has(c.subnet)) problems.push(`eniConfigs[${i}].subnet: no subnet named '${c.subnet}'`);
+    c.securityGroups.forEach((g, j) => {
+      if (!s.securityGroups.some((x) => x.name === g)) problems.push(`eniConfigs[${i}].securityGroups[${j}]: no security group named '${g}'`);
+    });
+  });
+  for (let i = 0; i < s.vpcs.length; i++) {
+    for (let j = i + 1; j < s.vpcs.length; j++) {
+      if (cidrsOverlap(parseCidr(s.vpcs[i]!.cidr), parseCidr(s.vpcs[j]!.cidr))) {
+        problems.push(`vpcs[${j}].cidr: ${s.vpcs[j]!.cidr} overlaps vpcs[${i}] ${s.vpcs[i]!.cidr}; the lab routes VPCs by address`);
+      }
+    }
+  }
+  const first = s.vpcs[0];
+  if (first && (s.nodes.length > 0 || s.hosts.length > 0)) {
+    const endpoint = s.lab.ec2Endpoint ?? defaultEc2Endpoint(first.cidr);
+    if (!isAddressText(endpoint) || endpoint.includes(':')) problems.push(`lab.ec2Endpoint: '${endpoint}' is not an IPv4 address`);
+    else {
+      const a = parseAddress(endpoint);
+      if (!cidrContains(parseCidr(first.cidr), a)) problems.push(`lab.ec2Endpoint: ${endpoint} is outside the first VPC ${first.cidr}`);
+      const inSubnet = s.subnets.find((x) => cidrContains(parseCidr(x.cidr), a));
+      if (inSubnet) problems.push(`lab.ec2Endpoint: ${endpoint} is inside subnet ${inSubnet.name} (${inSubnet.cidr}); pick an address of ${first.cidr} outside every subnet`);
+    }
+  }
+  return problems;
+}
+
+/** Validates a parsed document as a scenario: the topology's checks, then the lab sections'. */
+export function parseScenario(document: unknown, source = 'scenario'): Scenario {
+  const parsed = scenarioSchema.safeParse(document ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+    throw new PodnetError('CONFIG_INVALID', `invalid ${source}: ${problems.join('; ')}`, `fix the field${problems.length > 1 ? 's' : ''} named above`);
+  }
+  parseTopology(document, source);
+  const scenario = parsed.data as Scenario;
+  const problems = checkLabSections(scenario);
+  if (problems.length > 0) {
+    throw new PodnetError('CONFIG_INVALID', `invalid ${source}: ${problems.join('; ')}`, 'fix the fields named above (the README section "The lab scenario file" lists them)');
+  }
+  return scenario;
+}
+
+export async function loadScenario(path: string): Promise<Scenario> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new PodnetError('FILE_UNREADABLE', `cannot read scenario file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'check the path, or run without one for the default scenario (examples/lab.yaml)', { cause: err });
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (err) {
+    throw new PodnetError('CONFIG_INVALID', `scenario file ${path} is not valid YAML: ${(err as Error).message}`, 'fix the YAML syntax at the position named above');
+  }
+  return parseScenario(document, `scenario file ${path}`);
+}
+
+/** The default scenario, shipped as examples/lab.yaml next to src/ and dist/. */
+export const defaultScenarioPath = new URL('../../examples/lab.yaml', import.meta.url).pathname;

@@ -1,0 +1,191 @@
+/**
+ * The lab's state directory (default /run/podnet-lab): what `lab up` built (lab.json), one record per process
+ * it started (procs/), one per pod (pods/), the controller's view of the fabric (fabric.json), logs, and each
+ * node's ipamd directory. `lab down` needs nothing else — and sweeps by name prefix when even this is gone.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EniMapping } from '../ec2/index.js';
+import type { FabricPlan } from './plan.js';
+import type { Ec2Facts } from './render.js';
+
+export const DEFAULT_STATE_DIR = '/run/podnet-lab';
+/** Every process the lab starts carries this variable: `lab down` kills a recorded PID only if it still has it. */
+export const STATE_DIR_ENV = 'PODNET_LAB_STATE_DIR';
+
+export interface NodeRecord {
+  name: string;
+  instanceId: string;
+  ns: string;
+  dir: string;
+  socket: string;
+  binDir: string;
+  confDir: string;
+  env: Record<string, string>;
+}
+
+export interface LabRecord {
+  scenarioPath: string;
+  startedAt: string;
+  plan: FabricPlan;
+  ec2Url: string;
+  imdsUrl: string;
+  region: string;
+  instances: Record<string, string>;
+  nodes: Record<string, NodeRecord>;
+  /** plain instances running the echo service: name → namespace */
+  hosts: Record<string, { ns: string; instanceId: string }>;
+  natGateways: Record<string, { ns: string }>;
+}
+
+export interface ProcRecord {
+  name: string;
+  pid: number;
+  ns: string;
+  argv: string[];
+  log: string;
+}
+
+export interface PodRecord {
+  name: string;
+  node: string;
+  ns: string;
+  hostNetwork: boolean;
+  ip: string | null;
+  containerId: string;
+  /** filler pods that took addresses before this pod landed on the ENI it asked for (deleted afterwards) */
+  eni?: number;
+}
+
+/** What the controller publishes after each reconcile. */
+export interface FabricStatus {
+  generation: number;
+  updatedAt: string;
+  /** every ENI EC2 knows, with whether the fabric wired it */
+  enis: Array<EniMapping & { wired: boolean }>;
+  error?: string;
+  eventsConnected: boolean;
+  /** what EC2 said about the VPCs at the controller's start */
+  facts: Ec2Facts;
+}
+
+function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  renameSync(tmp, path);
+}
+
+function readJson<T>(path: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export class LabState {
+  constructor(readonly dir: string) {}
+
+  path(...parts: string[]): string {
+    return join(this.dir, ...parts);
+  }
+
+  ensure(): void {
+    for (const d of ['procs', 'pods', 'logs', 'nodes']) mkdirSync(this.path(d), { recursive: true });
+  }
+
+  exists(): boolean {
+    return existsSync(this.path('lab.json'));
+  }
+
+  readLab(): LabRecord | undefined {
+    return readJson<LabRecord>(this.path('lab.json'));
+  }
+
+  writeLab(lab: LabRecord): void {
+    writeJsonAtomic(this.path('lab.json'), lab);
+  }
+
+  readFabric(): FabricStatus | undefined {
+    return readJson<FabricStatus>(this.path('fabric.json'));
+  }
+
+  writeFabric(status: FabricStatus): void {
+    writeJsonAtomic(this.path('fabric.json'), status);
+  }
+
+  procs(): ProcRecord[] {
+    return this.list<ProcRecord>('procs');
+  }
+
+  pods(): PodRecord[] {
+    return this.list<PodRecord>('pods');
+  }
+
+  pod(name: string): PodRecord | undefined {
+    return readJson<PodRecord>(this.path('pods', `${name}.json`));
+  }
+
+  writePod(pod: PodRecord): void {
+    writeJsonAtomic(this.path('pods', `${pod.name}.json`), pod);
+  }
+
+  writeProc(proc: ProcRecord): void {
+    writeJsonAtomic(this.path('procs', `${proc.name}.json`), proc);
+  }
+
+  private list<T>(sub: string): T[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.path(sub)).filter((n) => n.endsWith('.json')).sort();
+    } catch {
+      return [];
+    }
+    return names.map((n) => readJson<T>(this.path(sub, n))).filter((x): x is T => x !== undefined);
+  }
+}
+
+/** True if `pid` runs and is a process of this lab (it carries the lab's state directory in its environment). */
+export function isLabProcess(pid: number, stateDir: string): boolean {
+  try {
+    const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+    return environ.includes(`${STATE_DIR_ENV}=${stateDir}`);
+  } catch {
+    return false;
+  }
+}
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** argv that runs this podnet: the compiled CLI when running compiled, else the TypeScript sources through tsx. */
+export function podnetArgv(): string[] {
+  if (import.meta.url.endsWith('.ts')) {
+    const main = new URL('../cli/main.ts', import.meta.url).href;
+    return [process.execPath, '--import', 'tsx', '-e', `import(${JSON.stringify(main)}).then((m) => m.main(['node', 'podnet', ...process.argv.slice(1)]))`];
+  }
+  return [process.execPath, join(repoRoot, 'bin', 'podnet.js')];
+}
+
+/** Starts a long-running lab process inside a namespace, detached, output to its log; records its PID. */
+export function startProcess(state: LabState, spec: { name: string; ns: string; argv: string[]; env?: Record<string, string> }): ProcRecord {
+  const log = state.path('logs', `${spec.name}.log`);
+  const fd = openSync(log, 'a');
+  try {
+    const child = spawn('ip', ['netns', 'exec', spec.ns, ...spec.argv], {
+      cwd: repoRoot,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      // NODE_NO_WARNINGS: the SDK's Node-version notice would fill every log
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', NODE_NO_WARNINGS: '1', ...spec.env, [STATE_DIR_ENV]: state.dir },
+    });
+    child.unref();
+    if (child.pid === undefined) throw new Error(`cannot start ${spec.argv[0]}`);
+    const proc: ProcRecord = { name: spec.name, pid: child.pid, ns: spec.ns, argv: spec.argv, log };
+    state.writeProc(proc);
+    return proc;
+  } finally {
+    closeSync(fd);
+  }
+}
