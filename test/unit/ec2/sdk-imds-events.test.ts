@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, test } from 'node:test';
-import { AssignPrivateIpAddressesCommand, CreateSubnetCommand, CreateVpcCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { AssignPrivateIpAddressesCommand } from '@aws-sdk/client-ec2';
 import type { MappingEvent } from '../../../src/ec2/index.js';
-import { startEmulator } from './sdk-harness.js';
+import { createVpcWithSubnet, launch, startEmulator } from './sdk-harness.js';
 
 let h: Awaited<ReturnType<typeof startEmulator>>;
 let v2: Awaited<ReturnType<typeof startEmulator>>;
@@ -14,13 +14,10 @@ let eniId: string;
 before(async () => {
   h = await startEmulator({ imds: { v1Allowed: true } });
   // A VPC in 127.0.0.0/16, so the instance's primary IP is a loopback address this test can call from.
-  const vpc = await h.ec2.send(new CreateVpcCommand({ CidrBlock: '127.0.0.0/16' }));
-  const subnet = await h.ec2.send(new CreateSubnetCommand({ VpcId: vpc.Vpc!.VpcId, CidrBlock: '127.0.0.0/24', AvailabilityZone: 'us-west-2a' }));
-  const run = await h.ec2.send(new RunInstancesCommand({ ImageId: 'ami-0123456789abcdef0', InstanceType: 't3.medium', MinCount: 1, MaxCount: 1, SubnetId: subnet.Subnet!.SubnetId }));
-  const instance = run.Instances![0]!;
-  instanceId = instance.InstanceId!;
-  primaryIp = instance.PrivateIpAddress!;
-  eniId = instance.NetworkInterfaces![0]!.NetworkInterfaceId!;
+  const { subnetId } = await createVpcWithSubnet(h.ec2, { vpcCidr: '127.0.0.0/16', subnetCidr: '127.0.0.0/24', ipv6: false });
+  const launched = await launch(h.ec2, subnetId, 't3.medium');
+  ({ instanceId, eniId } = launched);
+  primaryIp = launched.instance.PrivateIpAddress!;
   v2 = await startEmulator({ state: h.server.state });
 });
 after(async () => {

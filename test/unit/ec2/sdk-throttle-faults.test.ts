@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { CreateVpcCommand, DescribeVpcsCommand, EC2ServiceException } from '@aws-sdk/client-ec2';
-import { sdkClient, startEmulator } from './sdk-harness.js';
+import { emulatorForFile, rejectsWith, sdkClient, startEmulator } from './sdk-harness.js';
 
-let h: Awaited<ReturnType<typeof startEmulator>>;
 let now = 0;
-before(async () => {
-  // a frozen clock: buckets refill only when the test moves it
-  h = await startEmulator({ throttle: { buckets: { 'non-mutating': { capacity: 3, refillPerSecond: 1 } } }, nowMs: () => now });
-});
-after(() => h.close());
+// a frozen clock: buckets refill only when the test moves it
+const h = emulatorForFile({ throttle: { buckets: { 'non-mutating': { capacity: 3, refillPerSecond: 1 } } }, nowMs: () => now });
 
 const admin = async (path: string, body?: unknown) => {
   const res = await fetch(`${h.server.ec2Url}/_podnet/${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
@@ -18,12 +14,7 @@ const admin = async (path: string, body?: unknown) => {
 
 test('an empty bucket answers RequestLimitExceeded with HTTP 503, which the SDK sees; it refills with time', async () => {
   for (let i = 0; i < 3; i++) await h.ec2.send(new DescribeVpcsCommand({}));
-  await assert.rejects(h.ec2.send(new DescribeVpcsCommand({})), (err: unknown) => {
-    assert.ok(err instanceof EC2ServiceException);
-    assert.equal(err.name, 'RequestLimitExceeded');
-    assert.equal(err.$metadata.httpStatusCode, 503);
-    return true;
-  });
+  await rejectsWith(h.ec2.send(new DescribeVpcsCommand({})), 'RequestLimitExceeded', { status: 503 });
   now += 1000;
   await h.ec2.send(new DescribeVpcsCommand({}));
   // other APIs have their own buckets
@@ -54,7 +45,7 @@ test('fault injection through the admin endpoint: a seeded error rate, a chosen 
   assert.equal((await admin('faults', { actions: { DescribeVpcs: { errorRate: 2 } } })).status, 400);
   const set = await admin('faults', { seed: 7, actions: { DescribeVpcs: { errorRate: 1, errorCode: 'Unavailable' }, CreateVpc: { latencyMs: 150 } } });
   assert.equal(set.status, 200);
-  await assert.rejects(h.ec2.send(new DescribeVpcsCommand({})), (err: EC2ServiceException) => err.name === 'Unavailable' && err.$metadata.httpStatusCode === 503);
+  await rejectsWith(h.ec2.send(new DescribeVpcsCommand({})), 'Unavailable', { status: 503 });
   const t = performance.now();
   await h.ec2.send(new CreateVpcCommand({ CidrBlock: '10.8.0.0/16' }));
   assert.ok(performance.now() - t >= 140, 'latency was added');
@@ -66,7 +57,7 @@ test('fault injection through the admin endpoint: a seeded error rate, a chosen 
 test('faults given at start apply from the first request', async () => {
   const f = await startEmulator({ faults: { actions: { '*': { errorRate: 1 } } } });
   try {
-    await assert.rejects(f.ec2.send(new DescribeVpcsCommand({})), (err: EC2ServiceException) => err.name === 'InternalError' && err.$metadata.httpStatusCode === 500);
+    await rejectsWith(f.ec2.send(new DescribeVpcsCommand({})), 'InternalError', { status: 500 });
   } finally {
     await f.close();
   }

@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
 import { applyTopology, loadTopology, parseTopology } from '../../../src/ec2/index.js';
-import { startEmulator } from './sdk-harness.js';
+import { emulatorForFile } from './sdk-harness.js';
 
 const example = fileURLToPath(new URL('../../../examples/vpc.yaml', import.meta.url));
-let h: Awaited<ReturnType<typeof startEmulator>>;
-before(async () => {
-  h = await startEmulator();
-});
-after(() => h.close());
+const h = emulatorForFile();
 
 test('examples/vpc.yaml applies through the SDK; applying it again changes nothing', async () => {
   const topology = await loadTopology(example);

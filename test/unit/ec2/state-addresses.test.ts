@@ -1,150 +1,140 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { assertEc2Error, call, items, obj, withVpc } from './state-helpers.js';
+import {
+  AssignIpv6AddressesCommand,
+  AssignPrivateIpAddressesCommand,
+  DescribeSubnetsCommand,
+  UnassignIpv6AddressesCommand,
+  UnassignPrivateIpAddressesCommand,
+  type AssignPrivateIpAddressesRequest,
+} from '@aws-sdk/client-ec2';
+import { createEni, createVpcWithSubnet, describeEni, emulatorForFile, freeAddresses, rejectsWith } from './sdk-harness.js';
 
-function freeCount(state: ReturnType<typeof withVpc>['state'], subnetId: string): number {
-  const subnet = items(call(state, 'DescribeSubnets', { 'SubnetId.1': subnetId }).subnetSet)[0]!;
-  return subnet.availableIpAddressCount as number;
-}
+// One emulator for the file; every test builds its own VPC and subnet in it.
+const h = emulatorForFile();
 
-function eniIps(state: ReturnType<typeof withVpc>['state'], eniId: string): string[] {
-  const eni = items(call(state, 'DescribeNetworkInterfaces', { 'NetworkInterfaceId.1': eniId }).networkInterfaceSet)[0]!;
-  return items(eni.privateIpAddressesSet).map((p) => p.privateIpAddress as string);
-}
+const assign = (input: AssignPrivateIpAddressesRequest) => h.ec2.send(new AssignPrivateIpAddressesCommand(input));
+const eniIps = async (eniId: string) => (await describeEni(h.ec2, eniId)).PrivateIpAddresses!.map((p) => p.PrivateIpAddress!);
 
-test('filling a /24 hands out exactly its 251 usable addresses, never a reserved one, then InsufficientFreeAddressesInSubnet', () => {
-  const { state, subnetId } = withVpc();
-  assert.equal(freeCount(state, subnetId), 251);
+test('filling a /24 hands out exactly its 251 usable addresses, never a reserved one, then InsufficientFreeAddressesInSubnet', async () => {
+  const { subnetId } = await createVpcWithSubnet(h.ec2);
+  assert.equal(await freeAddresses(h.ec2, subnetId), 251);
   const all: string[] = [];
   let remaining = 251;
   while (remaining > 0) {
     const secondaries = Math.min(49, remaining - 1);
-    const eni = obj(call(state, 'CreateNetworkInterface', { SubnetId: subnetId, SecondaryPrivateIpAddressCount: secondaries }).networkInterface);
-    if (secondaries === 0) all.push(eni.privateIpAddress as string);
-    else all.push(...items(eni.privateIpAddressesSet).map((p) => p.privateIpAddress as string));
+    const eni = await createEni(h.ec2, subnetId, { SecondaryPrivateIpAddressCount: secondaries });
+    if (secondaries === 0) all.push(eni.PrivateIpAddress!);
+    else all.push(...eni.PrivateIpAddresses!.map((p) => p.PrivateIpAddress!));
     remaining -= secondaries + 1;
   }
   assert.equal(all.length, 251);
   assert.equal(new Set(all).size, 251);
   for (const reserved of ['10.0.1.0', '10.0.1.1', '10.0.1.2', '10.0.1.3', '10.0.1.255']) assert.ok(!all.includes(reserved), reserved);
-  assert.equal(freeCount(state, subnetId), 0);
-  assertEc2Error(() => call(state, 'CreateNetworkInterface', { SubnetId: subnetId }), 'InsufficientFreeAddressesInSubnet');
-  state.close();
+  assert.equal(await freeAddresses(h.ec2, subnetId), 0);
+  await rejectsWith(createEni(h.ec2, subnetId), 'InsufficientFreeAddressesInSubnet');
 });
 
-test('a fragmented subnet refuses a /28 prefix with InsufficientCidrBlocks while free addresses remain', () => {
-  const { state, subnetId } = withVpc();
-  const eniId = obj(call(state, 'CreateNetworkInterface', { SubnetId: subnetId }).networkInterface).networkInterfaceId as string;
+test('a fragmented subnet refuses a /28 prefix with InsufficientCidrBlocks while free addresses remain', async () => {
+  const { subnetId } = await createVpcWithSubnet(h.ec2);
+  const eniId = (await createEni(h.ec2, subnetId)).NetworkInterfaceId!;
   // One address in the middle of every /28 that holds no reserved address (blocks 1..14 of the /24).
-  const spread: Record<string, string> = { NetworkInterfaceId: eniId };
-  for (let k = 1; k <= 14; k++) spread[`PrivateIpAddress.${k}`] = `10.0.1.${16 * k + 8}`;
-  call(state, 'AssignPrivateIpAddresses', spread);
-  const free = freeCount(state, subnetId);
+  const spread = Array.from({ length: 14 }, (_, i) => `10.0.1.${16 * (i + 1) + 8}`);
+  await assign({ NetworkInterfaceId: eniId, PrivateIpAddresses: spread });
+  const free = await freeAddresses(h.ec2, subnetId);
   assert.ok(free >= 16, `free addresses left: ${free}`);
-  assertEc2Error(() => call(state, 'AssignPrivateIpAddresses', { NetworkInterfaceId: eniId, Ipv4PrefixCount: 1 }), 'InsufficientCidrBlocks');
+  await rejectsWith(assign({ NetworkInterfaceId: eniId, Ipv4PrefixCount: 1 }), 'InsufficientCidrBlocks');
   // Freeing the one address in block 10.0.1.48/28 makes exactly that block available.
-  call(state, 'UnassignPrivateIpAddresses', { NetworkInterfaceId: eniId, 'PrivateIpAddress.1': '10.0.1.56' });
-  const res = call(state, 'AssignPrivateIpAddresses', { NetworkInterfaceId: eniId, Ipv4PrefixCount: 1 });
-  assert.deepEqual(items(res.assignedIpv4PrefixSet), [{ ipv4Prefix: '10.0.1.48/28' }]);
-  state.close();
+  await h.ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, PrivateIpAddresses: ['10.0.1.56'] }));
+  const res = await assign({ NetworkInterfaceId: eniId, Ipv4PrefixCount: 1 });
+  assert.deepEqual(res.AssignedIpv4Prefixes, [{ Ipv4Prefix: '10.0.1.48/28' }]);
 });
 
-test('prefixes are aligned /28s, skip blocks holding reserved addresses, and count 16 against availableIpAddressCount', () => {
-  const { state, subnetId } = withVpc();
-  const eniId = obj(call(state, 'CreateNetworkInterface', { SubnetId: subnetId }).networkInterface).networkInterfaceId as string;
-  const before = freeCount(state, subnetId);
-  const res = call(state, 'AssignPrivateIpAddresses', { NetworkInterfaceId: eniId, Ipv4PrefixCount: 2 });
-  assert.deepEqual(items(res.assignedIpv4PrefixSet), [{ ipv4Prefix: '10.0.1.16/28' }, { ipv4Prefix: '10.0.1.32/28' }]);
-  assert.equal(freeCount(state, subnetId), before - 32);
-  const explicit = call(state, 'AssignPrivateIpAddresses', { NetworkInterfaceId: eniId, 'Ipv4Prefix.1': '10.0.1.96/28' });
-  assert.deepEqual(items(explicit.assignedIpv4PrefixSet), [{ ipv4Prefix: '10.0.1.96/28' }]);
-  assertEc2Error(() => call(state, 'AssignPrivateIpAddresses', { NetworkInterfaceId: eniId, 'Ipv4Prefix.1': '10.0.1.100/28' }), 'InvalidParameterValue');
-  assertEc2Error(() => call(state, 'AssignPrivateIpAddresses', { NetworkInterfaceId: eniId, 'Ipv4Prefix.1': '10.0.1.96/28' }), 'InvalidIPAddress.InUse');
-  call(state, 'UnassignPrivateIpAddresses', { NetworkInterfaceId: eniId, 'Ipv4Prefix.1': '10.0.1.16/28' });
-  assert.equal(freeCount(state, subnetId), before - 32);
-  state.close();
+test('prefixes are aligned /28s, skip blocks holding reserved addresses, and count 16 against availableIpAddressCount', async () => {
+  const { subnetId } = await createVpcWithSubnet(h.ec2);
+  const eniId = (await createEni(h.ec2, subnetId)).NetworkInterfaceId!;
+  const before = await freeAddresses(h.ec2, subnetId);
+  const res = await assign({ NetworkInterfaceId: eniId, Ipv4PrefixCount: 2 });
+  assert.deepEqual(res.AssignedIpv4Prefixes, [{ Ipv4Prefix: '10.0.1.16/28' }, { Ipv4Prefix: '10.0.1.32/28' }]);
+  assert.equal(await freeAddresses(h.ec2, subnetId), before - 32);
+  const explicit = await assign({ NetworkInterfaceId: eniId, Ipv4Prefixes: ['10.0.1.96/28'] });
+  assert.deepEqual(explicit.AssignedIpv4Prefixes, [{ Ipv4Prefix: '10.0.1.96/28' }]);
+  await rejectsWith(assign({ NetworkInterfaceId: eniId, Ipv4Prefixes: ['10.0.1.100/28'] }), 'InvalidParameterValue');
+  await rejectsWith(assign({ NetworkInterfaceId: eniId, Ipv4Prefixes: ['10.0.1.96/28'] }), 'InvalidIPAddress.InUse');
+  await h.ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, Ipv4Prefixes: ['10.0.1.16/28'] }));
+  assert.equal(await freeAddresses(h.ec2, subnetId), before - 32);
 });
 
-test('a count larger than the free addresses fails with InsufficientFreeAddressesInSubnet and assigns nothing', () => {
-  const { state, subnetId } = withVpc({ subnetCidr: '10.0.2.0/28' });
-  assert.equal(freeCount(state, subnetId), 11);
-  const eniId = obj(call(state, 'CreateNetworkInterface', { SubnetId: subnetId }).networkInterface).networkInterfaceId as string;
-  assertEc2Error(
-    () => call(state, 'AssignPrivateIpAddresses', { NetworkInterfaceId: eniId, SecondaryPrivateIpAddressCount: 11 }),
-    'InsufficientFreeAddressesInSubnet',
-    /does not have enough free addresses/,
-  );
-  assert.equal(freeCount(state, subnetId), 10);
-  assert.deepEqual(eniIps(state, eniId), ['10.0.2.4']);
-  state.close();
+test('a count larger than the free addresses fails with InsufficientFreeAddressesInSubnet and assigns nothing', async () => {
+  const { subnetId } = await createVpcWithSubnet(h.ec2, { subnetCidr: '10.0.2.0/28' });
+  assert.equal(await freeAddresses(h.ec2, subnetId), 11);
+  const eniId = (await createEni(h.ec2, subnetId)).NetworkInterfaceId!;
+  await rejectsWith(assign({ NetworkInterfaceId: eniId, SecondaryPrivateIpAddressCount: 11 }), 'InsufficientFreeAddressesInSubnet', {
+    message: /does not have enough free addresses/,
+  });
+  assert.equal(await freeAddresses(h.ec2, subnetId), 10);
+  assert.deepEqual(await eniIps(eniId), ['10.0.2.4']);
 });
 
-test('explicit addresses must be inside the subnet, unreserved and free; AllowReassignment moves a secondary address', () => {
-  const { state, subnetId } = withVpc();
-  const a = obj(call(state, 'CreateNetworkInterface', { SubnetId: subnetId, 'PrivateIpAddresses.1.PrivateIpAddress': '10.0.1.50', 'PrivateIpAddresses.1.Primary': true }).networkInterface);
-  assert.equal(a.privateIpAddress, '10.0.1.50');
-  const b = obj(call(state, 'CreateNetworkInterface', { SubnetId: subnetId }).networkInterface);
-  const bId = b.networkInterfaceId as string;
-  assertEc2Error(() => call(state, 'AssignPrivateIpAddresses', { NetworkInterfaceId: bId, 'PrivateIpAddress.1': '10.0.1.50' }), 'InvalidIPAddress.InUse');
-  assertEc2Error(() => call(state, 'AssignPrivateIpAddresses', { NetworkInterfaceId: bId, 'PrivateIpAddress.1': '10.0.1.255' }), 'InvalidParameterValue', /reserved/);
-  assertEc2Error(() => call(state, 'AssignPrivateIpAddresses', { NetworkInterfaceId: bId, 'PrivateIpAddress.1': '10.0.9.9' }), 'InvalidParameterValue', /subnet/);
-  assertEc2Error(() => call(state, 'AssignPrivateIpAddresses', { NetworkInterfaceId: bId, 'PrivateIpAddress.1': 'ten' }), 'InvalidParameterValue');
-  call(state, 'AssignPrivateIpAddresses', { NetworkInterfaceId: a.networkInterfaceId as string, 'PrivateIpAddress.1': '10.0.1.60' });
-  call(state, 'AssignPrivateIpAddresses', { NetworkInterfaceId: bId, 'PrivateIpAddress.1': '10.0.1.60', AllowReassignment: true });
-  assert.deepEqual(eniIps(state, a.networkInterfaceId as string), ['10.0.1.50']);
-  assert.ok(eniIps(state, bId).includes('10.0.1.60'));
-  state.close();
+test('explicit addresses must be inside the subnet, unreserved and free; AllowReassignment moves a secondary address', async () => {
+  const { subnetId } = await createVpcWithSubnet(h.ec2);
+  const a = await createEni(h.ec2, subnetId, { PrivateIpAddresses: [{ PrivateIpAddress: '10.0.1.50', Primary: true }] });
+  assert.equal(a.PrivateIpAddress, '10.0.1.50');
+  const bId = (await createEni(h.ec2, subnetId)).NetworkInterfaceId!;
+  await rejectsWith(assign({ NetworkInterfaceId: bId, PrivateIpAddresses: ['10.0.1.50'] }), 'InvalidIPAddress.InUse');
+  await rejectsWith(assign({ NetworkInterfaceId: bId, PrivateIpAddresses: ['10.0.1.255'] }), 'InvalidParameterValue', { message: /reserved/ });
+  await rejectsWith(assign({ NetworkInterfaceId: bId, PrivateIpAddresses: ['10.0.9.9'] }), 'InvalidParameterValue', { message: /subnet/ });
+  await rejectsWith(assign({ NetworkInterfaceId: bId, PrivateIpAddresses: ['ten'] }), 'InvalidParameterValue');
+  await assign({ NetworkInterfaceId: a.NetworkInterfaceId!, PrivateIpAddresses: ['10.0.1.60'] });
+  await assign({ NetworkInterfaceId: bId, PrivateIpAddresses: ['10.0.1.60'], AllowReassignment: true });
+  assert.deepEqual(await eniIps(a.NetworkInterfaceId!), ['10.0.1.50']);
+  assert.ok((await eniIps(bId)).includes('10.0.1.60'));
 });
 
-test('Assign refuses a count with explicit addresses, addresses with prefixes, and an empty request', () => {
-  const { state, subnetId } = withVpc();
-  const eniId = obj(call(state, 'CreateNetworkInterface', { SubnetId: subnetId }).networkInterface).networkInterfaceId as string;
-  assertEc2Error(
-    () => call(state, 'AssignPrivateIpAddresses', { NetworkInterfaceId: eniId, SecondaryPrivateIpAddressCount: 1, 'PrivateIpAddress.1': '10.0.1.9' }),
+test('Assign refuses a count with explicit addresses, addresses with prefixes, and an empty request', async () => {
+  const { subnetId } = await createVpcWithSubnet(h.ec2);
+  const eniId = (await createEni(h.ec2, subnetId)).NetworkInterfaceId!;
+  await rejectsWith(assign({ NetworkInterfaceId: eniId, SecondaryPrivateIpAddressCount: 1, PrivateIpAddresses: ['10.0.1.9'] }), 'InvalidParameterCombination');
+  await rejectsWith(assign({ NetworkInterfaceId: eniId, SecondaryPrivateIpAddressCount: 1, Ipv4PrefixCount: 1 }), 'InvalidParameterCombination');
+  await rejectsWith(
+    h.ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, PrivateIpAddresses: ['10.0.1.4'], Ipv4Prefixes: ['10.0.1.16/28'] })),
     'InvalidParameterCombination',
   );
-  assertEc2Error(
-    () => call(state, 'AssignPrivateIpAddresses', { NetworkInterfaceId: eniId, SecondaryPrivateIpAddressCount: 1, Ipv4PrefixCount: 1 }),
-    'InvalidParameterCombination',
-  );
-  assertEc2Error(
-    () => call(state, 'UnassignPrivateIpAddresses', { NetworkInterfaceId: eniId, 'PrivateIpAddress.1': '10.0.1.4', 'Ipv4Prefix.1': '10.0.1.16/28' }),
-    'InvalidParameterCombination',
-  );
-  assertEc2Error(() => call(state, 'AssignPrivateIpAddresses', { NetworkInterfaceId: eniId }), 'MissingParameter');
-  assertEc2Error(() => call(state, 'AssignPrivateIpAddresses', { SecondaryPrivateIpAddressCount: 1 }), 'MissingParameter');
-  assertEc2Error(() => call(state, 'AssignPrivateIpAddresses', { NetworkInterfaceId: eniId, SecondaryPrivateIpAddressCount: 0 }), 'InvalidParameterValue');
-  state.close();
+  await rejectsWith(assign({ NetworkInterfaceId: eniId }), 'MissingParameter');
+  // The SDK types NetworkInterfaceId as required but sends whatever it is given; EC2 answers MissingParameter.
+  await rejectsWith(assign({ SecondaryPrivateIpAddressCount: 1 } as AssignPrivateIpAddressesRequest), 'MissingParameter');
+  await rejectsWith(assign({ NetworkInterfaceId: eniId, SecondaryPrivateIpAddressCount: 0 }), 'InvalidParameterValue');
 });
 
-test('the primary IP cannot be unassigned, and unassigning an address the ENI does not hold is refused', () => {
-  const { state, subnetId } = withVpc();
-  const eni = obj(call(state, 'CreateNetworkInterface', { SubnetId: subnetId, SecondaryPrivateIpAddressCount: 1 }).networkInterface);
-  const eniId = eni.networkInterfaceId as string;
-  assertEc2Error(() => call(state, 'UnassignPrivateIpAddresses', { NetworkInterfaceId: eniId, 'PrivateIpAddress.1': '10.0.1.4' }), 'InvalidParameterValue', /primary/);
-  assertEc2Error(() => call(state, 'UnassignPrivateIpAddresses', { NetworkInterfaceId: eniId, 'PrivateIpAddress.1': '10.0.1.99' }), 'InvalidParameterValue', /not assigned/);
-  assertEc2Error(() => call(state, 'UnassignPrivateIpAddresses', { NetworkInterfaceId: eniId, 'Ipv4Prefix.1': '10.0.1.16/28' }), 'InvalidParameterValue', /not assigned/);
-  call(state, 'UnassignPrivateIpAddresses', { NetworkInterfaceId: eniId, 'PrivateIpAddress.1': '10.0.1.5' });
-  assert.deepEqual(eniIps(state, eniId), ['10.0.1.4']);
-  state.close();
+test('the primary IP cannot be unassigned, and unassigning an address the ENI does not hold is refused', async () => {
+  const { subnetId } = await createVpcWithSubnet(h.ec2);
+  const eniId = (await createEni(h.ec2, subnetId, { SecondaryPrivateIpAddressCount: 1 })).NetworkInterfaceId!;
+  const unassign = (input: { PrivateIpAddresses?: string[]; Ipv4Prefixes?: string[] }) =>
+    h.ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, ...input }));
+  await rejectsWith(unassign({ PrivateIpAddresses: ['10.0.1.4'] }), 'InvalidParameterValue', { message: /primary/ });
+  await rejectsWith(unassign({ PrivateIpAddresses: ['10.0.1.99'] }), 'InvalidParameterValue', { message: /not assigned/ });
+  await rejectsWith(unassign({ Ipv4Prefixes: ['10.0.1.16/28'] }), 'InvalidParameterValue', { message: /not assigned/ });
+  await unassign({ PrivateIpAddresses: ['10.0.1.5'] });
+  assert.deepEqual(await eniIps(eniId), ['10.0.1.4']);
 });
 
-test('IPv6 addresses and /80 prefixes come from the subnet /64 and can be unassigned', () => {
-  const { state, subnetId } = withVpc();
-  const subnet = items(call(state, 'DescribeSubnets', { 'SubnetId.1': subnetId }).subnetSet)[0]!;
-  const v6 = items(subnet.ipv6CidrBlockAssociationSet)[0]!.ipv6CidrBlock as string;
-  assert.match(v6, /^2001:db8:/);
-  const eniId = obj(call(state, 'CreateNetworkInterface', { SubnetId: subnetId, Ipv6AddressCount: 1 }).networkInterface).networkInterfaceId as string;
-  const prefixes = call(state, 'AssignIpv6Addresses', { NetworkInterfaceId: eniId, Ipv6PrefixCount: 1 }).assignedIpv6PrefixSet as string[];
+test('IPv6 addresses and /80 prefixes come from the subnet /64 and can be unassigned', async () => {
+  const { subnetId } = await createVpcWithSubnet(h.ec2);
+  const subnet = (await h.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] }))).Subnets![0]!;
+  assert.match(subnet.Ipv6CidrBlockAssociationSet![0]!.Ipv6CidrBlock!, /^2001:db8:/);
+  const eniId = (await createEni(h.ec2, subnetId, { Ipv6AddressCount: 1 })).NetworkInterfaceId!;
+  const prefixes = (await h.ec2.send(new AssignIpv6AddressesCommand({ NetworkInterfaceId: eniId, Ipv6PrefixCount: 1 }))).AssignedIpv6Prefixes!;
   assert.equal(prefixes.length, 1);
   assert.match(prefixes[0]!, /^2001:db8:.*\/80$/);
-  const addresses = call(state, 'AssignIpv6Addresses', { NetworkInterfaceId: eniId, Ipv6AddressCount: 2 }).assignedIpv6Addresses as string[];
+  const addresses = (await h.ec2.send(new AssignIpv6AddressesCommand({ NetworkInterfaceId: eniId, Ipv6AddressCount: 2 }))).AssignedIpv6Addresses!;
   assert.equal(addresses.length, 2);
-  assertEc2Error(() => call(state, 'AssignIpv6Addresses', { NetworkInterfaceId: eniId, Ipv6AddressCount: 1, 'Ipv6Addresses.1': addresses[0]! }), 'InvalidParameterCombination');
-  const res = call(state, 'UnassignIpv6Addresses', { NetworkInterfaceId: eniId, 'Ipv6Prefix.1': prefixes[0]!, 'Ipv6Addresses.1': addresses[0]! });
-  assert.deepEqual(res.unassignedIpv6PrefixSet, prefixes);
-  const eni = items(call(state, 'DescribeNetworkInterfaces', { 'NetworkInterfaceId.1': eniId }).networkInterfaceSet)[0]!;
-  assert.equal(items(eni.ipv6AddressesSet).length, 2);
-  assert.deepEqual(items(eni.ipv6PrefixSet), []);
-  state.close();
+  await rejectsWith(
+    h.ec2.send(new AssignIpv6AddressesCommand({ NetworkInterfaceId: eniId, Ipv6AddressCount: 1, Ipv6Addresses: [addresses[0]!] })),
+    'InvalidParameterCombination',
+  );
+  const res = await h.ec2.send(new UnassignIpv6AddressesCommand({ NetworkInterfaceId: eniId, Ipv6Prefixes: prefixes, Ipv6Addresses: [addresses[0]!] }));
+  assert.deepEqual(res.UnassignedIpv6Prefixes, prefixes);
+  const eni = await describeEni(h.ec2, eniId);
+  assert.equal(eni.Ipv6Addresses!.length, 2);
+  assert.deepEqual(eni.Ipv6Prefixes, []);
 });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import * as sdk from '@aws-sdk/client-ec2';
 import { ec2Actions } from '../../../src/ec2/actions/index.js';
-import { startEmulator } from './sdk-harness.js';
+import { emulatorForFile, rejectsWith } from './sdk-harness.js';
 
 // Every action of the state side, driven through the official SDK so element-name mistakes surface as missing
 // fields here (the HTTP side's own sdk-*.test.ts cover parsing, errors, throttling and IMDS).
-let emulator: Awaited<ReturnType<typeof startEmulator>>;
+const emulator = emulatorForFile();
 const called = new Set<string>();
 /** Any EC2 command; its class name minus `Command` is the action it performs. */
 type AnyCommand = { constructor: { name: string } };
@@ -16,20 +16,11 @@ async function send<O extends object>(command: AnyCommand): Promise<O> {
   return (await emulator.ec2.send(command as never)) as O;
 }
 
-async function rejects(command: AnyCommand, code: string): Promise<void> {
+async function rejects(command: AnyCommand, code: string, message?: string): Promise<void> {
   called.add(command.constructor.name.replace(/Command$/, ''));
-  await assert.rejects(emulator.ec2.send(command as never), (err: Error) => {
-    assert.equal(err.name, code, err.message);
-    return true;
-  });
+  await rejectsWith(emulator.ec2.send(command as never), code, { message });
 }
 
-before(async () => {
-  emulator = await startEmulator();
-});
-after(async () => {
-  await emulator.close();
-});
 
 test('every action round-trips through @aws-sdk/client-ec2 with the fields ipamd and the lab read', async () => {
   const { Vpc } = await send<sdk.CreateVpcResult>(new sdk.CreateVpcCommand({ CidrBlock: '10.0.0.0/16', AmazonProvidedIpv6CidrBlock: true }));
@@ -164,12 +155,9 @@ test('every action round-trips through @aws-sdk/client-ec2 with the fields ipamd
 });
 
 test('EC2 error codes reach the SDK as the error name, with the ID in quotes', async () => {
-  await assert.rejects(
-    emulator.ec2.send(new sdk.DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ['eni-0123456789abcdef0'] })),
-    (err: Error) => err.name === 'InvalidNetworkInterfaceID.NotFound' && err.message.includes("'eni-0123456789abcdef0'"),
-  );
-  await rejects(new sdk.DescribeInstancesCommand({ InstanceIds: ['i-0123456789abcdef0'] }), 'InvalidInstanceID.NotFound');
-  await rejects(new sdk.CreateNetworkInterfaceCommand({ SubnetId: 'subnet-0123456789abcdef0' }), 'InvalidSubnetID.NotFound');
+  await rejects(new sdk.DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ['eni-0123456789abcdef0'] }), 'InvalidNetworkInterfaceID.NotFound', "'eni-0123456789abcdef0'");
+  await rejects(new sdk.DescribeInstancesCommand({ InstanceIds: ['i-0123456789abcdef0'] }), 'InvalidInstanceID.NotFound', "'i-0123456789abcdef0'");
+  await rejects(new sdk.CreateNetworkInterfaceCommand({ SubnetId: 'subnet-0123456789abcdef0' }), 'InvalidSubnetID.NotFound', "'subnet-0123456789abcdef0'");
 });
 
 test('the SDK scenario above called every action the state side implements', () => {
