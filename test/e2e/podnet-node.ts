@@ -1,0 +1,227 @@
+// An emulated node running podnet, for the e2e tier and bench/cni.ts: `podnet ec2 serve` with a one-instance
+// topology in the sandbox's root namespace (standing in for the VPC: it listens on the subnet's router address),
+// a node namespace whose eth0 carries that instance's primary ENI (MAC and address from IMDS), `podnet ipamd` in
+// the node namespace with explicit EC2/IMDS endpoints, and `podnet cni install`'s launcher. Run only inside a
+// disposable sandbox (scripts/test.mjs, or bench/cni.ts's own): it creates namespaces and links freely.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from '../../src/lib/index.js';
+
+const mainTs = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+/** argv that runs the podnet CLI from source (no build needed). */
+export function podnetArgv(...args: string[]): string[] {
+  const boot = `import(${JSON.stringify(mainTs)}).then((m) => m.main(['node', 'podnet', ...process.argv.slice(1)]))`;
+  return [process.execPath, '--import', 'tsx', '-e', boot, '--', ...args];
+}
+
+export interface PodnetNodeOptions {
+  /** Working directory (logs, sockets, CNI dirs, the ipamd checkpoint); must exist. */
+  dir: string;
+  /** Name of the node's network namespace (created here). */
+  netns: string;
+  instanceType: string;
+  /** Warm-pool and other VPC CNI variables for ipamd. */
+  ipamdEnv: Record<string, string>;
+}
+
+export interface PodnetNode {
+  netns: string;
+  instanceId: string;
+  /** The node's primary private IP (on its eth0). */
+  nodeIp: string;
+  /** The subnet router address in the sandbox's root namespace, where the EC2/IMDS emulator listens. */
+  routerIp: string;
+  /** The CNI bin dir holding the installed `podnet-cni` launcher. */
+  binDir: string;
+  /** The conflist `podnet cni install` wrote (upstream's, spec §1.1). */
+  conflist: { cniVersion: string; name: string; plugins: Array<Record<string, unknown>> };
+  socket: string;
+  /** GET on ipamd's introspection endpoint (inside the node namespace), parsed. */
+  introspect(path: string): Promise<unknown>;
+  logTail(): string;
+  stop(): Promise<void>;
+}
+
+const SUBNET = '10.0.1.0/24';
+const ROUTER_IP = '10.0.1.1';
+const EC2_PORT = 7311;
+const IMDS_PORT = 7312;
+const INTROSPECTION = '127.0.0.1:61679';
+
+interface Daemon {
+  child: ChildProcess;
+  log: string;
+  exited: Promise<void>;
+}
+
+function startDaemon(argv: readonly string[], log: string, env: NodeJS.ProcessEnv): Daemon {
+  const fd = openSync(log, 'a');
+  const [cmd = '', ...args] = argv;
+  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env });
+  closeSync(fd);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { child, log, exited };
+}
+
+async function stopDaemon(d: Daemon): Promise<void> {
+  if (d.child.exitCode !== null || d.child.signalCode !== null) return;
+  d.child.kill('SIGTERM');
+  const timer = setTimeout(() => d.child.kill('SIGKILL'), 5_000);
+  await d.exited;
+  clearTimeout(timer);
+}
+
+const tail = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n').slice(-20).join('\n') : '');
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function http(opts: { url?: string; socketPath?: string; path?: string; method?: string; headers?: Record<string, string> }): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const target = opts.url ? new URL(opts.url) : undefined;
+    const req = request(
+      { ...(target ? { host: target.hostname, port: target.port, path: target.pathname } : { socketPath: opts.socketPath, path: opts.path }), method: opts.method ?? 'GET', headers: opts.headers, timeout: 5_000 },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Brings the node up: emulator, node namespace wired as its instance, CNI installed, ipamd ready on its socket. */
+export async function startPodnetNode(o: PodnetNodeOptions): Promise<PodnetNode> {
+  const daemons: Daemon[] = [];
+  const ns = o.netns;
+  const stop = async () => {
+    for (const d of daemons.reverse()) await stopDaemon(d);
+    await run(['ip', 'netns', 'del', ns]).catch(() => {});
+  };
+  try {
+    // the node's eth0 faces the sandbox's root namespace, which plays the VPC (router address .1 of the subnet)
+    await run(['ip', '-batch', '-'], { input: [`netns add ${ns}`, `link add vpc-${ns.slice(-10)} type veth peer name eth0 netns ${ns}`].join('\n') });
+    const rootLink = `vpc-${ns.slice(-10)}`;
+    await run(['ip', '-batch', '-'], { input: [`addr add ${ROUTER_IP}/24 dev ${rootLink}`, `link set ${rootLink} up`].join('\n') });
+
+    const topology = join(o.dir, 'topology.yaml');
+    writeFileSync(topology, [
+      'vpcs: [{ name: main, cidr: 10.0.0.0/16 }]',
+      `subnets: [{ name: nodes, vpc: main, az: us-west-2a, cidr: ${SUBNET} }]`,
+      'securityGroups: [{ name: nodes, vpc: main, description: nodes }]',
+      `instances: [{ name: node-1, type: ${o.instanceType}, subnet: nodes, securityGroups: [nodes] }]`,
+      '',
+    ].join('\n'));
+    const ec2Log = join(o.dir, 'ec2.log');
+    const credentials = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-west-2' };
+    const ec2 = startDaemon(
+      podnetArgv('ec2', 'serve', '--listen', `${ROUTER_IP}:${EC2_PORT}`, '--imds-listen', `${ROUTER_IP}:${IMDS_PORT}`, '--allow-non-loopback', '--no-throttle', '--topology', topology, '--json'),
+      ec2Log,
+      { ...process.env, ...credentials },
+    );
+    daemons.push(ec2);
+    const served = await waitFor('podnet ec2 serve to print its endpoints', 60_000, () => {
+      if (ec2.child.exitCode !== null) throw new Error(`podnet ec2 serve exited ${ec2.child.exitCode}:\n${tail(ec2Log)}`);
+      const line = existsSync(ec2Log) ? readFileSync(ec2Log, 'utf8').split('\n').find((l) => l.startsWith('{')) : undefined;
+      return line ? (JSON.parse(line) as { ec2Url: string; imdsUrl: string; instances: Array<{ name: string; id: string }> }) : undefined;
+    });
+    const instanceId = served.instances.find((i) => i.name === 'node-1')?.id;
+    if (!instanceId) throw new Error(`podnet ec2 serve reported no node-1 instance: ${JSON.stringify(served.instances)}`);
+    const imdsEndpoint = `${served.imdsUrl}/${instanceId}`;
+
+    // the node's eth0 is the instance's primary ENI: ipamd finds ENIs by MAC (IMDS), the node answers on its IP
+    const token = (await http({ url: `${served.imdsUrl}/latest/api/token`, method: 'PUT', headers: { 'X-aws-ec2-metadata-token-ttl-seconds': '60' } })).text;
+    const meta = async (key: string) => (await http({ url: `${imdsEndpoint}/latest/meta-data/${key}`, headers: { 'X-aws-ec2-metadata-token': token } })).text.trim();
+    const mac = await meta('mac');
+    const nodeIp = await meta('local-ipv4');
+    await run(['ip', '-n', ns, '-batch', '-'], {
+      input: ['link set lo up', `link set eth0 address ${mac}`, `addr add ${nodeIp}/24 dev eth0`, 'link set eth0 up', `route add default via ${ROUTER_IP} dev eth0`].join('\n'),
+    });
+    // a Kubernetes node forwards (the node image and kubelet set it; ipamd does not): hostPort DNAT to a pod needs it
+    await run(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'], { netns: ns });
+
+    const binDir = join(o.dir, 'cni', 'bin');
+    const confDir = join(o.dir, 'cni', 'net.d');
+    const socket = join(o.dir, 'ipamd.sock');
+    mkdirSync(binDir, { recursive: true });
+    // the VPC CNI variables shape both the conflist (`podnet cni install`) and ipamd
+    const cniEnv = { AWS_VPC_K8S_PLUGIN_LOG_FILE: join(o.dir, 'plugin.log'), ...o.ipamdEnv };
+    await run(podnetArgv('cni', 'install', '--bin-dir', binDir, '--conf-dir', confDir, '--socket', socket), { env: { ...process.env, ...cniEnv } });
+    const conflist = JSON.parse(readFileSync(join(confDir, '10-aws.conflist'), 'utf8')) as PodnetNode['conflist'];
+
+    const ipamdLog = join(o.dir, 'ipamd.log');
+    const ipamd = startDaemon(['ip', 'netns', 'exec', ns, ...podnetArgv('ipamd')], join(o.dir, 'ipamd.out'), {
+      ...process.env,
+      ...credentials,
+      // explicit endpoints: the in-sandbox emulator, never AWS's defaults
+      AWS_ENDPOINT_URL_EC2: served.ec2Url,
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsEndpoint,
+      PODNET_CNI_SOCKET: socket,
+      AWS_VPC_K8S_CNI_BACKING_STORE: join(o.dir, 'ipam.json'),
+      AWS_VPC_K8S_CNI_LOG_FILE: ipamdLog,
+      INTROSPECTION_BIND_ADDRESS: INTROSPECTION,
+      PODNET_METRICS_BIND_ADDRESS: '127.0.0.1:61678',
+      PODNET_POOL_INTERVAL_MS: '100',
+      ...cniEnv,
+    });
+    daemons.push(ipamd);
+    const logTail = () => `${tail(join(o.dir, 'ipamd.out'))}\n${tail(ipamdLog)}`;
+    await waitFor('ipamd to answer ready on its CNI socket', 60_000, async () => {
+      if (ipamd.child.exitCode !== null) throw new Error(`podnet ipamd exited ${ipamd.child.exitCode}:\n${logTail()}`);
+      if (!existsSync(socket)) return undefined;
+      const r = await http({ socketPath: socket, path: '/ready' }).catch(() => undefined);
+      return r?.status === 200 ? true : undefined;
+    });
+
+    return {
+      netns: ns,
+      instanceId,
+      nodeIp,
+      routerIp: ROUTER_IP,
+      binDir,
+      conflist,
+      socket,
+      introspect: async (path) => JSON.parse((await run(['curl', '--silent', '--fail', `http://${INTROSPECTION}${path}`], { netns: ns })).stdout) as unknown,
+      logTail,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+interface IntrospectedEni {
+  AvailableIPv4Cidrs: Record<string, { IPAddresses: Record<string, { IPAMMetadata: { k8sPodName?: string } }> }>;
+}
+
+/** The ENIs of introspection /v1/enis (spec §6.5), which answers one ENIInfos per network card. */
+export function introspectedEnis(enis: unknown): IntrospectedEni[] {
+  const cards = Object.values(enis as Record<string, { ENIs: Record<string, IntrospectedEni> }>);
+  return cards.flatMap((card) => Object.values(card.ENIs));
+}
+
+/** Addresses ipamd holds for pods, from introspection /v1/enis, with the pod name each is held for. */
+export function heldAddresses(enis: unknown): Map<string, string> {
+  const held = new Map<string, string>();
+  for (const eni of introspectedEnis(enis)) {
+    for (const cidr of Object.values(eni.AvailableIPv4Cidrs)) {
+      for (const [address, a] of Object.entries(cidr.IPAddresses)) held.set(address, a.IPAMMetadata.k8sPodName ?? '');
+    }
+  }
+  return held;
+}
