@@ -36,7 +36,7 @@ if (mode === 'serve') {
     const u = dgram.createSocket('udp4');
     u.on('message', (m) => parse(m.toString('utf8'), { from: u.address().address, fromPort: u.address().port }));
     u.on('error', (e) => { clearTimeout(timer); done({ delivered: false, error: e.code || e.message }); });
-    u.send('probe', Number(port), host);
+    u.connect(Number(port), host, () => u.send('probe'));
   }
 } else {
   process.stderr.write('usage: echo.mjs serve PORT LABEL [READY_FILE] | probe tcp|udp HOST PORT TIMEOUT_MS\n');

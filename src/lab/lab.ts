@@ -326,11 +326,20 @@ export async function podAdd(opts: PodAddOptions): Promise<PodRecord> {
 /** Creates the pod's namespace and runs CNI ADD for it; the namespace goes again if ADD fails. */
 async function cniAdd(node: NodeRecord, name: string, netns: string, containerId: string): Promise<string | null> {
   await ipBatch([`netns add ${netns}`]);
-  try {
-    return (await callCni(node, 'ADD', containerId, `/run/netns/${netns}`, name)).ip;
-  } catch (err) {
-    await ipBatch([`netns del ${netns}`]).catch(() => undefined);
-    throw err;
+  // A failed ADD is retried for a while, as the kubelet retries a pod sandbox: ipamd answers "no free address yet"
+  // while its pool grows (spec §6.1), and the next attempt gets an address once EC2 assigned more.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return (await callCni(node, 'ADD', containerId, `/run/netns/${netns}`, name)).ip;
+    } catch (err) {
+      if (Date.now() < deadline) {
+        await sleep(500);
+        continue;
+      }
+      await ipBatch([`netns del ${netns}`]).catch(() => undefined);
+      throw err;
+    }
   }
 }
 
@@ -352,31 +361,24 @@ async function waitForRoute(state: LabState, ip: string): Promise<number | null>
 
 /**
  * ipamd picks a pod's address itself (as upstream's datastore does), so a pod lands behind ENI N by asking until it
- * does: each address that lands on another ENI stays with a filler pod, so the next ADD gets another address and
- * ipamd's warm pool attaches ENI N as the earlier ENIs fill up. The fillers are deleted (CNI DEL) afterwards.
+ * does: an address on another ENI is given back at once (CNI DEL), which puts it in ipamd's cooldown (spec §4.12),
+ * so the next ADD gets another address, and ipamd's warm pool attaches ENI N as the earlier ENIs run dry.
  */
 async function addPodOnEni(state: LabState, node: NodeRecord, name: string, device: number): Promise<PodRecord> {
-  const fillers: Array<{ netns: string; containerId: string }> = [];
-  try {
-    for (let attempt = 0; attempt < 64; attempt++) {
-      const netns = ns.pod(attempt === 0 ? name : `${name}-${attempt}`);
-      const containerId = `${name}-c${attempt}`;
-      const ip = await cniAdd(node, name, netns, containerId);
-      const landed = ip ? await waitForRoute(state, ip) : null;
-      if (landed === device) {
-        const pod: PodRecord = { name, node: node.name, ns: netns, hostNetwork: false, ip, containerId, eni: device };
-        state.writePod(pod);
-        return pod;
-      }
-      fillers.push({ netns, containerId });
+  const netns = ns.pod(name);
+  for (let attempt = 0; attempt < 64; attempt++) {
+    const containerId = `${name}-c${attempt}`;
+    const ip = await cniAdd(node, name, netns, containerId);
+    const landed = ip ? await waitForRoute(state, ip) : null;
+    if (landed === device) {
+      const pod: PodRecord = { name, node: node.name, ns: netns, hostNetwork: false, ip, containerId, eni: device };
+      state.writePod(pod);
+      return pod;
     }
-    throw new PodnetError('LAB_FAILED', `pod ${name} did not land on ENI ${device} of ${node.name} after 64 addresses`, "check that the node's instance type has that ENI and that its warm-pool settings let ipamd attach it");
-  } finally {
-    for (const f of fillers) {
-      await callCni(node, 'DEL', f.containerId, `/run/netns/${f.netns}`, name).catch(() => undefined);
-      await ipBatch([`netns del ${f.netns}`]).catch(() => undefined);
-    }
+    await callCni(node, 'DEL', containerId, `/run/netns/${netns}`, name);
+    await ipBatch([`netns del ${netns}`]);
   }
+  throw new PodnetError('LAB_FAILED', `pod ${name} did not land on ENI ${device} of ${node.name} after 64 addresses`, "check that the node's instance type has that ENI and that its warm-pool settings let ipamd attach it");
 }
 
 export async function podDel(opts: { stateDir?: string; name: string }): Promise<void> {

@@ -55,7 +55,7 @@ export interface PodRecord {
   hostNetwork: boolean;
   ip: string | null;
   containerId: string;
-  /** filler pods that took addresses before this pod landed on the ENI it asked for (deleted afterwards) */
+  /** the ENI (device index) the pod asked for with --eni */
   eni?: number;
 }
 
