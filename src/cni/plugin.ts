@@ -1,5 +1,5 @@
-import { ExecError, PodnetError, run } from '../lib/index.js';
-import { teardownPodNetwork } from '../dataplane/index.js';
+import { PodnetError } from '../lib/index.js';
+import { teardownPodByHostVeth, teardownPodNetwork } from '../dataplane/index.js';
 import { type CniAnswer, type CniBackend, type PodTeardown, createCniHandler } from './handler.js';
 import { type CniEnv, cniEnvNames } from './request.js';
 
@@ -44,30 +44,12 @@ export function offlineBackend(reason: string): CniBackend {
 }
 
 /**
- * Removes the pod's rules, host route and veth. Without an address (no ipamd, no prevResult: CRI's second DEL) the
- * address is read back from the /32 route the host veth carries; with no veth either there is nothing left.
+ * Removes the pod's rules, host route and veth: by address when ipamd or prevResult gave one, else by what the host
+ * veth itself carries (no ipamd, no prevResult: CRI's second DEL).
  */
 async function teardownWithoutIpamd(pod: PodTeardown): Promise<void> {
-  const routed = pod.address === undefined ? await hostRoutesVia(pod.hostVethName) : [];
-  if (routed === null) return; // no host veth: DEL already ran, or ADD never got this far
-  const addresses = pod.address !== undefined ? [pod.address] : routed;
-  for (const podIp of addresses) await teardownPodNetwork({ hostVeth: pod.hostVethName, podIp });
-  if (addresses.length === 0) await run(['ip', 'link', 'del', pod.hostVethName]);
-}
-
-/** The host addresses routed to the veth (`ip -j route show dev`), or null when the veth does not exist. */
-async function hostRoutesVia(hostVeth: string): Promise<string[] | null> {
-  const routes: { dst: string }[] = [];
-  for (const family of ['-4', '-6']) {
-    try {
-      const { stdout } = await run(['ip', '-j', family, 'route', 'show', 'table', 'main', 'dev', hostVeth]);
-      routes.push(...(JSON.parse(stdout || '[]') as { dst: string }[]));
-    } catch (err) {
-      if (err instanceof ExecError && /Cannot find device|does not exist/.test(err.stderr)) return null;
-      throw err;
-    }
-  }
-  return routes.map((r) => r.dst).filter((dst) => dst !== 'default' && !/\/(?!32$|128$)/.test(dst)).map((dst) => dst.replace(/\/(32|128)$/, ''));
+  if (pod.address !== undefined) await teardownPodNetwork({ hostVeth: pod.hostVethName, podIp: pod.address });
+  else await teardownPodByHostVeth(pod.hostVethName);
 }
 
 /** One run of the fallback plugin: what it prints and exits with. */

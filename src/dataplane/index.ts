@@ -62,6 +62,7 @@ export {
   podInsideLines,
   applyPodNetwork,
   teardownPodNetwork,
+  teardownPodByHostVeth,
   checkPodNetwork,
   writeSysctls,
 } from './pod.js';

@@ -23,8 +23,13 @@ export function hostVethMac(bytes: Uint8Array = randomBytes(6)): string {
 export interface PodNetworkInput {
   namespace: string;
   podName: string;
-  /** Interface index (0 → eth0; i>0 → mNicIf<i>, multi-homed pods). */
+  /** Interface index (0 for the pod's only interface; i>0 for multi-homed pods). */
   index?: number;
+  /**
+   * The container-side interface name the runtime chose (CNI_IFNAME). Without one, the names upstream's runtimes
+   * pass: eth0 for index 0, mNicIf<i> for i>0 (§3.3 step 1).
+   */
+  ifName?: string;
   vethPrefix: string;
   /** The pod's address (no prefix length: it becomes /32 or /128). */
   podIp: string;
@@ -66,7 +71,7 @@ export function renderPodNetwork(input: PodNetworkInput & { hostVethMac: string 
   const index = input.index ?? 0;
   const family = input.podIp.includes(':') ? 6 : 4;
   const hostVeth = hostVethName(input.vethPrefix, input.namespace, input.podName, index);
-  const ifName = index === 0 ? 'eth0' : `mNicIf${index}`;
+  const ifName = input.ifName ?? (index === 0 ? 'eth0' : `mNicIf${index}`);
   const gateway = family === 4 ? `169.254.1.${index + 1}` : `fe80::${index + 1}`;
   const address = `${input.podIp}/${family === 4 ? 32 : 128}`;
   const podTable: RouteTable = index === 0 ? 'main' : index;
@@ -204,6 +209,35 @@ export async function teardownPodNetwork(input: PodTeardownInput, nodeNetns?: Ne
   ];
   await runIpBatch(nodeNetns, lines, family);
   return lines.map((l) => l.cmd);
+}
+
+/**
+ * DEL when only the host veth's name is known (no ipamd, no prevResult: CRI's second DEL). The pod's address is read
+ * back from the /32 (or /128) route the veth carries in main (§3.3 step 3, host side) and torn down as
+ * {@link teardownPodNetwork} does; a veth without such a route is deleted alone, and a missing veth means an earlier
+ * DEL already removed everything. Returns what it removed (nothing when the veth was gone).
+ */
+export async function teardownPodByHostVeth(hostVeth: string, nodeNetns?: NetnsRef): Promise<string[]> {
+  const addresses: string[] = [];
+  for (const family of [4, 6] as const) {
+    let routes: { dst: string }[];
+    try {
+      routes = (await readIpJson(nodeNetns, [`route show table main dev ${hostVeth}`], family))[0] as { dst: string }[];
+    } catch (err) {
+      if (err instanceof ExecError && /Cannot find device/.test(err.stderr)) return [];
+      throw err;
+    }
+    // `ip -j route` prints a host route's dst without its length; anything with a shorter prefix is not a pod address
+    addresses.push(...routes.map((r) => r.dst).filter((dst) => dst !== 'default' && !/\/(?!32$|128$)/.test(dst)).map((dst) => dst.replace(/\/\d+$/, '')));
+  }
+  if (addresses.length === 0) {
+    const lines: BatchLine[] = [{ cmd: `link del ${hostVeth}`, absentOk: true }];
+    await runIpBatch(nodeNetns, lines);
+    return lines.map((l) => l.cmd);
+  }
+  const removed: string[] = [];
+  for (const podIp of addresses) removed.push(...(await teardownPodNetwork({ hostVeth, podIp }, nodeNetns)));
+  return removed;
 }
 
 function sameHost(a: string | undefined, hostCidr: string): boolean {

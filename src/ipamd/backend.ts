@@ -33,6 +33,7 @@ export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane): C
       podNamespace: podName ? (held?.metadata.k8sPodNamespace ?? '') : '',
       podName: podName || pod.containerId,
       netns: pod.netns,
+      ifName: pod.ifName,
       vethPrefix: pod.hostVethName.slice(0, -VETH_HASH_LENGTH),
       address: pod.address,
       routeTable: pod.routeTable,

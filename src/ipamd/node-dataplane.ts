@@ -12,6 +12,7 @@ import {
   detectConnmarkBackend,
   detectRandomFully,
   findLinkByMac,
+  teardownPodByHostVeth,
   teardownPodNetwork,
   type ConnmarkBackend,
 } from '../dataplane/index.js';
@@ -37,6 +38,8 @@ export interface PodPlumbing {
   podNamespace: string;
   podName: string;
   netns: string;
+  /** The container-side interface name (CNI_IFNAME). */
+  ifName: string;
   vethPrefix: string;
   address: string;
   routeTable: number;
@@ -116,20 +119,17 @@ export function linuxDataplane(config: PodnetConfig): NodeDataplane {
     },
     async wirePod(pod) {
       await applyPodNetwork(
-        { namespace: pod.podNamespace, podName: pod.podName, vethPrefix: pod.vethPrefix, podIp: pod.address, routeTable: pod.routeTable === 254 ? 'main' : pod.routeTable, mtu: pod.mtu },
+        { namespace: pod.podNamespace, podName: pod.podName, ifName: pod.ifName, vethPrefix: pod.vethPrefix, podIp: pod.address, routeTable: pod.routeTable === 254 ? 'main' : pod.routeTable, mtu: pod.mtu },
         { podNetns: pod.netns },
       );
     },
     async unwirePod(pod) {
-      if (pod.address === undefined) {
-        await run(['ip', 'link', 'del', pod.hostVeth]).catch(() => undefined); // already gone is fine: DEL is idempotent
-        return;
-      }
-      await teardownPodNetwork({ hostVeth: pod.hostVeth, podIp: pod.address });
+      if (pod.address === undefined) await teardownPodByHostVeth(pod.hostVeth);
+      else await teardownPodNetwork({ hostVeth: pod.hostVeth, podIp: pod.address });
     },
     async checkPod(pod) {
       const result = await checkPodNetwork(
-        { namespace: pod.podNamespace, podName: pod.podName, vethPrefix: pod.vethPrefix, podIp: pod.address, routeTable: pod.routeTable === 254 ? 'main' : pod.routeTable, mtu: pod.mtu },
+        { namespace: pod.podNamespace, podName: pod.podName, ifName: pod.ifName, vethPrefix: pod.vethPrefix, podIp: pod.address, routeTable: pod.routeTable === 254 ? 'main' : pod.routeTable, mtu: pod.mtu },
         { podNetns: pod.netns },
       );
       return result.problems;

@@ -34,6 +34,14 @@ async function nodeState(): Promise<{ links: string; rules: string; routes: stri
   };
 }
 
+/** What DEL must remove is there first: the host veth, rules 512 and 1536 (table 3: a secondary ENI) and the /32 route. */
+function assertWired(s: { links: string; rules: string; routes: string }, veth: string): void {
+  assert.match(s.links, new RegExp(`: ${veth}@`));
+  assert.match(s.rules, /^512:\s+from all to 10\.0\.100\.80 lookup main/m);
+  assert.match(s.rules, /^1536:\s+from 10\.0\.100\.80 lookup 3/m);
+  assert.match(s.routes, new RegExp(`^10\\.0\\.100\\.80 dev ${veth} scope link`, 'm'));
+}
+
 function assertGone(s: { links: string; rules: string; routes: string }, veth: string): void {
   assert.doesNotMatch(s.links, new RegExp(veth));
   assert.doesNotMatch(s.rules, /10\.0\.100\.80/);
@@ -42,8 +50,7 @@ function assertGone(s: { links: string; rules: string; routes: string }, veth: s
 
 test('DEL without ipamd tears the pod down from prevResult and succeeds', async () => {
   const wired = await applyPodNetwork(wiring, { podNetns: pod });
-  const before = await nodeState();
-  assert.match(before.rules, /^1536:\s+from 10\.0\.100\.80 lookup 3/m);
+  assertWired(await nodeState(), wired.hostVeth);
   const prevResult = formatResult({ hostVethName: wired.hostVeth, ifName: 'eth0', netns: env.CNI_NETNS, address: '10.0.100.80/32', routeTable: 3, deviceNumber: 2, vlanId: 0, dummyName: 'dummy' + wired.hostVeth.slice(3) }, '1.0.0');
   const answer = await runFallbackPlugin(env, conf({ prevResult }), 'ipamd is down', () => {});
   assert.deepEqual(answer, { exitCode: 0, stdout: '' });
@@ -52,6 +59,7 @@ test('DEL without ipamd tears the pod down from prevResult and succeeds', async 
 
 test('DEL through the installed launcher without ipamd, netns or prevResult finds the address on the host veth and removes it all', async () => {
   const wired = await applyPodNetwork(wiring, { podNetns: pod });
+  assertWired(await nodeState(), wired.hostVeth);
   const entry = join(dir, 'fallback-entry.mjs');
   writeFileSync(entry, `import { runFallbackPluginProcess } from ${JSON.stringify(pathToFileURL(join(root, 'src/cni/index.ts')).href)};\nawait runFallbackPluginProcess();\n`);
   const { launcher } = installCni({

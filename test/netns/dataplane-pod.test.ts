@@ -1,7 +1,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { run } from '../../src/lib/index.js';
-import { applyEniNetwork, applyPodNetwork, checkPodNetwork, teardownPodNetwork, type PodNetworkInput } from '../../src/dataplane/index.js';
+import { applyEniNetwork, applyPodNetwork, checkPodNetwork, teardownPodByHostVeth, teardownPodNetwork, type PodNetworkInput } from '../../src/dataplane/index.js';
 
 // A node namespace with a primary address, a secondary ENI "eth1" (table 2) whose far side is a peer namespace
 // standing in for the subnet gateway and a host beyond it, and pods wired into their own namespaces.
@@ -9,6 +9,7 @@ const node = 'pn-dpp-node';
 const peer = 'pn-dpp-peer';
 const podA = 'pn-dpp-pod-a';
 const podB = 'pn-dpp-pod-b';
+const podC = 'pn-dpp-pod-c';
 const mtu = 9001;
 
 const onPrimary: PodNetworkInput = { namespace: 'default', podName: 'web', vethPrefix: 'eni', podIp: '10.0.1.5', routeTable: 'main', mtu };
@@ -38,7 +39,7 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
 }
 
 before(async () => {
-  for (const ns of [node, peer, podA, podB]) await run(['ip', 'netns', 'add', ns]);
+  for (const ns of [node, peer, podA, podB, podC]) await run(['ip', 'netns', 'add', ns]);
   await run(['ip', 'link', 'add', 'eth1', 'netns', node, 'type', 'veth', 'peer', 'name', 'gw0', 'netns', peer]);
   await batch(node, ['link set lo up', 'addr add 10.0.0.10/32 dev lo']);
   await run(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'], { netns: node });
@@ -46,7 +47,7 @@ before(async () => {
   await batch(peer, ['link set lo up', 'addr add 198.51.100.7/32 dev lo', 'addr add 10.0.96.1/19 dev gw0', 'link set gw0 up', 'route add 10.0.100.80/32 via 10.0.100.77 dev gw0']);
 });
 after(async () => {
-  for (const ns of [podA, podB, peer, node]) await run(['ip', 'netns', 'del', ns]).catch(() => {});
+  for (const ns of [podA, podB, podC, peer, node]) await run(['ip', 'netns', 'del', ns]).catch(() => {});
 });
 
 test('a pod on the primary ENI is wired with 4 processes and exchanges UDP with the node', async () => {
@@ -111,6 +112,39 @@ test('DEL works when the pod namespace is already gone', async () => {
   await waitFor(async () => !(await run(['ip', '-n', node, 'link', 'show'])).stdout.includes(hostVeth), 'the host veth to disappear');
   assert.doesNotMatch((await run(['ip', '-n', node, 'route', 'show'])).stdout, /10\.0\.1\.5/);
   await teardownPodNetwork({ hostVeth, podIp: onPrimary.podIp }, node);
+});
+
+test('a pod whose runtime names its interface net1 is wired, checked and exchanges UDP on net1, with no eth0', async () => {
+  const input: PodNetworkInput = { ...onPrimary, podName: 'sidecar', podIp: '10.0.1.6', ifName: 'net1' };
+  const wired = await applyPodNetwork(input, { nodeNetns: node, podNetns: podC });
+  assert.equal(wired.ifName, 'net1');
+  const links = JSON.parse((await run(['ip', '-n', podC, '-j', 'link', 'show'])).stdout) as { ifname: string; mtu: number }[];
+  assert.deepEqual(links.map((l) => l.ifname).sort(), ['lo', 'net1']);
+  assert.equal(links.find((l) => l.ifname === 'net1')!.mtu, mtu);
+  assert.match((await run(['ip', '-n', podC, 'route', 'show'])).stdout, /^default via 169\.254\.1\.1 dev net1/m);
+  assert.deepEqual(await checkPodNetwork(input, { nodeNetns: node, podNetns: podC }), { ok: true, problems: [] });
+  assert.equal(await udpRoundTrip(node, '10.0.0.10', podC, '10.0.1.6'), 'echo hi from 10.0.1.6');
+  await teardownPodNetwork({ hostVeth: wired.hostVeth, podIp: input.podIp }, node);
+  assert.doesNotMatch((await run(['ip', '-n', podC, 'link', 'show'])).stdout, /net1/);
+});
+
+test('DEL by host veth name alone finds the address on the veth\'s /32 route and removes rules 512/1536, route and link', async () => {
+  const hostVeth = (await applyPodNetwork(onSecondary, { nodeNetns: node, podNetns: podB })).hostVeth;
+  const before = (await run(['ip', '-n', node, 'rule', 'show'])).stdout;
+  assert.match(before, /^512:\s+from all to 10\.0\.100\.80 lookup main/m);
+  assert.match(before, /^1536:\s+from 10\.0\.100\.80 lookup 2/m);
+  const removed = await teardownPodByHostVeth(hostVeth, node);
+  assert.ok(removed.includes(`link del ${hostVeth}`), removed.join('\n'));
+  assert.doesNotMatch((await run(['ip', '-n', node, 'rule', 'show'])).stdout, /10\.0\.100\.80/);
+  assert.doesNotMatch((await run(['ip', '-n', node, 'route', 'show', 'table', 'main'])).stdout, /10\.0\.100\.80/);
+  assert.doesNotMatch((await run(['ip', '-n', node, 'link', 'show'])).stdout, new RegExp(hostVeth));
+  assert.deepEqual(await teardownPodByHostVeth(hostVeth, node), []);
+});
+
+test('DEL by host veth name deletes a veth that carries no pod route', async () => {
+  await run(['ip', '-n', node, 'link', 'add', 'enibare0', 'type', 'veth', 'peer', 'name', 'enibare1']);
+  assert.deepEqual(await teardownPodByHostVeth('enibare0', node), ['link del enibare0']);
+  assert.doesNotMatch((await run(['ip', '-n', node, 'link', 'show'])).stdout, /enibare/);
 });
 
 test('ADD into a namespace that does not exist fails and leaves no host veth or rules behind', async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
-import { type CniEnv, type CniSocketServer, createCniHandler, installCni, renderConflist, startCniSocketServer } from '../../../src/cni/index.js';
+import { type CniEnv, type CniSocketServer, createCniHandler, defaultIpamdSocket, installCni, renderConflist, startCniSocketServer } from '../../../src/cni/index.js';
 import { MemoryNode } from './memory-backend.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -94,6 +94,40 @@ test('launcher passes CNI errors through with exit 1: unsupported version (1), m
   const bad = await runLauncher(launcher, cniEnv('ADD'), broken);
   assert.equal(bad.code, 1);
   assert.equal((JSON.parse(bad.stdout) as { code: number }).code, 6);
+});
+
+/** ADD then DEL through the launcher with a hand-written config; only ipamd's socket can give the ADD an address. */
+async function assertAddAndDeleteThroughSocket(config: string): Promise<void> {
+  const add = await runLauncher(launcher, cniEnv('ADD', { CNI_CONTAINERID: 'c-conf' }), config);
+  assert.equal(add.code, 0, add.stdout + add.stderr);
+  assert.match((JSON.parse(add.stdout) as { ips: { address: string }[] }).ips[0]!.address, /^10\.0\.97\.3[01]\/32$/);
+  assert.equal(node.assigned.size, 1);
+  const del = await runLauncher(launcher, cniEnv('DEL', { CNI_CONTAINERID: 'c-conf' }), config);
+  assert.deepEqual([del.code, node.assigned.size], [0, 0], del.stderr);
+}
+
+test('launcher takes the top-level "ipamdSocket" key, not the word inside another value or a nested object\'s key', async () => {
+  const decoy = join(dir, 'decoy.sock');
+  const config = `{"cniVersion":"0.4.0","args":{"cni":{"ipamdSocket":"${decoy}"}},"description":"set \\"ipamdSocket\\": \\"${decoy}\\"",` +
+    `"labels":["ipamdSocket",{"ipamdSocket":"${decoy}"}],"mode":"ipamdSocket","ipamdSocket":"${socket}","name":"aws-cni","type":"podnet-cni"}`;
+  assert.equal((JSON.parse(config) as { ipamdSocket: string }).ipamdSocket, socket);
+  await assertAddAndDeleteThroughSocket(config);
+});
+
+test('launcher tolerates whitespace and a line break around the colon of "ipamdSocket"', async () => {
+  const config = `{\n  "cniVersion": "0.4.0",\n  "ipamdSocket" :\t\n    "${socket}",\n  "name": "aws-cni",\n  "type": "podnet-cni"\n}`;
+  await assertAddAndDeleteThroughSocket(config);
+});
+
+test('without a top-level "ipamdSocket" the launcher uses the default socket, even when nested objects name one', { skip: existsSync(defaultIpamdSocket) && `${defaultIpamdSocket} exists on this machine` }, async () => {
+  const installed = installForTest('default-socket');
+  const config = `{"cniVersion":"0.4.0","name":"aws-cni","type":"podnet-cni","args":{"ipamdSocket":"${socket}"},"mode":"ipamdSocket"}`;
+  const add = await runLauncher(installed, cniEnv('ADD'), config);
+  assert.equal(add.code, 1, add.stderr);
+  const e = JSON.parse(add.stdout) as { code: number; msg: string };
+  assert.equal(e.code, 11);
+  assert.match(e.msg, new RegExp(`ipamd's socket ${defaultIpamdSocket} does not exist`));
+  assert.equal(node.assigned.size, 0);
 });
 
 test('launcher VERSION is answered by ipamd', async () => {

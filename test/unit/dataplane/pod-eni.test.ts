@@ -81,3 +81,14 @@ test('a second interface (index 1) is mNicIf1 with gateway 169.254.1.2, table 1 
   assert.equal(p.gateway, '169.254.1.2');
   assert.deepEqual(p.podRules.map(formatRule), ['from 10.0.97.30/32 lookup 1 prio 1']);
 });
+
+test('the interface name the runtime passes (CNI_IFNAME) names the veth peer, the routes, the neighbour and the sysctls', () => {
+  const p = renderPodNetwork({ ...pod, podIp: '2001:db8::5', ifName: 'net1', routeTable: 'main' });
+  assert.equal(p.ifName, 'net1');
+  assert.equal(p.hostVeth, 'enic440f455693');
+  assert.deepEqual(p.podRoutes.map(formatRoute), ['fe80::1 dev net1 scope link table main', 'default via fe80::1 dev net1 table main']);
+  assert.match(podCreateLines(p, '/var/run/netns/cni-1')[1]!.cmd, / type veth peer name net1 mtu 9001 netns /);
+  assert.deepEqual(podInsideLines(p).slice(1, 3).map((l) => l.cmd), ['link set net1 up', 'addr add 2001:db8::5/128 dev net1']);
+  assert.equal(podInsideLines(p).at(-1)!.cmd, 'neigh replace fe80::1 dev net1 lladdr 02:11:22:33:44:55 nud permanent');
+  assert.deepEqual(Object.keys(p.podSysctls), ['net/ipv6/conf/net1/disable_ipv6', 'net/ipv6/conf/lo/disable_ipv6']);
+});
