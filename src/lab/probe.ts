@@ -111,6 +111,12 @@ export async function probe(fromName: string, toName: string, opts: ProbeOptions
   };
 }
 
+/** Packets a VPC router's source/destination check has dropped so far (the nft counter of render.ts). */
+export async function sourceCheckDrops(routerNs: string): Promise<number> {
+  const { stdout } = await run(['nft', 'list', 'chain', 'ip', 'pn_vpc', 'source_check'], { netns: routerNs });
+  return Number(/counter packets (\d+)/.exec(stdout)?.[1] ?? 0);
+}
+
 export interface LabStatus {
   stateDir: string;
   startedAt: string;

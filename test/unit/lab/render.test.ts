@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { EniMapping } from '../../../src/ec2/index.js';
+import { defaultScenarioPath, eniPortName, loadScenario, planFabric, renderFabric, renderFixedFabric, type Ec2Facts } from '../../../src/lab/index.js';
+
+const scenario = await loadScenario(defaultScenarioPath);
+const plan = planFabric(scenario);
+
+const facts: Ec2Facts = {
+  vpcs: [
+    { id: 'vpc-main', name: 'main', cidr: '10.0.0.0/16' },
+    { id: 'vpc-peer', name: 'peer', cidr: '10.1.0.0/16' },
+  ],
+  subnets: [
+    { id: 'subnet-pub', name: 'public-a', vpcId: 'vpc-main', cidr: '10.0.0.0/20', routeTableId: 'rtb-public' },
+    { id: 'subnet-priv', name: 'private-a', vpcId: 'vpc-main', cidr: '10.0.16.0/20', routeTableId: 'rtb-private' },
+    { id: 'subnet-peer', name: 'peer-a', vpcId: 'vpc-peer', cidr: '10.1.0.0/24', routeTableId: 'rtb-peer' },
+  ],
+  routeTables: [
+    { id: 'rtb-public', vpcId: 'vpc-main', routes: [{ destination: '10.0.0.0/16', target: { kind: 'local' } }, { destination: '0.0.0.0/0', target: { kind: 'igw', id: 'igw-1' } }, { destination: '10.1.0.0/16', target: { kind: 'pcx', id: 'pcx-1' } }] },
+    { id: 'rtb-private', vpcId: 'vpc-main', routes: [{ destination: '0.0.0.0/0', target: { kind: 'nat', id: 'nat-1' } }] },
+    { id: 'rtb-peer', vpcId: 'vpc-peer', routes: [{ destination: '10.0.0.0/16', target: { kind: 'pcx', id: 'pcx-1' } }] },
+  ],
+  internetGateways: [{ id: 'igw-1', name: 'main-igw', vpcId: 'vpc-main' }],
+  natGateways: [{ id: 'nat-1', name: 'nat-a', eniId: 'eni-nat', privateIp: '10.0.0.4', publicIp: '203.0.113.4' }],
+  peerings: [{ id: 'pcx-1', name: 'main-peer' }],
+  instances: [
+    { id: 'i-pub', name: 'pub-ip' },
+    { id: 'i-priv', name: 'priv' },
+    { id: 'i-other', name: 'not-in-the-lab' },
+  ],
+};
+
+const eni = (over: Partial<EniMapping>): EniMapping => ({ eniId: 'eni-x', mac: '02:00:00:00:00:01', vpcId: 'vpc-main', subnetId: 'subnet-priv', instanceId: null, deviceIndex: null, privateIps: [], ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps: {}, ...over });
+const mappings: EniMapping[] = [
+  eni({ eniId: 'eni-pub0', mac: '02:00:00:00:00:10', subnetId: 'subnet-pub', instanceId: 'i-pub', deviceIndex: 0, privateIps: ['10.0.0.5', '10.0.0.7'], publicIps: { '10.0.0.5': '203.0.113.5' } }),
+  eni({ eniId: 'eni-priv1', mac: '02:00:00:00:00:21', instanceId: 'i-priv', deviceIndex: 1, privateIps: ['10.0.16.20', '10.0.16.21'], ipv4Prefixes: ['10.0.16.48/28'] }),
+  eni({ eniId: 'eni-nat', mac: '02:00:00:00:00:99', subnetId: 'subnet-pub', privateIps: ['10.0.0.4'], publicIps: { '10.0.0.4': '203.0.113.4' } }),
+  eni({ eniId: 'eni-loose', privateIps: ['10.0.16.30'] }), // created by ipamd, not attached yet
+  eni({ eniId: 'eni-other', instanceId: 'i-other', deviceIndex: 0, privateIps: ['10.0.16.40'] }),
+];
+const desired = renderFabric(plan, scenario, facts, mappings);
+
+test('every link name podnet picks fits IFNAMSIZ (15) and carries the pn prefix', () => {
+  for (const l of plan.links) for (const end of [l.a, l.b]) {
+    assert.ok(end.dev.length <= 15, end.dev);
+    if (end.dev !== 'eth0') assert.ok(end.dev.startsWith('pn'), end.dev);
+  }
+  assert.equal(eniPortName('eni-0123456789abcdef0').length, 15);
+  assert.ok(plan.namespaces.every((n) => n.startsWith('pn-')));
+});
+
+test('the fixed fabric puts IMDS and the EC2 endpoint in the aws namespace and each subnet gateway on its router', () => {
+  const fixed = renderFixedFabric(plan);
+  assert.ok(fixed.perNs.get('pn-aws')!.includes('addr add 169.254.169.254/32 dev lo'));
+  assert.ok(fixed.perNs.get('pn-aws')!.includes('addr add 10.0.255.254/32 dev lo'));
+  assert.ok(fixed.perNs.get('pn-r-main')!.includes('addr add 10.0.16.1/32 dev lo'));
+  assert.ok(fixed.perNs.get('pn-r-peer')!.includes('addr add 10.1.0.1/32 dev lo'));
+});
+
+test('only attached ENIs of lab instances and NAT gateways are wired: eth<device index> with the ENI MAC', () => {
+  assert.deepEqual(
+    desired.links.map((l) => [l.eniId, l.endNs, l.endDev, l.mac, l.primary?.cidr ?? null]),
+    [
+      ['eni-nat', 'pn-nat-nat-a', 'eth0', '02:00:00:00:00:99', '10.0.0.4/20'],
+      ['eni-priv1', 'pn-n-priv', 'eth1', '02:00:00:00:00:21', null],
+      ['eni-pub0', 'pn-n-pub-ip', 'eth0', '02:00:00:00:00:10', '10.0.0.5/20'],
+    ],
+  );
+  assert.equal(desired.links.find((l) => l.eniId === 'eni-pub0')!.primary!.gateway, '10.0.0.1');
+});
+
+test('the router routes each address and prefix to the ENI that holds it, via the ENI primary IP', () => {
+  const routes = desired.routes.get('pn-r-main')!;
+  const port = eniPortName('eni-priv1');
+  assert.ok(routes.includes(`10.0.16.20/32 dev ${port} scope link`));
+  assert.ok(routes.includes(`10.0.16.21/32 via 10.0.16.20 dev ${port} onlink`));
+  assert.ok(routes.includes(`10.0.16.48/28 via 10.0.16.20 dev ${port} onlink`));
+  assert.ok(routes.includes('unreachable 10.0.0.0/16'));
+  assert.ok(!routes.some((r) => r.includes('10.0.16.30') || r.includes('10.0.16.40')), 'unwired ENIs are not routed');
+});
+
+test('each subnet route table is a Linux table selected by input port; VPC-local, IMDS and EC2 go to main first', () => {
+  const rules = desired.rules.get('pn-r-main')!;
+  for (const r of ['pref 100 to 10.0.0.0/16 lookup main', 'pref 101 to 169.254.169.254 lookup main', 'pref 102 to 10.0.255.254 lookup main']) assert.ok(rules.includes(r), r);
+  const publicTable = 100; // rtb-private < rtb-public by id
+  assert.ok(rules.includes(`pref 1000 iif ${eniPortName('eni-pub0')} lookup ${publicTable + 1}`));
+  assert.ok(rules.includes(`pref 1000 iif ${eniPortName('eni-priv1')} lookup ${publicTable}`));
+  const routes = desired.routes.get('pn-r-main')!;
+  assert.ok(routes.includes(`0.0.0.0/0 via 10.0.0.4 dev ${eniPortName('eni-nat')} onlink table 100`), 'private: 0/0 → NAT gateway');
+  assert.ok(routes.includes('0.0.0.0/0 via 100.64.0.10 dev pn-igw0 table 101'), 'public: 0/0 → IGW');
+  assert.ok(routes.includes('10.1.0.0/16 via 100.64.0.18 dev pn-x0 table 101'), 'public: peer CIDR → peering');
+  assert.ok(desired.routes.get('pn-r-peer')!.includes('10.0.0.0/16 via 100.64.0.17 dev pn-x0 table 100'));
+});
+
+test('the source/destination check allows exactly the addresses and prefixes of each ENI; the NAT gateway ENI is exempt', () => {
+  const table = desired.nft.get('pn-r-main')!;
+  const port = eniPortName('eni-priv1');
+  assert.match(table, new RegExp(`"${port}" \\. 10\\.0\\.16\\.20/32, "${port}" \\. 10\\.0\\.16\\.21/32, "${port}" \\. 10\\.0\\.16\\.48/28`));
+  assert.match(table, new RegExp(`set unchecked \\{ type ifname; elements = \\{ "${eniPortName('eni-nat')}" \\}; \\}`));
+  assert.match(table, /iifname "pne\*" counter drop/);
+});
+
+test('the internet gateway maps each private address with a public IP 1:1 and the core routes the public IPs to it', () => {
+  const igw = desired.nft.get('pn-igw-main-igw')!;
+  assert.match(igw, /map public_of \{ type ipv4_addr : ipv4_addr; elements = \{ 10\.0\.0\.4 : 203\.0\.113\.4, 10\.0\.0\.5 : 203\.0\.113\.5 \}; \}/);
+  assert.match(igw, /set has_public \{ type ipv4_addr; elements = \{ 10\.0\.0\.4, 10\.0\.0\.5 \}; \}/);
+  assert.deepEqual(desired.routes.get('pn-inet'), ['203.0.113.4/32 via 100.64.0.14 dev pn-g0', '203.0.113.5/32 via 100.64.0.14 dev pn-g0']);
+  assert.match(desired.nft.get('pn-nat-nat-a')!, /oifname "eth0" ip saddr != 10\.0\.0\.4 snat to 10\.0\.0\.4/);
+});

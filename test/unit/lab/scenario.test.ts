@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import { PodnetError } from '../../../src/lib/index.js';
+import { defaultEc2Endpoint, defaultScenarioPath, loadScenario, parseScenario } from '../../../src/lab/index.js';
+
+const base = () => parseYaml(readFileSync(defaultScenarioPath, 'utf8')) as Record<string, unknown> & { instances: Array<Record<string, unknown>>; pods: Array<Record<string, unknown>>; internetHosts: Array<Record<string, unknown>>; nodes: Array<Record<string, unknown>> };
+
+function problem(doc: unknown): string {
+  try {
+    parseScenario(doc, 'scenario');
+  } catch (err) {
+    assert.ok(err instanceof PodnetError);
+    assert.equal(err.code, 'CONFIG_INVALID');
+    return err.message;
+  }
+  assert.fail('the scenario was accepted');
+}
+
+test('the default scenario has every demo role: public node with and without public IP, private nodes with each setting, a peer host, an internet host', async () => {
+  const s = await loadScenario(defaultScenarioPath);
+  assert.equal(s.instances.find((i) => i.name === 'pub-ip')?.publicIp, true);
+  assert.equal(s.instances.find((i) => i.name === 'pub-noip')?.publicIp, false);
+  const env = (n: string) => s.nodes.find((x) => x.instance === n)?.env ?? {};
+  assert.equal(env('priv-ext').AWS_VPC_K8S_CNI_EXTERNALSNAT, 'true');
+  assert.equal(env('priv-excl').AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS, '10.1.0.0/16');
+  assert.equal(env('priv-old').PODNET_PRE_1_8_ROUTING, 'true');
+  assert.deepEqual(s.hosts.map((h) => h.instance), ['peer-host']);
+  assert.deepEqual(s.internetHosts, [{ name: 'inet', address: '198.51.100.10' }]);
+  assert.deepEqual(s.pods.filter((p) => p.eni === 1).map((p) => p.node), ['priv', 'priv-old']);
+  assert.equal(s.lab.echoPort, 7007);
+});
+
+test('the EC2 endpoint defaults to the first VPC\'s second-to-last address', () => {
+  assert.equal(defaultEc2Endpoint('10.0.0.0/16'), '10.0.255.254');
+  assert.equal(defaultEc2Endpoint('192.168.8.0/22'), '192.168.11.254');
+});
+
+test('an internet host outside TEST-NET is refused with its path', () => {
+  const doc = base();
+  doc.internetHosts = [{ name: 'web', address: '8.8.8.8' }];
+  assert.match(problem(doc), /internetHosts\[0\]\.address: 8\.8\.8\.8 is outside TEST-NET \(198\.51\.100\.0\/24, 203\.0\.113\.0\/24\)/);
+});
+
+test('an internet host inside the EIP pool is refused', () => {
+  const doc = base();
+  doc.internetHosts = [{ name: 'web', address: '203.0.113.9' }];
+  assert.match(problem(doc), /in the emulator's public IP pool 203\.0\.113\.0\/24/);
+});
+
+test('a node naming an unknown instance lists the declared ones', () => {
+  const doc = base();
+  doc.nodes.push({ instance: 'nope' });
+  assert.match(problem(doc), /nodes\[6\]\.instance: no instance named 'nope' \(declared: pub-ip, pub-noip/);
+});
+
+test('a pod on an unknown node, and an ENI the instance type lacks, are refused', () => {
+  const doc = base();
+  doc.pods.push({ name: 'a', node: 'ghost' }, { name: 'b', node: 'priv', eni: 3 });
+  const message = problem(doc);
+  assert.match(message, /pods\[8\]\.node: no node named 'ghost'/);
+  assert.match(message, /pods\[9\]\.eni: t3\.small has ENIs 0\.\.2, not 3/);
+});
+
+test('a node on an instance type with one ENI is refused (pods must be able to sit behind a secondary ENI)', () => {
+  const doc = base();
+  doc.instances[0]!.type = 'hpc6id.32xlarge';
+  assert.match(problem(doc), /nodes\[0\]: instance type hpc6id\.32xlarge has 1 ENI/);
+});
+
+test('a malformed CNI variable of a node is refused with the config module\'s message', () => {
+  const doc = base();
+  doc.nodes[0]!.env = { WARM_IP_TARGET: 'lots' };
+  assert.match(problem(doc), /nodes\[0\]\.env\.WARM_IP_TARGET:/);
+});
+
+test('one name for two things (pod and node) is refused', () => {
+  const doc = base();
+  doc.pods.push({ name: 'priv', node: 'priv' });
+  assert.match(problem(doc), /pods\[8\]: the name 'priv' is already used by nodes\[2\]/);
+});
+
+test('an EC2 endpoint inside a subnet is refused', () => {
+  const doc = base();
+  doc.lab = { ec2Endpoint: '10.0.0.50' };
+  assert.match(problem(doc), /lab\.ec2Endpoint: 10\.0\.0\.50 is inside subnet public-a/);
+});
+
+test('topology errors come through the one loader (a route to an undeclared gateway)', () => {
+  const doc = base();
+  (doc.routeTables as Array<{ routes: unknown[] }>)[0]!.routes.push({ destination: '192.0.2.0/24', igw: 'missing' });
+  assert.match(problem(doc), /no internet gateway named 'missing'/);
+});
+
+test('an unknown field in a lab section is refused with its path', () => {
+  const doc = base();
+  doc.pods.push({ name: 'x', node: 'priv', hostnetwork: true });
+  assert.match(problem(doc), /pods\[8\]: Unrecognized key: "hostnetwork"/);
+});
