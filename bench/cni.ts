@@ -208,6 +208,15 @@ async function measure(): Promise<void> {
       for (const x of pods) await del(x);
     }
     await run(['ip', '-batch', '-'], { input: pods.map((x) => `netns del ${x.netns.slice('/run/netns/'.length)}`).join('\n') });
+    await settle();
+  };
+  // netns teardown is asynchronous (lab-recipes §6.1): wait until the node is back to its own links, so one batch's
+  // cleanup does not slow the next plugin's calls
+  const linkCount = async () => (JSON.parse((await run(['ip', '-j', 'link', 'show'])).stdout) as unknown[]).length;
+  const baseline = await linkCount();
+  const settle = async () => {
+    const deadline = Date.now() + 10_000;
+    while ((await linkCount()) > baseline && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   };
 
   for (const p of plan.plugins) {
