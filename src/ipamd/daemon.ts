@@ -101,7 +101,7 @@ export async function startIpamd(o: StartIpamdOptions): Promise<Ipamd> {
 
     const initStarted = performance.now();
     try {
-      await node.init();
+      await metrics.track('nodeInit', () => node.init());
       metrics.nodeInitDuration.observe({ success: 'true' }, (performance.now() - initStarted) / 1000);
     } catch (err) {
       metrics.nodeInitDuration.observe({ success: 'false' }, (performance.now() - initStarted) / 1000);

@@ -109,7 +109,7 @@ export interface CniReply {
 const netConf = (cniVersion = '1.0.0') => JSON.stringify({ cniVersion, name: 'aws-cni', type: 'podnet-cni' });
 
 /** One CNI call over the socket, as the launcher makes it: POST /cni, CNI_* as X-CNI-* headers, stdin as body. */
-export function cniCall(socketPath: string, command: 'ADD' | 'DEL', containerId: string, pod = containerId): Promise<CniReply> {
+export function cniCall(socketPath: string, command: 'ADD' | 'DEL', containerId: string, pod = containerId, netns = `/var/run/netns/${containerId}`): Promise<CniReply> {
   const headers: Record<string, string> = {
     'x-cni-command': command,
     'x-cni-containerid': containerId,
@@ -117,7 +117,7 @@ export function cniCall(socketPath: string, command: 'ADD' | 'DEL', containerId:
     'x-cni-args': `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod}`,
     'x-cni-path': '/opt/cni/bin',
   };
-  if (command === 'ADD') headers['x-cni-netns'] = `/var/run/netns/${containerId}`;
+  if (command === 'ADD') headers['x-cni-netns'] = netns;
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path: '/cni', method: 'POST', headers }, (res) => {
       let text = '';
