@@ -22,7 +22,7 @@ interface Expect {
   droppedBySourceCheck?: boolean;
 }
 
-interface DemoCase {
+export interface DemoCase {
   title: string;
   checks: Array<{ from: string; to: string; expect: (a: Addresses) => Expect }>;
 }
@@ -99,22 +99,26 @@ function observed(r: ProbeResult, drops: number | null): string {
   return `not delivered${drops === null ? ` (${r.error ?? 'no answer'})` : `; src/dst check dropped ${drops} packets`}`;
 }
 
-/** Runs every case against a lab that is up (the default scenario's names). */
-export async function runDemoCases(stateDir: string, progress: Progress = () => {}): Promise<DemoRow[]> {
+/** Runs one case's checks against a lab that is up (the default scenario's names). */
+export async function runDemoCase(stateDir: string, c: DemoCase, progress: Progress = () => {}): Promise<DemoRow[]> {
   const rows: DemoRow[] = [];
   const addresses = labAddresses(stateDir);
   const router = new LabState(stateDir).readLab()!.plan.vpcs[0]!.router;
-  for (const c of demoCases) {
-    for (const check of c.checks) {
-      progress(`probing ${check.from} → ${check.to}`);
-      const expect = check.expect(addresses);
-      const before = expect.droppedBySourceCheck ? await sourceCheckDrops(router) : 0;
-      const result = await probe(check.from, check.to, { stateDir, proto: 'tcp' });
-      const drops = expect.droppedBySourceCheck ? (await sourceCheckDrops(router)) - before : null;
-      const pass = expect.saw === null ? !result.delivered && (drops === null || drops > 0) : result.delivered && result.saw === expect.saw;
-      rows.push({ case: `${c.title}: ${check.from} → ${check.to}`, expected: expect.describe, observed: observed(result, drops), pass });
-    }
+  for (const check of c.checks) {
+    progress(`probing ${check.from} → ${check.to}`);
+    const expect = check.expect(addresses);
+    const before = expect.droppedBySourceCheck ? await sourceCheckDrops(router) : 0;
+    const result = await probe(check.from, check.to, { stateDir, proto: 'tcp' });
+    const drops = expect.droppedBySourceCheck ? (await sourceCheckDrops(router)) - before : null;
+    const pass = expect.saw === null ? !result.delivered && (drops === null || drops > 0) : result.delivered && result.saw === expect.saw;
+    rows.push({ case: `${c.title}: ${check.from} → ${check.to}`, expected: expect.describe, observed: observed(result, drops), pass });
   }
+  return rows;
+}
+
+export async function runDemoCases(stateDir: string, progress: Progress = () => {}): Promise<DemoRow[]> {
+  const rows: DemoRow[] = [];
+  for (const c of demoCases) rows.push(...(await runDemoCase(stateDir, c, progress)));
   return rows;
 }
 

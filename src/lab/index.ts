@@ -10,4 +10,4 @@ export { labUp, labDown, podAdd, podDel, checkPrerequisites, labNodeDefaults, ty
 export { probe, labStatus, resolveEndpoint, type ProbeResult, type ProbeOptions, type LabStatus, type Proto, type Endpoint } from './probe.js';
 export { runController } from './controller.js';
 export { DEFAULT_STATE_DIR, LabState, type PodRecord, type LabRecord } from './state.js';
-export { runDemo, demoCases, type DemoRow } from './demo.js';
+export { runDemo, runDemoCase, runDemoCases, demoCases, type DemoRow, type DemoCase } from './demo.js';

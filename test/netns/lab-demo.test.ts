@@ -1,0 +1,49 @@
+// Every case of `podnet demo`, with real packets, against ONE bring-up of the default scenario (examples/lab.yaml):
+// nodes run podnet ipamd, pods are created through podnet-cni, the fabric follows the emulator's mapping events.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { demoCases, labDown, labStatus, labUp, probe, runDemoCase } from '../../src/lab/index.js';
+
+process.env.NODE_NO_WARNINGS = '1';
+const stateDir = mkdtempSync(join(tmpdir(), 'podnet-lab-demo-'));
+
+before(async () => {
+  await labUp({ stateDir });
+}, { timeout: 240_000 });
+
+after(async () => {
+  await labDown({ stateDir });
+}, { timeout: 60_000 });
+
+for (const c of demoCases) {
+  test(`demo case ${c.title}`, { timeout: 60_000 }, async () => {
+    const rows = await runDemoCase(stateDir, c);
+    for (const row of rows) assert.ok(row.pass, `${row.case}: expected ${row.expected}, observed ${row.observed}`);
+  });
+}
+
+test('every node runs ipamd and the pods asked to sit behind eth1 are there', () => {
+  const status = labStatus({ stateDir });
+  assert.deepEqual(status.nodes.map((n) => n.ipamd), status.nodes.map(() => 'running'));
+  assert.deepEqual(status.pods.filter((p) => p.name.endsWith('eni1')).map((p) => p.eni), [1, 1]);
+});
+
+test('UDP and ICMP reach the internet host too; UDP is seen as the NAT gateway EIP like TCP', { timeout: 30_000 }, async () => {
+  const tcp = await probe('web-priv', 'inet', { stateDir });
+  const udp = await probe('web-priv', 'inet', { stateDir, proto: 'udp' });
+  const icmp = await probe('web-pub', 'inet', { stateDir, proto: 'icmp' });
+  assert.equal(udp.delivered, true);
+  assert.equal(udp.saw, tcp.saw);
+  assert.equal(icmp.delivered, true);
+});
+
+test('the internet reaches a node only at its public IP', { timeout: 30_000 }, async () => {
+  const r = await probe('inet', 'pub-ip', { stateDir });
+  assert.equal(r.delivered, true);
+  assert.match(r.target, /^203\.0\.113\./);
+  assert.equal(r.saw, '198.51.100.10');
+  assert.equal((await probe('inet', 'pub-noip', { stateDir })).delivered, false);
+});
