@@ -157,9 +157,6 @@ export class IpamdNode {
     const unmanagedEnis = attached.filter((e) => e.networkCard === 0).length - managed.filter((e) => e.networkCard === 0).length;
     for (const eni of managed.filter((e) => e.networkCard === 0)) await this.adoptEni(eni, described.get(eni.eniId));
 
-    await this.restoreFromCheckpoint();
-    if (this.provisioning) await this.freeLeftoverModeCidrs();
-
     const capacity = this.o.eniConfigFile?.node.capacityPods;
     const nodeMaxPods = capacity ?? maxPods(facts.instanceType).maxPods;
     this.poolLimitsValue = poolLimitsFrom(this.limits, this.poolConfig, { maxPods: nodeMaxPods, unmanagedEnis });
@@ -168,6 +165,9 @@ export class IpamdNode {
     await this.chooseEniSubnet(primary);
     const executor = new PoolExecutor({ ec2: this.o.ec2, datastore: this.datastore, node: this.identity, clock, prefixDelegation: this.poolConfig.prefixDelegation });
     this.manager = new PoolManager({ datastore: this.datastore, executor, config: this.poolConfig, limits: this.poolLimitsValue, clock });
+
+    await this.restoreFromCheckpoint();
+    if (this.provisioning) await this.freeLeftoverModeCidrs(executor);
     this.updateGauges();
     // handlePreScaling (step 10): one increase before pods are admitted
     if (this.provisioning) await this.runPoolIteration();
@@ -441,9 +441,8 @@ export class IpamdNode {
   }
 
   /** Step 5 of §4.14: free unused CIDRs of the other mode (prefixes with PD off, /32s with PD on). */
-  private async freeLeftoverModeCidrs(): Promise<void> {
+  private async freeLeftoverModeCidrs(executor: PoolExecutor): Promise<void> {
     const pd = this.poolConfig.prefixDelegation;
-    const executor = new PoolExecutor({ ec2: this.o.ec2, datastore: this.datastore, node: { instanceId: this.facts!.instanceId, networkCard: 0, subnetId: '', subnetCidr: '', securityGroupIds: [] }, clock: this.o.clock, prefixDelegation: pd });
     for (const eni of this.datastore.snapshot(this.o.clock.now()).enis) {
       const leftovers = eni.cidrs.filter((c) => c.prefix !== pd && c.assigned === 0).map((c) => c.cidr);
       if (leftovers.length === 0) continue;
