@@ -58,7 +58,6 @@ export {
   hostVethMac,
   renderPodNetwork,
   podCreateLines,
-  podHostUpLines,
   podInsideLines,
   applyPodNetwork,
   teardownPodNetwork,

@@ -104,19 +104,21 @@ export interface PodNamespaces {
   podNetns: NetnsRef;
 }
 
-/** The node-side batch that creates the veth (container end straight into the pod netns) and the ip rules. */
+/**
+ * The one node-side batch: the veth (container end straight into the pod netns), the ip rules, the host end up and
+ * its /32 route (a route needs an up device). The host end comes up here, before its sysctls are written: a veth has
+ * no carrier until both ends are up, and the pod end comes up only after the sysctls (§3.3 step 2), so no packet,
+ * router advertisement or IPv6 address reaches the host end before them.
+ */
 export function podCreateLines(p: PodNetwork, podNetns: NetnsRef): BatchLine[] {
   return [
     // an existing link with the host veth name is deleted first (§3.4)
     { cmd: `link del ${p.hostVeth}`, absentOk: true },
     { cmd: `link add name ${p.hostVeth} address ${p.hostVethMac} mtu ${p.mtu} type veth peer name ${p.ifName} mtu ${p.mtu} netns ${podNetns}` },
     ...p.hostRules.map((r) => ({ cmd: `rule add ${formatRule(r)}`, existsOk: true })),
+    { cmd: `link set ${p.hostVeth} up` },
+    ...p.hostRoutes.map((r) => ({ cmd: `route replace ${formatRoute(r)}` })),
   ];
-}
-
-/** The node-side batch after the sysctls: link up (a route needs an up device), then the /32 route. */
-export function podHostUpLines(p: PodNetwork): BatchLine[] {
-  return [{ cmd: `link set ${p.hostVeth} up` }, ...p.hostRoutes.map((r) => ({ cmd: `route replace ${formatRoute(r)}` }))];
 }
 
 /** The pod-side batch: lo and the interface up, the /32 address, the gateway routes, the permanent neighbour. */
@@ -158,9 +160,10 @@ export interface PodWiring {
 }
 
 /**
- * Wires a pod: one node batch (veth + rules), the host veth sysctls, then the node batch (up + /32 route) and the
- * pod batch side by side. 3 processes when the node namespace is podnet's own (sysctls written directly), 4 otherwise;
- * IPv6 pods add one for their sysctls. A failure removes what was created, so nothing is left half-wired.
+ * Wires a pod: the node batch (veth, rules, host end up, /32 route), the host veth sysctls, then the pod batch that
+ * brings the pod end up (and with it the veth's carrier). 2 processes when the node namespace is podnet's own
+ * (sysctls written directly under /proc/sys), 3 otherwise; IPv6 pods add one for their sysctls. A failure removes
+ * what was created, so nothing is left half-wired.
  */
 export async function applyPodNetwork(input: PodNetworkInput, ns: PodNamespaces): Promise<PodWiring> {
   const p = renderPodNetwork({ ...input, hostVethMac: input.hostVethMac ?? hostVethMac() });
@@ -168,17 +171,11 @@ export async function applyPodNetwork(input: PodNetworkInput, ns: PodNamespaces)
   try {
     await runIpBatch(ns.nodeNetns, podCreateLines(p, ns.podNetns));
     processes++;
-    await writeSysctls(p.hostSysctls, ns.nodeNetns);
-    if (ns.nodeNetns) processes++;
-    const podSide = async () => {
-      if (Object.keys(p.podSysctls).length) {
-        await writeSysctls(p.podSysctls, ns.podNetns);
-        processes++;
-      }
-      await runIpBatch(ns.podNetns, podInsideLines(p));
-      processes++;
-    };
-    await Promise.all([runIpBatch(ns.nodeNetns, podHostUpLines(p)).then(() => processes++), podSide()]);
+    const podSysctls = Object.keys(p.podSysctls).length > 0;
+    await Promise.all([writeSysctls(p.hostSysctls, ns.nodeNetns), podSysctls ? writeSysctls(p.podSysctls, ns.podNetns) : undefined]);
+    processes += (ns.nodeNetns ? 1 : 0) + (podSysctls ? 1 : 0);
+    await runIpBatch(ns.podNetns, podInsideLines(p));
+    processes++;
   } catch (err) {
     await teardownPodNetwork({ hostVeth: p.hostVeth, podIp: input.podIp }, ns.nodeNetns).catch(() => {});
     throw err;
@@ -193,17 +190,16 @@ export interface PodTeardownInput {
 
 /**
  * DEL (§3.4, and the issue's "DEL removes the pod's links"): the 512 rule, every 1536 rule from the pod address
- * (upstream loops until ENOENT), the /32 route via the host veth, and the host veth itself (its peer goes with it).
- * Needs no pod netns; anything already gone counts as removed, so a second DEL succeeds. Two processes: one
- * `ip -j rule` read, one batch. Returns what it removed.
+ * (upstream loops until ENOENT; `rule flush` with the selector removes them all, and none is no error), the /32
+ * route via the host veth, and the host veth itself (its peer goes with it). Needs no pod netns; anything already
+ * gone counts as removed, so a second DEL succeeds. One process. Returns the commands it ran.
  */
 export async function teardownPodNetwork(input: PodTeardownInput, nodeNetns?: NetnsRef): Promise<string[]> {
   const family = input.podIp.includes(':') ? 6 : 4;
   const address = `${input.podIp.split('/')[0]}/${family === 4 ? 32 : 128}`;
-  const [json] = await readIpJson(nodeNetns, ['rule show'], family);
-  const stale = parseRules(json, family).filter((r) => (r.priority === 512 && sameHost(r.to, address)) || (r.priority === 1536 && sameHost(r.from, address)));
   const lines: BatchLine[] = [
-    ...stale.map((r) => ({ cmd: `rule del ${formatRule(r)}`, absentOk: true })),
+    { cmd: `rule flush to ${address} prio 512` },
+    { cmd: `rule flush from ${address} prio 1536` },
     { cmd: `route del ${address} dev ${input.hostVeth} table main`, absentOk: true },
     { cmd: `link del ${input.hostVeth}`, absentOk: true },
   ];
@@ -238,11 +234,6 @@ export async function teardownPodByHostVeth(hostVeth: string, nodeNetns?: NetnsR
   const removed: string[] = [];
   for (const podIp of addresses) removed.push(...(await teardownPodNetwork({ hostVeth, podIp }, nodeNetns)));
   return removed;
-}
-
-function sameHost(a: string | undefined, hostCidr: string): boolean {
-  if (!a) return false;
-  return (a.includes('/') ? a : `${a}/${hostCidr.includes(':') ? 128 : 32}`) === hostCidr;
 }
 
 export interface PodCheckResult {

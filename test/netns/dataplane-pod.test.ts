@@ -50,10 +50,10 @@ after(async () => {
   for (const ns of [podA, podB, podC, peer, node]) await run(['ip', 'netns', 'del', ns]).catch(() => {});
 });
 
-test('a pod on the primary ENI is wired with 4 processes and exchanges UDP with the node', async () => {
+test('a pod on the primary ENI is wired with 3 processes (node batch, sysctls in the named node netns, pod batch) and exchanges UDP with the node', async () => {
   const wired = await applyPodNetwork(onPrimary, { nodeNetns: node, podNetns: podA });
   assert.equal(wired.hostVeth, 'eni' + wired.hostVeth.slice(3));
-  assert.equal(wired.processes, 4);
+  assert.equal(wired.processes, 3);
   const echo = await udpRoundTrip(node, '10.0.0.10', podA, '10.0.1.5');
   assert.equal(echo, 'echo hi from 10.0.1.5');
   const routes = (await run(['ip', '-n', node, 'route', 'show', '10.0.1.5/32'])).stdout;

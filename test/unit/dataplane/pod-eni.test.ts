@@ -59,10 +59,16 @@ test('a pod on a secondary ENI also gets rule 1536 from its address to the ENI t
   assert.equal(renderPodNetwork({ ...pod, routeTable: 1 }).hostRules.length, 1);
 });
 
-test('pod batches: veth created straight into the pod netns with MAC and MTU; permanent neighbour to the host MAC', () => {
+test('pod batches: one node batch creates the veth straight into the pod netns with MAC and MTU, adds the rule, brings the host end up and routes the /32; permanent neighbour to the host MAC', () => {
   const p = renderPodNetwork({ ...pod, routeTable: 'main' });
   const create = podCreateLines(p, '/var/run/netns/cni-1');
-  assert.equal(create[1]!.cmd, 'link add name enic440f455693 address 02:11:22:33:44:55 mtu 9001 type veth peer name eth0 mtu 9001 netns /var/run/netns/cni-1');
+  assert.deepEqual(create.map((l) => l.cmd), [
+    'link del enic440f455693',
+    'link add name enic440f455693 address 02:11:22:33:44:55 mtu 9001 type veth peer name eth0 mtu 9001 netns /var/run/netns/cni-1',
+    'rule add to 10.0.97.30/32 lookup main prio 512',
+    'link set enic440f455693 up',
+    'route replace 10.0.97.30/32 dev enic440f455693 scope link table main',
+  ]);
   assert.ok(create[0]!.absentOk);
   assert.equal(podInsideLines(p).at(-1)!.cmd, 'neigh replace 169.254.1.1 dev eth0 lladdr 02:11:22:33:44:55 nud permanent');
 });
