@@ -18,8 +18,11 @@ import { DEFAULT_STATE_DIR, LabState, isLabProcess, podnetArgv, startProcess, ty
 export type Progress = (message: string) => void;
 const REGION = 'us-west-2';
 
-/** Settings every lab node gets unless its scenario entry says otherwise: a faster pool loop than upstream's 5 s. */
-export const labNodeDefaults: Record<string, string> = { PODNET_POOL_INTERVAL_MS: '1000' };
+/**
+ * Settings every lab node gets unless its scenario entry says otherwise: a faster pool loop than upstream's 5 s, and
+ * a 5 s reconcile (upstream 60 s), which also sets up a secondary ENI whose link appeared after ipamd first looked.
+ */
+export const labNodeDefaults: Record<string, string> = { PODNET_POOL_INTERVAL_MS: '1000', PODNET_RECONCILE_INTERVAL_MS: '5000' };
 
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, hint: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -359,6 +362,14 @@ async function waitForRoute(state: LabState, ip: string): Promise<number | null>
   }, `see ${state.path('logs', 'controller.log')}`);
 }
 
+/** ipamd has set up a secondary ENI once its route table (device + 1, spec §3.2) has the default route. */
+async function waitForEniTable(node: NodeRecord, device: number): Promise<void> {
+  await waitFor(`ipamd on ${node.name} setting up eth${device} (route table ${device + 1})`, 30_000, async () => {
+    const { stdout } = await run(['ip', '-n', node.ns, '-j', 'route', 'show', 'table', String(device + 1)]);
+    return (JSON.parse(stdout || '[]') as Array<{ dst: string }>).some((r) => r.dst === 'default') ? true : undefined;
+  }, `see ${node.dir}/log/ipamd.log`);
+}
+
 /**
  * ipamd picks a pod's address itself (as upstream's datastore does), so a pod lands behind ENI N by asking until it
  * does: an address on another ENI is given back at once (CNI DEL), which puts it in ipamd's cooldown (spec §4.12),
@@ -373,6 +384,7 @@ async function addPodOnEni(state: LabState, node: NodeRecord, name: string, devi
     if (landed === device) {
       const pod: PodRecord = { name, node: node.name, ns: netns, hostNetwork: false, ip, containerId, eni: device };
       state.writePod(pod);
+      if (device > 0) await waitForEniTable(node, device);
       return pod;
     }
     await callCni(node, 'DEL', containerId, `/run/netns/${netns}`, name);
