@@ -58,7 +58,7 @@ async function startChild(): Promise<void> {
   child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, ...env, NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr!.pipe(log);
   await eventually(async () => {
-    if (child!.exitCode !== null) throw new Error(`podnet ipamd exited with ${child!.exitCode}; see ${logPath}`);
+    if (child!.exitCode !== null) throw new Error(`podnet ipamd exited with ${child!.exitCode}: ${readFileSync(logPath, 'utf8').trim().split('\n').slice(-3).join(' | ')}`);
     if (!existsSync(env.PODNET_CNI_SOCKET!)) return false;
     const ready = await httpGet({ socketPath: env.PODNET_CNI_SOCKET!, path: '/ready' }).catch(() => ({ status: 0 }));
     return ready.status === 200;
