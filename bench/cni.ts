@@ -22,6 +22,8 @@ import { heldAddresses, introspectedEnis, startPodnetNode } from '../test/e2e/po
 const ROLE_ENV = 'PODNET_BENCH_CNI_ROLE';
 const MEASURE_ENV = 'PODNET_BENCH_CNI_PLAN';
 const CONCURRENCY = 20;
+/** m5.4xlarge holds 8 ENIs × 29 secondary addresses = 232: the warm pool for the sequential phase must fit. */
+const MAX_PODS = 200;
 const DEBIAN_CNI_BIN = '/usr/lib/cni';
 const self = fileURLToPath(import.meta.url);
 
@@ -83,17 +85,16 @@ function outer(): void {
 // ---- role 2: inside the sandbox, bring up the node and run the measuring process in it ----
 
 async function sandbox(): Promise<void> {
-  const pods = bounded('--pods', 100, 500);
+  const pods = bounded('--pods', 100, MAX_PODS);
   const rounds = bounded('--rounds', 5, 25);
   const dir = mkdtempSync(join(tmpdir(), 'podnet-bench-cni-'));
   process.stdout.write('starting podnet ec2 serve, the node namespace and podnet ipamd …\n');
   delete process.env[ROLE_ENV]; // not for ipamd, which warns about variables it does not know
-  // m5.4xlarge: 29 secondary addresses on the primary ENI; a warm pool of 25 covers 20 concurrent pods on it.
   // No cooldown: the bench churns hundreds of pods in seconds, and a released address would otherwise rest 30 s.
-  const ipamdEnv = { MINIMUM_IP_TARGET: '25', WARM_IP_TARGET: '5', IP_COOLDOWN_PERIOD: '0' };
+  const ipamdEnv = { MINIMUM_IP_TARGET: String(warmPoolFor(pods)), WARM_IP_TARGET: '5', IP_COOLDOWN_PERIOD: '0' };
   const node = await startPodnetNode({ dir, netns: 'bench-node', instanceType: 'm5.4xlarge', ipamdEnv });
   try {
-    await waitForWarmPool(node.introspect, 25);
+    await waitForWarmPool(node.introspect, warmPoolFor(pods));
     const podnetConf = node.conflist.plugins[0]!;
     const plan: Plan = {
       pods,
@@ -130,6 +131,15 @@ async function sandbox(): Promise<void> {
     await node.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The sequential phase holds all its pods at once (every ADD, then every DEL), a round holds 20: the pool is warmed
+ * to the larger before measuring, so each ADD finds a free address instead of racing the pool loop for one (which
+ * answers "no free address yet" when ADDs come faster than it adds addresses).
+ */
+function warmPoolFor(pods: number): number {
+  return Math.max(pods, CONCURRENCY) + 5;
 }
 
 async function waitForWarmPool(introspect: (path: string) => Promise<unknown>, want: number): Promise<void> {
@@ -246,7 +256,7 @@ function report(plan: Plan, results: Results, leftHeld: number): void {
   const ratio = (a: Samples, b: Samples) =>
     `  ${'ratio podnet / reference'.padEnd(30)}${[percentile(a.add, 50) / percentile(b.add, 50), percentile(a.add, 99) / percentile(b.add, 99), percentile(a.del, 50) / percentile(b.del, 50), percentile(a.del, 99) / percentile(b.del, 99)].map((x) => `${x.toFixed(2)}×`.padStart(8)).join('')}\n`;
   let out = `\nCNI latency, ms from spawn to exit (${plan.pods} sequential pods; ${plan.rounds} rounds of ${CONCURRENCY} concurrent;`;
-  out += ` ipamd: m5.4xlarge, MINIMUM_IP_TARGET=25, WARM_IP_TARGET=5, IP_COOLDOWN_PERIOD=0)\n`;
+  out += ` ipamd: m5.4xlarge, MINIMUM_IP_TARGET=${warmPoolFor(plan.pods)}, WARM_IP_TARGET=5, IP_COOLDOWN_PERIOD=0)\n`;
   out += `  ${''.padEnd(30)}${'ADD p50'.padStart(8)}${'ADD p99'.padStart(8)}${'DEL p50'.padStart(8)}${'DEL p99'.padStart(8)}\n`;
   for (const phase of ['sequential', 'concurrent'] as const) {
     out += `${phase === 'sequential' ? 'sequential' : `${CONCURRENCY} concurrent`}\n`;
