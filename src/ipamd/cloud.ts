@@ -73,15 +73,11 @@ type RetryStrategyV2 = Extract<NonNullable<EC2ClientConfig['retryStrategy']>, { 
 type RetryToken = Awaited<ReturnType<RetryStrategyV2['acquireInitialRetryToken']>>;
 type RetryErrorInfo = Parameters<RetryStrategyV2['refreshRetryTokenForRetry']>[1];
 
-/**
- * Exponential backoff with full jitter on throttling, 5xx and transient errors; client errors fail at once.
- * `onRetry` sees each retry (for the error counters and logs).
- */
+/** Exponential backoff with full jitter on throttling, 5xx and transient errors; client errors fail at once. */
 export class BackoffRetryStrategy implements RetryStrategyV2 {
   readonly mode = 'standard';
   constructor(
     private readonly settings: RetrySettings,
-    private readonly onRetry: (info: { errorType: string; attempt: number; delayMs: number }) => void = () => {},
     private readonly random: () => number = Math.random,
   ) {}
 
@@ -94,7 +90,6 @@ export class BackoffRetryStrategy implements RetryStrategyV2 {
     if (info.errorType === 'CLIENT_ERROR' || attempt >= this.settings.maxAttempts) throw new Error('no more retries');
     const base = info.errorType === 'THROTTLING' ? this.settings.throttleBaseMs : this.settings.transientBaseMs;
     const delayMs = Math.floor(this.random() * Math.min(this.settings.maxDelayMs, base * 2 ** (attempt - 1)));
-    this.onRetry({ errorType: info.errorType, attempt, delayMs });
     return token(attempt, delayMs);
   }
 

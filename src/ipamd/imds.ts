@@ -35,8 +35,6 @@ export interface ImdsClientOptions {
   /** Base URL, e.g. http://169.254.169.254 or http://127.0.0.1:8181/i-0abc (instance-ID prefix for the emulator). */
   endpoint: string;
   timeoutMs?: number;
-  /** Called once per HTTP request (token or GET), for call accounting. */
-  onRequest?: (path: string) => void;
 }
 
 const TOKEN_TTL_SECONDS = 21600;
@@ -48,7 +46,7 @@ export class ImdsClient {
   private readonly timeoutMs: number;
   private token: { value: string; expiresAt: number } | undefined;
 
-  constructor(private readonly options: ImdsClientOptions) {
+  constructor(options: ImdsClientOptions) {
     this.base = options.endpoint.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 5000;
   }
@@ -154,7 +152,6 @@ export class ImdsClient {
   }
 
   private async request(method: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-    this.options.onRequest?.(path);
     try {
       const res = await fetch(this.base + path, { method, headers, signal: AbortSignal.timeout(this.timeoutMs) });
       return { status: res.status, body: await res.text() };

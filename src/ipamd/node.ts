@@ -148,8 +148,7 @@ export class IpamdNode {
     }
     this.vpcCidrs = primary.vpcIpv4Cidrs;
     this.vpcId = primary.vpcId;
-    await this.o.dataplane.setupHost({ vpcCidrs: this.vpcCidrs, primaryIp: facts.localIpv4, primaryMac: facts.primaryMac });
-    this.recordConnmarkBackend();
+    await this.applyHostRules();
 
     const described = await this.describeEnis(attached.map((e) => e.eniId));
     if (config.enableSubnetDiscovery && !config.enableImdsOnlyMode) await this.refreshSubnets();
@@ -269,7 +268,7 @@ export class IpamdNode {
       if (primary && primary.vpcIpv4Cidrs.join(',') !== this.vpcCidrs.join(',')) {
         log('info', `VPC CIDRs changed from ${this.vpcCidrs.join(', ')} to ${primary.vpcIpv4Cidrs.join(', ')}: updating host rules`);
         this.vpcCidrs = primary.vpcIpv4Cidrs;
-        await this.o.dataplane.setupHost({ vpcCidrs: this.vpcCidrs, primaryIp: this.facts!.localIpv4, primaryMac: this.facts!.primaryMac });
+        await this.applyHostRules();
       }
       for (const eni of attached) {
         if (!this.datastore.hasEni(eni.eniId)) {
@@ -563,12 +562,22 @@ export class IpamdNode {
     };
   }
 
-  // ---- gauges ----
-
-  private recordConnmarkBackend(): void {
-    const backend = this.o.dataplane.connmarkBackend();
-    if (backend) this.o.metrics.connmarkBackend.set({ backend }, 1);
+  /** SetupHostNetwork (§4.14 step 2; again when the VPC CIDRs change, §2.1), counted in awscni_connmark_reconcile_total. */
+  private async applyHostRules(): Promise<void> {
+    const { dataplane, metrics } = this.o;
+    try {
+      await dataplane.setupHost({ vpcCidrs: this.vpcCidrs, primaryIp: this.facts!.localIpv4, primaryMac: this.facts!.primaryMac });
+    } catch (err) {
+      if (dataplane.mode === 'linux') metrics.connmarkReconciles.inc({ result: 'error' });
+      throw err;
+    }
+    if (dataplane.mode !== 'linux') return;
+    metrics.connmarkReconciles.inc({ result: 'success' });
+    const backend = dataplane.connmarkBackend();
+    if (backend) metrics.connmarkBackend.set({ backend }, 1);
   }
+
+  // ---- gauges ----
 
   updateGauges(): void {
     const limits = this.poolLimitsValue;

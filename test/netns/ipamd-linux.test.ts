@@ -39,6 +39,10 @@ test('node init programs the SNAT chain with the VPC and excluded CIDRs and the 
   assert.match(nat, /-j SNAT --to-source 10\.0\.1\.\d+/);
   const { stdout: rules } = await run(['ip', 'rule', 'show']);
   assert.match(rules, /^1024:\s+from all fwmark 0x80\/0x80 lookup main/m);
+  const reconciles = (await ipamd.metrics.connmarkReconciles.get()).values;
+  assert.deepEqual(reconciles.map((v) => [v.labels.result, v.value]), [['success', 1]]);
+  const backend = (await ipamd.metrics.connmarkBackend.get()).values;
+  assert.deepEqual(backend.map((v) => [v.labels.backend, v.value]), [['nftables', 1]], 'iptables here is the nf_tables variant, so upstream picks nftables');
 });
 
 test('ADD over the socket wires the pod into its namespace and routes its /32 to the host veth; DEL removes both', async () => {

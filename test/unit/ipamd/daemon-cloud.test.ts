@@ -26,7 +26,7 @@ test('without endpoints and without AWS_REGION ipamd refuses to start rather tha
 });
 
 test('the retry strategy backs off exponentially on throttling and gives up on client errors and after maxAttempts', async () => {
-  const retry = new BackoffRetryStrategy({ maxAttempts: 3, throttleBaseMs: 500, transientBaseMs: 100, maxDelayMs: 20_000 }, undefined, () => 0.999);
+  const retry = new BackoffRetryStrategy({ maxAttempts: 3, throttleBaseMs: 500, transientBaseMs: 100, maxDelayMs: 20_000 }, () => 0.999);
   const t0 = await retry.acquireInitialRetryToken();
   const t1 = await retry.refreshRetryTokenForRetry(t0, { errorType: 'THROTTLING' });
   const t2 = await retry.refreshRetryTokenForRetry(t1, { errorType: 'THROTTLING' });
