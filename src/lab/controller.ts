@@ -11,6 +11,7 @@ import {
   DescribeInternetGatewaysCommand,
   DescribeNatGatewaysCommand,
   DescribeRouteTablesCommand,
+  DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcPeeringConnectionsCommand,
   DescribeVpcsCommand,
@@ -32,7 +33,7 @@ export function ec2Client(lab: Pick<LabRecord, 'ec2Url' | 'region'>): EC2Client 
 }
 
 export async function describeFacts(client: EC2Client): Promise<Ec2Facts> {
-  const [vpcs, subnets, tables, igws, nats, pcxs, reservations] = await Promise.all([
+  const [vpcs, subnets, tables, igws, nats, pcxs, reservations, groups] = await Promise.all([
     client.send(new DescribeVpcsCommand({})),
     client.send(new DescribeSubnetsCommand({})),
     client.send(new DescribeRouteTablesCommand({})),
@@ -40,6 +41,7 @@ export async function describeFacts(client: EC2Client): Promise<Ec2Facts> {
     client.send(new DescribeNatGatewaysCommand({})),
     client.send(new DescribeVpcPeeringConnectionsCommand({})),
     client.send(new DescribeInstancesCommand({})),
+    client.send(new DescribeSecurityGroupsCommand({})),
   ]);
   const routeTables = (tables.RouteTables ?? []).map((t) => ({
     id: t.RouteTableId!,
@@ -81,6 +83,7 @@ export async function describeFacts(client: EC2Client): Promise<Ec2Facts> {
         return { id: n.NatGatewayId!, name: nameOf(n.Tags), eniId: a?.NetworkInterfaceId ?? '', privateIp: a?.PrivateIp ?? '', publicIp: a?.PublicIp ?? null };
       }),
     peerings: (pcxs.VpcPeeringConnections ?? []).map((p) => ({ id: p.VpcPeeringConnectionId!, name: nameOf(p.Tags) })),
+    securityGroups: (groups.SecurityGroups ?? []).map((g) => ({ id: g.GroupId!, name: g.GroupName!, vpcId: g.VpcId! })),
     instances: (reservations.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated').map((i) => ({ id: i.InstanceId!, name: nameOf(i.Tags) })),
   };
 }

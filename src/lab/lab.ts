@@ -11,7 +11,7 @@ import { PodnetError, run } from '../lib/index.js';
 import { ipBatch, listNetns, setSysctls } from './apply.js';
 import { writeEchoScript } from './echo.js';
 import { IMDS_ADDRESS, NS_PREFIX, LINK_PREFIX, ns, planFabric, renderFixedFabric } from './plan.js';
-import { eniHolding, renderIgwNat } from './render.js';
+import { eniHolding, renderIgwNat, type Ec2Facts } from './render.js';
 import { defaultScenarioPath, loadScenario, type Scenario } from './scenario.js';
 import { DEFAULT_STATE_DIR, LabState, isLabProcess, podnetArgv, startProcess, type LabRecord, type NodeRecord, type PodRecord } from './state.js';
 
@@ -43,10 +43,14 @@ function logTail(path: string, lines = 5): string {
 }
 
 /** Root, the tools, and the kernel features the fabric uses; each missing piece is named. */
-export async function checkPrerequisites(): Promise<void> {
+function requireRoot(): void {
   if (process.getuid?.() !== 0) {
     throw new PodnetError('NOT_ROOT', 'the lab needs root: it creates network namespaces, veth pairs, routes and nft tables', 'run it as root (sudo podnet …), or inside a disposable VM');
   }
+}
+
+export async function checkPrerequisites(): Promise<void> {
+  requireRoot();
   for (const tool of ['ip', 'nft', 'sysctl', 'iptables']) {
     try {
       await run([tool, tool === 'sysctl' ? '-V' : tool === 'ip' ? '-V' : '--version']);
@@ -159,7 +163,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
   progress('starting ipamd on every node');
   const facts = state.readFabric()!.facts;
   for (const node of scenario.nodes) {
-    lab.nodes[node.instance] = await startNode(state, lab, scenario, node, facts.subnets);
+    lab.nodes[node.instance] = await startNode(state, lab, scenario, node, facts);
   }
   state.writeLab(lab);
 
@@ -184,7 +188,13 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
   return lab;
 }
 
-async function startNode(state: LabState, lab: LabRecord, scenario: Scenario, node: Scenario['nodes'][number], subnets: Array<{ id: string; name: string }>): Promise<NodeRecord> {
+async function startNode(
+  state: LabState,
+  lab: LabRecord,
+  scenario: Scenario,
+  node: Scenario['nodes'][number],
+  { subnets, securityGroups }: Pick<Ec2Facts, 'subnets' | 'securityGroups'>,
+): Promise<NodeRecord> {
   const dir = state.path('nodes', node.instance);
   mkdirSync(join(dir, 'log'), { recursive: true });
   const record: NodeRecord = {
@@ -209,11 +219,12 @@ async function startNode(state: LabState, lab: LabRecord, scenario: Scenario, no
   });
   const eniConfigFile = join(dir, 'eni-config.yaml');
   const subnetId = (name: string) => subnets.find((s) => s.name === name)?.id ?? name;
+  const groupIds = (names: string[]) => names.map((g) => securityGroups.find((x) => x.name === g)?.id ?? g);
   writeFileSync(
     eniConfigFile,
     toYaml({
       node: { name: node.instance, labels: node.labels, annotations: {} },
-      eniConfigs: scenario.eniConfigs.map((c) => ({ metadata: { name: c.name }, spec: { subnet: subnetId(c.subnet), securityGroups: c.securityGroups } })),
+      eniConfigs: scenario.eniConfigs.map((c) => ({ metadata: { name: c.name }, spec: { subnet: subnetId(c.subnet), securityGroups: groupIds(c.securityGroups) } })),
     }),
   );
   startProcess(state, {
@@ -437,7 +448,7 @@ const alive = (pid: number) => {
 
 /** Removes everything the lab made: its processes (by record, then every process left in a lab namespace), namespaces, stray links and mounts. */
 export async function labDown(opts: { stateDir?: string; progress?: Progress } = {}): Promise<DownReport> {
-  await checkPrerequisites();
+  requireRoot();
   const state = new LabState(opts.stateDir ?? DEFAULT_STATE_DIR);
   const report: DownReport = { processes: 0, namespaces: 0, links: 0, mounts: 0 };
   const victims = new Set<number>();

@@ -18,6 +18,7 @@ export interface Ec2Facts {
   natGateways: Array<{ id: string; name: string; eniId: string; privateIp: string; publicIp: string | null }>;
   peerings: Array<{ id: string; name: string }>;
   instances: Array<{ id: string; name: string }>;
+  securityGroups: Array<{ id: string; name: string; vpcId: string }>;
 }
 
 export type RouteTarget = { kind: 'local' } | { kind: 'igw'; id: string } | { kind: 'nat'; id: string } | { kind: 'pcx'; id: string } | { kind: 'other'; id: string };

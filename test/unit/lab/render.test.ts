@@ -29,6 +29,7 @@ const facts: Ec2Facts = {
     { id: 'i-priv', name: 'priv' },
     { id: 'i-other', name: 'not-in-the-lab' },
   ],
+  securityGroups: [],
 };
 
 const eni = (over: Partial<EniMapping>): EniMapping => ({ eniId: 'eni-x', mac: '02:00:00:00:00:01', vpcId: 'vpc-main', subnetId: 'subnet-priv', instanceId: null, deviceIndex: null, privateIps: [], ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps: {}, ...over });
