@@ -96,96 +96,102 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
     throw new PodnetError('LAB_EXISTS', `${leftovers.length} lab namespaces are left over (${leftovers.slice(0, 3).join(', ')}${leftovers.length > 3 ? ', …' : ''})`, 'remove them first: podnet lab down');
   }
   state.ensure();
-  const plan = planFabric(scenario);
+  try {
+    const plan = planFabric(scenario);
 
-  progress('building the fabric');
-  const fixed = renderFixedFabric(plan);
-  const instanceNs = [...scenario.nodes.map((n) => ns.node(n.instance)), ...scenario.hosts.map((h) => ns.host(h.instance)), ...scenario.natGateways.map((n) => ns.nat(n.name))];
-  await ipBatch([...fixed.netnsAdds, ...instanceNs.map((n) => `netns add ${n}`)]);
-  for (const [n, values] of fixed.sysctls) await setSysctls(n, values);
-  await ipBatch(fixed.linkAdds);
-  for (const [n, lines] of fixed.perNs) await ipBatch(lines, n);
-  for (const n of instanceNs) await ipBatch(['link set lo up'], n);
-  const echoPath = state.path('echo.mjs');
-  writeEchoScript(echoPath);
+    progress('building the fabric');
+    const fixed = renderFixedFabric(plan);
+    const instanceNs = [...scenario.nodes.map((n) => ns.node(n.instance)), ...scenario.hosts.map((h) => ns.host(h.instance)), ...scenario.natGateways.map((n) => ns.nat(n.name))];
+    await ipBatch([...fixed.netnsAdds, ...instanceNs.map((n) => `netns add ${n}`)]);
+    for (const [n, values] of fixed.sysctls) await setSysctls(n, values);
+    await ipBatch(fixed.linkAdds);
+    for (const [n, lines] of fixed.perNs) await ipBatch(lines, n);
+    for (const n of instanceNs) await ipBatch(['link set lo up'], n);
+    const echoPath = state.path('echo.mjs');
+    writeEchoScript(echoPath);
 
-  const lab: LabRecord = {
-    scenarioPath,
-    startedAt: new Date().toISOString(),
-    plan,
-    ec2Url: `http://${plan.ec2Endpoint}`,
-    imdsUrl: `http://${IMDS_ADDRESS}`,
-    region: REGION,
-    instances: {},
-    nodes: {},
-    hosts: Object.fromEntries(scenario.hosts.map((h) => [h.instance, { ns: ns.host(h.instance), instanceId: '' }])),
-    natGateways: Object.fromEntries(scenario.natGateways.map((n) => [n.name, { ns: ns.nat(n.name) }])),
-  };
-  state.writeLab(lab);
+    const lab: LabRecord = {
+      scenarioPath,
+      startedAt: new Date().toISOString(),
+      plan,
+      ec2Url: `http://${plan.ec2Endpoint}`,
+      imdsUrl: `http://${IMDS_ADDRESS}`,
+      region: REGION,
+      instances: {},
+      nodes: {},
+      hosts: Object.fromEntries(scenario.hosts.map((h) => [h.instance, { ns: ns.host(h.instance), instanceId: '' }])),
+      natGateways: Object.fromEntries(scenario.natGateways.map((n) => [n.name, { ns: ns.nat(n.name) }])),
+    };
+    state.writeLab(lab);
 
-  progress('starting the EC2/IMDS emulator');
-  const emulator = startProcess(state, {
-    name: 'ec2',
-    ns: ns.aws,
-    argv: [...podnetArgv(), 'ec2', 'serve', '--listen', `${plan.ec2Endpoint}:80`, '--imds-listen', `${IMDS_ADDRESS}:80`, '--allow-non-loopback', '--region', REGION, '--topology', scenarioPath, '--json'],
-    env: { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: REGION },
-  });
-  const served = await waitFor(
-    'the EC2 emulator start',
-    90_000,
-    () => {
-      if (!isLabProcess(emulator.pid, state.dir)) throw new PodnetError('LAB_FAILED', `the EC2 emulator exited: ${logTail(emulator.log)}`, `see ${emulator.log}`);
-      const line = readFileSync(emulator.log, 'utf8').split('\n').find((l) => l.startsWith('{'));
-      return line ? (JSON.parse(line) as { instances: Array<{ name: string; id: string }> }) : undefined;
-    },
-    `see ${emulator.log}`,
-  );
-  lab.instances = Object.fromEntries(served.instances.map((i) => [i.name, i.id]));
-  for (const h of Object.keys(lab.hosts)) lab.hosts[h]!.instanceId = lab.instances[h] ?? '';
-  state.writeLab(lab);
+    progress('starting the EC2/IMDS emulator');
+    const emulator = startProcess(state, {
+      name: 'ec2',
+      ns: ns.aws,
+      argv: [...podnetArgv(), 'ec2', 'serve', '--listen', `${plan.ec2Endpoint}:80`, '--imds-listen', `${IMDS_ADDRESS}:80`, '--allow-non-loopback', '--region', REGION, '--topology', scenarioPath, '--json'],
+      env: { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: REGION },
+    });
+    const served = await waitFor(
+      'the EC2 emulator start',
+      90_000,
+      () => {
+        if (!isLabProcess(emulator.pid, state.dir)) throw new PodnetError('LAB_FAILED', `the EC2 emulator exited: ${logTail(emulator.log)}`, `see ${emulator.log}`);
+        const line = readFileSync(emulator.log, 'utf8').split('\n').find((l) => l.startsWith('{'));
+        return line ? (JSON.parse(line) as { instances: Array<{ name: string; id: string }> }) : undefined;
+      },
+      `see ${emulator.log}`,
+    );
+    lab.instances = Object.fromEntries(served.instances.map((i) => [i.name, i.id]));
+    for (const h of Object.keys(lab.hosts)) lab.hosts[h]!.instanceId = lab.instances[h] ?? '';
+    state.writeLab(lab);
 
-  progress('starting the fabric controller');
-  startProcess(state, { name: 'controller', ns: ns.aws, argv: [...podnetArgv(), 'lab', 'controller', '--state-dir', state.dir] });
-  const instanceIds = [...scenario.nodes.map((n) => n.instance), ...scenario.hosts.map((h) => h.instance)].map((n) => lab.instances[n]!);
-  await waitFor(
-    'wiring every instance and NAT gateway',
-    60_000,
-    () => {
-      const fabric = state.readFabric();
-      if (!fabric) return undefined;
-      const wiredPrimaries = new Set(fabric.enis.filter((e) => e.wired && e.deviceIndex === 0).map((e) => e.instanceId));
-      const wiredNat = fabric.enis.filter((e) => e.wired && e.instanceId === null).length;
-      return instanceIds.every((id) => wiredPrimaries.has(id)) && wiredNat >= scenario.natGateways.length ? true : undefined;
-    },
-    `see ${state.path('logs', 'controller.log')}`,
-  );
+    progress('starting the fabric controller');
+    startProcess(state, { name: 'controller', ns: ns.aws, argv: [...podnetArgv(), 'lab', 'controller', '--state-dir', state.dir] });
+    const instanceIds = [...scenario.nodes.map((n) => n.instance), ...scenario.hosts.map((h) => h.instance)].map((n) => lab.instances[n]!);
+    await waitFor(
+      'wiring every instance and NAT gateway',
+      60_000,
+      () => {
+        const fabric = state.readFabric();
+        if (!fabric) return undefined;
+        const wiredPrimaries = new Set(fabric.enis.filter((e) => e.wired && e.deviceIndex === 0).map((e) => e.instanceId));
+        const wiredNat = fabric.enis.filter((e) => e.wired && e.instanceId === null).length;
+        return instanceIds.every((id) => wiredPrimaries.has(id)) && wiredNat >= scenario.natGateways.length ? true : undefined;
+      },
+      `see ${state.path('logs', 'controller.log')}`,
+    );
 
-  progress('starting ipamd on every node');
-  const facts = state.readFabric()!.facts;
-  for (const node of scenario.nodes) {
-    lab.nodes[node.instance] = await startNode(state, lab, scenario, node, facts);
+    progress('starting ipamd on every node');
+    const facts = state.readFabric()!.facts;
+    for (const node of scenario.nodes) {
+      lab.nodes[node.instance] = await startNode(state, lab, scenario, node, facts);
+    }
+    state.writeLab(lab);
+
+    progress('starting the echo services');
+    for (const h of plan.internetHosts) startEcho(state, h.ns, h.name, plan.echoPort, echoPath);
+    for (const h of Object.keys(lab.hosts)) startEcho(state, lab.hosts[h]!.ns, h, plan.echoPort, echoPath);
+    await waitFor('the echo services start', 20_000, () => ([...plan.internetHosts.map((h) => h.ns), ...Object.values(lab.hosts).map((h) => h.ns)].every((n) => existsSync(echoReadyFile(state, n))) ? true : undefined), `see ${state.path('logs')}`);
+
+    progress('waiting for ipamd');
+    for (const node of Object.values(lab.nodes)) {
+      const proc = state.procs().find((p) => p.name === `ipamd-${node.name}`)!;
+      await waitFor(`ipamd on ${node.name} opening its CNI socket`, 90_000, () => {
+        if (!isLabProcess(proc.pid, state.dir)) throw new PodnetError('LAB_FAILED', `ipamd on ${node.name} exited: ${logTail(proc.log)}`, `see ${proc.log}`);
+        return existsSync(node.socket) ? true : undefined;
+      }, `see ${proc.log}`);
+    }
+
+    for (const pod of scenario.pods) {
+      progress(`creating pod ${pod.name} on ${pod.node}`);
+      await podAdd({ stateDir: state.dir, node: pod.node, name: pod.name, hostNetwork: pod.hostNetwork, eni: pod.eni });
+    }
+    return lab;
+  } catch (err) {
+    if (!(err instanceof PodnetError)) throw err;
+    // what was built stays, so its logs and namespaces can be looked at
+    throw new PodnetError(err.code, err.message, `${err.hint ? `${err.hint}; ` : ''}logs are in ${state.path('logs')}; podnet lab down removes the half-built lab`, { cause: err });
   }
-  state.writeLab(lab);
-
-  progress('starting the echo services');
-  for (const h of plan.internetHosts) startEcho(state, h.ns, h.name, plan.echoPort, echoPath);
-  for (const h of Object.keys(lab.hosts)) startEcho(state, lab.hosts[h]!.ns, h, plan.echoPort, echoPath);
-  await waitFor('the echo services start', 20_000, () => ([...plan.internetHosts.map((h) => h.ns), ...Object.values(lab.hosts).map((h) => h.ns)].every((n) => existsSync(echoReadyFile(state, n))) ? true : undefined), `see ${state.path('logs')}`);
-
-  progress('waiting for ipamd');
-  for (const node of Object.values(lab.nodes)) {
-    const proc = state.procs().find((p) => p.name === `ipamd-${node.name}`)!;
-    await waitFor(`ipamd on ${node.name} opening its CNI socket`, 90_000, () => {
-      if (!isLabProcess(proc.pid, state.dir)) throw new PodnetError('LAB_FAILED', `ipamd on ${node.name} exited: ${logTail(proc.log)}`, `see ${proc.log}`);
-      return existsSync(node.socket) ? true : undefined;
-    }, `see ${proc.log}`);
-  }
-
-  for (const pod of scenario.pods) {
-    progress(`creating pod ${pod.name} on ${pod.node}`);
-    await podAdd({ stateDir: state.dir, node: pod.node, name: pod.name, hostNetwork: pod.hostNetwork, eni: pod.eni });
-  }
-  return lab;
 }
 
 async function startNode(
@@ -376,7 +382,8 @@ async function waitForRoute(state: LabState, ip: string): Promise<number | null>
 /** ipamd has set up a secondary ENI once its route table (device + 1, spec §3.2) has the default route. */
 async function waitForEniTable(node: NodeRecord, device: number): Promise<void> {
   await waitFor(`ipamd on ${node.name} setting up eth${device} (route table ${device + 1})`, 30_000, async () => {
-    const { stdout } = await run(['ip', '-n', node.ns, '-j', 'route', 'show', 'table', String(device + 1)]);
+    // until ipamd writes it, the table does not exist and `ip route show table N` fails
+    const stdout = await run(['ip', '-n', node.ns, '-j', 'route', 'show', 'table', String(device + 1)]).then((r) => r.stdout, () => '[]');
     return (JSON.parse(stdout || '[]') as Array<{ dst: string }>).some((r) => r.dst === 'default') ? true : undefined;
   }, `see ${node.dir}/log/ipamd.log`);
 }
