@@ -16,7 +16,9 @@ export function buildProgram(): Command {
     .version(process.env.npm_package_version ?? '0.1.0')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeErr: () => {} }); // errors are printed once, by reportError, as error:/hint:
+    // errors are printed once, by reportError, as error:/hint:; help a usage error asks for (a group run without a
+    // subcommand) still goes to stderr
+    .configureOutput({ outputError: () => {} });
   for (const register of commandGroups) register(program);
   return program;
 }
@@ -41,8 +43,11 @@ export async function main(argv: readonly string[]): Promise<void> {
 export function reportError(err: unknown): number {
   if (err instanceof CommanderError) {
     if (err.exitCode === 0) return 0; // --help, --version
-    const message = err.message.replace(/^error: /, '');
-    process.stderr.write(`error: ${message}\nhint: run 'podnet help' or add --help to the command to see its usage\n`);
+    if (err.code === 'commander.help') return 2; // a command group without a subcommand: its help is on stderr
+    // commander appends "(Did you mean serve?)" to the message; it reads better as the hint
+    const [, message = err.message, suggestion] = /^(?:error: )?([\s\S]*?)(?:\n\(Did you mean (.+)\?\))?$/.exec(err.message) ?? [];
+    const hint = suggestion ? `did you mean ${suggestion}?` : "run 'podnet help' or add --help to the command to see its usage";
+    process.stderr.write(`error: ${message}\nhint: ${hint}\n`);
     return 2;
   }
   if (err instanceof PodnetError) {
