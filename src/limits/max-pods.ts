@@ -1,5 +1,5 @@
 import { PodnetError } from '../lib/index.js';
-import { IPS_PER_PREFIX, enisOnDefaultCard, lookupInstanceType, supportsPrefixDelegation, type InstanceLimits } from './table.js';
+import { IPS_PER_PREFIX, enisOnDefaultCard, lookupInstanceType, maxIpsPerEni, supportsPrefixDelegation, type InstanceLimits } from './table.js';
 
 /** The node settings that change max pods (§4.16, §5.1, §5.2). */
 export interface MaxPodsOptions {
@@ -89,8 +89,7 @@ export function maxPodsFor(instanceType: string, limits: InstanceLimits, opts: M
     // upstream only enables PD on Nitro or bare metal and otherwise keeps secondary IPs (§8, calculator in §4.16)
     notes.push(`prefix delegation needs a Nitro or bare-metal instance (${instanceType} is ${limits.HypervisorType}); falling back to secondary IPs as upstream does`);
   }
-  const slots = limits.IPv4Limit - 1;
-  const podIpsPerEni = pd ? slots * IPS_PER_PREFIX : slots;
+  const podIpsPerEni = maxIpsPerEni(limits, pd);
   const uncapped = enis * podIpsPerEni + HOST_NETWORK_PODS;
 
   let cap: MaxPodsBreakdown['cap'] = null;
