@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { loadConfig } from '../src/config/index.js';
 import { applyTopology, parseTopology, startEc2Server } from '../src/ec2/index.js';
-import { readDaemonSettings, startIpamd } from '../src/ipamd/index.js';
+import { startIpamd } from '../src/ipamd/index.js';
 
 const PODS = 100;
 const ROUNDS = 5;
@@ -61,7 +61,7 @@ try {
     INTROSPECTION_BIND_ADDRESS: '127.0.0.1:0', PODNET_METRICS_BIND_ADDRESS: '127.0.0.1:0', PODNET_DATAPLANE: 'none',
     PODNET_POOL_INTERVAL_MS: '200',
   };
-  const ipamd = await startIpamd({ env, config: loadConfig(env).config, settings: readDaemonSettings(env).settings });
+  const ipamd = await startIpamd({ env, config: loadConfig(env).config });
   try {
     const atInit = await ipamd.metrics.ec2CallCounts();
     console.log(`${INSTANCE_TYPE}, default warm settings (WARM_ENI_TARGET=1): node init made ${sum(atInit)} EC2 calls ${JSON.stringify(atInit)}; ${ipamd.node.summary()}`);

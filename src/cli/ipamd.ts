@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { loadConfig } from '../config/index.js';
-import { daemonSettingNames, readDaemonSettings, startIpamd, type Log } from '../ipamd/index.js';
+import { startIpamd, type Log } from '../ipamd/index.js';
 import { PodnetError } from '../lib/index.js';
 
 export function registerIpamd(program: Command): void {
@@ -11,20 +11,17 @@ export function registerIpamd(program: Command): void {
     .action(async () => {
       const env = process.env;
       const loaded = loadConfig(env);
-      const { settings, problems } = readDaemonSettings(env);
-      const reasons = [
-        ...loaded.problems.filter((p) => p.severity === 'error').map((p) => `${p.variable}: ${p.message}`),
-        ...problems.map((p) => `${p.variable}: ${p.message}`),
-      ];
-      if (reasons.length > 0) {
-        throw new PodnetError('CONFIG_INVALID', `ipamd refuses to start: ${reasons.join('; ')}`, 'fix the settings named above; `podnet config` lists every problem with its fix');
+      const errors = loaded.problems.filter((p) => p.severity === 'error');
+      if (errors.length > 0) {
+        throw new PodnetError('CONFIG_INVALID', `ipamd refuses to start: ${errors.map((p) => `${p.variable}: ${p.message}`).join('; ')}`, 'fix the settings named above; `podnet config` lists every problem with its fix');
       }
-      const log = openLog(loaded.config.logLevel, env.AWS_VPC_K8S_CNI_LOG_FILE);
+      // upstream's default log file only exists in the aws-node pod, so an unset variable means stderr here
+      const logFileSet = loaded.settings.some((s) => s.name === 'AWS_VPC_K8S_CNI_LOG_FILE' && s.source !== 'default');
+      const log = openLog(loaded.config.logLevel, logFileSet ? loaded.config.logFile : undefined);
       for (const p of loaded.problems.filter((x) => x.severity === 'warning')) log('warn', `${p.variable}: ${p.message} — ${p.fix}`);
-      const ours = new Set<string>(daemonSettingNames);
-      for (const t of loaded.unknown.filter((u) => !ours.has(u.variable))) log('warn', `${t.variable}: ${t.message} — ${t.fix}`);
+      for (const t of loaded.unknown) log('warn', `${t.variable}: ${t.message} — ${t.fix}`);
 
-      const ipamd = await startIpamd({ env, config: loaded.config, settings, log });
+      const ipamd = await startIpamd({ env, config: loaded.config, log });
       await new Promise<void>((resolve) => {
         const shutdown = (signal: string) => {
           log('info', `${signal}: stopping (no more ENI or address changes; closing the socket; writing the checkpoint)`);

@@ -5,10 +5,11 @@
 export { loadConfig, findTypos, type Env } from './load.js';
 export { parseEnvFile, readEnvFile } from './env-file.js';
 export { variables, deprecatedVariables, type VariableDef, type VariableKind, type Reader } from './variables.js';
-export { parseGoBool, parseAtoi, parseGoIntBase0 } from './values.js';
+export { parseGoBool, parseAtoi, parseGoIntBase0, parseBindAddress, type BindAddress } from './values.js';
 export type {
   PodnetConfig,
   RandomizeSnat,
+  DataplaneMode,
   Severity,
   ConfigProblem,
   TypoWarning,

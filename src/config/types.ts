@@ -68,15 +68,26 @@ export interface PodnetConfig {
   egressV6PluginLogFile: string;
   hostCniBinPath: string;
   hostCniConfDirPath: string;
-  // podnet-only (PODNET_*): timers for a fast clock, the CNI socket, the lab's routing variant
+  // podnet-only (PODNET_*): timers for a fast clock, the CNI socket, the lab's routing variant, the daemon's
+  // metrics listener, ENIConfig file and dataplane
   poolIntervalMs: number;
   decreaseIntervalMs: number;
   reconcileIntervalMs: number;
   eniMinAgeMs: number;
   insufficientCidrBackoffMs: number;
+  leakedEniIntervalMs: number;
+  leakedEniMinAgeMs: number;
   cniSocket: string;
   pre18Routing: boolean;
+  /** A valid bind address (see parseBindAddress); upstream's metrics port is fixed at :61678. */
+  metricsBindAddress: string;
+  /** ENIConfigs and the node's labels/annotations (YAML) standing in for the Kubernetes API; '' for none. */
+  eniConfigFile: string;
+  /** `linux` wires pods and host rules (root); `none` only manages addresses. */
+  dataplane: DataplaneMode;
 }
+
+export type DataplaneMode = 'linux' | 'none';
 
 export type RandomizeSnat = 'prng' | 'hashrandom' | 'none';
 

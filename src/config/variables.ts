@@ -1,7 +1,7 @@
 import { PodnetError } from '../lib/index.js';
 import { formatCidr, parseCidr } from '../net/index.js';
-import type { PodnetConfig, RandomizeSnat } from './types.js';
-import { parseAtoi, parseGoBool, parseGoIntBase0, parseStringMap } from './values.js';
+import type { DataplaneMode, PodnetConfig, RandomizeSnat } from './types.js';
+import { parseAtoi, parseBindAddress, parseGoBool, parseGoIntBase0, parseStringMap } from './values.js';
 
 /** Who reads a variable upstream (spec §0, §1), or `podnet` for the PODNET_* settings. */
 export type Reader = 'ipamd' | 'entrypoint' | 'init' | 'plugin' | 'egress-cni' | 'awsutils' | 'k8s-client' | 'podnet';
@@ -170,6 +170,22 @@ function mtuParse(text: string | undefined, fallback: number, ctx: ParseContext)
   if (n !== undefined) return n;
   ctx.error('malformed-int', `"${text}" is not a whole number; the entrypoint refuses to start`, 'set an MTU between 576 and 9001 (1280 and 9001 for IPv6)');
   return mtuDefault;
+}
+
+/** A podnet-only listen address; ipamd refuses to start on one it cannot parse. */
+function bindAddressVar(d: Omit<Common<'metricsBindAddress'>, 'readBy'> & { default: string }): VariableDef {
+  return {
+    ...d,
+    kind: 'string',
+    podnetOnly: true,
+    readBy: ['podnet'],
+    parse(text, ctx) {
+      if (text === undefined) return d.default;
+      if (parseBindAddress(text) !== undefined) return text;
+      ctx.error('invalid-bind-address', `"${text}" is not HOST:PORT, :PORT or unix:PATH; podnet ipamd refuses to start`, `e.g. 127.0.0.1:61678, ${d.default} for every interface, or :0 for a free port`);
+      return d.default;
+    },
+  };
 }
 
 const logLevels = ['debug', 'info', 'warn', 'error', 'fatal'];
@@ -573,12 +589,14 @@ export const variables: readonly VariableDef[] = [
     name: 'HOST_CNI_CONFDIR_PATH', field: 'hostCniConfDirPath', default: '/host/etc/cni/net.d', readBy: ['entrypoint'],
     description: 'Where 10-aws.conflist is written.',
   }),
-  // --- podnet-only: timers (spec §9 item 2) for a fast clock, the CNI socket, the lab's routing variant ---
+  // --- podnet-only: timers (spec §9 item 2) for a fast clock, the CNI socket, the lab's routing variant, the daemon ---
   intervalVar({ name: 'PODNET_POOL_INTERVAL_MS', field: 'poolIntervalMs', default: 5000, min: 1, description: 'Pool manager loop period (upstream: 5 s).' }),
   intervalVar({ name: 'PODNET_DECREASE_INTERVAL_MS', field: 'decreaseIntervalMs', default: 30000, min: 1, description: 'Minimum time between pool decreases (upstream: 30 s).' }),
   intervalVar({ name: 'PODNET_RECONCILE_INTERVAL_MS', field: 'reconcileIntervalMs', default: 60000, min: 1, description: 'IMDS/EC2 reconcile period (upstream: 60 s).' }),
   intervalVar({ name: 'PODNET_ENI_MIN_AGE_MS', field: 'eniMinAgeMs', default: 60000, min: 0, description: 'An ENI younger than this is never freed (upstream: 1 min).' }),
   intervalVar({ name: 'PODNET_INSUFFICIENT_CIDR_BACKOFF_MS', field: 'insufficientCidrBackoffMs', default: 120000, min: 0, description: 'Wait after InsufficientCidrBlocks (upstream: 120 s).' }),
+  intervalVar({ name: 'PODNET_LEAKED_ENI_INTERVAL_MS', field: 'leakedEniIntervalMs', default: 3600000, min: 1, description: 'Leaked-ENI GC period (upstream: 1 h).' }),
+  intervalVar({ name: 'PODNET_LEAKED_ENI_MIN_AGE_MS', field: 'leakedEniMinAgeMs', default: 300000, min: 0, description: 'A detached ENI younger than this is not deleted by the leaked-ENI GC (upstream: 5 min).' }),
   stringVar({
     name: 'PODNET_CNI_SOCKET', field: 'cniSocket', default: '/var/run/aws-node/ipamd.sock', podnetOnly: true, readBy: ['podnet'],
     description: 'Unix socket between the CNI launcher and ipamd (upstream\'s gRPC socket path).',
@@ -586,6 +604,19 @@ export const variables: readonly VariableDef[] = [
   boolVar({
     name: 'PODNET_PRE_1_8_ROUTING', field: 'pre18Routing', default: false, podnetOnly: true, readBy: ['podnet'],
     description: 'Lab: use the pre-1.8.0 "not to <VPC CIDR> lookup main" pod routing.',
+  }),
+  bindAddressVar({
+    name: 'PODNET_METRICS_BIND_ADDRESS', field: 'metricsBindAddress', default: ':61678',
+    description: 'Prometheus metrics listener: HOST:PORT, :PORT (every interface) or unix:PATH (upstream: :61678, fixed).',
+  }),
+  stringVar({
+    name: 'PODNET_ENI_CONFIG_FILE', field: 'eniConfigFile', default: '', podnetOnly: true, readBy: ['podnet'],
+    description: 'Custom networking without an API server: a YAML file of ENIConfigs and the node\'s labels/annotations.',
+  }),
+  enumVar<DataplaneMode>({
+    name: 'PODNET_DATAPLANE', field: 'dataplane', values: ['linux', 'none'], default: 'linux', fallback: 'linux',
+    fallbackWhy: 'podnet ipamd refuses to start', podnetOnly: true, readBy: ['podnet'],
+    description: 'linux: ipamd programs host rules and ENI route tables and wires pods (root); none: it only manages addresses.',
   }),
 ];
 

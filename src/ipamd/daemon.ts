@@ -8,7 +8,6 @@ import type { PodnetConfig } from '../config/index.js';
 import { createIpamdBackend } from './backend.js';
 import { systemClock, type Clock } from './clock.js';
 import { createEc2Client, resolveCloudEndpoints, type Env, type RetrySettings } from './cloud.js';
-import type { DaemonSettings } from './daemon-settings.js';
 import { readEniConfigFile } from './eni-config.js';
 import { formatBindAddress, parseBindAddress, startHttpEndpoint, type BindAddress, type HttpEndpoint } from './http.js';
 import { ImdsClient } from './imds.js';
@@ -23,7 +22,6 @@ export interface StartIpamdOptions {
   /** The process environment: the SDK-standard endpoint and credential variables are read from it. */
   env: Env;
   config: PodnetConfig;
-  settings: DaemonSettings;
   clock?: Clock;
   log?: Log;
   /** EC2 retry backoff; tests shorten it. */
@@ -52,16 +50,16 @@ export async function startIpamd(o: StartIpamdOptions): Promise<Ipamd> {
   const started = performance.now();
   const log: Log = o.log ?? (() => {});
   const clock = o.clock ?? systemClock;
-  const { config, settings } = o;
+  const { config } = o;
   const endpoints = resolveCloudEndpoints(o.env);
   const metrics = new IpamdMetrics({ version: config.vpcCniVersion || IPAMD_VERSION });
   const imds = new ImdsClient({ endpoint: endpoints.imdsEndpoint, timeoutMs: config.httpTimeoutSeconds * 1000 });
   const region = endpoints.region ?? (await imds.instanceFacts()).region;
   const ec2 = createEc2Client({ endpoints, region, metrics, env: o.env, retry: o.retry, requestTimeoutMs: config.httpTimeoutSeconds * 1000, version: config.vpcCniVersion });
-  const eniConfigFile = settings.eniConfigFile ? await readEniConfigFile(settings.eniConfigFile) : undefined;
-  const dataplane = o.dataplane ?? (settings.dataplane === 'none' ? addressOnlyDataplane() : linuxDataplane(config));
+  const eniConfigFile = config.eniConfigFile ? await readEniConfigFile(config.eniConfigFile) : undefined;
+  const dataplane = o.dataplane ?? (config.dataplane === 'none' ? addressOnlyDataplane() : linuxDataplane(config));
   const node = new IpamdNode({
-    config, ec2, imds, metrics, clock, dataplane, log, leakedEniIntervalMs: settings.leakedEniIntervalMs, leakedEniMinAgeMs: settings.leakedEniMinAgeMs,
+    config, ec2, imds, metrics, clock, dataplane, log, leakedEniIntervalMs: config.leakedEniIntervalMs, leakedEniMinAgeMs: config.leakedEniMinAgeMs,
     ...(eniConfigFile && { eniConfigFile }),
   });
 
@@ -74,7 +72,7 @@ export async function startIpamd(o: StartIpamdOptions): Promise<Ipamd> {
   let metricsEndpoint: HttpEndpoint | undefined;
   try {
     if (!config.disableMetrics) {
-      metricsEndpoint = await startHttpEndpoint(settings.metricsBind, 'metrics', async (req, res) => {
+      metricsEndpoint = await startHttpEndpoint(parseBindAddress(config.metricsBindAddress, 'PODNET_METRICS_BIND_ADDRESS'), 'metrics', async (req, res) => {
         const path = new URL(req.url ?? '/', 'http://metrics').pathname;
         if (path !== '/metrics') {
           res.writeHead(404, { 'content-type': 'text/plain' }).end('metrics are at /metrics\n');

@@ -5,23 +5,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { unlinkSync } from 'node:fs';
+import { parseBindAddress as parseBindText, type BindAddress } from '../config/index.js';
 import { PodnetError } from '../lib/index.js';
 
-export type BindAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+export type { BindAddress };
 
+/** The address a listen variable names; PodnetError CONFIG_INVALID when it names none (src/config checks the same). */
 export function parseBindAddress(text: string, variable: string): BindAddress {
-  if (text.startsWith('unix:')) {
-    const path = text.slice('unix:'.length);
-    if (path === '') throw new PodnetError('CONFIG_INVALID', `${variable}=${text} names no socket path`, 'write unix:/path/to/socket');
-    return { kind: 'unix', path };
-  }
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) {
-    throw new PodnetError('CONFIG_INVALID', `${variable}=${text} is not HOST:PORT, :PORT or unix:PATH`, 'e.g. 127.0.0.1:61679 (port 0 picks a free port)');
-  }
-  // Go's ":61678" listens on every interface
-  return { kind: 'tcp', host: m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]!), port };
+  const bind = parseBindText(text);
+  if (bind !== undefined) return bind;
+  if (text === 'unix:') throw new PodnetError('CONFIG_INVALID', `${variable}=${text} names no socket path`, 'write unix:/path/to/socket');
+  throw new PodnetError('CONFIG_INVALID', `${variable}=${text} is not HOST:PORT, :PORT or unix:PATH`, 'e.g. 127.0.0.1:61679 (port 0 picks a free port)');
 }
 
 export function formatBindAddress(b: BindAddress): string {

@@ -82,7 +82,6 @@ export { PoolManager, type IterationResult, type PoolManagerOptions } from './ma
 export { simulatePool, type SimulateOptions, type SimulationResult, type SimulationSetup } from './simulate.js';
 // the daemon around the core: cloud access, node init/reconcile/loop, CNI backend, introspection, metrics
 export { startIpamd, IPAMD_VERSION, type Ipamd, type StartIpamdOptions } from './daemon.js';
-export { readDaemonSettings, daemonSettingNames, type DaemonSettings, type DaemonSettingProblem, type DataplaneMode } from './daemon-settings.js';
 export {
   resolveCloudEndpoints,
   createEc2Client,

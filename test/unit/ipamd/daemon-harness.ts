@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { EC2Client, RunInstancesCommand, type _InstanceType } from '@aws-sdk/client-ec2';
 import { loadConfig } from '../../../src/config/index.js';
 import { applyTopology, parseTopology, startEc2Server, type Ec2Emulator, type FaultConfig, type ThrottleConfig } from '../../../src/ec2/index.js';
-import { readDaemonSettings, startIpamd, type Ipamd } from '../../../src/ipamd/index.js';
+import { startIpamd, type Ipamd } from '../../../src/ipamd/index.js';
 
 export interface Cloud {
   emulator: Ec2Emulator;
@@ -86,9 +86,7 @@ export async function startDaemon(env: Record<string, string>): Promise<Ipamd> {
   const loaded = loadConfig(env);
   const errors = loaded.problems.filter((p) => p.severity === 'error');
   if (errors.length > 0) throw new Error(errors.map((p) => p.message).join('; '));
-  const { settings, problems } = readDaemonSettings(env);
-  if (problems.length > 0) throw new Error(problems.map((p) => p.message).join('; '));
-  return startIpamd({ env, config: loaded.config, settings, retry: { throttleBaseMs: 5, transientBaseMs: 5, maxDelayMs: 20 } });
+  return startIpamd({ env, config: loaded.config, retry: { throttleBaseMs: 5, transientBaseMs: 5, maxDelayMs: 20 } });
 }
 
 /** Polls until `check` holds (the pool loop runs on real time with short timers). */
