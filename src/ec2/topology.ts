@@ -39,11 +39,19 @@ import {
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { PodnetError } from '../lib/index.js';
+import { parseCidr } from '../net/index.js';
 import { parseSettings } from './settings.js';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a name: letters, digits, . _ -');
-const ipv4Cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, 'an IPv4 CIDR like 10.0.0.0/16');
-const ipv6Cidr = z.string().regex(/^[0-9a-fA-F:]+\/\d{1,3}$/, 'an IPv6 CIDR like 2600:1f14::/64');
+const isCidrOf = (family: 4 | 6) => (text: string) => {
+  try {
+    return parseCidr(text).family === family;
+  } catch {
+    return false;
+  }
+};
+const ipv4Cidr = z.string().refine(isCidrOf(4), 'an IPv4 CIDR like 10.0.0.0/16');
+const ipv6Cidr = z.string().refine(isCidrOf(6), 'an IPv6 CIDR like 2600:1f14::/64');
 const tags = z.record(z.string(), z.string()).default({});
 
 const ruleSchema = z.strictObject({
@@ -227,6 +235,19 @@ function hasPermission(existing: IpPermission[] | undefined, wanted: IpPermissio
  * tag) are kept; their tags, MapPublicIpOnLaunch, routes, associations and rules are completed where they differ.
  */
 export async function applyTopology(topology: Topology, client: EC2Client): Promise<TopologyApplyResult> {
+  const at = { entry: 'reading the existing resources' };
+  try {
+    return await applyEntries(topology, client, at);
+  } catch (err) {
+    // EC2 refusing a call (a subnet outside its VPC, an unknown instance type) is a problem of the file, not a bug
+    if ((err as { $fault?: string }).$fault !== 'client') throw err;
+    throw new PodnetError('CONFIG_INVALID', `topology: EC2 refused ${at.entry}: ${(err as Error).name}: ${(err as Error).message}`,
+      'fix that entry of the topology file; the emulator refuses what EC2 would', { cause: err });
+  }
+}
+
+/** applyTopology's steps; `at.entry` names the entry being applied, for the error. */
+async function applyEntries(topology: Topology, client: EC2Client, at: { entry: string }): Promise<TopologyApplyResult> {
   const changes: TopologyChange[] = [];
   const ids: TopologyApplyResult['ids'] = { vpcs: {}, subnets: {}, internetGateways: {}, natGateways: {}, peerings: {}, routeTables: {}, securityGroups: {}, instances: {} };
   const record = (kind: keyof TopologyApplyResult['ids'], n: string, id: string, change: TopologyChange['change']) => {
@@ -242,6 +263,7 @@ export async function applyTopology(topology: Topology, client: EC2Client): Prom
 
   const vpcs = (await client.send(new DescribeVpcsCommand({}))).Vpcs ?? [];
   for (const v of topology.vpcs) {
+    at.entry = `vpcs '${v.name}'`;
     const found = vpcs.find((x) => nameOf(x.Tags) === v.name);
     if (found) {
       record('vpcs', v.name, found.VpcId!, (await completeTags(found.VpcId!, found.Tags, toTags(v.name, v.tags))) ? 'updated' : 'unchanged');
@@ -255,6 +277,7 @@ export async function applyTopology(topology: Topology, client: EC2Client): Prom
 
   const subnets = (await client.send(new DescribeSubnetsCommand({}))).Subnets ?? [];
   for (const s of topology.subnets) {
+    at.entry = `subnets '${s.name}'`;
     const found = subnets.find((x) => nameOf(x.Tags) === s.name);
     let id: string;
     let change: TopologyChange['change'];
@@ -286,6 +309,7 @@ export async function applyTopology(topology: Topology, client: EC2Client): Prom
 
   const igws = (await client.send(new DescribeInternetGatewaysCommand({}))).InternetGateways ?? [];
   for (const g of topology.internetGateways) {
+    at.entry = `internetGateways '${g.name}'`;
     const found = igws.find((x) => nameOf(x.Tags) === g.name);
     const id = found?.InternetGatewayId ?? (await client.send(new CreateInternetGatewayCommand({ TagSpecifications: tagSpec('internet-gateway', g.name) }))).InternetGateway!.InternetGatewayId!;
     const attached = (found?.Attachments ?? []).some((a) => a.VpcId === ids.vpcs[g.vpc]);
@@ -295,6 +319,7 @@ export async function applyTopology(topology: Topology, client: EC2Client): Prom
 
   const peerings = (await client.send(new DescribeVpcPeeringConnectionsCommand({}))).VpcPeeringConnections ?? [];
   for (const p of topology.peerings) {
+    at.entry = `peerings '${p.name}'`;
     const found = peerings.find((x) => nameOf(x.Tags) === p.name && !['deleted', 'rejected', 'failed', 'expired'].includes(x.Status?.Code ?? ''));
     const id =
       found?.VpcPeeringConnectionId ??
@@ -307,6 +332,7 @@ export async function applyTopology(topology: Topology, client: EC2Client): Prom
 
   const nats = (await client.send(new DescribeNatGatewaysCommand({}))).NatGateways ?? [];
   for (const n of topology.natGateways) {
+    at.entry = `natGateways '${n.name}'`;
     const found = nats.find((x) => nameOf(x.Tags) === n.name && x.State !== 'deleted' && x.State !== 'deleting' && x.State !== 'failed');
     if (found) {
       record('natGateways', n.name, found.NatGatewayId!, 'unchanged');
@@ -321,6 +347,7 @@ export async function applyTopology(topology: Topology, client: EC2Client): Prom
 
   const tables = (await client.send(new DescribeRouteTablesCommand({}))).RouteTables ?? [];
   for (const rt of topology.routeTables) {
+    at.entry = `routeTables '${rt.name}'`;
     const found = tables.find((x) => nameOf(x.Tags) === rt.name);
     const id = found?.RouteTableId ?? (await client.send(new CreateRouteTableCommand({ VpcId: ids.vpcs[rt.vpc], TagSpecifications: tagSpec('route-table', rt.name) }))).RouteTable!.RouteTableId!;
     let changed = false;
@@ -352,6 +379,7 @@ export async function applyTopology(topology: Topology, client: EC2Client): Prom
 
   const groups = (await client.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];
   for (const g of topology.securityGroups) {
+    at.entry = `securityGroups '${g.name}'`;
     const found = groups.find((x) => x.GroupName === g.name && x.VpcId === ids.vpcs[g.vpc]);
     const id =
       found?.GroupId ??
@@ -371,6 +399,7 @@ export async function applyTopology(topology: Topology, client: EC2Client): Prom
   const reservations = (await client.send(new DescribeInstancesCommand({}))).Reservations ?? [];
   const instances = reservations.flatMap((r) => r.Instances ?? []).filter((i) => !['terminated', 'shutting-down'].includes(i.State?.Name ?? ''));
   for (const inst of topology.instances) {
+    at.entry = `instances '${inst.name}'`;
     const found = instances.find((x) => nameOf(x.Tags) === inst.name);
     if (found) {
       const changed = await completeTags(found.InstanceId!, found.Tags, toTags(inst.name, inst.tags));
