@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { parse as parseYaml } from 'yaml';
 import { applyTopology, loadTopology, startEc2Server, type FaultConfig, type ListenAddress, type TopologyApplyResult } from '../ec2/index.js';
-import { PodnetError, usageError } from '../lib/index.js';
+import { PodnetError, readUserFile, usageError } from '../lib/index.js';
 import { formatTable } from './output.js';
 
 const DEFAULT_EC2_LISTEN = '127.0.0.1:7311';
@@ -25,7 +24,7 @@ function positiveNumber(value: string): number {
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 
 /** --faults takes inline JSON or a JSON/YAML file. */
-async function readFaults(value: string): Promise<FaultConfig> {
+function readFaults(value: string): FaultConfig {
   if (value.trim().startsWith('{')) {
     try {
       return JSON.parse(value) as FaultConfig;
@@ -33,12 +32,7 @@ async function readFaults(value: string): Promise<FaultConfig> {
       throw usageError(`--faults is not valid JSON: ${(err as Error).message}`, `e.g. --faults '{"seed":1,"actions":{"AssignPrivateIpAddresses":{"errorRate":0.2}}}'`);
     }
   }
-  let text: string;
-  try {
-    text = await readFile(value, 'utf8');
-  } catch (err) {
-    throw new PodnetError('FILE_UNREADABLE', `cannot read --faults file ${value}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'pass inline JSON starting with { or a readable JSON/YAML file');
-  }
+  const text = readUserFile(value, '--faults file', 'pass inline JSON starting with { or a readable JSON/YAML file');
   try {
     return parseYaml(text) as FaultConfig;
   } catch (err) {
@@ -67,7 +61,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     }
   }
   const topology = opts.topology ? await loadTopology(opts.topology) : undefined;
-  const faults = opts.faults ? await readFaults(opts.faults) : undefined;
+  const faults = opts.faults ? readFaults(opts.faults) : undefined;
   const server = await startEc2Server({
     listen: opts.listen,
     imdsListen: opts.imdsListen,

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { PodnetError } from '../lib/index.js';
+import { PodnetError, readUserFile } from '../lib/index.js';
 
 /**
  * KEY=VALUE lines as in a .env file or `kubectl set env --list` output: blank lines and `#` comments are skipped,
@@ -23,12 +22,5 @@ export function parseEnvFile(text: string, fileName: string): Record<string, str
 
 /** Reads and parses an env file; an unreadable file is a usage error (exit 2). */
 export function readEnvFile(path: string): Record<string, string> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message;
-    throw new PodnetError('FILE_UNREADABLE', `cannot read env file ${path}: ${reason}`, 'check the path; the file holds KEY=VALUE lines', { cause: err });
-  }
-  return parseEnvFile(text, path);
+  return parseEnvFile(readUserFile(path, 'env file', 'check the path; the file holds KEY=VALUE lines'), path);
 }

@@ -4,7 +4,6 @@
  * applying it twice changes nothing: resources are found by their Name tag (security groups by name).
  * Unknown top-level sections are ignored, so the lab's scenario file is this file plus its own sections.
  */
-import { readFile } from 'node:fs/promises';
 import {
   AcceptVpcPeeringConnectionCommand,
   AllocateAddressCommand,
@@ -38,7 +37,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { PodnetError } from '../lib/index.js';
+import { PodnetError, readUserFile } from '../lib/index.js';
 import { parseCidr } from '../net/index.js';
 import { parseSettings } from './settings.js';
 
@@ -181,12 +180,7 @@ export function parseTopology(document: unknown, source = 'topology'): Topology 
 
 /** Reads and validates a topology YAML file. */
 export async function loadTopology(path: string): Promise<Topology> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new PodnetError('FILE_UNREADABLE', `cannot read topology file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'check the path', { cause: err });
-  }
+  const text = readUserFile(path, 'topology file', 'check the path');
   let document: unknown;
   try {
     document = parseYaml(text);
