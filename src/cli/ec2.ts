@@ -3,6 +3,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { parse as parseYaml } from 'yaml';
 import { applyTopology, loadTopology, startEc2Server, type FaultConfig, type ListenAddress, type TopologyApplyResult } from '../ec2/index.js';
 import { PodnetError, readUserFile, usageError } from '../lib/index.js';
+import { cidrContains, isAddressText, parseAddress, parseCidr } from '../net/index.js';
 import { formatTable } from './output.js';
 
 const DEFAULT_EC2_LISTEN = '127.0.0.1:7311';
@@ -21,7 +22,8 @@ function positiveNumber(value: string): number {
   return n;
 }
 
-const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+const loopbackNetworks = [parseCidr('127.0.0.0/8'), parseCidr('::1/128')];
+const isLoopback = (host: string) => host === 'localhost' || (isAddressText(host) && loopbackNetworks.some((n) => cidrContains(n, parseAddress(host))));
 
 /** --faults takes inline JSON or a JSON/YAML file. */
 function readFaults(value: string): FaultConfig {
