@@ -125,7 +125,7 @@ export class FabricController {
     private readonly state: LabState,
     private readonly lab: LabRecord,
     private readonly scenario: Scenario,
-    private readonly facts: Ec2Facts,
+    private facts: Ec2Facts,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -254,6 +254,26 @@ export class FabricController {
     }
   }
 
+  /**
+   * Route tables, gateways and peerings change only through EC2 calls, which emit no mapping event: re-read them
+   * every few seconds and reconcile when they differ (a route added with CreateRoute reaches the router).
+   */
+  async refreshFacts(client: EC2Client, everyMs: number): Promise<void> {
+    while (!this.stopped) {
+      await sleep(everyMs);
+      try {
+        const facts = await describeFacts(client);
+        if (JSON.stringify(facts) !== JSON.stringify(this.facts)) {
+          this.facts = facts;
+          this.log('EC2 route tables, gateways or peerings changed');
+          this.schedule();
+        }
+      } catch (err) {
+        this.log(`re-reading EC2 failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+
   stop(): void {
     this.stopped = true;
   }
@@ -276,7 +296,6 @@ export async function runController(stateDir: string): Promise<void> {
       await sleep(300);
     }
   }
-  client.destroy();
   const controller = new FabricController(state, lab, scenario, facts, log);
   await controller.adopt();
   const stop = () => {
@@ -286,6 +305,7 @@ export async function runController(stateDir: string): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   log(`controller up: ${facts.vpcs.length} VPCs, ${facts.subnets.length} subnets, ${facts.routeTables.length} route tables, ${facts.natGateways.length} NAT gateways`);
+  void controller.refreshFacts(client, 5000);
   await controller.follow();
   process.exit(0);
 }
