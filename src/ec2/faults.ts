@@ -17,7 +17,7 @@ const faultRuleSchema = z.strictObject({
   status: z.number().int().min(400).max(599).optional(),
 });
 
-export const faultConfigSchema = z.strictObject({
+const faultConfigSchema = z.strictObject({
   /** Seeds the random choice of which requests fail; without it, Math.random. */
   seed: z.number().int().optional(),
   /** Keyed by action name, or `*` for actions without their own rule. */

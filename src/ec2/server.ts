@@ -58,7 +58,7 @@ export interface Ec2Server<S extends EmulatorState> {
 
 const MAX_BODY_BYTES = 1 << 20;
 
-export function formatUrl(address: AddressInfo): string {
+function formatUrl(address: AddressInfo): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `http://${host}:${address.port}`;
 }

@@ -5,11 +5,11 @@
  */
 import type { Ec2Error, XmlObject, XmlValue } from './protocol.js';
 
-export const EC2_XML_NAMESPACE = 'http://ec2.amazonaws.com/doc/2016-11-15/';
+const EC2_XML_NAMESPACE = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
 const escapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => escapes[c]!);
 }
 

@@ -10,4 +10,4 @@ export {
   type InstanceLimits,
   type NetworkCard,
 } from './table.js';
-export { maxPods, maxPodsFor, type MaxPodsBreakdown, type MaxPodsOptions } from './max-pods.js';
+export { maxPods, type MaxPodsBreakdown, type MaxPodsOptions } from './max-pods.js';

@@ -1,5 +1,5 @@
 import { PodnetError } from '../lib/index.js';
-import { IPS_PER_PREFIX, enisOnDefaultCard, lookupInstanceType, maxIpsPerEni, supportsPrefixDelegation, type InstanceLimits } from './table.js';
+import { IPS_PER_PREFIX, enisOnDefaultCard, lookupInstanceType, maxIpsPerEni, supportsPrefixDelegation } from './table.js';
 
 /** The node settings that change max pods (§4.16, §5.1, §5.2). */
 export interface MaxPodsOptions {
@@ -46,11 +46,7 @@ const HOST_NETWORK_PODS = 2;
 
 /** Max pods of an instance type, following upstream's table and the EKS max-pods calculator (§4.16). */
 export function maxPods(instanceType: string, opts: MaxPodsOptions = {}): MaxPodsBreakdown {
-  return maxPodsFor(instanceType, lookupInstanceType(instanceType), opts);
-}
-
-/** Same as maxPods, for limits already in hand (e.g. read from DescribeInstanceTypes). */
-export function maxPodsFor(instanceType: string, limits: InstanceLimits, opts: MaxPodsOptions = {}): MaxPodsBreakdown {
+  const limits = lookupInstanceType(instanceType);
   if (opts.cpus !== undefined && !(Number.isInteger(opts.cpus) && opts.cpus >= 1)) {
     throw new PodnetError('USAGE', `vCPU count must be a whole number ≥ 1, got ${opts.cpus}`, 'pass the node\'s vCPU count, e.g. --cpus 2');
   }

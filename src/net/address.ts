@@ -94,8 +94,3 @@ export function formatAddress(a: Address): string {
   for (let shift = 112n; shift >= 0n; shift -= 16n) parts.push(Number((a.value >> shift) & 0xffffn));
   return new ipaddr.IPv6(parts).toRFC5952String();
 }
-
-export function compareAddresses(a: Address, b: Address): number {
-  if (a.family !== b.family) return a.family - b.family;
-  return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
-}

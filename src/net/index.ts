@@ -8,14 +8,12 @@ export {
   parseAddress,
   formatAddress,
   isAddressText,
-  compareAddresses,
 } from './address.js';
 export {
   type Cidr,
   parseCidr,
   formatCidr,
   isCidrText,
-  isCidr,
   cidrSize,
   cidrFirst,
   cidrLast,
@@ -28,6 +26,5 @@ export {
   subnetGateway,
   usableAddressCount,
   alignedBlocks,
-  maxListLength,
 } from './cidr.js';
 export { SubnetSpace } from './space.js';

@@ -20,7 +20,7 @@ const kinds = {
 export type ResourceKind = keyof typeof kinds;
 
 /** `The networkInterface ID 'eni-…' does not exist` — ipamd parses the ID between the quotes (spec §7.1). */
-export function notFound(kind: ResourceKind, ids: string[]): Ec2Error {
+function notFound(kind: ResourceKind, ids: string[]): Ec2Error {
   const k = kinds[kind];
   const message =
     ids.length === 1 ? `The ${k.noun} '${ids[0]}' does not exist` : `The ${k.noun}s '${ids.join(', ')}' do not exist`;

@@ -62,7 +62,7 @@ export function createDefaultSecurityGroup(state: Ec2State, vpcId: string): stri
   return id;
 }
 
-export function defaultSecurityGroup(state: Ec2State, vpcId: string): string {
+function defaultSecurityGroup(state: Ec2State, vpcId: string): string {
   return state.get<{ id: string }>("SELECT id FROM security_groups WHERE vpc_id = ? AND name = 'default'", vpcId)!.id;
 }
 

@@ -24,7 +24,7 @@ function availabilityZoneId(state: Ec2State, az: string): string {
   return `${short}-az${az.charCodeAt(az.length - 1) - 96}`;
 }
 
-export function renderVpc(state: Ec2State, vpc: VpcRow): XmlObject {
+function renderVpc(state: Ec2State, vpc: VpcRow): XmlObject {
   return {
     vpcId: vpc.id,
     ownerId,
@@ -55,7 +55,7 @@ export function availableIpAddressCount(state: Ec2State, subnet: SubnetRow): num
   return Number(state.subnetSpace(subnet, 4)!.freeAddressCount());
 }
 
-export function renderSubnet(state: Ec2State, subnet: SubnetRow): XmlObject {
+function renderSubnet(state: Ec2State, subnet: SubnetRow): XmlObject {
   return {
     subnetId: subnet.id,
     subnetArn: `arn:aws:ec2:${state.region}:${ownerId}:subnet/${subnet.id}`,
