@@ -42,15 +42,25 @@ export async function startCloud(o: CloudOptions = {}): Promise<Cloud> {
     ],
     securityGroups: [{ name: 'nodes', vpc: 'main', description: 'nodes' }],
   });
-  const applied = await applyTopology(topology, ec2);
+  let applied: Awaited<ReturnType<typeof applyTopology>>;
+  let instanceId: string;
+  try {
+    applied = await applyTopology(topology, ec2);
+    const run = await ec2.send(new RunInstancesCommand({
+      ImageId: 'ami-0podnet0000test', InstanceType: (o.instanceType ?? 't3.small') as _InstanceType, SubnetId: applied.ids.subnets.nodes!, MinCount: 1, MaxCount: 1,
+      SecurityGroupIds: [applied.ids.securityGroups.nodes!],
+    }));
+    instanceId = run.Instances![0]!.InstanceId!;
+  } catch (err) {
+    // a failed setup must not leave the emulator listening, or the test process never exits
+    ec2.destroy();
+    await emulator.close();
+    throw err;
+  }
   const subnetId = applied.ids.subnets.nodes!;
-  const run = await ec2.send(new RunInstancesCommand({
-    ImageId: 'ami-0podnet0000test', InstanceType: (o.instanceType ?? 't3.small') as _InstanceType, SubnetId: subnetId, MinCount: 1, MaxCount: 1,
-    SecurityGroupIds: [applied.ids.securityGroups.nodes!],
-  }));
   const dir = mkdtempSync(join(tmpdir(), 'podnet-ipamd-'));
   return {
-    emulator, ec2, instanceId: run.Instances![0]!.InstanceId!, subnetId, vpcId: applied.ids.vpcs.main!, dir,
+    emulator, ec2, instanceId, subnetId, vpcId: applied.ids.vpcs.main!, dir,
     async close() {
       ec2.destroy();
       await emulator.close();

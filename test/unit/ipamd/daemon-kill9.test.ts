@@ -3,11 +3,12 @@
  * 1,000 pod ADDs and DELs, restarted after each. The harness acts as the container runtime: a failed or cut-off ADD
  * is followed by a DEL, a cut-off DEL is repeated. At the end no address may be held twice, every address a pod
  * holds must exist on one of the node's ENIs in EC2, ipamd and EC2 must agree on the node's addresses, and no
- * ENI may be left detached (the leaked-ENI GC runs on a shortened timer).
+ * ENI may be left detached (the leaked-ENI GC runs on a shortened timer). An exit that is not one of the kills fails
+ * the test at once, and every failure ends with the child's last log lines.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -22,8 +23,12 @@ const MAX_LIVE_PODS = 12;
 let cloud: Cloud;
 let env: Record<string, string>;
 let child: ChildProcess | undefined;
-let logPath: string;
+/** Resolves when the current child has exited and its stderr is fully read, so no log line is lost. */
+let childClosed: Promise<void> = Promise.resolve();
+/** Every log line of every child, in order (kept in memory: the test's temp dir is removed in after()). */
+const logLines: string[] = [];
 
+const logTail = (n = 25) => `last ${Math.min(n, logLines.length)} log lines of podnet ipamd (all starts):\n  ${logLines.slice(-n).join('\n  ')}`;
 /** mulberry32, seeded: the same kill points and pod churn on every run. */
 function seeded(seed: number): () => number {
   let a = seed >>> 0;
@@ -44,7 +49,7 @@ before(async () => {
     PODNET_LEAKED_ENI_MIN_AGE_MS: '3000',
     AWS_VPC_K8S_CNI_LOGLEVEL: 'INFO',
   });
-  logPath = join(cloud.dir, 'ipamd.log');
+  command = ipamdCommand();
 });
 
 after(async () => {
@@ -52,13 +57,44 @@ after(async () => {
   await cloud?.close();
 });
 
-async function startChild(): Promise<void> {
-  const log = createWriteStream(logPath, { flags: 'a' });
+/**
+ * How to start `podnet ipamd`: the compiled CLI (bin/podnet.js, as installed) when dist/ holds an output newer than
+ * every source file — `npm ci` builds it through the prepare script — else tsx on the sources. The compiled CLI
+ * starts in about half the time, and this test starts it 51 times.
+ */
+function ipamdCommand(): { argv: string[]; how: string } {
+  const src = join(root, 'src');
+  const stale = (readdirSync(src, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+    .find((f) => {
+      const out = join(root, 'dist', f.replace(/\.ts$/, '.js'));
+      return !existsSync(out) || statSync(out).mtimeMs < statSync(join(src, f)).mtimeMs;
+    });
+  if (stale === undefined) return { argv: [join(root, 'bin/podnet.js'), 'ipamd'], how: 'the compiled CLI (dist/)' };
   const script = `import { main } from ${JSON.stringify(join(root, 'src/cli/main.ts'))}; await main(['node', 'podnet', 'ipamd']);`;
-  child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, ...env, NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr!.pipe(log);
+  return { argv: ['--import', 'tsx', '--input-type=module', '-e', script], how: `tsx on the sources (dist/ is missing or older than src/${stale})` };
+}
+
+let command: { argv: string[]; how: string };
+
+async function startChild(): Promise<void> {
+  const c = spawn(process.execPath, command.argv, { env: { ...process.env, ...env, NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  child = c;
+  let partial = '';
+  c.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    logLines.push(...lines);
+  });
+  childClosed = new Promise((resolve) => c.once('close', () => {
+    if (partial) logLines.push(partial);
+    resolve();
+  }));
   await eventually(async () => {
-    if (child!.exitCode !== null) throw new Error(`podnet ipamd exited with ${child!.exitCode}: ${readFileSync(logPath, 'utf8').trim().split('\n').slice(-3).join(' | ')}`);
+    if (c.exitCode !== null || c.signalCode !== null) {
+      await childClosed;
+      throw new Error(`podnet ipamd exited (${c.exitCode ?? c.signalCode}) while starting`);
+    }
     if (!existsSync(env.PODNET_CNI_SOCKET!)) return false;
     const ready = await httpGet({ socketPath: env.PODNET_CNI_SOCKET!, path: '/ready' }).catch(() => ({ status: 0 }));
     return ready.status === 200;
@@ -66,14 +102,22 @@ async function startChild(): Promise<void> {
 }
 
 async function kill9(): Promise<void> {
-  const c = child!;
-  if (c.exitCode !== null) return;
-  const exited = new Promise((resolve) => c.once('exit', resolve));
-  c.kill('SIGKILL');
-  await exited;
+  if (child!.exitCode === null && child!.signalCode === null) child!.kill('SIGKILL');
+  await childClosed;
 }
 
-test('kill -9 at 50 random points over 1,000 pod ADDs/DELs leaks no address and never gives one address to two pods', { timeout: 300_000 }, async () => {
+test('kill -9 at 50 random points over 1,000 pod ADDs/DELs leaks no address and never gives one address to two pods', { timeout: 300_000 }, async (t) => {
+  t.diagnostic(`podnet ipamd runs from ${command.how}`);
+  try {
+    await killAndRestart();
+  } catch (err) {
+    // the child's own words are the clue to any failure here; its temp dir is gone after the test
+    if (err instanceof Error) err.message += `\n${logTail()}`;
+    throw err;
+  }
+});
+
+async function killAndRestart(): Promise<void> {
   const random = seeded(20261122);
   const killAt = new Set<number>();
   while (killAt.size < KILLS) killAt.add(1 + Math.floor(random() * (OPS - 1)));
@@ -104,7 +148,11 @@ test('kill -9 at 50 random points over 1,000 pod ADDs/DELs leaks no address and 
       live.delete(id);
       if (reply?.exitCode !== 0) toDelete.add(id);
     }
-    if (child!.exitCode !== null || killAt.has(op)) await startChild();
+    if (!killAt.has(op) && (child!.exitCode !== null || child!.signalCode !== null)) {
+      await childClosed;
+      throw new Error(`podnet ipamd exited by itself (${child!.exitCode ?? child!.signalCode}) at operation ${op}, not a kill point`);
+    }
+    if (killAt.has(op)) await startChild();
     for (const gone of [...toDelete]) {
       const del = await cniCall(env.PODNET_CNI_SOCKET!, 'DEL', gone).catch(() => undefined);
       if (del?.exitCode === 0) toDelete.delete(gone);
@@ -117,7 +165,7 @@ test('kill -9 at 50 random points over 1,000 pod ADDs/DELs leaks no address and 
   await eventually(async () => (await detached()).length === 0, 'no detached ENI left (leaked-ENI GC)', 15_000);
 
   // ipamd's view (introspection) against the runtime's and EC2's
-  const bind = readFileSync(logPath, 'utf8').match(/introspection (127\.0\.0\.1:\d+)/g)!.at(-1)!.split(' ')[1];
+  const bind = logLines.join('\n').match(/introspection (127\.0\.0\.1:\d+)/g)!.at(-1)!.split(' ')[1];
   const enis = JSON.parse((await httpGet(`http://${bind}/v1/enis`)).text)['0'].ENIs as Record<string, { AvailableIPv4Cidrs: Record<string, { IPAddresses: Record<string, { IPAMMetadata: { k8sPodName?: string } }> }> }>;
   const held = Object.values(enis).flatMap((e) => Object.values(e.AvailableIPv4Cidrs).flatMap((c) => Object.entries(c.IPAddresses).map(([ip, a]) => [a.IPAMMetadata.k8sPodName!, ip] as const)));
   const addresses = held.map(([, ip]) => ip);
@@ -131,10 +179,11 @@ test('kill -9 at 50 random points over 1,000 pod ADDs/DELs leaks no address and 
   assert.deepEqual(Object.keys(enis).sort(), attached.map((n) => n.NetworkInterfaceId!).sort());
   for (const ip of addresses) assert.ok(ec2Cidrs.includes(ip), `${ip} exists in EC2`);
 
-  const killsSeen = (readFileSync(logPath, 'utf8').match(/ ready: /g) ?? []).length;
+  const killsSeen = logLines.filter((line) => line.includes(' ready: ')).length;
   assert.equal(killsSeen, KILLS + 1, 'ipamd started once plus once after every kill');
   assert.ok(refused < OPS / 4, `most ADDs found an address (${refused} refused while the pool grew)`);
 
   child!.kill('SIGTERM');
-  await new Promise((resolve) => child!.once('exit', resolve));
-});
+  await childClosed;
+  assert.equal(child!.exitCode, 0, 'podnet ipamd stops cleanly on SIGTERM');
+}
