@@ -47,6 +47,8 @@ export interface PodWiring {
   netns: string;
   ifName: string;
   hostVethName: string;
+  /** What hostVethName is hashed from (spec §3.5), so the dataplane names the veth without asking ipamd again. */
+  vethOwner: VethOwner;
   address: string;
   routeTable: number;
   deviceNumber: number;
@@ -165,12 +167,27 @@ function keyOf(r: AttachmentRequest): AttachmentKey {
   return { networkName: r.config.name, containerId: r.containerId, ifName: r.ifName };
 }
 
+/** The prefix and names a host veth name is hashed from (spec §3.5). */
+export interface VethOwner {
+  vethPrefix: string;
+  podNamespace: string;
+  podName: string;
+}
+
 /**
- * The host veth name (spec §3.5) from the pod's namespace and name. Without K8S_POD_NAME (`ctr run --cni`) podnet
- * hashes the container id instead, where upstream would hash "." and give every such container the same name.
+ * Whose names the host veth is hashed from: the pod's namespace and name. Without K8S_POD_NAME (`ctr run --cni`)
+ * podnet hashes the container id instead, where upstream would hash "." and give every such container the same name.
  */
+function vethOwnerOf(vethPrefix: string, podNamespace: string, podName: string, containerId: string): VethOwner {
+  return podName ? { vethPrefix, podNamespace, podName } : { vethPrefix, podNamespace: '', podName: containerId };
+}
+
+function vethNameOf(o: VethOwner): string {
+  return hostVethName(o.vethPrefix, o.podNamespace, o.podName);
+}
+
 function vethNameFor(prefix: string, podNamespace: string, podName: string, containerId: string): string {
-  return podName ? hostVethName(prefix, podNamespace, podName) : hostVethName(prefix, '', containerId);
+  return vethNameOf(vethOwnerOf(prefix, podNamespace, podName, containerId));
 }
 
 async function add(backend: CniBackend, r: AttachmentRequest, log: (line: string) => void): Promise<PodAttachment> {
@@ -183,11 +200,13 @@ async function add(backend: CniBackend, r: AttachmentRequest, log: (line: string
     netns: r.netns,
   };
   const allocation = await backend.allocate(key, pod);
+  const vethOwner = vethOwnerOf(r.config.vethPrefix, r.podNamespace, r.podName, r.containerId);
   const wiring: PodWiring = {
     containerId: r.containerId,
     netns: r.netns,
     ifName: r.ifName,
-    hostVethName: vethNameFor(r.config.vethPrefix, r.podNamespace, r.podName, r.containerId),
+    hostVethName: vethNameOf(vethOwner),
+    vethOwner,
     address: allocation.address,
     routeTable: allocation.routeTable,
     deviceNumber: allocation.deviceNumber,
@@ -260,11 +279,13 @@ async function check(backend: CniBackend, r: AttachmentRequest): Promise<void> {
   if (recordedAddress !== undefined && recordedAddress !== held.address) {
     throw new PodnetError('POD_WIRING_MISMATCH', `prevResult says ${recordedAddress} but ipamd holds ${held.address} for container ${r.containerId}`, 'delete the pod so it is recreated with one address');
   }
+  const vethOwner = vethOwnerOf(r.config.vethPrefix, r.podNamespace, r.podName, r.containerId);
   const problems = await backend.checkWiring({
     containerId: r.containerId,
     netns: r.netns,
     ifName: r.ifName,
-    hostVethName: recorded.hostVethName ?? vethNameFor(r.config.vethPrefix, r.podNamespace, r.podName, r.containerId),
+    hostVethName: recorded.hostVethName ?? vethNameOf(vethOwner),
+    vethOwner,
     address: held.address,
     routeTable: held.routeTable,
     deviceNumber: held.deviceNumber,

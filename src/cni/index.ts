@@ -51,6 +51,7 @@ export {
   type Allocation,
   type HeldAttachment,
   type PodWiring,
+  type VethOwner,
   type PodTeardown,
   type BackendStatus,
 } from './handler.js';

@@ -7,9 +7,6 @@ import type { Allocation, AttachmentKey, BackendStatus, CniBackend, HeldAttachme
 import type { IpamdNode, PodAddress } from './node.js';
 import type { NodeDataplane, PodPlumbing } from './node-dataplane.js';
 
-/** Length of the sha1 part of a host veth name (spec §3.5). */
-const VETH_HASH_LENGTH = 11;
-
 function allocationOf(p: PodAddress): Allocation {
   return {
     address: p.assignment.address,
@@ -22,24 +19,15 @@ function allocationOf(p: PodAddress): Allocation {
 }
 
 export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane): CniBackend {
-  /**
-   * The dataplane names the host veth from the pod's namespace and name (spec §3.5); the handler named it the same
-   * way, or from the container id when the runtime gave no pod name.
-   */
-  const plumbing = (pod: PodWiring): PodPlumbing => {
-    const held = node.datastore.assignments().find((a) => a.key.containerId === pod.containerId && a.key.ifName === pod.ifName);
-    const podName = held?.metadata.k8sPodName ?? '';
-    return {
-      podNamespace: podName ? (held?.metadata.k8sPodNamespace ?? '') : '',
-      podName: podName || pod.containerId,
-      netns: pod.netns,
-      ifName: pod.ifName,
-      vethPrefix: pod.hostVethName.slice(0, -VETH_HASH_LENGTH),
-      address: pod.address,
-      routeTable: pod.routeTable,
-      mtu: pod.mtu,
-    };
-  };
+  // the handler passes the names it hashed the host veth name from, so the dataplane names it the same (spec §3.5)
+  const plumbing = (pod: PodWiring): PodPlumbing => ({
+    ...pod.vethOwner,
+    netns: pod.netns,
+    ifName: pod.ifName,
+    address: pod.address,
+    routeTable: pod.routeTable,
+    mtu: pod.mtu,
+  });
 
   return {
     async allocate(key: AttachmentKey, pod) {
