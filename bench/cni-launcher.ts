@@ -10,6 +10,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { percentile } from './stats.js';
 
 const calls = Number(process.env.CALLS ?? 200);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -59,10 +60,9 @@ async function measure(label: string, argv: string[], n: number, stdin = conf): 
   for (let i = 0; i < 5; i++) await once(argv, stdin); // warm the page cache and the server
   const times: number[] = [];
   for (let i = 0; i < n; i++) times.push(await once(argv, stdin));
-  times.sort((a, b) => a - b);
-  const p = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
-  console.log(`${label.padEnd(46)} n=${String(n).padEnd(4)} p50 ${p(0.5).toFixed(2).padStart(6)} ms   p99 ${p(0.99).toFixed(2).padStart(6)} ms`);
-  return p(0.5);
+  const [p50, p99] = [percentile(times, 50), percentile(times, 99)];
+  console.log(`${label.padEnd(46)} n=${String(n).padEnd(4)} p50 ${p50.toFixed(2).padStart(6)} ms   p99 ${p99.toFixed(2).padStart(6)} ms`);
+  return p50;
 }
 
 const curlOnly = ['curl', '--silent', '--show-error', '--fail-with-body', '--max-time', '30', '--unix-socket', socket, '-H', 'Expect:', '--data-binary', '@-', 'http://ipamd/cni'];

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../src/lib/index.js';
 import { heldAddresses, introspectedEnis, startPodnetNode } from '../test/e2e/podnet-node.js';
+import { percentile } from './stats.js';
 
 const ROLE_ENV = 'PODNET_BENCH_CNI_ROLE';
 const MEASURE_ENV = 'PODNET_BENCH_CNI_PLAN';
@@ -242,11 +243,6 @@ async function measure(): Promise<void> {
 }
 
 // ---- report ----
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
 
 function report(plan: Plan, results: Results, leftHeld: number): void {
   const [ref, ours] = plan.plugins.map((p) => p.label) as [string, string];

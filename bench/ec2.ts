@@ -16,17 +16,12 @@ import {
 } from '@aws-sdk/client-ec2';
 import { formatTable } from '../src/cli/output.js';
 import { startEc2Server } from '../src/ec2/index.js';
+import { numberFlag, percentile } from './stats.js';
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} needs a number > 0`);
-  return value;
-}
 
-const clients = flag('clients', 16);
-const seconds = flag('seconds', 3);
-const maxRequests = flag('requests', 20000);
+const clients = numberFlag('clients', 16);
+const seconds = numberFlag('seconds', 3);
+const maxRequests = numberFlag('requests', 20000);
 
 const server = await startEc2Server({ throttle: false });
 const sdk = () => new EC2Client({ endpoint: server.ec2Url, region: 'us-west-2', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
@@ -88,11 +83,10 @@ const results = [
 setup.destroy();
 await server.close();
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? 0;
 console.log(`EC2 emulator through @aws-sdk/client-ec2: ${clients} concurrent clients, ${seconds} s or ${maxRequests} requests per workload, throttling off`);
 process.stdout.write(
   formatTable(
     ['workload', 'requests', 'req/s', 'p50 ms', 'p99 ms'],
-    results.map((r) => [r.workload, r.requests, (r.requests / (r.ms / 1000)).toFixed(0), percentile(r.latencies, 0.5).toFixed(2), percentile(r.latencies, 0.99).toFixed(2)]),
+    results.map((r) => [r.workload, r.requests, (r.requests / (r.ms / 1000)).toFixed(0), percentile(r.latencies, 50).toFixed(2), percentile(r.latencies, 99).toFixed(2)]),
   ),
 );

@@ -15,6 +15,7 @@ import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { loadConfig } from '../src/config/index.js';
 import { applyTopology, parseTopology, startEc2Server } from '../src/ec2/index.js';
 import { startIpamd } from '../src/ipamd/index.js';
+import { percentile } from './stats.js';
 
 const PODS = 100;
 const ROUNDS = 5;
@@ -38,7 +39,6 @@ function cni(socketPath: string, command: 'ADD' | 'DEL', containerId: string): P
   });
 }
 
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const sum = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
 const diff = (after: Record<string, number>, before: Record<string, number>) =>
   Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => (v as number) > 0)) as Record<string, number>;

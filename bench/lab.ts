@@ -14,13 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatTable } from '../src/cli/output.js';
 import { labDown, labUp, podAdd, probe } from '../src/lab/index.js';
-
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} needs a whole number > 0`);
-  return value;
-}
+import { numberFlag } from './stats.js';
 
 if (process.env.PODNET_BENCH_SANDBOX !== '1') {
   if (process.getuid?.() !== 0) {
@@ -36,8 +30,8 @@ if (process.env.PODNET_BENCH_SANDBOX !== '1') {
   process.exit(r.status ?? 1);
 }
 
-const nodes = flag('nodes', 10);
-const pods = flag('pods', 200);
+const nodes = numberFlag('nodes', 10, { whole: true });
+const pods = numberFlag('pods', 200, { whole: true });
 const perNode = Math.ceil(pods / nodes);
 const dir = mkdtempSync(join(tmpdir(), 'podnet-bench-lab-'));
 const stateDir = join(dir, 'state');
