@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_STATE_DIR, labDown, labStatus, labUp, podAdd, podDel, probe, runController, type Proto } from '../lab/index.js';
+import { DEFAULT_STATE_DIR, type RuntimeChoice, labDown, labStatus, labUp, podAdd, podDel, probe, runController, type Proto } from '../lab/index.js';
 import { formatTable, printJson, progress, progressDone } from './output.js';
 import { nonNegativeInt, positiveInt } from './parse.js';
 
@@ -19,14 +19,19 @@ export function registerLab(program: Command): void {
     .description('build the VPC fabric, start the EC2/IMDS emulator, ipamd on every node, and the scenario\'s pods')
     .argument('[scenario]', 'scenario file (default: examples/lab.yaml)')
     .addOption(stateDirOption())
+    .addOption(
+      new Option('--runtime <runtime>', 'how pods are created: CRI on a containerd per node, or the node\'s podnet-cni run directly; auto takes containerd when containerd, runc and ctr are installed')
+        .choices(['containerd', 'cni', 'auto'])
+        .default('auto'),
+    )
     .option('--json', 'print the lab status as JSON')
-    .action(async (scenarioPath: string | undefined, opts: { stateDir: string; json?: boolean }) => {
+    .action(async (scenarioPath: string | undefined, opts: { stateDir: string; runtime: RuntimeChoice; json?: boolean }) => {
       const started = Date.now();
-      await labUp({ scenarioPath, stateDir: opts.stateDir, progress: (m) => progress(m, opts.json) });
+      await labUp({ scenarioPath, stateDir: opts.stateDir, runtime: opts.runtime, progress: (m) => progress(m, opts.json) });
       progressDone(opts.json);
       const status = labStatus({ stateDir: opts.stateDir });
       if (opts.json) return printJson(status);
-      process.stdout.write(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${status.nodes.length} nodes, ${status.hosts.length} hosts, ${status.pods.length} pods (state in ${status.stateDir})\n`);
+      process.stdout.write(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${status.nodes.length} nodes, ${status.hosts.length} hosts, ${status.pods.length} pods through ${status.runtime === 'containerd' ? 'containerd (CRI)' : 'the CNI'} (state in ${status.stateDir})\n`);
       process.stdout.write(renderStatus(status));
       process.stdout.write('\nnext: podnet lab probe FROM TO · podnet lab pod add NODE NAME · podnet lab status · podnet lab down\n');
     });

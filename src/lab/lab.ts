@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify as toYaml } from 'yaml';
 import { PodnetError, run } from '../lib/index.js';
 import { ipBatch, listNetns, setSysctls } from './apply.js';
+import { buildSandboxImage, chooseRuntime, criPodAdd, criPodDel, labCgroupParent, removeLabCgroups, inNodeMounts, startNodeContainerd, startNodeMounts, type RuntimeChoice } from './containerd.js';
 import { writeEchoScript } from './echo.js';
 import { IMDS_ADDRESS, NS_PREFIX, LINK_PREFIX, ns, planFabric, renderFixedFabric } from './plan.js';
 import { eniHolding, renderIgwNat, type Ec2Facts } from './render.js';
@@ -79,6 +80,8 @@ export async function checkPrerequisites(): Promise<void> {
 export interface UpOptions {
   scenarioPath?: string;
   stateDir?: string;
+  /** how pods are created (default auto: containerd when containerd, runc and ctr are installed, else the CNI directly) */
+  runtime?: RuntimeChoice;
   progress?: Progress;
 }
 
@@ -87,6 +90,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
   const scenarioPath = resolve(opts.scenarioPath ?? defaultScenarioPath);
   const scenario = await loadScenario(scenarioPath);
   await checkPrerequisites();
+  const runtime = chooseRuntime(opts.runtime ?? 'auto');
   const state = new LabState(opts.stateDir ?? DEFAULT_STATE_DIR);
   if (state.exists()) {
     throw new PodnetError('LAB_EXISTS', `a lab is already up (state in ${state.dir}, started ${state.readLab()?.startedAt ?? 'earlier'})`, 'take it down first: podnet lab down');
@@ -113,6 +117,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
     const lab: LabRecord = {
       scenarioPath,
       startedAt: new Date().toISOString(),
+      runtime,
       plan,
       ec2Url: `http://${plan.ec2Endpoint}`,
       imdsUrl: `http://${IMDS_ADDRESS}`,
@@ -164,7 +169,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
     progress('starting ipamd on every node');
     const facts = state.readFabric()!.facts;
     for (const node of scenario.nodes) {
-      lab.nodes[node.instance] = await startNode(state, lab, scenario, node, facts);
+      lab.nodes[node.instance] = await startNode(state, lab, scenario, node, facts, runtime);
     }
     state.writeLab(lab);
 
@@ -180,6 +185,15 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
         if (!isLabProcess(proc.pid, state.dir)) throw new PodnetError('LAB_FAILED', `ipamd on ${node.name} exited: ${logTail(proc.log)}`, `see ${proc.log}`);
         return existsSync(node.socket) ? true : undefined;
       }, `see ${proc.log}`);
+    }
+
+    if (runtime === 'containerd') {
+      progress('starting containerd on every node');
+      const image = await buildSandboxImage(state);
+      for (const node of Object.values(lab.nodes)) {
+        node.containerd = await startNodeContainerd(state, node, node.mountHolderPid!, image);
+        state.writeLab(lab);
+      }
     }
 
     for (const pod of scenario.pods) {
@@ -200,6 +214,7 @@ async function startNode(
   scenario: Scenario,
   node: Scenario['nodes'][number],
   { subnets, securityGroups }: Pick<Ec2Facts, 'subnets' | 'securityGroups'>,
+  runtime: 'containerd' | 'cni',
 ): Promise<NodeRecord> {
   const dir = state.path('nodes', node.instance);
   mkdirSync(join(dir, 'log'), { recursive: true });
@@ -233,10 +248,11 @@ async function startNode(
       eniConfigs: scenario.eniConfigs.map((c) => ({ metadata: { name: c.name }, spec: { subnet: subnetId(c.subnet), securityGroups: groupIds(c.securityGroups) } })),
     }),
   );
+  if (runtime === 'containerd') record.mountHolderPid = await startNodeMounts(state, record);
   startProcess(state, {
     name: `ipamd-${node.instance}`,
     ns: record.ns,
-    argv: [...podnetArgv(), 'ipamd'],
+    argv: record.mountHolderPid ? inNodeMounts(record.mountHolderPid, [...podnetArgv(), 'ipamd']) : [...podnetArgv(), 'ipamd'],
     env: {
       ...record.env,
       // explicit endpoints: the VPC-internal EC2 endpoint and IMDS over the primary ENI, never AWS's defaults
@@ -339,8 +355,9 @@ export async function podAdd(opts: PodAddOptions): Promise<PodRecord> {
     state.writePod(pod);
     return pod;
   }
-  if (opts.eni === undefined) return addOnePod(state, node, opts.name);
-  return addPodOnEni(state, node, opts.name, opts.eni);
+  const runtime = podRuntime(state, lab);
+  if (opts.eni === undefined) return addOnePod(state, runtime, node, opts.name);
+  return addPodOnEni(state, runtime, node, opts.name, opts.eni);
 }
 
 /** Creates the pod's namespace and runs CNI ADD for it; the namespace goes again if ADD fails. */
@@ -363,9 +380,33 @@ async function cniAdd(node: NodeRecord, name: string, netns: string, containerId
   }
 }
 
-async function addOnePod(state: LabState, node: NodeRecord, name: string): Promise<PodRecord> {
-  const pod: PodRecord = { name, node: node.name, ns: ns.pod(name), hostNetwork: false, ip: null, containerId: `${name}-c0` };
-  pod.ip = await cniAdd(node, name, pod.ns, pod.containerId);
+/** How the lab's runtime creates and deletes a pod; either way the pod's namespace is `ns.pod(name)` afterwards. */
+interface PodRuntime {
+  /** attempt numbers the sandboxes of one pod name (the --eni search makes several) */
+  add(node: NodeRecord, name: string, attempt: number): Promise<{ containerId: string; ip: string | null }>;
+  del(node: NodeRecord, name: string, containerId: string): Promise<void>;
+}
+
+const cniRuntime: PodRuntime = {
+  add: async (node, name, attempt) => {
+    const containerId = `${name}-c${attempt}`;
+    return { containerId, ip: await cniAdd(node, name, ns.pod(name), containerId) };
+  },
+  del: async (node, name, containerId) => {
+    await callCni(node, 'DEL', containerId, `/run/netns/${ns.pod(name)}`, name);
+    await ipBatch([`netns del ${ns.pod(name)}`]).catch(() => undefined);
+  },
+};
+
+function podRuntime(state: LabState, lab: LabRecord): PodRuntime {
+  if (lab.runtime !== 'containerd') return cniRuntime;
+  const cgroupParent = labCgroupParent(state.dir);
+  return { add: (node, name, attempt) => criPodAdd(node, name, cgroupParent, attempt), del: criPodDel };
+}
+
+async function addOnePod(state: LabState, runtime: PodRuntime, node: NodeRecord, name: string): Promise<PodRecord> {
+  const { containerId, ip } = await runtime.add(node, name, 0);
+  const pod: PodRecord = { name, node: node.name, ns: ns.pod(name), hostNetwork: false, ip, containerId };
   state.writePod(pod);
   if (pod.ip) await waitForRoute(state, pod.ip);
   return pod;
@@ -393,11 +434,10 @@ async function waitForEniTable(node: NodeRecord, device: number): Promise<void> 
  * does: an address on another ENI is given back at once (CNI DEL), which puts it in ipamd's cooldown (spec §4.12),
  * so the next ADD gets another address, and ipamd's warm pool attaches ENI N as the earlier ENIs run dry.
  */
-async function addPodOnEni(state: LabState, node: NodeRecord, name: string, device: number): Promise<PodRecord> {
+async function addPodOnEni(state: LabState, runtime: PodRuntime, node: NodeRecord, name: string, device: number): Promise<PodRecord> {
   const netns = ns.pod(name);
   for (let attempt = 0; attempt < 64; attempt++) {
-    const containerId = `${name}-c${attempt}`;
-    const ip = await cniAdd(node, name, netns, containerId);
+    const { containerId, ip } = await runtime.add(node, name, attempt);
     const landed = ip ? await waitForRoute(state, ip) : null;
     if (landed === device) {
       const pod: PodRecord = { name, node: node.name, ns: netns, hostNetwork: false, ip, containerId, eni: device };
@@ -405,8 +445,7 @@ async function addPodOnEni(state: LabState, node: NodeRecord, name: string, devi
       if (device > 0) await waitForEniTable(node, device);
       return pod;
     }
-    await callCni(node, 'DEL', containerId, `/run/netns/${netns}`, name);
-    await ipBatch([`netns del ${netns}`]);
+    await runtime.del(node, name, containerId);
   }
   throw new PodnetError('LAB_FAILED', `pod ${name} did not land on ENI ${device} of ${node.name} after 64 addresses`, "check that the node's instance type has that ENI and that its warm-pool settings let ipamd attach it");
 }
@@ -417,11 +456,9 @@ export async function podDel(opts: { stateDir?: string; name: string }): Promise
   const pod = state.pod(opts.name);
   if (!pod) throw new PodnetError('USAGE', `no pod named '${opts.name}'`, `pods: ${state.pods().map((p) => p.name).join(', ') || 'none'}`);
   if (!pod.hostNetwork) {
-    const node = lab.nodes[pod.node]!;
-    await callCni(node, 'DEL', pod.containerId, `/run/netns/${pod.ns}`, pod.name);
     const echo = state.procs().find((p) => p.name === `echo-${pod.ns}`);
     if (echo && isLabProcess(echo.pid, state.dir)) process.kill(echo.pid, 'SIGKILL');
-    await ipBatch([`netns del ${pod.ns}`]).catch(() => undefined);
+    await podRuntime(state, lab).del(lab.nodes[pod.node]!, pod.name, pod.containerId);
   }
   rmSync(state.path('pods', `${pod.name}.json`), { force: true });
 }
@@ -476,6 +513,8 @@ export async function labDown(opts: { stateDir?: string; progress?: Progress } =
       }
     }
   }
+  // runc's sandbox cgroups live outside every namespace (and hold a pause process whose shim was killed -9)
+  report.processes += await removeLabCgroups(state.dir);
   opts.progress?.(`removing ${labNamespaces.length} namespaces`);
   await ipBatch(labNamespaces.map((n) => `netns del ${n}`), undefined, { force: true }).catch(() => undefined);
   report.namespaces = labNamespaces.length;

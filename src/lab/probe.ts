@@ -121,6 +121,8 @@ export interface LabStatus {
   stateDir: string;
   startedAt: string;
   scenario: string;
+  /** how pods are created: CRI on each node's containerd, or the node's podnet-cni run directly */
+  runtime: 'containerd' | 'cni';
   ec2: string;
   imds: string;
   fabric: { generation: number; eventsConnected: boolean; error?: string } | null;
@@ -140,6 +142,7 @@ export function labStatus(opts: { stateDir?: string } = {}): LabStatus {
     stateDir: state.dir,
     startedAt: lab.startedAt,
     scenario: lab.scenarioPath,
+    runtime: lab.runtime ?? 'cni',
     ec2: lab.ec2Url,
     imds: lab.imdsUrl,
     fabric: fabric ? { generation: fabric.generation, eventsConnected: fabric.eventsConnected, ...(fabric.error ? { error: fabric.error } : {}) } : null,

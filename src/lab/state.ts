@@ -24,11 +24,17 @@ export interface NodeRecord {
   binDir: string;
   confDir: string;
   env: Record<string, string>;
+  /** the holder of the node's private mount namespace (ipamd and containerd run in it) when pods go through CRI */
+  mountHolderPid?: number;
+  /** the node's own containerd when the lab's pods go through CRI */
+  containerd?: { socket: string; dir: string; pid: number };
 }
 
 export interface LabRecord {
   scenarioPath: string;
   startedAt: string;
+  /** how pods are created: CRI RunPodSandbox on each node's containerd, or the node's podnet-cni run directly (absent: cni) */
+  runtime?: 'containerd' | 'cni';
   plan: FabricPlan;
   ec2Url: string;
   imdsUrl: string;
@@ -54,6 +60,7 @@ export interface PodRecord {
   ns: string;
   hostNetwork: boolean;
   ip: string | null;
+  /** CNI_CONTAINERID: the CRI sandbox id under containerd */
   containerId: string;
   /** the ENI (device index) the pod asked for with --eni */
   eni?: number;
@@ -169,11 +176,25 @@ export function podnetArgv(): string[] {
 }
 
 /** Starts a long-running lab process inside a namespace, detached, output to its log; records its PID. */
-export function startProcess(state: LabState, spec: { name: string; ns: string; argv: string[]; env?: Record<string, string> }): ProcRecord {
+export function startProcess(
+  state: LabState,
+  spec: {
+    name: string;
+    ns: string;
+    argv: string[];
+    env?: Record<string, string>;
+    /**
+     * Enter the namespace with `nsenter --net`, keeping the host's /sys: `ip netns exec` mounts the namespace's own
+     * sysfs over it, which hides the cgroup mounts runc needs under /sys/fs/cgroup.
+     */
+    keepHostSys?: boolean;
+  },
+): ProcRecord {
   const log = state.path('logs', `${spec.name}.log`);
   const fd = openSync(log, 'a');
   try {
-    const child = spawn('ip', ['netns', 'exec', spec.ns, ...spec.argv], {
+    const [cmd, args] = spec.keepHostSys ? ['nsenter', [`--net=/run/netns/${spec.ns}`, ...spec.argv]] : ['ip', ['netns', 'exec', spec.ns, ...spec.argv]];
+    const child = spawn(cmd, args, {
       cwd: repoRoot,
       detached: true,
       stdio: ['ignore', fd, fd],

@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/lib/index.js';
-import { connectCri, type CriClient } from './cri/client.js';
+import { connectCri, type CriClient } from '../../src/lab/index.js';
 import { criCgroupParent, DEBIAN_CNI_BIN, importBusyboxImage, sandboxProblem, startContainerd, type Containerd } from './harness.js';
 import { heldAddresses, introspectedEnis, startPodnetNode, type PodnetNode } from './podnet-node.js';
 
