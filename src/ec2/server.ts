@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { PodnetError } from '../lib/index.js';
+import { PodnetError, closeServer, listenOn, sendJson } from '../lib/index.js';
 import { Faults, type FaultConfig } from './faults.js';
 import { createImdsHandler, type ImdsInstanceSource, type ImdsOptions } from './imds.js';
 import { Ec2Error, type ActionHandler, type EniMapping, type MappingEvent, type XmlObject } from './protocol.js';
@@ -63,17 +63,8 @@ function formatUrl(address: AddressInfo): string {
   return `http://${host}:${address.port}`;
 }
 
-async function listen(server: Server, address: ListenAddress): Promise<AddressInfo> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(
-        new PodnetError('FAILED', `cannot listen on ${address.host}:${address.port}: ${err.code ?? err.message}`, 'choose a free port or another address', {
-          cause: err,
-        }),
-      );
-    });
-    server.listen(address.port, address.host, () => resolve());
-  });
+async function listen(server: Server, address: ListenAddress, what: string): Promise<AddressInfo> {
+  await listenOn(server, address, what, 'choose a free port or another address');
   return server.address() as AddressInfo;
 }
 
@@ -97,12 +88,6 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value) + '\n';
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }
 
 /** Starts the EC2 and IMDS listeners over an opened state. */
@@ -210,12 +195,12 @@ export async function startEc2HttpServer<S extends EmulatorState>(options: Ec2Se
   const imds = createServer(createImdsHandler(state, options.imds, nowMs));
 
   const listenAt = options.listen ?? { host: '127.0.0.1', port: 0 };
-  const ec2Address = await listen(ec2, listenAt);
+  const ec2Address = await listen(ec2, listenAt, 'the EC2 emulator');
   let imdsAddress: AddressInfo;
   try {
-    imdsAddress = await listen(imds, options.imdsListen ?? { host: listenAt.host, port: 0 });
+    imdsAddress = await listen(imds, options.imdsListen ?? { host: listenAt.host, port: 0 }, 'the IMDS emulator');
   } catch (err) {
-    await new Promise((resolve) => ec2.close(resolve));
+    await closeServer(ec2);
     throw err;
   }
 
@@ -227,9 +212,7 @@ export async function startEc2HttpServer<S extends EmulatorState>(options: Ec2Se
     close() {
       closed ??= (async () => {
         for (const res of streams) res.end();
-        const closing = [ec2, imds].map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
-        for (const s of [ec2, imds]) s.closeAllConnections();
-        await Promise.all(closing);
+        await Promise.all([ec2, imds].map(closeServer));
         if (options.ownsState) state.close();
       })();
       return closed;

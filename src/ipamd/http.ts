@@ -2,11 +2,11 @@
  * The small HTTP listeners of ipamd (introspection, metrics): bind-address parsing as upstream writes them
  * (`127.0.0.1:61679`, `:61678` for all interfaces, `unix:/path`), and a listen that names the address on failure.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { unlinkSync } from 'node:fs';
 import { parseBindAddress as parseBindText, type BindAddress } from '../config/index.js';
-import { PodnetError } from '../lib/index.js';
+import { PodnetError, closeServer, formatListenTarget, listenOn } from '../lib/index.js';
 
 export type { BindAddress };
 
@@ -19,7 +19,7 @@ export function parseBindAddress(text: string, variable: string): BindAddress {
 }
 
 export function formatBindAddress(b: BindAddress): string {
-  return b.kind === 'unix' ? `unix:${b.path}` : `${b.host.includes(':') ? `[${b.host}]` : b.host}:${b.port}`;
+  return formatListenTarget(b);
 }
 
 export interface HttpEndpoint {
@@ -33,7 +33,7 @@ export async function startHttpEndpoint(
   what: string,
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> | void,
 ): Promise<HttpEndpoint> {
-  const server: Server = createServer((req, res) => {
+  const server = createServer((req, res) => {
     Promise.resolve(handle(req, res)).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`${what} failed: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -49,27 +49,8 @@ export async function startHttpEndpoint(
       // no stale socket
     }
   }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new PodnetError('FAILED', `${what} cannot listen on ${formatBindAddress(bind)}: ${err.code ?? err.message}`,
-        'another process (or another podnet ipamd) holds the address; choose another with the bind-address setting')));
-    if (bind.kind === 'unix') server.listen(bind.path, () => resolve());
-    else server.listen(bind.port, bind.host, () => resolve());
-  });
+  await listenOn(server, bind, what, 'another process (or another podnet ipamd) holds the address; choose another with the bind-address setting');
   const info = server.address();
   const address: BindAddress = bind.kind === 'unix' ? bind : { kind: 'tcp', host: bind.host, port: (info as AddressInfo).port };
-  return {
-    address,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
-
-export function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  return { address, close: () => closeServer(server) };
 }

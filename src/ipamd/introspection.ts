@@ -4,9 +4,10 @@
  */
 import type { PodnetConfig } from '../config/index.js';
 import { eniRouteTable } from '../dataplane/index.js';
+import { sendJson } from '../lib/index.js';
 import { parseCidr } from '../net/index.js';
 import type { Datastore } from './datastore.js';
-import { sendJson, startHttpEndpoint, type BindAddress, type HttpEndpoint } from './http.js';
+import { startHttpEndpoint, type BindAddress, type HttpEndpoint } from './http.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 

@@ -2,3 +2,4 @@ export { PodnetError, usageError, type ErrorCode } from './errors.js';
 export { run, ExecError, type RunOptions, type RunResult } from './exec.js';
 export { nearestNames } from './nearest.js';
 export { readUserFile } from './files.js';
+export { listenOn, closeServer, sendJson, formatListenTarget, type ListenTarget } from './http.js';
