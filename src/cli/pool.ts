@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { variables } from '../config/index.js';
-import { simulatePool } from '../ipamd/index.js';
+import { startEc2Server } from '../ec2/index.js';
+import { simulatePool, type StartSimulatedCloud } from '../ipamd/index.js';
 import { nearestNames, usageError } from '../lib/index.js';
 import { formatTable, printJson } from './output.js';
 import { nonNegativeInt, positiveInt } from './parse.js';
@@ -13,6 +14,10 @@ interface SimulateFlags {
 }
 
 const knownNames = variables.map((v) => v.name);
+
+/** The simulation's EC2: src/ec2's emulator on loopback, on the simulation's fake clock, throttling off. */
+const startEmulator: StartSimulatedCloud = (nowMs) =>
+  startEc2Server({ listen: { host: '127.0.0.1', port: 0 }, imdsListen: { host: '127.0.0.1', port: 0 }, throttle: false, nowMs });
 
 /** `--env KEY=VALUE`, repeatable; a name that is not an upstream or PODNET_* setting is a usage error. */
 function parseEnvFlags(items: readonly string[]): Record<string, string> {
@@ -44,7 +49,7 @@ export function registerPool(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (instanceType: string, flags: SimulateFlags) => {
       const env = parseEnvFlags(flags.env);
-      const { result, setup } = await simulatePool({ instanceType, pods: flags.pods, env, ...(flags.maxPods !== undefined ? { maxPods: flags.maxPods } : {}) });
+      const { result, setup } = await simulatePool({ instanceType, pods: flags.pods, env, startCloud: startEmulator, ...(flags.maxPods !== undefined ? { maxPods: flags.maxPods } : {}) });
       if (flags.json) {
         printJson(result);
         return;

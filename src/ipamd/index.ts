@@ -79,7 +79,7 @@ export {
   type NodeIdentity,
 } from './executor.js';
 export { PoolManager, type IterationResult, type PoolManagerOptions } from './manager.js';
-export { simulatePool, type SimulateOptions, type SimulationResult, type SimulationSetup } from './simulate.js';
+export { simulatePool, type SimulateOptions, type SimulationResult, type SimulationSetup, type StartSimulatedCloud } from './simulate.js';
 // the daemon around the core: cloud access, node init/reconcile/loop, CNI backend, introspection, metrics
 export { startIpamd, IPAMD_VERSION, type Ipamd, type StartIpamdOptions } from './daemon.js';
 export {

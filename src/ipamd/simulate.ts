@@ -1,6 +1,6 @@
 /**
- * `podnet pool simulate`: the real pool manager and executor against an in-process EC2 emulator, through the SDK,
- * on a fake clock. The node starts with only its primary ENI; pods arrive one at a time and after each the pool
+ * `podnet pool simulate`: the real pool manager and executor against an EC2 API the caller starts (the CLI starts
+ * src/ec2's emulator, so ipamd only ever sees the SDK), on a fake clock. The node starts with only its primary ENI; pods arrive one at a time and after each the pool
  * loop runs until it settles. A pod takes the first free address (ENIs in creation order); a pod ADD never grows
  * the pool itself, so a pod that finds nothing in the settled pool is refused (as upstream, §4.15).
  */
@@ -13,7 +13,6 @@ import {
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { loadConfig } from '../config/index.js';
-import { startEc2Server } from '../ec2/index.js';
 import { PodnetError } from '../lib/index.js';
 import { lookupInstanceType, maxPods as maxPodsOf, supportsPrefixDelegation } from '../limits/index.js';
 import { FakeClock } from './clock.js';
@@ -23,8 +22,15 @@ import { PoolExecutor } from './executor.js';
 import { PoolManager } from './manager.js';
 import { poolConfigFrom, poolLimitsFrom, type PoolConfig } from './pool.js';
 
+/**
+ * Starts an EC2 API whose clock is the simulation's fake clock, on loopback with throttling off, and gives its
+ * endpoint; the pool's EC2 calls go there through the SDK.
+ */
+export type StartSimulatedCloud = (nowMs: () => number) => Promise<{ readonly ec2Url: string; close(): Promise<void> }>;
+
 export interface SimulateOptions {
   readonly instanceType: string;
+  readonly startCloud: StartSimulatedCloud;
   readonly pods: number;
   /** Upstream env vars (WARM_ENI_TARGET, WARM_IP_TARGET, …) and PODNET_* timers, validated by src/config. */
   readonly env?: Readonly<Record<string, string>>;
@@ -83,8 +89,8 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
   const poolLimits = poolLimitsFrom(limits, config, { maxPods });
 
   const clock = new FakeClock(START_MS);
-  const emulator = await startEc2Server({ listen: { host: '127.0.0.1', port: 0 }, imdsListen: { host: '127.0.0.1', port: 0 }, throttle: false, nowMs: () => clock.now() });
-  const clientConfig = { endpoint: emulator.ec2Url, region: 'us-west-2', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+  const cloud = await opts.startCloud(() => clock.now());
+  const clientConfig = { endpoint: cloud.ec2Url, region: 'us-west-2', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
   const setupClient = new EC2Client({ ...clientConfig, maxAttempts: 1 });
   // Retries back off with no real delay: the fake clock is the only time that passes.
   const ec2 = new EC2Client({ ...clientConfig, retryStrategy: new BackoffRetryStrategy({ ...defaultRetrySettings, throttleBaseMs: 0, transientBaseMs: 0 }) });
@@ -163,6 +169,6 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
   } finally {
     ec2.destroy();
     setupClient.destroy();
-    await emulator.close();
+    await cloud.close();
   }
 }

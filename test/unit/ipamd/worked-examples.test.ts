@@ -6,7 +6,11 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { simulatePool } from '../../../src/ipamd/index.js';
+import { startEc2Server } from '../../../src/ec2/index.js';
+import { simulatePool, type StartSimulatedCloud } from '../../../src/ipamd/index.js';
+
+const startCloud: StartSimulatedCloud = (nowMs) =>
+  startEc2Server({ listen: { host: '127.0.0.1', port: 0 }, imdsListen: { host: '127.0.0.1', port: 0 }, throttle: false, nowMs });
 
 type Row = [type: string, warmEni: number | '-', warmIp: number | '-', minIp: number | '-', pods: number, enis: number, ips: number, unused: number, perEni: number[]];
 
@@ -37,7 +41,7 @@ describe('§4.17 secondary IPs (docs/eni-and-ip-target.md)', () => {
   for (const [type, warmEni, warmIp, minIp, pods, enis, ips, unused, perEni] of table) {
     test(`${type} WARM_ENI=${warmEni} WARM_IP=${warmIp} MIN_IP=${minIp}, ${pods} pods → ${enis} ENIs, ${ips} IPs (${perEni.join(',')}), ${unused} unused`, async () => {
       const { result } = await simulatePool({
-        instanceType: type, pods,
+        instanceType: type, pods, startCloud,
         env: env({ WARM_ENI_TARGET: warmEni, WARM_IP_TARGET: warmIp, MINIMUM_IP_TARGET: minIp }),
       });
       assert.deepEqual(
@@ -80,7 +84,7 @@ describe('§4.17 prefix delegation (docs/prefix-and-ip-target.md), kubelet max p
   for (const [type, warmPrefix, warmIp, minIp, pods, enis, prefixes, unusedPrefixes, perEni, unusedIps] of table) {
     test(`${type} WARM_PREFIX=${warmPrefix} WARM_IP=${warmIp} MIN_IP=${minIp}, ${pods} pods → ${enis} ENI(s), prefixes ${perEni.join(',')}, ${unusedIps} unused IPs`, async () => {
       const { result } = await simulatePool({
-        instanceType: type, pods, maxPods: 110,
+        instanceType: type, pods, startCloud, maxPods: 110,
         env: { ENABLE_PREFIX_DELEGATION: 'true', ...env({ WARM_PREFIX_TARGET: warmPrefix, WARM_IP_TARGET: warmIp, MINIMUM_IP_TARGET: minIp }) },
       });
       assert.deepEqual(
