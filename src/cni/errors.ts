@@ -26,7 +26,7 @@ const cniCodeFor: Partial<Record<ErrorCode, number>> = {
 };
 
 /** The CNI code a failure is reported with; anything unmapped is 999 (skel's ErrInternal). */
-export function cniCodeOf(err: unknown): number {
+function cniCodeOf(err: unknown): number {
   return err instanceof PodnetError ? (cniCodeFor[err.code] ?? CniCode.internal) : CniCode.internal;
 }
 

@@ -31,14 +31,13 @@ export {
   formatResult,
   parsePrevResult,
   recordedAttachment,
-  mainRouteTable,
   type PodAttachment,
   type PrevResult,
   type RecordedAttachment,
   type CniInterface,
   type CniIpConfig,
 } from './result.js';
-export { cniCodeOf, toCniError } from './errors.js';
+export { toCniError } from './errors.js';
 export {
   createCniHandler,
   type CniBackend,
@@ -55,15 +54,11 @@ export {
   type PodTeardown,
   type BackendStatus,
 } from './handler.js';
-export { startCniSocketServer, callFromHttp, headerFor, type CniSocketServer, type CniSocketServerOptions } from './server.js';
-export { offlineBackend, runFallbackPlugin, runFallbackPluginProcess, unreachableReason } from './plugin.js';
+export { startCniSocketServer, type CniSocketServer, type CniSocketServerOptions } from './server.js';
+export { runFallbackPlugin, runFallbackPluginProcess, unreachableReason } from './plugin.js';
 export {
   installCni,
   renderConflist,
-  renderInstalledLauncher,
-  shellQuote,
-  launcherName,
-  conflistName,
   type ConflistOptions,
   type InstallResult,
 } from './install.js';

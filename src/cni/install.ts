@@ -21,9 +21,9 @@ export interface ConflistOptions {
 }
 
 /** The file name the runtime finds the launcher under: the conflist's plugin `type`. */
-export const launcherName = 'podnet-cni';
+const launcherName = 'podnet-cni';
 /** Upstream's conflist name, so podnet replaces the VPC CNI's file rather than competing with it. */
-export const conflistName = '10-aws.conflist';
+const conflistName = '10-aws.conflist';
 
 /**
  * The conflist upstream renders (spec §1.1): cniVersion 0.4.0, disableCheck, the main plugin with vethPrefix, mtu
@@ -51,7 +51,7 @@ export function renderConflist(o: ConflistOptions): Record<string, unknown> {
 }
 
 /** POSIX sh single-quoting: safe for any path. */
-export function shellQuote(word: string): string {
+function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -59,7 +59,7 @@ export function shellQuote(word: string): string {
  * The installed launcher: the repository's bin/podnet-cni with the fallback plugin's argv baked in (absolute node and
  * plugin paths of this machine, known only at install time), so a single copied file in the CNI bin dir works.
  */
-export function renderInstalledLauncher(launcherText: string, fallbackArgv: readonly string[]): string {
+function renderInstalledLauncher(launcherText: string, fallbackArgv: readonly string[]): string {
   const line = /^fallback_plugin=$/m;
   if (!line.test(launcherText)) {
     throw new PodnetError('FAILED', 'bin/podnet-cni has no empty "fallback_plugin=" line to fill in', 'reinstall podnet: the launcher file was modified');

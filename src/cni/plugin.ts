@@ -27,7 +27,7 @@ export function unreachableReason(socket: string, curlExit: string): string {
  * A backend without ipamd: every address operation fails with IPAMD_UNREACHABLE, which the handler turns into
  * code 11 for ADD/CHECK/GC and into "tear down from prevResult, succeed" for DEL.
  */
-export function offlineBackend(reason: string): CniBackend {
+function offlineBackend(reason: string): CniBackend {
   const unreachable = async (): Promise<never> => {
     throw new PodnetError('IPAMD_UNREACHABLE', reason, 'start ipamd (`podnet ipamd`) on this node; the runtime retries the pod');
   };

@@ -1,7 +1,7 @@
 import { type CniVersion, compareVersions } from './spec.js';
 
 /** The kernel's main table; upstream reports it as 254 and treats a legacy id of 1 as main too (spec §3.4). */
-export const mainRouteTable = 254;
+const mainRouteTable = 254;
 
 /**
  * podnet's own description of a wired pod attachment, from which every CNI result version is rendered, and the

@@ -22,12 +22,12 @@ import { CniCode, currentVersion } from './spec.js';
  */
 
 /** The HTTP header that carries a CNI_* variable. */
-export function headerFor(name: (typeof cniEnvNames)[number]): string {
+function headerFor(name: (typeof cniEnvNames)[number]): string {
   return `x-${name.toLowerCase().replace(/_/g, '-')}`;
 }
 
 /** The inverse of the launcher's request: the CNI call that a POST /cni carries. */
-export function callFromHttp(headers: IncomingMessage['headers'], body: string): CniCall {
+function callFromHttp(headers: IncomingMessage['headers'], body: string): CniCall {
   const env: CniEnv = {};
   for (const name of cniEnvNames) {
     const value = headers[headerFor(name)];

@@ -151,7 +151,7 @@ export function podLinkSuffix(namespace: string, name: string): string {
  * Splits allocations into live and stale (§6.4): an allocation naming a pod (namespace and name) is stale unless a
  * host link's name ends with that pod's veth suffix. Allocations without pod names are kept.
  */
-export function partitionStale(
+function partitionStale(
   allocations: readonly CheckpointAllocation[],
   hostLinkNames: readonly string[],
 ): { live: CheckpointAllocation[]; stale: CheckpointAllocation[] } {

@@ -76,7 +76,7 @@ export function rfc3339(ms: number): string {
 }
 
 /** The tags of a new ENI (§7.2). */
-export function eniTags(node: NodeIdentity, nowMs: number): Tag[] {
+function eniTags(node: NodeIdentity, nowMs: number): Tag[] {
   const tags: Tag[] = [
     { Key: INSTANCE_ID_TAG, Value: node.instanceId },
     { Key: CREATED_AT_TAG, Value: rfc3339(nowMs) },

@@ -24,21 +24,15 @@ export {
   type PoolSnapshot,
 } from './datastore.js';
 export {
-  allocatableEnis,
   decideFreeEni,
   decidePool,
-  hasRoomForEni,
   initialTimestamps,
   isInsufficientCidrCode,
   isPoolTooLow,
   poolConfigFrom,
-  poolExcess,
   poolLimitsFrom,
-  prefixesNeeded,
-  shouldRemoveExtraEnis,
   targetState,
   upstreamTimers,
-  warmIpTargetsDefined,
   whyNoAddress,
   type LastEc2Failure,
   type NoAddressContext,
@@ -53,7 +47,6 @@ export {
   checkpointOf,
   checkpointPath,
   parseCheckpoint,
-  partitionStale,
   podLinkSuffix,
   readCheckpoint,
   renderCheckpoint,
@@ -72,7 +65,6 @@ export {
   CLUSTER_NAME_TAG,
   ENI_OWNER_TAG,
   ec2Error,
-  eniTags,
   rfc3339,
   type ActionOutcome,
   type ExecutorOptions,
@@ -81,7 +73,7 @@ export {
 export { PoolManager, type IterationResult, type PoolManagerOptions } from './manager.js';
 export { simulatePool, type SimulateOptions, type SimulationResult, type SimulationSetup, type StartSimulatedCloud } from './simulate.js';
 // the daemon around the core: cloud access, node init/reconcile/loop, CNI backend, introspection, metrics
-export { startIpamd, IPAMD_VERSION, type Ipamd, type StartIpamdOptions } from './daemon.js';
+export { startIpamd, type Ipamd, type StartIpamdOptions } from './daemon.js';
 export {
   resolveCloudEndpoints,
   createEc2Client,
@@ -98,8 +90,8 @@ export { IpamdNode, type PodAddress, type Log, type LogLevel } from './node.js';
 export { createIpamdBackend } from './backend.js';
 export { addressOnlyDataplane, linuxDataplane, type NodeDataplane } from './node-dataplane.js';
 export { IpamdMetrics } from './metrics.js';
-export { renderEniInfos, ipamdEnvSettings, networkUtilsEnvSettings, introspectionCommands } from './introspection.js';
+export { introspectionCommands } from './introspection.js';
 export { parseBindAddress, formatBindAddress, type BindAddress } from './http.js';
 export { parseEniConfigFile, readEniConfigFile, nodeEniConfigName, selectEniConfig, type EniConfig, type EniConfigFile, type NodeFacts } from './eni-config.js';
 export { rankEniSubnets, isExcludedSubnet, type SubnetFacts } from './subnets.js';
-export { cleanUpLeakedEnis, leakedEniFilters, type LeakedEniReport } from './leaked-enis.js';
+export { cleanUpLeakedEnis, type LeakedEniReport } from './leaked-enis.js';

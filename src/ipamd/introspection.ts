@@ -34,7 +34,7 @@ export function routeTableId(deviceNumber: number, networkCard: number): number 
  * GetENIInfos for one datastore. `IPAddresses` lists the addresses pods hold, with the container id and interface
  * name scrubbed as upstream does; `TotalIPs`/`AssignedIPs` count every CIDR kind on every ENI.
  */
-export function renderEniInfos(ds: Datastore, nowMs: number): unknown {
+function renderEniInfos(ds: Datastore, nowMs: number): unknown {
   const snapshot = ds.snapshot(nowMs);
   const held = ds.assignments();
   let totalIps = 0;
@@ -80,7 +80,7 @@ export function renderEniInfos(ds: Datastore, nowMs: number): unknown {
 const randomizeSnatEnum = { none: 0, hashrandom: 1, prng: 2 } as const;
 
 /** /v1/networkutils-env-settings (spec §6.5): nil lists are `null`, as Go marshals them. */
-export function networkUtilsEnvSettings(c: PodnetConfig): Record<string, unknown> {
+function networkUtilsEnvSettings(c: PodnetConfig): Record<string, unknown> {
   return {
     AWS_VPC_K8S_CNI_CONNMARK: c.connmark,
     AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: c.excludeSnatCidrs.length > 0 ? c.excludeSnatCidrs : null,
@@ -94,7 +94,7 @@ export function networkUtilsEnvSettings(c: PodnetConfig): Record<string, unknown
 }
 
 /** /v1/ipamd-env-settings (spec §6.5). */
-export function ipamdEnvSettings(c: PodnetConfig): Record<string, unknown> {
+function ipamdEnvSettings(c: PodnetConfig): Record<string, unknown> {
   return {
     WARM_IP_TARGET: c.warmIpTarget,
     WARM_ENI_TARGET: c.warmEniTarget,

@@ -16,7 +16,7 @@ export interface LeakedEniReport {
 }
 
 /** The filters of upstream's getLeakedENIs: podnet/aws-node tagged, detached, this VPC, this cluster if named. */
-export function leakedEniFilters(vpcId: string, clusterName: string): Filter[] {
+function leakedEniFilters(vpcId: string, clusterName: string): Filter[] {
   return [
     { Name: 'tag-key', Values: [INSTANCE_ID_TAG] },
     { Name: 'status', Values: ['available'] },

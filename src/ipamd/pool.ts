@@ -128,7 +128,7 @@ export type PoolAction =
   | { readonly kind: 'none'; readonly reason: string; readonly retryAt?: number };
 
 /** Warm-IP mode is on when WARM_IP_TARGET or MINIMUM_IP_TARGET is above 0 (§4.5). */
-export function warmIpTargetsDefined(c: PoolConfig): boolean {
+function warmIpTargetsDefined(c: PoolConfig): boolean {
   return c.warmIpTarget > 0 || c.minimumIpTarget > 0;
 }
 
@@ -165,32 +165,32 @@ export function isPoolTooLow(stats: IpStats, c: PoolConfig, l: PoolLimits): bool
 }
 
 /** How many CIDRs (IPs, or prefixes in PD) the pool is over its target (§4.9); 0 when not too high. */
-export function poolExcess(stats: IpStats, c: PoolConfig): number {
+function poolExcess(stats: IpStats, c: PoolConfig): number {
   if (warmIpTargetsDefined(c)) return targetState(stats, c).over;
   if (c.prefixDelegation) return Math.max(stats.freePrefixes - c.warmPrefixTarget, 0);
   return 0; // WARM_ENI_TARGET mode never releases single addresses
 }
 
 /** getPrefixesNeeded (§4.7). */
-export function prefixesNeeded(stats: IpStats, c: PoolConfig): number {
+function prefixesNeeded(stats: IpStats, c: PoolConfig): number {
   if (warmIpTargetsDefined(c)) return Math.max(1, targetState(stats, c).short);
   return Math.max(1, c.warmPrefixTarget - stats.freePrefixes);
 }
 
 /** GetAllocatableENIs (§4.7): ENIs that may take more CIDRs, in creation order. */
-export function allocatableEnis(s: PoolSnapshot, maxCidrs: number, skipPrimary: boolean): EniSnapshot[] {
+function allocatableEnis(s: PoolSnapshot, maxCidrs: number, skipPrimary: boolean): EniSnapshot[] {
   return s.enis.filter((e) => !(skipPrimary && e.primary) && !e.trunk && !e.excluded && e.cidrs.length < maxCidrs);
 }
 
 /** hasRoomForEni (§4.8): MAX_ENI, unmanaged ENIs and the SGP trunk reserve. */
-export function hasRoomForEni(s: PoolSnapshot, c: PoolConfig, l: PoolLimits): boolean {
+function hasRoomForEni(s: PoolSnapshot, c: PoolConfig, l: PoolLimits): boolean {
   const excluded = s.enis.filter((e) => e.excluded).length;
   const trunkReserve = l.trunkingCompatible && c.podEni && !s.enis.some((e) => e.trunk) ? 1 : 0;
   return s.enis.length - excluded < l.maxEni - l.unmanagedEnis - trunkReserve - excluded;
 }
 
 /** shouldRemoveExtraENIs (§4.10), from the stats taken at the start of the iteration. */
-export function shouldRemoveExtraEnis(statsAtStart: IpStats, s: PoolSnapshot, c: PoolConfig, l: PoolLimits): boolean {
+function shouldRemoveExtraEnis(statsAtStart: IpStats, s: PoolSnapshot, c: PoolConfig, l: PoolLimits): boolean {
   if (warmIpTargetsDefined(c)) return true;
   const warm = c.prefixDelegation ? c.warmPrefixTarget : c.warmEniTarget;
   const avail = statsAtStart.totalIps - statsAtStart.assignedIps;
