@@ -15,10 +15,9 @@
  *       metadata: { name: pods-a }
  *       spec: { subnet: subnet-0a1, securityGroups: [sg-0b2] }
  */
-import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { PodnetError } from '../lib/index.js';
+import { PodnetError, readUserFile } from '../lib/index.js';
 
 export interface EniConfig {
   name: string;
@@ -88,14 +87,9 @@ export function parseEniConfigFile(text: string, path: string): EniConfigFile {
   return { node: { ...node, ...(capacity && { capacityPods: capacity.pods }) }, eniConfigs };
 }
 
-export async function readEniConfigFile(path: string): Promise<EniConfigFile> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new PodnetError('FILE_UNREADABLE', `cannot read ENIConfig file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      'set PODNET_ENI_CONFIG_FILE to a readable YAML file with the ENIConfigs and this node\'s labels and annotations');
-  }
+export function readEniConfigFile(path: string): EniConfigFile {
+  const text = readUserFile(path, 'ENIConfig file',
+    'set PODNET_ENI_CONFIG_FILE to a readable YAML file with the ENIConfigs and this node\'s labels and annotations');
   return parseEniConfigFile(text, path);
 }
 
