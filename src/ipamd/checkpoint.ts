@@ -2,9 +2,10 @@
  * The IPAM checkpoint in upstream's format and path semantics (§6.4), so a node can move between aws-node and
  * podnet without losing track of its pods.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { hostVethName } from '../dataplane/index.js';
 import { PodnetError } from '../lib/index.js';
 import type { Assignment, Datastore, IpamKey, IpamMetadata } from './datastore.js';
 
@@ -142,9 +143,9 @@ export async function writeCheckpoint(path: string, cp: Checkpoint): Promise<voi
   }
 }
 
-/** The last 11 hex digits of a pod's host veth name: sha1("<namespace>.<name>")[:11] (§3.5). */
+/** The last 11 hex digits of a pod's host veth name (§3.5): the veth name without its prefix, as the dataplane hashes it. */
 export function podLinkSuffix(namespace: string, name: string): string {
-  return createHash('sha1').update(`${namespace}.${name}`).digest('hex').slice(0, 11);
+  return hostVethName('', namespace, name);
 }
 
 /**
