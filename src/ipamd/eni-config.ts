@@ -40,8 +40,8 @@ export interface EniConfigFile {
 }
 
 /** The label that overrides every other way of naming the node's ENIConfig (spec §5.1). */
-export const EXTERNAL_ENI_CONFIG_LABEL = 'vpc.amazonaws.com/externalEniConfig';
-export const DEFAULT_ENI_CONFIG_NAME = 'default';
+const EXTERNAL_ENI_CONFIG_LABEL = 'vpc.amazonaws.com/externalEniConfig';
+const DEFAULT_ENI_CONFIG_NAME = 'default';
 
 const stringMap = z.record(z.string(), z.string()).default({});
 const fileSchema = z.strictObject({

@@ -7,10 +7,7 @@ export {
   Datastore,
   MIGRATED_NETWORK_NAME,
   MIGRATED_IF_NAME,
-  findDeletableEni,
-  freeableCidrs,
   ipStats,
-  isActiveCidr,
   type Assignment,
   type CidrSnapshot,
   type DatastoreOptions,
@@ -27,7 +24,6 @@ export {
   decideFreeEni,
   decidePool,
   initialTimestamps,
-  isInsufficientCidrCode,
   isPoolTooLow,
   poolConfigFrom,
   poolLimitsFrom,
@@ -43,7 +39,6 @@ export {
   type PoolTimestamps,
 } from './pool.js';
 export {
-  CHECKPOINT_VERSION,
   checkpointOf,
   checkpointPath,
   parseCheckpoint,
@@ -56,14 +51,9 @@ export {
   type CheckpointAllocation,
   type RestoreResult,
 } from './checkpoint.js';
-export { FakeClock, systemClock, type Clock } from './clock.js';
+export { FakeClock, type Clock } from './clock.js';
 export {
   PoolExecutor,
-  ENI_DESCRIPTION_PREFIX,
-  INSTANCE_ID_TAG,
-  CREATED_AT_TAG,
-  CLUSTER_NAME_TAG,
-  ENI_OWNER_TAG,
   ec2Error,
   rfc3339,
   type ActionOutcome,
@@ -78,8 +68,6 @@ export {
   resolveCloudEndpoints,
   createEc2Client,
   BackoffRetryStrategy,
-  defaultRetrySettings,
-  isThrottlingError,
   ec2ErrorCode,
   type CloudEndpoints,
   type RetrySettings,
@@ -88,10 +76,9 @@ export {
 export { ImdsClient, type ImdsEni, type ImdsInstanceFacts } from './imds.js';
 export { IpamdNode, type PodAddress, type Log, type LogLevel } from './node.js';
 export { createIpamdBackend } from './backend.js';
-export { addressOnlyDataplane, linuxDataplane, type NodeDataplane } from './node-dataplane.js';
+export { addressOnlyDataplane, type NodeDataplane } from './node-dataplane.js';
 export { IpamdMetrics } from './metrics.js';
 export { introspectionCommands } from './introspection.js';
 export { parseBindAddress, formatBindAddress, type BindAddress } from './http.js';
-export { parseEniConfigFile, readEniConfigFile, nodeEniConfigName, selectEniConfig, type EniConfig, type EniConfigFile, type NodeFacts } from './eni-config.js';
-export { rankEniSubnets, isExcludedSubnet, type SubnetFacts } from './subnets.js';
-export { cleanUpLeakedEnis, type LeakedEniReport } from './leaked-enis.js';
+export { parseEniConfigFile, nodeEniConfigName, selectEniConfig, type EniConfig, type EniConfigFile, type NodeFacts } from './eni-config.js';
+export { rankEniSubnets, type SubnetFacts } from './subnets.js';

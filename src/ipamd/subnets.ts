@@ -10,8 +10,8 @@ export interface SubnetFacts {
   tags: Record<string, string>;
 }
 
-export const CNI_ROLE_TAG = 'kubernetes.io/role/cni';
-export const CLUSTER_TAG_PREFIX = 'cni.networking.k8s.aws/cluster/';
+const CNI_ROLE_TAG = 'kubernetes.io/role/cni';
+const CLUSTER_TAG_PREFIX = 'cni.networking.k8s.aws/cluster/';
 
 /**
  * Valid candidates sorted by free addresses, most first (spec §5.5): the node's own subnet unless tagged
