@@ -43,14 +43,15 @@ export function registerCni(program: Command): void {
         ipamdSocket: socket,
       };
       const result = installCni({ binDir: opts.binDir, confDir: opts.confDir, conflist });
+      const rendered = renderConflist(conflist);
       if (opts.json) {
-        printJson({ ...result, config: renderConflist(conflist) });
+        printJson({ ...result, config: rendered });
         return;
       }
       process.stdout.write(
         formatTable(['FILE', 'WHAT'], [
           [result.launcher, `launcher (sh): forwards to ${socket}; without ipamd runs ${result.fallbackArgv.join(' ')}`],
-          [result.conflist, `conflist: cniVersion 0.4.0, vethPrefix ${conflist.vethPrefix}, mtu ${conflist.mtu}, portmap${conflist.bandwidth ? ', bandwidth' : ''}`],
+          [result.conflist, `conflist: cniVersion ${String(rendered.cniVersion)}, vethPrefix ${conflist.vethPrefix}, mtu ${conflist.mtu}, portmap${conflist.bandwidth ? ', bandwidth' : ''}`],
         ]),
       );
     });
