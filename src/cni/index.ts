@@ -5,17 +5,12 @@
  */
 export {
   supportedVersions,
-  currentVersion,
-  cniCommands,
-  CniCode,
-  PodnetCniCode,
   type CniVersion,
   type CniCommand,
   type CniErrorResult,
 } from './spec.js';
 export {
   parseCniRequest,
-  cniEnvNames,
   defaultIpamdSocket,
   type CniEnv,
   type CniEnvName,
@@ -37,7 +32,6 @@ export {
   type CniInterface,
   type CniIpConfig,
 } from './result.js';
-export { toCniError } from './errors.js';
 export {
   createCniHandler,
   type CniBackend,
@@ -55,7 +49,7 @@ export {
   type BackendStatus,
 } from './handler.js';
 export { startCniSocketServer, type CniSocketServer, type CniSocketServerOptions } from './server.js';
-export { runFallbackPlugin, runFallbackPluginProcess, unreachableReason } from './plugin.js';
+export { runFallbackPlugin, runFallbackPluginProcess } from './plugin.js';
 export {
   installCni,
   renderConflist,
