@@ -77,6 +77,8 @@ export interface PodnetConfig {
   insufficientCidrBackoffMs: number;
   leakedEniIntervalMs: number;
   leakedEniMinAgeMs: number;
+  eniLinkRetryMs: number;
+  eniSetupRetryMs: number;
   cniSocket: string;
   pre18Routing: boolean;
   /** A valid bind address (see parseBindAddress); upstream's metrics port is fixed at :61678. */

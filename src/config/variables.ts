@@ -597,6 +597,8 @@ export const variables: readonly VariableDef[] = [
   intervalVar({ name: 'PODNET_INSUFFICIENT_CIDR_BACKOFF_MS', field: 'insufficientCidrBackoffMs', default: 120000, min: 0, description: 'Wait after InsufficientCidrBlocks (upstream: 120 s).' }),
   intervalVar({ name: 'PODNET_LEAKED_ENI_INTERVAL_MS', field: 'leakedEniIntervalMs', default: 3600000, min: 1, description: 'Leaked-ENI GC period (upstream: 1 h).' }),
   intervalVar({ name: 'PODNET_LEAKED_ENI_MIN_AGE_MS', field: 'leakedEniMinAgeMs', default: 300000, min: 0, description: 'A detached ENI younger than this is not deleted by the leaked-ENI GC (upstream: 5 min).' }),
+  intervalVar({ name: 'PODNET_ENI_LINK_RETRY_MS', field: 'eniLinkRetryMs', default: 3000, min: 0, description: 'Wait between the 5 looks for a new ENI\'s link by MAC (upstream: 3 s).' }),
+  intervalVar({ name: 'PODNET_ENI_SETUP_RETRY_MS', field: 'eniSetupRetryMs', default: 10000, min: 0, description: 'Wait between the 5 tries to set up an ENI found at start (upstream: 10 s).' }),
   stringVar({
     name: 'PODNET_CNI_SOCKET', field: 'cniSocket', default: '/var/run/aws-node/ipamd.sock', podnetOnly: true, readBy: ['podnet'],
     description: 'Unix socket between the CNI launcher and ipamd (upstream\'s gRPC socket path).',

@@ -17,6 +17,8 @@ import { IpamdNode, describeError, type Log } from './node.js';
 import { addressOnlyDataplane, linuxDataplane, type NodeDataplane } from './node-dataplane.js';
 
 export const IPAMD_VERSION = 'podnet-0.1.0';
+/** Looks for a new ENI's link, and tries of its setup at init: upstream's count (§3.2 step 1, §4.14 step 4). */
+const ENI_SETUP_ATTEMPTS = 5;
 
 export interface StartIpamdOptions {
   /** The process environment: the SDK-standard endpoint and credential variables are read from it. */
@@ -60,6 +62,7 @@ export async function startIpamd(o: StartIpamdOptions): Promise<Ipamd> {
   const dataplane = o.dataplane ?? (config.dataplane === 'none' ? addressOnlyDataplane() : linuxDataplane(config));
   const node = new IpamdNode({
     config, ec2, imds, metrics, clock, dataplane, log, leakedEniIntervalMs: config.leakedEniIntervalMs, leakedEniMinAgeMs: config.leakedEniMinAgeMs,
+    eniSetupRetry: { linkAttempts: ENI_SETUP_ATTEMPTS, linkIntervalMs: config.eniLinkRetryMs, setupAttempts: ENI_SETUP_ATTEMPTS, setupIntervalMs: config.eniSetupRetryMs },
     ...(eniConfigFile && { eniConfigFile }),
   });
 

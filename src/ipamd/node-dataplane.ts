@@ -109,7 +109,7 @@ export function linuxDataplane(config: PodnetConfig): NodeDataplane {
     async setupEni(eni) {
       const link = await findLinkByMac(eni.mac);
       if (!link) {
-        throw new PodnetError('LINK_NOT_FOUND', `ENI with MAC ${eni.mac} (device ${eni.deviceNumber}) has no link yet`, 'the attachment may still be in progress; reconcile retries it');
+        throw new PodnetError('LINK_NOT_FOUND', `ENI with MAC ${eni.mac} (device ${eni.deviceNumber}) has no link yet`, 'check the ENI is attached to this instance and its link is in the namespace ipamd runs in');
       }
       await applyEniNetwork({ interface: link, deviceNumber: eni.deviceNumber, networkCard: eni.networkCard, primaryIp: eni.primaryIp, subnetCidr: eni.subnetCidr, mtu: config.eniMtu });
     },

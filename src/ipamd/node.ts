@@ -20,7 +20,7 @@ import { routeTableId } from './introspection.js';
 import { cleanUpLeakedEnis } from './leaked-enis.js';
 import { PoolManager, type IterationResult } from './manager.js';
 import type { IpamdMetrics } from './metrics.js';
-import type { NodeDataplane } from './node-dataplane.js';
+import type { EniFacts, NodeDataplane } from './node-dataplane.js';
 import { isInsufficientCidrCode, isPoolTooLow, poolConfigFrom, poolLimitsFrom, type PoolConfig, type PoolLimits } from './pool.js';
 import { isExcludedSubnet, rankEniSubnets, type SubnetFacts } from './subnets.js';
 
@@ -38,7 +38,18 @@ export interface IpamdNodeOptions {
   eniConfigFile?: EniConfigFile;
   leakedEniIntervalMs: number;
   leakedEniMinAgeMs: number;
+  eniSetupRetry: EniSetupRetry;
   log: Log;
+}
+
+/** How setupENI retries (ms on the node's clock); upstream: 5 looks 3 s apart (§3.2 step 1), 5 tries 10 s apart at init (§4.14 step 4). */
+export interface EniSetupRetry {
+  /** Looks for the ENI's link by MAC: a new ENI's link can appear a moment after EC2 reports it attached. */
+  linkAttempts: number;
+  linkIntervalMs: number;
+  /** Tries of the whole setup for an ENI found attached at init; a link still missing after its looks is not tried again. */
+  setupAttempts: number;
+  setupIntervalMs: number;
 }
 
 /** What a pod gets (AddNetworkReply, spec §6.2). */
@@ -94,12 +105,15 @@ export class IpamdNode {
   private subnetFacts = new Map<string, SubnetFacts>();
   private readyValue = false;
   private terminating = false;
-  private wake: (() => void) | undefined;
+  /** Aborted by stop(): cuts every pause short (the loop's and the ENI setups'). */
+  private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
   /** CIDRs released to EC2 and when: reconcile ignores them for a while if IMDS still lists them (§4.12). */
   private readonly released = new Map<string, number>();
   private lastLeakedEniRun: number;
   private readonly checkpoint: CheckpointWriter;
+  /** setupENI runs per ENI in the background (its retries wait seconds), keyed by MAC so an ENI has one at a time. */
+  private readonly eniSetups = new Map<string, Promise<void>>();
 
   constructor(private readonly o: IpamdNodeOptions) {
     this.config = o.config;
@@ -154,7 +168,7 @@ export class IpamdNode {
     if (config.enableSubnetDiscovery && !config.enableImdsOnlyMode) await this.refreshSubnets();
     const managed = attached.filter((e) => this.isManaged(e, described.get(e.eniId)));
     const unmanagedEnis = attached.filter((e) => e.networkCard === 0).length - managed.filter((e) => e.networkCard === 0).length;
-    for (const eni of managed.filter((e) => e.networkCard === 0)) await this.adoptEni(eni, described.get(eni.eniId));
+    for (const eni of managed.filter((e) => e.networkCard === 0)) await this.adoptEni(eni, described.get(eni.eniId), this.o.eniSetupRetry.setupAttempts);
 
     const capacity = this.o.eniConfigFile?.node.capacityPods;
     const nodeMaxPods = capacity ?? maxPods(facts.instanceType).maxPods;
@@ -186,8 +200,9 @@ export class IpamdNode {
   /** SIGTERM: no more attaching or detaching, the loop ends after its current step, the checkpoint is written. */
   async stop(): Promise<void> {
     this.terminating = true;
-    this.wake?.();
+    this.stopping.abort();
     await this.loop;
+    await Promise.all(this.eniSetups.values());
     if (this.facts) await this.checkpoint.request();
   }
 
@@ -208,7 +223,7 @@ export class IpamdNode {
   /** Sleeps on the node's clock; false when stop() cut it short. */
   private async pause(ms: number): Promise<boolean> {
     if (this.terminating) return false;
-    await Promise.race([this.o.clock.sleep(ms), new Promise<void>((resolve) => (this.wake = resolve))]);
+    await this.o.clock.sleep(ms, this.stopping.signal);
     return !this.terminating;
   }
 
@@ -249,7 +264,7 @@ export class IpamdNode {
     if (o.createdEniId) {
       const info = this.datastore.eniInfo(o.createdEniId);
       const mac = (await this.o.imds.attachedEnis()).find((e) => e.eniId === o.createdEniId)?.mac;
-      if (info && mac) await this.setupEniNetwork({ mac, deviceNumber: info.deviceNumber, networkCard: info.networkCard, primaryIp: info.primaryIp, subnetCidr: info.subnetCidr });
+      if (info && mac) this.setupEniNetwork({ mac, deviceNumber: info.deviceNumber, networkCard: info.networkCard, primaryIp: info.primaryIp, subnetCidr: info.subnetCidr }, 1);
       log('info', `attached ${o.createdEniId} at device ${info?.deviceNumber}: ${this.summary()}`);
     }
   }
@@ -273,7 +288,7 @@ export class IpamdNode {
       for (const eni of attached) {
         if (!this.datastore.hasEni(eni.eniId)) {
           if (!this.isManaged(eni, described.get(eni.eniId))) continue;
-          await this.adoptEni(eni, described.get(eni.eniId));
+          await this.adoptEni(eni, described.get(eni.eniId), 1);
           log('info', `reconcile adopted ${eni.eniId} (device ${eni.deviceNumber}), attached outside this ipamd's pool loop`);
           changed = true;
           continue;
@@ -370,7 +385,7 @@ export class IpamdNode {
   }
 
   /** TagENI + setupENI + datastore add, for an ENI found attached (init or reconcile). */
-  private async adoptEni(eni: ImdsEni, described: NetworkInterface | undefined): Promise<void> {
+  private async adoptEni(eni: ImdsEni, described: NetworkInterface | undefined, setupTries: number): Promise<void> {
     const isPrimary = eni.mac === this.facts?.primaryMac;
     const trunk = described?.InterfaceType === 'trunk';
     const efa = described?.InterfaceType === 'efa';
@@ -383,15 +398,42 @@ export class IpamdNode {
     });
     // with custom networking the primary ENI's prefixes are not read (awsutils.go:898, spec §5.1)
     for (const c of imdsCidrs(eni, isPrimary && this.config.customNetworkCfg)) this.datastore.addCidr(eni.eniId, c);
-    if (!isPrimary) await this.setupEniNetwork(eni);
+    if (!isPrimary) this.setupEniNetwork({ ...eni, primaryIp: eni.localIpv4s[0] ?? '' }, setupTries);
   }
 
-  private async setupEniNetwork(eni: Pick<ImdsEni, 'mac' | 'deviceNumber' | 'networkCard' | 'subnetCidr'> & { primaryIp?: string; localIpv4s?: string[] }): Promise<void> {
-    const primaryIp = eni.primaryIp ?? eni.localIpv4s?.[0] ?? '';
-    await this.o.dataplane.setupEni({ mac: eni.mac, deviceNumber: eni.deviceNumber, networkCard: eni.networkCard, primaryIp, subnetCidr: eni.subnetCidr }).catch((err: unknown) => {
-      this.o.metrics.ipamdErrors.inc({ fn: 'setupENINetwork' });
-      this.o.log('error', `setting up the route table of ENI ${eni.mac}: ${describeError(err)}`);
-    });
+  /**
+   * setupENI for a secondary ENI, started in the background so that neither the pool loop nor pod ADDs wait for
+   * its retries; stop() waits for it. Its addresses are in the datastore already (podnet adds them first).
+   */
+  private setupEniNetwork(eni: Pick<ImdsEni, 'mac' | 'deviceNumber' | 'networkCard' | 'subnetCidr'> & { primaryIp: string }, setupTries: number): void {
+    if (this.terminating || this.eniSetups.has(eni.mac)) return;
+    const facts: EniFacts = { mac: eni.mac, deviceNumber: eni.deviceNumber, networkCard: eni.networkCard, primaryIp: eni.primaryIp, subnetCidr: eni.subnetCidr };
+    const task = this.setupEniWithRetries(facts, setupTries).finally(() => this.eniSetups.delete(eni.mac));
+    this.eniSetups.set(eni.mac, task);
+  }
+
+  private async setupEniWithRetries(eni: EniFacts, setupTries: number): Promise<void> {
+    const { linkAttempts, linkIntervalMs, setupIntervalMs } = this.o.eniSetupRetry;
+    for (let setupTry = 1, look = 1; ; ) {
+      try {
+        await this.o.dataplane.setupEni(eni);
+        if (look > 1 || setupTry > 1) this.o.log('info', `set up the route table of ENI ${eni.mac} (device ${eni.deviceNumber}) on look ${look}, try ${setupTry}`);
+        return;
+      } catch (err) {
+        const linkMissing = err instanceof PodnetError && err.code === 'LINK_NOT_FOUND';
+        // §3.2 step 1: the link is looked for up to linkAttempts times; once it stays missing, setupENI gives up at once (§4.14 step 4)
+        const again = linkMissing ? look < linkAttempts : setupTry < setupTries;
+        if (again && (await this.pause(linkMissing ? linkIntervalMs : setupIntervalMs))) {
+          if (linkMissing) look++;
+          else setupTry++;
+          continue;
+        }
+        if (this.terminating) return;
+        this.o.metrics.ipamdErrors.inc({ fn: 'setupENINetwork' });
+        this.o.log('error', `setting up the route table of ENI ${eni.mac} (device ${eni.deviceNumber}) after ${look} look(s) for its link and ${setupTry} tr${setupTry === 1 ? 'y' : 'ies'}: ${describeError(err)}`);
+        return;
+      }
+    }
   }
 
   /** TagENI (§7.1): only missing or different keys. */

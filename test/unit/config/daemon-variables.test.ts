@@ -1,4 +1,4 @@
-// The PODNET_* settings of `podnet ipamd` itself (metrics listener, ENIConfig file, dataplane, leaked-ENI GC timers):
+// The PODNET_* settings of `podnet ipamd` itself (metrics listener, ENIConfig file, dataplane, leaked-ENI GC timers, ENI setup retry waits):
 // read and validated by src/config like every other variable, never flagged as typos.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +8,8 @@ function findings(env: Env): string[] {
   return loadConfig(env).problems.map((p) => `${p.severity} ${p.rule} ${p.variable}`);
 }
 
-const daemonVariables = ['PODNET_METRICS_BIND_ADDRESS', 'PODNET_ENI_CONFIG_FILE', 'PODNET_DATAPLANE', 'PODNET_LEAKED_ENI_INTERVAL_MS', 'PODNET_LEAKED_ENI_MIN_AGE_MS'];
+const daemonVariables = ['PODNET_METRICS_BIND_ADDRESS', 'PODNET_ENI_CONFIG_FILE', 'PODNET_DATAPLANE', 'PODNET_LEAKED_ENI_INTERVAL_MS', 'PODNET_LEAKED_ENI_MIN_AGE_MS',
+  'PODNET_ENI_LINK_RETRY_MS', 'PODNET_ENI_SETUP_RETRY_MS'];
 
 test('the daemon settings are known variables: none is reported as a probable typo', () => {
   assert.deepEqual(findTypos(daemonVariables), []);
@@ -60,4 +61,16 @@ test('podnet-interval: the leaked-ENI GC period must be ≥ 1 ms, the minimum ag
   assert.deepEqual(findings({ PODNET_LEAKED_ENI_MIN_AGE_MS: '-1' }), ['error podnet-interval PODNET_LEAKED_ENI_MIN_AGE_MS']);
   assert.deepEqual(findings({ PODNET_LEAKED_ENI_INTERVAL_MS: '1h' }), ['error malformed-int PODNET_LEAKED_ENI_INTERVAL_MS']);
   assert.equal(loadConfig({ PODNET_LEAKED_ENI_INTERVAL_MS: '1h' }).config.leakedEniIntervalMs, 3_600_000);
+});
+
+test('podnet-interval: the ENI link and setup retry waits default to upstream\'s 3 s and 10 s, take 0, and refuse a negative number', () => {
+  assert.equal(loadConfig({}).config.eniLinkRetryMs, 3000);
+  assert.equal(loadConfig({}).config.eniSetupRetryMs, 10000);
+  const { config, problems } = loadConfig({ PODNET_ENI_LINK_RETRY_MS: '0', PODNET_ENI_SETUP_RETRY_MS: '250' });
+  assert.deepEqual(problems, []);
+  assert.equal(config.eniLinkRetryMs, 0);
+  assert.equal(config.eniSetupRetryMs, 250);
+  assert.deepEqual(findings({ PODNET_ENI_LINK_RETRY_MS: '-1' }), ['error podnet-interval PODNET_ENI_LINK_RETRY_MS']);
+  assert.equal(loadConfig({ PODNET_ENI_LINK_RETRY_MS: '-1' }).config.eniLinkRetryMs, 3000);
+  assert.deepEqual(findings({ PODNET_ENI_SETUP_RETRY_MS: '10s' }), ['error malformed-int PODNET_ENI_SETUP_RETRY_MS']);
 });

@@ -65,11 +65,13 @@ test('the PODNET_* settings have their documented defaults and are marked podnet
   assert.equal(config.pre18Routing, false);
   assert.equal(config.leakedEniIntervalMs, 3_600_000);
   assert.equal(config.leakedEniMinAgeMs, 300_000);
+  assert.equal(config.eniLinkRetryMs, 3000);
+  assert.equal(config.eniSetupRetryMs, 10_000);
   assert.equal(config.metricsBindAddress, ':61678');
   assert.equal(config.eniConfigFile, '');
   assert.equal(config.dataplane, 'linux');
   const podnetOnly = settings.filter((s) => s.podnetOnly).map((s) => s.name);
-  assert.ok(podnetOnly.length === 12 && podnetOnly.every((n) => n.startsWith('PODNET_')), podnetOnly.join(','));
+  assert.ok(podnetOnly.length === 14 && podnetOnly.every((n) => n.startsWith('PODNET_')), podnetOnly.join(','));
 });
 
 test('every variable has a unique name and field, and every config field comes from exactly one variable', () => {
