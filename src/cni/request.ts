@@ -80,6 +80,9 @@ const requiredEnv: Record<CniCommand, readonly CniEnvName[]> = {
   GC: [],
 };
 
+/** The spec's rule for a container id and a network name: a letter or digit, then letters, digits, _ . - */
+const cniNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
 /** The oldest configuration version each command exists in (CHECK: 0.4.0, STATUS and GC: 1.1.0). */
 const introducedIn: Partial<Record<CniCommand, CniVersion>> = { CHECK: '0.4.0', STATUS: '1.1.0', GC: '1.1.0' };
 
@@ -129,7 +132,7 @@ export function parseCniRequest(env: CniEnv, stdin: string): ParsedRequest {
     if (command === 'GC') return { ok: true, request: { command, config, validAttachments: parseValidAttachments(conf) } };
 
     const containerId = env.CNI_CONTAINERID as string;
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(containerId)) {
+    if (!cniNamePattern.test(containerId)) {
       throw new RequestError(CniCode.invalidEnvironment, `CNI_CONTAINERID '${containerId}' is not valid`, 'a container id starts with a letter or digit and holds only letters, digits, _ . -');
     }
     const ifName = env.CNI_IFNAME as string;
@@ -230,7 +233,7 @@ function parseVersion(value: unknown): CniVersion {
 
 function parseNetConf(conf: Record<string, unknown>, cniVersion: CniVersion): PodnetNetConf {
   const { name, type } = conf;
-  if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
+  if (typeof name !== 'string' || !cniNamePattern.test(name)) {
     throw new RequestError(CniCode.invalidConfig, `network name ${JSON.stringify(name)} is missing or not valid`, 'the conflist "name" starts with a letter or digit and holds only letters, digits, _ . -');
   }
   if (typeof type !== 'string' || type === '') {
