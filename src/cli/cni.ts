@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { installCni, renderConflist } from '../cni/index.js';
-import { loadConfig } from '../config/index.js';
 import { PodnetError } from '../lib/index.js';
 import { formatTable, printJson } from './output.js';
 
@@ -25,7 +23,8 @@ export function registerCni(program: Command): void {
     .option('--conf-dir <dir>', 'CNI conf dir the runtime reads network configs from', '/etc/cni/net.d')
     .option('--socket <path>', "ipamd's CNI socket on this node (default: PODNET_CNI_SOCKET, else /var/run/aws-node/ipamd.sock)")
     .option('--json', 'print {launcher, conflist, fallbackArgv, config} as JSON')
-    .action((opts: { binDir: string; confDir: string; socket?: string; json?: boolean }) => {
+    .action(async (opts: { binDir: string; confDir: string; socket?: string; json?: boolean }) => {
+      const [{ installCni, renderConflist }, { loadConfig }] = await Promise.all([import('../cni/index.js'), import('../config/index.js')]);
       const { config, problems } = loadConfig(process.env);
       const blocking = problems.filter((p) => p.severity === 'error' && conflistVariables.has(p.variable));
       if (blocking.length > 0) {

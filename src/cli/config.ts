@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type ConfigProblem, loadConfig, readEnvFile, type TypoWarning } from '../config/index.js';
+import type { ConfigProblem, TypoWarning } from '../config/index.js';
 import { PodnetError } from '../lib/index.js';
 import { formatTable, printJson } from './output.js';
 
@@ -9,7 +9,8 @@ export function registerConfig(program: Command): void {
     .description('show the effective VPC CNI configuration and every invalid or conflicting setting')
     .option('--env-file <file>', 'read KEY=VALUE lines from FILE instead of the process environment (only the file is read)')
     .option('--json', 'print {valid, config, settings, problems, typos} as JSON')
-    .action((opts: { envFile?: string; json?: boolean }) => {
+    .action(async (opts: { envFile?: string; json?: boolean }) => {
+      const { loadConfig, readEnvFile } = await import('../config/index.js');
       const env = opts.envFile === undefined ? process.env : readEnvFile(opts.envFile);
       const { config, settings, problems, unknown } = loadConfig(env, { source: opts.envFile === undefined ? 'env' : 'file' });
       const errors = problems.filter((p) => p.severity === 'error').length;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_STATE_DIR, runDemo } from '../lab/index.js';
+import { LAB_STATE_DIR } from './lab.js';
 import { formatTable, printJson, progress, progressDone } from './output.js';
 
 export function registerDemo(program: Command): void {
@@ -8,8 +8,9 @@ export function registerDemo(program: Command): void {
     .description('bring up the default lab, check the 8 documented pod-traffic cases with real packets, take it down (root)')
     .option('--keep', 'leave the lab up afterwards to explore it')
     .option('--json', 'print the table as a JSON array of {case, expected, observed, pass}')
-    .option('--state-dir <dir>', 'where the lab keeps its records', DEFAULT_STATE_DIR)
+    .option('--state-dir <dir>', 'where the lab keeps its records', LAB_STATE_DIR)
     .action(async (opts: { keep?: boolean; json?: boolean; stateDir: string }) => {
+      const { runDemo } = await import('../lab/index.js');
       const rows = await runDemo({ keep: opts.keep, stateDir: opts.stateDir, progress: (m) => progress(m, opts.json) });
       progressDone(opts.json);
       const passed = rows.filter((r) => r.pass).length;
@@ -17,7 +18,7 @@ export function registerDemo(program: Command): void {
       else {
         process.stdout.write(formatTable(['case', 'expected', 'observed', 'pass'], rows.map((r) => [r.case, r.expected, r.observed, r.pass ? 'yes' : 'NO'])));
         process.stdout.write(`\n${passed}/${rows.length} checks pass\n`);
-        if (opts.keep) process.stdout.write(`the lab is still up: podnet lab status · podnet lab probe FROM TO · take it down with: podnet lab down${opts.stateDir === DEFAULT_STATE_DIR ? '' : ` --state-dir ${opts.stateDir}`}\n`);
+        if (opts.keep) process.stdout.write(`the lab is still up: podnet lab status · podnet lab probe FROM TO · take it down with: podnet lab down${opts.stateDir === LAB_STATE_DIR ? '' : ` --state-dir ${opts.stateDir}`}\n`);
       }
       if (passed !== rows.length) process.exitCode = 1;
     });

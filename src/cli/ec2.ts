@@ -1,7 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { parse as parseYaml } from 'yaml';
-import { applyTopology, loadTopology, startEc2Server, type FaultConfig, type ListenAddress, type TopologyApplyResult } from '../ec2/index.js';
+import type { FaultConfig, ListenAddress, TopologyApplyResult } from '../ec2/index.js';
 import { PodnetError, readUserFile, usageError } from '../lib/index.js';
 import { cidrContains, isAddressText, parseAddress, parseCidr } from '../net/index.js';
 import { formatTable } from './output.js';
@@ -26,7 +24,7 @@ const loopbackNetworks = [parseCidr('127.0.0.0/8'), parseCidr('::1/128')];
 const isLoopback = (host: string) => host === 'localhost' || (isAddressText(host) && loopbackNetworks.some((n) => cidrContains(n, parseAddress(host))));
 
 /** --faults takes inline JSON or a JSON/YAML file. */
-function readFaults(value: string): FaultConfig {
+async function readFaults(value: string): Promise<FaultConfig> {
   if (value.trim().startsWith('{')) {
     try {
       return JSON.parse(value) as FaultConfig;
@@ -35,6 +33,7 @@ function readFaults(value: string): FaultConfig {
     }
   }
   const text = readUserFile(value, '--faults file', 'pass inline JSON starting with { or a readable JSON/YAML file');
+  const { parse: parseYaml } = await import('yaml');
   try {
     return parseYaml(text) as FaultConfig;
   } catch (err) {
@@ -62,8 +61,10 @@ async function serve(opts: ServeOptions): Promise<void> {
       throw usageError(`${flag} ${address.host} is not a loopback address`, 'the emulator listens on loopback by default; add --allow-non-loopback to bind elsewhere (e.g. inside a lab namespace)');
     }
   }
+  // the emulator and the AWS SDK load only here, so the rest of the CLI starts without them
+  const [{ EC2Client }, { applyTopology, loadTopology, startEc2Server }] = await Promise.all([import('@aws-sdk/client-ec2'), import('../ec2/index.js')]);
   const topology = opts.topology ? await loadTopology(opts.topology) : undefined;
-  const faults = opts.faults ? readFaults(opts.faults) : undefined;
+  const faults = opts.faults ? await readFaults(opts.faults) : undefined;
   const server = await startEc2Server({
     listen: opts.listen,
     imdsListen: opts.imdsListen,

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { pino } from 'pino';
-import { loadConfig } from '../config/index.js';
-import { startIpamd, type Log } from '../ipamd/index.js';
+import type { Log } from '../ipamd/index.js';
 import { PodnetError } from '../lib/index.js';
 
 export function registerIpamd(program: Command): void {
@@ -9,6 +7,7 @@ export function registerIpamd(program: Command): void {
     .command('ipamd')
     .description('run the node IP address manager in the foreground (configured by the VPC CNI env vars; SIGTERM/SIGINT stop it)')
     .action(async () => {
+      const [{ loadConfig }, { startIpamd }] = await Promise.all([import('../config/index.js'), import('../ipamd/index.js')]);
       const env = process.env;
       const loaded = loadConfig(env);
       const errors = loaded.problems.filter((p) => p.severity === 'error');
@@ -17,7 +16,7 @@ export function registerIpamd(program: Command): void {
       }
       // upstream's default log file only exists in the aws-node pod, so an unset variable means stderr here
       const logFileSet = loaded.settings.some((s) => s.name === 'AWS_VPC_K8S_CNI_LOG_FILE' && s.source !== 'default');
-      const log = openLog(loaded.config.logLevel, logFileSet ? loaded.config.logFile : undefined);
+      const log = await openLog(loaded.config.logLevel, logFileSet ? loaded.config.logFile : undefined);
       for (const p of loaded.problems.filter((x) => x.severity === 'warning')) log('warn', `${p.variable}: ${p.message} — ${p.fix}`);
       for (const t of loaded.unknown) log('warn', `${t.variable}: ${t.message} — ${t.fix}`);
 
@@ -42,7 +41,8 @@ export function registerIpamd(program: Command): void {
  * file under /host/var/log only exists in the aws-node pod, so an unset variable means stderr here).
  * Writes are synchronous so a kill -9 loses no line.
  */
-function openLog(level: string, file: string | undefined): Log {
+async function openLog(level: string, file: string | undefined): Promise<Log> {
+  const { pino } = await import('pino');
   const dest = !file || file === 'stderr' ? 2 : file === 'stdout' ? 1 : file;
   const logger = pino(
     { level: ({ DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error', FATAL: 'fatal' } as Record<string, string>)[level.toUpperCase()] ?? 'debug', base: undefined, timestamp: pino.stdTimeFunctions.isoTime },

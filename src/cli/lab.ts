@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_STATE_DIR, type RuntimeChoice, labDown, labStatus, labUp, podAdd, podDel, probe, runController, type Proto } from '../lab/index.js';
+import type { LabStatus, Proto, RuntimeChoice } from '../lab/index.js';
 import { formatTable, printJson, progress, progressDone } from './output.js';
 import { nonNegativeInt, positiveInt } from './parse.js';
 
@@ -9,7 +9,16 @@ function port(value: string): number {
   return n;
 }
 
-const stateDirOption = () => new Option('--state-dir <dir>', 'where the lab keeps its records (PIDs, names, logs)').default(DEFAULT_STATE_DIR);
+/**
+ * The lab's DEFAULT_STATE_DIR, written out so that `--help` and the option defaults need no lab import (the lab
+ * loads zod, the AWS SDK and the emulator); test/unit/lab/cli-defaults.test.ts keeps the two equal.
+ */
+export const LAB_STATE_DIR = '/run/podnet-lab';
+
+/** The lab module, loaded by the action that needs it. */
+const loadLab = () => import('../lab/index.js');
+
+const stateDirOption = () => new Option('--state-dir <dir>', 'where the lab keeps its records (PIDs, names, logs)').default(LAB_STATE_DIR);
 
 export function registerLab(program: Command): void {
   const lab = program.command('lab').description('a whole EKS VPC in network namespaces, with real packets (root)');
@@ -26,6 +35,7 @@ export function registerLab(program: Command): void {
     )
     .option('--json', 'print the lab status as JSON')
     .action(async (scenarioPath: string | undefined, opts: { stateDir: string; runtime: RuntimeChoice; json?: boolean }) => {
+      const { labUp, labStatus } = await loadLab();
       const started = Date.now();
       await labUp({ scenarioPath, stateDir: opts.stateDir, runtime: opts.runtime, progress: (m) => progress(m, opts.json) });
       progressDone(opts.json);
@@ -47,6 +57,7 @@ export function registerLab(program: Command): void {
     .addOption(stateDirOption())
     .option('--json')
     .action(async (node: string, name: string, opts: { hostNetwork?: boolean; eni?: number; stateDir: string; json?: boolean }) => {
+      const { podAdd } = await loadLab();
       const p = await podAdd({ stateDir: opts.stateDir, node, name, hostNetwork: opts.hostNetwork, eni: opts.eni });
       if (opts.json) return printJson(p);
       process.stdout.write(`pod ${p.name} on ${p.node}: ${p.hostNetwork ? 'host network' : `${p.ip}${p.eni !== undefined ? ` behind eth${p.eni}` : ''}`} (namespace ${p.ns})\n`);
@@ -57,6 +68,7 @@ export function registerLab(program: Command): void {
     .argument('<name>')
     .addOption(stateDirOption())
     .action(async (name: string, opts: { stateDir: string }) => {
+      const { podDel } = await loadLab();
       await podDel({ stateDir: opts.stateDir, name });
       process.stdout.write(`pod ${name} deleted\n`);
     });
@@ -71,6 +83,7 @@ export function registerLab(program: Command): void {
     .addOption(stateDirOption())
     .option('--json')
     .action(async (from: string, to: string, opts: { port?: number; proto: Proto; stateDir: string; json?: boolean }) => {
+      const { probe } = await loadLab();
       const r = await probe(from, to, { stateDir: opts.stateDir, port: opts.port, proto: opts.proto });
       if (opts.json) return printJson(r);
       const dest = `${r.target}${r.port ? `:${r.port}` : ''}/${r.proto}`;
@@ -83,7 +96,8 @@ export function registerLab(program: Command): void {
     .description('nodes, ENIs, addresses, prefixes, pods and lab processes')
     .addOption(stateDirOption())
     .option('--json')
-    .action((opts: { stateDir: string; json?: boolean }) => {
+    .action(async (opts: { stateDir: string; json?: boolean }) => {
+      const { labStatus } = await loadLab();
       const status = labStatus({ stateDir: opts.stateDir });
       if (opts.json) return printJson(status);
       process.stdout.write(`lab started ${status.startedAt} from ${status.scenario}; EC2 ${status.ec2}, IMDS ${status.imds}\n`);
@@ -98,6 +112,7 @@ export function registerLab(program: Command): void {
     .addOption(stateDirOption())
     .option('--json')
     .action(async (opts: { stateDir: string; json?: boolean }) => {
+      const { labDown } = await loadLab();
       const r = await labDown({ stateDir: opts.stateDir, progress: (m) => progress(m, opts.json) });
       progressDone(opts.json);
       if (opts.json) return printJson(r);
@@ -108,10 +123,10 @@ export function registerLab(program: Command): void {
     .command('controller', { hidden: true })
     .description('the fabric controller (started by lab up inside the aws namespace)')
     .requiredOption('--state-dir <dir>')
-    .action(async (opts: { stateDir: string }) => runController(opts.stateDir));
+    .action(async (opts: { stateDir: string }) => (await loadLab()).runController(opts.stateDir));
 }
 
-function renderStatus(status: ReturnType<typeof labStatus>): string {
+function renderStatus(status: LabStatus): string {
   const eniRows = status.nodes.flatMap((n) =>
     n.enis.map((e) => [n.name, e.device === null ? '-' : `eth${e.device}`, e.eniId, e.mac, [...e.addresses, ...e.prefixes].join(' '), e.publicIps.join(' ') || '-', n.ipamd]),
   );

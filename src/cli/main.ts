@@ -23,7 +23,11 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Every command group registers itself here; see src/cli/<group>.ts. */
+/**
+ * Every command group registers itself here; see src/cli/<group>.ts. Registering only declares names, options and
+ * help: each action loads its module with `await import()`, so one command never pays for another's (the AWS SDK,
+ * zod, the emulator, the lab) and `podnet --version` loads none of them.
+ */
 const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig, registerEc2, registerCni, registerPool, registerIpamd, registerLab, registerDemo];
 
 export async function main(argv: readonly string[]): Promise<void> {

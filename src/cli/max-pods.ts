@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { usageError } from '../lib/index.js';
-import { allInstanceTypes, maxPods, type MaxPodsOptions } from '../limits/index.js';
+import type { MaxPodsOptions } from '../limits/index.js';
 import { printJson } from './output.js';
 import { positiveInt } from './parse.js';
 
@@ -26,7 +26,8 @@ export function registerMaxPods(program: Command): void {
     .option('--max-eni <n>', 'MAX_ENI: cap the ENIs per node', positiveInt)
     .option('--cpus <n>', "the node's vCPUs: apply the EKS calculator's ceiling (110 up to 30 vCPUs, else 250)", positiveInt)
     .option('--json', 'print the breakdown as JSON')
-    .action((instanceType: string | undefined, flags: MaxPodsFlags) => {
+    .action(async (instanceType: string | undefined, flags: MaxPodsFlags) => {
+      const { allInstanceTypes, maxPods } = await import('../limits/index.js');
       const opts: MaxPodsOptions = {
         prefixDelegation: flags.prefixDelegation,
         customNetworking: flags.customNetworking,

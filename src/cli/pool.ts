@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { variables } from '../config/index.js';
-import { startEc2Server } from '../ec2/index.js';
-import { simulatePool, type StartSimulatedCloud } from '../ipamd/index.js';
+import type { StartSimulatedCloud } from '../ipamd/index.js';
 import { nearestNames, usageError } from '../lib/index.js';
 import { formatTable, printJson } from './output.js';
 import { nonNegativeInt, positiveInt } from './parse.js';
@@ -13,14 +11,16 @@ interface SimulateFlags {
   json?: boolean;
 }
 
-const knownNames = variables.map((v) => v.name);
-
 /** The simulation's EC2: src/ec2's emulator on loopback, on the simulation's fake clock, throttling off. */
-const startEmulator: StartSimulatedCloud = (nowMs) =>
-  startEc2Server({ listen: { host: '127.0.0.1', port: 0 }, imdsListen: { host: '127.0.0.1', port: 0 }, throttle: false, nowMs });
+const startEmulator: StartSimulatedCloud = async (nowMs) => {
+  const { startEc2Server } = await import('../ec2/index.js');
+  return startEc2Server({ listen: { host: '127.0.0.1', port: 0 }, imdsListen: { host: '127.0.0.1', port: 0 }, throttle: false, nowMs });
+};
 
 /** `--env KEY=VALUE`, repeatable; a name that is not an upstream or PODNET_* setting is a usage error. */
-function parseEnvFlags(items: readonly string[]): Record<string, string> {
+async function parseEnvFlags(items: readonly string[]): Promise<Record<string, string>> {
+  const { variables } = await import('../config/index.js');
+  const knownNames = variables.map((v) => v.name);
   const env: Record<string, string> = {};
   for (const item of items) {
     const eq = item.indexOf('=');
@@ -48,7 +48,8 @@ export function registerPool(program: Command): void {
     .option('--max-pods <n>', "the kubelet's max pods, which caps the pool (default: the instance type's eni-max-pods value)", positiveInt)
     .option('--json', 'print the result as JSON')
     .action(async (instanceType: string, flags: SimulateFlags) => {
-      const env = parseEnvFlags(flags.env);
+      const env = await parseEnvFlags(flags.env);
+      const { simulatePool } = await import('../ipamd/index.js');
       const { result, setup } = await simulatePool({ instanceType, pods: flags.pods, env, startCloud: startEmulator, ...(flags.maxPods !== undefined ? { maxPods: flags.maxPods } : {}) });
       if (flags.json) {
         printJson(result);
