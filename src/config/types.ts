@@ -85,6 +85,7 @@ export interface PodnetConfig {
   metricsBindAddress: string;
   /** ENIConfigs and the node's labels/annotations (YAML) standing in for the Kubernetes API; '' for none. */
   eniConfigFile: string;
+  labStateDir: string;
   /** `linux` wires pods and host rules (root); `none` only manages addresses. */
   dataplane: DataplaneMode;
 }

@@ -615,6 +615,10 @@ export const variables: readonly VariableDef[] = [
     name: 'PODNET_ENI_CONFIG_FILE', field: 'eniConfigFile', default: '', podnetOnly: true, readBy: ['podnet'],
     description: 'Custom networking without an API server: a YAML file of ENIConfigs and the node\'s labels/annotations.',
   }),
+  stringVar({
+    name: 'PODNET_LAB_STATE_DIR', field: 'labStateDir', default: '', podnetOnly: true, readBy: ['podnet'],
+    description: 'Set by `podnet lab` on every process it starts (its state directory), so `lab down` finds them; not a setting.',
+  }),
   enumVar<DataplaneMode>({
     name: 'PODNET_DATAPLANE', field: 'dataplane', values: ['linux', 'none'], default: 'linux', fallback: 'linux',
     fallbackWhy: 'podnet ipamd refuses to start', podnetOnly: true, readBy: ['podnet'],

@@ -152,15 +152,30 @@ export class ImdsClient {
   }
 
   private async request(method: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-    try {
-      const res = await fetch(this.base + path, { method, headers, signal: AbortSignal.timeout(this.timeoutMs) });
-      return { status: res.status, body: await res.text() };
-    } catch (err) {
-      const why = err instanceof Error ? ((err.cause as { code?: string } | undefined)?.code ?? err.message) : String(err);
-      throw new PodnetError('EC2_FAILED', `IMDS at ${this.base} is unreachable (${method} ${path}: ${why})`,
-        'start the emulator (podnet ec2 serve) or set AWS_EC2_METADATA_SERVICE_ENDPOINT to a reachable IMDS', { cause: err });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await fetch(this.base + path, { method, headers, signal: AbortSignal.timeout(this.timeoutMs) });
+        return { status: res.status, body: await res.text() };
+      } catch (err) {
+        // a kept-alive connection the server closed just as it was reused resets: IMDS reads are idempotent, ask again
+        if (attempt < REQUEST_ATTEMPTS && isConnectionReset(err)) continue;
+        throw this.unreachable(method, path, err);
+      }
     }
   }
+
+  private unreachable(method: string, path: string, err: unknown): PodnetError {
+    const why = err instanceof Error ? ((err.cause as { code?: string } | undefined)?.code ?? err.message) : String(err);
+    return new PodnetError('EC2_FAILED', `IMDS at ${this.base} is unreachable (${method} ${path}: ${why})`,
+      'start the emulator (podnet ec2 serve) or set AWS_EC2_METADATA_SERVICE_ENDPOINT to a reachable IMDS', { cause: err });
+  }
+}
+
+const REQUEST_ATTEMPTS = 3;
+
+function isConnectionReset(err: unknown): boolean {
+  const code = err instanceof Error ? (err.cause as { code?: string } | undefined)?.code : undefined;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
 }
 
 function splitLines(text: string): string[] {

@@ -262,11 +262,36 @@ export class IpamdNode {
     }
     if (o.action.kind === 'unassign') for (const c of o.action.cidrs) this.released.set(c, clock.now());
     if (o.createdEniId) {
-      const info = this.datastore.eniInfo(o.createdEniId);
-      const mac = (await this.o.imds.attachedEnis()).find((e) => e.eniId === o.createdEniId)?.mac;
-      if (info && mac) this.setupEniNetwork({ mac, deviceNumber: info.deviceNumber, networkCard: info.networkCard, primaryIp: info.primaryIp, subnetCidr: info.subnetCidr }, 1);
-      log('info', `attached ${o.createdEniId} at device ${info?.deviceNumber}: ${this.summary()}`);
+      this.setupCreatedEni(o.createdEniId);
+      log('info', `attached ${o.createdEniId} at device ${this.datastore.eniInfo(o.createdEniId)?.deviceNumber}: ${this.summary()}`);
     }
+  }
+
+  /**
+   * A new ENI's MAC comes from IMDS, which can fail for a moment right after the attach; look it up in the
+   * background with the link retries (§3.2 step 1) so a failed lookup never leaves the ENI without its route table.
+   */
+  private setupCreatedEni(eniId: string): void {
+    if (this.terminating || this.eniSetups.has(eniId)) return;
+    const { linkAttempts, linkIntervalMs } = this.o.eniSetupRetry;
+    const task = (async () => {
+      for (let look = 1; ; look++) {
+        const info = this.datastore.eniInfo(eniId);
+        if (!info) return;
+        try {
+          const mac = (await this.o.imds.attachedEnis()).find((e) => e.eniId === eniId)?.mac;
+          if (mac) return this.setupEniNetwork({ mac, deviceNumber: info.deviceNumber, networkCard: info.networkCard, primaryIp: info.primaryIp, subnetCidr: info.subnetCidr }, 1);
+          if (look >= linkAttempts) throw new PodnetError('LINK_NOT_FOUND', `IMDS does not list ENI ${eniId} after ${look} looks`);
+        } catch (err) {
+          if (look >= linkAttempts) {
+            this.o.metrics.ipamdErrors.inc({ fn: 'setupENINetwork' });
+            return this.o.log('error', `setting up ENI ${eniId}: ${describeError(err)}`);
+          }
+        }
+        if (!(await this.pause(linkIntervalMs))) return;
+      }
+    })().finally(() => this.eniSetups.delete(eniId));
+    this.eniSetups.set(eniId, task);
   }
 
   /** nodeIPPoolReconcile (§4.13): IMDS (and EC2 on a mismatch) is the truth about ENIs and their CIDRs. */

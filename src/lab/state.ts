@@ -156,11 +156,31 @@ export class LabState {
 
 /** True if `pid` runs and is a process of this lab (it carries the lab's state directory in its environment). */
 export function isLabProcess(pid: number, stateDir: string): boolean {
+  // A process in the middle of execve (`ip netns exec` → node) shows an empty environ for a moment; read again
+  // rather than report a just-started process as exited.
+  for (let attempt = 0; attempt < 50; attempt++) {
+    let environ: string;
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+    } catch {
+      return false;
+    }
+    if (environ !== '') return environ.split('\0').includes(`${STATE_DIR_ENV}=${stateDir}`);
+    if (isZombie(pid)) return false;
+    Atomics.wait(pauseCell, 0, 0, 2);
+  }
+  return false;
+}
+
+const pauseCell = new Int32Array(new SharedArrayBuffer(4));
+
+function isZombie(pid: number): boolean {
   try {
-    const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
-    return environ.includes(`${STATE_DIR_ENV}=${stateDir}`);
+    // the state letter follows the parenthesised command name in /proc/PID/stat
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
   } catch {
-    return false;
+    return true;
   }
 }
 
