@@ -178,16 +178,22 @@ export function parseTopology(document: unknown, source = 'topology'): Topology 
   return topology;
 }
 
+/**
+ * Reads a YAML file the user named (`what`: "topology file", "scenario file"): FILE_UNREADABLE with `hint` if it
+ * cannot be read, CONFIG_INVALID if it is not YAML; the document is not validated.
+ */
+export function readYamlFile(path: string, what: string, hint: string): unknown {
+  const text = readUserFile(path, what, hint);
+  try {
+    return parseYaml(text);
+  } catch (err) {
+    throw new PodnetError('CONFIG_INVALID', `${what} ${path} is not valid YAML: ${(err as Error).message}`, 'fix the YAML syntax at the position named above');
+  }
+}
+
 /** Reads and validates a topology YAML file. */
 export async function loadTopology(path: string): Promise<Topology> {
-  const text = readUserFile(path, 'topology file', 'check the path');
-  let document: unknown;
-  try {
-    document = parseYaml(text);
-  } catch (err) {
-    throw new PodnetError('CONFIG_INVALID', `topology file ${path} is not valid YAML: ${(err as Error).message}`, 'fix the YAML syntax at the position named above');
-  }
-  return parseTopology(document, `topology file ${path}`);
+  return parseTopology(readYamlFile(path, 'topology file', 'check the path'), `topology file ${path}`);
 }
 
 export interface TopologyChange {

@@ -3,11 +3,9 @@
  * sections — which instances are Kubernetes nodes (their CNI env vars, labels, ENIConfigs), which are plain hosts
  * running the echo service, the internet hosts, and the pods to create at `lab up`.
  */
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { loadConfig } from '../config/index.js';
-import { parseTopology, topologySchema, type Topology } from '../ec2/index.js';
+import { parseSettings, parseTopology, readYamlFile, topologySchema, type Topology } from '../ec2/index.js';
 import { PodnetError } from '../lib/index.js';
 import { enisOnDefaultCard, lookupInstanceType } from '../limits/index.js';
 import { cidrContains, cidrsOverlap, isAddressText, parseAddress, parseCidr } from '../net/index.js';
@@ -54,11 +52,6 @@ export const scenarioSchema = topologySchema.extend({
 });
 
 export type Scenario = z.infer<typeof scenarioSchema> & Topology;
-
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  if (path.length === 0) return '(top level)';
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
-}
 
 /** The first VPC's second-to-last address: outside every subnet in the usual layouts. */
 export function defaultEc2Endpoint(vpcCidr: string): string {
@@ -182,13 +175,8 @@ function checkLabSections(s: Scenario): string[] {
 
 /** Validates a parsed document as a scenario: the topology's checks, then the lab sections'. */
 export function parseScenario(document: unknown, source = 'scenario'): Scenario {
-  const parsed = scenarioSchema.safeParse(document ?? {});
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
-    throw new PodnetError('CONFIG_INVALID', `invalid ${source}: ${problems.join('; ')}`, `fix the field${problems.length > 1 ? 's' : ''} named above`);
-  }
+  const scenario = parseSettings(scenarioSchema, document ?? {}, source) as Scenario;
   parseTopology(document, source);
-  const scenario = parsed.data as Scenario;
   const problems = checkLabSections(scenario);
   if (problems.length > 0) {
     throw new PodnetError('CONFIG_INVALID', `invalid ${source}: ${problems.join('; ')}`, 'fix the fields named above (the README section "The lab scenario file" lists them)');
@@ -197,18 +185,7 @@ export function parseScenario(document: unknown, source = 'scenario'): Scenario 
 }
 
 export async function loadScenario(path: string): Promise<Scenario> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new PodnetError('FILE_UNREADABLE', `cannot read scenario file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'check the path, or run without one for the default scenario (examples/lab.yaml)', { cause: err });
-  }
-  let document: unknown;
-  try {
-    document = parseYaml(text);
-  } catch (err) {
-    throw new PodnetError('CONFIG_INVALID', `scenario file ${path} is not valid YAML: ${(err as Error).message}`, 'fix the YAML syntax at the position named above');
-  }
+  const document = readYamlFile(path, 'scenario file', 'check the path, or run without one for the default scenario (examples/lab.yaml)');
   return parseScenario(document, `scenario file ${path}`);
 }
 
