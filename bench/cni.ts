@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cniEnv } from '../src/cni/index.js';
 import { run } from '../src/lib/index.js';
 import { heldAddresses, introspectedEnis, startPodnetNode } from '../test/e2e/podnet-node.js';
 import { percentile } from './stats.js';
@@ -167,12 +168,7 @@ function callPlugin(p: PluginUnderTest, command: 'ADD' | 'DEL', containerId: str
   const stdin = JSON.stringify(prevResult ? { ...p.conf, prevResult } : p.conf);
   const env = {
     PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-    CNI_COMMAND: command,
-    CNI_CONTAINERID: containerId,
-    CNI_NETNS: netns,
-    CNI_IFNAME: 'eth0',
-    CNI_PATH: p.cniPath,
-    CNI_ARGS: `K8S_POD_INFRA_CONTAINER_ID=${containerId};K8S_POD_UID=uid-${pod};IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=${pod}`,
+    ...cniEnv({ command, containerId, netns, ifName: 'eth0', podNamespace: 'bench', podName: pod, podUid: `uid-${pod}`, path: p.cniPath }),
   };
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();

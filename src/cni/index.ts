@@ -11,6 +11,7 @@ export {
 } from './spec.js';
 export {
   parseCniRequest,
+  cniEnv,
   defaultIpamdSocket,
   type CniEnv,
   type CniEnvName,

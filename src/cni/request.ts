@@ -17,6 +17,23 @@ export const cniEnvNames = ['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_
 export type CniEnvName = (typeof cniEnvNames)[number];
 export type CniEnv = Partial<Record<CniEnvName, string>>;
 
+/** The CNI_* variables a runtime sets for one call on a Kubernetes pod (the CNI_ARGS keys kubelet passes, spec §6.1). */
+export function cniEnv(o: {
+  command: CniCommand;
+  containerId: string;
+  netns: string;
+  ifName: string;
+  podNamespace: string;
+  podName: string;
+  podUid?: string;
+  /** CNI_PATH: where the plugin binaries are. */
+  path: string;
+}): Record<CniEnvName, string> {
+  const args = [`IgnoreUnknown=1`, `K8S_POD_NAMESPACE=${o.podNamespace}`, `K8S_POD_NAME=${o.podName}`, `K8S_POD_INFRA_CONTAINER_ID=${o.containerId}`];
+  if (o.podUid !== undefined) args.push(`K8S_POD_UID=${o.podUid}`);
+  return { CNI_COMMAND: o.command, CNI_CONTAINERID: o.containerId, CNI_NETNS: o.netns, CNI_IFNAME: o.ifName, CNI_PATH: o.path, CNI_ARGS: args.join(';') };
+}
+
 /** Where ipamd listens when the network config names no socket (upstream's gRPC socket path, spec §6.1). */
 export const defaultIpamdSocket = '/var/run/aws-node/ipamd.sock';
 

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify as toYaml } from 'yaml';
+import { cniEnv } from '../cni/index.js';
 import { PodnetError, run } from '../lib/index.js';
 import { ipBatch, listNetns, setSysctls } from './apply.js';
 import { buildSandboxImage, chooseRuntime, criPodAdd, criPodDel, labCgroupParent, removeLabCgroups, inNodeMounts, startNodeContainerd, startNodeMounts, type RuntimeChoice } from './containerd.js';
@@ -306,12 +307,7 @@ async function callCni(node: NodeRecord, command: 'ADD' | 'DEL', containerId: st
   const conf = { cniVersion: conflist.cniVersion, name: conflist.name, ...conflist.plugins[0] };
   const env = {
     PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-    CNI_COMMAND: command,
-    CNI_CONTAINERID: containerId,
-    CNI_NETNS: netns,
-    CNI_IFNAME: 'eth0',
-    CNI_PATH: node.binDir,
-    CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${podName};K8S_POD_INFRA_CONTAINER_ID=${containerId}`,
+    ...cniEnv({ command, containerId, netns, ifName: 'eth0', podNamespace: 'default', podName, path: node.binDir }),
   };
   let stdout: string;
   try {

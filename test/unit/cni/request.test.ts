@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type CniEnv, type ParsedRequest, parseCniRequest } from '../../../src/cni/index.js';
+import { type AttachmentRequest, type CniEnv, type ParsedRequest, cniEnv, parseCniRequest } from '../../../src/cni/index.js';
 
 const conf = (extra: Record<string, unknown> = {}) => JSON.stringify({ cniVersion: '0.4.0', name: 'aws-cni', type: 'podnet-cni', ...extra });
 const addEnv: CniEnv = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c0ffee', CNI_NETNS: '/var/run/netns/cni-1', CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin' };
@@ -138,4 +138,15 @@ test('VERSION answers for any input: empty stdin, garbage, an unsupported versio
 test('errors carry the config cniVersion when it was understood', () => {
   const e = errorOf(parseCniRequest({ ...addEnv, CNI_ARGS: 'x' }, conf({ cniVersion: '1.0.0' })));
   assert.equal(e.cniVersion, '1.0.0');
+});
+
+test("cniEnv's variables parse back to the same pod, container, namespace and interface", () => {
+  const env = cniEnv({ command: 'ADD', containerId: 'c0ffee', netns: '/var/run/netns/cni-1', ifName: 'eth0', podNamespace: 'kube-system', podName: 'coredns-1', podUid: 'uid-1', path: '/opt/cni/bin' });
+  const r = requestOf(parseCniRequest(env, conf())) as AttachmentRequest;
+  assert.deepEqual(
+    { command: r.command, containerId: r.containerId, netns: r.netns, ifName: r.ifName, podNamespace: r.podNamespace, podName: r.podName },
+    { command: 'ADD', containerId: 'c0ffee', netns: '/var/run/netns/cni-1', ifName: 'eth0', podNamespace: 'kube-system', podName: 'coredns-1' },
+  );
+  assert.deepEqual(r.args, { IgnoreUnknown: '1', K8S_POD_NAMESPACE: 'kube-system', K8S_POD_NAME: 'coredns-1', K8S_POD_INFRA_CONTAINER_ID: 'c0ffee', K8S_POD_UID: 'uid-1' });
+  assert.equal(env.CNI_PATH, '/opt/cni/bin');
 });
