@@ -1,27 +1,11 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { run } from '../../src/lib/index.js';
 import { applyHostNetwork, detectConnmarkBackend, formatIptablesSave, isPodnetOwnedState, readIptables, renderHostRules, type HostNetworkInput } from '../../src/dataplane/index.js';
+import { fullExampleInput as base, fullExampleIptablesSave as fixture } from '../unit/dataplane/fixtures/full-example.js';
 
 // Host rules applied to a node namespace and read back with iptables-save / nft / ip rule.
 const node = 'pn-dph-node';
-const fixture = readFileSync(new URL('../unit/dataplane/fixtures/full-example.iptables-save', import.meta.url), 'utf8');
-const base: HostNetworkInput = {
-  vpcCidrs: ['10.0.0.0/16'],
-  excludeSnatCidrs: ['192.168.0.0/16'],
-  primaryIp: '10.0.0.10',
-  primaryInterface: 'eth0',
-  vethPrefix: 'eni',
-  connmarkBackend: 'iptables',
-  externalSnat: false,
-  nodePortSupport: true,
-  randomizeSnat: 'prng',
-  randomFullySupported: true,
-  ipv6: false,
-  pre18Routing: false,
-  externalServiceCidrs: [],
-};
 
 /** podnet's rules as the node's iptables-save shows them, in the fixture's format. */
 async function podnetRulesOnNode(): Promise<string> {

@@ -3,28 +3,19 @@
 // namespace, `lab pod del` is StopPodSandbox + RemovePodSandbox, and `lab down` leaves no containerd, shim, pause
 // process, namespace, mount or cgroup — also after kill -9 of a containerd.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { containerdMissing, labCgroupParent, labNamespaces, LabState, labDown, labStatus, labUp, podAdd, podDel, probe } from '../../src/lab/index.js';
+import { fileURLToPath } from 'node:url';
 
 process.env.NODE_NO_WARNINGS = '1';
 
 const missing = containerdMissing();
 const skip = missing.length > 0 ? `containerd pods need ${missing.join(', ')}` : false;
 
-const scenario = `
-vpcs: [{ name: main, cidr: 10.0.0.0/16 }]
-subnets: [{ name: public-a, vpc: main, az: us-west-2a, cidr: 10.0.0.0/20 }]
-internetGateways: [{ name: igw, vpc: main }]
-routeTables:
-  - { name: public, vpc: main, subnets: [public-a], routes: [{ destination: 0.0.0.0/0, igw: igw }] }
-instances: [{ name: node-a, type: t3.small, subnet: public-a, publicIp: true }]
-nodes: [{ instance: node-a }]
-internetHosts: [{ name: web, address: 198.51.100.20 }]
-pods: [{ name: pod-a, node: node-a }]
-`;
+const scenarioPath = fileURLToPath(new URL('./fixtures/one-node-lab.yaml', import.meta.url));
 
 const dir = mkdtempSync(join(tmpdir(), 'podnet-lab-ctr-'));
 const stateDir = join(dir, 'state');
@@ -43,9 +34,7 @@ function processesNamed(name: string): number[] {
 
 before(async () => {
   if (skip) return;
-  const file = join(dir, 'scenario.yaml');
-  writeFileSync(file, scenario);
-  await labUp({ scenarioPath: file, stateDir, runtime: 'containerd' });
+  await labUp({ scenarioPath, stateDir, runtime: 'containerd' });
 });
 
 after(async () => {

@@ -1,26 +1,17 @@
 // `lab down` removes everything the lab made — namespaces, links, mounts, rules, processes, records — also after
 // kill -9 of ipamd and of the EC2 emulator in the middle of a run.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { run } from '../../src/lib/index.js';
 import { LabState, labDown, labUp, probe } from '../../src/lab/index.js';
+import { fileURLToPath } from 'node:url';
 
 process.env.NODE_NO_WARNINGS = '1';
 
-const scenario = `
-vpcs: [{ name: main, cidr: 10.0.0.0/16 }]
-subnets: [{ name: public-a, vpc: main, az: us-west-2a, cidr: 10.0.0.0/20 }]
-internetGateways: [{ name: igw, vpc: main }]
-routeTables:
-  - { name: public, vpc: main, subnets: [public-a], routes: [{ destination: 0.0.0.0/0, igw: igw }] }
-instances: [{ name: node-a, type: t3.small, subnet: public-a, publicIp: true }]
-nodes: [{ instance: node-a }]
-internetHosts: [{ name: web, address: 198.51.100.20 }]
-pods: [{ name: pod-a, node: node-a }]
-`;
+const scenarioPath = fileURLToPath(new URL('./fixtures/one-node-lab.yaml', import.meta.url));
 
 /** Everything a lab could leave behind, as plain data to compare. */
 async function leftovers(stateDir: string) {
@@ -42,10 +33,8 @@ async function leftovers(stateDir: string) {
 test('lab down after kill -9 of ipamd and the emulator leaves no namespace, link, mount, rule, process or record', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'podnet-lab-down-'));
   const stateDir = join(dir, 'state');
-  const file = join(dir, 'scenario.yaml');
-  writeFileSync(file, scenario);
   const before = await leftovers(stateDir);
-  await labUp({ scenarioPath: file, stateDir });
+  await labUp({ scenarioPath, stateDir });
   const r = await probe('pod-a', 'web', { stateDir });
   assert.equal(r.delivered, true, `the lab worked before the kill: ${JSON.stringify(r)}`);
   const procs = new LabState(stateDir).procs();

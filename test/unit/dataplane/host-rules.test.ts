@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import {
   formatIptablesSave,
   formatNftTable,
@@ -14,25 +13,8 @@ import {
   renderNftConnmark,
   type HostNetworkInput,
 } from '../../../src/dataplane/index.js';
+import { fullExampleInput as defaults, fullExampleIptablesSave as fixture } from './fixtures/full-example.js';
 
-const fixture = readFileSync(new URL('./fixtures/full-example.iptables-save', import.meta.url), 'utf8');
-
-/** Spec §2.6 inputs: VPC 10.0.0.0/16, exclude 192.168.0.0/16, node 10.0.0.10 on eth0, defaults otherwise. */
-const defaults: HostNetworkInput = {
-  vpcCidrs: ['10.0.0.0/16'],
-  excludeSnatCidrs: ['192.168.0.0/16'],
-  primaryIp: '10.0.0.10',
-  primaryInterface: 'eth0',
-  vethPrefix: 'eni',
-  connmarkBackend: 'iptables',
-  externalSnat: false,
-  nodePortSupport: true,
-  randomizeSnat: 'prng',
-  randomFullySupported: true,
-  ipv6: false,
-  pre18Routing: false,
-  externalServiceCidrs: [],
-};
 const save = (over: Partial<HostNetworkInput>) => formatIptablesSave(renderHostRules({ ...defaults, ...over }).iptables);
 const chainRules = (over: Partial<HostNetworkInput>, chain: string) => renderHostRules({ ...defaults, ...over }).iptables.rules.filter((r) => r.chain === chain).map((r) => r.spec);
 const ipRules = (over: Partial<HostNetworkInput>) => renderHostRules({ ...defaults, ...over }).ipRules.map(formatRule);
