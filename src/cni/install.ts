@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PodnetError } from '../lib/index.js';
+import { PodnetError, onPath } from '../lib/index.js';
 
 /** What the conflist carries; the CLI fills it from the VPC CNI's environment variables through src/config. */
 export interface ConflistOptions {
@@ -86,12 +87,26 @@ export function installCni(o: { binDir: string; confDir: string; conflist: Confl
   if (!o.fallbackArgv && !existsSync(join(packageRoot, 'dist', 'cni', 'index.js'))) {
     throw new PodnetError('FAILED', `the fallback plugin needs the build, and ${join(packageRoot, 'dist')} has no cni/index.js`, 'run `npm run build` in the podnet checkout, then install again');
   }
+  requireUnixSocketNc();
   const text = renderInstalledLauncher(readFileSync(join(packageRoot, 'bin', launcherName), 'utf8'), fallbackArgv);
   const launcher = join(o.binDir, launcherName);
   const conflist = join(o.confDir, conflistName);
   writeAtomically(launcher, text, 0o755);
   writeAtomically(conflist, `${JSON.stringify(renderConflist(o.conflist), null, 2)}\n`, 0o644);
   return { launcher, conflist, fallbackArgv };
+}
+
+/**
+ * The launcher talks to ipamd with nc: OpenBSD netcat and Nmap's ncat both take -U for a unix socket; busybox's nc
+ * does not. Checked once here, so a node without one fails at install and not with every pod's ADD answering 11.
+ */
+function requireUnixSocketNc(): void {
+  const hint = 'apt-get install -y netcat-openbsd (Debian, Ubuntu), or dnf install -y nmap-ncat (Amazon Linux, Fedora)';
+  if (!onPath('nc')) throw new PodnetError('MISSING_TOOL', 'podnet-cni talks to ipamd with nc, and no nc is on PATH', hint);
+  const help = spawnSync('nc', ['-h'], { encoding: 'utf8', timeout: 5000 });
+  if (!/-U\b|--unixsock/.test(`${help.stdout}${help.stderr}`)) {
+    throw new PodnetError('MISSING_TOOL', 'the nc on PATH cannot connect to unix sockets (no -U option; busybox nc has none), and podnet-cni needs that to reach ipamd', hint);
+  }
 }
 
 function writeAtomically(path: string, text: string, mode: number): void {

@@ -9,18 +9,16 @@ import { type CniEnv, cniEnvNames } from './request.js';
  * the host veth show and succeeds (spec §6.3); VERSION works offline; STATUS answers 50.
  */
 
-/** Why ipamd was not reached, in words, from what the launcher observed. */
-export function unreachableReason(socket: string, curlExit: string): string {
-  switch (curlExit) {
-    case '':
-      return `ipamd's socket ${socket} does not exist (ipamd is not running on this node, or the conflist names another socket)`;
-    case '7':
-      return `nothing accepts connections on ipamd's socket ${socket} (ipamd stopped or is restarting)`;
-    case '28':
-      return `ipamd did not answer on ${socket} in time`;
-    default:
-      return `the request to ipamd on ${socket} failed (curl exit ${curlExit})`;
-  }
+/**
+ * Why ipamd was not reached, in words, from what the launcher observed: no socket file (answer undefined), or what nc
+ * printed instead of an HTTP answer (its error message, or nothing when ipamd closed the connection unanswered).
+ */
+export function unreachableReason(socket: string, answer: string | undefined): string {
+  if (answer === undefined || /No such file/i.test(answer)) return `ipamd's socket ${socket} does not exist (ipamd is not running on this node, or the conflist names another socket)`;
+  if (/refused/i.test(answer)) return `nothing accepts connections on ipamd's socket ${socket} (ipamd stopped or is restarting)`;
+  if (answer.trim() === '') return `ipamd closed the connection on ${socket} without an answer (it stopped, or did not answer within 30 s)`;
+  if (/nc: (command )?not found|invalid option/i.test(answer)) return `the launcher cannot reach ipamd on ${socket}: ${answer.trim().split('\n')[0]} (podnet-cni needs an nc that speaks to unix sockets: install netcat-openbsd or nmap-ncat)`;
+  return `the request to ipamd on ${socket} failed: ${answer.trim().split('\n')[0]}`;
 }
 
 /**
@@ -63,7 +61,7 @@ export async function runFallbackPluginProcess(): Promise<void> {
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
   const env: CniEnv = {};
   for (const name of cniEnvNames) if (process.env[name] !== undefined) env[name] = process.env[name];
-  const reason = unreachableReason(process.env.PODNET_LAUNCHER_SOCKET ?? '', process.env.PODNET_LAUNCHER_CURL_EXIT ?? '');
+  const reason = unreachableReason(process.env.PODNET_LAUNCHER_SOCKET ?? '', process.env.PODNET_LAUNCHER_ANSWER);
   const answer = await runFallbackPlugin(env, Buffer.concat(chunks).toString('utf8'), reason, (line) => process.stderr.write(`podnet-cni: ${line}\n`));
   if (answer.stdout) process.stdout.write(`${answer.stdout}\n`);
   process.exitCode = answer.exitCode;

@@ -8,17 +8,17 @@ import { type CniEnv, cniEnvNames } from './request.js';
 import { CniCode, currentVersion } from './spec.js';
 
 /*
- * The wire protocol between the launcher (bin/podnet-cni) and ipamd: HTTP/1.1 over a unix socket, chosen so a
- * POSIX sh launcher can speak it with one curl and no JSON tooling.
+ * The wire protocol between the launcher (bin/podnet-cni) and ipamd: HTTP/1.x over a unix socket, chosen so a
+ * POSIX sh launcher can write the request with printf, send it with one nc, and needs no JSON tooling.
  *
  *   POST /cni                  body: the plugin's stdin, byte for byte
- *     X-CNI-COMMAND: ADD       one header per CNI_* variable (CNI_COMMAND → X-CNI-COMMAND); absent = unset
+ *     X-CNI-COMMAND: ADD       one header per CNI_* variable (CNI_COMMAND → X-CNI-COMMAND); absent or empty = unset
  *   → 200 with the plugin's stdout when it exits 0,
  *     422 with the CNI error JSON when it exits non-zero; X-CNI-Exit-Code carries the exit code either way.
  *   GET /ready → 200 "ready", or 503 with the reason.
  *
- * Every answer on /cni, including 404/413/500, has a CNI error JSON body, so `curl --fail-with-body` output can
- * always be printed as the plugin's stdout.
+ * Every answer on /cni, including 404/413/500, has a CNI error JSON body, so the launcher can always print the
+ * body as the plugin's stdout. The launcher sends HTTP/1.0, so the server closes each connection after its answer.
  */
 
 /** The HTTP header that carries a CNI_* variable. */
@@ -31,7 +31,7 @@ function callFromHttp(headers: IncomingMessage['headers'], body: string): CniCal
   const env: CniEnv = {};
   for (const name of cniEnvNames) {
     const value = headers[headerFor(name)];
-    if (typeof value === 'string') env[name] = value;
+    if (typeof value === 'string' && value !== '') env[name] = value;
   }
   return { env, stdin: body };
 }
@@ -61,7 +61,7 @@ export async function startCniSocketServer(path: string, handler: CniHandler, op
       answer(res, 500, { exitCode: 1, stdout: cniError(CniCode.internal, `ipamd's CNI server failed: ${(err as Error).message}`) });
     });
   });
-  // Connections are one request each (curl per CNI call); idle keep-alive sockets must not hold close() up.
+  // Connections are one request each (one nc per CNI call); idle keep-alive sockets must not hold close() up.
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

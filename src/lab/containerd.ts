@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PodnetError, run } from '../lib/index.js';
+import { PodnetError, onPath, run } from '../lib/index.js';
 import { ipBatch } from './apply.js';
 import { connectCri } from './cri/client.js';
 import { ns } from './plan.js';
@@ -23,10 +23,6 @@ const BUSYBOX = '/bin/busybox';
 export const SANDBOX_IMAGE = 'localhost/podnet-lab/pause:1';
 /** Where the lab keeps the image archive it builds once per lab. */
 const SANDBOX_IMAGE_FILE = 'sandbox-image.tar';
-
-function onPath(tool: string): boolean {
-  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((d) => d !== '' && existsSync(join(d, tool)));
-}
 
 /** What containerd pods need that this machine lacks (empty when everything is there). */
 export function containerdMissing(): string[] {

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { PodnetError } from './errors.js';
 
 export interface RunOptions {
@@ -59,7 +61,12 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
   });
 }
 
+/** Whether an executable named tool is in a directory on PATH (no process started). */
+export function onPath(tool: string): boolean {
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((d) => d !== '' && existsSync(join(d, tool)));
+}
+
 function debianPackageFor(cmd: string): string {
-  const known: Record<string, string> = { ip: 'iproute2', iptables: 'iptables', 'iptables-save': 'iptables', 'iptables-restore': 'iptables', nft: 'nftables', conntrack: 'conntrack', unshare: 'util-linux', containerd: 'containerd', runc: 'runc' };
+  const known: Record<string, string> = { ip: 'iproute2', iptables: 'iptables', 'iptables-save': 'iptables', 'iptables-restore': 'iptables', nft: 'nftables', conntrack: 'conntrack', unshare: 'util-linux', containerd: 'containerd', runc: 'runc', nc: 'netcat-openbsd' };
   return known[cmd] ?? cmd;
 }

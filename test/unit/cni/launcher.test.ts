@@ -38,9 +38,9 @@ const cniEnv = (command: string, extra: CniEnv = {}): CniEnv => ({
 });
 
 /** Runs a launcher as a runtime would: cwd /, the CNI_* variables, the config on stdin (async: the server is in this process). */
-function runLauncher(file: string, env: CniEnv, stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runLauncher(file: string, env: CniEnv, stdin: string, shell = '/bin/sh'): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', [file], { cwd: '/', env: { PATH: process.env.PATH, ...env } });
+    const child = spawn(shell, [file], { cwd: '/', env: { PATH: process.env.PATH, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -112,6 +112,15 @@ test('launcher takes the top-level "ipamdSocket" key, not the word inside anothe
     `"labels":["ipamdSocket",{"ipamdSocket":"${decoy}"}],"mode":"ipamdSocket","ipamdSocket":"${socket}","name":"aws-cni","type":"podnet-cni"}`;
   assert.equal((JSON.parse(config) as { ipamdSocket: string }).ipamdSocket, socket);
   await assertAddAndDeleteThroughSocket(config);
+});
+
+test('a network config with multi-byte characters reaches ipamd whole under dash and under bash in a UTF-8 locale', async () => {
+  // Content-Length must count bytes: a count of characters would cut the body short and the JSON would not parse
+  const config = conf({ description: 'naïve café — ✓ 日本' });
+  const add = await runLauncher(launcher, cniEnv('ADD', { CNI_CONTAINERID: 'c-utf8', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' } as CniEnv), config, 'bash');
+  assert.equal(add.code, 0, add.stdout + add.stderr);
+  const del = await runLauncher(launcher, cniEnv('DEL', { CNI_CONTAINERID: 'c-utf8' }), config, 'dash');
+  assert.deepEqual([del.code, node.assigned.size], [0, 0], del.stdout + del.stderr);
 });
 
 test('launcher tolerates whitespace and a line break around the colon of "ipamdSocket"', async () => {
@@ -194,7 +203,7 @@ test('without ipamd the installed launcher falls back: ADD answers 11 with the r
   assert.deepEqual((JSON.parse(version.stdout) as { supportedVersions: string[] }).supportedVersions, ['0.3.1', '0.4.0', '1.0.0', '1.1.0']);
 });
 
-test('a socket nobody listens on (ipamd crashed) makes the launcher fall back with curl\'s refusal as the reason', async () => {
+test('a socket nobody listens on (ipamd crashed) makes the launcher fall back with nc\'s refusal as the reason', async () => {
   const installed = installForTest('refused');
   const dead = join(dir, 'dead.sock');
   await killedListener(dead);
