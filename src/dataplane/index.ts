@@ -2,7 +2,7 @@
  * The node's network state as data, and the appliers that make Linux match it: host SNAT/connmark/mangle rules and
  * ip rules (spec §2, §3.1), secondary-ENI route tables (§3.2), and per-pod wiring (§3.3–§3.6). Renderers are pure;
  * appliers read the current state, diff, and apply in batches (`iptables-restore --noflush`, `nft -f -`,
- * `ip -batch -`) through `run()`.
+ * `ip -batch -`) through `run()`, or through a long-lived ip session where a process per pod costs too much.
  */
 export type { NetnsRef } from './netns.js';
 export {
@@ -10,6 +10,7 @@ export {
   type IpRule,
   type Route,
   type BatchLine,
+  type IpTarget,
   formatRule,
   formatRoute,
   parseRules,
@@ -17,6 +18,7 @@ export {
   runIpBatch,
 } from './iproute.js';
 export { netnsArgv, ipArgv } from './netns.js';
+export { type IpSession, startIpSession } from './ip-session.js';
 export {
   type IptablesTable,
   type IptablesRule,

@@ -1,4 +1,5 @@
 import { ExecError, PodnetError, run } from '../lib/index.js';
+import type { IpSession } from './ip-session.js';
 import { ipArgv, type NetnsRef } from './netns.js';
 
 /** A routing table: `main` (254) or a number. */
@@ -142,8 +143,8 @@ export function splitJsonDocuments(text: string): unknown[] {
 }
 
 /** Runs `ip -j -batch -` of show commands in one process and returns one parsed document per command. */
-export async function readIpJson(netns: NetnsRef | undefined, commands: readonly string[], family?: 4 | 6): Promise<unknown[]> {
-  const { stdout } = await run(ipArgv(netns, [...(family ? [`-${family}`] : []), '-j', '-batch', '-']), { input: `${commands.join('\n')}\n` });
+export async function readIpJson(target: IpTarget, commands: readonly string[], family?: 4 | 6): Promise<unknown[]> {
+  const { stdout } = await run(ipArgv(netnsOf(target), [...(family ? [`-${family}`] : []), '-j', '-batch', '-']), { input: `${commands.join('\n')}\n` });
   const docs = splitJsonDocuments(stdout);
   if (docs.length !== commands.length) {
     throw new PodnetError('DATAPLANE_APPLY_FAILED', `ip -j -batch returned ${docs.length} documents for ${commands.length} commands (${commands.join('; ')})`, 'check the iproute2 version: podnet needs JSON output (iproute2 ≥ 4.14)');
@@ -154,13 +155,35 @@ export async function readIpJson(netns: NetnsRef | undefined, commands: readonly
 const absentPattern = /No such file or directory|No such process|Cannot find device|does not exist|Cannot assign requested address/;
 const existsPattern = /File exists/;
 
+/** Why a failed batch line (number n, from 1) is an error, or undefined when its failure is tolerated (see {@link BatchLine}). */
+export function batchLineFailure(spec: BatchLine | undefined, n: number, reason: string): string | undefined {
+  if (spec?.absentOk && absentPattern.test(reason)) return undefined;
+  if (spec?.existsOk && existsPattern.test(reason)) return undefined;
+  return `line ${n} "${spec?.cmd ?? '?'}": ${reason}`;
+}
+
+/** The error for a batch some of whose lines failed: each line with the kernel's message. */
+export function batchFailure(what: string, failures: readonly string[], total: number): PodnetError {
+  return new PodnetError('DATAPLANE_APPLY_FAILED', `${what}: ${failures.length} of ${total} commands failed: ${failures.join('; ')}`, 'the line and the kernel message above say which link, address, route or rule was refused');
+}
+
+/** Where an ip batch runs: a namespace (one `ip` process per batch; undefined = podnet's own) or a running {@link IpSession}. */
+export type IpTarget = NetnsRef | IpSession | undefined;
+
+/** The namespace a target is in: a session runs in podnet's own. */
+export function netnsOf(target: IpTarget): NetnsRef | undefined {
+  return typeof target === 'object' ? undefined : target;
+}
+
 /**
  * Runs lines through one `ip -force -batch -` so every line is tried, then decides per failed line (iproute2 reports
  * `Command failed -:N` after each failure's message) whether it is tolerated. Anything else throws with the line and
- * the kernel's message.
+ * the kernel's message. A session target runs them without a new process.
  */
-export async function runIpBatch(netns: NetnsRef | undefined, lines: readonly BatchLine[], family?: 4 | 6): Promise<void> {
+export async function runIpBatch(target: IpTarget, lines: readonly BatchLine[], family?: 4 | 6): Promise<void> {
   if (lines.length === 0) return;
+  if (typeof target === 'object') return target.run(lines, family);
+  const netns = target;
   const argv = ipArgv(netns, [...(family ? [`-${family}`] : []), '-force', '-batch', '-']);
   let stderr: string;
   try {
@@ -185,14 +208,9 @@ export async function runIpBatch(netns: NetnsRef | undefined, lines: readonly Ba
       continue;
     }
     const n = Number(m[1]);
-    const spec = lines[n - 1];
-    const text = message.join(' ');
+    const failure = batchLineFailure(lines[n - 1], n, message.join(' '));
     message = [];
-    if (spec?.absentOk && absentPattern.test(text)) continue;
-    if (spec?.existsOk && existsPattern.test(text)) continue;
-    failures.push(`line ${n} "${spec?.cmd ?? '?'}": ${text}`);
+    if (failure) failures.push(failure);
   }
-  if (failures.length) {
-    throw new PodnetError('DATAPLANE_APPLY_FAILED', `${argv.join(' ')}: ${failures.length} of ${lines.length} commands failed: ${failures.join('; ')}`, 'the line and the kernel message above say which link, address, route or rule was refused');
-  }
+  if (failures.length) throw batchFailure(argv.join(' '), failures, lines.length);
 }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { ExecError, run } from '../lib/index.js';
-import { formatRoute, formatRule, parseRules, readIpJson, runIpBatch, type BatchLine, type IpRule, type Route, type RouteTable } from './iproute.js';
+import { formatRoute, formatRule, netnsOf, parseRules, readIpJson, runIpBatch, type BatchLine, type IpRule, type IpTarget, type Route, type RouteTable } from './iproute.js';
 import { netnsArgv, type NetnsRef } from './netns.js';
 
 /**
@@ -98,9 +98,12 @@ export function renderPodNetwork(input: PodNetworkInput & { hostVethMac: string 
   };
 }
 
-/** Where the pod lives: the node namespace (undefined = the one podnet runs in) and the pod's (name or path). */
+/**
+ * Where the pod lives: the node namespace (undefined = the one podnet runs in, or an ip session running there, as ipamd
+ * uses) and the pod's (name or path).
+ */
 export interface PodNamespaces {
-  nodeNetns?: NetnsRef;
+  nodeNetns?: IpTarget;
   podNetns: NetnsRef;
 }
 
@@ -162,18 +165,19 @@ export interface PodWiring {
 /**
  * Wires a pod: the node batch (veth, rules, host end up, /32 route), the host veth sysctls, then the pod batch that
  * brings the pod end up (and with it the veth's carrier). 2 processes when the node namespace is podnet's own
- * (sysctls written directly under /proc/sys), 3 otherwise; IPv6 pods add one for their sysctls. A failure removes
- * what was created, so nothing is left half-wired.
+ * (sysctls written directly under /proc/sys), 3 otherwise, 1 through an ip session (the pod batch); IPv6 pods add one
+ * for their sysctls. A failure removes what was created, so nothing is left half-wired.
  */
 export async function applyPodNetwork(input: PodNetworkInput, ns: PodNamespaces): Promise<PodWiring> {
   const p = renderPodNetwork({ ...input, hostVethMac: input.hostVethMac ?? hostVethMac() });
   let processes = 0;
   try {
     await runIpBatch(ns.nodeNetns, podCreateLines(p, ns.podNetns));
-    processes++;
+    if (typeof ns.nodeNetns !== 'object') processes++;
     const podSysctls = Object.keys(p.podSysctls).length > 0;
-    await Promise.all([writeSysctls(p.hostSysctls, ns.nodeNetns), podSysctls ? writeSysctls(p.podSysctls, ns.podNetns) : undefined]);
-    processes += (ns.nodeNetns ? 1 : 0) + (podSysctls ? 1 : 0);
+    const nodeNetns = netnsOf(ns.nodeNetns);
+    await Promise.all([writeSysctls(p.hostSysctls, nodeNetns), podSysctls ? writeSysctls(p.podSysctls, ns.podNetns) : undefined]);
+    processes += (nodeNetns ? 1 : 0) + (podSysctls ? 1 : 0);
     await runIpBatch(ns.podNetns, podInsideLines(p));
     processes++;
   } catch (err) {
@@ -194,7 +198,7 @@ export interface PodTeardownInput {
  * route via the host veth, and the host veth itself (its peer goes with it). Needs no pod netns; anything already
  * gone counts as removed, so a second DEL succeeds. One process. Returns the commands it ran.
  */
-export async function teardownPodNetwork(input: PodTeardownInput, nodeNetns?: NetnsRef): Promise<string[]> {
+export async function teardownPodNetwork(input: PodTeardownInput, nodeNetns?: IpTarget): Promise<string[]> {
   const family = input.podIp.includes(':') ? 6 : 4;
   const address = `${input.podIp.split('/')[0]}/${family === 4 ? 32 : 128}`;
   const lines: BatchLine[] = [
@@ -213,7 +217,7 @@ export async function teardownPodNetwork(input: PodTeardownInput, nodeNetns?: Ne
  * {@link teardownPodNetwork} does; a veth without such a route is deleted alone, and a missing veth means an earlier
  * DEL already removed everything. Returns what it removed (nothing when the veth was gone).
  */
-export async function teardownPodByHostVeth(hostVeth: string, nodeNetns?: NetnsRef): Promise<string[]> {
+export async function teardownPodByHostVeth(hostVeth: string, nodeNetns?: IpTarget): Promise<string[]> {
   const addresses: string[] = [];
   for (const family of [4, 6] as const) {
     let routes: { dst: string }[];

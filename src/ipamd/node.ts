@@ -204,6 +204,7 @@ export class IpamdNode {
     await this.loop;
     await Promise.all(this.eniSetups.values());
     if (this.facts) await this.checkpoint.request();
+    await this.o.dataplane.close();
   }
 
   private async runLoop(): Promise<void> {

@@ -1,0 +1,144 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { PodnetError } from '../lib/index.js';
+import { batchFailure, batchLineFailure, type BatchLine } from './iproute.js';
+
+/**
+ * Long-lived `ip -force -batch -` processes in podnet's own network namespace, one per address family asked for.
+ * ipamd sends each pod's node-side lines here instead of starting `ip` per pod: a process started from a Node process
+ * costs time in proportion to that process's memory (fork copies its page tables: about 10 ms from ipamd), while lines
+ * written to a running ip cost only the kernel's work. Batches from concurrent pods queue and run in order.
+ */
+export interface IpSession {
+  readonly kind: 'ip-session';
+  /** Runs the lines as {@link runIpBatch} would (same tolerated failures, same errors), without a new process. */
+  run(lines: readonly BatchLine[], family?: 4 | 6): Promise<void>;
+  /** Ends the ip processes (their stdin closes) and waits for them to exit. */
+  close(): Promise<void>;
+}
+
+/**
+ * After a batch's lines the session writes a barrier: a `link show` of a name no link has (`podnet-barrier` is 14
+ * characters, within IFNAMSIZ, and podnet never names a link so). Its failure on stderr, `Command failed -:N`, says
+ * ip has run every line before it; ip writes stderr unbuffered and runs lines in order, so failures of the batch's
+ * own lines come before it.
+ */
+const BARRIER = 'link show dev podnet-barrier';
+
+interface Pending {
+  lines: readonly BatchLine[];
+  /** Line number (in this process's input, from 1) of the batch's first line; its barrier follows its last. */
+  first: number;
+  failures: string[];
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+interface IpProcess {
+  child: ChildProcessByStdio<Writable, Readable, Readable>;
+  written: number;
+  queue: Pending[];
+  /** Messages ip printed since the last `Command failed` line (the failing line's reason). */
+  message: string[];
+  stderrTail: string;
+  exited: Promise<void>;
+}
+
+export function startIpSession(): IpSession {
+  const processes = new Map<string, IpProcess>();
+  let closed = false;
+
+  function argvFor(flag: string): string[] {
+    return ['ip', ...(flag ? [flag] : []), '-force', '-batch', '-'];
+  }
+
+  function launch(flag: string): IpProcess {
+    const child = spawn('ip', argvFor(flag).slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    let exitedResolve!: () => void;
+    const p: IpProcess = { child, written: 0, queue: [], message: [], stderrTail: '', exited: new Promise((r) => (exitedResolve = r)) };
+    child.stdout.resume(); // `link show` of existing links would print here; nothing podnet reads
+    child.stdin.on('error', () => {}); // a dead ip is reported through 'close'
+    child.stderr.setEncoding('utf8').on('data', (text: string) => onStderr(p, text));
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      const e = err.code === 'ENOENT' ? new PodnetError('MISSING_TOOL', 'ip is not installed', 'install it (apt-get install -y iproute2)', { cause: err }) : err;
+      for (const q of p.queue.splice(0)) q.reject(e);
+    });
+    child.on('close', (code, signal) => {
+      exitedResolve();
+      if (processes.get(flag) === p) processes.delete(flag);
+      onExit(flag, p, code, signal);
+    });
+    processes.set(flag, p);
+    return p;
+  }
+
+  function onStderr(p: IpProcess, text: string): void {
+    const lines = (p.stderrTail + text).split('\n');
+    p.stderrTail = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = /^Command failed -:(\d+)/.exec(line);
+      if (!m) {
+        if (line.trim()) p.message.push(line.trim());
+        continue;
+      }
+      const n = Number(m[1]);
+      const reason = p.message.join(' ');
+      p.message = [];
+      const head = p.queue[0];
+      if (!head) continue;
+      if (n === head.first + head.lines.length) {
+        p.queue.shift();
+        if (head.failures.length) head.reject(batchFailure('ip -force -batch - (ipamd\'s session)', head.failures, head.lines.length));
+        else head.resolve();
+      } else {
+        const failure = batchLineFailure(head.lines[n - head.first], n - head.first + 1, reason);
+        if (failure) head.failures.push(failure);
+      }
+    }
+  }
+
+  /**
+   * ip exits on a line it cannot parse or a namespace it cannot open (it does not `-force` past those). The batch at
+   * the head of the queue held that line and fails with ip's message; the batches behind it never ran and go to a
+   * new process.
+   */
+  function onExit(flag: string, p: IpProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    const [head, ...rest] = p.queue.splice(0);
+    if (head) {
+      const said = [...p.message, p.stderrTail.trim()].filter(Boolean).join(' | ');
+      if (/Cannot open network namespace|Invalid "netns" value/.test(said)) {
+        head.reject(new PodnetError('NETNS_NOT_FOUND', `a network namespace named in the batch does not exist: ${said}`, 'the pod sandbox is gone or the path is wrong; the runtime must pass the netns it created'));
+      } else {
+        head.reject(new PodnetError('DATAPLANE_APPLY_FAILED', `${argvFor(flag).join(' ')} ${signal ? `was killed by ${signal}` : `exited ${code}`}: ${said || 'no message'}`, 'the batch was aborted; the message names the line iproute2 refused'));
+      }
+    }
+    for (const q of rest) send(flag, q);
+  }
+
+  function send(flag: string, q: Pending): void {
+    if (closed) {
+      q.reject(new PodnetError('DATAPLANE_APPLY_FAILED', 'ipamd\'s ip session is closed', 'ipamd is shutting down; the runtime retries the pod'));
+      return;
+    }
+    const p = processes.get(flag) ?? launch(flag);
+    q.first = p.written + 1;
+    q.failures = [];
+    p.queue.push(q);
+    p.written += q.lines.length + 1;
+    p.child.stdin.write(`${q.lines.map((l) => l.cmd).join('\n')}\n${BARRIER}\n`);
+  }
+
+  return {
+    kind: 'ip-session',
+    run(lines, family) {
+      if (lines.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => send(family ? `-${family}` : '', { lines, first: 0, failures: [], resolve, reject }));
+    },
+    async close() {
+      closed = true;
+      const running = [...processes.values()];
+      for (const p of running) p.child.stdin.end();
+      await Promise.all(running.map((p) => p.exited));
+    },
+  };
+}

@@ -1,0 +1,58 @@
+// The ip session ipamd wires pods through: a running `ip -force -batch -` in the test's own namespace (the sandbox's).
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { startIpSession, type BatchLine } from '../../src/dataplane/index.js';
+import { PodnetError, run } from '../../src/lib/index.js';
+
+const session = startIpSession();
+after(() => session.close());
+
+async function linkNames(): Promise<string[]> {
+  return (JSON.parse((await run(['ip', '-j', 'link', 'show'])).stdout) as { ifname: string }[]).map((l) => l.ifname);
+}
+
+test('50 concurrent batches all apply, each resolving once its own lines have run', async () => {
+  await Promise.all(Array.from({ length: 50 }, (_, i) => session.run([{ cmd: `link add sess${i} type veth peer name sess${i}p` }, { cmd: `link set sess${i} up` }])));
+  const names = await linkNames();
+  for (let i = 0; i < 50; i++) assert.ok(names.includes(`sess${i}`), `sess${i} exists`);
+  await session.run(Array.from({ length: 50 }, (_, i) => ({ cmd: `link del sess${i}` })));
+  assert.equal((await linkNames()).filter((n) => n.startsWith('sess')).length, 0);
+});
+
+test('a tolerated failure resolves; a refused line rejects its batch with the line and the kernel message, and the next batch runs', async () => {
+  await session.run([{ cmd: 'link del no-such-link', absentOk: true }, { cmd: 'link add sess-a type veth peer name sess-ap' }]);
+  const refused: BatchLine[] = [{ cmd: 'link add sess-a type veth peer name sess-ap' }, { cmd: 'link add sess-b type veth peer name sess-bp' }];
+  await assert.rejects(session.run(refused), (err: unknown) => {
+    assert.ok(err instanceof PodnetError);
+    assert.equal(err.code, 'DATAPLANE_APPLY_FAILED');
+    assert.match(err.message, /1 of 2 commands failed: line 1 "link add sess-a type veth peer name sess-ap": .*File exists/);
+    return true;
+  });
+  await session.run([{ cmd: 'link del sess-a' }, { cmd: 'link del sess-b' }]);
+  assert.deepEqual((await linkNames()).filter((n) => n.startsWith('sess')), []);
+});
+
+test('a line naming a missing namespace fails its batch with NETNS_NOT_FOUND; batches queued behind it run on a new ip', async () => {
+  const doomed = session.run([{ cmd: 'link add sess-c type veth peer name eth0 netns /run/netns/no-such-pod' }]);
+  const behind = session.run([{ cmd: 'link add sess-d type veth peer name sess-dp' }]);
+  await assert.rejects(doomed, (err: unknown) => err instanceof PodnetError && err.code === 'NETNS_NOT_FOUND');
+  await behind;
+  assert.ok((await linkNames()).includes('sess-d'));
+  await session.run([{ cmd: 'link del sess-d' }]);
+});
+
+test('IPv6 batches go to their own ip -6', async () => {
+  await session.run([{ cmd: 'link add sess-6 type veth peer name sess-6p' }, { cmd: 'link set sess-6 up' }]);
+  await session.run([{ cmd: 'rule add to 2001:db8::7/128 lookup main prio 512' }], 6);
+  assert.match((await run(['ip', '-6', 'rule', 'show', 'prio', '512'])).stdout, /2001:db8::7 lookup main/);
+  await session.run([{ cmd: 'rule flush to 2001:db8::7/128 prio 512' }], 6);
+  assert.doesNotMatch((await run(['ip', '-6', 'rule', 'show', 'prio', '512'])).stdout, /2001:db8::7/);
+  await session.run([{ cmd: 'link del sess-6' }]);
+});
+
+test('after close, a batch is refused instead of starting ip again', async () => {
+  const closing = startIpSession();
+  await closing.run([{ cmd: 'link show dev lo' }]);
+  await closing.close();
+  await assert.rejects(closing.run([{ cmd: 'link show dev lo' }]), /closed/);
+});
