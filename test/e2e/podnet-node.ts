@@ -1,13 +1,15 @@
 // An emulated node running podnet, for the e2e tier and bench/cni.ts: `podnet ec2 serve` with a one-instance
 // topology in the sandbox's root namespace (standing in for the VPC: it listens on the subnet's router address),
 // a node namespace whose eth0 carries that instance's primary ENI (MAC and address from IMDS), `podnet ipamd` in
-// the node namespace with explicit EC2/IMDS endpoints, and `podnet cni install`'s launcher. Run only inside a
-// disposable sandbox (scripts/test.mjs, or bench/cni.ts's own): it creates namespaces and links freely.
+// the node namespace with explicit EC2/IMDS endpoints, and `podnet cni install`'s launcher; on request, a link per
+// secondary ENI the emulator attaches. Run only inside a disposable sandbox (scripts/test.mjs, or bench/cni.ts's own):
+// it creates namespaces and links freely.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { EniMapping, MappingEvent } from '../../src/ec2/index.js';
 import { run } from '../../src/lib/index.js';
 
 const mainTs = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -26,6 +28,13 @@ export interface PodnetNodeOptions {
   instanceType: string;
   /** Warm-pool and other VPC CNI variables for ipamd. */
   ipamdEnv: Record<string, string>;
+  /**
+   * Give each secondary ENI attached to the instance a link in the node namespace, as the kernel shows an attached
+   * ENI: `eth<device index>` with the ENI's MAC, its far end up in the sandbox's root namespace (the VPC), which also
+   * routes each ENI's secondary addresses to it. Without it ipamd finds no link for those ENIs (their pods get
+   * addresses, but the ENI's route table stays empty) and only the node's own address is reachable from the VPC.
+   */
+  eniLinks?: boolean;
 }
 
 export interface PodnetNode {
@@ -43,6 +52,8 @@ export interface PodnetNode {
   /** GET on ipamd's introspection endpoint (inside the node namespace), parsed. */
   introspect(path: string): Promise<unknown>;
   logTail(): string;
+  /** Kills ipamd with SIGKILL by its PID, as a crash would (its socket file stays), and waits for it to exit; the node stays up. */
+  killIpamd(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -104,11 +115,74 @@ function http(opts: { url?: string; socketPath?: string; path?: string; method?:
   });
 }
 
+/**
+ * Follows the emulator's mapping events (GET /_podnet/events, NDJSON) and plays the VPC for the instance's ENIs. Each
+ * secondary ENI attached to it gets a link, as the kernel shows an attached ENI: `eth<device index>` in the node
+ * namespace with the ENI's MAC (ipamd finds ENIs by MAC, spec §3.2), peered with `e<device index>-<netns>` in the
+ * sandbox's root namespace, which holds the subnet's router address. And the root namespace delivers each secondary
+ * address of an ENI to that ENI, through the ENI's primary address (as the VPC knows which ENI holds which address),
+ * so answers reach pods over the ENI their address belongs to. A detached or deleted ENI's link and routes go away.
+ * Failures go to `log`.
+ */
+function followEniLinks(ec2Url: string, instanceId: string, ns: string, log: string): { close(): void } {
+  const primaryLink = `vpc-${ns.slice(-10)}`;
+  const linked = new Map<string, { link: string; routed: Set<string> }>(); // ENI id → its root-namespace link, routed addresses
+  let queue = Promise.resolve();
+  const change = (what: string, lines: string[]) => {
+    if (lines.length === 0) return;
+    queue = queue.then(() => run(['ip', '-force', '-batch', '-'], { input: lines.join('\n') })).then(
+      () => appendFileSync(log, `${what}\n`),
+      (err: unknown) => appendFileSync(log, `${what} failed: ${(err as Error).message}\n`),
+    );
+  };
+  const follow = (eni: EniMapping) => {
+    const device = eni.instanceId === instanceId ? eni.deviceIndex : null;
+    if (device === null) return forget(eni.eniId);
+    const lines: string[] = [];
+    let known = linked.get(eni.eniId);
+    if (!known) {
+      known = { link: device === 0 ? primaryLink : `e${device}-${ns.slice(-10)}`, routed: new Set() };
+      linked.set(eni.eniId, known);
+      if (device >= 1) lines.push(`link add ${known.link} mtu 9001 type veth peer name eth${device} address ${eni.mac} netns ${ns}`, `link set ${known.link} up`);
+    }
+    const [primaryIp, ...secondary] = eni.privateIps;
+    for (const ip of secondary) if (!known.routed.has(ip)) lines.push(`route replace ${ip}/32 via ${primaryIp} dev ${known.link} onlink`);
+    for (const ip of known.routed) if (!secondary.includes(ip)) lines.push(`route del ${ip}/32 dev ${known.link}`);
+    known.routed = new Set(secondary);
+    change(`${eni.eniId}: eth${device} ${eni.mac}, ${secondary.length} secondary addresses`, lines);
+  };
+  const forget = (eniId: string) => {
+    const known = linked.get(eniId);
+    if (!known) return;
+    linked.delete(eniId);
+    // deleting the link takes its routes along; the primary ENI's link stays with the node
+    change(`${eniId}: detached`, known.link === primaryLink ? [...known.routed].map((ip) => `route del ${ip}/32 dev ${known.link}`) : [`link del ${known.link}`]);
+  };
+  const onEvent = (e: MappingEvent) => {
+    if (e.type === 'snapshot') e.enis.forEach(follow);
+    else if (e.type === 'eni') follow(e.eni);
+    else forget(e.eniId);
+  };
+  const req = request(`${ec2Url}/_podnet/events`, (res) => {
+    let pending = '';
+    res.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (pending + chunk).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) onEvent(JSON.parse(line) as MappingEvent);
+    });
+  });
+  req.on('error', (err) => appendFileSync(log, `events: ${err.message}\n`));
+  req.end();
+  return { close: () => req.destroy() };
+}
+
 /** Brings the node up: emulator, node namespace wired as its instance, CNI installed, ipamd ready on its socket. */
 export async function startPodnetNode(o: PodnetNodeOptions): Promise<PodnetNode> {
   const daemons: Daemon[] = [];
   const ns = o.netns;
+  let eniLinks: { close(): void } | undefined;
   const stop = async () => {
+    eniLinks?.close();
     for (const d of daemons.reverse()) await stopDaemon(d);
     await run(['ip', 'netns', 'del', ns]).catch(() => {});
   };
@@ -142,6 +216,7 @@ export async function startPodnetNode(o: PodnetNodeOptions): Promise<PodnetNode>
     const instanceId = served.instances.find((i) => i.name === 'node-1')?.id;
     if (!instanceId) throw new Error(`podnet ec2 serve reported no node-1 instance: ${JSON.stringify(served.instances)}`);
     const imdsEndpoint = `${served.imdsUrl}/${instanceId}`;
+    if (o.eniLinks) eniLinks = followEniLinks(served.ec2Url, instanceId, ns, join(o.dir, 'eni-links.log'));
 
     // the node's eth0 is the instance's primary ENI: ipamd finds ENIs by MAC (IMDS), the node answers on its IP
     const token = (await http({ url: `${served.imdsUrl}/latest/api/token`, method: 'PUT', headers: { 'X-aws-ec2-metadata-token-ttl-seconds': '60' } })).text;
@@ -179,7 +254,7 @@ export async function startPodnetNode(o: PodnetNodeOptions): Promise<PodnetNode>
       ...cniEnv,
     });
     daemons.push(ipamd);
-    const logTail = () => `${tail(join(o.dir, 'ipamd.out'))}\n${tail(ipamdLog)}`;
+    const logTail = () => [join(o.dir, 'ipamd.out'), ipamdLog, join(o.dir, 'eni-links.log')].map(tail).filter(Boolean).join('\n');
     await waitFor('ipamd to answer ready on its CNI socket', 60_000, async () => {
       if (ipamd.child.exitCode !== null) throw new Error(`podnet ipamd exited ${ipamd.child.exitCode}:\n${logTail()}`);
       if (!existsSync(socket)) return undefined;
@@ -197,6 +272,11 @@ export async function startPodnetNode(o: PodnetNodeOptions): Promise<PodnetNode>
       socket,
       introspect: async (path) => JSON.parse((await run(['curl', '--silent', '--fail', `http://${INTROSPECTION}${path}`], { netns: ns })).stdout) as unknown,
       logTail,
+      killIpamd: async () => {
+        if (ipamd.child.exitCode !== null || ipamd.child.signalCode !== null) return;
+        process.kill(ipamd.child.pid!, 'SIGKILL');
+        await ipamd.exited;
+      },
       stop,
     };
   } catch (err) {
@@ -206,6 +286,10 @@ export async function startPodnetNode(o: PodnetNodeOptions): Promise<PodnetNode>
 }
 
 interface IntrospectedEni {
+  ID: string;
+  DeviceNumber: number;
+  /** 254 (main) for the primary ENI, else the ENI's own table (spec §3.2). */
+  RouteTableID: number;
   AvailableIPv4Cidrs: Record<string, { IPAddresses: Record<string, { IPAMMetadata: { k8sPodName?: string } }> }>;
 }
 
