@@ -1,7 +1,7 @@
 /**
- * What the podnet-cni launcher costs per CNI call: bin/podnet-cni (sh + curl) against a trivial unix-socket server
- * that answers a fixed ADD result, side by side with the parts it is made of (curl alone, sh alone) and with what a
- * Node plugin would cost (node start-up). Sequential calls, wall time from spawn to exit. Prints p50/p99 in ms;
+ * What the podnet-cni launcher costs per CNI call: bin/podnet-cni (sh + nc) against a trivial unix-socket server
+ * that answers a fixed ADD result, side by side with the parts it is made of (nc alone, sh alone), with curl (what
+ * the launcher used before) and with what a Node plugin would cost (node start-up). Sequential calls, wall time from spawn to exit. Prints p50/p99 in ms;
  * asserts nothing.
  */
 import { spawn } from 'node:child_process';
@@ -41,7 +41,8 @@ const env = {
   CNI_PATH: '/opt/cni/bin',
 };
 
-function once(argv: string[], stdin: string): Promise<number> {
+/** `raw`: the output is an HTTP answer whose body must be the result (nc prints what the server sent). */
+function once(argv: string[], stdin: string, raw = false): Promise<number> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = spawn(argv[0]!, argv.slice(1), { cwd: '/', env, stdio: ['pipe', 'pipe', 'inherit'] });
@@ -49,33 +50,36 @@ function once(argv: string[], stdin: string): Promise<number> {
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0 || out.trim() !== result) reject(new Error(`${argv.join(' ')} exited ${code}: ${out}`));
+      const printed = raw ? out.slice(out.indexOf('\r\n\r\n') + 4) : out.trim();
+      if (code !== 0 || printed !== result) reject(new Error(`${argv.join(' ')} exited ${code}: ${out}`));
       else resolve(performance.now() - start);
     });
     child.stdin.end(stdin);
   });
 }
 
-async function measure(label: string, argv: string[], n: number, stdin = conf): Promise<number> {
-  for (let i = 0; i < 5; i++) await once(argv, stdin); // warm the page cache and the server
+async function measure(label: string, argv: string[], n: number, stdin = conf, raw = false): Promise<number> {
+  for (let i = 0; i < 5; i++) await once(argv, stdin, raw); // warm the page cache and the server
   const times: number[] = [];
-  for (let i = 0; i < n; i++) times.push(await once(argv, stdin));
+  for (let i = 0; i < n; i++) times.push(await once(argv, stdin, raw));
   const [p50, p99] = [percentile(times, 50), percentile(times, 99)];
   console.log(`${label.padEnd(46)} n=${String(n).padEnd(4)} p50 ${p50.toFixed(2).padStart(6)} ms   p99 ${p99.toFixed(2).padStart(6)} ms`);
   return p50;
 }
 
 const curlOnly = ['curl', '--silent', '--show-error', '--fail-with-body', '--max-time', '30', '--unix-socket', socket, '-H', 'Expect:', '--data-binary', '@-', 'http://ipamd/cni'];
+const ncOnly = ['nc', '-w', '30', '-U', socket];
+const rawRequest = `POST /cni HTTP/1.0\r\nContent-Length: ${Buffer.byteLength(conf)}\r\n\r\n${conf}`;
 const echoResult = ['/bin/sh', '-c', `cat >/dev/null; printf '%s\\n' '${result}'`];
 const nodeEcho = [process.execPath, '-e', `process.stdin.resume();process.stdin.on('end',()=>console.log(${JSON.stringify(result)}))`];
 
 console.log(`podnet-cni launcher overhead, ${calls} sequential ADD calls against a trivial unix-socket server`);
-const launcherP50 = await measure('bin/podnet-cni (sh + curl --unix-socket)', ['/bin/sh', launcher], calls);
-const curlP50 = await measure('curl alone, same request', curlOnly, calls);
-const shCurlP50 = await measure('sh -c curl (the floor for any sh launcher)', ['/bin/sh', '-c', curlOnly.map((w) => `'${w}'`).join(' ')], calls);
+const launcherP50 = await measure('bin/podnet-cni (sh + nc -U)', ['/bin/sh', launcher], calls);
+const ncP50 = await measure('nc alone, the same request (prints it raw)', ncOnly, calls, rawRequest, true);
+await measure('curl alone, the same request', curlOnly, calls);
 await measure('sh alone (read stdin, print a fixed result)', echoResult, calls);
 const nodeP50 = await measure('node alone (read stdin, print a fixed result)', nodeEcho, Math.min(calls, 50));
-console.log(`launcher p50 vs curl alone: +${(launcherP50 - curlP50).toFixed(2)} ms, vs sh -c curl: +${(launcherP50 - shCurlP50).toFixed(2)} ms`);
+console.log(`launcher p50 vs nc alone: +${(launcherP50 - ncP50).toFixed(2)} ms`);
 console.log(`a Node plugin's start-up alone is ${(nodeP50 / launcherP50).toFixed(1)}× the launcher's whole call`);
 
 server.close();

@@ -1,22 +1,29 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { PodnetError } from '../lib/index.js';
 import { batchFailure, batchLineFailure, type BatchLine } from './iproute.js';
+import { NETNS_RUN_DIR } from './netns.js';
 
 /**
  * Long-lived `ip -force -batch -` processes in podnet's own network namespace, one per address family asked for.
- * ipamd sends each pod's node-side lines here instead of starting `ip` per pod: a process started from a Node process
- * costs time in proportion to that process's memory (fork copies its page tables: about 10 ms from ipamd), while lines
- * written to a running ip cost only the kernel's work. Batches from concurrent pods queue and run in order.
+ * ipamd sends each pod's lines here instead of starting `ip` per pod: a process started from a Node process costs
+ * time in proportion to that process's memory (fork copies its page tables: about 10 ms from ipamd), while lines
+ * written to a running ip cost only the kernel's work. Lines for a pod's own namespace go as one `netns exec`, which
+ * the small ip forks. Batches from concurrent pods queue and run in order.
  */
 export interface IpSession {
   readonly kind: 'ip-session';
   /** Runs the lines as {@link runIpBatch} would (same tolerated failures, same errors), without a new process. */
   run(lines: readonly BatchLine[], family?: 4 | 6): Promise<void>;
+  /** Runs the lines inside the namespace named `name` under /var/run/netns, as `ip -n name -force -batch` would. */
+  runInNetns(name: string, lines: readonly BatchLine[]): Promise<void>;
   /** Ends the ip processes (their stdin closes) and waits for them to exit. */
   close(): Promise<void>;
 }
-
 /**
  * After a batch's lines the session writes a barrier: a `link show` of a name no link has (`podnet-barrier` is 14
  * characters, within IFNAMSIZ, and podnet never names a link so). Its failure on stderr, `Command failed -:N`, says
@@ -27,14 +34,20 @@ const BARRIER = 'link show dev podnet-barrier';
 
 interface Pending {
   lines: readonly BatchLine[];
+  /** A batch for another namespace: the file holding its lines, run by the one session line `netns exec … -batch FILE`. */
+  nested?: { file: string; lines: readonly BatchLine[]; failed: number };
   /** Line number (in this process's input, from 1) of the batch's first line; its barrier follows its last. */
   first: number;
   failures: string[];
+  /** Sent again to a new ip once, after failing on a stale link index. */
+  retried?: boolean;
   resolve(): void;
   reject(err: Error): void;
 }
 
 interface IpProcess {
+  /** The family option it runs with: '', '-4' or '-6'. */
+  flag: string;
   child: ChildProcessByStdio<Writable, Readable, Readable>;
   written: number;
   queue: Pending[];
@@ -46,7 +59,11 @@ interface IpProcess {
 
 export function startIpSession(): IpSession {
   const processes = new Map<string, IpProcess>();
+  /** Every ip still running, including retired ones finishing their queue. */
+  const live = new Set<IpProcess>();
   let closed = false;
+  let fileDir: string | undefined;
+  let files = 0;
 
   function argvFor(flag: string): string[] {
     return ['ip', ...(flag ? [flag] : []), '-force', '-batch', '-'];
@@ -55,7 +72,7 @@ export function startIpSession(): IpSession {
   function launch(flag: string): IpProcess {
     const child = spawn('ip', argvFor(flag).slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     let exitedResolve!: () => void;
-    const p: IpProcess = { child, written: 0, queue: [], message: [], stderrTail: '', exited: new Promise((r) => (exitedResolve = r)) };
+    const p: IpProcess = { flag, child, written: 0, queue: [], message: [], stderrTail: '', exited: new Promise((r) => (exitedResolve = r)) };
     child.stdout.resume(); // `link show` of existing links would print here; nothing podnet reads
     child.stdin.on('error', () => {}); // a dead ip is reported through 'close'
     child.stderr.setEncoding('utf8').on('data', (text: string) => onStderr(p, text));
@@ -64,11 +81,13 @@ export function startIpSession(): IpSession {
       for (const q of p.queue.splice(0)) q.reject(e);
     });
     child.on('close', (code, signal) => {
+      live.delete(p);
       exitedResolve();
       if (processes.get(flag) === p) processes.delete(flag);
       onExit(flag, p, code, signal);
     });
     processes.set(flag, p);
+    live.add(p);
     return p;
   }
 
@@ -76,20 +95,38 @@ export function startIpSession(): IpSession {
     const lines = (p.stderrTail + text).split('\n');
     p.stderrTail = lines.pop() ?? '';
     for (const line of lines) {
-      const m = /^Command failed -:(\d+)/.exec(line);
+      const m = /^Command failed (\S+):(\d+)$/.exec(line.trim());
       if (!m) {
         if (line.trim()) p.message.push(line.trim());
         continue;
       }
-      const n = Number(m[1]);
+      const n = Number(m[2]);
       const reason = p.message.join(' ');
       p.message = [];
       const head = p.queue[0];
       if (!head) continue;
+      if (head.nested && m[1] === head.nested.file) {
+        // a line of the batch running inside the pod's namespace, numbered in its file
+        head.nested.failed++;
+        const failure = batchLineFailure(head.nested.lines[n - 1], n, reason);
+        if (failure) head.failures.push(failure);
+        continue;
+      }
+      // a stray number (iproute2's forked `netns exec` child can report a line twice) belongs to no queued batch
+      if (m[1] !== '-' || n < head.first || n > head.first + head.lines.length) continue;
       if (n === head.first + head.lines.length) {
         p.queue.shift();
-        if (head.failures.length) head.reject(batchFailure('ip -force -batch - (ipamd\'s session)', head.failures, head.lines.length));
+        if (head.failures.length && !head.retried && head.failures.some((f) => /No such device/.test(f))) {
+          // ip remembers the index of each link it has looked up by name; a link deleted behind its back (a pod's veth
+          // goes with its netns) leaves that index stale. A new ip looks names up afresh: retire this one, run again.
+          head.retried = true;
+          retire(p);
+          send(p.flag, head);
+        } else if (head.failures.length) head.reject(batchFailure(`ip -force -batch - (ipamd's session)${head.nested ? ` → ${head.lines[0]!.cmd}` : ''}`, head.failures, head.nested?.lines.length ?? head.lines.length));
         else head.resolve();
+      } else if (head.nested) {
+        // `netns exec` fails when the batch inside did (judged line by line above) or when it could not run at all
+        if (!(head.nested.failed > 0 && reason === '')) head.failures.push(`${head.lines[0]!.cmd}: ${reason || 'failed'}`);
       } else {
         const failure = batchLineFailure(head.lines[n - head.first], n - head.first + 1, reason);
         if (failure) head.failures.push(failure);
@@ -115,6 +152,12 @@ export function startIpSession(): IpSession {
     for (const q of rest) send(flag, q);
   }
 
+  /** Lets p finish what it was sent and exit; the next batch starts a new ip. */
+  function retire(p: IpProcess): void {
+    if (processes.get(p.flag) === p) processes.delete(p.flag);
+    p.child.stdin.end();
+  }
+
   function send(flag: string, q: Pending): void {
     if (closed) {
       q.reject(new PodnetError('DATAPLANE_APPLY_FAILED', 'ipamd\'s ip session is closed', 'ipamd is shutting down; the runtime retries the pod'));
@@ -123,22 +166,44 @@ export function startIpSession(): IpSession {
     const p = processes.get(flag) ?? launch(flag);
     q.first = p.written + 1;
     q.failures = [];
+    if (q.nested) q.nested.failed = 0;
     p.queue.push(q);
     p.written += q.lines.length + 1;
     p.child.stdin.write(`${q.lines.map((l) => l.cmd).join('\n')}\n${BARRIER}\n`);
+  }
+
+  function enqueue(flag: string, lines: readonly BatchLine[], nested?: Pending['nested']): Promise<void> {
+    return new Promise<void>((resolve, reject) => send(flag, { lines, ...(nested && { nested }), first: 0, failures: [], resolve, reject }));
   }
 
   return {
     kind: 'ip-session',
     run(lines, family) {
       if (lines.length === 0) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => send(family ? `-${family}` : '', { lines, first: 0, failures: [], resolve, reject }));
+      return enqueue(family ? `-${family}` : '', lines);
+    },
+    async runInNetns(name, lines) {
+      if (lines.length === 0) return;
+      // checked here because iproute2's forked child, failing to enter a namespace, would go on reading the session's input
+      if (!/^[\w.-]+$/.test(name) || !existsSync(join(NETNS_RUN_DIR, name))) {
+        throw new PodnetError('NETNS_NOT_FOUND', `network namespace ${join(NETNS_RUN_DIR, name)} does not exist`, 'the pod sandbox is gone or the path is wrong; the runtime must pass the netns it created');
+      }
+      fileDir ??= mkdtempSync(join(tmpdir(), 'podnet-ip-'));
+      const file = join(fileDir, `${++files}.batch`);
+      await writeFile(file, `${lines.map((l) => l.cmd).join('\n')}\n`);
+      try {
+        await enqueue('', [{ cmd: `netns exec ${name} ip -force -batch "${file}"` }], { file, lines, failed: 0 });
+      } finally {
+        await rm(file, { force: true });
+      }
     },
     async close() {
       closed = true;
-      const running = [...processes.values()];
+      const running = [...live];
       for (const p of running) p.child.stdin.end();
       await Promise.all(running.map((p) => p.exited));
+      if (fileDir) rmSync(fileDir, { recursive: true, force: true });
+      fileDir = undefined;
     },
   };
 }

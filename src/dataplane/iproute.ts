@@ -1,6 +1,6 @@
 import { ExecError, PodnetError, run } from '../lib/index.js';
 import type { IpSession } from './ip-session.js';
-import { ipArgv, type NetnsRef } from './netns.js';
+import { ipArgv, netnsName, type NetnsRef } from './netns.js';
 
 /** A routing table: `main` (254) or a number. */
 export type RouteTable = 'main' | number;
@@ -213,4 +213,14 @@ export async function runIpBatch(target: IpTarget, lines: readonly BatchLine[], 
     if (failure) failures.push(failure);
   }
   if (failures.length) throw batchFailure(argv.join(' '), failures, lines.length);
+}
+
+/**
+ * Runs lines inside netns: through the session when there is one and the namespace has a name (its `netns exec`
+ * forks the small ip, not podnet), else in one process of its own.
+ */
+export async function runIpBatchInNetns(via: IpTarget, netns: NetnsRef, lines: readonly BatchLine[]): Promise<void> {
+  const name = typeof via === 'object' ? netnsName(netns) : undefined;
+  if (typeof via === 'object' && name !== undefined) return via.runInNetns(name, lines);
+  return runIpBatch(netns, lines);
 }

@@ -4,6 +4,16 @@
  */
 export type NetnsRef = string;
 
+/** Where iproute2 keeps named namespaces (`ip netns add`, and where containerd and CRI-O put pods'). */
+export const NETNS_RUN_DIR = '/var/run/netns';
+
+/** The name `ip -n` and `ip netns exec` take for a namespace: a name as is, a path under /var/run/netns (or /run/netns) by its last part; undefined for other paths. */
+export function netnsName(netns: NetnsRef): string | undefined {
+  if (!netns.startsWith('/')) return netns;
+  const m = /^(?:\/var)?\/run\/netns\/([^/]+)$/.exec(netns);
+  return m?.[1];
+}
+
 /** argv that runs `argv` inside `netns`: `ip netns exec` for names, `nsenter --net=` for paths. */
 export function netnsArgv(netns: NetnsRef | undefined, argv: readonly string[]): string[] {
   if (!netns) return [...argv];
@@ -11,9 +21,10 @@ export function netnsArgv(netns: NetnsRef | undefined, argv: readonly string[]):
   return ['ip', 'netns', 'exec', netns, ...argv];
 }
 
-/** argv for `ip` in `netns`: `ip -n NAME` for names (no extra process), nsenter for paths (`ip -n` takes names only). */
+/** argv for `ip` in `netns`: `ip -n NAME` for named namespaces (no extra process), nsenter for other paths. */
 export function ipArgv(netns: NetnsRef | undefined, args: readonly string[]): string[] {
   if (!netns) return ['ip', ...args];
-  if (netns.startsWith('/')) return ['nsenter', `--net=${netns}`, 'ip', ...args];
-  return ['ip', '-n', netns, ...args];
+  const name = netnsName(netns);
+  if (name === undefined) return ['nsenter', `--net=${netns}`, 'ip', ...args];
+  return ['ip', '-n', name, ...args];
 }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { ExecError, run } from '../lib/index.js';
-import { formatRoute, formatRule, netnsOf, parseRules, readIpJson, runIpBatch, type BatchLine, type IpRule, type IpTarget, type Route, type RouteTable } from './iproute.js';
+import { formatRoute, formatRule, netnsOf, parseRules, readIpJson, runIpBatch, runIpBatchInNetns, type BatchLine, type IpRule, type IpTarget, type Route, type RouteTable } from './iproute.js';
 import { netnsArgv, type NetnsRef } from './netns.js';
 
 /**
@@ -165,8 +165,8 @@ export interface PodWiring {
 /**
  * Wires a pod: the node batch (veth, rules, host end up, /32 route), the host veth sysctls, then the pod batch that
  * brings the pod end up (and with it the veth's carrier). 2 processes when the node namespace is podnet's own
- * (sysctls written directly under /proc/sys), 3 otherwise, 1 through an ip session (the pod batch); IPv6 pods add one
- * for their sysctls. A failure removes what was created, so nothing is left half-wired.
+ * (sysctls written directly under /proc/sys), 3 otherwise, 1 through an ip session (its `netns exec` of the pod batch);
+ * IPv6 pods add one for their sysctls. A failure removes what was created, so nothing is left half-wired.
  */
 export async function applyPodNetwork(input: PodNetworkInput, ns: PodNamespaces): Promise<PodWiring> {
   const p = renderPodNetwork({ ...input, hostVethMac: input.hostVethMac ?? hostVethMac() });
@@ -178,7 +178,7 @@ export async function applyPodNetwork(input: PodNetworkInput, ns: PodNamespaces)
     const nodeNetns = netnsOf(ns.nodeNetns);
     await Promise.all([writeSysctls(p.hostSysctls, nodeNetns), podSysctls ? writeSysctls(p.podSysctls, ns.podNetns) : undefined]);
     processes += (nodeNetns ? 1 : 0) + (podSysctls ? 1 : 0);
-    await runIpBatch(ns.podNetns, podInsideLines(p));
+    await runIpBatchInNetns(ns.nodeNetns, ns.podNetns, podInsideLines(p));
     processes++;
   } catch (err) {
     await teardownPodNetwork({ hostVeth: p.hostVeth, podIp: input.podIp }, ns.nodeNetns).catch(() => {});

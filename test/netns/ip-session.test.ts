@@ -41,6 +41,15 @@ test('a line naming a missing namespace fails its batch with NETNS_NOT_FOUND; ba
   await session.run([{ cmd: 'link del sess-d' }]);
 });
 
+test('a link deleted behind the session and made again under its name is found afresh (ip\'s cached index is not reused)', async () => {
+  const wire = [{ cmd: 'link del sess-x', absentOk: true }, { cmd: 'link add name sess-x type veth peer name sess-xp' }, { cmd: 'link set sess-x up' }, { cmd: 'route replace 10.9.1.1/32 dev sess-x' }];
+  await session.run(wire);
+  await run(['ip', 'link', 'del', 'sess-x']); // as a pod's veth goes when the runtime deletes its netns
+  await session.run(wire);
+  assert.match((await run(['ip', 'route', 'show', '10.9.1.1/32'])).stdout, /dev sess-x/);
+  await session.run([{ cmd: 'link del sess-x' }]);
+});
+
 test('IPv6 batches go to their own ip -6', async () => {
   await session.run([{ cmd: 'link add sess-6 type veth peer name sess-6p' }, { cmd: 'link set sess-6 up' }]);
   await session.run([{ cmd: 'rule add to 2001:db8::7/128 lookup main prio 512' }], 6);
@@ -48,6 +57,24 @@ test('IPv6 batches go to their own ip -6', async () => {
   await session.run([{ cmd: 'rule flush to 2001:db8::7/128 prio 512' }], 6);
   assert.doesNotMatch((await run(['ip', '-6', 'rule', 'show', 'prio', '512'])).stdout, /2001:db8::7/);
   await session.run([{ cmd: 'link del sess-6' }]);
+});
+
+test('lines for a named namespace run inside it; a tolerated failure there passes, a refused line names its line and message', async () => {
+  await run(['ip', 'netns', 'add', 'sess-pod']);
+  try {
+    await session.runInNetns('sess-pod', [{ cmd: 'link set lo up' }, { cmd: 'addr add 10.9.0.7/32 dev lo' }, { cmd: 'link del gone', absentOk: true }]);
+    assert.match((await run(['ip', '-n', 'sess-pod', 'addr', 'show', 'dev', 'lo'])).stdout, /inet 10\.9\.0\.7\/32/);
+    assert.doesNotMatch((await run(['ip', 'addr', 'show', 'dev', 'lo'])).stdout, /10\.9\.0\.7/, 'not in the session\'s own namespace');
+    await assert.rejects(session.runInNetns('sess-pod', [{ cmd: 'link set lo up' }, { cmd: 'link set gone up' }]), (err: unknown) => {
+      assert.ok(err instanceof PodnetError);
+      assert.match(err.message, /1 of 2 commands failed: line 2 "link set gone up": Cannot find device "gone"/);
+      return true;
+    });
+    await assert.rejects(session.runInNetns('no-such-pod', [{ cmd: 'link set lo up' }]), (err: unknown) => err instanceof PodnetError && err.code === 'NETNS_NOT_FOUND');
+    await session.run([{ cmd: 'link show dev lo' }]); // the session still answers
+  } finally {
+    await run(['ip', 'netns', 'del', 'sess-pod']);
+  }
 });
 
 test('after close, a batch is refused instead of starting ip again', async () => {
