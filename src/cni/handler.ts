@@ -32,6 +32,11 @@ export interface Allocation {
   /** VPC CIDRs plus excluded CIDRs unless external SNAT is on (spec §6.2). */
   vpcCidrs: string[];
   useExternalSnat: boolean;
+  /**
+   * From allocate, when the backend makes the assignment durable in the background (ipamd's checkpoint): ADD answers
+   * only once it resolves, but wiring need not wait for it. A rejection means the assignment was undone.
+   */
+  saved?: Promise<void>;
 }
 
 /** One attachment ipamd holds, as GC sees it. */
@@ -212,13 +217,13 @@ async function add(backend: CniBackend, r: AttachmentRequest, log: (line: string
     deviceNumber: allocation.deviceNumber,
     mtu: r.config.mtu,
   };
-  try {
-    await backend.wire(wiring);
-  } catch (err) {
+  const [wired, saved] = await Promise.allSettled([backend.wire(wiring), allocation.saved]);
+  const failure = wired.status === 'rejected' ? wired : saved.status === 'rejected' ? saved : undefined;
+  if (failure) {
     // no half-wired pod: undo what wiring did, then give the address back (upstream: DelNetwork "SetupNSFailed", §6.1 step 4)
     await backend.unwire(wiring).catch((e: unknown) => log(`ADD rollback: unwire ${wiring.hostVethName} failed: ${(e as Error).message}`));
     await backend.release(key).catch((e: unknown) => log(`ADD rollback: release ${allocation.address} failed: ${(e as Error).message}`));
-    throw err;
+    throw failure.reason;
   }
   return {
     hostVethName: wiring.hostVethName,

@@ -32,7 +32,8 @@ export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane): C
   return {
     async allocate(key: AttachmentKey, pod) {
       const metadata = { ...(pod.podNamespace && { k8sPodNamespace: pod.podNamespace }), ...(pod.podName && { k8sPodName: pod.podName }), interfacesCount: 1 };
-      return allocationOf(await node.assign(key, metadata));
+      const { address, saved } = node.assignNow(key, metadata);
+      return { ...allocationOf(address), saved };
     },
     async lookup(key) {
       const p = node.lookup(key);

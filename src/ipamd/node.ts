@@ -579,6 +579,17 @@ export class IpamdNode {
 
   /** Assigns an address (the same one again for the same key); never calls EC2. Failures name their cause. */
   async assign(key: IpamKey, metadata: IpamMetadata): Promise<PodAddress> {
+    const { address, saved } = this.assignNow(key, metadata);
+    await saved;
+    return address;
+  }
+
+  /**
+   * {@link assign} without waiting for the checkpoint: the address at once, and `saved`, which resolves once the
+   * checkpoint holds it (and rejects, the assignment undone, when it cannot be written). The CNI handler wires the
+   * pod meanwhile and answers only after both.
+   */
+  assignNow(key: IpamKey, metadata: IpamMetadata): { address: PodAddress; saved: Promise<void> } {
     const { metrics, clock } = this.o;
     metrics.addIpRequests.inc();
     if (!this.readyValue || !this.manager) throw this.manager ? this.manager.whyNoAddress(false) : notReady();
@@ -588,9 +599,8 @@ export class IpamdNode {
       metrics.noAvailableIpAddresses.inc();
       throw this.manager.whyNoAddress(true);
     }
-    await this.persist(() => this.datastore.unassign(key, clock.now()));
-    this.updateGauges();
-    return this.podAddress(a);
+    const saved = this.persist(() => this.datastore.unassign(key, clock.now())).finally(() => this.updateGauges());
+    return { address: this.podAddress(a), saved };
   }
 
   /** Releases the key's address; undefined for a container ipamd does not know (DEL is idempotent). */

@@ -66,6 +66,21 @@ test('a failed wiring after allocation unwires and releases: no half-wired pod, 
   assert.deepEqual(logs, []);
 });
 
+test('ADD answers only once the assignment is saved; when it cannot be, the wired pod is unwired and nothing stays held', async () => {
+  const n = node();
+  n.saveError = null;
+  const ok = await createCniHandler(n)({ env: env('ADD'), stdin: conf() });
+  assert.equal(ok.exitCode, 0);
+  assert.deepEqual(n.calls, ['allocate c1', 'wire enic440f455693 10.0.97.30', 'saved c1']);
+  const m = node();
+  m.saveError = new PodnetError('FAILED', 'cannot write the IPAM checkpoint /var/run/aws-node/ipam.json: ENOSPC', 'check the disk');
+  const a = await createCniHandler(m)({ env: env('ADD'), stdin: conf() });
+  assert.equal(a.exitCode, 1);
+  assert.match(json(a).msg as string, /cannot write the IPAM checkpoint/);
+  assert.deepEqual(m.calls, ['allocate c1', 'wire enic440f455693 10.0.97.30', 'saved c1 failed', 'unwire enic440f455693 10.0.97.30 254', 'release c1']);
+  assert.deepEqual([m.wired.size, m.assigned.size], [0, 0]);
+});
+
 test('ipamd not ready and EC2 throttling answer 11 (try again later) with the named cause', async () => {
   const n = node();
   n.notReady = 'ipamd is still reading the checkpoint';

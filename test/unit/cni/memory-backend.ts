@@ -16,6 +16,8 @@ export class MemoryNode implements CniBackend {
   unreachable = false;
   /** Fail allocation with this error (ipamd's named causes). */
   allocationError: PodnetError | null = null;
+  /** Make new assignments durable in the background, as ipamd's checkpoint does; this error fails that (and undoes them). */
+  saveError: PodnetError | null | undefined = undefined;
 
   constructor(addresses: string[], readonly deviceNumber = 0) {
     this.free = [...addresses];
@@ -47,7 +49,16 @@ export class MemoryNode implements CniBackend {
       useExternalSnat: false,
     };
     this.assigned.set(this.keyText(key), { key, pod, allocation });
-    return allocation;
+    if (this.saveError === undefined) return allocation;
+    const error = this.saveError;
+    const saved = new Promise<void>((resolve, reject) => setImmediate(() => {
+      this.calls.push(`saved ${key.containerId}${error ? ' failed' : ''}`);
+      if (!error) return resolve();
+      this.assigned.delete(this.keyText(key));
+      this.free.push(address);
+      reject(error);
+    }));
+    return { ...allocation, saved };
   }
 
   async lookup(key: AttachmentKey): Promise<Allocation | null> {
