@@ -1,6 +1,5 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { writeFile, rm } from 'node:fs/promises';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -9,11 +8,13 @@ import { batchFailure, batchLineFailure, type BatchLine } from './iproute.js';
 import { NETNS_RUN_DIR } from './netns.js';
 
 /**
- * Long-lived `ip -force -batch -` processes in podnet's own network namespace, one per address family asked for.
+ * Long-lived `ip -force -batch -` processes in podnet's own network namespace: a few per address family asked for.
  * ipamd sends each pod's lines here instead of starting `ip` per pod: a process started from a Node process costs
  * time in proportion to that process's memory (fork copies its page tables: about 10 ms from ipamd), while lines
  * written to a running ip cost only the kernel's work. Lines for a pod's own namespace go as one `netns exec`, which
- * the small ip forks. Batches from concurrent pods queue and run in order.
+ * the small ip forks. A batch goes to an idle ip, or a new one up to {@link POOL_SIZE}, else queues behind the
+ * shortest queue: deleting a veth waits for the kernel (an RCU grace period, tens of ms here), and only separate
+ * processes wait side by side.
  */
 export interface IpSession {
   readonly kind: 'ip-session';
@@ -31,6 +32,9 @@ export interface IpSession {
  * own lines come before it.
  */
 const BARRIER = 'link show dev podnet-barrier';
+
+/** ip processes per family at most: enough for concurrent DELs to overlap their waits, few enough to start once. */
+const POOL_SIZE = 8;
 
 interface Pending {
   lines: readonly BatchLine[];
@@ -58,7 +62,7 @@ interface IpProcess {
 }
 
 export function startIpSession(): IpSession {
-  const processes = new Map<string, IpProcess>();
+  const processes = new Map<string, IpProcess[]>();
   /** Every ip still running, including retired ones finishing their queue. */
   const live = new Set<IpProcess>();
   let closed = false;
@@ -83,10 +87,10 @@ export function startIpSession(): IpSession {
     child.on('close', (code, signal) => {
       live.delete(p);
       exitedResolve();
-      if (processes.get(flag) === p) processes.delete(flag);
+      forget(p);
       onExit(flag, p, code, signal);
     });
-    processes.set(flag, p);
+    processes.set(flag, [...(processes.get(flag) ?? []), p]);
     live.add(p);
     return p;
   }
@@ -154,8 +158,21 @@ export function startIpSession(): IpSession {
 
   /** Lets p finish what it was sent and exit; the next batch starts a new ip. */
   function retire(p: IpProcess): void {
-    if (processes.get(p.flag) === p) processes.delete(p.flag);
+    forget(p);
     p.child.stdin.end();
+  }
+
+  /** Sends no more batches to p. */
+  function forget(p: IpProcess): void {
+    processes.set(p.flag, (processes.get(p.flag) ?? []).filter((x) => x !== p));
+  }
+
+  function pick(flag: string): IpProcess {
+    const pool = processes.get(flag) ?? [];
+    const idle = pool.find((x) => x.queue.length === 0);
+    if (idle) return idle;
+    if (pool.length < POOL_SIZE) return launch(flag);
+    return pool.reduce((a, b) => (b.queue.length < a.queue.length ? b : a));
   }
 
   function send(flag: string, q: Pending): void {
@@ -163,7 +180,7 @@ export function startIpSession(): IpSession {
       q.reject(new PodnetError('DATAPLANE_APPLY_FAILED', 'ipamd\'s ip session is closed', 'ipamd is shutting down; the runtime retries the pod'));
       return;
     }
-    const p = processes.get(flag) ?? launch(flag);
+    const p = pick(flag);
     q.first = p.written + 1;
     q.failures = [];
     if (q.nested) q.nested.failed = 0;
@@ -190,11 +207,11 @@ export function startIpSession(): IpSession {
       }
       fileDir ??= mkdtempSync(join(tmpdir(), 'podnet-ip-'));
       const file = join(fileDir, `${++files}.batch`);
-      await writeFile(file, `${lines.map((l) => l.cmd).join('\n')}\n`);
+      writeFileSync(file, `${lines.map((l) => l.cmd).join('\n')}\n`); // a few hundred bytes: quicker than the thread pool
       try {
         await enqueue('', [{ cmd: `netns exec ${name} ip -force -batch "${file}"` }], { file, lines, failed: 0 });
       } finally {
-        await rm(file, { force: true });
+        rmSync(file, { force: true });
       }
     },
     async close() {

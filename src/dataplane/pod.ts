@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
 import { ExecError, run } from '../lib/index.js';
 import { formatRoute, formatRule, netnsOf, parseRules, readIpJson, runIpBatch, runIpBatchInNetns, type BatchLine, type IpRule, type IpTarget, type Route, type RouteTable } from './iproute.js';
 import { netnsArgv, type NetnsRef } from './netns.js';
@@ -145,9 +145,14 @@ export async function writeSysctls(values: Record<string, string>, netns?: Netns
   const entries = Object.entries(values);
   if (entries.length === 0) return;
   if (!netns) {
-    await Promise.all(entries.map(([k, v]) => writeFile(`/proc/sys/${k}`, v).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    })));
+    // synchronous: a /proc/sys write takes microseconds, less than a trip through libuv's thread pool
+    for (const [k, v] of entries) {
+      try {
+        writeFileSync(`/proc/sys/${k}`, v);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
     return;
   }
   await run(netnsArgv(netns, ['sysctl', '-q', '-e', '-w', ...entries.map(([k, v]) => `${k}=${v}`)]));

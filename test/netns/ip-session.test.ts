@@ -33,12 +33,14 @@ test('a tolerated failure resolves; a refused line rejects its batch with the li
 });
 
 test('a line naming a missing namespace fails its batch with NETNS_NOT_FOUND; batches queued behind it run on a new ip', async () => {
+  // more batches than the pool has processes, so some queue behind the one that makes ip exit
   const doomed = session.run([{ cmd: 'link add sess-c type veth peer name eth0 netns /run/netns/no-such-pod' }]);
-  const behind = session.run([{ cmd: 'link add sess-d type veth peer name sess-dp' }]);
+  const behind = Array.from({ length: 20 }, (_, i) => session.run([{ cmd: `link add sess-d${i} type veth peer name sess-d${i}p` }]));
   await assert.rejects(doomed, (err: unknown) => err instanceof PodnetError && err.code === 'NETNS_NOT_FOUND');
-  await behind;
-  assert.ok((await linkNames()).includes('sess-d'));
-  await session.run([{ cmd: 'link del sess-d' }]);
+  await Promise.all(behind);
+  const names = await linkNames();
+  for (let i = 0; i < 20; i++) assert.ok(names.includes(`sess-d${i}`), `sess-d${i} exists`);
+  await session.run(Array.from({ length: 20 }, (_, i) => ({ cmd: `link del sess-d${i}` })));
 });
 
 test('a link deleted behind the session and made again under its name is found afresh (ip\'s cached index is not reused)', async () => {
