@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -61,7 +61,15 @@ interface IpProcess {
   exited: Promise<void>;
 }
 
-export function startIpSession(): IpSession {
+export interface IpSessionOptions {
+  /**
+   * Where the pod-namespace batch files go (each lives for one batch). ipamd names a directory of its own state, so a
+   * killed ipamd's leftovers are removed by the next one; without it, a temporary directory removed by close().
+   */
+  fileDir?: string;
+}
+
+export function startIpSession(options: IpSessionOptions = {}): IpSession {
   const processes = new Map<string, IpProcess[]>();
   /** Every ip still running, including retired ones finishing their queue. */
   const live = new Set<IpProcess>();
@@ -205,7 +213,7 @@ export function startIpSession(): IpSession {
       if (!/^[\w.-]+$/.test(name) || !existsSync(join(NETNS_RUN_DIR, name))) {
         throw new PodnetError('NETNS_NOT_FOUND', `network namespace ${join(NETNS_RUN_DIR, name)} does not exist`, 'the pod sandbox is gone or the path is wrong; the runtime must pass the netns it created');
       }
-      fileDir ??= mkdtempSync(join(tmpdir(), 'podnet-ip-'));
+      fileDir ??= batchFileDir(options.fileDir);
       const file = join(fileDir, `${++files}.batch`);
       writeFileSync(file, `${lines.map((l) => l.cmd).join('\n')}\n`); // a few hundred bytes: quicker than the thread pool
       try {
@@ -223,4 +231,12 @@ export function startIpSession(): IpSession {
       fileDir = undefined;
     },
   };
+}
+
+/** The batch file directory, created, and emptied of files a killed predecessor left. */
+function batchFileDir(wanted: string | undefined): string {
+  if (!wanted) return mkdtempSync(join(tmpdir(), 'podnet-ip-'));
+  mkdirSync(wanted, { recursive: true, mode: 0o700 });
+  for (const name of readdirSync(wanted)) if (name.endsWith('.batch')) rmSync(join(wanted, name), { force: true });
+  return wanted;
 }

@@ -4,6 +4,7 @@
  * `linuxDataplane` does it with src/dataplane; `addressOnlyDataplane` (PODNET_DATAPLANE=none) leaves the node's
  * network alone, for ipamd as a pure address manager (tests against the emulator, or a caller that wires pods).
  */
+import { dirname, join } from 'node:path';
 import {
   applyEniNetwork,
   applyHostNetwork,
@@ -86,7 +87,7 @@ export function linuxDataplane(config: PodnetConfig): NodeDataplane {
   let randomFully: boolean | undefined;
   // pods' node-side batches go through one running ip: a process per pod started from ipamd costs ~10 ms (fork)
   let session: IpSession | undefined;
-  const node = () => (session ??= startIpSession());
+  const node = () => (session ??= startIpSession({ fileDir: join(dirname(config.backingStore), 'ip-batches') }));
   return {
     mode: 'linux',
     connmarkBackend: () => backend,

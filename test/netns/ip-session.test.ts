@@ -1,5 +1,8 @@
 // The ip session ipamd wires pods through: a running `ip -force -batch -` in the test's own namespace (the sandbox's).
 import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { startIpSession, type BatchLine } from '../../src/dataplane/index.js';
 import { PodnetError, run } from '../../src/lib/index.js';
@@ -77,6 +80,23 @@ test('lines for a named namespace run inside it; a tolerated failure there passe
   } finally {
     await run(['ip', 'netns', 'del', 'sess-pod']);
   }
+});
+
+test('a session given a directory removes the batch files a killed predecessor left there, and the directory on close', async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'podnet-session-')), 'ip-batches');
+  mkdirSync(dir);
+  writeFileSync(join(dir, '17.batch'), 'link set lo up\n');
+  const own = startIpSession({ fileDir: dir });
+  await run(['ip', 'netns', 'add', 'sess-dir']);
+  try {
+    await own.runInNetns('sess-dir', [{ cmd: 'link set lo up' }]);
+    assert.deepEqual(readdirSync(dir), []);
+  } finally {
+    await own.close();
+    await run(['ip', 'netns', 'del', 'sess-dir']);
+  }
+  assert.equal(existsSync(dir), false);
+  rmSync(join(dir, '..'), { recursive: true, force: true });
 });
 
 test('after close, a batch is refused instead of starting ip again', async () => {
