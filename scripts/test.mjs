@@ -28,6 +28,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'podnet-test-'));
 const totals = { tests: 0, pass: 0, fail: 0, skipped: 0 };
 const problems = [];
 const skippedTiers = [];
+let built = false;
 
 if (wanted('typecheck')) {
   process.stdout.write('== typecheck (tsc -p tsconfig.json)\n');
@@ -48,6 +49,13 @@ for (const tier of tiers) {
     process.stdout.write(`== ${tier}: no test files\n`);
     problems.push(`${tier} tier has no test files`);
     continue;
+  }
+  if (tier !== 'unit' && !built) {
+    // root tiers run the installed launcher, whose fallback plugin is the compiled dist/: build it from this source
+    process.stdout.write('== build (tsc -p tsconfig.build.json), for the fallback plugin the root tiers run\n');
+    const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+    if (build.status !== 0) problems.push('build failed');
+    built = true;
   }
   process.stdout.write(`== ${tier}: ${files.length} files\n`);
   const runs = tier === 'unit' ? [files] : files.map((f) => [f]); // root tiers: one sandbox per file
