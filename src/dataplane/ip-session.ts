@@ -36,6 +36,9 @@ const BARRIER = 'link show dev podnet-barrier';
 /** ip processes per family at most: enough for concurrent DELs to overlap their waits, few enough to start once. */
 const POOL_SIZE = 8;
 
+/** A batch not done by then kills its ip (as run() kills a command after 30 s); the batches behind it move on. */
+const DEFAULT_BATCH_TIMEOUT_MS = 30_000;
+
 interface Pending {
   lines: readonly BatchLine[];
   /** A batch for another namespace: the file holding its lines, run by the one session line `netns exec … -batch FILE`. */
@@ -45,6 +48,8 @@ interface Pending {
   failures: string[];
   /** Sent again to a new ip once, after failing on a stale link index. */
   retried?: boolean;
+  /** Kills an ip that has not finished the batch in time. */
+  timer?: NodeJS.Timeout;
   resolve(): void;
   reject(err: Error): void;
 }
@@ -67,6 +72,8 @@ export interface IpSessionOptions {
    * killed ipamd's leftovers are removed by the next one; without it, a temporary directory removed by close().
    */
   fileDir?: string;
+  /** How long a batch may take before its ip is killed (default 30 s). */
+  batchTimeoutMs?: number;
 }
 
 export function startIpSession(options: IpSessionOptions = {}): IpSession {
@@ -128,7 +135,7 @@ export function startIpSession(options: IpSessionOptions = {}): IpSession {
       if (m[1] !== '-' || n < head.first || n > head.first + head.lines.length) continue;
       if (n === head.first + head.lines.length) {
         p.queue.shift();
-        if (head.failures.length && !head.retried && head.failures.some((f) => /No such device/.test(f))) {
+        if (head.failures.length && !head.nested && !head.retried && head.failures.some((f) => /No such device/.test(f))) {
           // ip remembers the index of each link it has looked up by name; a link deleted behind its back (a pod's veth
           // goes with its netns) leaves that index stale. A new ip looks names up afresh: retire this one, run again.
           head.retried = true;
@@ -193,12 +200,24 @@ export function startIpSession(options: IpSessionOptions = {}): IpSession {
     q.failures = [];
     if (q.nested) q.nested.failed = 0;
     p.queue.push(q);
+    clearTimeout(q.timer);
+    q.timer = setTimeout(() => p.queue.includes(q) && p.child.kill('SIGKILL'), options.batchTimeoutMs ?? DEFAULT_BATCH_TIMEOUT_MS).unref();
     p.written += q.lines.length + 1;
     p.child.stdin.write(`${q.lines.map((l) => l.cmd).join('\n')}\n${BARRIER}\n`);
   }
 
   function enqueue(flag: string, lines: readonly BatchLine[], nested?: Pending['nested']): Promise<void> {
-    return new Promise<void>((resolve, reject) => send(flag, { lines, ...(nested && { nested }), first: 0, failures: [], resolve, reject }));
+    return new Promise<void>((resolve, reject) => {
+      const q: Pending = {
+        lines,
+        ...(nested && { nested }),
+        first: 0,
+        failures: [],
+        resolve: () => (clearTimeout(q.timer), resolve()),
+        reject: (err) => (clearTimeout(q.timer), reject(err)),
+      };
+      send(flag, q);
+    });
   }
 
   return {

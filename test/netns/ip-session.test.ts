@@ -99,6 +99,17 @@ test('a session given a directory removes the batch files a killed predecessor l
   rmSync(join(dir, '..'), { recursive: true, force: true });
 });
 
+test('a batch that does not finish in time kills its ip and fails; the session goes on with a new one', async () => {
+  const slow = startIpSession({ batchTimeoutMs: 300 });
+  try {
+    // `monitor` never ends by itself: it stands for an ip stuck in the kernel
+    await assert.rejects(slow.run([{ cmd: 'monitor link' }]), (err: unknown) => err instanceof PodnetError && /killed by SIGKILL/.test(err.message));
+    await slow.run([{ cmd: 'link show dev lo' }]);
+  } finally {
+    await slow.close();
+  }
+});
+
 test('after close, a batch is refused instead of starting ip again', async () => {
   const closing = startIpSession();
   await closing.run([{ cmd: 'link show dev lo' }]);
