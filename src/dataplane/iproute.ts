@@ -220,7 +220,7 @@ export async function runIpBatch(target: IpTarget, lines: readonly BatchLine[], 
  * forks the small ip, not podnet), else in one process of its own.
  */
 export async function runIpBatchInNetns(via: IpTarget, netns: NetnsRef, lines: readonly BatchLine[]): Promise<void> {
-  const name = typeof via === 'object' ? netnsName(netns) : undefined;
+  const name = netnsName(netns);
   if (typeof via === 'object' && name !== undefined) return via.runInNetns(name, lines);
   return runIpBatch(netns, lines);
 }
