@@ -68,9 +68,9 @@ function outer(): void {
     process.stderr.write('error: bench:cni needs root (namespaces, veths, iptables)\nhint: run it as root on a disposable machine\n');
     process.exit(2);
   }
-  const missing = ['unshare', 'ip', 'curl', 'iptables'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+  const missing = ['unshare', 'ip', 'nc', 'iptables'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
   if (missing.length > 0 || spawnSync('test', ['-x', join(DEBIAN_CNI_BIN, 'ptp')]).status !== 0) {
-    process.stderr.write(`error: missing ${[...missing, ...(missing.length ? [] : ['/usr/lib/cni/ptp'])].join(', ')}\nhint: apt-get install -y iproute2 curl iptables containernetworking-plugins\n`);
+    process.stderr.write(`error: missing ${[...missing, ...(missing.length ? [] : ['/usr/lib/cni/ptp'])].join(', ')}\nhint: apt-get install -y iproute2 netcat-openbsd iptables containernetworking-plugins\n`);
     process.exit(2);
   }
   spawnSync('mkdir', ['-p', '/run/netns']);
