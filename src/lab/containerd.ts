@@ -69,8 +69,11 @@ export async function buildSandboxImage(state: LabState): Promise<string> {
   return archive;
 }
 
-/** The config.toml of a node's containerd (§5.2); TOML does not expand variables, so the paths are written in. */
-export function renderContainerdConfig(o: { dir: string; socket: string; cniBinDir: string; cniConfDir: string }): string {
+/**
+ * The config.toml of a private containerd (a lab node's, or a test's): everything under dir, the given socket and CNI
+ * dirs, and the sandbox image when given (§5.2). TOML does not expand variables, so the paths are written in.
+ */
+export function renderContainerdConfig(o: { dir: string; socket: string; cniBinDir: string; cniConfDir: string; sandboxImage?: string }): string {
   return [
     'version = 2',
     `root = "${join(o.dir, 'root')}"`,
@@ -81,7 +84,7 @@ export function renderContainerdConfig(o: { dir: string; socket: string; cniBinD
     `  address = "${o.socket}.ttrpc"`,
     '[plugins]',
     '  [plugins."io.containerd.grpc.v1.cri"]',
-    `    sandbox_image = "${SANDBOX_IMAGE}"`,
+    ...(o.sandboxImage ? [`    sandbox_image = "${o.sandboxImage}"`] : []),
     // containerd asks runc for oom_score_adj -998, which needs CAP_SYS_RESOURCE (§5.2)
     '    restrict_oom_score_adj = true',
     '    [plugins."io.containerd.grpc.v1.cri".cni]',
@@ -147,7 +150,7 @@ export async function startNodeContainerd(state: LabState, node: NodeRecord, hol
     symlinkSync(type === 'podnet-cni' ? join(node.binDir, 'podnet-cni') : join(DEBIAN_CNI_BIN, type), join(cniBinDir, type));
   }
   const config = join(dir, 'config.toml');
-  writeFileSync(config, renderContainerdConfig({ dir, socket, cniBinDir, cniConfDir: node.confDir }));
+  writeFileSync(config, renderContainerdConfig({ dir, socket, cniBinDir, cniConfDir: node.confDir, sandboxImage: SANDBOX_IMAGE }));
 
   const proc = startProcess(state, { name: `containerd-${node.name}`, ns: node.ns, argv: inNodeMounts(holderPid, ['containerd', '--config', config]) });
   const cri = connectCri(socket, 2_000);

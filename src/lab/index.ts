@@ -11,5 +11,5 @@ export { probe, labStatus, resolveEndpoint, type ProbeResult, type ProbeOptions,
 export { runController } from './controller.js';
 export { DEFAULT_STATE_DIR, LabState, type PodRecord, type LabRecord } from './state.js';
 export { runDemo, runDemoCase, runDemoCases, demoCases, type DemoRow, type DemoCase } from './demo.js';
-export { containerdMissing, labCgroupParent, type RuntimeChoice, type LabRuntime } from './containerd.js';
+export { containerdMissing, labCgroupParent, renderContainerdConfig, type RuntimeChoice, type LabRuntime } from './containerd.js';
 export { connectCri, type CriClient, type PodSandboxConfig, type PodSandboxStatus, type PodSandboxDetails } from './cri/client.js';

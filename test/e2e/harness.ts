@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, type RunResult } from '../../src/lib/index.js';
+import { renderContainerdConfig } from '../../src/lab/index.js';
 
 /** Debian's containernetworking-plugins directory (lab-recipes §5.1). */
 export const DEBIAN_CNI_BIN = '/usr/lib/cni';
@@ -102,26 +103,7 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
   symlinkSync(confDir, join(overlay, 'upper', 'cni', 'net.d'));
   await run(['mount', '-t', 'overlay', 'podnet-e2e-etc', '-o', `lowerdir=/etc,upperdir=${join(overlay, 'upper')},workdir=${join(overlay, 'work')}`, '/etc']);
 
-  // TOML does not expand variables: the paths are written in.
-  writeFileSync(join(dir, 'config.toml'), [
-    'version = 2',
-    `root = "${join(dir, 'root')}"`,
-    `state = "${join(dir, 'state')}"`,
-    '[grpc]',
-    `  address = "${socket}"`,
-    '[ttrpc]',
-    `  address = "${socket}.ttrpc"`,
-    '[plugins]',
-    '  [plugins."io.containerd.grpc.v1.cri"]',
-    '    restrict_oom_score_adj = true', // no CAP_SYS_RESOURCE here (lab-recipes §5.2)
-    ...(options.sandboxImage ? [`    sandbox_image = "${options.sandboxImage}"`] : []),
-    '    [plugins."io.containerd.grpc.v1.cri".cni]',
-    `      bin_dir = "${binDir}"`,
-    `      conf_dir = "${confDir}"`,
-    '  [plugins."io.containerd.internal.v1.opt"]',
-    `    path = "${join(dir, 'opt')}"`,
-    '',
-  ].join('\n'));
+  writeFileSync(join(dir, 'config.toml'), renderContainerdConfig({ dir, socket, cniBinDir: binDir, cniConfDir: confDir, ...(options.sandboxImage && { sandboxImage: options.sandboxImage }) }));
 
   const cgroupsBefore = new Set(runcCgroups().filter((d) => existsSync(d)));
   const logPath = join(dir, 'containerd.log');
