@@ -9,10 +9,10 @@ import { createIpamdBackend } from './backend.js';
 import { systemClock, type Clock } from './clock.js';
 import { createEc2Client, resolveCloudEndpoints, type Env, type RetrySettings } from './cloud.js';
 import { readEniConfigFile } from './eni-config.js';
-import { formatBindAddress, parseBindAddress, startHttpEndpoint, type BindAddress, type HttpEndpoint } from './http.js';
+import { formatBindAddress, parseBindAddress, type BindAddress, type HttpEndpoint } from './http.js';
 import { ImdsClient } from './imds.js';
 import { startIntrospection } from './introspection.js';
-import { IpamdMetrics } from './metrics.js';
+import { IpamdMetrics, startMetricsEndpoint } from './metrics.js';
 import { IpamdNode, describeError, type Log } from './node.js';
 import { addressOnlyDataplane, linuxDataplane, type NodeDataplane } from './node-dataplane.js';
 
@@ -75,15 +75,7 @@ export async function startIpamd(o: StartIpamdOptions): Promise<Ipamd> {
   let metricsEndpoint: HttpEndpoint | undefined;
   try {
     if (!config.disableMetrics) {
-      metricsEndpoint = await startHttpEndpoint(parseBindAddress(config.metricsBindAddress, 'PODNET_METRICS_BIND_ADDRESS'), 'metrics', async (req, res) => {
-        const path = new URL(req.url ?? '/', 'http://metrics').pathname;
-        if (path !== '/metrics') {
-          res.writeHead(404, { 'content-type': 'text/plain' }).end('metrics are at /metrics\n');
-          return;
-        }
-        const body = await metrics.registry.metrics();
-        res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
-      });
+      metricsEndpoint = await startMetricsEndpoint(parseBindAddress(config.metricsBindAddress, 'PODNET_METRICS_BIND_ADDRESS'), metrics);
       closers.push(() => metricsEndpoint!.close());
     }
     if (!config.disableIntrospection) {

@@ -3,6 +3,7 @@
  * daemons in one process (tests, the lab) do not share counters.
  */
 import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
+import { startHttpEndpoint, type BindAddress, type HttpEndpoint } from './http.js';
 
 /** The functions upstream reports in `awscni_ipamd_action_inprogress{fn}` (spec §6.6). */
 export type IpamdAction = 'nodeInit' | 'increaseDatastorePool' | 'decreaseDatastorePool' | 'nodeIPPoolReconcile';
@@ -113,4 +114,17 @@ export class IpamdMetrics {
   private counter(name: string, help: string, labelNames: string[] = []): Counter {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
+}
+
+/** Serves `GET /metrics` in Prometheus' text format (upstream: :61678, spec §6.6); other paths are 404. */
+export function startMetricsEndpoint(bind: BindAddress, metrics: IpamdMetrics): Promise<HttpEndpoint> {
+  return startHttpEndpoint(bind, 'metrics', async (req, res) => {
+    const path = new URL(req.url ?? '/', 'http://metrics').pathname;
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('metrics are at /metrics\n');
+      return;
+    }
+    const body = await metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
+  });
 }
