@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestTarget } from '../lib/index.js';
 import type { ImdsInstance, ImdsInterface } from './protocol.js';
 
 /** A directory maps names to children; a file is its text. */
@@ -107,7 +108,7 @@ export function createImdsHandler(
   state: ImdsInstanceSource,
   options: ImdsOptions = {},
   nowMs: () => number = Date.now,
-): (req: IncomingMessage, res: ServerResponse) => void {
+): (req: IncomingMessage, res: ServerResponse, target: RequestTarget) => void {
   const tokenRequired = options.tokenRequired ?? !(options.v1Allowed ?? false);
   const tokens = new Map<string, number>(); // token → expiry (ms)
 
@@ -131,11 +132,10 @@ export function createImdsHandler(
     send(res, 200, token, { 'x-aws-ec2-metadata-token-ttl-seconds': String(ttl) });
   };
 
-  return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://imds');
-    const prefixed = instancePrefix.exec(url.pathname);
+  return (req, res, target) => {
+    const prefixed = instancePrefix.exec(target.path);
     const instanceId = prefixed?.[1];
-    const path = prefixed ? (prefixed[2] ?? '/') : url.pathname;
+    const path = prefixed ? (prefixed[2] ?? '/') : target.path;
 
     if (path === '/latest/api/token') {
       if (req.method === 'PUT') return issueToken(req, res);

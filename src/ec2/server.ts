@@ -3,11 +3,11 @@
  * injection, admin endpoints under `/_podnet/`, the mapping event stream, and the IMDS listener.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { PodnetError, closeServer, listenOn, sendJson } from '../lib/index.js';
+import { PodnetError, closeServer, createSafeServer, listenOn, sendJson, type ErrorBody, type RequestTarget } from '../lib/index.js';
 import { Faults, type FaultConfig } from './faults.js';
 import { createImdsHandler, type ImdsInstanceSource, type ImdsOptions } from './imds.js';
 import { Ec2Error, type ActionHandler, type EniMapping, type MappingEvent, type XmlObject } from './protocol.js';
@@ -100,7 +100,7 @@ export async function startEc2HttpServer<S extends EmulatorState>(options: Ec2Se
   const faults = new Faults(options.faults);
   const streams = new Set<ServerResponse>();
 
-  async function handleEc2(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handleEc2(req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void> {
     const requestId = randomUUID();
     const reply = (status: number, xml: string) => {
       res.writeHead(status, { 'content-type': 'text/xml;charset=UTF-8', 'content-length': Buffer.byteLength(xml), 'x-amzn-requestid': requestId });
@@ -110,7 +110,6 @@ export async function startEc2HttpServer<S extends EmulatorState>(options: Ec2Se
       if (req.method !== 'POST' && req.method !== 'GET') {
         throw new Ec2Error('InvalidAction', `The HTTP method ${req.method} is not supported; send a POST with a form body or a GET with a query string`, 405);
       }
-      const url = new URL(req.url ?? '/', 'http://ec2');
       let body: string;
       try {
         body = req.method === 'POST' ? await readBody(req) : '';
@@ -119,7 +118,7 @@ export async function startEc2HttpServer<S extends EmulatorState>(options: Ec2Se
         throw err;
       }
       // EC2 accepts the parameters in the body (POST) or in the query string (GET, or a POST without a body).
-      const params = parseQuery(new URLSearchParams(body.trim() !== '' ? body : url.search));
+      const params = parseQuery(new URLSearchParams(body.trim() !== '' ? body : target.search));
       const handler = Object.hasOwn(actions, params.action) ? actions[params.action] : undefined;
       if (!handler) {
         throw new Ec2Error('InvalidAction', `The action ${params.action} is not valid for this web service.`);
@@ -183,16 +182,11 @@ export async function startEc2HttpServer<S extends EmulatorState>(options: Ec2Se
     }
   }
 
-  const ec2 = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://ec2').pathname;
-    const done = path.startsWith('/_podnet/') ? handleAdmin(req, res, path) : handleEc2(req, res);
-    done.catch((err: unknown) => {
-      log(`ec2: ${err instanceof Error ? err.message : String(err)}`);
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
-  });
-  const imds = createServer(createImdsHandler(state, options.imds, nowMs));
+  const ec2 = createSafeServer(
+    (req, res, target) => (target.path.startsWith('/_podnet/') ? handleAdmin(req, res, target.path) : handleEc2(req, res, target)),
+    { what: 'the EC2 emulator', log, errorBody: ec2ErrorBody },
+  );
+  const imds = createSafeServer(createImdsHandler(state, options.imds, nowMs), { what: 'the IMDS emulator', log });
 
   const listenAt = options.listen ?? { host: '127.0.0.1', port: 0 };
   const ec2Address = await listen(ec2, listenAt, 'the EC2 emulator');
@@ -219,6 +213,12 @@ export async function startEc2HttpServer<S extends EmulatorState>(options: Ec2Se
     },
   };
 }
+
+/** Requests the server refuses before any action (bad target, parser errors) get EC2's error XML too. */
+const ec2ErrorBody: ErrorBody = (status, message) => ({
+  contentType: 'text/xml;charset=UTF-8',
+  body: renderError(new Ec2Error(status >= 500 ? 'InternalError' : 'InvalidRequest', message, status), randomUUID()),
+});
 
 const throttleAdminSchema = throttleConfigSchema.extend({ enabled: z.boolean().optional() });
 

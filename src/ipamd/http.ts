@@ -1,12 +1,13 @@
 /**
  * The small HTTP listeners of ipamd (introspection, metrics): bind-address parsing as upstream writes them
  * (`127.0.0.1:61679`, `:61678` for all interfaces, `unix:/path`), and a listen that names the address on failure.
+ * Both are safe servers (src/lib/http.ts): a malformed request is answered 4xx and never stops them.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { unlinkSync } from 'node:fs';
 import { parseBindAddress as parseBindText, type BindAddress } from '../config/index.js';
-import { PodnetError, closeServer, formatListenTarget, listenOn } from '../lib/index.js';
+import { PodnetError, closeServer, createSafeServer, formatListenTarget, listenOn, type RequestTarget } from '../lib/index.js';
 
 export type { BindAddress };
 
@@ -31,16 +32,11 @@ export interface HttpEndpoint {
 export async function startHttpEndpoint(
   bind: BindAddress,
   what: string,
-  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> | void,
+  handle: (req: IncomingMessage, res: ServerResponse, target: RequestTarget) => Promise<void> | void,
 ): Promise<HttpEndpoint> {
-  const server = createServer((req, res) => {
-    Promise.resolve(handle(req, res)).catch((err: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(`${what} failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    });
-  });
-  // upstream's introspection server has 5 s read and write timeouts (spec §6.5)
-  server.requestTimeout = 5000;
+  // upstream's introspection server has 5 s read timeouts (spec §6.5); the safe server's are shorter, since a
+  // request that takes longer than a second to arrive on loopback is a stalled or hostile sender
+  const server = createSafeServer(handle, { what });
   server.keepAliveTimeout = 1000;
   if (bind.kind === 'unix') {
     try {

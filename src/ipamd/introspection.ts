@@ -116,9 +116,12 @@ export interface IntrospectionSource {
 }
 
 export function startIntrospection(bind: BindAddress, source: IntrospectionSource, log: (line: string) => void): Promise<HttpEndpoint> {
-  return startHttpEndpoint(bind, 'introspection', (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://introspection').pathname;
+  return startHttpEndpoint(bind, 'introspection', (req, res, { path }) => {
     log(`introspection: ${req.method} ${path}`);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return sendJson(res, 405, { error: `introspection is read-only: use GET, not ${req.method}` });
+    }
     switch (path) {
       case '/v1/enis': {
         const out: Record<string, unknown> = {};

@@ -118,8 +118,11 @@ export class IpamdMetrics {
 
 /** Serves `GET /metrics` in Prometheus' text format (upstream: :61678, spec §6.6); other paths are 404. */
 export function startMetricsEndpoint(bind: BindAddress, metrics: IpamdMetrics): Promise<HttpEndpoint> {
-  return startHttpEndpoint(bind, 'metrics', async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://metrics').pathname;
+  return startHttpEndpoint(bind, 'metrics', async (req, res, { path }) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('metrics are read with GET /metrics\n');
+      return;
+    }
     if (path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('metrics are at /metrics\n');
       return;

@@ -1,4 +1,5 @@
-import type { Server, ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { PodnetError } from './errors.js';
 
 /** Where a server listens: a TCP host and port (port 0 picks a free one), or a unix socket path. */
@@ -41,4 +42,133 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
   const body = JSON.stringify(value) + '\n';
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** A request target read once, without throwing: the path exactly as sent (no dot-segment or percent decoding). */
+export interface RequestTarget {
+  /** Starts with `/`; for an absolute-form target (`http://host/x`), its path. */
+  path: string;
+  /** The query string without `?` (`''` when there is none). */
+  search: string;
+  query: URLSearchParams;
+}
+
+const visibleAscii = /^[\x21-\x7e]+$/;
+
+/**
+ * Reads a request target in origin-form (`/path?query`) or absolute-form (`http://host/path?query`, legal HTTP:
+ * routed by its path). Anything else — `*`, authority-form `host:443`, an empty or non-ASCII target, an absolute URL
+ * that does not parse or is not http(s) — is undefined. Never throws.
+ */
+export function parseRequestTarget(raw: string | undefined): RequestTarget | undefined {
+  if (raw === undefined || !visibleAscii.test(raw)) return undefined;
+  let pathAndQuery: string;
+  if (raw.startsWith('/')) {
+    pathAndQuery = raw;
+  } else {
+    if (!/^https?:\/\//i.test(raw) || !URL.canParse(raw)) return undefined;
+    // the parsed URL validates authority and port; the path is taken raw from the text, as for origin-form
+    const afterAuthority = raw.slice(raw.indexOf('//') + 2);
+    const pathStart = afterAuthority.search(/[/?#]/);
+    pathAndQuery = pathStart < 0 ? '/' : afterAuthority.slice(pathStart);
+    if (!pathAndQuery.startsWith('/')) pathAndQuery = `/${pathAndQuery}`;
+  }
+  const withoutFragment = pathAndQuery.split('#', 1)[0]!;
+  const q = withoutFragment.indexOf('?');
+  const path = q < 0 ? withoutFragment : withoutFragment.slice(0, q);
+  const search = q < 0 ? '' : withoutFragment.slice(q + 1);
+  return { path, search, query: new URLSearchParams(search) };
+}
+
+/** What a hardened server answers when it refuses a request itself (bad target, CONNECT, parser errors). */
+export type ErrorBody = (status: number, message: string) => { contentType: string; body: string };
+
+export interface SafeServerOptions {
+  /** Names the server in logged handler failures (`introspection`, `the EC2 emulator`). */
+  what: string;
+  /** Where handler failures go (they answer 500). Default: stderr. */
+  log?: (line: string) => void;
+  /** Renders refusals in the server's own format (EC2 error XML, CNI error JSON). Default: one line of text. */
+  errorBody?: ErrorBody;
+  /**
+   * Time allowed for a request's headers and for the whole request (not its handling). Defaults 1 s and 1.5 s:
+   * podnet's clients send a request in one go, and a stalled sender must not hold a connection (issue 10: a slow
+   * sender is answered 408 or closed within 2 s).
+   */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export type SafeHandler = (req: IncomingMessage, res: ServerResponse, target: RequestTarget) => void | Promise<void>;
+
+const plainText: ErrorBody = (_status, message) => ({ contentType: 'text/plain; charset=utf-8', body: `${message}\n` });
+
+function rawResponse(status: number, render: ErrorBody, message: string): string {
+  const { contentType, body } = render(status, message);
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: ${contentType}\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+}
+
+/** The status a parser error deserves: 431 for headers over the limit, 408 for a timeout, else 400. */
+function clientErrorStatus(err: NodeJS.ErrnoException): number {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return 400;
+}
+
+/**
+ * An HTTP server that no request can crash or hold: the target is parsed once (never throwing) and a target that is
+ * not a path is answered 400; nothing the handler throws, synchronously or not, escapes (500, logged); CONNECT is
+ * answered 405; parser errors are answered 400/431/408 and the socket closed; headers and requests are timed out.
+ * Every HTTP server podnet runs is made with this.
+ */
+export function createSafeServer(handler: SafeHandler, options: SafeServerOptions): Server {
+  const log = options.log ?? ((line: string) => void process.stderr.write(line + '\n'));
+  const render = options.errorBody ?? plainText;
+  const headersTimeout = options.headersTimeoutMs ?? 1000;
+  const requestTimeout = Math.max(options.requestTimeoutMs ?? 1500, headersTimeout);
+  const refuse = (res: ServerResponse, status: number, message: string) => {
+    const { contentType, body } = render(status, message);
+    res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+  };
+  const server = createServer(
+    // timeouts are checked on this interval, so it bounds how late a stalled sender is closed
+    { headersTimeout, requestTimeout, connectionsCheckingInterval: 200 },
+    (req, res) => {
+      // a client that resets mid-body makes the request emit 'error'; it must not become an uncaught exception
+      req.on('error', () => undefined);
+      res.on('error', () => undefined);
+      const target = parseRequestTarget(req.url);
+      if (!target) return refuse(res, 400, 'the request target must be a path (/…) or an http:// URL');
+      const failed = (err: unknown) => {
+        log(`${options.what}: ${req.method} ${target.path} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        if (!res.headersSent) refuse(res, 500, `${options.what} failed`);
+        else res.destroy();
+      };
+      try {
+        const done = handler(req, res, target);
+        if (done) done.catch(failed);
+      } catch (err) {
+        failed(err);
+      }
+    },
+  );
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => undefined);
+    socket.end(rawResponse(405, render, 'CONNECT is not served here'));
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    socket.on('error', () => undefined);
+    // a response already under way on this socket cannot be followed by another one
+    const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const status = clientErrorStatus(err);
+    socket.end(rawResponse(status, render, status === 431 ? 'the request headers are too large' : status === 408 ? 'the request took too long to arrive' : 'malformed HTTP request'));
+  });
+  return server;
 }

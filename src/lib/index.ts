@@ -2,4 +2,16 @@ export { PodnetError, usageError, type ErrorCode } from './errors.js';
 export { run, onPath, ExecError, type RunOptions, type RunResult } from './exec.js';
 export { nearestNames } from './nearest.js';
 export { readUserFile } from './files.js';
-export { listenOn, closeServer, sendJson, formatListenTarget, type ListenTarget } from './http.js';
+export {
+  listenOn,
+  closeServer,
+  sendJson,
+  formatListenTarget,
+  createSafeServer,
+  parseRequestTarget,
+  type ListenTarget,
+  type RequestTarget,
+  type SafeHandler,
+  type SafeServerOptions,
+  type ErrorBody,
+} from './http.js';

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { createImdsHandler, readImdsPath, renderImdsTree } from '../../../src/ec2/imds.js';
 import type { ImdsInstance } from '../../../src/ec2/protocol.js';
+import { createSafeServer } from '../../../src/lib/index.js';
 
 const instance: ImdsInstance = {
   instanceId: 'i-0123456789abcdef0',
@@ -62,7 +63,7 @@ let base: string;
 before(async () => {
   let now = 1_000_000;
   const source = { imdsInstance: (q: { instanceId?: string; privateIp?: string }) => (q.instanceId === instance.instanceId || q.privateIp === '127.0.0.1' ? instance : undefined) };
-  server = createServer(createImdsHandler(source, {}, () => (now += 1000)));
+  server = createSafeServer(createImdsHandler(source, {}, () => (now += 1000)), { what: 'IMDS' });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });

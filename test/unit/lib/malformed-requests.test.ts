@@ -324,6 +324,8 @@ test('IMDS answers every malformed request below 500 (or closes) and keeps servi
   assertCorpus(t, await throwCorpus({ name: 'imds', open: tcp(port(emulator.imdsUrl)), wellFormed }));
 });
 
+// src/cni/server.ts is being rewritten by the lead (issue 10, class 5); until it builds its server with
+// createSafeServer (src/lib/http.ts), this fails on absolute-form targets (routed as 404) and on slow senders (held open).
 test("ipamd's CNI socket answers every malformed request below 500 (or closes) and keeps serving", async (t) => {
   const wellFormed = { method: 'GET', path: '/ready', headers: [], body: '', status: 200 };
   assertCorpus(t, await throwCorpus({ name: 'cni socket', open: () => connect(cni.path), wellFormed }));
