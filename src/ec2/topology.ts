@@ -2,7 +2,8 @@
  * The topology file: one YAML schema for a VPC (VPCs, subnets, route tables, gateways, peering, security groups,
  * instances). It is applied through the EC2 API with @aws-sdk/client-ec2 — the same calls any client makes — and
  * applying it twice changes nothing: resources are found by their Name tag (security groups by name).
- * Unknown top-level sections are ignored, so the lab's scenario file is this file plus its own sections.
+ * The lab's scenario file is this file plus the lab's own sections; both files share one registry of top-level
+ * sections (SECTIONS), so the emulator reads a scenario and a misspelt section is an error in either.
  */
 import {
   AcceptVpcPeeringConnectionCommand,
@@ -37,7 +38,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { PodnetError, readUserFile } from '../lib/index.js';
+import { PodnetError, nearestNames, readUserFile } from '../lib/index.js';
 import { parseCidr } from '../net/index.js';
 import { parseSettings } from './settings.js';
 
@@ -74,7 +75,38 @@ const routeSchema = z
     message: 'a route has exactly one target: local, igw, nat or pcx',
   });
 
-export const topologySchema = z.looseObject({
+/**
+ * Every top-level section a topology or scenario file may have: the topology's, then the lab's (src/lab/scenario.ts
+ * declares their schema). One registry for both files: `ec2 serve --topology` reads a lab scenario and skips the
+ * lab's sections, and a name in neither list is refused. A feature that adds a section adds its name here; the
+ * schemas are typed against these lists, so the two cannot drift apart.
+ */
+const SECTIONS = {
+  topology: ['vpcs', 'subnets', 'internetGateways', 'natGateways', 'peerings', 'routeTables', 'securityGroups', 'instances'],
+  lab: ['nodes', 'hosts', 'internetHosts', 'eniConfigs', 'pods', 'lab'],
+} as const;
+type TopologySection = (typeof SECTIONS.topology)[number];
+export type LabSection = (typeof SECTIONS.lab)[number];
+const allSections: readonly string[] = [...SECTIONS.topology, ...SECTIONS.lab];
+
+/**
+ * Refuses a document with a top-level key outside SECTIONS, naming each such key and the nearest known section
+ * (a misspelt `node:` would otherwise be ignored, and the lab built without its nodes).
+ */
+export function rejectUnknownSections(document: unknown, source: string): void {
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) return; // the schema says what it should be
+  const problems = Object.keys(document)
+    .filter((key) => !allSections.includes(key))
+    .map((key) => {
+      const near = nearestNames(key, allSections, 1);
+      return `${key}: not a section of a topology or scenario file${near.length > 0 ? `; did you mean ${near[0]}?` : ''}`;
+    });
+  if (problems.length > 0) {
+    throw new PodnetError('CONFIG_INVALID', `invalid ${source}: ${problems.join('; ')}`, `rename or remove it; the sections are ${allSections.join(', ')}`);
+  }
+}
+
+const topologySections = {
   vpcs: z.array(z.strictObject({ name, cidr: ipv4Cidr, ipv6: z.boolean().default(false), tags })).default([]),
   subnets: z
     .array(
@@ -118,7 +150,10 @@ export const topologySchema = z.looseObject({
       }),
     )
     .default([]),
-});
+} satisfies Record<TopologySection, z.ZodType>;
+
+/** Loose: the lab's sections pass through (rejectUnknownSections refuses everything else before parsing). */
+export const topologySchema = z.looseObject(topologySections);
 
 export type Topology = z.infer<typeof topologySchema>;
 
@@ -170,6 +205,7 @@ function checkReferences(t: Topology): string[] {
 
 /** Validates a parsed document (YAML or JSON) as a topology; `source` names it in errors. */
 export function parseTopology(document: unknown, source = 'topology'): Topology {
+  rejectUnknownSections(document, source);
   const topology = parseSettings(topologySchema, document ?? {}, source);
   const problems = checkReferences(topology);
   if (problems.length > 0) {

@@ -14,7 +14,7 @@ import { buildSandboxImage, chooseRuntime, criPodAdd, criPodDel, labCgroupParent
 import { writeEchoScript } from './echo.js';
 import { IMDS_ADDRESS, NS_PREFIX, LINK_PREFIX, ns, planFabric, renderFixedFabric } from './plan.js';
 import { eniHolding, renderIgwNat, type Ec2Facts } from './render.js';
-import { defaultScenarioPath, loadScenario, type Scenario } from './scenario.js';
+import { defaultScenarioPath, eniIndexProblem, loadScenario, type Scenario } from './scenario.js';
 import { DEFAULT_STATE_DIR, LabState, isLabProcess, podnetArgv, startProcess, type LabRecord, type NodeRecord, type PodRecord } from './state.js';
 
 export type Progress = (message: string) => void;
@@ -26,12 +26,13 @@ const REGION = 'us-west-2';
  */
 export const labNodeDefaults: Record<string, string> = { PODNET_POOL_INTERVAL_MS: '1000', PODNET_RECONCILE_INTERVAL_MS: '5000' };
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, hint: string): Promise<T> {
+/** Polls `probe` until it has a value; a timeout names `what` and quotes the end of `log`, the file that tells why. */
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, log: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new PodnetError('LAB_FAILED', `${what} did not happen within ${Math.round(timeoutMs / 1000)} s`, hint);
+    if (Date.now() > deadline) throw new PodnetError('LAB_FAILED', `${what} did not happen within ${Math.round(timeoutMs / 1000)} s (${log}: ${logTail(log)})`, `see ${log}`);
     await sleep(50);
   }
 }
@@ -145,7 +146,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
         const line = readFileSync(emulator.log, 'utf8').split('\n').find((l) => l.startsWith('{'));
         return line ? (JSON.parse(line) as { instances: Array<{ name: string; id: string }> }) : undefined;
       },
-      `see ${emulator.log}`,
+      emulator.log,
     );
     lab.instances = Object.fromEntries(served.instances.map((i) => [i.name, i.id]));
     for (const h of Object.keys(lab.hosts)) lab.hosts[h]!.instanceId = lab.instances[h] ?? '';
@@ -164,7 +165,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
         const wiredNat = fabric.enis.filter((e) => e.wired && e.instanceId === null).length;
         return instanceIds.every((id) => wiredPrimaries.has(id)) && wiredNat >= scenario.natGateways.length ? true : undefined;
       },
-      `see ${state.path('logs', 'controller.log')}`,
+      state.path('logs', 'controller.log'),
     );
 
     progress('starting ipamd on every node');
@@ -177,7 +178,10 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
     progress('starting the echo services');
     for (const h of plan.internetHosts) startEcho(state, h.ns, h.name, plan.echoPort, echoPath);
     for (const h of Object.keys(lab.hosts)) startEcho(state, lab.hosts[h]!.ns, h, plan.echoPort, echoPath);
-    await waitFor('the echo services start', 20_000, () => ([...plan.internetHosts.map((h) => h.ns), ...Object.values(lab.hosts).map((h) => h.ns)].every((n) => existsSync(echoReadyFile(state, n))) ? true : undefined), `see ${state.path('logs')}`);
+    // started side by side above; each wait is for one of them, so a timeout quotes that one's log
+    for (const n of [...plan.internetHosts.map((h) => h.ns), ...Object.values(lab.hosts).map((h) => h.ns)]) {
+      await waitFor(`the echo service in ${n} starting`, 20_000, () => (existsSync(echoReadyFile(state, n)) ? true : undefined), echoLog(state, n));
+    }
 
     progress('waiting for ipamd');
     for (const node of Object.values(lab.nodes)) {
@@ -185,7 +189,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
       await waitFor(`ipamd on ${node.name} opening its CNI socket`, 90_000, () => {
         if (!isLabProcess(proc.pid, state.dir)) throw new PodnetError('LAB_FAILED', `ipamd on ${node.name} exited: ${logTail(proc.log)}`, `see ${proc.log}`);
         return existsSync(node.socket) ? true : undefined;
-      }, `see ${proc.log}`);
+      }, proc.log);
     }
 
     if (runtime === 'containerd') {
@@ -203,9 +207,14 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
     }
     return lab;
   } catch (err) {
+    // A half-built lab must not outlive the failed command (a later `lab up` would refuse to start): remove it, as
+    // `lab down` does. The logs go with it, so the message carries what they said (the tail of the one that tells).
+    const hint = await labDown({ stateDir: state.dir }).then(
+      () => `lab up removed what it had built (namespaces, processes, ${state.dir}); fix the cause named above and run it again`,
+      (downErr: unknown) => `lab up could not remove what it had built (${(downErr as Error).message}); podnet lab down removes the half-built lab`,
+    );
     if (!(err instanceof PodnetError)) throw err;
-    // what was built stays, so its logs and namespaces can be looked at
-    throw new PodnetError(err.code, err.message, `${err.hint ? `${err.hint}; ` : ''}logs are in ${state.path('logs')}; podnet lab down removes the half-built lab`, { cause: err });
+    throw new PodnetError(err.code, err.message, hint, { cause: err });
   }
 }
 
@@ -222,6 +231,7 @@ async function startNode(
   const record: NodeRecord = {
     name: node.instance,
     instanceId: lab.instances[node.instance]!,
+    instanceType: scenario.instances.find((i) => i.name === node.instance)!.type,
     ns: ns.node(node.instance),
     dir,
     socket: join(dir, 'ipamd.sock'),
@@ -275,6 +285,11 @@ function echoReadyFile(state: LabState, netns: string): string {
   return state.path('logs', `echo-${netns}.ready`);
 }
 
+/** startProcess logs a process named NAME to logs/NAME.log. */
+function echoLog(state: LabState, netns: string): string {
+  return state.path('logs', `echo-${netns}.log`);
+}
+
 function startEcho(state: LabState, netns: string, label: string, port: number, echoPath: string): void {
   startProcess(state, { name: `echo-${netns}`, ns: netns, argv: [process.execPath, echoPath, 'serve', String(port), label, echoReadyFile(state, netns)] });
 }
@@ -286,7 +301,7 @@ export async function ensureEcho(state: LabState, netns: string, label: string):
   if (proc && isLabProcess(proc.pid, state.dir) && existsSync(echoReadyFile(state, netns))) return;
   rmSync(echoReadyFile(state, netns), { force: true });
   startEcho(state, netns, label, lab.plan.echoPort, state.path('echo.mjs'));
-  await waitFor(`the echo service in ${netns}`, 10_000, () => (existsSync(echoReadyFile(state, netns)) ? true : undefined), `see ${state.path('logs', `echo-${netns}.log`)}`);
+  await waitFor(`the echo service in ${netns}`, 10_000, () => (existsSync(echoReadyFile(state, netns)) ? true : undefined), echoLog(state, netns));
 }
 
 export function requireLab(state: LabState): LabRecord {
@@ -345,6 +360,12 @@ export async function podAdd(opts: PodAddOptions): Promise<PodRecord> {
   if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(opts.name)) throw new PodnetError('USAGE', `'${opts.name}' is not a pod name`, 'lowercase letters, digits and -, at most 31 characters');
   if (state.pod(opts.name) || Object.keys(lab.instances).includes(opts.name) || lab.plan.internetHosts.some((h) => h.name === opts.name)) {
     throw new PodnetError('USAGE', `the name '${opts.name}' is taken`, 'pick another pod name (pods, nodes and hosts share one namespace of names)');
+  }
+  if (opts.eni !== undefined) {
+    // checked as the scenario loader checks a pod's eni: a device the type lacks would only fail after 64 ADDs
+    if (opts.hostNetwork) throw new PodnetError('USAGE', '--eni with --host-network: a hostNetwork pod uses the node\'s addresses', 'drop --eni or --host-network');
+    const problem = eniIndexProblem(node.instanceType, opts.eni);
+    if (problem) throw new PodnetError('USAGE', `--eni ${opts.eni}: ${problem}`, `pick one of the ENIs named above, or a node of a larger instance type`);
   }
   if (opts.hostNetwork) {
     const pod: PodRecord = { name: opts.name, node: opts.node, ns: node.ns, hostNetwork: true, ip: null, containerId: '' };
@@ -413,7 +434,7 @@ async function waitForRoute(state: LabState, ip: string): Promise<number | null>
   return waitFor(`the fabric routing ${ip}`, 15_000, () => {
     const eni = eniHolding(state.readFabric()?.enis.filter((e) => e.wired) ?? [], ip);
     return eni ? eni.deviceIndex : undefined;
-  }, `see ${state.path('logs', 'controller.log')}`);
+  }, state.path('logs', 'controller.log'));
 }
 
 /** ipamd has set up a secondary ENI once its route table (device + 1, spec §3.2) has the default route. */
@@ -422,7 +443,7 @@ async function waitForEniTable(node: NodeRecord, device: number): Promise<void> 
     // until ipamd writes it, the table does not exist and `ip route show table N` fails
     const stdout = await run(['ip', '-n', node.ns, '-j', 'route', 'show', 'table', String(device + 1)]).then((r) => r.stdout, () => '[]');
     return (JSON.parse(stdout || '[]') as Array<{ dst: string }>).some((r) => r.dst === 'default') ? true : undefined;
-  }, `see ${node.dir}/log/ipamd.log`);
+  }, join(node.dir, 'log', 'ipamd.log'));
 }
 
 /**
@@ -528,6 +549,6 @@ export async function labDown(opts: { stateDir?: string; progress?: Progress } =
       report.mounts++;
     }
   }
-  rmSync(state.dir, { recursive: true, force: true });
+  state.remove();
   return report;
 }

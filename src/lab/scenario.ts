@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { loadConfig } from '../config/index.js';
-import { parseSettings, parseTopology, readYamlFile, topologySchema, type Topology } from '../ec2/index.js';
+import { parseSettings, parseTopology, readYamlFile, rejectUnknownSections, topologySchema, type LabSection, type Topology } from '../ec2/index.js';
 import { PodnetError } from '../lib/index.js';
 import { enisOnDefaultCard, lookupInstanceType } from '../limits/index.js';
 import { cidrContains, cidrsOverlap, isAddressText, parseAddress, parseCidr } from '../net/index.js';
@@ -19,7 +19,8 @@ export const PUBLIC_IP_POOL = '203.0.113.0/24';
 const labName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'a lab name: lowercase letters, digits and -, at most 31 characters');
 const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.union([z.string(), z.number(), z.boolean()]).transform(String));
 
-export const scenarioSchema = topologySchema.extend({
+/** The lab's sections, typed against the one registry of sections (SECTIONS in src/ec2/topology.ts). */
+const labSections = {
   /** Instances that are Kubernetes nodes: each runs `podnet ipamd` with these variables and the CNI. */
   nodes: z
     .array(
@@ -49,7 +50,9 @@ export const scenarioSchema = topologySchema.extend({
       echoPort: z.number().int().min(1).max(65535).default(7007),
     })
     .default({ echoPort: 7007 }),
-});
+} satisfies Record<LabSection, z.ZodType>;
+
+export const scenarioSchema = topologySchema.extend(labSections);
 
 export type Scenario = z.infer<typeof scenarioSchema> & Topology;
 
@@ -58,6 +61,15 @@ export function defaultEc2Endpoint(vpcCidr: string): string {
   const c = parseCidr(vpcCidr);
   const last = c.network + (1n << BigInt(32 - c.prefixLength)) - 2n;
   return [24n, 16n, 8n, 0n].map((s) => String((last >> s) & 255n)).join('.');
+}
+
+/**
+ * Why a pod cannot sit behind ENI `eni` (a device index) of an instance of `type`, or undefined if it can: the
+ * scenario's pods and `lab pod add --eni` are checked alike. Throws UNKNOWN_INSTANCE_TYPE for a type not in the table.
+ */
+export function eniIndexProblem(type: string, eni: number): string | undefined {
+  const enis = enisOnDefaultCard(lookupInstanceType(type));
+  return eni >= enis ? `${type} has ENIs 0..${enis - 1}, not ${eni}` : undefined;
 }
 
 /** Everything that is wrong with the lab sections, each with its field path. */
@@ -74,6 +86,8 @@ function checkLabSections(s: Scenario): string[] {
   const declaredInstances = () => [...instances.keys()].join(', ') || 'none';
   const roles = new Map<string, string>();
 
+  // a lab without a node has nothing to run ipamd or pods on: an empty file, or a misplaced list, is a mistake
+  if (s.nodes.length === 0) problems.push('nodes: no node is declared; a lab needs at least one instance that runs ipamd and the CNI');
   s.nodes.forEach((node, i) => {
     const path = `nodes[${i}]`;
     const inst = instances.get(node.instance);
@@ -137,10 +151,9 @@ function checkLabSections(s: Scenario): string[] {
     }
     if (pod.eni !== undefined) {
       if (pod.hostNetwork) problems.push(`${path}.eni: a hostNetwork pod uses the node's addresses; drop eni or hostNetwork`);
-      const type = instances.get(node.instance)!.type;
       try {
-        const enis = enisOnDefaultCard(lookupInstanceType(type));
-        if (pod.eni >= enis) problems.push(`${path}.eni: ${type} has ENIs 0..${enis - 1}, not ${pod.eni}`);
+        const problem = eniIndexProblem(instances.get(node.instance)!.type, pod.eni);
+        if (problem) problems.push(`${path}.eni: ${problem}`);
       } catch {
         // the unknown type is already reported on the node
       }
@@ -175,6 +188,7 @@ function checkLabSections(s: Scenario): string[] {
 
 /** Validates a parsed document as a scenario: the topology's checks, then the lab sections'. */
 export function parseScenario(document: unknown, source = 'scenario'): Scenario {
+  rejectUnknownSections(document, source);
   const scenario = parseSettings(scenarioSchema, document ?? {}, source) as Scenario;
   parseTopology(document, source);
   const problems = checkLabSections(scenario);

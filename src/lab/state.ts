@@ -4,7 +4,7 @@
  * node's ipamd directory. `lab down` needs nothing else — and sweeps by name prefix when even this is gone.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EniMapping } from '../ec2/index.js';
@@ -18,6 +18,8 @@ export const STATE_DIR_ENV = 'PODNET_LAB_STATE_DIR';
 export interface NodeRecord {
   name: string;
   instanceId: string;
+  /** the EC2 instance type, which bounds the ENIs `lab pod add --eni` may ask for */
+  instanceType: string;
   ns: string;
   dir: string;
   socket: string;
@@ -103,6 +105,18 @@ export class LabState {
     for (const d of ['procs', 'pods', 'logs', 'nodes']) mkdirSync(this.path(d), { recursive: true });
   }
 
+  /**
+   * Removes the state directory. One that is a mount point (a tmpfs the user mounted for the lab) cannot be removed,
+   * and the mount is not the lab's to undo: it is emptied instead.
+   */
+  remove(): void {
+    if (!isMountPoint(this.dir)) {
+      rmSync(this.dir, { recursive: true, force: true });
+      return;
+    }
+    for (const entry of readdirSync(this.dir)) rmSync(this.path(entry), { recursive: true, force: true });
+  }
+
   exists(): boolean {
     return existsSync(this.path('lab.json'));
   }
@@ -152,6 +166,23 @@ export class LabState {
     }
     return names.map((n) => readJson<T>(this.path(sub, n))).filter((x): x is T => x !== undefined);
   }
+}
+
+/** True if `path` is where something is mounted (/proc/self/mountinfo's fifth field, octal escapes undone). */
+function isMountPoint(path: string): boolean {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return false;
+  }
+  const unescape = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((line) => {
+      const target = line.split(' ')[4];
+      return target !== undefined && unescape(target) === real;
+    });
 }
 
 /** True if `pid` runs and is a process of this lab (it carries the lab's state directory in its environment). */

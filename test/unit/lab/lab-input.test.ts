@@ -37,7 +37,7 @@ test('a scenario with instances and hosts but no node is refused naming nodes', 
 });
 
 test('a misspelt top-level section is refused naming it and the nearest known section', () => {
-  for (const [typo, meant] of [['node', 'nodes'], ['hostz', 'hosts'], ['internethost', 'internetHosts'], ['subnet', 'subnets'], ['routetables', 'routeTables']]) {
+  for (const [typo, meant] of [['node', 'nodes'], ['hostz', 'hosts'], ['internethost', 'internetHosts'], ['subnet', 'subnets'], ['routetables', 'routeTables']] as const) {
     const doc = scenario();
     doc[typo] = [];
     const err = refusal(parseScenario, doc);
