@@ -54,6 +54,8 @@ export interface PodnetNode {
   logTail(): string;
   /** Kills ipamd with SIGKILL by its PID, as a crash would (its socket file stays), and waits for it to exit; the node stays up. */
   killIpamd(): Promise<void>;
+  /** Starts ipamd again after killIpamd(), with the same environment; returns once the process runs (not once it is ready). */
+  restartIpamd(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -239,7 +241,7 @@ export async function startPodnetNode(o: PodnetNodeOptions): Promise<PodnetNode>
     const conflist = JSON.parse(readFileSync(join(confDir, '10-aws.conflist'), 'utf8')) as PodnetNode['conflist'];
 
     const ipamdLog = join(o.dir, 'ipamd.log');
-    const ipamd = startDaemon(['ip', 'netns', 'exec', ns, ...podnetArgv('ipamd')], join(o.dir, 'ipamd.out'), {
+    const startIpamd = () => startDaemon(['ip', 'netns', 'exec', ns, ...podnetArgv('ipamd')], join(o.dir, 'ipamd.out'), {
       ...process.env,
       ...credentials,
       // explicit endpoints: the in-sandbox emulator, never AWS's defaults
@@ -253,6 +255,7 @@ export async function startPodnetNode(o: PodnetNodeOptions): Promise<PodnetNode>
       PODNET_POOL_INTERVAL_MS: '100',
       ...cniEnv,
     });
+    let ipamd = startIpamd();
     daemons.push(ipamd);
     const logTail = () => [join(o.dir, 'ipamd.out'), ipamdLog, join(o.dir, 'eni-links.log')].map(tail).filter(Boolean).join('\n');
     await waitFor('ipamd to answer ready on its CNI socket', 60_000, async () => {
@@ -276,6 +279,11 @@ export async function startPodnetNode(o: PodnetNodeOptions): Promise<PodnetNode>
         if (ipamd.child.exitCode !== null || ipamd.child.signalCode !== null) return;
         process.kill(ipamd.child.pid!, 'SIGKILL');
         await ipamd.exited;
+      },
+      restartIpamd: async () => {
+        if (ipamd.child.exitCode === null && ipamd.child.signalCode === null) throw new Error('ipamd is still running: killIpamd() first');
+        ipamd = startIpamd();
+        daemons.push(ipamd);
       },
       stop,
     };
