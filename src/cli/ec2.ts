@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { FaultConfig, ListenAddress, TopologyApplyResult } from '../ec2/index.js';
-import { PodnetError, readUserFile, usageError } from '../lib/index.js';
+import { PodnetError, checkCreatablePath, readUserFile, usageError } from '../lib/index.js';
 import { cidrContains, isAddressText, parseAddress, parseCidr } from '../net/index.js';
 import { formatTable } from './output.js';
 
@@ -61,6 +61,8 @@ async function serve(opts: ServeOptions): Promise<void> {
       throw usageError(`${flag} ${address.host} is not a loopback address`, 'the emulator listens on loopback by default; add --allow-non-loopback to bind elsewhere (e.g. inside a lab namespace)');
     }
   }
+  // SQLite creates the file, never its directory: a path under a missing directory is a usage error, said at once
+  if (opts.db) checkCreatablePath(opts.db, '--db', 'file');
   // the emulator and the AWS SDK load only here, so the rest of the CLI starts without them
   const [{ EC2Client }, { applyTopology, loadTopology, startEc2Server }] = await Promise.all([import('@aws-sdk/client-ec2'), import('../ec2/index.js')]);
   const topology = opts.topology ? await loadTopology(opts.topology) : undefined;
@@ -73,6 +75,10 @@ async function serve(opts: ServeOptions): Promise<void> {
     throttle: opts.throttle ? { scale: opts.throttleScale } : false,
     faults,
     imds: { v1Allowed: opts.imdsV1 },
+  }).catch((err: unknown) => {
+    // SQLite refusing the file (not a database, no permission) is about the file the user named, not a bug
+    if (!String((err as { code?: unknown }).code).startsWith('SQLITE_')) throw err;
+    throw new PodnetError('FAILED', `cannot use --db ${opts.db}: ${(err as Error).message}`, 'give --db a new file, or one an earlier podnet ec2 serve --db wrote', { cause: err });
   });
   let applied: TopologyApplyResult | undefined;
   try {

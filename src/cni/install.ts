@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PodnetError, onPath } from '../lib/index.js';
+import { PodnetError, checkCreatablePath, ensureDirectory, onPath } from '../lib/index.js';
 
 /** What the conflist carries; the CLI fills it from the VPC CNI's environment variables through src/config. */
 export interface ConflistOptions {
@@ -79,9 +79,12 @@ const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
  * Writes the launcher into binDir (mode 0755) and the conflist into confDir, each through a temporary file and a
- * rename so a runtime never executes or reads a half-written file.
+ * rename so a runtime never executes or reads a half-written file. Of each directory only the last component is
+ * created, when its parent exists; both paths are checked before anything else, so a refused install writes nothing.
  */
 export function installCni(o: { binDir: string; confDir: string; conflist: ConflistOptions; fallbackArgv?: string[] }): InstallResult {
+  checkCreatablePath(o.binDir, '--bin-dir', 'directory');
+  checkCreatablePath(o.confDir, '--conf-dir', 'directory');
   const plugin = join(packageRoot, 'bin', 'podnet-cni-plugin.js');
   const fallbackArgv = o.fallbackArgv ?? [process.execPath, plugin];
   if (!o.fallbackArgv && !existsSync(join(packageRoot, 'dist', 'cni', 'index.js'))) {
@@ -91,6 +94,8 @@ export function installCni(o: { binDir: string; confDir: string; conflist: Confl
   const text = renderInstalledLauncher(readFileSync(join(packageRoot, 'bin', launcherName), 'utf8'), fallbackArgv);
   const launcher = join(o.binDir, launcherName);
   const conflist = join(o.confDir, conflistName);
+  ensureDirectory(o.binDir, '--bin-dir');
+  ensureDirectory(o.confDir, '--conf-dir');
   writeAtomically(launcher, text, 0o755);
   writeAtomically(conflist, `${JSON.stringify(renderConflist(o.conflist), null, 2)}\n`, 0o644);
   return { launcher, conflist, fallbackArgv };
@@ -110,9 +115,7 @@ function requireUnixSocketNc(): void {
 }
 
 function writeAtomically(path: string, text: string, mode: number): void {
-  const dir = join(path, '..');
   try {
-    mkdirSync(dir, { recursive: true });
     const tmp = `${path}.tmp-${process.pid}`;
     writeFileSync(tmp, text, { mode });
     chmodSync(tmp, mode);

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify as toYaml } from 'yaml';
 import { cniEnv } from '../cni/index.js';
-import { PodnetError, run } from '../lib/index.js';
+import { PodnetError, checkCreatablePath, run } from '../lib/index.js';
 import { ipBatch, listNetns, setSysctls } from './apply.js';
 import { buildSandboxImage, chooseRuntime, criPodAdd, criPodDel, labCgroupParent, removeLabCgroups, inNodeMounts, startNodeContainerd, startNodeMounts, type RuntimeChoice } from './containerd.js';
 import { writeEchoScript } from './echo.js';
@@ -91,9 +91,10 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
   const progress = opts.progress ?? (() => {});
   const scenarioPath = resolve(opts.scenarioPath ?? defaultScenarioPath);
   const scenario = await loadScenario(scenarioPath);
+  const state = new LabState(opts.stateDir ?? DEFAULT_STATE_DIR);
+  checkCreatablePath(state.dir, '--state-dir', 'directory'); // before anything is built; state.ensure() creates it
   await checkPrerequisites();
   const runtime = chooseRuntime(opts.runtime ?? 'auto');
-  const state = new LabState(opts.stateDir ?? DEFAULT_STATE_DIR);
   if (state.exists()) {
     throw new PodnetError('LAB_EXISTS', `a lab is already up (state in ${state.dir}, started ${state.readLab()?.startedAt ?? 'earlier'})`, 'take it down first: podnet lab down');
   }
@@ -227,7 +228,8 @@ async function startNode(
   runtime: 'containerd' | 'cni',
 ): Promise<NodeRecord> {
   const dir = state.path('nodes', node.instance);
-  mkdirSync(join(dir, 'log'), { recursive: true });
+  // `cni install` creates only the last component of --bin-dir and --conf-dir: their parent comes first
+  for (const sub of ['log', 'cni']) mkdirSync(join(dir, sub), { recursive: true });
   const record: NodeRecord = {
     name: node.instance,
     instanceId: lab.instances[node.instance]!,

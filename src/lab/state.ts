@@ -8,6 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EniMapping } from '../ec2/index.js';
+import { ensureDirectory } from '../lib/index.js';
 import type { FabricPlan } from './plan.js';
 import type { Ec2Facts } from './render.js';
 
@@ -101,7 +102,9 @@ export class LabState {
     return join(this.dir, ...parts);
   }
 
+  /** Creates the state directory (its last component only: checkCreatablePath's rule) and the lab's own subdirectories. */
   ensure(): void {
+    ensureDirectory(this.dir, '--state-dir');
     for (const d of ['procs', 'pods', 'logs', 'nodes']) mkdirSync(this.path(d), { recursive: true });
   }
 

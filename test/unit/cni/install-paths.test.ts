@@ -94,3 +94,10 @@ test('ec2 serve --db naming a directory answers with error and hint', () => {
   const r = podnet(['ec2', 'serve', '--db', dir, '--listen', '127.0.0.1:0', '--imds-listen', '127.0.0.1:0']);
   assertRefused(r, 2, /--db .* is a directory/);
 });
+
+test('ec2 serve --db naming a file that is not a database answers with error and hint', () => {
+  const file = join(dir, 'not-a-db.txt');
+  writeFileSync(file, 'hello\n');
+  assertRefused(podnet(['ec2', 'serve', '--db', file, '--listen', '127.0.0.1:0', '--imds-listen', '127.0.0.1:0']), 1, /cannot use --db .*not-a-db\.txt: file is not a database/);
+  rmSync(file);
+});

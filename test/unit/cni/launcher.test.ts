@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,6 +166,7 @@ async function killedListener(path: string): Promise<void> {
 /** An installed launcher whose fallback runs the TypeScript source (the installed one runs dist/ with the same code). */
 function installForTest(name: string): string {
   const entry = join(dir, 'fallback-entry.mjs');
+  mkdirSync(join(dir, name)); // install creates only the last component of --bin-dir/--conf-dir
   writeFileSync(entry, `import { runFallbackPluginProcess } from ${JSON.stringify(pathToFileURL(join(root, 'src/cni/index.ts')).href)};\nawait runFallbackPluginProcess();\n`);
   const result = installCni({
     binDir: join(dir, name, 'bin'),
