@@ -101,3 +101,22 @@ test('ec2 serve --db naming a file that is not a database answers with error and
   assertRefused(podnet(['ec2', 'serve', '--db', file, '--listen', '127.0.0.1:0', '--imds-listen', '127.0.0.1:0']), 1, /cannot use --db .*not-a-db\.txt: file is not a database/);
   rmSync(file);
 });
+
+/** startCniSocketServer(path) in a child process (a spinning synchronous mkdir would stall this one): its error, or 'listening'. */
+function startSocketServer(path: string): { code?: string; message?: string } | 'listening' {
+  const script = `const { startCniSocketServer } = await import(${JSON.stringify(join(root, 'src/cni/index.ts'))});
+    try { const s = await startCniSocketServer(${JSON.stringify(path)}, async () => ({ exitCode: 0, stdout: '' })); await s.close(); console.log('"listening"'); }
+    catch (err) { console.log(JSON.stringify({ code: err.code, message: err.message })); }`;
+  const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 20_000 });
+  assert.equal(res.signal, null, `startCniSocketServer(${path}) did not finish within 20 s`);
+  return JSON.parse(res.stdout) as { code?: string; message?: string } | 'listening';
+}
+
+test("ipamd's CNI socket (PODNET_CNI_SOCKET) under /proc or under a missing directory is refused at once, creating nothing", () => {
+  assert.deepEqual(startSocketServer('/proc/podnet-x/ipamd.sock'), { code: 'USAGE', message: 'the CNI socket directory /proc/podnet-x: /proc takes no new directories (a filesystem such as /proc or /sys)' });
+  const missing = join(dir, 'no-run');
+  const r = startSocketServer(join(missing, 'aws-node', 'ipamd.sock'));
+  assert.ok(r !== 'listening' && r.code === 'USAGE' && /its parent .*no-run does not exist/.test(r.message ?? ''), JSON.stringify(r));
+  assert.equal(existsSync(missing), false);
+  assert.equal(startSocketServer(join(dir, 'run', 'ipamd.sock')), 'listening', 'the last component is created');
+});
