@@ -1,8 +1,8 @@
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
-import { PodnetError } from '../lib/index.js';
+import { PodnetError, ensureDirectory } from '../lib/index.js';
 import type { BackendStatus, CniAnswer, CniCall, CniHandler } from './handler.js';
 import { type CniEnv, cniEnvNames } from './request.js';
 import { CniCode, currentVersion } from './spec.js';
@@ -54,7 +54,7 @@ export interface CniSocketServerOptions {
  */
 export async function startCniSocketServer(path: string, handler: CniHandler, options: CniSocketServerOptions = {}): Promise<CniSocketServer> {
   await removeStaleSocket(path);
-  mkdirSync(dirname(path), { recursive: true });
+  ensureDirectory(dirname(path), 'the CNI socket directory');
   const maxBody = options.maxBodyBytes ?? 1 << 20;
   const server = createServer((req, res) => {
     serve(req, res, handler, options.status, maxBody).catch((err: unknown) => {
