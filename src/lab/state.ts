@@ -110,9 +110,11 @@ export class LabState {
 
   /**
    * Removes the state directory. One that is a mount point (a tmpfs the user mounted for the lab) cannot be removed,
-   * and the mount is not the lab's to undo: it is emptied instead.
+   * and the mount is not the lab's to undo: it is emptied instead. One without procs/ (which ensure() creates first)
+   * is not a lab's: `lab down --state-dir` naming some other directory leaves it alone.
    */
   remove(): void {
+    if (!existsSync(this.path('procs'))) return;
     if (!isMountPoint(this.dir)) {
       rmSync(this.dir, { recursive: true, force: true });
       return;
