@@ -1,6 +1,7 @@
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import type { Log } from '../ipamd/index.js';
-import { PodnetError } from '../lib/index.js';
+import { PodnetError, ensureDirectory } from '../lib/index.js';
 
 export function registerIpamd(program: Command): void {
   program
@@ -44,9 +45,11 @@ export function registerIpamd(program: Command): void {
 async function openLog(level: string, file: string | undefined): Promise<Log> {
   const { pino } = await import('pino');
   const dest = !file || file === 'stderr' ? 2 : file === 'stdout' ? 1 : file;
+  // upstream creates the log's directory; podnet only its last component (pino's recursive mkdir spins under /proc)
+  if (typeof dest === 'string') ensureDirectory(dirname(dest), 'the directory of AWS_VPC_K8S_CNI_LOG_FILE');
   const logger = pino(
     { level: ({ DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error', FATAL: 'fatal' } as Record<string, string>)[level.toUpperCase()] ?? 'debug', base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
-    pino.destination({ dest, sync: true, mkdir: typeof dest === 'string' }),
+    pino.destination({ dest, sync: true }),
   );
   return (lvl, message) => logger[lvl](message);
 }
