@@ -19,6 +19,7 @@ const cniCodeFor: Partial<Record<ErrorCode, number>> = {
   DATAPLANE_APPLY_FAILED: PodnetCniCode.wiringFailed,
   EXEC_FAILED: PodnetCniCode.wiringFailed,
   NETNS_NOT_FOUND: PodnetCniCode.wiringFailed,
+  INVALID_INPUT: CniCode.invalidEnvironment,
   LINK_NOT_FOUND: PodnetCniCode.wiringMismatch,
   POD_WIRING_MISMATCH: PodnetCniCode.wiringMismatch,
   UNKNOWN_CONTAINER: CniCode.unknownContainer,

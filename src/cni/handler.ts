@@ -32,6 +32,8 @@ export interface Allocation {
   /** VPC CIDRs plus excluded CIDRs unless external SNAT is on (spec §6.2). */
   vpcCidrs: string[];
   useExternalSnat: boolean;
+  /** The key held this address before this call (a repeated ADD): a failed ADD must then leave it held. */
+  heldBefore?: boolean;
   /**
    * From allocate, when the backend makes the assignment durable in the background (ipamd's checkpoint): ADD answers
    * only once it resolves, but wiring need not wait for it. A rejection means the assignment was undone.
@@ -58,15 +60,25 @@ export interface PodWiring {
   routeTable: number;
   deviceNumber: number;
   mtu: number;
+  /** The address was the attachment's before this ADD: undoing a failed wiring leaves its rules to the earlier ADD. */
+  addressHeldBefore: boolean;
 }
 
-/** What teardown knows; the address and route table may be unknown (DEL without ipamd and without prevResult). */
+/**
+ * What teardown may act on. podnet touches only the host veth whose name it computes for the pod, and only once it can
+ * tie that veth to this container (its peer is in `netns`, or its /32 route is the container's address); addresses
+ * only when ipamd's records give them to this container, or, without ipamd, when the tied veth routes them.
+ */
 export interface PodTeardown {
+  /** CNI_NETNS when it is a pod's network namespace, else ''. */
   netns: string;
   ifName: string;
+  /** The host veth name computed for the pod (spec §3.5), never a name from the call. */
   hostVethName: string;
-  address?: string;
-  routeTable?: number;
+  /** ipamd's record for the container when ipamd answered: its address and table, or null when it holds none. Undefined without ipamd. */
+  held?: { address: string; routeTable: number } | null;
+  /** Without ipamd: the address prevResult reports, unchecked. It can only tie the veth whose /32 route it is. */
+  claimedAddress?: string;
 }
 
 export interface BackendStatus {
@@ -90,11 +102,16 @@ export interface CniBackend {
   /** Every attachment held for one network, for GC. */
   attachments(networkName: string): Promise<HeldAttachment[]>;
   wire(pod: PodWiring): Promise<void>;
-  /** Removes what exists of the pod's wiring; missing pieces are not an error. */
+  /** Removes what exists of the pod's wiring and is tied to it (see PodTeardown); missing pieces are not an error. */
   unwire(pod: PodTeardown): Promise<void>;
   /** What is missing or wrong in the pod's wiring, in words; empty when all is in place. */
   checkWiring(pod: PodWiring): Promise<string[]>;
   status(): Promise<BackendStatus>;
+  /**
+   * Throws when netns cannot be a pod's network namespace: missing (NETNS_NOT_FOUND), the node's own or not a network
+   * namespace (INVALID_INPUT, code 4). Both backends use src/dataplane's checkPodNetns.
+   */
+  checkNetns(netns: string): void;
 }
 
 /** A CNI invocation as the launcher forwards it: the CNI_* variables and stdin. */
@@ -204,6 +221,8 @@ async function add(backend: CniBackend, r: AttachmentRequest, log: (line: string
     infraContainerId: r.args.K8S_POD_INFRA_CONTAINER_ID ?? '',
     netns: r.netns,
   };
+  // before anything is assigned or wired: a namespace that is missing, the node's own, or not a network namespace
+  backend.checkNetns(r.netns);
   const allocation = await backend.allocate(key, pod);
   const vethOwner = vethOwnerOf(r.config.vethPrefix, r.podNamespace, r.podName, r.containerId);
   const wiring: PodWiring = {
@@ -216,14 +235,18 @@ async function add(backend: CniBackend, r: AttachmentRequest, log: (line: string
     routeTable: allocation.routeTable,
     deviceNumber: allocation.deviceNumber,
     mtu: r.config.mtu,
+    addressHeldBefore: allocation.heldBefore ?? false,
   };
   const [wired, saved] = await Promise.allSettled([backend.wire(wiring), allocation.saved]);
-  const failure = wired.status === 'rejected' ? wired : saved.status === 'rejected' ? saved : undefined;
-  if (failure) {
-    // no half-wired pod: undo what wiring did, then give the address back (upstream: DelNetwork "SetupNSFailed", §6.1 step 4)
-    await backend.unwire(wiring).catch((e: unknown) => log(`ADD rollback: unwire ${wiring.hostVethName} failed: ${(e as Error).message}`));
-    await backend.release(key).catch((e: unknown) => log(`ADD rollback: release ${allocation.address} failed: ${(e as Error).message}`));
-    throw failure.reason;
+  if (wired.status === 'rejected' || saved.status === 'rejected') {
+    // no half-wired pod, and nothing an earlier ADD built is undone (upstream: DelNetwork "SetupNSFailed", §6.1 step 4):
+    // a failed wire removed what it made itself; a wiring whose assignment could not be saved goes
+    if (wired.status === 'fulfilled') {
+      const teardown: PodTeardown = { netns: r.netns, ifName: r.ifName, hostVethName: wiring.hostVethName, held: { address: allocation.address, routeTable: allocation.routeTable } };
+      await backend.unwire(teardown).catch((e: unknown) => log(`ADD rollback: unwire ${wiring.hostVethName} failed: ${(e as Error).message}`));
+    }
+    if (!allocation.heldBefore) await backend.release(key).catch((e: unknown) => log(`ADD rollback: release ${allocation.address} failed: ${(e as Error).message}`));
+    throw wired.status === 'rejected' ? wired.reason : (saved as PromiseRejectedResult).reason;
   }
   return {
     hostVethName: wiring.hostVethName,
@@ -239,33 +262,44 @@ async function add(backend: CniBackend, r: AttachmentRequest, log: (line: string
 
 /**
  * DEL: tear the wiring down first, then release, so an address is never handed to a new pod while the old pod's
- * rules still point at it. What to tear down comes from ipamd, else from prevResult, else from the host veth name
- * alone. An unknown container and an unreachable ipamd are success (spec §6.3).
+ * rules still point at it. The host veth is the one whose name podnet computes for the pod, and it goes only when it
+ * is tied to this container; the addresses are ipamd's records for the container, or, with ipamd unreachable, those
+ * the tied veth routes. prevResult names nothing: its address can only tie the veth. A not-ready ipamd answers before
+ * anything is touched (11). An unknown container and an unreachable ipamd are success (spec §6.3).
  */
 async function del(backend: CniBackend, r: AttachmentRequest, log: (line: string) => void): Promise<void> {
   const key = keyOf(r);
-  const recorded = r.prevResult ? recordedAttachment(r.prevResult, r.ifName) : {};
-  let held: Allocation | null = null;
+  let held: Allocation | null | undefined;
   try {
     held = await backend.lookup(key);
   } catch (err) {
     if (!isUnreachable(err)) throw err;
-    log(`DEL ${r.containerId}: ${(err as Error).message}; tearing down from ${r.prevResult ? 'prevResult' : 'the host veth name'}`);
+    log(`DEL ${r.containerId}: ${(err as Error).message}; tearing down the pod's own veth, tied by ${r.prevResult ? 'its peer or the prevResult address' : 'its peer'}`);
   }
-  const address = held?.address ?? recorded.address?.replace(/\/\d+$/, '');
-  const routeTable = held?.routeTable ?? recorded.routeTable;
+  const claimed = held === undefined && r.prevResult ? recordedAttachment(r.prevResult, r.ifName).address : undefined;
   await backend.unwire({
-    netns: r.netns,
+    netns: podNetnsOrNone(backend, r.netns),
     ifName: r.ifName,
-    hostVethName: recorded.hostVethName ?? vethNameFor(r.config.vethPrefix, r.podNamespace, r.podName, r.containerId),
-    ...(address !== undefined && { address }),
-    ...(routeTable !== undefined && { routeTable }),
+    hostVethName: vethNameFor(r.config.vethPrefix, r.podNamespace, r.podName, r.containerId),
+    ...(held !== undefined && { held: held && { address: held.address, routeTable: held.routeTable } }),
+    ...(claimed !== undefined && { claimedAddress: claimed }),
   });
   try {
     await backend.release(key);
   } catch (err) {
     if (!isUnreachable(err)) throw err;
-    log(`DEL ${r.containerId}: address ${address ?? '(unknown)'} stays assigned in ipamd until it reconciles: ${(err as Error).message}`);
+    log(`DEL ${r.containerId}: its address stays assigned in ipamd until ipamd restarts and finds the pod's veth gone: ${(err as Error).message}`);
+  }
+}
+
+/** CNI_NETNS when it can be a pod's namespace; '' when absent or not (DEL goes on: it just cannot tie a veth through it). */
+function podNetnsOrNone(backend: CniBackend, netns: string): string {
+  if (!netns) return '';
+  try {
+    backend.checkNetns(netns);
+    return netns;
+  } catch {
+    return '';
   }
 }
 
@@ -279,8 +313,7 @@ async function check(backend: CniBackend, r: AttachmentRequest): Promise<void> {
   if (!held) {
     throw new PodnetError('UNKNOWN_CONTAINER', `ipamd holds no address for container ${r.containerId} interface ${r.ifName} on network ${r.config.name}`, 'the pod lost its address (ipamd state reset?); delete the pod so it is recreated');
   }
-  const recorded = recordedAttachment(r.prevResult ?? { interfaces: [], ips: [] }, r.ifName);
-  const recordedAddress = recorded.address?.replace(/\/\d+$/, '');
+  const recordedAddress = recordedAttachment(r.prevResult ?? { interfaces: [], ips: [] }, r.ifName).address?.replace(/\/\d+$/, '');
   if (recordedAddress !== undefined && recordedAddress !== held.address) {
     throw new PodnetError('POD_WIRING_MISMATCH', `prevResult says ${recordedAddress} but ipamd holds ${held.address} for container ${r.containerId}`, 'delete the pod so it is recreated with one address');
   }
@@ -289,12 +322,13 @@ async function check(backend: CniBackend, r: AttachmentRequest): Promise<void> {
     containerId: r.containerId,
     netns: r.netns,
     ifName: r.ifName,
-    hostVethName: recorded.hostVethName ?? vethNameOf(vethOwner),
+    hostVethName: vethNameOf(vethOwner),
     vethOwner,
     address: held.address,
     routeTable: held.routeTable,
     deviceNumber: held.deviceNumber,
     mtu: r.config.mtu,
+    addressHeldBefore: true,
   });
   if (problems.length > 0) {
     throw new PodnetError('POD_WIRING_MISMATCH', `pod ${r.containerId} wiring: ${problems.join('; ')}`, 'delete the pod so it is wired again, and look for another tool removing routes, rules or links on the node');
@@ -318,8 +352,7 @@ async function gc(
         netns: '',
         ifName: a.key.ifName,
         hostVethName: vethNameFor(vethPrefix, a.pod.podNamespace, a.pod.podName, a.key.containerId),
-        address: a.allocation.address,
-        routeTable: a.allocation.routeTable,
+        held: { address: a.allocation.address, routeTable: a.allocation.routeTable },
       });
       await backend.release(a.key);
       log(`GC released ${a.allocation.address} of stale container ${a.key.containerId}`);

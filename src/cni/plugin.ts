@@ -1,12 +1,12 @@
 import { PodnetError } from '../lib/index.js';
-import { teardownPodByHostVeth, teardownPodNetwork } from '../dataplane/index.js';
+import { checkPodNetns, teardownPod } from '../dataplane/index.js';
 import { type CniAnswer, type CniBackend, type PodTeardown, createCniHandler } from './handler.js';
 import { type CniEnv, cniEnvNames } from './request.js';
 
 /*
  * The full TypeScript plugin the launcher runs when ipamd cannot be reached (bin/podnet-cni-plugin.js). It holds
- * no state: ADD, CHECK and GC answer 11 (try again later) with the reason; DEL tears down what the prevResult and
- * the host veth show and succeeds (spec §6.3); VERSION works offline; STATUS answers 50.
+ * no state: ADD, CHECK and GC answer 11 (try again later) with the reason; DEL tears down the pod's own veth when
+ * it can tie it to the container, and succeeds (spec §6.3); VERSION works offline; STATUS answers 50.
  */
 
 /**
@@ -38,16 +38,17 @@ function offlineBackend(reason: string): CniBackend {
     checkWiring: unreachable,
     unwire: teardownWithoutIpamd,
     status: async () => ({ ready: false, reason }),
+    checkNetns: checkPodNetns,
   };
 }
 
 /**
- * Removes the pod's rules, host route and veth: by address when ipamd or prevResult gave one, else by what the host
- * veth itself carries (no ipamd, no prevResult: CRI's second DEL).
+ * Without ipamd's records: the pod's computed host veth counts as this container's when its peer is in CNI_NETNS or
+ * its /32 route is the address prevResult reports; then it goes with its routes and the rules of the addresses it
+ * routes. Anything else is left alone.
  */
 async function teardownWithoutIpamd(pod: PodTeardown): Promise<void> {
-  if (pod.address !== undefined) await teardownPodNetwork({ hostVeth: pod.hostVethName, podIp: pod.address });
-  else await teardownPodByHostVeth(pod.hostVethName);
+  await teardownPod({ hostVeth: pod.hostVethName, recordsKnown: false, ...(pod.netns && { podNetns: pod.netns }), ...(pod.claimedAddress !== undefined && { claimedIp: pod.claimedAddress }) });
 }
 
 /** One run of the fallback plugin: what it prints and exits with. */

@@ -1,7 +1,8 @@
 import { PodnetError } from '../lib/index.js';
 import { formatAddress, formatCidr, parseAddress, parseCidr, subnetGateway } from '../net/index.js';
-import { formatRoute, formatRule, parseRoutes, parseRules, readIpJson, routeKey, runIpBatch, type BatchLine, type IpRule, type Route } from './iproute.js';
+import { formatRule, parseRoutes, parseRules, readIpJson, routeKey, routeWords, ruleWords, runIpBatch, type BatchLine, type IpRule, type Route } from './iproute.js';
 import type { NetnsRef } from './netns.js';
+import { ifNameWord, ipLine, numberWord, prefixWord, tableWord } from './words.js';
 
 /**
  * Route table of an ENI (§3.2 `CalculateRouteTableId`): main for the primary ENI, d+1 on network card 0,
@@ -75,10 +76,11 @@ interface JsonAddrLink {
 export async function applyEniNetwork(input: EniNetworkInput, netns?: NetnsRef): Promise<string[]> {
   const want = renderEniNetwork(input);
   const dev = want.interface;
+  const devWord = ifNameWord(dev);
   const family = want.rule.family;
   let docs: unknown[];
   try {
-    docs = await readIpJson(netns, [`addr show dev ${dev}`, `route show table ${want.table}`, `route show table main dev ${dev}`, 'rule show'], family === 6 ? 6 : undefined);
+    docs = await readIpJson(netns, [`addr show dev ${devWord.text}`, `route show table ${tableWord(want.table).text}`, `route show table main dev ${devWord.text}`, 'rule show'], family === 6 ? 6 : undefined);
   } catch (err) {
     throw new PodnetError('LINK_NOT_FOUND', `ENI link ${dev} cannot be read: ${(err as Error).message}`, 'the ENI may not be attached yet; ipamd retries finding it by MAC (5 attempts, 3 s apart, §3.2)', { cause: err });
   }
@@ -86,24 +88,24 @@ export async function applyEniNetwork(input: EniNetworkInput, netns?: NetnsRef):
   const link = linkJson[0];
   if (!link) throw new PodnetError('LINK_NOT_FOUND', `ENI link ${dev} does not exist`, 'check the ENI is attached and its link is in this namespace');
   const lines: BatchLine[] = [];
-  if (link.mtu !== want.mtu || !link.flags.includes('UP')) lines.push({ cmd: `link set dev ${dev} mtu ${want.mtu} up` });
+  if (link.mtu !== want.mtu || !link.flags.includes('UP')) lines.push({ cmd: ipLine`link set dev ${devWord} mtu ${numberWord(want.mtu, 68, 65535, 'MTU')} up` });
   const famWord = family === 4 ? 'inet' : 'inet6';
   const globals = (link.addr_info ?? []).filter((a) => a.family === famWord && a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`);
-  for (const a of globals) if (a !== want.address) lines.push({ cmd: `addr del ${a} dev ${dev}`, absentOk: true });
+  for (const a of globals) if (a !== want.address) lines.push({ cmd: ipLine`addr del ${prefixWord(a)} dev ${devWord}`, absentOk: true });
   const addingAddress = !globals.includes(want.address);
-  if (addingAddress) lines.push({ cmd: `addr add ${want.address} dev ${dev}` });
+  if (addingAddress) lines.push({ cmd: ipLine`addr add ${prefixWord(want.address)} dev ${devWord}` });
   const mainRoutes = parseRoutes(mainJson, 'main');
   if (addingAddress || mainRoutes.some((r) => routeKey(r) === routeKey(want.mainSubnetRoute))) {
-    lines.push({ cmd: `route del ${formatRoute(want.mainSubnetRoute)}`, absentOk: true });
+    lines.push({ cmd: ipLine`route del ${routeWords(want.mainSubnetRoute)}`, absentOk: true });
   }
   const current = parseRoutes(tableJson, want.table);
   const wantKeys = new Set(want.routes.map(routeKey));
-  for (const r of current) if (!wantKeys.has(routeKey(r))) lines.push({ cmd: `route del ${formatRoute(r)}`, absentOk: true });
+  for (const r of current) if (!wantKeys.has(routeKey(r))) lines.push({ cmd: ipLine`route del ${routeWords(r)}`, absentOk: true });
   const haveKeys = new Set(current.map(routeKey));
-  for (const r of want.routes) if (addingAddress || !haveKeys.has(routeKey(r))) lines.push({ cmd: `route replace ${formatRoute(r)}` });
+  for (const r of want.routes) if (addingAddress || !haveKeys.has(routeKey(r))) lines.push({ cmd: ipLine`route replace ${routeWords(r)}` });
   const rules = parseRules(rulesJson, family).filter((r) => r.priority === 32765 && r.from === want.rule.from);
-  for (const r of rules) if (formatRule(r) !== formatRule(want.rule)) lines.push({ cmd: `rule del ${formatRule(r)}`, absentOk: true });
-  if (!rules.some((r) => formatRule(r) === formatRule(want.rule))) lines.push({ cmd: `rule add ${formatRule(want.rule)}`, existsOk: true });
+  for (const r of rules) if (formatRule(r) !== formatRule(want.rule)) lines.push({ cmd: ipLine`rule del ${ruleWords(r)}`, absentOk: true });
+  if (!rules.some((r) => formatRule(r) === formatRule(want.rule))) lines.push({ cmd: ipLine`rule add ${ruleWords(want.rule)}`, existsOk: true });
   await runIpBatch(netns, lines, family);
   return lines.map((l) => l.cmd);
 }

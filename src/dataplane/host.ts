@@ -1,7 +1,8 @@
 import { PodnetError, run } from '../lib/index.js';
 import { formatCidr, parseCidr } from '../net/index.js';
 import { applyIptables, type IptablesRule, type IptablesState } from './iptables.js';
-import { parseRules, readIpJson, ruleKey, formatRule, runIpBatch, type IpRule, type BatchLine } from './iproute.js';
+import { parseRules, readIpJson, ruleKey, ruleWords, runIpBatch, type IpRule, type BatchLine } from './iproute.js';
+import { addressWord, ifNameWord, ifPrefixWord, ipLine } from './words.js';
 import { netnsArgv, type NetnsRef } from './netns.js';
 import { applyNft, type NftConnmarkTable } from './nft.js';
 
@@ -70,7 +71,18 @@ export function snatRandomFlag(mode: RandomizeSnat, randomFullySupported: boolea
  * order is the reverse of its build list: exclusions last-listed first, then VPC CIDRs last-listed first, then the
  * SNAT rule. With external SNAT the chain exists but stays empty and nothing jumps to it (§2.5).
  */
+/**
+ * The host rules' values that are not CIDRs (those go through parseCidr): each is checked against its grammar before
+ * any rule text is built from it (words.ts).
+ */
+function checkHostInput(input: HostNetworkInput): void {
+  addressWord(input.primaryIp);
+  ifNameWord(input.primaryInterface);
+  ifPrefixWord(input.vethPrefix);
+}
+
 export function renderSnatRules(input: HostNetworkInput): IptablesState {
+  checkHostInput(input);
   if (input.ipv6) return { chains: [], rules: [] };
   const chain = 'AWS-SNAT-CHAIN-0';
   const state: IptablesState = { chains: [{ table: 'nat', chain }], rules: [] };
@@ -147,6 +159,7 @@ export function renderHostRules(input: HostNetworkInput): HostNetwork {
 
 /** The `table ip aws-cni` of §2.4 for this input (the caller decides whether the nft backend is in use). */
 export function renderNftConnmark(input: HostNetworkInput): NftConnmarkTable {
+  checkHostInput(input);
   const mark = `0x${(input.mark ?? defaultMark).toString(16).padStart(8, '0')}`;
   return {
     prerouting: ['fib daddr type local return', `iifname "${input.vethPrefix}*" counter jump snat-mark`, `counter meta mark set ct mark & ${mark}`],
@@ -176,8 +189,8 @@ export function planHostRules(current: readonly IpRule[], desired: readonly IpRu
   const want = new Set(desired.map(ruleKey));
   const have = new Set(owned.map(ruleKey));
   const lines: BatchLine[] = [];
-  for (const r of owned) if (!want.has(ruleKey(r))) lines.push({ cmd: `rule del ${formatRule(r)}`, absentOk: true });
-  for (const r of desired) if (!have.has(ruleKey(r))) lines.push({ cmd: `rule add ${formatRule(r)}`, existsOk: true });
+  for (const r of owned) if (!want.has(ruleKey(r))) lines.push({ cmd: ipLine`rule del ${ruleWords(r)}`, absentOk: true });
+  for (const r of desired) if (!have.has(ruleKey(r))) lines.push({ cmd: ipLine`rule add ${ruleWords(r)}`, existsOk: true });
   return lines;
 }
 

@@ -17,7 +17,8 @@ export {
   readIpJson,
   runIpBatch,
 } from './iproute.js';
-export { netnsArgv, ipArgv } from './netns.js';
+export { netnsArgv, ipArgv, checkPodNetns } from './netns.js';
+export { isIfName } from './words.js';
 export { type IpSession, startIpSession } from './ip-session.js';
 export {
   type IptablesTable,
@@ -62,8 +63,7 @@ export {
   podCreateLines,
   podInsideLines,
   applyPodNetwork,
-  teardownPodNetwork,
-  teardownPodByHostVeth,
+  teardownPod,
   checkPodNetwork,
   writeSysctls,
 } from './pod.js';

@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { PodnetError } from '../lib/index.js';
 import { batchFailure, batchLineFailure, type BatchLine } from './iproute.js';
 import { NETNS_RUN_DIR } from './netns.js';
+import { assertOneLine, ipLine, isNetnsName, netnsWord, pathWord } from './words.js';
 
 /**
  * Long-lived `ip -force -batch -` processes in podnet's own network namespace: a few per address family asked for.
@@ -203,7 +204,7 @@ export function startIpSession(options: IpSessionOptions = {}): IpSession {
     clearTimeout(q.timer);
     q.timer = setTimeout(() => p.queue.includes(q) && p.child.kill('SIGKILL'), options.batchTimeoutMs ?? DEFAULT_BATCH_TIMEOUT_MS).unref();
     p.written += q.lines.length + 1;
-    p.child.stdin.write(`${q.lines.map((l) => l.cmd).join('\n')}\n${BARRIER}\n`);
+    p.child.stdin.write(`${q.lines.map((l) => assertOneLine(l.cmd)).join('\n')}\n${BARRIER}\n`);
   }
 
   function enqueue(flag: string, lines: readonly BatchLine[], nested?: Pending['nested']): Promise<void> {
@@ -229,14 +230,15 @@ export function startIpSession(options: IpSessionOptions = {}): IpSession {
     async runInNetns(name, lines) {
       if (lines.length === 0) return;
       // checked here because iproute2's forked child, failing to enter a namespace, would go on reading the session's input
-      if (!/^[\w.-]+$/.test(name) || !existsSync(join(NETNS_RUN_DIR, name))) {
+      if (!isNetnsName(name) || !existsSync(join(NETNS_RUN_DIR, name))) {
         throw new PodnetError('NETNS_NOT_FOUND', `network namespace ${join(NETNS_RUN_DIR, name)} does not exist`, 'the pod sandbox is gone or the path is wrong; the runtime must pass the netns it created');
       }
       fileDir ??= batchFileDir(options.fileDir);
       const file = join(fileDir, `${++files}.batch`);
-      writeFileSync(file, `${lines.map((l) => l.cmd).join('\n')}\n`); // a few hundred bytes: quicker than the thread pool
+      const cmd = ipLine`netns exec ${netnsWord(name)} ip -force -batch ${pathWord(file)}`;
+      writeFileSync(file, `${lines.map((l) => assertOneLine(l.cmd)).join('\n')}\n`); // a few hundred bytes: quicker than the thread pool
       try {
-        await enqueue('', [{ cmd: `netns exec ${name} ip -force -batch "${file}"` }], { file, lines, failed: 0 });
+        await enqueue('', [{ cmd }], { file, lines, failed: 0 });
       } finally {
         rmSync(file, { force: true });
       }

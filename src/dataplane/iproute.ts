@@ -1,6 +1,7 @@
 import { ExecError, PodnetError, run } from '../lib/index.js';
 import type { IpSession } from './ip-session.js';
 import { ipArgv, netnsName, type NetnsRef } from './netns.js';
+import { assertOneLine, joinWords, numberWord, prefixWord, routeDstWord, addressWord, ifNameWord, tableWord as tableArg, BatchWord } from './words.js';
 
 /** A routing table: `main` (254) or a number. */
 export type RouteTable = 'main' | number;
@@ -56,6 +57,35 @@ export function formatRule(r: IpRule): string {
   if (r.fwmark) words.push('fwmark', `${hex(r.fwmark.value)}/${hex(r.fwmark.mask)}`);
   words.push('lookup', tableWord(r.table), 'prio', String(r.priority));
   return words.join(' ');
+}
+
+/** A rule's words for a batch line, each field checked against its grammar (see words.ts). */
+export function ruleWords(r: IpRule): BatchWord {
+  const words: BatchWord[] = [];
+  if (r.not) words.push(BatchWord.checked('not'));
+  if (r.from) words.push(BatchWord.checked('from'), hostPrefixWord(r.from));
+  if (r.to) words.push(BatchWord.checked('to'), hostPrefixWord(r.to));
+  if (r.fwmark) words.push(BatchWord.checked('fwmark'), BatchWord.checked(`${hex(numberWordValue(r.fwmark.value, 'fwmark'))}/${hex(numberWordValue(r.fwmark.mask, 'fwmark mask'))}`));
+  words.push(BatchWord.checked('lookup'), tableArg(r.table), BatchWord.checked('prio'), numberWord(r.priority, 0, 0xffffffff, 'rule priority'));
+  return joinWords(words);
+}
+
+function hostPrefixWord(a: string): BatchWord {
+  return a === 'all' ? BatchWord.checked('all') : prefixWord(a);
+}
+
+function numberWordValue(n: number, what: string): number {
+  return Number(numberWord(n, 0, 0xffffffff, what).text);
+}
+
+/** A route's words for a batch line, each field checked against its grammar. */
+export function routeWords(r: Route): BatchWord {
+  const words = [routeDstWord(r.dst)];
+  if (r.via) words.push(BatchWord.checked('via'), addressWord(r.via));
+  words.push(BatchWord.checked('dev'), ifNameWord(r.dev));
+  if (r.scope) words.push(BatchWord.checked('scope'), BatchWord.checked('link'));
+  words.push(BatchWord.checked('table'), tableArg(r.table));
+  return joinWords(words);
 }
 
 /** Identity of a rule for diffing: the same string for a rendered rule and for `ip -j rule` output of it. */
@@ -144,6 +174,12 @@ export function splitJsonDocuments(text: string): unknown[] {
 
 /** Runs `ip -j -batch -` of show commands in one process and returns one parsed document per command. */
 export async function readIpJson(target: IpTarget, commands: readonly string[], family?: 4 | 6): Promise<unknown[]> {
+  for (const c of commands) {
+    // reads are show commands of plain words: nothing in them can change the node or start a command
+    if (!/^(link|addr|route|rule|neigh) show( [A-Za-z0-9_.:/-]+)*$/.test(c)) {
+      throw new PodnetError('INVALID_INPUT', `"${assertOneLine(c)}" is not a show command of plain words`, 'this is a bug in podnet: reads are built from checked names');
+    }
+  }
   const { stdout } = await run(ipArgv(netnsOf(target), [...(family ? [`-${family}`] : []), '-j', '-batch', '-']), { input: `${commands.join('\n')}\n` });
   const docs = splitJsonDocuments(stdout);
   if (docs.length !== commands.length) {
@@ -187,7 +223,7 @@ export async function runIpBatch(target: IpTarget, lines: readonly BatchLine[], 
   const argv = ipArgv(netns, [...(family ? [`-${family}`] : []), '-force', '-batch', '-']);
   let stderr: string;
   try {
-    stderr = (await run(argv, { input: `${lines.map((l) => l.cmd).join('\n')}\n` })).stderr;
+    stderr = (await run(argv, { input: `${lines.map((l) => assertOneLine(l.cmd)).join('\n')}\n` })).stderr;
   } catch (err) {
     if (!(err instanceof ExecError)) throw err;
     stderr = err.stderr;

@@ -1,5 +1,6 @@
 import { PodnetError, run } from '../lib/index.js';
 import { netnsArgv, type NetnsRef } from './netns.js';
+import { assertOneLine } from './words.js';
 
 /** The tables podnet writes to. */
 export type IptablesTable = 'filter' | 'mangle' | 'nat';
@@ -156,7 +157,7 @@ export function planIptables(current: IptablesDump, desired: IptablesState): Ipt
       changes.push(...tableChanges);
     }
   }
-  return { restore: restore.length ? `${restore.join('\n')}\n` : '', changes };
+  return { restore: restore.length ? `${restore.map(assertOneLine).join('\n')}\n` : '', changes };
 }
 
 /** Index pairs [i in a, j in b] of a longest common subsequence of a and b. */

@@ -1,3 +1,7 @@
+import { type BigIntStats, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { PodnetError } from '../lib/index.js';
+
 /**
  * A network namespace as callers name it: a name under /run/netns (the lab, `ip netns add`), or an absolute path
  * (CNI_NETNS, e.g. /var/run/netns/cni-… or /proc/<pid>/ns/net). Undefined means the namespace podnet runs in.
@@ -27,4 +31,50 @@ export function ipArgv(netns: NetnsRef | undefined, args: readonly string[]): st
   const name = netnsName(netns);
   if (name === undefined) return ['nsenter', `--net=${netns}`, 'ip', ...args];
   return ['ip', '-n', name, ...args];
+}
+
+/**
+ * Refuses a namespace that cannot be a pod's before anything is changed for it: one that does not exist
+ * (NETNS_NOT_FOUND), the node's own (the one podnet runs in, or PID 1's: same device and inode of the nsfs file), or
+ * a file that is not a network namespace (INVALID_INPUT, which the CNI answers with code 4). Wiring a pod into the
+ * node's own namespace would replace the node's default route.
+ */
+export function checkPodNetns(netns: NetnsRef): void {
+  const path = netns.startsWith('/') ? netns : join(NETNS_RUN_DIR, netns);
+  let st: BigIntStats;
+  try {
+    st = statSync(path, { bigint: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new PodnetError('NETNS_NOT_FOUND', `network namespace ${netns} does not exist`, 'the pod sandbox is gone or the path is wrong; the runtime must pass the netns it created');
+    }
+    throw notANetns(netns, `it cannot be read (${code ?? (err as Error).message})`);
+  }
+  for (const [own, whose] of [['/proc/self/ns/net', 'the one podnet runs in'], ['/proc/1/ns/net', "PID 1's"]] as const) {
+    const o = statSync(own, { bigint: true, throwIfNoEntry: false });
+    if (o && o.dev === st.dev && o.ino === st.ino) {
+      throw new PodnetError('INVALID_INPUT', `CNI_NETNS ${netns} is the host's network namespace (${whose}), not a pod's`, 'the runtime must pass the network namespace it created for the pod sandbox');
+    }
+  }
+  const nsfs = statSync('/proc/self/ns/net', { bigint: true }).dev;
+  if (st.dev !== nsfs || !isNetNamespace(path, st.ino)) throw notANetns(netns, st.isDirectory() ? 'it is a directory' : st.dev !== nsfs ? 'it is an ordinary file' : 'it is another kind of namespace');
+}
+
+function notANetns(netns: string, why: string): PodnetError {
+  return new PodnetError('INVALID_INPUT', `CNI_NETNS ${netns} is not a network namespace: ${why}`, 'the runtime must pass the network namespace it created for the pod sandbox (a /var/run/netns/… or /proc/<pid>/ns/net path)');
+}
+
+/**
+ * Whether the nsfs file at path (inode ino) is a network namespace: its name says so (`net:[ino]`) as a /proc/<pid>/ns
+ * link, or, bind-mounted (`ip netns add`, runtimes), as the root of its nsfs mount.
+ */
+function isNetNamespace(path: string, ino: bigint): boolean {
+  const kind = `net:[${ino}]`;
+  try {
+    if (readlinkSync(path) === kind) return true;
+  } catch {
+    // not a link: a bind mount
+  }
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[3] === kind && line.includes(' - nsfs '));
 }

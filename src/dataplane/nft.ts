@@ -1,5 +1,6 @@
 import { ExecError, PodnetError, run } from '../lib/index.js';
 import { netnsArgv, type NetnsRef } from './netns.js';
+import { assertOneLine } from './words.js';
 
 /** The connmark table of the nftables backend (spec §2.4), as data. Rules are in `nft list` form. */
 export interface NftConnmarkTable {
@@ -123,7 +124,7 @@ export function planNft(current: Map<string, NftChainDump> | null, desired: NftC
     lines.push(`flush chain ${t} ${chain}`, `delete chain ${t} ${chain}`);
     changes.push(`nft delete chain ${t} ${chain}`);
   }
-  return { script: lines.length ? `${lines.join('\n')}\n` : '', changes };
+  return { script: lines.length ? `${lines.map(assertOneLine).join('\n')}\n` : '', changes };
 }
 
 /** Reads the table, or null when it does not exist. */

@@ -1,8 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { ExecError, run } from '../lib/index.js';
-import { formatRoute, formatRule, netnsOf, parseRules, readIpJson, runIpBatch, runIpBatchInNetns, type BatchLine, type IpRule, type IpTarget, type Route, type RouteTable } from './iproute.js';
-import { netnsArgv, type NetnsRef } from './netns.js';
+import { isAddressText } from '../net/index.js';
+import { formatRoute, formatRule, netnsOf, parseRules, readIpJson, routeWords, ruleWords, runIpBatch, runIpBatchInNetns, type BatchLine, type IpRule, type IpTarget, type Route, type RouteTable } from './iproute.js';
+import { checkPodNetns, netnsArgv, type NetnsRef } from './netns.js';
+import { addressWord, ifNameWord, ipLine, macWord, netnsWord, numberWord, prefixWord } from './words.js';
 
 /**
  * Host veth name: prefix + the first 11 hex digits of sha1("<namespace>.<podName>"); for interface index i>0 the pod
@@ -114,26 +116,29 @@ export interface PodNamespaces {
  * router advertisement or IPv6 address reaches the host end before them.
  */
 export function podCreateLines(p: PodNetwork, podNetns: NetnsRef): BatchLine[] {
+  const veth = ifNameWord(p.hostVeth);
+  const mtu = numberWord(p.mtu, 68, 65535, 'MTU');
   return [
     // an existing link with the host veth name is deleted first (§3.4)
-    { cmd: `link del ${p.hostVeth}`, absentOk: true },
-    { cmd: `link add name ${p.hostVeth} address ${p.hostVethMac} mtu ${p.mtu} type veth peer name ${p.ifName} mtu ${p.mtu} netns ${podNetns}` },
-    ...p.hostRules.map((r) => ({ cmd: `rule add ${formatRule(r)}`, existsOk: true })),
-    { cmd: `link set ${p.hostVeth} up` },
-    ...p.hostRoutes.map((r) => ({ cmd: `route replace ${formatRoute(r)}` })),
+    { cmd: ipLine`link del ${veth}`, absentOk: true },
+    { cmd: ipLine`link add name ${veth} address ${macWord(p.hostVethMac)} mtu ${mtu} type veth peer name ${ifNameWord(p.ifName)} mtu ${mtu} netns ${netnsWord(podNetns)}` },
+    ...p.hostRules.map((r) => ({ cmd: ipLine`rule add ${ruleWords(r)}`, existsOk: true })),
+    { cmd: ipLine`link set ${veth} up` },
+    ...p.hostRoutes.map((r) => ({ cmd: ipLine`route replace ${routeWords(r)}` })),
   ];
 }
 
 /** The pod-side batch: lo and the interface up, the /32 address, the gateway routes, the permanent neighbour. */
 export function podInsideLines(p: PodNetwork): BatchLine[] {
+  const ifName = ifNameWord(p.ifName);
   return [
-    { cmd: 'link set lo up' },
-    { cmd: `link set ${p.ifName} up` },
-    { cmd: `addr add ${p.address} dev ${p.ifName}`, existsOk: true },
-    ...p.podRoutes.map((r) => ({ cmd: `route replace ${formatRoute(r)}` })),
-    ...p.podRules.map((r) => ({ cmd: `rule add ${formatRule(r)}`, existsOk: true })),
+    { cmd: ipLine`link set lo up` },
+    { cmd: ipLine`link set ${ifName} up` },
+    { cmd: ipLine`addr add ${prefixWord(p.address)} dev ${ifName}`, existsOk: true },
+    ...p.podRoutes.map((r) => ({ cmd: ipLine`route replace ${routeWords(r)}` })),
+    ...p.podRules.map((r) => ({ cmd: ipLine`rule add ${ruleWords(r)}`, existsOk: true })),
     // no proxy ARP: the static entry stands in for ARP for the gateway (§3.6)
-    { cmd: `neigh replace ${p.gateway} dev ${p.ifName} lladdr ${p.hostVethMac} nud permanent` },
+    { cmd: ipLine`neigh replace ${addressWord(p.gateway)} dev ${ifName} lladdr ${macWord(p.hostVethMac)} nud permanent` },
   ];
 }
 
@@ -173,7 +178,8 @@ export interface PodWiring {
  * (sysctls written directly under /proc/sys), 3 otherwise, 1 through an ip session (its `netns exec` of the pod batch);
  * IPv6 pods add one for their sysctls. A failure removes what was created, so nothing is left half-wired.
  */
-export async function applyPodNetwork(input: PodNetworkInput, ns: PodNamespaces): Promise<PodWiring> {
+export async function applyPodNetwork(input: PodNetworkInput & { addressHeldBefore?: boolean }, ns: PodNamespaces): Promise<PodWiring> {
+  checkPodNetns(ns.podNetns);
   const p = renderPodNetwork({ ...input, hostVethMac: input.hostVethMac ?? hostVethMac() });
   let processes = 0;
   try {
@@ -186,63 +192,92 @@ export async function applyPodNetwork(input: PodNetworkInput, ns: PodNamespaces)
     await runIpBatchInNetns(ns.nodeNetns, ns.podNetns, podInsideLines(p));
     processes++;
   } catch (err) {
-    await teardownPodNetwork({ hostVeth: p.hostVeth, podIp: input.podIp }, ns.nodeNetns).catch(() => {});
+    // undo only what this call made: the veth whose peer it put in the pod's namespace (or that carries the new
+    // address), and the address's rules unless an earlier ADD of the same attachment made them
+    await teardownPod({ hostVeth: p.hostVeth, podNetns: ns.podNetns, recordsKnown: true, ...(!input.addressHeldBefore && { ownedIp: input.podIp }) }, ns.nodeNetns).catch(() => {});
     throw err;
   }
   return { hostVeth: p.hostVeth, hostVethMac: p.hostVethMac, ifName: p.ifName, address: p.address, processes };
 }
 
 export interface PodTeardownInput {
+  /** The host veth name podnet computed for the pod (spec §3.5): the only link teardown may delete, once tied to the pod. */
   hostVeth: string;
-  podIp: string;
+  /** The pod's network namespace (CNI_NETNS), when known: a host veth whose peer is in it is the pod's. */
+  podNetns?: NetnsRef;
+  /**
+   * Whether the caller has the records of which address the container holds (ipamd): then exactly `ownedIp` is
+   * removed (none when undefined). Without records (ipamd down) the addresses routed over the pod's tied veth are.
+   */
+  recordsKnown: boolean;
+  /** The container's address in ipamd's records: its 512/1536 rules go, and a veth whose /32 route it is is the pod's. */
+  ownedIp?: string;
+  /** Without records: the address prevResult reports. It only ties a veth whose /32 route it is; nothing is removed for it. */
+  claimedIp?: string;
+}
+
+interface JsonVeth {
+  ifindex: number;
+  link_index?: number;
 }
 
 /**
- * DEL (§3.4, and the issue's "DEL removes the pod's links"): the 512 rule, every 1536 rule from the pod address
- * (upstream loops until ENOENT; `rule flush` with the selector removes them all, and none is no error), the /32
- * route via the host veth, and the host veth itself (its peer goes with it). Needs no pod netns; anything already
- * gone counts as removed, so a second DEL succeeds. One process. Returns the commands it ran.
+ * DEL (§3.4) under the rule that podnet touches only what it can tie to this pod: the host veth (by its computed name)
+ * counts as the pod's when its peer is in the pod's namespace or its /32 (or /128) route is the pod's address (ipamd's
+ * record, or the address prevResult claims); then the veth and its route go. The 512 rule and every 1536 rule of an
+ * address go when the address is the container's in ipamd's records, or, without records, when the tied veth routes it.
+ * Anything already gone counts as removed, so a second DEL succeeds. Returns the commands it ran.
  */
-export async function teardownPodNetwork(input: PodTeardownInput, nodeNetns?: IpTarget): Promise<string[]> {
-  const family = input.podIp.includes(':') ? 6 : 4;
-  const address = `${input.podIp.split('/')[0]}/${family === 4 ? 32 : 128}`;
-  const lines: BatchLine[] = [
-    { cmd: `rule flush to ${address} prio 512` },
-    { cmd: `rule flush from ${address} prio 1536` },
-    { cmd: `route del ${address} dev ${input.hostVeth} table main`, absentOk: true },
-    { cmd: `link del ${input.hostVeth}`, absentOk: true },
-  ];
-  await runIpBatch(nodeNetns, lines, family);
-  return lines.map((l) => l.cmd);
-}
-
-/**
- * DEL when only the host veth's name is known (no ipamd, no prevResult: CRI's second DEL). The pod's address is read
- * back from the /32 (or /128) route the veth carries in main (§3.3 step 3, host side) and torn down as
- * {@link teardownPodNetwork} does; a veth without such a route is deleted alone, and a missing veth means an earlier
- * DEL already removed everything. Returns what it removed (nothing when the veth was gone).
- */
-export async function teardownPodByHostVeth(hostVeth: string, nodeNetns?: IpTarget): Promise<string[]> {
-  const addresses: string[] = [];
-  for (const family of [4, 6] as const) {
-    let routes: { dst: string }[];
+export async function teardownPod(input: PodTeardownInput, nodeNetns?: IpTarget): Promise<string[]> {
+  const veth = ifNameWord(input.hostVeth);
+  const owned = input.ownedIp === undefined ? undefined : addressWord(input.ownedIp.split('/')[0]!).text;
+  const claimedText = input.claimedIp?.split('/')[0];
+  const claimed = claimedText !== undefined && isAddressText(claimedText) ? addressWord(claimedText).text : undefined;
+  const families = new Set<4 | 6>([4]);
+  for (const a of [owned, claimed]) if (a?.includes(':')) families.add(6);
+  let link: JsonVeth | undefined;
+  const routed: string[] = [];
+  for (const family of families) {
     try {
-      routes = (await readIpJson(nodeNetns, [`route show table main dev ${hostVeth}`], family))[0] as { dst: string }[];
+      const [links, routes] = (await readIpJson(netnsOf(nodeNetns), [`link show dev ${veth.text}`, `route show table main dev ${veth.text}`], family)) as [JsonVeth[], { dst: string }[]];
+      link = links[0];
+      // `ip -j route` prints a host route's dst without its length; anything with a shorter prefix is not a pod address
+      routed.push(...routes.map((r) => r.dst).filter((dst) => dst !== 'default' && !/\/(?!32$|128$)/.test(dst)).map((dst) => dst.replace(/\/\d+$/, '')));
     } catch (err) {
-      if (err instanceof ExecError && /Cannot find device/.test(err.stderr)) return [];
-      throw err;
+      if (!(err instanceof ExecError && /does not exist|Cannot find device/.test(err.stderr))) throw err;
+      break; // no such link: nothing of it to tie or remove
     }
-    // `ip -j route` prints a host route's dst without its length; anything with a shorter prefix is not a pod address
-    addresses.push(...routes.map((r) => r.dst).filter((dst) => dst !== 'default' && !/\/(?!32$|128$)/.test(dst)).map((dst) => dst.replace(/\/\d+$/, '')));
   }
-  if (addresses.length === 0) {
-    const lines: BatchLine[] = [{ cmd: `link del ${hostVeth}`, absentOk: true }];
-    await runIpBatch(nodeNetns, lines);
-    return lines.map((l) => l.cmd);
+  const tied = link !== undefined && ((owned !== undefined && routed.includes(owned)) || (claimed !== undefined && routed.includes(claimed)) || (await peerIn(input.podNetns, link)));
+  const addresses = input.recordsKnown ? (owned === undefined ? [] : [owned]) : tied ? routed : [];
+  const ran: string[] = [];
+  for (const family of [4, 6] as const) {
+    const lines: BatchLine[] = [];
+    for (const a of addresses.filter((x) => (x.includes(':') ? 6 : 4) === family)) {
+      const host = prefixWord(a);
+      lines.push({ cmd: ipLine`rule flush to ${host} prio 512` }, { cmd: ipLine`rule flush from ${host} prio 1536` });
+      if (tied) lines.push({ cmd: ipLine`route del ${host} dev ${veth} table main`, absentOk: true });
+    }
+    if (tied && family === 4) lines.push({ cmd: ipLine`link del ${veth}`, absentOk: true });
+    await runIpBatch(nodeNetns, lines, family);
+    ran.push(...lines.map((l) => l.cmd));
   }
-  const removed: string[] = [];
-  for (const podIp of addresses) removed.push(...(await teardownPodNetwork({ hostVeth, podIp }, nodeNetns)));
-  return removed;
+  return ran;
+}
+
+/**
+ * Whether the host veth's peer is in the pod's namespace: a veth there whose index is the host veth's peer index and
+ * whose own peer index is the host veth's, in another namespace. A namespace that is not a pod's never ties.
+ */
+async function peerIn(podNetns: NetnsRef | undefined, host: JsonVeth): Promise<boolean> {
+  if (!podNetns || host.link_index === undefined) return false;
+  try {
+    checkPodNetns(podNetns);
+    const [links] = (await readIpJson(podNetns, ['link show'])) as [(JsonVeth & { link_netnsid?: number })[]];
+    return links.some((l) => l.ifindex === host.link_index && l.link_index === host.ifindex && l.link_netnsid !== undefined);
+  } catch {
+    return false;
+  }
 }
 
 export interface PodCheckResult {

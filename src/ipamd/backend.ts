@@ -3,6 +3,7 @@
  * DelNetwork, spec §6.2) and pod wiring through the node's dataplane. ADD never calls EC2: the pool loop grows the
  * pool, and a pod that finds none is told which cause applies.
  */
+import { checkPodNetns } from '../dataplane/index.js';
 import type { Allocation, AttachmentKey, BackendStatus, CniBackend, HeldAttachment, PodTeardown, PodWiring } from '../cni/index.js';
 import type { IpamdNode, PodAddress } from './node.js';
 import type { NodeDataplane, PodPlumbing } from './node-dataplane.js';
@@ -27,13 +28,14 @@ export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane): C
     address: pod.address,
     routeTable: pod.routeTable,
     mtu: pod.mtu,
+    addressHeldBefore: pod.addressHeldBefore,
   });
 
   return {
     async allocate(key: AttachmentKey, pod) {
       const metadata = { ...(pod.podNamespace && { k8sPodNamespace: pod.podNamespace }), ...(pod.podName && { k8sPodName: pod.podName }), interfacesCount: 1 };
-      const { address, saved } = node.assignNow(key, metadata);
-      return { ...allocationOf(address), saved };
+      const { address, saved, heldBefore } = node.assignNow(key, metadata);
+      return { ...allocationOf(address), saved, heldBefore };
     },
     async lookup(key) {
       const p = node.lookup(key);
@@ -44,6 +46,7 @@ export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane): C
       return p ? allocationOf(p) : null;
     },
     async attachments(networkName): Promise<HeldAttachment[]> {
+      node.requireReady();
       return node.datastore
         .assignments()
         .filter((a) => a.key.networkName === networkName)
@@ -60,11 +63,13 @@ export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane): C
       await dataplane.wirePod(plumbing(pod));
     },
     async unwire(pod: PodTeardown) {
-      await dataplane.unwirePod({ hostVeth: pod.hostVethName, ...(pod.address !== undefined && { address: pod.address }) });
+      // ipamd answered the lookup, so it has the records: only the container's own address goes
+      await dataplane.unwirePod({ hostVeth: pod.hostVethName, recordsKnown: true, ...(pod.netns && { podNetns: pod.netns }), ...(pod.held && { ownedIp: pod.held.address }) });
     },
     async checkWiring(pod) {
       return dataplane.checkPod(plumbing(pod));
     },
+    checkNetns: checkPodNetns,
     async status(): Promise<BackendStatus> {
       return node.ready ? { ready: true } : { ready: false, reason: 'ipamd is still initialising the node (IMDS, EC2, checkpoint)' };
     },

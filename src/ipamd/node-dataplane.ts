@@ -13,11 +13,11 @@ import {
   detectConnmarkBackend,
   detectRandomFully,
   findLinkByMac,
-  teardownPodByHostVeth,
-  teardownPodNetwork,
+  teardownPod,
   startIpSession,
   type ConnmarkBackend,
   type IpSession,
+  type PodTeardownInput,
 } from '../dataplane/index.js';
 import type { PodnetConfig } from '../config/index.js';
 import { PodnetError, run } from '../lib/index.js';
@@ -47,6 +47,8 @@ export interface PodPlumbing {
   address: string;
   routeTable: number;
   mtu: number;
+  /** The attachment held the address before this ADD: a failed wiring leaves its rules to the earlier ADD. */
+  addressHeldBefore: boolean;
 }
 
 export interface NodeDataplane {
@@ -60,7 +62,8 @@ export interface NodeDataplane {
   /** Host link names: the checkpoint restore keeps pods whose veth still exists (§6.4); undefined = not known. */
   hostLinkNames(): Promise<string[] | undefined>;
   wirePod(pod: PodPlumbing): Promise<void>;
-  unwirePod(pod: { hostVeth: string; address?: string }): Promise<void>;
+  /** Removes the pod's wiring that is tied to it (src/dataplane teardownPod). */
+  unwirePod(pod: PodTeardownInput): Promise<void>;
   checkPod(pod: PodPlumbing): Promise<string[]>;
   /** Ends what the dataplane keeps running (ipamd's stop). */
   close(): Promise<void>;
@@ -128,13 +131,12 @@ export function linuxDataplane(config: PodnetConfig): NodeDataplane {
     },
     async wirePod(pod) {
       await applyPodNetwork(
-        { namespace: pod.podNamespace, podName: pod.podName, ifName: pod.ifName, vethPrefix: pod.vethPrefix, podIp: pod.address, routeTable: pod.routeTable === 254 ? 'main' : pod.routeTable, mtu: pod.mtu },
+        { namespace: pod.podNamespace, podName: pod.podName, ifName: pod.ifName, vethPrefix: pod.vethPrefix, podIp: pod.address, routeTable: pod.routeTable === 254 ? 'main' : pod.routeTable, mtu: pod.mtu, addressHeldBefore: pod.addressHeldBefore },
         { nodeNetns: node(), podNetns: pod.netns },
       );
     },
     async unwirePod(pod) {
-      if (pod.address === undefined) await teardownPodByHostVeth(pod.hostVeth, node());
-      else await teardownPodNetwork({ hostVeth: pod.hostVeth, podIp: pod.address }, node());
+      await teardownPod(pod, node());
     },
     async checkPod(pod) {
       const result = await checkPodNetwork(

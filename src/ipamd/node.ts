@@ -376,7 +376,7 @@ export class IpamdNode {
   private async unwireLost(a: Assignment): Promise<void> {
     const { k8sPodNamespace: ns, k8sPodName: name } = a.metadata;
     if (!ns || !name) return;
-    await this.o.dataplane.unwirePod({ hostVeth: this.config.vethPrefix + podLinkSuffix(ns, name), address: a.address }).catch((err: unknown) =>
+    await this.o.dataplane.unwirePod({ hostVeth: this.config.vethPrefix + podLinkSuffix(ns, name), recordsKnown: true, ownedIp: a.address }).catch((err: unknown) =>
       this.o.log('warn', `could not remove the wiring of ${ns}/${name}: ${describeError(err)}`));
   }
 
@@ -499,8 +499,16 @@ export class IpamdNode {
       const result = restoreCheckpoint(this.datastore, cp, links);
       for (const a of result.unknown) this.o.log('warn', `checkpoint: ${a.ipv4 ?? a.ipv6} of container ${a.containerID} is on no attached ENI any more (removed outside podnet); dropped`);
       for (const a of result.stale) {
-        this.o.log('info', `checkpoint: pod ${a.metadata.k8sPodNamespace}/${a.metadata.k8sPodName} has no host veth any more; dropped its address ${a.ipv4}`);
-        if (a.ipv4) await this.o.dataplane.unwirePod({ hostVeth: this.config.vethPrefix + podLinkSuffix(a.metadata.k8sPodNamespace!, a.metadata.k8sPodName!), address: a.ipv4 }).catch(() => undefined);
+        // the address is free only once the rules that point at it are gone: a pod given it meanwhile would inherit them
+        const removed = a.ipv4 === undefined || (await this.o.dataplane.unwirePod({ hostVeth: this.config.vethPrefix + podLinkSuffix(a.metadata.k8sPodNamespace!, a.metadata.k8sPodName!), recordsKnown: true, ownedIp: a.ipv4 }).then(
+          () => true,
+          (err: unknown) => {
+            this.o.log('warn', `checkpoint: pod ${a.metadata.k8sPodNamespace}/${a.metadata.k8sPodName} has no host veth any more, but its rules could not be removed (${describeError(err)}); keeping ${a.ipv4} assigned until a DEL or GC removes them`);
+            return false;
+          },
+        ));
+        if (removed) this.o.log('info', `checkpoint: pod ${a.metadata.k8sPodNamespace}/${a.metadata.k8sPodName} has no host veth any more; dropped its address ${a.ipv4}`);
+        else this.datastore.restoreAssignment({ key: { networkName: a.networkName, containerId: a.containerID, ifName: a.ifName }, metadata: a.metadata, address: a.ipv4!, assignedAtNs: a.allocationTimestamp });
       }
       this.o.log('info', `checkpoint: restored ${result.restored.length} pod address(es), dropped ${result.unknown.length + result.stale.length}`);
     }
@@ -589,18 +597,20 @@ export class IpamdNode {
    * checkpoint holds it (and rejects, the assignment undone, when it cannot be written). The CNI handler wires the
    * pod meanwhile and answers only after both.
    */
-  assignNow(key: IpamKey, metadata: IpamMetadata): { address: PodAddress; saved: Promise<void> } {
+  assignNow(key: IpamKey, metadata: IpamMetadata): { address: PodAddress; saved: Promise<void>; heldBefore: boolean } {
     const { metrics, clock } = this.o;
     metrics.addIpRequests.inc();
     if (!this.readyValue || !this.manager) throw this.manager ? this.manager.whyNoAddress(false) : notReady();
     if (this.terminating) throw new PodnetError('IPAMD_NOT_READY', 'ipamd is shutting down', 'the kubelet retries the pod once ipamd is back');
+    // a repeated ADD gets the address its key holds: nothing changes, and a failure must not undo the earlier ADD
+    const heldBefore = this.datastore.findAssignment(key) !== undefined;
     const a = this.datastore.assign(key, metadata, clock.now());
     if (!a) {
       metrics.noAvailableIpAddresses.inc();
       throw this.manager.whyNoAddress(true);
     }
-    const saved = this.persist(() => this.datastore.unassign(key, clock.now())).finally(() => this.updateGauges());
-    return { address: this.podAddress(a), saved };
+    const saved = heldBefore ? Promise.resolve() : this.persist(() => this.datastore.unassign(key, clock.now())).finally(() => this.updateGauges());
+    return { address: this.podAddress(a), saved, heldBefore };
   }
 
   /** Releases the key's address; undefined for a container ipamd does not know (DEL is idempotent). */
@@ -614,9 +624,19 @@ export class IpamdNode {
     return this.podAddress(a);
   }
 
+  /**
+   * The key's address; undefined when ipamd holds none. Before node init has restored the checkpoint the answer is
+   * unknown, so this throws IPAMD_NOT_READY: a DEL then changes nothing and the runtime retries (class 7 of issue 10).
+   */
   lookup(key: IpamKey): PodAddress | undefined {
+    this.requireReady();
     const a = this.datastore.findAssignment(key);
     return a && this.podAddress(a);
+  }
+
+  /** Throws IPAMD_NOT_READY (with the cause when known) until node init is done. */
+  requireReady(): void {
+    if (!this.readyValue) throw this.manager ? this.manager.whyNoAddress(false) : notReady();
   }
 
   /** Rewrites the checkpoint; on failure undoes the change, as upstream rolls back (§4.11). */

@@ -32,6 +32,8 @@ export type ErrorCode =
   | 'DATAPLANE_APPLY_FAILED'
   | 'LINK_NOT_FOUND'
   | 'NETNS_NOT_FOUND'
+  // a value from a CNI call, a prevResult or the node that does not match the grammar of what it stands for
+  | 'INVALID_INPUT'
   // cni: the launcher/plugin and ipamd's CNI socket
   | 'IPAMD_UNREACHABLE'
   | 'UNKNOWN_CONTAINER'

@@ -10,7 +10,8 @@ import { applyPodNetwork, type PodNetworkInput } from '../../src/dataplane/index
 import { formatResult, installCni, runFallbackPlugin } from '../../src/cni/index.js';
 
 // The sandbox's own namespace is the node; ipamd is not running. DEL through the fallback plugin must remove the
-// pod's host veth, /32 route and ip rules 512/1536 — from prevResult, or with neither prevResult nor netns.
+// pod's host veth, /32 route and ip rules 512/1536 when it can tie the veth to the pod (its peer in CNI_NETNS, or its
+// /32 route equal to prevResult's address), and leave it alone when it cannot (neither netns nor prevResult).
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const pod = 'pn-cnifb-pod';
 const dir = mkdtempSync(join(tmpdir(), 'podnet-cni-fallback-'));
@@ -57,7 +58,7 @@ test('DEL without ipamd tears the pod down from prevResult and succeeds', async 
   assertGone(await nodeState(), wired.hostVeth);
 });
 
-test('DEL through the installed launcher without ipamd, netns or prevResult finds the address on the host veth and removes it all', async () => {
+test('DEL through the installed launcher without ipamd: with neither netns nor prevResult it cannot tie the veth and leaves it; with the netns it removes it all', async () => {
   const wired = await applyPodNetwork(wiring, { podNetns: pod });
   assertWired(await nodeState(), wired.hostVeth);
   const entry = join(dir, 'fallback-entry.mjs');
@@ -68,9 +69,9 @@ test('DEL through the installed launcher without ipamd, netns or prevResult find
     conflist: { vethPrefix: 'eni', mtu: 9001, podSGEnforcingMode: 'strict', pluginLogFile: '', pluginLogLevel: '', bandwidth: false, ipamdSocket: join(dir, 'absent.sock') },
     fallbackArgv: [process.execPath, '--import', import.meta.resolve('tsx'), entry],
   });
-  const runLauncher = () =>
+  const runLauncher = (netns: string) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('/bin/sh', [launcher], { cwd: '/', env: { PATH: process.env.PATH, ...env, CNI_NETNS: '' } });
+      const child = spawn('/bin/sh', [launcher], { cwd: '/', env: { PATH: process.env.PATH, ...env, CNI_NETNS: netns } });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -78,9 +79,12 @@ test('DEL through the installed launcher without ipamd, netns or prevResult find
       child.on('close', (code) => resolve({ code, stdout, stderr }));
       child.stdin.end(conf());
     });
-  const first = await runLauncher();
+  const untied = await runLauncher('');
+  assert.deepEqual([untied.code, untied.stdout], [0, ''], untied.stderr);
+  assertWired(await nodeState(), wired.hostVeth);
+  const first = await runLauncher(env.CNI_NETNS);
   assert.deepEqual([first.code, first.stdout], [0, ''], first.stderr);
   assertGone(await nodeState(), wired.hostVeth);
-  const second = await runLauncher();
+  const second = await runLauncher('');
   assert.deepEqual([second.code, second.stdout], [0, ''], second.stderr);
 });

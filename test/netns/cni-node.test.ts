@@ -333,7 +333,7 @@ test('DEL of the 100 pods through the launcher leaves no host veth, /32 route, 5
   assert.deepEqual([...held].filter(([address, podName]) => addresses.has(address) || first.some((p) => p.name === podName)), []);
 });
 
-test('with ipamd killed, DEL through the launcher exits 0 and removes the host veth, /32 route and rules, with prevResult and netns or with neither', async (t) => {
+test('with ipamd killed, DEL through the launcher exits 0 and removes the host veth, /32 route and rules it can tie to the pod (by netns or prevResult), and leaves them with neither', async (t) => {
   for (const pod of late) await addPod(pod);
   const eniOf = await enisOfAddresses();
   const wiredRules = (await nodeState()).rules.filter((r) => late.some((p) => r.src === p.address || r.dst === p.address));
@@ -358,8 +358,12 @@ test('with ipamd killed, DEL through the launcher exits 0 and removes the host v
   const again = await cni('DEL', withPrev, { netns: '' });
   assert.deepEqual([again.code, again.stdout], [0, ''], describe(`second DEL ${withPrev.name}`, again));
 
+  // without netns or prevResult the veth cannot be tied to this container (issue 10): left alone, then removed by a DEL with its netns
   const bare = await cni('DEL', withNeither, { netns: '' });
   assert.deepEqual([bare.code, bare.stdout], [0, ''], describe(`DEL ${withNeither.name} without prevResult or netns`, bare));
+  assert.ok((await nodeState()).links.includes(withNeither.hostVeth!), `${withNeither.hostVeth} was deleted without being tied to the pod`);
+  const withNetns = await cni('DEL', withNeither);
+  assert.deepEqual([withNetns.code, withNetns.stdout], [0, ''], describe(`DEL ${withNeither.name} with its netns`, withNetns));
   await gone(withNeither);
 
   await run(['ip', 'netns', 'del', netnsGone.netns]);

@@ -33,7 +33,6 @@ async function reAddWithBadNetns(ipamdUp: boolean): Promise<void> {
   for (const netns of badNetns()) {
     const c = await cni(node, 'ADD', pod, { netns });
     const e = cniError(c);
-    if (!ipamdUp) assert.equal(e.code, 11, c.stdout);
     assert.deepEqual(await missingWiring(node, pod), [], `a failed re-ADD with CNI_NETNS=${netns} (${e.msg}) unwired the first pod`);
     assert.deepEqual(await nodeState(node), before, `a failed re-ADD with CNI_NETNS=${netns} changed the node`);
     if (ipamdUp) assert.equal((await held(node)).get(pod.address!), pod.name, `a failed re-ADD with CNI_NETNS=${netns} released the first pod's address`);
@@ -46,7 +45,7 @@ test('with ipamd up, a failed re-ADD with a bad CNI_NETNS leaves the first pod w
   assert.deepEqual([check.code, check.stdout], [0, ''], check.stderr);
 });
 
-test('with ipamd down (the fallback plugin), a re-ADD answers 11 and leaves the first pod wired', async () => {
+test('with ipamd down (the fallback plugin), a failed re-ADD leaves the first pod wired', async () => {
   await node.killIpamd();
   await reAddWithBadNetns(false);
 });

@@ -1,7 +1,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { run } from '../../src/lib/index.js';
-import { applyEniNetwork, applyPodNetwork, checkPodNetwork, teardownPodByHostVeth, teardownPodNetwork, type PodNetworkInput } from '../../src/dataplane/index.js';
+import { applyEniNetwork, applyPodNetwork, checkPodNetwork, teardownPod, type PodNetworkInput } from '../../src/dataplane/index.js';
 
 // A node namespace with a primary address, a secondary ENI "eth1" (table 2) whose far side is a peer namespace
 // standing in for the subnet gateway and a host beyond it, and pods wired into their own namespaces.
@@ -96,22 +96,22 @@ test('a pod on the secondary ENI routes out through eth1 and really reaches the 
 test('DEL removes the host veth, rule 512, every 1536 rule and the /32 route; a second DEL succeeds', async () => {
   const hostVeth = (await applyPodNetwork(onSecondary, { nodeNetns: node, podNetns: podB })).hostVeth;
   await run(['ip', '-n', node, 'rule', 'add', 'from', '10.0.100.80', 'lookup', '3', 'prio', '1536']);
-  await teardownPodNetwork({ hostVeth, podIp: onSecondary.podIp }, node);
+  await teardownPod({ hostVeth, recordsKnown: true, ownedIp: onSecondary.podIp }, node);
   const rules = (await run(['ip', '-n', node, 'rule', 'show'])).stdout;
   assert.doesNotMatch(rules, /10\.0\.100\.80/);
   assert.doesNotMatch((await run(['ip', '-n', node, 'route', 'show', 'table', 'main'])).stdout, /10\.0\.100\.80/);
   assert.equal((await run(['ip', '-n', node, 'link', 'show', hostVeth]).catch(() => null)), null);
   assert.doesNotMatch((await run(['ip', '-n', podB, 'link', 'show'])).stdout, /eth0/);
-  await teardownPodNetwork({ hostVeth, podIp: onSecondary.podIp }, node);
+  await teardownPod({ hostVeth, recordsKnown: true, ownedIp: onSecondary.podIp }, node);
 });
 
 test('DEL works when the pod namespace is already gone', async () => {
   const hostVeth = (await checkHostVeth(onPrimary)) ?? assert.fail('the primary pod should still be wired');
   await run(['ip', 'netns', 'del', podA]);
-  await teardownPodNetwork({ hostVeth, podIp: onPrimary.podIp }, node);
+  await teardownPod({ hostVeth, recordsKnown: true, ownedIp: onPrimary.podIp }, node);
   await waitFor(async () => !(await run(['ip', '-n', node, 'link', 'show'])).stdout.includes(hostVeth), 'the host veth to disappear');
   assert.doesNotMatch((await run(['ip', '-n', node, 'route', 'show'])).stdout, /10\.0\.1\.5/);
-  await teardownPodNetwork({ hostVeth, podIp: onPrimary.podIp }, node);
+  await teardownPod({ hostVeth, recordsKnown: true, ownedIp: onPrimary.podIp }, node);
 });
 
 test('a pod whose runtime names its interface net1 is wired, checked and exchanges UDP on net1, with no eth0', async () => {
@@ -124,27 +124,28 @@ test('a pod whose runtime names its interface net1 is wired, checked and exchang
   assert.match((await run(['ip', '-n', podC, 'route', 'show'])).stdout, /^default via 169\.254\.1\.1 dev net1/m);
   assert.deepEqual(await checkPodNetwork(input, { nodeNetns: node, podNetns: podC }), { ok: true, problems: [] });
   assert.equal(await udpRoundTrip(node, '10.0.0.10', podC, '10.0.1.6'), 'echo hi from 10.0.1.6');
-  await teardownPodNetwork({ hostVeth: wired.hostVeth, podIp: input.podIp }, node);
+  await teardownPod({ hostVeth: wired.hostVeth, recordsKnown: true, ownedIp: input.podIp }, node);
   assert.doesNotMatch((await run(['ip', '-n', podC, 'link', 'show'])).stdout, /net1/);
 });
 
-test('DEL by host veth name alone finds the address on the veth\'s /32 route and removes rules 512/1536, route and link', async () => {
+test('without records, DEL ties the veth by its peer in the pod namespace and removes the rules 512/1536, route and link of the addresses it routes', async () => {
   const hostVeth = (await applyPodNetwork(onSecondary, { nodeNetns: node, podNetns: podB })).hostVeth;
   const before = (await run(['ip', '-n', node, 'rule', 'show'])).stdout;
   assert.match(before, /^512:\s+from all to 10\.0\.100\.80 lookup main/m);
   assert.match(before, /^1536:\s+from 10\.0\.100\.80 lookup 2/m);
-  const removed = await teardownPodByHostVeth(hostVeth, node);
+  const removed = await teardownPod({ hostVeth, podNetns: podB, recordsKnown: false }, node);
   assert.ok(removed.includes(`link del ${hostVeth}`), removed.join('\n'));
   assert.doesNotMatch((await run(['ip', '-n', node, 'rule', 'show'])).stdout, /10\.0\.100\.80/);
   assert.doesNotMatch((await run(['ip', '-n', node, 'route', 'show', 'table', 'main'])).stdout, /10\.0\.100\.80/);
   assert.doesNotMatch((await run(['ip', '-n', node, 'link', 'show'])).stdout, new RegExp(hostVeth));
-  assert.deepEqual(await teardownPodByHostVeth(hostVeth, node), []);
+  assert.deepEqual(await teardownPod({ hostVeth, podNetns: podB, recordsKnown: false }, node), []);
 });
 
-test('DEL by host veth name deletes a veth that carries no pod route', async () => {
+test('DEL leaves alone a veth of the computed name that it cannot tie to the pod: no peer in its namespace, no route to its address', async () => {
   await run(['ip', '-n', node, 'link', 'add', 'enibare0', 'type', 'veth', 'peer', 'name', 'enibare1']);
-  assert.deepEqual(await teardownPodByHostVeth('enibare0', node), ['link del enibare0']);
-  assert.doesNotMatch((await run(['ip', '-n', node, 'link', 'show'])).stdout, /enibare/);
+  assert.deepEqual(await teardownPod({ hostVeth: 'enibare0', podNetns: podB, recordsKnown: false, claimedIp: '10.0.100.80' }, node), []);
+  assert.match((await run(['ip', '-n', node, 'link', 'show'])).stdout, /enibare0/);
+  await run(['ip', '-n', node, 'link', 'del', 'enibare0']);
 });
 
 test('ADD into a namespace that does not exist fails and leaves no host veth or rules behind', async () => {

@@ -51,7 +51,7 @@ test('ADD without K8S_POD_NAME (ctr run --cni) names the veth from the container
   assert.match(veth(a), /^eni[0-9a-f]{11}$/);
 });
 
-test('a failed wiring after allocation unwires and releases: no half-wired pod, the address is free again', async () => {
+test('a failed wiring after allocation releases the new address; the wiring undid itself, so nothing is half-wired', async () => {
   const n = node();
   const logs: string[] = [];
   const a = await createCniHandler(n, { log: (l) => logs.push(l) })({ env: env('ADD', { CNI_NETNS: '/var/run/netns/gone' }), stdin: conf() });
@@ -59,8 +59,7 @@ test('a failed wiring after allocation unwires and releases: no half-wired pod, 
   const e = json(a);
   assert.equal(e.code, 110);
   assert.match(e.msg as string, /^NETNS_NOT_FOUND: network namespace \/var\/run\/netns\/gone does not exist/);
-  assert.deepEqual(n.calls, ['allocate c1', 'wire enic440f455693 10.0.97.30', 'unwire enic440f455693 10.0.97.30 254', 'release c1']);
-  assert.equal(n.wired.size, 0);
+  assert.deepEqual(n.calls, ['allocate c1', 'wire enic440f455693 10.0.97.30', 'release c1']);
   assert.equal(n.assigned.size, 0);
   assert.deepEqual(n.free, ['10.0.97.31', '10.0.97.30']);
   assert.deepEqual(logs, []);
@@ -146,7 +145,7 @@ test('DEL with ipamd unreachable tears down from prevResult (address, route tabl
   n.calls.length = 0;
   const del = await h({ env: env('DEL'), stdin: conf({ prevResult: json(add) }) });
   assert.deepEqual(del, { exitCode: 0, stdout: '' });
-  assert.deepEqual(n.calls, ['lookup c1', 'unwire enic440f455693 10.0.2.10 3', 'release c1']);
+  assert.deepEqual(n.calls, ['lookup c1', 'unwire enic440f455693 claimed:10.0.2.10/32 -', 'release c1']);
 });
 
 test('CHECK passes for a wired pod and names what is missing when its wiring is gone', async () => {
@@ -204,9 +203,14 @@ test('GC unwires and releases the attachments of this network that the runtime n
 
 test('the fallback plugin without ipamd: ADD and CHECK answer 11 with the reason, STATUS 50, VERSION works', async () => {
   const reason = "nothing accepts connections on ipamd's socket /run/podnet/ipamd.sock";
+  // CNI_NETNS is checked before ipamd is asked, as ipamd checks it: a missing one is 110, the host's is 4 (the netns tier has the 11 for a real pod namespace)
   const add = await runFallbackPlugin(env('ADD'), conf(), reason, () => {});
   assert.equal(add.exitCode, 1);
-  assert.deepEqual(json(add), { cniVersion: '0.4.0', code: 11, msg: `IPAMD_UNREACHABLE: ${reason}`, details: 'start ipamd (`podnet ipamd`) on this node; the runtime retries the pod' });
+  assert.equal(json(add).code, 110, 'a CNI_NETNS that does not exist is refused before ipamd is asked');
+  assert.match(json(add).msg as string, /^NETNS_NOT_FOUND: network namespace \/var\/run\/netns\/cni-1 does not exist/);
+  const host = json(await runFallbackPlugin(env('ADD', { CNI_NETNS: '/proc/self/ns/net' }), conf(), reason, () => {}));
+  assert.equal(host.code, 4);
+  assert.match(host.msg as string, /^INVALID_INPUT: CNI_NETNS \/proc\/self\/ns\/net is the host's network namespace/);
   const prev = { interfaces: [{ name: 'enic440f455693' }, { name: 'eth0', mac: '254', sandbox: netns }], ips: [{ interface: 1, address: '10.0.97.30/32' }] };
   assert.equal(json(await runFallbackPlugin(env('CHECK'), conf({ prevResult: prev }), reason, () => {})).code, 11);
   assert.equal(json(await runFallbackPlugin({ CNI_COMMAND: 'STATUS' }, conf({ cniVersion: '1.1.0' }), reason, () => {})).code, 50);

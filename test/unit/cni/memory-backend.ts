@@ -37,7 +37,7 @@ export class MemoryNode implements CniBackend {
     if (this.notReady) throw new PodnetError('IPAMD_NOT_READY', this.notReady, 'wait');
     if (this.allocationError) throw this.allocationError;
     const held = this.assigned.get(this.keyText(key));
-    if (held) return held.allocation;
+    if (held) return { ...held.allocation, heldBefore: true };
     const address = this.free.shift();
     if (!address) throw new PodnetError('NO_FREE_ADDRESS', 'the warm pool has 0 free addresses', 'raise WARM_IP_TARGET');
     const allocation: Allocation = {
@@ -64,6 +64,8 @@ export class MemoryNode implements CniBackend {
   async lookup(key: AttachmentKey): Promise<Allocation | null> {
     this.calls.push(`lookup ${key.containerId}`);
     this.reach();
+    // as ipamd: before its checkpoint is loaded it cannot say whether it holds the key
+    if (this.notReady) throw new PodnetError('IPAMD_NOT_READY', this.notReady, 'wait');
     return this.assigned.get(this.keyText(key))?.allocation ?? null;
   }
 
@@ -90,7 +92,8 @@ export class MemoryNode implements CniBackend {
   }
 
   async unwire(pod: PodTeardown): Promise<void> {
-    this.calls.push(`unwire ${pod.hostVethName} ${pod.address ?? '-'} ${pod.routeTable ?? '-'}`);
+    const address = pod.held === undefined ? `claimed:${pod.claimedAddress ?? '-'}` : (pod.held?.address ?? '-');
+    this.calls.push(`unwire ${pod.hostVethName} ${address} ${pod.held?.routeTable ?? '-'}`);
     this.wired.delete(pod.hostVethName);
   }
 
@@ -99,6 +102,11 @@ export class MemoryNode implements CniBackend {
     const w = this.wired.get(pod.hostVethName);
     if (!w) return [`host veth ${pod.hostVethName} does not exist`];
     return w.address === pod.address ? [] : [`pod address ${w.address} is not ${pod.address}`];
+  }
+
+  /** Namespaces are only names here: the node's own is refused as the dataplane refuses it; a missing one fails in wire(). */
+  checkNetns(netns: string): void {
+    if (netns === '/proc/self/ns/net') throw new PodnetError('INVALID_INPUT', `CNI_NETNS ${netns} is the host's network namespace (the one podnet runs in), not a pod's`, 'pass the pod sandbox netns');
   }
 
   async status() {
