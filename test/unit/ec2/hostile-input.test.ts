@@ -1,13 +1,11 @@
 /**
  * Issue 10, class 8: the emulator and IMDS under hostile input. Error XML stays well formed whatever a value holds;
  * filters are capped as EC2 caps them and cannot stall other clients; IMDS tokens belong to the source address and
- * instance they were issued to, and the token table stays bounded.
+ * instance they were issued to (the bounded token table: imds-tokens.test.ts).
  */
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { test } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { AssignPrivateIpAddressesCommand } from '@aws-sdk/client-ec2';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { createImdsHandler } from '../../../src/ec2/imds.js';
@@ -87,7 +85,7 @@ test('class 8: a request with more parameters than the Query parser takes is ref
   const r = await timedWithBystander(body);
   assert.equal(r.status, 400);
   assert.equal(errorOf(r.text).Code, 'InvalidRequest');
-  assert.match(errorOf(r.text).Message, /30002 parameters; at most 20000/);
+  assert.match(errorOf(r.text).Message, /30002 parameters; at most 25000/);
   assert.ok(r.ms < 1000, `answered in ${Math.round(r.ms)} ms`);
 });
 
@@ -157,6 +155,8 @@ test('class 8: from inside the VPC the /<instance-id>/ prefix is not honoured; t
   const prefixed = read(handler, a.podIp, fromPod, `/${b.id}/latest/meta-data/local-ipv4`);
   assert.equal(prefixed.status, 404);
   assert.ok(!prefixed.body.includes(b.ip), prefixed.body);
+  // a prefix naming the caller's own instance changes nothing (ipamd may be given such an endpoint on a node)
+  assert.deepEqual(read(handler, a.podIp, fromPod, `/${a.id}/latest/meta-data/instance-id`), { status: 200, body: a.id });
   // from loopback the prefix chooses the instance (tests and tools)
   const local = token(handler, '127.0.0.1', `/${b.id}`);
   assert.deepEqual(read(handler, '127.0.0.1', local, `/${b.id}/latest/meta-data/local-ipv4`), { status: 200, body: b.ip });
@@ -173,39 +173,4 @@ test('class 8: an IMDS token is valid only for the source address and instance i
   const forA = token(handler, '127.0.0.1', `/${a.id}`);
   assert.equal(read(handler, '127.0.0.1', forA, `/${a.id}/latest/meta-data/instance-id`).status, 200);
   assert.equal(read(handler, '127.0.0.1', forA, `/${b.id}/latest/meta-data/instance-id`).status, 401);
-});
-
-/** Heap in use after full collections (GC exposed at run time, so the number is what the table retains). */
-function heapUsed(): number {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
-
-test('class 8: the IMDS token table is bounded — 20,000 PUTs keep memory flat and evict the flooding source first; TTLs hold', async (t) => {
-  const { a, b } = await twoInstances();
-  let now = 1_000_000;
-  const handler = createImdsHandler(h.server.state, {}, () => now);
-  const other = token(handler, b.ip);
-  const first = token(handler, a.ip);
-  const before = heapUsed();
-  let last = '';
-  for (let i = 0; i < 20_000; i++) last = token(handler, a.ip);
-  const grown = heapUsed() - before;
-  t.diagnostic(`heap after 20,000 token PUTs: +${(grown / 1024 / 1024).toFixed(2)} MiB`);
-  assert.ok(grown < 1024 * 1024, `the token table grew by ${grown} bytes`);
-  assert.equal(read(handler, a.ip, first, '/latest/meta-data/instance-id').status, 401);
-  assert.equal(read(handler, a.ip, last, '/latest/meta-data/instance-id').status, 200);
-  assert.equal(read(handler, b.ip, other, '/latest/meta-data/instance-id').status, 200);
-
-  // the documented TTL semantics: 1..21600 seconds, echoed back; an expired token is 401
-  for (const ttl of ['0', '21601', 'abc', '']) {
-    assert.equal(imds(handler, a.ip, 'PUT', '/latest/api/token', { 'x-aws-ec2-metadata-token-ttl-seconds': ttl }).status, 400, ttl);
-  }
-  const short = token(handler, a.ip, '', '1');
-  assert.equal(read(handler, a.ip, short, '/latest/meta-data/instance-id').status, 200);
-  now += 1000;
-  assert.equal(read(handler, a.ip, short, '/latest/meta-data/instance-id').status, 401);
 });
