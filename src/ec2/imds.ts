@@ -1,12 +1,13 @@
 /**
  * The instance metadata service (IMDS): IMDSv2 session tokens, optional IMDSv1, and the `latest/` tree ipamd reads
- * (behaviour spec §7.4), per instance. The instance is chosen by an instance-ID path prefix
- * (`/<instance-id>/latest/...`, for callers that all come from 127.0.0.1) or else by the caller's source address
- * (its primary private IP, as the lab's nodes call from their own addresses).
+ * (behaviour spec §7.4), per instance. The instance is the one the caller's source address belongs to (any private
+ * address or /28 prefix of its ENIs: a node, or a pod on it, as on AWS); for callers on this host only, an
+ * instance-ID path prefix (`/<instance-id>/latest/...`) chooses one instead, for tests and tools that all call from
+ * 127.0.0.1.
  */
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestTarget } from '../lib/index.js';
+import { ImdsTokens } from './imds-tokens.js';
 import type { ImdsInstance, ImdsInterface } from './protocol.js';
 
 /** A directory maps names to children; a file is its text. */
@@ -103,6 +104,16 @@ export interface ImdsInstanceSource {
 const MAX_TOKEN_TTL_SECONDS = 21600;
 const instancePrefix = /^\/(i-[0-9a-f]+)(\/.*)?$/;
 
+const unmapped = (address: string | undefined) => (address ?? '').replace(/^::ffff:/, '');
+
+/**
+ * A caller on this host: 127.0.0.0/8 or ::1, or a connection from the listener's own address (it went over lo, as
+ * when `ec2 serve` listens on a non-loopback address and a local tool calls it).
+ */
+function isLocal(source: string, local: string): boolean {
+  return source === '::1' || /^127\.\d+\.\d+\.\d+$/.test(source) || source === local;
+}
+
 /** IMDS's HTTP behaviour: token issue (PUT), token check, instance selection, the tree. */
 export function createImdsHandler(
   state: ImdsInstanceSource,
@@ -110,14 +121,14 @@ export function createImdsHandler(
   nowMs: () => number = Date.now,
 ): (req: IncomingMessage, res: ServerResponse, target: RequestTarget) => void {
   const tokenRequired = options.tokenRequired ?? !(options.v1Allowed ?? false);
-  const tokens = new Map<string, number>(); // token → expiry (ms)
+  const tokens = new ImdsTokens(nowMs);
 
   const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), ...headers });
     res.end(body);
   };
 
-  const issueToken = (req: IncomingMessage, res: ServerResponse) => {
+  const issueToken = (req: IncomingMessage, res: ServerResponse, source: string, instance: ImdsInstance | null | undefined) => {
     // Real IMDS refuses token requests that went through a proxy (they carry X-Forwarded-For).
     if (req.headers['x-forwarded-for'] !== undefined) return send(res, 403, 'Forbidden');
     const ttlHeader = req.headers['x-aws-ec2-metadata-token-ttl-seconds'];
@@ -125,38 +136,41 @@ export function createImdsHandler(
     if (!(ttl >= 1 && ttl <= MAX_TOKEN_TTL_SECONDS)) {
       return send(res, 400, `missing or invalid X-aws-ec2-metadata-token-ttl-seconds: expected 1..${MAX_TOKEN_TTL_SECONDS}`);
     }
-    const now = nowMs();
-    for (const [t, expiry] of tokens) if (expiry <= now) tokens.delete(t);
-    const token = randomBytes(32).toString('base64url');
-    tokens.set(token, now + ttl * 1000);
+    const token = tokens.issue(source, instance?.instanceId ?? null, ttl);
     send(res, 200, token, { 'x-aws-ec2-metadata-token-ttl-seconds': String(ttl) });
   };
 
   return (req, res, target) => {
+    const source = unmapped(req.socket.remoteAddress);
+    const local = isLocal(source, unmapped(req.socket.localAddress));
+    // The prefix chooses the instance for local callers (they all share one address). From inside the VPC the
+    // instance is the one the source address belongs to: a prefix naming it is accepted, any other is an unknown
+    // path, so a pod cannot read another node's metadata.
     const prefixed = instancePrefix.exec(target.path);
-    const instanceId = prefixed?.[1];
-    const path = prefixed ? (prefixed[2] ?? '/') : target.path;
+    const own = local ? undefined : state.imdsInstance({ privateIp: source });
+    const honoured = prefixed && (local || prefixed[1] === own?.instanceId) ? prefixed : null;
+    const instanceId = honoured?.[1];
+    const path = honoured ? (honoured[2] ?? '/') : target.path;
+    const instance = local ? state.imdsInstance(instanceId ? { instanceId } : { privateIp: source }) : own;
 
     if (path === '/latest/api/token') {
-      if (req.method === 'PUT') return issueToken(req, res);
+      if (req.method === 'PUT') return issueToken(req, res, source, instance);
       return send(res, 405, 'Method Not Allowed', { allow: 'PUT' });
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method Not Allowed', { allow: 'GET, PUT' });
 
     const token = req.headers['x-aws-ec2-metadata-token'];
     if (token !== undefined) {
-      const expiry = typeof token === 'string' ? tokens.get(token) : undefined;
-      if (expiry === undefined || expiry <= nowMs()) return send(res, 401, 'Unauthorized');
+      if (typeof token !== 'string' || !tokens.valid(token, source, instance?.instanceId ?? null)) return send(res, 401, 'Unauthorized');
     } else if (tokenRequired) {
       return send(res, 401, 'Unauthorized');
     }
 
     if (!path.startsWith('/latest')) return send(res, 404, 'Not Found');
-    const sourceIp = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-    const instance = instanceId ? state.imdsInstance({ instanceId }) : state.imdsInstance({ privateIp: sourceIp });
     if (!instance) {
-      const who = instanceId ? `instance ${instanceId}` : `an instance whose primary private IP is ${sourceIp}`;
-      return send(res, 404, `Not Found: no ${who}; use http://HOST:PORT/<instance-id> as the IMDS endpoint to choose one`);
+      const who = instanceId ? `instance ${instanceId}` : `an instance that holds the address ${source}`;
+      const hint = local ? '; from this host, use http://HOST:PORT/<instance-id> as the IMDS endpoint to choose one' : '';
+      return send(res, 404, `Not Found: no ${who}${hint}`);
     }
     const body = readImdsPath({ latest: renderImdsTree(instance) }, path);
     if (body === undefined) return send(res, 404, 'Not Found');

@@ -6,11 +6,53 @@ import { Ec2Error, type Ec2Params } from './protocol.js';
 
 export const EC2_API_VERSION = '2016-11-15';
 
+/**
+ * Limits on one request. EC2 documents filter limits per action — DescribeInstances, for one, takes at most 200
+ * values per filter — and answers FilterLimitExceeded ("The request uses too many filters or too many filter
+ * values"). The emulator applies 50 filters per request and 200 values per filter to every action, and refuses a
+ * request with more than 25,000 parameters (50 × 200 filter values and the rest fit; a flood of 10,000 filters
+ * still gets FilterLimitExceeded) before reading any of them.
+ */
+export const MAX_FILTERS = 50;
+export const MAX_FILTER_VALUES = 200;
+export const MAX_QUERY_PARAMETERS = 25_000;
+
+/** The 1-based indexes found under one `Name.` head: as list items (`Name.3`) and as structures (`Name.3.X`). */
+interface IndexSet {
+  leaf: Set<number>;
+  struct: Set<number>;
+  /** A key with index 0, which EC2 refuses (lists start at 1). */
+  zeroKey?: string;
+}
+
+/**
+ * Every list head of a request, read in one pass over its keys: `Filter.2.Value.1` records leaf 1 under
+ * `Filter.2.Value.` and struct 2 under `Filter.`. Readers then find a list's indexes without scanning every key, so
+ * a request costs time linear in its size however many lists it holds.
+ */
+function indexLists(keys: Iterable<string>): Map<string, IndexSet> {
+  const heads = new Map<string, IndexSet>();
+  for (const key of keys) {
+    const segments = key.split('.');
+    for (let i = 1; i < segments.length; i++) {
+      if (!/^\d+$/.test(segments[i]!)) continue;
+      const head = `${segments.slice(0, i).join('.')}.`;
+      let set = heads.get(head);
+      if (!set) heads.set(head, (set = { leaf: new Set(), struct: new Set() }));
+      const index = Number(segments[i]);
+      if (index < 1) set.zeroKey ??= key;
+      (i === segments.length - 1 ? set.leaf : set.struct).add(index);
+    }
+  }
+  return heads;
+}
+
 /** A reader over the parameters below one prefix (`''` for the request, `Filter.1.` for a structure). */
 class QueryParams implements Ec2Params {
   constructor(
     readonly action: string,
     private readonly values: ReadonlyMap<string, string>,
+    private readonly lists: ReadonlyMap<string, IndexSet>,
     private readonly prefix: string,
   ) {}
 
@@ -45,11 +87,11 @@ class QueryParams implements Ec2Params {
   }
 
   list(name: string): string[] {
-    return this.indexes(name, /^(\d+)$/).map((i) => this.values.get(`${this.prefix}${name}.${i}`)!);
+    return this.indexes(name, 'leaf').map((i) => this.values.get(`${this.prefix}${name}.${i}`)!);
   }
 
   structs(name: string): Ec2Params[] {
-    return this.indexes(name, /^(\d+)\./).map((i) => new QueryParams(this.action, this.values, `${this.prefix}${name}.${i}.`));
+    return this.indexes(name, 'struct').map((i) => new QueryParams(this.action, this.values, this.lists, `${this.prefix}${name}.${i}.`));
   }
 
   filters(): Map<string, string[]> {
@@ -72,20 +114,25 @@ class QueryParams implements Ec2Params {
    * The 1-based indexes present under `Name.`, ascending. EC2 lists may skip numbers (the SDK never does);
    * order is by index, not by position in the body.
    */
-  private indexes(name: string, rest: RegExp): number[] {
-    const head = `${this.prefix}${name}.`;
-    const found = new Set<number>();
-    for (const key of this.values.keys()) {
-      if (!key.startsWith(head)) continue;
-      const match = rest.exec(key.slice(head.length));
-      if (!match) continue;
-      const index = Number(match[1]);
-      if (index < 1) {
-        throw new Ec2Error('InvalidParameterValue', `Parameter ${key} has index ${index}; list indexes start at 1`);
-      }
-      found.add(index);
+  private indexes(name: string, kind: 'leaf' | 'struct'): number[] {
+    const set = this.lists.get(`${this.prefix}${name}.`);
+    if (!set) return [];
+    if (set.zeroKey !== undefined) {
+      throw new Ec2Error('InvalidParameterValue', `Parameter ${set.zeroKey} has index 0; list indexes start at 1`);
     }
-    return [...found].sort((a, b) => a - b);
+    return [...set[kind]].sort((a, b) => a - b);
+  }
+}
+
+/** FilterLimitExceeded beyond MAX_FILTERS filters or MAX_FILTER_VALUES values in one filter. */
+function checkFilterLimits(lists: ReadonlyMap<string, IndexSet>): void {
+  const filters = lists.get('Filter.')?.struct;
+  if (!filters) return;
+  const tooMany = (detail: string) => new Ec2Error('FilterLimitExceeded', `The request uses too many filters or too many filter values: ${detail}`);
+  if (filters.size > MAX_FILTERS) throw tooMany(`${filters.size} filters; at most ${MAX_FILTERS}`);
+  for (const n of filters) {
+    const values = lists.get(`Filter.${n}.Value.`)?.leaf.size ?? 0;
+    if (values > MAX_FILTER_VALUES) throw tooMany(`Filter.${n} has ${values} values; at most ${MAX_FILTER_VALUES}`);
   }
 }
 
@@ -95,6 +142,10 @@ class QueryParams implements Ec2Params {
  * (NoSuchVersion). Whether the action exists is the dispatcher's question (InvalidAction).
  */
 export function parseQuery(form: URLSearchParams): Ec2Params {
+  const count = form.size;
+  if (count > MAX_QUERY_PARAMETERS) {
+    throw new Ec2Error('InvalidRequest', `The request has ${count} parameters; at most ${MAX_QUERY_PARAMETERS} are accepted`);
+  }
   const values = new Map<string, string>();
   for (const [key, value] of form) {
     if (values.has(key)) {
@@ -113,5 +164,7 @@ export function parseQuery(form: URLSearchParams): Ec2Params {
   if (version !== EC2_API_VERSION) {
     throw new Ec2Error('NoSuchVersion', `An invalid or unsupported API version was specified: ${version}; this endpoint speaks ${EC2_API_VERSION}`);
   }
-  return new QueryParams(action, values, '');
+  const lists = indexLists(values.keys());
+  checkFilterLimits(lists);
+  return new QueryParams(action, values, lists, '');
 }

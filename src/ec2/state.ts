@@ -375,10 +375,15 @@ export class Ec2State {
   imdsInstance(by: { instanceId?: string; privateIp?: string }): ImdsInstance | undefined {
     let instanceId = by.instanceId;
     if (!instanceId && by.privateIp) {
+      // any address of an attached ENI, or an address inside one of its /28 prefixes: a node or a pod on it
+      const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(by.privateIp);
+      const prefix = v4 ? `${v4[1]}.${v4[2]}.${v4[3]}.${Number(v4[4]) & 0xf0}/28` : '';
       instanceId = this.get<{ instance_id: string }>(
         `SELECT e.instance_id FROM eni_addresses a JOIN enis e ON e.id = a.eni_id
-         WHERE a.cidr = ? AND a.is_primary = 1 AND e.instance_id IS NOT NULL ORDER BY e.device_index LIMIT 1`,
+         WHERE e.instance_id IS NOT NULL AND ((a.kind = 'address' AND a.cidr = ?) OR (a.kind = 'prefix' AND a.cidr = ?))
+         ORDER BY a.is_primary DESC, e.device_index LIMIT 1`,
         by.privateIp,
+        prefix,
       )?.instance_id;
     }
     if (!instanceId) return undefined;

@@ -9,8 +9,17 @@ const EC2_XML_NAMESPACE = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
 const escapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
+/** Characters XML 1.0 cannot carry at all, not even as `&#…;` references (controls, lone surrogates, U+FFFE/FFFF). */
+const notXmlChar = /[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu;
+
+/**
+ * Text as XML character data. A value that echoes a caller's input (an error naming a bad parameter) may hold
+ * characters XML cannot carry; they are written as `\uXXXX` so the document stays well formed and still shows them.
+ */
 function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => escapes[c]!);
+  return text
+    .replace(/[&<>"']/g, (c) => escapes[c]!)
+    .replace(notXmlChar, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
 }
 
 function renderValue(value: XmlValue): string {

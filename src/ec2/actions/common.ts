@@ -129,9 +129,37 @@ export function applyTagSpecifications(state: Ec2State, params: Ec2Params, resou
 /** Filter values of one resource: filter name → the values it matches against. */
 export type FilterValues = Record<string, Array<string | number | boolean | null | undefined>>;
 
-function wildcard(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`);
+/**
+ * A filter value as a matcher: `*` any run of characters, `?` one. Matched without regular expressions, by the
+ * greedy star-backtracking walk, so a value full of `*` costs at most text × pattern steps (a `.*` regex
+ * backtracks exponentially in the number of stars).
+ */
+function wildcard(pattern: string): { test(text: string): boolean } {
+  const p = pattern.replace(/\*+/g, '*');
+  return {
+    test(text: string): boolean {
+      let pi = 0;
+      let ti = 0;
+      let star = -1;
+      let resume = 0;
+      while (ti < text.length) {
+        if (pi < p.length && (p[pi] === '?' || (p[pi] !== '*' && p[pi] === text[ti]))) {
+          pi++;
+          ti++;
+        } else if (pi < p.length && p[pi] === '*') {
+          star = pi++;
+          resume = ti;
+        } else if (star >= 0) {
+          pi = star + 1;
+          ti = ++resume;
+        } else {
+          return false;
+        }
+      }
+      while (pi < p.length && p[pi] === '*') pi++;
+      return pi === p.length;
+    },
+  };
 }
 
 /**

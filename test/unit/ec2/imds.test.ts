@@ -85,10 +85,13 @@ test('an expired token is refused', async () => {
   assert.equal((await fetch(`${base}/latest/meta-data/mac`, { headers: { 'x-aws-ec2-metadata-token': token } })).status, 401);
 });
 
-test('the instance-ID path prefix selects the instance; an unknown ID is 404', async () => {
-  const token = await (await fetch(`${base}/i-0123456789abcdef0/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '300' } })).text();
+test('the instance-ID path prefix selects the instance; an unknown ID is 404; a token is for its own instance only', async () => {
+  const tokenFor = async (prefix: string) =>
+    (await fetch(`${base}${prefix}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '300' } })).text();
+  const token = await tokenFor('/i-0123456789abcdef0');
   const get = await fetch(`${base}/i-0123456789abcdef0/latest/meta-data/placement/availability-zone`, { headers: { 'x-aws-ec2-metadata-token': token } });
   assert.equal(await get.text(), 'us-west-2a');
-  const unknown = await fetch(`${base}/i-00000000000000000/latest/meta-data/instance-id`, { headers: { 'x-aws-ec2-metadata-token': token } });
-  assert.equal(unknown.status, 404);
+  const unknownUrl = `${base}/i-00000000000000000/latest/meta-data/instance-id`;
+  assert.equal((await fetch(unknownUrl, { headers: { 'x-aws-ec2-metadata-token': token } })).status, 401);
+  assert.equal((await fetch(unknownUrl, { headers: { 'x-aws-ec2-metadata-token': await tokenFor('/i-00000000000000000') } })).status, 404);
 });
