@@ -221,7 +221,8 @@ export async function startPodnetNode(o: PodnetNodeOptions): Promise<PodnetNode>
     if (o.eniLinks) eniLinks = followEniLinks(served.ec2Url, instanceId, ns, join(o.dir, 'eni-links.log'));
 
     // the node's eth0 is the instance's primary ENI: ipamd finds ENIs by MAC (IMDS), the node answers on its IP
-    const token = (await http({ url: `${served.imdsUrl}/latest/api/token`, method: 'PUT', headers: { 'X-aws-ec2-metadata-token-ttl-seconds': '60' } })).text;
+    // (an IMDS token is valid for the instance it was issued for, so it is asked for through the node's endpoint)
+    const token = (await http({ url: `${imdsEndpoint}/latest/api/token`, method: 'PUT', headers: { 'X-aws-ec2-metadata-token-ttl-seconds': '60' } })).text;
     const meta = async (key: string) => (await http({ url: `${imdsEndpoint}/latest/meta-data/${key}`, headers: { 'X-aws-ec2-metadata-token': token } })).text.trim();
     const mac = await meta('mac');
     const nodeIp = await meta('local-ipv4');
