@@ -248,11 +248,12 @@ interface ServerUnderTest {
 }
 
 /** Runs the corpus against one server, a few requests at a time; returns every failure and the counts per category. */
-async function throwCorpus(s: ServerUnderTest): Promise<{ failures: string[]; counts: Map<string, number>; total: number; ms: number }> {
+async function throwCorpus(s: ServerUnderTest): Promise<{ failures: string[]; counts: Map<string, number>; outcomes: Map<string, number>; total: number; ms: number }> {
   const started = Date.now();
   const entries = corpus(s.wellFormed);
   const failures: string[] = [];
   const counts = new Map<string, number>();
+  const outcomes = new Map<string, number>();
   const good = [b(render(s.wellFormed))];
   let next = 0;
   const worker = async () => {
@@ -260,6 +261,8 @@ async function throwCorpus(s: ServerUnderTest): Promise<{ failures: string[]; co
       const e = entries[next++]!;
       counts.set(e.category, (counts.get(e.category) ?? 0) + 1);
       const o = await exchange(s.open, e.parts);
+      const outcome = o.status !== undefined ? String(o.status) : o.hung ? 'hung' : 'closed';
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       const label = `${s.name} ${e.category} ${e.name}`;
       if (o.hung) failures.push(`${label}: neither answered nor closed within ${DEADLINE_MS} ms`);
       else if (e.expect !== undefined && o.status !== e.expect) failures.push(`${label}: ${o.status ?? 'closed'}, expected ${e.expect}`);
@@ -269,11 +272,12 @@ async function throwCorpus(s: ServerUnderTest): Promise<{ failures: string[]; co
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
-  return { failures, counts, total: entries.length, ms: Date.now() - started };
+  return { failures, counts, outcomes, total: entries.length, ms: Date.now() - started };
 }
 
 function assertCorpus(t: { diagnostic(message: string): void }, r: Awaited<ReturnType<typeof throwCorpus>>): void {
   t.diagnostic(`${r.total} requests in ${r.ms} ms: ${[...r.counts].map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  t.diagnostic(`outcomes: ${[...r.outcomes].sort().map(([o, n]) => `${o} ×${n}`).join(', ')}`);
   assert.ok(r.total >= 200, `${r.total} requests`);
   for (const [category, n] of r.counts) assert.ok(n >= 20, `${category}: ${n} requests`);
   assert.deepEqual(r.failures, []);
