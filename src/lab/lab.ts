@@ -367,7 +367,7 @@ export async function podAdd(opts: PodAddOptions): Promise<PodRecord> {
     // checked as the scenario loader checks a pod's eni: a device the type lacks would only fail after 64 ADDs
     if (opts.hostNetwork) throw new PodnetError('USAGE', '--eni with --host-network: a hostNetwork pod uses the node\'s addresses', 'drop --eni or --host-network');
     const problem = eniIndexProblem(node.instanceType, opts.eni);
-    if (problem) throw new PodnetError('USAGE', `--eni ${opts.eni}: ${problem}`, `pick one of the ENIs named above, or a node of a larger instance type`);
+    if (problem) throw new PodnetError('USAGE', `--eni ${opts.eni}: ${problem}`, 'pick one of the ENIs named above, or a node of a larger instance type');
   }
   if (opts.hostNetwork) {
     const pod: PodRecord = { name: opts.name, node: opts.node, ns: node.ns, hostNetwork: true, ip: null, containerId: '' };
