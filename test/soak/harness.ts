@@ -171,13 +171,15 @@ export class IpamdProcess {
     return `last ${Math.min(n, this.logLines.length)} log lines of podnet ipamd (all starts):\n  ${this.logLines.slice(-n).join('\n  ')}`;
   }
 
-  /** Runs `body`; a failure carries the child's last log lines, the clue to it once the temp dir is gone. */
-  async withLogs<T>(body: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `body`; on a failure the child's last log lines, the clue to it once the temp dir is gone, go to the test's
+   * diagnostics (reporters print an assertion's own message and stack, not what is added to them later).
+   */
+  async withLogs<T>(t: { diagnostic(message: string): void }, body: () => Promise<T>): Promise<T> {
     try {
       return await body();
     } catch (err) {
-      // the reporter prints the stack, which holds the message as it was when the error was made
-      if (err instanceof Error) err.stack = `${err.stack ?? err.message}\n${this.logTail(40)}`;
+      t.diagnostic(this.logTail(60));
       throw err;
     }
   }
@@ -253,6 +255,9 @@ export function sumCounts(all: readonly RuntimeCounts[]): RuntimeCounts {
 }
 
 export interface Ec2CallCounts {
+  /** Requests received (an answer may still be on its way). */
+  requests: number;
+  /** Requests answered. */
   calls: number;
   /** Answered with the emulator's injected fault. */
   faults: number;
@@ -275,13 +280,14 @@ export interface Ec2Counter {
  */
 export async function countEc2Answers(ec2Url: string): Promise<Ec2Counter> {
   const target = new URL(ec2Url);
-  const counts: Ec2CallCounts = { calls: 0, faults: 0, throttled: 0, faultsByAction: {} };
+  const counts: Ec2CallCounts = { requests: 0, calls: 0, faults: 0, throttled: 0, faultsByAction: {} };
   const server: Server = createServer((req, res) => {
     const body: Buffer[] = [];
     req.on('data', (c: Buffer) => body.push(c));
     req.on('end', () => {
       const sent = Buffer.concat(body);
       const action = new URLSearchParams(sent.toString('utf8')).get('Action') ?? '?';
+      counts.requests++;
       const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
         const chunks: Buffer[] = [];
         answer.on('data', (c: Buffer) => chunks.push(c));

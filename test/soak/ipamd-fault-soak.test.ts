@@ -1,14 +1,15 @@
 /**
  * The fault soak: EC2 fails a quarter of ipamd's mutating calls and throttles at a tenth of AWS's rates, four
  * churners ADD and DEL pods at once through ipamd's CNI socket, and `podnet ipamd` (a child process) is killed with
- * SIGKILL over and over — mostly at a random moment after it is ready, sometimes while it is still starting. Then the
- * storm ends and ipamd, its checkpoint and EC2 must agree with the runtime: no leaked ENI, no leaked address, no
- * address held by two pods. The kill moments and each churner's choices come from one printed seed.
+ * SIGKILL over and over — mostly at a random moment after it is ready, sometimes while it is still starting. The
+ * storm ends with the last kill; a new ipamd starts in a calm EC2, the runtime's pending DELs go through, and ipamd,
+ * its checkpoint and EC2 must agree with the runtime: no leaked ENI, no leaked address, no address held by two pods.
+ * The kill moments and each churner's choices come from one printed seed.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ec2Actions } from '../../src/ec2/index.js';
-import { daemonEnv, startCloud, type Cloud } from '../unit/ipamd/daemon-harness.js';
+import { daemonEnv, eventually, startCloud, type Cloud } from '../unit/ipamd/daemon-harness.js';
 import { assertNodeAgrees, countEc2Answers, IpamdProcess, PodRuntime, seeded, setEc2Weather, sleep, soakSeed, sumCounts, type Ec2Counter } from './harness.js';
 
 const CHURNERS = 4;
@@ -48,11 +49,11 @@ after(async () => {
   await cloud?.close();
 });
 
-test(`EC2 faults (${ERROR_RATE * 100} % of mutating calls, throttling ×${THROTTLE_SCALE}), ${CHURNERS} churners and ${KILLS_AFTER_READY + KILLS_DURING_START} kill -9 of ipamd leave ipamd, the checkpoint and EC2 in agreement`, { timeout: 240_000 }, async (t) => {
+test(`EC2 faults (${ERROR_RATE * 100} % of mutating calls, throttling ×${THROTTLE_SCALE}), ${CHURNERS} churners and ${KILLS_AFTER_READY + KILLS_DURING_START} kill -9 of ipamd leave ipamd, the checkpoint and EC2 in agreement`, { timeout: 150_000 }, async (t) => {
   const seed = soakSeed(Date.now() % 1_000_000_007);
   t.diagnostic(`podnet ipamd runs from ${ipamd.how}; seed ${seed} (replay with PODNET_SOAK_SEED=${seed})`);
   const started = performance.now();
-  await ipamd.withLogs(async () => {
+  await ipamd.withLogs(t, async () => {
     await setEc2Weather(cloud,
       { seed, actions: Object.fromEntries(mutatingActions.map((a) => [a, { errorRate: ERROR_RATE }])) },
       { enabled: true, scale: THROTTLE_SCALE });
@@ -88,16 +89,17 @@ test(`EC2 faults (${ERROR_RATE * 100} % of mutating calls, throttling ×${THROTT
       for (const afterReady of plan) {
         if (afterReady) {
           await ipamd.start();
-          await sleep(random() * 1500);
+          await sleep(random() * 1000);
         } else {
-          // node alone takes ~0.3 s to load the CLI; past it, ipamd is reading its checkpoint, IMDS and EC2
+          // mid-start-up: once the new ipamd has sent its first EC2 call, while it reads EC2, IMDS and its checkpoint
+          const sent = counter.counts.requests;
           await ipamd.start({ untilReady: false });
-          await sleep(300 + random() * 700);
+          await eventually(() => counter.counts.requests > sent || !ipamd.running, 'the new ipamd\'s first EC2 call', 20_000);
+          await sleep(random() * 50);
         }
         ipamd.assertNotCrashed('before a kill');
         await ipamd.kill9();
       }
-      await ipamd.start();
     };
 
     const churners = runtimes.map((r, n) => churn(r, n));
@@ -109,7 +111,12 @@ test(`EC2 faults (${ERROR_RATE * 100} % of mutating calls, throttling ×${THROTT
     }
     const stormSeconds = (performance.now() - started) / 1000;
 
-    // drain with ipamd up: every container whose ADD or DEL was cut off gets its DEL
+    // the storm ends with the last kill; ipamd starts again in a calm EC2 and must repair what the storm left (ENIs
+    // created but never attached, addresses assigned but never recorded), not wait out backoffs it began in the storm
+    await setEc2Weather(cloud, { actions: {} }, { enabled: false });
+    await ipamd.start();
+
+    // drain: every container whose ADD or DEL was cut off or refused gets its DEL
     const pending = () => runtimes.reduce((n, r) => n + r.toDelete.size, 0);
     for (let round = 0; round < 50 && pending() > 0; round++) {
       for (const r of runtimes) await r.retryDeletes();
@@ -118,8 +125,6 @@ test(`EC2 faults (${ERROR_RATE * 100} % of mutating calls, throttling ×${THROTT
     assert.equal(pending(), 0, 'every DEL eventually succeeded');
     ipamd.assertNotCrashed('after the storm');
 
-    // the storm ends: the checks read a calm EC2, and ipamd's GC and reconcile settle in it
-    await setEc2Weather(cloud, { actions: {} }, { enabled: false });
     const live = new Map(runtimes.flatMap((r) => [...r.live]));
     const agreement = await assertNodeAgrees(cloud, ipamd, env.AWS_VPC_K8S_CNI_BACKING_STORE!, live);
 

@@ -36,10 +36,10 @@ after(async () => {
   await cloud?.close();
 });
 
-test('kill -9 at 50 random points over 1,000 pod ADDs/DELs leaks no address and never gives one address to two pods', { timeout: 300_000 }, async (t) => {
+test('kill -9 at 50 random points over 1,000 pod ADDs/DELs leaks no address and never gives one address to two pods', { timeout: 150_000 }, async (t) => {
   const seed = soakSeed(20261122);
   t.diagnostic(`podnet ipamd runs from ${ipamd.how}; seed ${seed} (replay with PODNET_SOAK_SEED=${seed})`);
-  await ipamd.withLogs(async () => {
+  await ipamd.withLogs(t, async () => {
     const random = seeded(seed);
     const killAt = new Set<number>();
     while (killAt.size < KILLS) killAt.add(1 + Math.floor(random() * (OPS - 1)));
