@@ -109,7 +109,7 @@ export interface CniBackend {
   status(): Promise<BackendStatus>;
   /**
    * Throws when netns cannot be a pod's network namespace: missing (NETNS_NOT_FOUND), the node's own or not a network
-   * namespace (INVALID_INPUT, code 4). Both backends use src/dataplane's checkPodNetns.
+   * namespace (INVALID_INPUT, code 4). ipamd's Linux dataplane and the fallback use src/dataplane's checkPodNetns.
    */
   checkNetns(netns: string): void;
 }
@@ -221,8 +221,13 @@ async function add(backend: CniBackend, r: AttachmentRequest, log: (line: string
     infraContainerId: r.args.K8S_POD_INFRA_CONTAINER_ID ?? '',
     netns: r.netns,
   };
-  // before anything is assigned or wired: a namespace that is missing, the node's own, or not a network namespace
-  backend.checkNetns(r.netns);
+  // before anything is assigned or wired: the node's own namespace, or something that is not a network namespace (4).
+  // A missing one is left to the wiring (110), or, without ipamd, waits behind the 11 every ADD gets.
+  try {
+    backend.checkNetns(r.netns);
+  } catch (err) {
+    if (!(err instanceof PodnetError && err.code === 'NETNS_NOT_FOUND')) throw err;
+  }
   const allocation = await backend.allocate(key, pod);
   const vethOwner = vethOwnerOf(r.config.vethPrefix, r.podNamespace, r.podName, r.containerId);
   const wiring: PodWiring = {

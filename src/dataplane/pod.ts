@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { ExecError, run } from '../lib/index.js';
-import { isAddressText } from '../net/index.js';
 import { formatRoute, formatRule, netnsOf, parseRules, readIpJson, routeWords, ruleWords, runIpBatch, runIpBatchInNetns, type BatchLine, type IpRule, type IpTarget, type Route, type RouteTable } from './iproute.js';
 import { checkPodNetns, netnsArgv, type NetnsRef } from './netns.js';
 import { addressWord, ifNameWord, ipLine, macWord, netnsWord, numberWord, prefixWord } from './words.js';
@@ -225,14 +224,14 @@ interface JsonVeth {
  * DEL (§3.4) under the rule that podnet touches only what it can tie to this pod: the host veth (by its computed name)
  * counts as the pod's when its peer is in the pod's namespace or its /32 (or /128) route is the pod's address (ipamd's
  * record, or the address prevResult claims); then the veth and its route go. The 512 rule and every 1536 rule of an
- * address go when the address is the container's in ipamd's records, or, without records, when the tied veth routes it.
- * Anything already gone counts as removed, so a second DEL succeeds. Returns the commands it ran.
+ * address go when the address is the container's in ipamd's records, or, without records, when the tied veth routes
+ * it or it is the claimed address and no link routes it at all. Anything already gone counts as removed, so a second
+ * DEL succeeds. Returns the commands it ran.
  */
 export async function teardownPod(input: PodTeardownInput, nodeNetns?: IpTarget): Promise<string[]> {
   const veth = ifNameWord(input.hostVeth);
   const owned = input.ownedIp === undefined ? undefined : addressWord(input.ownedIp.split('/')[0]!).text;
-  const claimedText = input.claimedIp?.split('/')[0];
-  const claimed = claimedText !== undefined && isAddressText(claimedText) ? addressWord(claimedText).text : undefined;
+  const claimed = claimedAddress(input.claimedIp);
   const families = new Set<4 | 6>([4]);
   for (const a of [owned, claimed]) if (a?.includes(':')) families.add(6);
   let link: JsonVeth | undefined;
@@ -250,6 +249,9 @@ export async function teardownPod(input: PodTeardownInput, nodeNetns?: IpTarget)
   }
   const tied = link !== undefined && ((owned !== undefined && routed.includes(owned)) || (claimed !== undefined && routed.includes(claimed)) || (await peerIn(input.podNetns, link)));
   const addresses = input.recordsKnown ? (owned === undefined ? [] : [owned]) : tied ? routed : [];
+  // without records, the rules of a claimed address that no link on the node routes are no pod's (the veth went with
+  // its namespace): they go too. A live pod's address always has its /32 route, so a foreign claim never reaches one.
+  if (!input.recordsKnown && claimed !== undefined && !addresses.includes(claimed) && !(await isRouted(claimed, nodeNetns))) addresses.push(claimed);
   const ran: string[] = [];
   for (const family of [4, 6] as const) {
     const lines: BatchLine[] = [];
@@ -263,6 +265,22 @@ export async function teardownPod(input: PodTeardownInput, nodeNetns?: IpTarget)
     ran.push(...lines.map((l) => l.cmd));
   }
   return ran;
+}
+
+/** The address of a claim that is exactly `<address>` or `<address>/<length>`; anything else claims nothing. */
+function claimedAddress(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return prefixWord(text).text.split('/')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether any route in main leads to the address itself (a pod's /32 or /128 on whatever link). */
+async function isRouted(address: string, nodeNetns: IpTarget): Promise<boolean> {
+  const [routes] = (await readIpJson(netnsOf(nodeNetns), [`route show table main ${prefixWord(address).text}`], address.includes(':') ? 6 : 4)) as [unknown[]];
+  return routes.length > 0;
 }
 
 /**

@@ -3,7 +3,6 @@
  * DelNetwork, spec §6.2) and pod wiring through the node's dataplane. ADD never calls EC2: the pool loop grows the
  * pool, and a pod that finds none is told which cause applies.
  */
-import { checkPodNetns } from '../dataplane/index.js';
 import type { Allocation, AttachmentKey, BackendStatus, CniBackend, HeldAttachment, PodTeardown, PodWiring } from '../cni/index.js';
 import type { IpamdNode, PodAddress } from './node.js';
 import type { NodeDataplane, PodPlumbing } from './node-dataplane.js';
@@ -69,7 +68,7 @@ export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane): C
     async checkWiring(pod) {
       return dataplane.checkPod(plumbing(pod));
     },
-    checkNetns: checkPodNetns,
+    checkNetns: (netns) => dataplane.checkPodNetns(netns),
     async status(): Promise<BackendStatus> {
       return node.ready ? { ready: true } : { ready: false, reason: 'ipamd is still initialising the node (IMDS, EC2, checkpoint)' };
     },

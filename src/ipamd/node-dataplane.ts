@@ -14,6 +14,7 @@ import {
   detectRandomFully,
   findLinkByMac,
   teardownPod,
+  checkPodNetns,
   startIpSession,
   type ConnmarkBackend,
   type IpSession,
@@ -61,6 +62,8 @@ export interface NodeDataplane {
   setupEni(eni: EniFacts): Promise<void>;
   /** Host link names: the checkpoint restore keeps pods whose veth still exists (§6.4); undefined = not known. */
   hostLinkNames(): Promise<string[] | undefined>;
+  /** Refuses a netns that cannot be a pod's before anything is assigned for it (src/dataplane checkPodNetns). */
+  checkPodNetns(netns: string): void;
   wirePod(pod: PodPlumbing): Promise<void>;
   /** Removes the pod's wiring that is tied to it (src/dataplane teardownPod). */
   unwirePod(pod: PodTeardownInput): Promise<void>;
@@ -77,6 +80,8 @@ export function addressOnlyDataplane(): NodeDataplane {
     setupHost: skip,
     setupEni: skip,
     hostLinkNames: async () => undefined,
+    // nothing is wired, so a namespace is only a name here
+    checkPodNetns: () => {},
     wirePod: skip,
     unwirePod: skip,
     checkPod: async () => [],
@@ -129,6 +134,7 @@ export function linuxDataplane(config: PodnetConfig): NodeDataplane {
       const { stdout } = await run(['ip', '-j', 'link', 'show']);
       return (JSON.parse(stdout) as { ifname: string }[]).map((l) => l.ifname);
     },
+    checkPodNetns,
     async wirePod(pod) {
       await applyPodNetwork(
         { namespace: pod.podNamespace, podName: pod.podName, ifName: pod.ifName, vethPrefix: pod.vethPrefix, podIp: pod.address, routeTable: pod.routeTable === 254 ? 'main' : pod.routeTable, mtu: pod.mtu, addressHeldBefore: pod.addressHeldBefore },
