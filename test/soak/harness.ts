@@ -95,7 +95,9 @@ export class IpamdProcess {
   async start(o: { untilReady?: boolean } = {}): Promise<void> {
     // a soak that timed out keeps running its loops for a moment: it must not leave a new ipamd behind
     if (this.disposed) throw new Error('podnet ipamd was disposed of: the test is over');
-    const c = spawn(process.execPath, this.argv, { env: { ...process.env, ...this.env, NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    // the test runner's own PODNET_TEST_TIER is no ipamd setting (ipamd would warn about it at every start)
+    const { PODNET_TEST_TIER: _tier, ...inherited } = process.env;
+    const c = spawn(process.execPath, this.argv, { env: { ...inherited, ...this.env, NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = c;
     this.starts++;
     this.readyLogged = false;
