@@ -49,7 +49,7 @@ export {
   type PodTeardown,
   type BackendStatus,
 } from './handler.js';
-export { startCniSocketServer, type CniSocketServer, type CniSocketServerOptions } from './server.js';
+export { launcherRequestBody, startCniSocketServer, type CniSocketServer, type CniSocketServerOptions } from './server.js';
 export { runFallbackPlugin, runFallbackPluginProcess } from './plugin.js';
 export {
   installCni,

@@ -57,15 +57,19 @@ function shellQuote(word: string): string {
 }
 
 /**
- * The installed launcher: the repository's bin/podnet-cni with the fallback plugin's argv baked in (absolute node and
- * plugin paths of this machine, known only at install time), so a single copied file in the CNI bin dir works.
+ * The installed launcher: the repository's bin/podnet-cni with the fallback plugin's argv (absolute node and plugin
+ * paths of this machine, known only at install time) and ipamd's socket baked in, so a single copied file in the CNI
+ * bin dir works and never has to read the network config to find ipamd.
  */
-function renderInstalledLauncher(launcherText: string, fallbackArgv: readonly string[]): string {
-  const line = /^fallback_plugin=$/m;
-  if (!line.test(launcherText)) {
-    throw new PodnetError('FAILED', 'bin/podnet-cni has no empty "fallback_plugin=" line to fill in', 'reinstall podnet: the launcher file was modified');
+function renderInstalledLauncher(launcherText: string, fallbackArgv: readonly string[], socket: string): string {
+  let text = launcherText;
+  const values = { fallback_plugin: shellQuote(fallbackArgv.map(shellQuote).join(' ')), ipamd_socket: shellQuote(socket) };
+  for (const [name, value] of Object.entries(values)) {
+    const line = new RegExp(`^${name}=.*$`, 'm');
+    if (!line.test(text)) throw new PodnetError('FAILED', `bin/podnet-cni has no "${name}=" line to fill in`, 'reinstall podnet: the launcher file was modified');
+    text = text.replace(line, () => `${name}=${value}`); // a function: a $ in a path is text, not a pattern
   }
-  return launcherText.replace(line, `fallback_plugin=${shellQuote(fallbackArgv.map(shellQuote).join(' '))}`);
+  return text;
 }
 
 export interface InstallResult {
@@ -90,8 +94,11 @@ export function installCni(o: { binDir: string; confDir: string; conflist: Confl
   if (!o.fallbackArgv && !existsSync(join(packageRoot, 'dist', 'cni', 'index.js'))) {
     throw new PodnetError('FAILED', `the fallback plugin needs the build, and ${join(packageRoot, 'dist')} has no cni/index.js`, 'run `npm run build` in the podnet checkout, then install again');
   }
+  if (!o.conflist.ipamdSocket.startsWith('/') || /[\x00-\x1f\x7f]/.test(o.conflist.ipamdSocket)) {
+    throw new PodnetError('USAGE', `ipamd's socket ${JSON.stringify(o.conflist.ipamdSocket)} is not an absolute path without control characters`, 'give the absolute path ipamd listens on, e.g. /var/run/aws-node/ipamd.sock');
+  }
   requireUnixSocketNc();
-  const text = renderInstalledLauncher(readFileSync(join(packageRoot, 'bin', launcherName), 'utf8'), fallbackArgv);
+  const text = renderInstalledLauncher(readFileSync(join(packageRoot, 'bin', launcherName), 'utf8'), fallbackArgv, o.conflist.ipamdSocket);
   const launcher = join(o.binDir, launcherName);
   const conflist = join(o.confDir, conflistName);
   ensureDirectory(o.binDir, '--bin-dir');

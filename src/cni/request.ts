@@ -126,6 +126,7 @@ export function parseCniRequest(env: CniEnv, stdin: string): ParsedRequest {
       if (typeof asked === 'string' && isSupportedVersion(asked)) version = asked;
       return { ok: true, request: { command, cniVersion: version } };
     }
+    checkEnvValues(env);
     const missing = requiredEnv[command].filter((name) => !env[name]);
     if (missing.length > 0) {
       throw new RequestError(
@@ -150,11 +151,11 @@ export function parseCniRequest(env: CniEnv, stdin: string): ParsedRequest {
 
     const containerId = env.CNI_CONTAINERID as string;
     if (!cniNamePattern.test(containerId)) {
-      throw new RequestError(CniCode.invalidEnvironment, `CNI_CONTAINERID '${containerId}' is not valid`, 'a container id starts with a letter or digit and holds only letters, digits, _ . -');
+      throw new RequestError(CniCode.invalidEnvironment, `CNI_CONTAINERID ${quoted(containerId)} is not valid`, 'a container id starts with a letter or digit and holds only letters, digits, _ . -');
     }
     const ifName = env.CNI_IFNAME as string;
-    if (ifName.length > 15 || ifName === '.' || ifName === '..' || /[/:\s]/.test(ifName)) {
-      throw new RequestError(CniCode.invalidEnvironment, `CNI_IFNAME '${ifName}' is not a valid interface name`, 'use at most 15 characters without /, : or spaces, e.g. eth0');
+    if (!interfaceNamePattern.test(ifName) || ifName === '.' || ifName === '..') {
+      throw new RequestError(CniCode.invalidEnvironment, `CNI_IFNAME ${quoted(ifName)} is not a valid interface name`, 'use 1 to 15 letters, digits, _ . or -, e.g. eth0');
     }
     const args = parseCniArgs(env.CNI_ARGS ?? '');
     let prevResult: PrevResult | undefined;
@@ -185,16 +186,56 @@ export function parseCniRequest(env: CniEnv, stdin: string): ParsedRequest {
   }
 }
 
-/** CNI_ARGS is `K=V;K=V`; the order is not stable, so it is read as a set (lab-recipes §5.6). */
+/** An interface name podnet will write into an ip batch (the grammar src/dataplane enforces too). */
+const interfaceNamePattern = /^[A-Za-z0-9_.-]{1,15}$/;
+/** Kubernetes names (API conventions): a namespace is a DNS-1123 label, a pod name a DNS-1123 subdomain. */
+const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** C0 controls and DEL: nothing a runtime sets in a CNI_* variable may hold them (CR/LF would end a line or a header). */
+const controlCharacter = /[\x00-\x1f\x7f]/;
+/** PATH_MAX: the longest path a netns reference can be. */
+const maxPathBytes = 4096;
+
+/** A value as messages show it: JSON-quoted (controls escaped, UTF-8 kept), long values cut. */
+function quoted(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}
+
+/** Every CNI_* value is text without control characters; a netns reference is at most a path long. */
+function checkEnvValues(env: CniEnv): void {
+  for (const name of cniEnvNames) {
+    const value = env[name];
+    if (value === undefined) continue;
+    if (controlCharacter.test(value)) {
+      throw new RequestError(CniCode.invalidEnvironment, `${name} ${quoted(value)} holds a control character`, `the runtime must set ${name} to text without control characters (CNI spec "Parameters")`);
+    }
+  }
+  if (env.CNI_NETNS !== undefined && Buffer.byteLength(env.CNI_NETNS) > maxPathBytes) {
+    throw new RequestError(CniCode.invalidEnvironment, `CNI_NETNS is ${Buffer.byteLength(env.CNI_NETNS)} bytes long, longer than a path can be (${maxPathBytes})`, 'CNI_NETNS is the path of the pod\'s network namespace, e.g. /var/run/netns/cni-1234');
+  }
+}
+
+/**
+ * CNI_ARGS is `K=V;K=V` (alphanumeric keys); the order is not stable, so it is read as a set (lab-recipes §5.6). The
+ * pod's namespace and name name its veth, its checkpoint entry and its log lines, so they must be Kubernetes names.
+ */
 function parseCniArgs(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of text.split(';')) {
     if (pair === '') continue;
     const eq = pair.indexOf('=');
-    if (eq <= 0) {
-      throw new RequestError(CniCode.invalidEnvironment, `CNI_ARGS has '${pair}', which is not KEY=VALUE`, 'CNI_ARGS is a ;-separated list of KEY=VALUE pairs, e.g. K8S_POD_NAMESPACE=default;K8S_POD_NAME=nginx');
+    if (eq <= 0 || !/^[A-Za-z0-9_]+$/.test(pair.slice(0, eq))) {
+      throw new RequestError(CniCode.invalidEnvironment, `CNI_ARGS has ${quoted(pair)}, which is not KEY=VALUE`, 'CNI_ARGS is a ;-separated list of KEY=VALUE pairs with alphanumeric keys, e.g. K8S_POD_NAMESPACE=default;K8S_POD_NAME=nginx');
     }
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  const namespace = out.K8S_POD_NAMESPACE;
+  if (namespace !== undefined && namespace !== '' && !dnsLabel.test(namespace)) {
+    throw new RequestError(CniCode.invalidEnvironment, `CNI_ARGS K8S_POD_NAMESPACE ${quoted(namespace)} is not a Kubernetes namespace name`, 'a namespace is at most 63 lowercase letters, digits and -, starting and ending with a letter or digit');
+  }
+  const name = out.K8S_POD_NAME;
+  if (name !== undefined && name !== '' && (name.length > 253 || !dnsSubdomain.test(name))) {
+    throw new RequestError(CniCode.invalidEnvironment, `CNI_ARGS K8S_POD_NAME ${quoted(name)} is not a Kubernetes pod name`, 'a pod name is at most 253 lowercase letters, digits, - and ., each part starting and ending with a letter or digit');
   }
   return out;
 }
@@ -204,7 +245,7 @@ function parseCommand(value: string | undefined): CniCommand {
     throw new RequestError(CniCode.invalidEnvironment, 'CNI_COMMAND is not set', `a CNI plugin is run with CNI_COMMAND set to one of ${cniCommands.join(', ')}`);
   }
   if (!(cniCommands as readonly string[]).includes(value)) {
-    throw new RequestError(CniCode.invalidEnvironment, `CNI_COMMAND '${value}' is not a CNI command`, `use one of ${cniCommands.join(', ')}`);
+    throw new RequestError(CniCode.invalidEnvironment, `CNI_COMMAND ${quoted(value)} is not a CNI command`, `use one of ${cniCommands.join(', ')}`);
   }
   return value as CniCommand;
 }

@@ -1,25 +1,26 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
-import { type CniEnv, type CniSocketServer, createCniHandler, defaultIpamdSocket, installCni, renderConflist, startCniSocketServer } from '../../../src/cni/index.js';
+import { type CniEnv, type CniSocketServer, createCniHandler, defaultIpamdSocket, renderConflist, startCniSocketServer } from '../../../src/cni/index.js';
+import { installForTest as install, repoLauncher, runLauncher } from './launcher-harness.js';
 import { MemoryNode } from './memory-backend.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const launcher = join(root, 'bin', 'podnet-cni');
 const dir = mkdtempSync(join(tmpdir(), "podnet cni 'launcher-"));
 const socket = join(dir, 'run', 'ipamd.sock');
 const netns = '/var/run/netns/cni-7';
 const node = new MemoryNode(['10.0.97.30', '10.0.97.31']);
 node.netnses.add(netns);
 let server: CniSocketServer;
+/** The launcher as `podnet cni install` writes it for this node's socket. */
+let launcher: string;
 
 before(async () => {
   server = await startCniSocketServer(socket, createCniHandler(node), { status: () => node.status() });
+  launcher = install(dir, 'node', socket);
 });
 after(async () => {
   await server.close();
@@ -36,20 +37,6 @@ const cniEnv = (command: string, extra: CniEnv = {}): CniEnv => ({
   CNI_PATH: '/opt/cni/bin',
   ...extra,
 });
-
-/** Runs a launcher as a runtime would: cwd /, the CNI_* variables, the config on stdin (async: the server is in this process). */
-function runLauncher(file: string, env: CniEnv, stdin: string, shell = '/bin/sh'): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(shell, [file], { cwd: '/', env: { PATH: process.env.PATH, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
 
 function get(path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -89,29 +76,11 @@ test('launcher passes CNI errors through with exit 1: unsupported version (1), m
   const missing = await runLauncher(launcher, cniEnv('ADD', { CNI_NETNS: '' }), conf());
   assert.equal(missing.code, 1);
   assert.match(missing.stdout, /"code":4,.*CNI_NETNS/);
-  // the launcher finds the socket without parsing JSON, so broken JSON still reaches ipamd, which answers 6
-  const broken = `{"ipamdSocket":"${socket}", "cniVersion": `;
+  // the launcher does not parse JSON, so broken JSON still reaches ipamd, which answers 6
+  const broken = '{"cniVersion": ';
   const bad = await runLauncher(launcher, cniEnv('ADD'), broken);
   assert.equal(bad.code, 1);
   assert.equal((JSON.parse(bad.stdout) as { code: number }).code, 6);
-});
-
-/** ADD then DEL through the launcher with a hand-written config; only ipamd's socket can give the ADD an address. */
-async function assertAddAndDeleteThroughSocket(config: string): Promise<void> {
-  const add = await runLauncher(launcher, cniEnv('ADD', { CNI_CONTAINERID: 'c-conf' }), config);
-  assert.equal(add.code, 0, add.stdout + add.stderr);
-  assert.match((JSON.parse(add.stdout) as { ips: { address: string }[] }).ips[0]!.address, /^10\.0\.97\.3[01]\/32$/);
-  assert.equal(node.assigned.size, 1);
-  const del = await runLauncher(launcher, cniEnv('DEL', { CNI_CONTAINERID: 'c-conf' }), config);
-  assert.deepEqual([del.code, node.assigned.size], [0, 0], del.stderr);
-}
-
-test('launcher takes the top-level "ipamdSocket" key, not the word inside another value or a nested object\'s key', async () => {
-  const decoy = join(dir, 'decoy.sock');
-  const config = `{"cniVersion":"0.4.0","args":{"cni":{"ipamdSocket":"${decoy}"}},"description":"set \\"ipamdSocket\\": \\"${decoy}\\"",` +
-    `"labels":["ipamdSocket",{"ipamdSocket":"${decoy}"}],"mode":"ipamdSocket","ipamdSocket":"${socket}","name":"aws-cni","type":"podnet-cni"}`;
-  assert.equal((JSON.parse(config) as { ipamdSocket: string }).ipamdSocket, socket);
-  await assertAddAndDeleteThroughSocket(config);
 });
 
 test('a network config with multi-byte characters reaches ipamd whole under dash and under bash in a UTF-8 locale', async () => {
@@ -121,22 +90,6 @@ test('a network config with multi-byte characters reaches ipamd whole under dash
   assert.equal(add.code, 0, add.stdout + add.stderr);
   const del = await runLauncher(launcher, cniEnv('DEL', { CNI_CONTAINERID: 'c-utf8' }), config, 'dash');
   assert.deepEqual([del.code, node.assigned.size], [0, 0], del.stdout + del.stderr);
-});
-
-test('launcher tolerates whitespace and a line break around the colon of "ipamdSocket"', async () => {
-  const config = `{\n  "cniVersion": "0.4.0",\n  "ipamdSocket" :\t\n    "${socket}",\n  "name": "aws-cni",\n  "type": "podnet-cni"\n}`;
-  await assertAddAndDeleteThroughSocket(config);
-});
-
-test('without a top-level "ipamdSocket" the launcher uses the default socket, even when nested objects name one', { skip: existsSync(defaultIpamdSocket) && `${defaultIpamdSocket} exists on this machine` }, async () => {
-  const installed = installForTest('default-socket');
-  const config = `{"cniVersion":"0.4.0","name":"aws-cni","type":"podnet-cni","args":{"ipamdSocket":"${socket}"},"mode":"ipamdSocket"}`;
-  const add = await runLauncher(installed, cniEnv('ADD'), config);
-  assert.equal(add.code, 1, add.stderr);
-  const e = JSON.parse(add.stdout) as { code: number; msg: string };
-  assert.equal(e.code, 11);
-  assert.match(e.msg, new RegExp(`ipamd's socket ${defaultIpamdSocket} does not exist`));
-  assert.equal(node.assigned.size, 0);
 });
 
 test('launcher VERSION is answered by ipamd', async () => {
@@ -163,26 +116,26 @@ async function killedListener(path: string): Promise<void> {
   await new Promise((resolve) => child.once('close', resolve));
 }
 
-/** An installed launcher whose fallback runs the TypeScript source (the installed one runs dist/ with the same code). */
-function installForTest(name: string): string {
-  const entry = join(dir, 'fallback-entry.mjs');
-  mkdirSync(join(dir, name)); // install creates only the last component of --bin-dir/--conf-dir
-  writeFileSync(entry, `import { runFallbackPluginProcess } from ${JSON.stringify(pathToFileURL(join(root, 'src/cni/index.ts')).href)};\nawait runFallbackPluginProcess();\n`);
-  const result = installCni({
-    binDir: join(dir, name, 'bin'),
-    confDir: join(dir, name, 'net.d'),
-    conflist: { vethPrefix: 'eni', mtu: 9001, podSGEnforcingMode: 'strict', pluginLogFile: '/var/log/aws-routed-eni/plugin.log', pluginLogLevel: 'DEBUG', bandwidth: false, ipamdSocket: socket },
-    fallbackArgv: [process.execPath, '--import', import.meta.resolve('tsx'), entry],
-  });
-  return result.launcher;
+/** A launcher installed into dir/name for ipamdSocket (default: this file's socket). */
+function installForTest(name: string, ipamdSocket = socket): string {
+  return install(dir, name, ipamdSocket);
 }
 
-test('podnet cni install writes an executable launcher with the fallback argv baked in, and upstream\'s conflist', () => {
+test('the launcher before install calls upstream\'s socket path', { skip: existsSync(defaultIpamdSocket) && `${defaultIpamdSocket} exists on this machine` }, async () => {
+  // no fallback is baked in, so the plugin next to the launcher runs: in the repository that is bin/podnet-cni-plugin.js
+  const add = await runLauncher(repoLauncher, cniEnv('ADD'), conf());
+  assert.equal(add.code, 1, add.stderr);
+  assert.match((JSON.parse(add.stdout) as { msg: string }).msg, new RegExp(`ipamd's socket ${defaultIpamdSocket} does not exist`));
+  assert.equal(node.assigned.size, 0);
+});
+
+test('podnet cni install writes an executable launcher with the fallback argv and ipamd\'s socket baked in, and upstream\'s conflist', () => {
   const installed = installForTest('install');
   assert.equal(statSync(installed).mode & 0o777, 0o755);
   const text = readFileSync(installed, 'utf8');
   assert.match(text, /^#!\/bin\/sh\n/);
   assert.match(text, /^fallback_plugin='.*fallback-entry\.mjs.*'$/m);
+  assert.ok(text.includes(`\nipamd_socket='${socket.replace(/'/g, `'\\''`)}'\n`), 'the socket is shell-quoted');
   const conflist = JSON.parse(readFileSync(join(dir, 'install', 'net.d', '10-aws.conflist'), 'utf8')) as Record<string, unknown>;
   assert.deepEqual(conflist, renderConflist({ vethPrefix: 'eni', mtu: 9001, podSGEnforcingMode: 'strict', pluginLogFile: '/var/log/aws-routed-eni/plugin.log', pluginLogLevel: 'DEBUG', bandwidth: false, ipamdSocket: socket }));
   assert.equal(conflist.cniVersion, '0.4.0');
@@ -190,25 +143,25 @@ test('podnet cni install writes an executable launcher with the fallback argv ba
 });
 
 test('without ipamd the installed launcher falls back: ADD answers 11 with the reason, DEL with nothing to tear down succeeds, VERSION works', async () => {
-  const installed = installForTest('fallback');
   const missing = join(dir, 'no-such', 'ipamd.sock');
-  const add = await runLauncher(installed, cniEnv('ADD'), conf({ ipamdSocket: missing }));
+  const installed = installForTest('fallback', missing);
+  const add = await runLauncher(installed, cniEnv('ADD'), conf());
   assert.equal(add.code, 1, add.stderr);
   const e = JSON.parse(add.stdout) as { code: number; msg: string };
   assert.equal(e.code, 11);
   assert.equal(e.msg, `IPAMD_UNREACHABLE: ipamd's socket ${missing} does not exist (ipamd is not running on this node, or the conflist names another socket)`);
-  const del = await runLauncher(installed, cniEnv('DEL', { CNI_NETNS: '', CNI_CONTAINERID: 'gone' }), conf({ ipamdSocket: missing }));
+  const del = await runLauncher(installed, cniEnv('DEL', { CNI_NETNS: '', CNI_CONTAINERID: 'gone' }), conf());
   assert.deepEqual([del.code, del.stdout], [0, ''], del.stderr);
-  const version = await runLauncher(installed, { CNI_COMMAND: 'VERSION' }, conf({ ipamdSocket: missing }));
+  const version = await runLauncher(installed, { CNI_COMMAND: 'VERSION' }, conf());
   assert.equal(version.code, 0);
   assert.deepEqual((JSON.parse(version.stdout) as { supportedVersions: string[] }).supportedVersions, ['0.3.1', '0.4.0', '1.0.0', '1.1.0']);
 });
 
 test('a socket nobody listens on (ipamd crashed) makes the launcher fall back with nc\'s refusal as the reason', async () => {
-  const installed = installForTest('refused');
   const dead = join(dir, 'dead.sock');
   await killedListener(dead);
-  const add = await runLauncher(installed, cniEnv('ADD'), conf({ ipamdSocket: dead }));
+  const installed = installForTest('refused', dead);
+  const add = await runLauncher(installed, cniEnv('ADD'), conf());
   assert.equal(add.code, 1);
   const e = JSON.parse(add.stdout) as { code: number; msg: string };
   assert.equal(e.code, 11);

@@ -110,7 +110,7 @@ test('CNI_ARGS is read as a set whatever the pair order', () => {
 test('a CNI_ARGS pair without = is code 4', () => {
   const e = errorOf(parseCniRequest({ ...addEnv, CNI_ARGS: 'K8S_POD_NAME=nginx;garbage' }, conf()));
   assert.equal(e.code, 4);
-  assert.match(e.msg, /'garbage'/);
+  assert.match(e.msg, /"garbage"/);
 });
 
 test('a malformed prevResult is code 6; CHECK without prevResult is code 7', () => {

@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EC2Client, RunInstancesCommand, type _InstanceType } from '@aws-sdk/client-ec2';
+import { launcherRequestBody } from '../../../src/cni/index.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { applyTopology, parseTopology, startEc2Server, type Ec2Emulator, type FaultConfig, type ThrottleConfig } from '../../../src/ec2/index.js';
 import { startIpamd, type Ipamd } from '../../../src/ipamd/index.js';
@@ -116,25 +117,28 @@ export interface CniReply {
 
 const netConf = (cniVersion = '1.0.0') => JSON.stringify({ cniVersion, name: 'aws-cni', type: 'podnet-cni' });
 
-/** One CNI call over the socket, as the launcher makes it: POST /cni, CNI_* as X-CNI-* headers, stdin as body. */
+/** One CNI call over the socket, as the launcher makes it: POST /cni with the CNI_* values and stdin in the body. */
 export function cniCall(socketPath: string, command: 'ADD' | 'DEL', containerId: string, pod = containerId, netns = `/var/run/netns/${containerId}`): Promise<CniReply> {
-  const headers: Record<string, string> = {
-    'x-cni-command': command,
-    'x-cni-containerid': containerId,
-    'x-cni-ifname': 'eth0',
-    'x-cni-args': `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod}`,
-    'x-cni-path': '/opt/cni/bin',
-  };
-  if (command === 'ADD') headers['x-cni-netns'] = netns;
+  const body = launcherRequestBody({
+    env: {
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: containerId,
+      CNI_IFNAME: 'eth0',
+      CNI_ARGS: `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod}`,
+      CNI_PATH: '/opt/cni/bin',
+      ...(command === 'ADD' && { CNI_NETNS: netns }),
+    },
+    stdin: netConf(),
+  });
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path: '/cni', method: 'POST', headers }, (res) => {
+    const req = request({ socketPath, path: '/cni', method: 'POST', headers: { 'content-length': body.length } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, exitCode: Number(res.headers['x-cni-exit-code'] ?? -1), body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
     });
     req.on('error', reject);
-    req.end(netConf());
+    req.end(body);
   });
 }
 
