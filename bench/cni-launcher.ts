@@ -5,18 +5,24 @@
  * asserts nothing.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { installCni } from '../src/cni/index.js';
 import { percentile } from './stats.js';
 
 const calls = Number(process.env.CALLS ?? 200);
-const root = fileURLToPath(new URL('..', import.meta.url));
-const launcher = join(root, 'bin', 'podnet-cni');
 const dir = mkdtempSync(join(tmpdir(), 'podnet-bench-cni-'));
 const socket = join(dir, 'ipamd.sock');
+// the launcher as `podnet cni install` writes it for this socket (no fallback runs here: the server always answers)
+mkdirSync(join(dir, 'cni'));
+const launcher = installCni({
+  binDir: join(dir, 'cni', 'bin'),
+  confDir: join(dir, 'cni', 'net.d'),
+  conflist: { vethPrefix: 'eni', mtu: 9001, podSGEnforcingMode: 'strict', pluginLogFile: '', pluginLogLevel: '', bandwidth: false, ipamdSocket: socket },
+  fallbackArgv: ['false'],
+}).launcher;
 
 const result = JSON.stringify({
   cniVersion: '0.4.0',
@@ -81,6 +87,14 @@ await measure('sh alone (read stdin, print a fixed result)', echoResult, calls);
 const nodeP50 = await measure('node alone (read stdin, print a fixed result)', nodeEcho, Math.min(calls, 50));
 console.log(`launcher p50 vs nc alone: +${(launcherP50 - ncP50).toFixed(2)} ms`);
 console.log(`a Node plugin's start-up alone is ${(nodeP50 / launcherP50).toFixed(1)}× the launcher's whole call`);
+
+// the launcher reads no field of the config, so its cost grows with the config's size only (issue 10, class 6);
+// nested arrays were the worst case of the config scanner it had before (16 KB took more than 100 s)
+for (const [label, bytes] of [['64 KB', 64 << 10], ['1 MB', 1 << 20]] as const) {
+  const depth = Math.floor(bytes / 4);
+  const big = `{"cniVersion":"0.4.0","name":"aws-cni","type":"podnet-cni","extra":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+  await measure(`bin/podnet-cni, a ${label} config of nested arrays`, ['/bin/sh', launcher], Math.min(calls, 20), big);
+}
 
 server.close();
 rmSync(dir, { recursive: true, force: true });
