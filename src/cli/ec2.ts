@@ -118,7 +118,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     }
     if (instances.length > 0) out += '\n' + formatTable(['instance', 'id', 'imds endpoint'], instances.map((i) => [i.name, i.id, i.imdsEndpoint]));
     out += '\npoint a client at it:\n' + Object.entries(env).map(([k, v]) => `  export ${k}=${v}`).join('\n') + '\n';
-    out += '  (IMDS answers by the caller\'s primary private IP; from loopback use the endpoint with an instance ID: <imds url>/<instance-id>)\n';
+    out += '  (IMDS answers for the instance that holds the caller\'s address; from loopback use the endpoint with an instance ID: <imds url>/<instance-id>)\n';
     process.stdout.write(out);
   }
 
