@@ -18,7 +18,9 @@ if (mode === 'serve') {
   const up = () => { if (++ready === 2 && readyFile) writeFileSync(readyFile, String(process.pid)); };
   net.createServer((s) => { s.on('error', () => {}); s.end(answer(by, 'tcp', s.remoteAddress, s.remotePort)); }).listen(Number(port), '0.0.0.0', up);
   const u = dgram.createSocket('udp4');
-  u.on('message', (_m, r) => u.send(answer(by, 'udp', r.address, r.port), r.port, r.address));
+  // a pod can forge a datagram from port 0, which send refuses by throwing: such a datagram gets no answer
+  u.on('error', () => {});
+  u.on('message', (_m, r) => { try { u.send(answer(by, 'udp', r.address, r.port), r.port, r.address, () => {}); } catch {} });
   u.bind(Number(port), '0.0.0.0', up);
 } else if (mode === 'probe') {
   const [proto, host, port, timeoutMs] = args;
