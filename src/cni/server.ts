@@ -21,7 +21,9 @@ import { CniCode, currentVersion } from './spec.js';
  * an empty field, then the plugin's stdin byte for byte: no value, whatever it holds (CR, LF, 20,000 characters,
  * UTF-8), can split the request or arrive changed. An empty value is unset. Every answer on /cni, including the
  * parser's own refusals (400, 408, 413, 431), has a CNI error JSON body, so the launcher can always print it as the
- * plugin's stdout. The launcher sends HTTP/1.0, so the server closes each connection after its answer.
+ * plugin's stdout. (Only a chunked body that breaks mid-request gets node's own bodiless 400; the launcher never
+ * sends chunks, and turns an answer without a body into code 999.) The launcher sends HTTP/1.0, so the server closes
+ * each connection after its answer.
  */
 
 /** The body the launcher sends for a call (what bin/podnet-cni writes with printf), for podnet's own clients and tests. */
