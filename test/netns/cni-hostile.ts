@@ -1,4 +1,4 @@
-// Shared by the netns tests of issue 10's CNI classes (cni-del-foreign-prevresult, cni-readd-rollback,
+// Shared by the netns tests of CNI calls on one node (cni-node, and issue 10's cni-del-foreign-prevresult, cni-readd-rollback,
 // cni-host-netns, cni-startup-del): one emulated node (test/e2e/podnet-node.ts) per file, pods added and deleted
 // through the installed podnet-cni launcher as a runtime does it, and snapshots of everything on the node a DEL or a
 // failed ADD could damage: links, main routes, ip rules, and what ipamd holds.
@@ -59,6 +59,11 @@ export function cni(node: PodnetNode, command: 'ADD' | 'CHECK' | 'DEL', pod: Tes
     ...cniEnv({ command, containerId: pod.containerId, netns: o.netns ?? `/run/netns/${pod.netns}`, ifName: 'eth0', podNamespace: K8S_NAMESPACE, podName: pod.name, podUid: `uid-${pod.name}`, path: node.binDir }),
     ...o.env,
   };
+  return runLauncherOnNode(node, env, stdin);
+}
+
+/** Runs the node's installed launcher in the node's network namespace, as the runtime on the node does. */
+export function runLauncherOnNode(node: PodnetNode, env: Record<string, string>, stdin: string): Promise<Call> {
   return new Promise((resolve, reject) => {
     const child = spawn('nsenter', [`--net=/run/netns/${node.netns}`, '--', join(node.binDir, 'podnet-cni')], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

@@ -1,6 +1,5 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +8,7 @@ import { cniEnv } from '../../src/cni/index.js';
 import { readIpJson } from '../../src/dataplane/index.js';
 import { run } from '../../src/lib/index.js';
 import { heldAddresses, introspectedEnis, startPodnetNode, type PodnetNode } from '../e2e/podnet-node.js';
+import { type Call, runLauncherOnNode } from './cni-hostile.js';
 
 // One emulated node for the whole file: `podnet ec2 serve` in the sandbox's root namespace (the VPC; router 10.0.1.1),
 // the node namespace as an m5.4xlarge (8 ENIs of 30 addresses) with a link per secondary ENI the emulator attaches,
@@ -32,12 +32,6 @@ interface Pod {
   address?: string;
   hostVeth?: string;
   result?: unknown;
-}
-
-interface Call {
-  code: number | null;
-  stdout: string;
-  stderr: string;
 }
 
 interface IpRuleJson {
@@ -73,16 +67,7 @@ function cni(command: 'ADD' | 'CHECK' | 'DEL', pod: Pod, o: { prevResult?: unkno
     PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
     ...cniEnv({ command, containerId: pod.containerId, netns: o.netns ?? `/run/netns/${pod.netns}`, ifName: 'eth0', podNamespace: K8S_NAMESPACE, podName: pod.name, podUid: `uid-${pod.name}`, path: node.binDir }),
   };
-  return new Promise((resolve, reject) => {
-    const child = spawn('nsenter', [`--net=/run/netns/${node.netns}`, '--', join(node.binDir, 'podnet-cni')], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(netConf(o.prevResult));
-  });
+  return runLauncherOnNode(node, env, netConf(o.prevResult));
 }
 
 const describe = (what: string, c: Call) => `${what} exited ${c.code}: ${c.stdout.trim()} ${c.stderr.trim()}\n${node.logTail()}`;
