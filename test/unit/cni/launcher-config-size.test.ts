@@ -5,25 +5,24 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type CniEnv, type CniSocketServer, createCniHandler, startCniSocketServer } from '../../../src/cni/index.js';
-import { installForTest, recording, runLauncher } from './launcher-harness.js';
+import type { CniCall, CniEnv } from '../../../src/cni/index.js';
+import { runLauncher, serveWithLauncher } from './launcher-harness.js';
 import { MemoryNode } from './memory-backend.js';
 
 const dir = mkdtempSync(join(tmpdir(), "podnet cni 'size-"));
-const socket = join(dir, 'run', 'ipamd.sock');
 const netns = '/var/run/netns/cni-6';
 const node = new MemoryNode(['10.0.97.60', '10.0.97.61']);
 node.netnses.add(netns);
-const { handler, calls } = recording(createCniHandler(node));
-let server: CniSocketServer;
+let served: Awaited<ReturnType<typeof serveWithLauncher>>;
 let launcher: string;
+let calls: CniCall[];
 
 before(async () => {
-  server = await startCniSocketServer(socket, handler, { status: () => node.status() });
-  launcher = installForTest(dir, 'size', socket);
+  served = await serveWithLauncher(dir, 'size', node);
+  ({ launcher, calls } = served);
 });
 after(async () => {
-  await server.close();
+  await served.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -64,7 +63,7 @@ test('a 1 MB config, with and without a trailing newline, reaches ipamd byte-exa
 
 test('the installed launcher calls the socket install wrote, whatever the config names as ipamdSocket', async () => {
   const text = readFileSync(launcher, 'utf8');
-  assert.ok(text.includes(`ipamd_socket='${socket.replace(/'/g, `'\\''`)}'`), 'the socket is baked in, shell-quoted');
+  assert.ok(text.includes(`ipamd_socket='${served.socket.replace(/'/g, `'\\''`)}'`), 'the socket is baked in, shell-quoted');
   const decoy = JSON.stringify({ cniVersion: '1.0.0', name: 'aws-cni', type: 'podnet-cni', ipamdSocket: join(dir, 'decoy.sock') });
   await addAndDelete(decoy, 'c-decoy');
 });

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type CniCall, type CniEnv, type CniHandler, installCni } from '../../../src/cni/index.js';
+import { type CniCall, type CniEnv, type CniHandler, createCniHandler, installCni, startCniSocketServer } from '../../../src/cni/index.js';
+import type { MemoryNode } from './memory-backend.js';
 
 /** The repository root and its launcher, as the runtime would find it before `podnet cni install`. */
 export const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -49,4 +50,15 @@ export function installForTest(dir: string, name: string, socket: string): strin
 export function recording(handler: CniHandler): { handler: CniHandler; calls: CniCall[] } {
   const calls: CniCall[] = [];
   return { calls, handler: (call) => (calls.push(call), handler(call)) };
+}
+
+/**
+ * ipamd's CNI socket at dir/run/ipamd.sock serving node through the real handler (every call recorded), and a
+ * launcher installed for it into dir/name. close() stops the server.
+ */
+export async function serveWithLauncher(dir: string, name: string, node: MemoryNode): Promise<{ socket: string; launcher: string; calls: CniCall[]; close: () => Promise<void> }> {
+  const socket = join(dir, 'run', 'ipamd.sock');
+  const { handler, calls } = recording(createCniHandler(node));
+  const server = await startCniSocketServer(socket, handler, { status: () => node.status() });
+  return { socket, launcher: installForTest(dir, name, socket), calls, close: () => server.close() };
 }

@@ -6,25 +6,24 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type CniEnv, type CniSocketServer, createCniHandler, startCniSocketServer } from '../../../src/cni/index.js';
-import { installForTest, recording, runLauncher } from './launcher-harness.js';
+import type { CniCall, CniEnv } from '../../../src/cni/index.js';
+import { runLauncher, serveWithLauncher } from './launcher-harness.js';
 import { MemoryNode } from './memory-backend.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'podnet-cni-protocol-'));
-const socket = join(dir, 'ipamd.sock');
 const netns = '/var/run/netns/cni-5';
 const node = new MemoryNode(['10.0.97.50', '10.0.97.51', '10.0.97.52']);
 node.netnses.add(netns);
-const { handler, calls } = recording(createCniHandler(node));
-let server: CniSocketServer;
+let served: Awaited<ReturnType<typeof serveWithLauncher>>;
 let launcher: string;
+let calls: CniCall[];
 
 before(async () => {
-  server = await startCniSocketServer(socket, handler, { status: () => node.status() });
-  launcher = installForTest(dir, 'protocol', socket);
+  served = await serveWithLauncher(dir, 'protocol', node);
+  ({ launcher, calls } = served);
 });
 after(async () => {
-  await server.close();
+  await served.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -104,7 +103,7 @@ test('CNI_ARGS whose pod name or namespace is not a Kubernetes name is refused w
 /** Sends raw bytes to ipamd's socket and returns everything it answers. */
 function raw(bytes: string | Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
-    const s = connect(socket);
+    const s = connect(served.socket);
     let out = '';
     s.on('data', (d) => (out += d));
     s.on('error', reject);
