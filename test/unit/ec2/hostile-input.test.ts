@@ -4,12 +4,11 @@
  * instance they were issued to (the bounded token table: imds-tokens.test.ts).
  */
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import { AssignPrivateIpAddressesCommand } from '@aws-sdk/client-ec2';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { createImdsHandler } from '../../../src/ec2/imds.js';
-import { parseRequestTarget } from '../../../src/lib/index.js';
+import { type ImdsHandler, imdsCall as imds } from './imds-call.js';
 import { createEni, createVpcWithSubnet, emulatorForFile, launch, postForm } from './sdk-harness.js';
 
 const h = emulatorForFile();
@@ -101,29 +100,6 @@ test('class 8: wildcard filter values match in linear time (no backtracking blow
 });
 
 // ---- IMDS ----
-
-type ImdsHandler = ReturnType<typeof createImdsHandler>;
-
-/** One IMDS call through the handler, as if it came from `from` (the source address decides the instance). */
-function imds(handler: ImdsHandler, from: string, method: string, target: string, headers: Record<string, string> = {}): { status: number; body: string } {
-  const req = { method, url: target, headers, socket: { remoteAddress: from } } as unknown as IncomingMessage;
-  const out = { status: 0, body: '' };
-  const res = {
-    writeHead(status: number) {
-      out.status = status;
-      return res;
-    },
-    setHeader() {
-      return res;
-    },
-    end(body?: string) {
-      out.body = body ?? '';
-      return res;
-    },
-  } as unknown as ServerResponse;
-  handler(req, res, parseRequestTarget(target)!);
-  return out;
-}
 
 const token = (handler: ImdsHandler, from: string, prefix = '', ttl = '21600') => {
   const r = imds(handler, from, 'PUT', `${prefix}/latest/api/token`, { 'x-aws-ec2-metadata-token-ttl-seconds': ttl });

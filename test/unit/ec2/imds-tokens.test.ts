@@ -4,13 +4,12 @@
  * measures is the table's.
  */
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createImdsHandler } from '../../../src/ec2/imds.js';
 import type { ImdsInstance } from '../../../src/ec2/protocol.js';
-import { parseRequestTarget } from '../../../src/lib/index.js';
+import { imdsCall } from './imds-call.js';
 
 const instanceAt = (instanceId: string, localIpv4: string): ImdsInstance => ({
   instanceId, instanceType: 't3.medium', availabilityZone: 'us-west-2a', region: 'us-west-2', localIpv4, mac: '02:00:00:00:00:01', interfaces: [],
@@ -18,24 +17,6 @@ const instanceAt = (instanceId: string, localIpv4: string): ImdsInstance => ({
 const a = instanceAt('i-0000000000000000a', '10.0.1.10');
 const b = instanceAt('i-0000000000000000b', '10.0.1.20');
 const state = { imdsInstance: (q: { instanceId?: string; privateIp?: string }) => [a, b].find((i) => i.instanceId === q.instanceId || i.localIpv4 === q.privateIp) };
-
-/** One IMDS call through the handler, as if it came from `from`. */
-function imds(handler: ReturnType<typeof createImdsHandler>, from: string, method: string, headers: Record<string, string>, target = '/latest/api/token') {
-  const req = { method, url: target, headers, socket: { remoteAddress: from } } as unknown as IncomingMessage;
-  const out = { status: 0, body: '' };
-  const res = {
-    writeHead(status: number) {
-      out.status = status;
-      return res;
-    },
-    end(body?: string) {
-      out.body = body ?? '';
-      return res;
-    },
-  } as unknown as ServerResponse;
-  handler(req, res, parseRequestTarget(target)!);
-  return out;
-}
 
 /** Heap in use after full collections (GC exposed at run time, so the number is what stays reachable). */
 function heapUsed(): number {
@@ -53,11 +34,11 @@ function heapUsed(): number {
 let now = 1_000_000;
 const handler = createImdsHandler(state, {}, () => now);
 const token = (from: string, ttl = '21600') => {
-  const r = imds(handler, from, 'PUT', { 'x-aws-ec2-metadata-token-ttl-seconds': ttl });
+  const r = imdsCall(handler, from, 'PUT', '/latest/api/token', { 'x-aws-ec2-metadata-token-ttl-seconds': ttl });
   assert.equal(r.status, 200, r.body);
   return r.body;
 };
-const status = (from: string, t: string) => imds(handler, from, 'GET', { 'x-aws-ec2-metadata-token': t }, '/latest/meta-data/instance-id').status;
+const status = (from: string, t: string) => imdsCall(handler, from, 'GET', '/latest/meta-data/instance-id', { 'x-aws-ec2-metadata-token': t }).status;
 const other = token(b.localIpv4);
 const first = token(a.localIpv4);
 let last = '';
@@ -76,7 +57,7 @@ test('class 8: the IMDS token table is bounded — 20,000 PUTs keep memory flat 
 
   // the documented TTL semantics: 1..21600 seconds, echoed back; an expired token is 401
   for (const ttl of ['0', '21601', 'abc', '']) {
-    assert.equal(imds(handler, a.localIpv4, 'PUT', { 'x-aws-ec2-metadata-token-ttl-seconds': ttl }).status, 400, ttl);
+    assert.equal(imdsCall(handler, a.localIpv4, 'PUT', '/latest/api/token', { 'x-aws-ec2-metadata-token-ttl-seconds': ttl }).status, 400, ttl);
   }
   const short = token(a.localIpv4, '1');
   assert.equal(status(a.localIpv4, short), 200);
