@@ -51,14 +51,33 @@ export function checkPodNetns(netns: NetnsRef): void {
     }
     throw notANetns(netns, `it cannot be read (${code ?? (err as Error).message})`);
   }
-  for (const [own, whose] of [['/proc/self/ns/net', 'the one podnet runs in'], ['/proc/1/ns/net', "PID 1's"]] as const) {
-    const o = statSync(own, { bigint: true, throwIfNoEntry: false });
-    if (o && o.dev === st.dev && o.ino === st.ino) {
-      throw new PodnetError('INVALID_INPUT', `CNI_NETNS ${netns} is the host's network namespace (${whose}), not a pod's`, 'the runtime must pass the network namespace it created for the pod sandbox');
+  const host = hostNamespaces();
+  for (const o of host) {
+    if (o.dev === st.dev && o.ino === st.ino) {
+      throw new PodnetError('INVALID_INPUT', `CNI_NETNS ${netns} is the host's network namespace (${o.whose}), not a pod's`, 'the runtime must pass the network namespace it created for the pod sandbox');
     }
   }
-  const nsfs = statSync('/proc/self/ns/net', { bigint: true }).dev;
+  const nsfs = host[0]!.dev;
   if (st.dev !== nsfs || !isNetNamespace(path, st.ino)) throw notANetns(netns, st.isDirectory() ? 'it is a directory' : st.dev !== nsfs ? 'it is an ordinary file' : 'it is another kind of namespace');
+}
+
+let hostNetns: { dev: bigint; ino: bigint; whose: string }[] | undefined;
+
+/**
+ * The node's own network namespaces, the one podnet runs in first, read once: podnet never changes its own (it
+ * enters pods' namespaces only in child processes), so ipamd does not stat them again on every ADD.
+ */
+function hostNamespaces(): { dev: bigint; ino: bigint; whose: string }[] {
+  if (hostNetns) return hostNetns;
+  const own = statSync('/proc/self/ns/net', { bigint: true });
+  hostNetns = [{ dev: own.dev, ino: own.ino, whose: 'the one podnet runs in' }];
+  try {
+    const init = statSync('/proc/1/ns/net', { bigint: true });
+    hostNetns.push({ dev: init.dev, ino: init.ino, whose: "PID 1's" });
+  } catch {
+    // PID 1's namespace cannot be read (no /proc/1, or a PID namespace that hides it): only podnet's own is known
+  }
+  return hostNetns;
 }
 
 function notANetns(netns: string, why: string): PodnetError {
