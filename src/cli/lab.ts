@@ -67,9 +67,11 @@ export function registerLab(program: Command): void {
     .description('delete a pod (CNI DEL, then its namespace)')
     .argument('<name>')
     .addOption(stateDirOption())
-    .action(async (name: string, opts: { stateDir: string }) => {
+    .option('--json', 'print {name, deleted} as JSON')
+    .action(async (name: string, opts: { stateDir: string; json?: boolean }) => {
       const { podDel } = await loadLab();
       await podDel({ stateDir: opts.stateDir, name });
+      if (opts.json) return printJson({ name, deleted: true });
       process.stdout.write(`pod ${name} deleted\n`);
     });
 

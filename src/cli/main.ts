@@ -16,8 +16,8 @@ export function buildProgram(): Command {
     .version(process.env.npm_package_version ?? '0.1.0')
     .showSuggestionAfterError(true)
     .exitOverride()
-    // errors are printed once, by reportError, as error:/hint:; help a usage error asks for (a group run without a
-    // subcommand) still goes to stderr
+    // errors are printed once, by reportError, as error:/hint: (or JSON); help a usage error asks for (a group run
+    // without a subcommand) still goes to stderr
     .configureOutput({ outputError: () => {} });
   for (const register of commandGroups) register(program);
   return program;
@@ -31,34 +31,61 @@ export function buildProgram(): Command {
 const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig, registerEc2, registerCni, registerPool, registerIpamd, registerLab, registerDemo];
 
 export async function main(argv: readonly string[]): Promise<void> {
+  const json = jsonRequested(argv.slice(2));
   // A reader that stops early (`podnet max-pods --all --json | head`) closes the pipe: the output ends, no stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
-    process.exitCode = reportError(err);
+    process.exitCode = reportError(err, { json });
   });
   try {
     await buildProgram().parseAsync([...argv]);
   } catch (err) {
-    process.exitCode = reportError(err);
+    process.exitCode = reportError(err, { json });
   }
 }
 
-/** Prints `error:` and `hint:` lines (never a stack trace) and returns the exit status. */
-export function reportError(err: unknown): number {
+/**
+ * Whether the command line asks for JSON: `--json` among the arguments before a `--`. Read from argv rather than
+ * from commander's parse, because a usage error stops the parse before any option is known.
+ */
+export function jsonRequested(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).includes('--json');
+}
+
+/**
+ * What a script reads on stderr under --json: the same message and hint as the text form, and a stable code — the
+ * PodnetError's code, USAGE for every usage error commander raises, INTERNAL for a bug.
+ */
+export interface JsonError {
+  error: string;
+  hint: string | null;
+  code: string;
+}
+
+/**
+ * Prints the error (never a stack trace) and returns the exit status: `error:` and `hint:` lines, or with `json`
+ * one JSON object ({@link JsonError}) on one line. The exit status is the same either way.
+ */
+export function reportError(err: unknown, options: { json?: boolean } = {}): number {
+  const write = (e: JsonError) =>
+    process.stderr.write(options.json ? JSON.stringify(e) + '\n' : `error: ${e.error}\n${e.hint !== null ? `hint: ${e.hint}\n` : ''}`);
   if (err instanceof CommanderError) {
     if (err.exitCode === 0) return 0; // --help, --version
-    if (err.code === 'commander.help') return 2; // a command group without a subcommand: its help is on stderr
+    // a command group without a subcommand: its help is on stderr (groups have no --json: with it, commander
+    // reports an unknown option instead)
+    if (err.code === 'commander.help') return 2;
     // commander appends "(Did you mean serve?)" to the message; it reads better as the hint
     const [, message = err.message, suggestion] = /^(?:error: )?([\s\S]*?)(?:\n\(Did you mean (.+)\?\))?$/.exec(err.message) ?? [];
     const hint = suggestion ? `did you mean ${suggestion}?` : "run 'podnet help' or add --help to the command to see its usage";
-    process.stderr.write(`error: ${message}\nhint: ${hint}\n`);
+    write({ error: message, hint, code: 'USAGE' });
     return 2;
   }
   if (err instanceof PodnetError) {
-    process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+    write({ error: err.message, hint: err.hint || null, code: err.code });
     return err.exitStatus;
   }
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`error: ${message}\nhint: this is a bug in podnet; please report it with the command you ran\n`);
+  write({ error: message, hint: 'this is a bug in podnet; please report it with the command you ran', code: 'INTERNAL' });
   return 1;
 }
