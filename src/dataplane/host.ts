@@ -56,8 +56,12 @@ function dest(cidr: string): string {
   return cidr === '0.0.0.0/0' ? '' : `-d ${cidr} `;
 }
 
+/**
+ * Each CIDR in canonical form, once, where it first occurs: upstream checks `iptables -C` before inserting a RETURN
+ * (and the nft backend keys its CIDRs by string), so a repeat adds nothing and the first-built copy is the one kept.
+ */
 function normalize(cidrs: readonly string[]): string[] {
-  return cidrs.map((c) => formatCidr(parseCidr(c)));
+  return [...new Set(cidrs.map((c) => formatCidr(parseCidr(c))))];
 }
 
 /** The SNAT rule's port flag: none → nothing; hashrandom, or an iptables without it → --random; else --random-fully. */
@@ -102,7 +106,7 @@ function usesConnmark(input: HostNetworkInput): boolean {
 
 /** CIDRs that are never marked: VPC CIDRs then exclusions (§2.3 `exemptCIDRs`), in upstream's final (reversed) order. */
 function exemptCidrs(input: HostNetworkInput): string[] {
-  return [...normalize(input.vpcCidrs), ...normalize(input.excludeSnatCidrs)].reverse();
+  return normalize([...input.vpcCidrs, ...input.excludeSnatCidrs]).reverse();
 }
 
 /**

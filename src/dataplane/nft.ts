@@ -1,4 +1,5 @@
 import { ExecError, PodnetError, run } from '../lib/index.js';
+import { formatCidr, parseCidr } from '../net/index.js';
 import { netnsArgv, type NetnsRef } from './netns.js';
 import { assertOneLine } from './words.js';
 
@@ -61,6 +62,15 @@ export function formatNftTable(t: NftConnmarkTable): string {
   ].join('\n');
 }
 
+/**
+ * A rule's text as compared between desired and listed: nft stores a destination as address and mask and lists it in
+ * its own form — a /32 as the bare address (`ip daddr 10.1.2.3`), a network with host bits as its network address —
+ * so each `ip daddr` operand is compared as a canonical CIDR, else a second apply would re-insert the rule.
+ */
+function nftRuleKey(text: string): string {
+  return text.replace(/\bip daddr (\d{1,3}(?:\.\d{1,3}){3})(\/\d{1,2})?(?= |$)/g, (_, address: string, length?: string) => `ip daddr ${formatCidr(parseCidr(`${address}${length ?? '/32'}`))}`);
+}
+
 export interface NftPlan {
   script: string;
   changes: string[];
@@ -101,21 +111,25 @@ export function planNft(current: Map<string, NftChainDump> | null, desired: NftC
       changes.push(`nft add rule ${t} ${baseChain} ${r}`);
     }
   }
+  const wantedKeys = new Set([...desired.cidrReturns, desired.setMark].map(nftRuleKey));
   const present = new Set<string>();
   for (const r of mark?.rules ?? []) {
-    const wanted = desired.cidrReturns.includes(r.text) || r.text === desired.setMark;
-    if (!wanted || present.has(r.text)) {
+    const key = nftRuleKey(r.text);
+    if (!wantedKeys.has(key) || present.has(key)) {
       lines.push(`delete rule ${t} ${markChain} handle ${r.handle}`);
       changes.push(`nft delete rule ${t} ${markChain} ${r.text}`);
-    } else present.add(r.text);
+    } else present.add(key);
   }
-  // each insert goes to the top, so inserting in reverse leaves a fresh chain in the rendered order
+  // each insert goes to the top, so inserting in reverse leaves a fresh chain in the rendered order; a CIDR listed
+  // twice is inserted once (upstream keys its CIDRs in a map)
   for (const r of [...desired.cidrReturns].reverse()) {
-    if (present.has(r)) continue;
+    const key = nftRuleKey(r);
+    if (present.has(key)) continue;
+    present.add(key);
     lines.push(`insert rule ${t} ${markChain} ${r}`);
     changes.push(`nft insert rule ${t} ${markChain} ${r}`);
   }
-  if (!present.has(desired.setMark)) {
+  if (!present.has(nftRuleKey(desired.setMark))) {
     lines.push(`add rule ${t} ${markChain} ${desired.setMark}`);
     changes.push(`nft add rule ${t} ${markChain} ${desired.setMark}`);
   }

@@ -190,3 +190,49 @@ test('host ip rules: stale 1535 and 1025 rules are deleted, missing ones added, 
     'rule add to 100.65.0.0/16 lookup main prio 1535',
   ]);
 });
+
+const cidrOf = (spec: string) => (spec.startsWith('-d ') ? spec.split(' ')[1]! : spec.includes('RETURN') ? '0.0.0.0/0' : 'last');
+
+test('issue 11 item 7: a repeated excluded CIDR yields one RETURN rule per chain, where upstream\'s first insert put it', () => {
+  // upstream builds V, E1, E2, E1 and inserts each missing rule at 1 after `iptables -C`: V; E1 V; E2 E1 V; E1 exists
+  const over = { vpcCidrs: ['10.0.0.0/16'], excludeSnatCidrs: ['192.168.0.0/16', '172.16.0.0/12', '192.168.7.1/16'] };
+  assert.deepEqual(chainRules(over, 'AWS-SNAT-CHAIN-0').map(cidrOf), ['172.16.0.0/12', '192.168.0.0/16', '10.0.0.0/16', 'last']);
+  assert.deepEqual(chainRules(over, 'AWS-CONNMARK-CHAIN-0').map(cidrOf), ['172.16.0.0/12', '192.168.0.0/16', '10.0.0.0/16', 'last']);
+  assert.deepEqual(renderNftConnmark({ ...defaults, ...over }).cidrReturns, ['counter ip daddr 172.16.0.0/12 return', 'counter ip daddr 192.168.0.0/16 return', 'counter ip daddr 10.0.0.0/16 return']);
+});
+
+test('issue 11 item 7: an excluded CIDR equal to the VPC CIDR yields one RETURN rule in the connmark chain and in nft\'s snat-mark', () => {
+  const over = { vpcCidrs: ['10.0.0.0/16', '10.1.0.0/16'], excludeSnatCidrs: ['10.0.0.0/16'] };
+  // the connmark RETURN is the same rule for both lists, so upstream's first (VPC) insert is the one that stays
+  assert.deepEqual(chainRules(over, 'AWS-CONNMARK-CHAIN-0').map(cidrOf), ['10.1.0.0/16', '10.0.0.0/16', 'last']);
+  assert.deepEqual(renderNftConnmark({ ...defaults, ...over }).cidrReturns, ['counter ip daddr 10.1.0.0/16 return', 'counter ip daddr 10.0.0.0/16 return']);
+  // the SNAT chain's two rules differ by comment ("AWS SNAT CHAIN" vs "... EXCLUSION"): upstream keeps both
+  const snat = chainRules(over, 'AWS-SNAT-CHAIN-0');
+  assert.deepEqual(snat.slice(0, 3), [
+    '-d 10.0.0.0/16 -m comment --comment "AWS SNAT CHAIN EXCLUSION" -j RETURN',
+    '-d 10.1.0.0/16 -m comment --comment "AWS SNAT CHAIN" -j RETURN',
+    '-d 10.0.0.0/16 -m comment --comment "AWS SNAT CHAIN" -j RETURN',
+  ]);
+  assert.equal(snat.length, 4);
+});
+
+test('issue 11 item 7: a second nft apply with a /32 exclusion changes nothing (nft lists it without /32)', () => {
+  const want = renderNftConnmark({ ...defaults, connmarkBackend: 'nftables', excludeSnatCidrs: ['10.99.0.0/16', '203.0.113.7/32'] });
+  assert.ok(want.cidrReturns.includes('counter ip daddr 203.0.113.7/32 return'));
+  const first = planNft(parseNftTable(listing), want);
+  assert.deepEqual(first.script.trim().split('\n'), ['insert rule ip aws-cni snat-mark counter ip daddr 203.0.113.7/32 return']);
+  // what `nft -a list` shows after that insert: the address without its /32
+  const applied = listing.replace('\t\tcounter packets 0 bytes 0 ip daddr 10.0.0.0/16', '\t\tcounter packets 0 bytes 0 ip daddr 203.0.113.7 return # handle 9\n\t\tcounter packets 0 bytes 0 ip daddr 10.0.0.0/16');
+  assert.deepEqual(planNft(parseNftTable(applied), want), { script: '', changes: [] });
+});
+
+test('issue 11 item 7: a CIDR rule nft holds twice, or listed twice in the desired table, ends up once', () => {
+  const twice = listing.replace('ip daddr 10.99.0.0/16 return # handle 7', 'ip daddr 10.0.0.0/16 return # handle 7');
+  const want = renderNftConnmark({ ...defaults, connmarkBackend: 'nftables', excludeSnatCidrs: ['10.99.0.0/16'] });
+  assert.deepEqual(planNft(parseNftTable(twice), want).script.trim().split('\n'), [
+    'delete rule ip aws-cni snat-mark handle 7',
+    'insert rule ip aws-cni snat-mark counter ip daddr 10.99.0.0/16 return',
+  ]);
+  const doubled = { ...want, cidrReturns: [...want.cidrReturns, 'counter ip daddr 10.99.0.0/16 return'] };
+  assert.deepEqual(planNft(null, doubled).script.split('\n').filter((l) => l.includes('10.99.0.0/16')).length, 1);
+});

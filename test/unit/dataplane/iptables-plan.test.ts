@@ -79,3 +79,11 @@ test('the IPv6-mode FORWARD block is inserted at position 1, ahead of other rule
   const plan = planIptables(parseIptablesSave(filter), renderHostRules({ ...input, ipv6: true }).iptables);
   assert.match(plan.restore, /^-I FORWARD 1 -d 169\.254\.172\.0\/22 /m);
 });
+
+test('issue 11 item 7: a repeated exclusion left twice in the SNAT chain by an earlier podnet is deleted down to one rule', () => {
+  const exclusion = '-A AWS-SNAT-CHAIN-0 -d 192.168.0.0/16 -m comment --comment "AWS SNAT CHAIN EXCLUSION" -j RETURN\n';
+  const twice = current.replace('-A AWS-SNAT-CHAIN-0 -d 10.0.0.0/16', `${exclusion}${exclusion}-A AWS-SNAT-CHAIN-0 -d 10.0.0.0/16`);
+  const desired = renderHostRules({ ...input, excludeSnatCidrs: ['192.168.0.0/16', '192.168.0.0/16'] }).iptables;
+  const nat = planIptables(parseIptablesSave(twice), desired).restore.split('*nat\n')[1]!.split('\n');
+  assert.deepEqual(nat.filter((l) => l.includes('AWS-SNAT-CHAIN-0') && !l.startsWith('-F') && !l.startsWith('-X')), ['-D AWS-SNAT-CHAIN-0 2']);
+});
