@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-packages="iproute2 iptables nftables conntrack util-linux curl netcat-openbsd socat busybox-static containerd runc containernetworking-plugins"
+packages="iproute2 iptables nftables conntrack util-linux curl netcat-openbsd socat busybox-static containerd runc containernetworking-plugins awscli"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

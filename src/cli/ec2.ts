@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { FaultConfig, ListenAddress, TopologyApplyResult } from '../ec2/index.js';
 import { PodnetError, checkCreatablePath, readUserFile, usageError } from '../lib/index.js';
 import { cidrContains, isAddressText, parseAddress, parseCidr } from '../net/index.js';
@@ -6,6 +6,7 @@ import { formatTable } from './output.js';
 
 const DEFAULT_EC2_LISTEN = '127.0.0.1:7311';
 const DEFAULT_IMDS_LISTEN = '127.0.0.1:7312';
+const DEFAULT_REGION = 'us-west-2';
 
 function listenAddress(value: string): ListenAddress {
   const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
@@ -50,8 +51,8 @@ interface ServeOptions {
   throttle: boolean;
   throttleScale?: number;
   faults?: string;
-  imdsV1: boolean;
-  allowNonLoopback: boolean;
+  imdsV1?: boolean;
+  allowNonLoopback?: boolean;
   json?: boolean;
 }
 
@@ -74,7 +75,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     region: opts.region,
     throttle: opts.throttle ? { scale: opts.throttleScale } : false,
     faults,
-    imds: { v1Allowed: opts.imdsV1 },
+    imds: { v1Allowed: opts.imdsV1 === true },
   }).catch((err: unknown) => {
     // SQLite refusing the file (not a database, no permission) is about the file the user named, not a bug
     if (!String((err as { code?: unknown }).code).startsWith('SQLITE_')) throw err;
@@ -96,10 +97,13 @@ async function serve(opts: ServeOptions): Promise<void> {
     throw err;
   }
 
+  // What the SDKs and both AWS CLIs read: the JS/Go SDKs and CLI v2 take AWS_REGION, CLI v1 only AWS_DEFAULT_REGION;
+  // every client signs its requests, so it needs some credentials (the emulator checks none).
   const env = {
     AWS_ENDPOINT_URL_EC2: server.ec2Url,
     AWS_EC2_METADATA_SERVICE_ENDPOINT: server.imdsUrl,
     AWS_REGION: opts.region,
+    AWS_DEFAULT_REGION: opts.region,
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
   };
@@ -118,6 +122,9 @@ async function serve(opts: ServeOptions): Promise<void> {
     }
     if (instances.length > 0) out += '\n' + formatTable(['instance', 'id', 'imds endpoint'], instances.map((i) => [i.name, i.id, i.imdsEndpoint]));
     out += '\npoint a client at it:\n' + Object.entries(env).map(([k, v]) => `  export ${k}=${v}`).join('\n') + '\n';
+    // AWS_ENDPOINT_URL_EC2 arrived in AWS CLI 1.29 / 2.13 (2023): an older CLI, such as Debian 12's awscli, ignores it
+    // and would call the real EC2, so the banner shows the flag every version takes
+    out += `  aws ec2 describe-vpcs --endpoint-url ${server.ec2Url}   (an AWS CLI before 1.29/2.13 reads no AWS_ENDPOINT_URL_EC2)\n`;
     out += '  (IMDS answers for the instance that holds the caller\'s address; from loopback use the endpoint with an instance ID: <imds url>/<instance-id>)\n';
     process.stdout.write(out);
   }
@@ -140,16 +147,17 @@ export function registerEc2(program: Command): void {
   ec2
     .command('serve')
     .description('run the EC2 Query API and IMDS emulator in the foreground until SIGINT/SIGTERM')
-    .option('--listen <host:port>', 'EC2 endpoint address', listenAddress, listenAddress(DEFAULT_EC2_LISTEN))
-    .option('--imds-listen <host:port>', 'IMDS endpoint address', listenAddress, listenAddress(DEFAULT_IMDS_LISTEN))
+    // defaults are described as a user types them; commander would print the parsed value as JSON
+    .addOption(new Option('--listen <host:port>', 'EC2 endpoint address').argParser(listenAddress).default(listenAddress(DEFAULT_EC2_LISTEN), DEFAULT_EC2_LISTEN))
+    .addOption(new Option('--imds-listen <host:port>', 'IMDS endpoint address').argParser(listenAddress).default(listenAddress(DEFAULT_IMDS_LISTEN), DEFAULT_IMDS_LISTEN))
     .option('--db <file>', 'SQLite file that keeps the state across restarts (default: in memory)')
     .option('--topology <file.yaml>', 'create the VPCs, subnets, gateways and instances this file declares (idempotent)')
-    .option('--region <region>', 'region the emulator reports', 'us-west-2')
+    .addOption(new Option('--region <region>', 'region the emulator reports').default(DEFAULT_REGION, DEFAULT_REGION))
     .option('--no-throttle', "turn off AWS's request token buckets")
     .option('--throttle-scale <n>', 'multiply every token bucket size and refill rate by n', positiveNumber)
     .option('--faults <json|file>', 'fault injection: {"seed":N,"actions":{"<Action>|*":{"latencyMs":N,"errorRate":0..1,"errorCode":"..."}}}')
-    .option('--imds-v1', 'also answer IMDS GETs without a session token (IMDSv1)', false)
-    .option('--allow-non-loopback', 'allow listening on addresses other than loopback', false)
+    .option('--imds-v1', 'also answer IMDS GETs without a session token (IMDSv1)')
+    .option('--allow-non-loopback', 'allow listening on addresses other than loopback')
     .option('--json', 'print the endpoints as one JSON line')
     .action(async (opts: ServeOptions) => serve(opts));
 }

@@ -18,7 +18,8 @@ export const LAB_STATE_DIR = '/run/podnet-lab';
 /** The lab module, loaded by the action that needs it. */
 const loadLab = () => import('../lab/index.js');
 
-const stateDirOption = () => new Option('--state-dir <dir>', 'where the lab keeps its records (PIDs, names, logs)').default(LAB_STATE_DIR);
+// defaults are described as a user types them (commander would quote them as JSON)
+const stateDirOption = () => new Option('--state-dir <dir>', 'where the lab keeps its records (PIDs, names, logs)').default(LAB_STATE_DIR, LAB_STATE_DIR);
 
 export function registerLab(program: Command): void {
   const lab = program.command('lab').description('a whole EKS VPC in network namespaces, with real packets (root)');
@@ -31,7 +32,7 @@ export function registerLab(program: Command): void {
     .addOption(
       new Option('--runtime <runtime>', 'how pods are created: CRI on a containerd per node, or the node\'s podnet-cni run directly; auto takes containerd when containerd, runc and ctr are installed')
         .choices(['containerd', 'cni', 'auto'])
-        .default('auto'),
+        .default('auto', 'auto'),
     )
     .option('--json', 'print the lab status as JSON')
     .action(async (scenarioPath: string | undefined, opts: { stateDir: string; runtime: RuntimeChoice; json?: boolean }) => {
@@ -81,7 +82,7 @@ export function registerLab(program: Command): void {
     .argument('<from>')
     .argument('<to>')
     .option('--port <port>', 'destination port (default: the echo service\'s)', port)
-    .addOption(new Option('--proto <proto>', 'protocol').choices(['tcp', 'udp', 'icmp']).default('tcp'))
+    .addOption(new Option('--proto <proto>', 'protocol').choices(['tcp', 'udp', 'icmp']).default('tcp', 'tcp'))
     .addOption(stateDirOption())
     .option('--json')
     .action(async (from: string, to: string, opts: { port?: number; proto: Proto; stateDir: string; json?: boolean }) => {

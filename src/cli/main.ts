@@ -4,6 +4,7 @@ import { registerCni } from './cni.js';
 import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
 import { registerEc2 } from './ec2.js';
+import { registerInit } from './init.js';
 import { registerIpamd } from './ipamd.js';
 import { registerLab } from './lab.js';
 import { registerMaxPods } from './max-pods.js';
@@ -28,9 +29,14 @@ export function buildProgram(): Command {
  * help: each action loads its module with `await import()`, so one command never pays for another's (the AWS SDK,
  * zod, the emulator, the lab) and `podnet --version` loads none of them.
  */
-const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig, registerEc2, registerCni, registerPool, registerIpamd, registerLab, registerDemo];
+const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig, registerEc2, registerCni, registerInit, registerPool, registerIpamd, registerLab, registerDemo];
 
 export async function main(argv: readonly string[]): Promise<void> {
+  // On Node 20 the AWS SDK prints a 9-line NodeVersionSupportWarning (its releases after January 2027 need Node 22)
+  // on every command that loads it. podnet runs on Node ≥ 20 with the SDK it ships, so the notice is not the user's
+  // to act on; the SDK's documented switch (aws/aws-sdk-js-v3#7983) turns off that notice alone, where
+  // NODE_NO_WARNINGS would hide every warning. Processes podnet starts run main too; a value the user set is kept.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const json = jsonRequested(argv.slice(2));
   // A reader that stops early (`podnet max-pods --all --json | head`) closes the pipe: the output ends, no stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -254,8 +254,9 @@ export function startProcess(
       cwd: repoRoot,
       detached: true,
       stdio: ['ignore', fd, fd],
-      // NODE_NO_WARNINGS: the SDK's Node-version notice would fill every log
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', NODE_NO_WARNINGS: '1', ...spec.env, [STATE_DIR_ENV]: state.dir },
+      // no NODE_NO_WARNINGS: a real warning belongs in the log; the SDK's Node-version notice is turned off by podnet's
+      // main (AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED), which every lab process that loads the SDK runs
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...spec.env, [STATE_DIR_ENV]: state.dir },
     });
     child.unref();
     if (child.pid === undefined) throw new Error(`cannot start ${spec.argv[0]}`);

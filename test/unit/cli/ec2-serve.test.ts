@@ -1,0 +1,125 @@
+// `podnet ec2 serve` as a user meets it: its --help, its banner, and a real AWS CLI pointed at it with what the
+// banner says. The AWS CLI runs with no configuration or credentials from this machine and only loopback endpoints.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const cliArgv = ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'podnet', ...process.argv.slice(1)]))", '--'];
+/** Debian's awscli (scripts/install.sh installs it); a pyenv or pip `aws` elsewhere on PATH is not the one meant. */
+const DEBIAN_AWS = '/usr/bin/aws';
+
+/** Starts `podnet ec2 serve ARGS` on loopback ports the kernel picks; resolves once the banner is complete. */
+function startServe(args: string[]): Promise<{ banner: string; stderr: () => string; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [...cliArgv, 'ec2', 'serve', '--listen', '127.0.0.1:0', '--imds-listen', '127.0.0.1:0', ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    return exited;
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`ec2 serve printed no complete banner in 20 s; stdout: ${out} stderr: ${err}`));
+    }, 20_000);
+    const check = () => {
+      // the text banner ends with the IMDS note; --json is one line
+      if (/\(IMDS answers for[^\n]*\n/.test(out) || (args.includes('--json') && out.includes('\n'))) {
+        clearTimeout(timer);
+        resolve({ banner: out, stderr: () => err, stop });
+      }
+    };
+    child.stdout.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`ec2 serve exited ${code} before its banner; stderr: ${err}`));
+    });
+  });
+}
+
+const isLoopbackUrl = (v: string) => /^http:\/\/127\.\d+\.\d+\.\d+:\d+(\/|$)/.test(v);
+
+test('issue 11: ec2 serve --help shows defaults as a user types them, not JSON', () => {
+  const r = spawnSync(process.execPath, [...cliArgv, 'ec2', 'serve', '--help'], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0);
+  const help = r.stdout.replace(/\s+/g, ' ');
+  assert.match(help, /--listen <host:port> EC2 endpoint address \(default: 127\.0\.0\.1:7311\)/);
+  assert.match(help, /--imds-listen <host:port> IMDS endpoint address \(default: 127\.0\.0\.1:7312\)/);
+  assert.match(help, /region the emulator reports \(default: us-west-2\)/);
+  assert.doesNotMatch(help, /\{"host"|default: "|default: false/);
+});
+
+test(
+  'issue 11: aws ec2 describe-vpcs (Debian awscli) works with the ec2 serve banner',
+  { skip: existsSync(DEBIAN_AWS) ? false : `${DEBIAN_AWS} is absent (Debian's awscli package; scripts/install.sh installs it)`, timeout: 90_000 },
+  async () => {
+    const serve = await startServe(['--topology', 'examples/vpc.yaml']);
+    const home = mkdtempSync(join(tmpdir(), 'podnet-awscli-'));
+    try {
+      // the banner's `export K=V` lines are the environment, and its `aws … --endpoint-url URL` line the command
+      const bannerEnv = Object.fromEntries([...serve.banner.matchAll(/^ {2}export ([A-Z0-9_]+)=(\S*)$/gm)].map((m) => [m[1]!, m[2]!]));
+      assert.equal(bannerEnv.AWS_DEFAULT_REGION, 'us-west-2', 'AWS CLI v1 reads only AWS_DEFAULT_REGION');
+      assert.equal(bannerEnv.AWS_REGION, 'us-west-2');
+      assert.ok(bannerEnv.AWS_ACCESS_KEY_ID && bannerEnv.AWS_SECRET_ACCESS_KEY, 'the CLI signs every request, so the banner gives it credentials');
+      const example = /^ {2}aws (ec2 describe-vpcs --endpoint-url (\S+))/m.exec(serve.banner);
+      assert.ok(example, `the banner shows the --endpoint-url form:\n${serve.banner}`);
+      const endpointUrl = example[2]!;
+      for (const url of [endpointUrl, bannerEnv.AWS_ENDPOINT_URL_EC2!, bannerEnv.AWS_EC2_METADATA_SERVICE_ENDPOINT!]) assert.ok(isLoopbackUrl(url), url);
+      const env = {
+        PATH: '/usr/bin:/bin',
+        HOME: home,
+        // nothing from this machine's AWS configuration: no profile, no credentials file, no instance metadata
+        AWS_CONFIG_FILE: '/dev/null',
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_PAGER: '',
+        ...bannerEnv,
+      };
+      const aws = spawnSync(DEBIAN_AWS, [...example[1]!.split(' '), '--output', 'json'], { env, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(aws.status, 0, `aws exited ${aws.status}: ${aws.stderr}`);
+      const out = JSON.parse(aws.stdout) as { Vpcs: Array<{ VpcId: string; CidrBlock: string }> };
+      // examples/vpc.yaml declares the main VPC and a peered one
+      assert.deepEqual(out.Vpcs.map((v) => v.CidrBlock).sort(), ['10.0.0.0/16', '10.1.0.0/16']);
+      for (const v of out.Vpcs) assert.match(v.VpcId, /^vpc-[0-9a-f]{17}$/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+      assert.equal(await serve.stop(), 0);
+    }
+  },
+);
+
+test('issue 11: ec2 serve starts without the AWS SDK NodeVersionSupportWarning on stderr', { timeout: 60_000 }, async () => {
+  const serve = await startServe(['--topology', 'examples/vpc.yaml', '--json']);
+  const code = await serve.stop();
+  assert.equal(code, 0);
+  assert.equal(serve.stderr(), '', 'the topology went through the SDK client, and stderr stayed empty');
+  const banner = JSON.parse(serve.banner) as { env: Record<string, string> };
+  assert.equal(banner.env.AWS_DEFAULT_REGION, 'us-west-2');
+});
+
+test('issue 11: pool simulate (which loads the AWS SDK) writes no NodeVersionSupportWarning', () => {
+  const r = spawnSync(process.execPath, [...cliArgv, 'pool', 'simulate', 't3.nano', '--pods', '1'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.error, undefined);
+  assert.doesNotMatch(r.stderr, /NodeVersionSupportWarning|AWS SDK for JavaScript/);
+});
+
+test('a real warning stays visible: the switch podnet sets is the SDK notice\'s own, not NODE_NO_WARNINGS', () => {
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then(async (m) => { await m.main(['node', 'podnet', '--version']); process.emitWarning('a real warning'); })"],
+    { cwd: root, encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0);
+  assert.match(r.stderr, /Warning: a real warning/);
+});
