@@ -1,5 +1,5 @@
-import type { Command } from 'commander';
-import type { StartSimulatedCloud } from '../ipamd/index.js';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { SimulatedOs, SimulationResult, SimulationSetup, StartSimulatedCloud } from '../ipamd/index.js';
 import { nearestNames, usageError } from '../lib/index.js';
 import { formatTable, printJson } from './output.js';
 import { nonNegativeInt, positiveInt } from './parse.js';
@@ -8,7 +8,14 @@ interface SimulateFlags {
   pods: number;
   env: string[];
   maxPods?: number;
+  os: SimulatedOs;
+  nodes?: number;
   json?: boolean;
+}
+
+function osName(value: string): SimulatedOs {
+  if (value !== 'linux' && value !== 'windows') throw new InvalidArgumentError(`expected linux or windows, got '${value}'`);
+  return value;
 }
 
 /** The simulation's EC2: src/ec2's emulator on loopback, on the simulation's fake clock, throttling off. */
@@ -46,28 +53,62 @@ export function registerPool(program: Command): void {
     .option('--env <KEY=VALUE>', 'an ipamd setting (WARM_ENI_TARGET, WARM_IP_TARGET, MINIMUM_IP_TARGET, WARM_PREFIX_TARGET, ENABLE_PREFIX_DELEGATION, MAX_ENI, …); repeatable',
       (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--max-pods <n>', "the kubelet's max pods, which caps the pool (default: the instance type's eni-max-pods value)", positiveInt)
+    .option('--os <os>', 'the node\'s OS: linux, or windows (one ENI per node; no custom networking or ENABLE_POD_ENI)', osName, 'linux' as SimulatedOs)
+    .option('--nodes <n>', 'answer for N nodes of this type, each with --pods pods: addresses held and the subnet size they need', positiveInt)
     .option('--json', 'print the result as JSON')
     .action(async (instanceType: string, flags: SimulateFlags) => {
       const env = await parseEnvFlags(flags.env);
       const { simulatePool } = await import('../ipamd/index.js');
-      const { result, setup } = await simulatePool({ instanceType, pods: flags.pods, env, startCloud: startEmulator, ...(flags.maxPods !== undefined ? { maxPods: flags.maxPods } : {}) });
+      const { result, setup } = await simulatePool({
+        instanceType, pods: flags.pods, env, startCloud: startEmulator, os: flags.os,
+        ...(flags.maxPods !== undefined ? { maxPods: flags.maxPods } : {}),
+        ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}),
+      });
       if (flags.json) {
         printJson(result);
         return;
       }
-      const c = setup.config;
-      const settings = setup.prefixDelegation
-        ? (c.warmIpTarget > 0 || c.minimumIpTarget > 0 ? `WARM_IP_TARGET=${c.warmIpTarget} MINIMUM_IP_TARGET=${c.minimumIpTarget}` : `WARM_PREFIX_TARGET=${c.warmPrefixTarget}`)
-        : (c.warmIpTarget > 0 || c.minimumIpTarget > 0 ? `WARM_IP_TARGET=${c.warmIpTarget} MINIMUM_IP_TARGET=${c.minimumIpTarget}` : `WARM_ENI_TARGET=${c.warmEniTarget}`);
-      const mode = setup.prefixDelegation ? 'prefix delegation' : 'secondary IPs';
-      const out: string[] = [`${instanceType}, ${setup.pods} pods, ${settings} (${mode}, max pods ${setup.maxPods})`, ''];
-      const header = setup.prefixDelegation ? ['ENI', 'prefixes', 'pod IPs'] : ['ENI', 'pod IPs'];
-      const rows = result.ipsPerEni.map((ips, i) => (setup.prefixDelegation ? [i + 1, result.prefixesPerEni?.[i] ?? 0, ips] : [i + 1, ips]));
-      out.push(formatTable(header, rows));
-      out.push(`${result.enis} ENI(s), ${result.totalIps} pod IPs, ${result.unusedIps} unused, ${result.refusedPods} pod(s) refused`);
-      out.push(`EC2 calls: ${Object.entries(result.ec2Calls).map(([api, n]) => `${api} ${n}`).join(', ')}`);
-      out.push(`fake time elapsed: ${Math.round(setup.elapsedMs / 1000)} s`);
-      process.stdout.write(out.join('\n') + '\n');
-      for (const note of setup.notes) process.stderr.write(`note: ${note}\n`);
+      process.stdout.write(formatSimulation(instanceType, result, setup));
+      for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
+      for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
     });
+}
+
+function formatSimulation(instanceType: string, result: SimulationResult, setup: SimulationSetup): string {
+  const c = setup.config;
+  const settings = setup.prefixDelegation
+    ? (c.warmIpTarget > 0 || c.minimumIpTarget > 0 ? `WARM_IP_TARGET=${c.warmIpTarget} MINIMUM_IP_TARGET=${c.minimumIpTarget}` : `WARM_PREFIX_TARGET=${c.warmPrefixTarget}`)
+    : (c.warmIpTarget > 0 || c.minimumIpTarget > 0 ? `WARM_IP_TARGET=${c.warmIpTarget} MINIMUM_IP_TARGET=${c.minimumIpTarget}` : `WARM_ENI_TARGET=${c.warmEniTarget}`);
+  const modes = [setup.prefixDelegation ? 'prefix delegation' : 'secondary IPs'];
+  if (c.customNetworking) modes.push('custom networking');
+  if (c.podEni) modes.push('ENABLE_POD_ENI');
+  if (result.os === 'windows') modes.push('Windows');
+  const out: string[] = [`${instanceType}, ${setup.pods} pods, ${settings} (${modes.join(', ')}, max pods ${setup.maxPods})`, ''];
+  const header = setup.prefixDelegation ? ['ENI', 'prefixes', 'pod IPs'] : ['ENI', 'pod IPs'];
+  const rows = result.ipsPerEni.map((ips, i) => (setup.prefixDelegation ? [i + 1, result.prefixesPerEni?.[i] ?? 0, ips] : [i + 1, ips]));
+  out.push(formatTable(header, rows));
+  out.push(`${result.enis} ENI(s), ${result.totalIps} pod IPs, ${result.unusedIps} unused, ${result.refusedPods} pod(s) refused`);
+  for (const r of result.refusals) out.push(`  refused (${r.reason}): ${r.pods} pod(s) from pod ${r.firstPod}: ${r.message}`);
+  for (const o of result.oscillations) {
+    const calls = Object.entries(o.ec2CallsPerCycle).map(([api, n]) => `${api} ${n}`).join(', ');
+    out.push(`oscillates at ${o.pods} pod(s): every ${o.periodSeconds} s the pool goes from ${o.enis.low} to ${o.enis.high} ENI(s) and back, `
+      + `with ${o.mutatingCallsPerCycle} mutating EC2 calls per cycle (${calls}); for ${o.gapSeconds} s of each cycle no address is free and a pod arriving then is refused`);
+  }
+  if (result.oscillations.length > 0) {
+    out.push(result.settled
+      ? `the pool settled after pod ${setup.pods}; the next pod after each oscillation arrived at the cycle's high point`
+      : `the pool still oscillates after pod ${setup.pods}; shown at the cycle's high point; WARM_IP_TARGET ≥ 1 keeps it steady`);
+  }
+  const f = result.fleet;
+  if (f) {
+    const held = f.podAddressesPerNode + f.eniPrimaryAddressesPerNode;
+    out.push(`${f.nodes} node(s): ${f.nodes} × (${f.podAddressesPerNode} pod addresses + ${f.eniPrimaryAddressesPerNode} ENI primary address(es)) = ${f.addresses} addresses `
+      + `(${held} per node); smallest subnet: /${f.subnetPrefixLength} (${f.subnetUsableAddresses} usable after the 5 AWS reserves)`);
+    out.push('  counted: pod addresses the settled pool holds (its high point when it oscillates) and each ENI\'s primary address'
+      + `${c.customNetworking ? ' except the node\'s primary ENI, which stays in the node subnet' : ', the node\'s own address included'}`
+      + `${setup.prefixDelegation ? '; every prefix needs an aligned /28 of its own' : ''}; one simulation times N, as identical nodes hold the same`);
+  }
+  out.push(`EC2 calls: ${Object.entries(result.ec2Calls).map(([api, n]) => `${api} ${n}`).join(', ')}`);
+  out.push(`fake time elapsed: ${Math.round(setup.elapsedMs / 1000)} s`);
+  return out.join('\n') + '\n';
 }

@@ -61,7 +61,18 @@ export {
   type NodeIdentity,
 } from './executor.js';
 export { PoolManager, type IterationResult, type PoolManagerOptions } from './manager.js';
-export { simulatePool, type SimulateOptions, type SimulationResult, type SimulationSetup, type StartSimulatedCloud } from './simulate.js';
+export {
+  fleetAddresses,
+  simulatePool,
+  type FleetAddresses,
+  type Oscillation,
+  type Refusal,
+  type SimulatedOs,
+  type SimulateOptions,
+  type SimulationResult,
+  type SimulationSetup,
+  type StartSimulatedCloud,
+} from './simulate.js';
 // the daemon around the core: cloud access, node init/reconcile/loop, CNI backend, introspection, metrics
 export { startIpamd, type Ipamd, type StartIpamdOptions } from './daemon.js';
 export {
