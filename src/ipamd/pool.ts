@@ -3,7 +3,7 @@
  * timestamps, now). No I/O, no clock: the executor performs the actions, the manager feeds the results back in.
  */
 import { PodnetError } from '../lib/index.js';
-import { IPS_PER_PREFIX, enisOnDefaultCard, maxIpsPerEni, maxPrefixesPerEni, type InstanceLimits } from '../limits/index.js';
+import { IPS_PER_PREFIX, enisOnDefaultCard, maxIpsPerEni, maxPrefixesPerEni, trunkingCompatible, type InstanceLimits } from '../limits/index.js';
 import type { PodnetConfig } from '../config/index.js';
 import { findDeletableEni, freeableCidrs, ipStats, isActiveCidr, type EniSnapshot, type IpStats, type PoolSnapshot } from './datastore.js';
 
@@ -92,7 +92,7 @@ export interface PoolLimits {
 export function poolLimitsFrom(
   limits: InstanceLimits,
   config: Pick<PoolConfig, 'maxEni' | 'prefixDelegation'>,
-  node: { maxPods: number; unmanagedEnis?: number; trunkingCompatible?: boolean },
+  node: { maxPods: number; unmanagedEnis?: number },
 ): PoolLimits {
   const eniLimit = enisOnDefaultCard(limits);
   return {
@@ -101,8 +101,8 @@ export function poolLimitsFrom(
     maxPrefixesPerEni: maxPrefixesPerEni(limits, config.prefixDelegation),
     ipv4Limit: limits.IPv4Limit,
     maxPods: node.maxPods,
-    // The VPC Resource Controller counts unknown types as trunking-compatible (§8).
-    trunkingCompatible: node.trunkingCompatible ?? true,
+    // From the VPC resource controller's table; upstream ipamd counts a type it does not list as compatible (§8).
+    trunkingCompatible: trunkingCompatible(limits.instanceType),
     unmanagedEnis: node.unmanagedEnis ?? 0,
   };
 }

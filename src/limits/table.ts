@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { PodnetError, nearestNames } from '../lib/index.js';
+import { loadDataTable } from './data.js';
 
 /** One network card of an instance type, as in upstream's limits table (§8). */
 export interface NetworkCard {
@@ -9,8 +9,12 @@ export interface NetworkCard {
 
 export type HypervisorType = 'nitro' | 'xen' | 'unknown';
 
-/** The ENI/IP limits of one instance type, field for field as in data/instance-limits.json (§8). */
+/**
+ * The ENI/IP limits of one instance type: its name, then field for field as in data/instance-limits.json (§8). The
+ * name lets per-type facts from the other tables (trunking, vCPUs) follow the limits wherever they are passed.
+ */
 export interface InstanceLimits {
+  readonly instanceType: string;
   /** Max ENIs on the default network card. */
   readonly ENILimit: number;
   /** IPv4 addresses per ENI, including the ENI's own primary address. */
@@ -24,24 +28,19 @@ export interface InstanceLimits {
 /** Addresses per /28 prefix (§4.1). */
 export const IPS_PER_PREFIX = 16;
 
-// dist/limits/table.js and src/limits/table.ts are both two levels below the package root.
-const tableUrl = new URL('../../data/instance-limits.json', import.meta.url);
 let table: ReadonlyMap<string, InstanceLimits> | undefined;
 
+type InstanceLimitsEntry = Omit<InstanceLimits, 'instanceType'>;
+
+function isInstanceLimitsEntry(value: unknown): value is InstanceLimitsEntry {
+  const v = value as Partial<InstanceLimitsEntry> | null;
+  return typeof v === 'object' && v !== null && typeof v.ENILimit === 'number' && typeof v.IPv4Limit === 'number'
+    && Array.isArray(v.NetworkCards);
+}
+
 function loadTable(): ReadonlyMap<string, InstanceLimits> {
-  if (table) return table;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(tableUrl, 'utf8'));
-  } catch (err) {
-    throw new PodnetError('FAILED', `cannot read the instance-type limits table ${tableUrl.pathname}: ${(err as Error).message}`,
-      'reinstall podnet; the data/ folder must sit next to dist/ and src/', { cause: err });
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new PodnetError('FAILED', `the instance-type limits table ${tableUrl.pathname} is not a JSON object keyed by instance type`,
-      'reinstall podnet to restore data/instance-limits.json');
-  }
-  table = new Map(Object.entries(parsed as Record<string, InstanceLimits>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  table ??= new Map([...loadDataTable('instance-limits.json', isInstanceLimitsEntry)]
+    .map(([instanceType, entry]) => [instanceType, { instanceType, ...entry }]));
   return table;
 }
 

@@ -1,0 +1,54 @@
+import { loadDataTable } from './data.js';
+
+/** One row of data/trunk-limits.json: the VPC resource controller's SGP facts for an instance type. */
+interface TrunkEntry {
+  readonly IsTrunkingCompatible: boolean;
+  /** Branch ENIs (pods with their own security groups) the trunk ENI can carry. */
+  readonly BranchInterface: number;
+}
+
+/** What podnet knows about security groups for pods on one instance type. */
+export interface TrunkLimits {
+  /** Whether the VPC resource controller's table lists the type (data/trunk-limits.json). */
+  readonly listed: boolean;
+  /**
+   * Whether ipamd holds an ENI slot for the trunk. A type the table does not list counts as compatible, as upstream
+   * ipamd's IsTrunkingCompatible does (`pkg/awsutils/awsutils.go`, v1.23.1), §8.
+   */
+  readonly trunkingCompatible: boolean;
+  /**
+   * Branch ENIs the controller offers as `vpc.amazonaws.com/pod-eni`; 0 when not compatible. null for an unlisted
+   * type: the controller of the pinned version attaches no trunk to it (found && IsTrunkingCompatible), so the
+   * number is unknown rather than zero for a newer controller.
+   */
+  readonly branchInterfaces: number | null;
+}
+
+let table: ReadonlyMap<string, TrunkEntry> | undefined;
+
+function isTrunkEntry(value: unknown): value is TrunkEntry {
+  const v = value as Partial<TrunkEntry> | null;
+  return typeof v === 'object' && v !== null && typeof v.IsTrunkingCompatible === 'boolean' && typeof v.BranchInterface === 'number';
+}
+
+function loadTable(): ReadonlyMap<string, TrunkEntry> {
+  table ??= loadDataTable('trunk-limits.json', isTrunkEntry);
+  return table;
+}
+
+/** The trunk facts of an instance type; never throws for a name the table lacks (see TrunkLimits). */
+export function trunkLimits(instanceType: string): TrunkLimits {
+  const entry = loadTable().get(instanceType);
+  if (!entry) return { listed: false, trunkingCompatible: true, branchInterfaces: null };
+  return { listed: true, trunkingCompatible: entry.IsTrunkingCompatible, branchInterfaces: entry.IsTrunkingCompatible ? entry.BranchInterface : 0 };
+}
+
+/** Whether upstream ipamd holds an ENI slot for the SGP trunk on this type (hasRoomForEni, §4.8). */
+export function trunkingCompatible(instanceType: string): boolean {
+  return trunkLimits(instanceType).trunkingCompatible;
+}
+
+/** Branch ENIs a trunk on this type carries; null when the resource controller's table does not list the type. */
+export function branchInterfaces(instanceType: string): number | null {
+  return trunkLimits(instanceType).branchInterfaces;
+}
