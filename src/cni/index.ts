@@ -53,7 +53,11 @@ export { launcherRequestBody, startCniSocketServer, type CniSocketServer, type C
 export { runFallbackPlugin, runFallbackPluginProcess } from './plugin.js';
 export {
   installCni,
+  installCniUndoable,
   renderConflist,
+  podV6DisablingSysctls,
   type ConflistOptions,
+  type InstallOptions,
   type InstallResult,
+  type UndoableInstall,
 } from './install.js';

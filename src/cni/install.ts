@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PodnetError, checkCreatablePath, ensureDirectory, onPath } from '../lib/index.js';
@@ -17,6 +17,8 @@ export interface ConflistOptions {
   pluginLogLevel: string;
   /** ENABLE_BANDWIDTH_PLUGIN appends the bandwidth plugin (spec §1) */
   bandwidth: boolean;
+  /** DISABLE_POD_V6 appends the tuning plugin with the IPv6-disabling sysctls (spec §1) */
+  disablePodV6?: boolean;
   /** podnet's field: ipamd's CNI socket on this node */
   ipamdSocket: string;
 }
@@ -27,10 +29,21 @@ const launcherName = 'podnet-cni';
 const conflistName = '10-aws.conflist';
 
 /**
+ * What the tuning plugin writes inside each pod with DISABLE_POD_V6=true: upstream's entrypoint chains exactly these
+ * three (cmd/aws-vpc-cni/main.go at v1.23.1), so a pod has no IPv6 address, not even on lo.
+ */
+export const podV6DisablingSysctls: Readonly<Record<string, string>> = {
+  'net.ipv6.conf.all.disable_ipv6': '1',
+  'net.ipv6.conf.default.disable_ipv6': '1',
+  'net.ipv6.conf.lo.disable_ipv6': '1',
+};
+
+/**
  * The conflist upstream renders (spec §1.1): cniVersion 0.4.0, disableCheck, the main plugin with vethPrefix, mtu
  * (as a string, as upstream writes it), podSGEnforcingMode, plugin log settings and the pod-annotations capability,
- * then portmap with snat. podnet's plugin type is `podnet-cni` and carries `ipamdSocket`. Upstream's egress-cni entry
- * (IPv6-egress for IPv4 clusters, off by default) is left out: podnet has no egress plugin.
+ * then portmap with snat; then, in upstream's order, bandwidth (ENABLE_BANDWIDTH_PLUGIN) and tuning with the
+ * IPv6-disabling sysctls (DISABLE_POD_V6). podnet's plugin type is `podnet-cni` and carries `ipamdSocket`. Upstream's
+ * egress-cni entry (IPv6-egress for IPv4 clusters, off by default) is left out: podnet has no egress plugin.
  */
 export function renderConflist(o: ConflistOptions): Record<string, unknown> {
   const plugins: Record<string, unknown>[] = [
@@ -48,6 +61,7 @@ export function renderConflist(o: ConflistOptions): Record<string, unknown> {
     { type: 'portmap', capabilities: { portMappings: true }, snat: true },
   ];
   if (o.bandwidth) plugins.push({ type: 'bandwidth', capabilities: { bandwidth: true } });
+  if (o.disablePodV6) plugins.push({ type: 'tuning', sysctl: { ...podV6DisablingSysctls } });
   return { cniVersion: '0.4.0', name: 'aws-cni', disableCheck: true, plugins };
 }
 
@@ -75,18 +89,44 @@ function renderInstalledLauncher(launcherText: string, fallbackArgv: readonly st
 export interface InstallResult {
   launcher: string;
   conflist: string;
+  /** The containernetworking plugins copied into the bin dir (loopback and those the conflist chains). */
+  plugins: string[];
   fallbackArgv: string[];
+}
+
+export interface InstallOptions {
+  binDir: string;
+  confDir: string;
+  conflist: ConflistOptions;
+  fallbackArgv?: string[];
+  /**
+   * Where to copy loopback and the plugins the conflist chains (portmap, bandwidth, tuning) from, as upstream's init
+   * container copies its plugin binaries into the host's CNI bin dir; undefined copies none.
+   */
+  pluginsDir?: string;
 }
 
 /** Where this package lives: src/cni/ and dist/cni/ are both two levels below it. */
 const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
 
+/** An install that can be taken back: `podnet init` undoes it when a later step of its own fails. */
+export interface UndoableInstall {
+  result: InstallResult;
+  /** Puts back every file it replaced, removes those it created and the directories it made. Returns what it could not undo. */
+  undo(): string[];
+}
+
 /**
- * Writes the launcher into binDir (mode 0755) and the conflist into confDir, each through a temporary file and a
- * rename so a runtime never executes or reads a half-written file. Of each directory only the last component is
- * created, when its parent exists; both paths are checked before anything else, so a refused install writes nothing.
+ * Writes the launcher into binDir (mode 0755), the plugins from pluginsDir beside it, and the conflist into confDir,
+ * each through a temporary file and a rename so a runtime never executes or reads a half-written file. Of each
+ * directory only the last component is created, when its parent exists; paths and plugin sources are checked before
+ * anything else, so a refused install writes nothing, and a write that fails takes back the ones before it.
  */
-export function installCni(o: { binDir: string; confDir: string; conflist: ConflistOptions; fallbackArgv?: string[] }): InstallResult {
+export function installCni(o: InstallOptions): InstallResult {
+  return installCniUndoable(o).result;
+}
+
+export function installCniUndoable(o: InstallOptions): UndoableInstall {
   checkCreatablePath(o.binDir, '--bin-dir', 'directory');
   checkCreatablePath(o.confDir, '--conf-dir', 'directory');
   const plugin = join(packageRoot, 'bin', 'podnet-cni-plugin.js');
@@ -98,14 +138,88 @@ export function installCni(o: { binDir: string; confDir: string; conflist: Confl
     throw new PodnetError('USAGE', `ipamd's socket ${JSON.stringify(o.conflist.ipamdSocket)} is not an absolute path without control characters`, 'give the absolute path ipamd listens on, e.g. /var/run/aws-node/ipamd.sock');
   }
   requireUnixSocketNc();
+  const rendered = renderConflist(o.conflist);
+  const plugins = o.pluginsDir === undefined ? [] : readPlugins(o.pluginsDir, rendered, o.binDir);
   const text = renderInstalledLauncher(readFileSync(join(packageRoot, 'bin', launcherName), 'utf8'), fallbackArgv, o.conflist.ipamdSocket);
   const launcher = join(o.binDir, launcherName);
   const conflist = join(o.confDir, conflistName);
-  ensureDirectory(o.binDir, '--bin-dir');
-  ensureDirectory(o.confDir, '--conf-dir');
-  writeAtomically(launcher, text, 0o755);
-  writeAtomically(conflist, `${JSON.stringify(renderConflist(o.conflist), null, 2)}\n`, 0o644);
-  return { launcher, conflist, fallbackArgv };
+  const journal = new InstallJournal();
+  try {
+    journal.ensureDirectory(o.binDir, '--bin-dir');
+    journal.ensureDirectory(o.confDir, '--conf-dir');
+    for (const p of plugins) journal.write(join(o.binDir, p.name), p.data, 0o755);
+    journal.write(launcher, text, 0o755);
+    journal.write(conflist, `${JSON.stringify(rendered, null, 2)}\n`, 0o644);
+  } catch (err) {
+    const failed = journal.undo();
+    if (failed.length > 0 && err instanceof PodnetError) err.message += `; and could not undo: ${failed.join('; ')}`;
+    throw err;
+  }
+  return { result: { launcher, conflist, plugins: plugins.map((p) => join(o.binDir, p.name)), fallbackArgv }, undo: () => journal.undo() };
+}
+
+/**
+ * loopback (every runtime calls it for the pod's lo) and each chained plugin of the conflist other than podnet's own,
+ * read from pluginsDir before anything is written. None is copied onto itself when pluginsDir is the bin dir.
+ */
+function readPlugins(pluginsDir: string, rendered: Record<string, unknown>, binDir: string): { name: string; data: Buffer }[] {
+  const chained = (rendered.plugins as { type: string }[]).map((p) => p.type).filter((t) => t !== launcherName);
+  const names = [...new Set(['loopback', ...chained])];
+  if (sameDirectory(pluginsDir, binDir)) return [];
+  return names.map((name) => {
+    const path = join(pluginsDir, name);
+    try {
+      return { name, data: readFileSync(path) };
+    } catch (err) {
+      throw new PodnetError('MISSING_TOOL', `the conflist needs the ${name} plugin, and ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        `install the containernetworking plugins (apt-get install -y containernetworking-plugins puts them in /usr/lib/cni), or give --plugins-dir the directory that holds ${names.join(', ')}`, { cause: err });
+    }
+  });
+}
+
+function sameDirectory(a: string, b: string): boolean {
+  try {
+    const [x, y] = [statSync(a), statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** The files and directories an install changed, in order, so it can be taken back. */
+class InstallJournal {
+  private readonly steps: ({ kind: 'dir'; path: string } | { kind: 'file'; path: string; previous: { data: Buffer; mode: number } | undefined })[] = [];
+
+  ensureDirectory(path: string, what: string): void {
+    const existed = existsSync(path);
+    ensureDirectory(path, what);
+    if (!existed) this.steps.push({ kind: 'dir', path });
+  }
+
+  write(path: string, data: string | Buffer, mode: number): void {
+    let previous: { data: Buffer; mode: number } | undefined;
+    try {
+      previous = { data: readFileSync(path), mode: statSync(path).mode & 0o7777 };
+    } catch {
+      previous = undefined;
+    }
+    writeAtomically(path, data, mode);
+    this.steps.push({ kind: 'file', path, previous });
+  }
+
+  undo(): string[] {
+    const failed: string[] = [];
+    for (const step of this.steps.splice(0).reverse()) {
+      try {
+        if (step.kind === 'dir') rmdirSync(step.path);
+        else if (step.previous) writeAtomically(step.path, step.previous.data, step.previous.mode);
+        else unlinkSync(step.path);
+      } catch (err) {
+        failed.push(`${step.path}: ${err instanceof PodnetError ? err.message : ((err as NodeJS.ErrnoException).code ?? (err as Error).message)}`);
+      }
+    }
+    return failed;
+  }
 }
 
 /**
@@ -121,7 +235,7 @@ function requireUnixSocketNc(): void {
   }
 }
 
-function writeAtomically(path: string, text: string, mode: number): void {
+function writeAtomically(path: string, text: string | Buffer, mode: number): void {
   try {
     const tmp = `${path}.tmp-${process.pid}`;
     writeFileSync(tmp, text, { mode });

@@ -1,6 +1,7 @@
 /**
  * The node's network state as data, and the appliers that make Linux match it: host SNAT/connmark/mangle rules and
- * ip rules (spec §2, §3.1), secondary-ENI route tables (§3.2), and per-pod wiring (§3.3–§3.6). Renderers are pure;
+ * ip rules (spec §2, §3.1), secondary-ENI route tables (§3.2), per-pod wiring (§3.3–§3.6), and the host setup of
+ * the primary interface (init sysctls §3.7, MTU §3.8). Renderers are pure;
  * appliers read the current state, diff, and apply in batches (`iptables-restore --noflush`, `nft -f -`,
  * `ip -batch -`) through `run()`, or through a long-lived ip session where a process per pod costs too much.
  */
@@ -49,6 +50,16 @@ export {
   detectConnmarkBackend,
   detectRandomFully,
 } from './host.js';
+export {
+  type SysctlSetting,
+  type SysctlResult,
+  type InitSysctlsInput,
+  type AppliedSysctls,
+  renderInitSysctls,
+  checkSysctls,
+  applySysctls,
+  applyPrimaryMtu,
+} from './host-setup.js';
 export { type EniNetworkInput, type EniNetwork, eniRouteTable, renderEniNetwork, applyEniNetwork, findLinkByMac } from './eni.js';
 export {
   type PodNetworkInput,

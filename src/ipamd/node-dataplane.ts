@@ -9,6 +9,7 @@ import {
   applyEniNetwork,
   applyHostNetwork,
   applyPodNetwork,
+  applyPrimaryMtu,
   checkPodNetwork,
   detectConnmarkBackend,
   detectRandomFully,
@@ -56,7 +57,7 @@ export interface NodeDataplane {
   readonly mode: 'linux' | 'none';
   /** Which connmark backend the host rules use (for awscni_connmark_backend), once known. */
   connmarkBackend(): ConnmarkBackend | undefined;
-  /** SetupHostNetwork (§4.14 step 2), and again when the VPC CIDRs change (§2.1). */
+  /** SetupHostNetwork (§4.14 step 2: the primary ENI's MTU, then the rules), and again when the VPC CIDRs change (§2.1). */
   setupHost(host: HostFacts): Promise<void>;
   /** setupENINetwork (§3.2) for a secondary ENI. */
   setupEni(eni: EniFacts): Promise<void>;
@@ -106,6 +107,8 @@ export function linuxDataplane(config: PodnetConfig): NodeDataplane {
       if (!primaryInterface) {
         throw new PodnetError('LINK_NOT_FOUND', `no link has the primary ENI's MAC ${host.primaryMac}`, 'run ipamd in the node\'s network namespace, where the primary ENI is');
       }
+      // SetupHostNetwork sets AWS_VPC_ENI_MTU on the primary ENI before its rules (spec §3.8)
+      await applyPrimaryMtu(primaryInterface, config.eniMtu);
       await applyHostNetwork({
         vpcCidrs: host.vpcCidrs,
         excludeSnatCidrs: config.excludeSnatCidrs,
