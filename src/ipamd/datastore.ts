@@ -54,6 +54,24 @@ export interface Assignment {
   readonly assignedAtNs: bigint;
 }
 
+/**
+ * An address the datastore has handed out (upstream's AddressInfo, §4.3, §6.5): held by a pod, or released and kept
+ * with its release time, which is how introspection shows cooldown.
+ */
+export interface AddressRecord {
+  readonly eniId: string;
+  /** The /32 secondary IP, /28 prefix or IPv6 prefix the address belongs to. */
+  readonly cidr: string;
+  readonly address: string;
+  /** The pod's key while held; absent once released (upstream zeroes IPAMKey and IPAMMetadata). */
+  readonly key?: IpamKey;
+  readonly metadata: IpamMetadata;
+  /** Unix nanoseconds of the last assignment; upstream keeps it on release. */
+  readonly assignedAtNs: bigint;
+  /** When it was released (ms), starting its IP_COOLDOWN_PERIOD; absent while held. */
+  readonly unassignedAt?: number;
+}
+
 /** One CIDR of an ENI in a snapshot: enough for every pool decision. */
 export interface CidrSnapshot {
   readonly cidr: string;
@@ -247,6 +265,7 @@ export class Datastore {
       for (const cidr of this.activeCidrs(eni, family)) {
         const address = this.firstFreeAddress(cidr, nowMs);
         if (address === undefined) continue;
+        this.forgetCooledAddresses(cidr, nowMs);
         const entry: AddressEntry = { key, metadata, assignedAtNs: BigInt(Math.round(nowMs)) * 1_000_000n };
         cidr.addresses.set(address, entry);
         const loc = { eni, cidr, address };
@@ -270,7 +289,7 @@ export class Datastore {
     }
     if (!loc) return undefined;
     const released = this.assignmentAt(loc);
-    loc.cidr.addresses.set(loc.address, { unassignedAt: nowMs });
+    loc.cidr.addresses.set(loc.address, { assignedAtNs: released.assignedAtNs, unassignedAt: nowMs });
     this.byKey.delete(id);
     return released;
   }
@@ -299,6 +318,27 @@ export class Datastore {
   /** Every assigned address, ENIs and CIDRs in order: what the checkpoint records. */
   assignments(): Assignment[] {
     return [...this.enis.values()].flatMap((eni) => this.assignmentsOn(eni));
+  }
+
+  /** Every address handed out and not yet forgotten, held or released, ENIs and CIDRs in order (GetENIInfos, §6.5). */
+  addressRecords(): AddressRecord[] {
+    const out: AddressRecord[] = [];
+    for (const eni of this.enis.values()) {
+      for (const cidr of [...eni.ipv4.values(), ...eni.ipv6.values()]) {
+        for (const [address, a] of cidr.addresses) {
+          out.push({
+            eniId: eni.info.id,
+            cidr: cidr.text,
+            address,
+            ...(a.key && { key: a.key }),
+            metadata: a.metadata ?? {},
+            assignedAtNs: a.assignedAtNs ?? 0n,
+            ...(a.unassignedAt !== undefined && { unassignedAt: a.unassignedAt }),
+          });
+        }
+      }
+    }
+    return out;
   }
 
   /** CIDRs of the active mode on an ENI with no assigned address (FindFreeableCidrs); cooling ones included. */
@@ -356,6 +396,16 @@ export class Datastore {
       if (!entry.key && (entry.unassignedAt === undefined || nowMs - entry.unassignedAt >= this.options.ipCooldownMs)) return text;
     }
     return undefined;
+  }
+
+  /**
+   * Drops the released addresses of a CIDR whose cooldown is over, as upstream's getUnusedIP does whenever the CIDR
+   * hands out an address: until then they stay listed with their release time.
+   */
+  private forgetCooledAddresses(c: CidrEntry, nowMs: number): void {
+    for (const [address, a] of c.addresses) {
+      if (!a.key && (a.unassignedAt === undefined || nowMs - a.unassignedAt >= this.options.ipCooldownMs)) c.addresses.delete(address);
+    }
   }
 
   private assignmentsOn(eni: EniEntry): Assignment[] {

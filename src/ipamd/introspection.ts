@@ -20,8 +20,14 @@ function ipNet(cidr: string): { IP: string; Mask: string } {
   return { IP: cidr.split('/')[0]!, Mask: mask.toString('base64') };
 }
 
-function rfc3339(ns: bigint): string {
-  return ns === 0n ? ZERO_TIME : new Date(Number(ns / 1_000_000n)).toISOString().replace(/\.\d{3}Z$/, 'Z');
+/**
+ * A time as Go's time.Time marshals it (RFC 3339 with nanoseconds, trailing zeros and an all-zero fraction dropped),
+ * in UTC as aws-node's container runs.
+ */
+function goTime(ns: bigint): string {
+  const seconds = ns / 1_000_000_000n;
+  const fraction = (ns % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
+  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}${fraction && `.${fraction}`}Z`;
 }
 
 /** The route table an ENI's pods use: main (254) for the primary ENI, else its own (spec §3.2, §5.4). */
@@ -31,12 +37,14 @@ export function routeTableId(deviceNumber: number, networkCard: number): number 
 }
 
 /**
- * GetENIInfos for one datastore. `IPAddresses` lists the addresses pods hold, with the container id and interface
- * name scrubbed as upstream does; `TotalIPs`/`AssignedIPs` count every CIDR kind on every ENI.
+ * GetENIInfos for one datastore. `IPAddresses` lists every address handed out: those pods hold, with the container id
+ * and interface name scrubbed as upstream does, and released ones with a zero IPAMKey and their `UnassignedTime`
+ * (cooldown runs IP_COOLDOWN_PERIOD from it; the entry goes when its CIDR next hands out an address after that).
+ * `TotalIPs`/`AssignedIPs` count every CIDR kind on every ENI.
  */
 function renderEniInfos(ds: Datastore, nowMs: number): unknown {
   const snapshot = ds.snapshot(nowMs);
-  const held = ds.assignments();
+  const records = ds.addressRecords();
   let totalIps = 0;
   let assignedIps = 0;
   const enis: Record<string, unknown> = {};
@@ -46,17 +54,18 @@ function renderEniInfos(ds: Datastore, nowMs: number): unknown {
       totalIps += c.size;
       assignedIps += c.assigned;
       const addresses: Record<string, unknown> = {};
-      for (const a of held.filter((h) => h.eniId === eni.id && h.cidr === c.cidr)) {
+      for (const a of records.filter((r) => r.eniId === eni.id && r.cidr === c.cidr)) {
         addresses[a.address] = {
           Address: a.address,
-          IPAMKey: { networkName: a.key.networkName, containerID: '', ifName: '' },
+          IPAMKey: { networkName: a.key?.networkName ?? '', containerID: '', ifName: '' },
+          // omitempty fields, as Go marshals IPAMMetadata
           IPAMMetadata: {
-            ...(a.metadata.k8sPodNamespace !== undefined && { k8sPodNamespace: a.metadata.k8sPodNamespace }),
-            ...(a.metadata.k8sPodName !== undefined && { k8sPodName: a.metadata.k8sPodName }),
-            ...(a.metadata.interfacesCount !== undefined && { interfacesCount: a.metadata.interfacesCount }),
+            ...(a.metadata.k8sPodNamespace && { k8sPodNamespace: a.metadata.k8sPodNamespace }),
+            ...(a.metadata.k8sPodName && { k8sPodName: a.metadata.k8sPodName }),
+            ...(a.metadata.interfacesCount && { interfacesCount: a.metadata.interfacesCount }),
           },
-          AssignedTime: rfc3339(a.assignedAtNs),
-          UnassignedTime: ZERO_TIME,
+          AssignedTime: goTime(a.assignedAtNs),
+          UnassignedTime: a.unassignedAt === undefined ? ZERO_TIME : goTime(BigInt(Math.round(a.unassignedAt)) * 1_000_000n),
         };
       }
       cidrs[c.cidr] = { Cidr: ipNet(c.cidr), IPAddresses: addresses, IsPrefix: c.prefix, AddressFamily: '' };

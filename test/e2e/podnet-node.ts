@@ -299,7 +299,7 @@ interface IntrospectedEni {
   DeviceNumber: number;
   /** 254 (main) for the primary ENI, else the ENI's own table (spec §3.2). */
   RouteTableID: number;
-  AvailableIPv4Cidrs: Record<string, { IPAddresses: Record<string, { IPAMMetadata: { k8sPodName?: string } }> }>;
+  AvailableIPv4Cidrs: Record<string, { IPAddresses: Record<string, { IPAMKey: { networkName: string }; IPAMMetadata: { k8sPodName?: string } }> }>;
 }
 
 /** The ENIs of introspection /v1/enis (spec §6.5), which answers one ENIInfos per network card. */
@@ -308,12 +308,15 @@ export function introspectedEnis(enis: unknown): IntrospectedEni[] {
   return cards.flatMap((card) => Object.values(card.ENIs));
 }
 
-/** Addresses ipamd holds for pods, from introspection /v1/enis, with the pod name each is held for. */
+/**
+ * Addresses ipamd holds for pods, from introspection /v1/enis, with the pod name each is held for. Released addresses
+ * are listed too, with an empty IPAMKey (upstream's "unassigned"), and are left out.
+ */
 export function heldAddresses(enis: unknown): Map<string, string> {
   const held = new Map<string, string>();
   for (const eni of introspectedEnis(enis)) {
     for (const cidr of Object.values(eni.AvailableIPv4Cidrs)) {
-      for (const [address, a] of Object.entries(cidr.IPAddresses)) held.set(address, a.IPAMMetadata.k8sPodName ?? '');
+      for (const [address, a] of Object.entries(cidr.IPAddresses)) if (a.IPAMKey.networkName) held.set(address, a.IPAMMetadata.k8sPodName ?? '');
     }
   }
   return held;

@@ -342,7 +342,7 @@ export interface NodeAgreement {
   doubleHeld: number;
 }
 
-type IntrospectedEnis = Record<string, { AvailableIPv4Cidrs: Record<string, { IPAddresses: Record<string, { IPAMMetadata: { k8sPodName?: string } }> }> }>;
+type IntrospectedEnis = Record<string, { AvailableIPv4Cidrs: Record<string, { IPAddresses: Record<string, { IPAMKey: { networkName: string }; IPAMMetadata: { k8sPodName?: string } }> }> }>;
 
 /**
  * The end of a soak: waits (bounded) until the leaked-ENI GC has removed ENIs a kill left detached and ipamd's view
@@ -365,7 +365,8 @@ export async function assertNodeAgrees(cloud: Cloud, ipamd: IpamdProcess, checkp
     .catch(() => undefined); // the asserts below say how they differ
 
   const enis = await ipamdEnis();
-  const held = Object.values(enis).flatMap((e) => Object.values(e.AvailableIPv4Cidrs).flatMap((c) => Object.entries(c.IPAddresses).map(([ip, a]) => [a.IPAMMetadata.k8sPodName!, ip] as const)));
+  // released addresses are listed with an empty IPAMKey (cooldown, spec §6.5)
+  const held = Object.values(enis).flatMap((e) => Object.values(e.AvailableIPv4Cidrs).flatMap((c) => Object.entries(c.IPAddresses).filter(([, a]) => a.IPAMKey.networkName).map(([ip, a]) => [a.IPAMMetadata.k8sPodName!, ip] as const)));
   const checkpoint = await readCheckpoint(checkpointFile);
   const recorded = (checkpoint?.allocations ?? []).map((a) => [a.containerID, a.ipv4 ?? a.ipv6 ?? ''] as const);
   const inEc2 = await attached();

@@ -110,3 +110,35 @@ describe('Datastore CIDRs and ENIs', () => {
     assert.equal(ds.assign(key('p3'), {}, 0)?.address, '10.0.16.0');
   });
 });
+
+describe('Datastore address records (issue 11 item 7)', () => {
+  test('issue 11 item 7: a released address stays recorded with its assigned time and its unassigned time, without key or metadata', () => {
+    const ds = secondaryIpStore(30_000);
+    ds.assign(key('p1'), { k8sPodNamespace: 'default', k8sPodName: 'web', interfacesCount: 1 }, 1_000);
+    ds.assign(key('p2'), { k8sPodName: 'db' }, 2_000);
+    ds.unassign(key('p1'), 5_000);
+    assert.deepEqual(ds.addressRecords(), [
+      { eniId: 'eni-a', cidr: '10.0.1.9/32', address: '10.0.1.9', metadata: {}, assignedAtNs: 1_000_000_000n, unassignedAt: 5_000 },
+      { eniId: 'eni-a', cidr: '10.0.1.3/32', address: '10.0.1.3', key: key('p2'), metadata: { k8sPodName: 'db' }, assignedAtNs: 2_000_000_000n },
+    ]);
+    assert.deepEqual(ds.assignments().map((a) => a.address), ['10.0.1.3'], 'the checkpoint still records only held addresses');
+  });
+
+  test('issue 11 item 7: a released /28 address is forgotten once cooled, when its prefix next hands out an address (upstream getUnusedIP)', () => {
+    const ds = new Datastore({ prefixDelegation: true, ipCooldownMs: 30_000 });
+    ds.addEni(eni('eni-a', 0));
+    ds.addCidr('eni-a', '10.0.1.16/28');
+    for (const p of ['p1', 'p2', 'p3']) ds.assign(key(p), {}, 0);
+    ds.unassign(key('p1'), 1_000); // 10.0.1.16
+    ds.unassign(key('p2'), 20_000); // 10.0.1.17
+    const listed = () => ds.addressRecords().map((r) => `${r.address}${r.unassignedAt === undefined ? '' : ` released ${r.unassignedAt}`}`).sort();
+    assert.deepEqual(listed(), ['10.0.1.16 released 1000', '10.0.1.17 released 20000', '10.0.1.18']);
+    // at 40 s .16 is out of cooldown and is reused (a fresh entry); .17 is still cooling and stays listed
+    assert.equal(ds.assign(key('p4'), {}, 40_000)?.address, '10.0.1.16');
+    assert.deepEqual(listed(), ['10.0.1.16', '10.0.1.17 released 20000', '10.0.1.18']);
+    ds.unassign(key('p4'), 41_000);
+    // at 80 s both released addresses are cooled: the prefix hands out .16 and drops .17's record
+    assert.equal(ds.assign(key('p5'), {}, 80_000)?.address, '10.0.1.16');
+    assert.deepEqual(listed(), ['10.0.1.16', '10.0.1.18']);
+  });
+});
