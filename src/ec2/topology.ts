@@ -113,7 +113,11 @@ const topologySections = {
       z.strictObject({
         name,
         vpc: name,
-        az: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'an availability zone like us-west-2a'),
+        // a region (us-west-2, us-gov-west-1, eusc-de-east-1) and one zone letter; local and Wavelength zones have no
+        // model in the emulator
+        az: z
+          .string()
+          .regex(/^[a-z]{2,4}(-[a-z]+)+-\d{1,2}[a-z]$/, 'an availability zone: a region and a letter, like us-west-2a, eu-west-1b or us-gov-west-1a (local and Wavelength zones such as us-west-2-lax-1a are not modelled)'),
         cidr: ipv4Cidr,
         ipv6Cidr: ipv6Cidr.optional(),
         mapPublicIpOnLaunch: z.boolean().default(false),

@@ -14,11 +14,10 @@ import { buildSandboxImage, chooseRuntime, criPodAdd, criPodDel, labCgroupParent
 import { writeEchoScript } from './echo.js';
 import { IMDS_ADDRESS, NS_PREFIX, LINK_PREFIX, ns, planFabric, renderFixedFabric } from './plan.js';
 import { eniHolding, renderIgwNat, type Ec2Facts } from './render.js';
-import { defaultScenarioPath, eniIndexProblem, loadScenario, type Scenario } from './scenario.js';
+import { defaultScenarioPath, eniIndexProblem, loadScenario, scenarioRegion, type Scenario } from './scenario.js';
 import { DEFAULT_STATE_DIR, LabState, isLabProcess, podnetArgv, startProcess, type LabRecord, type NodeRecord, type PodRecord } from './state.js';
 
 export type Progress = (message: string) => void;
-const REGION = 'us-west-2';
 
 /**
  * Settings every lab node gets unless its scenario entry says otherwise: a faster pool loop than upstream's 5 s, and
@@ -124,7 +123,8 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
       plan,
       ec2Url: `http://${plan.ec2Endpoint}`,
       imdsUrl: `http://${IMDS_ADDRESS}`,
-      region: REGION,
+      // the scenario's zones name the region: the emulator (and so IMDS's placement/region) and ipamd's SDK use it
+      region: scenarioRegion(scenario),
       instances: {},
       nodes: {},
       hosts: Object.fromEntries(scenario.hosts.map((h) => [h.instance, { ns: ns.host(h.instance), instanceId: '' }])),
@@ -136,8 +136,8 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
     const emulator = startProcess(state, {
       name: 'ec2',
       ns: ns.aws,
-      argv: [...podnetArgv(), 'ec2', 'serve', '--listen', `${plan.ec2Endpoint}:80`, '--imds-listen', `${IMDS_ADDRESS}:80`, '--allow-non-loopback', '--region', REGION, '--topology', scenarioPath, '--json'],
-      env: { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: REGION },
+      argv: [...podnetArgv(), 'ec2', 'serve', '--listen', `${plan.ec2Endpoint}:80`, '--imds-listen', `${IMDS_ADDRESS}:80`, '--allow-non-loopback', '--region', lab.region, '--topology', scenarioPath, '--json'],
+      env: { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: lab.region },
     });
     const served = await waitFor(
       'the EC2 emulator start',

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { PodnetError } from '../../../src/lib/index.js';
-import { defaultEc2Endpoint, defaultScenarioPath, loadScenario, parseScenario } from '../../../src/lab/index.js';
+import { defaultEc2Endpoint, defaultScenarioPath, loadScenario, parseScenario, scenarioRegion } from '../../../src/lab/index.js';
 
 const base = () => parseYaml(readFileSync(defaultScenarioPath, 'utf8')) as Record<string, unknown> & { instances: Array<Record<string, unknown>>; pods: Array<Record<string, unknown>>; internetHosts: Array<Record<string, unknown>>; nodes: Array<Record<string, unknown>> };
 
@@ -71,8 +71,9 @@ test('a node on an instance type with one ENI is refused (pods must be able to s
 
 test('a malformed CNI variable of a node is refused with the config module\'s message', () => {
   const doc = base();
-  doc.nodes[0]!.env = { WARM_IP_TARGET: 'lots' };
-  assert.match(problem(doc), /nodes\[0\]\.env\.WARM_IP_TARGET:/);
+  // a value aws-node refuses to start with (WARM_IP_TARGET=lots it tolerates, as upstream does, since issue 11)
+  doc.nodes[0]!.env = { AWS_VPC_ENI_MTU: 'lots' };
+  assert.match(problem(doc), /nodes\[0\]\.env\.AWS_VPC_ENI_MTU:/);
 });
 
 test('one name for two things (pod and node) is refused', () => {
@@ -97,4 +98,31 @@ test('an unknown field in a lab section is refused with its path', () => {
   const doc = base();
   doc.pods.push({ name: 'x', node: 'priv', hostnetwork: true });
   assert.match(problem(doc), /pods\[8\]: Unrecognized key: "hostnetwork"/);
+});
+
+/** The default scenario with every subnet moved to `zones` (one per subnet, in order). */
+function inZones(...zones: string[]): ReturnType<typeof base> {
+  const doc = base();
+  (doc.subnets as Array<Record<string, unknown>>).forEach((s, i) => (s.az = zones[i] ?? zones[zones.length - 1]));
+  return doc;
+}
+
+test('issue 11: a scenario in eu-west-1 zones runs in eu-west-1 (the region is the zones\', not a fixed us-west-2)', () => {
+  assert.equal(scenarioRegion(parseScenario(inZones('eu-west-1a', 'eu-west-1b', 'eu-west-1a'))), 'eu-west-1');
+  assert.equal(scenarioRegion(parseScenario(inZones('us-gov-west-1a'))), 'us-gov-west-1');
+  assert.equal(scenarioRegion(parseScenario(inZones('ap-southeast-2c'))), 'ap-southeast-2');
+  assert.equal(scenarioRegion(parseScenario(base())), 'us-west-2');
+});
+
+test('issue 11: a scenario whose zones span two regions is refused, naming both', () => {
+  assert.match(
+    problem(inZones('eu-west-1a', 'eu-west-1b', 'us-west-2a')),
+    /subnets\[2\]\.az: us-west-2a is in region us-west-2, but subnets\[0\]\.az eu-west-1a is in eu-west-1; a lab models one region/,
+  );
+});
+
+test('issue 11: a local zone or a name outside the AZ grammar is refused as not an availability zone', () => {
+  for (const az of ['us-west-2-lax-1a', 'us-west-2', 'eu-west-1A', 'euwest1a']) {
+    assert.match(problem(inZones(az)), /subnets\[0\]\.az: an availability zone: a region and a letter, like us-west-2a.*local and Wavelength zones such as us-west-2-lax-1a are not modelled/, az);
+  }
 });
