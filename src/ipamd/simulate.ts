@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { loadConfig } from '../config/index.js';
 import { PodnetError } from '../lib/index.js';
-import { enisOnDefaultCard, lookupInstanceType, maxPods as maxPodsOf, supportsPrefixDelegation, type InstanceLimits } from '../limits/index.js';
+import { enisOnDefaultCard, lookupInstanceType, maxPods as maxPodsOf, supportsPrefixDelegation, windowsLimits, type InstanceLimits } from '../limits/index.js';
 import { FakeClock } from './clock.js';
 import { BackoffRetryStrategy, defaultRetrySettings } from './cloud.js';
 import { Datastore, type PoolSnapshot } from './datastore.js';
@@ -164,14 +164,18 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
   if (requested.prefixDelegation && !config.prefixDelegation) {
     notes.push(`${opts.instanceType} is neither Nitro nor bare metal, so prefix delegation falls back to secondary IPs (as upstream in IPv4)`);
   }
-  if (os === 'windows') notes.push('Windows: one ENI per node, its secondary addresses (or prefixes) hold the pods');
+  if (os === 'windows') {
+    notes.push('Windows: the pods\' addresses are on the primary ENI only (the VPC resource controller attaches no other); the pool is simulated with aws-node\'s decisions and MAX_ENI=1');
+  }
   // The same figure `podnet max-pods` gives for this node's settings, so the two commands agree.
-  const maxPods = opts.maxPods ?? maxPodsOf(opts.instanceType, {
-    prefixDelegation: requested.prefixDelegation,
-    customNetworking: config.customNetworking,
-    securityGroupsForPods: config.podEni,
-    ...(config.maxEni >= 1 ? { maxEni: config.maxEni } : {}),
-  }).maxPods;
+  const maxPods = opts.maxPods ?? (os === 'windows'
+    ? windowsLimits(opts.instanceType, { prefixDelegation: requested.prefixDelegation }).maxPods
+    : maxPodsOf(opts.instanceType, {
+      prefixDelegation: requested.prefixDelegation,
+      customNetworking: config.customNetworking,
+      securityGroupsForPods: config.podEni,
+      ...(config.maxEni >= 1 ? { maxEni: config.maxEni } : {}),
+    }).maxPods);
   const poolLimits = poolLimitsFrom(limits, config, { maxPods });
   const warnings = capacityWarnings(opts.instanceType, limits, config, poolLimits);
 
@@ -267,7 +271,7 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
       const assigned = datastore.assign({ networkName: 'aws-cni', containerId: `simulated-pod-${pod}`, ifName: 'eth0' }, {}, clock.now());
       if (!assigned) {
         refusedPods++;
-        const why = explainRefusal(manager.whyNoAddress(), datastore.snapshot(clock.now()), config, poolLimits, limits);
+        const why = explainRefusal(manager.whyNoAddress(), datastore.snapshot(clock.now()), config, poolLimits, limits, os);
         const known = refusals.get(why.reason);
         refusals.set(why.reason, known ? { ...known, pods: known.pods + 1 } : { ...why, pods: 1, firstPod: pod });
       }
@@ -413,8 +417,9 @@ function capacityWarnings(instanceType: string, limits: InstanceLimits, c: PoolC
 }
 
 /** The refusal reason for `whyNoAddress`'s answer, with the ENI limit split by what set it. */
-function explainRefusal(why: PodnetError, s: PoolSnapshot, c: PoolConfig, l: PoolLimits, limits: InstanceLimits): Omit<Refusal, 'pods' | 'firstPod'> {
+function explainRefusal(why: PodnetError, s: PoolSnapshot, c: PoolConfig, l: PoolLimits, limits: InstanceLimits, os: SimulatedOs): Omit<Refusal, 'pods' | 'firstPod'> {
   if (why.code !== 'ENI_LIMIT') return { reason: why.code.toLowerCase().replaceAll('_', '-'), message: why.message };
+  if (os === 'windows') return { reason: 'eni-limit', message: `${why.message}; a Windows node has one ENI for pods` };
   const custom = c.customNetworking ? '; with custom networking the primary ENI holds no pod addresses' : '';
   if (l.trunkingCompatible && c.podEni && !s.enis.some((e) => e.trunk)) {
     return { reason: 'trunk-slot', message: `${why.message}; one more ENI slot is held for the trunk ENI of security groups for pods (ENABLE_POD_ENI=true)${custom}` };
