@@ -124,10 +124,14 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | undefin
   return parseCheckpoint(text, path);
 }
 
-/** Atomic rewrite as upstream: a temp file in the same directory, fsync, then rename over the checkpoint. */
+/**
+ * Atomic rewrite as upstream: a temp file in the same directory, fsync, then rename over the checkpoint. The temp file
+ * is created afresh with mode 0600, as Go's os.CreateTemp makes it (the file names every pod on the node), so the
+ * rename also replaces an older checkpoint written with another mode.
+ */
 export async function writeCheckpoint(path: string, cp: Checkpoint): Promise<void> {
   const tmp = join(dirname(path), `${basename(path)}.tmp${randomBytes(6).toString('hex')}`);
-  const file = await open(tmp, 'w', 0o644);
+  const file = await open(tmp, 'wx', 0o600);
   try {
     await file.writeFile(renderCheckpoint(cp));
     await file.sync();

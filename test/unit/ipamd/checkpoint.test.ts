@@ -1,6 +1,6 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -54,6 +54,23 @@ describe('checkpoint format (spec §6.4)', () => {
     assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('ipam.json')), ['ipam.json']);
     assert.equal(readFileSync(path, 'utf8'),
       '{"version":"vpc-cni-ipam/1","allocations":[{"networkName":"aws-cni","containerID":"c1","ifName":"eth0","ipv4":"10.0.97.30","allocationTimestamp":1000000000,"metadata":{"k8sPodNamespace":"default","k8sPodName":"web"}}]}\n');
+  });
+});
+
+describe('checkpoint file mode (issue 11 item 7)', () => {
+  test('issue 11 item 7: the checkpoint file is 0600', async () => {
+    const path = join(dir, 'mode-new.json');
+    await writeCheckpoint(path, checkpointOf(store().assignments()));
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+  });
+
+  test('issue 11 item 7: rewriting a checkpoint left 0644 by an earlier podnet makes it 0600', async () => {
+    const path = join(dir, 'mode-old.json');
+    writeFileSync(path, upstreamExample, { mode: 0o644 });
+    chmodSync(path, 0o644);
+    await writeCheckpoint(path, parseCheckpoint(upstreamExample, path));
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.equal(readFileSync(path, 'utf8'), upstreamExample);
   });
 });
 
