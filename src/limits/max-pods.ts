@@ -1,5 +1,7 @@
 import { PodnetError } from '../lib/index.js';
 import { IPS_PER_PREFIX, enisOnDefaultCard, lookupInstanceType, maxIpsPerEni, supportsPrefixDelegation } from './table.js';
+import { trunkLimits, type TrunkLimits } from './trunk.js';
+import { vcpuCount } from './vcpus.js';
 
 /** The node settings that change max pods (§4.16, §5.1, §5.2). */
 export interface MaxPodsOptions {
@@ -7,17 +9,33 @@ export interface MaxPodsOptions {
   readonly prefixDelegation?: boolean;
   /** AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: the primary ENI gets no pod addresses. */
   readonly customNetworking?: boolean;
-  /** ENABLE_POD_ENI: the trunk ENI takes one ENI slot and holds no pod addresses. */
+  /** ENABLE_POD_ENI: on a trunking-compatible type the trunk ENI takes one ENI slot and holds no pod addresses. */
   readonly securityGroupsForPods?: boolean;
   /** MAX_ENI: caps ENIs per node; values below 1 or at/above the limit change nothing (§4.2). */
   readonly maxEni?: number;
-  /** vCPUs of the node: applies the EKS calculator's recommended ceiling (110 up to 30 vCPUs, else 250). */
+  /**
+   * vCPUs of the node: applies the EKS calculator's ceiling (110 up to 30 vCPUs, else 250) with this count. Without
+   * it, prefix delegation applies the ceiling with the type's count from data/instance-vcpus.json.
+   */
   readonly cpus?: number;
+  /** Show the formula's figure without the vCPU ceiling (the calculator's --show-max-allowed). */
+  readonly noCap?: boolean;
+}
+
+/** The EKS max-pods calculator's ceiling and the vCPU count it was chosen by. */
+export interface MaxPodsCap {
+  readonly cpus: number;
+  /** Where the vCPU count came from: --cpus, or data/instance-vcpus.json. */
+  readonly cpusFrom: 'option' | 'data';
+  readonly limit: 110 | 250;
+  /** Whether the ceiling lowered the figure. */
+  readonly applied: boolean;
 }
 
 /** How a max-pods number came about, so a person (or a script) can check the arithmetic. */
 export interface MaxPodsBreakdown {
   readonly instanceType: string;
+  readonly os: 'linux';
   readonly maxPods: number;
   /** ENIs the default network card allows (other cards are not counted, §4.16). */
   readonly enisOnDefaultCard: number;
@@ -33,8 +51,12 @@ export interface MaxPodsBreakdown {
   readonly hostNetworkPods: 2;
   /** The formula's result before the vCPU ceiling. */
   readonly uncapped: number;
-  /** The calculator's vCPU ceiling, when --cpus was given. */
-  readonly cap: { readonly cpus: number; readonly limit: 110 | 250; readonly applied: boolean } | null;
+  /** The calculator's vCPU ceiling: with --cpus, or by default with prefix delegation when the vCPU count is known. */
+  readonly cap: MaxPodsCap | null;
+  /** The type's vCPU count from data/instance-vcpus.json; null when the dataset does not list it. */
+  readonly vcpus: number | null;
+  /** With security groups for pods: the trunk facts and whether an ENI slot is held for the trunk. */
+  readonly trunk: (TrunkLimits & { readonly slotHeld: boolean }) | null;
   /** The arithmetic in words, e.g. `3 ENIs × (4 − 1) IPs + 2`. */
   readonly formula: string;
   /** Why the ENI count differs from the card's limit, and fallbacks (e.g. PD on a Xen instance). */
@@ -50,6 +72,9 @@ export function maxPods(instanceType: string, opts: MaxPodsOptions = {}): MaxPod
   if (opts.cpus !== undefined && !(Number.isInteger(opts.cpus) && opts.cpus >= 1)) {
     throw new PodnetError('USAGE', `vCPU count must be a whole number ≥ 1, got ${opts.cpus}`, 'pass the node\'s vCPU count, e.g. --cpus 2');
   }
+  if (opts.cpus !== undefined && opts.noCap) {
+    throw new PodnetError('USAGE', `--cpus ${opts.cpus} asks for the vCPU ceiling and --no-cap for none`, 'drop --no-cap to apply the ceiling for that vCPU count, or drop --cpus for the raw figure');
+  }
   if (opts.maxEni !== undefined && !Number.isInteger(opts.maxEni)) {
     throw new PodnetError('USAGE', `MAX_ENI must be a whole number, got ${opts.maxEni}`, 'pass a whole number of ENIs, e.g. --max-eni 2');
   }
@@ -62,6 +87,8 @@ export function maxPods(instanceType: string, opts: MaxPodsOptions = {}): MaxPod
   let enis = cardEnis;
   let enisSource = `${cardEnis} on the default card`;
   const adjustments: string[] = [];
+  /** Said beside the ENI count even when it is the card's limit. */
+  const remarks: string[] = [];
   // §4.2: MAX_ENI applies only when it is at least 1 and below the limit.
   if (opts.maxEni !== undefined && opts.maxEni >= 1 && opts.maxEni < cardEnis) {
     enis = opts.maxEni;
@@ -71,10 +98,17 @@ export function maxPods(instanceType: string, opts: MaxPodsOptions = {}): MaxPod
     enis -= 1; // §5.1: the primary ENI stays in the node's subnet and gets no pod addresses
     adjustments.push('−1 primary ENI for custom networking');
   }
+  let trunk: MaxPodsBreakdown['trunk'] = null;
   if (opts.securityGroupsForPods) {
-    enis -= 1; // §5.2: the trunk ENI occupies a slot on card 0 and is never used for pod IPs
-    adjustments.push('−1 trunk ENI for security groups for pods');
-    notes.push('pods with their own security groups use branch ENIs on the trunk; they are not counted here');
+    const t = trunkLimits(instanceType);
+    trunk = { ...t, slotHeld: t.trunkingCompatible };
+    if (t.trunkingCompatible) {
+      enis -= 1; // §5.2: the trunk ENI occupies a slot on card 0 and is never used for pod IPs
+      adjustments.push('−1 trunk ENI for security groups for pods');
+    } else {
+      remarks.push('no trunk slot: not trunking-compatible');
+    }
+    notes.push(trunkNote(instanceType, t));
   }
   if (enis < 0) enis = 0;
   if (enis === 0) notes.push('no ENI is left for pod addresses; only host-network pods fit');
@@ -88,16 +122,25 @@ export function maxPods(instanceType: string, opts: MaxPodsOptions = {}): MaxPod
   const podIpsPerEni = maxIpsPerEni(limits, pd);
   const uncapped = enis * podIpsPerEni + HOST_NETWORK_PODS;
 
-  let cap: MaxPodsBreakdown['cap'] = null;
-  let result = uncapped;
+  const vcpus = vcpuCount(instanceType) ?? null;
+  let cap: MaxPodsCap | null = null;
   if (opts.cpus !== undefined) {
-    const limit = opts.cpus > 30 ? 250 : 110;
-    cap = { cpus: opts.cpus, limit, applied: uncapped > limit };
-    result = Math.min(uncapped, limit);
+    cap = calculatorCap(opts.cpus, 'option', uncapped);
+  } else if (opts.prefixDelegation && !opts.noCap) {
+    // The EKS max-pods calculator caps every figure it prints unless --show-max-allowed (§4.16); the AMI runs it for
+    // prefix delegation, while secondary-IP nodes take eni-max-pods.txt's uncapped figure.
+    if (vcpus === null) {
+      notes.push(`data/instance-vcpus.json has no vCPU count for ${instanceType}, so the EKS calculator's 110/250 ceiling is not applied; pass --cpus N to apply it`);
+    } else {
+      cap = calculatorCap(vcpus, 'data', uncapped);
+      notes.push(`with prefix delegation the EKS max-pods calculator and AMI cap max pods at 110 up to 30 vCPUs, else 250; ${instanceType} has ${vcpus} vCPU${vcpus === 1 ? '' : 's'} (data/instance-vcpus.json); --no-cap shows the raw ${uncapped}`);
+    }
   }
+  const result = cap ? Math.min(uncapped, cap.limit) : uncapped;
 
   const enisWord = `${enis} ENI${enis === 1 ? '' : 's'}`;
-  const enisText = enis === cardEnis ? enisWord : `${enisWord} (${[enisSource, ...adjustments].join('; ')})`;
+  const changed = enis === cardEnis ? [] : [enisSource, ...adjustments];
+  const enisText = changed.length + remarks.length === 0 ? enisWord : `${enisWord} (${[...changed, ...remarks].join('; ')})`;
   const perEni = pd ? `(${limits.IPv4Limit} − 1) prefixes × ${IPS_PER_PREFIX} IPs` : `(${limits.IPv4Limit} − 1) IPs`;
   let formula = `${enisText} × ${perEni} + ${HOST_NETWORK_PODS}`;
   if (cap) {
@@ -106,6 +149,7 @@ export function maxPods(instanceType: string, opts: MaxPodsOptions = {}): MaxPod
   }
   return {
     instanceType,
+    os: 'linux',
     maxPods: result,
     enisOnDefaultCard: cardEnis,
     enisForPods: enis,
@@ -115,7 +159,26 @@ export function maxPods(instanceType: string, opts: MaxPodsOptions = {}): MaxPod
     hostNetworkPods: HOST_NETWORK_PODS,
     uncapped,
     cap,
+    vcpus,
+    trunk,
     formula,
     notes,
   };
+}
+
+/** The calculator's rule: `vCPUs > 30 ? 250 : 110` (max-pods-calculator.sh, §4.16). */
+function calculatorCap(cpus: number, cpusFrom: MaxPodsCap['cpusFrom'], uncapped: number): MaxPodsCap {
+  const limit = cpus > 30 ? 250 : 110;
+  return { cpus, cpusFrom, limit, applied: uncapped > limit };
+}
+
+/** What ENABLE_POD_ENI does on this type, from the VPC resource controller's table (§5.2, §8). */
+function trunkNote(instanceType: string, t: TrunkLimits): string {
+  if (!t.listed) {
+    return `the VPC resource controller's table (data/trunk-limits.json) does not list ${instanceType}: ipamd counts it as trunking-compatible and holds the slot, but that controller version attaches no trunk, so no pod gets its own security groups`;
+  }
+  if (!t.trunkingCompatible) {
+    return `${instanceType} is not trunking-compatible: ipamd holds no ENI slot for a trunk and no pod can get its own security groups on it`;
+  }
+  return `pods with their own security groups use the trunk's ${t.branchInterfaces} branch ENIs; they are not counted here`;
 }

@@ -17,8 +17,9 @@ test('the table holds 1391 instance types, sorted by name', () => {
   assert.equal(types[0], 'a1.2xlarge');
 });
 
-test('lookupInstanceType returns the JSON fields of a type', () => {
+test('lookupInstanceType returns the name and the JSON fields of a type', () => {
   assert.deepEqual(lookupInstanceType('t3.small'), {
+    instanceType: 't3.small',
     ENILimit: 3,
     IPv4Limit: 4,
     DefaultNetworkCardIndex: 0,
@@ -80,9 +81,9 @@ test('multi-card p5.48xlarge counts only the default card and says so', () => {
   assert.match(b.notes.join('\n'), /only the default network card's 2 ENIs count; the other 31 cards/);
 });
 
-test('prefix delegation multiplies per-ENI slots by 16: m5.large 434, c7g.medium 98', () => {
-  assert.equal(maxPods('m5.large', { prefixDelegation: true }).maxPods, 3 * 9 * 16 + 2);
-  const c7g = maxPods('c7g.medium', { prefixDelegation: true });
+test('prefix delegation multiplies per-ENI slots by 16: m5.large 434, c7g.medium 98 (raw, --no-cap)', () => {
+  assert.equal(maxPods('m5.large', { prefixDelegation: true, noCap: true }).maxPods, 3 * 9 * 16 + 2);
+  const c7g = maxPods('c7g.medium', { prefixDelegation: true, noCap: true });
   assert.equal(c7g.maxPods, 98);
   assert.equal(c7g.cap, null);
   assert.equal(c7g.formula, '2 ENIs × (4 − 1) prefixes × 16 IPs + 2');
@@ -92,20 +93,22 @@ test('the vCPU ceiling caps at 110 up to 30 vCPUs and at 250 above (calculator, 
   const capped = maxPods('m5.large', { prefixDelegation: true, cpus: 2 });
   assert.equal(capped.maxPods, 110);
   assert.equal(capped.uncapped, 434);
-  assert.deepEqual(capped.cap, { cpus: 2, limit: 110, applied: true });
+  assert.deepEqual(capped.cap, { cpus: 2, cpusFrom: 'option', limit: 110, applied: true });
   assert.match(capped.formula, /= 434, capped at 110 \(2 vCPUs ≤ 30\)$/);
   // under the cap: the number is unchanged and the cap is reported as not applied
   const c7g = maxPods('c7g.medium', { prefixDelegation: true, cpus: 1 });
   assert.equal(c7g.maxPods, 98);
-  assert.deepEqual(c7g.cap, { cpus: 1, limit: 110, applied: false });
+  assert.deepEqual(c7g.cap, { cpus: 1, cpusFrom: 'option', limit: 110, applied: false });
   // m5.24xlarge has 96 vCPUs: 15 × 49 + 2 = 737 → 250
   assert.equal(maxPods('m5.24xlarge', { cpus: 96 }).maxPods, 250);
   assert.equal(maxPods('m5.24xlarge', { cpus: 30 }).maxPods, 110);
 });
 
-test('prefix delegation on a Xen instance falls back to secondary IPs with a note', () => {
+test('prefix delegation on a Xen instance falls back to secondary IPs with a note (and the calculator still caps)', () => {
   const b = maxPods('m4.4xlarge', { prefixDelegation: true });
-  assert.equal(b.maxPods, 234);
+  // max-pods-calculator.sh caps both of its branches: min(8 × 29 + 2, 110) for 16 vCPUs
+  assert.equal(b.uncapped, 234);
+  assert.equal(b.maxPods, 110);
   assert.deepEqual(b.prefixDelegation, { requested: true, effective: false });
   assert.match(b.notes.join('\n'), /falling back to secondary IPs/);
 });
@@ -116,13 +119,14 @@ test('custom networking leaves the primary ENI out: m5.large 2 × 9 + 2 = 20', (
   assert.equal(b.formula, '2 ENIs (3 on the default card; −1 primary ENI for custom networking) × (10 − 1) IPs + 2');
 });
 
-test('security groups for pods: the trunk ENI takes one slot; with custom networking two ENIs are lost', () => {
+test('security groups for pods: on a trunking-compatible type the trunk ENI takes one slot; with custom networking two ENIs are lost', () => {
   assert.equal(maxPods('m5.large', { securityGroupsForPods: true }).maxPods, 20);
   assert.equal(maxPods('m5.xlarge', { securityGroupsForPods: true, customNetworking: true }).maxPods, 2 * 14 + 2);
 });
 
 test('an instance with no ENI left for pods fits only the host-network pods', () => {
-  const b = maxPods('t3.nano', { customNetworking: true, securityGroupsForPods: true });
+  // c6g.medium: 2 ENIs, trunking-compatible, so custom networking and the trunk take both
+  const b = maxPods('c6g.medium', { customNetworking: true, securityGroupsForPods: true });
   assert.equal(b.enisForPods, 0);
   assert.equal(b.maxPods, 2);
   assert.match(b.notes.join('\n'), /no ENI is left/);

@@ -35,10 +35,10 @@ test('max-pods --json prints the breakdown', () => {
   assert.equal(b.maxPods, 11);
 });
 
-test('prefix delegation on Xen prints the fallback note on stderr', () => {
+test('prefix delegation on Xen prints the fallback note on stderr; the calculator caps the secondary-IP figure', () => {
   const r = podnet('max-pods', 'm4.4xlarge', '--prefix-delegation');
   assert.equal(r.status, 0);
-  assert.equal(r.stdout, 'm4.4xlarge: 234 max pods = 8 ENIs × (30 − 1) IPs + 2\n');
+  assert.equal(r.stdout, 'm4.4xlarge: 110 max pods = 8 ENIs × (30 − 1) IPs + 2 = 234, capped at 110 (16 vCPUs ≤ 30)\n');
   assert.match(r.stderr, /^note: prefix delegation needs a Nitro or bare-metal instance/);
 });
 
