@@ -236,12 +236,16 @@ function requireUnixSocketNc(): void {
 }
 
 function writeAtomically(path: string, text: string | Buffer, mode: number): void {
+  const tmp = `${path}.tmp-${process.pid}`;
   try {
-    const tmp = `${path}.tmp-${process.pid}`;
     writeFileSync(tmp, text, { mode });
     chmodSync(tmp, mode);
     renameSync(tmp, path);
   } catch (err) {
+    // a failed write or rename leaves no temporary file behind (it may not have been created: nothing to remove)
+    try {
+      unlinkSync(tmp);
+    } catch {}
     const e = err as NodeJS.ErrnoException;
     throw new PodnetError('FAILED', `cannot write ${path}: ${e.code ?? e.message}`, e.code === 'EACCES' ? 'run as root, or choose directories you can write' : 'check the directory exists and is writable', { cause: err });
   }
