@@ -12,13 +12,44 @@ function podnet(...args: string[]): { status: number | null; stdout: string; std
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
-test('pool simulate --json prints exactly the documented fields', () => {
+test('pool simulate --json keeps the earlier fields first and adds the documented answers', () => {
   const r = podnet('pool', 'simulate', 't3.small', '--pods', '12', '--json');
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(out), ['enis', 'ipsPerEni', 'totalIps', 'unusedIps', 'refusedPods', 'ec2Calls']);
+  assert.deepEqual(Object.keys(out), ['enis', 'ipsPerEni', 'totalIps', 'unusedIps', 'refusedPods', 'ec2Calls',
+    'os', 'maxPods', 'settled', 'oscillations', 'refusals', 'warnings', 'notes']);
   assert.deepEqual([out.enis, out.ipsPerEni, out.totalIps, out.unusedIps, out.refusedPods], [3, [3, 3, 3], 9, 0, 3]);
   assert.equal(out.ec2Calls.CreateNetworkInterface, 2);
+  assert.deepEqual([out.os, out.maxPods, out.settled, out.oscillations], ['linux', 11, true, []]);
+  assert.deepEqual(out.refusals.map((x: { reason: string; pods: number }) => [x.reason, x.pods]), [['eni-limit', 3]]);
+});
+
+test('issue 11 item 6: pool simulate c5.2xlarge --pods 14 WARM_ENI_TARGET=0 reports the 67 s cycle instead of failing', () => {
+  const r = podnet('pool', 'simulate', 'c5.2xlarge', '--pods', '14', '--env', 'WARM_ENI_TARGET=0');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^oscillates at 14 pod\(s\): every 67 s the pool goes from 1 to 2 ENI\(s\) and back, with 5 mutating EC2 calls per cycle \(AttachNetworkInterface 1, CreateNetworkInterface 1, DeleteNetworkInterface 1, DescribeInstances 1, DescribeNetworkInterfaces 1, DetachNetworkInterface 1, ModifyNetworkInterfaceAttribute 1\); for 7 s of each cycle no address is free/m);
+  assert.match(r.stdout, /the pool still oscillates after pod 14/);
+});
+
+test('pool simulate explains refusals, flags MINIMUM_IP_TARGET and answers --nodes in text', () => {
+  const r = podnet('pool', 'simulate', 't3.small', '--pods', '12', '--env', 'MINIMUM_IP_TARGET=20', '--env', 'WARM_IP_TARGET=1', '--nodes', '10');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^  refused \(eni-limit\): 3 pod\(s\) from pod 10: /m);
+  assert.match(r.stdout, /^10 node\(s\): 10 × \(9 pod addresses \+ 3 ENI primary address\(es\)\) = 120 addresses \(12 per node\); smallest subnet: \/25 \(123 usable after the 5 AWS reserves\)/m);
+  assert.match(r.stdout, /one simulation times N/);
+  assert.match(r.stderr, /^warning: MINIMUM_IP_TARGET=20 is above the 9 pod addresses t3\.small can hold/m);
+});
+
+test('pool simulate --os windows: one ENI; ENABLE_POD_ENI is a usage error; an unknown OS is a usage error', () => {
+  const ok = podnet('pool', 'simulate', 'm5.large', '--pods', '3', '--os', 'windows');
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /^m5\.large, 3 pods, WARM_ENI_TARGET=1 \(secondary IPs, Windows, max pods 9\)\n\nENI  pod IPs\n1    9\n/);
+  const sgp = podnet('pool', 'simulate', 'm5.large', '--pods', '3', '--os', 'windows', '--env', 'ENABLE_POD_ENI=true');
+  assert.equal(sgp.status, 2);
+  assert.match(sgp.stderr, /^error: security groups for pods \(ENABLE_POD_ENI=true\) are not supported on Windows nodes\nhint: /);
+  const bad = podnet('pool', 'simulate', 'm5.large', '--pods', '3', '--os', 'macos');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /expected linux or windows, got 'macos'/);
 });
 
 test('pool simulate prints a table per ENI for people', () => {
@@ -28,10 +59,11 @@ test('pool simulate prints a table per ENI for people', () => {
   assert.match(r.stdout, /2 ENI\(s\), 80 pod IPs, 22 unused, 0 pod\(s\) refused/);
 });
 
-test('an invalid --env value is a usage error naming the problem', () => {
-  const r = podnet('pool', 'simulate', 't3.small', '--pods', '1', '--env', 'WARM_IP_TARGET=abc');
+test('an --env value aws-node would not start with is a usage error naming the problem', () => {
+  // upstream tolerates a junk WARM_IP_TARGET (issue 11 item 3), but not both address families off
+  const r = podnet('pool', 'simulate', 't3.small', '--pods', '1', '--env', 'ENABLE_IPv4=false');
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /^error: invalid --env settings: WARM_IP_TARGET: /);
+  assert.match(r.stderr, /^error: invalid --env settings: ENABLE_IPv4: /);
   assert.match(r.stderr, /\nhint: /);
 });
 
