@@ -1,5 +1,5 @@
-import type { Command } from 'commander';
-import type { ConfigProblem, TypoWarning } from '../config/index.js';
+import { Option, type Command } from 'commander';
+import type { ConfigProblem, NodeOs, TypoWarning } from '../config/index.js';
 import { PodnetError } from '../lib/index.js';
 import { formatTable, printJson } from './output.js';
 
@@ -7,36 +7,40 @@ export function registerConfig(program: Command): void {
   program
     .command('config')
     .description('show the effective VPC CNI configuration and every invalid or conflicting setting')
-    .option('--env-file <file>', 'read KEY=VALUE lines from FILE instead of the process environment (only the file is read)')
-    .option('--json', 'print {valid, config, settings, problems, typos} as JSON')
-    .action(async (opts: { envFile?: string; json?: boolean }) => {
-      const { loadConfig, readEnvFile } = await import('../config/index.js');
-      const env = opts.envFile === undefined ? process.env : readEnvFile(opts.envFile);
-      const { config, settings, problems, unknown } = loadConfig(env, { source: opts.envFile === undefined ? 'env' : 'file' });
+    .option('--env-file <file>', 'read KEY=VALUE lines, or the aws-node DaemonSet manifest (YAML), from FILE (- for standard input) instead of the process environment (only the file is read)')
+    .addOption(new Option('--os <os>', 'the node\'s OS: on windows, also say which settings do not apply there').choices(['linux', 'windows']).default('linux'))
+    .option('--problems', 'print only the findings (problems and probable typos), not every variable; same exit status')
+    .option('--json', 'print {valid, config, settings, problems, typos} as JSON ({valid, problems, typos} with --problems)')
+    .action(async (opts: { envFile?: string; os: NodeOs; problems?: boolean; json?: boolean }) => {
+      const { loadConfig, readEnvFile, unresolvedProblems, describeProblem } = await import('../config/index.js');
+      const file = opts.envFile === undefined ? undefined : readEnvFile(opts.envFile);
+      const loaded = loadConfig(file?.env ?? process.env, { source: file ? 'file' : 'env', os: opts.os });
+      const { config, settings, unknown } = loaded;
+      const problems = [...unresolvedProblems(file?.unresolved ?? []), ...loaded.problems];
       const errors = problems.filter((p) => p.severity === 'error').length;
       if (opts.json) {
-        printJson({ valid: errors === 0, config, settings, problems, typos: unknown });
+        printJson(opts.problems ? { valid: errors === 0, problems, typos: unknown } : { valid: errors === 0, config, settings, problems, typos: unknown });
       } else {
-        const rows = settings.map((s) => [s.name, s.value === '' ? '""' : s.value, s.source, s.notes.join('; ')]);
-        process.stdout.write(formatTable(['VARIABLE', 'VALUE', 'SOURCE', 'NOTE'], rows));
-        process.stdout.write(renderFindings(problems, unknown));
+        if (!opts.problems) {
+          const rows = settings.map((s) => [s.name, s.value === '' ? '""' : s.value, s.source, s.notes.join('; ')]);
+          process.stdout.write(formatTable(['VARIABLE', 'VALUE', 'SOURCE', 'NOTE'], rows) + '\n');
+        }
+        process.stdout.write(renderFindings(problems, unknown, describeProblem));
       }
       if (errors > 0) {
-        throw new PodnetError('CONFIG_INVALID', `${errors} setting${errors === 1 ? '' : 's'} would stop aws-node from starting or ${errors === 1 ? 'is' : 'are'} malformed`, 'fix each `error` line above; `warning` lines do not change the exit status');
+        throw new PodnetError('CONFIG_INVALID', `${errors} setting${errors === 1 ? '' : 's'} would stop aws-node from starting or ${errors === 1 ? 'is' : 'are'} not implemented yet in podnet`, 'fix each `error` line above; `warning` lines do not change the exit status');
       }
     });
 }
 
-function renderFindings(problems: readonly ConfigProblem[], typos: readonly TypoWarning[]): string {
+function renderFindings(problems: readonly ConfigProblem[], typos: readonly TypoWarning[], describeProblem: (p: ConfigProblem) => string): string {
   const ordered = [...problems].sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
-  const lines = ordered.map((p) => `${p.severity.padEnd(7)}  ${p.variable}: ${p.message} — ${p.fix}`);
   const typoLines = typos.map((t) => `warning  ${t.variable}: ${t.message} — ${t.fix}`);
   const errors = problems.filter((p) => p.severity === 'error').length;
   const warnings = problems.length - errors + typos.length;
   const counts = `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
   return [
-    '',
-    ...(lines.length ? ['problems:', ...lines, ''] : []),
+    ...(ordered.length ? ['problems:', ...ordered.map((p) => `${p.severity.padEnd(7)}  ${describeProblem(p)}`), ''] : []),
     ...(typoLines.length ? ['probable typos (not read):', ...typoLines, ''] : []),
     errors > 0 ? `configuration invalid: ${counts}` : `configuration valid: ${counts}`,
     '',

@@ -8,7 +8,7 @@ export function registerIpamd(program: Command): void {
     .command('ipamd')
     .description('run the node IP address manager in the foreground (configured by the VPC CNI env vars; SIGTERM/SIGINT stop it)')
     .action(async () => {
-      const [{ loadConfig }, { startIpamd }] = await Promise.all([import('../config/index.js'), import('../ipamd/index.js')]);
+      const [{ loadConfig, describeProblem }, { startIpamd }] = await Promise.all([import('../config/index.js'), import('../ipamd/index.js')]);
       const env = process.env;
       const loaded = loadConfig(env);
       const errors = loaded.problems.filter((p) => p.severity === 'error');
@@ -18,7 +18,8 @@ export function registerIpamd(program: Command): void {
       // upstream's default log file only exists in the aws-node pod, so an unset variable means stderr here
       const logFileSet = loaded.settings.some((s) => s.name === 'AWS_VPC_K8S_CNI_LOG_FILE' && s.source !== 'default');
       const log = await openLog(loaded.config.logLevel, logFileSet ? loaded.config.logFile : undefined);
-      for (const p of loaded.problems.filter((x) => x.severity === 'warning')) log('warn', `${p.variable}: ${p.message} — ${p.fix}`);
+      // aws-node starts on these, so podnet does too, with the value upstream would use (`using …` in each line)
+      for (const p of loaded.problems.filter((x) => x.severity === 'warning')) log('warn', describeProblem(p));
       for (const t of loaded.unknown) log('warn', `${t.variable}: ${t.message} — ${t.fix}`);
 
       const ipamd = await startIpamd({ env, config: loaded.config, log });

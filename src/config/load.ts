@@ -1,5 +1,7 @@
 import { nearestNames } from '../lib/index.js';
-import type { ConfigProblem, LoadedConfig, PodnetConfig, Setting, SettingSource, TypoWarning } from './types.js';
+import type { ConfigProblem, LoadedConfig, NodeOs, PodnetConfig, Setting, SettingSource, TypoWarning } from './types.js';
+import { notOnWindows, overrideNotes, poolOscillation, unimplemented } from './caveats.js';
+import { parseGoBool } from './values.js';
 import { deprecatedVariables, type ParseContext, variables } from './variables.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -7,9 +9,10 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /**
  * The one way podnet reads its settings: pure, from an environment-like map. Yields upstream's effective values
  * (including its silent fallbacks), every problem with a severity (see Severity in types.ts), and probable typos.
- * `source` labels where the values came from ('file' for `podnet config --env-file`).
+ * `source` labels where the values came from ('file' for `podnet config --env-file`); `os: 'windows'` adds what
+ * does not apply to a Windows node (the variables are aws-node's, which runs on Linux nodes only).
  */
-export function loadConfig(env: Env, opts: { source?: Exclude<SettingSource, 'default'> } = {}): LoadedConfig {
+export function loadConfig(env: Env, opts: { source?: Exclude<SettingSource, 'default'>; os?: NodeOs } = {}): LoadedConfig {
   const source = opts.source ?? 'env';
   const partial: Partial<PodnetConfig> = {};
   const problems: ConfigProblem[] = [];
@@ -24,8 +27,11 @@ export function loadConfig(env: Env, opts: { source?: Exclude<SettingSource, 'de
     const report = (severity: ConfigProblem['severity']) => (rule: string, message: string, fix: string) =>
       problems.push({ variable: def.name, severity, rule, message, fix });
     const ctx: ParseContext = { error: report('error'), warn: report('warning'), note: (n) => notes.push(n), earlier: partial };
+    const firstProblem = problems.length;
     const value = def.parse(text, ctx);
     (partial as Record<string, unknown>)[def.field] = value;
+    // a warning means aws-node starts anyway: say with which value (podnet runs with the same one)
+    for (const p of problems.slice(firstProblem)) if (p.severity === 'warning') p.used = formatValue(def.field, value);
     if (raw === '' && text === undefined) notes.push('set but empty: treated as unset');
     if (def.codeDefault !== undefined) notes.push(`upstream code default ${show(def.codeDefault)}; the manifest sets ${show(def.default ?? '')}`);
     if (def.podnetOnly) notes.push('podnet-only');
@@ -45,7 +51,9 @@ export function loadConfig(env: Env, opts: { source?: Exclude<SettingSource, 'de
   }
   const config = partial as PodnetConfig;
 
-  problems.push(...crossProblems(config, texts));
+  problems.push(...crossProblems(config, texts), ...unimplemented(config), ...poolOscillation(config, texts));
+  if (opts.os === 'windows') problems.push(...notOnWindows(config, texts));
+  for (const [name, note] of overrideNotes(config)) settings.find((s) => s.name === name)?.notes.push(note);
   for (const def of variables) {
     const text = texts.get(def.name);
     // a value equal to podnet's or upstream's default is not a choice the user made, so it is never "ignored"
@@ -59,6 +67,11 @@ export function loadConfig(env: Env, opts: { source?: Exclude<SettingSource, 'de
     }
   }
   return { config, settings, problems, unknown: findTypos(Object.keys(env)) };
+}
+
+/** A problem as one line for people and logs: `VARIABLE: message (using VALUE) — fix`. */
+export function describeProblem(p: ConfigProblem): string {
+  return `${p.variable}: ${p.message}${p.used === undefined ? '' : ` (using ${show(p.used)})`} — ${p.fix}`;
 }
 
 function show(text: string): string {
@@ -82,7 +95,8 @@ function crossProblems(c: PodnetConfig, texts: ReadonlyMap<string, string>): Con
     error('ENABLE_IPv6', 'ipv4-and-ipv6-both-on', 'ENABLE_IPv4 and ENABLE_IPv6 are both true; ipamd supports one family per cluster and fails to start', 'set ENABLE_IPv4=false for an IPv6 cluster, or ENABLE_IPv6=false for IPv4');
   }
   if (!c.enableIPv4 && !c.enableIPv6) {
-    error('ENABLE_IPv4', 'ipv4-and-ipv6-both-off', 'ENABLE_IPv4 and ENABLE_IPv6 are both false; ipamd fails to start ("both disabled")', 'set ENABLE_IPv4=true (upstream\'s code default is false, the manifest sets true)');
+    const v4 = texts.get('ENABLE_IPv4');
+    error('ENABLE_IPv4', 'ipv4-and-ipv6-both-off', `ENABLE_IPv4 and ENABLE_IPv6 are both false${v4 !== undefined && parseGoBool(v4) === undefined ? ` (ENABLE_IPv4=${show(v4)} is not a boolean, so ipamd uses its code default false)` : ''}; ipamd fails to start ("IPv4 and IPv6 are both disabled")`, 'set ENABLE_IPv4=true (upstream\'s code default is false, the manifest sets true)');
   }
   if (c.enableIPv6 && !c.enablePrefixDelegation) {
     error('ENABLE_IPv6', 'ipv6-needs-prefix-delegation', 'IPv6 needs prefix delegation; ipamd fails to start', 'set ENABLE_PREFIX_DELEGATION=true');
@@ -101,7 +115,7 @@ function crossProblems(c: PodnetConfig, texts: ReadonlyMap<string, string>): Con
     if (targets.every((t) => t.text <= '0')) {
       const quirk = targets.some((t) => /^\+\d*[1-9]/.test(t.text)) ? ' (a leading + sorts before "0", so "+N" counts as no target)' : '';
       error('ENABLE_PREFIX_DELEGATION', 'prefix-delegation-needs-target',
-        `prefix delegation is on but ${targets.map((t) => `${t.name}=${show(t.text)}`).join(', ')} are all <= "0" as strings${quirk}; the entrypoint refuses to start`,
+        `prefix delegation is on but ${targets.map((t) => `${t.name}=${show(t.text)}`).join(', ')} are all <= "0" as strings${quirk}; the entrypoint exits 1 ("Setting WARM_PREFIX_TARGET = 0 is not supported while WARM_IP_TARGET/MINIMUM_IP_TARGET is not set") and aws-node never starts`,
         'set WARM_PREFIX_TARGET=1 (or WARM_IP_TARGET / MINIMUM_IP_TARGET to a number > 0)');
     }
   }

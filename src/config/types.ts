@@ -92,13 +92,19 @@ export interface PodnetConfig {
 
 export type DataplaneMode = 'linux' | 'none';
 
+/** The node's operating system, for `podnet config --os`: aws-node runs on Linux nodes only. */
+export type NodeOs = 'linux' | 'windows';
+
 export type RandomizeSnat = 'prng' | 'hashrandom' | 'none';
 
 /**
- * `error`: aws-node would refuse to start (entrypoint validateEnvVars, ipamd isConfigValid, an invalid
- * NETWORK_POLICY_ENFORCING_MODE), a PODNET_* setting is invalid, or a value is malformed (not a boolean, integer,
- * JSON map, CIDR or allowed word), so upstream would log an error and run with a value you did not write.
- * `warning`: a well-formed value that upstream silently adjusts or ignores, or a deprecated variable.
+ * `error`: aws-node would not start (the entrypoint's validateEnvVars, ipamd's isConfigValid, an invalid
+ * NETWORK_POLICY_ENFORCING_MODE, an empty value where upstream reads it with LookupEnv and refuses it), a PODNET_*
+ * setting is invalid, or a setting would take effect upstream but is not implemented yet in podnet (podnet ipamd
+ * refuses to start rather than ignore it). podnet ipamd refuses to start on any error.
+ * `warning`: aws-node starts. Upstream logs a malformed value and runs with a fallback (`used` says which), silently
+ * adjusts or ignores a value, or runs a configuration badly (e.g. a pool that oscillates); or a variable is
+ * deprecated, or podnet accepts a setting it cannot apply yet. podnet ipamd starts and logs each warning.
  */
 export type Severity = 'error' | 'warning';
 
@@ -109,6 +115,8 @@ export interface ConfigProblem {
   rule: string;
   message: string;
   fix: string;
+  /** For a warning about one variable's value: the value podnet (like upstream) runs with, as text. */
+  used?: string;
 }
 
 export interface TypoWarning {

@@ -42,12 +42,16 @@ type Common<F> = Omit<VariableDef, 'field' | 'kind' | 'default' | 'codeDefault' 
 
 const boolSpellings = 'use true or false (Go ParseBool also takes 1/0, t/f, T/F, TRUE/FALSE, True/False)';
 
-/** A boolean parsed like Go's ParseBool; malformed text falls back to upstream's code default (spec §1). */
-function readBool(text: string | undefined, podnetDefault: boolean, upstreamFallback: boolean, ctx: ParseContext): boolean {
+/**
+ * A boolean parsed like Go's ParseBool; malformed text (an empty value too, where it counts as set) falls back to
+ * upstream's code default, which upstream logs and runs with (spec §1), so it is a warning; a PODNET_* one is an error.
+ */
+function readBool(text: string | undefined, podnetDefault: boolean, upstreamFallback: boolean, ctx: ParseContext, podnetOnly = false): boolean {
   if (text === undefined) return podnetDefault;
   const value = parseGoBool(text);
   if (value !== undefined) return value;
-  ctx.error('malformed-bool', `"${text}" is not a boolean; upstream logs an error and uses ${upstreamFallback}`, boolSpellings);
+  if (podnetOnly) ctx.error('malformed-bool', `"${text}" is not a boolean; podnet refuses it`, boolSpellings);
+  else ctx.warn('malformed-bool', `"${text}" is not a boolean; upstream logs an error and uses ${upstreamFallback}`, boolSpellings);
   return upstreamFallback;
 }
 
@@ -58,7 +62,7 @@ function boolVar(d: Common<FieldOf<boolean>> & { default: boolean; codeDefault?:
     kind: 'bool',
     default: String(podnetDefault),
     ...(codeDefault === undefined ? {} : { codeDefault: String(codeDefault) }),
-    parse: (text, ctx) => readBool(text, podnetDefault, codeDefault ?? podnetDefault, ctx),
+    parse: (text, ctx) => readBool(text, podnetDefault, codeDefault ?? podnetDefault, ctx, d.podnetOnly),
   };
 }
 
@@ -66,8 +70,8 @@ interface IntRange {
   min: number;
   /** The value upstream uses for malformed text and for values below `min`. */
   fallback: number;
-  /** `warning` when upstream silently uses `fallback`, `error` when upstream refuses to start. */
-  belowMin: 'warning' | 'error';
+  /** For malformed text and values below `min`: `warning` when upstream runs with `fallback`, `error` when it refuses to start. */
+  onInvalid: 'warning' | 'error';
   rule: string;
   why: string;
 }
@@ -83,12 +87,12 @@ function intVar(d: Common<FieldOf<number>> & { default: number; codeDefault?: nu
     parse(text, ctx) {
       if (text === undefined) return d.default;
       const n = parseAtoi(text);
+      const report = range.onInvalid === 'error' ? ctx.error : ctx.warn;
       if (n === undefined) {
-        ctx.error('malformed-int', `"${text}" is not a whole number; ${range.why}`, `set a whole number ≥ ${range.min}, e.g. ${d.default}`);
+        report('malformed-int', `"${text}" is not a whole number; ${range.why}`, `set a whole number ≥ ${range.min}, e.g. ${d.default}`);
         return range.fallback;
       }
       if (n < range.min) {
-        const report = range.belowMin === 'error' ? ctx.error : ctx.warn;
         report(range.rule, `${n} is below ${range.min}; ${range.why}`, `set a whole number ≥ ${range.min}, or unset it for ${d.default}`);
         return range.fallback;
       }
@@ -101,7 +105,10 @@ function stringVar(d: Common<FieldOf<string>> & { default: string; codeDefault?:
   return { ...d, kind: 'string', parse: (text) => text ?? d.default };
 }
 
-/** A word from a fixed list; an unknown word is malformed and upstream uses `fallback` (its code default). */
+/**
+ * A word from a fixed list; an unknown word is malformed and upstream logs it and uses `fallback` (its code default),
+ * a warning; for a PODNET_* setting podnet refuses it.
+ */
 function enumVar<T extends string>(
   d: Common<FieldOf<T>> & { values: readonly T[]; default: T; fallback: T; fallbackWhy: string },
 ): VariableDef {
@@ -112,7 +119,7 @@ function enumVar<T extends string>(
     parse(text, ctx) {
       if (text === undefined) return d.default;
       if ((values as readonly string[]).includes(text)) return text;
-      ctx.error('unknown-value', `"${text}" is not one of ${values.join(', ')}; ${fallbackWhy}`, `set one of: ${values.join(', ')}`);
+      (d.podnetOnly ? ctx.error : ctx.warn)('unknown-value', `"${text}" is not one of ${values.join(', ')}; ${fallbackWhy}`, `set one of: ${values.join(', ')}`);
       return fallback;
     },
   };
@@ -120,7 +127,7 @@ function enumVar<T extends string>(
 
 /**
  * A comma list of IPv4 CIDRs: each item trimmed and normalised to its network address; invalid and IPv6 items
- * are skipped, as upstream's parseCIDRString does (spec §1), and reported.
+ * are skipped with an error log, as upstream's parseCIDRString does (spec §1), so they are warnings.
  */
 function cidrListVar(d: Common<FieldOf<string[]>>): VariableDef {
   return {
@@ -135,7 +142,7 @@ function cidrListVar(d: Common<FieldOf<string[]>>): VariableDef {
           cidr = parseCidr(item);
         } catch (err) {
           const why = err instanceof PodnetError ? err.message : `"${item}" is not a CIDR`;
-          ctx.error('invalid-cidr-item', `${why}; upstream logs an error and skips the item`, 'write IPv4 CIDRs separated by commas, e.g. 10.0.0.0/8,192.168.0.0/16');
+          ctx.warn('invalid-cidr-item', `${why}; upstream logs an error and skips the item`, 'write IPv4 CIDRs separated by commas, e.g. 10.0.0.0/8,192.168.0.0/16');
           continue;
         }
         if (cidr.family === 6) {
@@ -163,12 +170,15 @@ const warmPoolIgnored = (name: string) => (c: PodnetConfig) => {
 
 const mtuDefault = 9001;
 
-/** MTU text → number; the per-family range is checked once the family is known (see load.ts). */
-function mtuParse(text: string | undefined, fallback: number, ctx: ParseContext): number {
+/**
+ * MTU text → number; the per-family range is checked once the family is known (see load.ts). The entrypoint reads
+ * it with LookupEnv and Atoi, so an empty value stops aws-node like any other non-number.
+ */
+function mtuParse(name: string, text: string | undefined, fallback: number, ctx: ParseContext): number {
   if (text === undefined) return fallback;
   const n = parseAtoi(text);
   if (n !== undefined) return n;
-  ctx.error('malformed-int', `"${text}" is not a whole number; the entrypoint refuses to start`, 'set an MTU between 576 and 9001 (1280 and 9001 for IPv6)');
+  ctx.error('malformed-int', `"${text}" is not a whole number; the entrypoint exits 1 ("${name} MUST be a valid integer") and aws-node never starts`, 'set an MTU between 576 and 9001 (1280 and 9001 for IPv6), or remove the variable for 9001');
   return mtuDefault;
 }
 
@@ -211,7 +221,7 @@ function intervalVar(d: Omit<Common<FieldOf<number>>, 'readBy'> & { default: num
     ...rest,
     podnetOnly: true,
     readBy: ['podnet'],
-    range: { min, fallback: d.default, belowMin: 'error', rule: 'podnet-interval', why: `podnet refuses it and would use ${d.default}` },
+    range: { min, fallback: d.default, onInvalid: 'error', rule: 'podnet-interval', why: `podnet refuses it and would use ${d.default}` },
   });
 }
 
@@ -222,12 +232,12 @@ function intervalVar(d: Omit<Common<FieldOf<number>>, 'readBy'> & { default: num
 export const variables: readonly VariableDef[] = [
   // --- address family and pool (spec §1, §4) ---
   boolVar({
-    name: 'ENABLE_IPv4', field: 'enableIPv4', default: true, codeDefault: false, readBy: ['ipamd'],
+    name: 'ENABLE_IPv4', field: 'enableIPv4', default: true, codeDefault: false, readBy: ['ipamd'], emptyIsValue: true,
     description: 'IPv4 pods. Exactly one of ENABLE_IPv4 and ENABLE_IPv6 must be true.',
   }),
   boolVar({
     name: 'ENABLE_IPv6', field: 'enableIPv6', default: false, readBy: ['ipamd', 'init', 'entrypoint'],
-    description: 'IPv6 pods: needs prefix delegation, no custom networking, IPv4 off.',
+    description: 'IPv6 pods: needs prefix delegation, no custom networking, IPv4 off. Not implemented yet in podnet.',
   }),
   boolVar({
     name: 'ENABLE_PREFIX_DELEGATION', field: 'enablePrefixDelegation', default: false, readBy: ['ipamd', 'entrypoint'],
@@ -237,25 +247,25 @@ export const variables: readonly VariableDef[] = [
     name: 'WARM_ENI_TARGET', field: 'warmEniTarget', default: 1, readBy: ['ipamd'],
     description: "Free addresses to keep, in whole ENIs' worth.",
     ignoredWhen: warmPoolIgnored('WARM_ENI_TARGET'),
-    range: { min: 0, fallback: 1, belowMin: 'warning', rule: 'negative-target', why: 'upstream silently uses 1' },
+    range: { min: 0, fallback: 1, onInvalid: 'warning', rule: 'negative-target', why: 'upstream silently uses 1' },
   }),
   intVar({
     name: 'WARM_IP_TARGET', field: 'warmIpTarget', default: 0, readBy: ['ipamd', 'entrypoint'],
     description: 'Free IPs to keep; >0 overrides WARM_ENI_TARGET and WARM_PREFIX_TARGET.',
     ignoredWhen: warmPoolIgnored('WARM_IP_TARGET'),
-    range: { min: 0, fallback: 0, belowMin: 'warning', rule: 'negative-target', why: 'upstream silently uses 0 (not defined)' },
+    range: { min: 0, fallback: 0, onInvalid: 'warning', rule: 'negative-target', why: 'upstream silently uses 0 (not defined)' },
   }),
   intVar({
     name: 'MINIMUM_IP_TARGET', field: 'minimumIpTarget', default: 0, readBy: ['ipamd', 'entrypoint'],
     description: 'Floor on total IPs; >0 turns on the warm-IP logic.',
     ignoredWhen: warmPoolIgnored('MINIMUM_IP_TARGET'),
-    range: { min: 0, fallback: 0, belowMin: 'warning', rule: 'negative-target', why: 'upstream silently uses 0' },
+    range: { min: 0, fallback: 0, onInvalid: 'warning', rule: 'negative-target', why: 'upstream silently uses 0' },
   }),
   intVar({
-    name: 'WARM_PREFIX_TARGET', field: 'warmPrefixTarget', default: 1, codeDefault: 0, readBy: ['ipamd', 'entrypoint'],
+    name: 'WARM_PREFIX_TARGET', field: 'warmPrefixTarget', default: 1, codeDefault: 0, readBy: ['ipamd', 'entrypoint'], emptyIsValue: true,
     description: 'Free /28 prefixes to keep (prefix delegation only).',
     ignoredWhen: warmPoolIgnored('WARM_PREFIX_TARGET'),
-    range: { min: 0, fallback: 0, belowMin: 'warning', rule: 'negative-target', why: 'upstream silently uses 0' },
+    range: { min: 0, fallback: 0, onInvalid: 'warning', rule: 'negative-target', why: 'upstream silently uses 0' },
   }),
   {
     name: 'MAX_ENI', field: 'maxEni', kind: 'int', default: '-1', readBy: ['ipamd'],
@@ -264,7 +274,7 @@ export const variables: readonly VariableDef[] = [
       if (text === undefined) return -1;
       const n = parseAtoi(text);
       if (n === undefined) {
-        ctx.error('malformed-int', `"${text}" is not a whole number; upstream logs an error and uses no cap`, 'set a whole number ≥ 1, or unset it');
+        ctx.warn('malformed-int', `"${text}" is not a whole number; upstream silently uses no cap`, 'set a whole number ≥ 1, or unset it');
         return -1;
       }
       if (n < 1 && n !== -1) {
@@ -275,9 +285,9 @@ export const variables: readonly VariableDef[] = [
     },
   },
   intVar({
-    name: 'IP_COOLDOWN_PERIOD', field: 'ipCooldownPeriodSeconds', default: 30, readBy: ['ipamd', 'entrypoint'],
+    name: 'IP_COOLDOWN_PERIOD', field: 'ipCooldownPeriodSeconds', default: 30, readBy: ['ipamd', 'entrypoint'], emptyIsValue: true,
     description: 'Seconds a freed pod IP waits before reuse.',
-    range: { min: 0, fallback: 30, belowMin: 'error', rule: 'ip-cooldown-period', why: 'the entrypoint refuses to start (it must be an integer ≥ 0)' },
+    range: { min: 0, fallback: 30, onInvalid: 'error', rule: 'ip-cooldown-period', why: 'the entrypoint exits 1 ("IP_COOLDOWN_PERIOD MUST be a valid positive integer") and aws-node never starts' },
   }),
   // --- SNAT and host rules (spec §2) ---
   boolVar({
@@ -309,7 +319,7 @@ export const variables: readonly VariableDef[] = [
       if (text === undefined) return 0x80;
       const n = parseGoIntBase0(text);
       if (n === undefined) {
-        ctx.error('malformed-connmark', `"${text}" is not an integer; upstream uses 0x80`, 'write the mark as hex (0x80), octal (0o200) or decimal (128)');
+        ctx.warn('malformed-connmark', `"${text}" is not an integer; upstream silently uses 0x80`, 'write the mark as hex (0x80), octal (0o200) or decimal (128)');
         return 0x80;
       }
       if (n <= 0 || n > 0xffffffff) {
@@ -341,21 +351,21 @@ export const variables: readonly VariableDef[] = [
     },
   },
   {
-    name: 'AWS_VPC_ENI_MTU', field: 'eniMtu', kind: 'int', default: String(mtuDefault), readBy: ['ipamd', 'entrypoint'],
+    name: 'AWS_VPC_ENI_MTU', field: 'eniMtu', kind: 'int', default: String(mtuDefault), readBy: ['ipamd', 'entrypoint'], emptyIsValue: true,
     description: 'MTU of every ENI; also the default pod MTU.',
-    parse: (text, ctx) => mtuParse(text, mtuDefault, ctx),
+    parse: (text, ctx) => mtuParse('AWS_VPC_ENI_MTU', text, mtuDefault, ctx),
   },
   {
-    name: 'POD_MTU', field: 'podMtu', kind: 'int', default: undefined, readBy: ['entrypoint', 'plugin'],
+    name: 'POD_MTU', field: 'podMtu', kind: 'int', default: undefined, readBy: ['entrypoint', 'plugin'], emptyIsValue: true,
     description: 'MTU of the pod veth (conflist mtu); defaults to AWS_VPC_ENI_MTU.',
     parse(text, ctx) {
       if (text === undefined) ctx.note('from AWS_VPC_ENI_MTU');
-      return mtuParse(text, ctx.earlier.eniMtu ?? mtuDefault, ctx);
+      return mtuParse('POD_MTU', text, ctx.earlier.eniMtu ?? mtuDefault, ctx);
     },
   },
   boolVar({
     name: 'DISABLE_TCP_EARLY_DEMUX', field: 'disableTcpEarlyDemux', default: false, readBy: ['init'],
-    description: 'Set net.ipv4.tcp_early_demux=0 (needed for SG-for-pods kubelet probes).',
+    description: '`podnet init` sets net.ipv4.tcp_early_demux to 0 when true, 1 otherwise (0 is needed for kubelet probes of SG-for-pods pods).',
   }),
   boolVar({
     name: 'ENABLE_BANDWIDTH_PLUGIN', field: 'enableBandwidthPlugin', default: false, readBy: ['entrypoint'],
@@ -363,16 +373,16 @@ export const variables: readonly VariableDef[] = [
   }),
   boolVar({
     name: 'DISABLE_POD_V6', field: 'disablePodV6', default: false, readBy: ['entrypoint'],
-    description: 'Append a tuning plugin that disables IPv6 inside pods.',
+    description: 'Chain the tuning plugin in the conflist, disabling IPv6 inside pods (all, default and lo).',
   }),
   boolVar({
     name: 'ENABLE_V4_EGRESS', field: 'enableV4Egress', default: true, readBy: ['entrypoint'],
-    description: 'IPv6 cluster: IPv4 egress through egress-cni (v4if0).',
+    description: 'IPv6 cluster: IPv4 egress through egress-cni (v4if0). Not implemented yet in podnet.',
     ignoredWhen: (c) => (c.enableIPv6 ? undefined : 'it only applies to IPv6 clusters'),
   }),
   boolVar({
     name: 'ENABLE_V6_EGRESS', field: 'enableV6Egress', default: false, readBy: ['init', 'ipamd', 'entrypoint'],
-    description: 'IPv4 cluster: IPv6 egress through egress-cni (v6if0).',
+    description: 'IPv4 cluster: IPv6 egress through egress-cni (v6if0). Not implemented yet in podnet.',
     ignoredWhen: (c) => (c.enableIPv6 ? 'it only applies to IPv4 clusters' : undefined),
   }),
   // --- modes (spec §5) ---
@@ -396,15 +406,16 @@ export const variables: readonly VariableDef[] = [
   }),
   {
     name: 'POD_SECURITY_GROUP_ENFORCING_MODE', field: 'podSecurityGroupEnforcingMode', kind: 'enum', default: 'strict',
-    readBy: ['ipamd', 'entrypoint', 'plugin'],
+    readBy: ['ipamd', 'entrypoint', 'plugin'], emptyIsValue: true,
     description: 'strict or standard: how branch-ENI pods route.',
     ignoredWhen: (c) => (c.enablePodEni ? undefined : 'it is only used with ENABLE_POD_ENI=true'),
     parse(text, ctx) {
       if (text === undefined || text === 'strict' || text === 'standard') return text ?? 'strict';
+      // the entrypoint reads it with LookupEnv and checks it only with ENABLE_POD_ENI; ipamd maps any other word to strict
       if (ctx.earlier.enablePodEni) {
-        ctx.error('pod-eni-sg-mode', `"${text}" is not strict or standard; with ENABLE_POD_ENI=true the entrypoint refuses to start`, 'set strict or standard');
-      } else {
-        ctx.error('unknown-value', `"${text}" is not strict or standard; ipamd uses strict`, 'set strict or standard');
+        ctx.error('pod-eni-sg-mode', `"${text}" is not strict or standard; with ENABLE_POD_ENI=true the entrypoint exits 1 ("POD_SECURITY_GROUP_ENFORCING_MODE must be set to either 'strict' or 'standard'") and aws-node never starts`, 'set strict or standard');
+      } else if (text !== '') {
+        ctx.warn('unknown-value', `"${text}" is not strict or standard; ipamd silently uses strict`, 'set strict or standard');
       }
       return 'strict';
     },
@@ -415,11 +426,11 @@ export const variables: readonly VariableDef[] = [
   }),
   boolVar({
     name: 'ENABLE_MULTI_NIC', field: 'enableMultiNic', default: false, readBy: ['ipamd'],
-    description: 'Manage network cards > 0.',
+    description: 'Manage network cards > 0. Not implemented yet in podnet (it manages card 0).',
   }),
   boolVar({
     name: 'AWS_MANAGE_ENIS_NON_SCHEDULABLE', field: 'manageEnisNonSchedulable', default: false, readBy: ['ipamd'],
-    description: 'Attach and free ENIs even on a node tainted unschedulable.',
+    description: 'Attach and free ENIs even on a node tainted unschedulable. Not applied yet in podnet: it cannot see taints without the Kubernetes API server.',
   }),
   boolVar({
     name: 'ENABLE_IMDS_ONLY_MODE', field: 'enableImdsOnlyMode', default: false, readBy: ['ipamd', 'awsutils'],
@@ -457,11 +468,11 @@ export const variables: readonly VariableDef[] = [
   }),
   boolVar({
     name: 'ANNOTATE_POD_IP', field: 'annotatePodIp', default: false, readBy: ['ipamd'],
-    description: 'Annotate pods with vpc.amazonaws.com/pod-ips on ADD.',
+    description: 'Annotate pods with vpc.amazonaws.com/pod-ips on ADD. Not applied yet in podnet: it needs the Kubernetes API server.',
   }),
   {
     name: 'NETWORK_POLICY_ENFORCING_MODE', field: 'networkPolicyEnforcingMode', kind: 'enum', default: '', manifestDefault: 'standard',
-    readBy: ['ipamd'],
+    readBy: ['ipamd'], emptyIsValue: true,
     description: 'none, strict or standard (any case); empty = no network policy.',
     parse(text, ctx) {
       if (text === undefined) {
@@ -470,7 +481,7 @@ export const variables: readonly VariableDef[] = [
       }
       const mode = text.toLowerCase();
       if (mode !== 'none' && mode !== 'strict' && mode !== 'standard') {
-        ctx.error('network-policy-mode', `"${text}" is not none, strict or standard; ipamd fails to start`, 'set none, strict or standard, or unset it');
+        ctx.error('network-policy-mode', `"${text}" is not none, strict or standard; ipamd fails to start ("invalid Network policy mode, supported modes: none, strict, standard")`, 'set none, strict or standard, or remove the variable (unset means no network policy)');
         return '';
       }
       if (mode !== 'none') {
@@ -487,7 +498,7 @@ export const variables: readonly VariableDef[] = [
       if (text === undefined) return {};
       const tags = parseStringMap(text);
       if (tags === undefined) {
-        ctx.error('additional-eni-tags-json', `${JSON.stringify(text)} is not a JSON object of strings; upstream logs an error and adds no tags`, 'write e.g. {"team":"net","env":"prod"}');
+        ctx.warn('additional-eni-tags-json', `${JSON.stringify(text)} is not a JSON object of strings; upstream logs an error and adds no tags`, 'write e.g. {"team":"net","env":"prod"}');
         return {};
       }
       const reserved = Object.keys(tags).filter((k) => k.includes('k8s.amazonaws.com'));
@@ -518,7 +529,7 @@ export const variables: readonly VariableDef[] = [
   intVar({
     name: 'HTTP_TIMEOUT', field: 'httpTimeoutSeconds', default: 10, readBy: ['awsutils'],
     description: 'Per-request EC2/IMDS HTTP timeout in seconds (values < 10 are ignored).',
-    range: { min: 10, fallback: 10, belowMin: 'warning', rule: 'http-timeout-below-10', why: 'upstream silently uses 10' },
+    range: { min: 10, fallback: 10, onInvalid: 'warning', rule: 'http-timeout-below-10', why: 'upstream silently uses 10' },
   }),
   stringVar({
     name: 'VPC_CNI_VERSION', field: 'vpcCniVersion', default: '', readBy: ['awsutils'],

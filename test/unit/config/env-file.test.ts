@@ -38,7 +38,7 @@ test('an unreadable env file is FILE_UNREADABLE (exit 2)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'podnet-config-'));
   try {
     writeFileSync(join(dir, 'ok.env'), 'WARM_ENI_TARGET=2\n');
-    assert.deepEqual(readEnvFile(join(dir, 'ok.env')), { WARM_ENI_TARGET: '2' });
+    assert.deepEqual(readEnvFile(join(dir, 'ok.env')), { env: { WARM_ENI_TARGET: '2' }, unresolved: [], format: 'env' });
     const err = (() => { try { readEnvFile(join(dir, 'missing.env')); } catch (e) { return e; } })();
     assert.ok(err instanceof PodnetError);
     assert.equal(err.code, 'FILE_UNREADABLE');

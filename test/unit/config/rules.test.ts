@@ -9,6 +9,8 @@ function findings(env: Env): string[] {
 }
 
 const v6 = { ENABLE_IPv4: 'false', ENABLE_IPv6: 'true', ENABLE_PREFIX_DELEGATION: 'true' };
+/** What every IPv6 configuration also gets: podnet does not implement IPv6 (nor IPv4 egress, on by default, in it). */
+const v6NotImplemented = ['error not-implemented ENABLE_IPv6', 'error not-implemented ENABLE_V4_EGRESS'];
 
 // --- entrypoint validateEnvVars ---
 
@@ -41,10 +43,11 @@ test('pod-eni-sg-mode: ENABLE_POD_ENI with a mode other than strict/standard is 
   assert.deepEqual(findings({ ENABLE_POD_ENI: 'true', POD_SECURITY_GROUP_ENFORCING_MODE: 'standard' }), []);
 });
 
-test('unknown-value: an unknown SG mode without ENABLE_POD_ENI is malformed and ipamd uses strict', () => {
+test('unknown-value: an unknown SG mode without ENABLE_POD_ENI is a warning and ipamd uses strict', () => {
   const { config, problems } = loadConfig({ POD_SECURITY_GROUP_ENFORCING_MODE: 'Standard' });
   assert.equal(config.podSecurityGroupEnforcingMode, 'strict');
-  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule}`), ['error unknown-value', 'warning ignored-setting']);
+  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule}`), ['warning unknown-value', 'warning ignored-setting']);
+  assert.equal(problems[0]?.used, 'strict');
 });
 
 test('ip-cooldown-period: IP_COOLDOWN_PERIOD must be an integer ≥ 0; 0 is allowed', () => {
@@ -62,9 +65,9 @@ test('mtu-out-of-range: IPv4 allows 576..9001 for AWS_VPC_ENI_MTU and POD_MTU', 
 });
 
 test('mtu-out-of-range: IPv6 allows 1280..9001', () => {
-  assert.deepEqual(findings({ ...v6, AWS_VPC_ENI_MTU: '1280' }), []);
-  assert.deepEqual(findings({ ...v6, AWS_VPC_ENI_MTU: '1279' }), ['error mtu-out-of-range AWS_VPC_ENI_MTU']);
-  assert.deepEqual(findings({ ...v6, POD_MTU: '1000' }), ['error mtu-out-of-range POD_MTU']);
+  assert.deepEqual(findings({ ...v6, AWS_VPC_ENI_MTU: '1280' }), v6NotImplemented);
+  assert.deepEqual(findings({ ...v6, AWS_VPC_ENI_MTU: '1279' }), ['error mtu-out-of-range AWS_VPC_ENI_MTU', ...v6NotImplemented]);
+  assert.deepEqual(findings({ ...v6, POD_MTU: '1000' }), ['error mtu-out-of-range POD_MTU', ...v6NotImplemented]);
 });
 
 test('POD_MTU defaults to AWS_VPC_ENI_MTU', () => {
@@ -87,7 +90,8 @@ test('prefix-delegation-needs-target compares strings: "+5" is refused, "00" pas
   const refused = plus.problems.find((p) => p.rule === 'prefix-delegation-needs-target');
   assert.ok(refused);
   assert.match(refused.message, /leading \+ sorts before "0"/);
-  assert.deepEqual(findings({ ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '00' }), []);
+  // "00" passes the entrypoint but parses to 0: the prefix pool then oscillates (see warm-prefix-target-0-oscillates)
+  assert.deepEqual(findings({ ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '00' }), ['warning warm-prefix-target-0-oscillates WARM_PREFIX_TARGET']);
 });
 
 // --- ipamd isConfigValid ---
@@ -101,12 +105,12 @@ test('ipv4-and-ipv6-both-off: both false is an error', () => {
 });
 
 test('ipv6-needs-prefix-delegation: IPv6 without PD is an error', () => {
-  assert.deepEqual(findings({ ENABLE_IPv4: 'false', ENABLE_IPv6: 'true' }), ['error ipv6-needs-prefix-delegation ENABLE_IPv6']);
-  assert.deepEqual(findings(v6), []);
+  assert.deepEqual(findings({ ENABLE_IPv4: 'false', ENABLE_IPv6: 'true' }), ['error ipv6-needs-prefix-delegation ENABLE_IPv6', ...v6NotImplemented]);
+  assert.deepEqual(findings(v6), v6NotImplemented);
 });
 
 test('ipv6-with-custom-networking: IPv6 with AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG is an error', () => {
-  assert.deepEqual(findings({ ...v6, AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' }), ['error ipv6-with-custom-networking AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG']);
+  assert.deepEqual(findings({ ...v6, AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' }), ['error ipv6-with-custom-networking AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG', ...v6NotImplemented]);
 });
 
 test('network-policy-mode: NETWORK_POLICY_ENFORCING_MODE must be none, strict or standard (any case)', () => {
@@ -121,20 +125,23 @@ test('network-policy-not-enforced: strict or standard is accepted with a warning
   assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule}`), ['warning network-policy-not-enforced']);
 });
 
-// --- malformed values: upstream logs an error and uses its code default ---
+// --- malformed values: upstream logs (or not) and runs with its code default, so they are warnings ---
 
-test('malformed-bool: an unparsable boolean is an error and yields the upstream code default', () => {
+test('malformed-bool: an unparsable boolean is a warning and yields the upstream code default', () => {
   const { config, problems } = loadConfig({ ENABLE_IPv4: 'yes' });
   assert.equal(config.enableIPv4, false); // code default, not the manifest's true: so ipamd then sees both families off
-  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule}`), ['error malformed-bool', 'error ipv4-and-ipv6-both-off']);
+  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule}`), ['warning malformed-bool', 'error ipv4-and-ipv6-both-off']);
+  assert.match(problems[1]!.message, /ENABLE_IPv4=yes is not a boolean, so ipamd uses its code default false/);
   assert.equal(loadConfig({ AWS_VPC_CNI_NODE_PORT_SUPPORT: 'on' }).config.nodePortSupport, true);
+  // a PODNET_* boolean is podnet's own: refused
+  assert.deepEqual(findings({ PODNET_PRE_1_8_ROUTING: 'yes' }), ['error malformed-bool PODNET_PRE_1_8_ROUTING']);
 });
 
-test('malformed-int: an unparsable integer is an error and yields upstream\'s fallback', () => {
+test('malformed-int: an unparsable integer is a warning and yields upstream\'s fallback', () => {
   const { config, problems } = loadConfig({ WARM_ENI_TARGET: 'two', WARM_IP_TARGET: '1.5' });
   assert.equal(config.warmEniTarget, 1);
   assert.equal(config.warmIpTarget, 0);
-  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule} ${p.variable}`), ['error malformed-int WARM_ENI_TARGET', 'error malformed-int WARM_IP_TARGET']);
+  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule} ${p.variable} ${p.used}`), ['warning malformed-int WARM_ENI_TARGET 1', 'warning malformed-int WARM_IP_TARGET 0']);
 });
 
 // --- silent fallbacks: warnings, with upstream's effective value ---
@@ -150,10 +157,10 @@ test('negative-target: negative WARM_ENI_TARGET gives 1; WARM_IP, MINIMUM_IP and
   ]);
 });
 
-test('WARM_ENI_TARGET=0 is allowed', () => {
+test('WARM_ENI_TARGET=0 is allowed (with the oscillation warning unless WARM_IP_TARGET or MINIMUM_IP_TARGET is set)', () => {
   const { config, problems } = loadConfig({ WARM_ENI_TARGET: '0' });
   assert.equal(config.warmEniTarget, 0);
-  assert.deepEqual(problems, []);
+  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule}`), ['warning warm-eni-target-0-oscillates']);
 });
 
 test('max-eni-below-1: MAX_ENI values below 1 are ignored (no cap); -1 is the explicit "no cap"', () => {
@@ -175,10 +182,10 @@ test('connmark-out-of-range: AWS_VPC_K8S_CNI_CONNMARK <= 0 or > 0xffffffff silen
   assert.deepEqual(findings({ AWS_VPC_K8S_CNI_CONNMARK: '0xffffffff' }), []);
 });
 
-test('malformed-connmark: text ParseInt refuses is an error and gives 0x80', () => {
+test('malformed-connmark: text ParseInt refuses is a warning and gives 0x80', () => {
   const { config, problems } = loadConfig({ AWS_VPC_K8S_CNI_CONNMARK: 'mark' });
   assert.equal(config.connmark, 0x80);
-  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule}`), ['error malformed-connmark']);
+  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule} ${p.used}`), ['warning malformed-connmark 0x80']);
 });
 
 test('unknown-value: AWS_VPC_K8S_CNI_RANDOMIZESNAT other than prng/hashrandom/none gives prng', () => {
@@ -186,7 +193,7 @@ test('unknown-value: AWS_VPC_K8S_CNI_RANDOMIZESNAT other than prng/hashrandom/no
   assert.equal(loadConfig({ AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'none' }).config.randomizeSnat, 'none');
   const { config, problems } = loadConfig({ AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'random-fully' });
   assert.equal(config.randomizeSnat, 'prng');
-  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule}`), ['error unknown-value']);
+  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule}`), ['warning unknown-value']);
 });
 
 test('exclude-SNAT CIDRs are trimmed and normalised to the network address', () => {
@@ -195,10 +202,10 @@ test('exclude-SNAT CIDRs are trimmed and normalised to the network address', () 
   assert.deepEqual(problems, []);
 });
 
-test('invalid-cidr-item: invalid exclude-SNAT items are skipped and reported as errors', () => {
+test('invalid-cidr-item: invalid exclude-SNAT items are skipped and reported as warnings', () => {
   const { config, problems } = loadConfig({ AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: '10.0.0.0/8,10.0.0.0,300.1.1.1/24' });
   assert.deepEqual(config.excludeSnatCidrs, ['10.0.0.0/8']);
-  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule}`), ['error invalid-cidr-item', 'error invalid-cidr-item']);
+  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule}`), ['warning invalid-cidr-item', 'warning invalid-cidr-item']);
 });
 
 test('ipv6-cidr-item: IPv6 exclude-SNAT items are skipped with a warning', () => {
@@ -210,14 +217,14 @@ test('ipv6-cidr-item: IPv6 exclude-SNAT items are skipped with a warning', () =>
 test('AWS_EXTERNAL_SERVICE_CIDRS are parsed like the exclude list', () => {
   const { config, problems } = loadConfig({ AWS_EXTERNAL_SERVICE_CIDRS: '100.64.1.0/24,nope' });
   assert.deepEqual(config.externalServiceCidrs, ['100.64.1.0/24']);
-  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule}`), ['error invalid-cidr-item']);
+  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule}`), ['warning invalid-cidr-item']);
 });
 
 test('additional-eni-tags-json: ADDITIONAL_ENI_TAGS must be a JSON object of strings', () => {
   for (const text of ['team=net', '["a"]', '{"count":3}']) {
     const { config, problems } = loadConfig({ ADDITIONAL_ENI_TAGS: text });
     assert.deepEqual(config.additionalEniTags, {}, text);
-    assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule}`), ['error additional-eni-tags-json'], text);
+    assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule}`), ['warning additional-eni-tags-json'], text);
   }
   assert.deepEqual(loadConfig({ ADDITIONAL_ENI_TAGS: '{"team":"net"}' }).config.additionalEniTags, { team: 'net' });
 });
@@ -245,7 +252,7 @@ test('ignored-setting: a non-default value that has no effect with the other set
   assert.deepEqual(findings({ WARM_PREFIX_TARGET: '4' }), ['warning ignored-setting WARM_PREFIX_TARGET']);
   assert.deepEqual(findings({ AWS_VPC_K8S_CNI_EXTERNALSNAT: 'true', AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: '10.0.0.0/8' }), ['warning ignored-setting AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS']);
   assert.deepEqual(findings({ ENI_CONFIG_LABEL_DEF: 'topology.kubernetes.io/zone' }), ['warning ignored-setting ENI_CONFIG_LABEL_DEF']);
-  assert.deepEqual(findings({ ...v6, ENABLE_V6_EGRESS: 'true' }), ['warning ignored-setting ENABLE_V6_EGRESS']);
+  assert.deepEqual(findings({ ...v6, ENABLE_V6_EGRESS: 'true' }), [...v6NotImplemented, 'warning ignored-setting ENABLE_V6_EGRESS']);
   // the manifest's own values never warn
   assert.deepEqual(findings({ WARM_ENI_TARGET: '1', WARM_PREFIX_TARGET: '1', WARM_IP_TARGET: '5' }), []);
 });
@@ -287,10 +294,11 @@ test('podnet-interval: PODNET_* timers must be whole numbers (≥ 1 for periods,
   assert.deepEqual(findings({ PODNET_DECREASE_INTERVAL_MS: 'fast' }), ['error malformed-int PODNET_DECREASE_INTERVAL_MS']);
 });
 
-test('an empty value is treated as unset, except the veth prefix', () => {
-  const { config, problems, settings } = loadConfig({ WARM_ENI_TARGET: '', ENABLE_IPv4: '' });
+test('an empty value is treated as unset where upstream gives it the default too (WARM_ENI_TARGET, ENI_CONFIG_ANNOTATION_DEF)', () => {
+  const { config, problems, settings } = loadConfig({ WARM_ENI_TARGET: '', ENI_CONFIG_ANNOTATION_DEF: '', AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' });
   assert.equal(config.warmEniTarget, 1);
-  assert.equal(config.enableIPv4, true);
+  assert.equal(config.eniConfigAnnotationDef, 'k8s.amazonaws.com/eniConfig');
   assert.deepEqual(problems, []);
   assert.equal(settings.find((s) => s.name === 'WARM_ENI_TARGET')?.source, 'default');
+  assert.ok(settings.find((s) => s.name === 'ENI_CONFIG_ANNOTATION_DEF')?.notes.includes('set but empty: treated as unset'));
 });
