@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { SimulatedOs, SimulationResult, SimulationSetup, StartSimulatedCloud } from '../ipamd/index.js';
 import { nearestNames, usageError } from '../lib/index.js';
 import { formatTable, printJson } from './output.js';
@@ -11,11 +11,6 @@ interface SimulateFlags {
   os: SimulatedOs;
   nodes?: number;
   json?: boolean;
-}
-
-function osName(value: string): SimulatedOs {
-  if (value !== 'linux' && value !== 'windows') throw new InvalidArgumentError(`expected linux or windows, got '${value}'`);
-  return value;
 }
 
 /** The simulation's EC2: src/ec2's emulator on loopback, on the simulation's fake clock, throttling off. */
@@ -53,7 +48,7 @@ export function registerPool(program: Command): void {
     .option('--env <KEY=VALUE>', 'an ipamd setting (WARM_ENI_TARGET, WARM_IP_TARGET, MINIMUM_IP_TARGET, WARM_PREFIX_TARGET, ENABLE_PREFIX_DELEGATION, MAX_ENI, …); repeatable',
       (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--max-pods <n>', "the kubelet's max pods, which caps the pool (default: the instance type's eni-max-pods value)", positiveInt)
-    .option('--os <os>', 'the node\'s OS: linux, or windows (one ENI per node; no custom networking or ENABLE_POD_ENI)', osName, 'linux' as SimulatedOs)
+    .addOption(new Option('--os <os>', "the node's OS; windows: one ENI per node, no custom networking or ENABLE_POD_ENI").choices(['linux', 'windows']).default('linux'))
     .option('--nodes <n>', 'answer for N nodes of this type, each with --pods pods: addresses held and the subnet size they need', positiveInt)
     .option('--json', 'print the result as JSON')
     .action(async (instanceType: string, flags: SimulateFlags) => {

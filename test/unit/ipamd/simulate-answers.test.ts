@@ -91,7 +91,7 @@ test('--os windows: one ENI with IPv4Limit − 1 addresses (m5.large: 9), max po
 });
 
 test('--os windows: custom networking and ENABLE_POD_ENI are usage errors', async () => {
-  for (const env of [{ AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' }, { ENABLE_POD_ENI: 'true' }]) {
+  for (const env of [{ AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' }, { ENABLE_POD_ENI: 'true' }] as Record<string, string>[]) {
     await assert.rejects(simulate('m5.large', 1, env, { os: 'windows' }), (e: unknown) => e instanceof PodnetError && e.code === 'USAGE' && /not supported on Windows/.test(e.message));
   }
 });
