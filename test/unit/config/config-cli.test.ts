@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,11 +10,11 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 let dir = '';
 
 /** Runs `podnet config` as a user would (through tsx) with only the given variables in its environment. */
-function podnetConfig(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+function podnetConfig(args: string[], env: Record<string, string> = {}, input?: string): { status: number | null; stdout: string; stderr: string } {
   const res = spawnSync(
     process.execPath,
     ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'podnet', ...process.argv.slice(1)]))", '--', 'config', ...args],
-    { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } },
+    { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, timeout: 30_000, ...(input !== undefined && { input }) },
   );
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
@@ -101,4 +101,54 @@ test('--json prints {valid, config, settings, problems, typos}', () => {
     'error veth-prefix-reserved AWS_VPC_K8S_CNI_VETHPREFIX',
   ]);
   assert.deepEqual(out.typos.map((t) => [t.variable, t.suggestions[0]]), [['ENABLE_IPV6', 'ENABLE_IPv6']]);
+});
+
+const fixture = fileURLToPath(new URL('./fixtures/aws-k8s-cni.yaml', import.meta.url));
+
+test('issue 11 config: --env-file - reads KEY=VALUE lines from standard input', () => {
+  const r = podnetConfig(['--env-file', '-', '--problems'], { ENABLE_IPv4: 'false' }, 'IP_COOLDOWN_PERIOD=\nMAX_ENI=two\n');
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, [
+    'problems:',
+    'error    IP_COOLDOWN_PERIOD: "" is not a whole number; the entrypoint exits 1 ("IP_COOLDOWN_PERIOD MUST be a valid positive integer") and aws-node never starts — set a whole number ≥ 0, e.g. 30',
+    'warning  MAX_ENI: "two" is not a whole number; upstream silently uses no cap (using -1) — set a whole number ≥ 1, or unset it',
+    '',
+    'configuration invalid: 1 error, 1 warning',
+    '',
+  ].join('\n'));
+  assert.match(r.stderr, /^error: 1 setting would stop aws-node from starting or is not implemented yet in podnet\nhint: /);
+});
+
+test('issue 11 config: --env-file takes the aws-node DaemonSet manifest (YAML), also on standard input', () => {
+  for (const [args, input] of [[['--env-file', fixture], undefined], [['--env-file', '-'], readFileSync(fixture, 'utf8')]] as const) {
+    const r = podnetConfig([...args], {}, input);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^WARM_IP_TARGET\s+0\s+file$/m);
+    assert.match(r.stdout, /^DISABLE_TCP_EARLY_DEMUX\s+true\s+file$/m);
+    assert.match(r.stdout, /^warning\s+WARM_IP_TARGET: "1\.5" is not a whole number; upstream silently uses 0 \(not defined\) \(using 0\)/m);
+    assert.match(r.stdout, /^warning\s+MY_NODE_NAME: set with valueFrom \(fieldRef spec\.nodeName\), which only the kubelet resolves; not resolvable offline/m);
+    assert.match(r.stdout, /^configuration valid: 0 errors, 2 warnings$/m);
+  }
+});
+
+test('issue 11 config: --problems prints only the findings, with the same exit status; an empty list says so', () => {
+  const clean = podnetConfig(['--problems', '--env-file', envFile('clean.env', 'WARM_IP_TARGET=2\n')]);
+  assert.equal(clean.status, 0);
+  assert.equal(clean.stdout, 'configuration valid: 0 errors, 0 warnings\n');
+  const json = podnetConfig(['--problems', '--json', '--env-file', envFile('v6.env', 'ENABLE_MULTI_NIC=true\n')]);
+  assert.equal(json.status, 1);
+  const out = JSON.parse(json.stdout) as { valid: boolean; problems: Array<{ rule: string; variable: string }>; typos: unknown[] };
+  assert.deepEqual(Object.keys(out), ['valid', 'problems', 'typos']);
+  assert.deepEqual(out.problems.map((p) => `${p.rule} ${p.variable}`), ['not-implemented ENABLE_MULTI_NIC']);
+});
+
+test('issue 11 config: --os windows reports the SNAT variables as not applicable and custom networking / pod ENIs as unsupported', () => {
+  const file = envFile('win.env', 'AWS_VPC_K8S_CNI_EXTERNALSNAT=false\nAWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS=10.1.0.0/16\nENABLE_POD_ENI=true\n');
+  const r = podnetConfig(['--os', 'windows', '--problems', '--env-file', file]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^warning\s+AWS_VPC_K8S_CNI_EXTERNALSNAT: not applicable on Windows nodes: SNAT cannot be disabled there/m);
+  assert.match(r.stdout, /^warning\s+AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: not applicable on Windows nodes: their SNAT exclusions come from the bootstrap script's ExcludedSnatCIDRs/m);
+  assert.match(r.stdout, /^warning\s+ENABLE_POD_ENI: security groups for pods \(pod ENIs\) are not supported on Windows nodes/m);
+  assert.equal(podnetConfig(['--problems', '--env-file', file]).stdout, 'configuration valid: 0 errors, 0 warnings\n');
+  assert.equal(podnetConfig(['--os', 'macos']).status, 2);
 });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseEnvFile, readEnvFile } from '../../../src/config/index.js';
+import { fileURLToPath } from 'node:url';
+import { parseEnvFile, parseEnvText, readEnvFile } from '../../../src/config/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
 
 test('env files: KEY=VALUE, # comments, blank lines, export prefix, surrounding quotes stripped', () => {
@@ -47,4 +48,57 @@ test('an unreadable env file is FILE_UNREADABLE (exit 2)', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+const fixture = fileURLToPath(new URL('./fixtures/aws-k8s-cni.yaml', import.meta.url));
+
+test('issue 11 config: a DaemonSet manifest is an env file: the aws-node container\'s env, the init container\'s for names it lacks, valueFrom unresolved', () => {
+  const file = readEnvFile(fixture);
+  assert.equal(file.format, 'daemonset');
+  assert.equal(file.env.WARM_IP_TARGET, '1.5');
+  assert.equal(file.env.WARM_ENI_TARGET, '1', 'the network-policy agent container is not aws-node');
+  assert.equal(file.env.DISABLE_TCP_EARLY_DEMUX, 'true', 'read by the init container');
+  assert.equal(file.env.ENABLE_IPv6, 'false');
+  assert.equal(Object.keys(file.env).length, 18);
+  assert.equal(file.env.MY_NODE_NAME, undefined);
+  assert.deepEqual(file.unresolved, [{ name: 'MY_NODE_NAME', from: 'fieldRef spec.nodeName' }]);
+});
+
+test('DaemonSet manifests: a List, an entry without value (""), envFrom and configMapKeyRef', () => {
+  const text = [
+    'apiVersion: v1',
+    'kind: List',
+    'items:',
+    '- kind: DaemonSet',
+    '  metadata: {name: aws-node}',
+    '  spec:',
+    '    template:',
+    '      spec:',
+    '        containers:',
+    '        - name: aws-node',
+    '          envFrom: [{configMapRef: {name: cni-extra}}]',
+    '          env:',
+    '          - name: IP_COOLDOWN_PERIOD',
+    '          - name: WARM_IP_TARGET',
+    '            valueFrom: {configMapKeyRef: {name: amazon-vpc-cni, key: warm-ip-target}}',
+  ].join('\n');
+  assert.deepEqual(parseEnvText(text, 'ds.yaml'), {
+    env: { IP_COOLDOWN_PERIOD: '' },
+    unresolved: [{ name: 'WARM_IP_TARGET', from: 'configMapKeyRef amazon-vpc-cni/warm-ip-target' }, { name: 'envFrom', from: 'configMapRef cni-extra' }],
+    format: 'daemonset',
+  });
+});
+
+test('DaemonSet manifests: no aws-node container, a value that is not a string, or broken YAML is a usage error', () => {
+  const usage = (text: string, pattern: RegExp) => {
+    const err = (() => { try { parseEnvText(text, 'ds.yaml'); } catch (e) { return e; } })();
+    assert.ok(err instanceof PodnetError, text);
+    assert.equal(err.code, 'USAGE');
+    assert.match(err.message, pattern);
+  };
+  usage('kind: DaemonSet\nspec: {template: {spec: {containers: [{name: kube-proxy}]}}}\n', /ds\.yaml has no DaemonSet with a container named aws-node \(1 DaemonSet in 1 document\)/);
+  usage('kind: DaemonSet\nspec: {template: {spec: {containers: [{name: aws-node, env: [{name: ENABLE_IPv4, value: true}]}]}}}\n', /ENABLE_IPv4 has the boolean value true; Kubernetes refuses a value that is not a string/);
+  usage('kind: DaemonSet\nspec: [unclosed\n', /ds\.yaml is neither KEY=VALUE lines nor valid YAML/);
+  // KEY=VALUE files are still told apart by their first line
+  assert.deepEqual(parseEnvText('# c\nWARM_IP_TARGET=2\n', 'a.env'), { env: { WARM_IP_TARGET: '2' }, unresolved: [], format: 'env' });
 });
