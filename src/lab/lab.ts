@@ -248,8 +248,10 @@ async function startNode(
       ...node.env,
     },
   };
-  await run([...podnetArgv(), 'cni', 'install', '--bin-dir', record.binDir, '--conf-dir', record.confDir, '--socket', record.socket], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...record.env },
+  // the node's init step, as upstream's init container: CNI files, then rp_filter and tcp_early_demux on its primary ENI
+  await run([...podnetArgv(), 'init', '--bin-dir', record.binDir, '--conf-dir', record.confDir, '--socket', record.socket], {
+    netns: record.ns,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...record.env, AWS_EC2_METADATA_SERVICE_ENDPOINT: lab.imdsUrl },
   });
   const eniConfigFile = join(dir, 'eni-config.yaml');
   const subnetId = (name: string) => subnets.find((s) => s.name === name)?.id ?? name;
