@@ -273,7 +273,7 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
         refusedPods++;
         const why = explainRefusal(manager.whyNoAddress(), datastore.snapshot(clock.now()), config, poolLimits, limits, os);
         const known = refusals.get(why.reason);
-        refusals.set(why.reason, known ? { ...known, pods: known.pods + 1 } : { ...why, pods: 1, firstPod: pod });
+        refusals.set(why.reason, known ? { ...known, pods: known.pods + 1 } : { reason: why.reason, pods: 1, firstPod: pod, message: why.message });
       }
       lastCycle = await settle(pod);
       if (lastCycle) oscillations.push(lastCycle);
