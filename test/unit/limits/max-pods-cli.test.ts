@@ -1,17 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { allInstanceTypes } from '../../../src/limits/index.js';
-
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** Runs the CLI as a user would (through tsx), returning exit status and both streams. */
-function podnet(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'podnet', ...process.argv.slice(1)]))", '--', ...args], { cwd: root, encoding: 'utf8' });
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
-}
+import { podnet } from './podnet-cli.js';
 
 test('max-pods prints the number and the arithmetic on one line', () => {
   const r = podnet('max-pods', 't3.small');
