@@ -47,7 +47,7 @@ export function registerPool(program: Command): void {
     .requiredOption('--pods <n>', 'pods to add, one at a time; the pool settles after each', nonNegativeInt)
     .option('--env <KEY=VALUE>', 'an ipamd setting (WARM_ENI_TARGET, WARM_IP_TARGET, MINIMUM_IP_TARGET, WARM_PREFIX_TARGET, ENABLE_PREFIX_DELEGATION, MAX_ENI, …); repeatable',
       (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--max-pods <n>', "the kubelet's max pods, which caps the pool (default: the instance type's eni-max-pods value)", positiveInt)
+    .option('--max-pods <n>', "the kubelet's max pods, which caps the pool (default: podnet max-pods for the node's mode)", positiveInt)
     .addOption(new Option('--os <os>', "the node's OS; windows: one ENI per node, no custom networking or ENABLE_POD_ENI").choices(['linux', 'windows']).default('linux'))
     .option('--nodes <n>', 'answer for N nodes of this type, each with --pods pods: addresses held and the subnet size they need', positiveInt)
     .option('--json', 'print the result as JSON')
