@@ -241,9 +241,9 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
           return { pods, ...cycle.oscillation };
         }
         seen.set(state, [...earlier, history.length]);
-        const record = { at: clock.now(), free: freeNow(), enis: datastore.snapshot(clock.now()).enis.length, calls: [] as string[] };
+        const started = { at: clock.now(), free: freeNow(), enis: datastore.snapshot(clock.now()).enis.length };
         const next = await iterate();
-        history.push({ ...record, calls: next.calls });
+        history.push({ ...started, calls: next.calls });
         if (next.done) return undefined;
       }
       throw new PodnetError('FAILED', `the pool neither settled nor repeated a cycle within ${MAX_ITERATIONS_PER_SETTLE} iterations`,
