@@ -56,12 +56,12 @@ export async function installSettings(env: NodeJS.ProcessEnv, socketOption: stri
 }
 
 /** The table rows `cni install` and `podnet init` print for the files an install wrote. */
-export function installRows(result: InstallResult, conflist: ConflistOptions): string[][] {
-  const chained = ['portmap', ...(conflist.bandwidth ? ['bandwidth'] : []), ...(conflist.disablePodV6 ? ['tuning (disable_ipv6 in pods)'] : [])];
+export function installRows(result: InstallResult, conflist: ConflistOptions, rendered: Record<string, unknown>): string[][] {
+  const chained = (rendered.plugins as { type: string }[]).slice(1).map((p) => (p.type === 'tuning' ? 'tuning (disable_ipv6 in pods)' : p.type));
   return [
     [result.launcher, `launcher (sh): forwards to ${conflist.ipamdSocket}; without ipamd runs ${result.fallbackArgv.join(' ')}`],
     ...result.plugins.map((p) => [p, 'containernetworking plugin']),
-    [result.conflist, `conflist: cniVersion 0.4.0, vethPrefix ${conflist.vethPrefix}, mtu ${conflist.mtu}, ${chained.join(', ')}`],
+    [result.conflist, `conflist: cniVersion ${String(rendered.cniVersion)}, vethPrefix ${conflist.vethPrefix}, mtu ${conflist.mtu}, ${chained.join(', ')}`],
   ];
 }
 
@@ -83,11 +83,12 @@ export function registerCni(program: Command): void {
       const { installCni, renderConflist } = await import('../cni/index.js');
       const settings = await installSettings(process.env, opts.socket, ['DISABLE_POD_V6']);
       const result = installCni({ binDir: opts.binDir, confDir: opts.confDir, conflist: settings.conflist, ...(opts.pluginsDir === undefined ? {} : { pluginsDir: opts.pluginsDir }) });
+      const rendered = renderConflist(settings.conflist);
       if (opts.json) {
-        printJson({ ...result, config: renderConflist(settings.conflist), warnings: settings.warnings });
+        printJson({ ...result, config: rendered, warnings: settings.warnings });
         return;
       }
       printWarnings(settings.warnings);
-      process.stdout.write(formatTable(['FILE', 'WHAT'], installRows(result, settings.conflist)));
+      process.stdout.write(formatTable(['FILE', 'WHAT'], installRows(result, settings.conflist, rendered)));
     });
 }

@@ -51,15 +51,16 @@ export function registerInit(program: Command): void {
         throw err;
       }
       const sysctlRows = applied.results.map((r) => ({ key: r.key.replaceAll('/', '.'), value: r.value, before: r.before ?? null }));
+      const rendered = renderConflist(settings.conflist);
       if (opts.json) {
-        printJson({ primaryInterface: primary, install: { ...install.result, config: renderConflist(settings.conflist) }, sysctls: sysctlRows, warnings: settings.warnings });
+        printJson({ primaryInterface: primary, install: { ...install.result, config: rendered }, sysctls: sysctlRows, warnings: settings.warnings });
         return;
       }
       printWarnings(settings.warnings);
       const found = primary.from === 'imds' ? `the link with IMDS mac ${primary.mac}` : '--primary-interface';
       process.stdout.write(
         formatTable(['CHANGED', 'WHAT'], [
-          ...installRows(install.result, settings.conflist),
+          ...installRows(install.result, settings.conflist, rendered),
           ...sysctlRows.map((r) => [r.key, r.before === null ? 'absent on this kernel: left alone' : `${r.value} (was ${r.before})`]),
         ]) + `primary interface: ${primary.name} (${found})\n`,
       );

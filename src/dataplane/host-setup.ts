@@ -133,8 +133,8 @@ export function applySysctls(settings: readonly SysctlSetting[], root = PROC_SYS
 export async function applyPrimaryMtu(primaryInterface: string, mtu: number, netns?: NetnsRef): Promise<string[]> {
   const dev = ifNameWord(primaryInterface);
   const want = numberWord(mtu, 68, 65535, 'MTU');
-  const [links] = await readIpJson(netns, [`link show dev ${dev.text}`]);
-  const link = (links as { mtu?: number }[])[0];
+  const [links] = await readIpJson(netns, ['link show']);
+  const link = (links as { ifname: string; mtu?: number }[]).find((l) => l.ifname === dev.text);
   if (!link) throw new PodnetError('LINK_NOT_FOUND', `the primary interface ${primaryInterface} does not exist`, "run ipamd in the node's network namespace, where the primary ENI is");
   if (link.mtu === mtu) return [];
   const cmd = ipLine`link set dev ${dev} mtu ${want}`;

@@ -185,4 +185,5 @@ test('issue 11 item 5: ipamd sets AWS_VPC_ENI_MTU (9001 by default) on the prima
   }
   assert.deepEqual(await applyPrimaryMtu('ens5', 9001), [], 'the MTU already set: no change');
   assert.deepEqual(await applyPrimaryMtu('ens5', 1500), ['ip link set dev ens5 mtu 1500']);
+  await assert.rejects(applyPrimaryMtu('ens9', 9001), (err: Error & { code?: string }) => err.code === 'LINK_NOT_FOUND' && /ens9 does not exist/.test(err.message));
 });
