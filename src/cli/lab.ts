@@ -86,11 +86,13 @@ export function registerLab(program: Command): void {
     .addOption(stateDirOption())
     .option('--json')
     .action(async (from: string, to: string, opts: { port?: number; proto: Proto; stateDir: string; json?: boolean }) => {
-      const { probe } = await loadLab();
+      const { probe, DROP_REASON_SENTENCES } = await loadLab();
       const r = await probe(from, to, { stateDir: opts.stateDir, port: opts.port, proto: opts.proto });
       if (opts.json) return printJson(r);
       const dest = `${r.target}${r.port ? `:${r.port}` : ''}/${r.proto}`;
-      const outcome = r.delivered ? (r.saw ? `delivered; ${to} saw source ${r.saw}${r.sawPort ? `:${r.sawPort}` : ''}` : 'delivered') : `not delivered (${r.error ?? 'no answer'})`;
+      const outcome = r.delivered
+        ? r.saw ? `delivered; ${to} saw source ${r.saw}${r.sawPort ? `:${r.sawPort}` : ''}` : 'delivered'
+        : `not delivered (${r.error ?? 'no answer'})${r.reason ? `: ${DROP_REASON_SENTENCES[r.reason]}` : ''}`;
       process.stdout.write(`${from} (${r.sentFrom}) → ${to} (${dest}): ${outcome}\n`);
     });
 

@@ -4,7 +4,8 @@
  */
 import { PodnetError } from '../lib/index.js';
 import { labDown, labUp, type Progress } from './lab.js';
-import { probe, resolveEndpoint, sourceCheckDrops, type ProbeResult } from './probe.js';
+import { sourceCheckDrops } from './drops.js';
+import { probe, resolveEndpoint, type ProbeResult } from './probe.js';
 import { DEFAULT_STATE_DIR, LabState } from './state.js';
 
 export interface DemoRow {

@@ -3,6 +3,7 @@
  * the receiver saw, and the lab's nodes, ENIs, addresses, prefixes and pods as EC2 and the fabric see them.
  */
 import { PodnetError, run } from '../lib/index.js';
+import { attributeDrop, readDropCounters, type DropCounter, type DropReason } from './drops.js';
 import type { EchoAnswer } from './echo.js';
 import { ensureEcho, requireLab } from './lab.js';
 import { eniHolding } from './render.js';
@@ -67,6 +68,8 @@ export interface ProbeResult {
   sawPort: number | null;
   /** the sender's own address */
   sentFrom: string;
+  /** why the fabric dropped it, when one of its counters says so (null when delivered or when no counter moved) */
+  reason: DropReason | null;
   error?: string;
 }
 
@@ -86,18 +89,26 @@ export async function probe(fromName: string, toName: string, opts: ProbeOptions
   const timeoutMs = opts.timeoutMs ?? 2000;
   // From the internet, a VPC endpoint is reachable only at its public IP (if it has one).
   const target = from.kind === 'internet' && to.kind !== 'internet' ? (to.publicIp ?? to.address) : to.address;
-  const base = { from: fromName, to: toName, proto, target, sentFrom: from.address };
+  const base = { from: fromName, to: toName, proto, target, sentFrom: from.address, reason: null };
+  // The fabric's drop counters before and after an undelivered probe say where it was dropped. From the internet,
+  // an endpoint without a public IP is tried at its private address, which no internet router knows: the packet
+  // never enters the fabric (the internet host's ARP goes unanswered), and the lab knows why without a counter.
+  const fromInternetToPrivate = from.kind === 'internet' && to.kind !== 'internet' && !to.publicIp;
+  const why = async (before: DropCounter[]): Promise<DropReason | null> =>
+    fromInternetToPrivate ? 'no-public-ip' : (attributeDrop(before, await readDropCounters(lab.plan)) ?? null);
   if (proto === 'icmp') {
+    const before = await readDropCounters(lab.plan);
     try {
       await run(['busybox', 'ping', '-c', '1', '-W', String(Math.max(1, Math.round(timeoutMs / 1000))), target], { netns: from.ns, timeoutMs: timeoutMs + 2000 });
       return { ...base, port: null, delivered: true, saw: null, sawPort: null };
     } catch (err) {
       if (err instanceof PodnetError && err.code === 'MISSING_TOOL') throw new PodnetError('MISSING_TOOL', 'ICMP probes use busybox ping, and busybox is not installed', 'apt-get install -y busybox-static');
-      return { ...base, port: null, delivered: false, saw: null, sawPort: null, error: 'no echo reply' };
+      return { ...base, port: null, delivered: false, saw: null, sawPort: null, reason: await why(before), error: 'no echo reply' };
     }
   }
   const port = opts.port ?? lab.plan.echoPort;
   if (port === lab.plan.echoPort && (to.kind === 'pod' || to.kind === 'node')) await ensureEcho(state, to.ns, to.name);
+  const before = await readDropCounters(lab.plan);
   const { stdout } = await run([process.execPath, state.path('echo.mjs'), 'probe', proto, target, String(port), String(timeoutMs)], { netns: from.ns, timeoutMs: timeoutMs + 5000 });
   const answer = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as EchoAnswer;
   return {
@@ -107,14 +118,9 @@ export async function probe(fromName: string, toName: string, opts: ProbeOptions
     saw: answer.saw ?? null,
     sawPort: answer.sawPort ?? null,
     sentFrom: answer.from ?? from.address,
+    reason: answer.delivered ? null : await why(before),
     ...(answer.error ? { error: answer.error } : {}),
   };
-}
-
-/** Packets a VPC router's source/destination check has dropped so far (the nft counter of render.ts). */
-export async function sourceCheckDrops(routerNs: string): Promise<number> {
-  const { stdout } = await run(['nft', 'list', 'chain', 'ip', 'pn_vpc', 'source_check'], { netns: routerNs });
-  return Number(/counter packets (\d+)/.exec(stdout)?.[1] ?? 0);
 }
 
 export interface LabStatus {

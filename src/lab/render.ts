@@ -143,7 +143,7 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
       if (natByEni.has(w.eni.eniId)) unchecked.push(port);
       else allowed.push(...[...w.eni.privateIps.map((ip) => `${ip}/32`), ...w.eni.ipv4Prefixes].map((c) => `"${port}" . ${c}`));
     }
-    nft.set(r, renderSourceCheck(allowed, unchecked));
+    nft.set(r, renderSourceCheck(allowed, unchecked, v.cidr));
   }
 
   // 3. Internet gateways: 1:1 NAT between each private address with a public IP and that public IP.
@@ -195,10 +195,19 @@ function nextHop(target: RouteTarget, plan: FabricPlan, facts: Ec2Facts, wired: 
 }
 
 /**
- * The VPC's source/destination check: a packet entering the fabric from an ENI must carry a source address that
- * EC2 assigned to that ENI (primary, secondary or inside a delegated prefix), else it is dropped.
+ * The comments on the fabric's counting rules: `lab probe` reads these counters before and after a probe to say why
+ * it was not delivered (drops.ts).
  */
-export function renderSourceCheck(allowed: readonly string[], unchecked: readonly string[]): string {
+export const DROP_COUNTERS = { sourceCheck: 'source-destination-check', vpcNoRoute: 'no-route', noPublicIp: 'no-public-ip' } as const;
+
+/**
+ * A VPC router's nft table. The VPC's source/destination check: a packet entering the fabric from an ENI must carry
+ * a source address that EC2 assigned to that ENI (primary, secondary or inside a delegated prefix), else it is
+ * dropped. And a count of packets for an address of the VPC that no ENI holds, which the router's `unreachable` route
+ * for the VPC CIDR drops: nft's route lookup has no input port, which is right here, since rule 100 sends every VPC
+ * destination to the main table whatever port it came in on.
+ */
+export function renderSourceCheck(allowed: readonly string[], unchecked: readonly string[], vpcCidr: string): string {
   const elements = (items: readonly string[]) => (items.length > 0 ? ` elements = { ${items.join(', ')} };` : '');
   return [
     'table ip pn_vpc {',
@@ -208,7 +217,11 @@ export function renderSourceCheck(allowed: readonly string[], unchecked: readonl
     '    type filter hook prerouting priority raw; policy accept;',
     '    iifname @unchecked accept',
     '    iifname . ip saddr @eni_sources accept',
-    `    iifname "${ENI_PORT_GLOB}" counter drop`,
+    `    iifname "${ENI_PORT_GLOB}" counter drop comment "${DROP_COUNTERS.sourceCheck}"`,
+    '  }',
+    '  chain unheld_destination {',
+    '    type filter hook prerouting priority filter; policy accept;',
+    `    ip daddr ${vpcCidr} fib daddr oif missing counter comment "${DROP_COUNTERS.vpcNoRoute}"`,
     '  }',
     '}',
   ].join('\n');
@@ -232,6 +245,7 @@ export function renderIgwNat(pairs: ReadonlyArray<readonly [string, string]>): s
     '    ct state established,related accept',
     '    iifname "pn-vpc" ip saddr @has_public accept',
     '    iifname "pn-inet" ct status dnat accept',
+    `    iifname "pn-vpc" counter drop comment "${DROP_COUNTERS.noPublicIp}"`,
     '  }',
     '}',
   ].join('\n');

@@ -1,0 +1,79 @@
+/**
+ * Why the fabric dropped a probe, as far as the fabric can tell: its counters, read before and after the probe.
+ * A VPC router counts what its source/destination check drops and packets for VPC addresses no ENI holds; the
+ * kernel counts, per namespace, forwarded packets it had no route for (IpExt InNoRoutes); an internet gateway counts
+ * packets from VPC addresses without a public IP. Security groups and network ACLs come with the fabric's
+ * filtering: each is one more DropReason, one sentence and one counter.
+ */
+import { run } from '../lib/index.js';
+import { ns, type FabricPlan } from './plan.js';
+import { DROP_COUNTERS } from './render.js';
+
+export type DropReason = 'source-destination-check' | 'no-route' | 'no-public-ip';
+
+/** The sentence `lab probe` prints for each reason. */
+export const DROP_REASON_SENTENCES: Record<DropReason, string> = {
+  'source-destination-check': "the VPC's source/destination check dropped it: it left an ENI with a source address EC2 did not assign to that ENI",
+  'no-route': 'the fabric had no route for it: no route to the destination in the route table, or no ENI holds the address',
+  'no-public-ip': 'no public IP at the internet gateway: the VPC address has no public IP, so the internet gateway does not carry it',
+};
+
+/** One counter of the fabric: where, the reason it counts, and how many packets so far. */
+export interface DropCounter {
+  ns: string;
+  counter: DropReason;
+  packets: number;
+}
+
+/** The counting rules of one nft table, by the comment the fabric gives them (render.ts DROP_COUNTERS). */
+export function parseNftCounters(listing: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of listing.matchAll(/counter packets (\d+) bytes \d+.*?comment "([^"]+)"/g)) out.set(m[2]!, (out.get(m[2]!) ?? 0) + Number(m[1]));
+  return out;
+}
+
+/** IpExt InNoRoutes of /proc/net/netstat: packets the namespace had to forward but had no route for. */
+export function parseInNoRoutes(netstat: string): number {
+  const lines = netstat.split('\n').filter((l) => l.startsWith('IpExt:'));
+  const names = lines[0]?.split(/\s+/) ?? [];
+  const values = lines[1]?.split(/\s+/) ?? [];
+  const i = names.indexOf('InNoRoutes');
+  return i < 0 ? 0 : Number(values[i] ?? 0);
+}
+
+/** Packets a VPC router's source/destination check has dropped so far. */
+export async function sourceCheckDrops(routerNs: string): Promise<number> {
+  const { stdout } = await run(['nft', 'list', 'table', 'ip', 'pn_vpc'], { netns: routerNs });
+  return parseNftCounters(stdout).get(DROP_COUNTERS.sourceCheck) ?? 0;
+}
+
+/** Reads every drop counter of the fabric: per VPC router, internet gateway and the internet core, in parallel. */
+export async function readDropCounters(plan: FabricPlan): Promise<DropCounter[]> {
+  const noRoutes = async (where: string) => parseInNoRoutes((await run(['cat', '/proc/net/netstat'], { netns: where })).stdout);
+  const nft = async (where: string, table: string) => parseNftCounters((await run(['nft', 'list', 'table', 'ip', table], { netns: where })).stdout);
+  const routers = plan.vpcs.map(async (v): Promise<DropCounter[]> => {
+    const [counters, unrouted] = await Promise.all([nft(v.router, 'pn_vpc'), noRoutes(v.router)]);
+    return [
+      { ns: v.router, counter: 'source-destination-check', packets: counters.get(DROP_COUNTERS.sourceCheck) ?? 0 },
+      { ns: v.router, counter: 'no-route', packets: (counters.get(DROP_COUNTERS.vpcNoRoute) ?? 0) + unrouted },
+    ];
+  });
+  // a gateway's table appears with the controller's first pass; until then it drops nothing it could count
+  const igws = plan.igws.map(async (g): Promise<DropCounter[]> => {
+    const counters = await nft(g.ns, 'pn_igw').catch(() => new Map<string, number>());
+    return [{ ns: g.ns, counter: 'no-public-ip', packets: counters.get(DROP_COUNTERS.noPublicIp) ?? 0 }];
+  });
+  // the internet core: an address no internet host or public IP has (from the VPC through a gateway)
+  const core = plan.namespaces.includes(ns.inet) ? [noRoutes(ns.inet).then((packets): DropCounter[] => [{ ns: ns.inet, counter: 'no-route', packets }])] : [];
+  return (await Promise.all([...routers, ...igws, ...core])).flat();
+}
+
+/** The reason a probe was dropped: the first counter, in DropReason order, that grew during the probe. */
+export function attributeDrop(before: readonly DropCounter[], after: readonly DropCounter[]): DropReason | undefined {
+  const grew = new Set<DropReason>();
+  for (const a of after) {
+    const b = before.find((x) => x.ns === a.ns && x.counter === a.counter);
+    if (a.packets > (b?.packets ?? 0)) grew.add(a.counter);
+  }
+  return (Object.keys(DROP_REASON_SENTENCES) as DropReason[]).find((r) => grew.has(r));
+}

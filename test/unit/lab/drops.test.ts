@@ -1,0 +1,70 @@
+// lab probe's reason: the fabric's counters as nft and the kernel print them, and which reason a change names.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DROP_REASON_SENTENCES, attributeDrop, parseInNoRoutes, parseNftCounters, renderIgwNat, renderSourceCheck, type DropCounter } from '../../../src/lab/index.js';
+
+// `nft list table ip pn_vpc` as nftables 1.0 prints it
+const routerListing = `table ip pn_vpc {
+	set eni_sources {
+		type ifname . ipv4_addr
+		flags interval
+		elements = { "pne0123456789ab" . 10.0.0.4 }
+	}
+
+	chain source_check {
+		type filter hook prerouting priority raw; policy accept;
+		iifname @unchecked accept
+		iifname . ip saddr @eni_sources accept
+		iifname "pne*" counter packets 3 bytes 180 drop comment "source-destination-check"
+	}
+
+	chain unheld_destination {
+		type filter hook prerouting priority filter; policy accept;
+		ip daddr 10.0.0.0/16 fib daddr oif missing counter packets 2 bytes 120 comment "no-route"
+	}
+}
+`;
+
+const netstat = `TcpExt: SyncookiesSent SyncookiesRecv
+TcpExt: 0 0
+IpExt: InNoRoutes InTruncatedPkts InMcastPkts
+IpExt: 7 0 0
+`;
+
+test('the fabric\'s counting rules are read by their comments, as nft lists them', () => {
+  assert.deepEqual([...parseNftCounters(routerListing)], [['source-destination-check', 3], ['no-route', 2]]);
+  assert.equal(parseInNoRoutes(netstat), 7);
+  assert.equal(parseInNoRoutes('Ip: Forwarding\nIp: 1\n'), 0);
+});
+
+test('the rendered router and gateway tables carry the counters drops.ts reads', () => {
+  const router = renderSourceCheck(['"pne0123456789ab" . 10.0.0.4/32'], [], '10.0.0.0/16');
+  assert.match(router, /iifname "pne\*" counter drop comment "source-destination-check"/);
+  assert.match(router, /ip daddr 10\.0\.0\.0\/16 fib daddr oif missing counter comment "no-route"/);
+  assert.match(renderIgwNat([]), /iifname "pn-vpc" counter drop comment "no-public-ip"\n {2}\}/, 'the last rule of the forward chain');
+});
+
+const counters = (values: Record<string, number>): DropCounter[] => [
+  { ns: 'pn-r-main', counter: 'source-destination-check', packets: values.check ?? 0 },
+  { ns: 'pn-r-main', counter: 'no-route', packets: values.route ?? 0 },
+  { ns: 'pn-igw-igw', counter: 'no-public-ip', packets: values.igw ?? 0 },
+  { ns: 'pn-inet', counter: 'no-route', packets: values.inet ?? 0 },
+];
+
+test('issue 11: the reason is the counter that grew during the probe; none grew, no reason', () => {
+  const before = counters({ check: 5, route: 1, igw: 9, inet: 2 });
+  assert.equal(attributeDrop(before, counters({ check: 6, route: 1, igw: 9, inet: 2 })), 'source-destination-check');
+  assert.equal(attributeDrop(before, counters({ check: 5, route: 3, igw: 9, inet: 2 })), 'no-route');
+  assert.equal(attributeDrop(before, counters({ check: 5, route: 1, igw: 11, inet: 2 })), 'no-public-ip');
+  assert.equal(attributeDrop(before, counters({ check: 5, route: 1, igw: 9, inet: 3 })), 'no-route', 'the internet core had no route');
+  assert.equal(attributeDrop(before, before), undefined);
+});
+
+test('when two counters grew (other traffic in the fabric meanwhile), the reason is the first in DropReason order', () => {
+  assert.equal(attributeDrop(counters({}), counters({ route: 1, check: 1 })), 'source-destination-check');
+});
+
+test('every reason has a sentence for the text output', () => {
+  for (const [reason, sentence] of Object.entries(DROP_REASON_SENTENCES)) assert.ok(sentence.length > 20, reason);
+  assert.match(DROP_REASON_SENTENCES['no-public-ip'], /^no public IP at the internet gateway/);
+});
