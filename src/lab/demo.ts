@@ -97,7 +97,7 @@ export function labAddresses(stateDir: string): Addresses {
 
 function observed(r: ProbeResult, drops: number | null): string {
   if (r.delivered) return `seen as ${r.saw}`;
-  return `not delivered${drops === null ? ` (${r.error ?? 'no answer'})` : `; src/dst check dropped ${drops} packets`}`;
+  return `not delivered${drops === null ? ` (${r.reason ?? r.error ?? 'no answer'})` : `; src/dst check dropped ${drops} packets`}`;
 }
 
 /** Runs one case's checks against a lab that is up (the default scenario's names). */
