@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { ConflistOptions, InstallResult } from '../cni/index.js';
 import { PodnetError } from '../lib/index.js';
 import { formatTable, printJson } from './output.js';
@@ -74,8 +74,9 @@ export function registerCni(program: Command): void {
   cni
     .command('install')
     .description('write the podnet-cni launcher into the CNI bin dir and the conflist (10-aws.conflist) into the conf dir')
-    .option('--bin-dir <dir>', 'CNI bin dir the runtime executes plugins from', '/opt/cni/bin')
-    .option('--conf-dir <dir>', 'CNI conf dir the runtime reads network configs from', '/etc/cni/net.d')
+    // defaults are described as a user types them (commander would quote them as JSON)
+    .addOption(new Option('--bin-dir <dir>', 'CNI bin dir the runtime executes plugins from').default('/opt/cni/bin', '/opt/cni/bin'))
+    .addOption(new Option('--conf-dir <dir>', 'CNI conf dir the runtime reads network configs from').default('/etc/cni/net.d', '/etc/cni/net.d'))
     .option('--socket <path>', "ipamd's CNI socket on this node (default: PODNET_CNI_SOCKET, else /var/run/aws-node/ipamd.sock)")
     .option('--plugins-dir <dir>', 'also copy loopback and the plugins the conflist chains from here (e.g. /usr/lib/cni); podnet init does this by default')
     .option('--json', 'print {launcher, plugins, conflist, fallbackArgv, config, warnings} as JSON')

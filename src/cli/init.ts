@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { PodnetError, nearestNames } from '../lib/index.js';
 import { installRows, installSettings, printWarnings } from './cni.js';
 import { formatTable, printJson } from './output.js';
@@ -29,10 +29,11 @@ export function registerInit(program: Command): void {
   program
     .command('init')
     .description("the node's host setup, as upstream's init container: install the CNI launcher, plugins and conflist; rp_filter=2 on the primary interface; tcp_early_demux per DISABLE_TCP_EARLY_DEMUX")
-    .option('--bin-dir <dir>', 'CNI bin dir the runtime executes plugins from', '/opt/cni/bin')
-    .option('--conf-dir <dir>', 'CNI conf dir the runtime reads network configs from', '/etc/cni/net.d')
+    // defaults are described as a user types them (commander would quote them as JSON)
+    .addOption(new Option('--bin-dir <dir>', 'CNI bin dir the runtime executes plugins from').default('/opt/cni/bin', '/opt/cni/bin'))
+    .addOption(new Option('--conf-dir <dir>', 'CNI conf dir the runtime reads network configs from').default('/etc/cni/net.d', '/etc/cni/net.d'))
     .option('--socket <path>', "ipamd's CNI socket on this node (default: PODNET_CNI_SOCKET, else /var/run/aws-node/ipamd.sock)")
-    .option('--plugins-dir <dir>', 'where loopback and the plugins the conflist chains (portmap, bandwidth, tuning) are copied from', '/usr/lib/cni')
+    .addOption(new Option('--plugins-dir <dir>', 'where loopback and the plugins the conflist chains (portmap, bandwidth, tuning) are copied from').default('/usr/lib/cni', '/usr/lib/cni'))
     .option('--primary-interface <name>', "the primary ENI's link (default: the link holding the MAC IMDS reports as mac)")
     .option('--json', 'print {primaryInterface, install, sysctls, warnings} as JSON')
     .action(async (opts: InitOptions) => {
