@@ -94,10 +94,10 @@ export async function probe(fromName: string, toName: string, opts: ProbeOptions
   // an endpoint without a public IP is tried at its private address, which no internet router knows: the packet
   // never enters the fabric (the internet host's ARP goes unanswered), and the lab knows why without a counter.
   const fromInternetToPrivate = from.kind === 'internet' && to.kind !== 'internet' && !to.publicIp;
-  const why = async (before: DropCounter[]): Promise<DropReason | null> =>
-    fromInternetToPrivate ? 'no-public-ip' : (attributeDrop(before, await readDropCounters(lab.plan)) ?? null);
+  const counters = async (): Promise<DropCounter[]> => (fromInternetToPrivate ? [] : readDropCounters(lab.plan));
+  const why = async (before: DropCounter[]): Promise<DropReason | null> => (fromInternetToPrivate ? 'no-public-ip' : (attributeDrop(before, await counters()) ?? null));
   if (proto === 'icmp') {
-    const before = await readDropCounters(lab.plan);
+    const before = await counters();
     try {
       await run(['busybox', 'ping', '-c', '1', '-W', String(Math.max(1, Math.round(timeoutMs / 1000))), target], { netns: from.ns, timeoutMs: timeoutMs + 2000 });
       return { ...base, port: null, delivered: true, saw: null, sawPort: null };
@@ -108,7 +108,7 @@ export async function probe(fromName: string, toName: string, opts: ProbeOptions
   }
   const port = opts.port ?? lab.plan.echoPort;
   if (port === lab.plan.echoPort && (to.kind === 'pod' || to.kind === 'node')) await ensureEcho(state, to.ns, to.name);
-  const before = await readDropCounters(lab.plan);
+  const before = await counters();
   const { stdout } = await run([process.execPath, state.path('echo.mjs'), 'probe', proto, target, String(port), String(timeoutMs)], { netns: from.ns, timeoutMs: timeoutMs + 5000 });
   const answer = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as EchoAnswer;
   return {
