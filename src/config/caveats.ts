@@ -61,7 +61,7 @@ export function poolOscillation(c: PodnetConfig, texts: Texts): ConfigProblem[] 
   if (!c.enablePrefixDelegation && c.warmEniTarget === 0) {
     return [{
       variable: 'WARM_ENI_TARGET', severity: 'warning', rule: 'warm-eni-target-0-oscillates',
-      message: 'WARM_ENI_TARGET=0 without WARM_IP_TARGET or MINIMUM_IP_TARGET: when pods exactly fill every attached ENI, the pool attaches a new ENI at 0 free addresses and frees it a minute later (minimum ENI age), again and again — about 5 mutating EC2 calls every ~65 s, and a pod that arrives while the ENI is gone is refused',
+      message: 'WARM_ENI_TARGET=0 without WARM_IP_TARGET or MINIMUM_IP_TARGET: when pods exactly fill every attached ENI, the pool attaches a new ENI at 0 free addresses and frees it a minute later (minimum ENI age), again and again — about 5 mutating EC2 calls every 67 s, and a pod that arrives while the ENI is gone is refused',
       fix: 'set WARM_IP_TARGET=1 (or more) so the pool keeps free addresses and settles',
     }];
   }
