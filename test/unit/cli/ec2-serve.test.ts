@@ -6,16 +6,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { podnet, podnetArgv, root } from './run-podnet.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cliArgv = ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'podnet', ...process.argv.slice(1)]))", '--'];
 /** Debian's awscli (scripts/install.sh installs it); a pyenv or pip `aws` elsewhere on PATH is not the one meant. */
 const DEBIAN_AWS = '/usr/bin/aws';
 
 /** Starts `podnet ec2 serve ARGS` on loopback ports the kernel picks; resolves once the banner is complete. */
 function startServe(args: string[]): Promise<{ banner: string; stderr: () => string; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [...cliArgv, 'ec2', 'serve', '--listen', '127.0.0.1:0', '--imds-listen', '127.0.0.1:0', ...args], {
+  const child = spawn(process.execPath, [...podnetArgv, 'ec2', 'serve', '--listen', '127.0.0.1:0', '--imds-listen', '127.0.0.1:0', ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -51,7 +49,7 @@ function startServe(args: string[]): Promise<{ banner: string; stderr: () => str
 const isLoopbackUrl = (v: string) => /^http:\/\/127\.\d+\.\d+\.\d+:\d+(\/|$)/.test(v);
 
 test('issue 11: ec2 serve --help shows defaults as a user types them, not JSON', () => {
-  const r = spawnSync(process.execPath, [...cliArgv, 'ec2', 'serve', '--help'], { cwd: root, encoding: 'utf8' });
+  const r = podnet(['ec2', 'serve', '--help']);
   assert.equal(r.status, 0);
   const help = r.stdout.replace(/\s+/g, ' ');
   assert.match(help, /--listen <host:port> EC2 endpoint address \(default: 127\.0\.0\.1:7311\)/);
@@ -109,8 +107,8 @@ test('issue 11: ec2 serve starts without the AWS SDK NodeVersionSupportWarning o
 });
 
 test('issue 11: pool simulate (which loads the AWS SDK) writes no NodeVersionSupportWarning', () => {
-  const r = spawnSync(process.execPath, [...cliArgv, 'pool', 'simulate', 't3.nano', '--pods', '1'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.error, undefined);
+  const r = podnet(['pool', 'simulate', 't3.nano', '--pods', '1']);
+  assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /NodeVersionSupportWarning|AWS SDK for JavaScript/);
 });
 

@@ -1,16 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { JsonError } from '../../../src/cli/main.js';
-
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** Runs the CLI as a user would (through tsx), returning exit status and both streams. */
-function podnet(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'podnet', ...process.argv.slice(1)]))", '--', ...args], { cwd: root, encoding: 'utf8' });
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
-}
+import { podnet } from './run-podnet.js';
 
 /** stderr must be exactly one JSON object on one line. */
 function jsonError(stderr: string): JsonError {
@@ -21,7 +12,7 @@ function jsonError(stderr: string): JsonError {
 }
 
 test('issue 11: errors under --json are JSON on stderr — a PodnetError carries its own code, exit status unchanged', () => {
-  const r = podnet('max-pods', 'x9.nonsense', '--json');
+  const r = podnet(['max-pods', 'x9.nonsense', '--json']);
   assert.equal(r.status, 2);
   assert.equal(r.stdout, '');
   const e = jsonError(r.stderr);
@@ -37,7 +28,7 @@ test('issue 11: errors under --json are JSON on stderr — a usage error from th
     ['ec2', 'serve', '--listen', 'nope', '--json'],
     ['config', '--no-such-flag', '--json'],
   ]) {
-    const r = podnet(...args);
+    const r = podnet([...args]);
     assert.equal(r.status, 2, args.join(' '));
     const e = jsonError(r.stderr);
     assert.equal(e.code, 'USAGE', args.join(' '));
@@ -47,23 +38,23 @@ test('issue 11: errors under --json are JSON on stderr — a usage error from th
 });
 
 test('issue 11: errors under --json are JSON on stderr — an unknown subcommand keeps its suggestion as the hint', () => {
-  const r = podnet('ec2', 'serv', '--json');
+  const r = podnet(['ec2', 'serv', '--json']);
   assert.equal(r.status, 2);
   assert.deepEqual(jsonError(r.stderr), { error: "unknown command 'serv'", hint: 'did you mean serve?', code: 'USAGE' });
 });
 
 test('issue 11: a failure (exit 1) under --json is JSON too', () => {
-  const r = podnet('lab', 'status', '--state-dir', '/nonexistent/podnet-lab-state', '--json');
+  const r = podnet(['lab', 'status', '--state-dir', '/nonexistent/podnet-lab-state', '--json']);
   assert.equal(r.status, 1);
   const e = jsonError(r.stderr);
   assert.equal(e.code, 'LAB_NOT_UP');
 });
 
 test('without --json errors stay error:/hint: lines, and a --json after -- is an argument, not the flag', () => {
-  const text = podnet('max-pods', 'x9.nonsense');
+  const text = podnet(['max-pods', 'x9.nonsense']);
   assert.equal(text.status, 2);
   assert.match(text.stderr, /^error: unknown instance type 'x9\.nonsense'.*\nhint: .+\n$/);
-  const after = podnet('max-pods', '--', '--json');
+  const after = podnet(['max-pods', '--', '--json']);
   assert.equal(after.status, 2);
   assert.match(after.stderr, /^error: /);
 });

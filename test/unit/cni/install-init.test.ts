@@ -2,15 +2,13 @@
 // with upstream's IPv6-disabling sysctls under DISABLE_POD_V6, the containernetworking plugins it chains are copied
 // into the bin dir as upstream's init container copies its plugins, and a failed install takes back what it wrote.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
+import { podnet } from '../cli/run-podnet.js';
 import { installCni, installCniUndoable, renderConflist, type ConflistOptions } from '../../../src/cni/index.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'podnet-install-init-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -28,15 +26,6 @@ function pluginsDir(name: string, plugins: string[]): string {
   return d;
 }
 
-/** `podnet <args>` from source with only `env` (and PATH) set; bounded so a hang fails the test. */
-function podnet(args: string[], env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'podnet', ...process.argv.slice(1)]))", '--', ...args], {
-    cwd: root, encoding: 'utf8', timeout: 20_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_NO_WARNINGS: '1', ...env },
-  });
-  assert.equal(res.signal, null, `podnet ${args.join(' ')} did not finish within 20 s`);
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
-}
-
 test('issue 11 item 4: DISABLE_POD_V6=true chains tuning with upstream\'s three disable_ipv6 sysctls, after portmap and bandwidth', () => {
   const plugins = renderConflist({ ...base, bandwidth: true, disablePodV6: true }).plugins as Record<string, unknown>[];
   assert.deepEqual(plugins.map((p) => p.type), ['podnet-cni', 'portmap', 'bandwidth', 'tuning']);
@@ -52,7 +41,7 @@ test('issue 11 item 4: cni install with DISABLE_POD_V6=true writes the tuning en
   const node = join(dir, 'cli-node');
   mkdirSync(node);
   const args = ['cni', 'install', '--bin-dir', join(node, 'bin'), '--conf-dir', join(node, 'net.d'), '--socket', '/run/ipamd.sock', '--plugins-dir', from, '--json'];
-  const on = podnet(args, { DISABLE_POD_V6: 'true' });
+  const on = podnet(args, { env: { DISABLE_POD_V6: 'true' } });
   assert.equal(on.status, 0, on.stderr);
   const out = JSON.parse(on.stdout) as { plugins: string[]; conflist: string; warnings: string[] };
   assert.deepEqual(out.plugins, ['loopback', 'portmap', 'tuning'].map((p) => join(node, 'bin', p)));
@@ -62,7 +51,7 @@ test('issue 11 item 4: cni install with DISABLE_POD_V6=true writes the tuning en
   assert.equal(readFileSync(join(node, 'bin', 'tuning'), 'utf8'), '#!/bin/sh\necho tuning\n');
   assert.equal(statSync(join(node, 'bin', 'tuning')).mode & 0o777, 0o755);
 
-  const junk = podnet(args.filter((a) => a !== '--json'), { DISABLE_POD_V6: 'yes' });
+  const junk = podnet(args.filter((a) => a !== '--json'), { env: { DISABLE_POD_V6: 'yes' } });
   assert.equal(junk.status, 0, junk.stderr);
   assert.match(junk.stderr, /^warning: DISABLE_POD_V6: "yes" is not a boolean; upstream logs an error and uses false/m);
   assert.doesNotMatch(readFileSync(join(node, 'net.d', '10-aws.conflist'), 'utf8'), /tuning/);

@@ -6,27 +6,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
+import { podnet, root, type PodnetRun } from '../cli/run-podnet.js';
 import { installCni } from '../../../src/cni/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'podnet-install-paths-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/**
- * Runs the podnet CLI from source as a user would. A hang fails the test: the command is killed after 20 s (it
- * answers in well under a second; the margin is for a loaded machine, not a performance claim).
- */
-function podnet(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'podnet', ...process.argv.slice(1)]))", '--', ...args],
-    { cwd: root, encoding: 'utf8', timeout: 20_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_NO_WARNINGS: '1' } },
-  );
-  assert.equal(res.signal, null, `podnet ${args.join(' ')} did not finish within 20 s`);
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+/** Runs the podnet CLI from source as a user would, with nothing but PATH in its environment. */
+function podnetBare(args: string[]): PodnetRun {
+  return podnet(args, { env: {} });
 }
 
 /** An error:/hint: pair (never the "bug in podnet" answer) and the exit status. */
@@ -41,7 +31,7 @@ const conflist = { vethPrefix: 'eni', mtu: 9001, podSGEnforcingMode: 'strict', p
 const fallbackArgv = ['/usr/bin/false'];
 
 test('cni install --bin-dir /proc/x answers at once with error and hint (it spun forever in recursive mkdir)', () => {
-  const r = podnet(['cni', 'install', '--bin-dir', '/proc/podnet-x', '--conf-dir', join(dir, 'proc-net.d')]);
+  const r = podnetBare(['cni', 'install', '--bin-dir', '/proc/podnet-x', '--conf-dir', join(dir, 'proc-net.d')]);
   assertRefused(r, 2, /--bin-dir \/proc\/podnet-x/);
   assert.equal(existsSync(join(dir, 'proc-net.d')), false, 'nothing is written when a directory is refused');
 });
@@ -50,7 +40,7 @@ test('cni install --bin-dir or --conf-dir under a missing directory creates noth
   const base = mkdtempSync(join(dir, 'parents-'));
   const missing = join(base, 'missing');
   for (const flags of [['--bin-dir', join(missing, 'bin'), '--conf-dir', join(base, 'a-net.d')], ['--bin-dir', join(base, 'b-bin'), '--conf-dir', join(missing, 'net.d')]]) {
-    const r = podnet(['cni', 'install', ...flags]);
+    const r = podnetBare(['cni', 'install', ...flags]);
     assertRefused(r, 2, /-dir .*\/missing\/(bin|net\.d): its parent .*\/missing does not exist/);
   }
   assert.deepEqual(readdirSync(base), [], 'no directory was created, not even the valid one');
@@ -59,7 +49,7 @@ test('cni install --bin-dir or --conf-dir under a missing directory creates noth
 test('cni install --bin-dir naming a file is refused', () => {
   const file = join(dir, 'a-file');
   writeFileSync(file, '');
-  assertRefused(podnet(['cni', 'install', '--bin-dir', file]), 2, /--bin-dir .*a-file is not a directory/);
+  assertRefused(podnetBare(['cni', 'install', '--bin-dir', file]), 2, /--bin-dir .*a-file is not a directory/);
   rmSync(file);
 });
 
@@ -85,20 +75,20 @@ test('installCni under a missing directory throws a usage error and creates noth
 });
 
 test('ec2 serve --db in a missing directory answers with error and hint, not "a bug in podnet"', () => {
-  const r = podnet(['ec2', 'serve', '--db', join(dir, 'nowhere', 'ec2.db'), '--listen', '127.0.0.1:0', '--imds-listen', '127.0.0.1:0']);
+  const r = podnetBare(['ec2', 'serve', '--db', join(dir, 'nowhere', 'ec2.db'), '--listen', '127.0.0.1:0', '--imds-listen', '127.0.0.1:0']);
   assertRefused(r, 2, /--db .*nowhere\/ec2\.db: .*nowhere does not exist/);
   assert.equal(existsSync(join(dir, 'nowhere')), false);
 });
 
 test('ec2 serve --db naming a directory answers with error and hint', () => {
-  const r = podnet(['ec2', 'serve', '--db', dir, '--listen', '127.0.0.1:0', '--imds-listen', '127.0.0.1:0']);
+  const r = podnetBare(['ec2', 'serve', '--db', dir, '--listen', '127.0.0.1:0', '--imds-listen', '127.0.0.1:0']);
   assertRefused(r, 2, /--db .* is a directory/);
 });
 
 test('ec2 serve --db naming a file that is not a database answers with error and hint', () => {
   const file = join(dir, 'not-a-db.txt');
   writeFileSync(file, 'hello\n');
-  assertRefused(podnet(['ec2', 'serve', '--db', file, '--listen', '127.0.0.1:0', '--imds-listen', '127.0.0.1:0']), 1, /cannot use --db .*not-a-db\.txt: file is not a database/);
+  assertRefused(podnetBare(['ec2', 'serve', '--db', file, '--listen', '127.0.0.1:0', '--imds-listen', '127.0.0.1:0']), 1, /cannot use --db .*not-a-db\.txt: file is not a database/);
   rmSync(file);
 });
 

@@ -1,22 +1,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { podnet, type PodnetRun } from '../cli/run-podnet.js';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 let dir = '';
 
-/** Runs `podnet config` as a user would (through tsx) with only the given variables in its environment. */
-function podnetConfig(args: string[], env: Record<string, string> = {}, input?: string): { status: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'podnet', ...process.argv.slice(1)]))", '--', 'config', ...args],
-    { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, timeout: 30_000, ...(input !== undefined && { input }) },
-  );
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+/** Runs `podnet config ARGS` with only the given variables (and PATH) in its environment. */
+function podnetConfig(args: string[], env: Record<string, string> = {}, input?: string): PodnetRun {
+  return podnet(['config', ...args], { env, ...(input !== undefined && { input }) });
 }
 
 function envFile(name: string, text: string): string {

@@ -1,19 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** Runs the CLI as a user would (through tsx), returning exit status and both streams. */
-function podnet(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'podnet', ...process.argv.slice(1)]))", '--', ...args],
-    { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } });
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
-}
+import { podnet } from '../cli/run-podnet.js';
 
 test('pool simulate --json keeps the earlier fields first and adds the documented answers', () => {
-  const r = podnet('pool', 'simulate', 't3.small', '--pods', '12', '--json');
+  const r = podnet(['pool', 'simulate', 't3.small', '--pods', '12', '--json']);
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.deepEqual(Object.keys(out), ['enis', 'ipsPerEni', 'totalIps', 'unusedIps', 'refusedPods', 'ec2Calls',
@@ -25,14 +15,14 @@ test('pool simulate --json keeps the earlier fields first and adds the documente
 });
 
 test('issue 11 item 6: pool simulate c5.2xlarge --pods 14 WARM_ENI_TARGET=0 reports the 67 s cycle instead of failing', () => {
-  const r = podnet('pool', 'simulate', 'c5.2xlarge', '--pods', '14', '--env', 'WARM_ENI_TARGET=0');
+  const r = podnet(['pool', 'simulate', 'c5.2xlarge', '--pods', '14', '--env', 'WARM_ENI_TARGET=0']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^oscillates at 14 pod\(s\): every 67 s the pool goes from 1 to 2 ENI\(s\) and back, with 5 mutating EC2 calls per cycle \(AttachNetworkInterface 1, CreateNetworkInterface 1, DeleteNetworkInterface 1, DescribeInstances 1, DescribeNetworkInterfaces 1, DetachNetworkInterface 1, ModifyNetworkInterfaceAttribute 1\); for 7 s of each cycle no address is free/m);
   assert.match(r.stdout, /the pool still oscillates after pod 14/);
 });
 
 test('pool simulate explains refusals, flags MINIMUM_IP_TARGET and answers --nodes in text', () => {
-  const r = podnet('pool', 'simulate', 't3.small', '--pods', '12', '--env', 'MINIMUM_IP_TARGET=20', '--env', 'WARM_IP_TARGET=1', '--nodes', '10');
+  const r = podnet(['pool', 'simulate', 't3.small', '--pods', '12', '--env', 'MINIMUM_IP_TARGET=20', '--env', 'WARM_IP_TARGET=1', '--nodes', '10']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^  refused \(eni-limit\): 3 pod\(s\) from pod 10: /m);
   assert.match(r.stdout, /^10 node\(s\): 10 × \(9 pod addresses \+ 3 ENI primary address\(es\)\) = 120 addresses \(12 per node\); smallest subnet: \/25 \(123 usable after the 5 AWS reserves\)/m);
@@ -41,16 +31,16 @@ test('pool simulate explains refusals, flags MINIMUM_IP_TARGET and answers --nod
 });
 
 test('pool simulate --os windows: one ENI; ENABLE_POD_ENI is a usage error (exit 2)', () => {
-  const ok = podnet('pool', 'simulate', 'm5.large', '--pods', '3', '--os', 'windows');
+  const ok = podnet(['pool', 'simulate', 'm5.large', '--pods', '3', '--os', 'windows']);
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /^m5\.large, 3 pods, WARM_ENI_TARGET=1 \(secondary IPs, Windows, max pods 9\)\n\nENI  pod IPs\n1    9\n/);
-  const sgp = podnet('pool', 'simulate', 'm5.large', '--pods', '3', '--os', 'windows', '--env', 'ENABLE_POD_ENI=true');
+  const sgp = podnet(['pool', 'simulate', 'm5.large', '--pods', '3', '--os', 'windows', '--env', 'ENABLE_POD_ENI=true']);
   assert.equal(sgp.status, 2);
   assert.match(sgp.stderr, /^error: security groups for pods \(ENABLE_POD_ENI=true\) are not supported on Windows nodes\nhint: /);
 });
 
 test('pool simulate prints a table per ENI for people', () => {
-  const r = podnet('pool', 'simulate', 't3.small', '--pods', '58', '--env', 'ENABLE_PREFIX_DELEGATION=true', '--max-pods', '110');
+  const r = podnet(['pool', 'simulate', 't3.small', '--pods', '58', '--env', 'ENABLE_PREFIX_DELEGATION=true', '--max-pods', '110']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^t3\.small, 58 pods, WARM_PREFIX_TARGET=1 \(prefix delegation, max pods 110\)\n\nENI  prefixes  pod IPs\n1    3         48\n2    2         32\n/);
   assert.match(r.stdout, /2 ENI\(s\), 80 pod IPs, 22 unused, 0 pod\(s\) refused/);
@@ -58,20 +48,20 @@ test('pool simulate prints a table per ENI for people', () => {
 
 test('an --env value aws-node would not start with is a usage error naming the problem', () => {
   // upstream tolerates a junk WARM_IP_TARGET (issue 11 item 3), but not both address families off
-  const r = podnet('pool', 'simulate', 't3.small', '--pods', '1', '--env', 'ENABLE_IPv4=false');
+  const r = podnet(['pool', 'simulate', 't3.small', '--pods', '1', '--env', 'ENABLE_IPv4=false']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^error: invalid --env settings: ENABLE_IPv4: /);
   assert.match(r.stderr, /\nhint: /);
 });
 
 test('an unknown --env name suggests the nearest settings', () => {
-  const r = podnet('pool', 'simulate', 't3.small', '--pods', '1', '--env', 'WARM_IP_TARGT=1');
+  const r = podnet(['pool', 'simulate', 't3.small', '--pods', '1', '--env', 'WARM_IP_TARGT=1']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /hint: did you mean WARM_IP_TARGET/);
 });
 
 test('an unknown instance type exits 2 with suggestions', () => {
-  const r = podnet('pool', 'simulate', 't3.smal', '--pods', '1');
+  const r = podnet(['pool', 'simulate', 't3.smal', '--pods', '1']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /did you mean t3\.small/);
 });

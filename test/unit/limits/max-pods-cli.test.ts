@@ -2,22 +2,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { allInstanceTypes } from '../../../src/limits/index.js';
-import { podnet } from './podnet-cli.js';
+import { podnet } from '../cli/run-podnet.js';
 
 test('max-pods prints the number and the arithmetic on one line', () => {
-  const r = podnet('max-pods', 't3.small');
+  const r = podnet(['max-pods', 't3.small']);
   assert.equal(r.status, 0);
   assert.equal(r.stdout, 't3.small: 11 max pods = 3 ENIs × (4 − 1) IPs + 2\n');
 });
 
 test('max-pods --prefix-delegation --cpus 2 explains the 110 cap', () => {
-  const r = podnet('max-pods', 'm5.large', '--prefix-delegation', '--cpus', '2');
+  const r = podnet(['max-pods', 'm5.large', '--prefix-delegation', '--cpus', '2']);
   assert.equal(r.status, 0);
   assert.equal(r.stdout, 'm5.large: 110 max pods = 3 ENIs × (10 − 1) prefixes × 16 IPs + 2 = 434, capped at 110 (2 vCPUs ≤ 30)\n');
 });
 
 test('max-pods --json prints the breakdown', () => {
-  const r = podnet('max-pods', 'm5.large', '--custom-networking', '--security-groups-for-pods', '--max-eni', '3', '--json');
+  const r = podnet(['max-pods', 'm5.large', '--custom-networking', '--security-groups-for-pods', '--max-eni', '3', '--json']);
   assert.equal(r.status, 0);
   const b = JSON.parse(r.stdout) as { instanceType: string; maxPods: number; enisForPods: number; podIpsPerEni: number };
   assert.equal(b.instanceType, 'm5.large');
@@ -27,7 +27,7 @@ test('max-pods --json prints the breakdown', () => {
 });
 
 test('prefix delegation on Xen prints the fallback note on stderr; the calculator caps the secondary-IP figure', () => {
-  const r = podnet('max-pods', 'm4.4xlarge', '--prefix-delegation');
+  const r = podnet(['max-pods', 'm4.4xlarge', '--prefix-delegation']);
   assert.equal(r.status, 0);
   assert.equal(r.stdout, 'm4.4xlarge: 110 max pods = 8 ENIs × (30 − 1) IPs + 2 = 234, capped at 110 (16 vCPUs ≤ 30)\n');
   assert.match(r.stderr, /^note: prefix delegation needs a Nitro or bare-metal instance/);
@@ -47,7 +47,7 @@ const upstreamNewer: Record<string, [ours: string, upstream: string]> = {
 test("max-pods --all lines equal upstream's eni-max-pods.txt on 1387 of 1391 types; 4 differ by data version", () => {
   const fixture = readFileSync(new URL('fixtures/eni-max-pods.txt', import.meta.url), 'utf8')
     .split('\n').filter((l) => l !== '' && !l.startsWith('#'));
-  const r = podnet('max-pods', '--all');
+  const r = podnet(['max-pods', '--all']);
   assert.equal(r.status, 0);
   const ours = r.stdout.split('\n').filter((l) => l !== '');
   assert.equal(ours.length, 1391);
@@ -77,7 +77,7 @@ for (const [name, args, message] of [
   ['neither a type nor --all', ['max-pods'], /^error: no instance type given/],
 ] as const) {
   test(`max-pods with ${name} prints error: and hint: and exits 2`, () => {
-    const r = podnet(...args);
+    const r = podnet([...args]);
     assert.equal(r.status, 2);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, message);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { allInstanceTypes, maxPods, vcpuCount } from '../../../src/limits/index.js';
-import { podnet } from './podnet-cli.js';
+import { podnet } from '../cli/run-podnet.js';
 
 test('data/instance-vcpus.json: 1108 types, all known to the limits table, each a whole vCPU count ≥ 1', () => {
   const table = JSON.parse(readFileSync(new URL('../../../data/instance-vcpus.json', import.meta.url), 'utf8')) as Record<string, number>;
@@ -58,18 +58,18 @@ test('issue 11 max-pods: a type without a vCPU count is not capped, and the note
 });
 
 test('issue 11 max-pods CLI: --prefix-delegation says it capped, --no-cap prints the raw line, --json carries cap and vCPUs', () => {
-  const capped = podnet('max-pods', 'c5.9xlarge', '--prefix-delegation');
+  const capped = podnet(['max-pods', 'c5.9xlarge', '--prefix-delegation']);
   assert.equal(capped.status, 0);
   assert.equal(capped.stdout, 'c5.9xlarge: 250 max pods = 8 ENIs × (30 − 1) prefixes × 16 IPs + 2 = 3714, capped at 250 (36 vCPUs > 30)\n');
   assert.match(capped.stderr, /^note: with prefix delegation the EKS max-pods calculator and AMI cap .*c5\.9xlarge has 36 vCPUs .*--no-cap shows the raw 3714\n$/m);
-  const raw = podnet('max-pods', 'c5.9xlarge', '--prefix-delegation', '--no-cap');
+  const raw = podnet(['max-pods', 'c5.9xlarge', '--prefix-delegation', '--no-cap']);
   assert.equal(raw.stdout, 'c5.9xlarge: 3714 max pods = 8 ENIs × (30 − 1) prefixes × 16 IPs + 2\n');
-  const json = JSON.parse(podnet('max-pods', 'm5.large', '--prefix-delegation', '--json').stdout) as { maxPods: number; vcpus: number; cap: unknown };
+  const json = JSON.parse(podnet(['max-pods', 'm5.large', '--prefix-delegation', '--json']).stdout) as { maxPods: number; vcpus: number; cap: unknown };
   assert.deepEqual({ maxPods: json.maxPods, vcpus: json.vcpus, cap: json.cap }, { maxPods: 110, vcpus: 2, cap: { cpus: 2, cpusFrom: 'data', limit: 110, applied: true } });
 });
 
 test('issue 11 max-pods CLI: --cpus with --no-cap is a usage error', () => {
-  const r = podnet('max-pods', 'm5.large', '--prefix-delegation', '--cpus', '4', '--no-cap');
+  const r = podnet(['max-pods', 'm5.large', '--prefix-delegation', '--cpus', '4', '--no-cap']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^error: --cpus 4 asks for the vCPU ceiling and --no-cap for none\nhint: \S/);
 });

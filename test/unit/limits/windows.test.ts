@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { windowsLimits } from '../../../src/limits/index.js';
-import { podnet } from './podnet-cli.js';
+import { podnet } from '../cli/run-podnet.js';
 
 test('issue 11 windows: t3.small (4 IPv4 per ENI) runs 4 − 1 = 3 pods, 3 × 16 = 48 with prefix delegation', () => {
   const b = windowsLimits('t3.small');
@@ -39,19 +39,19 @@ test("issue 11 windows: a type the resource controller's table does not list is 
 });
 
 test('issue 11 windows CLI: max-pods --os windows prints the one-ENI arithmetic; --json carries os and the figure', () => {
-  const r = podnet('max-pods', 't3.small', '--os', 'windows', '--prefix-delegation');
+  const r = podnet(['max-pods', 't3.small', '--os', 'windows', '--prefix-delegation']);
   assert.equal(r.status, 0);
   assert.equal(r.stdout, 't3.small: 48 max pods = 1 ENI × (4 − 1) prefixes × 16 IPs (Windows: primary ENI only, no host-network pods counted)\n');
-  const json = JSON.parse(podnet('max-pods', 'm5.large', '--os', 'windows', '--json').stdout) as { os: string; maxPods: number; enis: number };
+  const json = JSON.parse(podnet(['max-pods', 'm5.large', '--os', 'windows', '--json']).stdout) as { os: string; maxPods: number; enis: number };
   assert.deepEqual({ os: json.os, maxPods: json.maxPods, enis: json.enis }, { os: 'windows', maxPods: 9, enis: 1 });
-  const all = podnet('max-pods', '--all', '--os', 'windows');
+  const all = podnet(['max-pods', '--all', '--os', 'windows']);
   assert.equal(all.status, 0);
   assert.ok(all.stdout.split('\n').includes('t3.small 3'));
 });
 
 for (const flags of [['--custom-networking'], ['--security-groups-for-pods'], ['--max-eni', '2'], ['--cpus', '4'], ['--no-cap']]) {
   test(`issue 11 windows CLI: max-pods --os windows ${flags.join(' ')} is a usage error with a hint`, () => {
-    const r = podnet('max-pods', 't3.small', '--os', 'windows', ...flags);
+    const r = podnet(['max-pods', 't3.small', '--os', 'windows', ...flags]);
     assert.equal(r.status, 2);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, new RegExp(`^error: ${flags[0]} does not apply with --os windows: .+\\nhint: drop ${flags[0]}`));

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The argv that runs the CLI from source (through tsx), as `bin/podnet.js` runs it from dist/. */
+export const podnetArgv: readonly string[] = ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'podnet', ...process.argv.slice(1)]))", '--'];
+
+export interface PodnetRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** The child's whole environment besides PATH; without it the child inherits this process's environment. */
+  env?: Record<string, string>;
+  /** Standard input. */
+  input?: string;
+  /** A run that takes longer fails the test (default 60 s: a loaded machine, not a performance claim). */
+  timeoutMs?: number;
+}
+
+/** Runs `podnet ARGS` as a user would, returning its exit status and both streams. */
+export function podnet(args: readonly string[], opts: RunOptions = {}): PodnetRun {
+  const timeout = opts.timeoutMs ?? 60_000;
+  const res = spawnSync(process.execPath, [...podnetArgv, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout,
+    env: opts.env ? { PATH: process.env.PATH ?? '/usr/bin:/bin', ...opts.env } : process.env,
+    ...(opts.input !== undefined && { input: opts.input }),
+  });
+  assert.equal(res.signal, null, `podnet ${args.join(' ')} did not finish within ${timeout / 1000} s`);
+  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+}
