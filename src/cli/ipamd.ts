@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import type { Log } from '../ipamd/index.js';
@@ -22,18 +23,21 @@ export function registerIpamd(program: Command): void {
       for (const p of loaded.problems.filter((x) => x.severity === 'warning')) log('warn', describeProblem(p));
       for (const t of loaded.unknown) log('warn', `${t.variable}: ${t.message} — ${t.fix}`);
 
+      // The handlers are in place before start-up: without a listener Node takes the signal's default action at
+      // once, so a SIGTERM right after "listening" would kill ipamd without its shutdown. During start-up a signal
+      // ends the process as that default would (a restart cleans up after it, as after kill -9).
+      let stopSignal: ((signal: NodeJS.Signals) => void) | undefined;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (stopSignal) return stopSignal(signal);
+        log('info', `${signal} during start-up: exiting`);
+        process.exit(128 + osConstants.signals[signal]);
+      };
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
       const ipamd = await startIpamd({ env, config: loaded.config, log });
-      await new Promise<void>((resolve) => {
-        const shutdown = (signal: string) => {
-          log('info', `${signal}: stopping (no more ENI or address changes; closing the socket; writing the checkpoint)`);
-          ipamd.stop().then(resolve, (err: unknown) => {
-            log('error', `shutdown: ${err instanceof Error ? err.message : String(err)}`);
-            resolve();
-          });
-        };
-        process.once('SIGTERM', () => shutdown('SIGTERM'));
-        process.once('SIGINT', () => shutdown('SIGINT'));
-      });
+      const signal = await new Promise<NodeJS.Signals>((resolve) => { stopSignal = resolve; });
+      log('info', `${signal}: stopping (no more ENI or address changes; closing the socket; writing the checkpoint)`);
+      await ipamd.stop().catch((err: unknown) => log('error', `shutdown: ${err instanceof Error ? err.message : String(err)}`));
       log('info', 'stopped');
     });
 }
