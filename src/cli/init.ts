@@ -87,8 +87,15 @@ async function findPrimaryInterface(option: string | undefined, env: NodeJS.Proc
     }
     return { name: option, from: 'option' };
   }
-  const { ImdsClient } = await import('../ipamd/index.js');
-  const imds = new ImdsClient({ endpoint: imdsEndpoint(env) });
+  const { ImdsClient, resolveImdsEndpoint } = await import('../ipamd/index.js');
+  let endpoint: string;
+  try {
+    endpoint = resolveImdsEndpoint(env);
+  } catch (err) {
+    if (!(err instanceof PodnetError)) throw err;
+    throw new PodnetError('USAGE', `podnet init finds the primary interface by the MAC IMDS reports: ${err.message}`, `give --primary-interface NAME, or ${err.hint}`);
+  }
+  const imds = new ImdsClient({ endpoint });
   const mac = (await imds.require('mac')).trim();
   const name = await findLinkByMac(mac);
   if (name === undefined) {
@@ -98,19 +105,4 @@ async function findPrimaryInterface(option: string | undefined, env: NodeJS.Proc
     throw new PodnetError('INVALID_INPUT', `the link with the primary MAC is named ${JSON.stringify(name)}, which is not an interface name podnet writes into a sysctl path`, 'rename the link (ip link set dev OLD name NEW), or name another with --primary-interface');
   }
   return { name, from: 'imds', mac };
-}
-
-/**
- * IMDS as the SDK finds it, with podnet's rule that nothing reaches AWS by accident: AWS_EC2_METADATA_SERVICE_ENDPOINT,
- * else AWS's own address only when AWS_REGION or AWS_DEFAULT_REGION says this is AWS.
- */
-function imdsEndpoint(env: NodeJS.ProcessEnv): string {
-  const explicit = env.AWS_EC2_METADATA_SERVICE_ENDPOINT?.trim();
-  if (explicit) {
-    if (!/^https?:\/\/[^/]+/.test(explicit)) throw new PodnetError('USAGE', `AWS_EC2_METADATA_SERVICE_ENDPOINT '${explicit}' is not an http(s) URL`, 'for podnet ec2 serve: http://127.0.0.1:IMDSPORT/<instance-id>');
-    return explicit;
-  }
-  if (env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim()) return 'http://169.254.169.254';
-  throw new PodnetError('USAGE', 'podnet init finds the primary interface by the MAC IMDS reports, and no IMDS is configured (AWS_EC2_METADATA_SERVICE_ENDPOINT is unset, and without AWS_REGION this is not AWS)',
-    'give --primary-interface NAME, or set AWS_EC2_METADATA_SERVICE_ENDPOINT (podnet ec2 serve: http://127.0.0.1:IMDSPORT/<instance-id>), or AWS_REGION on AWS');
 }

@@ -21,6 +21,8 @@ export interface CloudEndpoints {
 
 const AWS_IMDS_ENDPOINT = 'http://169.254.169.254';
 
+const emulatorHint = 'for `podnet ec2 serve` set AWS_ENDPOINT_URL_EC2=http://127.0.0.1:PORT and AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:IMDSPORT/<instance-id>';
+
 /**
  * Where EC2 and IMDS are, from the SDK-standard variables: AWS_ENDPOINT_URL_EC2 (or AWS_ENDPOINT_URL) and
  * AWS_EC2_METADATA_SERVICE_ENDPOINT. With neither set, AWS's endpoints are used only when AWS_REGION or
@@ -30,8 +32,7 @@ const AWS_IMDS_ENDPOINT = 'http://169.254.169.254';
 export function resolveCloudEndpoints(env: Env): CloudEndpoints {
   const ec2 = nonEmpty(env.AWS_ENDPOINT_URL_EC2) ?? nonEmpty(env.AWS_ENDPOINT_URL);
   const imds = nonEmpty(env.AWS_EC2_METADATA_SERVICE_ENDPOINT);
-  const region = nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
-  const emulatorHint = 'for `podnet ec2 serve` set AWS_ENDPOINT_URL_EC2=http://127.0.0.1:PORT and AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:IMDSPORT/<instance-id>';
+  const region = regionOf(env);
   if (ec2 === undefined && imds === undefined) {
     if (region === undefined) {
       throw new PodnetError('CONFIG_INVALID', 'no EC2 or IMDS endpoint is configured and AWS_REGION is not set, so this is neither AWS nor an emulator',
@@ -44,12 +45,30 @@ export function resolveCloudEndpoints(env: Env): CloudEndpoints {
     throw new PodnetError('CONFIG_INVALID', `only one of the EC2 and IMDS endpoints is set; ${missing} is missing`,
       `set both endpoints (${emulatorHint}), or neither on AWS`);
   }
-  for (const [name, url] of [['EC2', ec2], ['IMDS', imds]] as const) {
-    if (!/^https?:\/\/[^/]+/.test(url)) {
-      throw new PodnetError('CONFIG_INVALID', `the ${name} endpoint '${url}' is not an http(s) URL`, emulatorHint);
-    }
+  return { ec2Endpoint: checkEndpointUrl('EC2', ec2), imdsEndpoint: checkEndpointUrl('IMDS', imds), region, onAws: false };
+}
+
+/**
+ * IMDS alone, for what needs no EC2 (podnet init): AWS_EC2_METADATA_SERVICE_ENDPOINT, else AWS's own address only
+ * when AWS_REGION or AWS_DEFAULT_REGION says this runs on AWS, so nothing reaches AWS by accident.
+ */
+export function resolveImdsEndpoint(env: Env): string {
+  const imds = nonEmpty(env.AWS_EC2_METADATA_SERVICE_ENDPOINT);
+  if (imds !== undefined) return checkEndpointUrl('IMDS', imds);
+  if (regionOf(env) === undefined) {
+    throw new PodnetError('CONFIG_INVALID', 'no IMDS is configured (AWS_EC2_METADATA_SERVICE_ENDPOINT is unset) and AWS_REGION is not set, so this is neither AWS nor an emulator',
+      'set AWS_EC2_METADATA_SERVICE_ENDPOINT (podnet ec2 serve: http://127.0.0.1:IMDSPORT/<instance-id>), or AWS_REGION on AWS');
   }
-  return { ec2Endpoint: ec2, imdsEndpoint: imds, region, onAws: false };
+  return AWS_IMDS_ENDPOINT;
+}
+
+function checkEndpointUrl(name: 'EC2' | 'IMDS', url: string): string {
+  if (!/^https?:\/\/[^/]+/.test(url)) throw new PodnetError('CONFIG_INVALID', `the ${name} endpoint '${url}' is not an http(s) URL`, emulatorHint);
+  return url;
+}
+
+function regionOf(env: Env): string | undefined {
+  return nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -77,6 +77,7 @@ export {
 export { startIpamd, type Ipamd, type StartIpamdOptions } from './daemon.js';
 export {
   resolveCloudEndpoints,
+  resolveImdsEndpoint,
   createEc2Client,
   BackoffRetryStrategy,
   ec2ErrorCode,
