@@ -6,7 +6,6 @@ import { formatTable } from './output.js';
 
 const DEFAULT_EC2_LISTEN = '127.0.0.1:7311';
 const DEFAULT_IMDS_LISTEN = '127.0.0.1:7312';
-const DEFAULT_REGION = 'us-west-2';
 
 function listenAddress(value: string): ListenAddress {
   const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
@@ -47,7 +46,7 @@ interface ServeOptions {
   imdsListen: ListenAddress;
   db?: string;
   topology?: string;
-  region: string;
+  region?: string;
   throttle: boolean;
   throttleScale?: number;
   faults?: string;
@@ -65,14 +64,16 @@ async function serve(opts: ServeOptions): Promise<void> {
   // SQLite creates the file, never its directory: a path under a missing directory is a usage error, said at once
   if (opts.db) checkCreatablePath(opts.db, '--db', 'file');
   // the emulator and the AWS SDK load only here, so the rest of the CLI starts without them
-  const [{ EC2Client }, { applyTopology, loadTopology, startEc2Server }] = await Promise.all([import('@aws-sdk/client-ec2'), import('../ec2/index.js')]);
+  const [{ EC2Client }, { applyTopology, loadTopology, startEc2Server, topologyRegion, DEFAULT_REGION }] = await Promise.all([import('@aws-sdk/client-ec2'), import('../ec2/index.js')]);
   const topology = opts.topology ? await loadTopology(opts.topology) : undefined;
+  // as in the lab, the zones the topology names say the region unless --region does
+  const region = opts.region ?? (topology ? topologyRegion(topology) : DEFAULT_REGION);
   const faults = opts.faults ? await readFaults(opts.faults) : undefined;
   const server = await startEc2Server({
     listen: opts.listen,
     imdsListen: opts.imdsListen,
     dbPath: opts.db,
-    region: opts.region,
+    region,
     throttle: opts.throttle ? { scale: opts.throttleScale } : false,
     faults,
     imds: { v1Allowed: opts.imdsV1 === true },
@@ -85,7 +86,7 @@ async function serve(opts: ServeOptions): Promise<void> {
   try {
     if (topology) {
       // One code path: the topology goes through the EC2 API like any client's calls.
-      const client = new EC2Client({ endpoint: server.ec2Url, region: opts.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+      const client = new EC2Client({ endpoint: server.ec2Url, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
       try {
         applied = await applyTopology(topology, client);
       } finally {
@@ -97,24 +98,36 @@ async function serve(opts: ServeOptions): Promise<void> {
     throw err;
   }
 
+  // Listening for the signals before the banner goes out: a client that stops the emulator as soon as it reads the
+  // banner must not meet Node's default action (killed, no clean close).
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+
   // What the SDKs and both AWS CLIs read: the JS/Go SDKs and CLI v2 take AWS_REGION, CLI v1 only AWS_DEFAULT_REGION;
   // every client signs its requests, so it needs some credentials (the emulator checks none).
   const env = {
     AWS_ENDPOINT_URL_EC2: server.ec2Url,
     AWS_EC2_METADATA_SERVICE_ENDPOINT: server.imdsUrl,
-    AWS_REGION: opts.region,
-    AWS_DEFAULT_REGION: opts.region,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
   };
   const instances = Object.entries(applied?.ids.instances ?? {}).map(([name, id]) => ({ name, id, imdsEndpoint: `${server.imdsUrl}/${id}` }));
   if (opts.json) {
     process.stdout.write(
-      JSON.stringify({ ec2Url: server.ec2Url, imdsUrl: server.imdsUrl, region: opts.region, db: opts.db ?? ':memory:', throttle: opts.throttle, env, instances, topology: applied?.changes ?? [] }) + '\n',
+      JSON.stringify({ ec2Url: server.ec2Url, imdsUrl: server.imdsUrl, region, db: opts.db ?? ':memory:', throttle: opts.throttle, env, instances, topology: applied?.changes ?? [] }) + '\n',
     );
   } else {
     const throttle = opts.throttle ? `on (AWS defaults × ${opts.throttleScale ?? 1})` : 'off';
-    let out = `podnet ec2 emulator (region ${opts.region}, db ${opts.db ?? ':memory:'}, throttling ${throttle}, IMDSv1 ${opts.imdsV1 ? 'allowed' : 'refused'})\n`;
+    let out = `podnet ec2 emulator (region ${region}, db ${opts.db ?? ':memory:'}, throttling ${throttle}, IMDSv1 ${opts.imdsV1 ? 'allowed' : 'refused'})\n`;
     out += formatTable(['endpoint', 'url'], [['EC2', server.ec2Url], ['IMDS', server.imdsUrl], ['events', `${server.ec2Url}/_podnet/events`]]);
     if (applied) {
       const counts = (['created', 'updated', 'unchanged'] as const).map((c) => `${applied!.changes.filter((x) => x.change === c).length} ${c}`);
@@ -129,15 +142,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     process.stdout.write(out);
   }
 
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await stopped;
   await server.close();
   if (!opts.json) process.stdout.write('podnet ec2 emulator stopped\n');
 }
@@ -152,7 +157,7 @@ export function registerEc2(program: Command): void {
     .addOption(new Option('--imds-listen <host:port>', 'IMDS endpoint address').argParser(listenAddress).default(listenAddress(DEFAULT_IMDS_LISTEN), DEFAULT_IMDS_LISTEN))
     .option('--db <file>', 'SQLite file that keeps the state across restarts (default: in memory)')
     .option('--topology <file.yaml>', 'create the VPCs, subnets, gateways and instances this file declares (idempotent)')
-    .addOption(new Option('--region <region>', 'region the emulator reports').default(DEFAULT_REGION, DEFAULT_REGION))
+    .option('--region <region>', "region the emulator reports (default: the region of the --topology file's zones, else us-west-2)")
     .option('--no-throttle', "turn off AWS's request token buckets")
     .option('--throttle-scale <n>', 'multiply every token bucket size and refill rate by n', positiveNumber)
     .option('--faults <json|file>', 'fault injection: {"seed":N,"actions":{"<Action>|*":{"latencyMs":N,"errorRate":0..1,"errorCode":"..."}}}')

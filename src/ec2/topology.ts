@@ -215,7 +215,32 @@ export function parseTopology(document: unknown, source = 'topology'): Topology 
   if (problems.length > 0) {
     throw new PodnetError('CONFIG_INVALID', `invalid ${source}: ${problems.join('; ')}`, 'declare the names the file refers to, once each');
   }
+  // one emulator answers for one region, as one EC2 endpoint does on AWS
+  const region = topologyRegion(topology);
+  const elsewhere = topology.subnets.flatMap((x, i) => (zoneRegion(x.az) === region ? [] : [
+    `subnets[${i}].az: ${x.az} is in region ${zoneRegion(x.az)}, but subnets[0].az ${topology.subnets[0]!.az} is in ${region}`]));
+  if (elsewhere.length > 0) {
+    throw new PodnetError('CONFIG_INVALID', `invalid ${source}: ${elsewhere.join('; ')}; a VPC model here is one region`, 'put every subnet in zones of one region');
+  }
   return topology;
+}
+
+/** The region of a topology without a subnet (and so without a zone to take it from). */
+export const DEFAULT_REGION = 'us-west-2';
+
+/**
+ * The region an availability zone is in: its name without the zone letter (eu-west-1a → eu-west-1, us-gov-west-1a →
+ * us-gov-west-1). The schema has checked the grammar already; local and Wavelength zones (us-west-2-lax-1a) are
+ * not modelled, so every zone here is a region plus one letter.
+ */
+export function zoneRegion(az: string): string {
+  return az.slice(0, -1);
+}
+
+/** The region a topology's zones are in (parseTopology has checked there is one): its EC2 and IMDS answer for it. */
+export function topologyRegion(t: Pick<Topology, 'subnets'>): string {
+  const first = t.subnets[0];
+  return first ? zoneRegion(first.az) : DEFAULT_REGION;
 }
 
 /**

@@ -8,13 +8,14 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify as toYaml } from 'yaml';
 import { cniEnv } from '../cni/index.js';
+import { topologyRegion } from '../ec2/index.js';
 import { PodnetError, checkCreatablePath, run } from '../lib/index.js';
 import { ipBatch, listNetns, setSysctls } from './apply.js';
 import { buildSandboxImage, chooseRuntime, criPodAdd, criPodDel, labCgroupParent, removeLabCgroups, inNodeMounts, startNodeContainerd, startNodeMounts, type RuntimeChoice } from './containerd.js';
 import { writeEchoScript } from './echo.js';
 import { IMDS_ADDRESS, NS_PREFIX, LINK_PREFIX, ns, planFabric, renderFixedFabric } from './plan.js';
 import { eniHolding, renderIgwNat, type Ec2Facts } from './render.js';
-import { defaultScenarioPath, eniIndexProblem, loadScenario, scenarioRegion, type Scenario } from './scenario.js';
+import { defaultScenarioPath, eniIndexProblem, loadScenario, type Scenario } from './scenario.js';
 import { DEFAULT_STATE_DIR, LabState, isLabProcess, podnetArgv, startProcess, type LabRecord, type NodeRecord, type PodRecord } from './state.js';
 
 export type Progress = (message: string) => void;
@@ -124,7 +125,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
       ec2Url: `http://${plan.ec2Endpoint}`,
       imdsUrl: `http://${IMDS_ADDRESS}`,
       // the scenario's zones name the region: the emulator (and so IMDS's placement/region) and ipamd's SDK use it
-      region: scenarioRegion(scenario),
+      region: topologyRegion(scenario),
       instances: {},
       nodes: {},
       hosts: Object.fromEntries(scenario.hosts.map((h) => [h.instance, { ns: ns.host(h.instance), instanceId: '' }])),

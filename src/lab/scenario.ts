@@ -56,24 +56,6 @@ export const scenarioSchema = topologySchema.extend(labSections);
 
 export type Scenario = z.infer<typeof scenarioSchema> & Topology;
 
-/** The region of a scenario without a subnet (and so without a zone to take it from). */
-export const DEFAULT_REGION = 'us-west-2';
-
-/**
- * The region an availability zone is in: its name without the zone letter (eu-west-1a → eu-west-1, us-gov-west-1a →
- * us-gov-west-1). The topology schema has checked the grammar already; local and Wavelength zones
- * (us-west-2-lax-1a) are not modelled, so every zone here is a region plus one letter.
- */
-export function zoneRegion(az: string): string {
-  return az.slice(0, -1);
-}
-
-/** The one region all of a scenario's zones are in: the emulator, IMDS and ipamd's SDK run in it. */
-export function scenarioRegion(s: Pick<Scenario, 'subnets'>): string {
-  const first = s.subnets[0];
-  return first ? zoneRegion(first.az) : DEFAULT_REGION;
-}
-
 /** The first VPC's second-to-last address: outside every subnet in the usual layouts. */
 export function defaultEc2Endpoint(vpcCidr: string): string {
   const c = parseCidr(vpcCidr);
@@ -182,13 +164,6 @@ function checkLabSections(s: Scenario): string[] {
     c.securityGroups.forEach((g, j) => {
       if (!s.securityGroups.some((x) => x.name === g)) problems.push(`eniConfigs[${i}].securityGroups[${j}]: no security group named '${g}'`);
     });
-  });
-  // one emulator answers for the lab, in one region, as one EC2 endpoint does on AWS
-  const region = scenarioRegion(s);
-  s.subnets.forEach((x, i) => {
-    if (zoneRegion(x.az) !== region) {
-      problems.push(`subnets[${i}].az: ${x.az} is in region ${zoneRegion(x.az)}, but subnets[0].az ${s.subnets[0]!.az} is in ${region}; a lab models one region, so put every subnet in zones of one region`);
-    }
   });
   for (let i = 0; i < s.vpcs.length; i++) {
     for (let j = i + 1; j < s.vpcs.length; j++) {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { podnet, podnetArgv, root } from './run-podnet.js';
@@ -21,7 +21,7 @@ function startServe(args: string[]): Promise<{ banner: string; stderr: () => str
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => { if (signal) err += `[killed by ${signal}]`; resolve(code); }));
   const stop = async () => {
     if (child.exitCode === null) child.kill('SIGTERM');
     return exited;
@@ -54,7 +54,7 @@ test('issue 11: ec2 serve --help shows defaults as a user types them, not JSON',
   const help = r.stdout.replace(/\s+/g, ' ');
   assert.match(help, /--listen <host:port> EC2 endpoint address \(default: 127\.0\.0\.1:7311\)/);
   assert.match(help, /--imds-listen <host:port> IMDS endpoint address \(default: 127\.0\.0\.1:7312\)/);
-  assert.match(help, /region the emulator reports \(default: us-west-2\)/);
+  assert.match(help, /region the emulator reports \(default: the region of the --topology file's zones, else us-west-2\)/);
   assert.doesNotMatch(help, /\{"host"|default: "|default: false/);
 });
 
@@ -100,10 +100,29 @@ test(
 test('issue 11: ec2 serve starts without the AWS SDK NodeVersionSupportWarning on stderr', { timeout: 60_000 }, async () => {
   const serve = await startServe(['--topology', 'examples/vpc.yaml', '--json']);
   const code = await serve.stop();
-  assert.equal(code, 0);
+  assert.equal(code, 0, serve.stderr());
   assert.equal(serve.stderr(), '', 'the topology went through the SDK client, and stderr stayed empty');
   const banner = JSON.parse(serve.banner) as { env: Record<string, string> };
   assert.equal(banner.env.AWS_DEFAULT_REGION, 'us-west-2');
+});
+
+test('issue 11: ec2 serve --topology in eu-west-1 zones runs in eu-west-1 unless --region says otherwise', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'podnet-ec2-region-'));
+  try {
+    const file = join(dir, 'eu.yaml');
+    writeFileSync(file, readFileSync(join(root, 'examples/vpc.yaml'), 'utf8').replaceAll('us-west-2a', 'eu-west-1a'));
+    const serve = await startServe(['--topology', file, '--json']);
+    assert.equal(await serve.stop(), 0, serve.stderr());
+    const banner = JSON.parse(serve.banner) as { region: string; env: Record<string, string> };
+    assert.equal(banner.region, 'eu-west-1');
+    assert.equal(banner.env.AWS_DEFAULT_REGION, 'eu-west-1');
+    // an explicit --region wins, and EC2 then refuses the zones as it would
+    const r = podnet(['ec2', 'serve', '--listen', '127.0.0.1:0', '--imds-listen', '127.0.0.1:0', '--topology', file, '--region', 'us-east-1']);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /Value \(eu-west-1a\) for parameter availabilityZone is invalid/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('issue 11: pool simulate (which loads the AWS SDK) writes no NodeVersionSupportWarning', () => {

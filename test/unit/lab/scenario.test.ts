@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { PodnetError } from '../../../src/lib/index.js';
-import { defaultEc2Endpoint, defaultScenarioPath, loadScenario, parseScenario, scenarioRegion } from '../../../src/lab/index.js';
+import { topologyRegion } from '../../../src/ec2/index.js';
+import { defaultEc2Endpoint, defaultScenarioPath, loadScenario, parseScenario } from '../../../src/lab/index.js';
 
 const base = () => parseYaml(readFileSync(defaultScenarioPath, 'utf8')) as Record<string, unknown> & { instances: Array<Record<string, unknown>>; pods: Array<Record<string, unknown>>; internetHosts: Array<Record<string, unknown>>; nodes: Array<Record<string, unknown>> };
 
@@ -108,16 +109,16 @@ function inZones(...zones: string[]): ReturnType<typeof base> {
 }
 
 test('issue 11: a scenario in eu-west-1 zones runs in eu-west-1 (the region is the zones\', not a fixed us-west-2)', () => {
-  assert.equal(scenarioRegion(parseScenario(inZones('eu-west-1a', 'eu-west-1b', 'eu-west-1a'))), 'eu-west-1');
-  assert.equal(scenarioRegion(parseScenario(inZones('us-gov-west-1a'))), 'us-gov-west-1');
-  assert.equal(scenarioRegion(parseScenario(inZones('ap-southeast-2c'))), 'ap-southeast-2');
-  assert.equal(scenarioRegion(parseScenario(base())), 'us-west-2');
+  assert.equal(topologyRegion(parseScenario(inZones('eu-west-1a', 'eu-west-1b', 'eu-west-1a'))), 'eu-west-1');
+  assert.equal(topologyRegion(parseScenario(inZones('us-gov-west-1a'))), 'us-gov-west-1');
+  assert.equal(topologyRegion(parseScenario(inZones('ap-southeast-2c'))), 'ap-southeast-2');
+  assert.equal(topologyRegion(parseScenario(base())), 'us-west-2');
 });
 
 test('issue 11: a scenario whose zones span two regions is refused, naming both', () => {
   assert.match(
     problem(inZones('eu-west-1a', 'eu-west-1b', 'us-west-2a')),
-    /subnets\[2\]\.az: us-west-2a is in region us-west-2, but subnets\[0\]\.az eu-west-1a is in eu-west-1; a lab models one region/,
+    /subnets\[2\]\.az: us-west-2a is in region us-west-2, but subnets\[0\]\.az eu-west-1a is in eu-west-1; a VPC model here is one region/,
   );
 });
 
