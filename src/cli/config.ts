@@ -1,14 +1,15 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { ConfigProblem, NodeOs, TypoWarning } from '../config/index.js';
 import { PodnetError } from '../lib/index.js';
 import { formatTable, printJson } from './output.js';
+import { osOption } from './parse.js';
 
 export function registerConfig(program: Command): void {
   program
     .command('config')
     .description('show the effective VPC CNI configuration and every invalid or conflicting setting')
     .option('--env-file <file>', 'read KEY=VALUE lines, or the aws-node DaemonSet manifest (YAML), from FILE (- for standard input) instead of the process environment (only the file is read)')
-    .addOption(new Option('--os <os>', 'the node\'s OS: on windows, also say which settings do not apply there').choices(['linux', 'windows']).default('linux'))
+    .addOption(osOption("the node's OS: on windows, also say which settings do not apply there"))
     .option('--problems', 'print only the findings (problems and probable typos), not every variable; same exit status')
     .option('--json', 'print {valid, config, settings, problems, typos} as JSON ({valid, problems, typos} with --problems)')
     .action(async (opts: { envFile?: string; os: NodeOs; problems?: boolean; json?: boolean }) => {

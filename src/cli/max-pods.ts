@@ -1,8 +1,8 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { usageError } from '../lib/index.js';
 import type { MaxPodsOptions } from '../limits/index.js';
 import { printJson } from './output.js';
-import { positiveInt } from './parse.js';
+import { osOption, positiveInt } from './parse.js';
 
 interface MaxPodsFlags {
   all?: boolean;
@@ -32,7 +32,7 @@ export function registerMaxPods(program: Command): void {
     .description('how many pods fit on an instance type, and the arithmetic behind it')
     .argument('[instance-type]', 'an EC2 instance type, e.g. t3.small')
     .option('--all', 'one "<instance type> <max pods>" line per known type, as upstream misc/eni-max-pods.txt')
-    .addOption(new Option('--os <os>', "the node's OS; windows: one ENI, IPv4 addresses per ENI − 1 (× 16 with prefixes)").choices(['linux', 'windows']).default('linux'))
+    .addOption(osOption("the node's OS; windows: one ENI, IPv4 addresses per ENI − 1 (× 16 with prefixes)"))
     .option('--prefix-delegation', 'ENABLE_PREFIX_DELEGATION=true: /28 prefixes instead of single IPs (Nitro or bare metal only); applies the EKS 110/250 vCPU ceiling')
     .option('--custom-networking', 'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true: the primary ENI gets no pod addresses')
     .option('--security-groups-for-pods', 'ENABLE_POD_ENI=true: the trunk ENI takes one ENI slot on trunking-compatible types')

@@ -1,8 +1,8 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { SimulatedOs, SimulationResult, SimulationSetup, StartSimulatedCloud } from '../ipamd/index.js';
 import { nearestNames, usageError } from '../lib/index.js';
 import { formatTable, printJson } from './output.js';
-import { nonNegativeInt, positiveInt } from './parse.js';
+import { nonNegativeInt, osOption, positiveInt } from './parse.js';
 
 interface SimulateFlags {
   pods: number;
@@ -48,7 +48,7 @@ export function registerPool(program: Command): void {
     .option('--env <KEY=VALUE>', 'an ipamd setting (WARM_ENI_TARGET, WARM_IP_TARGET, MINIMUM_IP_TARGET, WARM_PREFIX_TARGET, ENABLE_PREFIX_DELEGATION, MAX_ENI, …); repeatable',
       (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--max-pods <n>', "the kubelet's max pods, which caps the pool (default: podnet max-pods for the node's mode)", positiveInt)
-    .addOption(new Option('--os <os>', "the node's OS; windows: one ENI per node, no custom networking or ENABLE_POD_ENI").choices(['linux', 'windows']).default('linux'))
+    .addOption(osOption("the node's OS; windows: one ENI per node, no custom networking or ENABLE_POD_ENI"))
     .option('--nodes <n>', 'answer for N nodes of this type, each with --pods pods: addresses held and the subnet size they need', positiveInt)
     .option('--json', 'print the result as JSON')
     .action(async (instanceType: string, flags: SimulateFlags) => {
