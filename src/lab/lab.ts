@@ -144,9 +144,14 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
       'the EC2 emulator start',
       90_000,
       () => {
-        if (!isLabProcess(emulator.pid, state.dir)) throw new PodnetError('LAB_FAILED', `the EC2 emulator exited: ${logTail(emulator.log)}`, `see ${emulator.log}`);
+        const exited = () => new PodnetError('LAB_FAILED', `the EC2 emulator exited: ${logTail(emulator.log)}`, `see ${emulator.log}`);
+        if (!isLabProcess(emulator.pid, state.dir)) throw exited();
         const line = readFileSync(emulator.log, 'utf8').split('\n').find((l) => l.startsWith('{'));
-        return line ? (JSON.parse(line) as { instances: Array<{ name: string; id: string }> }) : undefined;
+        if (!line) return undefined;
+        // under --json a refusal is a JSON line too ({error, hint, code}), written just before the emulator exits
+        const banner = JSON.parse(line) as { instances: Array<{ name: string; id: string }> } | { error: string };
+        if ('error' in banner) throw exited();
+        return banner;
       },
       emulator.log,
     );
