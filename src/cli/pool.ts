@@ -87,12 +87,12 @@ function formatSimulation(instanceType: string, result: SimulationResult, setup:
   for (const o of result.oscillations) {
     const calls = Object.entries(o.ec2CallsPerCycle).map(([api, n]) => `${api} ${n}`).join(', ');
     out.push(`oscillates at ${o.pods} pod(s): every ${o.periodSeconds} s the pool goes from ${o.enis.low} to ${o.enis.high} ENI(s) and back, `
-      + `with ${o.mutatingCallsPerCycle} mutating EC2 calls per cycle (${calls}); for ${o.gapSeconds} s of each cycle no address is free and a pod arriving then is refused`);
+      + `with ${callCount(o.ec2CallsPerCycle)} EC2 calls per cycle, ${o.mutatingCallsPerCycle} of them mutating (${calls}); for ${o.gapSeconds} s of each cycle no address is free and a pod arriving then is refused`);
   }
   if (result.oscillations.length > 0) {
     out.push(result.settled
-      ? `the pool settled after pod ${setup.pods}; the next pod after each oscillation arrived at the cycle's high point`
-      : `the pool still oscillates after pod ${setup.pods}; shown at the cycle's high point; WARM_IP_TARGET ≥ 1 keeps it steady`);
+      ? `the pool settled after pod ${setup.pods}; pods after a cycle were added while the extra ENI was attached`
+      : `the pool still oscillates after pod ${setup.pods}; shown while the extra ENI is attached; WARM_IP_TARGET ≥ 1 keeps it steady`);
   }
   const f = result.fleet;
   if (f) {
@@ -106,4 +106,8 @@ function formatSimulation(instanceType: string, result: SimulationResult, setup:
   out.push(`EC2 calls: ${Object.entries(result.ec2Calls).map(([api, n]) => `${api} ${n}`).join(', ')}`);
   out.push(`fake time elapsed: ${Math.round(setup.elapsedMs / 1000)} s`);
   return out.join('\n') + '\n';
+}
+
+function callCount(calls: Readonly<Record<string, number>>): number {
+  return Object.values(calls).reduce((n, c) => n + c, 0);
 }

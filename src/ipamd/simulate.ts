@@ -160,7 +160,7 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
     // Windows nodes have one network interface: the pool behaves as with MAX_ENI=1
     ...(os === 'windows' ? { maxEni: 1 } : {}),
   };
-  const notes = loaded.problems.filter((p) => p.severity === 'warning').map((p) => `${p.variable}: ${p.message}`);
+  const notes: string[] = [];
   if (requested.prefixDelegation && !config.prefixDelegation) {
     notes.push(`${opts.instanceType} is neither Nitro nor bare metal, so prefix delegation falls back to secondary IPs (as upstream in IPv4)`);
   }
@@ -178,6 +178,11 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
     }).maxPods);
   const poolLimits = poolLimitsFrom(limits, config, { maxPods });
   const warnings = capacityWarnings(opts.instanceType, limits, config, poolLimits);
+  // When the capacity warning fires it gives the figure the pool really stops at; the config note "the pool never
+  // grows past MINIMUM_IP_TARGET addresses" would contradict it.
+  const configNotes = loaded.problems.filter((p) => p.severity === 'warning'
+    && !(warnings.length > 0 && p.rule === 'minimum-ip-target-without-warm-ip-target'));
+  notes.unshift(...configNotes.map((p) => `${p.variable}: ${p.message}`));
 
   const clock = new FakeClock(START_MS);
   const cloud = await opts.startCloud(() => clock.now());

@@ -17,8 +17,14 @@ test('pool simulate --json keeps the earlier fields first and adds the documente
 test('issue 11 item 6: pool simulate c5.2xlarge --pods 14 WARM_ENI_TARGET=0 reports the 67 s cycle instead of failing', () => {
   const r = podnet(['pool', 'simulate', 'c5.2xlarge', '--pods', '14', '--env', 'WARM_ENI_TARGET=0']);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /^oscillates at 14 pod\(s\): every 67 s the pool goes from 1 to 2 ENI\(s\) and back, with 5 mutating EC2 calls per cycle \(AttachNetworkInterface 1, CreateNetworkInterface 1, DeleteNetworkInterface 1, DescribeInstances 1, DescribeNetworkInterfaces 1, DetachNetworkInterface 1, ModifyNetworkInterfaceAttribute 1\); for 7 s of each cycle no address is free/m);
-  assert.match(r.stdout, /the pool still oscillates after pod 14/);
+  assert.match(r.stdout, /^oscillates at 14 pod\(s\): every 67 s the pool goes from 1 to 2 ENI\(s\) and back, with 7 EC2 calls per cycle, 5 of them mutating \(AttachNetworkInterface 1, CreateNetworkInterface 1, DeleteNetworkInterface 1, DescribeInstances 1, DescribeNetworkInterfaces 1, DetachNetworkInterface 1, ModifyNetworkInterfaceAttribute 1\); for 7 s of each cycle no address is free/m);
+  assert.match(r.stdout, /the pool still oscillates after pod 14; shown while the extra ENI is attached/);
+});
+
+test('issue 11 item 6: a run past the cycle (c5.2xlarge, 15 pods, WARM_ENI_TARGET=0) says the pods after it were added while the extra ENI was attached', () => {
+  const r = podnet(['pool', 'simulate', 'c5.2xlarge', '--pods', '15', '--env', 'WARM_ENI_TARGET=0']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^the pool settled after pod 15; pods after a cycle were added while the extra ENI was attached$/m);
 });
 
 test('pool simulate explains refusals, flags MINIMUM_IP_TARGET and answers --nodes in text', () => {
@@ -64,4 +70,14 @@ test('an unknown instance type exits 2 with suggestions', () => {
   const r = podnet(['pool', 'simulate', 't3.smal', '--pods', '1']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /did you mean t3\.small/);
+});
+
+test('a MINIMUM_IP_TARGET above what the node holds gets one message: the capacity warning, without the config note that contradicts it (t3.small, 30 > 9)', () => {
+  const r = podnet(['pool', 'simulate', 't3.small', '--pods', '20', '--env', 'MINIMUM_IP_TARGET=30']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^warning: MINIMUM_IP_TARGET=30 is above the 9 pod addresses t3\.small can hold .*the pool stops at 9/m);
+  assert.doesNotMatch(r.stderr, /never grows past/);
+  // without the capacity warning the config note stays
+  const within = podnet(['pool', 'simulate', 't3.small', '--pods', '1', '--env', 'MINIMUM_IP_TARGET=5']);
+  assert.match(within.stderr, /^note: MINIMUM_IP_TARGET: .*never grows past 5/m);
 });
