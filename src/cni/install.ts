@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PodnetError, checkCreatablePath, ensureDirectory, onPath } from '../lib/index.js';
+import { PodnetError, checkCreatablePath, ensureDirectory, onPath, writeFileAtomicSync } from '../lib/index.js';
 
 /** What the conflist carries; the CLI fills it from the VPC CNI's environment variables through src/config. */
 export interface ConflistOptions {
@@ -203,7 +203,7 @@ class InstallJournal {
     } catch {
       previous = undefined;
     }
-    writeAtomically(path, data, mode);
+    writeFileAtomicSync(path, data, { mode });
     this.steps.push({ kind: 'file', path, previous });
   }
 
@@ -212,7 +212,7 @@ class InstallJournal {
     for (const step of this.steps.splice(0).reverse()) {
       try {
         if (step.kind === 'dir') rmdirSync(step.path);
-        else if (step.previous) writeAtomically(step.path, step.previous.data, step.previous.mode);
+        else if (step.previous) writeFileAtomicSync(step.path, step.previous.data, { mode: step.previous.mode });
         else unlinkSync(step.path);
       } catch (err) {
         failed.push(`${step.path}: ${err instanceof PodnetError ? err.message : ((err as NodeJS.ErrnoException).code ?? (err as Error).message)}`);
@@ -232,21 +232,5 @@ function requireUnixSocketNc(): void {
   const help = spawnSync('nc', ['-h'], { encoding: 'utf8', timeout: 5000 });
   if (!/-U\b|--unixsock/.test(`${help.stdout}${help.stderr}`)) {
     throw new PodnetError('MISSING_TOOL', 'the nc on PATH cannot connect to unix sockets (no -U option; busybox nc has none), and podnet-cni needs that to reach ipamd', hint);
-  }
-}
-
-function writeAtomically(path: string, text: string | Buffer, mode: number): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, text, { mode });
-    chmodSync(tmp, mode);
-    renameSync(tmp, path);
-  } catch (err) {
-    // a failed write or rename leaves no temporary file behind (it may not have been created: nothing to remove)
-    try {
-      unlinkSync(tmp);
-    } catch {}
-    const e = err as NodeJS.ErrnoException;
-    throw new PodnetError('FAILED', `cannot write ${path}: ${e.code ?? e.message}`, e.code === 'EACCES' ? 'run as root, or choose directories you can write' : 'check the directory exists and is writable', { cause: err });
   }
 }

@@ -2,11 +2,9 @@
  * The IPAM checkpoint in upstream's format and path semantics (§6.4), so a node can move between aws-node and
  * podnet without losing track of its pods.
  */
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { hostVethName } from '../dataplane/index.js';
-import { PodnetError } from '../lib/index.js';
+import { PodnetError, writeFileAtomic } from '../lib/index.js';
 import type { Assignment, Datastore, IpamKey, IpamMetadata } from './datastore.js';
 
 export const CHECKPOINT_VERSION = 'vpc-cni-ipam/1';
@@ -125,26 +123,12 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | undefin
 }
 
 /**
- * Atomic rewrite as upstream: a temp file in the same directory, fsync, then rename over the checkpoint. The temp file
- * is created afresh with mode 0600, as Go's os.CreateTemp makes it (the file names every pod on the node), so the
- * rename also replaces an older checkpoint written with another mode.
+ * Atomic rewrite as upstream: a temp file in the same directory, fsync, then rename over the checkpoint; a failed
+ * write leaves no temp file. The temp file is created afresh with mode 0600, as Go's os.CreateTemp makes it (the
+ * file names every pod on the node), so the rename also replaces an older checkpoint written with another mode.
  */
 export async function writeCheckpoint(path: string, cp: Checkpoint): Promise<void> {
-  const tmp = join(dirname(path), `${basename(path)}.tmp${randomBytes(6).toString('hex')}`);
-  const file = await open(tmp, 'wx', 0o600);
-  try {
-    await file.writeFile(renderCheckpoint(cp));
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw new PodnetError('FAILED', `cannot replace the IPAM checkpoint ${path}: ${(err as Error).message}`,
-      'check that the directory is writable and on the same filesystem as its temp files', { cause: err });
-  }
+  await writeFileAtomic(path, renderCheckpoint(cp), { mode: 0o600, what: 'the IPAM checkpoint' });
 }
 
 /** The last 11 hex digits of a pod's host veth name (§3.5): the veth name without its prefix, as the dataplane hashes it. */

@@ -1,5 +1,7 @@
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { PodnetError } from './errors.js';
 
 /**
@@ -62,5 +64,83 @@ export function ensureDirectory(path: string, what: string): void {
       throw new PodnetError('USAGE', `${what} ${path}: ${dirname(resolve(path))} takes no new directories (a filesystem such as /proc or /sys)`, `give ${what} a directory on a regular filesystem`, { cause: err });
     }
     throw new PodnetError('FAILED', `cannot create ${what} ${path}: ${code ?? (err as Error).message}`, code === 'EACCES' || code === 'EPERM' ? 'run as root, or choose a directory you can write' : 'choose a directory on a writable filesystem', { cause: err });
+  }
+}
+
+/** What writeFileAtomic writes and how it names the file in its error. */
+export interface AtomicWrite {
+  /** The file's permission bits, exactly: set on the handle, so the umask does not narrow them. */
+  mode: number;
+  /** Names the file in an error (`cannot write the IPAM checkpoint PATH: …`); the path alone without it. */
+  what?: string;
+}
+
+/**
+ * A temporary name beside `path`, in the same directory so the rename stays on one filesystem. Random, as Go's
+ * os.CreateTemp names upstream's checkpoint temp file: a predictable name (`.tmp-<pid>`) lets another local user
+ * place a file or link there first. The `.tmp…` suffix keeps it out of a CNI runtime's `*.conflist` scan.
+ */
+function temporaryPath(path: string): string {
+  return join(dirname(path), `${basename(path)}.tmp${randomBytes(6).toString('hex')}`);
+}
+
+function writeFailed(path: string, o: AtomicWrite, err: unknown): PodnetError {
+  const e = err as NodeJS.ErrnoException;
+  const code = e.code ?? e.message;
+  return new PodnetError('FAILED', `cannot write ${o.what === undefined ? '' : `${o.what} `}${path}: ${code}`,
+    code === 'EACCES' || code === 'EPERM' ? 'run as root, or choose a directory you can write' : 'check that the directory exists and is writable', { cause: err });
+}
+
+/**
+ * Replaces `path` whole, so a reader sees the old file or the new one, never a part: the data goes to a new file
+ * beside it, created exclusively (O_EXCL: an existing file or link at the temporary name is never followed or
+ * reused) with `mode`, is fsynced, then renamed over `path`. Whatever fails, the temporary file is removed; the
+ * error is FAILED `cannot write …` with the errno. ipamd's checkpoint uses this one; the synchronous twin below is
+ * for `cni install`, whose undo runs inside synchronous code.
+ */
+export async function writeFileAtomic(path: string, data: string | Buffer, o: AtomicWrite): Promise<void> {
+  const tmp = temporaryPath(path);
+  let created = false;
+  try {
+    const file = await open(tmp, 'wx', o.mode);
+    created = true;
+    try {
+      await file.chmod(o.mode);
+      await file.writeFile(data);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    if (created) await unlink(tmp).catch(() => undefined);
+    throw writeFailed(path, o, err);
+  }
+}
+
+/** writeFileAtomic for synchronous callers: the same steps, the same cleanup and error. */
+export function writeFileAtomicSync(path: string, data: string | Buffer, o: AtomicWrite): void {
+  const tmp = temporaryPath(path);
+  let created = false;
+  try {
+    const fd = openSync(tmp, 'wx', o.mode);
+    created = true;
+    try {
+      fchmodSync(fd, o.mode);
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    if (created) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // already gone: nothing left behind
+      }
+    }
+    throw writeFailed(path, o, err);
   }
 }

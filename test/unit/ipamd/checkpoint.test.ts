@@ -1,6 +1,6 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -54,6 +54,15 @@ describe('checkpoint format (spec §6.4)', () => {
     assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('ipam.json')), ['ipam.json']);
     assert.equal(readFileSync(path, 'utf8'),
       '{"version":"vpc-cni-ipam/1","allocations":[{"networkName":"aws-cni","containerID":"c1","ifName":"eth0","ipv4":"10.0.97.30","allocationTimestamp":1000000000,"metadata":{"k8sPodNamespace":"default","k8sPodName":"web"}}]}\n');
+  });
+
+  test('a write that fails leaves no temp file and says it could not write the checkpoint', async () => {
+    const sub = join(dir, 'failing');
+    const path = join(sub, 'ipam.json');
+    mkdirSync(path, { recursive: true }); // a directory where the checkpoint goes: the rename fails
+    await assert.rejects(writeCheckpoint(path, checkpointOf(store().assignments())), (e: Error & { code?: string }) =>
+      e.code === 'FAILED' && e.message === `cannot write the IPAM checkpoint ${path}: EISDIR`);
+    assert.deepEqual(readdirSync(sub), ['ipam.json']);
   });
 });
 
