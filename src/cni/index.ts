@@ -55,7 +55,6 @@ export {
   installCni,
   installCniUndoable,
   renderConflist,
-  podV6DisablingSysctls,
   type ConflistOptions,
   type InstallOptions,
   type InstallResult,

@@ -32,7 +32,7 @@ const conflistName = '10-aws.conflist';
  * What the tuning plugin writes inside each pod with DISABLE_POD_V6=true: upstream's entrypoint chains exactly these
  * three (cmd/aws-vpc-cni/main.go at v1.23.1), so a pod has no IPv6 address, not even on lo.
  */
-export const podV6DisablingSysctls: Readonly<Record<string, string>> = {
+const podV6DisablingSysctls: Readonly<Record<string, string>> = {
   'net.ipv6.conf.all.disable_ipv6': '1',
   'net.ipv6.conf.default.disable_ipv6': '1',
   'net.ipv6.conf.lo.disable_ipv6': '1',

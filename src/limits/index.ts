@@ -11,6 +11,6 @@ export {
   type NetworkCard,
 } from './table.js';
 export { maxPods, type MaxPodsBreakdown, type MaxPodsOptions } from './max-pods.js';
-export { branchInterfaces, trunkLimits, trunkingCompatible, type TrunkLimits } from './trunk.js';
+export { trunkLimits, trunkingCompatible, type TrunkLimits } from './trunk.js';
 export { vcpuCount } from './vcpus.js';
 export { windowsLimits, type WindowsLimits } from './windows.js';

@@ -47,8 +47,3 @@ export function trunkLimits(instanceType: string): TrunkLimits {
 export function trunkingCompatible(instanceType: string): boolean {
   return trunkLimits(instanceType).trunkingCompatible;
 }
-
-/** Branch ENIs a trunk on this type carries; null when the resource controller's table does not list the type. */
-export function branchInterfaces(instanceType: string): number | null {
-  return trunkLimits(instanceType).branchInterfaces;
-}

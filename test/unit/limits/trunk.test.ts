@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startEc2Server } from '../../../src/ec2/index.js';
 import { poolConfigFrom, poolLimitsFrom, simulatePool, type StartSimulatedCloud } from '../../../src/ipamd/index.js';
-import { allInstanceTypes, branchInterfaces, lookupInstanceType, maxPods, trunkLimits, trunkingCompatible } from '../../../src/limits/index.js';
+import { allInstanceTypes, lookupInstanceType, maxPods, trunkLimits, trunkingCompatible } from '../../../src/limits/index.js';
 import { loadConfig } from '../../../src/config/index.js';
 
 const startCloud: StartSimulatedCloud = (nowMs) =>
@@ -35,10 +35,10 @@ describe('issue 11 item 1: the trunk table (VPC resource controller limits.go)',
   test('t2, t3-family and m4 are not trunking-compatible; m5.large carries 9 branch ENIs, c5.4xlarge 54', () => {
     for (const type of allInstanceTypes().filter((t) => /^(t2|t3|t3a|m4)\./.test(t))) {
       assert.equal(trunkingCompatible(type), false, type);
-      assert.equal(branchInterfaces(type), 0, type);
+      assert.equal(trunkLimits(type).branchInterfaces, 0, type);
     }
     assert.deepEqual(trunkLimits('m5.large'), { listed: true, trunkingCompatible: true, branchInterfaces: 9 });
-    assert.equal(branchInterfaces('c5.4xlarge'), 54);
+    assert.equal(trunkLimits('c5.4xlarge').branchInterfaces, 54);
   });
 
   test('a type the table does not list counts as compatible, as upstream ipamd does, with unknown branch ENIs', () => {
