@@ -97,9 +97,13 @@ function formatSimulation(instanceType: string, result: SimulationResult, setup:
   const f = result.fleet;
   if (f) {
     const held = f.podAddressesPerNode + f.eniPrimaryAddressesPerNode;
+    const subnet = f.subnets === 1
+      ? `smallest subnet: /${f.subnetPrefixLength} (${f.subnetUsableAddresses} usable after the 5 AWS reserves)`
+      : `no single subnet holds them: AWS subnets are /16 to /28, and a /16 (${f.subnetUsableAddresses} usable after the 5 AWS reserves) holds ${f.nodesPerSubnet} of these nodes, `
+        + `so ${f.subnets} /16 subnets are needed, each in a VPC CIDR block of its own (a VPC CIDR block is at most /16 too: add secondary CIDR blocks)`;
     out.push(`${f.nodes} node(s): ${f.nodes} × (${f.podAddressesPerNode} pod addresses + ${f.eniPrimaryAddressesPerNode} ENI primary address(es)) = ${f.addresses} addresses `
-      + `(${held} per node); smallest subnet: /${f.subnetPrefixLength} (${f.subnetUsableAddresses} usable after the 5 AWS reserves)`);
-    out.push('  counted: pod addresses the settled pool holds (its high point when it oscillates) and each ENI\'s primary address'
+      + `(${held} per node); ${subnet}`);
+    out.push('  counted: pod addresses the settled pool holds (with the extra ENI attached when it oscillates) and each ENI\'s primary address'
       + `${c.customNetworking ? ' except the node\'s primary ENI, which stays in the node subnet' : ', the node\'s own address included'}`
       + `${setup.prefixDelegation ? '; every prefix needs an aligned /28 of its own' : ''}; one simulation times N, as identical nodes hold the same`);
   }

@@ -22,7 +22,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { loadConfig } from '../config/index.js';
 import { PodnetError } from '../lib/index.js';
-import { enisOnDefaultCard, lookupInstanceType, maxPods as maxPodsOf, supportsPrefixDelegation, windowsLimits, type InstanceLimits } from '../limits/index.js';
+import { subnetsFor } from '../net/index.js';
+import { IPS_PER_PREFIX, enisOnDefaultCard, lookupInstanceType, maxPods as maxPodsOf, supportsPrefixDelegation, windowsLimits, type InstanceLimits } from '../limits/index.js';
 import { FakeClock } from './clock.js';
 import { BackoffRetryStrategy, defaultRetrySettings } from './cloud.js';
 import { Datastore, type PoolSnapshot } from './datastore.js';
@@ -82,7 +83,7 @@ export interface Refusal {
   readonly message: string;
 }
 
-/** Addresses a fleet of identical nodes holds, and the smallest subnet that fits them. */
+/** Addresses a fleet of identical nodes holds, and the AWS subnet(s) that fit them. */
 export interface FleetAddresses {
   readonly nodes: number;
   /** Pod addresses one node holds (16 per prefix with prefix delegation). */
@@ -90,9 +91,13 @@ export interface FleetAddresses {
   /** ENI primary addresses one node holds in the pod subnet (the node's own address included unless custom networking). */
   readonly eniPrimaryAddressesPerNode: number;
   readonly addresses: number;
-  /** The smallest subnet prefix length that fits them, AWS's 5 reserved addresses per subnet taken out. */
+  /** The smallest subnet prefix length that fits them (AWS's 5 reserved addresses per subnet taken out), at most /16. */
   readonly subnetPrefixLength: number;
   readonly subnetUsableAddresses: number;
+  /** Subnets of that length needed: above 1 when the nodes do not fit a /16, AWS's largest subnet. */
+  readonly subnets: number;
+  /** The most nodes one such subnet holds. */
+  readonly nodesPerSubnet: number;
 }
 
 /** The pool after the last pod (at its high point when it oscillates). */
@@ -139,8 +144,6 @@ export interface SimulationSetup {
 const MAX_ITERATIONS_PER_SETTLE = 1_000;
 /** The fake clock starts at a fixed instant so runs are reproducible. */
 const START_MS = Date.UTC(2025, 0, 1);
-/** AWS reserves the first four and the last address of every subnet. */
-const AWS_RESERVED_PER_SUBNET = 5;
 
 export async function simulatePool(opts: SimulateOptions): Promise<{ result: SimulationResult; setup: SimulationSetup }> {
   const limits = lookupInstanceType(opts.instanceType);
@@ -437,32 +440,24 @@ function explainRefusal(why: PodnetError, s: PoolSnapshot, c: PoolConfig, l: Poo
 }
 
 /**
- * Addresses N identical nodes hold and the smallest subnet for them. The nodes are identical and independent (each
+ * Addresses N identical nodes hold and the AWS subnet(s) for them. The nodes are identical and independent (each
  * pool decides from its own datastore only), so one simulation times N is exact. Each node holds its pod addresses
  * and one primary address per ENI; with custom networking the node's primary ENI stays in the node's subnet and is
- * not counted. With prefix delegation every prefix needs an aligned /28 of its own: the subnet's first and last /28
- * hold AWS's reserved addresses, so only primaries go there, and further primaries take whole /28s.
+ * not counted. With prefix delegation the pod addresses are /28 prefixes, each an aligned block of its own.
  */
 export function fleetAddresses(nodes: number, podAddressesPerNode: number, enisPerNode: number, c: Pick<PoolConfig, 'prefixDelegation' | 'customNetworking'>): FleetAddresses {
   const primaries = enisPerNode - (c.customNetworking ? 1 : 0);
-  const addresses = nodes * (podAddressesPerNode + primaries);
-  const fits = (length: number): boolean => {
-    const size = 2 ** (32 - length);
-    if (!c.prefixDelegation) return size - AWS_RESERVED_PER_SUBNET >= addresses;
-    const blocks = size / 16;
-    if (blocks < 2) return podAddressesPerNode === 0 && size - AWS_RESERVED_PER_SUBNET >= addresses;
-    // the first /28 keeps 12 usable addresses, the last 15: room for 27 primaries before they take whole /28s
-    const primaryBlocks = Math.max(0, Math.ceil((nodes * primaries - 27) / 16));
-    return nodes * (podAddressesPerNode / 16) <= blocks - 2 - primaryBlocks;
-  };
-  let length = 28;
-  while (length > 0 && !fits(length)) length--;
+  const plan = subnetsFor(nodes, c.prefixDelegation
+    ? { singleAddresses: primaries, prefixes: podAddressesPerNode / IPS_PER_PREFIX }
+    : { singleAddresses: podAddressesPerNode + primaries, prefixes: 0 });
   return {
     nodes,
     podAddressesPerNode,
     eniPrimaryAddressesPerNode: primaries,
-    addresses,
-    subnetPrefixLength: length,
-    subnetUsableAddresses: 2 ** (32 - length) - AWS_RESERVED_PER_SUBNET,
+    addresses: nodes * (podAddressesPerNode + primaries),
+    subnetPrefixLength: plan.prefixLength,
+    subnetUsableAddresses: plan.usableAddresses,
+    subnets: plan.subnets,
+    nodesPerSubnet: plan.membersPerSubnet,
   };
 }

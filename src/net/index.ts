@@ -1,6 +1,6 @@
 /**
  * IPv4/IPv6 addresses and CIDRs as bigints, containment, the addresses AWS reserves in a subnet, aligned prefix
- * blocks, and free-space accounting for one subnet. Pure: no I/O, no Linux.
+ * blocks, free-space accounting for one subnet, and the AWS subnet a fleet of nodes needs. Pure: no I/O, no Linux.
  */
 export {
   type Family,
@@ -28,3 +28,4 @@ export {
   alignedBlocks,
 } from './cidr.js';
 export { SubnetSpace } from './space.js';
+export { AWS_LARGEST_SUBNET, AWS_SMALLEST_SUBNET, fitsSubnet, subnetsFor, type SubnetDemand, type SubnetPlan } from './sizing.js';

@@ -81,3 +81,10 @@ test('a MINIMUM_IP_TARGET above what the node holds gets one message: the capaci
   const within = podnet(['pool', 'simulate', 't3.small', '--pods', '1', '--env', 'MINIMUM_IP_TARGET=5']);
   assert.match(within.stderr, /^note: MINIMUM_IP_TARGET: .*never grows past 5/m);
 });
+
+test('review 11 finding 1: --nodes beyond a /16 says how many /16 subnets (and CIDR blocks) instead of a larger prefix (m5.large, 30 pods, 3000 nodes: 2)', () => {
+  const r = podnet(['pool', 'simulate', 'm5.large', '--pods', '30', '--nodes', '3000']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /= 90000 addresses \(30 per node\); no single subnet holds them: AWS subnets are \/16 to \/28, and a \/16 \(65531 usable after the 5 AWS reserves\) holds 2184 of these nodes, so 2 \/16 subnets are needed, each in a VPC CIDR block of its own/);
+  assert.doesNotMatch(r.stdout, /\/1[0-5]\b/);
+});

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEc2Server } from '../../../src/ec2/index.js';
 import { fleetAddresses, simulatePool, type StartSimulatedCloud } from '../../../src/ipamd/index.js';
-import { maxPods, windowsLimits } from '../../../src/limits/index.js';
+import { windowsLimits } from '../../../src/limits/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
 
 const startCloud: StartSimulatedCloud = (nowMs) =>
@@ -16,15 +16,14 @@ const startCloud: StartSimulatedCloud = (nowMs) =>
 const simulate = (instanceType: string, pods: number, env: Record<string, string> = {}, more: { maxPods?: number; nodes?: number; os?: 'linux' | 'windows' } = {}) =>
   simulatePool({ instanceType, pods, startCloud, env, ...more });
 
-test('max pods follows the mode as podnet max-pods computes it: custom networking (t3.small 2 × 3 + 2 = 8), trunk (m5.large 2 × 9 + 2 = 20), prefix delegation', async () => {
+test('max pods follows the mode as podnet max-pods computes it: custom networking (t3.small 2 × 3 + 2 = 8), trunk (m5.large 2 × 9 + 2 = 20), prefix delegation (c5.2xlarge 4 × 14 × 16 + 2 = 898, capped at 110 for 8 vCPUs)', async () => {
   const custom = await simulate('t3.small', 0, { AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' });
   assert.equal(custom.result.maxPods, 8);
-  assert.equal(custom.result.maxPods, maxPods('t3.small', { customNetworking: true }).maxPods);
   const trunk = await simulate('m5.large', 0, { ENABLE_POD_ENI: 'true' });
   assert.equal(trunk.result.maxPods, 20);
   const pd = await simulate('c5.2xlarge', 0, { ENABLE_PREFIX_DELEGATION: 'true' });
-  assert.equal(pd.result.maxPods, maxPods('c5.2xlarge', { prefixDelegation: true }).maxPods);
-  assert.equal(pd.setup.maxPods, pd.result.maxPods);
+  assert.equal(pd.result.maxPods, 110);
+  assert.equal(pd.setup.maxPods, 110);
 });
 
 test('refused pods are explained per reason: every ENI full (t3.small, 3 × 3, pods 10-12)', async () => {
@@ -71,7 +70,12 @@ test('a MINIMUM_IP_TARGET above what the node can hold is flagged with both numb
 
 test('--nodes: 100 t3.small nodes at 5 pods hold 100 × (9 pod addresses + 3 ENI primaries) = 1200 addresses, a /21 (2043 usable; a /22 has 1019)', async () => {
   const { result } = await simulate('t3.small', 5, {}, { nodes: 100 });
-  assert.deepEqual(result.fleet, { nodes: 100, podAddressesPerNode: 9, eniPrimaryAddressesPerNode: 3, addresses: 1200, subnetPrefixLength: 21, subnetUsableAddresses: 2043 });
+  assert.deepEqual(result.fleet, { nodes: 100, podAddressesPerNode: 9, eniPrimaryAddressesPerNode: 3, addresses: 1200, subnetPrefixLength: 21, subnetUsableAddresses: 2043, subnets: 1, nodesPerSubnet: 170 });
+});
+
+test('review 11 finding 1: --nodes never suggests a subnet larger than /16: 3000 m5.large nodes at 30 pods hold 3000 × (27 + 3) = 90000 addresses; a /16 (65531) holds 2184 nodes (30 × 2184 = 65520), so 2 /16 subnets', async () => {
+  const { result } = await simulate('m5.large', 30, {}, { nodes: 3000 });
+  assert.deepEqual(result.fleet, { nodes: 3000, podAddressesPerNode: 27, eniPrimaryAddressesPerNode: 3, addresses: 90000, subnetPrefixLength: 16, subnetUsableAddresses: 65531, subnets: 2, nodesPerSubnet: 2184 });
 });
 
 test('--nodes: prefixes need whole aligned /28s, so 1 prefix + 1 primary needs a /26 where 17 single addresses fit a /27', () => {
