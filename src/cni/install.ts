@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PodnetError, checkCreatablePath, ensureDirectory, onPath, writeFileAtomicSync } from '../lib/index.js';
+import { PodnetError, checkCreatablePath, ensureDirectory, onPath, undoOnFailure, writeFileAtomicSync } from '../lib/index.js';
 
 /** What the conflist carries; the CLI fills it from the VPC CNI's environment variables through src/config. */
 export interface ConflistOptions {
@@ -144,17 +144,13 @@ export function installCniUndoable(o: InstallOptions): UndoableInstall {
   const launcher = join(o.binDir, launcherName);
   const conflist = join(o.confDir, conflistName);
   const journal = new InstallJournal();
-  try {
+  undoOnFailure(() => {
     journal.ensureDirectory(o.binDir, '--bin-dir');
     journal.ensureDirectory(o.confDir, '--conf-dir');
     for (const p of plugins) journal.write(join(o.binDir, p.name), p.data, 0o755);
     journal.write(launcher, text, 0o755);
     journal.write(conflist, `${JSON.stringify(rendered, null, 2)}\n`, 0o644);
-  } catch (err) {
-    const failed = journal.undo();
-    if (failed.length > 0 && err instanceof PodnetError) err.message += `; and could not undo: ${failed.join('; ')}`;
-    throw err;
-  }
+  }, () => journal.undo(), { notUndone: 'and could not undo:' });
   return { result: { launcher, conflist, plugins: plugins.map((p) => join(o.binDir, p.name)), fallbackArgv }, undo: () => journal.undo() };
 }
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PodnetError } from '../lib/index.js';
+import { PodnetError, undoOnFailure } from '../lib/index.js';
 import { readIpJson, runIpBatch } from './iproute.js';
 import type { NetnsRef } from './netns.js';
 import { ifNameWord, ipLine, numberWord } from './words.js';
@@ -100,29 +100,18 @@ export function applySysctls(settings: readonly SysctlSetting[], root = PROC_SYS
     }
     return failed;
   };
-  const results: SysctlResult[] = [];
-  for (const s of settings) {
-    let before: string | undefined;
+  const results = undoOnFailure(() => settings.map((s): SysctlResult => {
+    const before = readSysctl(root, s.key);
+    if (before === undefined && s.ifExists) return { key: s.key, value: s.value, before };
     try {
-      before = readSysctl(root, s.key);
-      if (before === undefined && s.ifExists) {
-        results.push({ key: s.key, value: s.value, before });
-        continue;
-      }
-      try {
-        writeFileSync(join(root, s.key), s.value);
-      } catch (err) {
-        throw sysctlError('write', s.key, err);
-      }
+      writeFileSync(join(root, s.key), s.value);
     } catch (err) {
-      const failed = undo();
-      if (failed.length > 0 && err instanceof PodnetError) err.message += `; and could not restore ${failed.join('; ')}`;
-      throw err;
+      throw sysctlError('write', s.key, err);
     }
     const result = { key: s.key, value: s.value, before };
     done.push(result);
-    results.push(result);
-  }
+    return result;
+  }), undo, { notUndone: 'and could not restore' });
   return { results, undo };
 }
 

@@ -1,6 +1,7 @@
 export { PodnetError, usageError, type ErrorCode } from './errors.js';
 export { run, onPath, ExecError, type RunOptions, type RunResult } from './exec.js';
 export { nearestNames } from './nearest.js';
+export { undoOnFailure } from './undo.js';
 export { readUserFile, checkCreatablePath, ensureDirectory, writeFileAtomic, writeFileAtomicSync, type AtomicWrite } from './files.js';
 export {
   listenOn,
