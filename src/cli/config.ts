@@ -17,6 +17,8 @@ export function registerConfig(program: Command): void {
       const file = opts.envFile === undefined ? undefined : readEnvFile(opts.envFile);
       const loaded = loadConfig(file?.env ?? process.env, { source: file ? 'file' : 'env', os: opts.os });
       const { config, settings, unknown } = loaded;
+      // every unresolved variable is said beside its row, checked or not (only checked ones are also warnings)
+      for (const u of file?.unresolved ?? []) settings.find((s) => s.name === u.name)?.notes.push(`valueFrom ${u.from}: filled in by the kubelet, shown as unset`);
       const problems = [...unresolvedProblems(file?.unresolved ?? []), ...loaded.problems];
       const errors = problems.filter((p) => p.severity === 'error').length;
       if (opts.json) {

@@ -5,23 +5,28 @@ import type { ConfigProblem, PodnetConfig } from './types.js';
 /** The variables that were set, as written. */
 type Texts = ReadonlyMap<string, string>;
 
-const notImplemented = (variable: string, what: string, fix: string): ConfigProblem => ({
+const notImplemented = (variable: string, what: string, fix: string, verb: 'is' | 'are' = 'is'): ConfigProblem => ({
   variable, severity: 'error', rule: 'not-implemented',
-  message: `${what} is not implemented yet in podnet; podnet ipamd refuses to start rather than run without it`,
+  message: `${what} ${verb} not implemented yet in podnet; podnet ipamd refuses to start rather than run without it`,
   fix,
 });
 
 /**
  * Settings that take effect upstream with this configuration but that podnet does not implement (a later issue):
  * refused, never accepted and ignored. ENABLE_V4_EGRESS=true is the manifest default and only matters in an IPv6
- * cluster, so the default manifest passes. ANNOTATE_POD_IP and AWS_MANAGE_ENIS_NON_SCHEDULABLE need the
+ * cluster, so the default manifest passes; left at that default in an IPv6 cluster it is part of the ENABLE_IPv6
+ * error rather than a second error. ANNOTATE_POD_IP and AWS_MANAGE_ENIS_NON_SCHEDULABLE need the
  * Kubernetes API server: aws-node would start, so they are warnings.
  */
-export function unimplemented(c: PodnetConfig): ConfigProblem[] {
+export function unimplemented(c: PodnetConfig, texts: Texts): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   if (c.enableIPv6) {
-    out.push(notImplemented('ENABLE_IPv6', 'IPv6 pods (ENABLE_IPv6=true)', 'run an IPv4 cluster (ENABLE_IPv4=true, ENABLE_IPv6=false) with podnet for now'));
-    if (c.enableV4Egress) {
+    // ENABLE_V4_EGRESS left at its default (true) is a consequence of ENABLE_IPv6, not a second choice to fix: it is
+    // said within the ENABLE_IPv6 error; only a value the user wrote gets its own error
+    const ownEgressError = c.enableV4Egress && texts.has('ENABLE_V4_EGRESS');
+    const withEgress = c.enableV4Egress && !ownEgressError ? ' and, with ENABLE_V4_EGRESS at its default true, IPv4 egress for IPv6 pods (egress-cni, v4if0)' : '';
+    out.push(notImplemented('ENABLE_IPv6', `IPv6 pods (ENABLE_IPv6=true)${withEgress}`, 'run an IPv4 cluster (ENABLE_IPv4=true, ENABLE_IPv6=false) with podnet for now', withEgress ? 'are' : 'is'));
+    if (ownEgressError) {
       out.push(notImplemented('ENABLE_V4_EGRESS', 'IPv4 egress for IPv6 pods through egress-cni (v4if0)', 'this comes with IPv6 support; set ENABLE_IPv6=false for now'));
     }
   } else if (c.enableV6Egress) {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { PodnetError, readUserFile } from '../lib/index.js';
 import type { ConfigProblem } from './types.js';
+import { variables } from './variables.js';
 
 /** A variable whose value Kubernetes fills in at run time (`valueFrom`, `envFrom`), so it cannot be checked offline. */
 export interface UnresolvedEnv {
@@ -147,9 +148,18 @@ export function readEnvFile(path: string): EnvFile {
   return parseEnvText(readUserFile(path, 'env file', 'check the path; the file holds KEY=VALUE lines or the aws-node DaemonSet'), path);
 }
 
-/** Each unresolved variable as a warning: podnet checks the configuration as if it were unset. */
+/**
+ * A warning for each unresolved variable whose value the check looks at: podnet checks the configuration as if it
+ * were unset. Variables podnet takes as given (MY_NODE_NAME from `fieldRef spec.nodeName` in every real manifest)
+ * and names podnet does not read get none: not knowing them hides nothing. `envFrom` may hold any variable.
+ */
 export function unresolvedProblems(unresolved: readonly UnresolvedEnv[]): ConfigProblem[] {
-  return unresolved.map((u) => u.name === 'envFrom'
-    ? { variable: 'envFrom', severity: 'warning', rule: 'value-from-unresolved', message: `the aws-node container takes variables from ${u.from}, which cannot be read offline; they are not checked`, fix: 'add them as KEY=VALUE lines to check them' }
-    : { variable: u.name, severity: 'warning', rule: 'value-from-unresolved', message: `set with valueFrom (${u.from}), which only the kubelet resolves; not resolvable offline, so it is checked as unset`, fix: `to check a value, add ${u.name}=VALUE in KEY=VALUE form` });
+  const checked = (name: string) => variables.some((v) => v.name === name && !v.unchecked);
+  return unresolved.flatMap((u): ConfigProblem[] => {
+    if (u.name === 'envFrom') {
+      return [{ variable: 'envFrom', severity: 'warning', rule: 'value-from-unresolved', message: `the aws-node container takes variables from ${u.from}, which cannot be read offline; they are not checked`, fix: 'to check them, give their values with --env-file in KEY=VALUE form, or in the manifest as env entries with value:' }];
+    }
+    if (!checked(u.name)) return [];
+    return [{ variable: u.name, severity: 'warning', rule: 'value-from-unresolved', message: `set with valueFrom (${u.from}), which only the kubelet resolves; not resolvable offline, so it is checked as unset`, fix: `to check a value, give it with --env-file in KEY=VALUE form (${u.name}=VALUE), or in the manifest as value:` }];
+  });
 }

@@ -51,13 +51,20 @@ export function loadConfig(env: Env, opts: { source?: Exclude<SettingSource, 'de
   }
   const config = partial as PodnetConfig;
 
-  problems.push(...crossProblems(config, texts), ...unimplemented(config), ...poolOscillation(config, texts));
-  if (opts.os === 'windows') problems.push(...notOnWindows(config, texts));
+  const cross = crossProblems(config, texts);
+  problems.push(...cross, ...unimplemented(config, texts), ...poolOscillation(config, texts));
+  // the both-off error already says that ENABLE_IPv4's text is not a boolean and which value ipamd uses instead
+  if (cross.some((p) => p.rule === 'ipv4-and-ipv6-both-off')) dropProblem(problems, 'ENABLE_IPv4', 'malformed-bool');
+  const windows = opts.os === 'windows' ? notOnWindows(config, texts) : [];
+  problems.push(...windows);
+  // a variable that does not apply to a Windows node is said to once: how it combines with other Linux settings
+  // ("has no effect: EXTERNALSNAT=true") is beside the point there
+  const notForWindows = new Set(windows.map((p) => p.variable));
   for (const [name, note] of overrideNotes(config)) settings.find((s) => s.name === name)?.notes.push(note);
   for (const def of variables) {
     const text = texts.get(def.name);
     // a value equal to podnet's or upstream's default is not a choice the user made, so it is never "ignored"
-    const chosen = text !== undefined && text !== def.default && text !== def.codeDefault;
+    const chosen = text !== undefined && text !== def.default && text !== def.codeDefault && !notForWindows.has(def.name);
     const why = chosen ? def.ignoredWhen?.(config) : undefined;
     if (why) problems.push({ variable: def.name, severity: 'warning', rule: 'ignored-setting', message: `"${text}" has no effect: ${why}`, fix: `unset ${def.name}, or change the settings it depends on` });
   }
@@ -69,9 +76,18 @@ export function loadConfig(env: Env, opts: { source?: Exclude<SettingSource, 'de
   return { config, settings, problems, unknown: findTypos(Object.keys(env)) };
 }
 
-/** A problem as one line for people and logs: `VARIABLE: message (using VALUE) — fix`. */
+/**
+ * A problem as one line for people and logs: `VARIABLE: message (using VALUE) — fix`. The `(using VALUE)` part is
+ * left out when the message already says what upstream runs with ("upstream silently uses 0x80", "logs at DEBUG").
+ */
 export function describeProblem(p: ConfigProblem): string {
-  return `${p.variable}: ${p.message}${p.used === undefined ? '' : ` (using ${show(p.used)})`} — ${p.fix}`;
+  const saysFallback = /\b(?:uses|logs at) /.test(p.message);
+  return `${p.variable}: ${p.message}${p.used === undefined || saysFallback ? '' : ` (using ${show(p.used)})`} — ${p.fix}`;
+}
+
+function dropProblem(problems: ConfigProblem[], variable: string, rule: string): void {
+  const i = problems.findIndex((p) => p.variable === variable && p.rule === rule);
+  if (i >= 0) problems.splice(i, 1);
 }
 
 function show(text: string): string {

@@ -31,6 +31,11 @@ export interface VariableDef {
   podnetOnly?: boolean;
   /** ipamd reads it with os.LookupEnv, so an empty value is a value rather than "unset". */
   emptyIsValue?: boolean;
+  /**
+   * Taken as given: no value of it is refused, warned about or changes another finding, so not knowing it (a
+   * manifest's `valueFrom`) hides nothing from the check.
+   */
+  unchecked?: boolean;
   /** Why this value has no effect given the rest of the configuration, if it has none. */
   ignoredWhen?: (c: PodnetConfig) => string | undefined;
   /** Text → effective value, with upstream's fallbacks; `undefined` text means unset. */
@@ -102,7 +107,7 @@ function intVar(d: Common<FieldOf<number>> & { default: number; codeDefault?: nu
 }
 
 function stringVar(d: Common<FieldOf<string>> & { default: string; codeDefault?: string; manifestDefault?: string }): VariableDef {
-  return { ...d, kind: 'string', parse: (text) => text ?? d.default };
+  return { ...d, kind: 'string', unchecked: d.ignoredWhen === undefined, parse: (text) => text ?? d.default };
 }
 
 /**
@@ -253,7 +258,7 @@ export const variables: readonly VariableDef[] = [
     name: 'WARM_IP_TARGET', field: 'warmIpTarget', default: 0, readBy: ['ipamd', 'entrypoint'],
     description: 'Free IPs to keep; >0 overrides WARM_ENI_TARGET and WARM_PREFIX_TARGET.',
     ignoredWhen: warmPoolIgnored('WARM_IP_TARGET'),
-    range: { min: 0, fallback: 0, onInvalid: 'warning', rule: 'negative-target', why: 'upstream silently uses 0 (not defined)' },
+    range: { min: 0, fallback: 0, onInvalid: 'warning', rule: 'negative-target', why: 'upstream silently uses 0, as if it were unset' },
   }),
   intVar({
     name: 'MINIMUM_IP_TARGET', field: 'minimumIpTarget', default: 0, readBy: ['ipamd', 'entrypoint'],

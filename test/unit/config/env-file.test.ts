@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseEnvFile, parseEnvText, readEnvFile } from '../../../src/config/index.js';
+import { parseEnvFile, parseEnvText, readEnvFile, unresolvedProblems } from '../../../src/config/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
 
 test('env files: KEY=VALUE, # comments, blank lines, export prefix, surrounding quotes stripped', () => {
@@ -101,4 +101,21 @@ test('DaemonSet manifests: no aws-node container, a value that is not a string, 
   usage('kind: DaemonSet\nspec: [unclosed\n', /ds\.yaml is neither KEY=VALUE lines nor valid YAML/);
   // KEY=VALUE files are still told apart by their first line
   assert.deepEqual(parseEnvText('# c\nWARM_IP_TARGET=2\n', 'a.env'), { env: { WARM_IP_TARGET: '2' }, unresolved: [], format: 'env' });
+});
+
+test('issue 11 review 6: valueFrom warns only for variables whose value the check looks at, with a fix that a manifest allows', () => {
+  const problems = unresolvedProblems([
+    { name: 'MY_NODE_NAME', from: 'fieldRef spec.nodeName' },
+    { name: 'MY_POD_NAME', from: 'fieldRef metadata.name' },
+    { name: 'SOME_OTHER_TOOL', from: 'secretKeyRef s/k' },
+    { name: 'WARM_IP_TARGET', from: 'configMapKeyRef amazon-vpc-cni/warm-ip-target' },
+    { name: 'envFrom', from: 'configMapRef cni-extra' },
+  ]);
+  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule} ${p.variable}`), [
+    'warning value-from-unresolved WARM_IP_TARGET',
+    'warning value-from-unresolved envFrom',
+  ]);
+  assert.equal(problems[0]!.message, 'set with valueFrom (configMapKeyRef amazon-vpc-cni/warm-ip-target), which only the kubelet resolves; not resolvable offline, so it is checked as unset');
+  assert.equal(problems[0]!.fix, 'to check a value, give it with --env-file in KEY=VALUE form (WARM_IP_TARGET=VALUE), or in the manifest as value:');
+  assert.equal(problems[1]!.fix, 'to check them, give their values with --env-file in KEY=VALUE form, or in the manifest as env entries with value:');
 });

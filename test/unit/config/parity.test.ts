@@ -37,9 +37,10 @@ test('issue 11 item 2: NETWORK_POLICY_ENFORCING_MODE="" stops ipamd (not none, s
 test('issue 11 item 2: ENABLE_IPv4="" parses to false, so ipamd refuses with both families disabled', () => {
   const { config, problems } = loadConfig({ ENABLE_IPv4: '' });
   assert.equal(config.enableIPv4, false);
-  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule} ${p.used}`), ['warning malformed-bool false', 'error ipv4-and-ipv6-both-off undefined']);
-  assert.match(problems[1]!.message, /ENABLE_IPv4="" is not a boolean, so ipamd uses its code default false.*"IPv4 and IPv6 are both disabled"/);
-  assert.deepEqual(findings({ ENABLE_IPv4: '', ENABLE_IPv6: 'false' }), ['warning malformed-bool ENABLE_IPv4', 'error ipv4-and-ipv6-both-off ENABLE_IPv4']);
+  // one finding (review 7): the error says that "" is not a boolean and which value ipamd takes instead
+  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule} ${p.used}`), ['error ipv4-and-ipv6-both-off undefined']);
+  assert.match(problems[0]!.message, /ENABLE_IPv4="" is not a boolean, so ipamd uses its code default false.*"IPv4 and IPv6 are both disabled"/);
+  assert.deepEqual(findings({ ENABLE_IPv4: '', ENABLE_IPv6: 'false' }), ['error ipv4-and-ipv6-both-off ENABLE_IPv4']);
 });
 
 test('issue 11 item 2: prefix delegation with WARM_PREFIX_TARGET="" stops aws-node ("" compares <= "0")', () => {
@@ -88,7 +89,7 @@ test('issue 11 item 3: a junk item in AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS is skip
   assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule} ${p.used}`), ['warning invalid-cidr-item 10.10.0.0/16,192.168.0.0/16']);
 });
 
-test('issue 11 item 3: WARM_IP_TARGET=1.5 starts with 0 (not defined) and warns', () => {
+test('issue 11 item 3: WARM_IP_TARGET=1.5 starts with 0 (as if unset) and warns', () => {
   const { config, problems } = loadConfig({ WARM_IP_TARGET: '1.5' });
   assert.equal(config.warmIpTarget, 0);
   assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule} ${p.used}`), ['warning malformed-int 0']);
@@ -116,8 +117,12 @@ test('issue 11 item 4: ENABLE_IPv6=true is refused: not implemented yet in podne
   const v6 = { ENABLE_IPv4: 'false', ENABLE_IPv6: 'true', ENABLE_PREFIX_DELEGATION: 'true', ENABLE_V4_EGRESS: 'false' };
   assert.deepEqual(findings(v6), ['error not-implemented ENABLE_IPv6']);
   assert.match(problem(v6, 'not-implemented').message, /^IPv6 pods \(ENABLE_IPv6=true\) is not implemented yet in podnet; podnet ipamd refuses to start/);
-  // ENABLE_V4_EGRESS=true (the default) takes effect in an IPv6 cluster: refused too
+  // ENABLE_V4_EGRESS=true takes effect in an IPv6 cluster: refused too; its own error when written, part of the
+  // ENABLE_IPv6 error when left at that default (review 7)
   assert.deepEqual(findings({ ...v6, ENABLE_V4_EGRESS: 'true' }), ['error not-implemented ENABLE_IPv6', 'error not-implemented ENABLE_V4_EGRESS']);
+  const { ENABLE_V4_EGRESS: _, ...v6Default } = v6;
+  assert.deepEqual(findings(v6Default), ['error not-implemented ENABLE_IPv6']);
+  assert.match(problem(v6Default, 'not-implemented').message, /^IPv6 pods \(ENABLE_IPv6=true\) and, with ENABLE_V4_EGRESS at its default true, IPv4 egress for IPv6 pods \(egress-cni, v4if0\) are not implemented yet in podnet/);
 });
 
 test('issue 11 item 4: ENABLE_V6_EGRESS=true in an IPv4 cluster is refused: not implemented yet in podnet', () => {

@@ -9,8 +9,8 @@ function findings(env: Env): string[] {
 }
 
 const v6 = { ENABLE_IPv4: 'false', ENABLE_IPv6: 'true', ENABLE_PREFIX_DELEGATION: 'true' };
-/** What every IPv6 configuration also gets: podnet does not implement IPv6 (nor IPv4 egress, on by default, in it). */
-const v6NotImplemented = ['error not-implemented ENABLE_IPv6', 'error not-implemented ENABLE_V4_EGRESS'];
+/** What every IPv6 configuration also gets: podnet does not implement IPv6 (nor IPv4 egress, on by default, in it: one error). */
+const v6NotImplemented = ['error not-implemented ENABLE_IPv6'];
 
 // --- entrypoint validateEnvVars ---
 
@@ -130,8 +130,11 @@ test('network-policy-not-enforced: strict or standard is accepted with a warning
 test('malformed-bool: an unparsable boolean is a warning and yields the upstream code default', () => {
   const { config, problems } = loadConfig({ ENABLE_IPv4: 'yes' });
   assert.equal(config.enableIPv4, false); // code default, not the manifest's true: so ipamd then sees both families off
-  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule}`), ['warning malformed-bool', 'error ipv4-and-ipv6-both-off']);
-  assert.match(problems[1]!.message, /ENABLE_IPv4=yes is not a boolean, so ipamd uses its code default false/);
+  // review 7: the both-off error says why ENABLE_IPv4 is false, so no separate malformed-bool warning repeats it
+  assert.deepEqual(problems.map((p) => `${p.severity} ${p.rule}`), ['error ipv4-and-ipv6-both-off']);
+  assert.match(problems[0]!.message, /ENABLE_IPv4=yes is not a boolean, so ipamd uses its code default false/);
+  assert.deepEqual(findings({ DISABLE_TCP_EARLY_DEMUX: 'yes' }), ['warning malformed-bool DISABLE_TCP_EARLY_DEMUX']);
+  assert.equal(loadConfig({ DISABLE_TCP_EARLY_DEMUX: 'yes' }).problems[0]?.used, 'false');
   assert.equal(loadConfig({ AWS_VPC_CNI_NODE_PORT_SUPPORT: 'on' }).config.nodePortSupport, true);
   // a PODNET_* boolean is podnet's own: refused
   assert.deepEqual(findings({ PODNET_PRE_1_8_ROUTING: 'yes' }), ['error malformed-bool PODNET_PRE_1_8_ROUTING']);
