@@ -38,7 +38,7 @@ export function registerMaxPods(program: Command): void {
     .option('--security-groups-for-pods', 'ENABLE_POD_ENI=true: the trunk ENI takes one ENI slot on trunking-compatible types')
     .option('--max-eni <n>', 'MAX_ENI: cap the ENIs per node', positiveInt)
     .option('--cpus <n>', "the node's vCPUs: apply the EKS calculator's ceiling (110 up to 30 vCPUs, else 250) with this count", positiveInt)
-    .option('--no-cap', 'with --prefix-delegation: the raw figure, without the vCPU ceiling')
+    .option('--no-cap', 'with --prefix-delegation: the raw figure, without the vCPU ceiling (without it a usage error: nothing is capped)')
     .option('--json', 'print the breakdown as JSON')
     .action(async (instanceType: string | undefined, flags: MaxPodsFlags) => {
       const { allInstanceTypes, maxPods, windowsLimits } = await import('../limits/index.js');

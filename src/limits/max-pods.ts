@@ -18,7 +18,10 @@ export interface MaxPodsOptions {
    * it, prefix delegation applies the ceiling with the type's count from data/instance-vcpus.json.
    */
   readonly cpus?: number;
-  /** Show the formula's figure without the vCPU ceiling (the calculator's --show-max-allowed). */
+  /**
+   * Show the formula's figure without the vCPU ceiling (the calculator's --show-max-allowed). Only with
+   * prefixDelegation, the one case that has a ceiling by default; alone it is a usage error.
+   */
   readonly noCap?: boolean;
 }
 
@@ -74,6 +77,10 @@ export function maxPods(instanceType: string, opts: MaxPodsOptions = {}): MaxPod
   }
   if (opts.cpus !== undefined && opts.noCap) {
     throw new PodnetError('USAGE', `--cpus ${opts.cpus} asks for the vCPU ceiling and --no-cap for none`, 'drop --no-cap to apply the ceiling for that vCPU count, or drop --cpus for the raw figure');
+  }
+  // without prefix delegation no ceiling is applied unless --cpus asks for one, so --no-cap would change nothing
+  if (opts.noCap && !opts.prefixDelegation) {
+    throw new PodnetError('USAGE', '--no-cap changes nothing without --prefix-delegation: secondary-IP figures (eni-max-pods.txt\'s) are never capped', 'drop --no-cap, or add --prefix-delegation for the raw prefix-delegation figure');
   }
   if (opts.maxEni !== undefined && !Number.isInteger(opts.maxEni)) {
     throw new PodnetError('USAGE', `MAX_ENI must be a whole number, got ${opts.maxEni}`, 'pass a whole number of ENIs, e.g. --max-eni 2');

@@ -73,3 +73,14 @@ test('issue 11 max-pods CLI: --cpus with --no-cap is a usage error', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^error: --cpus 4 asks for the vCPU ceiling and --no-cap for none\nhint: \S/);
 });
+
+test('issue 11 review 9: --no-cap without --prefix-delegation is a usage error that says it would change nothing', () => {
+  const r = podnet(['max-pods', 't3.small', '--no-cap']);
+  assert.equal(r.status, 2);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, "error: --no-cap changes nothing without --prefix-delegation: secondary-IP figures (eni-max-pods.txt's) are never capped\nhint: drop --no-cap, or add --prefix-delegation for the raw prefix-delegation figure\n");
+  assert.equal(podnet(['max-pods', '--all', '--no-cap']).status, 2);
+  assert.throws(() => maxPods('t3.small', { noCap: true }), /--no-cap changes nothing without --prefix-delegation/);
+  // with prefix delegation it still shows the raw figure
+  assert.equal(maxPods('t3.small', { prefixDelegation: true, noCap: true }).maxPods, 3 * (4 - 1) * 16 + 2); // 3 ENIs, 4 IPv4 addresses each
+});
