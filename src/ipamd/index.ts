@@ -61,12 +61,12 @@ export {
   type NodeIdentity,
 } from './executor.js';
 export { PoolManager, type IterationResult, type PoolManagerOptions } from './manager.js';
+export { type Oscillation } from './cycle.js';
+export { type Refusal } from './refusals.js';
 export {
   fleetAddresses,
   simulatePool,
   type FleetAddresses,
-  type Oscillation,
-  type Refusal,
   type SimulatedOs,
   type SimulateOptions,
   type SimulationResult,

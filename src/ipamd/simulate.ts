@@ -5,12 +5,9 @@
  * (ENIs in creation order); a pod ADD never grows the pool itself, so a pod that finds nothing in the settled pool is
  * refused (as upstream, §4.15), and the simulation says which limit refused it.
  *
- * Some settings never settle, as upstream: with WARM_ENI_TARGET=0 alone, pods that exactly fill every attached ENI
- * make the pool "too low" (no free address) → a new ENI; a minute later (minENILifeTime) the idle ENI is freed, and
- * the next pool iteration is too low again (issue 11 item 6). The simulation recognises such a cycle — the pool's
- * state at the start of an iteration recurring twice at the same interval, with the same EC2 calls in between —
- * reports it, and lets the next pod arrive at the cycle's high point (the most free addresses), that is outside the
- * gap in which a pod would be refused.
+ * Some settings never settle, as upstream (issue 11 item 6): cycle.ts recognises the cycle; the simulation reports
+ * it and adds the next pod at the cycle's high point (the extra ENI attached), outside the gap in which a pod would
+ * be refused. refusals.ts says which limit refused a pod; src/net sizes the subnet for `--nodes`.
  */
 import {
   CreateSubnetCommand,
@@ -23,13 +20,15 @@ import {
 import { loadConfig } from '../config/index.js';
 import { PodnetError } from '../lib/index.js';
 import { subnetsFor } from '../net/index.js';
-import { IPS_PER_PREFIX, enisOnDefaultCard, lookupInstanceType, maxPods as maxPodsOf, supportsPrefixDelegation, windowsLimits, type InstanceLimits } from '../limits/index.js';
+import { IPS_PER_PREFIX, lookupInstanceType, maxPods as maxPodsOf, supportsPrefixDelegation, windowsLimits } from '../limits/index.js';
 import { FakeClock } from './clock.js';
 import { BackoffRetryStrategy, defaultRetrySettings } from './cloud.js';
-import { Datastore, type PoolSnapshot } from './datastore.js';
+import { CycleWatch, poolState, sortedCounts, type Oscillation } from './cycle.js';
+import { Datastore } from './datastore.js';
 import { PoolExecutor } from './executor.js';
 import { PoolManager } from './manager.js';
-import { poolConfigFrom, poolLimitsFrom, type PoolConfig, type PoolLimits, type PoolTimers, type PoolTimestamps } from './pool.js';
+import { poolConfigFrom, poolLimitsFrom, type PoolConfig } from './pool.js';
+import { capacityWarnings, explainRefusal, type NodeCapacity, type Refusal } from './refusals.js';
 
 /**
  * Starts an EC2 API whose clock is the simulation's fake clock, on loopback with throttling off, and gives its
@@ -51,36 +50,6 @@ export interface SimulateOptions {
   readonly os?: SimulatedOs;
   /** Nodes of this type, each with `pods` pods: how many addresses they hold and the subnet they need. */
   readonly nodes?: number;
-}
-
-/** A pool that never settles: its state and EC2 calls repeat with a fixed period. */
-export interface Oscillation {
-  /** The pod count at which the pool started cycling (pods are added one at a time). */
-  readonly pods: number;
-  readonly periodSeconds: number;
-  /** EC2 calls in one period, by action. */
-  readonly ec2CallsPerCycle: Record<string, number>;
-  /** Of those, the calls that change something in EC2 (all but Describe*). */
-  readonly mutatingCallsPerCycle: number;
-  /** Seconds of each period in which no address is free: a pod arriving then is refused until the pool grows. */
-  readonly gapSeconds: number;
-  /** ENIs at the cycle's low and high points. */
-  readonly enis: { readonly low: number; readonly high: number };
-}
-
-/** Why pods were refused: one entry per reason, in the order the reasons first occurred. */
-export interface Refusal {
-  /**
-   * max-pods, eni-limit (every ENI full, no room for another), max-eni (MAX_ENI below the instance's limit),
-   * trunk-slot (ENABLE_POD_ENI holds an ENI slot for the trunk), subnet-exhausted, no-free-prefix, cooldown-only,
-   * ec2-throttled, no-free-address (the pool's targets keep it from growing).
-   */
-  readonly reason: string;
-  readonly pods: number;
-  /** The first refused pod's number (1-based). */
-  readonly firstPod: number;
-  /** The explanation with the numbers, as ipamd would give it for the first refused pod. */
-  readonly message: string;
 }
 
 /** Addresses a fleet of identical nodes holds, and the AWS subnet(s) that fit them. */
@@ -170,17 +139,11 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
   if (os === 'windows') {
     notes.push('Windows: the pods\' addresses are on the primary ENI only (the VPC resource controller attaches no other); the pool is simulated with aws-node\'s decisions and MAX_ENI=1');
   }
-  // The same figure `podnet max-pods` gives for this node's settings, so the two commands agree.
-  const maxPods = opts.maxPods ?? (os === 'windows'
-    ? windowsLimits(opts.instanceType, { prefixDelegation: requested.prefixDelegation }).maxPods
-    : maxPodsOf(opts.instanceType, {
-      prefixDelegation: requested.prefixDelegation,
-      customNetworking: config.customNetworking,
-      securityGroupsForPods: config.podEni,
-      ...(config.maxEni >= 1 ? { maxEni: config.maxEni } : {}),
-    }).maxPods);
+  // The node's capacity and default max pods from src/limits, the figures `podnet max-pods` gives for these settings.
+  const { capacity, maxPods: nodeMaxPods } = nodeLimits(opts.instanceType, os, requested, config);
+  const maxPods = opts.maxPods ?? nodeMaxPods;
   const poolLimits = poolLimitsFrom(limits, config, { maxPods });
-  const warnings = capacityWarnings(opts.instanceType, limits, config, poolLimits);
+  const warnings = capacityWarnings(opts.instanceType, capacity, config, poolLimits, 'MINIMUM_IP_TARGET');
   // When the capacity warning fires it gives the figure the pool really stops at; the config note "the pool never
   // grows past MINIMUM_IP_TARGET addresses" would contradict it.
   const configNotes = loaded.problems.filter((p) => p.severity === 'warning'
@@ -237,21 +200,17 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
 
     /** Runs pool iterations until the pool settles (undefined) or cycles (the cycle, with the pool at its high point). */
     const settle = async (pods: number): Promise<Oscillation | undefined> => {
-      const history: IterationRecord[] = [];
-      const seen = new Map<string, number[]>();
+      const watch = new CycleWatch();
       for (let i = 0; i < MAX_ITERATIONS_PER_SETTLE; i++) {
-        const state = poolState(datastore.snapshot(clock.now()), manager.timestamps, config.timers, clock.now());
-        const earlier = seen.get(state) ?? [];
-        const cycle = earlier.length >= 2 ? findCycle(history, earlier.at(-2)!, earlier.at(-1)!, clock.now()) : undefined;
+        const cycle = watch.check(poolState(datastore.snapshot(clock.now()), manager.timestamps, config.timers, clock.now()), clock.now());
         if (cycle) {
           // Replay the cycle up to its high point: the iterations are deterministic, so the same steps lead there.
           for (let k = 0; k < cycle.highPointOffset; k++) await iterate();
           return { pods, ...cycle.oscillation };
         }
-        seen.set(state, [...earlier, history.length]);
         const started = { at: clock.now(), free: freeNow(), enis: datastore.snapshot(clock.now()).enis.length };
         const next = await iterate();
-        history.push({ ...started, calls: next.calls });
+        watch.record({ ...started, calls: next.calls });
         if (next.done) return undefined;
       }
       throw new PodnetError('FAILED', `the pool neither settled nor repeated a cycle within ${MAX_ITERATIONS_PER_SETTLE} iterations`,
@@ -279,7 +238,7 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
       const assigned = datastore.assign({ networkName: 'aws-cni', containerId: `simulated-pod-${pod}`, ifName: 'eth0' }, {}, clock.now());
       if (!assigned) {
         refusedPods++;
-        const why = explainRefusal(manager.whyNoAddress(), datastore.snapshot(clock.now()), config, poolLimits, limits, os);
+        const why = explainRefusal(manager.whyNoAddress(), datastore.snapshot(clock.now()), config, poolLimits, capacity);
         const known = refusals.get(why.reason);
         refusals.set(why.reason, known ? { ...known, pods: known.pods + 1 } : { reason: why.reason, pods: 1, firstPod: pod, message: why.message });
       }
@@ -297,7 +256,7 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
       totalIps: stats.totalIps,
       unusedIps: stats.totalIps - stats.assignedIps,
       refusedPods,
-      ec2Calls: sortedRecord(ec2Calls),
+      ec2Calls: sortedCounts(ec2Calls),
     };
     const result: SimulationResult = {
       ...partial,
@@ -321,77 +280,6 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
   }
 }
 
-/** One pool iteration as the cycle detection sees it. */
-interface IterationRecord {
-  /** When it started (fake ms). */
-  readonly at: number;
-  /** Addresses a pod could take when it started. */
-  readonly free: number;
-  readonly enis: number;
-  /** Its EC2 calls, in order. */
-  readonly calls: readonly string[];
-}
-
-/**
- * Everything the pool's next decisions depend on, as a comparable string: per ENI its kind, its age up to
- * minENILifeTime (older ENIs all behave alike), its CIDRs with their use and cooldown; and the timers' ages up to
- * their length. ENI ids and addresses are left out: a new ENI in place of a freed one is the same state.
- */
-function poolState(s: PoolSnapshot, t: PoolTimestamps, timers: PoolTimers, nowMs: number): string {
-  const since = (at: number, capMs: number): number => Math.min(nowMs - at, capMs + 1);
-  return JSON.stringify({
-    enis: s.enis.map((e) => [e.primary, e.trunk, e.excluded, since(e.createdAt, timers.eniMinAgeMs),
-      e.cidrs.map((c) => [c.prefix, c.size, c.assigned, c.coolingDown, Math.max(0, (c.coolingUntil ?? 0) - nowMs)])]),
-    decrease: since(t.lastDecreaseAt, timers.decreaseIntervalMs),
-    insufficientCidr: since(t.lastInsufficientCidrAt, timers.insufficientCidrBackoffMs),
-  });
-}
-
-/**
- * The same state began iterations `a`, `b` and now: it is a cycle when both stretches took the same iterations at
- * the same offsets with the same EC2 calls, and some call was made (a state that recurs without calls is a timer
- * running out, not a cycle). The high point is the first iteration of the period with the most free addresses.
- */
-function findCycle(history: readonly IterationRecord[], a: number, b: number, nowMs: number):
-  { oscillation: Omit<Oscillation, 'pods'>; highPointOffset: number } | undefined {
-  const n = history.length;
-  if (b - a !== n - b) return undefined;
-  const first = history.slice(a, b);
-  const second = history.slice(b, n);
-  const period = nowMs - history[b]!.at;
-  if (period !== history[b]!.at - history[a]!.at) return undefined;
-  for (let k = 0; k < first.length; k++) {
-    if (first[k]!.at - history[a]!.at !== second[k]!.at - history[b]!.at) return undefined;
-    if (first[k]!.calls.join() !== second[k]!.calls.join()) return undefined;
-  }
-  const calls = second.flatMap((r) => r.calls);
-  if (calls.length === 0) return undefined;
-  const perCycle = new Map<string, number>();
-  for (const c of calls) perCycle.set(c, (perCycle.get(c) ?? 0) + 1);
-  // The state after iteration k lasts until iteration k + 1 starts; the period's last one wraps to `b`'s state.
-  let gapMs = 0;
-  for (let k = 0; k < second.length; k++) {
-    const after = k + 1 < second.length ? second[k + 1]! : second[0]!;
-    const until = k + 1 < second.length ? second[k + 1]!.at : nowMs;
-    if (after.free === 0) gapMs += until - second[k]!.at;
-  }
-  const highest = Math.max(...second.map((r) => r.free));
-  return {
-    oscillation: {
-      periodSeconds: period / 1000,
-      ec2CallsPerCycle: sortedRecord(perCycle),
-      mutatingCallsPerCycle: calls.filter((c) => !c.startsWith('Describe')).length,
-      gapSeconds: gapMs / 1000,
-      enis: { low: Math.min(...second.map((r) => r.enis)), high: Math.max(...second.map((r) => r.enis)) },
-    },
-    highPointOffset: second.findIndex((r) => r.free === highest),
-  };
-}
-
-function sortedRecord(m: ReadonlyMap<string, number>): Record<string, number> {
-  return Object.fromEntries([...m.entries()].sort(([x], [y]) => x.localeCompare(y)));
-}
-
 /** Windows nodes have neither custom networking nor security groups for pods (the VPC Resource Controller manages them). */
 function refuseOnWindows(c: PoolConfig): void {
   if (c.customNetworking) {
@@ -404,39 +292,19 @@ function refuseOnWindows(c: PoolConfig): void {
   }
 }
 
-/** ENIs that can carry pod addresses: MAX_ENI, the custom-networking primary and the trunk slot taken out (§4.8, §5.1). */
-function podEnis(c: PoolConfig, l: PoolLimits): number {
-  const trunkReserve = l.trunkingCompatible && c.podEni ? 1 : 0;
-  return Math.max(0, l.maxEni - l.unmanagedEnis - trunkReserve - (c.customNetworking ? 1 : 0));
-}
-
-/** A MINIMUM_IP_TARGET (or WARM_IP_TARGET) the node can never reach keeps the pool asking for addresses it cannot get. */
-function capacityWarnings(instanceType: string, limits: InstanceLimits, c: PoolConfig, l: PoolLimits): string[] {
-  const enis = podEnis(c, l);
-  const capacity = enis * l.maxIpsPerEni;
-  const how = `${enis} ENI(s) × ${l.maxIpsPerEni} ${c.prefixDelegation ? 'addresses in prefixes' : 'addresses'}${enis < enisOnDefaultCard(limits) ? ` of ${enisOnDefaultCard(limits)} ENIs` : ''}`;
-  const warnings: string[] = [];
-  if (c.minimumIpTarget > capacity) {
-    warnings.push(`MINIMUM_IP_TARGET=${c.minimumIpTarget} is above the ${capacity} pod addresses ${instanceType} can hold (${how}); the pool stops at ${Math.min(capacity, l.maxPods)} and never reaches its minimum`);
-  } else if (c.minimumIpTarget > l.maxPods) {
-    warnings.push(`MINIMUM_IP_TARGET=${c.minimumIpTarget} is above max pods ${l.maxPods}; the pool stops growing once it holds ${l.maxPods} addresses`);
+/** The pod addresses the node can hold and its max pods, from src/limits' breakdown for the node's settings. */
+function nodeLimits(instanceType: string, os: SimulatedOs, requested: PoolConfig, config: PoolConfig): { capacity: NodeCapacity; maxPods: number } {
+  if (os === 'windows') {
+    const w = windowsLimits(instanceType, { prefixDelegation: requested.prefixDelegation });
+    return { capacity: { os, enisForPods: w.enis, enisOnDefaultCard: w.enis, podIpsPerEni: w.podIps }, maxPods: w.maxPods };
   }
-  return warnings;
-}
-
-/** The refusal reason for `whyNoAddress`'s answer, with the ENI limit split by what set it. */
-function explainRefusal(why: PodnetError, s: PoolSnapshot, c: PoolConfig, l: PoolLimits, limits: InstanceLimits, os: SimulatedOs): Omit<Refusal, 'pods' | 'firstPod'> {
-  if (why.code !== 'ENI_LIMIT') return { reason: why.code.toLowerCase().replaceAll('_', '-'), message: why.message };
-  if (os === 'windows') return { reason: 'eni-limit', message: `${why.message}; a Windows node has one ENI for pods` };
-  const custom = c.customNetworking ? '; with custom networking the primary ENI holds no pod addresses' : '';
-  if (l.trunkingCompatible && c.podEni && !s.enis.some((e) => e.trunk)) {
-    return { reason: 'trunk-slot', message: `${why.message}; one more ENI slot is held for the trunk ENI of security groups for pods (ENABLE_POD_ENI=true)${custom}` };
-  }
-  const cardEnis = enisOnDefaultCard(limits);
-  if (c.maxEni >= 1 && c.maxEni < cardEnis) {
-    return { reason: 'max-eni', message: `${why.message}; MAX_ENI=${c.maxEni} caps the ENIs below the instance's ${cardEnis}${custom}` };
-  }
-  return { reason: 'eni-limit', message: `${why.message}${custom}` };
+  const b = maxPodsOf(instanceType, {
+    prefixDelegation: requested.prefixDelegation,
+    customNetworking: config.customNetworking,
+    securityGroupsForPods: config.podEni,
+    ...(config.maxEni >= 1 ? { maxEni: config.maxEni } : {}),
+  });
+  return { capacity: { os, enisForPods: b.enisForPods, enisOnDefaultCard: b.enisOnDefaultCard, podIpsPerEni: b.podIpsPerEni }, maxPods: b.maxPods };
 }
 
 /**
