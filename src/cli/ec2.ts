@@ -64,10 +64,22 @@ async function serve(opts: ServeOptions): Promise<void> {
   // SQLite creates the file, never its directory: a path under a missing directory is a usage error, said at once
   if (opts.db) checkCreatablePath(opts.db, '--db', 'file');
   // the emulator and the AWS SDK load only here, so the rest of the CLI starts without them
-  const [{ EC2Client }, { applyTopology, loadTopology, startEc2Server, topologyRegion, DEFAULT_REGION }] = await Promise.all([import('@aws-sdk/client-ec2'), import('../ec2/index.js')]);
+  const [{ EC2Client }, { applyTopology, isRegionName, loadTopology, startEc2Server, topologyRegion, DEFAULT_REGION }] = await Promise.all([import('@aws-sdk/client-ec2'), import('../ec2/index.js')]);
+  // the region is printed into `export AWS_REGION=…` lines a user pastes into a shell: only a region name gets there
+  if (opts.region !== undefined && !isRegionName(opts.region)) {
+    throw usageError(`--region ${JSON.stringify(opts.region)} is not a region name`, 'give a region as AWS spells it, e.g. us-west-2, eu-west-1 or us-gov-west-1 (not a zone such as us-west-2a)');
+  }
   const topology = opts.topology ? await loadTopology(opts.topology) : undefined;
-  // as in the lab, the zones the topology names say the region unless --region does
-  const region = opts.region ?? (topology ? topologyRegion(topology) : DEFAULT_REGION);
+  // as in the lab, the zones the topology names say the region unless --region does; a --region that disagrees
+  // with them is refused here, before anything starts, rather than by EC2 refusing each subnet's zone
+  const zonesRegion = topology && topology.subnets.length > 0 ? topologyRegion(topology) : undefined;
+  if (opts.region !== undefined && zonesRegion !== undefined && opts.region !== zonesRegion) {
+    throw usageError(
+      `--region ${opts.region} disagrees with the zones of --topology ${opts.topology}: its subnets are in ${zonesRegion} (${topology!.subnets[0]!.az}), and one emulator answers for one region`,
+      `drop --region (the topology's zones give ${zonesRegion}), or put the subnets in zones of ${opts.region}`,
+    );
+  }
+  const region = opts.region ?? zonesRegion ?? DEFAULT_REGION;
   const faults = opts.faults ? await readFaults(opts.faults) : undefined;
   const server = await startEc2Server({
     listen: opts.listen,
@@ -157,7 +169,7 @@ export function registerEc2(program: Command): void {
     .addOption(new Option('--imds-listen <host:port>', 'IMDS endpoint address').argParser(listenAddress).default(listenAddress(DEFAULT_IMDS_LISTEN), DEFAULT_IMDS_LISTEN))
     .option('--db <file>', 'SQLite file that keeps the state across restarts (default: in memory)')
     .option('--topology <file.yaml>', 'create the VPCs, subnets, gateways and instances this file declares (idempotent)')
-    .option('--region <region>', "region the emulator reports (default: the region of the --topology file's zones, else us-west-2)")
+    .option('--region <region>', "region the emulator reports (default: the region of the --topology file's zones, else us-west-2); with --topology it must be its zones' region")
     .option('--no-throttle', "turn off AWS's request token buckets")
     .option('--throttle-scale <n>', 'multiply every token bucket size and refill rate by n', positiveNumber)
     .option('--faults <json|file>', 'fault injection: {"seed":N,"actions":{"<Action>|*":{"latencyMs":N,"errorRate":0..1,"errorCode":"..."}}}')

@@ -50,5 +50,5 @@ export { defaultBuckets, type BucketSize, type ThrottleConfig } from './throttle
 export { type FaultConfig, type FaultRule } from './faults.js';
 export { type ImdsOptions } from './imds.js';
 export { type ListenAddress } from './server.js';
-export { topologySchema, loadTopology, parseTopology, topologyRegion, zoneRegion, DEFAULT_REGION, rejectUnknownSections, readYamlFile, applyTopology, type LabSection, type Topology, type TopologyApplyResult } from './topology.js';
+export { topologySchema, loadTopology, parseTopology, topologyRegion, zoneRegion, isRegionName, DEFAULT_REGION, rejectUnknownSections, readYamlFile, applyTopology, type LabSection, type Topology, type TopologyApplyResult } from './topology.js';
 export { parseSettings } from './settings.js';

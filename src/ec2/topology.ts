@@ -106,6 +106,14 @@ export function rejectUnknownSections(document: unknown, source: string): void {
   }
 }
 
+/** A region name: us-west-2, us-gov-west-1, eusc-de-east-1 (an availability zone is one plus a letter). */
+const regionGrammar = '[a-z]{2,4}(?:-[a-z]+)+-\\d{1,2}';
+
+/** Whether `text` is a region name as AWS spells them (the zone grammar without the zone letter). */
+export function isRegionName(text: string): boolean {
+  return new RegExp(`^${regionGrammar}$`).test(text);
+}
+
 const topologySections = {
   vpcs: z.array(z.strictObject({ name, cidr: ipv4Cidr, ipv6: z.boolean().default(false), tags })).default([]),
   subnets: z
@@ -117,7 +125,7 @@ const topologySections = {
         // model in the emulator
         az: z
           .string()
-          .regex(/^[a-z]{2,4}(-[a-z]+)+-\d{1,2}[a-z]$/, 'an availability zone: a region and a letter, like us-west-2a, eu-west-1b or us-gov-west-1a (local and Wavelength zones such as us-west-2-lax-1a are not modelled)'),
+          .regex(new RegExp(`^${regionGrammar}[a-z]$`), 'an availability zone: a region and a letter, like us-west-2a, eu-west-1b or us-gov-west-1a (local and Wavelength zones such as us-west-2-lax-1a are not modelled)'),
         cidr: ipv4Cidr,
         ipv6Cidr: ipv6Cidr.optional(),
         mapPublicIpOnLaunch: z.boolean().default(false),

@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isRegionName } from '../../../src/ec2/index.js';
 import { podnet, podnetArgv, root } from './run-podnet.js';
 
 /** Debian's awscli (scripts/install.sh installs it); a pyenv or pip `aws` elsewhere on PATH is not the one meant. */
@@ -106,7 +107,7 @@ test('issue 11: ec2 serve starts without the AWS SDK NodeVersionSupportWarning o
   assert.equal(banner.env.AWS_DEFAULT_REGION, 'us-west-2');
 });
 
-test('issue 11: ec2 serve --topology in eu-west-1 zones runs in eu-west-1 unless --region says otherwise', { timeout: 60_000 }, async () => {
+test('issue 11: ec2 serve --topology in eu-west-1 zones runs in eu-west-1; --region eu-west-1 agrees, another region is refused up front', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'podnet-ec2-region-'));
   try {
     const file = join(dir, 'eu.yaml');
@@ -116,13 +117,32 @@ test('issue 11: ec2 serve --topology in eu-west-1 zones runs in eu-west-1 unless
     const banner = JSON.parse(serve.banner) as { region: string; env: Record<string, string> };
     assert.equal(banner.region, 'eu-west-1');
     assert.equal(banner.env.AWS_DEFAULT_REGION, 'eu-west-1');
-    // an explicit --region wins, and EC2 then refuses the zones as it would
+    const agreeing = await startServe(['--topology', file, '--region', 'eu-west-1', '--json']);
+    assert.equal(await agreeing.stop(), 0, agreeing.stderr());
+    assert.equal((JSON.parse(agreeing.banner) as { region: string }).region, 'eu-west-1');
+    // review 8: a --region that disagrees with the zones is a usage error naming both, before anything listens
     const r = podnet(['ec2', 'serve', '--listen', '127.0.0.1:0', '--imds-listen', '127.0.0.1:0', '--topology', file, '--region', 'us-east-1']);
-    assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, /Value \(eu-west-1a\) for parameter availabilityZone is invalid/);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `error: --region us-east-1 disagrees with the zones of --topology ${file}: its subnets are in eu-west-1 (eu-west-1a), and one emulator answers for one region\n`
+      + 'hint: drop --region (the topology\'s zones give eu-west-1), or put the subnets in zones of us-east-1\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('issue 11 review 8: ec2 serve --region must be a region name before it is printed into export lines: usage error otherwise', () => {
+  for (const bad of ['us-east-1; touch pwned', 'us-west-2a', 'US-WEST-2', '']) {
+    const r = podnet(['ec2', 'serve', '--listen', '127.0.0.1:0', '--imds-listen', '127.0.0.1:0', '--region', bad]);
+    assert.equal(r.status, 2, `${JSON.stringify(bad)}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `error: --region ${JSON.stringify(bad)} is not a region name\nhint: give a region as AWS spells it, e.g. us-west-2, eu-west-1 or us-gov-west-1 (not a zone such as us-west-2a)\n`);
+  }
+});
+
+test('issue 11 review 8: isRegionName is the zone grammar without the letter', () => {
+  for (const good of ['us-west-2', 'eu-west-1', 'us-gov-west-1', 'eusc-de-east-1', 'ap-southeast-12']) assert.equal(isRegionName(good), true, good);
+  for (const bad of ['us-west-2a', 'us-west', 'us-west-2\n', ' us-west-2', 'us_west_2', 'useast1']) assert.equal(isRegionName(bad), false, JSON.stringify(bad));
 });
 
 test('issue 11: pool simulate (which loads the AWS SDK) writes no NodeVersionSupportWarning', () => {
