@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { SimulatedOs, SimulationResult, SimulationSetup, StartSimulatedCloud } from '../ipamd/index.js';
+import type { SimulatedOs, SimulationResult, SimulationSetup, StartSimulatedCloud, WindowsPoolSettings } from '../ipamd/index.js';
 import { nearestNames, usageError } from '../lib/index.js';
 import { formatTable, printJson } from './output.js';
 import { nonNegativeInt, osOption, positiveInt } from './parse.js';
@@ -10,6 +10,9 @@ interface SimulateFlags {
   maxPods?: number;
   os: SimulatedOs;
   nodes?: number;
+  windowsWarmIpTarget?: number;
+  windowsMinimumIpTarget?: number;
+  windowsPrefixDelegation?: boolean;
   json?: boolean;
 }
 
@@ -48,7 +51,10 @@ export function registerPool(program: Command): void {
     .option('--env <KEY=VALUE>', 'an ipamd setting (WARM_ENI_TARGET, WARM_IP_TARGET, MINIMUM_IP_TARGET, WARM_PREFIX_TARGET, ENABLE_PREFIX_DELEGATION, MAX_ENI, …); repeatable',
       (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--max-pods <n>', "the kubelet's max pods, which caps the pool (default: podnet max-pods for the node's mode)", positiveInt)
-    .addOption(osOption("the node's OS; windows: one ENI per node, no custom networking or ENABLE_POD_ENI"))
+    .addOption(osOption("the node's OS; windows: one ENI per node, the VPC resource controller's pool rules (not aws-node's --env pool settings), no custom networking or ENABLE_POD_ENI"))
+    .option('--windows-warm-ip-target <n>', "with --os windows: the amazon-vpc-cni ConfigMap's warm-ip-target (default: the controller's 3, or 1 with prefix delegation)", nonNegativeInt)
+    .option('--windows-minimum-ip-target <n>', "with --os windows: the ConfigMap's minimum-ip-target (default: the controller's 3)", nonNegativeInt)
+    .option('--windows-prefix-delegation', "with --os windows: the ConfigMap's enable-windows-prefix-delegation=true")
     .option('--nodes <n>', 'answer for N nodes of this type, each with --pods pods: addresses held and the subnet size they need', positiveInt)
     .option('--json', 'print the result as JSON')
     .action(async (instanceType: string, flags: SimulateFlags) => {
@@ -58,6 +64,7 @@ export function registerPool(program: Command): void {
         instanceType, pods: flags.pods, env, startCloud: startEmulator, os: flags.os,
         ...(flags.maxPods !== undefined ? { maxPods: flags.maxPods } : {}),
         ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}),
+        ...(windowsSettings(flags) ? { windows: windowsSettings(flags) } : {}),
       });
       if (flags.json) {
         printJson(result);
@@ -69,15 +76,24 @@ export function registerPool(program: Command): void {
     });
 }
 
+/** The --windows-* flags as the controller's settings; undefined when none is given. */
+function windowsSettings(flags: SimulateFlags): WindowsPoolSettings | undefined {
+  const s: WindowsPoolSettings = {
+    ...(flags.windowsWarmIpTarget !== undefined ? { warmIpTarget: flags.windowsWarmIpTarget } : {}),
+    ...(flags.windowsMinimumIpTarget !== undefined ? { minimumIpTarget: flags.windowsMinimumIpTarget } : {}),
+    ...(flags.windowsPrefixDelegation ? { prefixDelegation: true } : {}),
+  };
+  return Object.keys(s).length > 0 ? s : undefined;
+}
+
 function formatSimulation(instanceType: string, result: SimulationResult, setup: SimulationSetup): string {
   const c = setup.config;
-  const settings = setup.prefixDelegation
+  const settings = setup.windows ? `VPC resource controller, Windows: ${setup.windows.summary}` : setup.prefixDelegation
     ? (c.warmIpTarget > 0 || c.minimumIpTarget > 0 ? `WARM_IP_TARGET=${c.warmIpTarget} MINIMUM_IP_TARGET=${c.minimumIpTarget}` : `WARM_PREFIX_TARGET=${c.warmPrefixTarget}`)
     : (c.warmIpTarget > 0 || c.minimumIpTarget > 0 ? `WARM_IP_TARGET=${c.warmIpTarget} MINIMUM_IP_TARGET=${c.minimumIpTarget}` : `WARM_ENI_TARGET=${c.warmEniTarget}`);
   const modes = [setup.prefixDelegation ? 'prefix delegation' : 'secondary IPs'];
   if (c.customNetworking) modes.push('custom networking');
   if (c.podEni) modes.push('ENABLE_POD_ENI');
-  if (result.os === 'windows') modes.push('Windows');
   const out: string[] = [`${instanceType}, ${setup.pods} pods, ${settings} (${modes.join(', ')}, max pods ${setup.maxPods})`, ''];
   const header = setup.prefixDelegation ? ['ENI', 'prefixes', 'pod IPs'] : ['ENI', 'pod IPs'];
   const rows = result.ipsPerEni.map((ips, i) => (setup.prefixDelegation ? [i + 1, result.prefixesPerEni?.[i] ?? 0, ips] : [i + 1, ips]));

@@ -63,6 +63,7 @@ export {
 export { PoolManager, type IterationResult, type PoolManagerOptions } from './manager.js';
 export { type Oscillation } from './cycle.js';
 export { type Refusal } from './refusals.js';
+export { windowsPoolRules, type WindowsPoolRules, type WindowsPoolSettings } from './windows-pool.js';
 export {
   fleetAddresses,
   simulatePool,

@@ -48,8 +48,15 @@ export function capacityWarnings(instanceType: string, cap: NodeCapacity, c: Poo
 
 /** The refusal reason for `whyNoAddress`'s answer, with the ENI limit split by what set it. */
 export function explainRefusal(why: PodnetError, s: PoolSnapshot, c: PoolConfig, l: PoolLimits, cap: NodeCapacity): Omit<Refusal, 'pods' | 'firstPod'> {
+  if (cap.os === 'windows') {
+    // max pods is the one ENI's capacity on Windows: reaching it is the ENI's limit; only a lower --max-pods is its own
+    const capacity = cap.podIpsPerEni;
+    if (why.code === 'ENI_LIMIT' || (why.code === 'MAX_PODS' && l.maxPods >= capacity)) {
+      return { reason: 'eni-limit', message: `all ${capacity} pod addresses of the node's one ENI are in use: a Windows node has one ENI for pods, and the scheduler places no more pods that need an address` };
+    }
+    return { reason: reasonOf(why), message: why.message };
+  }
   if (why.code !== 'ENI_LIMIT') return { reason: reasonOf(why), message: why.message };
-  if (cap.os === 'windows') return { reason: 'eni-limit', message: `${why.message}; a Windows node has one ENI for pods` };
   const custom = c.customNetworking ? '; with custom networking the primary ENI holds no pod addresses' : '';
   if (l.trunkingCompatible && c.podEni && !s.enis.some((e) => e.trunk)) {
     return { reason: 'trunk-slot', message: `${why.message}; one more ENI slot is held for the trunk ENI of security groups for pods (ENABLE_POD_ENI=true)${custom}` };

@@ -29,6 +29,7 @@ import { PoolExecutor } from './executor.js';
 import { PoolManager } from './manager.js';
 import { poolConfigFrom, poolLimitsFrom, type PoolConfig } from './pool.js';
 import { capacityWarnings, explainRefusal, type NodeCapacity, type Refusal } from './refusals.js';
+import { refuseAwsNodePoolSettings, windowsPoolRules, type WindowsPoolRules, type WindowsPoolSettings } from './windows-pool.js';
 
 /**
  * Starts an EC2 API whose clock is the simulation's fake clock, on loopback with throttling off, and gives its
@@ -46,8 +47,13 @@ export interface SimulateOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** The kubelet's max pods; default `podnet max-pods` for the instance type in the mode the env selects. */
   readonly maxPods?: number;
-  /** Windows nodes use one ENI; custom networking and security groups for pods are not supported there. */
+  /**
+   * Windows nodes use one ENI, and the VPC resource controller's pool rules (windows-pool.ts) instead of aws-node's;
+   * custom networking and security groups for pods are not supported there.
+   */
   readonly os?: SimulatedOs;
+  /** The controller's amazon-vpc-cni ConfigMap settings; only with os windows. */
+  readonly windows?: WindowsPoolSettings;
   /** Nodes of this type, each with `pods` pods: how many addresses they hold and the subnet they need. */
   readonly nodes?: number;
 }
@@ -93,6 +99,8 @@ export interface SimulationResult {
   readonly warnings: string[];
   /** Configuration notes and fallbacks. */
   readonly notes: string[];
+  /** Windows only: the VPC resource controller's targets the pool ran with, after its defaults. */
+  readonly windowsPool?: Pick<WindowsPoolRules, 'warmIpTarget' | 'minimumIpTarget' | 'prefixDelegation'>;
   readonly fleet?: FleetAddresses;
 }
 
@@ -107,6 +115,8 @@ export interface SimulationSetup {
   readonly elapsedMs: number;
   /** Configuration warnings and fallbacks worth telling the user. */
   readonly notes: readonly string[];
+  /** Windows only: the VPC resource controller's rules the pool ran with. */
+  readonly windows?: WindowsPoolRules;
 }
 
 /** Pool iterations one settle may take before the simulation gives up (a loop that neither settles nor cycles is a bug). */
@@ -123,27 +133,27 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
     throw new PodnetError('USAGE', `invalid --env settings: ${errors.map((p) => `${p.variable}: ${p.message}`).join('; ')}`,
       errors.map((p) => p.fix).join('; '));
   }
-  // In IPv4 upstream silently falls back to secondary IPs when the instance cannot do prefix delegation (§1).
-  const requested = poolConfigFrom(loaded.config);
+  if (os === 'linux' && opts.windows) {
+    throw new PodnetError('USAGE', 'the --windows-* settings are the VPC resource controller\'s, which manages Windows nodes only', 'add --os windows, or drop them');
+  }
+  const windows = os === 'windows' ? windowsRules(opts.env ?? {}, opts.windows ?? {}) : undefined;
+  const requested = windows ? { ...poolConfigFrom(loaded.config), ...windows.config } : poolConfigFrom(loaded.config);
   if (os === 'windows') refuseOnWindows(requested);
-  const config: PoolConfig = {
-    ...requested,
-    prefixDelegation: requested.prefixDelegation && supportsPrefixDelegation(limits),
-    // Windows nodes have one network interface: the pool behaves as with MAX_ENI=1
-    ...(os === 'windows' ? { maxEni: 1 } : {}),
-  };
+  // In IPv4 upstream silently falls back to secondary IPs when the instance cannot do prefix delegation (§1).
+  const config: PoolConfig = { ...requested, prefixDelegation: requested.prefixDelegation && supportsPrefixDelegation(limits) };
   const notes: string[] = [];
   if (requested.prefixDelegation && !config.prefixDelegation) {
     notes.push(`${opts.instanceType} is neither Nitro nor bare metal, so prefix delegation falls back to secondary IPs (as upstream in IPv4)`);
   }
-  if (os === 'windows') {
-    notes.push('Windows: the pods\' addresses are on the primary ENI only (the VPC resource controller attaches no other); the pool is simulated with aws-node\'s decisions and MAX_ENI=1');
+  if (windows) {
+    notes.push(`Windows: the VPC resource controller keeps the pods' addresses on the primary ENI (${windows.rules.summary}); `
+      + 'its decisions are those of ipamd\'s pool manager with these targets and one ENI, its pacing (fake time, EC2 calls) is aws-node\'s');
   }
   // The node's capacity and default max pods from src/limits, the figures `podnet max-pods` gives for these settings.
   const { capacity, maxPods: nodeMaxPods } = nodeLimits(opts.instanceType, os, requested, config);
   const maxPods = opts.maxPods ?? nodeMaxPods;
   const poolLimits = poolLimitsFrom(limits, config, { maxPods });
-  const warnings = capacityWarnings(opts.instanceType, capacity, config, poolLimits, 'MINIMUM_IP_TARGET');
+  const warnings = capacityWarnings(opts.instanceType, capacity, config, poolLimits, windows ? 'minimum-ip-target' : 'MINIMUM_IP_TARGET');
   // When the capacity warning fires it gives the figure the pool really stops at; the config note "the pool never
   // grows past MINIMUM_IP_TARGET addresses" would contradict it.
   const configNotes = loaded.problems.filter((p) => p.severity === 'warning'
@@ -267,17 +277,32 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
       refusals: [...refusals.values()],
       warnings,
       notes,
+      ...(windows ? { windowsPool: { warmIpTarget: windows.rules.warmIpTarget, minimumIpTarget: windows.rules.minimumIpTarget, prefixDelegation: windows.rules.prefixDelegation } } : {}),
       ...(opts.nodes !== undefined ? { fleet: fleetAddresses(opts.nodes, stats.totalIps, snap.enis.length, config) } : {}),
     };
     return {
       result,
-      setup: { instanceType: opts.instanceType, pods: opts.pods, maxPods, prefixDelegation: config.prefixDelegation, config, elapsedMs: clock.now() - START_MS, notes },
+      setup: { instanceType: opts.instanceType, pods: opts.pods, maxPods, prefixDelegation: config.prefixDelegation, config, elapsedMs: clock.now() - START_MS, notes,
+        ...(windows ? { windows: windows.rules } : {}) },
     };
   } finally {
     ec2.destroy();
     setupClient.destroy();
     await cloud.close();
   }
+}
+
+/**
+ * The controller's rules as ipamd's pool settings: its warm-ip-target and minimum-ip-target are WARM_IP_TARGET and
+ * MINIMUM_IP_TARGET's arithmetic (windows-pool.ts), on the one ENI a Windows node has for pods.
+ */
+function windowsRules(env: Readonly<Record<string, string>>, settings: WindowsPoolSettings): { rules: WindowsPoolRules; config: Partial<PoolConfig> } {
+  refuseAwsNodePoolSettings(env);
+  const rules = windowsPoolRules(settings);
+  return {
+    rules,
+    config: { warmIpTarget: rules.warmIpTarget, minimumIpTarget: rules.minimumIpTarget, warmPrefixTarget: 0, prefixDelegation: rules.prefixDelegation, maxEni: 1 },
+  };
 }
 
 /** Windows nodes have neither custom networking nor security groups for pods (the VPC Resource Controller manages them). */

@@ -39,7 +39,8 @@ test('pool simulate explains refusals, flags MINIMUM_IP_TARGET and answers --nod
 test('pool simulate --os windows: one ENI; ENABLE_POD_ENI is a usage error (exit 2)', () => {
   const ok = podnet(['pool', 'simulate', 'm5.large', '--pods', '3', '--os', 'windows']);
   assert.equal(ok.status, 0, ok.stderr);
-  assert.match(ok.stdout, /^m5\.large, 3 pods, WARM_ENI_TARGET=1 \(secondary IPs, Windows, max pods 9\)\n\nENI  pod IPs\n1    9\n/);
+  // the VPC resource controller's defaults: 3 pods + warm-ip-target 3 = 6 addresses
+  assert.match(ok.stdout, /^m5\.large, 3 pods, VPC resource controller, Windows: warm-ip-target=3, minimum-ip-target=3 \(secondary IPs, max pods 9\)\n\nENI  pod IPs\n1    6\n/);
   const sgp = podnet(['pool', 'simulate', 'm5.large', '--pods', '3', '--os', 'windows', '--env', 'ENABLE_POD_ENI=true']);
   assert.equal(sgp.status, 2);
   assert.match(sgp.stderr, /^error: security groups for pods \(ENABLE_POD_ENI=true\) are not supported on Windows nodes\nhint: /);
@@ -87,4 +88,14 @@ test('review 11 finding 1: --nodes beyond a /16 says how many /16 subnets (and C
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /= 90000 addresses \(30 per node\); no single subnet holds them: AWS subnets are \/16 to \/28, and a \/16 \(65531 usable after the 5 AWS reserves\) holds 2184 of these nodes, so 2 \/16 subnets are needed, each in a VPC CIDR block of its own/);
   assert.doesNotMatch(r.stdout, /\/1[0-5]\b/);
+});
+
+test('review 11 finding 2: pool simulate --os windows takes the controller\'s keys as --windows-* options and refuses aws-node\'s pool variables (exit 2, hint names the ConfigMap keys)', () => {
+  const pd = podnet(['pool', 'simulate', 'm5.large', '--pods', '20', '--os', 'windows', '--windows-prefix-delegation', '--windows-minimum-ip-target', '40']);
+  assert.equal(pd.status, 0, pd.stderr);
+  // ⌈max(20 + 1, 40) / 16⌉ = 3 prefixes
+  assert.match(pd.stdout, /^m5\.large, 20 pods, VPC resource controller, Windows: enable-windows-prefix-delegation=true, warm-ip-target=1, minimum-ip-target=40 \(prefix delegation, max pods 144\)\n\nENI  prefixes  pod IPs\n1    3         48\n/);
+  const env = podnet(['pool', 'simulate', 'm5.large', '--pods', '3', '--os', 'windows', '--env', 'WARM_IP_TARGET=1']);
+  assert.equal(env.status, 2);
+  assert.match(env.stderr, /^error: WARM_IP_TARGET: aws-node's pool settings do not drive Windows nodes.*\nhint: the controller reads the amazon-vpc-cni ConfigMap: warm-ip-target, minimum-ip-target/);
 });

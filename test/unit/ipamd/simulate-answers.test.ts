@@ -7,7 +7,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEc2Server } from '../../../src/ec2/index.js';
 import { fleetAddresses, simulatePool, type StartSimulatedCloud } from '../../../src/ipamd/index.js';
-import { windowsLimits } from '../../../src/limits/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
 
 const startCloud: StartSimulatedCloud = (nowMs) =>
@@ -85,12 +84,11 @@ test('--nodes: prefixes need whole aligned /28s, so 1 prefix + 1 primary needs a
   assert.equal(fleetAddresses(10, 6, 3, { prefixDelegation: false, customNetworking: true }).addresses, 80);
 });
 
-test('--os windows: one ENI with IPv4Limit − 1 addresses (m5.large: 9), max pods from the Windows limits, pods 10-12 refused', async () => {
+test('--os windows: one ENI with IPv4Limit − 1 addresses (m5.large: 10 − 1 = 9), max pods 9, pods 10-12 refused at the one ENI\'s limit', async () => {
   const { result } = await simulate('m5.large', 12, {}, { os: 'windows' });
-  assert.deepEqual([result.os, result.ipsPerEni, result.maxPods], ['windows', [9], windowsLimits('m5.large').maxPods]);
-  assert.equal(result.maxPods, 9);
-  assert.deepEqual(result.refusals.map((r) => [r.reason, r.pods, r.firstPod]), [['max-pods', 3, 10]]);
-  const pd = await simulate('m5.large', 20, { ENABLE_PREFIX_DELEGATION: 'true' }, { os: 'windows' });
+  assert.deepEqual([result.os, result.ipsPerEni, result.maxPods], ['windows', [9], 9]);
+  assert.deepEqual(result.refusals.map((r) => [r.reason, r.pods, r.firstPod]), [['eni-limit', 3, 10]]);
+  const pd = await simulatePool({ instanceType: 'm5.large', pods: 20, startCloud, os: 'windows', windows: { prefixDelegation: true } });
   assert.deepEqual([pd.result.enis, pd.result.maxPods], [1, 144]);
 });
 
