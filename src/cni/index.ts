@@ -1,7 +1,8 @@
 /**
  * The CNI side of podnet: the protocol (request parsing, result versions, error codes), the handler ipamd hosts on
  * its unix socket, the socket server, the fallback plugin the launcher (bin/podnet-cni) runs when ipamd is
- * unreachable, and `podnet cni install`. Holds no state between calls.
+ * unreachable, and `podnet cni install` with its conflist options from the VPC CNI's settings. Holds no state
+ * between calls.
  */
 export {
   supportedVersions,
@@ -60,3 +61,4 @@ export {
   type InstallResult,
   type UndoableInstall,
 } from './install.js';
+export { installSettings, type InstallSettings, type ToleratedVariable } from './settings.js';

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { podnet } from '../cli/run-podnet.js';
-import { installCni, installCniUndoable, renderConflist, type ConflistOptions } from '../../../src/cni/index.js';
+import { installCni, installCniUndoable, installSettings, renderConflist, type ConflistOptions } from '../../../src/cni/index.js';
+import { loadConfig } from '../../../src/config/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'podnet-install-init-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -92,4 +93,16 @@ test('undo puts back a replaced file with its content and mode, and removes the 
   assert.equal(readFileSync(join(node, 'bin', 'portmap'), 'utf8'), 'the node\'s own portmap\n');
   assert.equal(statSync(join(node, 'bin', 'portmap')).mode & 0o777, 0o700);
   assert.equal(existsSync(join(node, 'net.d')), false);
+});
+
+test('installSettings: an invalid conflist variable stops the install; a malformed tolerated one is a warning only for the command that reads it', () => {
+  assert.throws(() => installSettings(loadConfig({ POD_MTU: 'big' }), undefined, ['DISABLE_POD_V6']), (err: Error & { code?: string }) => err.code === 'CONFIG_INVALID' && /^POD_MTU: /.test(err.message));
+  const env = { DISABLE_POD_V6: 'yes', DISABLE_TCP_EARLY_DEMUX: 'yes', PODNET_CNI_SOCKET: '/run/x.sock' };
+  const install = installSettings(loadConfig(env), undefined, ['DISABLE_POD_V6']);
+  assert.equal(install.conflist.ipamdSocket, '/run/x.sock');
+  assert.equal(install.conflist.disablePodV6, false);
+  assert.deepEqual(install.warnings.map((w) => w.split(':')[0]), ['DISABLE_POD_V6']);
+  const init = installSettings(loadConfig(env), '/run/option.sock', ['DISABLE_POD_V6', 'DISABLE_TCP_EARLY_DEMUX']);
+  assert.equal(init.conflist.ipamdSocket, '/run/option.sock', '--socket wins over PODNET_CNI_SOCKET');
+  assert.deepEqual(init.warnings.map((w) => w.split(':')[0]).sort(), ['DISABLE_POD_V6', 'DISABLE_TCP_EARLY_DEMUX']);
 });
