@@ -138,7 +138,7 @@ export function writeFileAtomicSync(path: string, data: string | Buffer, o: Atom
       try {
         unlinkSync(tmp);
       } catch {
-        // already gone: nothing left behind
+        // the write's error is the one to report; a temp file that cannot be removed either has nothing to add
       }
     }
     throw writeFailed(path, o, err);
