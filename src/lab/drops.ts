@@ -4,6 +4,12 @@
  * kernel counts, per namespace, forwarded packets it had no route for (IpExt InNoRoutes); an internet gateway counts
  * packets from VPC addresses without a public IP. Security groups and network ACLs come with the fabric's
  * filtering: each is one more DropReason, one sentence and one counter.
+ *
+ * This is a heuristic, not per-flow accounting: the fabric's counters are shared, so traffic between the reads (other
+ * probes, pods' own traffic, a retransmission of an earlier probe) can be misattributed. The reason is null when no
+ * counter moved or more than one did. Counting per flow was not chosen: InNoRoutes is a namespace-wide kernel counter
+ * with no per-flow form, the packet's addresses change on the way (a node's SNAT, the gateway's NAT), and per-probe nft
+ * state in several namespaces would have to be added and removed around every probe, failures included.
  */
 import { run } from '../lib/index.js';
 import { ns, type FabricPlan } from './plan.js';
@@ -68,12 +74,11 @@ export async function readDropCounters(plan: FabricPlan): Promise<DropCounter[]>
   return (await Promise.all([...routers, ...igws, ...core])).flat();
 }
 
-/** The reason a probe was dropped: the first counter, in DropReason order, that grew during the probe. */
-export function attributeDrop(before: readonly DropCounter[], after: readonly DropCounter[]): DropReason | undefined {
-  const grew = new Set<DropReason>();
-  for (const a of after) {
-    const b = before.find((x) => x.ns === a.ns && x.counter === a.counter);
-    if (a.packets > (b?.packets ?? 0)) grew.add(a.counter);
-  }
-  return (Object.keys(DROP_REASON_SENTENCES) as DropReason[]).find((r) => grew.has(r));
+/**
+ * The reason a probe was dropped: the one counter that grew during the probe; null when none grew, or when more than
+ * one did (other traffic moved a counter too, and which one the probe moved cannot be told).
+ */
+export function attributeDrop(before: readonly DropCounter[], after: readonly DropCounter[]): DropReason | null {
+  const grew = after.filter((a) => a.packets > (before.find((b) => b.ns === a.ns && b.counter === a.counter)?.packets ?? 0));
+  return grew.length === 1 ? grew[0]!.counter : null;
 }

@@ -68,7 +68,10 @@ export interface ProbeResult {
   sawPort: number | null;
   /** the sender's own address */
   sentFrom: string;
-  /** why the fabric dropped it, when one of its counters says so (null when delivered or when no counter moved) */
+  /**
+   * why the fabric dropped it, read from its shared counters (drops.ts: a heuristic); null when delivered, when no
+   * counter moved, or when more than one did
+   */
   reason: DropReason | null;
   error?: string;
 }
@@ -90,12 +93,13 @@ export async function probe(fromName: string, toName: string, opts: ProbeOptions
   // From the internet, a VPC endpoint is reachable only at its public IP (if it has one).
   const target = from.kind === 'internet' && to.kind !== 'internet' ? (to.publicIp ?? to.address) : to.address;
   const base = { from: fromName, to: toName, proto, target, sentFrom: from.address, reason: null };
-  // The fabric's drop counters before and after an undelivered probe say where it was dropped. From the internet,
-  // an endpoint without a public IP is tried at its private address, which no internet router knows: the packet
-  // never enters the fabric (the internet host's ARP goes unanswered), and the lab knows why without a counter.
+  // The fabric's drop counters before and after an undelivered probe say where it was dropped, unless other traffic
+  // moved one too (drops.ts). From the internet, an endpoint without a public IP is tried at its private address,
+  // which no internet router knows: the packet never enters the fabric (the internet host's ARP goes unanswered), and
+  // the lab knows why without a counter.
   const fromInternetToPrivate = from.kind === 'internet' && to.kind !== 'internet' && !to.publicIp;
   const counters = async (): Promise<DropCounter[]> => (fromInternetToPrivate ? [] : readDropCounters(lab.plan));
-  const why = async (before: DropCounter[]): Promise<DropReason | null> => (fromInternetToPrivate ? 'no-public-ip' : (attributeDrop(before, await counters()) ?? null));
+  const why = async (before: DropCounter[]): Promise<DropReason | null> => (fromInternetToPrivate ? 'no-public-ip' : attributeDrop(before, await counters()));
   if (proto === 'icmp') {
     const before = await counters();
     try {
