@@ -85,6 +85,12 @@ export function registerLab(program: Command): void {
     .addOption(new Option('--proto <proto>', 'protocol').choices(['tcp', 'udp', 'icmp']).default('tcp', 'tcp'))
     .addOption(stateDirOption())
     .option('--json')
+    .addHelpText(
+      'after',
+      '\nAn undelivered probe\'s reason is a heuristic: the fabric\'s drop counters, read before and after the probe. The\n' +
+        "fabric's counters are shared; traffic between the reads can be misattributed; reason is null when no counter moved\n" +
+        'or more than one did.\n',
+    )
     .action(async (from: string, to: string, opts: { port?: number; proto: Proto; stateDir: string; json?: boolean }) => {
       const { probe, DROP_REASON_SENTENCES } = await loadLab();
       const r = await probe(from, to, { stateDir: opts.stateDir, port: opts.port, proto: opts.proto });
