@@ -1,6 +1,6 @@
 // Issue 11: a lab in eu-west-1 zones runs in eu-west-1 (emulator, IMDS, ipamd's SDK), and `lab probe` says why a
 // probe was not delivered, from the fabric's counters: no public IP at the internet gateway, no route, the
-// source/destination check.
+// source/destination check; and none when other traffic moved another counter between the reads.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -99,4 +99,18 @@ test('issue 11: lab probe whose packets leave an ENI with an address EC2 did not
     await run(['ip', '-batch', '-'], { netns: nodeNs, input: `route del ${target}/32\naddress del 10.0.15.201/32 dev eth0\n` });
   }
   assert.equal((await probe('pub-noip', 'priv', { stateDir })).delivered, true, 'with its own address again the node reaches the other');
+});
+
+test('issue 11 review 16: when other traffic is dropped for another reason between the reads, there is no reason', { timeout: 30_000 }, async () => {
+  const lab = new LabState(stateDir).readLab()!;
+  const before = await readDropCounters(lab.plan);
+  const nodeNs = lab.nodes['pub-noip']!.ns;
+  // two drops between the reads: a VPC address no ENI holds (no route), and the internet from a node without a public
+  // IP (no public IP at the gateway); counters are shared, so which one was "the probe" cannot be told
+  await run(['busybox', 'ping', '-c', '1', '-W', '1', '10.0.31.200'], { netns: nodeNs }).catch(() => undefined);
+  await run(['busybox', 'ping', '-c', '1', '-W', '1', resolveEndpoint(new LabState(stateDir), lab, 'web').address], { netns: nodeNs }).catch(() => undefined);
+  const after = await readDropCounters(lab.plan);
+  const grew = after.filter((a) => a.packets > before.find((b) => b.ns === a.ns && b.counter === a.counter)!.packets).map((a) => a.counter);
+  assert.deepEqual(grew.sort(), ['no-public-ip', 'no-route'], 'both drops were counted');
+  assert.equal(attributeDrop(before, after), null);
 });
