@@ -7,14 +7,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { applyPrimaryMtu } from '../../src/dataplane/index.js';
 import { run } from '../../src/lib/index.js';
+import { podnetArgv, root } from '../run-podnet.js';
 import { daemonEnv, startCloud, startDaemon, type Cloud } from '../unit/ipamd/daemon-harness.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'podnet-init-'));
 const pod = 'pn-init-pod';
 let cloud: Cloud;
@@ -29,8 +28,8 @@ const setSysctl = (key: string, value: string) => writeFileSync(`/proc/sys/${key
  */
 function podnetInit(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'podnet', ...process.argv.slice(1)]))", '--', 'init', ...args], {
-      cwd: root, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', NODE_NO_WARNINGS: '1', ...env },
+    const child = spawn(process.execPath, [...podnetArgv, 'init', ...args], {
+      cwd: root, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env },
     });
     let stdout = '';
     let stderr = '';

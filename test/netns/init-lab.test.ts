@@ -10,8 +10,6 @@ import { after, before, test } from 'node:test';
 import { containerdMissing, labDown, labNamespaces, labStatus, labUp } from '../../src/lab/index.js';
 import { run } from '../../src/lib/index.js';
 
-process.env.NODE_NO_WARNINGS = '1';
-
 const missing = containerdMissing();
 const skip = missing.length > 0 ? `containerd pods need ${missing.join(', ')}` : false;
 const scenarioPath = fileURLToPath(new URL('./fixtures/init-lab.yaml', import.meta.url));

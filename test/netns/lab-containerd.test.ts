@@ -10,8 +10,6 @@ import { after, before, test } from 'node:test';
 import { containerdMissing, labCgroupParent, labNamespaces, LabState, labDown, labStatus, labUp, podAdd, podDel, probe } from '../../src/lab/index.js';
 import { fileURLToPath } from 'node:url';
 
-process.env.NODE_NO_WARNINGS = '1';
-
 const missing = containerdMissing();
 const skip = missing.length > 0 ? `containerd pods need ${missing.join(', ')}` : false;
 

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { demoCases, labDown, labStatus, labUp, probe, runDemoCase } from '../../src/lab/index.js';
 
-process.env.NODE_NO_WARNINGS = '1';
 const stateDir = mkdtempSync(join(tmpdir(), 'podnet-lab-demo-'));
 
 before(async () => {

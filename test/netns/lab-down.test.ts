@@ -9,8 +9,6 @@ import { run } from '../../src/lib/index.js';
 import { LabState, labDown, labUp, probe } from '../../src/lab/index.js';
 import { fileURLToPath } from 'node:url';
 
-process.env.NODE_NO_WARNINGS = '1';
-
 const scenarioPath = fileURLToPath(new URL('./fixtures/one-node-lab.yaml', import.meta.url));
 
 /** Everything a lab could leave behind, as plain data to compare. */

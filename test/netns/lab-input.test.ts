@@ -10,8 +10,6 @@ import { after, before, describe, test } from 'node:test';
 import { labDown, labUp, podAdd } from '../../src/lab/index.js';
 import { PodnetError, run } from '../../src/lib/index.js';
 
-process.env.NODE_NO_WARNINGS = '1';
-
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'podnet-lab-input-'));
 /** The state dir of the lab the ENI and mount-point tests share: a tmpfs mounted for it, as a user may do. */

@@ -10,8 +10,6 @@ import { after, test } from 'node:test';
 import { labDown, labUp } from '../../src/lab/index.js';
 import { PodnetError } from '../../src/lib/index.js';
 
-process.env.NODE_NO_WARNINGS = '1';
-
 const dir = mkdtempSync(join(tmpdir(), 'podnet-lab-paths-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

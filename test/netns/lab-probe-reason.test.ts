@@ -2,7 +2,6 @@
 // probe was not delivered, from the fabric's counters: no public IP at the internet gateway, no route, the
 // source/destination check; and none when other traffic moved another counter between the reads.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { LabState, attributeDrop, labDown, labUp, probe, readDropCounters, resolveEndpoint } from '../../src/lab/index.js';
 import { run } from '../../src/lib/index.js';
+import { podnet } from '../run-podnet.js';
 
 const scenarioPath = fileURLToPath(new URL('./fixtures/eu-west-1-lab.yaml', import.meta.url));
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'podnet-lab-reason-'));
 const stateDir = join(dir, 'state');
 
@@ -61,12 +60,7 @@ test('issue 11: lab probe from a subnet whose route table has no route to the de
   assert.equal(r.delivered, false);
   assert.equal(r.reason, 'no-route');
   // the text form says it in a sentence; --json carries the field
-  const cli = (...args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'podnet', ...process.argv.slice(1)]))", '--', 'lab', 'probe', 'priv', 'web', '--state-dir', stateDir, ...args], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+  const cli = (...args: string[]) => podnet(['lab', 'probe', 'priv', 'web', '--state-dir', stateDir, ...args], { timeoutMs: 30_000 });
   const text = cli();
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /^priv \(10\.0\.\d+\.\d+\) → web \(198\.51\.100\.20:7007\/tcp\): not delivered \(\w+\): the fabric had no route for it/);

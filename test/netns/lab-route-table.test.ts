@@ -7,7 +7,6 @@ import { after, before, test } from 'node:test';
 import { run } from '../../src/lib/index.js';
 import { LabState, labDown, labUp, probe } from '../../src/lab/index.js';
 
-process.env.NODE_NO_WARNINGS = '1';
 const dir = mkdtempSync(join(tmpdir(), 'podnet-lab-rt-'));
 const stateDir = join(dir, 'state');
 const scenarioPath = join(dir, 'scenario.yaml');

@@ -97,7 +97,7 @@ export class IpamdProcess {
     if (this.disposed) throw new Error('podnet ipamd was disposed of: the test is over');
     // the test runner's own PODNET_TEST_TIER is no ipamd setting (ipamd would warn about it at every start)
     const { PODNET_TEST_TIER: _tier, ...inherited } = process.env;
-    const c = spawn(process.execPath, this.argv, { env: { ...inherited, ...this.env, NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn(process.execPath, this.argv, { env: { ...inherited, ...this.env }, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = c;
     this.starts++;
     this.readyLogged = false;

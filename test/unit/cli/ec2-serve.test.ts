@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRegionName } from '../../../src/ec2/index.js';
-import { podnet, podnetArgv, root } from './run-podnet.js';
+import { podnet, podnetArgv, root } from '../../run-podnet.js';
 
 /** Debian's awscli (scripts/install.sh installs it); a pyenv or pip `aws` elsewhere on PATH is not the one meant. */
 const DEBIAN_AWS = '/usr/bin/aws';

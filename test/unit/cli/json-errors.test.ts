@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JsonError } from '../../../src/cli/main.js';
-import { podnet } from './run-podnet.js';
+import { podnet } from '../../run-podnet.js';
 
 /** stderr must be exactly one JSON object on one line. */
 function jsonError(stderr: string): JsonError {

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { podnet } from '../cli/run-podnet.js';
+import { podnet } from '../../run-podnet.js';
 import { installCni, installCniUndoable, installSettings, renderConflist, type ConflistOptions } from '../../../src/cni/index.js';
 import { loadConfig } from '../../../src/config/index.js';
 

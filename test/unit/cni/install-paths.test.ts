@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { podnet, root, type PodnetRun } from '../cli/run-podnet.js';
+import { podnet, root, type PodnetRun } from '../../run-podnet.js';
 import { installCni } from '../../../src/cni/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
 
@@ -117,19 +117,12 @@ test('podnet ipamd with AWS_VPC_K8S_CNI_LOG_FILE under /proc or under a missing 
     ['/proc/podnet-x/ipamd.log', /the directory of AWS_VPC_K8S_CNI_LOG_FILE \/proc\/podnet-x: \/proc takes no new directories/],
     [join(missing, 'aws-routed-eni', 'ipamd.log'), /the directory of AWS_VPC_K8S_CNI_LOG_FILE .*no-log\/aws-routed-eni: its parent .*no-log does not exist/],
   ] as const) {
-    const res = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'podnet', 'ipamd']))"],
-      {
-        cwd: root,
-        encoding: 'utf8',
-        timeout: 20_000,
-        // explicit endpoints nothing listens on: ipamd must stop before it would reach them
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_NO_WARNINGS: '1', AWS_VPC_K8S_CNI_LOG_FILE: file, AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:9', AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'us-west-2' },
-      },
-    );
-    assert.equal(res.signal, null, `podnet ipamd with the log file ${file} did not finish within 20 s`);
-    assertRefused({ status: res.status, stderr: res.stderr }, 2, message);
+    // explicit endpoints nothing listens on: ipamd must stop before it would reach them
+    const res = podnet(['ipamd'], {
+      timeoutMs: 20_000,
+      env: { AWS_VPC_K8S_CNI_LOG_FILE: file, AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:9', AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'us-west-2' },
+    });
+    assertRefused(res, 2, message);
   }
   assert.equal(existsSync(missing), false);
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { podnet, type PodnetRun } from '../cli/run-podnet.js';
+import { podnet, type PodnetRun } from '../../run-podnet.js';
 import { fileURLToPath } from 'node:url';
 
 let dir = '';

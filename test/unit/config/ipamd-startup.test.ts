@@ -4,12 +4,11 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { podnetArgv, root } from '../../run-podnet.js';
 import { daemonEnv, startCloud, type Cloud } from '../ipamd/daemon-harness.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const argv = ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'podnet', 'ipamd']))"];
-const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_NO_WARNINGS: '1' };
+const argv = [...podnetArgv, 'ipamd'];
+const base = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 let cloud: Cloud;
 
 before(async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { podnet } from '../cli/run-podnet.js';
+import { podnet } from '../../run-podnet.js';
 
 test('pool simulate --json keeps the earlier fields first and adds the documented answers', () => {
   const r = podnet(['pool', 'simulate', 't3.small', '--pods', '12', '--json']);

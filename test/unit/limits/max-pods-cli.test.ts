@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { allInstanceTypes } from '../../../src/limits/index.js';
-import { podnet } from '../cli/run-podnet.js';
+import { podnet } from '../../run-podnet.js';
 
 test('max-pods prints the number and the arithmetic on one line', () => {
   const r = podnet(['max-pods', 't3.small']);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { allInstanceTypes, maxPods, vcpuCount } from '../../../src/limits/index.js';
-import { podnet } from '../cli/run-podnet.js';
+import { podnet } from '../../run-podnet.js';
 
 test('data/instance-vcpus.json: 1108 types, all known to the limits table, each a whole vCPU count ≥ 1', () => {
   const table = JSON.parse(readFileSync(new URL('../../../data/instance-vcpus.json', import.meta.url), 'utf8')) as Record<string, number>;

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { windowsLimits } from '../../../src/limits/index.js';
-import { podnet } from '../cli/run-podnet.js';
+import { podnet } from '../../run-podnet.js';
 
 test('issue 11 windows: t3.small (4 IPv4 per ENI) runs 4 − 1 = 3 pods, 3 × 16 = 48 with prefix delegation', () => {
   const b = windowsLimits('t3.small');
