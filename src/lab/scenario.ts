@@ -193,7 +193,7 @@ export function parseScenario(document: unknown, source = 'scenario'): Scenario 
   parseTopology(document, source);
   const problems = checkLabSections(scenario);
   if (problems.length > 0) {
-    throw new PodnetError('CONFIG_INVALID', `invalid ${source}: ${problems.join('; ')}`, 'fix the fields named above (the README section "The lab scenario file" lists them)');
+    throw new PodnetError('CONFIG_INVALID', `invalid ${source}: ${problems.join('; ')}`, 'fix the fields named above (docs/lab.md, "The lab scenario file", lists them)');
   }
   return scenario;
 }
