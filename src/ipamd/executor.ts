@@ -105,7 +105,7 @@ export function ec2Error(api: string, what: string, err: unknown): PodnetError {
     SUBNET_EXHAUSTED: 'no increase for the insufficient-CIDR backoff; add a subnet tagged kubernetes.io/role/cni=1 or use a larger subnet',
     NO_FREE_PREFIX: 'the subnet has no aligned free /28; use a fresh subnet or a subnet CIDR reservation for prefixes',
     ENI_LIMIT: 'the instance has no free ENI slot; lower MAX_ENI expectations or use a larger instance type',
-    EC2_FAILED: 'check the IAM policy (docs/iam-policy) and the EC2 endpoint; ipamd retries on its next pool iteration',
+    EC2_FAILED: 'check the IAM policy (docs/iam-policy.md) and the EC2 endpoint; ipamd retries on its next pool iteration',
   };
   const pc = podnetCode(code);
   return new PodnetError(pc, `EC2 ${api} (${what}) failed: ${code}: ${detail}`, hints[pc], { cause: err });
