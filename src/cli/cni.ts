@@ -16,15 +16,26 @@ export function printWarnings(warnings: readonly string[]): void {
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
 }
 
+/**
+ * Where the CNI files go and which socket the launcher dials: the same three options for `cni install` and `init`
+ * (a fresh Option each time: commander keeps parse state on it). Defaults are described as a user types them;
+ * commander would quote them as JSON.
+ */
+export function cniFileOptions(): Option[] {
+  return [
+    new Option('--bin-dir <dir>', 'CNI bin dir the runtime executes plugins from').default('/opt/cni/bin', '/opt/cni/bin'),
+    new Option('--conf-dir <dir>', 'CNI conf dir the runtime reads network configs from').default('/etc/cni/net.d', '/etc/cni/net.d'),
+    new Option('--socket <path>', "ipamd's CNI socket on this node (default: PODNET_CNI_SOCKET, else /var/run/aws-node/ipamd.sock)"),
+  ];
+}
+
 export function registerCni(program: Command): void {
   const cni = program.command('cni').description('the CNI plugin: install the podnet-cni launcher and its conflist');
-  cni
+  const install = cni
     .command('install')
-    .description('write the podnet-cni launcher into the CNI bin dir and the conflist (10-aws.conflist) into the conf dir')
-    // defaults are described as a user types them (commander would quote them as JSON)
-    .addOption(new Option('--bin-dir <dir>', 'CNI bin dir the runtime executes plugins from').default('/opt/cni/bin', '/opt/cni/bin'))
-    .addOption(new Option('--conf-dir <dir>', 'CNI conf dir the runtime reads network configs from').default('/etc/cni/net.d', '/etc/cni/net.d'))
-    .option('--socket <path>', "ipamd's CNI socket on this node (default: PODNET_CNI_SOCKET, else /var/run/aws-node/ipamd.sock)")
+    .description('write the podnet-cni launcher into the CNI bin dir and the conflist (10-aws.conflist) into the conf dir');
+  for (const option of cniFileOptions()) install.addOption(option);
+  install
     .option('--plugins-dir <dir>', 'also copy loopback and the plugins the conflist chains from here (e.g. /usr/lib/cni); podnet init does this by default')
     .option('--json', 'print {launcher, plugins, conflist, fallbackArgv, config, warnings} as JSON')
     .action(async (opts: { binDir: string; confDir: string; socket?: string; pluginsDir?: string; json?: boolean }) => {
