@@ -47,18 +47,21 @@ export function parseInNoRoutes(netstat: string): number {
   return i < 0 ? 0 : Number(values[i] ?? 0);
 }
 
+/** The counting rules of one of the fabric's nft tables in a namespace. */
+async function nftCounters(where: string, table: string): Promise<Map<string, number>> {
+  return parseNftCounters((await run(['nft', 'list', 'table', 'ip', table], { netns: where })).stdout);
+}
+
 /** Packets a VPC router's source/destination check has dropped so far. */
 export async function sourceCheckDrops(routerNs: string): Promise<number> {
-  const { stdout } = await run(['nft', 'list', 'table', 'ip', 'pn_vpc'], { netns: routerNs });
-  return parseNftCounters(stdout).get(DROP_COUNTERS.sourceCheck) ?? 0;
+  return (await nftCounters(routerNs, 'pn_vpc')).get(DROP_COUNTERS.sourceCheck) ?? 0;
 }
 
 /** Reads every drop counter of the fabric: per VPC router, internet gateway and the internet core, in parallel. */
 export async function readDropCounters(plan: FabricPlan): Promise<DropCounter[]> {
   const noRoutes = async (where: string) => parseInNoRoutes((await run(['cat', '/proc/net/netstat'], { netns: where })).stdout);
-  const nft = async (where: string, table: string) => parseNftCounters((await run(['nft', 'list', 'table', 'ip', table], { netns: where })).stdout);
   const routers = plan.vpcs.map(async (v): Promise<DropCounter[]> => {
-    const [counters, unrouted] = await Promise.all([nft(v.router, 'pn_vpc'), noRoutes(v.router)]);
+    const [counters, unrouted] = await Promise.all([nftCounters(v.router, 'pn_vpc'), noRoutes(v.router)]);
     return [
       { ns: v.router, counter: 'source-destination-check', packets: counters.get(DROP_COUNTERS.sourceCheck) ?? 0 },
       { ns: v.router, counter: 'no-route', packets: (counters.get(DROP_COUNTERS.vpcNoRoute) ?? 0) + unrouted },
@@ -66,7 +69,7 @@ export async function readDropCounters(plan: FabricPlan): Promise<DropCounter[]>
   });
   // a gateway's table appears with the controller's first pass; until then it drops nothing it could count
   const igws = plan.igws.map(async (g): Promise<DropCounter[]> => {
-    const counters = await nft(g.ns, 'pn_igw').catch(() => new Map<string, number>());
+    const counters = await nftCounters(g.ns, 'pn_igw').catch(() => new Map<string, number>());
     return [{ ns: g.ns, counter: 'no-public-ip', packets: counters.get(DROP_COUNTERS.noPublicIp) ?? 0 }];
   });
   // the internet core: an address no internet host or public IP has (from the VPC through a gateway)
