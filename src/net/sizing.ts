@@ -1,4 +1,5 @@
 import { PodnetError } from '../lib/index.js';
+import { awsReservedAddresses, parseCidr } from './cidr.js';
 
 /**
  * Subnet sizing for a fleet of identical members (nodes), each holding single addresses and aligned /28 prefixes.
@@ -7,7 +8,8 @@ import { PodnetError } from '../lib/index.js';
  */
 export const AWS_LARGEST_SUBNET = 16;
 export const AWS_SMALLEST_SUBNET = 28;
-const AWS_RESERVED_PER_SUBNET = 5;
+/** The five addresses AWS reserves in any subnet of these sizes (cidr.ts says which). */
+const AWS_RESERVED_PER_SUBNET = awsReservedAddresses(parseCidr('10.0.0.0/24')).length;
 const PREFIX_SIZE = 16;
 /** The subnet's first /28 keeps 12 usable addresses and its last 15: room for single addresses only. */
 const EDGE_BLOCK_ADDRESSES = 2 * PREFIX_SIZE - AWS_RESERVED_PER_SUBNET;
