@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { SimulatedOs, SimulationResult, SimulationSetup, StartSimulatedCloud, WindowsPoolSettings } from '../ipamd/index.js';
+import type { SimulatedOs, SimulationResult, SimulationSetup, StartSimulatedCloud, WindowsPoolSettings } from '../ipam/index.js';
 import { nearestNames, usageError } from '../lib/index.js';
 import { formatTable, printJson } from './output.js';
 import { nonNegativeInt, osOption, positiveInt } from './parse.js';
@@ -59,7 +59,7 @@ export function registerPool(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (instanceType: string, flags: SimulateFlags) => {
       const env = await parseEnvFlags(flags.env);
-      const { simulatePool } = await import('../ipamd/index.js');
+      const { simulatePool } = await import('../ipam/index.js');
       const { result, setup } = await simulatePool({
         instanceType, pods: flags.pods, env, startCloud: startEmulator, os: flags.os,
         ...(flags.maxPods !== undefined ? { maxPods: flags.maxPods } : {}),

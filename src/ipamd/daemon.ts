@@ -2,11 +2,11 @@
  * `podnet ipamd` as a library: wires cloud access, the node, the CNI socket, introspection and metrics together
  * in upstream's order (spec §0), and takes it all down again on stop (SIGTERM/SIGINT in the CLI).
  */
+import { systemClock, type Clock } from '../ipam/index.js';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { createCniHandler, startCniSocketServer, type CniSocketServer } from '../cni/index.js';
 import type { PodnetConfig } from '../config/index.js';
 import { createIpamdBackend } from './backend.js';
-import { systemClock, type Clock } from './clock.js';
 import { createEc2Client, resolveCloudEndpoints, type Env, type RetrySettings } from './cloud.js';
 import { readEniConfigFile } from './eni-config.js';
 import { formatBindAddress, parseBindAddress, type BindAddress, type HttpEndpoint } from './http.js';

@@ -2,11 +2,11 @@
  * ipamd's introspection endpoint in upstream's shapes (spec §6.5): /v1/enis, /v1/eni-configs,
  * /v1/ipamd-env-settings, /v1/networkutils-env-settings; anything else lists the commands.
  */
+import { type Datastore } from '../ipam/index.js';
 import type { PodnetConfig } from '../config/index.js';
 import { eniRouteTable } from '../dataplane/index.js';
 import { sendJson } from '../lib/index.js';
 import { parseCidr } from '../net/index.js';
-import type { Datastore } from './datastore.js';
 import { startHttpEndpoint, type BindAddress, type HttpEndpoint } from './http.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -2,9 +2,9 @@
  * Leaked-ENI garbage collection (cleanUpLeakedENIs, spec §7.5): ENIs that ipamd created and that ended up
  * detached (node gone, attach rolled back half-way) are deleted once they have been seen detached for 5 minutes.
  */
+import { CLUSTER_NAME_TAG, CREATED_AT_TAG, ENI_DESCRIPTION_PREFIX, INSTANCE_ID_TAG, rfc3339 } from '../ipam/index.js';
 import { CreateTagsCommand, DeleteNetworkInterfaceCommand, paginateDescribeNetworkInterfaces, type EC2Client, type Filter } from '@aws-sdk/client-ec2';
 import { ec2ErrorCode } from './cloud.js';
-import { CLUSTER_NAME_TAG, CREATED_AT_TAG, ENI_DESCRIPTION_PREFIX, INSTANCE_ID_TAG, rfc3339 } from './executor.js';
 
 export interface LeakedEniReport {
   deleted: string[];

@@ -4,24 +4,19 @@
  * rewrite (§6.4), leaked-ENI GC (§7.5), and the pod side (assign/release with named causes, §4.11, §6.2).
  * Only network card 0 is managed (ENABLE_MULTI_NIC is not supported yet) and only IPv4 pools.
  */
+import { checkpointOf, podLinkSuffix, readCheckpoint, restoreCheckpoint, writeCheckpoint, type Checkpoint, type Clock, Datastore, ipStats, type Assignment, type IpamKey, type IpamMetadata, CLUSTER_NAME_TAG, ENI_OWNER_TAG, INSTANCE_ID_TAG, PoolExecutor, type ActionOutcome, type NodeIdentity, PoolManager, type IterationResult, isInsufficientCidrCode, isPoolTooLow, poolConfigFrom, poolLimitsFrom, type PoolConfig, type PoolLimits } from '../ipam/index.js';
 import { rename } from 'node:fs/promises';
 import { CreateTagsCommand, DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, type EC2Client, type NetworkInterface, type Tag } from '@aws-sdk/client-ec2';
 import type { PodnetConfig } from '../config/index.js';
 import { PodnetError } from '../lib/index.js';
 import { lookupInstanceType, maxPods, type InstanceLimits } from '../limits/index.js';
-import { checkpointOf, podLinkSuffix, readCheckpoint, restoreCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
-import type { Clock } from './clock.js';
 import { ec2ErrorCode } from './cloud.js';
-import { Datastore, ipStats, type Assignment, type IpamKey, type IpamMetadata } from './datastore.js';
 import { nodeEniConfigName, selectEniConfig, type EniConfigFile } from './eni-config.js';
-import { CLUSTER_NAME_TAG, ENI_OWNER_TAG, INSTANCE_ID_TAG, PoolExecutor, type ActionOutcome, type NodeIdentity } from './executor.js';
 import type { ImdsClient, ImdsEni, ImdsInstanceFacts } from './imds.js';
 import { routeTableId } from './introspection.js';
 import { cleanUpLeakedEnis } from './leaked-enis.js';
-import { PoolManager, type IterationResult } from './manager.js';
 import type { IpamdMetrics } from './metrics.js';
 import type { EniFacts, NodeDataplane } from './node-dataplane.js';
-import { isInsufficientCidrCode, isPoolTooLow, poolConfigFrom, poolLimitsFrom, type PoolConfig, type PoolLimits } from './pool.js';
 import { isExcludedSubnet, rankEniSubnets, type SubnetFacts } from './subnets.js';
 
 export type LogLevel = 'info' | 'warn' | 'error';

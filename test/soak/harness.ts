@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
-import { readCheckpoint } from '../../src/ipamd/index.js';
+import { readCheckpoint } from '../../src/ipam/index.js';
 import { cniCall, eventually, httpGet, type Cloud } from '../unit/ipamd/daemon-harness.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -3,16 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CreateNetworkInterfaceCommand, CreateSubnetCommand, DescribeNetworkInterfacesCommand, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
-import {
-  BackoffRetryStrategy,
-  nodeEniConfigName,
-  parseBindAddress,
-  parseEniConfigFile,
-  rankEniSubnets,
-  resolveCloudEndpoints,
-  selectEniConfig,
-  type Ipamd,
-} from '../../../src/ipamd/index.js';
+import { BackoffRetryStrategy, nodeEniConfigName, parseBindAddress, parseEniConfigFile, rankEniSubnets, resolveCloudEndpoints, selectEniConfig, type Ipamd } from '../../../src/ipamd/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
 import { cniCall, daemonEnv, eventually, startCloud, startDaemon } from './daemon-harness.js';
 

@@ -1,7 +1,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../../src/config/index.js';
-import { Datastore } from '../../../src/ipamd/datastore.js';
+import { Datastore } from '../../../src/ipam/index.js';
 import { formatBindAddress, type HttpEndpoint } from '../../../src/ipamd/http.js';
 import { startIntrospection } from '../../../src/ipamd/introspection.js';
 import { httpGet } from './daemon-harness.js';

@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { createCniHandler, startCniSocketServer, type CniSocketServer } from '../../../src/cni/index.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { startEc2Server, type Ec2Emulator } from '../../../src/ec2/index.js';
-import { Datastore } from '../../../src/ipamd/datastore.js';
+import { Datastore } from '../../../src/ipam/index.js';
 import type { HttpEndpoint } from '../../../src/ipamd/http.js';
 import { startIntrospection } from '../../../src/ipamd/introspection.js';
 import { IpamdMetrics, startMetricsEndpoint } from '../../../src/ipamd/metrics.js';

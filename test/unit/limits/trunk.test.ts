@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startEc2Server } from '../../../src/ec2/index.js';
-import { poolConfigFrom, poolLimitsFrom, simulatePool, type StartSimulatedCloud } from '../../../src/ipamd/index.js';
+import { poolConfigFrom, poolLimitsFrom, simulatePool, type StartSimulatedCloud } from '../../../src/ipam/index.js';
 import { allInstanceTypes, lookupInstanceType, maxPods, trunkLimits, trunkingCompatible } from '../../../src/limits/index.js';
 import { loadConfig } from '../../../src/config/index.js';
 

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Datastore, MIGRATED_IF_NAME, MIGRATED_NETWORK_NAME, type EniInfo, type IpamKey } from '../../../src/ipamd/index.js';
+import { Datastore, MIGRATED_IF_NAME, MIGRATED_NETWORK_NAME, type EniInfo, type IpamKey } from '../../../src/ipam/index.js';
 
 function eni(id: string, deviceNumber: number, over: Partial<EniInfo> = {}): EniInfo {
   return {

@@ -22,7 +22,7 @@ import { PodnetError } from '../lib/index.js';
 import { subnetsFor } from '../net/index.js';
 import { IPS_PER_PREFIX, lookupInstanceType, maxPods as maxPodsOf, supportsPrefixDelegation, windowsLimits } from '../limits/index.js';
 import { FakeClock } from './clock.js';
-import { BackoffRetryStrategy, defaultRetrySettings } from './cloud.js';
+import { BackoffRetryStrategy, defaultRetrySettings } from '../ipamd/cloud.js';
 import { CycleWatch, poolState, sortedCounts, type Oscillation } from './cycle.js';
 import { Datastore } from './datastore.js';
 import { PoolExecutor } from './executor.js';

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEc2Server } from '../../../src/ec2/index.js';
-import { fleetAddresses, simulatePool, type StartSimulatedCloud } from '../../../src/ipamd/index.js';
+import { fleetAddresses, simulatePool, type StartSimulatedCloud } from '../../../src/ipam/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
 
 const startCloud: StartSimulatedCloud = (nowMs) =>

@@ -3,9 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  Datastore, checkpointOf, checkpointPath, parseCheckpoint, podLinkSuffix, readCheckpoint, renderCheckpoint, restoreCheckpoint, writeCheckpoint,
-} from '../../../src/ipamd/index.js';
+import { Datastore, checkpointOf, checkpointPath, parseCheckpoint, podLinkSuffix, readCheckpoint, renderCheckpoint, restoreCheckpoint, writeCheckpoint } from '../../../src/ipam/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'podnet-checkpoint-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { decideFreeEni, decidePool, initialTimestamps, ipStats, isPoolTooLow, targetState, whyNoAddress } from '../../../src/ipamd/index.js';
+import { decideFreeEni, decidePool, initialTimestamps, ipStats, isPoolTooLow, targetState, whyNoAddress } from '../../../src/ipam/index.js';
 import { poolConfig, poolLimits, snapshotOf, type EniSpec } from './fixtures.js';
 
 describe('isPoolTooLow: TestIPAMContext_nodeIPPoolTooLow vectors (spec §4.6, secondary IPs)', () => {

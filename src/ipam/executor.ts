@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { PodnetError, type ErrorCode } from '../lib/index.js';
 import type { Clock } from './clock.js';
-import { ec2ErrorCode, isThrottlingError } from './cloud.js';
+import { ec2ErrorCode, isThrottlingError } from '../ipamd/cloud.js';
 import type { Datastore } from './datastore.js';
 import { isInsufficientCidrCode, type LastEc2Failure, type PoolAction } from './pool.js';
 

@@ -1,5 +1,5 @@
-import type { CidrSnapshot, EniSnapshot, PoolSnapshot } from '../../../src/ipamd/index.js';
-import { upstreamTimers, type PoolConfig, type PoolLimits } from '../../../src/ipamd/index.js';
+import type { CidrSnapshot, EniSnapshot, PoolSnapshot } from '../../../src/ipam/index.js';
+import { upstreamTimers, type PoolConfig, type PoolLimits } from '../../../src/ipam/index.js';
 
 /** A pool config with upstream's code defaults, overridden per test. */
 export function poolConfig(over: Partial<PoolConfig> = {}): PoolConfig {

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEc2Server } from '../../../src/ec2/index.js';
-import { simulatePool, windowsPoolRules, type StartSimulatedCloud, type WindowsPoolSettings } from '../../../src/ipamd/index.js';
+import { simulatePool, windowsPoolRules, type StartSimulatedCloud, type WindowsPoolSettings } from '../../../src/ipam/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
 
 const startCloud: StartSimulatedCloud = (nowMs) =>
