@@ -1,9 +1,14 @@
-/** Time as ipamd sees it: injectable so pool timers run on a fake clock in tests and `podnet pool simulate` (§9 item 2). */
+/**
+ * Time (and chance) as ipamd sees them: injectable so pool timers run on a fake clock in tests and
+ * `podnet pool simulate` (§9 item 2), and a fake-clock run makes the same random choices every time.
+ */
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
   /** Resolves after `ms`, or at once when `signal` aborts (a stopping daemon leaves no timer behind). */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** A number in [0, 1), for jitter: Math.random on the system clock, a seeded sequence on a fake one. */
+  random(): number;
 }
 
 export const systemClock: Clock = {
@@ -19,11 +24,17 @@ export const systemClock: Clock = {
       const timer = setTimeout(done, ms);
       signal?.addEventListener('abort', done);
     }),
+  random: () => Math.random(),
 };
 
 /** A clock that only moves when told to; `sleep` advances it at once, so nothing really waits. */
 export class FakeClock implements Clock {
-  constructor(private ms: number) {}
+  private readonly nextRandom: () => number;
+
+  /** `seed` picks the sequence `random()` returns (the same seed, the same numbers). */
+  constructor(private ms: number, opts: { seed?: number } = {}) {
+    this.nextRandom = mulberry32(opts.seed ?? 1);
+  }
 
   now(): number {
     return this.ms;
@@ -31,6 +42,10 @@ export class FakeClock implements Clock {
 
   async sleep(ms: number): Promise<void> {
     this.advance(ms);
+  }
+
+  random(): number {
+    return this.nextRandom();
   }
 
   advance(ms: number): void {
@@ -41,4 +56,16 @@ export class FakeClock implements Clock {
   advanceTo(ms: number): void {
     this.ms = Math.max(this.ms, ms);
   }
+}
+
+/** mulberry32: a tiny seeded PRNG (period 2^32), plenty for jitter. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

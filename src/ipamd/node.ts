@@ -116,7 +116,7 @@ export class IpamdNode {
     this.datastore = new Datastore({ prefixDelegation: this.poolConfig.prefixDelegation, ipCooldownMs: this.poolConfig.ipCooldownMs });
     this.checkpoint = new CheckpointWriter(o.config.backingStore, () => checkpointOf(this.datastore.assignments()));
     // upstream sleeps a random [0, 300) s before the first GC run; podnet scales that with the interval
-    this.lastLeakedEniRun = o.clock.now() - o.leakedEniIntervalMs + Math.random() * Math.min(300_000, o.leakedEniIntervalMs / 12);
+    this.lastLeakedEniRun = o.clock.now() - o.leakedEniIntervalMs + o.clock.random() * Math.min(300_000, o.leakedEniIntervalMs / 12);
   }
 
   get ready(): boolean {
