@@ -55,6 +55,26 @@ export {
 } from './checkpoint.js';
 export { FakeClock, systemClock, type Clock } from './clock.js';
 export {
+  CloudError,
+  THROTTLING_CODES,
+  cloudErrorCode,
+  type AddressCount,
+  type AddressRelease,
+  type AddressUnit,
+  type AttachEniRequest,
+  type Cloud,
+  type CloudApi,
+  type CloudEni,
+  type CloudEniAttachment,
+  type CloudInstance,
+  type CloudSubnet,
+  type CloudTags,
+  type CreateEniRequest,
+  type EniFilters,
+  type InstanceEni,
+  type IpFamily,
+} from './cloud.js';
+export {
   PoolExecutor,
   ec2Error,
   rfc3339,
