@@ -10,6 +10,8 @@ export class Ec2Error extends Error {
     message: string,
     /** HTTP status: 400 for client errors, 503 for RequestLimitExceeded/Unavailable, 500 for InternalError. */
     readonly status = 400,
+    /** For `*.NotFound`: the ids EC2 does not know (the message names them too, for the wire). */
+    readonly missingIds: readonly string[] = [],
   ) {
     super(message);
   }

@@ -24,7 +24,7 @@ function notFound(kind: ResourceKind, ids: string[]): Ec2Error {
   const k = kinds[kind];
   const message =
     ids.length === 1 ? `The ${k.noun} '${ids[0]}' does not exist` : `The ${k.noun}s '${ids.join(', ')}' do not exist`;
-  return new Ec2Error(`${k.code}.NotFound`, message);
+  return new Ec2Error(`${k.code}.NotFound`, message, 400, ids);
 }
 
 function checkIdFormat(kind: ResourceKind, id: string): void {

@@ -535,7 +535,7 @@ const attachNetworkInterface: Handler = (params, state) => {
 
 function findByAttachment(state: Ec2State, attachmentId: string): EniRow {
   const eni = state.get<EniRow>('SELECT * FROM enis WHERE attachment_id = ?', attachmentId);
-  if (!eni) throw new Ec2Error('InvalidAttachmentID.NotFound', `The attachment ID '${attachmentId}' does not exist`);
+  if (!eni) throw new Ec2Error('InvalidAttachmentID.NotFound', `The attachment ID '${attachmentId}' does not exist`, 400, [attachmentId]);
   return eni;
 }
 
@@ -579,7 +579,7 @@ const modifyNetworkInterfaceAttribute: Handler = (params, state) => {
       throw new Ec2Error('MissingParameter', 'The request must contain the parameter attachment.deleteOnTermination');
     }
     if (eni.attachment_id !== attachmentId) {
-      throw new Ec2Error('InvalidAttachmentID.NotFound', `The attachment ID '${attachmentId}' does not exist`);
+      throw new Ec2Error('InvalidAttachmentID.NotFound', `The attachment ID '${attachmentId}' does not exist`, 400, [attachmentId]);
     }
     state.run('UPDATE enis SET delete_on_termination = ? WHERE id = ?', deleteOnTermination ? 1 : 0, eni.id);
   }
