@@ -1,17 +1,17 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { FaultConfig, ListenAddress, TopologyApplyResult } from '../ec2/index.js';
-import { PodnetError, checkCreatablePath, readUserFile, usageError } from '../lib/index.js';
+import type { FaultConfig, TopologyApplyResult } from '../ec2/index.js';
+import { PodnetError, checkCreatablePath, parseListenAddress, readUserFile, usageError, type TcpListenAddress } from '../lib/index.js';
 import { cidrContains, isAddressText, parseAddress, parseCidr } from '../net/index.js';
 import { formatTable } from './output.js';
 
 const DEFAULT_EC2_LISTEN = '127.0.0.1:7311';
 const DEFAULT_IMDS_LISTEN = '127.0.0.1:7312';
 
-function listenAddress(value: string): ListenAddress {
-  const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || port > 65535) throw new InvalidArgumentError(`expected HOST:PORT (e.g. 127.0.0.1:7311 or [::1]:7311), got '${value}'`);
-  return { host: match[1] ?? match[2]!, port };
+/** The emulator's endpoints are HTTP over TCP: a listen address (src/lib's one parser) that is not a unix socket. */
+function listenAddress(value: string): TcpListenAddress {
+  const at = parseListenAddress(value.trim());
+  if (at === undefined || 'path' in at) throw new InvalidArgumentError(`expected HOST:PORT (e.g. 127.0.0.1:7311 or [::1]:7311), got '${value}'`);
+  return at;
 }
 
 function positiveNumber(value: string): number {
@@ -42,8 +42,8 @@ async function readFaults(value: string): Promise<FaultConfig> {
 }
 
 interface ServeOptions {
-  listen: ListenAddress;
-  imdsListen: ListenAddress;
+  listen: TcpListenAddress;
+  imdsListen: TcpListenAddress;
   db?: string;
   topology?: string;
   region?: string;

@@ -9,10 +9,6 @@ export function formatTable(header: readonly string[], rows: ReadonlyArray<Reado
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
-export function printTable(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): void {
-  process.stdout.write(formatTable(header, rows));
-}
-
 /** Progress for long work: shown on a terminal, silent when piped or with --json. */
 export function progress(message: string, quiet = false): void {
   if (!quiet && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${message}`);

@@ -1,8 +1,7 @@
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { chmodSync, unlinkSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { connect } from 'node:net';
 import { dirname } from 'node:path';
-import { PodnetError, createSafeServer, ensureDirectory } from '../lib/index.js';
+import { createSafeServer, ensureDirectory, listenOn } from '../lib/index.js';
 import type { BackendStatus, CniAnswer, CniCall, CniHandler } from './handler.js';
 import { type CniEnv, type CniEnvName, cniEnvNames } from './request.js';
 import { CniCode, currentVersion } from './spec.js';
@@ -76,7 +75,6 @@ export interface CniSocketServerOptions {
  * dead process is removed; a socket some live process still answers on is an error, never taken over.
  */
 export async function startCniSocketServer(path: string, handler: CniHandler, options: CniSocketServerOptions = {}): Promise<CniSocketServer> {
-  await removeStaleSocket(path);
   ensureDirectory(dirname(path), 'the CNI socket directory');
   // each environment value is at most 128 KiB (MAX_ARG_STRLEN), so 8 MiB leaves a network config several MiB
   const maxBody = options.maxBodyBytes ?? 8 << 20;
@@ -86,13 +84,7 @@ export async function startCniSocketServer(path: string, handler: CniHandler, op
   });
   // Connections are one request each (one nc per CNI call); idle keep-alive sockets must not hold close() up.
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, { path }, "ipamd's CNI socket", 'stop the other ipamd on this node, or give this one its own socket path');
   chmodSync(path, 0o660);
   return {
     path,
@@ -147,28 +139,4 @@ function answer(res: ServerResponse, httpStatus: number, a: CniAnswer): void {
 
 function cniError(code: number, msg: string, details?: string): string {
   return JSON.stringify({ cniVersion: currentVersion, code, msg, ...(details && { details }) });
-}
-
-async function removeStaleSocket(path: string): Promise<void> {
-  let isSocket: boolean;
-  try {
-    isSocket = lstatSync(path).isSocket();
-  } catch {
-    return; // nothing there
-  }
-  if (!isSocket) {
-    throw new PodnetError('SOCKET_IN_USE', `${path} exists and is not a socket`, 'choose another socket path, or remove the file if nothing needs it');
-  }
-  const live = await new Promise<boolean>((resolve) => {
-    const probe = connect(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-  if (live) {
-    throw new PodnetError('SOCKET_IN_USE', `another process is listening on ${path}`, 'stop the other ipamd on this node, or give this one its own socket path');
-  }
-  unlinkSync(path);
 }

@@ -5,7 +5,7 @@
 export { loadConfig, findTypos, describeProblem, type Env } from './load.js';
 export { parseEnvFile, parseEnvText, readEnvFile, unresolvedProblems, type EnvFile, type UnresolvedEnv } from './env-file.js';
 export { variables, deprecatedVariables, type VariableDef, type VariableKind, type Reader } from './variables.js';
-export { parseGoBool, parseAtoi, parseGoIntBase0, parseBindAddress, type BindAddress } from './values.js';
+export { parseGoBool, parseAtoi, parseGoIntBase0 } from './values.js';
 export type {
   PodnetConfig,
   RandomizeSnat,

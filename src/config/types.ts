@@ -81,7 +81,7 @@ export interface PodnetConfig {
   eniSetupRetryMs: number;
   cniSocket: string;
   pre18Routing: boolean;
-  /** A valid bind address (see parseBindAddress); upstream's metrics port is fixed at :61678. */
+  /** A valid bind address (see parseListenAddress in src/lib); upstream's metrics port is fixed at :61678. */
   metricsBindAddress: string;
   /** ENIConfigs and the node's labels/annotations (YAML) standing in for the Kubernetes API; '' for none. */
   eniConfigFile: string;

@@ -63,20 +63,3 @@ export function parseStringMap(text: string): Record<string, string> | undefined
   if (entries.some(([, v]) => typeof v !== 'string')) return undefined;
   return Object.fromEntries(entries) as Record<string, string>;
 }
-
-export type BindAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
-
-/**
- * A listen address as upstream writes them: `HOST:PORT`, `[V6]:PORT`, `:PORT` (Go listens on every interface),
- * or `unix:PATH`; port 0 asks for a free one.
- */
-export function parseBindAddress(text: string): BindAddress | undefined {
-  if (text.startsWith('unix:')) {
-    const path = text.slice('unix:'.length);
-    return path === '' ? undefined : { kind: 'unix', path };
-  }
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) return undefined;
-  return { kind: 'tcp', host: m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]!), port };
-}

@@ -1,7 +1,7 @@
-import { PodnetError } from '../lib/index.js';
+import { PodnetError, parseListenAddress } from '../lib/index.js';
 import { formatCidr, parseCidr } from '../net/index.js';
 import type { DataplaneMode, PodnetConfig, RandomizeSnat } from './types.js';
-import { parseAtoi, parseBindAddress, parseGoBool, parseGoIntBase0, parseStringMap } from './values.js';
+import { parseAtoi, parseGoBool, parseGoIntBase0, parseStringMap } from './values.js';
 
 /** Who reads a variable upstream (spec §0, §1), or `podnet` for the PODNET_* settings. */
 export type Reader = 'ipamd' | 'entrypoint' | 'init' | 'plugin' | 'egress-cni' | 'awsutils' | 'k8s-client' | 'podnet';
@@ -196,7 +196,7 @@ function bindAddressVar(d: Omit<Common<'metricsBindAddress'>, 'readBy'> & { defa
     readBy: ['podnet'],
     parse(text, ctx) {
       if (text === undefined) return d.default;
-      if (parseBindAddress(text) !== undefined) return text;
+      if (parseListenAddress(text) !== undefined) return text;
       ctx.error('invalid-bind-address', `"${text}" is not HOST:PORT, :PORT or unix:PATH; podnet ipamd refuses to start`, `e.g. 127.0.0.1:61678, ${d.default} for every interface, or :0 for a free port`);
       return d.default;
     },

@@ -3,30 +3,16 @@
  * throttling, fault injection, and a stream of address ↔ ENI ↔ instance mapping events.
  */
 import { ec2Actions } from './actions/index.js';
-import type { FaultConfig } from './faults.js';
-import type { ImdsOptions } from './imds.js';
-import { startEc2HttpServer, type Ec2Server, type ListenAddress } from './server.js';
+import { startEc2HttpServer, type Ec2ListenOptions, type Ec2Server } from './server.js';
 import { openEc2State, type Ec2State } from './state.js';
-import type { ThrottleConfig } from './throttle.js';
 
-export interface StartEc2ServerOptions {
-  /** EC2 endpoint; default 127.0.0.1 on a free port. */
-  listen?: ListenAddress;
-  /** IMDS endpoint; default the EC2 host on a free port. */
-  imdsListen?: ListenAddress;
+export interface StartEc2ServerOptions extends Ec2ListenOptions {
   /** An opened state (the caller closes it), or else a database file the server opens and closes. */
   state?: Ec2State;
   /** SQLite file; default in memory. Ignored when `state` is given. */
   dbPath?: string;
   region?: string;
   publicIpPool?: string;
-  /** AWS's default token buckets unless false; a config scales or overrides them. */
-  throttle?: ThrottleConfig | false;
-  faults?: FaultConfig;
-  imds?: ImdsOptions;
-  /** Clock for token buckets and IMDS token expiry. */
-  nowMs?: () => number;
-  log?: (line: string) => void;
 }
 
 export type Ec2Emulator = Ec2Server<Ec2State>;
@@ -49,6 +35,5 @@ export { ec2Actions } from './actions/index.js';
 export { defaultBuckets, type BucketSize, type ThrottleConfig } from './throttle.js';
 export { type FaultConfig, type FaultRule } from './faults.js';
 export { type ImdsOptions } from './imds.js';
-export { type ListenAddress } from './server.js';
 export { topologySchema, loadTopology, parseTopology, topologyRegion, zoneRegion, isRegionName, DEFAULT_REGION, rejectUnknownSections, readYamlFile, applyTopology, type LabSection, type Topology, type TopologyApplyResult } from './topology.js';
 export { parseSettings } from './settings.js';

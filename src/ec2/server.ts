@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { PodnetError, closeServer, createSafeServer, listenOn, sendJson, type ErrorBody, type RequestTarget } from '../lib/index.js';
+import { PodnetError, closeServer, createSafeServer, listenOn, sendJson, type ErrorBody, type RequestTarget, type TcpListenAddress } from '../lib/index.js';
 import { Faults, type FaultConfig } from './faults.js';
 import { createImdsHandler, type ImdsInstanceSource, type ImdsOptions } from './imds.js';
 import { Ec2Error, type ActionHandler, type EniMapping, type MappingEvent, type XmlObject } from './protocol.js';
@@ -24,21 +24,12 @@ export interface EmulatorState extends ImdsInstanceSource {
   close(): void;
 }
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
-export interface Ec2ServerOptions<S extends EmulatorState> {
+/** How the listeners behave, whatever state they serve. */
+export interface Ec2ListenOptions {
   /** EC2 endpoint. Default 127.0.0.1, a free port. */
-  listen?: ListenAddress;
+  listen?: TcpListenAddress;
   /** IMDS endpoint. Default: the EC2 host, a free port. */
-  imdsListen?: ListenAddress;
-  state: S;
-  /** Action name → handler. */
-  actions: Readonly<Record<string, ActionHandler<S>>>;
-  /** Close the state when the server closes (when the caller opened it for the server). */
-  ownsState?: boolean;
+  imdsListen?: TcpListenAddress;
   /** AWS's default buckets unless false; a config scales or overrides them. */
   throttle?: ThrottleConfig | false;
   faults?: FaultConfig;
@@ -47,6 +38,14 @@ export interface Ec2ServerOptions<S extends EmulatorState> {
   nowMs?: () => number;
   /** Where unexpected handler failures are reported (they answer InternalError). Default: stderr. */
   log?: (line: string) => void;
+}
+
+export interface Ec2ServerOptions<S extends EmulatorState> extends Ec2ListenOptions {
+  state: S;
+  /** Action name → handler. */
+  actions: Readonly<Record<string, ActionHandler<S>>>;
+  /** Close the state when the server closes (when the caller opened it for the server). */
+  ownsState?: boolean;
 }
 
 export interface Ec2Server<S extends EmulatorState> {
@@ -63,7 +62,7 @@ function formatUrl(address: AddressInfo): string {
   return `http://${host}:${address.port}`;
 }
 
-async function listen(server: Server, address: ListenAddress, what: string): Promise<AddressInfo> {
+async function listen(server: Server, address: TcpListenAddress, what: string): Promise<AddressInfo> {
   await listenOn(server, address, what, 'choose a free port or another address');
   return server.address() as AddressInfo;
 }

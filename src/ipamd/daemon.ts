@@ -6,10 +6,11 @@ import { systemClock, type Clock } from '../ipam/index.js';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { createCniHandler, startCniSocketServer, type CniSocketServer } from '../cni/index.js';
 import type { PodnetConfig } from '../config/index.js';
+import { formatListenAddress, type ListenAddress } from '../lib/index.js';
 import { createIpamdBackend } from './backend.js';
 import { createEc2Client, resolveCloudEndpoints, type Env, type RetrySettings } from './cloud.js';
 import { readEniConfigFile } from './eni-config.js';
-import { formatBindAddress, parseBindAddress, type BindAddress, type HttpEndpoint } from './http.js';
+import { listenAddressSetting, type HttpEndpoint } from './http.js';
 import { ImdsClient } from './imds.js';
 import { startIntrospection } from './introspection.js';
 import { IpamdMetrics, startMetricsEndpoint } from './metrics.js';
@@ -38,8 +39,8 @@ export interface Ipamd {
   ec2: EC2Client;
   socketPath: string;
   /** Where introspection and metrics listen (with the real port when 0 was asked); undefined when disabled. */
-  introspection?: BindAddress;
-  metricsAddress?: BindAddress;
+  introspection?: ListenAddress;
+  metricsAddress?: ListenAddress;
   stop(): Promise<void>;
 }
 
@@ -75,11 +76,11 @@ export async function startIpamd(o: StartIpamdOptions): Promise<Ipamd> {
   let metricsEndpoint: HttpEndpoint | undefined;
   try {
     if (!config.disableMetrics) {
-      metricsEndpoint = await startMetricsEndpoint(parseBindAddress(config.metricsBindAddress, 'PODNET_METRICS_BIND_ADDRESS'), metrics);
+      metricsEndpoint = await startMetricsEndpoint(listenAddressSetting(config.metricsBindAddress, 'PODNET_METRICS_BIND_ADDRESS'), metrics);
       closers.push(() => metricsEndpoint!.close());
     }
     if (!config.disableIntrospection) {
-      const bind = parseBindAddress(config.introspectionBindAddress, 'INTROSPECTION_BIND_ADDRESS');
+      const bind = listenAddressSetting(config.introspectionBindAddress, 'INTROSPECTION_BIND_ADDRESS');
       introspection = await startIntrospection(bind, {
         config,
         datastores: () => new Map([[0, node.datastore]]),
@@ -102,7 +103,7 @@ export async function startIpamd(o: StartIpamdOptions): Promise<Ipamd> {
     }
     node.start();
     metrics.startupDuration.observe({ success: 'true', with_api_server: 'false', failure_reason: '' }, (performance.now() - started) / 1000);
-    log('info', `listening: CNI ${socket.path}${introspection ? `, introspection ${formatBindAddress(introspection.address)}` : ''}${metricsEndpoint ? `, metrics ${formatBindAddress(metricsEndpoint.address)}/metrics` : ''}`);
+    log('info', `listening: CNI ${socket.path}${introspection ? `, introspection ${formatListenAddress(introspection.address)}` : ''}${metricsEndpoint ? `, metrics ${formatListenAddress(metricsEndpoint.address)}/metrics` : ''}`);
   } catch (err) {
     await node.stop().catch(() => undefined);
     await closeAll();

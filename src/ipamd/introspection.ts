@@ -5,9 +5,9 @@
 import { type Datastore } from '../ipam/index.js';
 import type { PodnetConfig } from '../config/index.js';
 import { eniRouteTable } from '../dataplane/index.js';
-import { sendJson } from '../lib/index.js';
+import { sendJson, type ListenAddress } from '../lib/index.js';
 import { parseCidr } from '../net/index.js';
-import { startHttpEndpoint, type BindAddress, type HttpEndpoint } from './http.js';
+import { startHttpEndpoint, type HttpEndpoint } from './http.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -124,7 +124,7 @@ export interface IntrospectionSource {
   nowMs(): number;
 }
 
-export function startIntrospection(bind: BindAddress, source: IntrospectionSource, log: (line: string) => void): Promise<HttpEndpoint> {
+export function startIntrospection(bind: ListenAddress, source: IntrospectionSource, log: (line: string) => void): Promise<HttpEndpoint> {
   return startHttpEndpoint(bind, 'introspection', (req, res, { path }) => {
     log(`introspection: ${req.method} ${path}`);
     if (req.method !== 'GET' && req.method !== 'HEAD') {

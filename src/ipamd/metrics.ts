@@ -3,7 +3,8 @@
  * daemons in one process (tests, the lab) do not share counters.
  */
 import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
-import { startHttpEndpoint, type BindAddress, type HttpEndpoint } from './http.js';
+import type { ListenAddress } from '../lib/index.js';
+import { startHttpEndpoint, type HttpEndpoint } from './http.js';
 
 /** The functions upstream reports in `awscni_ipamd_action_inprogress{fn}` (spec §6.6). */
 export type IpamdAction = 'nodeInit' | 'increaseDatastorePool' | 'decreaseDatastorePool' | 'nodeIPPoolReconcile';
@@ -117,7 +118,7 @@ export class IpamdMetrics {
 }
 
 /** Serves `GET /metrics` in Prometheus' text format (upstream: :61678, spec §6.6); other paths are 404. */
-export function startMetricsEndpoint(bind: BindAddress, metrics: IpamdMetrics): Promise<HttpEndpoint> {
+export function startMetricsEndpoint(bind: ListenAddress, metrics: IpamdMetrics): Promise<HttpEndpoint> {
   return startHttpEndpoint(bind, 'metrics', async (req, res, { path }) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('metrics are read with GET /metrics\n');

@@ -1,24 +1,48 @@
+import { lstatSync, unlinkSync } from 'node:fs';
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { PodnetError } from './errors.js';
 
-/** Where a server listens: a TCP host and port (port 0 picks a free one), or a unix socket path. */
-export type ListenTarget = { host: string; port: number } | { path: string };
+/** A TCP listen address: a host and a port (port 0 picks a free one). */
+export type TcpListenAddress = { host: string; port: number };
+
+/** Where a server listens: a TCP host and port, or a unix socket path. The one representation podnet has. */
+export type ListenAddress = TcpListenAddress | { path: string };
+
+/**
+ * A listen address as upstream writes them: `HOST:PORT`, `[V6]:PORT`, `:PORT` (every interface, as Go listens), or
+ * `unix:PATH`; port 0 asks for a free one. Undefined for anything else. Every listen setting and flag goes through
+ * this: ipamd's bind-address variables (src/config) and `ec2 serve --listen`.
+ */
+export function parseListenAddress(text: string): ListenAddress | undefined {
+  if (text.startsWith('unix:')) {
+    const path = text.slice('unix:'.length);
+    return path === '' ? undefined : { path };
+  }
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) return undefined;
+  return { host: m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]!), port };
+}
 
 /** `127.0.0.1:61679`, `[::1]:9100`, `unix:/run/x.sock`: how podnet's messages name a listen address. */
-export function formatListenTarget(at: ListenTarget): string {
+export function formatListenAddress(at: ListenAddress): string {
   if ('path' in at) return `unix:${at.path}`;
   return `${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}`;
 }
 
 /**
  * Starts server listening on at. A refused address becomes PodnetError FAILED that names the listener and the
- * address (`metrics cannot listen on 127.0.0.1:61678: EADDRINUSE`), with the caller's hint.
+ * address (`metrics cannot listen on 127.0.0.1:61678: EADDRINUSE`), with the caller's hint. A unix socket path is
+ * prepared first: a socket left by a dead process is removed, but one a live process still answers on, or a file
+ * that is not a socket, is refused (SOCKET_IN_USE), never taken over.
  */
-export async function listenOn(server: Server, at: ListenTarget, what: string, hint: string): Promise<void> {
+export async function listenOn(server: Server, at: ListenAddress, what: string, hint: string): Promise<void> {
+  if ('path' in at) await removeStaleSocket(at.path, what, hint);
   await new Promise<void>((resolve, reject) => {
     const refused = (err: NodeJS.ErrnoException) =>
-      reject(new PodnetError('FAILED', `${what} cannot listen on ${formatListenTarget(at)}: ${err.code ?? err.message}`, hint, { cause: err }));
+      reject(new PodnetError('FAILED', `${what} cannot listen on ${formatListenAddress(at)}: ${err.code ?? err.message}`, hint, { cause: err }));
     server.once('error', refused);
     const listening = () => {
       server.off('error', refused);
@@ -27,6 +51,29 @@ export async function listenOn(server: Server, at: ListenTarget, what: string, h
     if ('path' in at) server.listen(at.path, listening);
     else server.listen(at.port, at.host, listening);
   });
+}
+
+/** Clears path for a new socket: nothing there, or a socket nobody answers on (removed); else SOCKET_IN_USE. */
+async function removeStaleSocket(path: string, what: string, hint: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; // nothing there
+  }
+  if (!isSocket) {
+    throw new PodnetError('SOCKET_IN_USE', `${what} cannot listen on ${path}: it exists and is not a socket`, 'choose another socket path, or remove the file if nothing needs it');
+  }
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (live) throw new PodnetError('SOCKET_IN_USE', `${what} cannot listen on ${path}: another process is listening on it`, hint);
+  unlinkSync(path);
 }
 
 /** Stops accepting, drops open connections (keep-alive ones included), and resolves once the server has closed. */

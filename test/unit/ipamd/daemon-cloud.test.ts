@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CreateNetworkInterfaceCommand, CreateSubnetCommand, DescribeNetworkInterfacesCommand, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
-import { BackoffRetryStrategy, nodeEniConfigName, parseBindAddress, parseEniConfigFile, rankEniSubnets, resolveCloudEndpoints, selectEniConfig, type Ipamd } from '../../../src/ipamd/index.js';
+import { BackoffRetryStrategy, listenAddressSetting, nodeEniConfigName, parseEniConfigFile, rankEniSubnets, resolveCloudEndpoints, selectEniConfig, type Ipamd } from '../../../src/ipamd/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
 import { cniCall, daemonEnv, eventually, startCloud, startDaemon } from './daemon-harness.js';
 
@@ -27,10 +27,10 @@ test('the retry strategy backs off exponentially on throttling and gives up on c
 });
 
 test('bind addresses are read as upstream writes them', () => {
-  assert.deepEqual(parseBindAddress(':61678', 'X'), { kind: 'tcp', host: '0.0.0.0', port: 61678 });
-  assert.deepEqual(parseBindAddress('127.0.0.1:61679', 'X'), { kind: 'tcp', host: '127.0.0.1', port: 61679 });
-  assert.deepEqual(parseBindAddress('unix:/run/introspect.sock', 'X'), { kind: 'unix', path: '/run/introspect.sock' });
-  assert.throws(() => parseBindAddress('61679', 'INTROSPECTION_BIND_ADDRESS'), /INTROSPECTION_BIND_ADDRESS=61679 is not HOST:PORT/);
+  assert.deepEqual(listenAddressSetting(':61678', 'X'), { host: '0.0.0.0', port: 61678 });
+  assert.deepEqual(listenAddressSetting('127.0.0.1:61679', 'X'), { host: '127.0.0.1', port: 61679 });
+  assert.deepEqual(listenAddressSetting('unix:/run/introspect.sock', 'X'), { path: '/run/introspect.sock' });
+  assert.throws(() => listenAddressSetting('61679', 'INTROSPECTION_BIND_ADDRESS'), /INTROSPECTION_BIND_ADDRESS=61679 is not HOST:PORT/);
 });
 
 const eniConfigYaml = (subnet: string) => `

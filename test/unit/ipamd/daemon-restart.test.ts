@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { AssignPrivateIpAddressesCommand, DescribeNetworkInterfacesCommand, UnassignPrivateIpAddressesCommand } from '@aws-sdk/client-ec2';
-import { formatBindAddress, type Ipamd } from '../../../src/ipamd/index.js';
+import type { Ipamd } from '../../../src/ipamd/index.js';
+import { formatListenAddress } from '../../../src/lib/index.js';
 import { addressOf, cniCall, daemonEnv, eventually, httpGet, startCloud, startDaemon, type Cloud } from './daemon-harness.js';
 
 let cloud: Cloud;
@@ -90,7 +91,7 @@ test('introspection and /metrics answer with upstream\'s paths, shapes and metri
   const ipamd = await startDaemon(env);
   try {
     await cniCall(ipamd.socketPath, 'ADD', 'shown');
-    const base = `http://${formatBindAddress(ipamd.introspection!)}`;
+    const base = `http://${formatListenAddress(ipamd.introspection!)}`;
     const enis = JSON.parse((await httpGet(`${base}/v1/enis`)).text) as Record<string, { TotalIPs: number; AssignedIPs: number; ENIs: Record<string, Record<string, unknown>> }>;
     const card0 = enis['0']!;
     assert.ok(card0.AssignedIPs >= 1 && card0.TotalIPs >= card0.AssignedIPs);
@@ -107,7 +108,7 @@ test('introspection and /metrics answer with upstream\'s paths, shapes and metri
     assert.equal(JSON.parse((await httpGet(`${base}/v1/eni-configs`)).text), 'default');
     assert.equal(JSON.parse((await httpGet(`${base}/nothing`)).text).AvailableCommands.length, 4);
 
-    const metrics = (await httpGet(`http://${formatBindAddress(ipamd.metricsAddress!)}/metrics`)).text;
+    const metrics = (await httpGet(`http://${formatListenAddress(ipamd.metricsAddress!)}/metrics`)).text;
     for (const name of ['awscni_eni_max 3', 'awscni_eni_allocated 1', 'awscni_add_ip_req_count 1', 'awscni_assigned_ip_addresses 1',
       'awscni_ec2api_req_count{fn="DescribeNetworkInterfaces"}', 'awscni_build_info{version=', 'awscni_ipamd_node_initialization_duration_seconds_bucket']) {
       assert.ok(metrics.includes(name), `/metrics has ${name}`);

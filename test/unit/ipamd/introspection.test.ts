@@ -2,7 +2,8 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../../src/config/index.js';
 import { Datastore } from '../../../src/ipam/index.js';
-import { formatBindAddress, type HttpEndpoint } from '../../../src/ipamd/http.js';
+import type { HttpEndpoint } from '../../../src/ipamd/http.js';
+import { formatListenAddress } from '../../../src/lib/index.js';
 import { startIntrospection } from '../../../src/ipamd/introspection.js';
 import { httpGet } from './daemon-harness.js';
 
@@ -15,7 +16,7 @@ before(async () => {
   datastore.addEni({ id: 'eni-0abc', deviceNumber: 0, networkCard: 0, primary: true, trunk: false, efa: false, excluded: false, subnetId: 'subnet-0123', subnetCidr: '10.0.96.0/19', primaryIp: '10.0.97.10', createdAt: 0 });
   for (const ip of ['10.0.97.30', '10.0.97.31', '10.0.97.32']) datastore.addCidr('eni-0abc', ip);
   const { config } = loadConfig({});
-  endpoint = await startIntrospection({ kind: 'tcp', host: '127.0.0.1', port: 0 }, {
+  endpoint = await startIntrospection({ host: '127.0.0.1', port: 0 }, {
     config, datastores: () => new Map([[0, datastore]]), eniConfigName: () => 'default', nowMs: () => now,
   }, () => undefined);
 });
@@ -23,7 +24,7 @@ after(() => endpoint.close());
 
 type Enis = Record<string, { TotalIPs: number; AssignedIPs: number; ENIs: Record<string, { AvailableIPv4Cidrs: Record<string, { IPAddresses: Record<string, unknown> }> }> }>;
 async function addresses(): Promise<Record<string, unknown>> {
-  const enis = JSON.parse((await httpGet(`http://${formatBindAddress(endpoint.address)}/v1/enis`)).text) as Enis;
+  const enis = JSON.parse((await httpGet(`http://${formatListenAddress(endpoint.address)}/v1/enis`)).text) as Enis;
   return Object.assign({}, ...Object.values(enis['0']!.ENIs['eni-0abc']!.AvailableIPv4Cidrs).map((c) => c.IPAddresses));
 }
 

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { PodnetError, closeServer, createSafeServer, formatListenTarget, listenOn, parseRequestTarget, sendJson } from '../../../src/lib/index.js';
+import { PodnetError, closeServer, createSafeServer, formatListenAddress, listenOn, parseRequestTarget, sendJson } from '../../../src/lib/index.js';
 
 test('a listen address is named as upstream writes it: host:port, [v6]:port, unix:path', () => {
-  assert.equal(formatListenTarget({ host: '127.0.0.1', port: 61679 }), '127.0.0.1:61679');
-  assert.equal(formatListenTarget({ host: '::1', port: 9100 }), '[::1]:9100');
-  assert.equal(formatListenTarget({ path: '/run/x.sock' }), 'unix:/run/x.sock');
+  assert.equal(formatListenAddress({ host: '127.0.0.1', port: 61679 }), '127.0.0.1:61679');
+  assert.equal(formatListenAddress({ host: '::1', port: 9100 }), '[::1]:9100');
+  assert.equal(formatListenAddress({ path: '/run/x.sock' }), 'unix:/run/x.sock');
 });
 
 test('a taken address is a FAILED PodnetError naming the listener, the address and the errno code, with the hint', async () => {

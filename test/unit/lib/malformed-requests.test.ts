@@ -295,10 +295,10 @@ before(async () => {
   emulator = await startEc2Server({ throttle: false });
   const { config } = loadConfig({});
   const datastore = new Datastore({ prefixDelegation: false, ipCooldownMs: 30_000 });
-  introspection = await startIntrospection({ kind: 'tcp', host: '127.0.0.1', port: 0 }, {
+  introspection = await startIntrospection({ host: '127.0.0.1', port: 0 }, {
     config, datastores: () => new Map([[0, datastore]]), eniConfigName: () => 'default', nowMs: () => Date.now(),
   }, () => undefined);
-  metrics = await startMetricsEndpoint({ kind: 'tcp', host: '127.0.0.1', port: 0 }, new IpamdMetrics({ version: 'test', processMetrics: false }));
+  metrics = await startMetricsEndpoint({ host: '127.0.0.1', port: 0 }, new IpamdMetrics({ version: 'test', processMetrics: false }));
   dir = mkdtempSync(join(tmpdir(), 'podnet-corpus-'));
   cni = await startCniSocketServer(join(dir, 'ipamd.sock'), createCniHandler(new MemoryNode(['10.0.0.10'])));
 });
@@ -308,7 +308,7 @@ after(async () => {
 });
 
 const port = (url: string) => Number(new URL(url).port);
-const portOf = (e: HttpEndpoint) => (e.address.kind === 'tcp' ? e.address.port : 0);
+const portOf = (e: HttpEndpoint) => ('port' in e.address ? e.address.port : 0);
 
 test('ipamd introspection answers every malformed request below 500 (or closes) and keeps serving', async (t) => {
   assertCorpus(t, await throwCorpus({ name: 'introspection', open: tcp(portOf(introspection)), wellFormed: { method: 'GET', path: '/v1/enis', headers: [], body: '', status: 200 } }));
