@@ -1,7 +1,5 @@
+import { isMainTable, MAIN_TABLE } from '../dataplane/index.js';
 import { type CniVersion, compareVersions } from './spec.js';
-
-/** The kernel's main table; upstream reports it as 254 and treats a legacy id of 1 as main too (spec §3.4). */
-const mainRouteTable = 254;
 
 /**
  * podnet's own description of a wired pod attachment, from which every CNI result version is rendered, and the
@@ -127,6 +125,7 @@ export function recordedAttachment(prev: PrevResult, ifName: string): RecordedAt
   }
   if (container?.mac !== undefined && /^\d+$/.test(container.mac)) out.routeTable = Number(container.mac);
   else if (out.deviceNumber !== undefined) out.routeTable = out.deviceNumber + 1;
-  if (out.routeTable === 1) out.routeTable = mainRouteTable;
+  // upstream reports main as 254 and treats a legacy id of 1 as main too (spec §3.4)
+  if (out.routeTable !== undefined && isMainTable(out.routeTable)) out.routeTable = MAIN_TABLE;
   return out;
 }

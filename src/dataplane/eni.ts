@@ -1,16 +1,16 @@
-import { PodnetError } from '../lib/index.js';
+import { PodnetError, type Netns } from '../lib/index.js';
 import { formatAddress, formatCidr, parseAddress, parseCidr, subnetGateway } from '../net/index.js';
 import { formatRule, parseRoutes, parseRules, readIpJson, routeKey, routeWords, ruleWords, runIpBatch, type BatchLine, type IpRule, type Route } from './iproute.js';
-import type { NetnsRef } from './netns.js';
+import { MAIN_TABLE, type RouteTable } from './route-table.js';
 import { ifNameWord, ipLine, numberWord, prefixWord, tableWord } from './words.js';
 
 /**
  * Route table of an ENI (§3.2 `CalculateRouteTableId`): main for the primary ENI, d+1 on network card 0,
  * 10000 + d + 100·c on cards c>0.
  */
-export function eniRouteTable(deviceNumber: number, networkCard = 0): 'main' | number {
+export function eniRouteTable(deviceNumber: number, networkCard = 0): RouteTable {
   if (networkCard > 0) return 10000 + deviceNumber + 100 * networkCard;
-  return deviceNumber === 0 ? 'main' : deviceNumber + 1;
+  return deviceNumber === 0 ? MAIN_TABLE : deviceNumber + 1;
 }
 
 export interface EniNetworkInput {
@@ -29,7 +29,7 @@ export interface EniNetworkInput {
 export interface EniNetwork {
   interface: string;
   mtu: number;
-  table: number;
+  table: RouteTable;
   /** `<primary IP>/<subnet length>`. */
   address: string;
   /** The kernel's connected route in main, which must go so nothing leaves ethX through main (step 6). */
@@ -40,7 +40,7 @@ export interface EniNetwork {
 
 export function renderEniNetwork(input: EniNetworkInput): EniNetwork {
   const table = eniRouteTable(input.deviceNumber, input.networkCard ?? 0);
-  if (table === 'main') {
+  if (table === MAIN_TABLE) {
     throw new PodnetError('CONFIG_INVALID', `device ${input.deviceNumber} on card 0 is the primary ENI (table main): its routes belong to the OS`, 'render only secondary ENIs (device number ≥ 1, or network card ≥ 1)');
   }
   const subnet = parseCidr(input.subnetCidr);
@@ -52,7 +52,7 @@ export function renderEniNetwork(input: EniNetworkInput): EniNetwork {
     mtu: input.mtu,
     table,
     address: `${ip}/${subnet.prefixLength}`,
-    mainSubnetRoute: { dst: formatCidr(subnet), dev, scope: 'link', table: 'main' },
+    mainSubnetRoute: { dst: formatCidr(subnet), dev, scope: 'link', table: MAIN_TABLE },
     routes: [
       { dst: gw, dev, scope: 'link', table },
       { dst: 'default', via: gw, dev, table },
@@ -73,7 +73,7 @@ interface JsonAddrLink {
  * Brings a secondary ENI to its desired state with one read (`ip -j -batch`: link with addresses, its table, main, rules)
  * and one batch of only the differences. Returns the changes (empty when it already matched).
  */
-export async function applyEniNetwork(input: EniNetworkInput, netns?: NetnsRef): Promise<string[]> {
+export async function applyEniNetwork(input: EniNetworkInput, netns?: Netns): Promise<string[]> {
   const want = renderEniNetwork(input);
   const dev = want.interface;
   const devWord = ifNameWord(dev);
@@ -94,7 +94,7 @@ export async function applyEniNetwork(input: EniNetworkInput, netns?: NetnsRef):
   for (const a of globals) if (a !== want.address) lines.push({ cmd: ipLine`addr del ${prefixWord(a)} dev ${devWord}`, absentOk: true });
   const addingAddress = !globals.includes(want.address);
   if (addingAddress) lines.push({ cmd: ipLine`addr add ${prefixWord(want.address)} dev ${devWord}` });
-  const mainRoutes = parseRoutes(mainJson, 'main');
+  const mainRoutes = parseRoutes(mainJson, MAIN_TABLE);
   if (addingAddress || mainRoutes.some((r) => routeKey(r) === routeKey(want.mainSubnetRoute))) {
     lines.push({ cmd: ipLine`route del ${routeWords(want.mainSubnetRoute)}`, absentOk: true });
   }
@@ -110,8 +110,21 @@ export async function applyEniNetwork(input: EniNetworkInput, netns?: NetnsRef):
   return lines.map((l) => l.cmd);
 }
 
-/** The link whose MAC is `mac` (ENIs are found by MAC, not by name: §3.2 step 1, §9 item 3), or undefined. */
-export async function findLinkByMac(mac: string, netns?: NetnsRef): Promise<string | undefined> {
+/** A link as `ip -j link show` describes it: the fields podnet reads. */
+export interface LinkInfo {
+  ifname: string;
+  /** The MAC (absent on links without one). */
+  address?: string;
+  mtu?: number;
+}
+
+/** The links of a namespace (one `ip -j link show`). */
+export async function listLinks(netns?: Netns): Promise<LinkInfo[]> {
   const [links] = await readIpJson(netns, ['link show']);
-  return (links as { ifname: string; address?: string }[]).find((l) => l.address?.toLowerCase() === mac.toLowerCase())?.ifname;
+  return links as LinkInfo[];
+}
+
+/** The link whose MAC is `mac` (ENIs are found by MAC, not by name: §3.2 step 1, §9 item 3), or undefined. */
+export async function findLinkByMac(mac: string, netns?: Netns): Promise<string | undefined> {
+  return (await listLinks(netns)).find((l) => l.address?.toLowerCase() === mac.toLowerCase())?.ifname;
 }

@@ -6,9 +6,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PodnetError, undoOnFailure } from '../lib/index.js';
-import { readIpJson, runIpBatch } from './iproute.js';
-import type { NetnsRef } from './netns.js';
+import { PodnetError, undoOnFailure, type Netns } from '../lib/index.js';
+import { listLinks } from './eni.js';
+import { runIpBatch } from './iproute.js';
 import { ifNameWord, ipLine, numberWord } from './words.js';
 
 /** One sysctl to write, by its path under /proc/sys. */
@@ -119,11 +119,10 @@ export function applySysctls(settings: readonly SysctlSetting[], root = PROC_SYS
  * SetupHostNetwork's `LinkSetMTU(primary, AWS_VPC_ENI_MTU)` (spec §3.8), idempotently: one `ip link set` only when
  * the MTU differs. Returns the change made, or nothing.
  */
-export async function applyPrimaryMtu(primaryInterface: string, mtu: number, netns?: NetnsRef): Promise<string[]> {
+export async function applyPrimaryMtu(primaryInterface: string, mtu: number, netns?: Netns): Promise<string[]> {
   const dev = ifNameWord(primaryInterface);
   const want = numberWord(mtu, 68, 65535, 'MTU');
-  const [links] = await readIpJson(netns, ['link show']);
-  const link = (links as { ifname: string; mtu?: number }[]).find((l) => l.ifname === dev.text);
+  const link = (await listLinks(netns)).find((l) => l.ifname === dev.text);
   if (!link) throw new PodnetError('LINK_NOT_FOUND', `the primary interface ${primaryInterface} does not exist`, "run ipamd in the node's network namespace, where the primary ENI is");
   if (link.mtu === mtu) return [];
   const cmd = ipLine`link set dev ${dev} mtu ${want}`;

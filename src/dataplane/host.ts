@@ -1,13 +1,11 @@
-import { PodnetError, run } from '../lib/index.js';
+import type { RandomizeSnat } from '../config/index.js';
+import { PodnetError, run, type Netns } from '../lib/index.js';
 import { formatCidr, parseCidr } from '../net/index.js';
 import { applyIptables, type IptablesRule, type IptablesState } from './iptables.js';
 import { parseRules, readIpJson, ruleKey, ruleWords, runIpBatch, type IpRule, type BatchLine } from './iproute.js';
+import { MAIN_TABLE } from './route-table.js';
 import { addressWord, ifNameWord, ifPrefixWord, ipLine } from './words.js';
-import { netnsArgv, type NetnsRef } from './netns.js';
 import { applyNft, type NftConnmarkTable } from './nft.js';
-
-/** AWS_VPC_K8S_CNI_RANDOMIZESNAT (spec §1, §2.2). */
-export type RandomizeSnat = 'prng' | 'hashrandom' | 'none';
 /** Where the connmark rules live (spec §2.3 iptables, §2.4 nftables). */
 export type ConnmarkBackend = 'iptables' | 'nftables';
 
@@ -150,12 +148,12 @@ export function renderHostRules(input: HostNetworkInput): HostNetwork {
     if (input.nodePortSupport || !input.externalSnat) rules.push(mangle(`-i ${input.vethPrefix}+ -m comment --comment "AWS, primary ENI" -j CONNMARK --restore-mark --nfmask ${m} --ctmask ${m}`));
     if (input.nodePortSupport) rules.push(mangle(`-i vlan+ -m comment --comment "AWS, primary ENI" -j CONNMARK --restore-mark --nfmask ${m} --ctmask ${m}`));
     const primaryVpc = input.vpcCidrs[0];
-    if (input.pre18Routing && !input.externalSnat && primaryVpc) ipRules.push({ family: 4, priority: 1025, not: true, to: formatCidr(parseCidr(primaryVpc)), table: 'main' });
+    if (input.pre18Routing && !input.externalSnat && primaryVpc) ipRules.push({ family: 4, priority: 1025, not: true, to: formatCidr(parseCidr(primaryVpc)), table: MAIN_TABLE });
   }
-  if (input.nodePortSupport || !input.externalSnat) ipRules.push({ family, priority: 1024, fwmark: { value: mark, mask: mark }, table: 'main' });
+  if (input.nodePortSupport || !input.externalSnat) ipRules.push({ family, priority: 1024, fwmark: { value: mark, mask: mark }, table: MAIN_TABLE });
   for (const c of input.externalServiceCidrs) {
     const cidr = parseCidr(c);
-    ipRules.push({ family: cidr.family, priority: 1535, to: formatCidr(cidr), table: 'main' });
+    ipRules.push({ family: cidr.family, priority: 1535, to: formatCidr(cidr), table: MAIN_TABLE });
   }
   ipRules.sort((a, b) => a.priority - b.priority);
   return { iptables: state, nft, ipRules };
@@ -173,14 +171,14 @@ export function renderNftConnmark(input: HostNetworkInput): NftConnmarkTable {
 }
 
 /** Upstream's choice (§9 item 5): the iptables connmark rules when `iptables --version` says legacy, else nftables. */
-export async function detectConnmarkBackend(netns?: NetnsRef): Promise<ConnmarkBackend> {
-  const { stdout } = await run(netnsArgv(netns, ['iptables', '--version']));
+export async function detectConnmarkBackend(netns?: Netns): Promise<ConnmarkBackend> {
+  const { stdout } = await run(['iptables', '--version'], { netns });
   return /legacy/.test(stdout) ? 'iptables' : 'nftables';
 }
 
 /** `--random-fully` exists from iptables 1.6.2 on. */
-export async function detectRandomFully(netns?: NetnsRef): Promise<boolean> {
-  const { stdout } = await run(netnsArgv(netns, ['iptables', '--version']));
+export async function detectRandomFully(netns?: Netns): Promise<boolean> {
+  const { stdout } = await run(['iptables', '--version'], { netns });
   const v = /v(\d+)\.(\d+)\.(\d+)/.exec(stdout);
   if (!v) return false;
   const [maj, min, patch] = [Number(v[1]), Number(v[2]), Number(v[3])];
@@ -203,7 +201,7 @@ export function planHostRules(current: readonly IpRule[], desired: readonly IpRu
  * table (one list, at most one `nft -f`; the other backend's leftovers go too), and the ip rules. Returns the changes
  * made: empty when the host already matched.
  */
-export async function applyHostNetwork(input: HostNetworkInput, netns?: NetnsRef): Promise<string[]> {
+export async function applyHostNetwork(input: HostNetworkInput, netns?: Netns): Promise<string[]> {
   if (!input.ipv6 && input.vpcCidrs.length === 0) {
     throw new PodnetError('CONFIG_INVALID', 'no VPC CIDRs to exempt from SNAT and connmark: the list is empty', 'ipamd reads them from IMDS network/interfaces/macs/<mac>/vpc-ipv4-cidr-blocks; check that IMDS answers');
   }

@@ -4,21 +4,21 @@
  * the primary interface (init sysctls §3.7, MTU §3.8). Renderers are pure;
  * appliers read the current state, diff, and apply in batches (`iptables-restore --noflush`, `nft -f -`,
  * `ip -batch -`) through `run()`, or through a long-lived ip session where a process per pod costs too much.
+ * A namespace is lib's `Netns` everywhere, a route table its number (`MAIN_TABLE` = 254), and a missing link,
+ * namespace or table is `ExecError.notFound`, never a reading of stderr here.
  */
-export type { NetnsRef } from './netns.js';
+export { type RouteTable, MAIN_TABLE, isMainTable } from './route-table.js';
 export {
-  type RouteTable,
   type IpRule,
   type Route,
   type BatchLine,
-  type IpTarget,
   formatRule,
   formatRoute,
   parseRules,
   readIpJson,
   runIpBatch,
 } from './iproute.js';
-export { netnsArgv, ipArgv, checkPodNetns } from './netns.js';
+export { checkPodNetns } from './netns.js';
 export { isIfName } from './words.js';
 export { type IpSession, startIpSession } from './ip-session.js';
 export {
@@ -37,7 +37,6 @@ export { type NftConnmarkTable, type NftPlan, formatNftTable, parseNftTable, pla
 export {
   type HostNetworkInput,
   type HostNetwork,
-  type RandomizeSnat,
   type ConnmarkBackend,
   defaultMark,
   hostRulePriorities,
@@ -60,12 +59,12 @@ export {
   applySysctls,
   applyPrimaryMtu,
 } from './host-setup.js';
-export { type EniNetworkInput, type EniNetwork, eniRouteTable, renderEniNetwork, applyEniNetwork, findLinkByMac } from './eni.js';
+export { type EniNetworkInput, type EniNetwork, type LinkInfo, eniRouteTable, renderEniNetwork, applyEniNetwork, listLinks, findLinkByMac } from './eni.js';
 export {
   type PodNetworkInput,
   type PodNetwork,
   type PodNamespaces,
-  type PodWiring,
+  type WiredPod,
   type PodTeardownInput,
   type PodCheckResult,
   hostVethName,

@@ -3,10 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { PodnetError } from '../lib/index.js';
+import { classifyNotFound, isNetnsName, NETNS_RUN_DIR, PodnetError } from '../lib/index.js';
 import { batchFailure, batchLineFailure, type BatchLine } from './iproute.js';
-import { NETNS_RUN_DIR } from './netns.js';
-import { assertOneLine, ipLine, isNetnsName, netnsWord, pathWord } from './words.js';
+import { assertOneLine, ipLine, netnsWord, pathWord } from './words.js';
 
 /**
  * Long-lived `ip -force -batch -` processes in podnet's own network namespace: a few per address family asked for.
@@ -138,7 +137,9 @@ export function startIpSession(options: IpSessionOptions = {}): IpSession {
         p.queue.shift();
         if (head.failures.length && !head.nested && !head.retried && head.failures.some((f) => /No such device/.test(f))) {
           // ip remembers the index of each link it has looked up by name; a link deleted behind its back (a pod's veth
-          // goes with its netns) leaves that index stale. A new ip looks names up afresh: retire this one, run again.
+          // goes with its netns) leaves that index stale, which the kernel answers with ENODEV ("No such device") —
+          // unlike a name ip cannot resolve at all, which lib counts as the same missing link and a retry would not
+          // help. A new ip looks names up afresh: retire this one, run again.
           head.retried = true;
           retire(p);
           send(p.flag, head);
@@ -163,7 +164,7 @@ export function startIpSession(options: IpSessionOptions = {}): IpSession {
     const [head, ...rest] = p.queue.splice(0);
     if (head) {
       const said = [...p.message, p.stderrTail.trim()].filter(Boolean).join(' | ');
-      if (/Cannot open network namespace|Invalid "netns" value/.test(said)) {
+      if (classifyNotFound(argvFor(flag), said) === 'netns') {
         head.reject(new PodnetError('NETNS_NOT_FOUND', `a network namespace named in the batch does not exist: ${said}`, 'the pod sandbox is gone or the path is wrong; the runtime must pass the netns it created'));
       } else {
         head.reject(new PodnetError('DATAPLANE_APPLY_FAILED', `${argvFor(flag).join(' ')} ${signal ? `was killed by ${signal}` : `exited ${code}`}: ${said || 'no message'}`, 'the batch was aborted; the message names the line iproute2 refused'));

@@ -1,10 +1,6 @@
-import { ExecError, PodnetError, run } from '../lib/index.js';
-import type { IpSession } from './ip-session.js';
-import { ipArgv, netnsName, type NetnsRef } from './netns.js';
-import { assertOneLine, joinWords, numberWord, prefixWord, routeDstWord, addressWord, ifNameWord, tableWord as tableArg, BatchWord } from './words.js';
-
-/** A routing table: `main` (254) or a number. */
-export type RouteTable = 'main' | number;
+import { ExecError, PodnetError, classifyNotFound, netnsArgv, run, type Netns, type NotFound } from '../lib/index.js';
+import { parseTable, tableName, type RouteTable } from './route-table.js';
+import { assertOneLine, joinWords, numberWord, prefixWord, routeDstWord, addressWord, ifNameWord, tableWord, BatchWord } from './words.js';
 
 /** An `ip rule` as data. Addresses are CIDRs or bare addresses (a bare address means /32 or /128). */
 export interface IpRule {
@@ -42,10 +38,6 @@ function hostLen(a: string): string {
   return `${a}/${a.includes(':') ? 128 : 32}`;
 }
 
-function tableWord(t: RouteTable): string {
-  return t === 'main' || t === 254 ? 'main' : String(t);
-}
-
 const hex = (n: number) => `0x${n.toString(16)}`;
 
 /** The selector and action words of a rule, in the order `ip rule` prints them. */
@@ -55,7 +47,7 @@ export function formatRule(r: IpRule): string {
   if (r.from) words.push('from', hostLen(r.from));
   if (r.to) words.push('to', hostLen(r.to));
   if (r.fwmark) words.push('fwmark', `${hex(r.fwmark.value)}/${hex(r.fwmark.mask)}`);
-  words.push('lookup', tableWord(r.table), 'prio', String(r.priority));
+  words.push('lookup', tableName(r.table), 'prio', String(r.priority));
   return words.join(' ');
 }
 
@@ -66,7 +58,7 @@ export function ruleWords(r: IpRule): BatchWord {
   if (r.from) words.push(BatchWord.checked('from'), hostPrefixWord(r.from));
   if (r.to) words.push(BatchWord.checked('to'), hostPrefixWord(r.to));
   if (r.fwmark) words.push(BatchWord.checked('fwmark'), BatchWord.checked(`${hex(numberWordValue(r.fwmark.value, 'fwmark'))}/${hex(numberWordValue(r.fwmark.mask, 'fwmark mask'))}`));
-  words.push(BatchWord.checked('lookup'), tableArg(r.table), BatchWord.checked('prio'), numberWord(r.priority, 0, 0xffffffff, 'rule priority'));
+  words.push(BatchWord.checked('lookup'), tableWord(r.table), BatchWord.checked('prio'), numberWord(r.priority, 0, 0xffffffff, 'rule priority'));
   return joinWords(words);
 }
 
@@ -84,7 +76,7 @@ export function routeWords(r: Route): BatchWord {
   if (r.via) words.push(BatchWord.checked('via'), addressWord(r.via));
   words.push(BatchWord.checked('dev'), ifNameWord(r.dev));
   if (r.scope) words.push(BatchWord.checked('scope'), BatchWord.checked('link'));
-  words.push(BatchWord.checked('table'), tableArg(r.table));
+  words.push(BatchWord.checked('table'), tableWord(r.table));
   return joinWords(words);
 }
 
@@ -108,7 +100,7 @@ interface JsonRule {
 /** Parses `ip -j rule` output into rules podnet can compare with its own. */
 export function parseRules(json: unknown, family: 4 | 6): IpRule[] {
   return (json as JsonRule[]).map((j) => {
-    const rule: IpRule = { family, priority: j.priority, table: j.table === 'main' || j.table === undefined ? 'main' : /^\d+$/.test(j.table) ? Number(j.table) : 'main' };
+    const rule: IpRule = { family, priority: j.priority, table: parseTable(j.table) };
     if ('not' in j) rule.not = true;
     if (j.src && j.src !== 'all') rule.from = hostLen(j.srclen !== undefined ? `${j.src}/${j.srclen}` : j.src);
     if (j.dst && j.dst !== 'all') rule.to = hostLen(j.dstlen !== undefined ? `${j.dst}/${j.dstlen}` : j.dst);
@@ -118,12 +110,12 @@ export function parseRules(json: unknown, family: 4 | 6): IpRule[] {
 }
 
 export function formatRoute(r: Route): string {
-  const words = [r.dst, ...(r.via ? ['via', r.via] : []), 'dev', r.dev, ...(r.scope ? ['scope', r.scope] : []), 'table', tableWord(r.table)];
+  const words = [r.dst, ...(r.via ? ['via', r.via] : []), 'dev', r.dev, ...(r.scope ? ['scope', r.scope] : []), 'table', tableName(r.table)];
   return words.join(' ');
 }
 
 export function routeKey(r: Route): string {
-  return `${hostLen(r.dst)}|${r.via ?? ''}|${r.dev}|${tableWord(r.table)}`;
+  return `${hostLen(r.dst)}|${r.via ?? ''}|${r.dev}|${r.table}`;
 }
 
 interface JsonRoute {
@@ -173,14 +165,14 @@ export function splitJsonDocuments(text: string): unknown[] {
 }
 
 /** Runs `ip -j -batch -` of show commands in one process and returns one parsed document per command. */
-export async function readIpJson(target: IpTarget, commands: readonly string[], family?: 4 | 6): Promise<unknown[]> {
+export async function readIpJson(netns: Netns | undefined, commands: readonly string[], family?: 4 | 6): Promise<unknown[]> {
   for (const c of commands) {
     // reads are show commands of plain words: nothing in them can change the node or start a command
     if (!/^(link|addr|route|rule|neigh) show( [A-Za-z0-9_.:/-]+)*$/.test(c)) {
       throw new PodnetError('INVALID_INPUT', `"${assertOneLine(c)}" is not a show command of plain words`, 'this is a bug in podnet: reads are built from checked names');
     }
   }
-  const { stdout } = await run(ipArgv(netnsOf(target), [...(family ? [`-${family}`] : []), '-j', '-batch', '-']), { input: `${commands.join('\n')}\n` });
+  const { stdout } = await run(['ip', ...(family ? [`-${family}`] : []), '-j', '-batch', '-'], { netns, input: `${commands.join('\n')}\n` });
   const docs = splitJsonDocuments(stdout);
   if (docs.length !== commands.length) {
     throw new PodnetError('DATAPLANE_APPLY_FAILED', `ip -j -batch returned ${docs.length} documents for ${commands.length} commands (${commands.join('; ')})`, 'check the iproute2 version: podnet needs JSON output (iproute2 ≥ 4.14)');
@@ -188,12 +180,17 @@ export async function readIpJson(target: IpTarget, commands: readonly string[], 
   return docs;
 }
 
-const absentPattern = /No such file or directory|No such process|Cannot find device|does not exist|Cannot assign requested address/;
 const existsPattern = /File exists/;
+
+/** What a failed batch line's message says is missing (lib's one reading of ip's texts), or undefined. */
+function lineNotFound(spec: BatchLine | undefined, reason: string): NotFound | undefined {
+  return classifyNotFound(['ip', ...(spec?.cmd.split(' ') ?? [])], reason);
+}
 
 /** Why a failed batch line (number n, from 1) is an error, or undefined when its failure is tolerated (see {@link BatchLine}). */
 export function batchLineFailure(spec: BatchLine | undefined, n: number, reason: string): string | undefined {
-  if (spec?.absentOk && absentPattern.test(reason)) return undefined;
+  const missing = lineNotFound(spec, reason);
+  if (spec?.absentOk && missing !== undefined && missing !== 'netns') return undefined;
   if (spec?.existsOk && existsPattern.test(reason)) return undefined;
   return `line ${n} "${spec?.cmd ?? '?'}": ${reason}`;
 }
@@ -203,36 +200,26 @@ export function batchFailure(what: string, failures: readonly string[], total: n
   return new PodnetError('DATAPLANE_APPLY_FAILED', `${what}: ${failures.length} of ${total} commands failed: ${failures.join('; ')}`, 'the line and the kernel message above say which link, address, route or rule was refused');
 }
 
-/** Where an ip batch runs: a namespace (one `ip` process per batch; undefined = podnet's own) or a running {@link IpSession}. */
-export type IpTarget = NetnsRef | IpSession | undefined;
-
-/** The namespace a target is in: a session runs in podnet's own. */
-export function netnsOf(target: IpTarget): NetnsRef | undefined {
-  return typeof target === 'object' ? undefined : target;
-}
-
 /**
- * Runs lines through one `ip -force -batch -` so every line is tried, then decides per failed line (iproute2 reports
- * `Command failed -:N` after each failure's message) whether it is tolerated. Anything else throws with the line and
- * the kernel's message. A session target runs them without a new process.
+ * Runs lines through one `ip -force -batch -` in netns so every line is tried, then decides per failed line
+ * (iproute2 reports `Command failed -:N` after each failure's message) whether it is tolerated. Anything else throws
+ * with the line and the kernel's message. (An {@link IpSession} runs lines the same way without a new process.)
  */
-export async function runIpBatch(target: IpTarget, lines: readonly BatchLine[], family?: 4 | 6): Promise<void> {
+export async function runIpBatch(netns: Netns | undefined, lines: readonly BatchLine[], family?: 4 | 6): Promise<void> {
   if (lines.length === 0) return;
-  if (typeof target === 'object') return target.run(lines, family);
-  const netns = target;
-  const argv = ipArgv(netns, [...(family ? [`-${family}`] : []), '-force', '-batch', '-']);
+  const argv = ['ip', ...(family ? [`-${family}`] : []), '-force', '-batch', '-'];
   let stderr: string;
   try {
-    stderr = (await run(argv, { input: `${lines.map((l) => assertOneLine(l.cmd)).join('\n')}\n` })).stderr;
+    stderr = (await run(argv, { netns, input: `${lines.map((l) => assertOneLine(l.cmd)).join('\n')}\n` })).stderr;
   } catch (err) {
     if (!(err instanceof ExecError)) throw err;
     stderr = err.stderr;
     if (err.exitCode !== 1 || !/Command failed -:\d+/.test(stderr)) {
       // a line iproute2 cannot even parse aborts the whole batch (exit 255); a missing netns shows up here too
-      if (/Cannot open network namespace|Invalid "netns" value/.test(stderr)) {
+      if (err.notFound === 'netns') {
         throw new PodnetError('NETNS_NOT_FOUND', `network namespace ${netns ?? 'named in the batch'} does not exist: ${stderr.trim().split('\n').pop()}`, 'the pod sandbox is gone or the path is wrong; the runtime must pass the netns it created', { cause: err });
       }
-      throw new PodnetError('DATAPLANE_APPLY_FAILED', `${argv.join(' ')} exited ${err.exitCode}: ${stderr.trim().split('\n').join(' | ')}`, 'the batch was aborted before it ran; the message names the line iproute2 refused', { cause: err });
+      throw new PodnetError('DATAPLANE_APPLY_FAILED', `${err.argv.join(' ')} exited ${err.exitCode}: ${stderr.trim().split('\n').join(' | ')}`, 'the batch was aborted before it ran; the message names the line iproute2 refused', { cause: err });
     }
   }
   const failures: string[] = [];
@@ -248,15 +235,5 @@ export async function runIpBatch(target: IpTarget, lines: readonly BatchLine[], 
     message = [];
     if (failure) failures.push(failure);
   }
-  if (failures.length) throw batchFailure(argv.join(' '), failures, lines.length);
-}
-
-/**
- * Runs lines inside netns: through the session when there is one and the namespace has a name (its `netns exec`
- * forks the small ip, not podnet), else in one process of its own.
- */
-export async function runIpBatchInNetns(via: IpTarget, netns: NetnsRef, lines: readonly BatchLine[]): Promise<void> {
-  const name = netnsName(netns);
-  if (typeof via === 'object' && name !== undefined) return via.runInNetns(name, lines);
-  return runIpBatch(netns, lines);
+  if (failures.length) throw batchFailure(netnsArgv(netns, argv).join(' '), failures, lines.length);
 }

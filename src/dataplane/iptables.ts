@@ -1,5 +1,4 @@
-import { PodnetError, run } from '../lib/index.js';
-import { netnsArgv, type NetnsRef } from './netns.js';
+import { PodnetError, run, type Netns } from '../lib/index.js';
 import { assertOneLine } from './words.js';
 
 /** The tables podnet writes to. */
@@ -177,17 +176,17 @@ function lcsPairs(a: readonly string[], b: readonly string[]): [number, number][
   return pairs;
 }
 
-export async function readIptables(netns?: NetnsRef): Promise<IptablesDump> {
-  const { stdout } = await run(netnsArgv(netns, ['iptables-save']));
+export async function readIptables(netns?: Netns): Promise<IptablesDump> {
+  const { stdout } = await run(['iptables-save'], { netns });
   return parseIptablesSave(stdout);
 }
 
 /** Reads, diffs and applies with one `iptables-restore --noflush`; returns the changes made (empty when none). */
-export async function applyIptables(desired: IptablesState, netns?: NetnsRef): Promise<string[]> {
+export async function applyIptables(desired: IptablesState, netns?: Netns): Promise<string[]> {
   const plan = planIptables(await readIptables(netns), desired);
   if (!plan.restore) return [];
   try {
-    await run(netnsArgv(netns, ['iptables-restore', '--noflush']), { input: plan.restore });
+    await run(['iptables-restore', '--noflush'], { netns, input: plan.restore });
   } catch (err) {
     throw new PodnetError('DATAPLANE_APPLY_FAILED', `iptables-restore --noflush refused ${plan.changes.length} changes: ${(err as Error).message}`, 'check that the iptables backend (legacy or nft) is the same one other tools on this node use, and that the xt_comment, addrtype and CONNMARK matches are available', { cause: err });
   }

@@ -1,6 +1,5 @@
-import { ExecError, PodnetError, run } from '../lib/index.js';
+import { ExecError, PodnetError, run, type Netns } from '../lib/index.js';
 import { formatCidr, parseCidr } from '../net/index.js';
-import { netnsArgv, type NetnsRef } from './netns.js';
 import { assertOneLine } from './words.js';
 
 /** The connmark table of the nftables backend (spec §2.4), as data. Rules are in `nft list` form. */
@@ -142,22 +141,22 @@ export function planNft(current: Map<string, NftChainDump> | null, desired: NftC
 }
 
 /** Reads the table, or null when it does not exist. */
-export async function readNftTable(netns?: NetnsRef): Promise<Map<string, NftChainDump> | null> {
+export async function readNftTable(netns?: Netns): Promise<Map<string, NftChainDump> | null> {
   try {
-    const { stdout } = await run(netnsArgv(netns, ['nft', '-a', 'list', 'table', 'ip', nftTable]));
+    const { stdout } = await run(['nft', '-a', 'list', 'table', 'ip', nftTable], { netns });
     return parseNftTable(stdout);
   } catch (err) {
-    if (err instanceof ExecError && /No such file or directory/.test(err.stderr)) return null;
+    if (err instanceof ExecError && err.notFound === 'table') return null;
     throw err;
   }
 }
 
 /** Reads, plans and applies in one `nft -f -` transaction; returns the changes made (empty when none). */
-export async function applyNft(desired: NftConnmarkTable | null, netns?: NetnsRef): Promise<string[]> {
+export async function applyNft(desired: NftConnmarkTable | null, netns?: Netns): Promise<string[]> {
   const plan = planNft(await readNftTable(netns), desired);
   if (!plan.script) return [];
   try {
-    await run(netnsArgv(netns, ['nft', '-f', '-']), { input: plan.script });
+    await run(['nft', '-f', '-'], { netns, input: plan.script });
   } catch (err) {
     throw new PodnetError('DATAPLANE_APPLY_FAILED', `nft -f refused the aws-cni table update (${plan.changes.length} changes): ${(err as Error).message}`, 'check that the kernel has nf_tables with the nat, ct and fib expressions (nft list ruleset shows what is there)', { cause: err });
   }

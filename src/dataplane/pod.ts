@@ -1,8 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { ExecError, run } from '../lib/index.js';
-import { formatRoute, formatRule, netnsOf, parseRules, readIpJson, routeWords, ruleWords, runIpBatch, runIpBatchInNetns, type BatchLine, type IpRule, type IpTarget, type Route, type RouteTable } from './iproute.js';
-import { checkPodNetns, netnsArgv, type NetnsRef } from './netns.js';
+import { ExecError, netnsName, run, type Netns } from '../lib/index.js';
+import { formatRoute, formatRule, parseRules, readIpJson, routeWords, ruleWords, runIpBatch, type BatchLine, type IpRule, type Route } from './iproute.js';
+import type { IpSession } from './ip-session.js';
+import { checkPodNetns } from './netns.js';
+import { isMainTable, MAIN_TABLE, type RouteTable } from './route-table.js';
 import { addressWord, ifNameWord, ipLine, macWord, netnsWord, numberWord, prefixWord } from './words.js';
 
 /**
@@ -34,7 +36,7 @@ export interface PodNetworkInput {
   vethPrefix: string;
   /** The pod's address (no prefix length: it becomes /32 or /128). */
   podIp: string;
-  /** The route table of the ENI that owns the address: main for the primary ENI (§3.4). */
+  /** The route table of the ENI that owns the address: main (254, or a legacy 1) for the primary ENI (§3.4). */
   routeTable: RouteTable;
   mtu: number;
   /** The host veth's MAC; {@link applyPodNetwork} generates one when absent. */
@@ -62,11 +64,6 @@ export interface PodNetwork {
   podRules: IpRule[];
 }
 
-/** A pod's table from ipamd: 1 counts as main too, for old `deviceNumber+1` ids (spec §3.4). */
-function isMain(t: RouteTable): boolean {
-  return t === 'main' || t === 1 || t === 254;
-}
-
 /** Renders the pod's wiring (§3.3, §3.4): pure, no I/O. */
 export function renderPodNetwork(input: PodNetworkInput & { hostVethMac: string }): PodNetwork {
   const index = input.index ?? 0;
@@ -75,9 +72,9 @@ export function renderPodNetwork(input: PodNetworkInput & { hostVethMac: string 
   const ifName = input.ifName ?? (index === 0 ? 'eth0' : `mNicIf${index}`);
   const gateway = family === 4 ? `169.254.1.${index + 1}` : `fe80::${index + 1}`;
   const address = `${input.podIp}/${family === 4 ? 32 : 128}`;
-  const podTable: RouteTable = index === 0 ? 'main' : index;
-  const hostRules: IpRule[] = [{ family, priority: 512, to: address, table: 'main' }];
-  if (!isMain(input.routeTable)) hostRules.push({ family, priority: 1536, from: address, table: input.routeTable });
+  const podTable: RouteTable = index === 0 ? MAIN_TABLE : index;
+  const hostRules: IpRule[] = [{ family, priority: 512, to: address, table: MAIN_TABLE }];
+  if (!isMainTable(input.routeTable)) hostRules.push({ family, priority: 1536, from: address, table: input.routeTable });
   const v6 = `net/ipv6/conf/${hostVeth}`;
   return {
     hostVeth,
@@ -89,7 +86,7 @@ export function renderPodNetwork(input: PodNetworkInput & { hostVethMac: string 
     mtu: input.mtu,
     hostSysctls: { [`${v6}/accept_ra`]: '0', [`${v6}/accept_redirects`]: '1', [`${v6}/forwarding`]: '0' },
     podSysctls: family === 6 ? { [`net/ipv6/conf/${ifName}/disable_ipv6`]: '0', 'net/ipv6/conf/lo/disable_ipv6': '0' } : {},
-    hostRoutes: [{ dst: address, dev: hostVeth, scope: 'link', table: 'main' }],
+    hostRoutes: [{ dst: address, dev: hostVeth, scope: 'link', table: MAIN_TABLE }],
     hostRules,
     podRoutes: [
       { dst: gateway, dev: ifName, scope: 'link', table: podTable },
@@ -99,13 +96,29 @@ export function renderPodNetwork(input: PodNetworkInput & { hostVethMac: string 
   };
 }
 
-/**
- * Where the pod lives: the node namespace (undefined = the one podnet runs in, or an ip session running there, as ipamd
- * uses) and the pod's (name or path).
- */
+/** Where the pod lives: the node namespace (undefined = the one podnet runs in) and the pod's (name or path). */
 export interface PodNamespaces {
-  nodeNetns?: IpTarget;
-  podNetns: NetnsRef;
+  nodeNetns?: Netns;
+  podNetns: Netns;
+}
+
+/**
+ * Runs node-side lines: through the session when there is one (it runs in podnet's own namespace, so only for that
+ * node namespace), else in one `ip` process in nodeNetns.
+ */
+function runNodeBatch(nodeNetns: Netns | undefined, session: IpSession | undefined, lines: readonly BatchLine[], family?: 4 | 6): Promise<void> {
+  if (session && !nodeNetns) return session.run(lines, family);
+  return runIpBatch(nodeNetns, lines, family);
+}
+
+/**
+ * Runs lines inside the pod's namespace: through the session when there is one and the namespace has a name (its
+ * `netns exec` forks the small ip, not podnet), else in one process of its own.
+ */
+function runPodBatch(podNetns: Netns, session: IpSession | undefined, lines: readonly BatchLine[]): Promise<void> {
+  const name = netnsName(podNetns);
+  if (session && name !== undefined) return session.runInNetns(name, lines);
+  return runIpBatch(podNetns, lines);
 }
 
 /**
@@ -114,7 +127,7 @@ export interface PodNamespaces {
  * no carrier until both ends are up, and the pod end comes up only after the sysctls (§3.3 step 2), so no packet,
  * router advertisement or IPv6 address reaches the host end before them.
  */
-export function podCreateLines(p: PodNetwork, podNetns: NetnsRef): BatchLine[] {
+export function podCreateLines(p: PodNetwork, podNetns: Netns): BatchLine[] {
   const veth = ifNameWord(p.hostVeth);
   const mtu = numberWord(p.mtu, 68, 65535, 'MTU');
   return [
@@ -145,7 +158,7 @@ export function podInsideLines(p: PodNetwork): BatchLine[] {
  * Writes sysctls in a namespace: directly under /proc/sys when it is podnet's own (no process), else one
  * `sysctl -e -w` (`-e`: a key that does not exist, e.g. IPv6 disabled, is ignored as upstream ignores ENOENT).
  */
-export async function writeSysctls(values: Record<string, string>, netns?: NetnsRef): Promise<void> {
+export async function writeSysctls(values: Record<string, string>, netns?: Netns): Promise<void> {
   const entries = Object.entries(values);
   if (entries.length === 0) return;
   if (!netns) {
@@ -159,10 +172,11 @@ export async function writeSysctls(values: Record<string, string>, netns?: Netns
     }
     return;
   }
-  await run(netnsArgv(netns, ['sysctl', '-q', '-e', '-w', ...entries.map(([k, v]) => `${k}=${v}`)]));
+  await run(['sysctl', '-q', '-e', '-w', ...entries.map(([k, v]) => `${k}=${v}`)], { netns });
 }
 
-export interface PodWiring {
+/** A pod as {@link applyPodNetwork} wired it. */
+export interface WiredPod {
   hostVeth: string;
   hostVethMac: string;
   ifName: string;
@@ -175,25 +189,26 @@ export interface PodWiring {
  * Wires a pod: the node batch (veth, rules, host end up, /32 route), the host veth sysctls, then the pod batch that
  * brings the pod end up (and with it the veth's carrier). 2 processes when the node namespace is podnet's own
  * (sysctls written directly under /proc/sys), 3 otherwise, 1 through an ip session (its `netns exec` of the pod batch);
- * IPv6 pods add one for their sysctls. A failure removes what was created, so nothing is left half-wired.
+ * IPv6 pods add one for their sysctls. A failure removes what was created, so nothing is left half-wired. `session`
+ * (ipamd's running ip, in podnet's own namespace) carries the batches instead of new processes where it can.
  */
-export async function applyPodNetwork(input: PodNetworkInput & { addressHeldBefore?: boolean }, ns: PodNamespaces): Promise<PodWiring> {
+export async function applyPodNetwork(input: PodNetworkInput & { addressHeldBefore?: boolean }, ns: PodNamespaces, session?: IpSession): Promise<WiredPod> {
   checkPodNetns(ns.podNetns);
   const p = renderPodNetwork({ ...input, hostVethMac: input.hostVethMac ?? hostVethMac() });
+  const viaSession = session !== undefined && !ns.nodeNetns;
   let processes = 0;
   try {
-    await runIpBatch(ns.nodeNetns, podCreateLines(p, ns.podNetns));
-    if (typeof ns.nodeNetns !== 'object') processes++;
+    await runNodeBatch(ns.nodeNetns, session, podCreateLines(p, ns.podNetns));
+    if (!viaSession) processes++;
     const podSysctls = Object.keys(p.podSysctls).length > 0;
-    const nodeNetns = netnsOf(ns.nodeNetns);
-    await Promise.all([writeSysctls(p.hostSysctls, nodeNetns), podSysctls ? writeSysctls(p.podSysctls, ns.podNetns) : undefined]);
-    processes += (nodeNetns ? 1 : 0) + (podSysctls ? 1 : 0);
-    await runIpBatchInNetns(ns.nodeNetns, ns.podNetns, podInsideLines(p));
+    await Promise.all([writeSysctls(p.hostSysctls, ns.nodeNetns), podSysctls ? writeSysctls(p.podSysctls, ns.podNetns) : undefined]);
+    processes += (ns.nodeNetns ? 1 : 0) + (podSysctls ? 1 : 0);
+    await runPodBatch(ns.podNetns, session, podInsideLines(p));
     processes++;
   } catch (err) {
     // undo only what this call made: the veth whose peer it put in the pod's namespace (or that carries the new
     // address), and the address's rules unless an earlier ADD of the same attachment made them
-    await teardownPod({ hostVeth: p.hostVeth, podNetns: ns.podNetns, recordsKnown: true, ...(!input.addressHeldBefore && { ownedIp: input.podIp }) }, ns.nodeNetns).catch(() => {});
+    await teardownPod({ hostVeth: p.hostVeth, podNetns: ns.podNetns, recordsKnown: true, ...(!input.addressHeldBefore && { ownedIp: input.podIp }) }, ns.nodeNetns, session).catch(() => {});
     throw err;
   }
   return { hostVeth: p.hostVeth, hostVethMac: p.hostVethMac, ifName: p.ifName, address: p.address, processes };
@@ -203,7 +218,7 @@ export interface PodTeardownInput {
   /** The host veth name podnet computed for the pod (spec §3.5): the only link teardown may delete, once tied to the pod. */
   hostVeth: string;
   /** The pod's network namespace (CNI_NETNS), when known: a host veth whose peer is in it is the pod's. */
-  podNetns?: NetnsRef;
+  podNetns?: Netns;
   /**
    * Whether the caller has the records of which address the container holds (ipamd): then exactly `ownedIp` is
    * removed (none when undefined). Without records (ipamd down) the addresses routed over the pod's tied veth are.
@@ -228,7 +243,7 @@ interface JsonVeth {
  * it or it is the claimed address and no link routes it at all. Anything already gone counts as removed, so a second
  * DEL succeeds. Returns the commands it ran.
  */
-export async function teardownPod(input: PodTeardownInput, nodeNetns?: IpTarget): Promise<string[]> {
+export async function teardownPod(input: PodTeardownInput, nodeNetns?: Netns, session?: IpSession): Promise<string[]> {
   const veth = ifNameWord(input.hostVeth);
   const owned = input.ownedIp === undefined ? undefined : addressWord(input.ownedIp.split('/')[0]!).text;
   const claimed = claimedAddress(input.claimedIp);
@@ -238,12 +253,12 @@ export async function teardownPod(input: PodTeardownInput, nodeNetns?: IpTarget)
   const routed: string[] = [];
   for (const family of families) {
     try {
-      const [links, routes] = (await readIpJson(netnsOf(nodeNetns), [`link show dev ${veth.text}`, `route show table main dev ${veth.text}`], family)) as [JsonVeth[], { dst: string }[]];
+      const [links, routes] = (await readIpJson(nodeNetns, [`link show dev ${veth.text}`, `route show table main dev ${veth.text}`], family)) as [JsonVeth[], { dst: string }[]];
       link = links[0];
       // `ip -j route` prints a host route's dst without its length; anything with a shorter prefix is not a pod address
       routed.push(...routes.map((r) => r.dst).filter((dst) => dst !== 'default' && !/\/(?!32$|128$)/.test(dst)).map((dst) => dst.replace(/\/\d+$/, '')));
     } catch (err) {
-      if (!(err instanceof ExecError && /does not exist|Cannot find device/.test(err.stderr))) throw err;
+      if (!(err instanceof ExecError && err.notFound === 'link')) throw err;
       break; // no such link: nothing of it to tie or remove
     }
   }
@@ -261,7 +276,7 @@ export async function teardownPod(input: PodTeardownInput, nodeNetns?: IpTarget)
       if (tied) lines.push({ cmd: ipLine`route del ${host} dev ${veth} table main`, absentOk: true });
     }
     if (tied && family === 4) lines.push({ cmd: ipLine`link del ${veth}`, absentOk: true });
-    await runIpBatch(nodeNetns, lines, family);
+    await runNodeBatch(nodeNetns, session, lines, family);
     ran.push(...lines.map((l) => l.cmd));
   }
   return ran;
@@ -278,8 +293,8 @@ function claimedAddress(text: string | undefined): string | undefined {
 }
 
 /** Whether any route in main leads to the address itself (a pod's /32 or /128 on whatever link). */
-async function isRouted(address: string, nodeNetns: IpTarget): Promise<boolean> {
-  const [routes] = (await readIpJson(netnsOf(nodeNetns), [`route show table main ${prefixWord(address).text}`], address.includes(':') ? 6 : 4)) as [unknown[]];
+async function isRouted(address: string, nodeNetns: Netns | undefined): Promise<boolean> {
+  const [routes] = (await readIpJson(nodeNetns, [`route show table main ${prefixWord(address).text}`], address.includes(':') ? 6 : 4)) as [unknown[]];
   return routes.length > 0;
 }
 
@@ -287,7 +302,7 @@ async function isRouted(address: string, nodeNetns: IpTarget): Promise<boolean> 
  * Whether the host veth's peer is in the pod's namespace: a veth there whose index is the host veth's peer index and
  * whose own peer index is the host veth's, in another namespace. A namespace that is not a pod's never ties.
  */
-async function peerIn(podNetns: NetnsRef | undefined, host: JsonVeth): Promise<boolean> {
+async function peerIn(podNetns: Netns | undefined, host: JsonVeth): Promise<boolean> {
   if (!podNetns || host.link_index === undefined) return false;
   try {
     checkPodNetns(podNetns);

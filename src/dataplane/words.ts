@@ -1,5 +1,6 @@
-import { PodnetError } from '../lib/index.js';
+import { PodnetError, isNetnsName } from '../lib/index.js';
 import { formatAddress, isAddressText, parseAddress } from '../net/index.js';
+import { tableName, type RouteTable } from './route-table.js';
 
 /*
  * The grammar of every value podnet writes into an `ip -batch` line (and into iptables-restore and nft input): an
@@ -69,10 +70,10 @@ export function numberWord(value: number, min: number, max: number, what: string
   return BatchWord.checked(String(value));
 }
 
-/** A routing table: `main` (254) or a number (1 to 2^32-1). */
-export function tableWord(value: 'main' | number): BatchWord {
-  if (value === 'main' || value === 254) return BatchWord.checked('main');
-  return numberWord(value, 1, 0xffffffff, 'route table');
+/** A routing table (1 to 2^32-1), in ip's word for it (`main` for 254). */
+export function tableWord(value: RouteTable): BatchWord {
+  numberWord(value, 1, 0xffffffff, 'route table');
+  return BatchWord.checked(tableName(value));
 }
 
 export function macWord(value: string): BatchWord {
@@ -88,10 +89,6 @@ export function netnsWord(value: string): BatchWord {
   if (typeof value === 'string' && value.startsWith('/')) return pathWord(value, 'network namespace path');
   if (!isNetnsName(value)) throw refuse('network namespace name', value, 'a namespace name is 1 to 255 of A-Z a-z 0-9 _ . -');
   return BatchWord.checked(value);
-}
-
-export function isNetnsName(value: string): boolean {
-  return typeof value === 'string' && /^[A-Za-z0-9_.-]{1,255}$/.test(value) && value !== '.' && value !== '..';
 }
 
 /** An absolute path of characters that need no quoting in a batch line. */

@@ -32,8 +32,7 @@ function goTime(ns: bigint): string {
 
 /** The route table an ENI's pods use: main (254) for the primary ENI, else its own (spec §3.2, §5.4). */
 export function routeTableId(deviceNumber: number, networkCard: number): number {
-  const t = eniRouteTable(deviceNumber, networkCard);
-  return t === 'main' ? 254 : t;
+  return eniRouteTable(deviceNumber, networkCard);
 }
 
 /**

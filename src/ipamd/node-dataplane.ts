@@ -14,15 +14,17 @@ import {
   detectConnmarkBackend,
   detectRandomFully,
   findLinkByMac,
+  listLinks,
   teardownPod,
   checkPodNetns,
   startIpSession,
   type ConnmarkBackend,
   type IpSession,
   type PodTeardownInput,
+  type RouteTable,
 } from '../dataplane/index.js';
 import type { PodnetConfig } from '../config/index.js';
-import { PodnetError, run } from '../lib/index.js';
+import { PodnetError } from '../lib/index.js';
 
 export interface HostFacts {
   vpcCidrs: readonly string[];
@@ -47,7 +49,8 @@ export interface PodPlumbing {
   ifName: string;
   vethPrefix: string;
   address: string;
-  routeTable: number;
+  /** The ENI's route table (254 = main for the primary ENI, device number + 1 otherwise, spec §3.2). */
+  routeTable: RouteTable;
   mtu: number;
   /** The attachment held the address before this ADD: a failed wiring leaves its rules to the earlier ADD. */
   addressHeldBefore: boolean;
@@ -96,7 +99,7 @@ export function linuxDataplane(config: PodnetConfig): NodeDataplane {
   let randomFully: boolean | undefined;
   // pods' node-side batches go through one running ip: a process per pod started from ipamd costs ~10 ms (fork)
   let session: IpSession | undefined;
-  const node = () => (session ??= startIpSession({ fileDir: join(dirname(config.backingStore), 'ip-batches') }));
+  const ipSession = () => (session ??= startIpSession({ fileDir: join(dirname(config.backingStore), 'ip-batches') }));
   return {
     mode: 'linux',
     connmarkBackend: () => backend,
@@ -134,22 +137,22 @@ export function linuxDataplane(config: PodnetConfig): NodeDataplane {
       await applyEniNetwork({ interface: link, deviceNumber: eni.deviceNumber, networkCard: eni.networkCard, primaryIp: eni.primaryIp, subnetCidr: eni.subnetCidr, mtu: config.eniMtu });
     },
     async hostLinkNames() {
-      const { stdout } = await run(['ip', '-j', 'link', 'show']);
-      return (JSON.parse(stdout) as { ifname: string }[]).map((l) => l.ifname);
+      return (await listLinks()).map((l) => l.ifname);
     },
     checkPodNetns,
     async wirePod(pod) {
       await applyPodNetwork(
-        { namespace: pod.podNamespace, podName: pod.podName, ifName: pod.ifName, vethPrefix: pod.vethPrefix, podIp: pod.address, routeTable: pod.routeTable === 254 ? 'main' : pod.routeTable, mtu: pod.mtu, addressHeldBefore: pod.addressHeldBefore },
-        { nodeNetns: node(), podNetns: pod.netns },
+        { namespace: pod.podNamespace, podName: pod.podName, ifName: pod.ifName, vethPrefix: pod.vethPrefix, podIp: pod.address, routeTable: pod.routeTable, mtu: pod.mtu, addressHeldBefore: pod.addressHeldBefore },
+        { podNetns: pod.netns },
+        ipSession(),
       );
     },
     async unwirePod(pod) {
-      await teardownPod(pod, node());
+      await teardownPod(pod, undefined, ipSession());
     },
     async checkPod(pod) {
       const result = await checkPodNetwork(
-        { namespace: pod.podNamespace, podName: pod.podName, ifName: pod.ifName, vethPrefix: pod.vethPrefix, podIp: pod.address, routeTable: pod.routeTable === 254 ? 'main' : pod.routeTable, mtu: pod.mtu },
+        { namespace: pod.podNamespace, podName: pod.podName, ifName: pod.ifName, vethPrefix: pod.vethPrefix, podIp: pod.address, routeTable: pod.routeTable, mtu: pod.mtu },
         { podNetns: pod.netns },
       );
       return result.problems;

@@ -1,7 +1,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { run } from '../../src/lib/index.js';
-import { applyEniNetwork, applyPodNetwork, checkPodNetwork, teardownPod, type PodNetworkInput } from '../../src/dataplane/index.js';
+import { MAIN_TABLE, applyEniNetwork, applyPodNetwork, checkPodNetwork, teardownPod, type PodNetworkInput } from '../../src/dataplane/index.js';
 
 // A node namespace with a primary address, a secondary ENI "eth1" (table 2) whose far side is a peer namespace
 // standing in for the subnet gateway and a host beyond it, and pods wired into their own namespaces.
@@ -12,7 +12,7 @@ const podB = 'pn-dpp-pod-b';
 const podC = 'pn-dpp-pod-c';
 const mtu = 9001;
 
-const onPrimary: PodNetworkInput = { namespace: 'default', podName: 'web', vethPrefix: 'eni', podIp: '10.0.1.5', routeTable: 'main', mtu };
+const onPrimary: PodNetworkInput = { namespace: 'default', podName: 'web', vethPrefix: 'eni', podIp: '10.0.1.5', routeTable: MAIN_TABLE, mtu };
 const onSecondary: PodNetworkInput = { namespace: 'default', podName: 'worker', vethPrefix: 'eni', podIp: '10.0.100.80', routeTable: 2, mtu };
 
 async function batch(ns: string, lines: string[]): Promise<void> {

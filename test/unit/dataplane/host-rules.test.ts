@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  MAIN_TABLE,
   formatIptablesSave,
   formatNftTable,
   formatRule,
@@ -177,10 +178,10 @@ test('a base chain with other rules is flushed and refilled', () => {
 
 test('host ip rules: stale 1535 and 1025 rules are deleted, missing ones added, others left alone', () => {
   const current = [
-    { family: 4 as const, priority: 0, table: 'main' as const },
-    { family: 4 as const, priority: 1024, fwmark: { value: 0x80, mask: 0x80 }, table: 'main' as const },
-    { family: 4 as const, priority: 1025, not: true, to: '10.0.0.0/16', table: 'main' as const },
-    { family: 4 as const, priority: 1535, to: '100.64.0.0/16', table: 'main' as const },
+    { family: 4 as const, priority: 0, table: MAIN_TABLE },
+    { family: 4 as const, priority: 1024, fwmark: { value: 0x80, mask: 0x80 }, table: MAIN_TABLE },
+    { family: 4 as const, priority: 1025, not: true, to: '10.0.0.0/16', table: MAIN_TABLE },
+    { family: 4 as const, priority: 1535, to: '100.64.0.0/16', table: MAIN_TABLE },
     { family: 4 as const, priority: 1536, from: '10.0.1.5/32', table: 2 },
   ];
   const lines = planHostRules(current, renderHostRules({ ...defaults, externalServiceCidrs: ['100.65.0.0/16'] }).ipRules.filter((r) => r.family === 4));

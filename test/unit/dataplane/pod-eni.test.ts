@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eniRouteTable, formatRoute, formatRule, hostVethMac, hostVethName, podCreateLines, podInsideLines, renderEniNetwork, renderPodNetwork } from '../../../src/dataplane/index.js';
+import { MAIN_TABLE, eniRouteTable, formatRoute, formatRule, hostVethMac, hostVethName, podCreateLines, podInsideLines, renderEniNetwork, renderPodNetwork } from '../../../src/dataplane/index.js';
 
 test('host veth names match the sha1 test vectors of spec §3.5', () => {
   assert.equal(hostVethName('eni', 'default', 'nginx'), 'enic440f455693');
@@ -22,7 +22,7 @@ test('host veth MACs are locally administered unicast, whatever the random bytes
 });
 
 test('ENI route tables: main for the primary, d+1 on card 0, 10000+d+100c on other cards', () => {
-  assert.equal(eniRouteTable(0), 'main');
+  assert.equal(eniRouteTable(0), MAIN_TABLE);
   assert.equal(eniRouteTable(1), 2);
   assert.equal(eniRouteTable(3), 4);
   assert.equal(eniRouteTable(0, 1), 10100);
@@ -45,7 +45,7 @@ test('the primary ENI is refused: its routes belong to the OS', () => {
 const pod = { namespace: 'default', podName: 'nginx', vethPrefix: 'eni', podIp: '10.0.97.30', mtu: 9001, hostVethMac: '02:11:22:33:44:55' };
 
 test('a pod on the primary ENI gets /32, the 169.254.1.1 routes, rule 512 and no 1536 rule', () => {
-  const p = renderPodNetwork({ ...pod, routeTable: 'main' });
+  const p = renderPodNetwork({ ...pod, routeTable: MAIN_TABLE });
   assert.equal(p.hostVeth, 'enic440f455693');
   assert.equal(p.address, '10.0.97.30/32');
   assert.deepEqual(p.podRoutes.map(formatRoute), ['169.254.1.1 dev eth0 scope link table main', 'default via 169.254.1.1 dev eth0 table main']);
@@ -60,7 +60,7 @@ test('a pod on a secondary ENI also gets rule 1536 from its address to the ENI t
 });
 
 test('pod batches: one node batch creates the veth straight into the pod netns with MAC and MTU, adds the rule, brings the host end up and routes the /32; permanent neighbour to the host MAC', () => {
-  const p = renderPodNetwork({ ...pod, routeTable: 'main' });
+  const p = renderPodNetwork({ ...pod, routeTable: MAIN_TABLE });
   const create = podCreateLines(p, '/var/run/netns/cni-1');
   assert.deepEqual(create.map((l) => l.cmd), [
     'link del enic440f455693',
@@ -74,22 +74,22 @@ test('pod batches: one node batch creates the veth straight into the pod netns w
 });
 
 test('an IPv6 pod gets /128, gateway fe80::1 and the pod-side disable_ipv6=0 sysctls', () => {
-  const p = renderPodNetwork({ ...pod, podIp: '2001:db8::5', routeTable: 'main' });
+  const p = renderPodNetwork({ ...pod, podIp: '2001:db8::5', routeTable: MAIN_TABLE });
   assert.equal(p.address, '2001:db8::5/128');
   assert.equal(p.gateway, 'fe80::1');
   assert.equal(p.podSysctls['net/ipv6/conf/eth0/disable_ipv6'], '0');
 });
 
 test('a second interface (index 1) is mNicIf1 with gateway 169.254.1.2, table 1 and a prio-1 rule in the pod', () => {
-  const p = renderPodNetwork({ ...pod, index: 1, routeTable: 'main' });
+  const p = renderPodNetwork({ ...pod, index: 1, routeTable: MAIN_TABLE });
   assert.equal(p.ifName, 'mNicIf1');
-  assert.notEqual(p.hostVeth, renderPodNetwork({ ...pod, routeTable: 'main' }).hostVeth);
+  assert.notEqual(p.hostVeth, renderPodNetwork({ ...pod, routeTable: MAIN_TABLE }).hostVeth);
   assert.equal(p.gateway, '169.254.1.2');
   assert.deepEqual(p.podRules.map(formatRule), ['from 10.0.97.30/32 lookup 1 prio 1']);
 });
 
 test('the interface name the runtime passes (CNI_IFNAME) names the veth peer, the routes, the neighbour and the sysctls', () => {
-  const p = renderPodNetwork({ ...pod, podIp: '2001:db8::5', ifName: 'net1', routeTable: 'main' });
+  const p = renderPodNetwork({ ...pod, podIp: '2001:db8::5', ifName: 'net1', routeTable: MAIN_TABLE });
   assert.equal(p.ifName, 'net1');
   assert.equal(p.hostVeth, 'enic440f455693');
   assert.deepEqual(p.podRoutes.map(formatRoute), ['fe80::1 dev net1 scope link table main', 'default via fe80::1 dev net1 table main']);

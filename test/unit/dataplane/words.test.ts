@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PodnetError } from '../../../src/lib/index.js';
-import { podCreateLines, renderPodNetwork } from '../../../src/dataplane/index.js';
+import { MAIN_TABLE, podCreateLines, renderPodNetwork } from '../../../src/dataplane/index.js';
 import { addressWord, ifNameWord, ipLine, netnsWord, prefixWord } from '../../../src/dataplane/words.js';
 
 // Issue 10, class 2: every value in an ip batch line is checked against the grammar of what it stands for, where the
@@ -33,7 +33,7 @@ test('a batch line takes only checked words; a raw string is a bug, refused befo
 });
 
 test('a pod whose CNI_IFNAME or MAC is not in its grammar gets no batch at all', () => {
-  const p = renderPodNetwork({ namespace: 'default', podName: 'nginx', vethPrefix: 'eni', podIp: '10.0.1.7', routeTable: 'main', mtu: 9001, hostVethMac: '02:11:22:33:44:55' });
+  const p = renderPodNetwork({ namespace: 'default', podName: 'nginx', vethPrefix: 'eni', podIp: '10.0.1.7', routeTable: MAIN_TABLE, mtu: 9001, hostVethMac: '02:11:22:33:44:55' });
   assert.throws(() => podCreateLines({ ...p, ifName: 'eth0\nlink del eth0' }, '/var/run/netns/cni-1'), invalid);
   assert.throws(() => podCreateLines({ ...p, hostVethMac: '02:11:22:33:44:55 netns 1' }, '/var/run/netns/cni-1'), invalid);
   assert.throws(() => podCreateLines(p, '/var/run/netns/cni-1\nlink del eth0'), invalid);
