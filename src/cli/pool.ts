@@ -16,10 +16,10 @@ interface SimulateFlags {
   json?: boolean;
 }
 
-/** The simulation's EC2: src/ec2's emulator on loopback, on the simulation's fake clock, throttling off. */
-const startEmulator: StartSimulatedCloud = async (nowMs) => {
-  const { startEc2Server } = await import('../ec2/index.js');
-  return startEc2Server({ listen: { host: '127.0.0.1', port: 0 }, imdsListen: { host: '127.0.0.1', port: 0 }, throttle: false, nowMs });
+/** The simulation's EC2: src/ec2's action handlers in process (no HTTP, no SDK), on the fake clock, no throttling. */
+const startInProcessCloud: StartSimulatedCloud = async (opts) => {
+  const { startSimulatedNode } = await import('../ec2/index.js');
+  return startSimulatedNode(opts);
 };
 
 /** `--env KEY=VALUE`, repeatable; a name that is not an upstream or PODNET_* setting is a usage error. */
@@ -61,7 +61,7 @@ export function registerPool(program: Command): void {
       const env = await parseEnvFlags(flags.env);
       const { simulatePool } = await import('../ipam/index.js');
       const { result, setup } = await simulatePool({
-        instanceType, pods: flags.pods, env, startCloud: startEmulator, os: flags.os,
+        instanceType, pods: flags.pods, env, startCloud: startInProcessCloud, os: flags.os,
         ...(flags.maxPods !== undefined ? { maxPods: flags.maxPods } : {}),
         ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}),
         ...(windowsSettings(flags) ? { windows: windowsSettings(flags) } : {}),

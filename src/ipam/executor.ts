@@ -1,25 +1,10 @@
 /**
- * Performs pool actions through @aws-sdk/client-ec2 and records the results in the datastore (§4.7–4.10, §7.1–7.3).
+ * Performs pool actions through the Cloud and records the results in the datastore (§4.7–4.10, §7.1–7.3).
  * Thin on purpose: what to do was decided in pool.ts; this file only knows how EC2 is asked and how it fails.
  */
-import {
-  AssignPrivateIpAddressesCommand,
-  AttachNetworkInterfaceCommand,
-  CreateNetworkInterfaceCommand,
-  DeleteNetworkInterfaceCommand,
-  DescribeInstancesCommand,
-  DescribeNetworkInterfacesCommand,
-  DescribeSubnetsCommand,
-  DetachNetworkInterfaceCommand,
-  ModifyNetworkInterfaceAttributeCommand,
-  UnassignPrivateIpAddressesCommand,
-  type EC2Client,
-  type NetworkInterface,
-  type Tag,
-} from '@aws-sdk/client-ec2';
 import { PodnetError, type ErrorCode } from '../lib/index.js';
 import type { Clock } from './clock.js';
-import { ec2ErrorCode, isThrottlingError } from '../ipamd/cloud.js';
+import { CloudError, cloudErrorCode, type Cloud, type CloudApi, type CloudEni, type CloudTags } from './cloud.js';
 import type { Datastore } from './datastore.js';
 import { isInsufficientCidrCode, type LastEc2Failure, type PoolAction } from './pool.js';
 
@@ -41,7 +26,7 @@ export interface NodeIdentity {
 }
 
 export interface ExecutorOptions {
-  readonly ec2: EC2Client;
+  readonly cloud: Cloud;
   readonly datastore: Datastore;
   readonly node: NodeIdentity;
   readonly clock: Clock;
@@ -76,13 +61,10 @@ export function rfc3339(ms: number): string {
 }
 
 /** The tags of a new ENI (§7.2). */
-function eniTags(node: NodeIdentity, nowMs: number): Tag[] {
-  const tags: Tag[] = [
-    { Key: INSTANCE_ID_TAG, Value: node.instanceId },
-    { Key: CREATED_AT_TAG, Value: rfc3339(nowMs) },
-  ];
-  if (node.clusterName) tags.push({ Key: CLUSTER_NAME_TAG, Value: node.clusterName }, { Key: ENI_OWNER_TAG, Value: 'amazon-vpc-cni' });
-  for (const [Key, Value] of Object.entries(node.additionalTags ?? {})) if (!Key.includes('k8s.amazonaws.com')) tags.push({ Key, Value });
+function eniTags(node: NodeIdentity, nowMs: number): CloudTags {
+  const tags: Record<string, string> = { [INSTANCE_ID_TAG]: node.instanceId, [CREATED_AT_TAG]: rfc3339(nowMs) };
+  if (node.clusterName) Object.assign(tags, { [CLUSTER_NAME_TAG]: node.clusterName, [ENI_OWNER_TAG]: 'amazon-vpc-cni' });
+  for (const [key, value] of Object.entries(node.additionalTags ?? {})) if (!key.includes('k8s.amazonaws.com')) tags[key] = value;
   return tags;
 }
 
@@ -95,9 +77,9 @@ function podnetCode(ec2Code: string): ErrorCode {
 
 /** An EC2 failure as a PodnetError with a stable code and what was asked. */
 export function ec2Error(api: string, what: string, err: unknown): PodnetError {
-  const code = ec2ErrorCode(err);
+  const code = cloudErrorCode(err);
   const detail = err instanceof Error ? err.message : String(err);
-  if (isThrottlingError(err)) {
+  if (err instanceof CloudError && err.throttled) {
     return new PodnetError('EC2_THROTTLED', `EC2 ${api} (${what}) was throttled after the SDK's retries: ${code}`,
       'try again later; ipamd backs off and retries on its next pool iteration', { cause: err });
   }
@@ -112,7 +94,7 @@ export function ec2Error(api: string, what: string, err: unknown): PodnetError {
 }
 
 function isNotFound(err: unknown): boolean {
-  return /NotFound$/.test(ec2ErrorCode(err));
+  return err instanceof CloudError && err.notFound;
 }
 
 /** Performs pool actions against EC2 and records their results in the datastore. */
@@ -138,27 +120,20 @@ export class PoolExecutor {
   /** tryAssignIPs / tryAssignPrefixes (§4.7): bulk, then 1 on failure; PrivateIpAddressLimitExceeded resyncs. */
   private async assign(action: PoolAction, eniId: string, count: number, prefixes: boolean): Promise<ActionOutcome> {
     const what = `${count} ${prefixes ? 'prefix(es)' : 'address(es)'} on ${eniId}`;
-    const call = (n: number) =>
-      this.o.ec2.send(new AssignPrivateIpAddressesCommand({
-        NetworkInterfaceId: eniId,
-        ...(prefixes ? { Ipv4PrefixCount: n } : { SecondaryPrivateIpAddressCount: n }),
-      }));
-    let out;
+    const call = (n: number) => this.o.cloud.assignAddresses(eniId, { family: 'ipv4', unit: prefixes ? 'prefix' : 'address', count: n });
+    let cidrs: string[];
     try {
-      out = await call(count);
+      cidrs = await call(count);
     } catch (first) {
-      if (ec2ErrorCode(first) === 'PrivateIpAddressLimitExceeded') return this.resync(action, eniId);
+      if (cloudErrorCode(first) === 'PrivateIpAddressLimitExceeded') return this.resync(action, eniId);
       if (count <= 1) return this.failed(action, 'AssignPrivateIpAddresses', what, first, eniId);
       try {
-        out = await call(1);
+        cidrs = await call(1);
       } catch (second) {
-        if (ec2ErrorCode(second) === 'PrivateIpAddressLimitExceeded') return this.resync(action, eniId);
+        if (cloudErrorCode(second) === 'PrivateIpAddressLimitExceeded') return this.resync(action, eniId);
         return this.failed(action, 'AssignPrivateIpAddresses', what, second, eniId);
       }
     }
-    const cidrs = prefixes
-      ? (out.AssignedIpv4Prefixes ?? []).map((p) => p.Ipv4Prefix).filter((p): p is string => !!p)
-      : (out.AssignedPrivateIpAddresses ?? []).map((p) => p.PrivateIpAddress).filter((p): p is string => !!p);
     let changed = false;
     for (const c of cidrs) changed = this.o.datastore.addCidr(eniId, c) || changed;
     return { action, changed };
@@ -166,18 +141,15 @@ export class PoolExecutor {
 
   /** The datastore was out of sync with EC2: take the ENI's addresses from DescribeNetworkInterfaces (§7.3). */
   private async resync(action: PoolAction, eniId: string): Promise<ActionOutcome> {
-    let eni: NetworkInterface | undefined;
+    let eni: CloudEni | undefined;
     try {
-      eni = (await this.o.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] }))).NetworkInterfaces?.[0];
+      eni = (await this.o.cloud.describeEnis([eniId]))[0];
     } catch (err) {
       return this.failed(action, 'DescribeNetworkInterfaces', `resync of ${eniId}`, err, eniId);
     }
     let changed = false;
     if (eni) {
-      const cidrs = this.o.prefixDelegation
-        ? (eni.Ipv4Prefixes ?? []).map((p) => p.Ipv4Prefix)
-        : (eni.PrivateIpAddresses ?? []).filter((p) => !p.Primary).map((p) => p.PrivateIpAddress);
-      for (const c of cidrs) if (c) changed = this.o.datastore.addCidr(eniId, c) || changed;
+      for (const c of this.o.prefixDelegation ? eni.ipv4Prefixes : eni.secondaryIpv4s) changed = this.o.datastore.addCidr(eniId, c) || changed;
     }
     return { action, changed };
   }
@@ -187,26 +159,23 @@ export class PoolExecutor {
    * DeleteOnTermination. Any failure after the create deletes the new ENI again, so nothing leaks.
    */
   private async createEni(action: PoolAction, count: number, prefixes: boolean): Promise<ActionOutcome> {
-    const { ec2, node, clock } = this.o;
+    const { cloud, node, clock } = this.o;
     const what = `new ENI in ${node.subnetId} with ${count} ${prefixes ? 'prefix(es)' : 'address(es)'}`;
-    let eni: NetworkInterface | undefined;
+    let eni: CloudEni;
     try {
-      eni = (await ec2.send(new CreateNetworkInterfaceCommand({
-        SubnetId: node.subnetId,
-        Description: `${ENI_DESCRIPTION_PREFIX}${node.instanceId}`,
-        Groups: [...node.securityGroupIds].sort(),
-        ...(prefixes ? { Ipv4PrefixCount: count } : { SecondaryPrivateIpAddressCount: count }),
-        TagSpecifications: [{ ResourceType: 'network-interface', Tags: eniTags(node, clock.now()) }],
-      }))).NetworkInterface;
+      eni = await cloud.createEni({
+        subnetId: node.subnetId,
+        description: `${ENI_DESCRIPTION_PREFIX}${node.instanceId}`,
+        securityGroupIds: [...node.securityGroupIds].sort(),
+        addresses: { family: 'ipv4', unit: prefixes ? 'prefix' : 'address', count },
+        tags: eniTags(node, clock.now()),
+      });
     } catch (err) {
       return this.failed(action, 'CreateNetworkInterface', what, err);
     }
-    const eniId = eni?.NetworkInterfaceId;
-    if (!eni || !eniId) {
-      return { action, changed: false, error: new PodnetError('EC2_FAILED', `EC2 CreateNetworkInterface (${what}) returned no network interface`, 'check the EC2 endpoint') };
-    }
+    const eniId = eni.id;
     let deviceIndex: number;
-    let attachmentId: string | undefined;
+    let attachmentId: string;
     try {
       deviceIndex = await this.freeDeviceIndex();
     } catch (err) {
@@ -214,15 +183,13 @@ export class PoolExecutor {
       return this.failed(action, 'DescribeInstances', `free device index for ${eniId}`, err);
     }
     try {
-      attachmentId = (await ec2.send(new AttachNetworkInterfaceCommand({
-        DeviceIndex: deviceIndex, InstanceId: node.instanceId, NetworkInterfaceId: eniId, NetworkCardIndex: node.networkCard,
-      }))).AttachmentId;
+      attachmentId = await cloud.attachEni({ eniId, instanceId: node.instanceId, deviceIndex, networkCardIndex: node.networkCard });
     } catch (err) {
       await this.deleteEni(eniId);
       return this.failed(action, 'AttachNetworkInterface', `${eniId} at device ${deviceIndex}`, err);
     }
     try {
-      await ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eniId, Attachment: { AttachmentId: attachmentId, DeleteOnTermination: true } }));
+      await cloud.setDeleteOnTermination(eniId, attachmentId, true);
     } catch (err) {
       await this.detachAndDelete(eniId, attachmentId);
       return this.failed(action, 'ModifyNetworkInterfaceAttribute', `DeleteOnTermination on ${eniId}`, err);
@@ -230,24 +197,16 @@ export class PoolExecutor {
     const ds = this.o.datastore;
     ds.addEni({
       id: eniId, deviceNumber: deviceIndex, networkCard: node.networkCard, primary: false, trunk: false, efa: false, excluded: false,
-      subnetId: eni.SubnetId ?? node.subnetId, subnetCidr: node.subnetCidr, primaryIp: eni.PrivateIpAddress ?? '', createdAt: clock.now(),
+      subnetId: eni.subnetId || node.subnetId, subnetCidr: node.subnetCidr, primaryIp: eni.primaryIpv4, createdAt: clock.now(),
     });
-    const cidrs = prefixes
-      ? (eni.Ipv4Prefixes ?? []).map((p) => p.Ipv4Prefix)
-      : (eni.PrivateIpAddresses ?? []).filter((p) => !p.Primary).map((p) => p.PrivateIpAddress);
-    for (const c of cidrs) if (c) ds.addCidr(eniId, c);
+    for (const c of prefixes ? eni.ipv4Prefixes : eni.secondaryIpv4s) ds.addCidr(eniId, c);
     return { action, changed: true, createdEniId: eniId };
   }
 
   /** awsGetFreeDeviceNumber: the lowest device index on this card that no attachment uses. */
   private async freeDeviceIndex(): Promise<number> {
-    const out = await this.o.ec2.send(new DescribeInstancesCommand({ InstanceIds: [this.o.node.instanceId] }));
-    const instance = out.Reservations?.[0]?.Instances?.[0];
-    const used = new Set(
-      (instance?.NetworkInterfaces ?? [])
-        .filter((n) => (n.Attachment?.NetworkCardIndex ?? 0) === this.o.node.networkCard)
-        .map((n) => n.Attachment?.DeviceIndex),
-    );
+    const instance = await this.o.cloud.describeInstance(this.o.node.instanceId);
+    const used = new Set(instance.enis.filter((n) => n.networkCardIndex === this.o.node.networkCard).map((n) => n.deviceIndex));
     for (let i = 0; i < MAX_DEVICE_INDEX; i++) if (!used.has(i)) return i;
     throw new PodnetError('ENI_LIMIT', `instance ${this.o.node.instanceId} uses all ${MAX_DEVICE_INDEX} device indexes on card ${this.o.node.networkCard}`,
       'free unused ENIs; podnet keeps device indexes below 100 as upstream does');
@@ -270,8 +229,8 @@ export class PoolExecutor {
     const prefixes = removed.filter((c) => !c.endsWith('/32'));
     const ips = removed.filter((c) => c.endsWith('/32')).map((c) => c.slice(0, -3));
     try {
-      if (prefixes.length > 0) await this.o.ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, Ipv4Prefixes: prefixes }));
-      if (ips.length > 0) await this.o.ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eniId, PrivateIpAddresses: ips }));
+      if (prefixes.length > 0) await this.o.cloud.unassignAddresses(eniId, { family: 'ipv4', unit: 'prefix', values: prefixes });
+      if (ips.length > 0) await this.o.cloud.unassignAddresses(eniId, { family: 'ipv4', unit: 'address', values: ips });
     } catch (err) {
       // The datastore already let them go; reconcile re-adopts whatever EC2 still lists after its cooldown (§4.12).
       return { ...(await this.failed(action, 'UnassignPrivateIpAddresses', `${removed.length} CIDR(s) on ${eniId}`, err)), changed: removed.length > 0 };
@@ -289,8 +248,7 @@ export class PoolExecutor {
     }
     let attachmentId: string | undefined;
     try {
-      const out = await this.o.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] }));
-      attachmentId = out.NetworkInterfaces?.[0]?.Attachment?.AttachmentId;
+      attachmentId = (await this.o.cloud.describeEnis([eniId]))[0]?.attachment?.attachmentId;
     } catch (err) {
       if (isNotFound(err)) return { action, changed: true };
       return { ...(await this.failed(action, 'DescribeNetworkInterfaces', `attachment of ${eniId}`, err)), changed: true };
@@ -301,7 +259,7 @@ export class PoolExecutor {
 
   private async detachAndDelete(eniId: string, attachmentId: string | undefined): Promise<PodnetError | undefined> {
     if (attachmentId) {
-      const err = await this.retrying(() => this.o.ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachmentId })), 200);
+      const err = await this.retrying(() => this.o.cloud.detachEni(attachmentId), 200);
       if (err && !isNotFound(err)) return ec2Error('DetachNetworkInterface', `${eniId} (${attachmentId})`, err);
       await this.o.clock.sleep(2_000); // upstream waits for the detach to settle before deleting
     }
@@ -309,7 +267,7 @@ export class PoolExecutor {
   }
 
   private async deleteEni(eniId: string): Promise<PodnetError | undefined> {
-    const err = await this.retrying(() => this.o.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eniId })), 500);
+    const err = await this.retrying(() => this.o.cloud.deleteEni(eniId), 500);
     return err && !isNotFound(err) ? ec2Error('DeleteNetworkInterface', eniId, err) : undefined;
   }
 
@@ -323,21 +281,21 @@ export class PoolExecutor {
       } catch (err) {
         if (isNotFound(err)) return err;
         last = err;
-        await this.o.clock.sleep(Math.min(60_000, baseMs * 2 ** attempt) * (1 + 0.15 * Math.random()));
+        await this.o.clock.sleep(Math.min(60_000, baseMs * 2 ** attempt) * (1 + 0.15 * this.o.clock.random()));
       }
     }
     return last;
   }
 
   /** Records an EC2 failure; for the insufficient-CIDR codes also how many addresses the subnet has left. */
-  private async failed(action: PoolAction, api: string, what: string, err: unknown, eniId?: string): Promise<ActionOutcome> {
-    const code = ec2ErrorCode(err);
+  private async failed(action: PoolAction, api: CloudApi, what: string, err: unknown, eniId?: string): Promise<ActionOutcome> {
+    const code = cloudErrorCode(err);
     const subnetId = (eniId && this.o.datastore.eniInfo(eniId)?.subnetId) || this.o.node.subnetId;
     let failure: LastEc2Failure = { code, atMs: this.o.clock.now(), subnetId };
     if (isInsufficientCidrCode(code)) {
       try {
-        const subnet = (await this.o.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] }))).Subnets?.[0];
-        failure = { ...failure, ...(subnet?.CidrBlock ? { subnetCidr: subnet.CidrBlock } : {}), ...(subnet?.AvailableIpAddressCount !== undefined ? { freeAddresses: subnet.AvailableIpAddressCount } : {}) };
+        const subnet = (await this.o.cloud.describeSubnets([subnetId]))[0];
+        failure = { ...failure, ...(subnet?.cidr ? { subnetCidr: subnet.cidr } : {}), ...(subnet ? { freeAddresses: subnet.availableIpv4s } : {}) };
       } catch {
         // the subnet numbers only enrich the message; the failure itself is what matters
       }

@@ -74,6 +74,7 @@ export {
   type InstanceEni,
   type IpFamily,
 } from './cloud.js';
+export { CloudCallCounter, type CloudCall, type IpamMetrics } from './metrics.js';
 export {
   PoolExecutor,
   ec2Error,
@@ -98,6 +99,7 @@ export {
   type SimulatedOs,
   type SimulateOptions,
   type SimulationResult,
+  type SimulatedNode,
   type SimulationSetup,
   type StartSimulatedCloud,
 } from './simulate.js';

@@ -1,6 +1,6 @@
 /**
- * `podnet pool simulate`: the real pool manager and executor against an EC2 API the caller starts (the CLI starts
- * src/ec2's emulator, so ipamd only ever sees the SDK), on a fake clock. The node starts with only its primary ENI;
+ * `podnet pool simulate`: the real pool manager and executor against a Cloud the caller starts (the CLI starts
+ * src/ec2's in-process adapter: the emulator's action handlers, no HTTP, no SDK), on a fake clock. The node starts with only its primary ENI;
  * pods arrive one at a time and after each the pool loop runs until it settles. A pod takes the first free address
  * (ENIs in creation order); a pod ADD never grows the pool itself, so a pod that finds nothing in the settled pool is
  * refused (as upstream, §4.15), and the simulation says which limit refused it.
@@ -9,33 +9,37 @@
  * it and adds the next pod at the cycle's high point (the extra ENI attached), outside the gap in which a pod would
  * be refused. refusals.ts says which limit refused a pod; src/net sizes the subnet for `--nodes`.
  */
-import {
-  CreateSubnetCommand,
-  CreateVpcCommand,
-  DescribeNetworkInterfacesCommand,
-  EC2Client,
-  RunInstancesCommand,
-  type _InstanceType,
-} from '@aws-sdk/client-ec2';
 import { loadConfig } from '../config/index.js';
 import { PodnetError } from '../lib/index.js';
 import { subnetsFor } from '../net/index.js';
 import { IPS_PER_PREFIX, lookupInstanceType, maxPods as maxPodsOf, supportsPrefixDelegation, windowsLimits } from '../limits/index.js';
 import { FakeClock } from './clock.js';
-import { BackoffRetryStrategy, defaultRetrySettings } from '../ipamd/cloud.js';
+import type { Cloud } from './cloud.js';
 import { CycleWatch, poolState, sortedCounts, type Oscillation } from './cycle.js';
 import { Datastore } from './datastore.js';
 import { PoolExecutor } from './executor.js';
 import { PoolManager } from './manager.js';
+import { CloudCallCounter, type IpamMetrics } from './metrics.js';
 import { poolConfigFrom, poolLimitsFrom, type PoolConfig } from './pool.js';
 import { capacityWarnings, explainRefusal, type NodeCapacity, type Refusal } from './refusals.js';
 import { refuseAwsNodePoolSettings, windowsPoolRules, type WindowsPoolRules, type WindowsPoolSettings } from './windows-pool.js';
 
+/** A launched node in a simulated cloud: what ipamd's init learns from IMDS, and the Cloud to call. */
+export interface SimulatedNode {
+  /** Reports every call to the `metrics` it was started with. */
+  readonly cloud: Cloud;
+  readonly instanceId: string;
+  readonly primaryEniId: string;
+  /** The node subnet's IPv4 CIDR (IMDS gives it on a real node). */
+  readonly subnetCidr: string;
+  close(): Promise<void>;
+}
+
 /**
- * Starts an EC2 API whose clock is the simulation's fake clock, on loopback with throttling off, and gives its
- * endpoint; the pool's EC2 calls go there through the SDK.
+ * Starts a cloud on the simulation's fake clock, without throttling, with one instance of the type launched in a
+ * fresh VPC; the pool's EC2 calls go to its Cloud.
  */
-export type StartSimulatedCloud = (nowMs: () => number) => Promise<{ readonly ec2Url: string; close(): Promise<void> }>;
+export type StartSimulatedCloud = (opts: { instanceType: string; nowMs: () => number; metrics: IpamMetrics }) => Promise<SimulatedNode>;
 
 export type SimulatedOs = 'linux' | 'windows';
 
@@ -161,43 +165,23 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
   notes.unshift(...configNotes.map((p) => `${p.variable}: ${p.message}`));
 
   const clock = new FakeClock(START_MS);
-  const cloud = await opts.startCloud(() => clock.now());
-  const clientConfig = { endpoint: cloud.ec2Url, region: 'us-west-2', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
-  const setupClient = new EC2Client({ ...clientConfig, maxAttempts: 1 });
-  // Retries back off with no real delay: the fake clock is the only time that passes.
-  const ec2 = new EC2Client({ ...clientConfig, retryStrategy: new BackoffRetryStrategy({ ...defaultRetrySettings, throttleBaseMs: 0, transientBaseMs: 0 }) });
-  const ec2Calls = new Map<string, number>();
-  /** The calls of the pool iteration under way, in order (cycle detection compares these). */
-  let iterationCalls: string[] = [];
-  ec2.middlewareStack.add((next, context) => async (args) => {
-    const api = (context.commandName ?? 'Unknown').replace(/Command$/, '');
-    ec2Calls.set(api, (ec2Calls.get(api) ?? 0) + 1);
-    iterationCalls.push(api);
-    return next(args);
-  }, { step: 'initialize', name: 'podnetSimulateCallCount' });
+  const calls = new CloudCallCounter();
+  const node = await opts.startCloud({ instanceType: opts.instanceType, nowMs: () => clock.now(), metrics: calls });
+  const { cloud } = node;
 
   try {
-    const vpc = await setupClient.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }));
-    const subnet = await setupClient.send(new CreateSubnetCommand({ VpcId: vpc.Vpc!.VpcId!, CidrBlock: '10.0.0.0/16' }));
-    const run = await setupClient.send(new RunInstancesCommand({
-      ImageId: 'ami-0podnet00simulate', InstanceType: opts.instanceType as _InstanceType, SubnetId: subnet.Subnet!.SubnetId!, MinCount: 1, MaxCount: 1,
-    }));
-    const instanceId = run.Instances![0]!.InstanceId!;
-    const primaryEniId = run.Instances![0]!.NetworkInterfaces![0]!.NetworkInterfaceId!;
-
     // Node discovery as ipamd's init does it: the attached ENI from EC2 (its subnet, groups, primary address).
-    const described = await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [primaryEniId] }));
-    const primary = described.NetworkInterfaces![0]!;
+    const primary = (await cloud.describeEnis([node.primaryEniId]))[0]!;
     const datastore = new Datastore({ prefixDelegation: config.prefixDelegation, ipCooldownMs: config.ipCooldownMs });
     datastore.addEni({
-      id: primaryEniId, deviceNumber: 0, networkCard: 0, primary: true, trunk: false, efa: false, excluded: false,
-      subnetId: primary.SubnetId!, subnetCidr: subnet.Subnet!.CidrBlock!, primaryIp: primary.PrivateIpAddress!, createdAt: clock.now(),
+      id: primary.id, deviceNumber: 0, networkCard: 0, primary: true, trunk: false, efa: false, excluded: false,
+      subnetId: primary.subnetId, subnetCidr: node.subnetCidr, primaryIp: primary.primaryIpv4, createdAt: clock.now(),
     });
     const executor = new PoolExecutor({
-      ec2, datastore, clock, prefixDelegation: config.prefixDelegation,
+      cloud, datastore, clock, prefixDelegation: config.prefixDelegation,
       node: {
-        instanceId, networkCard: 0, subnetId: primary.SubnetId!, subnetCidr: subnet.Subnet!.CidrBlock!,
-        securityGroupIds: (primary.Groups ?? []).map((g) => g.GroupId!).filter(Boolean),
+        instanceId: node.instanceId, networkCard: 0, subnetId: primary.subnetId, subnetCidr: node.subnetCidr,
+        securityGroupIds: primary.securityGroupIds,
         ...(loaded.config.clusterName ? { clusterName: loaded.config.clusterName } : {}),
         additionalTags: loaded.config.additionalEniTags,
       },
@@ -228,15 +212,15 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
     };
     /** One pool iteration, then the fake clock moves to the next one; `done` when nothing changed and no timer is pending. */
     const iterate = async (): Promise<{ done: boolean; calls: string[] }> => {
-      iterationCalls = [];
+      calls.takeRecent();
       const r = await manager.runIteration();
-      const calls = iterationCalls;
+      const iterationCalls = calls.takeRecent();
       const failed = r.outcomes.find((o) => o.error);
       if (failed?.error) throw failed.error;
       if (r.changed) clock.advance(config.timers.poolIntervalMs);
       else if (r.retryAt !== undefined) clock.advanceTo(r.retryAt);
-      else return { done: true, calls };
-      return { done: false, calls };
+      else return { done: true, calls: iterationCalls };
+      return { done: false, calls: iterationCalls };
     };
 
     const oscillations: Oscillation[] = [];
@@ -266,7 +250,7 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
       totalIps: stats.totalIps,
       unusedIps: stats.totalIps - stats.assignedIps,
       refusedPods,
-      ec2Calls: sortedCounts(ec2Calls),
+      ec2Calls: sortedCounts(calls.byApi()),
     };
     const result: SimulationResult = {
       ...partial,
@@ -286,9 +270,7 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
         ...(windows ? { windows: windows.rules } : {}) },
     };
   } finally {
-    ec2.destroy();
-    setupClient.destroy();
-    await cloud.close();
+    await node.close();
   }
 }
 

@@ -5,10 +5,9 @@
  * environment says this is AWS; otherwise an endpoint must be given, so nothing reaches AWS by accident.
  */
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
+import type { Env } from '../config/index.js';
+import type { IpamMetrics } from '../ipam/index.js';
 import { PodnetError } from '../lib/index.js';
-import type { IpamdMetrics } from './metrics.js';
-
-export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface CloudEndpoints {
   /** undefined: the SDK's regional endpoint (AWS). */
@@ -122,20 +121,14 @@ function token(count: number, delayMs: number): RetryToken {
 export interface Ec2ClientOptions {
   endpoints: CloudEndpoints;
   region: string;
-  metrics: IpamdMetrics;
+  /** Every call (not every attempt) is reported here. */
+  metrics: IpamMetrics;
   retry?: Partial<RetrySettings>;
   /** HTTP_TIMEOUT (spec §1): per-request timeout. */
   requestTimeoutMs?: number;
   /** VPC_CNI_VERSION goes into the user agent, as upstream. */
   version?: string;
   env: Env;
-}
-
-/** AWS's codes for "slow down" (the SDK's throttling set, plus EC2's own). */
-const throttlingCodes = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'RequestThrottled', 'TooManyRequestsException', 'SlowDown']);
-
-export function isThrottlingError(err: unknown): boolean {
-  return err instanceof Error && throttlingCodes.has(err.name);
 }
 
 /** EC2's code of a failed call (the SDK puts it in `name`), or the transport's error code. */
@@ -146,9 +139,8 @@ export function ec2ErrorCode(err: unknown): string {
 }
 
 /**
- * The EC2 client ipamd uses. Every call (not every attempt) counts in `awscni_ec2api_req_count{fn}`; failures in
- * `awscni_ec2api_error_count{fn}` and `awscni_aws_api_error_count{api,error}`; latency in
- * `awscni_aws_api_latency_ms`.
+ * The EC2 client ipamd uses (sdk-cloud.ts wraps it as the Cloud). Every call (not every attempt) is reported to
+ * `metrics` with its latency and, when it failed, EC2's error code and the HTTP status.
  */
 export function createEc2Client(opts: Ec2ClientOptions): EC2Client {
   const retry: RetrySettings = { ...defaultRetrySettings, ...opts.retry };
@@ -165,17 +157,14 @@ export function createEc2Client(opts: Ec2ClientOptions): EC2Client {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const api = (context.commandName ?? 'Unknown').replace(/Command$/, '');
-      metrics.ec2ApiRequests.inc({ fn: api });
       const started = performance.now();
       try {
         const out = await next(args);
-        metrics.awsApiLatency.observe({ api, error: 'false', status: '200' }, performance.now() - started);
+        metrics.cloudCall({ api, status: 200, latencyMs: performance.now() - started });
         return out;
       } catch (err) {
-        const status = String((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0);
-        metrics.awsApiLatency.observe({ api, error: 'true', status }, performance.now() - started);
-        metrics.ec2ApiErrors.inc({ fn: api });
-        metrics.awsApiErrors.inc({ api, error: ec2ErrorCode(err) });
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
+        metrics.cloudCall({ api, error: ec2ErrorCode(err), status, latencyMs: performance.now() - started });
         throw err;
       }
     },

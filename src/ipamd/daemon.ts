@@ -2,19 +2,20 @@
  * `podnet ipamd` as a library: wires cloud access, the node, the CNI socket, introspection and metrics together
  * in upstream's order (spec §0), and takes it all down again on stop (SIGTERM/SIGINT in the CLI).
  */
-import { systemClock, type Clock } from '../ipam/index.js';
-import type { EC2Client } from '@aws-sdk/client-ec2';
+import { systemClock, type Clock, type Cloud } from '../ipam/index.js';
 import { createCniHandler, startCniSocketServer, type CniSocketServer } from '../cni/index.js';
-import type { PodnetConfig } from '../config/index.js';
 import { formatListenAddress, type ListenAddress } from '../lib/index.js';
 import { createIpamdBackend } from './backend.js';
-import { createEc2Client, resolveCloudEndpoints, type Env, type RetrySettings } from './cloud.js';
+import type { Env, PodnetConfig } from '../config/index.js';
+import { createEc2Client, resolveCloudEndpoints, type RetrySettings } from './cloud.js';
 import { readEniConfigFile } from './eni-config.js';
 import { listenAddressSetting, type HttpEndpoint } from './http.js';
 import { ImdsClient } from './imds.js';
 import { startIntrospection } from './introspection.js';
 import { IpamdMetrics, startMetricsEndpoint } from './metrics.js';
-import { IpamdNode, describeError, type Log } from './node.js';
+import { describeError, type Log } from './log.js';
+import { IpamdNode } from './node.js';
+import { sdkCloud } from './sdk-cloud.js';
 import { addressOnlyDataplane, linuxDataplane, type NodeDataplane } from './node-dataplane.js';
 
 export const IPAMD_VERSION = 'podnet-0.1.0';
@@ -36,7 +37,8 @@ export interface StartIpamdOptions {
 export interface Ipamd {
   node: IpamdNode;
   metrics: IpamdMetrics;
-  ec2: EC2Client;
+  /** The SDK cloud ipamd uses (real AWS or the emulator's HTTP endpoint). */
+  cloud: Cloud;
   socketPath: string;
   /** Where introspection and metrics listen (with the real port when 0 was asked); undefined when disabled. */
   introspection?: ListenAddress;
@@ -61,8 +63,9 @@ export async function startIpamd(o: StartIpamdOptions): Promise<Ipamd> {
   const ec2 = createEc2Client({ endpoints, region, metrics, env: o.env, retry: o.retry, requestTimeoutMs: config.httpTimeoutSeconds * 1000, version: config.vpcCniVersion });
   const eniConfigFile = config.eniConfigFile ? await readEniConfigFile(config.eniConfigFile) : undefined;
   const dataplane = o.dataplane ?? (config.dataplane === 'none' ? addressOnlyDataplane() : linuxDataplane(config));
+  const cloud = sdkCloud(ec2);
   const node = new IpamdNode({
-    config, ec2, imds, metrics, clock, dataplane, log, leakedEniIntervalMs: config.leakedEniIntervalMs, leakedEniMinAgeMs: config.leakedEniMinAgeMs,
+    config, cloud, imds, metrics, clock, dataplane, log, leakedEniIntervalMs: config.leakedEniIntervalMs, leakedEniMinAgeMs: config.leakedEniMinAgeMs,
     eniSetupRetry: { linkAttempts: ENI_SETUP_ATTEMPTS, linkIntervalMs: config.eniLinkRetryMs, setupAttempts: ENI_SETUP_ATTEMPTS, setupIntervalMs: config.eniSetupRetryMs },
     ...(eniConfigFile && { eniConfigFile }),
   });
@@ -114,7 +117,7 @@ export async function startIpamd(o: StartIpamdOptions): Promise<Ipamd> {
   return {
     node,
     metrics,
-    ec2,
+    cloud,
     socketPath: socket.path,
     ...(introspection && { introspection: introspection.address }),
     ...(metricsEndpoint && { metricsAddress: metricsEndpoint.address }),

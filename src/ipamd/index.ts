@@ -8,13 +8,16 @@ export {
   resolveImdsEndpoint,
   createEc2Client,
   BackoffRetryStrategy,
-  ec2ErrorCode,
   type CloudEndpoints,
   type RetrySettings,
-  type Env as CloudEnv,
 } from './cloud.js';
+export { sdkCloud } from './sdk-cloud.js';
 export { ImdsClient, type ImdsEni, type ImdsInstanceFacts } from './imds.js';
-export { IpamdNode, type PodAddress, type Log, type LogLevel } from './node.js';
+export { IpamdNode, type IpamdNodeOptions } from './node.js';
+export { type PodAddress } from './pod-addresses.js';
+export { type EniSetupRetry } from './eni-setup.js';
+export { diffReconcile, enisToDescribe, isManagedEni, type ReconcileAction, type ReconcileInput } from './reconcile.js';
+export { type Log, type LogLevel } from './log.js';
 export { createIpamdBackend } from './backend.js';
 export { addressOnlyDataplane, type NodeDataplane } from './node-dataplane.js';
 export { IpamdMetrics } from './metrics.js';

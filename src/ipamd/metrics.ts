@@ -3,6 +3,7 @@
  * daemons in one process (tests, the lab) do not share counters.
  */
 import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
+import type { CloudCall, IpamMetrics } from '../ipam/index.js';
 import type { ListenAddress } from '../lib/index.js';
 import { startHttpEndpoint, type HttpEndpoint } from './http.js';
 
@@ -20,7 +21,7 @@ export interface PoolGauges {
   assignedPerEni: ReadonlyArray<{ eni: string; assigned: number }>;
 }
 
-export class IpamdMetrics {
+export class IpamdMetrics implements IpamMetrics {
   readonly registry = new Registry();
 
   readonly eniMax = this.gauge('awscni_eni_max', 'The maximum number of ENIs that can be attached to the instance, accounting for unmanaged ENIs');
@@ -84,6 +85,19 @@ export class IpamdMetrics {
     } finally {
       this.actionInProgress.dec({ fn: action });
     }
+  }
+
+  /**
+   * One EC2 call: `awscni_ec2api_req_count{fn}`, its latency in `awscni_aws_api_latency_ms`, and when it failed
+   * `awscni_ec2api_error_count{fn}` and `awscni_aws_api_error_count{api,error}`.
+   */
+  cloudCall(call: CloudCall): void {
+    const { api } = call;
+    this.ec2ApiRequests.inc({ fn: api });
+    this.awsApiLatency.observe({ api, error: String(call.error !== undefined), status: String(call.status ?? 0) }, call.latencyMs);
+    if (call.error === undefined) return;
+    this.ec2ApiErrors.inc({ fn: api });
+    this.awsApiErrors.inc({ api, error: call.error });
   }
 
   /** Sets the pool gauges from one datastore reading (per-CIDR and per-ENI series are replaced). */

@@ -1,5 +1,5 @@
 /**
- * The executor against the in-process EC2 emulator through the real SDK: what it asks EC2, how it records results,
+ * The executor against the EC2 emulator over HTTP through the SDK cloud adapter: what it asks EC2, how it records results,
  * and that failures roll back (no leaked ENI) and name their cause.
  */
 import { after, before, describe, test } from 'node:test';
@@ -9,6 +9,7 @@ import {
   DescribeNetworkInterfacesCommand, DetachNetworkInterfaceCommand, EC2Client, RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { startEc2Server } from '../../../src/ec2/index.js';
+import { sdkCloud } from '../../../src/ipamd/index.js';
 import { Datastore, FakeClock, PoolExecutor, PoolManager, decidePool, poolLimitsFrom, type NodeIdentity } from '../../../src/ipam/index.js';
 import { lookupInstanceType } from '../../../src/limits/index.js';
 import { poolConfig } from './fixtures.js';
@@ -45,7 +46,7 @@ async function node(subnetPrefix = 24) {
     instanceId: instance.InstanceId!, networkCard: 0, subnetId: subnet.SubnetId!, subnetCidr: subnet.CidrBlock!,
     securityGroupIds: (primary.Groups ?? []).map((g) => g.GroupId!), clusterName: 'lab',
   };
-  const executor = new PoolExecutor({ ec2, datastore: ds, node: identity, clock, prefixDelegation: false });
+  const executor = new PoolExecutor({ cloud: sdkCloud(ec2), datastore: ds, node: identity, clock, prefixDelegation: false });
   return { ds, clock, executor, identity, primaryEniId: primary.NetworkInterfaceId!, subnet };
 }
 

@@ -5,12 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEc2Server } from '../../../src/ec2/index.js';
+import { startSimulatedNode } from '../../../src/ec2/index.js';
 import { fleetAddresses, simulatePool, type StartSimulatedCloud } from '../../../src/ipam/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
 
-const startCloud: StartSimulatedCloud = (nowMs) =>
-  startEc2Server({ listen: { host: '127.0.0.1', port: 0 }, imdsListen: { host: '127.0.0.1', port: 0 }, throttle: false, nowMs });
+const startCloud: StartSimulatedCloud = startSimulatedNode;
 
 const simulate = (instanceType: string, pods: number, env: Record<string, string> = {}, more: { maxPods?: number; nodes?: number; os?: 'linux' | 'windows' } = {}) =>
   simulatePool({ instanceType, pods, startCloud, env, ...more });

@@ -19,11 +19,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEc2Server } from '../../../src/ec2/index.js';
+import { startSimulatedNode } from '../../../src/ec2/index.js';
 import { simulatePool, type Oscillation, type StartSimulatedCloud } from '../../../src/ipam/index.js';
 
-const startCloud: StartSimulatedCloud = (nowMs) =>
-  startEc2Server({ listen: { host: '127.0.0.1', port: 0 }, imdsListen: { host: '127.0.0.1', port: 0 }, throttle: false, nowMs });
+const startCloud: StartSimulatedCloud = startSimulatedNode;
 
 const callsPerCycle = {
   AttachNetworkInterface: 1,

@@ -7,12 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEc2Server } from '../../../src/ec2/index.js';
+import { startSimulatedNode } from '../../../src/ec2/index.js';
 import { simulatePool, windowsPoolRules, type StartSimulatedCloud, type WindowsPoolSettings } from '../../../src/ipam/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
 
-const startCloud: StartSimulatedCloud = (nowMs) =>
-  startEc2Server({ listen: { host: '127.0.0.1', port: 0 }, imdsListen: { host: '127.0.0.1', port: 0 }, throttle: false, nowMs });
+const startCloud: StartSimulatedCloud = startSimulatedNode;
 
 const windows = (pods: number, settings?: WindowsPoolSettings, more: { env?: Record<string, string>; maxPods?: number } = {}) =>
   simulatePool({ instanceType: 'm5.large', pods, startCloud, os: 'windows', ...(settings ? { windows: settings } : {}), ...more });

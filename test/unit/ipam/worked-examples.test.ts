@@ -6,11 +6,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEc2Server } from '../../../src/ec2/index.js';
+import { startSimulatedNode } from '../../../src/ec2/index.js';
 import { simulatePool, type StartSimulatedCloud } from '../../../src/ipam/index.js';
 
-const startCloud: StartSimulatedCloud = (nowMs) =>
-  startEc2Server({ listen: { host: '127.0.0.1', port: 0 }, imdsListen: { host: '127.0.0.1', port: 0 }, throttle: false, nowMs });
+const startCloud: StartSimulatedCloud = startSimulatedNode;
 
 type Row = [type: string, warmEni: number | '-', warmIp: number | '-', minIp: number | '-', pods: number, enis: number, ips: number, unused: number, perEni: number[]];
 
