@@ -32,6 +32,7 @@ export async function startEc2Server(options: StartEc2ServerOptions = {}): Promi
 export { Ec2Error, type ActionHandler, type Ec2Params, type EniMapping, type ImdsInstance, type ImdsInterface, type MappingEvent, type XmlObject } from './protocol.js';
 export { openEc2State, type Ec2State, type Ec2StateOptions } from './state.js';
 export { ec2Actions } from './actions/index.js';
+export { inProcessCloud, launchSimulatedInstance, simulatedNetwork, startSimulatedNode, type InProcessCloudOptions, type SimulatedInstance, type SimulatedNetwork } from './in-process.js';
 export { defaultBuckets, type BucketSize, type ThrottleConfig } from './throttle.js';
 export { type FaultConfig, type FaultRule } from './faults.js';
 export { type ImdsOptions } from './imds.js';
