@@ -4,24 +4,24 @@
  * can flush exactly its own and start over.
  */
 import { readdir } from 'node:fs/promises';
-import { run } from '../lib/index.js';
+import { listLinks } from '../dataplane/index.js';
+import { run, type Netns } from '../lib/index.js';
 import type { EniLink } from './render.js';
 
 export const LAB_PROTO = '42';
 
-export async function ipBatch(lines: readonly string[], netns?: string, opts: { force?: boolean } = {}): Promise<void> {
+export async function ipBatch(lines: readonly string[], netns?: Netns, opts: { force?: boolean } = {}): Promise<void> {
   if (lines.length === 0) return;
-  const argv = ['ip', ...(netns ? ['-n', netns] : []), ...(opts.force ? ['-force'] : []), '-batch', '-'];
-  await run(argv, { input: lines.join('\n') + '\n' });
+  await run(['ip', ...(opts.force ? ['-force'] : []), '-batch', '-'], { netns, input: lines.join('\n') + '\n' });
 }
 
-export async function setSysctls(netns: string, values: Record<string, string>): Promise<void> {
+export async function setSysctls(netns: Netns, values: Record<string, string>): Promise<void> {
   const pairs = Object.entries(values).map(([k, v]) => `${k}=${v}`);
   if (pairs.length > 0) await run(['sysctl', '-qw', ...pairs], { netns });
 }
 
 /** Replaces an nft table atomically (one transaction: declare, delete, define). */
-export async function replaceNftTable(netns: string, table: string): Promise<void> {
+export async function replaceNftTable(netns: Netns, table: string): Promise<void> {
   const head = /^table (\S+ \S+)/.exec(table)?.[1];
   if (!head) throw new Error(`not an nft table: ${table.slice(0, 40)}`);
   await run(['nft', '-f', '-'], { netns, input: `table ${head}\ndelete table ${head}\n${table}\n` });
@@ -35,9 +35,8 @@ export async function listNetns(): Promise<string[]> {
   }
 }
 
-export async function linkNames(netns: string): Promise<Set<string>> {
-  const { stdout } = await run(['ip', '-n', netns, '-j', 'link', 'show']);
-  return new Set((JSON.parse(stdout || '[]') as Array<{ ifname: string }>).map((l) => l.ifname));
+export async function linkNames(netns: Netns): Promise<Set<string>> {
+  return new Set((await listLinks(netns)).map((l) => l.ifname));
 }
 
 /** An ENI as a veth pair: router port up; the instance end with the ENI's MAC (ipamd finds ENIs by MAC, §9 item 3). */
@@ -51,7 +50,7 @@ export async function createEniLink(link: EniLink): Promise<void> {
 }
 
 /** Applies the difference between two sets of `ip route` / `ip rule` argument lines in one namespace. */
-export async function applyLineDiff(kind: 'route' | 'rule', netns: string, before: ReadonlySet<string>, after: readonly string[]): Promise<void> {
+export async function applyLineDiff(kind: 'route' | 'rule', netns: Netns, before: ReadonlySet<string>, after: readonly string[]): Promise<void> {
   const wanted = new Set(after);
   const removals = [...before].filter((line) => !wanted.has(line)).map((line) => `${kind} del ${line}`);
   // A route whose port went away with its ENI is already gone: removals are best effort, additions must succeed.
@@ -60,6 +59,6 @@ export async function applyLineDiff(kind: 'route' | 'rule', netns: string, befor
   await ipBatch(additions.map((line) => (kind === 'route' ? `route replace ${line} proto ${LAB_PROTO}` : `rule add ${line} protocol ${LAB_PROTO}`)), netns);
 }
 
-export async function flushOwned(netns: string): Promise<void> {
+export async function flushOwned(netns: Netns): Promise<void> {
   await ipBatch([`route flush table all proto ${LAB_PROTO}`, `rule flush protocol ${LAB_PROTO}`], netns, { force: true }).catch(() => undefined);
 }

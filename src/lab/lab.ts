@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify as toYaml } from 'yaml';
 import { cniEnv } from '../cni/index.js';
+import { eniRouteTable } from '../dataplane/index.js';
 import { topologyRegion } from '../ec2/index.js';
 import { PodnetError, checkCreatablePath, run } from '../lib/index.js';
 import { ipBatch, listNetns, setSysctls } from './apply.js';
@@ -449,9 +450,10 @@ async function waitForRoute(state: LabState, ip: string): Promise<number | null>
 
 /** ipamd has set up a secondary ENI once its route table (device + 1, spec §3.2) has the default route. */
 async function waitForEniTable(node: NodeRecord, device: number): Promise<void> {
-  await waitFor(`ipamd on ${node.name} setting up eth${device} (route table ${device + 1})`, 30_000, async () => {
+  const table = eniRouteTable(device);
+  await waitFor(`ipamd on ${node.name} setting up eth${device} (route table ${table})`, 30_000, async () => {
     // until ipamd writes it, the table does not exist and `ip route show table N` fails
-    const stdout = await run(['ip', '-n', node.ns, '-j', 'route', 'show', 'table', String(device + 1)]).then((r) => r.stdout, () => '[]');
+    const stdout = await run(['ip', '-j', 'route', 'show', 'table', String(table)], { netns: node.ns }).then((r) => r.stdout, () => '[]');
     return (JSON.parse(stdout || '[]') as Array<{ dst: string }>).some((r) => r.dst === 'default') ? true : undefined;
   }, join(node.dir, 'log', 'ipamd.log'));
 }

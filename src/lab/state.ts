@@ -8,7 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EniMapping } from '../ec2/index.js';
-import { ensureDirectory } from '../lib/index.js';
+import { ensureDirectory, netnsArgv } from '../lib/index.js';
 import type { FabricPlan } from './plan.js';
 import type { Ec2Facts } from './render.js';
 
@@ -249,8 +249,9 @@ export function startProcess(
   const log = state.path('logs', `${spec.name}.log`);
   const fd = openSync(log, 'a');
   try {
-    const [cmd, args] = spec.keepHostSys ? ['nsenter', [`--net=/run/netns/${spec.ns}`, ...spec.argv]] : ['ip', ['netns', 'exec', spec.ns, ...spec.argv]];
-    const child = spawn(cmd, args, {
+    // by path: nsenter; by name: ip netns exec
+    const [cmd, ...args] = netnsArgv(spec.keepHostSys ? `/run/netns/${spec.ns}` : spec.ns, spec.argv);
+    const child = spawn(cmd!, args, {
       cwd: repoRoot,
       detached: true,
       stdio: ['ignore', fd, fd],
