@@ -1,5 +1,5 @@
 import { type Address, type Cidr, isAddressText, parseAddress, parseCidr } from '../../net/index.js';
-import { Ec2Error, type Ec2Params, type XmlObject } from '../protocol.js';
+import { Ec2Error, type ActionHandler, type Ec2Params, type XmlObject } from '../protocol.js';
 import type { Ec2State } from '../state.js';
 
 /** Emulated account that owns everything (EC2 always reports an owner). */
@@ -126,9 +126,6 @@ export function applyTagSpecifications(state: Ec2State, params: Ec2Params, resou
 
 // ---- filters and pagination ----
 
-/** Filter values of one resource: filter name → the values it matches against. */
-export type FilterValues = Record<string, Array<string | number | boolean | null | undefined>>;
-
 /**
  * A filter value as a matcher: `*` any run of characters, `?` one. Matched without regular expressions, by the
  * greedy star-backtracking walk, so a value full of `*` costs at most text × pattern steps (a `.*` regex
@@ -162,53 +159,61 @@ function wildcard(pattern: string): { test(text: string): boolean } {
   };
 }
 
+/** What one resource offers a filter: the values the filter's patterns are matched against (null/undefined: none). */
+export type FilterValue = string | number | boolean | null | undefined;
+
+/** A Describe* action's filters: filter name → the values one item offers it, computed only when a request uses it. */
+export type FilterFields<Item> = Readonly<Record<string, (item: Item, state: Ec2State) => readonly FilterValue[]>>;
+
+type Tag = { key: string; value: string };
+
 /**
  * EC2 filter semantics: every filter must match (AND); within a filter any value may match (OR); `*` and `?` are
  * wildcards; `tag:<key>`, `tag-key` and `tag-value` work on every taggable resource. Unknown names are errors.
  */
-export function filterMatcher(
-  params: Ec2Params,
-  known: readonly string[],
-): (values: FilterValues, tags: Array<{ key: string; value: string }>) => boolean {
+function filterMatcher<Item>(params: Ec2Params, fields: FilterFields<Item>): (item: Item, state: Ec2State, tags: () => Tag[]) => boolean {
   const filters = [...params.filters()].map(([name, patterns]) => {
-    if (!known.includes(name) && !name.startsWith('tag:') && name !== 'tag-key' && name !== 'tag-value') {
+    if (!Object.hasOwn(fields, name) && !name.startsWith('tag:') && name !== 'tag-key' && name !== 'tag-value') {
       throw invalidParameter(`The filter '${name}' is invalid`);
     }
     return { name, patterns: patterns.map(wildcard) };
   });
-  return (values, tags) =>
+  return (item, state, tags) =>
     filters.every(({ name, patterns }) => {
       let candidates: string[];
-      if (name.startsWith('tag:')) candidates = tags.filter((t) => t.key === name.slice(4)).map((t) => t.value);
-      else if (name === 'tag-key') candidates = tags.map((t) => t.key);
-      else if (name === 'tag-value') candidates = tags.map((t) => t.value);
-      else candidates = (values[name] ?? []).filter((v) => v !== null && v !== undefined).map(String);
+      if (name.startsWith('tag:')) candidates = tags().filter((t) => t.key === name.slice(4)).map((t) => t.value);
+      else if (name === 'tag-key') candidates = tags().map((t) => t.key);
+      else if (name === 'tag-value') candidates = tags().map((t) => t.value);
+      else candidates = fields[name]!(item, state).filter((v) => v !== null && v !== undefined).map(String);
       return candidates.some((c) => patterns.some((p) => p.test(c)));
     });
 }
 
-export function tagsOf(state: Ec2State, resourceId: string): Array<{ key: string; value: string }> {
-  return state.all<{ key: string; value: string }>('SELECT key, value FROM tags WHERE resource_id = ?', resourceId);
+function tagsOf(state: Ec2State, resourceId: string): Tag[] {
+  return state.all<Tag>('SELECT key, value FROM tags WHERE resource_id = ?', resourceId);
+}
+
+/** MaxResults bounds of one Describe* action (EC2's differ by action), and the page size when none is asked. */
+export interface PageLimits {
+  min: number;
+  max: number;
+  defaultMax?: number;
 }
 
 /**
  * MaxResults/NextToken paging over an ordered list. The token is the position of the next item, opaque to
  * clients; MaxResults must lie in [min, max], and EC2 refuses it together with explicit IDs.
  */
-export function paginate<T>(
-  items: T[],
-  params: Ec2Params,
-  opts: { min: number; max: number; idsGiven: boolean; defaultMax?: number },
-): { page: T[]; nextToken?: string } {
+function paginate<T>(items: T[], params: Ec2Params, limits: PageLimits, idsGiven: boolean): { page: T[]; nextToken?: string } {
   const given = params.int('MaxResults');
   const token = params.str('NextToken');
-  if (given !== undefined && opts.idsGiven) {
+  if (given !== undefined && idsGiven) {
     throw combination('The parameter MaxResults cannot be used with the parameter of resource IDs');
   }
-  if (given !== undefined && (given < opts.min || given > opts.max)) {
-    throw invalidParameter(`Value ( ${given} ) for parameter maxResults is invalid. Parameter must be between ${opts.min} and ${opts.max}.`);
+  if (given !== undefined && (given < limits.min || given > limits.max)) {
+    throw invalidParameter(`Value ( ${given} ) for parameter maxResults is invalid. Parameter must be between ${limits.min} and ${limits.max}.`);
   }
-  const maxResults = given ?? opts.defaultMax;
+  const maxResults = given ?? limits.defaultMax;
   let start = 0;
   if (token !== undefined) {
     const decoded = /^p([0-9]+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
@@ -220,6 +225,44 @@ export function paginate<T>(
   return {
     page: items.slice(start, end),
     nextToken: end < items.length ? Buffer.from(`p${end}`).toString('base64url') : undefined,
+  };
+}
+
+/** The items a Describe* request names explicitly (it then may not page), or every item in EC2's order. */
+export interface Selection<Item> {
+  items: Item[];
+  named: boolean;
+}
+
+/** One Describe* action: which items it selects, its filters and page limits, and how a page renders. */
+export interface DescribeSpec<Item> {
+  select(params: Ec2Params, state: Ec2State): Selection<Item>;
+  filters: FilterFields<Item>;
+  paging: PageLimits;
+  /** The tags `tag:…` filters look at; default: the resource's own tags by its `id`. */
+  tags?: (item: Item, state: Ec2State) => Tag[];
+  /** The page as the response's item set, e.g. `{ vpcSet: [...] }` (the helper adds `nextToken`). */
+  render(page: Item[], state: Ec2State): XmlObject;
+}
+
+/** A Describe* handler: select → filter → paginate → render, with EC2's semantics for each step. */
+export function describeAction<Item>(spec: DescribeSpec<Item>): ActionHandler<Ec2State> {
+  const tags = spec.tags ?? ((item: Item, state: Ec2State) => tagsOf(state, (item as { id: string }).id));
+  return (params, state) => {
+    const matches = filterMatcher(params, spec.filters);
+    const { items, named } = spec.select(params, state);
+    const selected = items.filter((item) => matches(item, state, () => tags(item, state)));
+    const { page, nextToken } = paginate(selected, params, spec.paging, named);
+    return { ...spec.render(page, state), nextToken };
+  };
+}
+
+/** The usual selection: the IDs listed in idParam (Malformed/NotFound as findRows), else every row by creation. */
+export function selectRows<Row>(kind: ResourceKind, idParam: string): DescribeSpec<Row>['select'] {
+  return (params, state) => {
+    const ids = params.list(idParam);
+    if (ids.length > 0) return { items: findRows<Row>(state, kind, ids), named: true };
+    return { items: state.all<Row>(`SELECT * FROM ${kinds[kind].table} ORDER BY seq`), named: false };
   };
 }
 

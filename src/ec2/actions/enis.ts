@@ -6,18 +6,16 @@ import {
   applyTagSpecifications,
   combination,
   countParam,
-  filterMatcher,
+  describeAction,
   findRow,
-  findRows,
   invalidParameter,
   isoTime,
   ownerId,
-  paginate,
   parseCidrParam,
   parseIpv4Param,
   parseIpv6Param,
+  selectRows,
   tagSet,
-  tagsOf,
 } from './common.js';
 import { groupSet, resolveGroups } from './security-groups.js';
 
@@ -422,29 +420,45 @@ export function renderEni(state: Ec2State, eni: EniRow, forInstance = false): Xm
 
 // ---- request parsing ----
 
-function ipv4Addresses(list: string[], name: string): Address[] {
-  return list.map((t) => parseIpv4Param(t, name));
+/** How one family's addresses and prefixes are asked for: Query parameter and the name EC2's messages use. */
+interface FamilyParams {
+  count: { param: string; name: string };
+  /** `listName` is how EC2's combination messages name the list (IPv4: privateIpAddresses, not privateIpAddress). */
+  addresses: { param: string; name: string; listName: string };
+  prefixCount: { param: string; name: string };
+  prefixes: { param: string; name: string; listName: string };
 }
 
-function ipv4Prefixes(list: string[], name: string): Cidr[] {
-  return list.map((t) => parseCidrParam(t, name, 4));
+const familyParams: Record<4 | 6, FamilyParams> = {
+  4: {
+    count: { param: 'SecondaryPrivateIpAddressCount', name: 'secondaryPrivateIpAddressCount' },
+    addresses: { param: 'PrivateIpAddress', name: 'privateIpAddress', listName: 'privateIpAddresses' },
+    prefixCount: { param: 'Ipv4PrefixCount', name: 'ipv4PrefixCount' },
+    prefixes: { param: 'Ipv4Prefix', name: 'ipv4Prefix', listName: 'ipv4Prefixes' },
+  },
+  6: {
+    count: { param: 'Ipv6AddressCount', name: 'ipv6AddressCount' },
+    addresses: { param: 'Ipv6Addresses', name: 'ipv6Addresses', listName: 'ipv6Addresses' },
+    prefixCount: { param: 'Ipv6PrefixCount', name: 'ipv6PrefixCount' },
+    prefixes: { param: 'Ipv6Prefix', name: 'ipv6Prefix', listName: 'ipv6Prefixes' },
+  },
+};
+
+function parseAddresses(family: 4 | 6, list: string[], name: string): Address[] {
+  return list.map((t) => (family === 4 ? parseIpv4Param(t, name) : parseIpv6Param(t, name)));
 }
 
-function ipv6Addresses(list: string[], name: string): Address[] {
-  return list.map((t) => parseIpv6Param(t, name));
-}
-
-function ipv6Prefixes(list: string[], name: string): Cidr[] {
-  return list.map((t) => parseCidrParam(t, name, 6));
+function parsePrefixes(family: 4 | 6, list: string[], name: string): Cidr[] {
+  return list.map((t) => parseCidrParam(t, name, family));
 }
 
 /** EC2 refuses a count together with explicit values, and addresses together with prefixes, in one request. */
-function checkAddressRequest(req: AddressRequest, names: { count: string; list: string; prefixCount: string; prefixes: string }): void {
+function checkAddressRequest(req: AddressRequest, names: FamilyParams): void {
   if (req.count !== undefined && req.addresses.length > 0) {
-    throw combination(`You may specify ${names.count} or ${names.list}, but not both.`);
+    throw combination(`You may specify ${names.count.name} or ${names.addresses.listName}, but not both.`);
   }
   if (req.prefixCount !== undefined && req.prefixes.length > 0) {
-    throw combination(`You may specify ${names.prefixCount} or ${names.prefixes}, but not both.`);
+    throw combination(`You may specify ${names.prefixCount.name} or ${names.prefixes.listName}, but not both.`);
   }
   const wantsAddresses = req.count !== undefined || req.addresses.length > 0;
   const wantsPrefixes = req.prefixCount !== undefined || req.prefixes.length > 0;
@@ -482,18 +496,16 @@ const createNetworkInterface: Handler = (params, state) => {
     count: countParam(params, 'SecondaryPrivateIpAddressCount'),
     addresses: listed.map((p) => p.address).filter((a) => !primary || formatAddress(a) !== formatAddress(primary)),
     prefixCount: countParam(params, 'Ipv4PrefixCount'),
-    prefixes: ipv4Prefixes(params.structs('Ipv4Prefix').map((p) => p.req('Ipv4Prefix')), 'ipv4Prefix'),
+    prefixes: parsePrefixes(4, params.structs('Ipv4Prefix').map((p) => p.req('Ipv4Prefix')), 'ipv4Prefix'),
   };
-  checkAddressRequest(ipv4, {
-    count: 'secondaryPrivateIpAddressCount', list: 'privateIpAddresses', prefixCount: 'ipv4PrefixCount', prefixes: 'ipv4Prefixes',
-  });
+  checkAddressRequest(ipv4, familyParams[4]);
   const ipv6: AddressRequest = {
     count: countParam(params, 'Ipv6AddressCount'),
-    addresses: ipv6Addresses(params.structs('Ipv6Addresses').map((p) => p.req('Ipv6Address')), 'ipv6Addresses'),
+    addresses: parseAddresses(6, params.structs('Ipv6Addresses').map((p) => p.req('Ipv6Address')), 'ipv6Addresses'),
     prefixCount: countParam(params, 'Ipv6PrefixCount'),
-    prefixes: ipv6Prefixes(params.structs('Ipv6Prefix').map((p) => p.req('Ipv6Prefix')), 'ipv6Prefix'),
+    prefixes: parsePrefixes(6, params.structs('Ipv6Prefix').map((p) => p.req('Ipv6Prefix')), 'ipv6Prefix'),
   };
-  checkAddressRequest(ipv6, { count: 'ipv6AddressCount', list: 'ipv6Addresses', prefixCount: 'ipv6PrefixCount', prefixes: 'ipv6Prefixes' });
+  checkAddressRequest(ipv6, familyParams[6]);
   const interfaceType = params.str('InterfaceType');
   if (interfaceType !== undefined && !['efa', 'efa-only', 'trunk', 'interface'].includes(interfaceType)) {
     throw invalidParameter(`Value (${interfaceType}) for parameter interfaceType is invalid.`);
@@ -586,34 +598,33 @@ const modifyNetworkInterfaceAttribute: Handler = (params, state) => {
   return { return: true };
 };
 
-const assignPrivateIpAddresses: Handler = (params, state) => {
-  const eni = findEni(state, params.req('NetworkInterfaceId'));
-  const req: AddressRequest = {
-    count: countParam(params, 'SecondaryPrivateIpAddressCount'),
-    addresses: ipv4Addresses(params.list('PrivateIpAddress'), 'privateIpAddress'),
-    prefixCount: countParam(params, 'Ipv4PrefixCount'),
-    prefixes: ipv4Prefixes(params.list('Ipv4Prefix'), 'ipv4Prefix'),
+/** AssignPrivateIpAddresses (4) and AssignIpv6Addresses (6): a count or a list, of addresses or of prefixes. */
+function assignAddresses(family: 4 | 6, render: (eniId: string, assigned: { addresses: string[]; prefixes: string[] }) => XmlObject): Handler {
+  const p = familyParams[family];
+  return (params, state) => {
+    const eni = findEni(state, params.req('NetworkInterfaceId'));
+    const req: AddressRequest = {
+      count: countParam(params, p.count.param),
+      addresses: parseAddresses(family, params.list(p.addresses.param), p.addresses.name),
+      prefixCount: countParam(params, p.prefixCount.param),
+      prefixes: parsePrefixes(family, params.list(p.prefixes.param), p.prefixes.name),
+    };
+    checkAddressRequest(req, p);
+    if (requestSize(req) === 0 && req.count === undefined && req.prefixCount === undefined) {
+      throw new Ec2Error(
+        'MissingParameter',
+        `The request must contain the parameter ${p.count.name}, ${p.addresses.listName}, ${p.prefixCount.name} or ${p.prefixes.listName}`,
+      );
+    }
+    checkPositive(req.count, p.count.name);
+    checkPositive(req.prefixCount, p.prefixCount.name);
+    if (req.prefixCount !== undefined || req.prefixes.length > 0) checkPrefixSupport(state, eni);
+    checkSlots(state, eni, family, requestSize(req));
+    // only AssignPrivateIpAddresses has AllowReassignment
+    const allowReassignment = family === 4 && params.bool('AllowReassignment') === true;
+    return render(eni.id, allocate(state, eni, family, req, { allowReassignment }));
   };
-  checkAddressRequest(req, {
-    count: 'secondaryPrivateIpAddressCount', list: 'privateIpAddresses', prefixCount: 'ipv4PrefixCount', prefixes: 'ipv4Prefixes',
-  });
-  if (requestSize(req) === 0 && req.count === undefined && req.prefixCount === undefined) {
-    throw new Ec2Error(
-      'MissingParameter',
-      'The request must contain the parameter secondaryPrivateIpAddressCount, privateIpAddresses, ipv4PrefixCount or ipv4Prefixes',
-    );
-  }
-  checkPositive(req.count, 'secondaryPrivateIpAddressCount');
-  checkPositive(req.prefixCount, 'ipv4PrefixCount');
-  if (req.prefixCount !== undefined || req.prefixes.length > 0) checkPrefixSupport(state, eni);
-  checkSlots(state, eni, 4, requestSize(req));
-  const out = allocate(state, eni, 4, req, { allowReassignment: params.bool('AllowReassignment') === true });
-  return {
-    networkInterfaceId: eni.id,
-    assignedPrivateIpAddressesSet: out.addresses.map((a) => ({ privateIpAddress: a })),
-    assignedIpv4PrefixSet: out.prefixes.map((p) => ({ ipv4Prefix: p })),
-  };
-};
+}
 
 /** Removes listed addresses/prefixes of one family; all must be on the ENI and none may be the primary IP. */
 function unassign(state: Ec2State, eni: EniRow, family: 4 | 6, addresses: string[], prefixes: string[]): void {
@@ -638,99 +649,79 @@ function unassign(state: Ec2State, eni: EniRow, family: 4 | 6, addresses: string
   state.eniChanged(eni.id);
 }
 
-const unassignPrivateIpAddresses: Handler = (params, state) => {
-  const eni = findEni(state, params.req('NetworkInterfaceId'));
-  const addresses = ipv4Addresses(params.list('PrivateIpAddress'), 'privateIpAddress').map(formatAddress);
-  const prefixes = ipv4Prefixes(params.list('Ipv4Prefix'), 'ipv4Prefix').map(formatCidr);
-  if (addresses.length === 0 && prefixes.length === 0) {
-    throw new Ec2Error('MissingParameter', 'The request must contain the parameter privateIpAddress or ipv4Prefix');
-  }
-  if (addresses.length > 0 && prefixes.length > 0) {
-    throw combination('Addresses and prefixes cannot be assigned or unassigned in the same request.');
-  }
-  unassign(state, eni, 4, addresses, prefixes);
-  return { return: true };
-};
-
-const assignIpv6Addresses: Handler = (params, state) => {
-  const eni = findEni(state, params.req('NetworkInterfaceId'));
-  const req: AddressRequest = {
-    count: countParam(params, 'Ipv6AddressCount'),
-    addresses: ipv6Addresses(params.list('Ipv6Addresses'), 'ipv6Addresses'),
-    prefixCount: countParam(params, 'Ipv6PrefixCount'),
-    prefixes: ipv6Prefixes(params.list('Ipv6Prefix'), 'ipv6Prefix'),
-  };
-  checkAddressRequest(req, { count: 'ipv6AddressCount', list: 'ipv6Addresses', prefixCount: 'ipv6PrefixCount', prefixes: 'ipv6Prefixes' });
-  if (requestSize(req) === 0 && req.count === undefined && req.prefixCount === undefined) {
-    throw new Ec2Error('MissingParameter', 'The request must contain the parameter ipv6AddressCount, ipv6Addresses, ipv6PrefixCount or ipv6Prefixes');
-  }
-  checkPositive(req.count, 'ipv6AddressCount');
-  checkPositive(req.prefixCount, 'ipv6PrefixCount');
-  if (req.prefixCount !== undefined || req.prefixes.length > 0) checkPrefixSupport(state, eni);
-  checkSlots(state, eni, 6, requestSize(req));
-  const out = allocate(state, eni, 6, req);
-  return { networkInterfaceId: eni.id, assignedIpv6Addresses: out.addresses, assignedIpv6PrefixSet: out.prefixes };
-};
-
-const unassignIpv6Addresses: Handler = (params, state) => {
-  const eni = findEni(state, params.req('NetworkInterfaceId'));
-  const addresses = ipv6Addresses(params.list('Ipv6Addresses'), 'ipv6Addresses').map(formatAddress);
-  const prefixes = ipv6Prefixes(params.list('Ipv6Prefix'), 'ipv6Prefix').map(formatCidr);
-  if (addresses.length === 0 && prefixes.length === 0) {
-    throw new Ec2Error('MissingParameter', 'The request must contain the parameter ipv6Addresses or ipv6Prefix');
-  }
-  unassign(state, eni, 6, addresses, prefixes);
-  return { networkInterfaceId: eni.id, unassignedIpv6Addresses: addresses, unassignedIpv6PrefixSet: prefixes };
-};
-
-const eniFilters = [
-  'network-interface-id', 'attachment.instance-id', 'attachment.attachment-id', 'attachment.device-index',
-  'attachment.status', 'attachment.delete-on-termination', 'attachment.instance-owner-id', 'status', 'vpc-id',
-  'subnet-id', 'description', 'availability-zone', 'mac-address', 'private-ip-address', 'addresses.private-ip-address',
-  'addresses.primary', 'group-id', 'group-name', 'interface-type', 'requester-managed', 'source-dest-check', 'owner-id',
-  'ipv6-addresses.ipv6-address', 'association.public-ip',
-] as const;
-
-function eniFilterValues(state: Ec2State, eni: EniRow): Record<string, Array<string | number | boolean | null>> {
-  const rows = state.addressesOf(eni.id);
-  const v4 = rows.filter((r) => r.family === 4 && r.kind === 'address');
-  const groups = eniGroups(state, eni.id);
-  return {
-    'network-interface-id': [eni.id],
-    'attachment.instance-id': [eni.instance_id],
-    'attachment.attachment-id': [eni.attachment_id],
-    'attachment.device-index': [eni.device_index],
-    'attachment.status': [eni.attachment_id ? 'attached' : null],
-    'attachment.delete-on-termination': [eni.attachment_id ? eni.delete_on_termination === 1 : null],
-    'attachment.instance-owner-id': [eni.instance_id ? ownerId : null],
-    status: [eni.instance_id ? 'in-use' : 'available'],
-    'vpc-id': [eni.vpc_id],
-    'subnet-id': [eni.subnet_id],
-    description: [eni.description],
-    'availability-zone': [eni.az],
-    'mac-address': [eni.mac],
-    'private-ip-address': v4.map((r) => r.cidr),
-    'addresses.private-ip-address': v4.map((r) => r.cidr),
-    'addresses.primary': v4.map((r) => r.is_primary === 1),
-    'group-id': groups,
-    'group-name': groupSet(state, groups).map((g) => g.groupName as string),
-    'interface-type': [eni.interface_type],
-    'requester-managed': [eni.requester_managed === 1],
-    'source-dest-check': [eni.source_dest_check === 1],
-    'owner-id': [ownerId],
-    'ipv6-addresses.ipv6-address': rows.filter((r) => r.family === 6 && r.kind === 'address').map((r) => r.cidr),
-    'association.public-ip': state.all<{ public_ip: string }>('SELECT public_ip FROM public_ips WHERE eni_id = ?', eni.id).map((p) => p.public_ip),
+/**
+ * UnassignPrivateIpAddresses (4) and UnassignIpv6Addresses (6): listed addresses or prefixes. The IPv4 action
+ * refuses addresses with prefixes in one request; the IPv6 one takes both.
+ */
+function unassignAddresses(family: 4 | 6, render: (eniId: string, addresses: string[], prefixes: string[]) => XmlObject): Handler {
+  const p = familyParams[family];
+  return (params, state) => {
+    const eni = findEni(state, params.req('NetworkInterfaceId'));
+    const addresses = parseAddresses(family, params.list(p.addresses.param), p.addresses.name).map(formatAddress);
+    const prefixes = parsePrefixes(family, params.list(p.prefixes.param), p.prefixes.name).map(formatCidr);
+    if (addresses.length === 0 && prefixes.length === 0) {
+      throw new Ec2Error('MissingParameter', `The request must contain the parameter ${p.addresses.name} or ${p.prefixes.name}`);
+    }
+    if (family === 4 && addresses.length > 0 && prefixes.length > 0) {
+      throw combination('Addresses and prefixes cannot be assigned or unassigned in the same request.');
+    }
+    unassign(state, eni, family, addresses, prefixes);
+    return render(eni.id, addresses, prefixes);
   };
 }
 
-const describeNetworkInterfaces: Handler = (params, state) => {
-  const ids = params.list('NetworkInterfaceId');
-  const matches = filterMatcher(params, eniFilters);
-  const rows = ids.length > 0 ? findRows<EniRow>(state, 'eni', ids) : state.all<EniRow>('SELECT * FROM enis ORDER BY seq');
-  const selected = rows.filter((e) => matches(eniFilterValues(state, e), tagsOf(state, e.id)));
-  const { page, nextToken } = paginate(selected, params, { min: 5, max: 1000, idsGiven: ids.length > 0 });
-  return { networkInterfaceSet: page.map((e) => renderEni(state, e)), nextToken };
-};
+const assignPrivateIpAddresses = assignAddresses(4, (eniId, assigned) => ({
+  networkInterfaceId: eniId,
+  assignedPrivateIpAddressesSet: assigned.addresses.map((a) => ({ privateIpAddress: a })),
+  assignedIpv4PrefixSet: assigned.prefixes.map((prefix) => ({ ipv4Prefix: prefix })),
+}));
+const assignIpv6Addresses = assignAddresses(6, (eniId, assigned) => ({
+  networkInterfaceId: eniId,
+  assignedIpv6Addresses: assigned.addresses,
+  assignedIpv6PrefixSet: assigned.prefixes,
+}));
+const unassignPrivateIpAddresses = unassignAddresses(4, () => ({ return: true }));
+const unassignIpv6Addresses = unassignAddresses(6, (eniId, addresses, prefixes) => ({
+  networkInterfaceId: eniId,
+  unassignedIpv6Addresses: addresses,
+  unassignedIpv6PrefixSet: prefixes,
+}));
+
+const v4Addresses = (state: Ec2State, eni: EniRow) => state.addressesOf(eni.id).filter((r) => r.family === 4 && r.kind === 'address');
+
+const describeNetworkInterfaces = describeAction<EniRow>({
+  select: selectRows('eni', 'NetworkInterfaceId'),
+  filters: {
+    'network-interface-id': (e) => [e.id],
+    'attachment.instance-id': (e) => [e.instance_id],
+    'attachment.attachment-id': (e) => [e.attachment_id],
+    'attachment.device-index': (e) => [e.device_index],
+    'attachment.status': (e) => [e.attachment_id ? 'attached' : null],
+    'attachment.delete-on-termination': (e) => [e.attachment_id ? e.delete_on_termination === 1 : null],
+    'attachment.instance-owner-id': (e) => [e.instance_id ? ownerId : null],
+    status: (e) => [e.instance_id ? 'in-use' : 'available'],
+    'vpc-id': (e) => [e.vpc_id],
+    'subnet-id': (e) => [e.subnet_id],
+    description: (e) => [e.description],
+    'availability-zone': (e) => [e.az],
+    'mac-address': (e) => [e.mac],
+    'private-ip-address': (e, state) => v4Addresses(state, e).map((r) => r.cidr),
+    'addresses.private-ip-address': (e, state) => v4Addresses(state, e).map((r) => r.cidr),
+    'addresses.primary': (e, state) => v4Addresses(state, e).map((r) => r.is_primary === 1),
+    'group-id': (e, state) => eniGroups(state, e.id),
+    'group-name': (e, state) => groupSet(state, eniGroups(state, e.id)).map((g) => g.groupName as string),
+    'interface-type': (e) => [e.interface_type],
+    'requester-managed': (e) => [e.requester_managed === 1],
+    'source-dest-check': (e) => [e.source_dest_check === 1],
+    'owner-id': () => [ownerId],
+    'ipv6-addresses.ipv6-address': (e, state) =>
+      state.addressesOf(e.id).filter((r) => r.family === 6 && r.kind === 'address').map((r) => r.cidr),
+    'association.public-ip': (e, state) =>
+      state.all<{ public_ip: string }>('SELECT public_ip FROM public_ips WHERE eni_id = ?', e.id).map((p) => p.public_ip),
+  },
+  paging: { min: 5, max: 1000 },
+  render: (page, state) => ({ networkInterfaceSet: page.map((e) => renderEni(state, e)) }),
+});
 
 export const eniActions: Record<string, Handler> = {
   CreateNetworkInterface: createNetworkInterface,

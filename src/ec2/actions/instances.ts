@@ -3,17 +3,16 @@ import { Ec2Error, type ActionHandler, type Ec2Params, type XmlObject } from '..
 import type { Ec2State, EniRow, InstanceRow, PublicIpRow, SubnetRow } from '../state.js';
 import {
   countParam,
-  filterMatcher,
+  describeAction,
   findRow,
   findRows,
   invalidParameter,
   isoTime,
   ownerId,
-  paginate,
   parseIpv4Param,
+  selectRows,
   setTag,
   tagSet,
-  tagsOf,
 } from './common.js';
 import { assignLaunchPublicIp, attachEni, createEni, deleteEniRow, detachEni, primaryIp, releasePublicIp, renderEni } from './enis.js';
 import { groupSet } from './security-groups.js';
@@ -200,41 +199,44 @@ const terminateInstances: Handler = (params, state) => {
   return { instancesSet: changes };
 };
 
-const describeInstances: Handler = (params, state) => {
-  const ids = params.list('InstanceId');
-  const matches = filterMatcher(params, [
-    'instance-id', 'instance-type', 'instance-state-name', 'instance-state-code', 'subnet-id', 'vpc-id',
-    'private-ip-address', 'ip-address', 'availability-zone', 'network-interface.network-interface-id',
-    'network-interface.addresses.private-ip-address', 'reservation-id', 'image-id', 'owner-id',
-  ]);
-  const rows = ids.length > 0 ? findRows<InstanceRow>(state, 'instance', ids) : state.all<InstanceRow>('SELECT * FROM instances ORDER BY seq');
-  const selected = rows.filter((i) => {
-    const enis = attachedEnis(state, i.id);
-    const primary = enis.find((e) => e.device_index === 0 && e.network_card_index === 0);
-    const ips = enis.flatMap((e) => state.addressesOf(e.id).filter((a) => a.family === 4 && a.kind === 'address').map((a) => a.cidr));
-    return matches(
-      {
-        'instance-id': [i.id],
-        'instance-type': [i.instance_type],
-        'instance-state-name': [i.state],
-        'instance-state-code': [stateCodes[i.state]],
-        'subnet-id': [i.subnet_id],
-        'vpc-id': [i.vpc_id],
-        'private-ip-address': [primary ? primaryIp(state, primary.id) : null],
-        'ip-address': primary ? state.all<{ public_ip: string }>('SELECT public_ip FROM public_ips WHERE eni_id = ?', primary.id).map((p) => p.public_ip) : [],
-        'availability-zone': [i.az],
-        'network-interface.network-interface-id': enis.map((e) => e.id),
-        'network-interface.addresses.private-ip-address': ips,
-        'reservation-id': [i.reservation_id],
-        'image-id': [i.image_id],
-        'owner-id': [ownerId],
-      },
-      tagsOf(state, i.id),
-    );
-  });
-  const { page, nextToken } = paginate(selected, params, { min: 5, max: 1000, idsGiven: ids.length > 0 });
-  return { reservationSet: reservations(state, page), nextToken };
-};
+/** The ENIs attached to an instance and its primary ENI (device 0 on card 0). */
+function instanceEnis(state: Ec2State, instance: InstanceRow): { enis: EniRow[]; primary?: EniRow } {
+  const enis = attachedEnis(state, instance.id);
+  return { enis, primary: enis.find((e) => e.device_index === 0 && e.network_card_index === 0) };
+}
+
+const describeInstances = describeAction<InstanceRow>({
+  select: selectRows('instance', 'InstanceId'),
+  filters: {
+    'instance-id': (i) => [i.id],
+    'instance-type': (i) => [i.instance_type],
+    'instance-state-name': (i) => [i.state],
+    'instance-state-code': (i) => [stateCodes[i.state]],
+    'subnet-id': (i) => [i.subnet_id],
+    'vpc-id': (i) => [i.vpc_id],
+    'private-ip-address': (i, state) => {
+      const { primary } = instanceEnis(state, i);
+      return [primary ? primaryIp(state, primary.id) : null];
+    },
+    'ip-address': (i, state) => {
+      const { primary } = instanceEnis(state, i);
+      return primary ? state.all<{ public_ip: string }>('SELECT public_ip FROM public_ips WHERE eni_id = ?', primary.id).map((p) => p.public_ip) : [];
+    },
+    'availability-zone': (i) => [i.az],
+    'network-interface.network-interface-id': (i, state) => instanceEnis(state, i).enis.map((e) => e.id),
+    'network-interface.addresses.private-ip-address': (i, state) =>
+      instanceEnis(state, i).enis.flatMap((e) => state.addressesOf(e.id).filter((a) => a.family === 4 && a.kind === 'address').map((a) => a.cidr)),
+    'reservation-id': (i) => [i.reservation_id],
+    'image-id': (i) => [i.image_id],
+    'owner-id': () => [ownerId],
+  },
+  paging: { min: 5, max: 1000 },
+  render: (page, state) => ({ reservationSet: reservations(state, page) }),
+});
+
+function maximumNetworkInterfaces(limits: InstanceLimits): number {
+  return limits.NetworkCards.reduce((n, c) => n + c.MaximumNetworkInterfaces, 0);
+}
 
 function renderInstanceType(type: string, limits: InstanceLimits): XmlObject {
   return {
@@ -243,7 +245,7 @@ function renderInstanceType(type: string, limits: InstanceLimits): XmlObject {
     bareMetal: limits.IsBareMetal,
     hypervisor: limits.HypervisorType === 'unknown' ? undefined : limits.HypervisorType,
     networkInfo: {
-      maximumNetworkInterfaces: limits.NetworkCards.reduce((n, c) => n + c.MaximumNetworkInterfaces, 0),
+      maximumNetworkInterfaces: maximumNetworkInterfaces(limits),
       maximumNetworkCards: limits.NetworkCards.length,
       defaultNetworkCardIndex: limits.DefaultNetworkCardIndex,
       networkCards: limits.NetworkCards.map((c) => ({
@@ -258,32 +260,28 @@ function renderInstanceType(type: string, limits: InstanceLimits): XmlObject {
   };
 }
 
-/** From data/instance-limits.json (spec §8): the fields ipamd builds its limits from. */
-const describeInstanceTypes: Handler = (params) => {
-  const requested = params.list('InstanceType');
-  const unknown = requested.filter((t) => !limitsOf(t));
-  if (unknown.length > 0) {
-    throw new Ec2Error('InvalidInstanceType', `The following supplied instance types do not exist: [${unknown.join(', ')}]`);
-  }
-  const matches = filterMatcher(params, [
-    'instance-type', 'hypervisor', 'bare-metal', 'network-info.maximum-network-interfaces', 'network-info.ipv4-addresses-per-interface',
-  ]);
-  const types = (requested.length > 0 ? requested : allInstanceTypes()).filter((t) => {
-    const l = lookupInstanceType(t);
-    return matches(
-      {
-        'instance-type': [t],
-        hypervisor: [l.HypervisorType],
-        'bare-metal': [l.IsBareMetal],
-        'network-info.maximum-network-interfaces': [l.NetworkCards.reduce((n, c) => n + c.MaximumNetworkInterfaces, 0)],
-        'network-info.ipv4-addresses-per-interface': [l.IPv4Limit],
-      },
-      [],
-    );
-  });
-  const { page, nextToken } = paginate(types, params, { min: 5, max: 100, idsGiven: false, defaultMax: 100 });
-  return { instanceTypeSet: page.map((t) => renderInstanceType(t, lookupInstanceType(t))), nextToken };
-};
+/** From data/instance-limits.json (spec §8): the fields ipamd builds its limits from. Types have no tags. */
+const describeInstanceTypes = describeAction<string>({
+  select(params) {
+    const requested = params.list('InstanceType');
+    const unknown = requested.filter((t) => !limitsOf(t));
+    if (unknown.length > 0) {
+      throw new Ec2Error('InvalidInstanceType', `The following supplied instance types do not exist: [${unknown.join(', ')}]`);
+    }
+    // EC2 pages a list of named types too (it has no resource IDs to refuse MaxResults with)
+    return { items: requested.length > 0 ? requested : allInstanceTypes(), named: false };
+  },
+  filters: {
+    'instance-type': (t) => [t],
+    hypervisor: (t) => [lookupInstanceType(t).HypervisorType],
+    'bare-metal': (t) => [lookupInstanceType(t).IsBareMetal],
+    'network-info.maximum-network-interfaces': (t) => [maximumNetworkInterfaces(lookupInstanceType(t))],
+    'network-info.ipv4-addresses-per-interface': (t) => [lookupInstanceType(t).IPv4Limit],
+  },
+  tags: () => [],
+  paging: { min: 5, max: 100, defaultMax: 100 },
+  render: (page) => ({ instanceTypeSet: page.map((t) => renderInstanceType(t, lookupInstanceType(t))) }),
+});
 
 export const instanceActions: Record<string, Handler> = {
   RunInstances: runInstances,

@@ -4,17 +4,15 @@ import type { Ec2State, PublicIpRow, SubnetRow, VpcRow } from '../state.js';
 import {
   applyTagSpecifications,
   combination,
-  filterMatcher,
+  describeAction,
   findRow,
-  findRows,
   invalidParameter,
   isoTime,
   ownerId,
-  paginate,
   parseCidrParam,
   parseIpv4Param,
+  selectRows,
   tagSet,
-  tagsOf,
 } from './common.js';
 import { createEni, findEni, primaryIp } from './enis.js';
 
@@ -205,34 +203,29 @@ const associateRouteTable: Handler = (params, state) => {
   return { associationId: id, associationState: { state: 'associated' } };
 };
 
-function routeTableFilterValues(state: Ec2State, rtb: RouteTableRow): Record<string, Array<string | number | boolean | null>> {
-  const associations = state.all<AssociationRow>('SELECT * FROM route_table_associations WHERE route_table_id = ?', rtb.id);
-  const routes = state.all<RouteRow>('SELECT * FROM routes WHERE route_table_id = ?', rtb.id);
-  return {
-    'route-table-id': [rtb.id],
-    'vpc-id': [rtb.vpc_id],
-    'association.subnet-id': associations.map((a) => a.subnet_id),
-    'association.route-table-association-id': associations.map((a) => a.id),
-    'association.main': [rtb.main === 1],
-    'route.destination-cidr-block': routes.filter((r) => !r.destination.includes(':')).map((r) => r.destination),
-    'route.gateway-id': routes.filter((r) => r.target_kind === 'gateway' || r.target_kind === 'local').map((r) => r.target_id),
-    'route.nat-gateway-id': routes.filter((r) => r.target_kind === 'nat').map((r) => r.target_id),
-    'route.vpc-peering-connection-id': routes.filter((r) => r.target_kind === 'peering').map((r) => r.target_id),
-    'owner-id': [ownerId],
-  };
-}
+const associationsOf = (state: Ec2State, rtb: RouteTableRow) =>
+  state.all<AssociationRow>('SELECT * FROM route_table_associations WHERE route_table_id = ?', rtb.id);
+const routesOf = (state: Ec2State, rtb: RouteTableRow) => state.all<RouteRow>('SELECT * FROM routes WHERE route_table_id = ?', rtb.id);
+const routeTargets = (state: Ec2State, rtb: RouteTableRow, kinds: readonly RouteRow['target_kind'][]) =>
+  routesOf(state, rtb).filter((r) => kinds.includes(r.target_kind)).map((r) => r.target_id);
 
-const describeRouteTables: Handler = (params, state) => {
-  const ids = params.list('RouteTableId');
-  const matches = filterMatcher(params, [
-    'route-table-id', 'vpc-id', 'association.subnet-id', 'association.route-table-association-id', 'association.main',
-    'route.destination-cidr-block', 'route.gateway-id', 'route.nat-gateway-id', 'route.vpc-peering-connection-id', 'owner-id',
-  ]);
-  const rows = ids.length > 0 ? findRows<RouteTableRow>(state, 'routeTable', ids) : state.all<RouteTableRow>('SELECT * FROM route_tables ORDER BY seq');
-  const selected = rows.filter((r) => matches(routeTableFilterValues(state, r), tagsOf(state, r.id)));
-  const { page, nextToken } = paginate(selected, params, { min: 5, max: 100, idsGiven: ids.length > 0 });
-  return { routeTableSet: page.map((r) => renderRouteTable(state, r)), nextToken };
-};
+const describeRouteTables = describeAction<RouteTableRow>({
+  select: selectRows('routeTable', 'RouteTableId'),
+  filters: {
+    'route-table-id': (r) => [r.id],
+    'vpc-id': (r) => [r.vpc_id],
+    'association.subnet-id': (r, state) => associationsOf(state, r).map((a) => a.subnet_id),
+    'association.route-table-association-id': (r, state) => associationsOf(state, r).map((a) => a.id),
+    'association.main': (r) => [r.main === 1],
+    'route.destination-cidr-block': (r, state) => routesOf(state, r).filter((route) => !route.destination.includes(':')).map((route) => route.destination),
+    'route.gateway-id': (r, state) => routeTargets(state, r, ['gateway', 'local']),
+    'route.nat-gateway-id': (r, state) => routeTargets(state, r, ['nat']),
+    'route.vpc-peering-connection-id': (r, state) => routeTargets(state, r, ['peering']),
+    'owner-id': () => [ownerId],
+  },
+  paging: { min: 5, max: 100 },
+  render: (page, state) => ({ routeTableSet: page.map((r) => renderRouteTable(state, r)) }),
+});
 
 // ---- internet gateways ----
 
@@ -266,24 +259,17 @@ const attachInternetGateway: Handler = (params, state) => {
   return { return: true };
 };
 
-const describeInternetGateways: Handler = (params, state) => {
-  const ids = params.list('InternetGatewayId');
-  const matches = filterMatcher(params, ['internet-gateway-id', 'attachment.vpc-id', 'attachment.state', 'owner-id']);
-  const rows = ids.length > 0 ? findRows<IgwRow>(state, 'igw', ids) : state.all<IgwRow>('SELECT * FROM internet_gateways ORDER BY seq');
-  const selected = rows.filter((g) =>
-    matches(
-      {
-        'internet-gateway-id': [g.id],
-        'attachment.vpc-id': [g.vpc_id],
-        'attachment.state': [g.vpc_id ? 'available' : null],
-        'owner-id': [ownerId],
-      },
-      tagsOf(state, g.id),
-    ),
-  );
-  const { page, nextToken } = paginate(selected, params, { min: 5, max: 1000, idsGiven: ids.length > 0 });
-  return { internetGatewaySet: page.map((g) => renderIgw(state, g)), nextToken };
-};
+const describeInternetGateways = describeAction<IgwRow>({
+  select: selectRows('igw', 'InternetGatewayId'),
+  filters: {
+    'internet-gateway-id': (g) => [g.id],
+    'attachment.vpc-id': (g) => [g.vpc_id],
+    'attachment.state': (g) => [g.vpc_id ? 'available' : null],
+    'owner-id': () => [ownerId],
+  },
+  paging: { min: 5, max: 1000 },
+  render: (page, state) => ({ internetGatewaySet: page.map((g) => renderIgw(state, g)) }),
+});
 
 // ---- NAT gateways ----
 
@@ -373,23 +359,25 @@ const createNatGateway: Handler = (params, state) => {
   return { natGateway: renderNat(state, findRow<NatRow>(state, 'nat', id)) };
 };
 
-const describeNatGateways: Handler = (params, state) => {
-  const ids = params.list('NatGatewayId');
-  const matches = filterMatcher(params, ['nat-gateway-id', 'state', 'subnet-id', 'vpc-id']);
-  let rows: NatRow[];
-  if (ids.length > 0) {
-    rows = ids.map((id) => state.get<NatRow>('SELECT * FROM nat_gateways WHERE id = ?', id)!);
-    const missing = ids.filter((_, i) => rows[i] === undefined);
+const describeNatGateways = describeAction<NatRow>({
+  // EC2 answers unknown NAT gateway IDs with its own code, not InvalidNatGatewayID.NotFound
+  select(params, state) {
+    const ids = params.list('NatGatewayId');
+    if (ids.length === 0) return { items: state.all<NatRow>('SELECT * FROM nat_gateways ORDER BY seq'), named: false };
+    const items = ids.map((id) => state.get<NatRow>('SELECT * FROM nat_gateways WHERE id = ?', id));
+    const missing = ids.filter((_, i) => items[i] === undefined);
     if (missing.length > 0) throw new Ec2Error('NatGatewayNotFound', `NAT gateway ${missing.join(', ')} was not found`);
-  } else {
-    rows = state.all<NatRow>('SELECT * FROM nat_gateways ORDER BY seq');
-  }
-  const selected = rows.filter((n) =>
-    matches({ 'nat-gateway-id': [n.id], state: ['available'], 'subnet-id': [n.subnet_id], 'vpc-id': [n.vpc_id] }, tagsOf(state, n.id)),
-  );
-  const { page, nextToken } = paginate(selected, params, { min: 5, max: 1000, idsGiven: ids.length > 0 });
-  return { natGatewaySet: page.map((n) => renderNat(state, n)), nextToken };
-};
+    return { items: items as NatRow[], named: true };
+  },
+  filters: {
+    'nat-gateway-id': (n) => [n.id],
+    state: () => ['available'],
+    'subnet-id': (n) => [n.subnet_id],
+    'vpc-id': (n) => [n.vpc_id],
+  },
+  paging: { min: 5, max: 1000 },
+  render: (page, state) => ({ natGatewaySet: page.map((n) => renderNat(state, n)) }),
+});
 
 // ---- VPC peering ----
 
@@ -449,30 +437,21 @@ const acceptVpcPeeringConnection: Handler = (params, state) => {
   return { vpcPeeringConnection: renderPeering(state, findRow<PeeringRow>(state, 'peering', pcx.id)) };
 };
 
-const describeVpcPeeringConnections: Handler = (params, state) => {
-  const ids = params.list('VpcPeeringConnectionId');
-  const matches = filterMatcher(params, [
-    'vpc-peering-connection-id', 'status-code', 'requester-vpc-info.vpc-id', 'accepter-vpc-info.vpc-id',
-    'requester-vpc-info.cidr-block', 'accepter-vpc-info.cidr-block',
-  ]);
-  const rows = ids.length > 0 ? findRows<PeeringRow>(state, 'peering', ids) : state.all<PeeringRow>('SELECT * FROM vpc_peerings ORDER BY seq');
-  const cidr = (vpcId: string) => state.get<VpcRow>('SELECT * FROM vpcs WHERE id = ?', vpcId)?.cidr;
-  const selected = rows.filter((p) =>
-    matches(
-      {
-        'vpc-peering-connection-id': [p.id],
-        'status-code': [p.status],
-        'requester-vpc-info.vpc-id': [p.requester_vpc_id],
-        'accepter-vpc-info.vpc-id': [p.accepter_vpc_id],
-        'requester-vpc-info.cidr-block': [cidr(p.requester_vpc_id)],
-        'accepter-vpc-info.cidr-block': [cidr(p.accepter_vpc_id)],
-      },
-      tagsOf(state, p.id),
-    ),
-  );
-  const { page, nextToken } = paginate(selected, params, { min: 5, max: 1000, idsGiven: ids.length > 0 });
-  return { vpcPeeringConnectionSet: page.map((p) => renderPeering(state, p)), nextToken };
-};
+const vpcCidr = (state: Ec2State, vpcId: string) => state.get<VpcRow>('SELECT * FROM vpcs WHERE id = ?', vpcId)?.cidr;
+
+const describeVpcPeeringConnections = describeAction<PeeringRow>({
+  select: selectRows('peering', 'VpcPeeringConnectionId'),
+  filters: {
+    'vpc-peering-connection-id': (p) => [p.id],
+    'status-code': (p) => [p.status],
+    'requester-vpc-info.vpc-id': (p) => [p.requester_vpc_id],
+    'accepter-vpc-info.vpc-id': (p) => [p.accepter_vpc_id],
+    'requester-vpc-info.cidr-block': (p, state) => [vpcCidr(state, p.requester_vpc_id)],
+    'accepter-vpc-info.cidr-block': (p, state) => [vpcCidr(state, p.accepter_vpc_id)],
+  },
+  paging: { min: 5, max: 1000 },
+  render: (page, state) => ({ vpcPeeringConnectionSet: page.map((p) => renderPeering(state, p)) }),
+});
 
 export const routingActions: Record<string, Handler> = {
   CreateRouteTable: createRouteTable,

@@ -1,17 +1,6 @@
 import { Ec2Error, type ActionHandler, type Ec2Params, type XmlObject } from '../protocol.js';
 import type { Ec2State, VpcRow } from '../state.js';
-import {
-  applyTagSpecifications,
-  filterMatcher,
-  findRow,
-  findRows,
-  invalidParameter,
-  ownerId,
-  paginate,
-  parseCidrParam,
-  tagSet,
-  tagsOf,
-} from './common.js';
+import { applyTagSpecifications, describeAction, findRow, findRows, invalidParameter, ownerId, parseCidrParam, selectRows, tagSet } from './common.js';
 
 type Handler = ActionHandler<Ec2State>;
 
@@ -261,27 +250,31 @@ const createSecurityGroup: Handler = (params, state) => {
   };
 };
 
-const describeSecurityGroups: Handler = (params, state) => {
-  const ids = params.list('GroupId');
-  const names = params.list('GroupName');
-  const matches = filterMatcher(params, ['group-id', 'group-name', 'vpc-id', 'description', 'owner-id']);
-  let rows = ids.length > 0 ? findRows<GroupRow>(state, 'group', ids) : state.all<GroupRow>('SELECT * FROM security_groups ORDER BY seq');
-  if (names.length > 0) {
-    const missing = names.filter((n) => !rows.some((g) => g.name === n));
-    if (missing.length > 0) {
-      throw new Ec2Error('InvalidGroup.NotFound', `The security group '${missing.join(', ')}' does not exist`);
+const describeSecurityGroups = describeAction<GroupRow>({
+  // groups are named by ID, by name, or both (a name must name a group among those selected by ID)
+  select(params, state) {
+    const ids = params.list('GroupId');
+    const names = params.list('GroupName');
+    let { items } = selectRows<GroupRow>('group', 'GroupId')(params, state);
+    if (names.length > 0) {
+      const missing = names.filter((n) => !items.some((g) => g.name === n));
+      if (missing.length > 0) {
+        throw new Ec2Error('InvalidGroup.NotFound', `The security group '${missing.join(', ')}' does not exist`);
+      }
+      items = items.filter((g) => names.includes(g.name));
     }
-    rows = rows.filter((g) => names.includes(g.name));
-  }
-  const selected = rows.filter((g) =>
-    matches(
-      { 'group-id': [g.id], 'group-name': [g.name], 'vpc-id': [g.vpc_id], description: [g.description], 'owner-id': [ownerId] },
-      tagsOf(state, g.id),
-    ),
-  );
-  const { page, nextToken } = paginate(selected, params, { min: 5, max: 1000, idsGiven: ids.length > 0 || names.length > 0 });
-  return { securityGroupInfo: page.map((g) => renderGroup(state, g)), nextToken };
-};
+    return { items, named: ids.length > 0 || names.length > 0 };
+  },
+  filters: {
+    'group-id': (g) => [g.id],
+    'group-name': (g) => [g.name],
+    'vpc-id': (g) => [g.vpc_id],
+    description: (g) => [g.description],
+    'owner-id': () => [ownerId],
+  },
+  paging: { min: 5, max: 1000 },
+  render: (page, state) => ({ securityGroupInfo: page.map((g) => renderGroup(state, g)) }),
+});
 
 export const securityGroupActions: Record<string, Handler> = {
   CreateSecurityGroup: createSecurityGroup,

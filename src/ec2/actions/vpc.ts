@@ -1,18 +1,7 @@
 import { cidrContains, cidrsOverlap, parseCidr } from '../../net/index.js';
 import { Ec2Error, type ActionHandler, type XmlObject } from '../protocol.js';
 import type { Ec2State, SubnetRow, VpcRow } from '../state.js';
-import {
-  applyTagSpecifications,
-  filterMatcher,
-  findRow,
-  findRows,
-  invalidParameter,
-  ownerId,
-  paginate,
-  parseCidrParam,
-  tagSet,
-  tagsOf,
-} from './common.js';
+import { applyTagSpecifications, describeAction, findRow, invalidParameter, ownerId, parseCidrParam, selectRows, tagSet } from './common.js';
 import { createDefaultSecurityGroup } from './security-groups.js';
 import { createRouteTableRow } from './routing.js';
 
@@ -195,62 +184,41 @@ const modifySubnetAttribute: Handler = (params, state) => {
   return { return: true };
 };
 
-const describeVpcs: Handler = (params, state) => {
-  const ids = params.list('VpcId');
-  const matches = filterMatcher(params, [
-    'vpc-id', 'cidr', 'cidr-block-association.cidr-block', 'ipv6-cidr-block-association.ipv6-cidr-block',
-    'state', 'is-default', 'owner-id',
-  ]);
-  const rows = ids.length > 0 ? findRows<VpcRow>(state, 'vpc', ids) : state.all<VpcRow>('SELECT * FROM vpcs ORDER BY seq');
-  const selected = rows.filter((v) =>
-    matches(
-      {
-        'vpc-id': [v.id],
-        cidr: [v.cidr],
-        'cidr-block-association.cidr-block': [v.cidr],
-        'ipv6-cidr-block-association.ipv6-cidr-block': [v.ipv6_cidr],
-        state: ['available'],
-        'is-default': ['false'],
-        'owner-id': [ownerId],
-      },
-      tagsOf(state, v.id),
-    ),
-  );
-  const { page, nextToken } = paginate(selected, params, { min: 5, max: 1000, idsGiven: ids.length > 0 });
-  return { vpcSet: page.map((v) => renderVpc(state, v)), nextToken };
-};
+const describeVpcs = describeAction<VpcRow>({
+  select: selectRows('vpc', 'VpcId'),
+  filters: {
+    'vpc-id': (v) => [v.id],
+    cidr: (v) => [v.cidr],
+    'cidr-block-association.cidr-block': (v) => [v.cidr],
+    'ipv6-cidr-block-association.ipv6-cidr-block': (v) => [v.ipv6_cidr],
+    state: () => ['available'],
+    'is-default': () => ['false'],
+    'owner-id': () => [ownerId],
+  },
+  paging: { min: 5, max: 1000 },
+  render: (page, state) => ({ vpcSet: page.map((v) => renderVpc(state, v)) }),
+});
 
-const describeSubnets: Handler = (params, state) => {
-  const ids = params.list('SubnetId');
-  const matches = filterMatcher(params, [
-    'subnet-id', 'vpc-id', 'availability-zone', 'availability-zone-id', 'cidr-block', 'cidr', 'cidrBlock', 'state',
-    'default-for-az', 'map-public-ip-on-launch', 'ipv6-cidr-block-association.ipv6-cidr-block',
-    'available-ip-address-count', 'owner-id',
-  ]);
-  const rows = ids.length > 0 ? findRows<SubnetRow>(state, 'subnet', ids) : state.all<SubnetRow>('SELECT * FROM subnets ORDER BY seq');
-  const selected = rows.filter((s) =>
-    matches(
-      {
-        'subnet-id': [s.id],
-        'vpc-id': [s.vpc_id],
-        'availability-zone': [s.az],
-        'availability-zone-id': [availabilityZoneId(state, s.az)],
-        'cidr-block': [s.cidr],
-        cidr: [s.cidr],
-        cidrBlock: [s.cidr],
-        state: ['available'],
-        'default-for-az': ['false'],
-        'map-public-ip-on-launch': [s.map_public_ip === 1],
-        'ipv6-cidr-block-association.ipv6-cidr-block': [s.ipv6_cidr],
-        'available-ip-address-count': [availableIpAddressCount(state, s)],
-        'owner-id': [ownerId],
-      },
-      tagsOf(state, s.id),
-    ),
-  );
-  const { page, nextToken } = paginate(selected, params, { min: 5, max: 1000, idsGiven: ids.length > 0 });
-  return { subnetSet: page.map((s) => renderSubnet(state, s)), nextToken };
-};
+const describeSubnets = describeAction<SubnetRow>({
+  select: selectRows('subnet', 'SubnetId'),
+  filters: {
+    'subnet-id': (s) => [s.id],
+    'vpc-id': (s) => [s.vpc_id],
+    'availability-zone': (s) => [s.az],
+    'availability-zone-id': (s, state) => [availabilityZoneId(state, s.az)],
+    'cidr-block': (s) => [s.cidr],
+    cidr: (s) => [s.cidr],
+    cidrBlock: (s) => [s.cidr],
+    state: () => ['available'],
+    'default-for-az': () => ['false'],
+    'map-public-ip-on-launch': (s) => [s.map_public_ip === 1],
+    'ipv6-cidr-block-association.ipv6-cidr-block': (s) => [s.ipv6_cidr],
+    'available-ip-address-count': (s, state) => [availableIpAddressCount(state, s)],
+    'owner-id': () => [ownerId],
+  },
+  paging: { min: 5, max: 1000 },
+  render: (page, state) => ({ subnetSet: page.map((s) => renderSubnet(state, s)) }),
+});
 
 export const vpcActions: Record<string, Handler> = {
   CreateVpc: createVpc,
