@@ -4,7 +4,8 @@
  * pool, and a pod that finds none is told which cause applies.
  */
 import type { Allocation, AttachmentKey, BackendStatus, CniBackend, HeldAttachment, PodTeardown, PodWiring } from '../cni/index.js';
-import type { IpamdNode, PodAddress } from './node.js';
+import type { IpamdNode } from './node.js';
+import type { PodAddress } from './pod-addresses.js';
 import type { NodeDataplane, PodPlumbing } from './node-dataplane.js';
 
 function allocationOf(p: PodAddress): Allocation {
