@@ -1,11 +1,12 @@
 import { Option, type Command } from 'commander';
-import { cniFileOptions, installRows, printWarnings } from './cni.js';
+import { cniFileOptions, hostRootLine, installRows, printWarnings } from './cni.js';
 import { formatTable, printJson } from './output.js';
 
 interface InitOptions {
   binDir: string;
   confDir: string;
   socket?: string;
+  hostRoot?: string;
   pluginsDir: string;
   primaryInterface?: string;
   json?: boolean;
@@ -32,6 +33,7 @@ export function registerInit(program: Command): void {
         confDir: opts.confDir,
         pluginsDir: opts.pluginsDir,
         socket: opts.socket,
+        hostRoot: opts.hostRoot,
         primaryInterface: opts.primaryInterface,
         env: process.env,
       });
@@ -45,7 +47,7 @@ export function registerInit(program: Command): void {
         formatTable(['CHANGED', 'WHAT'], [
           ...installRows(install, conflist, install.config),
           ...sysctls.map((r) => [r.key, r.before === null ? 'absent on this kernel: left alone' : `${r.value} (was ${r.before})`]),
-        ]) + `primary interface: ${primaryInterface.name} (${found})\n`,
+        ]) + hostRootLine(install) + `primary interface: ${primaryInterface.name} (${found})\n`,
       );
     });
 }

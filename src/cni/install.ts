@@ -1,8 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync, existsSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync,
+  symlinkSync, unlinkSync, writeFileSync,
+} from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PodnetError, checkCreatablePath, ensureDirectory, onPath, undoOnFailure, writeFileAtomicSync } from '../lib/index.js';
+import { type RuntimeFile, fallbackRuntimeFiles, runtimeNode, runtimePlugin } from './fallback-runtime.js';
 
 /** What the conflist carries; the CLI fills it from the VPC CNI's environment variables through src/config. */
 export interface ConflistOptions {
@@ -71,13 +76,13 @@ function shellQuote(word: string): string {
 }
 
 /**
- * The installed launcher: the repository's bin/podnet-cni with the fallback plugin's argv (absolute node and plugin
- * paths of this machine, known only at install time) and ipamd's socket baked in, so a single copied file in the CNI
- * bin dir works and never has to read the network config to find ipamd.
+ * The installed launcher: the repository's bin/podnet-cni with the fallback plugin's argv (absolute host paths, known
+ * only at install time), ipamd's socket and the launcher's timeout baked in, so a single copied file in the CNI bin
+ * dir works and never has to read the network config to find ipamd.
  */
-function renderInstalledLauncher(launcherText: string, fallbackArgv: readonly string[], socket: string): string {
+function renderInstalledLauncher(launcherText: string, fallbackArgv: readonly string[], socket: string, timeoutSeconds: number): string {
   let text = launcherText;
-  const values = { fallback_plugin: shellQuote(fallbackArgv.map(shellQuote).join(' ')), ipamd_socket: shellQuote(socket) };
+  const values = { fallback_plugin: shellQuote(fallbackArgv.map(shellQuote).join(' ')), ipamd_socket: shellQuote(socket), ipamd_timeout: String(timeoutSeconds) };
   for (const [name, value] of Object.entries(values)) {
     const line = new RegExp(`^${name}=.*$`, 'm');
     if (!line.test(text)) throw new PodnetError('FAILED', `bin/podnet-cni has no "${name}=" line to fill in`, 'reinstall podnet: the launcher file was modified');
@@ -87,71 +92,166 @@ function renderInstalledLauncher(launcherText: string, fallbackArgv: readonly st
 }
 
 export interface InstallResult {
+  /** Paths as the host sees them (without --host-root). */
   launcher: string;
   conflist: string;
   /** The containernetworking plugins copied into the bin dir (loopback and those the conflist chains). */
   plugins: string[];
   fallbackArgv: string[];
+  /** `<bin-dir>/podnet`: the Node runtime and the compiled plugin the fallback runs; absent when fallbackArgv was given. */
+  runtime?: string;
+  /** Where the host's root was mounted for this install, when it ran from a container (--host-root). */
+  hostRoot?: string;
 }
 
 export interface InstallOptions {
   binDir: string;
   confDir: string;
   conflist: ConflistOptions;
+  /** The fallback plugin's argv; default: the Node runtime and plugin copied under `<bin-dir>/podnet/`. Tests run the source. */
   fallbackArgv?: string[];
   /**
    * Where to copy loopback and the plugins the conflist chains (portmap, bandwidth, tuning) from, as upstream's init
-   * container copies its plugin binaries into the host's CNI bin dir; undefined copies none.
+   * container copies its plugin binaries into the host's CNI bin dir; undefined copies none. Read where the installer
+   * runs (in a container: the image's directory), not under hostRoot.
    */
   pluginsDir?: string;
+  /**
+   * The host's root directory as mounted where the installer runs (a DaemonSet init container's host mount): every
+   * file is written under it, while the paths written into the files (the launcher's fallback and socket, the
+   * conflist) and binDir/confDir themselves are the host's. The launcher's tools are checked on the host.
+   */
+  hostRoot?: string;
+  /** How long the launcher waits for ipamd's answer before the fallback answers (default 30 s). */
+  launcherTimeoutSeconds?: number;
 }
 
 /** Where this package lives: src/cni/ and dist/cni/ are both two levels below it. */
 const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The runtime directory's name in the bin dir: a link to the current `podnet.<id>` directory. */
+const runtimeLinkName = 'podnet';
+const runtimeDirPattern = /^podnet\.[0-9a-f]{12}$/;
 
 /** An install that can be taken back: `podnet init` undoes it when a later step of its own fails. */
 export interface UndoableInstall {
   result: InstallResult;
   /** Puts back every file it replaced, removes those it created and the directories it made. Returns what it could not undo. */
   undo(): string[];
+  /** Keeps the install: removes the fallback runtime it replaced. Returns what it could not remove. */
+  commit(): string[];
 }
 
 /**
- * Writes the launcher into binDir (mode 0755), the plugins from pluginsDir beside it, and the conflist into confDir,
- * each through a temporary file and a rename so a runtime never executes or reads a half-written file. Of each
- * directory only the last component is created, when its parent exists; paths and plugin sources are checked before
- * anything else, so a refused install writes nothing, and a write that fails takes back the ones before it.
+ * Writes the launcher into binDir (mode 0755), the fallback's runtime under binDir/podnet, the plugins from pluginsDir
+ * beside it, and the conflist into confDir, each through a temporary file (or directory) and a rename so a runtime
+ * never executes or reads a half-written file. Of each directory only the last component is created, when its parent
+ * exists; paths, tools and sources are checked before anything else, so a refused install writes nothing, and a write
+ * that fails takes back the ones before it.
  */
 export function installCni(o: InstallOptions): InstallResult {
-  return installCniUndoable(o).result;
+  const install = installCniUndoable(o);
+  install.commit();
+  return install.result;
 }
 
 export function installCniUndoable(o: InstallOptions): UndoableInstall {
-  checkCreatablePath(o.binDir, '--bin-dir', 'directory');
-  checkCreatablePath(o.confDir, '--conf-dir', 'directory');
-  const plugin = join(packageRoot, 'bin', 'podnet-cni-plugin.js');
-  const fallbackArgv = o.fallbackArgv ?? [process.execPath, plugin];
+  const hostRoot = checkHostRoot(o);
+  const onHost = (path: string) => (hostRoot === undefined ? path : join(hostRoot, path));
+  const [binDir, confDir] = [onHost(o.binDir), onHost(o.confDir)];
+  checkCreatablePath(binDir, '--bin-dir', 'directory');
+  checkCreatablePath(confDir, '--conf-dir', 'directory');
   if (!o.fallbackArgv && !existsSync(join(packageRoot, 'dist', 'cni', 'index.js'))) {
     throw new PodnetError('FAILED', `the fallback plugin needs the build, and ${join(packageRoot, 'dist')} has no cni/index.js`, 'run `npm run build` in the podnet checkout, then install again');
   }
+  const runtime = o.fallbackArgv ? undefined : { files: fallbackRuntimeFiles(packageRoot, process.execPath), previous: previousRuntime(join(binDir, runtimeLinkName)) };
+  const hostRuntime = join(o.binDir, runtimeLinkName);
+  const fallbackArgv = o.fallbackArgv ?? [join(hostRuntime, runtimeNode), join(hostRuntime, runtimePlugin)];
   if (!o.conflist.ipamdSocket.startsWith('/') || /[\x00-\x1f\x7f]/.test(o.conflist.ipamdSocket)) {
     throw new PodnetError('USAGE', `ipamd's socket ${JSON.stringify(o.conflist.ipamdSocket)} is not an absolute path without control characters`, 'give the absolute path ipamd listens on, e.g. /var/run/aws-node/ipamd.sock');
   }
-  requireUnixSocketNc();
+  const timeout = o.launcherTimeoutSeconds ?? 30;
+  if (!Number.isInteger(timeout) || timeout < 1) throw new PodnetError('USAGE', `the launcher's timeout ${timeout} is not a whole number of seconds of at least 1`, 'give a whole number of seconds, such as 30');
+  requireLauncherTools(hostRoot);
   const rendered = renderConflist(o.conflist);
-  const plugins = o.pluginsDir === undefined ? [] : readPlugins(o.pluginsDir, rendered, o.binDir);
-  const text = renderInstalledLauncher(readFileSync(join(packageRoot, 'bin', launcherName), 'utf8'), fallbackArgv, o.conflist.ipamdSocket);
-  const launcher = join(o.binDir, launcherName);
-  const conflist = join(o.confDir, conflistName);
+  const plugins = o.pluginsDir === undefined ? [] : readPlugins(o.pluginsDir, rendered, binDir);
+  const text = renderInstalledLauncher(readFileSync(join(packageRoot, 'bin', launcherName), 'utf8'), fallbackArgv, o.conflist.ipamdSocket, timeout);
   const journal = new InstallJournal();
   undoOnFailure(() => {
-    journal.ensureDirectory(o.binDir, '--bin-dir');
-    journal.ensureDirectory(o.confDir, '--conf-dir');
-    for (const p of plugins) journal.write(join(o.binDir, p.name), p.data, 0o755);
-    journal.write(launcher, text, 0o755);
-    journal.write(conflist, `${JSON.stringify(rendered, null, 2)}\n`, 0o644);
+    journal.ensureDirectory(binDir, '--bin-dir');
+    journal.ensureDirectory(confDir, '--conf-dir');
+    for (const p of plugins) journal.write(join(binDir, p.name), p.data, 0o755);
+    if (runtime) journal.replaceRuntime(binDir, runtime.files, runtime.previous);
+    journal.write(join(binDir, launcherName), text, 0o755);
+    journal.write(join(confDir, conflistName), `${JSON.stringify(rendered, null, 2)}\n`, 0o644);
   }, () => journal.undo(), { notUndone: 'and could not undo:' });
-  return { result: { launcher, conflist, plugins: plugins.map((p) => join(o.binDir, p.name)), fallbackArgv }, undo: () => journal.undo() };
+  const result: InstallResult = {
+    launcher: join(o.binDir, launcherName),
+    conflist: join(o.confDir, conflistName),
+    plugins: plugins.map((p) => join(o.binDir, p.name)),
+    fallbackArgv,
+    ...(runtime && { runtime: hostRuntime }),
+    ...(hostRoot !== undefined && { hostRoot }),
+  };
+  return { result, undo: () => journal.undo(), commit: () => (runtime ? removeOtherRuntimes(binDir) : []) };
+}
+
+/**
+ * --host-root: an existing absolute directory; `/` is the same as none. With it, --bin-dir and --conf-dir are host
+ * paths and must be absolute (a relative one would mean a directory of the installer's, not of the host).
+ */
+function checkHostRoot(o: InstallOptions): string | undefined {
+  if (o.hostRoot === undefined) return undefined;
+  const root = o.hostRoot;
+  const hint = "give --host-root the directory the host's root is mounted at, e.g. /host (hostPath / mounted at /host)";
+  if (!isAbsolute(root)) throw new PodnetError('USAGE', `--host-root ${root} is not an absolute path`, hint);
+  let isDir = false;
+  try {
+    isDir = statSync(root).isDirectory();
+  } catch (err) {
+    throw new PodnetError('USAGE', `--host-root ${root} does not exist`, hint, { cause: err });
+  }
+  if (!isDir) throw new PodnetError('USAGE', `--host-root ${root} is not a directory`, hint);
+  for (const [what, path] of [['--bin-dir', o.binDir], ['--conf-dir', o.confDir]] as const) {
+    if (!isAbsolute(path)) throw new PodnetError('USAGE', `${what} ${path} must be an absolute path of the host with --host-root`, `give the host's path, e.g. ${what === '--bin-dir' ? '/opt/cni/bin' : '/etc/cni/net.d'}`);
+  }
+  const full = resolve(root);
+  return full === '/' ? undefined : full;
+}
+
+/**
+ * The `podnet.<id>` directory the runtime link points to now, if any. Anything else at `<bin-dir>/podnet` (a
+ * directory, a file, a link elsewhere) is not podnet's to replace: refused before anything is written.
+ */
+function previousRuntime(link: string): string | undefined {
+  let target: string;
+  try {
+    target = readlinkSync(link);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new PodnetError('USAGE', `${link} exists and is not the link podnet cni install makes (${code === 'EINVAL' ? 'not a symbolic link' : code})`,
+      `move ${link} out of the CNI bin dir: podnet keeps the fallback plugin's runtime there`, { cause: err });
+  }
+  if (!runtimeDirPattern.test(target)) {
+    throw new PodnetError('USAGE', `${link} links to ${target}, not to a runtime podnet cni install made`, `remove the link ${link}: podnet keeps the fallback plugin's runtime there`);
+  }
+  return target;
+}
+
+/** After a kept install: every `podnet.<id>` directory but the current one (replaced runtimes, leftovers of a crashed install). */
+function removeOtherRuntimes(binDir: string): string[] {
+  const current = readlinkSync(join(binDir, runtimeLinkName));
+  const failed: string[] = [];
+  for (const name of readdirSync(binDir)) {
+    if (!runtimeDirPattern.test(name) || name === current) continue;
+    try {
+      rmSync(join(binDir, name), { recursive: true, force: true });
+    } catch (err) {
+      failed.push(`${join(binDir, name)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return failed;
 }
 
 /**
@@ -182,9 +282,15 @@ function sameDirectory(a: string, b: string): boolean {
   }
 }
 
+type JournalStep =
+  | { kind: 'dir'; path: string }
+  | { kind: 'file'; path: string; previous: { data: Buffer; mode: number } | undefined }
+  | { kind: 'tree'; path: string }
+  | { kind: 'link'; path: string; previous: string | undefined };
+
 /** The files and directories an install changed, in order, so it can be taken back. */
 class InstallJournal {
-  private readonly steps: ({ kind: 'dir'; path: string } | { kind: 'file'; path: string; previous: { data: Buffer; mode: number } | undefined })[] = [];
+  private readonly steps: JournalStep[] = [];
 
   ensureDirectory(path: string, what: string): void {
     const existed = existsSync(path);
@@ -203,11 +309,50 @@ class InstallJournal {
     this.steps.push({ kind: 'file', path, previous });
   }
 
+  /**
+   * The fallback's runtime goes into a new `podnet.<id>` directory, every file synced, then the `podnet` link is
+   * pointed at it by renaming a new link over it: a launcher running meanwhile finds the old runtime or the new one,
+   * whole. The link is relative, so it resolves on the host too when written under --host-root.
+   */
+  replaceRuntime(binDir: string, files: readonly RuntimeFile[], previous: string | undefined): void {
+    const name = `${runtimeLinkName}.${randomBytes(6).toString('hex')}`;
+    const dir = join(binDir, name);
+    mkdirSync(dir, { mode: 0o755 });
+    this.steps.push({ kind: 'tree', path: dir });
+    try {
+      for (const f of files) {
+        const target = join(dir, f.target);
+        mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
+        writeNewFileSync(target, 'path' in f.source ? readFileSync(f.source.path) : f.source.text, f.mode);
+      }
+    } catch (err) {
+      if (err instanceof PodnetError) throw err;
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new PodnetError('FAILED', `cannot write the fallback plugin's runtime ${dir}: ${code}`, code === 'ENOSPC' ? `free space on the filesystem of ${binDir} (the runtime takes about 100 MB)` : 'check that the bin dir is writable', { cause: err });
+    }
+    const link = join(binDir, runtimeLinkName);
+    this.pointLink(link, name);
+    this.steps.push({ kind: 'link', path: link, previous });
+  }
+
+  private pointLink(link: string, target: string): void {
+    const tmp = `${link}.tmp${randomBytes(6).toString('hex')}`;
+    symlinkSync(target, tmp);
+    try {
+      renameSync(tmp, link);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw new PodnetError('FAILED', `cannot point ${link} at ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check that the bin dir is writable', { cause: err });
+    }
+  }
+
   undo(): string[] {
     const failed: string[] = [];
     for (const step of this.steps.splice(0).reverse()) {
       try {
         if (step.kind === 'dir') rmdirSync(step.path);
+        else if (step.kind === 'tree') rmSync(step.path, { recursive: true, force: true });
+        else if (step.kind === 'link') step.previous === undefined ? unlinkSync(step.path) : this.pointLink(step.path, step.previous);
         else if (step.previous) writeFileAtomicSync(step.path, step.previous.data, { mode: step.previous.mode });
         else unlinkSync(step.path);
       } catch (err) {
@@ -218,15 +363,56 @@ class InstallJournal {
   }
 }
 
+/** A file that must not exist yet, with exactly `mode`, synced before it is closed. */
+function writeNewFileSync(path: string, data: string | Buffer, mode: number): void {
+  const fd = openSync(path, 'wx', mode);
+  try {
+    fchmodSync(fd, mode);
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The directories a host's runtime (containerd, kubelet) searches for commands: the launcher runs with its PATH. */
+const hostPath = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
 /**
  * The launcher talks to ipamd with nc: OpenBSD netcat and Nmap's ncat both take -U for a unix socket; busybox's nc
- * does not. Checked once here, so a node without one fails at install and not with every pod's ADD answering 11.
+ * does not. It bounds the call with coreutils' timeout, because ncat's -w limits only the connect (nmap/nmap#825).
+ * Checked once here, so a node without them fails at install and not with every pod's ADD answering 11. Under
+ * --host-root the host's tools are checked: looked up in the host's PATH directories, and nc run by chroot, so the
+ * help it prints is that of the nc the launcher will run (with the host's libraries).
  */
-function requireUnixSocketNc(): void {
+function requireLauncherTools(hostRoot: string | undefined): void {
+  const where = hostRoot === undefined ? 'on PATH' : `on the host (${hostPath.join(':')} under --host-root ${hostRoot})`;
+  const present = (tool: string) => (hostRoot === undefined ? onPath(tool) : hostPath.some((d) => lexists(join(hostRoot, d, tool))));
+  if (!present('timeout')) {
+    throw new PodnetError('MISSING_TOOL', `podnet-cni bounds its call to ipamd with timeout, and no timeout is ${where}`, 'install coreutils (apt-get install -y coreutils, dnf install -y coreutils)');
+  }
   const hint = 'apt-get install -y netcat-openbsd (Debian, Ubuntu), or dnf install -y nmap-ncat (Amazon Linux, Fedora)';
-  if (!onPath('nc')) throw new PodnetError('MISSING_TOOL', 'podnet-cni talks to ipamd with nc, and no nc is on PATH', hint);
-  const help = spawnSync('nc', ['-h'], { encoding: 'utf8', timeout: 5000 });
+  if (!present('nc')) throw new PodnetError('MISSING_TOOL', `podnet-cni talks to ipamd with nc, and no nc is ${where}`, hint);
+  const help = hostRoot === undefined
+    ? spawnSync('nc', ['-h'], { encoding: 'utf8', timeout: 5000 })
+    : spawnSync('chroot', [hostRoot, 'nc', '-h'], { encoding: 'utf8', timeout: 5000, env: { PATH: hostPath.join(':') } });
+  // chroot's own failures: 125 (it could not chroot: not root), or it is missing here
+  if (hostRoot !== undefined && (help.error || help.status === 125)) {
+    const why = help.error ? `chroot: ${(help.error as NodeJS.ErrnoException).code ?? help.error.message}` : help.stderr.trim().split('\n')[0];
+    throw new PodnetError('FAILED', `cannot run the host's nc under --host-root ${hostRoot} to check it speaks to unix sockets (${why})`,
+      'run the install as root with chroot available, as an init container runs privileged');
+  }
   if (!/-U\b|--unixsock/.test(`${help.stdout}${help.stderr}`)) {
-    throw new PodnetError('MISSING_TOOL', 'the nc on PATH cannot connect to unix sockets (no -U option; busybox nc has none), and podnet-cni needs that to reach ipamd', hint);
+    throw new PodnetError('MISSING_TOOL', `the nc ${where} cannot connect to unix sockets (no -U option; busybox nc has none), and podnet-cni needs that to reach ipamd`, hint);
+  }
+}
+
+/** Whether anything is at path, a dangling link included: a host's link is absolute and resolves only on the host. */
+function lexists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }

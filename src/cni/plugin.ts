@@ -16,8 +16,12 @@ import { type CniEnv, cniEnvNames } from './request.js';
 export function unreachableReason(socket: string, answer: string | undefined): string {
   if (answer === undefined || /No such file/i.test(answer)) return `ipamd's socket ${socket} does not exist (ipamd is not running on this node, or the conflist names another socket)`;
   if (/refused/i.test(answer)) return `nothing accepts connections on ipamd's socket ${socket} (ipamd stopped or is restarting)`;
-  if (answer.trim() === '') return `ipamd closed the connection on ${socket} without an answer (it stopped, or did not answer within 30 s)`;
-  if (/nc: (command )?not found|invalid option/i.test(answer)) return `the launcher cannot reach ipamd on ${socket}: ${answer.trim().split('\n')[0]} (podnet-cni needs an nc that speaks to unix sockets: install netcat-openbsd or nmap-ncat)`;
+  const timedOut = /^podnet-cni: ipamd did not answer within (\d+) s$/.exec(answer.trim());
+  if (timedOut) return `ipamd accepted the connection on ${socket} but did not answer within ${timedOut[1]} s (it is stuck or overloaded)`;
+  if (answer.trim() === '') return `ipamd closed the connection on ${socket} without an answer (it stopped)`;
+  if (/(nc|timeout): (command )?not found|failed to run command|invalid option/i.test(answer)) {
+    return `the launcher cannot reach ipamd on ${socket}: ${answer.trim().split('\n')[0]} (podnet-cni needs timeout and an nc that speaks to unix sockets: install coreutils and netcat-openbsd or nmap-ncat)`;
+  }
   return `the request to ipamd on ${socket} failed: ${answer.trim().split('\n')[0]}`;
 }
 

@@ -8,6 +8,8 @@ export interface InitNodeOptions {
   confDir: string;
   /** ipamd's CNI socket; undefined: PODNET_CNI_SOCKET, else upstream's path. */
   socket?: string;
+  /** The host's root as mounted in this container: the CNI files are written under it (see installCni). */
+  hostRoot?: string;
   /** Where loopback and the plugins the conflist chains are copied from. */
   pluginsDir: string;
   /** The primary ENI's link; undefined: the link holding IMDS's `mac`. */
@@ -45,16 +47,17 @@ export async function initNode(o: InitNodeOptions): Promise<InitNodeResult> {
   const primary = await findPrimaryInterface(o.primaryInterface, o.env);
   const sysctls = renderInitSysctls({ primaryInterface: primary.name, disableTcpEarlyDemux: loaded.config.disableTcpEarlyDemux });
   checkSysctls(sysctls);
-  const install = installCniUndoable({ binDir: o.binDir, confDir: o.confDir, conflist: settings.conflist, pluginsDir: o.pluginsDir });
+  const install = installCniUndoable({ binDir: o.binDir, confDir: o.confDir, conflist: settings.conflist, pluginsDir: o.pluginsDir, ...(o.hostRoot !== undefined && { hostRoot: o.hostRoot }) });
   const applied = undoOnFailure(() => applySysctls(sysctls), () => install.undo(), {
     undone: 'the CNI files this run wrote were taken back',
     notUndone: 'and could not take back:',
   });
+  const leftovers = install.commit().map((l) => `could not remove a replaced fallback runtime: ${l}`);
   return {
     primaryInterface: primary,
     install: { ...install.result, config: renderConflist(settings.conflist) },
     sysctls: applied.results.map((r) => ({ key: r.key.replaceAll('/', '.'), value: r.value, before: r.before ?? null })),
-    warnings: settings.warnings,
+    warnings: [...settings.warnings, ...leftovers],
     conflist: settings.conflist,
   };
 }
