@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { loadConfig } from '../src/config/index.js';
-import { applyTopology, parseTopology, startEc2Server } from '../src/ec2/index.js';
+import { applyTopology, startEc2Server } from '../src/ec2/index.js';
+import { parseTopology } from '../src/vpc/index.js';
 import { startIpamd } from '../src/ipamd/index.js';
 import { percentile } from './stats.js';
 

@@ -64,7 +64,7 @@ async function serve(opts: ServeOptions): Promise<void> {
   // SQLite creates the file, never its directory: a path under a missing directory is a usage error, said at once
   if (opts.db) checkCreatablePath(opts.db, '--db', 'file');
   // the emulator and the AWS SDK load only here, so the rest of the CLI starts without them
-  const [{ EC2Client }, { applyTopology, isRegionName, loadTopology, startEc2Server, topologyRegion, DEFAULT_REGION }] = await Promise.all([import('@aws-sdk/client-ec2'), import('../ec2/index.js')]);
+  const [{ EC2Client }, { applyTopology, startEc2Server }, { isRegionName, loadTopology, topologyRegion, DEFAULT_REGION }] = await Promise.all([import('@aws-sdk/client-ec2'), import('../ec2/index.js'), import('../vpc/index.js')]);
   // the region is printed into `export AWS_REGION=…` lines a user pastes into a shell: only a region name gets there
   if (opts.region !== undefined && !isRegionName(opts.region)) {
     throw usageError(`--region ${JSON.stringify(opts.region)} is not a region name`, 'give a region as AWS spells it, e.g. us-west-2, eu-west-1 or us-gov-west-1 (not a zone such as us-west-2a)');

@@ -3,8 +3,8 @@
  * errors. With a seed the sequence of injected errors is the same on every run.
  */
 import { z } from 'zod';
+import { parseSettings } from '../lib/index.js';
 import { Ec2Error } from './protocol.js';
-import { parseSettings } from './settings.js';
 
 const faultRuleSchema = z.strictObject({
   /** Added before the action runs. */

@@ -36,5 +36,5 @@ export { inProcessCloud, launchSimulatedInstance, simulatedNetwork, startSimulat
 export { defaultBuckets, type BucketSize, type ThrottleConfig } from './throttle.js';
 export { type FaultConfig, type FaultRule } from './faults.js';
 export { type ImdsOptions } from './imds.js';
-export { topologySchema, loadTopology, parseTopology, topologyRegion, zoneRegion, isRegionName, DEFAULT_REGION, rejectUnknownSections, readYamlFile, applyTopology, type LabSection, type Topology, type TopologyApplyResult } from './topology.js';
-export { parseSettings } from './settings.js';
+export { applyTopology, type TopologyApplyResult, type TopologyChange } from './topology-apply.js';
+export { describeFacts, type Ec2Facts } from './describe-vpc.js';

@@ -7,13 +7,12 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { PodnetError, closeServer, createSafeServer, listenOn, sendJson, type ErrorBody, type RequestTarget, type TcpListenAddress } from '../lib/index.js';
+import { PodnetError, closeServer, createSafeServer, listenOn, sendJson, type ErrorBody, type RequestTarget, type TcpListenAddress, parseSettings } from '../lib/index.js';
 import { Faults, type FaultConfig } from './faults.js';
 import { createImdsHandler, type ImdsInstanceSource, type ImdsOptions } from './imds.js';
 import { Ec2Error, type ActionHandler, type EniMapping, type MappingEvent, type XmlObject } from './protocol.js';
 import { parseQuery } from './query.js';
 import { Throttle, throttleConfigSchema, type ThrottleConfig } from './throttle.js';
-import { parseSettings } from './settings.js';
 import { renderError, renderResponse } from './xml.js';
 
 /** What the HTTP side needs from the state (src/ec2/state.ts provides it). */

@@ -4,8 +4,8 @@
  * answers RequestLimitExceeded (HTTP 503). Sizes are AWS's defaults (users-and-peers §3, EC2 API throttling doc).
  */
 import { z } from 'zod';
+import { parseSettings } from '../lib/index.js';
 import { Ec2Error, type Ec2Params } from './protocol.js';
-import { parseSettings } from './settings.js';
 
 export interface BucketSize {
   /** Tokens when full: the burst. */

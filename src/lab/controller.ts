@@ -6,86 +6,17 @@
  */
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  DescribeInstancesCommand,
-  DescribeInternetGatewaysCommand,
-  DescribeNatGatewaysCommand,
-  DescribeRouteTablesCommand,
-  DescribeSecurityGroupsCommand,
-  DescribeSubnetsCommand,
-  DescribeVpcPeeringConnectionsCommand,
-  DescribeVpcsCommand,
-  EC2Client,
-  type Tag,
-} from '@aws-sdk/client-ec2';
-import type { EniMapping, MappingEvent } from '../ec2/index.js';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { describeFacts, type Ec2Facts, type EniMapping, type MappingEvent } from '../ec2/index.js';
 import { applyLineDiff, createEniLink, flushOwned, linkNames, listNetns, replaceNftTable, ipBatch, setSysctls } from './apply.js';
 import { ns as names } from './plan.js';
-import { renderFabric, type Ec2Facts, type EniLink, type RouteTarget } from './render.js';
+import { renderFabric, type EniLink } from './render.js';
 import { loadScenario, type Scenario } from './scenario.js';
 import { LabState, type LabRecord } from './state.js';
-
-const nameOf = (tags: Tag[] | undefined) => tags?.find((t) => t.Key === 'Name')?.Value ?? '';
 
 export function ec2Client(lab: Pick<LabRecord, 'ec2Url' | 'region'>): EC2Client {
   // Always the lab's own endpoint and dummy credentials: nothing may fall back to AWS's defaults.
   return new EC2Client({ endpoint: lab.ec2Url, region: lab.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 5 });
-}
-
-export async function describeFacts(client: EC2Client): Promise<Ec2Facts> {
-  const [vpcs, subnets, tables, igws, nats, pcxs, reservations, groups] = await Promise.all([
-    client.send(new DescribeVpcsCommand({})),
-    client.send(new DescribeSubnetsCommand({})),
-    client.send(new DescribeRouteTablesCommand({})),
-    client.send(new DescribeInternetGatewaysCommand({})),
-    client.send(new DescribeNatGatewaysCommand({})),
-    client.send(new DescribeVpcPeeringConnectionsCommand({})),
-    client.send(new DescribeInstancesCommand({})),
-    client.send(new DescribeSecurityGroupsCommand({})),
-  ]);
-  const routeTables = (tables.RouteTables ?? []).map((t) => ({
-    id: t.RouteTableId!,
-    vpcId: t.VpcId!,
-    main: (t.Associations ?? []).some((a) => a.Main),
-    subnets: (t.Associations ?? []).flatMap((a) => (a.SubnetId ? [a.SubnetId] : [])),
-    routes: (t.Routes ?? [])
-      .filter((r) => r.DestinationCidrBlock)
-      .map((r) => {
-        const target: RouteTarget =
-          r.GatewayId === 'local'
-            ? { kind: 'local' }
-            : r.GatewayId?.startsWith('igw-')
-              ? { kind: 'igw', id: r.GatewayId }
-              : r.NatGatewayId
-                ? { kind: 'nat', id: r.NatGatewayId }
-                : r.VpcPeeringConnectionId
-                  ? { kind: 'pcx', id: r.VpcPeeringConnectionId }
-                  : { kind: 'other', id: r.NetworkInterfaceId ?? r.InstanceId ?? r.GatewayId ?? '' };
-        return { destination: r.DestinationCidrBlock!, target };
-      }),
-  }));
-  return {
-    vpcs: (vpcs.Vpcs ?? []).map((v) => ({ id: v.VpcId!, name: nameOf(v.Tags), cidr: v.CidrBlock! })),
-    subnets: (subnets.Subnets ?? []).map((s) => ({
-      id: s.SubnetId!,
-      name: nameOf(s.Tags),
-      vpcId: s.VpcId!,
-      cidr: s.CidrBlock!,
-      // a subnet without an explicit association uses its VPC's main route table
-      routeTableId: routeTables.find((t) => t.subnets.includes(s.SubnetId!))?.id ?? routeTables.find((t) => t.main && t.vpcId === s.VpcId)?.id ?? null,
-    })),
-    routeTables: routeTables.map(({ id, vpcId, routes }) => ({ id, vpcId, routes })),
-    internetGateways: (igws.InternetGateways ?? []).map((g) => ({ id: g.InternetGatewayId!, name: nameOf(g.Tags), vpcId: g.Attachments?.[0]?.VpcId ?? null })),
-    natGateways: (nats.NatGateways ?? [])
-      .filter((n) => n.State !== 'deleted' && n.State !== 'deleting')
-      .map((n) => {
-        const a = n.NatGatewayAddresses?.[0];
-        return { id: n.NatGatewayId!, name: nameOf(n.Tags), eniId: a?.NetworkInterfaceId ?? '', privateIp: a?.PrivateIp ?? '', publicIp: a?.PublicIp ?? null };
-      }),
-    peerings: (pcxs.VpcPeeringConnections ?? []).map((p) => ({ id: p.VpcPeeringConnectionId!, name: nameOf(p.Tags) })),
-    securityGroups: (groups.SecurityGroups ?? []).map((g) => ({ id: g.GroupId!, name: g.GroupName!, vpcId: g.VpcId! })),
-    instances: (reservations.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated').map((i) => ({ id: i.InstanceId!, name: nameOf(i.Tags) })),
-  };
 }
 
 /** Follows the NDJSON event stream; calls `onEvent` per event and returns when the stream ends or fails. */

@@ -5,7 +5,7 @@
  */
 export { scenarioSchema, parseScenario, loadScenario, defaultScenarioPath, defaultEc2Endpoint, TEST_NETS, PUBLIC_IP_POOL, type Scenario } from './scenario.js';
 export { planFabric, renderFixedFabric, eniPortName, ns as labNamespaces, NS_PREFIX, LINK_PREFIX, IMDS_ADDRESS, type FabricPlan } from './plan.js';
-export { renderFabric, renderSourceCheck, renderIgwNat, renderNatGateway, eniHolding, type Ec2Facts, type DesiredFabric, type EniLink } from './render.js';
+export { renderFabric, renderSourceCheck, renderIgwNat, renderNatGateway, type DesiredFabric, type EniLink } from './render.js';
 export { labUp, labDown, podAdd, podDel, checkPrerequisites, labNodeDefaults, type UpOptions, type DownReport, type PodAddOptions, type Progress } from './lab.js';
 export { probe, labStatus, resolveEndpoint, type ProbeResult, type ProbeOptions, type LabStatus, type Proto, type Endpoint } from './probe.js';
 export { DROP_REASON_SENTENCES, attributeDrop, parseInNoRoutes, parseNftCounters, readDropCounters, type DropCounter, type DropReason } from './drops.js';

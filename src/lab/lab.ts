@@ -9,13 +9,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify as toYaml } from 'yaml';
 import { cniEnv } from '../cni/index.js';
 import { eniRouteTable } from '../dataplane/index.js';
-import { topologyRegion } from '../ec2/index.js';
+import type { Ec2Facts } from '../ec2/index.js';
+import { eniHolding, topologyRegion } from '../vpc/index.js';
 import { PodnetError, checkCreatablePath, run } from '../lib/index.js';
 import { ipBatch, listNetns, setSysctls } from './apply.js';
 import { buildSandboxImage, chooseRuntime, criPodAdd, criPodDel, labCgroupParent, removeLabCgroups, inNodeMounts, startNodeContainerd, startNodeMounts, type RuntimeChoice } from './containerd.js';
 import { writeEchoScript } from './echo.js';
 import { IMDS_ADDRESS, NS_PREFIX, LINK_PREFIX, ns, planFabric, renderFixedFabric } from './plan.js';
-import { eniHolding, renderIgwNat, type Ec2Facts } from './render.js';
+import { renderIgwNat } from './render.js';
 import { defaultScenarioPath, eniIndexProblem, loadScenario, type Scenario } from './scenario.js';
 import { DEFAULT_STATE_DIR, LabState, isLabProcess, podnetArgv, startProcess, type LabRecord, type NodeRecord, type PodRecord } from './state.js';
 

@@ -6,7 +6,7 @@ import { PodnetError, run } from '../lib/index.js';
 import { attributeDrop, readDropCounters, type DropCounter, type DropReason } from './drops.js';
 import type { EchoAnswer } from './echo.js';
 import { ensureEcho, requireLab } from './lab.js';
-import { eniHolding } from './render.js';
+import { eniHolding } from '../vpc/index.js';
 import { DEFAULT_STATE_DIR, LabState, isLabProcess, type FabricStatus, type LabRecord } from './state.js';
 
 export type Proto = 'tcp' | 'udp' | 'icmp';

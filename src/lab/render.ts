@@ -4,24 +4,11 @@
  * every router, the internet gateways, the NAT gateways and the internet core must hold. The controller diffs
  * this against what it applied last and applies the difference (controller.ts).
  */
-import type { EniMapping } from '../ec2/index.js';
-import { cidrContains, parseAddress, parseCidr, subnetGateway, formatAddress } from '../net/index.js';
+import type { Ec2Facts, EniMapping } from '../ec2/index.js';
+import { formatAddress, parseCidr, subnetGateway } from '../net/index.js';
+import { publicAddresses, resolveTarget, sourceCheck, type ResolvedTarget, type VpcModel } from '../vpc/index.js';
 import { ENI_PORT_GLOB, IMDS_ADDRESS, eniPortName, ns, type FabricPlan } from './plan.js';
 import type { Scenario } from './scenario.js';
-
-/** What the controller learns from EC2's Describe calls at start-up (names are the resources' Name tags). */
-export interface Ec2Facts {
-  vpcs: Array<{ id: string; name: string; cidr: string }>;
-  subnets: Array<{ id: string; name: string; vpcId: string; cidr: string; routeTableId: string | null }>;
-  routeTables: Array<{ id: string; vpcId: string; routes: Array<{ destination: string; target: RouteTarget }> }>;
-  internetGateways: Array<{ id: string; name: string; vpcId: string | null }>;
-  natGateways: Array<{ id: string; name: string; eniId: string; privateIp: string; publicIp: string | null }>;
-  peerings: Array<{ id: string; name: string }>;
-  instances: Array<{ id: string; name: string }>;
-  securityGroups: Array<{ id: string; name: string; vpcId: string }>;
-}
-
-export type RouteTarget = { kind: 'local' } | { kind: 'igw'; id: string } | { kind: 'nat'; id: string } | { kind: 'pcx'; id: string } | { kind: 'other'; id: string };
 
 /** An ENI as a veth pair: the router end in its VPC's router, the other end `eth<device index>` with the ENI's MAC. */
 export interface EniLink {
@@ -47,7 +34,15 @@ export interface DesiredFabric {
   enis: EniMapping[];
 }
 
+/**
+ * A VPC route table becomes a Linux routing table in its VPC's router: 100, 101, … in the order of their EC2 ids.
+ * The EC2 id (rtb-…) is the route table's one name everywhere else; this number exists only inside a router.
+ */
 const ROUTE_TABLE_BASE = 100;
+
+function linuxTableNumbers(tables: ReadonlyArray<{ id: string }>): Map<string, number> {
+  return new Map([...tables].sort((a, b) => a.id.localeCompare(b.id)).map((t, i) => [t.id, ROUTE_TABLE_BASE + i]));
+}
 
 function gatewayOf(cidr: string): string {
   return formatAddress(subnetGateway(parseCidr(cidr)));
@@ -62,7 +57,20 @@ function instanceNamespaces(s: Scenario, facts: Ec2Facts): Map<string, string> {
   return out;
 }
 
+interface WiredEni {
+  link: EniLink;
+  eni: EniMapping;
+  vpc: string;
+  subnetId: string;
+}
+
+/**
+ * Compiles the VPC model (src/vpc: EC2's facts and the ENIs) to the fabric: the model decides what each route
+ * points at, which sources each ENI's check lets out and which addresses the internet gateway translates; this
+ * function only says how the namespaces carry it out.
+ */
 export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, mappings: readonly EniMapping[]): DesiredFabric {
+  const model: VpcModel = { ...facts, enis: [...mappings] };
   const routes = new Map<string, string[]>();
   const rules = new Map<string, string[]>();
   const nft = new Map<string, string>();
@@ -74,7 +82,7 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
 
   // 1. Which ENIs are wired, and where.
   const links: EniLink[] = [];
-  const wired: Array<{ link: EniLink; eni: EniMapping; vpc: string; subnetId: string }> = [];
+  const wired: WiredEni[] = [];
   for (const eni of mappings) {
     const subnet = subnets.get(eni.subnetId);
     const vpc = vpcNameById.get(eni.vpcId);
@@ -114,19 +122,20 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
   for (const v of plan.vpcs) {
     const r = v.router;
     const vpcFacts = facts.vpcs.find((x) => x.name === v.name);
+    // the local route: every VPC destination goes to main, which holds a route per ENI address (below) and drops
+    // the rest; it comes before the subnet's table, as the local route is the most specific for VPC addresses
     add(rules, r, `pref 100 to ${v.cidr} lookup main`);
     add(rules, r, `pref 101 to ${IMDS_ADDRESS} lookup main`);
     add(rules, r, `pref 102 to ${plan.ec2Endpoint} lookup main`);
     add(routes, r, `unreachable ${v.cidr}`);
     add(routes, r, `${IMDS_ADDRESS}/32 via ${v.awsSideIp} dev pn-aws`);
     add(routes, r, `${plan.ec2Endpoint}/32 via ${v.awsSideIp} dev pn-aws`);
-    const tables = facts.routeTables.filter((t) => t.vpcId === vpcFacts?.id).sort((a, b) => a.id.localeCompare(b.id));
-    const tableNumber = new Map(tables.map((t, i) => [t.id, ROUTE_TABLE_BASE + i]));
+    const tables = vpcFacts ? facts.routeTables.filter((t) => t.vpcId === vpcFacts.id) : [];
+    const tableNumber = linuxTableNumbers(tables);
     for (const t of tables) {
-      const table = tableNumber.get(t.id)!;
       for (const route of t.routes) {
-        const via = nextHop(route.target, plan, facts, wired, v.name);
-        if (via) add(routes, r, `${route.destination} ${via} table ${table}`);
+        const via = nextHop(resolveTarget(model, t.vpcId, route.target), plan, wired, v.name);
+        if (via) add(routes, r, `${route.destination} ${via} table ${tableNumber.get(t.id)}`);
       }
     }
     const allowed: string[] = [];
@@ -139,28 +148,20 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
       for (const p of w.eni.ipv4Prefixes) add(routes, r, `${p} via ${first} dev ${port} onlink`);
       const table = tableNumber.get(subnets.get(w.subnetId)?.routeTableId ?? '');
       if (table !== undefined) add(rules, r, `pref 1000 iif ${port} lookup ${table}`);
-      // AWS turns the source/destination check off for a NAT gateway's ENI: it forwards for others.
-      if (natByEni.has(w.eni.eniId)) unchecked.push(port);
-      else allowed.push(...[...w.eni.privateIps.map((ip) => `${ip}/32`), ...w.eni.ipv4Prefixes].map((c) => `"${port}" . ${c}`));
+      const check = sourceCheck(model, w.eni);
+      if (check.checked) allowed.push(...check.allowed.map((c) => `"${port}" . ${c}`));
+      else unchecked.push(port);
     }
     nft.set(r, renderSourceCheck(allowed, unchecked, v.cidr));
   }
 
-  // 3. Internet gateways: 1:1 NAT between each private address with a public IP and that public IP.
-  const publicByVpc = new Map<string, Array<[string, string]>>();
-  for (const eni of mappings) {
-    const vpc = vpcNameById.get(eni.vpcId);
-    if (!vpc) continue;
-    const pairs = publicByVpc.get(vpc) ?? publicByVpc.set(vpc, []).get(vpc)!;
-    for (const [priv, pub] of Object.entries(eni.publicIps)) pairs.push([priv, pub]);
-    const nat = natByEni.get(eni.eniId);
-    if (nat?.publicIp && !pairs.some(([p]) => p === nat.privateIp)) pairs.push([nat.privateIp, nat.publicIp]);
-  }
-  for (const g of plan.igws) {
-    const pairs = (publicByVpc.get(g.vpc) ?? []).sort((a, b) => a[0].localeCompare(b[0]));
+  // 3. Internet gateways: the model's 1:1 translation, and the core routes each public IP to its gateway.
+  plan.igws.forEach((g, i) => {
+    const vpcId = facts.vpcs.find((x) => x.name === g.vpc)?.id;
+    const pairs = vpcId ? publicAddresses(model, vpcId) : [];
     nft.set(g.ns, renderIgwNat(pairs));
-    for (const [, pub] of pairs) add(routes, ns.inet, `${pub}/32 via ${g.inetSideIp} dev pn-g${plan.igws.indexOf(g)}`);
-  }
+    for (const [, pub] of pairs) add(routes, ns.inet, `${pub}/32 via ${g.inetSideIp} dev pn-g${i}`);
+  });
 
   // 4. NAT gateways translate what they forward to their own address.
   for (const n of facts.natGateways) {
@@ -171,26 +172,24 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
   return { links, routes, rules, nft, enis: wired.map((w) => w.eni) };
 }
 
-function nextHop(target: RouteTarget, plan: FabricPlan, facts: Ec2Facts, wired: Array<{ link: EniLink; eni: EniMapping }>, vpc: string): string | undefined {
+/** How a router carries a route to what the model resolved its target to; undefined: not carried (local: rule 100). */
+function nextHop(target: ResolvedTarget, plan: FabricPlan, wired: readonly WiredEni[], vpc: string): string | undefined {
   switch (target.kind) {
     case 'igw': {
-      const name = facts.internetGateways.find((g) => g.id === target.id)?.name;
-      const i = plan.igws.findIndex((g) => g.name === name);
+      const i = plan.igws.findIndex((g) => g.name === target.igw.name);
       return i < 0 ? undefined : `via ${plan.igws[i]!.vpcSideIp} dev pn-igw${i}`;
     }
     case 'nat': {
-      const nat = facts.natGateways.find((n) => n.id === target.id);
-      const w = wired.find((x) => x.eni.eniId === nat?.eniId);
-      return w && nat ? `via ${nat.privateIp} dev ${w.link.port} onlink` : undefined;
+      const w = wired.find((x) => x.eni.eniId === target.eni.eniId);
+      return w ? `via ${target.nat.privateIp} dev ${w.link.port} onlink` : undefined;
     }
     case 'pcx': {
-      const name = facts.peerings.find((p) => p.id === target.id)?.name;
-      const p = plan.peerings.find((x) => x.name === name);
+      const p = plan.peerings.find((x) => x.name === target.peering.name);
       if (!p) return undefined;
       return `via ${p.requester === vpc ? p.accepterIp : p.requesterIp} dev ${p.dev}`;
     }
     default:
-      return undefined; // local: rule 100 sends VPC destinations to main
+      return undefined;
   }
 }
 
@@ -257,10 +256,4 @@ export function renderNatGateway(privateIp: string): string {
     `  chain post { type nat hook postrouting priority srcnat; policy accept; oifname "eth0" ip saddr != ${privateIp} snat to ${privateIp}; }`,
     '}',
   ].join('\n');
-}
-
-/** Which ENI (and device index) holds an address, by the current mapping. */
-export function eniHolding(enis: readonly EniMapping[], address: string): EniMapping | undefined {
-  const a = parseAddress(address);
-  return enis.find((e) => e.privateIps.includes(address) || e.ipv4Prefixes.some((p) => cidrContains(parseCidr(p), a)));
 }

@@ -5,10 +5,10 @@
  */
 import { z } from 'zod';
 import { loadConfig } from '../config/index.js';
-import { parseSettings, parseTopology, readYamlFile, rejectUnknownSections, topologySchema, type LabSection, type Topology } from '../ec2/index.js';
-import { PodnetError } from '../lib/index.js';
+import { PodnetError, parseSettings } from '../lib/index.js';
 import { enisOnDefaultCard, lookupInstanceType } from '../limits/index.js';
 import { cidrContains, cidrsOverlap, isAddressText, parseAddress, parseCidr } from '../net/index.js';
+import { parseTopology, readYamlFile, rejectUnknownSections, topologySchema, type LabSection, type Topology } from '../vpc/index.js';
 
 /** TEST-NET-2 and TEST-NET-3 (RFC 5737): the only addresses an internet host may have. */
 export const TEST_NETS = ['198.51.100.0/24', '203.0.113.0/24'] as const;

@@ -7,10 +7,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EniMapping } from '../ec2/index.js';
+import type { Ec2Facts, EniMapping } from '../ec2/index.js';
 import { ensureDirectory, netnsArgv } from '../lib/index.js';
 import type { FabricPlan } from './plan.js';
-import type { Ec2Facts } from './render.js';
 
 export const DEFAULT_STATE_DIR = '/run/podnet-lab';
 /** Every process the lab starts carries this variable: `lab down` kills a recorded PID only if it still has it. */

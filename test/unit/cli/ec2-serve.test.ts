@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRegionName } from '../../../src/ec2/index.js';
+import { isRegionName } from '../../../src/vpc/index.js';
 import { podnet, podnetArgv, root } from '../../run-podnet.js';
 
 /** Debian's awscli (scripts/install.sh installs it); a pyenv or pip `aws` elsewhere on PATH is not the one meant. */

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
-import { applyTopology, loadTopology, parseTopology } from '../../../src/ec2/index.js';
+import { applyTopology } from '../../../src/ec2/index.js';
+import { loadTopology, parseTopology } from '../../../src/vpc/index.js';
 import { emulatorForFile } from './sdk-harness.js';
 
 const example = fileURLToPath(new URL('../../../examples/vpc.yaml', import.meta.url));

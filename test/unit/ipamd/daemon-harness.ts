@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { EC2Client, RunInstancesCommand, type _InstanceType } from '@aws-sdk/client-ec2';
 import { launcherRequestBody } from '../../../src/cni/index.js';
 import { loadConfig } from '../../../src/config/index.js';
-import { applyTopology, parseTopology, startEc2Server, type Ec2Emulator, type FaultConfig, type ThrottleConfig } from '../../../src/ec2/index.js';
+import { applyTopology, startEc2Server, type Ec2Emulator, type FaultConfig, type ThrottleConfig } from '../../../src/ec2/index.js';
+import { parseTopology } from '../../../src/vpc/index.js';
 import { startIpamd, type Ipamd } from '../../../src/ipamd/index.js';
 
 export interface Cloud {

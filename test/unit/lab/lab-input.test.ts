@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { loadTopology, parseTopology } from '../../../src/ec2/index.js';
+import { loadTopology, parseTopology } from '../../../src/vpc/index.js';
 import { defaultScenarioPath, parseScenario } from '../../../src/lab/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { EniMapping } from '../../../src/ec2/index.js';
-import { defaultScenarioPath, eniPortName, loadScenario, planFabric, renderFabric, renderFixedFabric, type Ec2Facts } from '../../../src/lab/index.js';
+import type { Ec2Facts, EniMapping } from '../../../src/ec2/index.js';
+import { defaultScenarioPath, eniPortName, loadScenario, planFabric, renderFabric, renderFixedFabric } from '../../../src/lab/index.js';
 
 const scenario = await loadScenario(defaultScenarioPath);
 const plan = planFabric(scenario);
@@ -23,7 +23,7 @@ const facts: Ec2Facts = {
   ],
   internetGateways: [{ id: 'igw-1', name: 'main-igw', vpcId: 'vpc-main' }],
   natGateways: [{ id: 'nat-1', name: 'nat-a', eniId: 'eni-nat', privateIp: '10.0.0.4', publicIp: '203.0.113.4' }],
-  peerings: [{ id: 'pcx-1', name: 'main-peer' }],
+  peerings: [{ id: 'pcx-1', name: 'main-peer', requesterVpcId: 'vpc-main', accepterVpcId: 'vpc-peer' }],
   instances: [
     { id: 'i-pub', name: 'pub-ip' },
     { id: 'i-priv', name: 'priv' },

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { PodnetError } from '../../../src/lib/index.js';
-import { topologyRegion } from '../../../src/ec2/index.js';
+import { topologyRegion } from '../../../src/vpc/index.js';
 import { defaultEc2Endpoint, defaultScenarioPath, loadScenario, parseScenario } from '../../../src/lab/index.js';
 
 const base = () => parseYaml(readFileSync(defaultScenarioPath, 'utf8')) as Record<string, unknown> & { instances: Array<Record<string, unknown>>; pods: Array<Record<string, unknown>>; internetHosts: Array<Record<string, unknown>>; nodes: Array<Record<string, unknown>> };

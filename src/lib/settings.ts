@@ -1,6 +1,6 @@
-/** Validation of the emulator's settings (throttle, faults, topology): zod, with errors that name the bad field. */
+/** Validation of settings and input files (the emulator's throttle and faults, topology and scenario files): zod, with errors that name the bad field. */
 import type { z } from 'zod';
-import { PodnetError } from '../lib/index.js';
+import { PodnetError } from './errors.js';
 
 /** Parses `value` with `schema` or throws CONFIG_INVALID listing each bad field by its path (`subnets[1].cidr`). */
 export function parseSettings<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {

@@ -1,0 +1,118 @@
+/**
+ * Reading a VPC back through the EC2 API (@aws-sdk/client-ec2, any endpoint): one Describe call per kind of
+ * resource, in parallel. The topology applier compares what it finds with the file; the lab's fabric controller
+ * turns it into the VPC model (src/vpc) it compiles to rules.
+ */
+import {
+  DescribeInstancesCommand,
+  DescribeInternetGatewaysCommand,
+  DescribeNatGatewaysCommand,
+  DescribeRouteTablesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcPeeringConnectionsCommand,
+  DescribeVpcsCommand,
+  type EC2Client,
+  type Instance,
+  type InternetGateway,
+  type NatGateway,
+  type RouteTable,
+  type SecurityGroup,
+  type Subnet,
+  type Tag,
+  type Vpc,
+  type VpcPeeringConnection,
+} from '@aws-sdk/client-ec2';
+import type { RouteTarget, VpcFacts } from '../vpc/index.js';
+
+/** Every VPC resource EC2 lists, as the SDK returns them; instances without the terminated ones. */
+export interface VpcResources {
+  vpcs: Vpc[];
+  subnets: Subnet[];
+  routeTables: RouteTable[];
+  internetGateways: InternetGateway[];
+  natGateways: NatGateway[];
+  peerings: VpcPeeringConnection[];
+  securityGroups: SecurityGroup[];
+  instances: Instance[];
+}
+
+export async function describeVpcResources(client: EC2Client): Promise<VpcResources> {
+  const [vpcs, subnets, tables, igws, nats, pcxs, groups, reservations] = await Promise.all([
+    client.send(new DescribeVpcsCommand({})),
+    client.send(new DescribeSubnetsCommand({})),
+    client.send(new DescribeRouteTablesCommand({})),
+    client.send(new DescribeInternetGatewaysCommand({})),
+    client.send(new DescribeNatGatewaysCommand({})),
+    client.send(new DescribeVpcPeeringConnectionsCommand({})),
+    client.send(new DescribeSecurityGroupsCommand({})),
+    client.send(new DescribeInstancesCommand({})),
+  ]);
+  return {
+    vpcs: vpcs.Vpcs ?? [],
+    subnets: subnets.Subnets ?? [],
+    routeTables: tables.RouteTables ?? [],
+    internetGateways: igws.InternetGateways ?? [],
+    natGateways: nats.NatGateways ?? [],
+    peerings: pcxs.VpcPeeringConnections ?? [],
+    securityGroups: groups.SecurityGroups ?? [],
+    instances: (reservations.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated'),
+  };
+}
+
+/** A resource's Name tag ('' without one). */
+export const nameTagOf = (tags: Tag[] | undefined): string => tags?.find((t) => t.Key === 'Name')?.Value ?? '';
+
+/** The VPC model's facts plus what the lab needs besides: which instance and group ids have which names. */
+export interface Ec2Facts extends VpcFacts {
+  instances: Array<{ id: string; name: string }>;
+  securityGroups: Array<{ id: string; name: string; vpcId: string }>;
+}
+
+function routeTargetOf(r: NonNullable<RouteTable['Routes']>[number]): RouteTarget {
+  if (r.GatewayId === 'local') return { kind: 'local' };
+  if (r.GatewayId?.startsWith('igw-')) return { kind: 'igw', id: r.GatewayId };
+  if (r.NatGatewayId) return { kind: 'nat', id: r.NatGatewayId };
+  if (r.VpcPeeringConnectionId) return { kind: 'pcx', id: r.VpcPeeringConnectionId };
+  return { kind: 'other', id: r.NetworkInterfaceId ?? r.InstanceId ?? r.GatewayId ?? '' };
+}
+
+/** What EC2 says about the VPCs, as the model's facts (IPv4 routes; names from Name tags). */
+function factsOf(resources: VpcResources): Ec2Facts {
+  const routeTables = resources.routeTables.map((t) => ({
+    id: t.RouteTableId!,
+    vpcId: t.VpcId!,
+    main: (t.Associations ?? []).some((a) => a.Main),
+    subnets: (t.Associations ?? []).flatMap((a) => (a.SubnetId ? [a.SubnetId] : [])),
+    routes: (t.Routes ?? []).filter((r) => r.DestinationCidrBlock).map((r) => ({ destination: r.DestinationCidrBlock!, target: routeTargetOf(r) })),
+  }));
+  return {
+    vpcs: resources.vpcs.map((v) => ({ id: v.VpcId!, name: nameTagOf(v.Tags), cidr: v.CidrBlock! })),
+    subnets: resources.subnets.map((s) => ({
+      id: s.SubnetId!,
+      name: nameTagOf(s.Tags),
+      vpcId: s.VpcId!,
+      cidr: s.CidrBlock!,
+      // a subnet without an explicit association uses its VPC's main route table
+      routeTableId: routeTables.find((t) => t.subnets.includes(s.SubnetId!))?.id ?? routeTables.find((t) => t.main && t.vpcId === s.VpcId)?.id ?? null,
+    })),
+    routeTables: routeTables.map(({ id, vpcId, routes }) => ({ id, vpcId, routes })),
+    internetGateways: resources.internetGateways.map((g) => ({ id: g.InternetGatewayId!, name: nameTagOf(g.Tags), vpcId: g.Attachments?.[0]?.VpcId ?? null })),
+    natGateways: resources.natGateways
+      .filter((n) => n.State !== 'deleted' && n.State !== 'deleting')
+      .map((n) => {
+        const a = n.NatGatewayAddresses?.[0];
+        return { id: n.NatGatewayId!, name: nameTagOf(n.Tags), eniId: a?.NetworkInterfaceId ?? '', privateIp: a?.PrivateIp ?? '', publicIp: a?.PublicIp ?? null };
+      }),
+    peerings: resources.peerings
+      .filter((p) => p.Status?.Code === 'active')
+      .map((p) => ({ id: p.VpcPeeringConnectionId!, name: nameTagOf(p.Tags), requesterVpcId: p.RequesterVpcInfo?.VpcId ?? '', accepterVpcId: p.AccepterVpcInfo?.VpcId ?? '' })),
+    securityGroups: resources.securityGroups.map((g) => ({ id: g.GroupId!, name: g.GroupName!, vpcId: g.VpcId! })),
+    instances: resources.instances.map((i) => ({ id: i.InstanceId!, name: nameTagOf(i.Tags) })),
+  };
+}
+
+/** Describes the VPCs through `client` and returns their facts. */
+export async function describeFacts(client: EC2Client): Promise<Ec2Facts> {
+  return factsOf(await describeVpcResources(client));
+}

@@ -1,0 +1,24 @@
+/**
+ * The VPC model (pure: runs nothing, knows no Linux): the topology file's schema and loader, the VPC as data in EC2's
+ * terms, route-table lookup, the source/destination check, the internet gateway's 1:1 translation, NAT gateways,
+ * peering, and the evaluation of a packet's and a connection's path through them. The lab compiles it to rules, its
+ * demo takes its VPC-level expectations from it, and `podnet explain` (issue 14) grows from forwardPath.
+ */
+export { topologySchema, parseTopology, rejectUnknownSections, topologyRegion, zoneRegion, isRegionName, DEFAULT_REGION, type Topology, type LabSection } from './topology.js';
+export { loadTopology, readYamlFile } from './load.js';
+export {
+  eniHolding,
+  vpcContaining,
+  sourceCheck,
+  sourceCheckPasses,
+  publicAddresses,
+  resolveTarget,
+  type RouteTarget,
+  type Route,
+  type VpcFacts,
+  type NetworkInterface,
+  type VpcModel,
+  type ResolvedTarget,
+} from './model.js';
+export { routeTableOf, lookupRoute } from './routing.js';
+export { forwardPath, flowPath, type PathStart, type PathResult, type FlowResult, type Hop, type HopElement, type Verdict, type VpcDropReason, type NatTranslation } from './path.js';

@@ -1,0 +1,126 @@
+/**
+ * The VPC as data, in EC2's terms (resources by their ids, as the Describe calls return them): what the lab's fabric
+ * compiles to rules and what the path evaluation reads. Security groups, network ACLs and transit gateways are later
+ * sections of this model (issue 13); the evaluation takes one more step per element.
+ */
+import { cidrContains, parseAddress, parseCidr } from '../net/index.js';
+
+/** A route's target as EC2 describes it. */
+export type RouteTarget =
+  | { kind: 'local' }
+  | { kind: 'igw'; id: string }
+  | { kind: 'nat'; id: string }
+  | { kind: 'pcx'; id: string }
+  /** a network interface or instance target: EC2 accepts it; neither the model nor the lab forwards by it yet */
+  | { kind: 'other'; id: string };
+
+export interface Route {
+  destination: string;
+  target: RouteTarget;
+}
+
+/** What EC2 says about the VPCs (names are the resources' Name tags). */
+export interface VpcFacts {
+  vpcs: Array<{ id: string; name: string; cidr: string }>;
+  /** routeTableId: the explicitly associated table, else the VPC's main table */
+  subnets: Array<{ id: string; name: string; vpcId: string; cidr: string; routeTableId: string | null }>;
+  routeTables: Array<{ id: string; vpcId: string; routes: Route[] }>;
+  internetGateways: Array<{ id: string; name: string; vpcId: string | null }>;
+  natGateways: Array<{ id: string; name: string; eniId: string; privateIp: string; publicIp: string | null }>;
+  peerings: Array<{ id: string; name: string; requesterVpcId: string; accepterVpcId: string }>;
+}
+
+/** A network interface as the VPC sees it: which addresses EC2 assigned to it. */
+export interface NetworkInterface {
+  eniId: string;
+  vpcId: string;
+  subnetId: string;
+  /** primary first */
+  privateIps: string[];
+  ipv4Prefixes: string[];
+  /** private address → public IP (a public IP on launch or an associated Elastic IP) */
+  publicIps: Record<string, string>;
+}
+
+/** The VPCs and the network interfaces in them. */
+export interface VpcModel extends VpcFacts {
+  enis: NetworkInterface[];
+}
+
+/** The network interface that holds `address`: as its primary or a secondary address, or inside a delegated prefix. */
+export function eniHolding<E extends Pick<NetworkInterface, 'privateIps' | 'ipv4Prefixes'>>(enis: readonly E[], address: string): E | undefined {
+  const a = parseAddress(address);
+  return enis.find((e) => e.privateIps.includes(address) || e.ipv4Prefixes.some((p) => cidrContains(parseCidr(p), a)));
+}
+
+/** The VPC whose CIDR contains `address`. */
+export function vpcContaining(model: Pick<VpcFacts, 'vpcs'>, address: string): VpcFacts['vpcs'][number] | undefined {
+  const a = parseAddress(address);
+  return model.vpcs.find((v) => cidrContains(parseCidr(v.cidr), a));
+}
+
+/**
+ * What the source/destination check lets out of an ENI: every address and prefix EC2 assigned to it (as CIDRs), or
+ * everything for a NAT gateway's ENI, for which AWS turns the check off (it forwards for others).
+ */
+export function sourceCheck(model: Pick<VpcFacts, 'natGateways'>, eni: NetworkInterface): { checked: false } | { checked: true; allowed: string[] } {
+  if (model.natGateways.some((n) => n.eniId === eni.eniId)) return { checked: false };
+  return { checked: true, allowed: [...eni.privateIps.map((ip) => `${ip}/32`), ...eni.ipv4Prefixes] };
+}
+
+/** Whether the source/destination check lets a packet with `source` leave `eni`. */
+export function sourceCheckPasses(model: Pick<VpcFacts, 'natGateways'>, eni: NetworkInterface, source: string): boolean {
+  const check = sourceCheck(model, eni);
+  if (!check.checked) return true;
+  const a = parseAddress(source);
+  return check.allowed.some((c) => cidrContains(parseCidr(c), a));
+}
+
+/**
+ * The internet gateway's 1:1 translation for a VPC: each private address with a public IP, and that public IP, sorted
+ * by private address. A NAT gateway's Elastic IP counts too (EC2 may list it on the NAT gateway only).
+ */
+export function publicAddresses(model: VpcModel, vpcId: string): Array<[privateIp: string, publicIp: string]> {
+  const pairs: Array<[string, string]> = [];
+  for (const eni of model.enis.filter((e) => e.vpcId === vpcId)) {
+    for (const [priv, pub] of Object.entries(eni.publicIps)) pairs.push([priv, pub]);
+    const nat = model.natGateways.find((n) => n.eniId === eni.eniId);
+    if (nat?.publicIp && !pairs.some(([p]) => p === nat.privateIp)) pairs.push([nat.privateIp, nat.publicIp]);
+  }
+  return pairs.sort((a, b) => a[0].localeCompare(b[0]));
+}
+
+/** A route target with the resources it names looked up, from the side of the VPC whose table holds the route. */
+export type ResolvedTarget =
+  | { kind: 'local'; vpcId: string }
+  | { kind: 'igw'; igw: VpcFacts['internetGateways'][number] }
+  | { kind: 'nat'; nat: VpcFacts['natGateways'][number]; eni: NetworkInterface }
+  | { kind: 'pcx'; peering: VpcFacts['peerings'][number]; peerVpcId: string }
+  /** a target the model cannot follow: gone (a deleted gateway), in another VPC, or of a kind not modelled */
+  | { kind: 'unresolved'; why: string };
+
+/** Looks up what a route of VPC `vpcId`'s table points at. */
+export function resolveTarget(model: VpcModel, vpcId: string, target: RouteTarget): ResolvedTarget {
+  switch (target.kind) {
+    case 'local':
+      return { kind: 'local', vpcId };
+    case 'igw': {
+      const igw = model.internetGateways.find((g) => g.id === target.id);
+      if (!igw || igw.vpcId !== vpcId) return { kind: 'unresolved', why: `internet gateway ${target.id} is not attached to ${vpcId}` };
+      return { kind: 'igw', igw };
+    }
+    case 'nat': {
+      const nat = model.natGateways.find((n) => n.id === target.id);
+      const eni = nat && model.enis.find((e) => e.eniId === nat.eniId);
+      if (!nat || !eni || eni.vpcId !== vpcId) return { kind: 'unresolved', why: `NAT gateway ${target.id} has no network interface in ${vpcId}` };
+      return { kind: 'nat', nat, eni };
+    }
+    case 'pcx': {
+      const peering = model.peerings.find((p) => p.id === target.id);
+      if (!peering || (peering.requesterVpcId !== vpcId && peering.accepterVpcId !== vpcId)) return { kind: 'unresolved', why: `peering ${target.id} does not connect ${vpcId}` };
+      return { kind: 'pcx', peering, peerVpcId: peering.requesterVpcId === vpcId ? peering.accepterVpcId : peering.requesterVpcId };
+    }
+    default:
+      return { kind: 'unresolved', why: `route target ${target.id} (a network interface or instance) is not modelled` };
+  }
+}

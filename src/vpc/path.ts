@@ -1,0 +1,233 @@
+/**
+ * What the VPC does with one packet, and with a connection (the packet, then the receiver's reply): the elements it
+ * passes (ENI with its source/destination check, the VPC router's route table, internet gateway, NAT gateway,
+ * peering, the internet), what each did, the address the receiver sees, and whether it arrives — and if not, which
+ * element dropped it and why. This is the VPC half of `podnet explain` (issue 14); the node's rules (SNAT, which ENI a
+ * reply leaves by) are the caller's to decide, and come in as the ENI and source address a packet leaves with.
+ */
+import { cidrContains, parseAddress, parseCidr } from '../net/index.js';
+import {
+  eniHolding,
+  publicAddresses,
+  resolveTarget,
+  sourceCheckPasses,
+  vpcContaining,
+  type NetworkInterface,
+  type VpcModel,
+} from './model.js';
+import { lookupRoute, routeTableOf } from './routing.js';
+
+/** Why the VPC drops a packet: the same reasons the lab's fabric counts (src/lab/drops.ts). */
+export type VpcDropReason = 'source-destination-check' | 'no-route' | 'no-public-ip';
+
+export type Verdict = 'delivered' | 'dropped' | 'unknown';
+
+export type HopElement = 'eni' | 'route-table' | 'internet-gateway' | 'nat-gateway' | 'peering' | 'internet';
+
+export interface Hop {
+  element: HopElement;
+  /** eni-…, rtb-…, igw-…, nat-…, pcx-…, or `internet` */
+  id: string;
+  /** what it did, as a clause: `route 0.0.0.0/0 → igw-1`, `source 10.0.0.5 → 203.0.113.5` */
+  action: string;
+  /** the packet's addresses after this hop */
+  source: string;
+  destination: string;
+}
+
+/** Where a packet starts: leaving an ENI with a source address (the node chose both), or a host on the internet. */
+export type PathStart = { eniId: string; source: string } | { internet: string };
+
+/** A NAT gateway's translation of a connection: its replies are translated back to `original` (connection tracking). */
+export interface NatTranslation {
+  natGatewayId: string;
+  original: string;
+}
+
+export interface PathResult {
+  verdict: Verdict;
+  /** for dropped: the reason; for unknown: absent */
+  reason?: VpcDropReason;
+  /** for dropped and unknown: the element and why, as a sentence */
+  detail?: string;
+  hops: Hop[];
+  /** where it arrived (delivered only) */
+  arrivedAt: { eni: NetworkInterface } | { internet: string } | null;
+  /** the packet's addresses when it arrived (delivered only): the source the receiver sees, its own address */
+  sourceSeen: string | null;
+  destinationSeen: string | null;
+  translations: NatTranslation[];
+}
+
+/** A loop in route tables (a NAT gateway routing to itself) ends here instead of running forever. */
+const MAX_HOPS = 32;
+
+type Step =
+  | { at: 'leave-eni'; eni: NetworkInterface }
+  | { at: 'router'; vpcId: string; tableId: string | null }
+  | { at: 'deliver-in-vpc'; vpcId: string }
+  | { at: 'internet' };
+
+/**
+ * Follows one packet from `from` to destination address `to`. `established` are the NAT translations of the
+ * connection this packet is a reply in (from `forwardPath` of the packet that opened it).
+ */
+export function forwardPath(model: VpcModel, from: PathStart, to: string, established: readonly NatTranslation[] = []): PathResult {
+  const hops: Hop[] = [];
+  const translations: NatTranslation[] = [];
+  let source = 'internet' in from ? from.internet : from.source;
+  let destination = to;
+  const hop = (element: HopElement, id: string, action: string) => hops.push({ element, id, action, source, destination });
+  const end = (verdict: Verdict, reason: VpcDropReason | undefined, detail: string): PathResult => ({
+    verdict, ...(reason ? { reason } : {}), detail, hops, arrivedAt: null, sourceSeen: null, destinationSeen: null, translations,
+  });
+  const vpcCidr = (vpcId: string) => model.vpcs.find((v) => v.id === vpcId)?.cidr;
+
+  let step: Step;
+  if ('internet' in from) step = { at: 'internet' };
+  else {
+    const eni = model.enis.find((e) => e.eniId === from.eniId);
+    if (!eni) return end('unknown', undefined, `no network interface ${from.eniId} in the model`);
+    step = { at: 'leave-eni', eni };
+  }
+
+  for (let n = 0; n < MAX_HOPS; n++) {
+    const current: Step = step;
+    switch (current.at) {
+      case 'leave-eni': {
+        const eni: NetworkInterface = current.eni;
+        if (!sourceCheckPasses(model, eni, source)) {
+          hop('eni', eni.eniId, `source/destination check: ${source} is not an address of ${eni.eniId}`);
+          return end('dropped', 'source-destination-check', `the source/destination check of ${eni.eniId} dropped it: ${source} is not an address EC2 assigned to that ENI`);
+        }
+        hop('eni', eni.eniId, 'left the ENI');
+        step = { at: 'router', vpcId: eni.vpcId, tableId: routeTableOf(model, eni.subnetId)?.id ?? null };
+        break;
+      }
+      case 'router': {
+        const vpcId: string = current.vpcId;
+        const tableId: string | null = current.tableId;
+        const table = model.routeTables.find((t) => t.id === tableId);
+        const route = lookupRoute(table, destination, vpcCidr(vpcId) ?? '0.0.0.0/32');
+        const tableName = tableId ?? `(no route table of ${vpcId})`;
+        if (!route) {
+          hop('route-table', tableName, `no route to ${destination}`);
+          return end('dropped', 'no-route', `route table ${tableName} has no route to ${destination}`);
+        }
+        const target = resolveTarget(model, vpcId, route.target);
+        const via = route.target.kind === 'local' ? 'local' : route.target.id;
+        hop('route-table', tableName, `route ${route.destination} → ${via}`);
+        switch (target.kind) {
+          case 'local':
+            step = { at: 'deliver-in-vpc', vpcId };
+            break;
+          case 'igw': {
+            const mapping = publicAddresses(model, vpcId).find(([priv]) => priv === source);
+            if (!mapping) {
+              hop('internet-gateway', target.igw.id, `${source} has no public IP`);
+              return end('dropped', 'no-public-ip', `internet gateway ${target.igw.id} dropped it: ${source} has no public IP`);
+            }
+            source = mapping[1];
+            hop('internet-gateway', target.igw.id, `source ${mapping[0]} → ${mapping[1]}`);
+            step = { at: 'internet' };
+            break;
+          }
+          case 'nat': {
+            translations.push({ natGatewayId: target.nat.id, original: source });
+            source = target.nat.privateIp;
+            hop('nat-gateway', target.nat.id, `source ${translations.at(-1)!.original} → ${source}`);
+            // the NAT gateway sends it on from its own ENI, routed by its subnet's table (the ENI is not checked)
+            step = { at: 'leave-eni', eni: target.eni };
+            break;
+          }
+          case 'pcx': {
+            const peerCidr = vpcCidr(target.peerVpcId);
+            // peering is not transitive: only the peer VPC's own addresses cross it (no edge-to-edge routing)
+            if (!peerCidr || !cidrContains(parseCidr(peerCidr), parseAddress(destination))) {
+              hop('peering', target.peering.id, `${destination} is not in the peer VPC ${peerCidr ?? target.peerVpcId}`);
+              return end('dropped', 'no-route', `peering ${target.peering.id} carries only the peer VPC's addresses (${peerCidr ?? target.peerVpcId}), not ${destination}`);
+            }
+            hop('peering', target.peering.id, `to ${target.peerVpcId}`);
+            step = { at: 'deliver-in-vpc', vpcId: target.peerVpcId };
+            break;
+          }
+          case 'unresolved':
+            return end('unknown', undefined, `route table ${tableName}: ${target.why}`);
+        }
+        break;
+      }
+      case 'deliver-in-vpc': {
+        const vpcId: string = current.vpcId;
+        const eni: NetworkInterface | undefined = eniHolding(model.enis.filter((e) => e.vpcId === vpcId), destination);
+        if (!eni) {
+          hop('route-table', `(local ${vpcCidr(vpcId)})`, `no ENI holds ${destination}`);
+          return end('dropped', 'no-route', `no ENI in ${vpcId} holds ${destination}`);
+        }
+        const nat = model.natGateways.find((g) => g.eniId === eni.eniId);
+        const reverse = nat && destination === nat.privateIp ? established.find((t) => t.natGatewayId === nat.id) : undefined;
+        if (nat && reverse) {
+          hop('nat-gateway', nat.id, `reply: destination ${destination} → ${reverse.original}`);
+          destination = reverse.original;
+          step = { at: 'leave-eni', eni };
+          break;
+        }
+        hop('eni', eni.eniId, `delivered to ${destination}`);
+        return { verdict: 'delivered', hops, arrivedAt: { eni }, sourceSeen: source, destinationSeen: destination, translations };
+      }
+      case 'internet': {
+        const inbound = internetGatewayFor(model, destination);
+        if (inbound) {
+          hop('internet-gateway', inbound.igwId, `destination ${destination} → ${inbound.privateIp}`);
+          destination = inbound.privateIp;
+          step = { at: 'deliver-in-vpc', vpcId: inbound.vpcId };
+          break;
+        }
+        const vpc = vpcContaining(model, destination);
+        if (vpc) {
+          hop('internet', 'internet', `${destination} is a private address of ${vpc.id}`);
+          return end('dropped', 'no-route', `the internet has no route to ${destination}, a private address of ${vpc.id}`);
+        }
+        hop('internet', 'internet', `delivered to ${destination}`);
+        return { verdict: 'delivered', hops, arrivedAt: { internet: destination }, sourceSeen: source, destinationSeen: destination, translations };
+      }
+    }
+  }
+  return end('unknown', undefined, `more than ${MAX_HOPS} hops: the route tables loop`);
+}
+
+/** The internet gateway that owns public IP `address`, and the private address it stands for. */
+function internetGatewayFor(model: VpcModel, address: string): { igwId: string; vpcId: string; privateIp: string } | undefined {
+  for (const igw of model.internetGateways) {
+    if (!igw.vpcId) continue;
+    const pair = publicAddresses(model, igw.vpcId).find(([, pub]) => pub === address);
+    if (pair) return { igwId: igw.id, vpcId: igw.vpcId, privateIp: pair[0] };
+  }
+  return undefined;
+}
+
+export interface FlowResult {
+  /** delivered when the packet arrives and its reply gets back */
+  verdict: Verdict;
+  reason?: VpcDropReason;
+  detail?: string;
+  /** the source address the receiver sees (when the packet arrives, whatever happens to the reply) */
+  sourceSeen: string | null;
+  forward: PathResult;
+  reply: PathResult | null;
+}
+
+/**
+ * A connection from `from` to `to`: the packet, then the receiver's reply to the address it saw. The reply leaves the
+ * ENI the packet arrived at unless `replyFromEniId` says otherwise (a node's routing may send it out another ENI).
+ */
+export function flowPath(model: VpcModel, from: PathStart, to: string, opts: { replyFromEniId?: string } = {}): FlowResult {
+  const forward = forwardPath(model, from, to);
+  if (forward.verdict !== 'delivered' || !forward.arrivedAt) {
+    return { verdict: forward.verdict, ...(forward.reason ? { reason: forward.reason } : {}), ...(forward.detail ? { detail: forward.detail } : {}), sourceSeen: null, forward, reply: null };
+  }
+  const replySource = forward.destinationSeen!;
+  const replyStart: PathStart = 'internet' in forward.arrivedAt ? { internet: replySource } : { eniId: opts.replyFromEniId ?? forward.arrivedAt.eni.eniId, source: replySource };
+  const reply = forwardPath(model, replyStart, forward.sourceSeen!, forward.translations);
+  const outcome = reply.verdict === 'delivered' ? {} : { ...(reply.reason ? { reason: reply.reason } : {}), detail: `the reply: ${reply.detail}` };
+  return { verdict: reply.verdict, ...outcome, sourceSeen: forward.sourceSeen, forward, reply };
+}
