@@ -187,7 +187,7 @@ export function toCloudError(api: CloudApi, err: unknown): CloudError {
 
 function idsInMessage(message: string): string[] {
   const quoted = /'([^']+)'/.exec(message)?.[1] ?? '';
-  return quoted.split(/[\s,]+/).filter((id) => /^[a-z]+-[0-9a-f]+$/.test(id));
+  return quoted.split(/[\s,]+/).filter((id) => /^[a-z]+(-[a-z]+)*-[0-9a-f]+$/.test(id));
 }
 
 function defined(values: readonly (string | undefined)[]): string[] {

@@ -9,7 +9,7 @@ import {
   DescribeNetworkInterfacesCommand, DetachNetworkInterfaceCommand, EC2Client, RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { startEc2Server } from '../../../src/ec2/index.js';
-import { sdkCloud } from '../../../src/ipamd/index.js';
+import { sdkCloud } from '../../../src/ipamd/sdk-cloud.js';
 import { Datastore, FakeClock, PoolExecutor, PoolManager, decidePool, poolLimitsFrom, type NodeIdentity } from '../../../src/ipam/index.js';
 import { lookupInstanceType } from '../../../src/limits/index.js';
 import { poolConfig } from './fixtures.js';
