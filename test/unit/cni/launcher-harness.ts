@@ -32,9 +32,10 @@ export function runLauncher(file: string, env: CniEnv | Record<string, string>, 
 
 /**
  * Installs the launcher into dir/name/bin as `podnet cni install` does, for socket, with a fallback that runs the
- * TypeScript source (the installed one runs dist/ with the same code). Returns the launcher's path.
+ * TypeScript source (the installed one runs dist/ with the same code) and the launcher's timeout (default 30 s).
+ * Returns the launcher's path.
  */
-export function installForTest(dir: string, name: string, socket: string): string {
+export function installForTest(dir: string, name: string, socket: string, launcherTimeoutSeconds?: number): string {
   const entry = join(dir, 'fallback-entry.mjs');
   mkdirSync(join(dir, name), { recursive: true }); // install creates only the last component of --bin-dir/--conf-dir
   writeFileSync(entry, `import { runFallbackPluginProcess } from ${JSON.stringify(pathToFileURL(join(root, 'src/cni/index.ts')).href)};\nawait runFallbackPluginProcess();\n`);
@@ -43,6 +44,7 @@ export function installForTest(dir: string, name: string, socket: string): strin
     confDir: join(dir, name, 'net.d'),
     conflist: { vethPrefix: 'eni', mtu: 9001, podSGEnforcingMode: 'strict', pluginLogFile: '/var/log/aws-routed-eni/plugin.log', pluginLogLevel: 'DEBUG', bandwidth: false, ipamdSocket: socket },
     fallbackArgv: [process.execPath, '--import', import.meta.resolve('tsx'), entry],
+    ...(launcherTimeoutSeconds !== undefined && { launcherTimeoutSeconds }),
   }).launcher;
 }
 
