@@ -341,12 +341,6 @@ export class Datastore {
     return out;
   }
 
-  /** CIDRs of the active mode on an ENI with no assigned address (FindFreeableCidrs); cooling ones included. */
-  findFreeableCidrs(eniId: string, nowMs: number): string[] {
-    const eni = this.snapshot(nowMs).enis.find((e) => e.id === eniId);
-    return eni ? freeableCidrs(eni, this.options.prefixDelegation) : [];
-  }
-
   stats(nowMs: number): IpStats {
     return ipStats(this.snapshot(nowMs));
   }

@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Datastore, MIGRATED_IF_NAME, MIGRATED_NETWORK_NAME, type EniInfo, type IpamKey } from '../../../src/ipam/index.js';
+import { freeableCidrs } from '../../../src/ipam/datastore.js';
 
 function eni(id: string, deviceNumber: number, over: Partial<EniInfo> = {}): EniInfo {
   return {
@@ -84,12 +85,12 @@ describe('Datastore CIDRs and ENIs', () => {
     assert.equal(ds.findAssignment(key('p1')), undefined);
   });
 
-  test('findFreeableCidrs lists pod-less CIDRs of the active mode, cooling ones included', () => {
+  test('freeableCidrs (FindFreeableCidrs, what the pool frees) lists pod-less CIDRs of the active mode, cooling ones included', () => {
     const ds = secondaryIpStore();
     ds.assign(key('p1'), {}, 0);
     ds.assign(key('p2'), {}, 0);
     ds.unassign(key('p2'), 1);
-    assert.deepEqual(ds.findFreeableCidrs('eni-a', 2), ['10.0.1.3/32']);
+    assert.deepEqual(freeableCidrs(ds.snapshot(2).enis.find((e) => e.id === 'eni-a')!, false), ['10.0.1.3/32']);
   });
 
   test('an ENI with pods is not removed unless forced', () => {
