@@ -7,13 +7,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startEc2Server } from '../../../src/ec2/index.js';
+import { startSimulatedNode } from '../../../src/ec2/index.js';
 import { poolConfigFrom, poolLimitsFrom, simulatePool, type StartSimulatedCloud } from '../../../src/ipam/index.js';
 import { allInstanceTypes, lookupInstanceType, maxPods, trunkLimits, trunkingCompatible } from '../../../src/limits/index.js';
 import { loadConfig } from '../../../src/config/index.js';
 
-const startCloud: StartSimulatedCloud = (nowMs) =>
-  startEc2Server({ listen: { host: '127.0.0.1', port: 0 }, imdsListen: { host: '127.0.0.1', port: 0 }, throttle: false, nowMs });
+const startCloud: StartSimulatedCloud = startSimulatedNode;
 
 async function simulate(instanceType: string, pods: number, env: Record<string, string>) {
   const { result } = await simulatePool({ instanceType, pods, env, startCloud });
