@@ -154,6 +154,11 @@ test('every folder under src/ has a row: a new module without one is refused', (
   assert.match(v.message, /src\/vpc has no row/);
 });
 
+test('a source file directly in src/, outside every module, is refused', () => {
+  const v = assertOne(check({ 'src/helpers.ts': 'export const h = 1;\n' }), 'every module has a row', 'src/helpers.ts', null);
+  assert.match(v.message, /belongs to no module/);
+});
+
 test('a built row without its folder, and a folder whose row still says not yet built, are refused', () => {
   const withRow = TABLE.replace('| `cli` |', '| `k8s-api` | the API server | `be imported by: ipam` |\n| `cli` |');
   const v = assertOne(check({ 'docs/architecture.md': withRow }), 'every module has a row', 'docs/architecture.md:12', null);

@@ -334,11 +334,15 @@ export function checkModuleRules(root: string): Violation[] {
   return violations;
 }
 
-/** Every folder under src/ has a built row and an index.ts; every built row has its folder; a planned row has none yet. */
+/** Every file under src/ is in a module folder; every folder has a built row and an index.ts; every built row has its folder; a planned row has none yet. */
 function checkFolders(root: string, rows: ModuleRow[]): Violation[] {
   const out: Violation[] = [];
   const src = join(root, 'src');
-  const folders = readdirSync(src, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  const entries = readdirSync(src, { withFileTypes: true });
+  const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  for (const loose of entries.filter((e) => e.isFile() && e.name.endsWith('.ts'))) {
+    out.push({ file: `src/${loose.name}`, line: 0, specifier: null, rule: 'every module has a row', message: `src/${loose.name} belongs to no module: move it into the folder of the module it serves` });
+  }
   const byName = new Map(rows.map((r) => [r.name, r]));
   for (const folder of folders) {
     const row = byName.get(folder);
