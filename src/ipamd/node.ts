@@ -5,7 +5,7 @@
  * (pod-addresses.ts), the reconcile diff (reconcile.ts) and subnet choice (eni-subnet.ts) live beside it.
  * Only network card 0 is managed (ENABLE_MULTI_NIC is not supported yet) and only IPv4 pools.
  */
-import { Datastore, type Cloud, type Clock, type IpamKey, type IpamMetadata, PoolExecutor, type ActionOutcome, type NodeIdentity, PoolManager, type IterationResult, ipStats, isInsufficientCidrCode, isPoolTooLow, poolConfigFrom, poolLimitsFrom, type PoolConfig, type PoolLimits } from '../ipam/index.js';
+import { Datastore, type Cloud, type Clock, type IpamKey, type IpamMetadata, PoolExecutor, type ActionOutcome, type NodeIdentity, PoolManager, ipStats, isInsufficientCidrCode, isPoolTooLow, poolConfigFrom, poolLimitsFrom, type PoolConfig, type PoolLimits } from '../ipam/index.js';
 import type { PodnetConfig } from '../config/index.js';
 import { PodnetError } from '../lib/index.js';
 import { lookupInstanceType, maxPods } from '../limits/index.js';
@@ -45,7 +45,7 @@ export class IpamdNode {
   private readonly state: NodeState = { ready: false, stopping: false, manager: undefined, vpcCidrs: [] };
   private readonly pods: PodAddresses;
   private facts: ImdsInstanceFacts | undefined;
-  private poolLimitsValue: PoolLimits | undefined;
+  private poolLimits: PoolLimits | undefined;
   private identity: { -readonly [K in keyof NodeIdentity]: NodeIdentity[K] } | undefined;
   private vpcId = '';
   /** Built by init once the instance is known. */
@@ -70,15 +70,7 @@ export class IpamdNode {
     return this.state.ready;
   }
 
-  get instance(): ImdsInstanceFacts | undefined {
-    return this.facts;
-  }
-
-  get poolLimits(): PoolLimits | undefined {
-    return this.poolLimitsValue;
-  }
-
-  get provisioning(): boolean {
+  private get provisioning(): boolean {
     return !this.config.disableNetworkResourceProvisioning;
   }
 
@@ -118,7 +110,7 @@ export class IpamdNode {
 
     const nodeMaxPods = this.o.eniConfigFile?.node.capacityPods ?? maxPods(facts.instanceType).maxPods;
     const limits = poolLimitsFrom(instanceLimits, this.poolConfig, { maxPods: nodeMaxPods, unmanagedEnis: card0.length - managed.length });
-    this.poolLimitsValue = limits;
+    this.poolLimits = limits;
     this.identity = { instanceId: facts.instanceId, networkCard: 0, subnetId: primary.subnetId, subnetCidr: primary.subnetCidr,
       securityGroupIds: [...primary.securityGroupIds].sort(), clusterName: config.clusterName, additionalTags: config.additionalEniTags };
     await subnets.choose(this.identity, { refresh: false });
@@ -203,15 +195,14 @@ export class IpamdNode {
   }
 
   /** One updateIPPoolIfRequired (§4.4) through the core's manager, then what the daemon owes the results. */
-  async runPoolIteration(): Promise<IterationResult | undefined> {
+  private async runPoolIteration(): Promise<void> {
     const manager = this.requireManager();
-    if (this.state.stopping) return undefined;
-    const increasing = isPoolTooLow(ipStats(this.datastore.snapshot(this.o.clock.now())), this.poolConfig, this.poolLimitsValue!);
+    if (this.state.stopping) return;
+    const increasing = isPoolTooLow(ipStats(this.datastore.snapshot(this.o.clock.now())), this.poolConfig, this.poolLimits!);
     const result = await this.o.metrics.track(increasing ? 'increaseDatastorePool' : 'decreaseDatastorePool', () => manager.runIteration());
     for (const outcome of result.outcomes) await this.afterAction(outcome);
     if (result.changed) await this.pods.checkpoint.request();
     this.updateGauges();
-    return result;
   }
 
   private async afterAction(o: ActionOutcome): Promise<void> {
@@ -230,7 +221,7 @@ export class IpamdNode {
   }
 
   /** nodeIPPoolReconcile (§4.13): gathers IMDS's and EC2's views, diffs them with the datastore, performs the result. */
-  async reconcile(): Promise<void> {
+  private async reconcile(): Promise<void> {
     const manager = this.requireManager();
     await this.o.metrics.track('nodeIPPoolReconcile', async () => {
       const { imds, metrics, clock, config } = this.o;
@@ -323,8 +314,8 @@ export class IpamdNode {
 
   // ---- gauges ----
 
-  updateGauges(): void {
-    this.o.metrics.setPool(poolGauges(this.datastore.snapshot(this.o.clock.now()), this.poolLimitsValue));
+  private updateGauges(): void {
+    this.o.metrics.setPool(poolGauges(this.datastore.snapshot(this.o.clock.now()), this.poolLimits));
   }
 
   summary(): string {
