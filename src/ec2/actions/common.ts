@@ -43,6 +43,12 @@ export function findRow<T>(state: Ec2State, kind: ResourceKind, id: string): T {
   return row;
 }
 
+/** Deletes one resource's row and its tags (what depends on it is the caller's to check or remove first). */
+export function deleteResource(state: Ec2State, kind: ResourceKind, id: string): void {
+  state.run(`DELETE FROM ${kinds[kind].table} WHERE id = ?`, id);
+  state.run('DELETE FROM tags WHERE resource_id = ?', id);
+}
+
 /** Rows for explicitly listed IDs (in the order given), or NotFound naming every missing one. */
 export function findRows<T>(state: Ec2State, kind: ResourceKind, ids: string[]): T[] {
   for (const id of ids) checkIdFormat(kind, id);
@@ -193,7 +199,7 @@ function tagsOf(state: Ec2State, resourceId: string): Tag[] {
   return state.all<Tag>('SELECT key, value FROM tags WHERE resource_id = ?', resourceId);
 }
 
-/** MaxResults bounds of one Describe* action (EC2's differ by action), and the page size when none is asked. */
+/** MaxResults bounds of one Describe* action, and the page size when none is asked; most take 5 to 1000. */
 export interface PageLimits {
   min: number;
   max: number;
@@ -238,7 +244,8 @@ export interface Selection<Item> {
 export interface DescribeSpec<Item> {
   select(params: Ec2Params, state: Ec2State): Selection<Item>;
   filters: FilterFields<Item>;
-  paging: PageLimits;
+  /** Default: MaxResults 5 to 1000, everything when none is given. */
+  paging?: PageLimits;
   /** The tags `tag:…` filters look at; default: the resource's own tags by its `id`. */
   tags?: (item: Item, state: Ec2State) => Tag[];
   /** The page as the response's item set, e.g. `{ vpcSet: [...] }` (the helper adds `nextToken`). */
@@ -252,7 +259,7 @@ export function describeAction<Item>(spec: DescribeSpec<Item>): ActionHandler<Ec
     const matches = filterMatcher(params, spec.filters);
     const { items, named } = spec.select(params, state);
     const selected = items.filter((item) => matches(item, state, () => tags(item, state)));
-    const { page, nextToken } = paginate(selected, params, spec.paging, named);
+    const { page, nextToken } = paginate(selected, params, spec.paging ?? { min: 5, max: 1000 }, named);
     return { ...spec.render(page, state), nextToken };
   };
 }

@@ -6,6 +6,7 @@ import {
   applyTagSpecifications,
   combination,
   countParam,
+  deleteResource,
   describeAction,
   findRow,
   invalidParameter,
@@ -268,8 +269,7 @@ export function deleteEniRow(state: Ec2State, eni: EniRow): void {
   releasePublicIp(state, eni.id);
   state.run('DELETE FROM eni_addresses WHERE eni_id = ?', eni.id);
   state.run('DELETE FROM eni_security_groups WHERE eni_id = ?', eni.id);
-  state.run('DELETE FROM tags WHERE resource_id = ?', eni.id);
-  state.run('DELETE FROM enis WHERE id = ?', eni.id);
+  deleteResource(state, 'eni', eni.id);
   state.eniDeleted(eni.id);
 }
 
@@ -719,7 +719,6 @@ const describeNetworkInterfaces = describeAction<EniRow>({
     'association.public-ip': (e, state) =>
       state.all<{ public_ip: string }>('SELECT public_ip FROM public_ips WHERE eni_id = ?', e.id).map((p) => p.public_ip),
   },
-  paging: { min: 5, max: 1000 },
   render: (page, state) => ({ networkInterfaceSet: page.map((e) => renderEni(state, e)) }),
 });
 

@@ -230,7 +230,6 @@ const describeInstances = describeAction<InstanceRow>({
     'image-id': (i) => [i.image_id],
     'owner-id': () => [ownerId],
   },
-  paging: { min: 5, max: 1000 },
   render: (page, state) => ({ reservationSet: reservations(state, page) }),
 });
 

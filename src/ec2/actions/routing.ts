@@ -267,7 +267,6 @@ const describeInternetGateways = describeAction<IgwRow>({
     'attachment.state': (g) => [g.vpc_id ? 'available' : null],
     'owner-id': () => [ownerId],
   },
-  paging: { min: 5, max: 1000 },
   render: (page, state) => ({ internetGatewaySet: page.map((g) => renderIgw(state, g)) }),
 });
 
@@ -375,7 +374,6 @@ const describeNatGateways = describeAction<NatRow>({
     'subnet-id': (n) => [n.subnet_id],
     'vpc-id': (n) => [n.vpc_id],
   },
-  paging: { min: 5, max: 1000 },
   render: (page, state) => ({ natGatewaySet: page.map((n) => renderNat(state, n)) }),
 });
 
@@ -449,7 +447,6 @@ const describeVpcPeeringConnections = describeAction<PeeringRow>({
     'requester-vpc-info.cidr-block': (p, state) => [vpcCidr(state, p.requester_vpc_id)],
     'accepter-vpc-info.cidr-block': (p, state) => [vpcCidr(state, p.accepter_vpc_id)],
   },
-  paging: { min: 5, max: 1000 },
   render: (page, state) => ({ vpcPeeringConnectionSet: page.map((p) => renderPeering(state, p)) }),
 });
 

@@ -272,7 +272,6 @@ const describeSecurityGroups = describeAction<GroupRow>({
     description: (g) => [g.description],
     'owner-id': () => [ownerId],
   },
-  paging: { min: 5, max: 1000 },
   render: (page, state) => ({ securityGroupInfo: page.map((g) => renderGroup(state, g)) }),
 });
 

@@ -1,7 +1,7 @@
 import { cidrContains, cidrsOverlap, parseCidr } from '../../net/index.js';
 import { Ec2Error, type ActionHandler, type XmlObject } from '../protocol.js';
 import type { Ec2State, SubnetRow, VpcRow } from '../state.js';
-import { applyTagSpecifications, describeAction, findRow, invalidParameter, ownerId, parseCidrParam, selectRows, tagSet } from './common.js';
+import { applyTagSpecifications, deleteResource, describeAction, findRow, invalidParameter, ownerId, parseCidrParam, selectRows, tagSet } from './common.js';
 import { createDefaultSecurityGroup } from './security-groups.js';
 import { createRouteTableRow } from './routing.js';
 
@@ -108,16 +108,13 @@ const deleteVpc: Handler = (params, state) => {
     state.get("SELECT 1 FROM vpc_peerings WHERE (requester_vpc_id = ? OR accepter_vpc_id = ?) AND status = 'active'", vpc.id, vpc.id);
   if (dependent) throw new Ec2Error('DependencyViolation', `The vpc '${vpc.id}' has dependencies and cannot be deleted.`);
   for (const rtb of state.all<{ id: string }>('SELECT id FROM route_tables WHERE vpc_id = ?', vpc.id)) {
-    state.run('DELETE FROM route_tables WHERE id = ?', rtb.id);
-    state.run('DELETE FROM tags WHERE resource_id = ?', rtb.id);
+    deleteResource(state, 'routeTable', rtb.id);
   }
   for (const sg of state.all<{ id: string }>('SELECT id FROM security_groups WHERE vpc_id = ?', vpc.id)) {
     state.run('DELETE FROM security_group_rules WHERE source_group_id = ?', sg.id);
-    state.run('DELETE FROM security_groups WHERE id = ?', sg.id);
-    state.run('DELETE FROM tags WHERE resource_id = ?', sg.id);
+    deleteResource(state, 'group', sg.id);
   }
-  state.run('DELETE FROM vpcs WHERE id = ?', vpc.id);
-  state.run('DELETE FROM tags WHERE resource_id = ?', vpc.id);
+  deleteResource(state, 'vpc', vpc.id);
   return { return: true };
 };
 
@@ -169,8 +166,7 @@ const deleteSubnet: Handler = (params, state) => {
   if (state.get('SELECT 1 FROM enis WHERE subnet_id = ?', subnet.id)) {
     throw new Ec2Error('DependencyViolation', `The subnet '${subnet.id}' has dependencies and cannot be deleted.`);
   }
-  state.run('DELETE FROM subnets WHERE id = ?', subnet.id);
-  state.run('DELETE FROM tags WHERE resource_id = ?', subnet.id);
+  deleteResource(state, 'subnet', subnet.id);
   return { return: true };
 };
 
@@ -195,7 +191,6 @@ const describeVpcs = describeAction<VpcRow>({
     'is-default': () => ['false'],
     'owner-id': () => [ownerId],
   },
-  paging: { min: 5, max: 1000 },
   render: (page, state) => ({ vpcSet: page.map((v) => renderVpc(state, v)) }),
 });
 
@@ -216,7 +211,6 @@ const describeSubnets = describeAction<SubnetRow>({
     'available-ip-address-count': (s, state) => [availableIpAddressCount(state, s)],
     'owner-id': () => [ownerId],
   },
-  paging: { min: 5, max: 1000 },
   render: (page, state) => ({ subnetSet: page.map((s) => renderSubnet(state, s)) }),
 });
 
