@@ -105,7 +105,9 @@ test('with subnet discovery new ENIs go to the tagged subnet with the most free 
     for (let i = 0; i < 4; i++) await eventually(async () => (await cniCall(ipamd!.socketPath, 'ADD', `d${i}`)).exitCode === 0, `pod d${i}`);
     await eventually(async () => (await subnetOfNewEnis(ipamd!)).length > 0, 'a second ENI');
     const tagged = (await cloud.ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:kubernetes.io/role/cni', Values: ['1'] }] }))).Subnets![0]!.SubnetId!;
-    assert.deepEqual(await subnetOfNewEnis(ipamd), [tagged]);
+    // WARM_ENI_TARGET=1 wants a third ENI once the fourth pod is on the second: count them all, whenever they came
+    const subnets = await subnetOfNewEnis(ipamd);
+    assert.deepEqual(subnets, subnets.map(() => tagged));
   } finally {
     await ipamd?.stop();
     await cloud.close();
