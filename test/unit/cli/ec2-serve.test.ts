@@ -160,3 +160,14 @@ test('a real warning stays visible: the switch podnet sets is the SDK notice\'s 
   assert.equal(r.status, 0);
   assert.match(r.stderr, /Warning: a real warning/);
 });
+
+test('ec2 serve --listen reads a listen address with the one parser: a unix socket, a bare port or a named port is a usage error; :PORT is every interface, so not loopback', () => {
+  for (const bad of ['unix:/tmp/ec2.sock', '7311', 'localhost:ec2', '127.0.0.1:65536']) {
+    const r = podnet(['ec2', 'serve', '--listen', bad, '--imds-listen', '127.0.0.1:0']);
+    assert.equal(r.status, 2, `${bad}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`expected HOST:PORT .*got '${bad}'`));
+  }
+  const everywhere = podnet(['ec2', 'serve', '--listen', ':0', '--imds-listen', '127.0.0.1:0']);
+  assert.equal(everywhere.status, 2, everywhere.stderr);
+  assert.match(everywhere.stderr, /--listen 0\.0\.0\.0 is not a loopback address/);
+});
