@@ -13,10 +13,9 @@ export {
 } from './cloud.js';
 export { sdkCloud } from './sdk-cloud.js';
 export { ImdsClient, type ImdsEni, type ImdsInstanceFacts } from './imds.js';
-export { IpamdNode, type IpamdNodeOptions } from './node.js';
+export { IpamdNode } from './node.js';
 export { type PodAddress } from './pod-addresses.js';
-export { type EniSetupRetry } from './eni-setup.js';
-export { diffReconcile, enisToDescribe, isManagedEni, type ReconcileAction, type ReconcileInput } from './reconcile.js';
+export { diffReconcile, enisToDescribe, type ReconcileAction, type ReconcileInput } from './reconcile.js';
 export { type Log, type LogLevel } from './log.js';
 export { createIpamdBackend } from './backend.js';
 export { addressOnlyDataplane, type NodeDataplane } from './node-dataplane.js';
