@@ -381,6 +381,7 @@ const hostPath = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', 
 /**
  * The launcher talks to ipamd with nc: OpenBSD netcat and Nmap's ncat both take -U for a unix socket; busybox's nc
  * does not. It bounds the call with coreutils' timeout, because ncat's -w limits only the connect (nmap/nmap#825).
+ * The fallback plugin's DEL runs ip.
  * Checked once here, so a node without them fails at install and not with every pod's ADD answering 11. Under
  * --host-root the host's tools are checked: looked up in the host's PATH directories, and nc run by chroot, so the
  * help it prints is that of the nc the launcher will run (with the host's libraries).
@@ -390,6 +391,9 @@ function requireLauncherTools(hostRoot: string | undefined): void {
   const present = (tool: string) => (hostRoot === undefined ? onPath(tool) : hostPath.some((d) => lexists(join(hostRoot, d, tool))));
   if (!present('timeout')) {
     throw new PodnetError('MISSING_TOOL', `podnet-cni bounds its call to ipamd with timeout, and no timeout is ${where}`, 'install coreutils (apt-get install -y coreutils, dnf install -y coreutils)');
+  }
+  if (!present('ip')) {
+    throw new PodnetError('MISSING_TOOL', `the fallback plugin tears a pod down with ip while ipamd is unreachable, and no ip is ${where}`, 'install iproute2 (apt-get install -y iproute2, dnf install -y iproute)');
   }
   const hint = 'apt-get install -y netcat-openbsd (Debian, Ubuntu), or dnf install -y nmap-ncat (Amazon Linux, Fedora)';
   if (!present('nc')) throw new PodnetError('MISSING_TOOL', `podnet-cni talks to ipamd with nc, and no nc is ${where}`, hint);
