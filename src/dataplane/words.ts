@@ -87,7 +87,7 @@ export function macWord(value: string): BatchWord {
  */
 export function netnsWord(value: string): BatchWord {
   if (typeof value === 'string' && value.startsWith('/')) return pathWord(value, 'network namespace path');
-  if (!isNetnsName(value)) throw refuse('network namespace name', value, 'a namespace name is 1 to 255 of A-Z a-z 0-9 _ . -');
+  if (!isNetnsName(value)) throw refuse('network namespace name', value, 'a namespace name is 1 to 255 of A-Z a-z 0-9 _ . - and does not start with -');
   return BatchWord.checked(value);
 }
 

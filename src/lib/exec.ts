@@ -15,7 +15,7 @@ export const NETNS_RUN_DIR = '/var/run/netns';
 
 /** A namespace name as `ip netns` takes it: no path, nothing that would read as an option or climb out of /run/netns. */
 export function isNetnsName(value: string): boolean {
-  return typeof value === 'string' && /^[A-Za-z0-9_.-]{1,255}$/.test(value) && value !== '.' && value !== '..';
+  return typeof value === 'string' && /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,254}$/.test(value) && value !== '.' && value !== '..';
 }
 
 /** The name `ip -n` and `ip netns exec` take for a namespace: a name as is, a path under /var/run/netns (or /run/netns) by its last part; undefined for other paths. */
@@ -33,7 +33,7 @@ export function netnsArgv(netns: Netns | undefined, argv: readonly string[]): st
   if (!netns) return [...argv];
   const isPath = netns.startsWith('/');
   if (isPath ? /[\0\n]/.test(netns) || netns.split('/').includes('..') : !isNetnsName(netns)) {
-    throw new PodnetError('INVALID_INPUT', `network namespace ${JSON.stringify(netns)} is neither a name under ${NETNS_RUN_DIR} nor an absolute path`, 'a namespace name is 1 to 255 of A-Z a-z 0-9 _ . -; a path is absolute, without ..');
+    throw new PodnetError('INVALID_INPUT', `network namespace ${JSON.stringify(netns)} is neither a name under ${NETNS_RUN_DIR} nor an absolute path`, 'a namespace name is 1 to 255 of A-Z a-z 0-9 _ . - and does not start with -; a path is absolute, without ..');
   }
   const name = netnsName(netns);
   if (argv[0] === 'ip' && name !== undefined) return ['ip', '-n', name, ...argv.slice(1)];

@@ -58,7 +58,7 @@ test('netnsArgv: ip itself in a named namespace is ip -n, other commands ip netn
 });
 
 test('netnsArgv refuses a name outside the grammar and a path that climbs, before anything runs', () => {
-  for (const bad of ['..', 'a b', 'a/b', 'x\nip link del eth0', 'relative/../x', '/run/netns/../../etc/x']) {
+  for (const bad of ['..', '-n', 'a b', 'a/b', 'x\nip link del eth0', 'relative/../x', '/run/netns/../../etc/x']) {
     assert.throws(() => netnsArgv(bad, ['ip', 'link']), { code: 'INVALID_INPUT' }, JSON.stringify(bad));
   }
 });
