@@ -27,7 +27,7 @@ export interface Route {
 /** One `ip -batch` line and which failures mean "already in the wanted state". */
 export interface BatchLine {
   cmd: string;
-  /** "No such file or directory" / "Cannot find device" is success (deletes of things that may be gone). */
+  /** A failure saying the link, address, route or rule does not exist (lib's ExecError.notFound kinds) is success: deletes of things that may be gone. */
   absentOk?: boolean;
   /** "File exists" is success. */
   existsOk?: boolean;
