@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { PodnetError, closeServer, createSafeServer, listenOn, sendJson, type ErrorBody, type RequestTarget, type TcpListenAddress, parseSettings } from '../lib/index.js';
+import { PodnetError, closeServer, createSafeServer, formatListenAddress, listenOn, sendJson, type ErrorBody, type RequestTarget, type TcpListenAddress, parseSettings } from '../lib/index.js';
 import { Faults, type FaultConfig } from './faults.js';
 import { createImdsHandler, type ImdsInstanceSource, type ImdsOptions } from './imds.js';
 import { Ec2Error, type ActionHandler, type EniMapping, type MappingEvent, type XmlObject } from './protocol.js';
@@ -57,8 +57,7 @@ export interface Ec2Server<S extends EmulatorState> {
 const MAX_BODY_BYTES = 1 << 20;
 
 function formatUrl(address: AddressInfo): string {
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
+  return `http://${formatListenAddress({ host: address.address, port: address.port })}`;
 }
 
 async function listen(server: Server, address: TcpListenAddress, what: string): Promise<AddressInfo> {
