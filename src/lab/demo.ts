@@ -1,11 +1,17 @@
 /**
  * `podnet demo`: the default scenario's eight cases, each a promise of the EKS documentation checked with real
- * packets — which source address the far end saw, or that nothing arrived.
+ * packets — which source address the far end saw, or that nothing arrived. What the VPC does (route tables, the
+ * source/destination check, the internet and NAT gateways, peering) is not written here: the expectation comes from
+ * evaluating the VPC model (src/vpc flowPath) over what EC2 says about the running lab, and the packets confirm it.
+ * What the node does (its SNAT chain, which ENI a reply leaves by) is declared per check until `podnet explain`
+ * models the node (issue 14).
  */
+import type { Ec2Facts } from '../ec2/index.js';
 import { PodnetError } from '../lib/index.js';
+import { eniHolding, flowPath, type NetworkInterface, type PathStart, type VpcModel } from '../vpc/index.js';
 import { labDown, labUp, type Progress } from './lab.js';
 import { sourceCheckDrops } from './drops.js';
-import { probe, resolveEndpoint, type ProbeResult } from './probe.js';
+import { probe, resolveEndpoint, type Endpoint, type ProbeResult } from './probe.js';
 import { DEFAULT_STATE_DIR, LabState } from './state.js';
 
 export interface DemoRow {
@@ -23,76 +29,118 @@ interface Expect {
   droppedBySourceCheck?: boolean;
 }
 
+/** One probe of a case, with what its nodes do to it (declared: the model has no node yet). */
+export interface DemoCheck {
+  from: string;
+  to: string;
+  /**
+   * The sender's node translates the pod's address to its primary IP (the SNAT chain, spec §2: the destination is
+   * outside the VPC, not excluded, EXTERNALSNAT unset); the reason, as the table shows it. Absent: it leaves with the
+   * pod's own address, from the ENI that holds it.
+   */
+  snat?: string;
+  /** The receiver's node sends the reply out its primary ENI, whichever ENI holds the address (routing before 1.8.0). */
+  replyByPrimaryEni?: string;
+}
+
 export interface DemoCase {
   title: string;
-  checks: Array<{ from: string; to: string; expect: (a: Addresses) => Expect }>;
+  checks: DemoCheck[];
 }
 
-/** The addresses the cases are stated in, read from the running lab. */
-export interface Addresses {
-  podIp: (pod: string) => string;
-  nodeIp: (node: string) => string;
-  publicIp: (node: string) => string;
-  natEip: string;
-  peerHost: string;
-}
+/** The SNAT chain translates the pod's address to the node's primary IP. */
+const snatToNode = 'node SNAT';
 
 export const demoCases: DemoCase[] = [
-  {
-    title: '1 public node with public IP',
-    checks: [{ from: 'web-pub', to: 'inet', expect: (a) => ({ saw: a.publicIp('pub-ip'), describe: `node's public IP ${a.publicIp('pub-ip')}` }) }],
-  },
-  {
-    title: '2 public node without public IP',
-    checks: [{ from: 'web-noip', to: 'inet', expect: () => ({ saw: null, describe: 'no internet' }) }],
-  },
-  {
-    title: '3 private node, NAT gateway, SNAT',
-    checks: [{ from: 'web-priv', to: 'inet', expect: (a) => ({ saw: a.natEip, describe: `NAT gateway's EIP ${a.natEip}` }) }],
-  },
-  {
-    title: '4 EXTERNALSNAT=true',
-    checks: [
-      { from: 'web-ext', to: 'inet', expect: (a) => ({ saw: a.natEip, describe: `NAT gateway's EIP ${a.natEip}` }) },
-      { from: 'web-ext', to: 'peer-host', expect: (a) => ({ saw: a.podIp('web-ext'), describe: `pod's own ${a.podIp('web-ext')}` }) },
-    ],
-  },
-  {
-    title: '5 EXCLUDE_SNAT_CIDRS=peer CIDR',
-    checks: [
-      { from: 'web-excl', to: 'peer-host', expect: (a) => ({ saw: a.podIp('web-excl'), describe: `pod's own ${a.podIp('web-excl')}` }) },
-      { from: 'web-excl', to: 'inet', expect: (a) => ({ saw: a.natEip, describe: `translated: NAT gateway's EIP ${a.natEip}` }) },
-    ],
-  },
+  { title: '1 public node with public IP', checks: [{ from: 'web-pub', to: 'inet', snat: snatToNode }] },
+  { title: '2 public node without public IP', checks: [{ from: 'web-noip', to: 'inet', snat: snatToNode }] },
+  { title: '3 private node, NAT gateway, SNAT', checks: [{ from: 'web-priv', to: 'inet', snat: snatToNode }] },
+  // EXTERNALSNAT=true: the node translates nothing, the NAT gateway does
+  { title: '4 EXTERNALSNAT=true', checks: [{ from: 'web-ext', to: 'inet' }, { from: 'web-ext', to: 'peer-host' }] },
+  // the peer CIDR is excluded from the SNAT chain; the internet is not
+  { title: '5 EXCLUDE_SNAT_CIDRS=peer CIDR', checks: [{ from: 'web-excl', to: 'peer-host' }, { from: 'web-excl', to: 'inet', snat: snatToNode }] },
   {
     title: '6 peer → pod behind eth1',
     checks: [
-      { from: 'peer-host', to: 'web-eni1', expect: (a) => ({ saw: a.peerHost, describe: `works (1.8.0+): peer's ${a.peerHost}` }) },
-      { from: 'peer-host', to: 'web-old-eni1', expect: () => ({ saw: null, describe: 'fails (pre-1.8.0): reply leaves eth0, src/dst check drops it', droppedBySourceCheck: true }) },
+      { from: 'peer-host', to: 'web-eni1' },
+      { from: 'peer-host', to: 'web-old-eni1', replyByPrimaryEni: 'pre-1.8.0: reply leaves eth0' },
     ],
   },
-  {
-    title: '7 hostNetwork pod',
-    checks: [{ from: 'hostnet', to: 'peer-host', expect: (a) => ({ saw: a.nodeIp('priv'), describe: `node's address ${a.nodeIp('priv')}` }) }],
-  },
-  {
-    title: '8 pod → pod across subnets',
-    checks: [{ from: 'web-pub', to: 'web-priv', expect: (a) => ({ saw: a.podIp('web-pub'), describe: `pod's own ${a.podIp('web-pub')}` }) }],
-  },
+  // a hostNetwork pod sends with the node's own address: no SNAT needed
+  { title: '7 hostNetwork pod', checks: [{ from: 'hostnet', to: 'peer-host' }] },
+  { title: '8 pod → pod across subnets', checks: [{ from: 'web-pub', to: 'web-priv' }] },
 ];
 
-export function labAddresses(stateDir: string): Addresses {
+/** The running lab as the model sees it, and its endpoints by name. */
+interface DemoWorld {
+  model: VpcModel;
+  endpoint: (name: string) => Endpoint;
+  /** the primary ENI of the node a pod runs on (of the node itself for a node or host) */
+  primaryEniOf: (name: string) => NetworkInterface;
+  /** a few words naming an address: `node pub-ip's public IP`, `pod's own`, `NAT gateway nat-a's EIP` */
+  whose: (address: string) => string;
+}
+
+function demoWorld(stateDir: string): DemoWorld {
   const state = new LabState(stateDir);
   const lab = state.readLab()!;
   const fabric = state.readFabric();
-  const natEni = fabric?.enis.find((e) => e.instanceId === null && e.wired && Object.keys(e.publicIps).length > 0);
-  return {
-    podIp: (pod) => resolveEndpoint(state, lab, pod).address,
-    nodeIp: (node) => resolveEndpoint(state, lab, node).address,
-    publicIp: (node) => resolveEndpoint(state, lab, node).publicIp ?? '(none)',
-    natEip: natEni ? Object.values(natEni.publicIps)[0]! : '(no NAT gateway EIP)',
-    peerHost: resolveEndpoint(state, lab, 'peer-host').address,
+  if (!fabric) throw new PodnetError('LAB_FAILED', `the fabric controller has published no state in ${stateDir}`, 'see podnet lab status');
+  const facts: Ec2Facts = fabric.facts;
+  const model: VpcModel = { ...facts, enis: fabric.enis };
+  const endpoint = (name: string) => resolveEndpoint(state, lab, name);
+  const instanceOf = (name: string) => {
+    const node = state.pod(name)?.node ?? name;
+    return lab.nodes[node]?.instanceId ?? lab.hosts[name]?.instanceId;
   };
+  const primaryEniOf = (name: string) => {
+    const eni = fabric.enis.find((e) => e.instanceId === instanceOf(name) && e.deviceIndex === 0);
+    if (!eni) throw new PodnetError('LAB_FAILED', `${name} has no primary ENI in the fabric`, 'see podnet lab status');
+    return eni;
+  };
+  const names = [...state.pods().filter((p) => !p.hostNetwork).map((p) => p.name), ...Object.keys(lab.nodes), ...Object.keys(lab.hosts)];
+  const whose = (address: string) => {
+    const nat = facts.natGateways.find((n) => n.publicIp === address);
+    if (nat) return `NAT gateway ${nat.name}'s EIP`;
+    for (const n of names) {
+      const e = endpoint(n);
+      if (e.address === address) return e.kind === 'pod' ? `pod's own` : `${e.kind} ${n}'s address`;
+      if (e.publicIp === address) return `${e.kind} ${n}'s public IP`;
+    }
+    return 'internet address';
+  };
+  return { model, endpoint, primaryEniOf, whose };
+}
+
+/** The model's expectation for one check: where the packet starts (after the sender's node), and what the VPC does. */
+function expectFromModel(world: DemoWorld, check: DemoCheck): Expect {
+  const from = world.endpoint(check.from);
+  const to = world.endpoint(check.to);
+  let start: PathStart;
+  if (from.kind === 'internet') start = { internet: from.address };
+  else if (check.snat) {
+    const primary = world.primaryEniOf(check.from);
+    start = { eniId: primary.eniId, source: primary.privateIps[0]! };
+  } else start = { eniId: (eniHolding(world.model.enis, from.address) ?? world.primaryEniOf(check.from)).eniId, source: from.address };
+  const replyFromEniId = check.replyByPrimaryEni ? world.primaryEniOf(check.to).eniId : undefined;
+  const flow = flowPath(world.model, start, to.address, replyFromEniId ? { replyFromEniId } : {});
+  const node = [check.snat, check.replyByPrimaryEni].filter(Boolean).join('; ');
+  const declared = node ? ` [${node}]` : '';
+  if (flow.verdict === 'delivered') {
+    return { saw: flow.sourceSeen, describe: `${world.whose(flow.sourceSeen!)} ${flow.sourceSeen}${declared}` };
+  }
+  if (flow.verdict === 'unknown') throw new PodnetError('LAB_FAILED', `the VPC model cannot tell what happens to ${check.from} → ${check.to}: ${flow.detail}`, 'this is a podnet bug: the default scenario is fully modelled');
+  // the element that dropped it: the last hop of the packet, or of the reply when the packet arrived
+  const failed = flow.reply ?? flow.forward;
+  const at = failed.hops.at(-1);
+  const where = at ? ` at ${at.element} ${at.id}` : '';
+  return { saw: null, describe: `${flow.reply ? 'reply ' : ''}dropped: ${flow.reason}${where}${declared}`, droppedBySourceCheck: flow.reason === 'source-destination-check' };
+}
+
+/** What the model expects of each check of a case in the lab that is up (`saw`: null when nothing may arrive). */
+export function demoExpectations(stateDir: string, c: DemoCase): Array<DemoCheck & Expect> {
+  const world = demoWorld(stateDir);
+  return c.checks.map((check) => ({ ...check, ...expectFromModel(world, check) }));
 }
 
 function observed(r: ProbeResult, drops: number | null): string {
@@ -103,16 +151,14 @@ function observed(r: ProbeResult, drops: number | null): string {
 /** Runs one case's checks against a lab that is up (the default scenario's names). */
 export async function runDemoCase(stateDir: string, c: DemoCase, progress: Progress = () => {}): Promise<DemoRow[]> {
   const rows: DemoRow[] = [];
-  const addresses = labAddresses(stateDir);
   const router = new LabState(stateDir).readLab()!.plan.vpcs[0]!.router;
-  for (const check of c.checks) {
-    progress(`probing ${check.from} → ${check.to}`);
-    const expect = check.expect(addresses);
+  for (const expect of demoExpectations(stateDir, c)) {
+    progress(`probing ${expect.from} → ${expect.to}`);
     const before = expect.droppedBySourceCheck ? await sourceCheckDrops(router) : 0;
-    const result = await probe(check.from, check.to, { stateDir, proto: 'tcp' });
+    const result = await probe(expect.from, expect.to, { stateDir, proto: 'tcp' });
     const drops = expect.droppedBySourceCheck ? (await sourceCheckDrops(router)) - before : null;
     const pass = expect.saw === null ? !result.delivered && (drops === null || drops > 0) : result.delivered && result.saw === expect.saw;
-    rows.push({ case: `${c.title}: ${check.from} → ${check.to}`, expected: expect.describe, observed: observed(result, drops), pass });
+    rows.push({ case: `${c.title}: ${expect.from} → ${expect.to}`, expected: expect.describe, observed: observed(result, drops), pass });
   }
   return rows;
 }

@@ -11,6 +11,6 @@ export { probe, labStatus, resolveEndpoint, type ProbeResult, type ProbeOptions,
 export { DROP_REASON_SENTENCES, attributeDrop, parseInNoRoutes, parseNftCounters, readDropCounters, type DropCounter, type DropReason } from './drops.js';
 export { runController } from './controller.js';
 export { DEFAULT_STATE_DIR, LabState, type PodRecord, type LabRecord } from './state.js';
-export { runDemo, runDemoCase, runDemoCases, demoCases, type DemoRow, type DemoCase } from './demo.js';
+export { runDemo, runDemoCase, runDemoCases, demoCases, demoExpectations, type DemoRow, type DemoCase, type DemoCheck } from './demo.js';
 export { containerdMissing, labCgroupParent, renderContainerdConfig, type RuntimeChoice, type LabRuntime } from './containerd.js';
 export { connectCri, type CriClient, type PodSandboxConfig, type PodSandboxStatus, type PodSandboxDetails } from './cri/client.js';
