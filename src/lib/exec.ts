@@ -59,6 +59,7 @@ export function classifyNotFound(argv: readonly string[], stderr: string): NotFo
   switch (basename(words[0] ?? '')) {
     case 'ip':
       if (linkMissing.test(stderr)) return 'link';
+      if (/FIB table does not exist/.test(stderr)) return 'table';
       return ipObjectMissing.test(stderr) ? ipObject(words) : undefined;
     case 'nft':
       // nft names no object in its message ("Error: No such file or directory" under the command it refused)

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExecError, classifyNotFound, netnsArgv, netnsName, run } from '../../../src/lib/index.js';
 
-// The texts below are what iproute2 6.x, util-linux nsenter, nftables 1.0 and iptables 1.8 print on this machine.
+// The texts below are what iproute2, util-linux nsenter, nftables and iptables print on this machine (each was read
+// from the real command in a sandbox), plus the older iproute2 wording for an absent address.
 const known: [string, readonly string[], string, ReturnType<typeof classifyNotFound>][] = [
   ['ip -n on a missing namespace', ['ip', '-n', 'pn-gone', '-j', '-batch', '-'], 'Cannot open network namespace "pn-gone": No such file or directory\n', 'netns'],
   ['ip netns exec on a missing namespace', ['ip', 'netns', 'exec', 'pn-gone', 'sysctl', '-q', '-w', 'a=1'], 'Cannot open network namespace "pn-gone": No such file or directory\n', 'netns'],
@@ -14,6 +15,9 @@ const known: [string, readonly string[], string, ReturnType<typeof classifyNotFo
   ['ip link del of a missing link', ['ip', 'link', 'del', 'eni0'], 'Cannot find device "eni0"\n', 'link'],
   ['a stale link index', ['ip', 'route', 'replace', '10.0.1.7/32', 'dev', 'eni0'], 'RTNETLINK answers: No such device\n', 'link'],
   ['ip addr del of an absent address', ['ip', 'addr', 'del', '10.0.1.7/32', 'dev', 'eth1'], 'RTNETLINK answers: Cannot assign requested address\n', 'address'],
+  ['ip addr del of an absent address (iproute2 with extended acks)', ['ip', 'addr', 'del', '10.9.9.9/32', 'dev', 'lo'], 'Error: ipv4: Address not found.\n', 'address'],
+  ['ip route show of a table nothing wrote yet', ['ip', '-j', 'route', 'show', 'table', '77'], 'Error: ipv4: FIB table does not exist.\n', 'table'],
+  ['nft delete of a missing table', ['nft', 'delete', 'table', 'ip', 'aws-cni'], 'Error: Could not process rule: No such file or directory\n', 'table'],
   ['ip route del of an absent route', ['ip', '-n', 'node', 'route', 'del', '10.0.1.7/32', 'dev', 'eth1', 'table', 'main'], 'RTNETLINK answers: No such process\n', 'route'],
   ['ip rule del of an absent rule', ['ip', '-6', 'rule', 'del', 'to', '2001:db8::7/128', 'lookup', 'main', 'prio', '512'], 'RTNETLINK answers: No such file or directory\n', 'rule'],
   ['nft list of a missing table', ['nft', '-a', 'list', 'table', 'ip', 'aws-cni'], 'Error: No such file or directory\nlist table ip aws-cni\n              ^^^^^^^\n', 'table'],
