@@ -80,7 +80,7 @@ export function ec2Error(api: string, what: string, err: unknown): PodnetError {
   const code = cloudErrorCode(err);
   const detail = err instanceof Error ? err.message : String(err);
   if (err instanceof CloudError && err.throttled) {
-    return new PodnetError('EC2_THROTTLED', `EC2 ${api} (${what}) was throttled after the SDK's retries: ${code}`,
+    return new PodnetError('EC2_THROTTLED', `EC2 ${api} (${what}) was throttled after the cloud adapter's retries: ${code}`,
       'try again later; ipamd backs off and retries on its next pool iteration', { cause: err });
   }
   const hints: Record<string, string> = {
