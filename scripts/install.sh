@@ -5,7 +5,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-packages="iproute2 iptables nftables conntrack util-linux curl netcat-openbsd socat busybox-static containerd runc containernetworking-plugins awscli"
+# ncat (Nmap's client) is for the launcher's tests under both netcats: its nc alternative has priority 40 to
+# netcat-openbsd's 50, so nc stays OpenBSD's
+packages="iproute2 iptables nftables conntrack util-linux coreutils curl netcat-openbsd ncat socat busybox-static containerd runc containernetworking-plugins awscli"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
