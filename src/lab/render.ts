@@ -6,7 +6,7 @@
  */
 import type { Ec2Facts, EniMapping } from '../ec2/index.js';
 import { formatAddress, parseCidr, subnetGateway } from '../net/index.js';
-import { publicAddresses, resolveTarget, sourceCheck, type ResolvedTarget, type VpcModel } from '../vpc/index.js';
+import { publicAddresses, resolveTarget, sourceCheck, type ResolvedTarget, type VpcDropReason, type VpcModel } from '../vpc/index.js';
 import { ENI_PORT_GLOB, IMDS_ADDRESS, eniPortName, ns, type FabricPlan } from './plan.js';
 import type { Scenario } from './scenario.js';
 
@@ -197,7 +197,7 @@ function nextHop(target: ResolvedTarget, plan: FabricPlan, wired: readonly Wired
  * The comments on the fabric's counting rules: `lab probe` reads these counters before and after a probe to say why
  * it was not delivered (drops.ts).
  */
-export const DROP_COUNTERS = { sourceCheck: 'source-destination-check', vpcNoRoute: 'no-route', noPublicIp: 'no-public-ip' } as const;
+export const DROP_COUNTERS = { sourceCheck: 'source-destination-check', vpcNoRoute: 'no-route', noPublicIp: 'no-public-ip' } as const satisfies Record<string, VpcDropReason>;
 
 /**
  * A VPC router's nft table. The VPC's source/destination check: a packet entering the fabric from an ENI must carry

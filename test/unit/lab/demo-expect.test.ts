@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Ec2Facts, EniMapping } from '../../../src/ec2/index.js';
 import { LabState, defaultScenarioPath, demoCases, demoExpectations, loadScenario, planFabric, type LabRecord, type PodRecord } from '../../../src/lab/index.js';
+import { defaultVpcFacts } from '../vpc/default-vpc.js';
 
 // A lab that is "up" as far as its state files say: the default scenario with the addresses EC2 and ipamd gave out.
 const dir = mkdtempSync(join(tmpdir(), 'podnet-demo-expect-'));
@@ -13,20 +14,7 @@ const state = new LabState(dir);
 state.ensure();
 
 const facts: Ec2Facts = {
-  vpcs: [{ id: 'vpc-main', name: 'main', cidr: '10.0.0.0/16' }, { id: 'vpc-peer', name: 'peer', cidr: '10.1.0.0/16' }],
-  subnets: [
-    { id: 'subnet-pub', name: 'public-a', vpcId: 'vpc-main', cidr: '10.0.0.0/20', routeTableId: 'rtb-public' },
-    { id: 'subnet-priv', name: 'private-a', vpcId: 'vpc-main', cidr: '10.0.16.0/20', routeTableId: 'rtb-private' },
-    { id: 'subnet-peer', name: 'peer-a', vpcId: 'vpc-peer', cidr: '10.1.0.0/24', routeTableId: 'rtb-peer' },
-  ],
-  routeTables: [
-    { id: 'rtb-public', vpcId: 'vpc-main', routes: [{ destination: '10.0.0.0/16', target: { kind: 'local' } }, { destination: '0.0.0.0/0', target: { kind: 'igw', id: 'igw-1' } }, { destination: '10.1.0.0/16', target: { kind: 'pcx', id: 'pcx-1' } }] },
-    { id: 'rtb-private', vpcId: 'vpc-main', routes: [{ destination: '10.0.0.0/16', target: { kind: 'local' } }, { destination: '0.0.0.0/0', target: { kind: 'nat', id: 'nat-1' } }, { destination: '10.1.0.0/16', target: { kind: 'pcx', id: 'pcx-1' } }] },
-    { id: 'rtb-peer', vpcId: 'vpc-peer', routes: [{ destination: '10.1.0.0/16', target: { kind: 'local' } }, { destination: '10.0.0.0/16', target: { kind: 'pcx', id: 'pcx-1' } }] },
-  ],
-  internetGateways: [{ id: 'igw-1', name: 'main-igw', vpcId: 'vpc-main' }],
-  natGateways: [{ id: 'nat-1', name: 'nat-a', eniId: 'eni-nat', privateIp: '10.0.0.4', publicIp: '203.0.113.4' }],
-  peerings: [{ id: 'pcx-1', name: 'main-peer', requesterVpcId: 'vpc-main', accepterVpcId: 'vpc-peer' }],
+  ...defaultVpcFacts,
   instances: [],
   securityGroups: [],
 };
