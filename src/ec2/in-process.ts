@@ -122,7 +122,7 @@ class InProcessCloud implements Cloud {
     const form: Form = [['NetworkInterfaceId', eniId], [countParam(r), String(r.count)]];
     if (r.family === 'ipv6') {
       const out = this.call('AssignIpv6Addresses', form);
-      return r.unit === 'prefix' ? items(out.assignedIpv6PrefixSet).map(strOf) : items(out.assignedIpv6Addresses).map(strOf);
+      return strings(r.unit === 'prefix' ? out.assignedIpv6PrefixSet : out.assignedIpv6Addresses);
     }
     const out = this.call('AssignPrivateIpAddresses', form);
     return r.unit === 'prefix'
@@ -213,8 +213,9 @@ function str(v: XmlValue): string {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
 }
 
-function strOf(v: XmlObject | XmlValue): string {
-  return str(v as XmlValue);
+/** A list of plain values (`<item>text</item>`), e.g. assignedIpv6Addresses. */
+function strings(v: XmlValue): string[] {
+  return Array.isArray(v) ? v.map(str) : [];
 }
 
 function num(v: XmlValue): number {
@@ -276,6 +277,8 @@ export interface SimulatedNetwork {
   readonly vpcId: string;
   readonly subnetId: string;
   readonly subnetCidr: string;
+  /** The subnet's IPv6 /64 (the first of the VPC's /56), when asked for. */
+  readonly subnetIpv6Cidr?: string;
 }
 
 /** One launched instance: what ipamd's init would learn from IMDS. */
@@ -284,11 +287,13 @@ export interface SimulatedInstance {
   readonly primaryEniId: string;
 }
 
-/** Creates a VPC and one subnet spanning it (default 10.0.0.0/16) in `state`. */
-export function simulatedNetwork(state: Ec2State, cidr = '10.0.0.0/16'): SimulatedNetwork {
-  const vpcId = str(obj(runAction(state, 'CreateVpc', [['CidrBlock', cidr]]).vpc).vpcId);
-  const subnet = obj(runAction(state, 'CreateSubnet', [['VpcId', vpcId], ['CidrBlock', cidr]]).subnet);
-  return { state, vpcId, subnetId: str(subnet.subnetId), subnetCidr: str(subnet.cidrBlock) };
+/** Creates a VPC and one subnet spanning it (default 10.0.0.0/16) in `state`; with `ipv6`, dual-stack. */
+export function simulatedNetwork(state: Ec2State, cidr = '10.0.0.0/16', opts: { ipv6?: boolean } = {}): SimulatedNetwork {
+  const vpc = obj(runAction(state, 'CreateVpc', [['CidrBlock', cidr], ...(opts.ipv6 ? [['AmazonProvidedIpv6CidrBlock', 'true'] as [string, string]] : [])]).vpc);
+  const vpcId = str(vpc.vpcId);
+  const ipv6Cidr = opts.ipv6 ? str(items(vpc.ipv6CidrBlockAssociationSet)[0]?.ipv6CidrBlock).replace(/\/56$/, '/64') : undefined;
+  const subnet = obj(runAction(state, 'CreateSubnet', [['VpcId', vpcId], ['CidrBlock', cidr], ...(ipv6Cidr ? [['Ipv6CidrBlock', ipv6Cidr] as [string, string]] : [])]).subnet);
+  return { state, vpcId, subnetId: str(subnet.subnetId), subnetCidr: str(subnet.cidrBlock), ...(ipv6Cidr ? { subnetIpv6Cidr: ipv6Cidr } : {}) };
 }
 
 /** Launches one instance of `instanceType` in the network's subnet. */

@@ -108,6 +108,17 @@ async function session(cloud: Cloud, state: Ec2State): Promise<unknown[]> {
   await record('deleteEni', () => cloud.deleteEni(eni.id));
   await record('describeEnis deleted', () => cloud.describeEnis([eni.id, n.primaryEniId]));
   await record('ipv6 on an IPv4-only subnet', () => cloud.assignAddresses(n.primaryEniId, { family: 'ipv6', unit: 'address', count: 1 }));
+  const dual = simulatedNetwork(state, '10.9.0.0/24', { ipv6: true });
+  out.push(['dual-stack subnet', dual.subnetIpv6Cidr]);
+  const v6 = launchSimulatedInstance(dual, 't3.small');
+  await record('ipv6 addresses', () => cloud.assignAddresses(v6.primaryEniId, { family: 'ipv6', unit: 'address', count: 2 }));
+  await record('ipv6 prefix', () => cloud.assignAddresses(v6.primaryEniId, { family: 'ipv6', unit: 'prefix', count: 1 }));
+  const [withV6] = await cloud.describeEnis([v6.primaryEniId]);
+  out.push(['describeEnis ipv6', withV6]);
+  await record('unassign ipv6 address', () => cloud.unassignAddresses(v6.primaryEniId, { family: 'ipv6', unit: 'address', values: withV6!.ipv6Addresses.slice(0, 1) }));
+  await record('unassign ipv6 prefix', () => cloud.unassignAddresses(v6.primaryEniId, { family: 'ipv6', unit: 'prefix', values: withV6!.ipv6Prefixes }));
+  await record('describeEnis ipv6 after', () => cloud.describeEnis([v6.primaryEniId]));
+  await record('describeSubnets ipv6', () => cloud.describeSubnets([dual.subnetId]));
   return out;
 }
 
