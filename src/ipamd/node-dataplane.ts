@@ -24,7 +24,7 @@ import {
   type RouteTable,
 } from '../dataplane/index.js';
 import type { PodnetConfig } from '../config/index.js';
-import { PodnetError } from '../lib/index.js';
+import { PodnetError, type Netns } from '../lib/index.js';
 
 export interface HostFacts {
   vpcCidrs: readonly string[];
@@ -44,7 +44,8 @@ export interface EniFacts {
 export interface PodPlumbing {
   podNamespace: string;
   podName: string;
-  netns: string;
+  /** CNI_NETNS: a namespace path, or a name under /run/netns. */
+  netns: Netns;
   /** The container-side interface name (CNI_IFNAME). */
   ifName: string;
   vethPrefix: string;
@@ -67,7 +68,7 @@ export interface NodeDataplane {
   /** Host link names: the checkpoint restore keeps pods whose veth still exists (§6.4); undefined = not known. */
   hostLinkNames(): Promise<string[] | undefined>;
   /** Refuses a netns that cannot be a pod's before anything is assigned for it (src/dataplane checkPodNetns). */
-  checkPodNetns(netns: string): void;
+  checkPodNetns(netns: Netns): void;
   wirePod(pod: PodPlumbing): Promise<void>;
   /** Removes the pod's wiring that is tied to it (src/dataplane teardownPod). */
   unwirePod(pod: PodTeardownInput): Promise<void>;
