@@ -1,5 +1,5 @@
 /**
- * What the podnet-cni launcher costs per CNI call: bin/podnet-cni (sh + nc) against a trivial unix-socket server
+ * What the podnet-cni launcher costs per CNI call: bin/podnet-cni (sh + timeout + nc) against a trivial unix-socket server
  * that answers a fixed ADD result, side by side with the parts it is made of (nc alone, sh alone), with curl (what
  * the launcher used before) and with what a Node plugin would cost (node start-up). Sequential calls, wall time from spawn to exit. Prints p50/p99 in ms;
  * asserts nothing.
@@ -80,7 +80,7 @@ const echoResult = ['/bin/sh', '-c', `cat >/dev/null; printf '%s\\n' '${result}'
 const nodeEcho = [process.execPath, '-e', `process.stdin.resume();process.stdin.on('end',()=>console.log(${JSON.stringify(result)}))`];
 
 console.log(`podnet-cni launcher overhead, ${calls} sequential ADD calls against a trivial unix-socket server`);
-const launcherP50 = await measure('bin/podnet-cni (sh + nc -U)', ['/bin/sh', launcher], calls);
+const launcherP50 = await measure('bin/podnet-cni (sh + timeout + nc -U)', ['/bin/sh', launcher], calls);
 const ncP50 = await measure('nc alone, the same request (prints it raw)', ncOnly, calls, rawRequest, true);
 await measure('curl alone, the same request', curlOnly, calls);
 await measure('sh alone (read stdin, print a fixed result)', echoResult, calls);
