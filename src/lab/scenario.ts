@@ -1,5 +1,5 @@
 /**
- * The lab's scenario file: the emulator's topology file (one schema, one loader: src/ec2) plus the lab's own
+ * The lab's scenario file: the topology file (one schema, one loader: src/vpc) plus the lab's own
  * sections — which instances are Kubernetes nodes (their CNI env vars, labels, ENIConfigs), which are plain hosts
  * running the echo service, the internet hosts, and the pods to create at `lab up`.
  */
@@ -19,7 +19,7 @@ export const PUBLIC_IP_POOL = '203.0.113.0/24';
 const labName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'a lab name: lowercase letters, digits and -, at most 31 characters');
 const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.union([z.string(), z.number(), z.boolean()]).transform(String));
 
-/** The lab's sections, typed against the one registry of sections (SECTIONS in src/ec2/topology.ts). */
+/** The lab's sections, typed against the one registry of sections (SECTIONS in src/vpc/topology.ts). */
 const labSections = {
   /** Instances that are Kubernetes nodes: each runs `podnet ipamd` with these variables and the CNI. */
   nodes: z
