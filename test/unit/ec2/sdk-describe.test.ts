@@ -55,78 +55,56 @@ interface Described {
   taggable: boolean;
 }
 
-const common = (i: DescribeInput) => ({ Filters: i.filters, MaxResults: i.maxResults, NextToken: i.nextToken });
+/** An SDK Describe command class, taken loosely: the table below passes each its own input shape. */
+type DescribeCommand = new (...args: never[]) => object;
+
+/** How one action is called through the SDK: its command, the IDs parameter, and where the answer lists the IDs. */
+function viaSdk(Command: DescribeCommand, idsParam: string, listed: (out: Record<string, unknown>) => string[], filtersParam = 'Filters') {
+  return async (ec2: EC2Client, i: DescribeInput): Promise<Page> => {
+    const input = { [idsParam]: i.ids, [filtersParam]: i.filters, MaxResults: i.maxResults, NextToken: i.nextToken };
+    const out = (await ec2.send(new Command(input as never) as Parameters<EC2Client['send']>[0])) as Record<string, unknown> & { NextToken?: string };
+    return { ids: listed(out), next: out.NextToken };
+  };
+}
+
+type Item = Record<string, string>;
+const ids = (list: string, key: string) => (out: Record<string, unknown>) => (out[list] as Item[]).map((x) => x[key]!);
 
 const actions: Described[] = [
-  {
-    action: 'DescribeVpcs', max: 1000, idFilter: 'vpc-id', takesIds: true, taggable: true,
-    call: async (ec2, i) => {
-      const r = await ec2.send(new DescribeVpcsCommand({ VpcIds: i.ids, ...common(i) }));
-      return { ids: r.Vpcs!.map((x) => x.VpcId!), next: r.NextToken };
-    },
-  },
-  {
-    action: 'DescribeSubnets', max: 1000, idFilter: 'subnet-id', takesIds: true, taggable: true,
-    call: async (ec2, i) => {
-      const r = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: i.ids, ...common(i) }));
-      return { ids: r.Subnets!.map((x) => x.SubnetId!), next: r.NextToken };
-    },
-  },
+  { action: 'DescribeVpcs', max: 1000, idFilter: 'vpc-id', takesIds: true, taggable: true, call: viaSdk(DescribeVpcsCommand, 'VpcIds', ids('Vpcs', 'VpcId')) },
+  { action: 'DescribeSubnets', max: 1000, idFilter: 'subnet-id', takesIds: true, taggable: true, call: viaSdk(DescribeSubnetsCommand, 'SubnetIds', ids('Subnets', 'SubnetId')) },
   {
     action: 'DescribeRouteTables', max: 100, idFilter: 'route-table-id', takesIds: true, taggable: true,
-    call: async (ec2, i) => {
-      const r = await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: i.ids, ...common(i) }));
-      return { ids: r.RouteTables!.map((x) => x.RouteTableId!), next: r.NextToken };
-    },
+    call: viaSdk(DescribeRouteTablesCommand, 'RouteTableIds', ids('RouteTables', 'RouteTableId')),
   },
   {
     action: 'DescribeInternetGateways', max: 1000, idFilter: 'internet-gateway-id', takesIds: true, taggable: true,
-    call: async (ec2, i) => {
-      const r = await ec2.send(new DescribeInternetGatewaysCommand({ InternetGatewayIds: i.ids, ...common(i) }));
-      return { ids: r.InternetGateways!.map((x) => x.InternetGatewayId!), next: r.NextToken };
-    },
+    call: viaSdk(DescribeInternetGatewaysCommand, 'InternetGatewayIds', ids('InternetGateways', 'InternetGatewayId')),
   },
   {
+    // the SDK names this action's filter list Filter, not Filters
     action: 'DescribeNatGateways', max: 1000, idFilter: 'nat-gateway-id', takesIds: true, taggable: true,
-    call: async (ec2, i) => {
-      const r = await ec2.send(new DescribeNatGatewaysCommand({ NatGatewayIds: i.ids, Filter: i.filters, MaxResults: i.maxResults, NextToken: i.nextToken }));
-      return { ids: r.NatGateways!.map((x) => x.NatGatewayId!), next: r.NextToken };
-    },
+    call: viaSdk(DescribeNatGatewaysCommand, 'NatGatewayIds', ids('NatGateways', 'NatGatewayId'), 'Filter'),
   },
   {
     action: 'DescribeVpcPeeringConnections', max: 1000, idFilter: 'vpc-peering-connection-id', takesIds: true, taggable: true,
-    call: async (ec2, i) => {
-      const r = await ec2.send(new DescribeVpcPeeringConnectionsCommand({ VpcPeeringConnectionIds: i.ids, ...common(i) }));
-      return { ids: r.VpcPeeringConnections!.map((x) => x.VpcPeeringConnectionId!), next: r.NextToken };
-    },
+    call: viaSdk(DescribeVpcPeeringConnectionsCommand, 'VpcPeeringConnectionIds', ids('VpcPeeringConnections', 'VpcPeeringConnectionId')),
   },
   {
     action: 'DescribeSecurityGroups', max: 1000, idFilter: 'group-id', takesIds: true, taggable: true,
-    call: async (ec2, i) => {
-      const r = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: i.ids, ...common(i) }));
-      return { ids: r.SecurityGroups!.map((x) => x.GroupId!), next: r.NextToken };
-    },
+    call: viaSdk(DescribeSecurityGroupsCommand, 'GroupIds', ids('SecurityGroups', 'GroupId')),
   },
   {
     action: 'DescribeNetworkInterfaces', max: 1000, idFilter: 'network-interface-id', takesIds: true, taggable: true,
-    call: async (ec2, i) => {
-      const r = await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: i.ids, ...common(i) }));
-      return { ids: r.NetworkInterfaces!.map((x) => x.NetworkInterfaceId!), next: r.NextToken };
-    },
+    call: viaSdk(DescribeNetworkInterfacesCommand, 'NetworkInterfaceIds', ids('NetworkInterfaces', 'NetworkInterfaceId')),
   },
   {
     action: 'DescribeInstances', max: 1000, idFilter: 'instance-id', takesIds: true, taggable: true,
-    call: async (ec2, i) => {
-      const r = await ec2.send(new DescribeInstancesCommand({ InstanceIds: i.ids, ...common(i) }));
-      return { ids: r.Reservations!.flatMap((x) => x.Instances!.map((y) => y.InstanceId!)), next: r.NextToken };
-    },
+    call: viaSdk(DescribeInstancesCommand, 'InstanceIds', (out) => (out.Reservations as Array<{ Instances: Item[] }>).flatMap((r) => r.Instances.map((i) => i.InstanceId!))),
   },
   {
     action: 'DescribeInstanceTypes', max: 100, idFilter: 'instance-type', takesIds: false, taggable: false,
-    call: async (ec2, i) => {
-      const r = await ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: i.ids as never, ...common(i) }));
-      return { ids: r.InstanceTypes!.map((x) => x.InstanceType!), next: r.NextToken };
-    },
+    call: viaSdk(DescribeInstanceTypesCommand, 'InstanceTypes', ids('InstanceTypes', 'InstanceType')),
   },
 ];
 
