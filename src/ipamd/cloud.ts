@@ -1,7 +1,8 @@
 /**
  * The one path to the cloud (ARCHITECTURE principle 2): an EC2Client from @aws-sdk/client-ec2 with standard SDK
- * endpoint settings, a retry strategy that backs off on throttling (spec §7.3), and every call counted under
- * upstream's metric names (spec §6.6); plus the IMDS client. AWS's default endpoints are used only when the
+ * endpoint settings, a retry strategy that backs off on throttling (spec §7.3), and every call reported to the
+ * IpamMetrics (IpamdMetrics counts it under upstream's metric names, spec §6.6); sdk-cloud.ts wraps it as the
+ * Cloud. Also where IMDS is. AWS's default endpoints are used only when the
  * environment says this is AWS; otherwise an endpoint must be given, so nothing reaches AWS by accident.
  */
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';

@@ -177,7 +177,7 @@ class SdkCloud implements Cloud {
  * An SDK exception as CloudError. EC2's errors carry only Code and Message, so for `*.NotFound` the missing ids are
  * read from the message here (`The networkInterface ID 'eni-…' does not exist`), as upstream does, and nowhere else.
  */
-export function toCloudError(api: CloudApi, err: unknown): CloudError {
+function toCloudError(api: CloudApi, err: unknown): CloudError {
   if (err instanceof CloudError) return err;
   const code = ec2ErrorCode(err);
   const message = err instanceof Error ? err.message : String(err);
