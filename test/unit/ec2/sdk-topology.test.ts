@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
-import { applyTopology } from '../../../src/ec2/index.js';
-import { loadTopology, parseTopology } from '../../../src/vpc/index.js';
+import { applyTopology, describeFacts } from '../../../src/ec2/index.js';
+import { flowPath, loadTopology, parseTopology } from '../../../src/vpc/index.js';
 import { emulatorForFile } from './sdk-harness.js';
 
 const example = fileURLToPath(new URL('../../../examples/vpc.yaml', import.meta.url));
@@ -25,6 +25,26 @@ test('examples/vpc.yaml applies through the SDK; applying it again changes nothi
   assert.ok(tables[0]!.Routes!.some((r) => r.DestinationCidrBlock === '0.0.0.0/0' && r.NatGatewayId === first.ids.natGateways['nat-a']));
   const instances = (await h.ec2.send(new DescribeInstancesCommand({}))).Reservations!.flatMap((r) => r.Instances!);
   assert.equal(instances.length, 2);
+});
+
+test('describeFacts reads the applied VPC back as the model sees it, and the model follows a node to the internet', async () => {
+  const { ids } = await applyTopology(await loadTopology(example), h.ec2);
+  const facts = await describeFacts(h.ec2);
+  assert.equal(facts.subnets.find((s) => s.id === ids.subnets['private-a'])!.routeTableId, ids.routeTables.private);
+  const peerSubnet = facts.subnets.find((s) => s.id === ids.subnets['peer-a'])!;
+  assert.equal(peerSubnet.routeTableId, ids.routeTables.peer);
+  assert.deepEqual(facts.routeTables.find((t) => t.id === ids.routeTables.private)!.routes, [
+    { destination: '10.0.0.0/16', target: { kind: 'local' } },
+    { destination: '0.0.0.0/0', target: { kind: 'nat', id: ids.natGateways['nat-a'] } },
+    { destination: '10.1.0.0/16', target: { kind: 'pcx', id: ids.peerings['main-peer'] } },
+  ]);
+  assert.deepEqual(facts.peerings, [{ id: ids.peerings['main-peer'], name: 'main-peer', requesterVpcId: ids.vpcs.main, accepterVpcId: ids.vpcs.peer }]);
+  const enis = h.server.state.mappingSnapshot();
+  const node = enis.find((e) => e.instanceId === ids.instances['node-1'])!;
+  const nat = facts.natGateways[0]!;
+  const flow = flowPath({ ...facts, enis }, { eniId: node.eniId, source: node.privateIps[0]! }, '198.51.100.10');
+  assert.equal(flow.verdict, 'delivered');
+  assert.equal(flow.sourceSeen, nat.publicIp);
 });
 
 test('unknown top-level sections are ignored (the lab adds its own)', () => {
