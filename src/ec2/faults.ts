@@ -3,7 +3,7 @@
  * errors. With a seed the sequence of injected errors is the same on every run.
  */
 import { z } from 'zod';
-import { parseSettings } from '../lib/index.js';
+import { parseSettings, seededRandom } from '../lib/index.js';
 import { Ec2Error } from './protocol.js';
 
 const faultRuleSchema = z.strictObject({
@@ -34,18 +34,6 @@ export interface FaultDecision {
 }
 
 const statusByCode: Record<string, number> = { InternalError: 500, Unavailable: 503, RequestLimitExceeded: 503 };
-
-/** mulberry32: a tiny seeded PRNG, enough to make "30% of calls fail" the same calls on every run. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class Faults {
   private config: z.infer<typeof faultConfigSchema> = { actions: {} };

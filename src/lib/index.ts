@@ -3,6 +3,7 @@ export { run, onPath, ExecError, netnsArgv, netnsName, isNetnsName, classifyNotF
 export { nearestNames } from './nearest.js';
 export { undoOnFailure } from './undo.js';
 export { parseSettings } from './settings.js';
+export { seededRandom } from './random.js';
 export { readUserFile, checkCreatablePath, ensureDirectory, writeFileAtomic, writeFileAtomicSync, type AtomicWrite } from './files.js';
 export {
   listenOn,
