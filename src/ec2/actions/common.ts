@@ -246,7 +246,7 @@ export interface DescribeSpec<Item> {
   filters: FilterFields<Item>;
   /** Default: MaxResults 5 to 1000, everything when none is given. */
   paging?: PageLimits;
-  /** The tags `tag:…` filters look at; default: the resource's own tags by its `id`. */
+  /** The tags `tag:…` filters look at (read once per item, and only for those filters); default: the tags of the item's `id`. */
   tags?: (item: Item, state: Ec2State) => Tag[];
   /** The page as the response's item set, e.g. `{ vpcSet: [...] }` (the helper adds `nextToken`). */
   render(page: Item[], state: Ec2State): XmlObject;
@@ -258,7 +258,10 @@ export function describeAction<Item>(spec: DescribeSpec<Item>): ActionHandler<Ec
   return (params, state) => {
     const matches = filterMatcher(params, spec.filters);
     const { items, named } = spec.select(params, state);
-    const selected = items.filter((item) => matches(item, state, () => tags(item, state)));
+    const selected = items.filter((item) => {
+      let itemTags: Tag[] | undefined;
+      return matches(item, state, () => (itemTags ??= tags(item, state)));
+    });
     const { page, nextToken } = paginate(selected, params, spec.paging ?? { min: 5, max: 1000 }, named);
     return { ...spec.render(page, state), nextToken };
   };
