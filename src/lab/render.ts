@@ -1,8 +1,10 @@
 /**
  * The EC2-dependent part of the fabric as data (pure): from what EC2 says (subnets, route tables, gateways,
  * peerings, instances) and the current address ↔ ENI mapping, which ENIs are wired to which namespace, and what
- * every router, the internet gateways, the NAT gateways and the internet core must hold. The controller diffs
- * this against what it applied last and applies the difference (controller.ts).
+ * every router, the internet gateways, the NAT gateways and the internet core must hold. The VPC's rules themselves
+ * (what a route points at, what the source/destination check lets out, what the internet gateway translates) come
+ * from the model in src/vpc; this file says how namespaces, ip rules and nft tables carry them out. The controller
+ * diffs this against what it applied last and applies the difference (controller.ts).
  */
 import type { Ec2Facts, EniMapping } from '../ec2/index.js';
 import { formatAddress, parseCidr, subnetGateway } from '../net/index.js';
