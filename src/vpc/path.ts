@@ -108,7 +108,9 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
         const vpcId: string = current.vpcId;
         const tableId: string | null = current.tableId;
         const table = model.routeTables.find((t) => t.id === tableId);
-        const route = lookupRoute(table, destination, vpcCidr(vpcId) ?? '0.0.0.0/32');
+        const cidr = vpcCidr(vpcId);
+        if (!cidr) return end('unknown', undefined, `no VPC ${vpcId} in the model`);
+        const route = lookupRoute(table, destination, cidr);
         const tableName = tableId ?? `(no route table of ${vpcId})`;
         if (!route) {
           hop('route-table', tableName, `no route to ${destination}`);
