@@ -4,7 +4,7 @@ import {
   closeSync, existsSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync,
   symlinkSync, unlinkSync, writeFileSync,
 } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PodnetError, checkCreatablePath, ensureDirectory, onPath, undoOnFailure, writeFileAtomicSync } from '../lib/index.js';
 import { type RuntimeFile, fallbackRuntimeFiles, runtimeNode, runtimePlugin } from './fallback-runtime.js';
@@ -181,7 +181,7 @@ export function installCniUndoable(o: InstallOptions): UndoableInstall {
     journal.ensureDirectory(binDir, '--bin-dir');
     journal.ensureDirectory(confDir, '--conf-dir');
     for (const p of plugins) journal.write(join(binDir, p.name), p.data, 0o755);
-    if (runtime) journal.replaceRuntime(binDir, runtime.files, runtime.previous);
+    if (runtime) journal.replaceRuntime(binDir, runtime.files, runtime.previous, (dir) => requireRuntimeRuns(dir, hostRoot));
     journal.write(join(binDir, launcherName), text, 0o755);
     journal.write(join(confDir, conflistName), `${JSON.stringify(rendered, null, 2)}\n`, 0o644);
   }, () => journal.undo(), { notUndone: 'and could not undo:' });
@@ -314,7 +314,7 @@ class InstallJournal {
    * pointed at it by renaming a new link over it: a launcher running meanwhile finds the old runtime or the new one,
    * whole. The link is relative, so it resolves on the host too when written under --host-root.
    */
-  replaceRuntime(binDir: string, files: readonly RuntimeFile[], previous: string | undefined): void {
+  replaceRuntime(binDir: string, files: readonly RuntimeFile[], previous: string | undefined, check: (dir: string) => void): void {
     const name = `${runtimeLinkName}.${randomBytes(6).toString('hex')}`;
     const dir = join(binDir, name);
     mkdirSync(dir, { mode: 0o755 });
@@ -330,6 +330,7 @@ class InstallJournal {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       throw new PodnetError('FAILED', `cannot write the fallback plugin's runtime ${dir}: ${code}`, code === 'ENOSPC' ? `free space on the filesystem of ${binDir} (the runtime takes about 100 MB)` : 'check that the bin dir is writable', { cause: err });
     }
+    check(dir);
     const link = join(binDir, runtimeLinkName);
     this.pointLink(link, name);
     this.steps.push({ kind: 'link', path: link, previous });
@@ -409,6 +410,22 @@ function requireLauncherTools(hostRoot: string | undefined): void {
   if (!/-U\b|--unixsock/.test(`${help.stdout}${help.stderr}`)) {
     throw new PodnetError('MISSING_TOOL', `the nc ${where} cannot connect to unix sockets (no -U option; busybox nc has none), and podnet-cni needs that to reach ipamd`, hint);
   }
+}
+
+/**
+ * The copied Node must start where the launcher will start it: on the host, with the host's libraries (a Node built
+ * for musl, as in an Alpine image, does not start on a glibc host). Checked before the runtime link points at it,
+ * since the fallback runs only when ipamd is down, the worst time to find out. Under --host-root it runs by chroot.
+ */
+function requireRuntimeRuns(dir: string, hostRoot: string | undefined): void {
+  const node = join(dir, runtimeNode);
+  const r = hostRoot === undefined
+    ? spawnSync(node, ['--version'], { encoding: 'utf8', timeout: 30_000, env: {} })
+    : spawnSync('chroot', [hostRoot, `/${relative(hostRoot, node)}`, '--version'], { encoding: 'utf8', timeout: 30_000, env: { PATH: hostPath.join(':') } });
+  if (r.status === 0 && /^v\d/.test(r.stdout)) return;
+  const why = r.error ? ((r.error as NodeJS.ErrnoException).code ?? r.error.message) : (r.stderr.trim().split('\n')[0] || `exit ${r.status ?? r.signal}`);
+  throw new PodnetError('FAILED', `the Node runtime copied for the fallback plugin (${process.execPath}) does not start ${hostRoot === undefined ? 'here' : 'on the host'}: ${why}`,
+    "install from a Node built for the host's C library (the official Node builds, for glibc), or put the host's libstdc++ in place");
 }
 
 /** Whether anything is at path, a dangling link included: a host's link is absolute and resolves only on the host. */

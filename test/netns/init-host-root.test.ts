@@ -140,6 +140,26 @@ test("the host's tools are checked, not the installer's: a host whose nc is busy
   assert.deepEqual(readdirSync(bin).sort(), listing, 'a refused install changes nothing');
 });
 
+test("a Node the host cannot start (here: the host lacks libstdc++) is refused before the runtime link moves, and the install is taken back", () => {
+  const bin = join(host, 'opt/cni/bin');
+  const listing = readdirSync(bin).sort();
+  const link = readlinkSync(join(bin, 'podnet'));
+  const lib = readdirSync(join(host, 'usr/lib/x86_64-linux-gnu')).find((n) => n.startsWith('libstdc++'));
+  assert.ok(lib, 'the host root has libstdc++');
+  const path = join(host, 'usr/lib/x86_64-linux-gnu', lib);
+  copyFileSync(path, join(dir, lib));
+  unlinkSync(path);
+  try {
+    const r = install([]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^error: the Node runtime copied for the fallback plugin \(.*\) does not start on the host: .*libstdc\+\+/);
+  } finally {
+    copyFileSync(join(dir, lib), path);
+  }
+  assert.deepEqual(readdirSync(bin).sort(), listing, 'the new runtime directory is gone');
+  assert.equal(readlinkSync(join(bin, 'podnet')), link, 'the link still points at the runtime that works');
+});
+
 test('podnet init --host-root writes the CNI files and plugins under the host root and sets the sysctls of its network namespace', async () => {
   await run(['ip', 'link', 'add', 'pn-hr-eth0', 'type', 'veth', 'peer', 'name', 'pn-hr-peer']);
   try {
