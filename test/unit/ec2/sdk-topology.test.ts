@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
+import { CreateSubnetCommand, DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
 import { applyTopology, describeFacts } from '../../../src/ec2/index.js';
 import { flowPath, loadTopology, parseTopology } from '../../../src/vpc/index.js';
 import { emulatorForFile } from './sdk-harness.js';
@@ -39,6 +39,10 @@ test('describeFacts reads the applied VPC back as the model sees it, and the mod
     { destination: '10.1.0.0/16', target: { kind: 'pcx', id: ids.peerings['main-peer'] } },
   ]);
   assert.deepEqual(facts.peerings, [{ id: ids.peerings['main-peer'], name: 'main-peer', requesterVpcId: ids.vpcs.main, accepterVpcId: ids.vpcs.peer }]);
+  // a subnet without an association of its own uses its VPC's main route table
+  const loose = (await h.ec2.send(new CreateSubnetCommand({ VpcId: ids.vpcs.peer, CidrBlock: '10.1.1.0/24' }))).Subnet!.SubnetId!;
+  const main = (await h.ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [ids.vpcs.peer!] }, { Name: 'association.main', Values: ['true'] }] }))).RouteTables![0]!;
+  assert.equal((await describeFacts(h.ec2)).subnets.find((s) => s.id === loose)!.routeTableId, main.RouteTableId);
   const enis = h.server.state.mappingSnapshot();
   const node = enis.find((e) => e.instanceId === ids.instances['node-1'])!;
   const nat = facts.natGateways[0]!;
