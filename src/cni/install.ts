@@ -165,7 +165,8 @@ export function installCniUndoable(o: InstallOptions): UndoableInstall {
     throw new PodnetError('FAILED', `the fallback plugin needs the build, and ${join(packageRoot, 'dist')} has no cni/index.js`, 'run `npm run build` in the podnet checkout, then install again');
   }
   const runtime = o.fallbackArgv ? undefined : { files: fallbackRuntimeFiles(packageRoot, process.execPath), previous: previousRuntime(join(binDir, runtimeLinkName)) };
-  const hostRuntime = join(o.binDir, runtimeLinkName);
+  // absolute: the launcher runs it from whatever directory the runtime starts it in
+  const hostRuntime = join(resolve(o.binDir), runtimeLinkName);
   const fallbackArgv = o.fallbackArgv ?? [join(hostRuntime, runtimeNode), join(hostRuntime, runtimePlugin)];
   if (!o.conflist.ipamdSocket.startsWith('/') || /[\x00-\x1f\x7f]/.test(o.conflist.ipamdSocket)) {
     throw new PodnetError('USAGE', `ipamd's socket ${JSON.stringify(o.conflist.ipamdSocket)} is not an absolute path without control characters`, 'give the absolute path ipamd listens on, e.g. /var/run/aws-node/ipamd.sock');
