@@ -1,7 +1,7 @@
 import { cidrContains, formatAddress } from '../../net/index.js';
 import { Ec2Error, type ActionHandler, type Ec2Params } from '../protocol.js';
 import type { Ec2State, EniRow, InstanceRow, PublicIpRow } from '../state.js';
-import { applyTagSpecifications, combination, findRow, invalidParameter, parseIpv4Param } from './common.js';
+import { applyTagSpecifications, combination, findRow, invalidParameter, parseAddressParam } from './common.js';
 import { findEni, primaryIp, releasePublicIp } from './enis.js';
 
 type Handler = ActionHandler<Ec2State>;
@@ -29,7 +29,7 @@ const allocateAddress: Handler = (params, state) => {
   let publicIp: string | undefined;
   const wanted = params.str('Address');
   if (wanted !== undefined) {
-    const address = parseIpv4Param(wanted, 'address');
+    const address = parseAddressParam(wanted, 'address', 4);
     if (!cidrContains(state.publicIpPool, address) || state.get('SELECT 1 FROM public_ips WHERE public_ip = ?', formatAddress(address))) {
       throw new Ec2Error('InvalidAddress.NotFound', `Address '${wanted}' is not available in the public IPv4 pool.`);
     }
@@ -69,7 +69,7 @@ const associateAddress: Handler = (params, state) => {
     throw new Ec2Error('MissingParameter', 'The request must contain the parameter InstanceId or NetworkInterfaceId');
   }
   const privateText = params.str('PrivateIpAddress');
-  const privateIp = privateText === undefined ? primaryIp(state, eni.id)! : formatAddress(parseIpv4Param(privateText, 'privateIpAddress'));
+  const privateIp = privateText === undefined ? primaryIp(state, eni.id)! : formatAddress(parseAddressParam(privateText, 'privateIpAddress', 4));
   if (!state.get("SELECT 1 FROM eni_addresses WHERE eni_id = ? AND kind = 'address' AND cidr = ?", eni.id, privateIp)) {
     throw invalidParameter(`The private IP address ${privateIp} is not assigned to network interface ${eni.id}.`);
   }

@@ -66,16 +66,10 @@ export function combination(message: string): Ec2Error {
   return new Ec2Error('InvalidParameterCombination', message);
 }
 
-export function parseIpv4Param(text: string, name: string): Address {
-  if (!isAddressText(text) || parseAddress(text).family !== 4) {
-    throw invalidParameter(`Value (${text}) for parameter ${name} is invalid. Not a valid IPv4 address.`);
-  }
-  return parseAddress(text);
-}
-
-export function parseIpv6Param(text: string, name: string): Address {
-  if (!isAddressText(text) || parseAddress(text).family !== 6) {
-    throw invalidParameter(`Value (${text}) for parameter ${name} is invalid. Not a valid IPv6 address.`);
+/** An address parameter of one family (EC2 refuses the other family's address as "not a valid IPvN address"). */
+export function parseAddressParam(text: string, name: string, family: 4 | 6): Address {
+  if (!isAddressText(text) || parseAddress(text).family !== family) {
+    throw invalidParameter(`Value (${text}) for parameter ${name} is invalid. Not a valid IPv${family} address.`);
   }
   return parseAddress(text);
 }

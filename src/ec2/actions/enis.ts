@@ -12,9 +12,8 @@ import {
   invalidParameter,
   isoTime,
   ownerId,
+  parseAddressParam,
   parseCidrParam,
-  parseIpv4Param,
-  parseIpv6Param,
   selectRows,
   tagSet,
 } from './common.js';
@@ -445,7 +444,7 @@ const familyParams: Record<4 | 6, FamilyParams> = {
 };
 
 function parseAddresses(family: 4 | 6, list: string[], name: string): Address[] {
-  return list.map((t) => (family === 4 ? parseIpv4Param(t, name) : parseIpv6Param(t, name)));
+  return list.map((t) => parseAddressParam(t, name, family));
 }
 
 function parsePrefixes(family: 4 | 6, list: string[], name: string): Cidr[] {
@@ -480,7 +479,7 @@ function checkPositive(value: number | undefined, name: string): void {
 const createNetworkInterface: Handler = (params, state) => {
   const subnet = findRow<SubnetRow>(state, 'subnet', params.req('SubnetId'));
   const listed = params.structs('PrivateIpAddresses').map((p) => ({
-    address: parseIpv4Param(p.req('PrivateIpAddress'), 'privateIpAddresses'),
+    address: parseAddressParam(p.req('PrivateIpAddress'), 'privateIpAddresses', 4),
     primary: p.bool('Primary') === true,
   }));
   if (listed.filter((p) => p.primary).length > 1) {
@@ -491,7 +490,7 @@ const createNetworkInterface: Handler = (params, state) => {
   if (primaryText !== undefined && markedPrimary !== undefined && formatAddress(markedPrimary) !== primaryText) {
     throw combination('PrivateIpAddress and the primary entry of PrivateIpAddresses name different addresses.');
   }
-  const primary = primaryText !== undefined ? parseIpv4Param(primaryText, 'privateIpAddress') : (markedPrimary ?? listed[0]?.address);
+  const primary = primaryText !== undefined ? parseAddressParam(primaryText, 'privateIpAddress', 4) : (markedPrimary ?? listed[0]?.address);
   const ipv4: AddressRequest = {
     count: countParam(params, 'SecondaryPrivateIpAddressCount'),
     addresses: listed.map((p) => p.address).filter((a) => !primary || formatAddress(a) !== formatAddress(primary)),

@@ -9,7 +9,7 @@ import {
   invalidParameter,
   isoTime,
   ownerId,
-  parseIpv4Param,
+  parseAddressParam,
   selectRows,
   setTag,
   tagSet,
@@ -122,7 +122,7 @@ const runInstances: Handler = (params, state) => {
   if (primaryText !== undefined && maxCount > 1) {
     throw invalidParameter('A private IP address can only be given when launching a single instance.');
   }
-  const primary = primaryText === undefined ? undefined : parseIpv4Param(primaryText, 'privateIpAddress');
+  const primary = primaryText === undefined ? undefined : parseAddressParam(primaryText, 'privateIpAddress', 4);
   const groupIds = nic ? nic.list('SecurityGroupId') : params.list('SecurityGroupId');
   const publicIp = nic?.bool('AssociatePublicIpAddress') ?? subnet.map_public_ip === 1;
   const deleteOnTermination = nic?.bool('DeleteOnTermination') ?? true;

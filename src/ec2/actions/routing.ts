@@ -9,8 +9,8 @@ import {
   invalidParameter,
   isoTime,
   ownerId,
+  parseAddressParam,
   parseCidrParam,
-  parseIpv4Param,
   selectRows,
   tagSet,
 } from './common.js';
@@ -330,7 +330,7 @@ const createNatGateway: Handler = (params, state) => {
     groupIds: null,
     interfaceType: 'nat_gateway',
     requesterManaged: true,
-    primary: privateText === undefined ? undefined : parseIpv4Param(privateText, 'privateIpAddress'),
+    primary: privateText === undefined ? undefined : parseAddressParam(privateText, 'privateIpAddress', 4),
     ipv4: { addresses: [], prefixes: [] },
     ipv6: { addresses: [], prefixes: [] },
   });
