@@ -40,7 +40,7 @@ export function registerCni(program: Command): void {
   const cni = program.command('cni').description('the CNI plugin: install the podnet-cni launcher and its conflist');
   const install = cni
     .command('install')
-    .description('write the podnet-cni launcher into the CNI bin dir and the conflist (10-aws.conflist) into the conf dir');
+    .description("write the podnet-cni launcher and the fallback plugin's Node runtime (<bin-dir>/podnet) into the CNI bin dir and the conflist (10-aws.conflist) into the conf dir");
   for (const option of cniFileOptions()) install.addOption(option);
   install
     .option('--plugins-dir <dir>', 'also copy loopback and the plugins the conflist chains from here (e.g. /usr/lib/cni); podnet init does this by default')
