@@ -128,6 +128,15 @@ describe('reconcile diff: addresses and prefixes changed out of band', () => {
     assert.deepEqual(diffReconcile({ ...i, described: described(ec2) }), []);
   });
 
+  test('a mismatch EC2 cannot describe (the ENI went meanwhile): IMDS is the truth', () => {
+    const now = { ...primary, localIpv4s: ['10.0.1.10', '10.0.1.11', '10.0.1.13'] };
+    const i = input({ attached: [now], datastore: known({ 'eni-1': ['10.0.1.11/32', '10.0.1.12/32'] }) });
+    assert.deepEqual(diffReconcile(i), [
+      { kind: 'add-cidr', eniId: 'eni-1', cidr: '10.0.1.13/32' },
+      { kind: 'remove-cidr', eniId: 'eni-1', cidr: '10.0.1.12/32' },
+    ]);
+  });
+
   test('a prefix added and one removed (prefix delegation)', () => {
     const eni = imdsEni(1, { ipv4Prefixes: ['10.0.1.32/28', '10.0.1.64/28'] });
     const i = input({ attached: [eni], datastore: known({ 'eni-1': ['10.0.1.16/28', '10.0.1.32/28'] }) });
