@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
-  closeSync, existsSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync,
+  closeSync, existsSync, fchmodSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync,
   symlinkSync, unlinkSync, writeFileSync,
 } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -324,7 +324,11 @@ class InstallJournal {
       for (const f of files) {
         const target = join(dir, f.target);
         mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
-        writeNewFileSync(target, 'path' in f.source ? readFileSync(f.source.path) : f.source.text, f.mode);
+        const data = 'path' in f.source ? readFileSync(f.source.path) : Buffer.from(f.source.text);
+        // a reinstall of the same build links the previous runtime's identical files (Node's 95 MB above all)
+        const same = previous === undefined ? undefined : join(binDir, previous, f.target);
+        if (same !== undefined && isSameFile(same, data, f.mode)) linkSync(same, target);
+        else writeNewFileSync(target, data, f.mode);
       }
     } catch (err) {
       if (err instanceof PodnetError) throw err;
@@ -362,6 +366,16 @@ class InstallJournal {
       }
     }
     return failed;
+  }
+}
+
+/** Whether path is a regular file holding exactly data, with exactly mode. */
+function isSameFile(path: string, data: Buffer, mode: number): boolean {
+  try {
+    const st = lstatSync(path);
+    return st.isFile() && (st.mode & 0o7777) === mode && st.size === data.length && readFileSync(path).equals(data);
+  } catch {
+    return false;
   }
 }
 

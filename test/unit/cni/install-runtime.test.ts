@@ -56,6 +56,8 @@ test('undo puts the previous runtime back and removes the new one; commit is wha
   const previous = readlinkSync(join(o.binDir, 'podnet'));
   const again = installCniUndoable({ ...o, conflist });
   assert.equal(runtimes(o.binDir).length, 2, 'the replaced runtime stays until commit');
+  const current = readlinkSync(join(o.binDir, 'podnet'));
+  assert.equal(statSync(join(o.binDir, current, 'node')).ino, statSync(join(o.binDir, previous, 'node')).ino, 'the same build links the identical Node instead of writing it again');
   assert.deepEqual(again.undo(), []);
   assert.equal(readlinkSync(join(o.binDir, 'podnet')), previous);
   assert.deepEqual(runtimes(o.binDir), [previous]);
