@@ -16,9 +16,8 @@ const hostPath = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', 
  * The launcher talks to ipamd with nc: OpenBSD netcat and Nmap's ncat both take -U for a unix socket; busybox's nc
  * does not. It bounds the call with coreutils' timeout, because ncat's -w limits only the connect (nmap/nmap#825).
  * The fallback plugin's DEL runs ip. Checked once here, so a node without them fails at install and not with every
- * pod's ADD answering 11. Under
- * --host-root the host's tools are checked: looked up in the host's PATH directories, and nc run by chroot, so the
- * help it prints is that of the nc the launcher will run (with the host's libraries).
+ * pod's ADD answering 11. Under --host-root the host's tools are checked: looked up in the host's PATH directories,
+ * and nc run by chroot, so the help it prints is that of the nc the launcher will run (with the host's libraries).
  */
 export function requireLauncherTools(hostRoot: string | undefined): void {
   const where = hostRoot === undefined ? 'on PATH' : `on the host (${hostPath.join(':')} under --host-root ${hostRoot})`;
