@@ -62,7 +62,7 @@ type DescribeCommand = new (...args: never[]) => object;
 function viaSdk(Command: DescribeCommand, idsParam: string, listed: (out: Record<string, unknown>) => string[], filtersParam = 'Filters') {
   return async (ec2: EC2Client, i: DescribeInput): Promise<Page> => {
     const input = { [idsParam]: i.ids, [filtersParam]: i.filters, MaxResults: i.maxResults, NextToken: i.nextToken };
-    const out = (await ec2.send(new Command(input as never) as Parameters<EC2Client['send']>[0])) as Record<string, unknown> & { NextToken?: string };
+    const out = (await ec2.send(new Command(input as never) as Parameters<EC2Client['send']>[0])) as unknown as Record<string, unknown> & { NextToken?: string };
     return { ids: listed(out), next: out.NextToken };
   };
 }
