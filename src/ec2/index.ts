@@ -36,5 +36,20 @@ export { inProcessCloud, launchSimulatedInstance, simulatedNetwork, startSimulat
 export { defaultBuckets, type BucketSize, type ThrottleConfig } from './throttle.js';
 export { type FaultConfig, type FaultRule } from './faults.js';
 export { type ImdsOptions } from './imds.js';
-export { applyTopology, type TopologyApplyResult, type TopologyChange } from './topology-apply.js';
-export { describeFacts, type Ec2Facts } from './describe-vpc.js';
+export type { TopologyApplyResult, TopologyChange } from './topology-apply.js';
+export type { Ec2Facts } from './describe-vpc.js';
+
+// The two EC2 clients below load @aws-sdk/client-ec2; they are loaded on first use so that what needs only the
+// emulator's state (pool simulate's in-process cloud) does not pay the SDK's start-up (about 1 s of CPU here).
+type ApplyTopology = typeof import('./topology-apply.js').applyTopology;
+type DescribeFacts = typeof import('./describe-vpc.js').describeFacts;
+
+/** Creates what a topology declares through EC2's API (see topology-apply.ts). */
+export async function applyTopology(...args: Parameters<ApplyTopology>): ReturnType<ApplyTopology> {
+  return (await import('./topology-apply.js')).applyTopology(...args);
+}
+
+/** Reads a VPC back from EC2 as the model's facts (see describe-vpc.ts). */
+export async function describeFacts(...args: Parameters<DescribeFacts>): ReturnType<DescribeFacts> {
+  return (await import('./describe-vpc.js')).describeFacts(...args);
+}

@@ -2,6 +2,8 @@
  * Time (and chance) as ipamd sees them: injectable so pool timers run on a fake clock in tests and
  * `podnet pool simulate` (§9 item 2), and a fake-clock run makes the same random choices every time.
  */
+import { seededRandom } from '../lib/index.js';
+
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
@@ -33,7 +35,7 @@ export class FakeClock implements Clock {
 
   /** `seed` picks the sequence `random()` returns (the same seed, the same numbers). */
   constructor(private ms: number, opts: { seed?: number } = {}) {
-    this.nextRandom = mulberry32(opts.seed ?? 1);
+    this.nextRandom = seededRandom(opts.seed ?? 1);
   }
 
   now(): number {
@@ -56,16 +58,4 @@ export class FakeClock implements Clock {
   advanceTo(ms: number): void {
     this.ms = Math.max(this.ms, ms);
   }
-}
-
-/** mulberry32: a tiny seeded PRNG (period 2^32), plenty for jitter. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
