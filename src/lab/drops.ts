@@ -12,10 +12,12 @@
  * state in several namespaces would have to be added and removed around every probe, failures included.
  */
 import { run } from '../lib/index.js';
+import type { VpcDropReason } from '../vpc/index.js';
 import { ns, type FabricPlan } from './plan.js';
 import { DROP_COUNTERS } from './render.js';
 
-export type DropReason = 'source-destination-check' | 'no-route' | 'no-public-ip';
+/** Why the fabric dropped a probe: the model's reasons (src/vpc), which the fabric's counters stand for. */
+export type DropReason = VpcDropReason;
 
 /** The sentence `lab probe` prints for each reason. */
 export const DROP_REASON_SENTENCES: Record<DropReason, string> = {

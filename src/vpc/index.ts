@@ -14,7 +14,7 @@ export {
   publicAddresses,
   resolveTarget,
   type RouteTarget,
-  type Route,
+  type VpcRoute,
   type VpcFacts,
   type NetworkInterface,
   type VpcModel,

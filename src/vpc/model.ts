@@ -14,7 +14,7 @@ export type RouteTarget =
   /** a network interface or instance target: EC2 accepts it; neither the model nor the lab forwards by it yet */
   | { kind: 'other'; id: string };
 
-export interface Route {
+export interface VpcRoute {
   destination: string;
   target: RouteTarget;
 }
@@ -24,7 +24,7 @@ export interface VpcFacts {
   vpcs: Array<{ id: string; name: string; cidr: string }>;
   /** routeTableId: the explicitly associated table, else the VPC's main table */
   subnets: Array<{ id: string; name: string; vpcId: string; cidr: string; routeTableId: string | null }>;
-  routeTables: Array<{ id: string; vpcId: string; routes: Route[] }>;
+  routeTables: Array<{ id: string; vpcId: string; routes: VpcRoute[] }>;
   internetGateways: Array<{ id: string; name: string; vpcId: string | null }>;
   natGateways: Array<{ id: string; name: string; eniId: string; privateIp: string; publicIp: string | null }>;
   peerings: Array<{ id: string; name: string; requesterVpcId: string; accepterVpcId: string }>;

@@ -3,7 +3,7 @@
  * local route always there, as EC2 creates it with every table and never lets it go).
  */
 import { cidrContains, parseAddress, parseCidr } from '../net/index.js';
-import type { Route, VpcFacts } from './model.js';
+import type { VpcRoute, VpcFacts } from './model.js';
 
 type RouteTable = VpcFacts['routeTables'][number];
 
@@ -18,11 +18,11 @@ export function routeTableOf(model: Pick<VpcFacts, 'subnets' | 'routeTables'>, s
  * matching prefix wins; the local route for the VPC CIDR is added if the table does not list it. IPv6 routes are
  * skipped for an IPv4 destination and the other way round.
  */
-export function lookupRoute(table: Pick<RouteTable, 'routes'> | undefined, destination: string, vpcCidr: string): Route | undefined {
+export function lookupRoute(table: Pick<RouteTable, 'routes'> | undefined, destination: string, vpcCidr: string): VpcRoute | undefined {
   const address = parseAddress(destination);
   const routes = table?.routes ?? [];
-  const withLocal: Route[] = routes.some((r) => r.target.kind === 'local' && r.destination === vpcCidr) ? routes : [{ destination: vpcCidr, target: { kind: 'local' } }, ...routes];
-  let best: { route: Route; length: number } | undefined;
+  const withLocal: VpcRoute[] = routes.some((r) => r.target.kind === 'local' && r.destination === vpcCidr) ? routes : [{ destination: vpcCidr, target: { kind: 'local' } }, ...routes];
+  let best: { route: VpcRoute; length: number } | undefined;
   for (const route of withLocal) {
     const cidr = parseCidr(route.destination);
     if (cidr.family !== address.family || !cidrContains(cidr, address)) continue;
