@@ -60,12 +60,20 @@ export function rfc3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** The tags of a new ENI (§7.2). */
-function eniTags(node: NodeIdentity, nowMs: number): CloudTags {
-  const tags: Record<string, string> = { [INSTANCE_ID_TAG]: node.instanceId, [CREATED_AT_TAG]: rfc3339(nowMs) };
+/**
+ * The tags every ENI of this node carries (§7.2): the instance, the cluster if named, and ADDITIONAL_ENI_TAGS except
+ * keys containing k8s.amazonaws.com, which are upstream's own and cannot be set this way.
+ */
+export function ownerTags(node: Pick<NodeIdentity, 'instanceId' | 'clusterName' | 'additionalTags'>): Record<string, string> {
+  const tags: Record<string, string> = { [INSTANCE_ID_TAG]: node.instanceId };
   if (node.clusterName) Object.assign(tags, { [CLUSTER_NAME_TAG]: node.clusterName, [ENI_OWNER_TAG]: 'amazon-vpc-cni' });
   for (const [key, value] of Object.entries(node.additionalTags ?? {})) if (!key.includes('k8s.amazonaws.com')) tags[key] = value;
   return tags;
+}
+
+/** The tags of a new ENI: its owner's, and when it was created (§7.2, the leaked-ENI GC reads it). */
+function eniTags(node: NodeIdentity, nowMs: number): CloudTags {
+  return { ...ownerTags(node), [CREATED_AT_TAG]: rfc3339(nowMs) };
 }
 
 function podnetCode(ec2Code: string): ErrorCode {

@@ -78,6 +78,7 @@ export { CloudCallCounter, type CloudCall, type IpamMetrics } from './metrics.js
 export {
   PoolExecutor,
   ec2Error,
+  ownerTags,
   rfc3339,
   CLUSTER_NAME_TAG,
   CREATED_AT_TAG,

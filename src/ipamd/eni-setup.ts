@@ -3,7 +3,7 @@
  * (§3.2: the ENI's route table), which runs in the background with upstream's retries so that neither the pool
  * loop nor pod ADDs wait for it. One setup per ENI at a time; the node's stop waits for the running ones.
  */
-import { CloudError, CLUSTER_NAME_TAG, ENI_OWNER_TAG, INSTANCE_ID_TAG, type Cloud, type CloudEni, type CloudTags, type Clock, type Datastore } from '../ipam/index.js';
+import { CloudError, ownerTags, type Cloud, type CloudEni, type CloudTags, type Clock, type Datastore } from '../ipam/index.js';
 import type { PodnetConfig } from '../config/index.js';
 import { PodnetError } from '../lib/index.js';
 import type { ImdsClient, ImdsEni, ImdsInstanceFacts } from './imds.js';
@@ -171,13 +171,9 @@ export class EniSetup {
     }
   }
 
-  /** The tags an ENI of this node carries (§7.2): the instance, the cluster if named, ADDITIONAL_ENI_TAGS. */
+  /** The tags an ENI of this node carries (§7.2). */
   private ownerTags(): Record<string, string> {
     const { config } = this.o;
-    const tags: Record<string, string> = { [INSTANCE_ID_TAG]: this.o.instance.instanceId };
-    if (config.clusterName) Object.assign(tags, { [CLUSTER_NAME_TAG]: config.clusterName, [ENI_OWNER_TAG]: 'amazon-vpc-cni' });
-    // keys containing k8s.amazonaws.com are upstream's own and cannot be set this way (§7.2)
-    for (const [key, value] of Object.entries(config.additionalEniTags)) if (!key.includes('k8s.amazonaws.com')) tags[key] = value;
-    return tags;
+    return ownerTags({ instanceId: this.o.instance.instanceId, clusterName: config.clusterName, additionalTags: config.additionalEniTags });
   }
 }

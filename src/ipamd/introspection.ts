@@ -30,11 +30,6 @@ function goTime(ns: bigint): string {
   return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}${fraction && `.${fraction}`}Z`;
 }
 
-/** The route table an ENI's pods use: main (254) for the primary ENI, else its own (spec §3.2, §5.4). */
-export function routeTableId(deviceNumber: number, networkCard: number): number {
-  return eniRouteTable(deviceNumber, networkCard);
-}
-
 /**
  * GetENIInfos for one datastore. `IPAddresses` lists every address handed out: those pods hold, with the container id
  * and interface name scrubbed as upstream does, and released ones with a zero IPAMKey and their `UnassignedTime`
@@ -78,7 +73,7 @@ function renderEniInfos(ds: Datastore, nowMs: number): unknown {
       AvailableIPv4Cidrs: cidrs,
       IPv6Cidrs: {},
       IsExcludedForPodIPs: eni.excluded,
-      RouteTableID: routeTableId(eni.deviceNumber, eni.networkCard),
+      RouteTableID: eniRouteTable(eni.deviceNumber, eni.networkCard),
       SubnetID: eni.subnetId,
     };
   }

@@ -5,8 +5,8 @@
 import { rename } from 'node:fs/promises';
 import { checkpointOf, podLinkSuffix, readCheckpoint, restoreCheckpoint, writeCheckpoint, type Assignment, type Checkpoint, type Clock, type Datastore, type IpamKey, type IpamMetadata, type PoolManager } from '../ipam/index.js';
 import type { PodnetConfig } from '../config/index.js';
+import { eniRouteTable } from '../dataplane/index.js';
 import { PodnetError } from '../lib/index.js';
-import { routeTableId } from './introspection.js';
 import { describeError, type Log } from './log.js';
 import type { IpamdMetrics } from './metrics.js';
 import type { NodeDataplane } from './node-dataplane.js';
@@ -188,7 +188,7 @@ export class PodAddresses {
     const exclude = config.externalSnat ? [] : config.excludeSnatCidrs;
     return {
       assignment: a,
-      routeTable: routeTableId(a.deviceNumber, a.networkCard),
+      routeTable: eniRouteTable(a.deviceNumber, a.networkCard),
       vpcCidrs: [...this.o.node.vpcCidrs, ...exclude],
       useExternalSnat: config.externalSnat,
     };

@@ -1,6 +1,6 @@
 import { installCniUndoable, installSettings, renderConflist, type ConflistOptions, type InstallResult } from '../cni/index.js';
 import { loadConfig, type Env } from '../config/index.js';
-import { applySysctls, checkSysctls, findLinkByMac, isIfName, readIpJson, renderInitSysctls } from '../dataplane/index.js';
+import { applySysctls, checkSysctls, findLinkByMac, isIfName, listLinks, renderInitSysctls } from '../dataplane/index.js';
 import { PodnetError, nearestNames, undoOnFailure } from '../lib/index.js';
 
 export interface InitNodeOptions {
@@ -71,8 +71,7 @@ async function findPrimaryInterface(option: string | undefined, env: Env): Promi
     if (!isIfName(option)) {
       throw new PodnetError('USAGE', `--primary-interface ${JSON.stringify(option)} is not an interface name`, 'an interface name is 1 to 15 of A-Z a-z 0-9 _ . - (see ip link)');
     }
-    const [links] = await readIpJson(undefined, ['link show']);
-    const names = (links as { ifname: string }[]).map((l) => l.ifname);
+    const names = (await listLinks()).map((l) => l.ifname);
     if (!names.includes(option)) {
       const near = nearestNames(option, names);
       throw new PodnetError('USAGE', `--primary-interface ${option}: no such link in this network namespace (links: ${names.join(', ')})`,
