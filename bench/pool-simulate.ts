@@ -12,18 +12,19 @@ import { loadConfig } from '../src/config/index.js';
 import { inProcessCloud, launchSimulatedInstance, openEc2State, simulatedNetwork, startEc2Server, startSimulatedNode } from '../src/ec2/index.js';
 import {
   CloudCallCounter,
-  Datastore,
   FakeClock,
-  PoolExecutor,
-  PoolManager,
   poolConfigFrom,
   poolLimitsFrom,
   simulatePool,
+  startPoolNode,
   type StartSimulatedCloud,
 } from '../src/ipam/index.js';
 import { createEc2Client, sdkCloud } from '../src/ipamd/index.js';
 import { lookupInstanceType, maxPods } from '../src/limits/index.js';
 import { numberFlag } from './stats.js';
+
+// the SDK's notice that Node 20 support ends, on every client, would bury the figures (the CLI turns it off the same way)
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const nodes = numberFlag('nodes', 100, { whole: true });
 const minutes = numberFlag('minutes', 60);
@@ -46,17 +47,8 @@ const setupStarted = performance.now();
 const fleet = await Promise.all(Array.from({ length: nodes }, async (_, index) => {
   const { instanceId, primaryEniId } = launchSimulatedInstance(network, INSTANCE_TYPE);
   const clock = new FakeClock(START_MS, { seed: index + 1 });
-  const primary = (await cloud.describeEnis([primaryEniId]))[0]!;
-  const datastore = new Datastore({ prefixDelegation: config.prefixDelegation, ipCooldownMs: config.ipCooldownMs });
-  datastore.addEni({
-    id: primary.id, deviceNumber: 0, networkCard: 0, primary: true, trunk: false, efa: false, excluded: false,
-    subnetId: primary.subnetId, subnetCidr: network.subnetCidr, primaryIp: primary.primaryIpv4, createdAt: clock.now(),
-  });
-  const executor = new PoolExecutor({
-    cloud, datastore, clock, prefixDelegation: config.prefixDelegation,
-    node: { instanceId, networkCard: 0, subnetId: primary.subnetId, subnetCidr: network.subnetCidr, securityGroupIds: primary.securityGroupIds },
-  });
-  return { clock, datastore, manager: new PoolManager({ datastore, executor, config, limits, clock }), pods: [] as string[], nextPod: 0 };
+  const { datastore, manager } = await startPoolNode({ cloud, clock, config, limits, instanceId, primaryEniId, subnetCidr: network.subnetCidr });
+  return { clock, datastore, manager, pods: [] as string[], nextPod: 0 };
 }));
 const setupMs = performance.now() - setupStarted;
 

@@ -96,6 +96,8 @@ export { windowsPoolRules, type WindowsPoolRules, type WindowsPoolSettings } fro
 export {
   fleetAddresses,
   simulatePool,
+  startPoolNode,
+  type PoolNodeSetup,
   type FleetAddresses,
   type SimulatedOs,
   type SimulateOptions,

@@ -13,14 +13,14 @@ import { loadConfig } from '../config/index.js';
 import { PodnetError } from '../lib/index.js';
 import { subnetsFor } from '../net/index.js';
 import { IPS_PER_PREFIX, lookupInstanceType, maxPods as maxPodsOf, supportsPrefixDelegation, windowsLimits } from '../limits/index.js';
-import { FakeClock } from './clock.js';
+import { FakeClock, type Clock } from './clock.js';
 import type { Cloud } from './cloud.js';
 import { CycleWatch, poolState, sortedCounts, type Oscillation } from './cycle.js';
 import { Datastore } from './datastore.js';
 import { PoolExecutor } from './executor.js';
 import { PoolManager } from './manager.js';
 import { CloudCallCounter, type IpamMetrics } from './metrics.js';
-import { poolConfigFrom, poolLimitsFrom, type PoolConfig } from './pool.js';
+import { poolConfigFrom, poolLimitsFrom, type PoolConfig, type PoolLimits } from './pool.js';
 import { capacityWarnings, explainRefusal, type NodeCapacity, type Refusal } from './refusals.js';
 import { refuseAwsNodePoolSettings, windowsPoolRules, type WindowsPoolRules, type WindowsPoolSettings } from './windows-pool.js';
 
@@ -170,23 +170,11 @@ export async function simulatePool(opts: SimulateOptions): Promise<{ result: Sim
   const { cloud } = node;
 
   try {
-    // Node discovery as ipamd's init does it: the attached ENI from EC2 (its subnet, groups, primary address).
-    const primary = (await cloud.describeEnis([node.primaryEniId]))[0]!;
-    const datastore = new Datastore({ prefixDelegation: config.prefixDelegation, ipCooldownMs: config.ipCooldownMs });
-    datastore.addEni({
-      id: primary.id, deviceNumber: 0, networkCard: 0, primary: true, trunk: false, efa: false, excluded: false,
-      subnetId: primary.subnetId, subnetCidr: node.subnetCidr, primaryIp: primary.primaryIpv4, createdAt: clock.now(),
+    const { datastore, manager } = await startPoolNode({
+      cloud, clock, config, limits: poolLimits, instanceId: node.instanceId, primaryEniId: node.primaryEniId, subnetCidr: node.subnetCidr,
+      ...(loaded.config.clusterName ? { clusterName: loaded.config.clusterName } : {}),
+      additionalTags: loaded.config.additionalEniTags,
     });
-    const executor = new PoolExecutor({
-      cloud, datastore, clock, prefixDelegation: config.prefixDelegation,
-      node: {
-        instanceId: node.instanceId, networkCard: 0, subnetId: primary.subnetId, subnetCidr: node.subnetCidr,
-        securityGroupIds: primary.securityGroupIds,
-        ...(loaded.config.clusterName ? { clusterName: loaded.config.clusterName } : {}),
-        additionalTags: loaded.config.additionalEniTags,
-      },
-    });
-    const manager = new PoolManager({ datastore, executor, config, limits: poolLimits, clock });
     const freeNow = (): number => {
       const s = datastore.stats(clock.now());
       return s.totalIps - s.assignedIps - s.cooldownIps;
@@ -335,4 +323,41 @@ export function fleetAddresses(nodes: number, podAddressesPerNode: number, enisP
     subnets: plan.subnets,
     nodesPerSubnet: plan.membersPerSubnet,
   };
+}
+
+/** One node's pool as the simulation runs it, on any cloud: the instance, its primary ENI, and what new ENIs carry. */
+export interface PoolNodeSetup {
+  cloud: Cloud;
+  clock: Clock;
+  config: PoolConfig;
+  limits: PoolLimits;
+  instanceId: string;
+  primaryEniId: string;
+  subnetCidr: string;
+  clusterName?: string;
+  additionalTags?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A node's datastore, executor and pool manager, after node discovery as ipamd's init does it: the attached primary
+ * ENI from EC2 (its subnet, groups, primary address). `pool simulate` runs one; the fleet benchmark runs many.
+ */
+export async function startPoolNode(o: PoolNodeSetup): Promise<{ datastore: Datastore; manager: PoolManager }> {
+  const { cloud, clock, config } = o;
+  const primary = (await cloud.describeEnis([o.primaryEniId]))[0]!;
+  const datastore = new Datastore({ prefixDelegation: config.prefixDelegation, ipCooldownMs: config.ipCooldownMs });
+  datastore.addEni({
+    id: primary.id, deviceNumber: 0, networkCard: 0, primary: true, trunk: false, efa: false, excluded: false,
+    subnetId: primary.subnetId, subnetCidr: o.subnetCidr, primaryIp: primary.primaryIpv4, createdAt: clock.now(),
+  });
+  const executor = new PoolExecutor({
+    cloud, datastore, clock, prefixDelegation: config.prefixDelegation,
+    node: {
+      instanceId: o.instanceId, networkCard: 0, subnetId: primary.subnetId, subnetCidr: o.subnetCidr,
+      securityGroupIds: primary.securityGroupIds,
+      ...(o.clusterName ? { clusterName: o.clusterName } : {}),
+      ...(o.additionalTags ? { additionalTags: o.additionalTags } : {}),
+    },
+  });
+  return { datastore, manager: new PoolManager({ datastore, executor, config, limits: o.limits, clock }) };
 }
