@@ -1,16 +1,10 @@
 import { Option, type Command } from 'commander';
 import { cniFileOptions, hostRootLine, installRows, printWarnings } from './cni.js';
+import type { InitNodeOptions } from '../node-init/index.js';
 import { formatTable, printJson } from './output.js';
 
-interface InitOptions {
-  binDir: string;
-  confDir: string;
-  socket?: string;
-  hostRoot?: string;
-  pluginsDir: string;
-  primaryInterface?: string;
-  json?: boolean;
-}
+/** The command's options: initNode's, taken as typed, and --json. */
+type InitOptions = Omit<InitNodeOptions, 'env'> & { json?: boolean };
 
 /**
  * `podnet init`: wires the options to src/node-init's initNode, which does what upstream's init container
@@ -28,15 +22,8 @@ export function registerInit(program: Command): void {
     .option('--json', 'print {primaryInterface, install, sysctls, warnings} as JSON')
     .action(async (opts: InitOptions) => {
       const { initNode } = await import('../node-init/index.js');
-      const { primaryInterface, install, sysctls, warnings, conflist } = await initNode({
-        binDir: opts.binDir,
-        confDir: opts.confDir,
-        pluginsDir: opts.pluginsDir,
-        socket: opts.socket,
-        hostRoot: opts.hostRoot,
-        primaryInterface: opts.primaryInterface,
-        env: process.env,
-      });
+      const { json: _json, ...options } = opts;
+      const { primaryInterface, install, sysctls, warnings, conflist } = await initNode({ ...options, env: process.env });
       if (opts.json) {
         printJson({ primaryInterface, install, sysctls, warnings });
         return;
