@@ -101,5 +101,6 @@ function addPackage(name: string, from: string, packages: Map<string, string>): 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name));
+    // parentPath is Node 20.12's name for what 20.1–20.11 call path
+    .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
 }

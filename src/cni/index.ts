@@ -51,7 +51,7 @@ export {
   type BackendStatus,
 } from './handler.js';
 export { launcherRequestBody, startCniSocketServer, type CniSocketServer, type CniSocketServerOptions } from './server.js';
-export { runFallbackPlugin, runFallbackPluginProcess } from './plugin.js';
+export { runFallbackPlugin, runFallbackPluginProcess, unreachableReason } from './plugin.js';
 export {
   installCni,
   installCniUndoable,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
-  closeSync, existsSync, fchmodSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync,
+  closeSync, existsSync, fchmodSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, rmdirSync, statSync,
   symlinkSync, unlinkSync, writeFileSync,
 } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -181,6 +181,10 @@ export function installCniUndoable(o: InstallOptions): UndoableInstall {
   undoOnFailure(() => {
     journal.ensureDirectory(binDir, '--bin-dir');
     journal.ensureDirectory(confDir, '--conf-dir');
+    if (hostRoot !== undefined) {
+      requireUnderHostRoot(hostRoot, binDir, '--bin-dir');
+      requireUnderHostRoot(hostRoot, confDir, '--conf-dir');
+    }
     for (const p of plugins) journal.write(join(binDir, p.name), p.data, 0o755);
     if (runtime) journal.replaceRuntime(binDir, runtime.files, runtime.previous, (dir) => requireRuntimeRuns(dir, hostRoot));
     journal.write(join(binDir, launcherName), text, 0o755);
@@ -194,7 +198,7 @@ export function installCniUndoable(o: InstallOptions): UndoableInstall {
     ...(runtime && { runtime: hostRuntime }),
     ...(hostRoot !== undefined && { hostRoot }),
   };
-  return { result, undo: () => journal.undo(), commit: () => (runtime ? removeOtherRuntimes(binDir) : []) };
+  return { result, undo: () => journal.undo(), commit: () => (runtime ? removeOtherRuntimes(binDir, runtime.previous) : []) };
 }
 
 /**
@@ -215,9 +219,36 @@ function checkHostRoot(o: InstallOptions): string | undefined {
   if (!isDir) throw new PodnetError('USAGE', `--host-root ${root} is not a directory`, hint);
   for (const [what, path] of [['--bin-dir', o.binDir], ['--conf-dir', o.confDir]] as const) {
     if (!isAbsolute(path)) throw new PodnetError('USAGE', `${what} ${path} must be an absolute path of the host with --host-root`, `give the host's path, e.g. ${what === '--bin-dir' ? '/opt/cni/bin' : '/etc/cni/net.d'}`);
+    // joined under the root, `..` would climb out of it into the installer's own filesystem
+    if (path.split('/').includes('..')) throw new PodnetError('USAGE', `${what} ${path} has a '..' component, which would leave --host-root`, `give the host's path without '..', e.g. ${what === '--bin-dir' ? '/opt/cni/bin' : '/etc/cni/net.d'}`);
   }
   const full = resolve(root);
   return full === '/' ? undefined : full;
+}
+
+/** Hard-links source at target; false when they are on different filesystems (or links are refused there). */
+function linkedSameFilesystem(source: string, target: string): boolean {
+  try {
+    linkSync(source, target);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EXDEV' || code === 'EPERM' || code === 'EMLINK') return false;
+    throw err;
+  }
+}
+
+/**
+ * A directory under --host-root that resolves outside it (through a link with an absolute target, which the
+ * installer resolves in its own filesystem, not the host's) would put the files where the host never sees them.
+ */
+function requireUnderHostRoot(hostRoot: string, dir: string, what: string): void {
+  const root = realpathSync(hostRoot);
+  const real = realpathSync(dir);
+  if (real !== root && !real.startsWith(`${root}/`)) {
+    throw new PodnetError('USAGE', `${what} ${dir} resolves to ${real}, outside --host-root ${hostRoot} (a link in the path points elsewhere in this container)`,
+      `give ${what} as the host's real path, without links that point out of the host's root (e.g. with relative link targets)`);
+  }
 }
 
 /**
@@ -240,12 +271,16 @@ function previousRuntime(link: string): string | undefined {
   return target;
 }
 
-/** After a kept install: every `podnet.<id>` directory but the current one (replaced runtimes, leftovers of a crashed install). */
-function removeOtherRuntimes(binDir: string): string[] {
+/**
+ * After a kept install: every `podnet.<id>` directory but the current one and the one it replaced (older replaced
+ * runtimes, leftovers of a crashed install). The replaced one stays until the next install because a fallback that
+ * resolved the link just before it moved may still be loading its modules from it.
+ */
+function removeOtherRuntimes(binDir: string, replaced: string | undefined): string[] {
   const current = readlinkSync(join(binDir, runtimeLinkName));
   const failed: string[] = [];
   for (const name of readdirSync(binDir)) {
-    if (!runtimeDirPattern.test(name) || name === current) continue;
+    if (!runtimeDirPattern.test(name) || name === current || name === replaced) continue;
     try {
       rmSync(join(binDir, name), { recursive: true, force: true });
     } catch (err) {
@@ -324,6 +359,9 @@ class InstallJournal {
       for (const f of files) {
         const target = join(dir, f.target);
         mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
+        // Node itself (95 MB) is linked where it can be, as every lab node's bin dir beside the installer's Node can;
+        // the compiled files are always copied, since a rebuild rewrites them in place
+        if (f.target === runtimeNode && 'path' in f.source && linkedSameFilesystem(f.source.path, target)) continue;
         const data = 'path' in f.source ? readFileSync(f.source.path) : Buffer.from(f.source.text);
         // a reinstall of the same build links the previous runtime's identical files (Node's 95 MB above all)
         const same = previous === undefined ? undefined : join(binDir, previous, f.target);

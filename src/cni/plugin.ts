@@ -14,15 +14,21 @@ import { type CniEnv, cniEnvNames } from './request.js';
  * printed instead of an HTTP answer (its error message, or nothing when ipamd closed the connection unanswered).
  */
 export function unreachableReason(socket: string, answer: string | undefined): string {
-  if (answer === undefined || /No such file/i.test(answer)) return `ipamd's socket ${socket} does not exist (ipamd is not running on this node, or the conflist names another socket)`;
+  if (answer === undefined) return missingSocket(socket);
+  // before the socket test: `timeout: failed to run command 'nc': No such file or directory` is about nc, not the socket
+  if (/(nc|timeout): (command )?not found|failed to run command|invalid option/i.test(answer)) {
+    return `the launcher cannot reach ipamd on ${socket}: ${answer.trim().split('\n')[0]} (podnet-cni needs timeout and an nc that speaks to unix sockets: install coreutils and netcat-openbsd or nmap-ncat)`;
+  }
+  if (/No such file/i.test(answer)) return missingSocket(socket);
   if (/refused/i.test(answer)) return `nothing accepts connections on ipamd's socket ${socket} (ipamd stopped or is restarting)`;
   const timedOut = /^podnet-cni: ipamd did not answer within (\d+) s$/.exec(answer.trim());
   if (timedOut) return `ipamd accepted the connection on ${socket} but did not answer within ${timedOut[1]} s (it is stuck or overloaded)`;
   if (answer.trim() === '') return `ipamd closed the connection on ${socket} without an answer (it stopped)`;
-  if (/(nc|timeout): (command )?not found|failed to run command|invalid option/i.test(answer)) {
-    return `the launcher cannot reach ipamd on ${socket}: ${answer.trim().split('\n')[0]} (podnet-cni needs timeout and an nc that speaks to unix sockets: install coreutils and netcat-openbsd or nmap-ncat)`;
-  }
   return `the request to ipamd on ${socket} failed: ${answer.trim().split('\n')[0]}`;
+}
+
+function missingSocket(socket: string): string {
+  return `ipamd's socket ${socket} does not exist (ipamd is not running on this node, or the conflist names another socket)`;
 }
 
 /**

@@ -96,13 +96,13 @@ test('chrooted into the host, the installed launcher without ipamd runs the copi
   assert.deepEqual([del.status, del.stdout], [0, ''], del.stderr);
 });
 
-test('a reinstall replaces the runtime whole: one podnet.<id> directory is left, the new one, and the launcher still falls back', () => {
+test('a reinstall replaces the runtime whole: the new podnet.<id> directory and the one it replaced are left, and the launcher still falls back', () => {
   const before = readlinkSync(join(host, 'opt/cni/bin/podnet'));
   const r = install();
   assert.equal(r.status, 0, r.stderr);
   const now = readlinkSync(join(host, 'opt/cni/bin/podnet'));
   assert.notEqual(now, before);
-  assert.deepEqual(readdirSync(join(host, 'opt/cni/bin')).filter((n) => n.startsWith('podnet.')), [now]);
+  assert.deepEqual(readdirSync(join(host, 'opt/cni/bin')).filter((n) => n.startsWith('podnet.')).sort(), [before, now].sort());
   assert.equal(inHost(['/opt/cni/bin/podnet-cni'], { CNI_COMMAND: 'VERSION' }, conf).status, 0);
 });
 
@@ -158,6 +158,20 @@ test("a Node the host cannot start (here: the host lacks libstdc++) is refused b
   }
   assert.deepEqual(readdirSync(bin).sort(), listing, 'the new runtime directory is gone');
   assert.equal(readlinkSync(join(bin, 'podnet')), link, 'the link still points at the runtime that works');
+});
+
+test('a --bin-dir that a link with an absolute target takes out of the host root is refused, and what the install made is taken back', () => {
+  const outside = join(dir, 'outside');
+  mkdirSync(outside);
+  symlinkSync(outside, join(host, 'opt/elsewhere')); // absolute: the installer resolves it in its own filesystem
+  try {
+    const r = podnet(['cni', 'install', '--host-root', host, '--bin-dir', '/opt/elsewhere/bin', '--conf-dir', '/etc/cni/net.d', '--socket', '/run/aws-node/ipamd.sock'], { env: {} });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^error: --bin-dir .*\/opt\/elsewhere\/bin resolves to .*\/outside\/bin, outside --host-root .*\nhint: /);
+    assert.deepEqual(readdirSync(outside), [], 'the bin dir it created outside the host root is gone');
+  } finally {
+    unlinkSync(join(host, 'opt/elsewhere'));
+  }
 });
 
 test('podnet init --host-root writes the CNI files and plugins under the host root and sets the sysctls of its network namespace', async () => {

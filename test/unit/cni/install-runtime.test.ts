@@ -39,7 +39,7 @@ test('install copies node and the compiled plugin with what it imports under <bi
   assert.deepEqual((JSON.parse(version.stdout) as { supportedVersions: string[] }).supportedVersions, ['0.3.1', '0.4.0', '1.0.0', '1.1.0']);
 });
 
-test('a reinstall points the link at a new runtime and removes the one it replaced (and leftovers of a crashed install)', { skip: built }, () => {
+test('a reinstall points the link at a new runtime, keeps the one it replaced until the next install (a fallback may be loading from it), and removes older ones and leftovers of a crashed install', { skip: built }, () => {
   const o = nodeDir('reinstall');
   installCni({ ...o, conflist });
   const first = readlinkSync(join(o.binDir, 'podnet'));
@@ -47,7 +47,10 @@ test('a reinstall points the link at a new runtime and removes the one it replac
   installCni({ ...o, conflist });
   const second = readlinkSync(join(o.binDir, 'podnet'));
   assert.notEqual(second, first);
-  assert.deepEqual(runtimes(o.binDir), [second]);
+  assert.deepEqual(runtimes(o.binDir).sort(), [first, second].sort());
+  installCni({ ...o, conflist });
+  const third = readlinkSync(join(o.binDir, 'podnet'));
+  assert.deepEqual(runtimes(o.binDir).sort(), [second, third].sort());
 });
 
 test('undo puts the previous runtime back and removes the new one; commit is what removes the replaced one', { skip: built }, () => {
@@ -85,7 +88,7 @@ test('something of the user\'s at <bin-dir>/podnet is refused before anything is
   assert.equal(existsSync(o.confDir), false);
 });
 
-test('--host-root must be an existing absolute directory, and --bin-dir/--conf-dir absolute host paths with it', () => {
+test('--host-root must be an existing absolute directory, and --bin-dir/--conf-dir absolute host paths without .. with it', () => {
   const file = join(dir, 'a-file');
   writeFileSync(file, '');
   for (const [args, message] of [
@@ -93,6 +96,7 @@ test('--host-root must be an existing absolute directory, and --bin-dir/--conf-d
     [['--host-root', join(dir, 'missing')], /^error: --host-root .*missing does not exist\nhint: /],
     [['--host-root', file], /^error: --host-root .*a-file is not a directory\nhint: /],
     [['--host-root', dir, '--bin-dir', 'opt/cni/bin'], /^error: --bin-dir opt\/cni\/bin must be an absolute path of the host with --host-root\nhint: /],
+    [['--host-root', dir, '--conf-dir', '/etc/../../etc/cni/net.d'], /^error: --conf-dir \/etc\/..\/..\/etc\/cni\/net.d has a '..' component, which would leave --host-root\nhint: /],
   ] as const) {
     const r = podnet(['cni', 'install', ...args], { env: {} });
     assert.equal(r.status, 2, r.stderr);
