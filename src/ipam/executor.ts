@@ -84,7 +84,7 @@ function podnetCode(ec2Code: string): ErrorCode {
 }
 
 /** An EC2 failure as a PodnetError with a stable code and what was asked. */
-export function ec2Error(api: string, what: string, err: unknown): PodnetError {
+function ec2Error(api: string, what: string, err: unknown): PodnetError {
   const code = cloudErrorCode(err);
   const detail = err instanceof Error ? err.message : String(err);
   if (err instanceof CloudError && err.throttled) {

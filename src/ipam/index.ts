@@ -77,13 +77,11 @@ export {
 export { CloudCallCounter, type CloudCall, type IpamMetrics } from './metrics.js';
 export {
   PoolExecutor,
-  ec2Error,
   ownerTags,
   rfc3339,
   CLUSTER_NAME_TAG,
   CREATED_AT_TAG,
   ENI_DESCRIPTION_PREFIX,
-  ENI_OWNER_TAG,
   INSTANCE_ID_TAG,
   type ActionOutcome,
   type ExecutorOptions,

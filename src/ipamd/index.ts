@@ -20,7 +20,6 @@ export { type Log, type LogLevel } from './log.js';
 export { createIpamdBackend } from './backend.js';
 export { addressOnlyDataplane, type NodeDataplane } from './node-dataplane.js';
 export { IpamdMetrics } from './metrics.js';
-export { introspectionCommands } from './introspection.js';
 export { listenAddressSetting } from './http.js';
 export { parseEniConfigFile, nodeEniConfigName, selectEniConfig, type EniConfig, type EniConfigFile, type NodeFacts } from './eni-config.js';
 export { rankEniSubnets, type SubnetFacts } from './subnets.js';

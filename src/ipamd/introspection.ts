@@ -107,7 +107,7 @@ function ipamdEnvSettings(c: PodnetConfig): Record<string, unknown> {
   };
 }
 
-export const introspectionCommands = ['/v1/enis', '/v1/eni-configs', '/v1/networkutils-env-settings', '/v1/ipamd-env-settings'] as const;
+const introspectionCommands = ['/v1/enis', '/v1/eni-configs', '/v1/networkutils-env-settings', '/v1/ipamd-env-settings'] as const;
 
 export interface IntrospectionSource {
   config: PodnetConfig;

@@ -8,9 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { seededRandom } from '../../src/lib/index.js';
 import { ec2Actions } from '../../src/ec2/index.js';
 import { daemonEnv, eventually, startCloud, type Cloud } from '../unit/ipamd/daemon-harness.js';
-import { assertNodeAgrees, countEc2Answers, IpamdProcess, PodRuntime, seeded, setEc2Weather, sleep, soakSeed, sumCounts, type Ec2Counter } from './harness.js';
+import { assertNodeAgrees, countEc2Answers, IpamdProcess, PodRuntime, setEc2Weather, sleep, soakSeed, sumCounts, type Ec2Counter } from './harness.js';
 
 const CHURNERS = 4;
 const KILLS_AFTER_READY = 32;
@@ -62,7 +63,7 @@ test(`EC2 faults (${ERROR_RATE * 100} % of mutating calls, throttling ×${THROTT
 
     /** One runtime's pods: ADD or DEL at random, every pending DEL retried first, as kubelet does. */
     const churn = async (runtime: PodRuntime, n: number) => {
-      const random = seeded(seed + 1 + n);
+      const random = seededRandom(seed + 1 + n);
       let next = 0;
       const backOff = () => sleep(100 + random() * 100);
       while (storm) {
@@ -80,7 +81,7 @@ test(`EC2 faults (${ERROR_RATE * 100} % of mutating calls, throttling ×${THROTT
 
     /** ipamd's life: start, run a random while (or die mid-start), kill -9, again. */
     const killer = async () => {
-      const random = seeded(seed);
+      const random = seededRandom(seed);
       const plan = [...Array<boolean>(KILLS_AFTER_READY).fill(true), ...Array<boolean>(KILLS_DURING_START).fill(false)];
       for (let i = plan.length - 1; i > 0; i--) {
         const j = Math.floor(random() * (i + 1));

@@ -8,8 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { seededRandom } from '../../src/lib/index.js';
 import { daemonEnv, startCloud, type Cloud } from '../unit/ipamd/daemon-harness.js';
-import { assertNodeAgrees, IpamdProcess, PodRuntime, seeded, sleep, soakSeed } from './harness.js';
+import { assertNodeAgrees, IpamdProcess, PodRuntime, sleep, soakSeed } from './harness.js';
 
 const OPS = 1000;
 const KILLS = 50;
@@ -40,7 +41,7 @@ test('kill -9 at 50 random points over 1,000 pod ADDs/DELs leaks no address and 
   const seed = soakSeed(20261122);
   t.diagnostic(`podnet ipamd runs from ${ipamd.how}; seed ${seed} (replay with PODNET_SOAK_SEED=${seed})`);
   await ipamd.withLogs(t, async () => {
-    const random = seeded(seed);
+    const random = seededRandom(seed);
     const killAt = new Set<number>();
     while (killAt.size < KILLS) killAt.add(1 + Math.floor(random() * (OPS - 1)));
     const runtime = new PodRuntime(env.PODNET_CNI_SOCKET!);
