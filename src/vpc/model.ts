@@ -231,15 +231,16 @@ export function protocolAndPortsMatch(rule: { protocol: IpProtocol; ports?: Port
   return true;
 }
 
-/** The reply to a packet: addresses and ports swapped (ICMP echo's reply type is the caller's to set). */
+/** The reply to a packet: addresses and ports swapped, an ICMP echo request (type 8) answered by an echo reply (0). */
 export function reverseFlow(flow: Flow): Flow {
-  const { sourcePort, destinationPort, ...rest } = flow;
+  const { sourcePort, destinationPort, icmp, ...rest } = flow;
   return {
     ...rest,
     source: flow.destination,
     destination: flow.source,
     ...(destinationPort !== undefined ? { sourcePort: destinationPort } : {}),
     ...(sourcePort !== undefined ? { destinationPort: sourcePort } : {}),
+    ...(icmp ? { icmp: icmp.type === 8 ? { type: 0, code: icmp.code } : icmp } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { evaluateSecurityGroups, groupMemberCidrs, securityGroupReply, type Flow, type NetworkInterface, type SecurityGroup, type VpcModel } from '../../../src/vpc/index.js';
+import { DEFAULT_NETWORK_ACL_ENTRIES, evaluateSecurityGroups, flowPath, groupMemberCidrs, securityGroupReply, type Flow, type NetworkInterface, type SecurityGroup, type VpcModel } from '../../../src/vpc/index.js';
 import { defaultVpcFacts } from './default-vpc.js';
 
 const eni = (over: Partial<NetworkInterface> & Pick<NetworkInterface, 'eniId' | 'privateIps'>): NetworkInterface => ({
@@ -110,4 +110,45 @@ test('without groups in the model (or on the ENI) nothing is filtered, as the la
   const unknown = evaluateSecurityGroups(model, { ...at('eni-bare'), groupIds: ['sg-gone'] }, 'ingress', tcp('10.1.0.10', '10.0.16.50', 22));
   assert.equal(unknown.allowed, false);
   assert.match(unknown.detail, /sg-gone \(not in the model: no rules\)/);
+});
+
+test('flowPath: with filtering and traffic, the groups and ACLs are hops; without traffic the path is as before', () => {
+  const withAcls: VpcModel = {
+    ...model,
+    filtering: {
+      securityGroups: groups,
+      networkAcls: [
+        { id: 'acl-default', vpcId: 'vpc-main', isDefault: true, subnetIds: [], entries: [...DEFAULT_NETWORK_ACL_ENTRIES] },
+        { id: 'acl-peer', vpcId: 'vpc-peer', isDefault: false, subnetIds: ['subnet-peer'], entries: [
+          { ruleNumber: 100, egress: true, protocol: 'tcp', ports: { from: 7007, to: 7007 }, cidr: '10.0.0.0/16', action: 'allow' },
+          { ruleNumber: 100, egress: false, protocol: 'tcp', ports: { from: 1024, to: 65535 }, cidr: '10.0.0.0/16', action: 'allow' },
+        ] },
+      ],
+    },
+  };
+  const from = { eniId: 'eni-node1', source: '10.0.16.50' };
+  const traffic = { protocol: 'tcp' as const, sourcePort: 40000, destinationPort: 7007 };
+  const plain = flowPath(withAcls, from, '10.1.0.10');
+  assert.deepEqual(plain.forward.hops.map((h) => h.element), ['eni', 'route-table', 'peering', 'eni'], 'no traffic given: nothing filters');
+
+  const flow = flowPath(withAcls, from, '10.1.0.10', { traffic });
+  assert.equal(flow.forward.verdict, 'delivered', 'the packet arrives');
+  assert.deepEqual(flow.forward.hops.map((h) => h.element), ['eni', 'security-group', 'network-acl', 'route-table', 'peering', 'network-acl', 'security-group', 'eni']);
+  assert.deepEqual(flow.forward.hops.filter((h) => h.element === 'security-group').map((h) => h.id), ['sg-nodes', 'sg-peer']);
+  // the reply: sg-peer allows no such egress, but the connection is tracked; acl-peer's egress rule 100 does not cover
+  // port 40000, so the stateless ACL drops the reply
+  assert.equal(flow.reply?.verdict, 'dropped');
+  assert.equal(flow.reason, 'network-acl');
+  assert.equal(flow.detail, 'the reply: the network ACL of subnet-peer dropped it: acl-peer egress rule * (no rule matches) denies tcp/40000 to 10.0.16.50');
+
+  const refused = flowPath(withAcls, from, '10.1.0.10', { traffic: { ...traffic, destinationPort: 8000 } });
+  assert.deepEqual([refused.verdict, refused.reason], ['dropped', 'security-group'], 'the ACL lets it in, the group does not');
+  assert.equal(refused.detail, 'the security groups of eni-peer dropped it: no ingress rule of sg-peer (peer-hosts) allows tcp/8000 from 10.0.16.50');
+  const ssh = flowPath(withAcls, from, '10.1.0.10', { traffic: { ...traffic, destinationPort: 22 } });
+  assert.deepEqual([ssh.reason, ssh.forward.hops.at(-1)?.id], ['network-acl', 'acl-peer'], 'the ACL comes before the group');
+
+  const inSubnet = flowPath(withAcls, { eniId: 'eni-node0', source: '10.0.16.10' }, '10.0.16.20', { traffic });
+  assert.equal(inSubnet.verdict, 'delivered');
+  assert.equal(inSubnet.forward.hops.filter((h) => h.element === 'network-acl').length, 0, 'within one subnet no ACL is crossed');
+  assert.equal(inSubnet.reply?.hops.filter((h) => h.element === 'security-group').length, 2, 'the reply passes both ENIs\' groups as tracked');
 });
