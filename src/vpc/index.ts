@@ -35,4 +35,4 @@ export {
 export { evaluateSecurityGroups, securityGroupReply, groupMemberCidrs, describeProtocol, type SecurityGroupVerdict, type TrafficDirection } from './security-groups.js';
 export { evaluateNetworkAcl, networkAclOf, DEFAULT_NETWORK_ACL_ENTRIES, MAX_NETWORK_ACL_RULE_NUMBER, type NetworkAclVerdict } from './network-acls.js';
 export { routeTableOf, lookupRoute } from './routing.js';
-export { forwardPath, flowPath, type PathStart, type PathResult, type FlowResult, type Hop, type HopElement, type Verdict, type VpcDropReason, type NatTranslation } from './path.js';
+export { forwardPath, flowPath, type PathStart, type PathResult, type FlowResult, type Hop, type HopElement, type Verdict, type VpcDropReason, type NatTranslation, type Traffic } from './path.js';
