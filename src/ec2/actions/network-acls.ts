@@ -87,14 +87,12 @@ export function deleteVpcNetworkAcls(state: Ec2State, vpcId: string): void {
   }
 }
 
-const protocolNumbers: Record<string, string> = { all: '-1', tcp: '6', udp: '17', icmp: '1', icmpv6: '58' };
-
+/** The API takes protocol numbers only (-1 for all): EC2 refuses `tcp` here, where security groups accept it. */
 function protocolParam(text: string): string {
-  const number = protocolNumbers[text.toLowerCase()] ?? text;
-  if (number !== '-1' && !(/^\d+$/.test(number) && Number(number) <= 255)) {
-    throw invalidParameter(`Invalid value '${text}' for protocol. Must be a protocol number or -1 for all protocols.`);
+  if (text !== '-1' && !(/^\d+$/.test(text) && Number(text) <= 255)) {
+    throw invalidParameter(`Invalid value '${text}' for IP protocol. Unknown protocol.`);
   }
-  return String(Number(number));
+  return String(Number(text));
 }
 
 /** The entry one Create/ReplaceNetworkAclEntry asks for, validated as EC2 does. */
@@ -102,7 +100,7 @@ function requestedEntry(params: Ec2Params): NewEntry {
   const ruleNumber = params.int('RuleNumber');
   if (ruleNumber === undefined) throw new Ec2Error('MissingParameter', 'The request must contain the parameter ruleNumber');
   if (ruleNumber < 1 || ruleNumber > 32766) {
-    throw invalidParameter(`Value (${ruleNumber}) for parameter ruleNumber is invalid. Rule number must be between 1 and 32766.`);
+    throw invalidParameter(`Value (${ruleNumber}) for parameter ruleNumber is invalid. Rulenumber must be in range 1..32766`);
   }
   const action = params.req('RuleAction').toLowerCase();
   if (action !== 'allow' && action !== 'deny') {
@@ -133,7 +131,7 @@ function requestedEntry(params: Ec2Params): NewEntry {
     const from = params.int('PortRange.From');
     const to = params.int('PortRange.To');
     if (from === undefined || to === undefined) {
-      throw new Ec2Error('MissingParameter', 'The request must contain the parameter portRange (From and To) for TCP and UDP.');
+      throw invalidParameter(`Invalid value 'Must specify both from and to ports with TCP/UDP.' for portRange.`);
     }
     if (from < 0 || to > 65535 || from > to) throw invalidParameter(`Invalid value '${from}-${to}' for portRange.`);
     entry.from_port = from;

@@ -75,6 +75,7 @@ test('entries: create, replace, delete, with EC2\'s codes for duplicates, absent
   await h.ec2.send(new CreateNetworkAclEntryCommand({ ...ssh, Egress: true, RuleNumber: 100, PortRange: { From: 1024, To: 65535 } }));
   await h.ec2.send(new CreateNetworkAclEntryCommand({
     NetworkAclId: id, RuleNumber: 90, Protocol: '-1', RuleAction: 'deny', Egress: false, CidrBlock: '10.1.9.0/24',
+    PortRange: { From: 1, To: 2 }, // ignored for protocol -1, as EC2 does
   }));
   await h.ec2.send(new CreateNetworkAclEntryCommand({
     NetworkAclId: id, RuleNumber: 110, Protocol: '1', RuleAction: 'allow', Egress: false, CidrBlock: '0.0.0.0/0',
@@ -89,10 +90,11 @@ test('entries: create, replace, delete, with EC2\'s codes for duplicates, absent
 
   await rejectsWith(h.ec2.send(new CreateNetworkAclEntryCommand(ssh)), 'NetworkAclEntryAlreadyExists');
   await rejectsWith(h.ec2.send(new CreateNetworkAclEntryCommand({ ...ssh, RuleNumber: 0 })), 'InvalidParameterValue');
-  await rejectsWith(h.ec2.send(new CreateNetworkAclEntryCommand({ ...ssh, RuleNumber: 32767 })), 'InvalidParameterValue');
+  await rejectsWith(h.ec2.send(new CreateNetworkAclEntryCommand({ ...ssh, RuleNumber: 32767 })), 'InvalidParameterValue', { message: /1\.\.32766/ });
   await rejectsWith(h.ec2.send(new CreateNetworkAclEntryCommand({ ...ssh, RuleNumber: 5, RuleAction: 'maybe' as 'allow' })), 'InvalidParameterValue');
   await rejectsWith(h.ec2.send(new CreateNetworkAclEntryCommand({ ...ssh, RuleNumber: 5, PortRange: { From: 90, To: 80 } })), 'InvalidParameterValue');
-  await rejectsWith(h.ec2.send(new CreateNetworkAclEntryCommand({ ...ssh, RuleNumber: 5, PortRange: undefined })), 'MissingParameter');
+  await rejectsWith(h.ec2.send(new CreateNetworkAclEntryCommand({ ...ssh, RuleNumber: 5, PortRange: undefined })), 'InvalidParameterValue');
+  await rejectsWith(h.ec2.send(new CreateNetworkAclEntryCommand({ ...ssh, RuleNumber: 5, Protocol: 'tcp' })), 'InvalidParameterValue', { message: /Unknown protocol/ });
   await rejectsWith(h.ec2.send(new CreateNetworkAclEntryCommand({ ...ssh, RuleNumber: 5, CidrBlock: '10.1.0.1/16' })), 'InvalidParameterValue');
   await rejectsWith(h.ec2.send(new CreateNetworkAclEntryCommand({ ...ssh, NetworkAclId: 'acl-0123456789abcdef0' })), 'InvalidNetworkAclID.NotFound');
 
