@@ -3,7 +3,11 @@
  * delete, with EC2's validation), association replacement, DescribeNetworkAcls filters and deletion refusals.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
 import {
   CreateNetworkAclCommand,
   CreateNetworkAclEntryCommand,
@@ -19,7 +23,7 @@ import {
   type EC2Client,
   type NetworkAcl,
 } from '@aws-sdk/client-ec2';
-import { createVpcWithSubnet, emulatorForFile, rejectsWith } from './sdk-harness.js';
+import { createVpcWithSubnet, emulatorForFile, rejectsWith, startEmulator } from './sdk-harness.js';
 
 const h = emulatorForFile();
 
@@ -139,4 +143,30 @@ test('ReplaceNetworkAclAssociation moves a subnet and returns a new association 
   assert.deepEqual((await acl(h.ec2, def!.NetworkAclId!)).Associations, []);
   await h.ec2.send(new DeleteVpcCommand({ VpcId: vpcId }));
   assert.deepEqual(await acls(h.ec2, { 'vpc-id': [vpcId] }), []);
+});
+
+test('a --db file from before network ACLs opens; its VPC gets a default ACL with its next subnet', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'podnet-ec2-acl-'));
+  try {
+    const dbPath = join(dir, 'ec2.db');
+    const first = await startEmulator({ dbPath });
+    const { vpcId } = await createVpcWithSubnet(first.ec2, { ipv6: false });
+    await first.close();
+    const db = new Database(dbPath);
+    db.exec('DROP TABLE network_acl_associations; DROP TABLE network_acl_entries; DROP TABLE network_acls;');
+    db.close();
+
+    const second = await startEmulator({ dbPath });
+    try {
+      assert.deepEqual(await acls(second.ec2, { 'vpc-id': [vpcId] }), []);
+      const { Subnet } = await second.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.0.2.0/24' }));
+      const [def] = await acls(second.ec2, { 'vpc-id': [vpcId] });
+      assert.equal(def!.IsDefault, true);
+      assert.deepEqual(def!.Associations!.map((a) => a.SubnetId), [Subnet!.SubnetId]);
+    } finally {
+      await second.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
