@@ -2,9 +2,10 @@
  * What the VPC does with one packet, and with a connection (the packet, then the receiver's reply): the elements it
  * passes (ENI with its source/destination check, the VPC router's route table, internet gateway, NAT gateway,
  * peering, the internet), what each did, the address the receiver sees, and whether it arrives — and if not, which
- * element dropped it and why. When the model carries security groups and network ACLs (its `filtering` section) and the
- * caller says what the traffic is (protocol and ports), the ENIs' groups and the subnets' ACLs are hops too. This is the VPC half of `podnet explain` (issue 14); the node's rules (SNAT, which ENI a
- * reply leaves by) are the caller's to decide, and come in as the ENI and source address a packet leaves with.
+ * element dropped it and why. When the model carries security groups and network ACLs (its `filtering` section) and
+ * the caller says what the traffic is (protocol and ports), the ENIs' groups and the subnets' ACLs are hops too. This
+ * is the VPC half of `podnet explain` (issue 14); the node's rules (SNAT, which ENI a reply leaves by) are the
+ * caller's to decide, and come in as the ENI and source address a packet leaves with.
  */
 import { cidrContains, parseAddress, parseCidr } from '../net/index.js';
 import {
@@ -31,7 +32,8 @@ export type HopElement = 'eni' | 'security-group' | 'network-acl' | 'route-table
 
 export interface Hop {
   element: HopElement;
-  /** eni-…, sg-… (the matching group, or the ENI's groups joined by `,`), acl-…, rtb-…, igw-…, nat-…, pcx-…, or `internet` */
+  /** eni-…, sg-… (the group that allowed it, else the ENI's groups joined by `,`), acl-…, rtb-…, igw-…, nat-…, pcx-…,
+   * or `internet` */
   id: string;
   /** what it did, as a clause: `route 0.0.0.0/0 → igw-1`, `source 10.0.0.5 → 203.0.113.5` */
   action: string;
@@ -81,7 +83,9 @@ type Step =
 
 /**
  * Follows one packet from `from` to destination address `to`. `established` are the NAT translations of the
- * connection this packet is a reply in (from `forwardPath` of the packet that opened it).
+ * connection this packet is a reply in (from `forwardPath` of the packet that opened it). `traffic` turns on the
+ * security groups and network ACLs of a model that has them; `reply` says the packet answers an allowed connection,
+ * which the (stateful) groups let through and the (stateless) ACLs evaluate like any other.
  */
 export function forwardPath(model: VpcModel, from: PathStart, to: string, established: readonly NatTranslation[] = [], traffic?: Traffic & { reply?: boolean }): PathResult {
   const hops: Hop[] = [];
@@ -136,7 +140,7 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
         hop('eni', eni.eniId, 'left the ENI');
         const refused = groupsRefuse(eni, 'egress');
         if (refused) return refused;
-        const sameSubnet = eniHolding(model.enis.filter((e) => e.subnetId === eni.subnetId), destination) !== undefined;
+        const sameSubnet = filtering !== undefined && eniHolding(model.enis.filter((e) => e.subnetId === eni.subnetId), destination) !== undefined;
         if (!sameSubnet) {
           const aclRefused = aclRefuses(eni.subnetId, 'egress');
           if (aclRefused) return aclRefused;

@@ -10,7 +10,7 @@ export type TrafficDirection = 'ingress' | 'egress';
 
 export interface SecurityGroupVerdict {
   allowed: boolean;
-  /** the group and rule that let it through; null when denied, when a tracked connection's reply, or when not modelled */
+  /** the group and rule that let it through; null when denied, for a tracked connection's reply, or not modelled */
   match: { groupId: string; ruleIndex: number; rule: SecurityGroupRule } | null;
   /** the groups checked, in the ENI's order */
   groupIds: string[];
