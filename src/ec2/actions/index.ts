@@ -3,7 +3,6 @@ import type { Ec2State } from '../state.js';
 import { addressActions } from './addresses.js';
 import { eniActions } from './enis.js';
 import { instanceActions } from './instances.js';
-import { networkAclActions } from './network-acls.js';
 import { routingActions } from './routing.js';
 import { securityGroupActions } from './security-groups.js';
 import { tagActions } from './tags.js';
@@ -17,7 +16,6 @@ export const ec2Actions: Record<string, ActionHandler<Ec2State>> = {
   ...vpcActions,
   ...routingActions,
   ...securityGroupActions,
-  ...networkAclActions,
   ...eniActions,
   ...instanceActions,
   ...addressActions,
