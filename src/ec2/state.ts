@@ -159,6 +159,17 @@ CREATE INDEX IF NOT EXISTS eni_addresses_by_eni ON eni_addresses (eni_id);
 CREATE TABLE IF NOT EXISTS public_ips (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, public_ip TEXT NOT NULL UNIQUE, allocation_id TEXT UNIQUE,
   association_id TEXT UNIQUE, eni_id TEXT REFERENCES enis(id), private_ip TEXT, UNIQUE (eni_id, private_ip));
+CREATE TABLE IF NOT EXISTS network_acls (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, vpc_id TEXT NOT NULL REFERENCES vpcs(id),
+  is_default INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS network_acl_entries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, acl_id TEXT NOT NULL REFERENCES network_acls(id) ON DELETE CASCADE,
+  egress INTEGER NOT NULL, rule_number INTEGER NOT NULL, protocol TEXT NOT NULL, rule_action TEXT NOT NULL,
+  cidr TEXT NOT NULL DEFAULT '', ipv6_cidr TEXT NOT NULL DEFAULT '', from_port INTEGER, to_port INTEGER,
+  icmp_type INTEGER, icmp_code INTEGER, UNIQUE (acl_id, egress, rule_number));
+CREATE TABLE IF NOT EXISTS network_acl_associations (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+  acl_id TEXT NOT NULL REFERENCES network_acls(id), subnet_id TEXT NOT NULL UNIQUE REFERENCES subnets(id) ON DELETE CASCADE);
 CREATE TABLE IF NOT EXISTS tags (
   resource_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (resource_id, key));
 `;

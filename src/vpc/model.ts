@@ -1,7 +1,7 @@
 /**
  * The VPC as data, in EC2's terms (resources by their ids, as the Describe calls return them): what the lab's fabric
- * compiles to rules and what the path evaluation reads. Security groups, network ACLs and transit gateways are later
- * sections of this model (issue 13); the evaluation takes one more step per element.
+ * compiles to rules and what the path evaluation reads. Security groups and network ACLs are optional sections
+ * (issue 13; evaluated by security-groups.ts and network-acls.ts); transit gateways are a later section.
  */
 import { cidrContains, parseAddress, parseCidr } from '../net/index.js';
 
@@ -28,6 +28,80 @@ export interface VpcFacts {
   internetGateways: Array<{ id: string; name: string; vpcId: string | null }>;
   natGateways: Array<{ id: string; name: string; eniId: string; privateIp: string; publicIp: string | null }>;
   peerings: Array<{ id: string; name: string; requesterVpcId: string; accepterVpcId: string }>;
+  /**
+   * Security groups with their rules and network ACLs with their entries. Absent: the model says nothing about them
+   * and nothing is filtered (a section of its own because the lab's Ec2Facts already lists groups, by name only).
+   */
+  filtering?: Filtering;
+}
+
+export interface Filtering {
+  securityGroups: SecurityGroup[];
+  networkAcls: NetworkAcl[];
+}
+
+/** A rule's protocol as EC2 takes it: a name, `all` (EC2's -1), or an IP protocol number. */
+export type IpProtocol = 'tcp' | 'udp' | 'icmp' | 'all' | number;
+
+/**
+ * A rule's port range, inclusive, matched against the destination port. For ICMP, as EC2 encodes it: `from` is the
+ * ICMP type and `to` the code, -1 meaning any. Absent: every port (protocol `all` and protocols without ports).
+ */
+export interface PortRange {
+  from: number;
+  to: number;
+}
+
+/** One security group rule: who (a CIDR, or every private address of the ENIs in a group) may use which ports. */
+export interface SecurityGroupRule {
+  protocol: IpProtocol;
+  ports?: PortRange;
+  peer: { cidr: string } | { groupId: string };
+}
+
+/**
+ * A security group, with exactly the rules EC2 lists for it: EC2 gives a new group one egress rule (all traffic to
+ * 0.0.0.0/0) and no ingress, and the VPC's default group an ingress rule from itself; those are rules here too.
+ */
+export interface SecurityGroup {
+  id: string;
+  name: string;
+  vpcId: string;
+  ingress: SecurityGroupRule[];
+  egress: SecurityGroupRule[];
+}
+
+/** One network ACL entry; `ruleNumber` 1–32766 (the implicit deny `*` after them is not an entry). */
+export interface NetworkAclEntry {
+  ruleNumber: number;
+  egress: boolean;
+  protocol: IpProtocol;
+  ports?: PortRange;
+  cidr: string;
+  action: 'allow' | 'deny';
+}
+
+/** A network ACL: the subnets associated with it, and its entries in both directions. */
+export interface NetworkAcl {
+  id: string;
+  vpcId: string;
+  /** the VPC's default ACL: every subnet without an explicit association uses it */
+  isDefault: boolean;
+  subnetIds: string[];
+  entries: NetworkAclEntry[];
+}
+
+/**
+ * One packet as security groups and network ACLs see it. Ports for tcp and udp; `icmp` for ICMP (type and code).
+ * A protocol name and its number (6, 17, 1) are the same protocol.
+ */
+export interface Flow {
+  protocol: 'tcp' | 'udp' | 'icmp' | number;
+  source: string;
+  destination: string;
+  sourcePort?: number;
+  destinationPort?: number;
+  icmp?: { type: number; code: number };
 }
 
 /** A network interface as the VPC sees it: which addresses EC2 assigned to it. */
@@ -40,6 +114,8 @@ export interface NetworkInterface {
   ipv4Prefixes: string[];
   /** private address → public IP (a public IP on launch or an associated Elastic IP) */
   publicIps: Record<string, string>;
+  /** the security groups EC2 lists for this ENI; absent: not modelled (nothing filters it) */
+  groupIds?: string[];
 }
 
 /** The VPCs and the network interfaces in them. */
@@ -123,4 +199,52 @@ export function resolveTarget(model: VpcModel, vpcId: string, target: RouteTarge
     default:
       return { kind: 'unresolved', why: `route target ${target.id} (a network interface or instance) is not modelled` };
   }
+}
+
+const PROTOCOL_NUMBERS = { tcp: 6, udp: 17, icmp: 1, all: -1 } as const;
+
+/** EC2's number for a protocol: tcp 6, udp 17, icmp 1, all -1. */
+export function protocolNumber(protocol: IpProtocol): number {
+  return typeof protocol === 'number' ? protocol : PROTOCOL_NUMBERS[protocol];
+}
+
+/**
+ * Whether a rule's protocol and port range (the same encoding for security groups and network ACLs) cover a packet:
+ * `all` covers everything; tcp and udp match the destination port; ICMP the type and code (-1: any); any other
+ * protocol number has no ports.
+ */
+export function protocolAndPortsMatch(rule: { protocol: IpProtocol; ports?: PortRange }, flow: Flow): boolean {
+  const wanted = protocolNumber(rule.protocol);
+  if (wanted === -1) return true;
+  const number = protocolNumber(flow.protocol);
+  if (wanted !== number) return false;
+  if (!rule.ports) return true;
+  if (number === 6 || number === 17) {
+    const port = flow.destinationPort;
+    return port !== undefined && port >= rule.ports.from && port <= rule.ports.to;
+  }
+  if (number === 1) {
+    const anyType = rule.ports.from === -1;
+    const anyCode = rule.ports.to === -1;
+    return anyType || (flow.icmp?.type === rule.ports.from && (anyCode || flow.icmp?.code === rule.ports.to));
+  }
+  return true;
+}
+
+/** The reply to a packet: addresses and ports swapped, an ICMP echo request (type 8) answered by an echo reply (0). */
+export function reverseFlow(flow: Flow): Flow {
+  const { sourcePort, destinationPort, icmp, ...rest } = flow;
+  return {
+    ...rest,
+    source: flow.destination,
+    destination: flow.source,
+    ...(destinationPort !== undefined ? { sourcePort: destinationPort } : {}),
+    ...(sourcePort !== undefined ? { destinationPort: sourcePort } : {}),
+    ...(icmp ? { icmp: icmp.type === 8 ? { type: 0, code: icmp.code } : icmp } : {}),
+  };
+}
+
+/** Whether `address` is inside `cidr` (false across address families). */
+export function addressInCidr(address: string, cidr: string): boolean {
+  return cidrContains(parseCidr(cidr), parseAddress(address));
 }

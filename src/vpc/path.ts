@@ -2,31 +2,38 @@
  * What the VPC does with one packet, and with a connection (the packet, then the receiver's reply): the elements it
  * passes (ENI with its source/destination check, the VPC router's route table, internet gateway, NAT gateway,
  * peering, the internet), what each did, the address the receiver sees, and whether it arrives — and if not, which
- * element dropped it and why. This is the VPC half of `podnet explain` (issue 14); the node's rules (SNAT, which ENI a
- * reply leaves by) are the caller's to decide, and come in as the ENI and source address a packet leaves with.
+ * element dropped it and why. When the model carries security groups and network ACLs (its `filtering` section) and
+ * the caller says what the traffic is (protocol and ports), the ENIs' groups and the subnets' ACLs are hops too. This
+ * is the VPC half of `podnet explain` (issue 14); the node's rules (SNAT, which ENI a reply leaves by) are the
+ * caller's to decide, and come in as the ENI and source address a packet leaves with.
  */
 import { cidrContains, parseAddress, parseCidr } from '../net/index.js';
 import {
   eniHolding,
   publicAddresses,
   resolveTarget,
+  reverseFlow,
   sourceCheckPasses,
   vpcContaining,
+  type Flow,
   type NetworkInterface,
   type VpcModel,
 } from './model.js';
 import { lookupRoute, routeTableOf } from './routing.js';
+import { evaluateSecurityGroups, type TrafficDirection } from './security-groups.js';
+import { evaluateNetworkAcl } from './network-acls.js';
 
 /** Why the VPC drops a packet: the same reasons the lab's fabric counts (src/lab/drops.ts). */
-export type VpcDropReason = 'source-destination-check' | 'no-route' | 'no-public-ip';
+export type VpcDropReason = 'source-destination-check' | 'no-route' | 'no-public-ip' | 'security-group' | 'network-acl';
 
 export type Verdict = 'delivered' | 'dropped' | 'unknown';
 
-export type HopElement = 'eni' | 'route-table' | 'internet-gateway' | 'nat-gateway' | 'peering' | 'internet';
+export type HopElement = 'eni' | 'security-group' | 'network-acl' | 'route-table' | 'internet-gateway' | 'nat-gateway' | 'peering' | 'internet';
 
 export interface Hop {
   element: HopElement;
-  /** eni-…, rtb-…, igw-…, nat-…, pcx-…, or `internet` */
+  /** eni-…, sg-… (the group that allowed it, else the ENI's groups joined by `,`), acl-…, rtb-…, igw-…, nat-…, pcx-…,
+   * or `internet` */
   id: string;
   /** what it did, as a clause: `route 0.0.0.0/0 → igw-1`, `source 10.0.0.5 → 203.0.113.5` */
   action: string;
@@ -59,6 +66,12 @@ export interface PathResult {
   translations: NatTranslation[];
 }
 
+/**
+ * What the traffic is, for security groups and network ACLs: the protocol and ports of the packet that opens the
+ * connection (the reply swaps them). Without it, or without `filtering` in the model, nothing filters.
+ */
+export type Traffic = Pick<Flow, 'protocol' | 'sourcePort' | 'destinationPort' | 'icmp'>;
+
 /** A loop in route tables (a NAT gateway routing to itself) ends here instead of running forever. */
 const MAX_HOPS = 32;
 
@@ -70,9 +83,11 @@ type Step =
 
 /**
  * Follows one packet from `from` to destination address `to`. `established` are the NAT translations of the
- * connection this packet is a reply in (from `forwardPath` of the packet that opened it).
+ * connection this packet is a reply in (from `forwardPath` of the packet that opened it). `traffic` turns on the
+ * security groups and network ACLs of a model that has them; `reply` says the packet answers an allowed connection,
+ * which the (stateful) groups let through and the (stateless) ACLs evaluate like any other.
  */
-export function forwardPath(model: VpcModel, from: PathStart, to: string, established: readonly NatTranslation[] = []): PathResult {
+export function forwardPath(model: VpcModel, from: PathStart, to: string, established: readonly NatTranslation[] = [], traffic?: Traffic & { reply?: boolean }): PathResult {
   const hops: Hop[] = [];
   const translations: NatTranslation[] = [];
   let source = 'internet' in from ? from.internet : from.source;
@@ -82,6 +97,28 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
     verdict, ...(reason ? { reason } : {}), detail, hops, arrivedAt: null, sourceSeen: null, destinationSeen: null, translations,
   });
   const vpcCidr = (vpcId: string) => model.vpcs.find((v) => v.id === vpcId)?.cidr;
+  const filtering = traffic && model.filtering ? traffic : undefined;
+  /** The packet as it is now; a reply's security-group check passes by connection tracking (its own reverse). */
+  const packet = (): Flow => ({ ...filtering!, source, destination });
+  const tracked = (flow: Flow): Flow[] => (filtering?.reply ? [reverseFlow(flow)] : []);
+  /** The groups of `eni` in `direction`: a hop when they decide, and the drop when they refuse. */
+  const groupsRefuse = (eni: NetworkInterface, direction: TrafficDirection): PathResult | undefined => {
+    if (!filtering || eni.groupIds === undefined) return undefined;
+    const flow = packet();
+    const verdict = evaluateSecurityGroups(model, eni, direction, flow, tracked(flow));
+    hop('security-group', verdict.match?.groupId ?? eni.groupIds.join(','), verdict.detail);
+    return verdict.allowed ? undefined : end('dropped', 'security-group', `the security groups of ${eni.eniId} dropped it: ${verdict.detail}`);
+  };
+  /** The ACL of `subnetId` in `direction` (traffic inside one subnet crosses none). */
+  const aclRefuses = (subnetId: string, direction: TrafficDirection): PathResult | undefined => {
+    if (!filtering) return undefined;
+    const verdict = evaluateNetworkAcl(model, subnetId, direction, packet());
+    if (!verdict.aclId) return undefined;
+    hop('network-acl', verdict.aclId, verdict.detail);
+    return verdict.allowed ? undefined : end('dropped', 'network-acl', `the network ACL of ${subnetId} dropped it: ${verdict.detail}`);
+  };
+  /** The subnet the packet left, while it has not yet crossed another (its ACLs apply only across subnets). */
+  let leftSubnet: string | null = null;
 
   let step: Step;
   if ('internet' in from) step = { at: 'internet' };
@@ -101,6 +138,14 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
           return end('dropped', 'source-destination-check', `the source/destination check of ${eni.eniId} dropped it: ${source} is not an address EC2 assigned to that ENI`);
         }
         hop('eni', eni.eniId, 'left the ENI');
+        const refused = groupsRefuse(eni, 'egress');
+        if (refused) return refused;
+        const sameSubnet = filtering !== undefined && eniHolding(model.enis.filter((e) => e.subnetId === eni.subnetId), destination) !== undefined;
+        if (!sameSubnet) {
+          const aclRefused = aclRefuses(eni.subnetId, 'egress');
+          if (aclRefused) return aclRefused;
+        }
+        leftSubnet = sameSubnet ? eni.subnetId : null;
         step = { at: 'router', vpcId: eni.vpcId, tableId: routeTableOf(model, eni.subnetId)?.id ?? null };
         break;
       }
@@ -173,6 +218,12 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
           step = { at: 'leave-eni', eni };
           break;
         }
+        if (leftSubnet !== eni.subnetId) {
+          const aclRefused = aclRefuses(eni.subnetId, 'ingress');
+          if (aclRefused) return aclRefused;
+        }
+        const refused = groupsRefuse(eni, 'ingress');
+        if (refused) return refused;
         hop('eni', eni.eniId, `delivered to ${destination}`);
         return { verdict: 'delivered', hops, arrivedAt: { eni }, sourceSeen: source, destinationSeen: destination, translations };
       }
@@ -222,14 +273,16 @@ export interface FlowResult {
  * A connection from `from` to `to`: the packet, then the receiver's reply to the address it saw. The reply leaves the
  * ENI the packet arrived at unless `replyFromEniId` says otherwise (a node's routing may send it out another ENI).
  */
-export function flowPath(model: VpcModel, from: PathStart, to: string, opts: { replyFromEniId?: string } = {}): FlowResult {
-  const forward = forwardPath(model, from, to);
+export function flowPath(model: VpcModel, from: PathStart, to: string, opts: { replyFromEniId?: string; traffic?: Traffic } = {}): FlowResult {
+  const forward = forwardPath(model, from, to, [], opts.traffic);
   if (forward.verdict !== 'delivered' || !forward.arrivedAt) {
     return { verdict: forward.verdict, ...(forward.reason ? { reason: forward.reason } : {}), ...(forward.detail ? { detail: forward.detail } : {}), sourceSeen: null, forward, reply: null };
   }
   const replySource = forward.destinationSeen!;
   const replyStart: PathStart = 'internet' in forward.arrivedAt ? { internet: replySource } : { eniId: opts.replyFromEniId ?? forward.arrivedAt.eni.eniId, source: replySource };
-  const reply = forwardPath(model, replyStart, forward.sourceSeen!, forward.translations);
+  // the addresses are the path's to fill in; the reply's ports and ICMP type are the opening packet's reversed
+  const replyTraffic = opts.traffic && { ...reverseFlow({ ...opts.traffic, source: '', destination: '' }), reply: true };
+  const reply = forwardPath(model, replyStart, forward.sourceSeen!, forward.translations, replyTraffic);
   const outcome = reply.verdict === 'delivered' ? {} : { ...(reply.reason ? { reason: reply.reason } : {}), detail: `the reply: ${reply.detail}` };
   return { verdict: reply.verdict, ...outcome, sourceSeen: forward.sourceSeen, forward, reply };
 }

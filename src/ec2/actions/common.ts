@@ -16,6 +16,7 @@ const kinds = {
   igw: { prefix: 'igw', table: 'internet_gateways', code: 'InvalidInternetGatewayID', noun: 'internetGateway ID' },
   nat: { prefix: 'nat', table: 'nat_gateways', code: 'InvalidNatGatewayID', noun: 'natGateway ID' },
   peering: { prefix: 'pcx', table: 'vpc_peerings', code: 'InvalidVpcPeeringConnectionID', noun: 'vpcPeeringConnection ID' },
+  networkAcl: { prefix: 'acl', table: 'network_acls', code: 'InvalidNetworkAclID', noun: 'networkAcl ID' },
 } as const;
 export type ResourceKind = keyof typeof kinds;
 

@@ -3,6 +3,7 @@ import type { Ec2State } from '../state.js';
 import { addressActions } from './addresses.js';
 import { eniActions } from './enis.js';
 import { instanceActions } from './instances.js';
+import { networkAclActions } from './network-acls.js';
 import { routingActions } from './routing.js';
 import { securityGroupActions } from './security-groups.js';
 import { tagActions } from './tags.js';
@@ -16,6 +17,7 @@ export const ec2Actions: Record<string, ActionHandler<Ec2State>> = {
   ...vpcActions,
   ...routingActions,
   ...securityGroupActions,
+  ...networkAclActions,
   ...eniActions,
   ...instanceActions,
   ...addressActions,

@@ -1,6 +1,6 @@
 import { Ec2Error, type ActionHandler, type Ec2Params, type XmlObject } from '../protocol.js';
 import type { Ec2State, VpcRow } from '../state.js';
-import { applyTagSpecifications, describeAction, findRow, findRows, invalidParameter, ownerId, parseCidrParam, selectRows, tagSet } from './common.js';
+import { applyTagSpecifications, deleteResource, describeAction, findRow, findRows, invalidParameter, ownerId, parseCidrParam, selectRows, tagSet } from './common.js';
 
 type Handler = ActionHandler<Ec2State>;
 
@@ -161,27 +161,33 @@ function renderRule(r: RuleRow): XmlObject {
   };
 }
 
+/** The group an Authorize/Revoke/Delete call names: GroupId, or (ingress and delete only) GroupName. */
+function namedGroup(params: Ec2Params, state: Ec2State, byNameAllowed: boolean): GroupRow {
+  const groupId = params.str('GroupId');
+  if (groupId !== undefined) return findRow<GroupRow>(state, 'group', groupId);
+  if (byNameAllowed && params.str('GroupName') !== undefined) {
+    const name = params.req('GroupName');
+    const byName = state.get<GroupRow>('SELECT * FROM security_groups WHERE name = ? ORDER BY seq LIMIT 1', name);
+    if (!byName) throw new Ec2Error('InvalidGroup.NotFound', `The security group '${name}' does not exist`);
+    return byName;
+  }
+  throw new Ec2Error('MissingParameter', 'The request must contain the parameter groupId');
+}
+
+function existingRule(state: Ec2State, groupId: string, egress: boolean, rule: NewRule): RuleRow | undefined {
+  return state.get<RuleRow>(
+    `SELECT * FROM security_group_rules WHERE group_id = ? AND egress = ? AND protocol = ? AND from_port = ?
+     AND to_port = ? AND cidr = ? AND ipv6_cidr = ? AND source_group_id = ?`,
+    groupId, egress ? 1 : 0, rule.protocol, rule.from_port, rule.to_port, rule.cidr, rule.ipv6_cidr, rule.source_group_id,
+  );
+}
+
 function authorize(egress: boolean): Handler {
   return (params, state) => {
-    const groupId = params.str('GroupId');
-    let group: GroupRow;
-    if (groupId !== undefined) group = findRow<GroupRow>(state, 'group', groupId);
-    else if (!egress && params.str('GroupName') !== undefined) {
-      const name = params.req('GroupName');
-      const byName = state.get<GroupRow>('SELECT * FROM security_groups WHERE name = ? ORDER BY seq LIMIT 1', name);
-      if (!byName) throw new Ec2Error('InvalidGroup.NotFound', `The security group '${name}' does not exist`);
-      group = byName;
-    } else {
-      throw new Ec2Error('MissingParameter', 'The request must contain the parameter groupId');
-    }
+    const group = namedGroup(params, state, !egress);
     const created: RuleRow[] = [];
     for (const rule of requestedRules(state, params, group.vpc_id)) {
-      const exists = state.get(
-        `SELECT 1 FROM security_group_rules WHERE group_id = ? AND egress = ? AND protocol = ? AND from_port = ?
-         AND to_port = ? AND cidr = ? AND ipv6_cidr = ? AND source_group_id = ?`,
-        group.id, egress ? 1 : 0, rule.protocol, rule.from_port, rule.to_port, rule.cidr, rule.ipv6_cidr, rule.source_group_id,
-      );
-      if (exists) {
+      if (existingRule(state, group.id, egress, rule)) {
         throw new Ec2Error('InvalidPermission.Duplicate', `the specified rule "${describeRule(rule)}" already exists`);
       }
       created.push(insertRule(state, group.id, egress, rule));
@@ -189,6 +195,56 @@ function authorize(egress: boolean): Handler {
     return { return: true, securityGroupRuleSet: created.map(renderRule) };
   };
 }
+
+/**
+ * Removes rules named by IpPermissions (matched exactly as stored: protocol, ports and one peer) or by
+ * SecurityGroupRuleId; every one must exist, else nothing is removed (the action is one transaction).
+ */
+function revoke(egress: boolean): Handler {
+  return (params, state) => {
+    const group = namedGroup(params, state, !egress);
+    const ruleIds = params.list('SecurityGroupRuleId');
+    const doomed: RuleRow[] = [];
+    if (ruleIds.length > 0) {
+      for (const id of ruleIds) {
+        const row = state.get<RuleRow>('SELECT * FROM security_group_rules WHERE id = ? AND group_id = ? AND egress = ?', id, group.id, egress ? 1 : 0);
+        if (!row) throw new Ec2Error('InvalidSecurityGroupRuleId.NotFound', `The security group rule ID '${id}' does not exist`, 400, [id]);
+        doomed.push(row);
+      }
+    } else {
+      for (const rule of requestedRules(state, params, group.vpc_id)) {
+        const row = existingRule(state, group.id, egress, rule);
+        if (!row) {
+          throw new Ec2Error('InvalidPermission.NotFound', `The specified rule does not exist in this security group.`);
+        }
+        doomed.push(row);
+      }
+    }
+    for (const row of doomed) state.run('DELETE FROM security_group_rules WHERE id = ?', row.id);
+    return { return: true };
+  };
+}
+
+/** EC2 refuses to delete a VPC's default group, one an ENI uses, and one another group's rule references. */
+const deleteSecurityGroup: Handler = (params, state) => {
+  const group = namedGroup(params, state, true);
+  if (group.name === 'default') {
+    throw new Ec2Error('CannotDelete', `the specified group: "${group.id}" name: "default" cannot be deleted by a user`);
+  }
+  const user =
+    state.get<{ eni_id: string }>('SELECT eni_id FROM eni_security_groups WHERE group_id = ? LIMIT 1', group.id)?.eni_id ??
+    state.get<{ group_id: string }>(
+      'SELECT group_id FROM security_group_rules WHERE source_group_id = ? AND group_id != ? LIMIT 1',
+      group.id,
+      group.id,
+    )?.group_id;
+  if (user !== undefined) {
+    throw new Ec2Error('DependencyViolation', `resource ${group.id} has a dependent object (${user})`);
+  }
+  state.run('DELETE FROM security_group_rules WHERE group_id = ?', group.id);
+  deleteResource(state, 'group', group.id);
+  return { return: true };
+};
 
 /** EC2 groups rules that share protocol and ports into one IpPermission with several peers. */
 function ipPermissions(rules: RuleRow[]): XmlObject[] {
@@ -279,5 +335,8 @@ export const securityGroupActions: Record<string, Handler> = {
   CreateSecurityGroup: createSecurityGroup,
   AuthorizeSecurityGroupIngress: authorize(false),
   AuthorizeSecurityGroupEgress: authorize(true),
+  RevokeSecurityGroupIngress: revoke(false),
+  RevokeSecurityGroupEgress: revoke(true),
+  DeleteSecurityGroup: deleteSecurityGroup,
   DescribeSecurityGroups: describeSecurityGroups,
 };

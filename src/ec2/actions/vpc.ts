@@ -3,6 +3,7 @@ import { Ec2Error, type ActionHandler, type XmlObject } from '../protocol.js';
 import type { Ec2State, SubnetRow, VpcRow } from '../state.js';
 import { applyTagSpecifications, deleteResource, describeAction, findRow, invalidParameter, ownerId, parseCidrParam, selectRows, tagSet } from './common.js';
 import { createDefaultSecurityGroup } from './security-groups.js';
+import { associateDefaultNetworkAcl, createDefaultNetworkAcl, deleteVpcNetworkAcls, vpcHasCustomNetworkAcl } from './network-acls.js';
 import { createRouteTableRow } from './routing.js';
 
 type Handler = ActionHandler<Ec2State>;
@@ -92,10 +93,12 @@ const createVpc: Handler = (params, state) => {
     ipv6 ? state.newId('vpc-cidr-assoc') : null,
   );
   applyTagSpecifications(state, params, 'vpc', id);
-  // Like EC2, a VPC comes with a main route table (local routes) and a default security group.
+  // Like EC2, a VPC comes with a main route table (local routes), a default security group and a default network ACL.
   createRouteTableRow(state, id, true);
   createDefaultSecurityGroup(state, id);
-  return { vpc: renderVpc(state, findRow<VpcRow>(state, 'vpc', id)) };
+  const vpc = findRow<VpcRow>(state, 'vpc', id);
+  createDefaultNetworkAcl(state, vpc);
+  return { vpc: renderVpc(state, vpc) };
 };
 
 const deleteVpc: Handler = (params, state) => {
@@ -106,7 +109,10 @@ const deleteVpc: Handler = (params, state) => {
     state.get('SELECT 1 FROM route_tables WHERE vpc_id = ? AND main = 0', vpc.id) ??
     state.get("SELECT 1 FROM security_groups WHERE vpc_id = ? AND name != 'default'", vpc.id) ??
     state.get("SELECT 1 FROM vpc_peerings WHERE (requester_vpc_id = ? OR accepter_vpc_id = ?) AND status = 'active'", vpc.id, vpc.id);
-  if (dependent) throw new Ec2Error('DependencyViolation', `The vpc '${vpc.id}' has dependencies and cannot be deleted.`);
+  if (dependent || vpcHasCustomNetworkAcl(state, vpc.id)) {
+    throw new Ec2Error('DependencyViolation', `The vpc '${vpc.id}' has dependencies and cannot be deleted.`);
+  }
+  deleteVpcNetworkAcls(state, vpc.id);
   for (const rtb of state.all<{ id: string }>('SELECT id FROM route_tables WHERE vpc_id = ?', vpc.id)) {
     deleteResource(state, 'routeTable', rtb.id);
   }
@@ -157,6 +163,7 @@ const createSubnet: Handler = (params, state) => {
     ipv6Text ?? null,
     ipv6Text ? state.newId('subnet-cidr-assoc') : null,
   );
+  associateDefaultNetworkAcl(state, vpc, id);
   applyTagSpecifications(state, params, 'subnet', id);
   return { subnet: renderSubnet(state, findRow<SubnetRow>(state, 'subnet', id)) };
 };

@@ -83,6 +83,25 @@ test('every action round-trips through @aws-sdk/client-ec2 with the fields ipamd
   const groups = await send<sdk.DescribeSecurityGroupsResult>(new sdk.DescribeSecurityGroupsCommand({ GroupIds: [sg.GroupId!] }));
   assert.equal(groups.SecurityGroups![0]!.IpPermissions![0]!.IpRanges![0]!.CidrIp, '0.0.0.0/0');
   assert.equal(groups.SecurityGroups![0]!.IpPermissionsEgress!.length, 1);
+  const spareGroup = await send<sdk.CreateSecurityGroupResult>(new sdk.CreateSecurityGroupCommand({ GroupName: 'spareGroup', Description: 'spareGroup', VpcId: vpcId }));
+  const all = [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }];
+  await send(new sdk.AuthorizeSecurityGroupIngressCommand({ GroupId: spareGroup.GroupId!, IpPermissions: all }));
+  await send(new sdk.RevokeSecurityGroupIngressCommand({ GroupId: spareGroup.GroupId!, IpPermissions: all }));
+  await send(new sdk.RevokeSecurityGroupEgressCommand({ GroupId: spareGroup.GroupId!, IpPermissions: all }));
+  await send(new sdk.DeleteSecurityGroupCommand({ GroupId: spareGroup.GroupId! }));
+
+  const { NetworkAcl } = await send<sdk.CreateNetworkAclResult>(new sdk.CreateNetworkAclCommand({ VpcId: vpcId }));
+  const aclId = NetworkAcl!.NetworkAclId!;
+  const entry = { NetworkAclId: aclId, RuleNumber: 100, Protocol: '6', RuleAction: 'allow' as const, Egress: false, CidrBlock: '10.0.0.0/16', PortRange: { From: 443, To: 443 } };
+  await send(new sdk.CreateNetworkAclEntryCommand(entry));
+  await send(new sdk.ReplaceNetworkAclEntryCommand({ ...entry, RuleAction: 'deny' }));
+  await send(new sdk.DeleteNetworkAclEntryCommand({ NetworkAclId: aclId, RuleNumber: 100, Egress: false }));
+  const subnetAcl = await send<sdk.DescribeNetworkAclsResult>(new sdk.DescribeNetworkAclsCommand({ Filters: [{ Name: 'association.subnet-id', Values: [subnetId] }] }));
+  assert.equal(subnetAcl.NetworkAcls![0]!.IsDefault, true);
+  const defaultAssociation = subnetAcl.NetworkAcls![0]!.Associations![0]!.NetworkAclAssociationId!;
+  const moved = await send<sdk.ReplaceNetworkAclAssociationResult>(new sdk.ReplaceNetworkAclAssociationCommand({ AssociationId: defaultAssociation, NetworkAclId: aclId }));
+  await send(new sdk.ReplaceNetworkAclAssociationCommand({ AssociationId: moved.NewAssociationId!, NetworkAclId: subnetAcl.NetworkAcls![0]!.NetworkAclId! }));
+  await send(new sdk.DeleteNetworkAclCommand({ NetworkAclId: aclId }));
 
   const types = await send<sdk.DescribeInstanceTypesResult>(new sdk.DescribeInstanceTypesCommand({ InstanceTypes: ['t3.medium'] }));
   assert.equal(types.InstanceTypes![0]!.NetworkInfo!.MaximumNetworkInterfaces, 3);
