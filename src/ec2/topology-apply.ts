@@ -239,7 +239,7 @@ async function applySecurityGroups(topology: Topology, run: ApplyRun): Promise<v
     if (ingress.length > 0) await run.client.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: ingress }));
     // A new group already allows all egress (EC2's default rule), so an all-traffic 0.0.0.0/0 rule is skipped.
     const currentEgress = found?.IpPermissionsEgress ?? [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }];
-    const egress = g.egress.map(ipPermission).filter((p) => !hasPermission(currentEgress, p));
+    const egress = (g.egress ?? []).map(ipPermission).filter((p) => !hasPermission(currentEgress, p));
     if (egress.length > 0) await run.client.send(new AuthorizeSecurityGroupEgressCommand({ GroupId: id, IpPermissions: egress }));
     record(run, 'securityGroups', g.name, id, !found ? 'created' : ingress.length + egress.length > 0 ? 'updated' : 'unchanged');
   }

@@ -36,6 +36,8 @@ const labSections = {
   hosts: z.array(z.strictObject({ instance: z.string() })).default([]),
   /** Hosts on the emulated internet, at TEST-NET addresses outside the EIP pool. */
   internetHosts: z.array(z.strictObject({ name: labName, address: z.string() })).default([]),
+  /** Hosts in an on-premises network (onPremises[].name), at an address inside its CIDR; they run the echo service. */
+  onPremHosts: z.array(z.strictObject({ name: labName, network: z.string(), address: z.string() })).default([]),
   /** ENIConfig resources (custom networking): which subnet and security groups secondary ENIs use. */
   eniConfigs: z.array(z.strictObject({ name: z.string().min(1), subnet: z.string(), securityGroups: z.array(z.string()).default([]) })).default([]),
   /** Pods created at `lab up`, through the CNI. */
@@ -137,6 +139,24 @@ function checkLabSections(s: Scenario): string[] {
     }
     const last = Number(h.address.split('.')[3]);
     if (last === 0 || last === 255) problems.push(`${path}.address: ${h.address} is a network or broadcast address`);
+    if (seenAddresses.has(h.address)) problems.push(`${path}.address: ${h.address} is used twice`);
+    seenAddresses.add(h.address);
+  });
+  const onPremises = new Map(s.onPremises.map((n) => [n.name, n]));
+  s.onPremHosts.forEach((h, i) => {
+    const path = `onPremHosts[${i}]`;
+    claim(h.name, path);
+    const network = onPremises.get(h.network);
+    if (!network) {
+      problems.push(`${path}.network: no onPremises network named '${h.network}' (declared: ${[...onPremises.keys()].join(', ') || 'none'})`);
+      return;
+    }
+    if (!isAddressText(h.address) || h.address.includes(':')) {
+      problems.push(`${path}.address: '${h.address}' is not an IPv4 address`);
+      return;
+    }
+    const cidr = parseCidr(network.cidr);
+    if (!cidrContains(cidr, parseAddress(h.address))) problems.push(`${path}.address: ${h.address} is outside ${h.network} (${network.cidr})`);
     if (seenAddresses.has(h.address)) problems.push(`${path}.address: ${h.address} is used twice`);
     seenAddresses.add(h.address);
   });

@@ -20,13 +20,29 @@ const ipv4Cidr = z.string().refine(isCidrOf(4), 'an IPv4 CIDR like 10.0.0.0/16')
 const ipv6Cidr = z.string().refine(isCidrOf(6), 'an IPv6 CIDR like 2600:1f14::/64');
 const tags = z.record(z.string(), z.string()).default({});
 
-const ruleSchema = z.strictObject({
-  /** tcp, udp, icmp, or -1 / all for every protocol. */
-  protocol: z.enum(['tcp', 'udp', 'icmp', '-1', 'all']).default('-1'),
-  /** One port (80) or a range ("30000-32767"); absent = all ports. */
-  ports: z.union([z.number().int().min(0).max(65535), z.string().regex(/^\d+-\d+$/, 'a port range like 30000-32767')]).optional(),
-  cidr: ipv4Cidr,
-});
+/** One port (80) or an inclusive range ("30000-32767"); absent = all ports. */
+const portsSchema = z.union([z.number().int().min(0).max(65535), z.string().regex(/^\d+-\d+$/, 'a port range like 30000-32767')]).optional();
+/** tcp, udp, icmp, or -1 / all for every protocol (where a port range means nothing). */
+const protocolSchema = z.enum(['tcp', 'udp', 'icmp', '-1', 'all']).default('-1');
+const portsOnlyWithAProtocol = (r: { protocol: string; ports?: unknown }) => !((r.protocol === '-1' || r.protocol === 'all') && r.ports !== undefined);
+const portsOnlyMessage = { message: 'protocol all (-1) covers every port: drop ports, or name tcp, udp or icmp', path: ['ports'] };
+
+/** A security group rule: its peer is a CIDR or another group of the same VPC (every private address of its ENIs). */
+const ruleSchema = z
+  .strictObject({ protocol: protocolSchema, ports: portsSchema, cidr: ipv4Cidr.optional(), sg: name.optional() })
+  .refine((r) => (r.cidr === undefined) !== (r.sg === undefined), { message: 'a rule has exactly one peer: cidr or sg (a security group name)' })
+  .refine(portsOnlyWithAProtocol, portsOnlyMessage);
+
+/** A network ACL entry: evaluated in rule-number order, the first match decides (EC2: rule numbers 1..32766). */
+const aclEntrySchema = z
+  .strictObject({
+    rule: z.number().int().min(1).max(32766),
+    protocol: protocolSchema,
+    ports: portsSchema,
+    cidr: ipv4Cidr,
+    action: z.enum(['allow', 'deny']),
+  })
+  .refine(portsOnlyWithAProtocol, portsOnlyMessage);
 
 const routeSchema = z
   .strictObject({
@@ -36,9 +52,13 @@ const routeSchema = z
     igw: name.optional(),
     nat: name.optional(),
     pcx: name.optional(),
+    /** a transit gateway (transitGateways[].name) */
+    tgw: name.optional(),
+    /** a virtual private gateway (virtualPrivateGateways[].name) */
+    vgw: name.optional(),
   })
-  .refine((r) => [r.local, r.igw, r.nat, r.pcx].filter((t) => t !== undefined).length === 1, {
-    message: 'a route has exactly one target: local, igw, nat or pcx',
+  .refine((r) => [r.local, r.igw, r.nat, r.pcx, r.tgw, r.vgw].filter((t) => t !== undefined).length === 1, {
+    message: 'a route has exactly one target: local, igw, nat, pcx, tgw or vgw',
   });
 
 /**
@@ -48,8 +68,11 @@ const routeSchema = z
  * schemas are typed against these lists, so the two cannot drift apart.
  */
 const SECTIONS = {
-  topology: ['vpcs', 'subnets', 'internetGateways', 'natGateways', 'peerings', 'routeTables', 'securityGroups', 'instances'],
-  lab: ['nodes', 'hosts', 'internetHosts', 'eniConfigs', 'pods', 'lab'],
+  topology: [
+    'vpcs', 'subnets', 'internetGateways', 'natGateways', 'peerings', 'routeTables', 'securityGroups', 'networkAcls',
+    'transitGateways', 'virtualPrivateGateways', 'onPremises', 'instances',
+  ],
+  lab: ['nodes', 'hosts', 'internetHosts', 'onPremHosts', 'eniConfigs', 'pods', 'lab'],
 } as const;
 type TopologySection = (typeof SECTIONS.topology)[number];
 export type LabSection = (typeof SECTIONS.lab)[number];
@@ -81,7 +104,18 @@ export function isRegionName(text: string): boolean {
 }
 
 const topologySections = {
-  vpcs: z.array(z.strictObject({ name, cidr: ipv4Cidr, ipv6: z.boolean().default(false), tags })).default([]),
+  vpcs: z
+    .array(
+      z.strictObject({
+        name,
+        cidr: ipv4Cidr,
+        /** More IPv4 blocks (AssociateVpcCidrBlock), e.g. 100.64.0.0/16 for custom networking. */
+        secondaryCidrs: z.array(ipv4Cidr).default([]),
+        ipv6: z.boolean().default(false),
+        tags,
+      }),
+    )
+    .default([]),
   subnets: z
     .array(
       z.strictObject({
@@ -112,7 +146,45 @@ const topologySections = {
         vpc: name,
         description: z.string().default('podnet topology'),
         ingress: z.array(ruleSchema).default([]),
-        egress: z.array(ruleSchema).default([]),
+        /** Absent: all egress allowed (EC2's default rule); present: exactly these rules. */
+        egress: z.array(ruleSchema).optional(),
+      }),
+    )
+    .default([]),
+  /** Network ACLs (stateless, per subnet); a subnet not listed keeps its VPC's default ACL, which allows everything. */
+  networkAcls: z
+    .array(
+      z.strictObject({
+        name,
+        vpc: name,
+        subnets: z.array(name).default([]),
+        ingress: z.array(aclEntrySchema).default([]),
+        egress: z.array(aclEntrySchema).default([]),
+      }),
+    )
+    .default([]),
+  /**
+   * Transit gateways: each attachment joins a VPC through some of its subnets; without `routes`, every attachment's
+   * VPC CIDRs are propagated into the gateway's route table.
+   */
+  transitGateways: z
+    .array(
+      z.strictObject({
+        name,
+        attachments: z.array(z.strictObject({ vpc: name, subnets: z.array(name).min(1) })).default([]),
+        routes: z.array(z.strictObject({ destination: ipv4Cidr, attachment: name })).optional(),
+      }),
+    )
+    .default([]),
+  /** Virtual private gateways (the VPC side of a VPN or Direct Connect), one VPC each. */
+  virtualPrivateGateways: z.array(z.strictObject({ name, vpc: name })).default([]),
+  /** Networks outside AWS, reached over a virtual private gateway or a transit gateway. */
+  onPremises: z
+    .array(
+      z.strictObject({
+        name,
+        cidr: ipv4Cidr,
+        via: z.union([z.strictObject({ vgw: name }), z.strictObject({ tgw: name })]),
       }),
     )
     .default([]),
@@ -152,6 +224,10 @@ function checkReferences(t: Topology): string[] {
   const nats = declared('natGateways', t.natGateways);
   const pcxs = declared('peerings', t.peerings);
   const groups = declared('securityGroups', t.securityGroups);
+  const tgws = declared('transitGateways', t.transitGateways);
+  const vgws = declared('virtualPrivateGateways', t.virtualPrivateGateways);
+  declared('networkAcls', t.networkAcls);
+  declared('onPremises', t.onPremises);
   declared('routeTables', t.routeTables);
   declared('instances', t.instances);
   const ref = (set: Set<string>, value: string, path: string, kind: string) => {
@@ -171,9 +247,67 @@ function checkReferences(t: Topology): string[] {
       if (r.igw) ref(igws, r.igw, `routeTables[${i}].routes[${j}].igw`, 'internet gateway');
       if (r.nat) ref(nats, r.nat, `routeTables[${i}].routes[${j}].nat`, 'NAT gateway');
       if (r.pcx) ref(pcxs, r.pcx, `routeTables[${i}].routes[${j}].pcx`, 'peering');
+      if (r.tgw) ref(tgws, r.tgw, `routeTables[${i}].routes[${j}].tgw`, 'transit gateway');
+      if (r.vgw) ref(vgws, r.vgw, `routeTables[${i}].routes[${j}].vgw`, 'virtual private gateway');
     });
   });
-  t.securityGroups.forEach((g, i) => ref(vpcs, g.vpc, `securityGroups[${i}].vpc`, 'VPC'));
+  const vpcOf = (kind: 'subnet' | 'group', itemName: string) =>
+    (kind === 'subnet' ? t.subnets : t.securityGroups).find((x) => x.name === itemName)?.vpc;
+  t.securityGroups.forEach((g, i) => {
+    ref(vpcs, g.vpc, `securityGroups[${i}].vpc`, 'VPC');
+    for (const direction of ['ingress', 'egress'] as const) {
+      (g[direction] ?? []).forEach((r, j) => {
+        if (r.sg === undefined) return;
+        const path = `securityGroups[${i}].${direction}[${j}].sg`;
+        ref(groups, r.sg, path, 'security group');
+        const peerVpc = vpcOf('group', r.sg);
+        if (peerVpc !== undefined && peerVpc !== g.vpc) problems.push(`${path}: '${r.sg}' is in VPC '${peerVpc}', not '${g.vpc}' (a rule names groups of its own VPC)`);
+      });
+    }
+  });
+  t.networkAcls.forEach((acl, i) => {
+    ref(vpcs, acl.vpc, `networkAcls[${i}].vpc`, 'VPC');
+    acl.subnets.forEach((s, j) => {
+      ref(subnets, s, `networkAcls[${i}].subnets[${j}]`, 'subnet');
+      const subnetVpc = vpcOf('subnet', s);
+      if (subnetVpc !== undefined && subnetVpc !== acl.vpc) problems.push(`networkAcls[${i}].subnets[${j}]: '${s}' is in VPC '${subnetVpc}', not '${acl.vpc}'`);
+      const earlier = t.networkAcls.findIndex((other, k) => k < i && other.subnets.includes(s));
+      if (earlier >= 0) problems.push(`networkAcls[${i}].subnets[${j}]: '${s}' is already associated with networkAcls[${earlier}] (a subnet has one ACL)`);
+    });
+    for (const direction of ['ingress', 'egress'] as const) {
+      const numbers = new Set<number>();
+      acl[direction].forEach((e, j) => {
+        if (numbers.has(e.rule)) problems.push(`networkAcls[${i}].${direction}[${j}].rule: ${e.rule} is used twice (rule numbers are unique per direction)`);
+        numbers.add(e.rule);
+      });
+    }
+  });
+  t.transitGateways.forEach((g, i) => {
+    const attached = new Set<string>();
+    g.attachments.forEach((a, j) => {
+      ref(vpcs, a.vpc, `transitGateways[${i}].attachments[${j}].vpc`, 'VPC');
+      if (attached.has(a.vpc)) problems.push(`transitGateways[${i}].attachments[${j}].vpc: '${a.vpc}' is attached twice`);
+      attached.add(a.vpc);
+      a.subnets.forEach((s, k) => {
+        ref(subnets, s, `transitGateways[${i}].attachments[${j}].subnets[${k}]`, 'subnet');
+        const subnetVpc = vpcOf('subnet', s);
+        if (subnetVpc !== undefined && subnetVpc !== a.vpc) problems.push(`transitGateways[${i}].attachments[${j}].subnets[${k}]: '${s}' is in VPC '${subnetVpc}', not '${a.vpc}'`);
+      });
+    });
+    (g.routes ?? []).forEach((r, j) => {
+      if (!attached.has(r.attachment)) problems.push(`transitGateways[${i}].routes[${j}].attachment: '${r.attachment}' is not a VPC attached to '${g.name}' (attached: ${[...attached].join(', ') || 'none'})`);
+    });
+  });
+  const vgwVpcs = new Set<string>();
+  t.virtualPrivateGateways.forEach((g, i) => {
+    ref(vpcs, g.vpc, `virtualPrivateGateways[${i}].vpc`, 'VPC');
+    if (vgwVpcs.has(g.vpc)) problems.push(`virtualPrivateGateways[${i}].vpc: '${g.vpc}' already has a virtual private gateway (one per VPC)`);
+    vgwVpcs.add(g.vpc);
+  });
+  t.onPremises.forEach((n, i) => {
+    if ('vgw' in n.via) ref(vgws, n.via.vgw, `onPremises[${i}].via.vgw`, 'virtual private gateway');
+    else ref(tgws, n.via.tgw, `onPremises[${i}].via.tgw`, 'transit gateway');
+  });
   t.instances.forEach((inst, i) => {
     ref(subnets, inst.subnet, `instances[${i}].subnet`, 'subnet');
     inst.securityGroups.forEach((g, j) => ref(groups, g, `instances[${i}].securityGroups[${j}]`, 'security group'));
