@@ -333,9 +333,16 @@ export interface NodeAgreement {
 
 type IntrospectedEnis = Record<string, { AvailableIPv4Cidrs: Record<string, { IPAddresses: Record<string, { IPAMKey: { networkName: string }; IPAMMetadata: { k8sPodName?: string } }> }> }>;
 
+/** How long the node must hold still before the end-of-soak check: longer than freeing an ENI (detach, 2 s, delete). */
+const SETTLED_MS = 3_000;
+
 /**
- * The end of a soak: waits (bounded) until the leaked-ENI GC has removed ENIs a kill left detached and ipamd's view
- * matches EC2's, then asserts that ipamd, its checkpoint, EC2 and the runtime agree, each count explicitly.
+ * The end of a soak: waits (bounded) until the node has settled — the leaked-ENI GC has removed ENIs a kill left
+ * detached, ipamd's view matches EC2's, and nothing changed for SETTLED_MS — then asserts that ipamd, its
+ * checkpoint, EC2 and the runtime agree, each count explicitly. Settling matters: ipamd keeps shrinking its pool
+ * after the last DELs, and a snapshot taken inside one of its actions (an ENI out of the datastore and detached,
+ * not yet deleted) is not a disagreement. A disagreement that lasts is still one: the asserts run on the last
+ * snapshot taken, settled or not, and say how it differs.
  */
 export async function assertNodeAgrees(cloud: Cloud, ipamd: IpamdProcess, checkpointFile: string, live: ReadonlyMap<string, string>): Promise<NodeAgreement> {
   const detached = async () => (await cloud.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'status', Values: ['available'] }, { Name: 'vpc-id', Values: [cloud.vpcId] }] }))).NetworkInterfaces ?? [];
@@ -344,24 +351,29 @@ export async function assertNodeAgrees(cloud: Cloud, ipamd: IpamdProcess, checkp
   const secondary = (enis: Awaited<ReturnType<typeof attached>>) => enis.flatMap((n) => (n.PrivateIpAddresses ?? []).filter((p) => !p.Primary).map((p) => p.PrivateIpAddress!)).sort();
   const ipamdCidrs = (enis: IntrospectedEnis) => Object.values(enis).flatMap((e) => Object.keys(e.AvailableIPv4Cidrs).map((c) => c.replace('/32', ''))).sort();
 
-  // a kill can leave an ENI created but never attached (the GC runs on a shortened timer), or a pool action in flight
-  await eventually(async () => (await detached()).length === 0, 'no detached ENI left (leaked-ENI GC)', 30_000);
-  const view = async () => {
-    const [inEc2, inIpamd] = [await attached(), await ipamdEnis()];
-    return JSON.stringify([secondary(inEc2), inEc2.map((n) => n.NetworkInterfaceId!).sort()]) === JSON.stringify([ipamdCidrs(inIpamd), Object.keys(inIpamd).sort()]);
+  const snapshot = async () => {
+    const [leftDetached, inEc2, enis, checkpoint] = [await detached(), await attached(), await ipamdEnis(), await readCheckpoint(checkpointFile)];
+    const agrees = leftDetached.length === 0
+      && JSON.stringify([secondary(inEc2), inEc2.map((n) => n.NetworkInterfaceId!).sort()]) === JSON.stringify([ipamdCidrs(enis), Object.keys(enis).sort()]);
+    return { leftDetached, inEc2, enis, checkpoint, agrees, text: JSON.stringify([leftDetached, inEc2, enis, checkpoint], (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v)), atMs: Date.now() };
   };
-  await eventually(view, 'ipamd and EC2 to agree on the node\'s ENIs and addresses', 15_000)
-    .catch(() => undefined); // the asserts below say how they differ
+  // a kill can leave an ENI created but never attached (the GC runs on a shortened timer), or a pool action in flight
+  let last = await snapshot();
+  let stillSince = last.atMs;
+  for (const until = Date.now() + 45_000; Date.now() < until;) {
+    await sleep(250);
+    const next = await snapshot();
+    if (!next.agrees || next.text !== last.text) stillSince = next.atMs;
+    last = next;
+    if (last.agrees && last.atMs - stillSince >= SETTLED_MS) break;
+  }
 
-  const enis = await ipamdEnis();
+  const { leftDetached, inEc2, enis, checkpoint } = last;
   // released addresses are listed with an empty IPAMKey (cooldown, spec §6.5)
   const held = Object.values(enis).flatMap((e) => Object.values(e.AvailableIPv4Cidrs).flatMap((c) => Object.entries(c.IPAddresses).filter(([, a]) => a.IPAMKey.networkName).map(([ip, a]) => [a.IPAMMetadata.k8sPodName!, ip] as const)));
-  const checkpoint = await readCheckpoint(checkpointFile);
   const recorded = (checkpoint?.allocations ?? []).map((a) => [a.containerID, a.ipv4 ?? a.ipv6 ?? ''] as const);
-  const inEc2 = await attached();
   const ec2Addresses = secondary(inEc2);
   const poolAddresses = ipamdCidrs(enis);
-  const leftDetached = await detached();
 
   const doubles = (pairs: readonly (readonly [string, string])[]) => pairs.length - new Set(pairs.map(([, ip]) => ip)).size;
   const unknownEnis = inEc2.filter((n) => !(n.NetworkInterfaceId! in enis)).map((n) => n.NetworkInterfaceId!);
