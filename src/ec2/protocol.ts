@@ -70,13 +70,19 @@ export interface EniMapping {
   ipv6Prefixes: string[];
   /** privateIp → public IP (public IP on launch or an associated EIP). */
   publicIps: Record<string, string>;
+  /** The ENI's security groups (ModifyNetworkInterfaceAttribute changes them: an `eni` event); none when requester-managed. */
+  groupIds: string[];
 }
 
-/** Published on every change of the address ↔ ENI ↔ instance mapping. */
+/**
+ * Published on every change of the address ↔ ENI ↔ instance ↔ group mapping; `filtering` after a transaction that
+ * changed security groups, their rules, network ACLs, their entries or associations (a follower re-describes them).
+ */
 export type MappingEvent =
   | { type: 'snapshot'; enis: EniMapping[] }
   | { type: 'eni'; eni: EniMapping }
-  | { type: 'eni-deleted'; eniId: string };
+  | { type: 'eni-deleted'; eniId: string }
+  | { type: 'filtering' };
 
 /** What IMDS serves for one instance (behaviour spec §7.4). */
 export interface ImdsInstance {

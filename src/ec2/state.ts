@@ -101,6 +101,9 @@ CREATE TABLE IF NOT EXISTS counters (kind TEXT PRIMARY KEY, value INTEGER NOT NU
 CREATE TABLE IF NOT EXISTS vpcs (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, cidr TEXT NOT NULL,
   cidr_association_id TEXT NOT NULL UNIQUE, ipv6_cidr TEXT UNIQUE, ipv6_association_id TEXT UNIQUE);
+CREATE TABLE IF NOT EXISTS vpc_cidr_blocks (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, association_id TEXT NOT NULL UNIQUE, vpc_id TEXT NOT NULL REFERENCES vpcs(id),
+  cidr TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('associated', 'disassociated')));
 CREATE TABLE IF NOT EXISTS subnets (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, vpc_id TEXT NOT NULL REFERENCES vpcs(id),
   cidr TEXT NOT NULL, az TEXT NOT NULL, cidr_association_id TEXT NOT NULL UNIQUE,
@@ -184,6 +187,8 @@ export class Ec2State {
   private readonly listeners = new Set<(e: MappingEvent) => void>();
   /** ENIs changed by the running transaction: id → deleted? Undefined outside a transaction. */
   private pending: Map<string, boolean> | undefined;
+  /** Whether the running transaction changed security groups, their rules, network ACLs or their associations. */
+  private filteringPending = false;
 
   constructor(opts: Ec2StateOptions) {
     this.region = opts.region ?? 'us-west-2';
@@ -203,12 +208,14 @@ export class Ec2State {
 
   /**
    * Runs fn as one immediate SQLite transaction. Mapping events queued inside are published after the commit
-   * and dropped on rollback. A call inside a running transaction joins it.
+   * and dropped on rollback (the ENIs' events first, then one `filtering` event if filtering changed). A call
+   * inside a running transaction joins it.
    */
   transaction<T>(fn: () => T): T {
     if (this.pending) return fn();
     const pending = new Map<string, boolean>();
     this.pending = pending;
+    this.filteringPending = false;
     let events: MappingEvent[] = [];
     try {
       const result = this.db
@@ -218,6 +225,7 @@ export class Ec2State {
             const eni = deleted ? undefined : this.eniMapping(eniId);
             return eni ? { type: 'eni', eni } : { type: 'eni-deleted', eniId };
           });
+          if (this.filteringPending) events.push({ type: 'filtering' });
           return r;
         })
         .immediate();
@@ -253,6 +261,12 @@ export class Ec2State {
 
   eniDeleted(eniId: string): void {
     this.requirePending().set(eniId, true);
+  }
+
+  /** Records that the running transaction changed security groups or network ACLs (one event after commit). */
+  filteringChanged(): void {
+    this.requirePending();
+    this.filteringPending = true;
   }
 
   private requirePending(): Map<string, boolean> {
@@ -318,6 +332,14 @@ export class Ec2State {
     return formatCidr({ family: 6, network, prefixLength: 56 });
   }
 
+  /** A VPC's IPv4 blocks: the primary (CreateVpc's) first, then the associated secondary blocks in association order. */
+  vpcIpv4Cidrs(vpcId: string): string[] {
+    const primary = this.get<{ cidr: string }>('SELECT cidr FROM vpcs WHERE id = ?', vpcId);
+    if (!primary) return [];
+    const secondary = this.all<{ cidr: string }>("SELECT cidr FROM vpc_cidr_blocks WHERE vpc_id = ? AND state = 'associated' ORDER BY seq", vpcId);
+    return [primary.cidr, ...secondary.map((r) => r.cidr)];
+  }
+
   availabilityZones(): string[] {
     return ['a', 'b', 'c', 'd'].map((letter) => `${this.region}${letter}`);
   }
@@ -375,7 +397,13 @@ export class Ec2State {
       ipv6Addresses: pick(6, 'address'),
       ipv6Prefixes: pick(6, 'prefix'),
       publicIps,
+      groupIds: this.eniGroupIds(eni.id),
     };
+  }
+
+  /** An ENI's security groups, in the order they were given (none for requester-managed ENIs). */
+  eniGroupIds(eniId: string): string[] {
+    return this.all<{ group_id: string }>('SELECT group_id FROM eni_security_groups WHERE eni_id = ? ORDER BY rowid', eniId).map((g) => g.group_id);
   }
 
   mappingSnapshot(): EniMapping[] {
@@ -424,10 +452,6 @@ export class Ec2State {
     const mapping = this.eniMapping(eni.id)!;
     const subnet = this.get<SubnetRow>('SELECT * FROM subnets WHERE id = ?', eni.subnet_id)!;
     const vpc = this.get<VpcRow>('SELECT * FROM vpcs WHERE id = ?', eni.vpc_id)!;
-    const groups = this.all<{ group_id: string }>(
-      'SELECT group_id FROM eni_security_groups WHERE eni_id = ? ORDER BY group_id',
-      eni.id,
-    ).map((g) => g.group_id);
     return {
       mac: eni.mac,
       interfaceId: eni.id,
@@ -435,14 +459,14 @@ export class Ec2State {
       networkCard: eni.network_card_index ?? 0,
       subnetId: eni.subnet_id,
       vpcId: eni.vpc_id,
-      securityGroupIds: groups,
+      securityGroupIds: [...mapping.groupIds].sort(),
       localIpv4s: mapping.privateIps,
       ipv4Prefixes: mapping.ipv4Prefixes,
       ipv6s: mapping.ipv6Addresses,
       ipv6Prefixes: mapping.ipv6Prefixes,
       subnetIpv4CidrBlock: subnet.cidr,
       subnetIpv6CidrBlocks: subnet.ipv6_cidr ? [subnet.ipv6_cidr] : [],
-      vpcIpv4CidrBlocks: [vpc.cidr],
+      vpcIpv4CidrBlocks: this.vpcIpv4Cidrs(vpc.id),
       vpcIpv6CidrBlocks: vpc.ipv6_cidr ? [vpc.ipv6_cidr] : [],
       publicIpv4s: mapping.privateIps.map((ip) => mapping.publicIps[ip]).filter((p): p is string => p !== undefined),
     };

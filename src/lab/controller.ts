@@ -79,7 +79,7 @@ export class FabricController {
       this.enis.clear();
       for (const eni of e.enis) this.enis.set(eni.eniId, eni);
     } else if (e.type === 'eni') this.enis.set(e.eni.eniId, e.eni);
-    else this.enis.delete(e.eniId);
+    else if (e.type === 'eni-deleted') this.enis.delete(e.eniId);
     this.schedule();
   }
 

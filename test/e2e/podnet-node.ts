@@ -163,7 +163,7 @@ function followEniLinks(ec2Url: string, instanceId: string, ns: string, log: str
   const onEvent = (e: MappingEvent) => {
     if (e.type === 'snapshot') e.enis.forEach(follow);
     else if (e.type === 'eni') follow(e.eni);
-    else forget(e.eniId);
+    else if (e.type === 'eni-deleted') forget(e.eniId);
   };
   const req = request(`${ec2Url}/_podnet/events`, (res) => {
     let pending = '';

@@ -36,11 +36,7 @@ export function findEni(state: Ec2State, id: string): EniRow {
   return findRow<EniRow>(state, 'eni', id);
 }
 
-function eniGroups(state: Ec2State, eniId: string): string[] {
-  return state
-    .all<{ group_id: string }>('SELECT group_id FROM eni_security_groups WHERE eni_id = ? ORDER BY rowid', eniId)
-    .map((g) => g.group_id);
-}
+const eniGroups = (state: Ec2State, eniId: string): string[] => state.eniGroupIds(eniId);
 
 /**
  * The per-ENI address limit: the instance type's IPv4Limit when attached. The primary address counts toward it,
@@ -583,6 +579,7 @@ const modifyNetworkInterfaceAttribute: Handler = (params, state) => {
     const resolved = resolveGroups(state, groups, eni.vpc_id);
     state.run('DELETE FROM eni_security_groups WHERE eni_id = ?', eni.id);
     for (const g of resolved) state.run('INSERT INTO eni_security_groups (eni_id, group_id) VALUES (?, ?)', eni.id, g);
+    state.eniChanged(eni.id);
   }
   if (given[0] === 'attachment') {
     if (attachmentId === undefined) throw new Ec2Error('MissingParameter', 'The request must contain the parameter attachment.attachmentId');

@@ -64,6 +64,7 @@ export function createDefaultNetworkAcl(state: Ec2State, vpc: VpcRow): string {
     insertEntry(state, id, { ...all, egress, rule_number: 100, cidr: '0.0.0.0/0' });
     if (vpc.ipv6_cidr) insertEntry(state, id, { ...all, egress, rule_number: 101, ipv6_cidr: '::/0' });
   }
+  state.filteringChanged();
   return id;
 }
 
@@ -73,6 +74,7 @@ export function associateDefaultNetworkAcl(state: Ec2State, vpc: VpcRow, subnetI
     state.get<{ id: string }>('SELECT id FROM network_acls WHERE vpc_id = ? AND is_default = 1', vpc.id)?.id ??
     createDefaultNetworkAcl(state, vpc);
   state.run('INSERT INTO network_acl_associations (id, acl_id, subnet_id) VALUES (?, ?, ?)', state.newId('aclassoc'), aclId, subnetId);
+  state.filteringChanged();
 }
 
 /** DeleteVpc's part: another ACL than the default one is a dependency; the default one goes with the VPC. */
@@ -84,6 +86,7 @@ export function deleteVpcNetworkAcls(state: Ec2State, vpcId: string): void {
   for (const acl of state.all<{ id: string }>('SELECT id FROM network_acls WHERE vpc_id = ?', vpcId)) {
     state.run('DELETE FROM network_acl_associations WHERE acl_id = ?', acl.id);
     deleteResource(state, 'networkAcl', acl.id);
+    state.filteringChanged();
   }
 }
 
@@ -224,6 +227,7 @@ const createNetworkAcl: Handler = (params, state) => {
   const vpc = findRow<VpcRow>(state, 'vpc', params.req('VpcId'));
   const id = insertAcl(state, vpc.id, false);
   applyTagSpecifications(state, params, 'network-acl', id);
+  state.filteringChanged();
   return { networkAcl: renderAcl(state, findRow<AclRow>(state, 'networkAcl', id)) };
 };
 
@@ -234,6 +238,7 @@ const createNetworkAclEntry: Handler = (params, state) => {
     throw new Ec2Error('NetworkAclEntryAlreadyExists', `The network acl entry identified by ${entry.rule_number} already exists.`);
   }
   insertEntry(state, acl.id, entry);
+  state.filteringChanged();
   return { return: true };
 };
 
@@ -244,6 +249,7 @@ const replaceNetworkAclEntry: Handler = (params, state) => {
   if (!existing) throw entryNotFound(acl.id, entry.egress, entry.rule_number);
   state.run('DELETE FROM network_acl_entries WHERE seq = ?', existing.seq);
   insertEntry(state, acl.id, entry);
+  state.filteringChanged();
   return { return: true };
 };
 
@@ -255,6 +261,7 @@ const deleteNetworkAclEntry: Handler = (params, state) => {
   const existing = findEntry(state, acl.id, egress, ruleNumber);
   if (!existing) throw entryNotFound(acl.id, egress, ruleNumber);
   state.run('DELETE FROM network_acl_entries WHERE seq = ?', existing.seq);
+  state.filteringChanged();
   return { return: true };
 };
 
@@ -271,6 +278,7 @@ const replaceNetworkAclAssociation: Handler = (params, state) => {
   }
   const newId = state.newId('aclassoc');
   state.run('UPDATE network_acl_associations SET id = ?, acl_id = ? WHERE seq = ?', newId, acl.id, association.seq);
+  state.filteringChanged();
   return { newAssociationId: newId };
 };
 
@@ -281,6 +289,7 @@ const deleteNetworkAcl: Handler = (params, state) => {
     throw new Ec2Error('DependencyViolation', `The networkAcl '${acl.id}' has dependencies and cannot be deleted.`);
   }
   deleteResource(state, 'networkAcl', acl.id);
+  state.filteringChanged();
   return { return: true };
 };
 

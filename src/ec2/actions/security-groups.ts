@@ -48,6 +48,7 @@ export function createDefaultSecurityGroup(state: Ec2State, vpcId: string): stri
   const all = { protocol: '-1', from_port: -1, to_port: -1, cidr: '', ipv6_cidr: '' };
   insertRule(state, id, false, { ...all, source_group_id: id });
   insertRule(state, id, true, { ...all, cidr: '0.0.0.0/0', source_group_id: '' });
+  state.filteringChanged();
   return id;
 }
 
@@ -192,6 +193,7 @@ function authorize(egress: boolean): Handler {
       }
       created.push(insertRule(state, group.id, egress, rule));
     }
+    state.filteringChanged();
     return { return: true, securityGroupRuleSet: created.map(renderRule) };
   };
 }
@@ -221,6 +223,7 @@ function revoke(egress: boolean): Handler {
       }
     }
     for (const row of doomed) state.run('DELETE FROM security_group_rules WHERE id = ?', row.id);
+    state.filteringChanged();
     return { return: true };
   };
 }
@@ -243,6 +246,7 @@ const deleteSecurityGroup: Handler = (params, state) => {
   }
   state.run('DELETE FROM security_group_rules WHERE group_id = ?', group.id);
   deleteResource(state, 'group', group.id);
+  state.filteringChanged();
   return { return: true };
 };
 
@@ -298,6 +302,7 @@ const createSecurityGroup: Handler = (params, state) => {
   state.run('INSERT INTO security_groups (id, vpc_id, name, description) VALUES (?, ?, ?, ?)', id, vpc.id, name, description);
   insertRule(state, id, true, { protocol: '-1', from_port: -1, to_port: -1, cidr: '0.0.0.0/0', ipv6_cidr: '', source_group_id: '' });
   applyTagSpecifications(state, params, 'security-group', id);
+  state.filteringChanged();
   return {
     return: true,
     groupId: id,

@@ -33,6 +33,8 @@ test('assign, unassign, attach, detach and delete each publish the ENI mapping a
     eni: {
       eniId, mac: eni.MacAddress, vpcId: eni.VpcId, subnetId, instanceId: null, deviceIndex: null,
       privateIps: [eni.PrivateIpAddress], ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps: {},
+      // no groups given: the VPC's default group
+      groupIds: [eni.Groups![0]!.GroupId],
     },
   });
   assert.match(eni.MacAddress!, /^02(:[0-9a-f]{2}){5}$/);
