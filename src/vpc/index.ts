@@ -1,7 +1,7 @@
 /**
  * The VPC model (pure: runs nothing, knows no Linux): the topology file's schema and loader, the VPC as data in EC2's
  * terms, route-table lookup, the source/destination check, security groups and network ACLs, the internet gateway's
- * 1:1 translation, NAT gateways, peering, and the evaluation of a packet's and a connection's path through them. The
+ * 1:1 translation, NAT gateways, peering, transit gateways, and the evaluation of a packet's and a connection's path through them. The
  * lab compiles it to rules, its demo takes its VPC-level expectations from it, and `podnet explain` (issue 14) grows
  * from forwardPath.
  */
@@ -23,6 +23,9 @@ export {
   type NetworkInterface,
   type VpcModel,
   type ResolvedTarget,
+  type TransitGateway,
+  type TransitGatewayAttachment,
+  type TransitGatewayRoute,
   type Filtering,
   type IpProtocol,
   type PortRange,
@@ -35,4 +38,5 @@ export {
 export { evaluateSecurityGroups, securityGroupReply, groupMemberCidrs, describeProtocol, type SecurityGroupVerdict, type TrafficDirection } from './security-groups.js';
 export { evaluateNetworkAcl, networkAclOf, DEFAULT_NETWORK_ACL_ENTRIES, MAX_NETWORK_ACL_RULE_NUMBER, type NetworkAclVerdict } from './network-acls.js';
 export { routeTableOf, lookupRoute } from './routing.js';
+export { lookupTransitGatewayRoute, transitGatewayNext, type TransitGatewayNext } from './transit-gateways.js';
 export { forwardPath, flowPath, type PathStart, type PathResult, type FlowResult, type Hop, type HopElement, type Verdict, type VpcDropReason, type NatTranslation, type Traffic } from './path.js';

@@ -11,6 +11,8 @@ export type RouteTarget =
   | { kind: 'igw'; id: string }
   | { kind: 'nat'; id: string }
   | { kind: 'pcx'; id: string }
+  /** a transit gateway (tgw-…): the VPC must be attached to it, as EC2 checks at CreateRoute */
+  | { kind: 'tgw'; id: string }
   /** a network interface or instance target: EC2 accepts it; neither the model nor the lab forwards by it yet */
   | { kind: 'other'; id: string };
 
@@ -28,11 +30,34 @@ export interface VpcFacts {
   internetGateways: Array<{ id: string; name: string; vpcId: string | null }>;
   natGateways: Array<{ id: string; name: string; eniId: string; privateIp: string; publicIp: string | null }>;
   peerings: Array<{ id: string; name: string; requesterVpcId: string; accepterVpcId: string }>;
+  /** Transit gateways with their attachments and route table (transit-gateways.ts looks routes up). Absent: none. */
+  transitGateways?: TransitGateway[];
   /**
    * Security groups with their rules and network ACLs with their entries. Absent: the model says nothing about them
    * and nothing is filtered (a section of its own because the lab's Ec2Facts already lists groups, by name only).
    */
   filtering?: Filtering;
+}
+
+/**
+ * A transit gateway with its one route table (the default association and propagation table, which every attachment
+ * uses here): the propagated routes of its attachments and the static ones.
+ */
+export interface TransitGateway {
+  id: string;
+  name: string;
+  attachments: TransitGatewayAttachment[];
+  routes: TransitGatewayRoute[];
+}
+
+/** An attachment, by EC2's resource type: a VPC through some of its subnets (one per availability zone). */
+export type TransitGatewayAttachment = { id: string; resourceType: 'vpc'; vpcId: string; subnetIds: string[] };
+
+/** A route of a transit gateway's route table; `attachmentId` null: a blackhole route (drops what it matches). */
+export interface TransitGatewayRoute {
+  destination: string;
+  attachmentId: string | null;
+  origin: 'propagated' | 'static';
 }
 
 export interface Filtering {
@@ -172,6 +197,8 @@ export type ResolvedTarget =
   | { kind: 'igw'; igw: VpcFacts['internetGateways'][number] }
   | { kind: 'nat'; nat: VpcFacts['natGateways'][number]; eni: NetworkInterface }
   | { kind: 'pcx'; peering: VpcFacts['peerings'][number]; peerVpcId: string }
+  /** the transit gateway, entered through the VPC's attachment */
+  | { kind: 'tgw'; tgw: TransitGateway; attachment: TransitGatewayAttachment }
   /** a target the model cannot follow: gone (a deleted gateway), in another VPC, or of a kind not modelled */
   | { kind: 'unresolved'; why: string };
 
@@ -195,6 +222,12 @@ export function resolveTarget(model: VpcModel, vpcId: string, target: RouteTarge
       const peering = model.peerings.find((p) => p.id === target.id);
       if (!peering || (peering.requesterVpcId !== vpcId && peering.accepterVpcId !== vpcId)) return { kind: 'unresolved', why: `peering ${target.id} does not connect ${vpcId}` };
       return { kind: 'pcx', peering, peerVpcId: peering.requesterVpcId === vpcId ? peering.accepterVpcId : peering.requesterVpcId };
+    }
+    case 'tgw': {
+      const tgw = model.transitGateways?.find((g) => g.id === target.id);
+      const attachment = tgw?.attachments.find((a) => a.resourceType === 'vpc' && a.vpcId === vpcId);
+      if (!tgw || !attachment) return { kind: 'unresolved', why: `transit gateway ${target.id} has no attachment in ${vpcId}` };
+      return { kind: 'tgw', tgw, attachment };
     }
     default:
       return { kind: 'unresolved', why: `route target ${target.id} (a network interface or instance) is not modelled` };

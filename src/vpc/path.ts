@@ -1,7 +1,7 @@
 /**
  * What the VPC does with one packet, and with a connection (the packet, then the receiver's reply): the elements it
  * passes (ENI with its source/destination check, the VPC router's route table, internet gateway, NAT gateway,
- * peering, the internet), what each did, the address the receiver sees, and whether it arrives — and if not, which
+ * peering, transit gateway, the internet), what each did, the address the receiver sees, and whether it arrives — and if not, which
  * element dropped it and why. When the model carries security groups and network ACLs (its `filtering` section) and
  * the caller says what the traffic is (protocol and ports), the ENIs' groups and the subnets' ACLs are hops too. This
  * is the VPC half of `podnet explain` (issue 14); the node's rules (SNAT, which ENI a reply leaves by) are the
@@ -22,17 +22,18 @@ import {
 import { lookupRoute, routeTableOf } from './routing.js';
 import { evaluateSecurityGroups, type TrafficDirection } from './security-groups.js';
 import { evaluateNetworkAcl } from './network-acls.js';
+import { transitGatewayNext } from './transit-gateways.js';
 
 /** Why the VPC drops a packet: the same reasons the lab's fabric counts (src/lab/drops.ts). */
 export type VpcDropReason = 'source-destination-check' | 'no-route' | 'no-public-ip' | 'security-group' | 'network-acl';
 
 export type Verdict = 'delivered' | 'dropped' | 'unknown';
 
-export type HopElement = 'eni' | 'security-group' | 'network-acl' | 'route-table' | 'internet-gateway' | 'nat-gateway' | 'peering' | 'internet';
+export type HopElement = 'eni' | 'security-group' | 'network-acl' | 'route-table' | 'internet-gateway' | 'nat-gateway' | 'peering' | 'transit-gateway' | 'internet';
 
 export interface Hop {
   element: HopElement;
-  /** eni-…, sg-… (the group that allowed it, else the ENI's groups joined by `,`), acl-…, rtb-…, igw-…, nat-…, pcx-…,
+  /** eni-…, sg-… (the group that allowed it, else the ENI's groups joined by `,`), acl-…, rtb-…, igw-…, nat-…, pcx-…, tgw-…,
    * or `internet` */
   id: string;
   /** what it did, as a clause: `route 0.0.0.0/0 → igw-1`, `source 10.0.0.5 → 203.0.113.5` */
@@ -196,6 +197,17 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
             }
             hop('peering', target.peering.id, `to ${target.peerVpcId}`);
             step = { at: 'deliver-in-vpc', vpcId: target.peerVpcId };
+            break;
+          }
+          case 'tgw': {
+            const next = transitGatewayNext(model, target.tgw, destination);
+            if (next.kind === 'no-route') {
+              hop('transit-gateway', target.tgw.id, `no route to ${destination}`);
+              return end('dropped', 'no-route', next.detail);
+            }
+            hop('transit-gateway', target.tgw.id, `route ${next.route.destination} → ${next.attachment.id} (${next.vpcId})`);
+            leftSubnet = null;
+            step = { at: 'router', vpcId: next.vpcId, tableId: next.tableId };
             break;
           }
           case 'unresolved':
