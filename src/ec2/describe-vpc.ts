@@ -7,6 +7,7 @@ import {
   DescribeInstancesCommand,
   DescribeInternetGatewaysCommand,
   DescribeNatGatewaysCommand,
+  DescribeNetworkAclsCommand,
   DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
@@ -15,7 +16,9 @@ import {
   type EC2Client,
   type Instance,
   type InternetGateway,
+  type IpPermission,
   type NatGateway,
+  type NetworkAcl,
   type RouteTable,
   type SecurityGroup,
   type Subnet,
@@ -23,7 +26,7 @@ import {
   type Vpc,
   type VpcPeeringConnection,
 } from '@aws-sdk/client-ec2';
-import type { RouteTarget, VpcFacts } from '../vpc/index.js';
+import type { Filtering, IpProtocol, PortRange, RouteTarget, SecurityGroupRule, VpcFacts } from '../vpc/index.js';
 
 /** Every VPC resource EC2 lists, as the SDK returns them; instances without the terminated ones. */
 export interface VpcResources {
@@ -34,11 +37,12 @@ export interface VpcResources {
   natGateways: NatGateway[];
   peerings: VpcPeeringConnection[];
   securityGroups: SecurityGroup[];
+  networkAcls: NetworkAcl[];
   instances: Instance[];
 }
 
 export async function describeVpcResources(client: EC2Client): Promise<VpcResources> {
-  const [vpcs, subnets, tables, igws, nats, pcxs, groups, reservations] = await Promise.all([
+  const [vpcs, subnets, tables, igws, nats, pcxs, groups, acls, reservations] = await Promise.all([
     client.send(new DescribeVpcsCommand({})),
     client.send(new DescribeSubnetsCommand({})),
     client.send(new DescribeRouteTablesCommand({})),
@@ -46,6 +50,7 @@ export async function describeVpcResources(client: EC2Client): Promise<VpcResour
     client.send(new DescribeNatGatewaysCommand({})),
     client.send(new DescribeVpcPeeringConnectionsCommand({})),
     client.send(new DescribeSecurityGroupsCommand({})),
+    client.send(new DescribeNetworkAclsCommand({})),
     client.send(new DescribeInstancesCommand({})),
   ]);
   return {
@@ -56,6 +61,7 @@ export async function describeVpcResources(client: EC2Client): Promise<VpcResour
     natGateways: nats.NatGateways ?? [],
     peerings: pcxs.VpcPeeringConnections ?? [],
     securityGroups: groups.SecurityGroups ?? [],
+    networkAcls: acls.NetworkAcls ?? [],
     instances: (reservations.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated'),
   };
 }
@@ -75,6 +81,66 @@ function routeTargetOf(r: NonNullable<RouteTable['Routes']>[number]): RouteTarge
   if (r.NatGatewayId) return { kind: 'nat', id: r.NatGatewayId };
   if (r.VpcPeeringConnectionId) return { kind: 'pcx', id: r.VpcPeeringConnectionId };
   return { kind: 'other', id: r.NetworkInterfaceId ?? r.InstanceId ?? r.GatewayId ?? '' };
+}
+
+/** A protocol as EC2 lists it (a name or a number; -1 for all) in the model's terms. */
+function modelProtocol(text: string): IpProtocol {
+  const named: Record<string, IpProtocol> = { '-1': 'all', tcp: 'tcp', '6': 'tcp', udp: 'udp', '17': 'udp', icmp: 'icmp', '1': 'icmp' };
+  return named[text] ?? (text === 'icmpv6' ? 58 : Number(text));
+}
+
+/**
+ * The port range a rule of `protocol` keeps: tcp/udp ports, ICMP type and code; none for all protocols, for other
+ * protocol numbers (EC2 allows every port there) and for ICMP's any type (-1).
+ */
+function modelPorts(protocol: IpProtocol, from: number | undefined, to: number | undefined): PortRange | undefined {
+  if (from === undefined || to === undefined) return undefined;
+  if (protocol === 'tcp' || protocol === 'udp') return { from, to };
+  if (protocol === 'icmp' && from !== -1) return { from, to };
+  return undefined;
+}
+
+/** One IpPermission as the model's rules: one per IPv4 range and one per referenced group (IPv6 is not modelled). */
+function modelRules(permissions: IpPermission[] | undefined): SecurityGroupRule[] {
+  return (permissions ?? []).flatMap((p) => {
+    const protocol = modelProtocol(p.IpProtocol!);
+    const ports = modelPorts(protocol, p.FromPort, p.ToPort);
+    const base = { protocol, ...(ports ? { ports } : {}) };
+    return [
+      ...(p.IpRanges ?? []).map((r): SecurityGroupRule => ({ ...base, peer: { cidr: r.CidrIp! } })),
+      ...(p.UserIdGroupPairs ?? []).map((g): SecurityGroupRule => ({ ...base, peer: { groupId: g.GroupId! } })),
+    ];
+  });
+}
+
+/**
+ * Security groups with their rules and network ACLs with their IPv4 entries in rule-number order (the implicit
+ * deny EC2 lists as 32767 is the model's end of the list, not an entry) and their subnets.
+ */
+function filteringOf(resources: VpcResources): Filtering {
+  return {
+    securityGroups: resources.securityGroups.map((g) => ({
+      id: g.GroupId!,
+      name: g.GroupName!,
+      vpcId: g.VpcId!,
+      ingress: modelRules(g.IpPermissions),
+      egress: modelRules(g.IpPermissionsEgress),
+    })),
+    networkAcls: resources.networkAcls.map((a) => ({
+      id: a.NetworkAclId!,
+      vpcId: a.VpcId!,
+      isDefault: a.IsDefault ?? false,
+      subnetIds: (a.Associations ?? []).flatMap((x) => (x.SubnetId ? [x.SubnetId] : [])),
+      entries: (a.Entries ?? [])
+        .filter((e) => e.CidrBlock && e.RuleNumber! <= 32766)
+        .sort((x, y) => Number(x.Egress) - Number(y.Egress) || x.RuleNumber! - y.RuleNumber!)
+        .map((e) => {
+          const protocol = modelProtocol(e.Protocol!);
+          const ports = e.PortRange ? modelPorts(protocol, e.PortRange.From, e.PortRange.To) : e.IcmpTypeCode ? modelPorts(protocol, e.IcmpTypeCode.Type, e.IcmpTypeCode.Code) : undefined;
+          return { ruleNumber: e.RuleNumber!, egress: e.Egress ?? false, protocol, ...(ports ? { ports } : {}), cidr: e.CidrBlock!, action: e.RuleAction === 'deny' ? ('deny' as const) : ('allow' as const) };
+        }),
+    })),
+  };
 }
 
 /** What EC2 says about the VPCs, as the model's facts (IPv4 routes; names from Name tags). */
@@ -108,6 +174,7 @@ function factsOf(resources: VpcResources): Ec2Facts {
       .filter((p) => p.Status?.Code === 'active')
       .map((p) => ({ id: p.VpcPeeringConnectionId!, name: nameTagOf(p.Tags), requesterVpcId: p.RequesterVpcInfo?.VpcId ?? '', accepterVpcId: p.AccepterVpcInfo?.VpcId ?? '' })),
     securityGroups: resources.securityGroups.map((g) => ({ id: g.GroupId!, name: g.GroupName!, vpcId: g.VpcId! })),
+    filtering: filteringOf(resources),
     instances: resources.instances.map((i) => ({ id: i.InstanceId!, name: nameTagOf(i.Tags) })),
   };
 }
