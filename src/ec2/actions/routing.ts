@@ -71,7 +71,7 @@ export function createRouteTableRow(state: Ec2State, vpcId: string, main: boolea
   const vpc = findRow<VpcRow>(state, 'vpc', vpcId);
   const id = state.newId('rtb');
   state.run('INSERT INTO route_tables (id, vpc_id, main) VALUES (?, ?, ?)', id, vpcId, main ? 1 : 0);
-  for (const cidr of [vpc.cidr, vpc.ipv6_cidr]) {
+  for (const cidr of [...state.vpcIpv4Cidrs(vpc.id), vpc.ipv6_cidr]) {
     if (cidr) {
       state.run("INSERT INTO routes (route_table_id, destination, target_kind, target_id) VALUES (?, ?, 'local', 'local')", id, cidr);
     }
@@ -386,7 +386,7 @@ function peeringVpcInfo(state: Ec2State, vpcId: string): XmlObject {
     ownerId,
     region: state.region,
     cidrBlock: vpc?.cidr,
-    cidrBlockSet: vpc ? [{ cidrBlock: vpc.cidr }] : [],
+    cidrBlockSet: state.vpcIpv4Cidrs(vpcId).map((cidrBlock) => ({ cidrBlock })),
     ipv6CidrBlockSet: vpc?.ipv6_cidr ? [{ ipv6CidrBlock: vpc.ipv6_cidr }] : [],
   };
 }
@@ -413,7 +413,8 @@ const createVpcPeeringConnection: Handler = (params, state) => {
   const peerId = params.req('PeerVpcId');
   if (peerId === vpc.id) throw invalidParameter(`The requester VPC ${vpc.id} and the accepter VPC are the same.`);
   const peer = findRow<VpcRow>(state, 'vpc', peerId);
-  const overlap = cidrsOverlap(parseCidr(vpc.cidr), parseCidr(peer.cidr));
+  const peerCidrs = state.vpcIpv4Cidrs(peer.id).map((c) => parseCidr(c));
+  const overlap = state.vpcIpv4Cidrs(vpc.id).some((c) => peerCidrs.some((p) => cidrsOverlap(parseCidr(c), p)));
   const id = state.newId('pcx');
   state.run(
     'INSERT INTO vpc_peerings (id, requester_vpc_id, accepter_vpc_id, status) VALUES (?, ?, ?, ?)',

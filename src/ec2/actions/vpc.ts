@@ -1,4 +1,4 @@
-import { cidrContains, cidrsOverlap, parseCidr } from '../../net/index.js';
+import { cidrContains, cidrsOverlap, parseCidr, type Cidr } from '../../net/index.js';
 import { Ec2Error, type ActionHandler, type XmlObject } from '../protocol.js';
 import type { Ec2State, SubnetRow, VpcRow } from '../state.js';
 import { applyTagSpecifications, deleteResource, describeAction, findRow, invalidParameter, ownerId, parseCidrParam, selectRows, tagSet } from './common.js';
@@ -22,9 +22,11 @@ function renderVpc(state: Ec2State, vpc: VpcRow): XmlObject {
     cidrBlock: vpc.cidr,
     instanceTenancy: 'default',
     isDefault: false,
-    cidrBlockAssociationSet: [
-      { associationId: vpc.cidr_association_id, cidrBlock: vpc.cidr, cidrBlockState: { state: 'associated' } },
-    ],
+    cidrBlockAssociationSet: cidrAssociations(state, vpc).map((a) => ({
+      associationId: a.association_id,
+      cidrBlock: a.cidr,
+      cidrBlockState: { state: a.state },
+    })),
     ipv6CidrBlockAssociationSet: vpc.ipv6_cidr
       ? [
           {
@@ -38,6 +40,19 @@ function renderVpc(state: Ec2State, vpc: VpcRow): XmlObject {
       : undefined,
     tagSet: tagSet(state, vpc.id),
   };
+}
+
+interface CidrAssociationRow {
+  association_id: string;
+  vpc_id: string;
+  cidr: string;
+  state: 'associated' | 'disassociated';
+}
+
+/** The VPC's IPv4 associations as DescribeVpcs lists them: the primary first, then the secondary ones, disassociated included. */
+function cidrAssociations(state: Ec2State, vpc: VpcRow): CidrAssociationRow[] {
+  const primary: CidrAssociationRow = { association_id: vpc.cidr_association_id, vpc_id: vpc.id, cidr: vpc.cidr, state: 'associated' };
+  return [primary, ...state.all<CidrAssociationRow>('SELECT * FROM vpc_cidr_blocks WHERE vpc_id = ? ORDER BY seq', vpc.id)];
 }
 
 /** Free addresses as EC2 counts them: size − 5 reserved − every address and prefix in use. */
@@ -113,6 +128,7 @@ const deleteVpc: Handler = (params, state) => {
     throw new Ec2Error('DependencyViolation', `The vpc '${vpc.id}' has dependencies and cannot be deleted.`);
   }
   deleteVpcNetworkAcls(state, vpc.id);
+  state.run('DELETE FROM vpc_cidr_blocks WHERE vpc_id = ?', vpc.id);
   for (const rtb of state.all<{ id: string }>('SELECT id FROM route_tables WHERE vpc_id = ?', vpc.id)) {
     deleteResource(state, 'routeTable', rtb.id);
   }
@@ -128,7 +144,9 @@ const createSubnet: Handler = (params, state) => {
   const vpc = findRow<VpcRow>(state, 'vpc', params.req('VpcId'));
   const text = params.req('CidrBlock');
   const cidr = parseCidrParam(text, 'cidrBlock', 4);
-  if (!cidrContains(parseCidr(vpc.cidr), cidr)) throw new Ec2Error('InvalidSubnet.Range', `The CIDR '${text}' is invalid.`);
+  if (!state.vpcIpv4Cidrs(vpc.id).some((c) => cidrContains(parseCidr(c), cidr))) {
+    throw new Ec2Error('InvalidSubnet.Range', `The CIDR '${text}' is invalid.`);
+  }
   checkBlockSize(text, cidr.prefixLength, 'InvalidSubnet.Range');
   const zones = state.availabilityZones();
   const az = params.str('AvailabilityZone') ?? zones[0]!;
@@ -187,12 +205,127 @@ const modifySubnetAttribute: Handler = (params, state) => {
   return { return: true };
 };
 
+/** EC2's default quota of IPv4 CIDR blocks per VPC, the primary included. */
+const MAX_IPV4_CIDRS_PER_VPC = 5;
+
+const RFC1918 = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'].map((c) => parseCidr(c));
+const BENCHMARK_198_19 = parseCidr('198.19.0.0/16');
+
+/**
+ * Why AWS's IPv4 CIDR block association restrictions refuse `candidate` for a VPC (undefined: permitted). They follow
+ * the range the primary block is in: a VPC in one RFC 1918 range may add blocks of that range, 100.64.0.0/10 or
+ * publicly routable ones, never another RFC 1918 range; 198.19.0.0/16 only to a VPC in it; in 10.0.0.0/8, nothing
+ * of 10.0.0.0/16 once a block is in 10.0.0.0/15; in 172.16.0.0/12, nothing of 172.31.0.0/16. A VPC whose primary
+ * block is in 100.64.0.0/10, 198.19.0.0/16 or public space may add no RFC 1918 block.
+ */
+export function restrictedAssociation(cidrs: readonly Cidr[], candidate: Cidr): string | undefined {
+  const primary = cidrs[0]!;
+  const within = (range: Cidr | string, c: Cidr) => cidrContains(typeof range === 'string' ? parseCidr(range) : range, c);
+  const primaryRange = RFC1918.find((r) => within(r, primary));
+  const candidateRange = RFC1918.find((r) => within(r, candidate));
+  if (candidateRange && candidateRange !== primaryRange) return 'another private address range';
+  if (within(BENCHMARK_198_19, candidate) && !within(BENCHMARK_198_19, primary)) return '198.19.0.0/16';
+  if (primaryRange === RFC1918[0] && within('10.0.0.0/16', candidate) && cidrs.some((c) => within('10.0.0.0/15', c))) return '10.0.0.0/16';
+  if (primaryRange === RFC1918[1] && within('172.31.0.0/16', candidate)) return '172.31.0.0/16';
+  return undefined;
+}
+
+/** The CIDRs of the VPCs `vpcId` is actively peered with. */
+function peeredCidrs(state: Ec2State, vpcId: string): string[] {
+  const peers = state.all<{ peer: string }>(
+    `SELECT CASE WHEN requester_vpc_id = ? THEN accepter_vpc_id ELSE requester_vpc_id END AS peer FROM vpc_peerings
+     WHERE (requester_vpc_id = ? OR accepter_vpc_id = ?) AND status = 'active'`,
+    vpcId,
+    vpcId,
+    vpcId,
+  );
+  return peers.flatMap((p) => state.vpcIpv4Cidrs(p.peer));
+}
+
+const associateVpcCidrBlock: Handler = (params, state) => {
+  const vpc = findRow<VpcRow>(state, 'vpc', params.req('VpcId'));
+  if (params.bool('AmazonProvidedIpv6CidrBlock') === true || params.str('Ipv6CidrBlock') !== undefined || params.str('Ipv6Pool') !== undefined) {
+    throw invalidParameter('Only IPv4 CIDR blocks can be associated here: the emulator gives a VPC its IPv6 block at CreateVpc.');
+  }
+  const text = params.str('CidrBlock');
+  if (text === undefined) throw new Ec2Error('MissingParameter', 'Either an IPv4 CIDR block, an IPv6 pool or an Amazon-provided IPv6 CIDR block must be specified.');
+  const cidr = parseCidrParam(text, 'cidrBlock', 4);
+  checkBlockSize(text, cidr.prefixLength, 'InvalidVpc.Range');
+  const current = state.vpcIpv4Cidrs(vpc.id);
+  const currentCidrs = current.map((c) => parseCidr(c));
+  if (restrictedAssociation(currentCidrs, cidr)) {
+    throw new Ec2Error(
+      'InvalidVpc.Range',
+      `The CIDR '${text}' is restricted. Use a CIDR from the same private address range as the current VPC CIDR, or use a publicly-routable CIDR. For additional restrictions, see https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html`,
+    );
+  }
+  const own = current.find((c) => cidrsOverlap(parseCidr(c), cidr));
+  if (own) throw new Ec2Error('CidrConflict', `The CIDR '${text}' conflicts with the CIDR block ${own} of vpc '${vpc.id}'.`);
+  const peer = peeredCidrs(state, vpc.id).find((c) => cidrsOverlap(parseCidr(c), cidr));
+  if (peer) throw new Ec2Error('CidrConflict', `The CIDR '${text}' conflicts with the CIDR block ${peer} of a peered VPC.`);
+  // a block may not be as large as or larger than a route's destination in any of the VPC's tables (a smaller one may)
+  const routes = state.all<{ destination: string; route_table_id: string }>(
+    `SELECT r.destination, r.route_table_id FROM routes r JOIN route_tables t ON t.id = r.route_table_id
+     WHERE t.vpc_id = ? AND r.target_kind != 'local' AND r.destination NOT LIKE '%:%' ORDER BY r.seq`,
+    vpc.id,
+  );
+  const covered = routes.find((r) => cidrContains(cidr, parseCidr(r.destination)));
+  if (covered) {
+    throw new Ec2Error('CidrConflict', `The CIDR '${text}' conflicts with the route to ${covered.destination} in route table ${covered.route_table_id}.`);
+  }
+  if (current.length >= MAX_IPV4_CIDRS_PER_VPC) {
+    throw new Ec2Error('CidrLimitExceeded', `This network '${vpc.id}' has met its maximum number of allowed CIDRs: ${MAX_IPV4_CIDRS_PER_VPC}`);
+  }
+  const associationId = state.newId('vpc-cidr-assoc');
+  state.run("INSERT INTO vpc_cidr_blocks (association_id, vpc_id, cidr, state) VALUES (?, ?, ?, 'associated')", associationId, vpc.id, text);
+  // like EC2, every route table of the VPC gets a local route for the new block
+  for (const t of state.all<{ id: string }>('SELECT id FROM route_tables WHERE vpc_id = ?', vpc.id)) {
+    state.run("INSERT INTO routes (route_table_id, destination, target_kind, target_id) VALUES (?, ?, 'local', 'local')", t.id, text);
+  }
+  return {
+    cidrBlockAssociation: { associationId, cidrBlock: text, cidrBlockState: { state: 'associating' } },
+    vpcId: vpc.id,
+  };
+};
+
+const disassociateVpcCidrBlock: Handler = (params, state) => {
+  const associationId = params.req('AssociationId');
+  const primary = state.get<VpcRow>('SELECT * FROM vpcs WHERE cidr_association_id = ?', associationId);
+  if (primary) {
+    throw new Ec2Error(
+      'OperationNotPermitted',
+      `The vpc CIDR block with association ID ${associationId} may not be disassociated. It is the primary IPv4 CIDR block of the VPC`,
+    );
+  }
+  const row = state.get<CidrAssociationRow>("SELECT * FROM vpc_cidr_blocks WHERE association_id = ? AND state = 'associated'", associationId);
+  if (!row) {
+    throw new Ec2Error('InvalidVpcCidrBlockAssociationID.NotFound', `The vpc CIDR block association ID '${associationId}' does not exist`);
+  }
+  const block = parseCidr(row.cidr);
+  const inUse = state.all<SubnetRow>('SELECT * FROM subnets WHERE vpc_id = ?', row.vpc_id).some((s) => cidrContains(block, parseCidr(s.cidr)));
+  if (inUse) {
+    throw new Ec2Error('InvalidCidrBlock.InUse', `The vpc ${row.vpc_id} currently has a subnet within CIDR block ${row.cidr}`);
+  }
+  state.run("UPDATE vpc_cidr_blocks SET state = 'disassociated' WHERE association_id = ?", associationId);
+  state.run(
+    "DELETE FROM routes WHERE target_kind = 'local' AND destination = ? AND route_table_id IN (SELECT id FROM route_tables WHERE vpc_id = ?)",
+    row.cidr,
+    row.vpc_id,
+  );
+  return {
+    cidrBlockAssociation: { associationId, cidrBlock: row.cidr, cidrBlockState: { state: 'disassociating' } },
+    vpcId: row.vpc_id,
+  };
+};
+
 const describeVpcs = describeAction<VpcRow>({
   select: selectRows('vpc', 'VpcId'),
   filters: {
     'vpc-id': (v) => [v.id],
     cidr: (v) => [v.cidr],
-    'cidr-block-association.cidr-block': (v) => [v.cidr],
+    'cidr-block-association.cidr-block': (v, state) => cidrAssociations(state, v).map((a) => a.cidr),
+    'cidr-block-association.association-id': (v, state) => cidrAssociations(state, v).map((a) => a.association_id),
+    'cidr-block-association.state': (v, state) => cidrAssociations(state, v).map((a) => a.state),
     'ipv6-cidr-block-association.ipv6-cidr-block': (v) => [v.ipv6_cidr],
     state: () => ['available'],
     'is-default': () => ['false'],
@@ -224,6 +357,8 @@ const describeSubnets = describeAction<SubnetRow>({
 export const vpcActions: Record<string, Handler> = {
   CreateVpc: createVpc,
   DeleteVpc: deleteVpc,
+  AssociateVpcCidrBlock: associateVpcCidrBlock,
+  DisassociateVpcCidrBlock: disassociateVpcCidrBlock,
   CreateSubnet: createSubnet,
   DeleteSubnet: deleteSubnet,
   ModifySubnetAttribute: modifySubnetAttribute,
