@@ -173,6 +173,28 @@ CREATE TABLE IF NOT EXISTS network_acl_entries (
 CREATE TABLE IF NOT EXISTS network_acl_associations (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
   acl_id TEXT NOT NULL REFERENCES network_acls(id), subnet_id TEXT NOT NULL UNIQUE REFERENCES subnets(id) ON DELETE CASCADE);
+CREATE TABLE IF NOT EXISTS transit_gateways (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, description TEXT NOT NULL DEFAULT '',
+  default_route_table_id TEXT, state TEXT NOT NULL, create_time INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS transit_gateway_route_tables (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, tgw_id TEXT NOT NULL,
+  is_default INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL, create_time INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS transit_gateway_attachments (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, tgw_id TEXT NOT NULL,
+  resource_type TEXT NOT NULL, resource_id TEXT NOT NULL, state TEXT NOT NULL, create_time INTEGER NOT NULL,
+  association_route_table_id TEXT, propagation_route_table_id TEXT);
+CREATE TABLE IF NOT EXISTS transit_gateway_attachment_subnets (
+  attachment_id TEXT NOT NULL REFERENCES transit_gateway_attachments(id) ON DELETE CASCADE, subnet_id TEXT NOT NULL,
+  PRIMARY KEY (attachment_id, subnet_id));
+CREATE TABLE IF NOT EXISTS transit_gateway_static_routes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, route_table_id TEXT NOT NULL, destination TEXT NOT NULL,
+  attachment_id TEXT, UNIQUE (route_table_id, destination));
+CREATE TABLE IF NOT EXISTS vpn_gateways (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, amazon_side_asn INTEGER NOT NULL,
+  vpc_id TEXT REFERENCES vpcs(id), attachment_state TEXT CHECK (attachment_state IN ('attached', 'detached')));
+CREATE TABLE IF NOT EXISTS vgw_route_propagations (
+  route_table_id TEXT NOT NULL REFERENCES route_tables(id) ON DELETE CASCADE, vgw_id TEXT NOT NULL,
+  PRIMARY KEY (route_table_id, vgw_id));
 CREATE TABLE IF NOT EXISTS tags (
   resource_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (resource_id, key));
 `;

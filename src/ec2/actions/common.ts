@@ -17,6 +17,10 @@ const kinds = {
   nat: { prefix: 'nat', table: 'nat_gateways', code: 'InvalidNatGatewayID', noun: 'natGateway ID' },
   peering: { prefix: 'pcx', table: 'vpc_peerings', code: 'InvalidVpcPeeringConnectionID', noun: 'vpcPeeringConnection ID' },
   networkAcl: { prefix: 'acl', table: 'network_acls', code: 'InvalidNetworkAclID', noun: 'networkAcl ID' },
+  vgw: { prefix: 'vgw', table: 'vpn_gateways', code: 'InvalidVpnGatewayID', noun: 'vpnGateway ID' },
+  tgw: { prefix: 'tgw', table: 'transit_gateways', code: 'InvalidTransitGatewayID', noun: 'transitGateway ID' },
+  tgwAttachment: { prefix: 'tgw-attach', table: 'transit_gateway_attachments', code: 'InvalidTransitGatewayAttachmentID', noun: 'transitGatewayAttachment ID' },
+  tgwRouteTable: { prefix: 'tgw-rtb', table: 'transit_gateway_route_tables', code: 'InvalidRouteTableID', noun: 'transitGatewayRouteTable ID' },
 } as const;
 export type ResourceKind = keyof typeof kinds;
 

@@ -7,7 +7,9 @@ import { networkAclActions } from './network-acls.js';
 import { routingActions } from './routing.js';
 import { securityGroupActions } from './security-groups.js';
 import { tagActions } from './tags.js';
+import { transitGatewayActions } from './transit-gateways.js';
 import { vpcActions } from './vpc.js';
+import { vpnGatewayActions } from './vpn-gateways.js';
 
 /**
  * Every EC2 action the emulator implements, keyed by its Query `Action` name. The server runs each inside
@@ -18,8 +20,10 @@ export const ec2Actions: Record<string, ActionHandler<Ec2State>> = {
   ...routingActions,
   ...securityGroupActions,
   ...networkAclActions,
+  ...transitGatewayActions,
   ...eniActions,
   ...instanceActions,
   ...addressActions,
   ...tagActions,
+  ...vpnGatewayActions,
 };

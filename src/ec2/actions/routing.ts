@@ -15,6 +15,8 @@ import {
   tagSet,
 } from './common.js';
 import { createEni, findEni, primaryIp } from './enis.js';
+import { checkTransitGatewayRouteTarget } from './transit-gateways.js';
+import { propagatingVgws, vgwRouteState, vpnGatewayForRoute } from './vpn-gateways.js';
 
 type Handler = ActionHandler<Ec2State>;
 
@@ -28,7 +30,7 @@ interface RouteTableRow {
 interface RouteRow {
   route_table_id: string;
   destination: string;
-  target_kind: 'local' | 'gateway' | 'nat' | 'peering' | 'eni' | 'instance';
+  target_kind: 'local' | 'gateway' | 'nat' | 'peering' | 'eni' | 'instance' | 'tgw';
   target_id: string;
 }
 
@@ -80,7 +82,8 @@ export function createRouteTableRow(state: Ec2State, vpcId: string, main: boolea
   return id;
 }
 
-function renderRoute(r: RouteRow): XmlObject {
+/** `state`: a route to a virtual private gateway that is no longer attached to the table's VPC is a blackhole. */
+function renderRoute(r: RouteRow, state: 'active' | 'blackhole' = 'active'): XmlObject {
   const v6 = r.destination.includes(':');
   return {
     destinationCidrBlock: v6 ? undefined : r.destination,
@@ -90,8 +93,9 @@ function renderRoute(r: RouteRow): XmlObject {
     vpcPeeringConnectionId: r.target_kind === 'peering' ? r.target_id : undefined,
     networkInterfaceId: r.target_kind === 'eni' ? r.target_id : undefined,
     instanceId: r.target_kind === 'instance' ? r.target_id : undefined,
+    transitGatewayId: r.target_kind === 'tgw' ? r.target_id : undefined,
     origin: r.target_kind === 'local' ? 'CreateRouteTable' : 'CreateRoute',
-    state: 'active',
+    state,
   };
 }
 
@@ -102,7 +106,7 @@ function renderRouteTable(state: Ec2State, rtb: RouteTableRow): XmlObject {
     routeTableId: rtb.id,
     vpcId: rtb.vpc_id,
     ownerId,
-    routeSet: routes.map(renderRoute),
+    routeSet: routes.map((r) => renderRoute(r, r.target_id.startsWith('vgw-') ? vgwRouteState(state, r.target_id, rtb.vpc_id) : 'active')),
     associationSet: associations.map((a) => ({
       main: a.main === 1,
       routeTableAssociationId: a.id,
@@ -110,7 +114,7 @@ function renderRouteTable(state: Ec2State, rtb: RouteTableRow): XmlObject {
       subnetId: a.subnet_id ?? undefined,
       associationState: { state: 'associated' },
     })),
-    propagatingVgwSet: [],
+    propagatingVgwSet: propagatingVgws(state, rtb.id),
     tagSet: tagSet(state, rtb.id),
   };
 }
@@ -142,15 +146,18 @@ const createRoute: Handler = (params, state) => {
     ['peering', params.str('VpcPeeringConnectionId')],
     ['eni', params.str('NetworkInterfaceId')],
     ['instance', params.str('InstanceId')],
+    ['tgw', params.str('TransitGatewayId')],
   ];
   const targets = candidates.filter((t): t is [RouteRow['target_kind'], string] => t[1] !== undefined);
   if (targets.length === 0) {
-    throw new Ec2Error('MissingParameter', 'The request must contain exactly one of gatewayId, natGatewayId, vpcPeeringConnectionId, networkInterfaceId, instanceId');
+    throw new Ec2Error('MissingParameter', 'The request must contain exactly one of gatewayId, natGatewayId, vpcPeeringConnectionId, networkInterfaceId, instanceId, transitGatewayId');
   }
-  if (targets.length > 1) throw combination('The parameters gatewayId, natGatewayId, vpcPeeringConnectionId, networkInterfaceId and instanceId are mutually exclusive.');
+  if (targets.length > 1) throw combination('The parameters gatewayId, natGatewayId, vpcPeeringConnectionId, networkInterfaceId, instanceId and transitGatewayId are mutually exclusive.');
   const [kind, targetId] = targets[0]!;
   const differentNetworks = () => invalidParameter(`route table ${rtb.id} and network gateway ${targetId} belong to different networks`);
-  if (kind === 'gateway') {
+  if (kind === 'gateway' && targetId.startsWith('vgw-')) {
+    vpnGatewayForRoute(state, targetId, rtb.vpc_id);
+  } else if (kind === 'gateway') {
     const igw = findRow<IgwRow>(state, 'igw', targetId);
     if (igw.vpc_id !== rtb.vpc_id) throw differentNetworks();
   } else if (kind === 'nat') {
@@ -162,6 +169,8 @@ const createRoute: Handler = (params, state) => {
     if (pcx.status !== 'active') throw invalidParameter(`The VPC peering connection ${pcx.id} is not active (${pcx.status}).`);
   } else if (kind === 'eni') {
     if (findEni(state, targetId).vpc_id !== rtb.vpc_id) throw differentNetworks();
+  } else if (kind === 'tgw') {
+    checkTransitGatewayRouteTarget(state, targetId, rtb.vpc_id);
   } else {
     const instance = findRow<{ vpc_id: string }>(state, 'instance', targetId);
     if (instance.vpc_id !== rtb.vpc_id) throw differentNetworks();
@@ -220,6 +229,7 @@ const describeRouteTables = describeAction<RouteTableRow>({
     'route.destination-cidr-block': (r, state) => routesOf(state, r).filter((route) => !route.destination.includes(':')).map((route) => route.destination),
     'route.gateway-id': (r, state) => routeTargets(state, r, ['gateway', 'local']),
     'route.nat-gateway-id': (r, state) => routeTargets(state, r, ['nat']),
+    'route.transit-gateway-id': (r, state) => routeTargets(state, r, ['tgw']),
     'route.vpc-peering-connection-id': (r, state) => routeTargets(state, r, ['peering']),
     'owner-id': () => [ownerId],
   },

@@ -15,6 +15,7 @@ const kindsByPrefix: Record<string, ResourceKind> = {
   igw: 'igw',
   nat: 'nat',
   pcx: 'peering',
+  vgw: 'vgw',
 };
 
 function checkResource(state: Ec2State, id: string): void {

@@ -1,0 +1,126 @@
+/**
+ * Virtual private gateways through the SDK: create (ipsec.1), attach and detach with the attachment's state,
+ * DescribeVpnGateways and its filters, routes with GatewayId vgw-… (refused until attached, blackhole after a detach),
+ * route propagation, and the refusals with EC2's codes.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  AttachVpnGatewayCommand,
+  CreateRouteCommand,
+  CreateRouteTableCommand,
+  CreateVpnGatewayCommand,
+  DeleteVpnGatewayCommand,
+  DescribeRouteTablesCommand,
+  DescribeVpnGatewaysCommand,
+  DetachVpnGatewayCommand,
+  DisableVgwRoutePropagationCommand,
+  EnableVgwRoutePropagationCommand,
+  type EC2Client,
+  type RouteTable,
+  type VpnGateway,
+} from '@aws-sdk/client-ec2';
+import { createVpcWithSubnet, emulatorForFile, rejectsWith } from './sdk-harness.js';
+
+const h = emulatorForFile();
+
+async function newVgw(ec2: EC2Client, name = 'dc'): Promise<string> {
+  const { VpnGateway } = await ec2.send(new CreateVpnGatewayCommand({ Type: 'ipsec.1', TagSpecifications: [{ ResourceType: 'vpn-gateway', Tags: [{ Key: 'Name', Value: name }] }] }));
+  return VpnGateway!.VpnGatewayId!;
+}
+
+async function vgw(ec2: EC2Client, id: string): Promise<VpnGateway> {
+  return (await ec2.send(new DescribeVpnGatewaysCommand({ VpnGatewayIds: [id] }))).VpnGateways![0]!;
+}
+
+async function table(ec2: EC2Client, id: string): Promise<RouteTable> {
+  return (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [id] }))).RouteTables![0]!;
+}
+
+test('CreateVpnGateway makes an available ipsec.1 gateway with no attachment; only ipsec.1 and private ASNs are accepted', async () => {
+  const id = await newVgw(h.ec2);
+  assert.match(id, /^vgw-[0-9a-f]{17}$/);
+  const g = await vgw(h.ec2, id);
+  assert.equal(g.State, 'available');
+  assert.equal(g.Type, 'ipsec.1');
+  assert.equal(g.AmazonSideAsn, 64512);
+  assert.deepEqual(g.VpcAttachments, []);
+  assert.deepEqual(g.Tags, [{ Key: 'Name', Value: 'dc' }]);
+  await rejectsWith(h.ec2.send(new CreateVpnGatewayCommand({ Type: 'ipsec.2' as never })), 'InvalidParameterValue', { message: 'ipsec.1' });
+  await rejectsWith(h.ec2.send(new CreateVpnGatewayCommand({ Type: 'ipsec.1', AmazonSideAsn: 66000 })), 'InvalidParameterValue', { message: 'amazonSideAsn' });
+  const custom = await h.ec2.send(new CreateVpnGatewayCommand({ Type: 'ipsec.1', AmazonSideAsn: 65001 }));
+  assert.equal(custom.VpnGateway!.AmazonSideAsn, 65001);
+});
+
+test('AttachVpnGateway attaches one gateway to one VPC; DetachVpnGateway leaves a detached attachment', async () => {
+  const { vpcId } = await createVpcWithSubnet(h.ec2, { ipv6: false });
+  const { vpcId: otherVpc } = await createVpcWithSubnet(h.ec2, { ipv6: false, vpcCidr: '10.9.0.0/16', subnetCidr: '10.9.1.0/24' });
+  const id = await newVgw(h.ec2);
+  const attached = await h.ec2.send(new AttachVpnGatewayCommand({ VpnGatewayId: id, VpcId: vpcId }));
+  assert.deepEqual(attached.VpcAttachment, { VpcId: vpcId, State: 'attached' });
+  assert.deepEqual((await vgw(h.ec2, id)).VpcAttachments, [{ VpcId: vpcId, State: 'attached' }]);
+  // attaching again to the same VPC changes nothing
+  await h.ec2.send(new AttachVpnGatewayCommand({ VpnGatewayId: id, VpcId: vpcId }));
+  await rejectsWith(h.ec2.send(new AttachVpnGatewayCommand({ VpnGatewayId: id, VpcId: otherVpc })), 'VpnGatewayAttachmentLimitExceeded');
+  const second = await newVgw(h.ec2, 'second');
+  await rejectsWith(h.ec2.send(new AttachVpnGatewayCommand({ VpnGatewayId: second, VpcId: vpcId })), 'InvalidVpcState', { message: id });
+
+  const byVpc = await h.ec2.send(new DescribeVpnGatewaysCommand({ Filters: [{ Name: 'attachment.vpc-id', Values: [vpcId] }, { Name: 'attachment.state', Values: ['attached'] }] }));
+  assert.deepEqual(byVpc.VpnGateways!.map((g) => g.VpnGatewayId), [id]);
+
+  await rejectsWith(h.ec2.send(new DetachVpnGatewayCommand({ VpnGatewayId: id, VpcId: otherVpc })), 'InvalidVpnGatewayAttachment.NotFound');
+  await h.ec2.send(new DetachVpnGatewayCommand({ VpnGatewayId: id, VpcId: vpcId }));
+  assert.deepEqual((await vgw(h.ec2, id)).VpcAttachments, [{ VpcId: vpcId, State: 'detached' }]);
+  await rejectsWith(h.ec2.send(new DetachVpnGatewayCommand({ VpnGatewayId: id, VpcId: vpcId })), 'InvalidVpnGatewayAttachment.NotFound');
+  // once detached, the VPC takes another gateway, and the first may go elsewhere
+  await h.ec2.send(new AttachVpnGatewayCommand({ VpnGatewayId: second, VpcId: vpcId }));
+  await h.ec2.send(new AttachVpnGatewayCommand({ VpnGatewayId: id, VpcId: otherVpc }));
+  assert.deepEqual((await vgw(h.ec2, id)).VpcAttachments, [{ VpcId: otherVpc, State: 'attached' }]);
+});
+
+test('DeleteVpnGateway is refused while attached (IncorrectState) and removes a detached gateway', async () => {
+  const { vpcId } = await createVpcWithSubnet(h.ec2, { ipv6: false, vpcCidr: '10.20.0.0/16', subnetCidr: '10.20.1.0/24' });
+  const id = await newVgw(h.ec2);
+  await h.ec2.send(new AttachVpnGatewayCommand({ VpnGatewayId: id, VpcId: vpcId }));
+  await rejectsWith(h.ec2.send(new DeleteVpnGatewayCommand({ VpnGatewayId: id })), 'IncorrectState', { message: vpcId });
+  await h.ec2.send(new DetachVpnGatewayCommand({ VpnGatewayId: id, VpcId: vpcId }));
+  await h.ec2.send(new DeleteVpnGatewayCommand({ VpnGatewayId: id }));
+  await rejectsWith(h.ec2.send(new DescribeVpnGatewaysCommand({ VpnGatewayIds: [id] })), 'InvalidVpnGatewayID.NotFound', { message: id });
+  await rejectsWith(h.ec2.send(new DeleteVpnGatewayCommand({ VpnGatewayId: id })), 'InvalidVpnGatewayID.NotFound');
+  await rejectsWith(h.ec2.send(new AttachVpnGatewayCommand({ VpnGatewayId: 'vgw-nope', VpcId: vpcId })), 'InvalidVpnGatewayID.Malformed');
+});
+
+test('a route to vgw-… needs the gateway attached to the table\'s VPC, and turns blackhole when it is detached', async () => {
+  const { vpcId } = await createVpcWithSubnet(h.ec2, { ipv6: false, vpcCidr: '10.30.0.0/16', subnetCidr: '10.30.1.0/24' });
+  const { RouteTable } = await h.ec2.send(new CreateRouteTableCommand({ VpcId: vpcId }));
+  const rtb = RouteTable!.RouteTableId!;
+  const id = await newVgw(h.ec2);
+  const route = { RouteTableId: rtb, DestinationCidrBlock: '192.168.0.0/16', GatewayId: id };
+  await rejectsWith(h.ec2.send(new CreateRouteCommand(route)), 'InvalidGatewayID.NotFound', { message: id });
+  await h.ec2.send(new AttachVpnGatewayCommand({ VpnGatewayId: id, VpcId: vpcId }));
+  await h.ec2.send(new CreateRouteCommand(route));
+  const toVgw = () => table(h.ec2, rtb).then((t) => t.Routes!.find((r) => r.DestinationCidrBlock === '192.168.0.0/16')!);
+  assert.deepEqual(await toVgw().then((r) => [r.GatewayId, r.State, r.Origin]), [id, 'active', 'CreateRoute']);
+  const filtered = await h.ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'route.gateway-id', Values: [id] }] }));
+  assert.deepEqual(filtered.RouteTables!.map((t) => t.RouteTableId), [rtb]);
+  await h.ec2.send(new DetachVpnGatewayCommand({ VpnGatewayId: id, VpcId: vpcId }));
+  assert.equal((await toVgw()).State, 'blackhole');
+});
+
+test('EnableVgwRoutePropagation lists the gateway on the table; Gateway.NotAttached for a gateway of another VPC', async () => {
+  const { vpcId } = await createVpcWithSubnet(h.ec2, { ipv6: false, vpcCidr: '10.40.0.0/16', subnetCidr: '10.40.1.0/24' });
+  const { RouteTable } = await h.ec2.send(new CreateRouteTableCommand({ VpcId: vpcId }));
+  const rtb = RouteTable!.RouteTableId!;
+  const id = await newVgw(h.ec2);
+  await rejectsWith(h.ec2.send(new EnableVgwRoutePropagationCommand({ RouteTableId: rtb, GatewayId: id })), 'Gateway.NotAttached');
+  await h.ec2.send(new AttachVpnGatewayCommand({ VpnGatewayId: id, VpcId: vpcId }));
+  await h.ec2.send(new EnableVgwRoutePropagationCommand({ RouteTableId: rtb, GatewayId: id }));
+  await h.ec2.send(new EnableVgwRoutePropagationCommand({ RouteTableId: rtb, GatewayId: id }));
+  assert.deepEqual((await table(h.ec2, rtb)).PropagatingVgws, [{ GatewayId: id }]);
+  await h.ec2.send(new DisableVgwRoutePropagationCommand({ RouteTableId: rtb, GatewayId: id }));
+  assert.deepEqual((await table(h.ec2, rtb)).PropagatingVgws, []);
+  // a detach ends the propagation too
+  await h.ec2.send(new EnableVgwRoutePropagationCommand({ RouteTableId: rtb, GatewayId: id }));
+  await h.ec2.send(new DetachVpnGatewayCommand({ VpnGatewayId: id, VpcId: vpcId }));
+  assert.deepEqual((await table(h.ec2, rtb)).PropagatingVgws, []);
+});
