@@ -8,11 +8,14 @@ import {
   AcceptVpcPeeringConnectionCommand,
   AllocateAddressCommand,
   AssociateRouteTableCommand,
+  AssociateVpcCidrBlockCommand,
   AttachInternetGatewayCommand,
   AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
   CreateInternetGatewayCommand,
   CreateNatGatewayCommand,
+  CreateNetworkAclCommand,
+  CreateNetworkAclEntryCommand,
   CreateRouteCommand,
   CreateRouteTableCommand,
   CreateSecurityGroupCommand,
@@ -20,12 +23,20 @@ import {
   CreateTagsCommand,
   CreateVpcCommand,
   CreateVpcPeeringConnectionCommand,
+  DeleteNetworkAclEntryCommand,
+  DescribeNetworkAclsCommand,
   EC2Client,
   ModifySubnetAttributeCommand,
+  ReplaceNetworkAclAssociationCommand,
+  ReplaceNetworkAclEntryCommand,
+  RevokeSecurityGroupEgressCommand,
   RunInstancesCommand,
   type IpPermission,
+  type NetworkAclEntry,
   type ResourceType,
+  type SecurityGroup,
   type Tag,
+  type Vpc,
 } from '@aws-sdk/client-ec2';
 import { PodnetError } from '../lib/index.js';
 import type { Topology } from '../vpc/index.js';
@@ -39,7 +50,7 @@ export interface TopologyChange {
   change: 'created' | 'updated' | 'unchanged';
 }
 
-type ResourceKind = 'vpcs' | 'subnets' | 'internetGateways' | 'natGateways' | 'peerings' | 'routeTables' | 'securityGroups' | 'instances';
+type ResourceKind = 'vpcs' | 'subnets' | 'internetGateways' | 'natGateways' | 'peerings' | 'routeTables' | 'securityGroups' | 'networkAcls' | 'instances';
 
 export interface TopologyApplyResult {
   changes: TopologyChange[];
@@ -54,9 +65,9 @@ export interface TopologyApplyResult {
 export async function applyTopology(topology: Topology, client: EC2Client): Promise<TopologyApplyResult> {
   const at = { entry: 'reading the existing resources' };
   try {
-    const run: ApplyRun = { client, at, existing: await describeVpcResources(client), changes: [], ids: { vpcs: {}, subnets: {}, internetGateways: {}, natGateways: {}, peerings: {}, routeTables: {}, securityGroups: {}, instances: {} } };
+    const run: ApplyRun = { client, at, existing: await describeVpcResources(client), changes: [], ids: { vpcs: {}, subnets: {}, internetGateways: {}, natGateways: {}, peerings: {}, routeTables: {}, securityGroups: {}, networkAcls: {}, instances: {} } };
     // each step may use the ids of the ones before it: subnets their VPC's, routes their gateways', instances their groups'
-    for (const step of [applyVpcs, applySubnets, applyInternetGateways, applyPeerings, applyNatGateways, applyRouteTables, applySecurityGroups, applyInstances]) {
+    for (const step of [applyVpcs, applySubnets, applyInternetGateways, applyPeerings, applyNatGateways, applyRouteTables, applySecurityGroups, applyNetworkAcls, applyInstances]) {
       await step(topology, run);
     }
     return { changes: run.changes, ids: run.ids };
@@ -96,14 +107,25 @@ async function applyVpcs(topology: Topology, run: ApplyRun): Promise<void> {
     run.at.entry = `vpcs '${v.name}'`;
     const found = run.existing.vpcs.find((x) => nameTagOf(x.Tags) === v.name);
     if (found) {
-      record(run, 'vpcs', v.name, found.VpcId!, (await completeTags(run, found.VpcId!, found.Tags, toTags(v.name, v.tags))) ? 'updated' : 'unchanged');
+      const tagged = await completeTags(run, found.VpcId!, found.Tags, toTags(v.name, v.tags));
+      const associated = await associateSecondaryCidrs(run, found, v.secondaryCidrs);
+      record(run, 'vpcs', v.name, found.VpcId!, tagged || associated ? 'updated' : 'unchanged');
       continue;
     }
     const created = await run.client.send(
       new CreateVpcCommand({ CidrBlock: v.cidr, AmazonProvidedIpv6CidrBlock: v.ipv6 || undefined, TagSpecifications: tagSpec('vpc', v.name, v.tags) }),
     );
+    await associateSecondaryCidrs(run, created.Vpc!, v.secondaryCidrs);
     record(run, 'vpcs', v.name, created.Vpc!.VpcId!, 'created');
   }
+}
+
+/** Associates the wanted secondary blocks the VPC does not have yet (blocks it has beyond the file stay); true if any. */
+async function associateSecondaryCidrs(run: ApplyRun, vpc: Vpc, wanted: readonly string[]): Promise<boolean> {
+  const have = new Set((vpc.CidrBlockAssociationSet ?? []).filter((a) => a.CidrBlockState?.State === 'associated').map((a) => a.CidrBlock));
+  const missing = wanted.filter((c) => !have.has(c));
+  for (const cidr of missing) await run.client.send(new AssociateVpcCidrBlockCommand({ VpcId: vpc.VpcId!, CidrBlock: cidr }));
+  return missing.length > 0;
 }
 
 async function applySubnets(topology: Topology, run: ApplyRun): Promise<void> {
@@ -208,40 +230,148 @@ async function applyRouteTables(topology: Topology, run: ApplyRun): Promise<void
 }
 
 type SecurityGroupRule = Topology['securityGroups'][number]['ingress'][number];
+type AclEntry = Topology['networkAcls'][number]['ingress'][number];
 
-function ipPermission(rule: SecurityGroupRule): IpPermission {
+/** A topology port field as EC2's pair: one port, a "from-to" range, or absent (every port: 0-65535). */
+function portPair(ports: number | string | undefined): [number, number] {
+  if (ports === undefined) return [0, 65535];
+  if (typeof ports === 'number') return [ports, ports];
+  const [from, to] = ports.split('-').map(Number);
+  return [from!, to!];
+}
+
+/** An ICMP rule's ports as EC2's type and code: `8` is type 8 with any code, "3-4" type 3 code 4, absent any (-1). */
+function icmpPair(ports: number | string | undefined): [number, number] {
+  if (ports === undefined) return [-1, -1];
+  return typeof ports === 'number' ? [ports, -1] : portPair(ports);
+}
+
+/**
+ * One rule as one single-peer IpPermission in the form EC2 stores and lists it (all protocols without ports, ICMP
+ * as type/code, TCP/UDP without ports as 0-65535), so a listed rule compares equal to the file's.
+ */
+function ipPermission(rule: SecurityGroupRule, groupIds: Record<string, string>): IpPermission {
   const protocol = rule.protocol === 'all' ? '-1' : rule.protocol;
-  const [from, to] =
-    rule.ports === undefined ? [undefined, undefined] : typeof rule.ports === 'number' ? [rule.ports, rule.ports] : rule.ports.split('-').map(Number);
-  return { IpProtocol: protocol, FromPort: protocol === '-1' ? undefined : from, ToPort: protocol === '-1' ? undefined : to, IpRanges: [{ CidrIp: rule.cidr }] };
+  const [from, to] = protocol === '-1' ? [undefined, undefined] : protocol === 'icmp' ? icmpPair(rule.ports) : portPair(rule.ports);
+  const peer: IpPermission = rule.sg !== undefined ? { UserIdGroupPairs: [{ GroupId: groupIds[rule.sg] }] } : { IpRanges: [{ CidrIp: rule.cidr }] };
+  return { IpProtocol: protocol, FromPort: from, ToPort: to, ...peer };
 }
 
-function hasPermission(existing: IpPermission[] | undefined, wanted: IpPermission): boolean {
-  return (existing ?? []).some(
-    (p) =>
-      p.IpProtocol === wanted.IpProtocol &&
-      (wanted.IpProtocol === '-1' || (p.FromPort === wanted.FromPort && p.ToPort === wanted.ToPort)) &&
-      (p.IpRanges ?? []).some((r) => r.CidrIp === wanted.IpRanges![0]!.CidrIp),
-  );
+/** The IpPermissions EC2 lists (several peers each), one per peer; IPv6 ranges are left as they are. */
+function singlePeerPermissions(permissions: IpPermission[] | undefined): IpPermission[] {
+  return (permissions ?? []).flatMap((p) => {
+    const base = { IpProtocol: p.IpProtocol, FromPort: p.IpProtocol === '-1' ? undefined : p.FromPort, ToPort: p.IpProtocol === '-1' ? undefined : p.ToPort };
+    return [
+      ...(p.IpRanges ?? []).map((r) => ({ ...base, IpRanges: [{ CidrIp: r.CidrIp }] })),
+      ...(p.UserIdGroupPairs ?? []).map((g) => ({ ...base, UserIdGroupPairs: [{ GroupId: g.GroupId }] })),
+    ];
+  });
 }
 
+const permissionKey = (p: IpPermission): string =>
+  [p.IpProtocol, p.FromPort ?? '', p.ToPort ?? '', p.IpRanges?.[0]?.CidrIp ?? '', p.UserIdGroupPairs?.[0]?.GroupId ?? ''].join('|');
+
+/** What is in `a` and not in `b`, as permission keys compare them. */
+const missingFrom = (a: IpPermission[], b: IpPermission[]): IpPermission[] => a.filter((p) => !b.some((q) => permissionKey(q) === permissionKey(p)));
+
+/**
+ * Groups first, all of them, so a rule may name a group declared after its own; then each group's rules. Ingress
+ * rules the file lists are added (others are kept: the default group's rule from itself is EC2's); a group that
+ * lists `egress` gets exactly those egress rules (EC2's allow-all rule and any other revoked), without `egress` it
+ * keeps what it has.
+ */
 async function applySecurityGroups(topology: Topology, run: ApplyRun): Promise<void> {
   // a VPC created by this run came with its default group, which a group named `default` in the file completes
   const groups = run.changes.some((c) => c.kind === 'vpcs' && c.change === 'created') ? (await describeVpcResources(run.client)).securityGroups : run.existing.securityGroups;
+  const found = new Map<string, SecurityGroup>();
   for (const g of topology.securityGroups) {
     run.at.entry = `securityGroups '${g.name}'`;
-    const found = groups.find((x) => x.GroupName === g.name && x.VpcId === run.ids.vpcs[g.vpc]);
-    const id =
-      found?.GroupId ??
+    const existing = groups.find((x) => x.GroupName === g.name && x.VpcId === run.ids.vpcs[g.vpc]);
+    if (existing) found.set(g.name, existing);
+    run.ids.securityGroups[g.name] =
+      existing?.GroupId ??
       (await run.client.send(new CreateSecurityGroupCommand({ GroupName: g.name, Description: g.description, VpcId: run.ids.vpcs[g.vpc], TagSpecifications: tagSpec('security-group', g.name) })))
         .GroupId!;
-    const ingress = g.ingress.map(ipPermission).filter((p) => !hasPermission(found?.IpPermissions, p));
+  }
+  for (const g of topology.securityGroups) {
+    run.at.entry = `securityGroups '${g.name}'`;
+    const id = run.ids.securityGroups[g.name]!;
+    const existing = found.get(g.name);
+    const ingress = missingFrom(g.ingress.map((r) => ipPermission(r, run.ids.securityGroups)), singlePeerPermissions(existing?.IpPermissions));
     if (ingress.length > 0) await run.client.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: ingress }));
-    // A new group already allows all egress (EC2's default rule), so an all-traffic 0.0.0.0/0 rule is skipped.
-    const currentEgress = found?.IpPermissionsEgress ?? [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }];
-    const egress = (g.egress ?? []).map(ipPermission).filter((p) => !hasPermission(currentEgress, p));
-    if (egress.length > 0) await run.client.send(new AuthorizeSecurityGroupEgressCommand({ GroupId: id, IpPermissions: egress }));
-    record(run, 'securityGroups', g.name, id, !found ? 'created' : ingress.length + egress.length > 0 ? 'updated' : 'unchanged');
+    let egressChanges = 0;
+    if (g.egress !== undefined) {
+      // a group created by this run has EC2's one default egress rule
+      const current = existing ? singlePeerPermissions(existing.IpPermissionsEgress) : [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }];
+      const wanted = g.egress.map((r) => ipPermission(r, run.ids.securityGroups));
+      const unlisted = missingFrom(current, wanted);
+      const added = missingFrom(wanted, current);
+      if (unlisted.length > 0) await run.client.send(new RevokeSecurityGroupEgressCommand({ GroupId: id, IpPermissions: unlisted }));
+      if (added.length > 0) await run.client.send(new AuthorizeSecurityGroupEgressCommand({ GroupId: id, IpPermissions: added }));
+      egressChanges = unlisted.length + added.length;
+    }
+    record(run, 'securityGroups', g.name, id, !existing ? 'created' : ingress.length + egressChanges > 0 ? 'updated' : 'unchanged');
+  }
+}
+
+/** An entry as EC2 takes it: protocol numbers, ports for TCP/UDP (absent: all), type and code for ICMP. */
+type WantedEntry = Required<Pick<NetworkAclEntry, 'RuleNumber' | 'Egress' | 'Protocol' | 'RuleAction' | 'CidrBlock'>> & Pick<NetworkAclEntry, 'PortRange' | 'IcmpTypeCode'>;
+
+function aclEntry(e: AclEntry, egress: boolean): WantedEntry {
+  const protocol = { tcp: '6', udp: '17', icmp: '1', all: '-1', '-1': '-1' }[e.protocol];
+  const [from, to] = protocol === '1' ? icmpPair(e.ports) : portPair(e.ports);
+  return {
+    RuleNumber: e.rule,
+    Egress: egress,
+    Protocol: protocol,
+    RuleAction: e.action,
+    CidrBlock: e.cidr,
+    PortRange: protocol === '6' || protocol === '17' ? { From: from, To: to } : undefined,
+    IcmpTypeCode: protocol === '1' ? { Type: from, Code: to } : undefined,
+  };
+}
+
+const entryKey = (e: NetworkAclEntry): string =>
+  [e.RuleNumber, e.Egress, e.Protocol, e.RuleAction, e.CidrBlock, e.PortRange?.From ?? '', e.PortRange?.To ?? '', e.IcmpTypeCode?.Type ?? '', e.IcmpTypeCode?.Code ?? ''].join('|');
+
+/**
+ * Network ACLs by Name tag in their VPC: each gets exactly the entries the file lists (created, replaced where a
+ * rule number's entry differs, deleted where the file has none), and each listed subnet is moved to it from the ACL
+ * it is associated with now. A subnet the file stops listing keeps its ACL.
+ */
+async function applyNetworkAcls(topology: Topology, run: ApplyRun): Promise<void> {
+  if (topology.networkAcls.length === 0) return;
+  // subnets created by this run were associated with their VPC's default ACL after the first describe
+  let acls = (await run.client.send(new DescribeNetworkAclsCommand({}))).NetworkAcls ?? [];
+  for (const acl of topology.networkAcls) {
+    run.at.entry = `networkAcls '${acl.name}'`;
+    const vpcId = run.ids.vpcs[acl.vpc];
+    const found = acls.find((a) => !a.IsDefault && a.VpcId === vpcId && nameTagOf(a.Tags) === acl.name);
+    const id = found?.NetworkAclId ?? (await run.client.send(new CreateNetworkAclCommand({ VpcId: vpcId, TagSpecifications: tagSpec('network-acl', acl.name) }))).NetworkAcl!.NetworkAclId!;
+    let changed = false;
+    const have = (found?.Entries ?? []).filter((e) => e.RuleNumber! <= 32766 && e.CidrBlock !== undefined);
+    const wanted = [...acl.ingress.map((e) => aclEntry(e, false)), ...acl.egress.map((e) => aclEntry(e, true))];
+    for (const e of wanted) {
+      const current = have.find((h) => h.RuleNumber === e.RuleNumber && h.Egress === e.Egress);
+      if (current && entryKey(current) === entryKey(e)) continue;
+      const entry = { NetworkAclId: id, ...e };
+      await run.client.send(current ? new ReplaceNetworkAclEntryCommand(entry) : new CreateNetworkAclEntryCommand(entry));
+      changed = true;
+    }
+    for (const h of have.filter((h) => !wanted.some((e) => e.RuleNumber === h.RuleNumber && e.Egress === h.Egress))) {
+      await run.client.send(new DeleteNetworkAclEntryCommand({ NetworkAclId: id, RuleNumber: h.RuleNumber, Egress: h.Egress }));
+      changed = true;
+    }
+    for (const s of acl.subnets) {
+      const subnetId = run.ids.subnets[s]!;
+      const association = acls.flatMap((a) => a.Associations ?? []).find((a) => a.SubnetId === subnetId);
+      if (association?.NetworkAclId === id) continue;
+      if (!association) throw new PodnetError('EC2_FAILED', `topology: subnet ${subnetId} has no network ACL association`, 'EC2 associates every subnet with its VPC\'s default ACL; check the endpoint');
+      await run.client.send(new ReplaceNetworkAclAssociationCommand({ AssociationId: association.NetworkAclAssociationId, NetworkAclId: id }));
+      changed = true;
+    }
+    if (changed) acls = (await run.client.send(new DescribeNetworkAclsCommand({}))).NetworkAcls ?? [];
+    record(run, 'networkAcls', acl.name, id, !found ? 'created' : changed ? 'updated' : 'unchanged');
   }
 }
 
