@@ -11,6 +11,9 @@ import {
   DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
+  DescribeTransitGatewayAttachmentsCommand,
+  DescribeTransitGatewaysCommand,
+  DescribeTransitGatewayVpcAttachmentsCommand,
   DescribeVpcPeeringConnectionsCommand,
   DescribeVpcsCommand,
   type EC2Client,
@@ -23,8 +26,13 @@ import {
   type SecurityGroup,
   type Subnet,
   type Tag,
+  type TransitGateway,
+  type TransitGatewayAttachment,
+  type TransitGatewayRoute,
+  type TransitGatewayVpcAttachment,
   type Vpc,
   type VpcPeeringConnection,
+  SearchTransitGatewayRoutesCommand,
 } from '@aws-sdk/client-ec2';
 import type { Filtering, IpProtocol, PortRange, RouteTarget, SecurityGroupRule, VpcFacts } from '../vpc/index.js';
 
@@ -39,10 +47,39 @@ export interface VpcResources {
   securityGroups: SecurityGroup[];
   networkAcls: NetworkAcl[];
   instances: Instance[];
+  transitGateways: TransitGatewayResources;
+}
+
+/** Transit gateways, their attachments (all resource types; VPC ones with their subnets) and each default route table's routes. */
+export interface TransitGatewayResources {
+  gateways: TransitGateway[];
+  attachments: TransitGatewayAttachment[];
+  vpcAttachments: TransitGatewayVpcAttachment[];
+  /** route table id → its active and blackhole routes */
+  routes: Record<string, TransitGatewayRoute[]>;
+}
+
+async function describeTransitGatewayResources(client: EC2Client): Promise<TransitGatewayResources> {
+  const [gateways, attachments, vpcAttachments] = await Promise.all([
+    client.send(new DescribeTransitGatewaysCommand({})),
+    client.send(new DescribeTransitGatewayAttachmentsCommand({})),
+    client.send(new DescribeTransitGatewayVpcAttachmentsCommand({})),
+  ]);
+  const live = (gateways.TransitGateways ?? []).filter((g) => g.State === 'available' || g.State === 'pending' || g.State === 'modifying');
+  const tables = live.flatMap((g) => (g.Options?.AssociationDefaultRouteTableId ? [g.Options.AssociationDefaultRouteTableId] : []));
+  const routes = await Promise.all(
+    tables.map((id) => client.send(new SearchTransitGatewayRoutesCommand({ TransitGatewayRouteTableId: id, Filters: [{ Name: 'state', Values: ['active', 'blackhole'] }] }))),
+  );
+  return {
+    gateways: live,
+    attachments: (attachments.TransitGatewayAttachments ?? []).filter((a) => a.State === 'available'),
+    vpcAttachments: (vpcAttachments.TransitGatewayVpcAttachments ?? []).filter((a) => a.State === 'available'),
+    routes: Object.fromEntries(tables.map((id, i) => [id, routes[i]!.Routes ?? []])),
+  };
 }
 
 export async function describeVpcResources(client: EC2Client): Promise<VpcResources> {
-  const [vpcs, subnets, tables, igws, nats, pcxs, groups, acls, reservations] = await Promise.all([
+  const [vpcs, subnets, tables, igws, nats, pcxs, groups, acls, reservations, tgws] = await Promise.all([
     client.send(new DescribeVpcsCommand({})),
     client.send(new DescribeSubnetsCommand({})),
     client.send(new DescribeRouteTablesCommand({})),
@@ -52,6 +89,7 @@ export async function describeVpcResources(client: EC2Client): Promise<VpcResour
     client.send(new DescribeSecurityGroupsCommand({})),
     client.send(new DescribeNetworkAclsCommand({})),
     client.send(new DescribeInstancesCommand({})),
+    describeTransitGatewayResources(client),
   ]);
   return {
     vpcs: vpcs.Vpcs ?? [],
@@ -63,6 +101,7 @@ export async function describeVpcResources(client: EC2Client): Promise<VpcResour
     securityGroups: groups.SecurityGroups ?? [],
     networkAcls: acls.NetworkAcls ?? [],
     instances: (reservations.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated'),
+    transitGateways: tgws,
   };
 }
 
@@ -79,6 +118,7 @@ function routeTargetOf(r: NonNullable<RouteTable['Routes']>[number]): RouteTarge
   if (r.GatewayId === 'local') return { kind: 'local' };
   if (r.GatewayId?.startsWith('igw-')) return { kind: 'igw', id: r.GatewayId };
   if (r.NatGatewayId) return { kind: 'nat', id: r.NatGatewayId };
+  if (r.TransitGatewayId) return { kind: 'tgw', id: r.TransitGatewayId };
   if (r.VpcPeeringConnectionId) return { kind: 'pcx', id: r.VpcPeeringConnectionId };
   return { kind: 'other', id: r.NetworkInterfaceId ?? r.InstanceId ?? r.GatewayId ?? '' };
 }
@@ -143,6 +183,26 @@ function filteringOf(resources: VpcResources): Filtering {
   };
 }
 
+/**
+ * The model's transit gateways: VPC attachments with their subnets (other resource types are not modelled yet) and the
+ * default route table's routes, a blackhole or one whose attachment is not modelled carrying no attachment.
+ */
+function transitGatewaysOf(t: TransitGatewayResources): NonNullable<VpcFacts['transitGateways']> {
+  return t.gateways.map((g) => {
+    const attachments = t.vpcAttachments
+      .filter((a) => a.TransitGatewayId === g.TransitGatewayId)
+      .map((a) => ({ id: a.TransitGatewayAttachmentId!, resourceType: 'vpc' as const, vpcId: a.VpcId!, subnetIds: a.SubnetIds ?? [] }));
+    const table = g.Options?.AssociationDefaultRouteTableId;
+    const routes = (table ? (t.routes[table] ?? []) : []).flatMap((r) => {
+      if (!r.DestinationCidrBlock) return [];
+      const id = r.State === 'active' ? r.TransitGatewayAttachments?.[0]?.TransitGatewayAttachmentId : undefined;
+      const attachmentId = id !== undefined && attachments.some((a) => a.id === id) ? id : null;
+      return [{ destination: r.DestinationCidrBlock, attachmentId, origin: r.Type === 'static' ? ('static' as const) : ('propagated' as const) }];
+    });
+    return { id: g.TransitGatewayId!, name: nameTagOf(g.Tags), attachments, routes };
+  });
+}
+
 /** What EC2 says about the VPCs, as the model's facts (IPv4 routes; names from Name tags). */
 function factsOf(resources: VpcResources): Ec2Facts {
   const routeTables = resources.routeTables.map((t) => ({
@@ -153,7 +213,13 @@ function factsOf(resources: VpcResources): Ec2Facts {
     routes: (t.Routes ?? []).filter((r) => r.DestinationCidrBlock).map((r) => ({ destination: r.DestinationCidrBlock!, target: routeTargetOf(r) })),
   }));
   return {
-    vpcs: resources.vpcs.map((v) => ({ id: v.VpcId!, name: nameTagOf(v.Tags), cidr: v.CidrBlock! })),
+    vpcs: resources.vpcs.map((v) => ({
+      id: v.VpcId!,
+      name: nameTagOf(v.Tags),
+      cidr: v.CidrBlock!,
+      // the primary block first (EC2 lists it first), then the associated secondary ones
+      cidrs: [v.CidrBlock!, ...(v.CidrBlockAssociationSet ?? []).filter((a) => a.CidrBlockState?.State === 'associated' && a.CidrBlock !== v.CidrBlock).map((a) => a.CidrBlock!)],
+    })),
     subnets: resources.subnets.map((s) => ({
       id: s.SubnetId!,
       name: nameTagOf(s.Tags),
@@ -175,6 +241,7 @@ function factsOf(resources: VpcResources): Ec2Facts {
       .map((p) => ({ id: p.VpcPeeringConnectionId!, name: nameTagOf(p.Tags), requesterVpcId: p.RequesterVpcInfo?.VpcId ?? '', accepterVpcId: p.AccepterVpcInfo?.VpcId ?? '' })),
     securityGroups: resources.securityGroups.map((g) => ({ id: g.GroupId!, name: g.GroupName!, vpcId: g.VpcId! })),
     filtering: filteringOf(resources),
+    transitGateways: transitGatewaysOf(resources.transitGateways),
     instances: resources.instances.map((i) => ({ id: i.InstanceId!, name: nameTagOf(i.Tags) })),
   };
 }

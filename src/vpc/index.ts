@@ -10,6 +10,7 @@ export { loadTopology, readYamlFile } from './load.js';
 export {
   eniHolding,
   vpcContaining,
+  vpcCidrsOf,
   sourceCheck,
   sourceCheckPasses,
   publicAddresses,
@@ -26,6 +27,8 @@ export {
   type TransitGateway,
   type TransitGatewayAttachment,
   type TransitGatewayRoute,
+  type VpnGateway,
+  type OnPremisesNetwork,
   type Filtering,
   type IpProtocol,
   type PortRange,
@@ -38,5 +41,6 @@ export {
 export { evaluateSecurityGroups, securityGroupReply, groupMemberCidrs, describeProtocol, type SecurityGroupVerdict, type TrafficDirection } from './security-groups.js';
 export { evaluateNetworkAcl, networkAclOf, DEFAULT_NETWORK_ACL_ENTRIES, MAX_NETWORK_ACL_RULE_NUMBER, type NetworkAclVerdict } from './network-acls.js';
 export { routeTableOf, lookupRoute } from './routing.js';
+export { onPremisesHolding, onPremisesBehind, gatewayOf } from './on-premises.js';
 export { lookupTransitGatewayRoute, transitGatewayNext, type TransitGatewayNext } from './transit-gateways.js';
 export { forwardPath, flowPath, type PathStart, type PathResult, type FlowResult, type Hop, type HopElement, type Verdict, type VpcDropReason, type NatTranslation, type Traffic } from './path.js';

@@ -13,6 +13,8 @@ export type RouteTarget =
   | { kind: 'pcx'; id: string }
   /** a transit gateway (tgw-…): the VPC must be attached to it, as EC2 checks at CreateRoute */
   | { kind: 'tgw'; id: string }
+  /** a virtual private gateway (vgw-…): EC2 takes the route only while the gateway is attached to the VPC */
+  | { kind: 'vgw'; id: string }
   /** a network interface or instance target: EC2 accepts it; neither the model nor the lab forwards by it yet */
   | { kind: 'other'; id: string };
 
@@ -23,7 +25,8 @@ export interface VpcRoute {
 
 /** What EC2 says about the VPCs (names are the resources' Name tags). */
 export interface VpcFacts {
-  vpcs: Array<{ id: string; name: string; cidr: string }>;
+  /** cidr: the primary IPv4 block; cidrs: every associated IPv4 block, primary first (absent: the primary only) */
+  vpcs: Array<{ id: string; name: string; cidr: string; cidrs?: string[] }>;
   /** routeTableId: the explicitly associated table, else the VPC's main table */
   subnets: Array<{ id: string; name: string; vpcId: string; cidr: string; routeTableId: string | null }>;
   routeTables: Array<{ id: string; vpcId: string; routes: VpcRoute[] }>;
@@ -32,6 +35,14 @@ export interface VpcFacts {
   peerings: Array<{ id: string; name: string; requesterVpcId: string; accepterVpcId: string }>;
   /** Transit gateways with their attachments and route table (transit-gateways.ts looks routes up). Absent: none. */
   transitGateways?: TransitGateway[];
+  /** Virtual private gateways, with the VPC each is attached to now (null: detached). Absent: none. */
+  vpnGateways?: VpnGateway[];
+  /**
+   * The networks outside AWS behind a virtual private gateway or a transit gateway. EC2 does not know them (they are
+   * the customer's side of a VPN or Direct Connect): whoever builds the model supplies them (the lab, from its
+   * scenario). Absent: none.
+   */
+  onPremises?: OnPremisesNetwork[];
   /**
    * Security groups with their rules and network ACLs with their entries. Absent: the model says nothing about them
    * and nothing is filtered (a section of its own because the lab's Ec2Facts already lists groups, by name only).
@@ -58,6 +69,23 @@ export interface TransitGatewayRoute {
   destination: string;
   attachmentId: string | null;
   origin: 'propagated' | 'static';
+}
+
+/** A virtual private gateway: the VPC side of a Site-to-Site VPN or Direct Connect, attached to one VPC at a time. */
+export interface VpnGateway {
+  id: string;
+  name: string;
+  vpcId: string | null;
+}
+
+/**
+ * A network outside AWS and the gateway it is reached over. Its side routes every CIDR of the VPC (or, over a transit
+ * gateway, everything the gateway routes) back over that same gateway, and nothing else.
+ */
+export interface OnPremisesNetwork {
+  name: string;
+  cidr: string;
+  via: { vgwId: string } | { tgwId: string };
 }
 
 export interface Filtering {
@@ -154,10 +182,15 @@ export function eniHolding<E extends Pick<NetworkInterface, 'privateIps' | 'ipv4
   return enis.find((e) => e.privateIps.includes(address) || e.ipv4Prefixes.some((p) => cidrContains(parseCidr(p), a)));
 }
 
-/** The VPC whose CIDR contains `address`. */
+/** Every IPv4 block of a VPC, primary first: all are local to it (EC2 gives each a local route). */
+export function vpcCidrsOf(vpc: Pick<VpcFacts['vpcs'][number], 'cidr' | 'cidrs'>): string[] {
+  return vpc.cidrs && vpc.cidrs.length > 0 ? vpc.cidrs : [vpc.cidr];
+}
+
+/** The VPC one of whose CIDRs (primary or secondary) contains `address`. */
 export function vpcContaining(model: Pick<VpcFacts, 'vpcs'>, address: string): VpcFacts['vpcs'][number] | undefined {
   const a = parseAddress(address);
-  return model.vpcs.find((v) => cidrContains(parseCidr(v.cidr), a));
+  return model.vpcs.find((v) => vpcCidrsOf(v).some((c) => cidrContains(parseCidr(c), a)));
 }
 
 /**
@@ -199,6 +232,8 @@ export type ResolvedTarget =
   | { kind: 'pcx'; peering: VpcFacts['peerings'][number]; peerVpcId: string }
   /** the transit gateway, entered through the VPC's attachment */
   | { kind: 'tgw'; tgw: TransitGateway; attachment: TransitGatewayAttachment }
+  /** the virtual private gateway attached to the VPC */
+  | { kind: 'vgw'; vgw: VpnGateway }
   /** a target the model cannot follow: gone (a deleted gateway), in another VPC, or of a kind not modelled */
   | { kind: 'unresolved'; why: string };
 
@@ -228,6 +263,11 @@ export function resolveTarget(model: VpcModel, vpcId: string, target: RouteTarge
       const attachment = tgw?.attachments.find((a) => a.resourceType === 'vpc' && a.vpcId === vpcId);
       if (!tgw || !attachment) return { kind: 'unresolved', why: `transit gateway ${target.id} has no attachment in ${vpcId}` };
       return { kind: 'tgw', tgw, attachment };
+    }
+    case 'vgw': {
+      const vgw = model.vpnGateways?.find((g) => g.id === target.id);
+      if (!vgw || vgw.vpcId !== vpcId) return { kind: 'unresolved', why: `virtual private gateway ${target.id} is not attached to ${vpcId}` };
+      return { kind: 'vgw', vgw };
     }
     default:
       return { kind: 'unresolved', why: `route target ${target.id} (a network interface or instance) is not modelled` };

@@ -1,7 +1,7 @@
 /**
  * What the VPC does with one packet, and with a connection (the packet, then the receiver's reply): the elements it
  * passes (ENI with its source/destination check, the VPC router's route table, internet gateway, NAT gateway,
- * peering, transit gateway, the internet), what each did, the address the receiver sees, and whether it arrives — and if not, which
+ * peering, transit gateway, virtual private gateway, the internet and on-premises networks), what each did, the address the receiver sees, and whether it arrives — and if not, which
  * element dropped it and why. When the model carries security groups and network ACLs (its `filtering` section) and
  * the caller says what the traffic is (protocol and ports), the ENIs' groups and the subnets' ACLs are hops too. This
  * is the VPC half of `podnet explain` (issue 14); the node's rules (SNAT, which ENI a reply leaves by) are the
@@ -14,6 +14,7 @@ import {
   resolveTarget,
   reverseFlow,
   sourceCheckPasses,
+  vpcCidrsOf,
   vpcContaining,
   type Flow,
   type NetworkInterface,
@@ -23,18 +24,19 @@ import { lookupRoute, routeTableOf } from './routing.js';
 import { evaluateSecurityGroups, type TrafficDirection } from './security-groups.js';
 import { evaluateNetworkAcl } from './network-acls.js';
 import { transitGatewayNext } from './transit-gateways.js';
+import { onPremisesBehind, onPremisesHolding } from './on-premises.js';
 
 /** Why the VPC drops a packet: the same reasons the lab's fabric counts (src/lab/drops.ts). */
 export type VpcDropReason = 'source-destination-check' | 'no-route' | 'no-public-ip' | 'security-group' | 'network-acl';
 
 export type Verdict = 'delivered' | 'dropped' | 'unknown';
 
-export type HopElement = 'eni' | 'security-group' | 'network-acl' | 'route-table' | 'internet-gateway' | 'nat-gateway' | 'peering' | 'transit-gateway' | 'internet';
+export type HopElement = 'eni' | 'security-group' | 'network-acl' | 'route-table' | 'internet-gateway' | 'nat-gateway' | 'peering' | 'transit-gateway' | 'virtual-private-gateway' | 'on-premises' | 'internet';
 
 export interface Hop {
   element: HopElement;
   /** eni-…, sg-… (the group that allowed it, else the ENI's groups joined by `,`), acl-…, rtb-…, igw-…, nat-…, pcx-…, tgw-…,
-   * or `internet` */
+   * vgw-…, `internet`, or an on-premises network's name */
   id: string;
   /** what it did, as a clause: `route 0.0.0.0/0 → igw-1`, `source 10.0.0.5 → 203.0.113.5` */
   action: string;
@@ -43,8 +45,11 @@ export interface Hop {
   destination: string;
 }
 
-/** Where a packet starts: leaving an ENI with a source address (the node chose both), or a host on the internet. */
-export type PathStart = { eniId: string; source: string } | { internet: string };
+/**
+ * Where a packet starts: leaving an ENI with a source address (the node chose both), a host on the internet, or a host
+ * in an on-premises network (model.onPremises), by its address.
+ */
+export type PathStart = { eniId: string; source: string } | { internet: string } | { onPremises: string };
 
 /** A NAT gateway's translation of a connection: its replies are translated back to `original` (connection tracking). */
 export interface NatTranslation {
@@ -60,7 +65,7 @@ export interface PathResult {
   detail?: string;
   hops: Hop[];
   /** where it arrived (delivered only) */
-  arrivedAt: { eni: NetworkInterface } | { internet: string } | null;
+  arrivedAt: { eni: NetworkInterface } | { internet: string } | { onPremises: { network: string; address: string } } | null;
   /** the packet's addresses when it arrived (delivered only): the source the receiver sees, its own address */
   sourceSeen: string | null;
   destinationSeen: string | null;
@@ -80,7 +85,9 @@ type Step =
   | { at: 'leave-eni'; eni: NetworkInterface }
   | { at: 'router'; vpcId: string; tableId: string | null }
   | { at: 'deliver-in-vpc'; vpcId: string }
-  | { at: 'internet' };
+  | { at: 'internet' }
+  /** in an on-premises network, which routes the VPC's CIDRs back over its gateway */
+  | { at: 'on-premises' };
 
 /**
  * Follows one packet from `from` to destination address `to`. `established` are the NAT translations of the
@@ -91,20 +98,25 @@ type Step =
 export function forwardPath(model: VpcModel, from: PathStart, to: string, established: readonly NatTranslation[] = [], traffic?: Traffic & { reply?: boolean }): PathResult {
   const hops: Hop[] = [];
   const translations: NatTranslation[] = [];
-  let source = 'internet' in from ? from.internet : from.source;
+  let source = 'internet' in from ? from.internet : 'onPremises' in from ? from.onPremises : from.source;
   let destination = to;
   const hop = (element: HopElement, id: string, action: string) => hops.push({ element, id, action, source, destination });
   const end = (verdict: Verdict, reason: VpcDropReason | undefined, detail: string): PathResult => ({
     verdict, ...(reason ? { reason } : {}), detail, hops, arrivedAt: null, sourceSeen: null, destinationSeen: null, translations,
   });
-  const vpcCidr = (vpcId: string) => model.vpcs.find((v) => v.id === vpcId)?.cidr;
+  /** all of a VPC's IPv4 blocks (a secondary block is as local as the primary), undefined for an unknown VPC */
+  const vpcCidrs = (vpcId: string) => {
+    const vpc = model.vpcs.find((v) => v.id === vpcId);
+    return vpc ? vpcCidrsOf(vpc) : undefined;
+  };
   const filtering = traffic && model.filtering ? traffic : undefined;
   /** The packet as it is now; a reply's security-group check passes by connection tracking (its own reverse). */
   const packet = (): Flow => ({ ...filtering!, source, destination });
   const tracked = (flow: Flow): Flow[] => (filtering?.reply ? [reverseFlow(flow)] : []);
   /** The groups of `eni` in `direction`: a hop when they decide, and the drop when they refuse. */
   const groupsRefuse = (eni: NetworkInterface, direction: TrafficDirection): PathResult | undefined => {
-    if (!filtering || eni.groupIds === undefined) return undefined;
+    // a NAT gateway has no security groups (AWS lists none for its requester-managed ENI): nothing to evaluate
+    if (!filtering || eni.groupIds === undefined || model.natGateways.some((n) => n.eniId === eni.eniId)) return undefined;
     const flow = packet();
     const verdict = evaluateSecurityGroups(model, eni, direction, flow, tracked(flow));
     hop('security-group', verdict.match?.groupId ?? eni.groupIds.join(','), verdict.detail);
@@ -123,6 +135,7 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
 
   let step: Step;
   if ('internet' in from) step = { at: 'internet' };
+  else if ('onPremises' in from) step = { at: 'on-premises' };
   else {
     const eni = model.enis.find((e) => e.eniId === from.eniId);
     if (!eni) return end('unknown', undefined, `no network interface ${from.eniId} in the model`);
@@ -154,9 +167,9 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
         const vpcId: string = current.vpcId;
         const tableId: string | null = current.tableId;
         const table = model.routeTables.find((t) => t.id === tableId);
-        const cidr = vpcCidr(vpcId);
-        if (!cidr) return end('unknown', undefined, `no VPC ${vpcId} in the model`);
-        const route = lookupRoute(table, destination, cidr);
+        const cidrs = vpcCidrs(vpcId);
+        if (!cidrs) return end('unknown', undefined, `no VPC ${vpcId} in the model`);
+        const route = lookupRoute(table, destination, cidrs);
         const tableName = tableId ?? `(no route table of ${vpcId})`;
         if (!route) {
           hop('route-table', tableName, `no route to ${destination}`);
@@ -189,9 +202,9 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
             break;
           }
           case 'pcx': {
-            const peerCidr = vpcCidr(target.peerVpcId);
+            const peerCidr = vpcCidrs(target.peerVpcId)?.join(', ');
             // peering is not transitive: only the peer VPC's own addresses cross it (no edge-to-edge routing)
-            if (!peerCidr || !cidrContains(parseCidr(peerCidr), parseAddress(destination))) {
+            if (!vpcCidrs(target.peerVpcId)?.some((c) => cidrContains(parseCidr(c), parseAddress(destination)))) {
               hop('peering', target.peering.id, `${destination} is not in the peer VPC ${peerCidr ?? target.peerVpcId}`);
               return end('dropped', 'no-route', `peering ${target.peering.id} carries only the peer VPC's addresses (${peerCidr ?? target.peerVpcId}), not ${destination}`);
             }
@@ -210,6 +223,16 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
             step = { at: 'router', vpcId: next.vpcId, tableId: next.tableId };
             break;
           }
+          case 'vgw': {
+            const network = onPremisesBehind(model, target.vgw.id, destination);
+            if (!network) {
+              hop('virtual-private-gateway', target.vgw.id, `no on-premises network behind it holds ${destination}`);
+              return end('dropped', 'no-route', `no on-premises network behind virtual private gateway ${target.vgw.id} holds ${destination}`);
+            }
+            hop('virtual-private-gateway', target.vgw.id, `to on-premises ${network.name} (${network.cidr})`);
+            hop('on-premises', network.name, `delivered to ${destination}`);
+            return { verdict: 'delivered', hops, arrivedAt: { onPremises: { network: network.name, address: destination } }, sourceSeen: source, destinationSeen: destination, translations };
+          }
           case 'unresolved':
             return end('unknown', undefined, `route table ${tableName}: ${target.why}`);
         }
@@ -219,7 +242,7 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
         const vpcId: string = current.vpcId;
         const eni: NetworkInterface | undefined = eniHolding(model.enis.filter((e) => e.vpcId === vpcId), destination);
         if (!eni) {
-          hop('route-table', `(local ${vpcCidr(vpcId)})`, `no ENI holds ${destination}`);
+          hop('route-table', `(local ${vpcCidrs(vpcId)?.join(', ')})`, `no ENI holds ${destination}`);
           return end('dropped', 'no-route', `no ENI in ${vpcId} holds ${destination}`);
         }
         const nat = model.natGateways.find((g) => g.eniId === eni.eniId);
@@ -238,6 +261,27 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
         if (refused) return refused;
         hop('eni', eni.eniId, `delivered to ${destination}`);
         return { verdict: 'delivered', hops, arrivedAt: { eni }, sourceSeen: source, destinationSeen: destination, translations };
+      }
+      case 'on-premises': {
+        const network = onPremisesHolding(model, source);
+        if (!network) return end('unknown', undefined, `no on-premises network in the model holds ${source}`);
+        if ('vgwId' in network.via) {
+          const vgwId = network.via.vgwId;
+          const vpcId = model.vpnGateways?.find((g) => g.id === vgwId)?.vpcId;
+          const cidrs = vpcId ? vpcCidrs(vpcId) : undefined;
+          const back = cidrs?.find((c) => cidrContains(parseCidr(c), parseAddress(destination)));
+          if (!vpcId || !back) {
+            hop('on-premises', network.name, `no route to ${destination}`);
+            const why = vpcId ? `it routes only ${vpcId}'s CIDRs (${cidrs?.join(', ')}) over ${vgwId}` : `${vgwId} is attached to no VPC`;
+            return end('dropped', 'no-route', `on-premises network ${network.name} has no route to ${destination}: ${why}`);
+          }
+          hop('on-premises', network.name, `route ${back} → ${vgwId}`);
+          hop('virtual-private-gateway', vgwId, `to ${vpcId}`);
+          leftSubnet = null;
+          step = { at: 'deliver-in-vpc', vpcId };
+          break;
+        }
+        return end('unknown', undefined, `on-premises network ${network.name} is reached over transit gateway ${network.via.tgwId}, which the path does not follow yet`);
       }
       case 'internet': {
         const inbound = internetGatewayFor(model, destination);
@@ -291,7 +335,9 @@ export function flowPath(model: VpcModel, from: PathStart, to: string, opts: { r
     return { verdict: forward.verdict, ...(forward.reason ? { reason: forward.reason } : {}), ...(forward.detail ? { detail: forward.detail } : {}), sourceSeen: null, forward, reply: null };
   }
   const replySource = forward.destinationSeen!;
-  const replyStart: PathStart = 'internet' in forward.arrivedAt ? { internet: replySource } : { eniId: opts.replyFromEniId ?? forward.arrivedAt.eni.eniId, source: replySource };
+  const arrived = forward.arrivedAt;
+  const replyStart: PathStart =
+    'internet' in arrived ? { internet: replySource } : 'onPremises' in arrived ? { onPremises: replySource } : { eniId: opts.replyFromEniId ?? arrived.eni.eniId, source: replySource };
   // the addresses are the path's to fill in; the reply's ports and ICMP type are the opening packet's reversed
   const replyTraffic = opts.traffic && { ...reverseFlow({ ...opts.traffic, source: '', destination: '' }), reply: true };
   const reply = forwardPath(model, replyStart, forward.sourceSeen!, forward.translations, replyTraffic);

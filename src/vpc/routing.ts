@@ -14,14 +14,15 @@ export function routeTableOf(model: Pick<VpcFacts, 'subnets' | 'routeTables'>, s
 }
 
 /**
- * The route `destination` takes in `table` of a VPC with CIDR `vpcCidr`, or undefined when none matches: the longest
- * matching prefix wins; the local route for the VPC CIDR is added if the table does not list it. IPv6 routes are
- * skipped for an IPv4 destination and the other way round.
+ * The route `destination` takes in `table` of a VPC with CIDR(s) `vpcCidrs`, or undefined when none matches: the
+ * longest matching prefix wins; a local route for each VPC CIDR is added if the table does not list it. IPv6 routes
+ * are skipped for an IPv4 destination and the other way round.
  */
-export function lookupRoute(table: Pick<RouteTable, 'routes'> | undefined, destination: string, vpcCidr: string): VpcRoute | undefined {
+export function lookupRoute(table: Pick<RouteTable, 'routes'> | undefined, destination: string, vpcCidrs: string | readonly string[]): VpcRoute | undefined {
   const address = parseAddress(destination);
   const routes = table?.routes ?? [];
-  const withLocal: VpcRoute[] = routes.some((r) => r.target.kind === 'local' && r.destination === vpcCidr) ? routes : [{ destination: vpcCidr, target: { kind: 'local' } }, ...routes];
+  const missingLocal = (typeof vpcCidrs === 'string' ? [vpcCidrs] : vpcCidrs).filter((c) => !routes.some((r) => r.target.kind === 'local' && r.destination === c));
+  const withLocal: VpcRoute[] = [...missingLocal.map((c): VpcRoute => ({ destination: c, target: { kind: 'local' } })), ...routes];
   let best: { route: VpcRoute; length: number } | undefined;
   for (const route of withLocal) {
     const cidr = parseCidr(route.destination);

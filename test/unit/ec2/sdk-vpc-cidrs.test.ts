@@ -20,6 +20,8 @@ import {
   DisassociateVpcCidrBlockCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
+import { applyTopology, describeFacts } from '../../../src/ec2/index.js';
+import { parseTopology } from '../../../src/vpc/index.js';
 import { createVpcWithSubnet, emulatorForFile, launch, rejectsWith } from './sdk-harness.js';
 
 const h = emulatorForFile({ imds: { v1Allowed: true } });
@@ -139,4 +141,26 @@ test('conflicts: the VPC\'s own blocks, a peered VPC\'s blocks, a route as large
   assert.equal(primary.CidrBlock, '10.20.0.0/16');
   await rejectsWith(h.ec2.send(new DisassociateVpcCidrBlockCommand({ AssociationId: primary.AssociationId! })), 'OperationNotPermitted');
   await rejectsWith(h.ec2.send(new DisassociateVpcCidrBlockCommand({ AssociationId: 'vpc-cidr-assoc-00000000000000000' })), 'InvalidVpcCidrBlockAssociationID.NotFound');
+});
+
+test('the topology applier associates vpcs[].secondaryCidrs once, and the facts list every block', async () => {
+  const topology = parseTopology({
+    vpcs: [{ name: 'cn', cidr: '10.50.0.0/16', secondaryCidrs: ['100.64.0.0/16'] }],
+    subnets: [
+      { name: 'cn-nodes', vpc: 'cn', az: 'us-west-2a', cidr: '10.50.1.0/24' },
+      { name: 'cn-pods', vpc: 'cn', az: 'us-west-2a', cidr: '100.64.0.0/19' },
+    ],
+  });
+  const first = await applyTopology(topology, h.ec2);
+  const vpcId = first.ids.vpcs.cn!;
+  assert.deepEqual(first.changes.filter((c) => c.kind === 'vpcs').map((c) => c.change), ['created']);
+  assert.deepEqual(await vpcCidrs(h.ec2, vpcId), ['10.50.0.0/16 associated', '100.64.0.0/16 associated']);
+  const again = await applyTopology(topology, h.ec2);
+  assert.deepEqual(again.changes.filter((c) => c.kind === 'vpcs').map((c) => c.change), ['unchanged']);
+  assert.deepEqual(await vpcCidrs(h.ec2, vpcId), ['10.50.0.0/16 associated', '100.64.0.0/16 associated']);
+
+  const facts = await describeFacts(h.ec2);
+  assert.deepEqual(facts.vpcs.find((v) => v.id === vpcId), { id: vpcId, name: 'cn', cidr: '10.50.0.0/16', cidrs: ['10.50.0.0/16', '100.64.0.0/16'] });
+  const main = facts.routeTables.find((t) => t.vpcId === vpcId)!;
+  assert.deepEqual(main.routes.filter((r) => r.target.kind === 'local').map((r) => r.destination), ['10.50.0.0/16', '100.64.0.0/16']);
 });
