@@ -98,7 +98,7 @@ export function registerLab(program: Command): void {
       const dest = `${r.target}${r.port ? `:${r.port}` : ''}/${r.proto}`;
       const outcome = r.delivered
         ? r.saw ? `delivered; ${to} saw source ${r.saw}${r.sawPort ? `:${r.sawPort}` : ''}` : 'delivered'
-        : `not delivered (${r.error ?? 'no answer'})${r.reason ? `: ${DROP_REASON_SENTENCES[r.reason]}` : ''}`;
+        : `not delivered (${r.error ?? 'no answer'})${r.reason ? `: ${DROP_REASON_SENTENCES[r.reason]}` : ''}${r.droppedBy ? `\n  dropped: ${r.droppedBy.detail}` : ''}`;
       process.stdout.write(`${from} (${r.sentFrom}) → ${to} (${dest}): ${outcome}\n`);
     });
 

@@ -2,8 +2,9 @@
  * Why the fabric dropped a probe, as far as the fabric can tell: its counters, read before and after the probe.
  * A VPC router counts what its source/destination check drops and packets for VPC addresses no ENI holds; the
  * kernel counts, per namespace, forwarded packets it had no route for (IpExt InNoRoutes); an internet gateway counts
- * packets from VPC addresses without a public IP. Security groups and network ACLs come with the fabric's
- * filtering: each is one more DropReason, one sentence and one counter.
+ * packets from VPC addresses without a public IP; with filtering (filtering.ts), what security groups and network ACLs
+ * drop. For those two the counter says only which kind of element dropped the probe; the model's evaluation of the
+ * probe's flow (explainDrop) names the group or ACL and the rule.
  *
  * This is a heuristic, not per-flow accounting: the fabric's counters are shared, so traffic between the reads (other
  * probes, pods' own traffic, a retransmission of an earlier probe) can be misattributed. The reason is null when no
@@ -12,7 +13,7 @@
  * state in several namespaces would have to be added and removed around every probe, failures included.
  */
 import { run } from '../lib/index.js';
-import type { VpcDropReason } from '../vpc/index.js';
+import { flowPath, type PathStart, type Traffic, type VpcDropReason, type VpcModel } from '../vpc/index.js';
 import { ns, type FabricPlan } from './plan.js';
 import { DROP_COUNTERS } from './render.js';
 
@@ -69,6 +70,8 @@ export async function readDropCounters(plan: FabricPlan): Promise<DropCounter[]>
     return [
       { ns: v.router, counter: 'source-destination-check', packets: counters.get(DROP_COUNTERS.sourceCheck) ?? 0 },
       { ns: v.router, counter: 'no-route', packets: (counters.get(DROP_COUNTERS.vpcNoRoute) ?? 0) + unrouted },
+      { ns: v.router, counter: 'security-group', packets: counters.get(DROP_COUNTERS.securityGroup) ?? 0 },
+      { ns: v.router, counter: 'network-acl', packets: counters.get(DROP_COUNTERS.networkAcl) ?? 0 },
     ];
   });
   // a gateway's table appears with the controller's first pass; until then it drops nothing it could count
@@ -88,4 +91,43 @@ export async function readDropCounters(plan: FabricPlan): Promise<DropCounter[]>
 export function attributeDrop(before: readonly DropCounter[], after: readonly DropCounter[]): DropReason | null {
   const grew = after.filter((a) => a.packets > (before.find((b) => b.ns === a.ns && b.counter === a.counter)?.packets ?? 0));
   return grew.length === 1 ? grew[0]!.counter : null;
+}
+
+/** Which security group or network ACL dropped a probe, and why, as the model evaluates the probe's flow. */
+export interface DropExplanation {
+  element: 'security-group' | 'network-acl';
+  /** the groups checked (sg-…, joined by `,`) or the ACL (acl-…) */
+  id: string;
+  /** for a network ACL: the entry that denied it, or `*` for the implicit deny */
+  rule?: number | '*';
+  /** whether it was the reply that was dropped (ACLs are stateless: a reply needs its own entry) */
+  reply: boolean;
+  /** the model's sentence, e.g. `the security groups of eni-1 dropped it: no ingress rule of sg-1 (nodes) allows tcp/7007 from 10.1.0.4` */
+  detail: string;
+}
+
+/**
+ * Names the group or ACL behind a 'security-group' or 'network-acl' drop: the model's flowPath for the probe's traffic
+ * from each of `starts` (the sender's own address, then, for a pod, the node's address its SNAT may give it), the
+ * first that the model drops for the same reason. Null when the model does not drop it so (the counter moved for
+ * other traffic, or the model and the fabric disagree).
+ */
+export function explainDrop(model: VpcModel, reason: DropReason, starts: readonly PathStart[], to: string, traffic: Traffic): DropExplanation | null {
+  if (reason !== 'security-group' && reason !== 'network-acl') return null;
+  for (const start of starts) {
+    const flow = flowPath(model, start, to, { traffic });
+    if (flow.verdict !== 'dropped' || flow.reason !== reason) continue;
+    const path = flow.reply ?? flow.forward;
+    const hop = path.hops.at(-1);
+    if (!hop || hop.element !== reason) continue;
+    const rule = reason === 'network-acl' ? / rule (\d+|\*) /.exec(hop.action)?.[1] : undefined;
+    return {
+      element: reason,
+      id: hop.id,
+      ...(rule === undefined ? {} : { rule: rule === '*' ? '*' : Number(rule) }),
+      reply: flow.reply !== null,
+      detail: flow.detail ?? hop.action,
+    };
+  }
+  return null;
 }

@@ -8,7 +8,7 @@ export { planFabric, renderFixedFabric, eniPortName, ns as labNamespaces, NS_PRE
 export { renderFabric, renderSourceCheck, renderIgwNat, renderNatGateway, type DesiredFabric, type EniLink } from './render.js';
 export { labUp, labDown, podAdd, podDel, checkPrerequisites, labNodeDefaults, type UpOptions, type DownReport, type PodAddOptions, type Progress } from './lab.js';
 export { probe, labStatus, resolveEndpoint, type ProbeResult, type ProbeOptions, type LabStatus, type Proto, type Endpoint } from './probe.js';
-export { DROP_REASON_SENTENCES, attributeDrop, parseInNoRoutes, parseNftCounters, readDropCounters, type DropCounter, type DropReason } from './drops.js';
+export { DROP_REASON_SENTENCES, attributeDrop, explainDrop, parseInNoRoutes, parseNftCounters, readDropCounters, type DropCounter, type DropExplanation, type DropReason } from './drops.js';
 export { runController } from './controller.js';
 export { DEFAULT_STATE_DIR, LabState, type PodRecord, type LabRecord } from './state.js';
 export { runDemo, runDemoCase, runDemoCases, demoCases, demoExpectations, type DemoRow, type DemoCase, type DemoCheck } from './demo.js';

@@ -3,10 +3,10 @@
  * the receiver saw, and the lab's nodes, ENIs, addresses, prefixes and pods as EC2 and the fabric see them.
  */
 import { PodnetError, run } from '../lib/index.js';
-import { attributeDrop, readDropCounters, type DropCounter, type DropReason } from './drops.js';
+import { attributeDrop, explainDrop, readDropCounters, type DropCounter, type DropExplanation, type DropReason } from './drops.js';
 import type { EchoAnswer } from './echo.js';
 import { ensureEcho, requireLab } from './lab.js';
-import { eniHolding } from '../vpc/index.js';
+import { eniHolding, type PathStart, type Traffic, type VpcModel } from '../vpc/index.js';
 import { DEFAULT_STATE_DIR, LabState, isLabProcess, type FabricStatus, type LabRecord } from './state.js';
 
 export type Proto = 'tcp' | 'udp' | 'icmp';
@@ -73,6 +73,11 @@ export interface ProbeResult {
    * counter moved, or when more than one did
    */
   reason: DropReason | null;
+  /**
+   * for a security-group or network-acl reason: which group or ACL, the rule, and why, as the model evaluates the
+   * probe's flow (drops.ts explainDrop); null otherwise, or when the model does not drop the flow that way
+   */
+  droppedBy: DropExplanation | null;
   error?: string;
 }
 
@@ -92,7 +97,7 @@ export async function probe(fromName: string, toName: string, opts: ProbeOptions
   const timeoutMs = opts.timeoutMs ?? 2000;
   // From the internet, a VPC endpoint is reachable only at its public IP (if it has one).
   const target = from.kind === 'internet' && to.kind !== 'internet' ? (to.publicIp ?? to.address) : to.address;
-  const base = { from: fromName, to: toName, proto, target, sentFrom: from.address, reason: null };
+  const base = { from: fromName, to: toName, proto, target, sentFrom: from.address, reason: null, droppedBy: null };
   // The fabric's drop counters before and after an undelivered probe say where it was dropped, unless other traffic
   // moved one too (drops.ts). From the internet, an endpoint without a public IP is tried at its private address,
   // which no internet router knows: the packet never enters the fabric (the internet host's ARP goes unanswered), and
@@ -107,7 +112,8 @@ export async function probe(fromName: string, toName: string, opts: ProbeOptions
       return { ...base, port: null, delivered: true, saw: null, sawPort: null };
     } catch (err) {
       if (err instanceof PodnetError && err.code === 'MISSING_TOOL') throw new PodnetError('MISSING_TOOL', 'ICMP probes use busybox ping, and busybox is not installed', 'apt-get install -y busybox-static');
-      return { ...base, port: null, delivered: false, saw: null, sawPort: null, reason: await why(before), error: 'no echo reply' };
+      const reason = await why(before);
+      return { ...base, port: null, delivered: false, saw: null, sawPort: null, reason, droppedBy: explainProbe(state, lab, fromName, from, target, reason, { protocol: 'icmp', icmp: { type: 8, code: 0 } }), error: 'no echo reply' };
     }
   }
   const port = opts.port ?? lab.plan.echoPort;
@@ -115,6 +121,7 @@ export async function probe(fromName: string, toName: string, opts: ProbeOptions
   const before = await counters();
   const { stdout } = await run([process.execPath, state.path('echo.mjs'), 'probe', proto, target, String(port), String(timeoutMs)], { netns: from.ns, timeoutMs: timeoutMs + 5000 });
   const answer = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as EchoAnswer;
+  const reason = answer.delivered ? null : await why(before);
   return {
     ...base,
     port,
@@ -122,9 +129,32 @@ export async function probe(fromName: string, toName: string, opts: ProbeOptions
     saw: answer.saw ?? null,
     sawPort: answer.sawPort ?? null,
     sentFrom: answer.from ?? from.address,
-    reason: answer.delivered ? null : await why(before),
+    reason,
+    droppedBy: explainProbe(state, lab, fromName, from, target, reason, { protocol: proto, destinationPort: port }),
     ...(answer.error ? { error: answer.error } : {}),
   };
+}
+
+/**
+ * The model's account of a security-group or network-acl drop: the probe's flow from the sender's own address, and for
+ * a pod also from its node's primary address (the node's SNAT may have translated it; the model has no node yet).
+ */
+function explainProbe(state: LabState, lab: LabRecord, fromName: string, from: Endpoint, target: string, reason: DropReason | null, traffic: Traffic): DropExplanation | null {
+  if (reason !== 'security-group' && reason !== 'network-acl') return null;
+  const fabric = state.readFabric();
+  if (!fabric) return null;
+  const model: VpcModel = { ...fabric.facts, enis: fabric.enis };
+  const starts: PathStart[] = [];
+  if (from.kind === 'internet') starts.push({ internet: from.address });
+  else {
+    const own = eniHolding(fabric.enis, from.address);
+    if (own) starts.push({ eniId: own.eniId, source: from.address });
+    const node = lab.nodes[state.pod(fromName)?.node ?? ''];
+    const primary = node && primaryOf(fabric, node.instanceId);
+    const primaryEni = primary && eniHolding(fabric.enis, primary.ip);
+    if (primary && primaryEni && primary.ip !== from.address) starts.push({ eniId: primaryEni.eniId, source: primary.ip });
+  }
+  return explainDrop(model, reason, starts, target, traffic);
 }
 
 export interface LabStatus {

@@ -8,7 +8,8 @@
  */
 import type { Ec2Facts, EniMapping } from '../ec2/index.js';
 import { formatAddress, parseCidr, subnetGateway } from '../net/index.js';
-import { publicAddresses, resolveTarget, sourceCheck, type ResolvedTarget, type VpcDropReason, type VpcModel } from '../vpc/index.js';
+import { publicAddresses, resolveTarget, sourceCheck, vpcCidrsOf, type ResolvedTarget, type VpcDropReason, type VpcModel } from '../vpc/index.js';
+import { FILTER_COUNTERS, renderFiltering, type FilteredPort } from './filtering.js';
 import { ENI_PORT_GLOB, IMDS_ADDRESS, eniPortName, ns, type FabricPlan } from './plan.js';
 import type { Scenario } from './scenario.js';
 
@@ -126,10 +127,12 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
     const vpcFacts = facts.vpcs.find((x) => x.name === v.name);
     // the local route: every VPC destination goes to main, which holds a route per ENI address (below) and drops
     // the rest; it comes before the subnet's table, as the local route is the most specific for VPC addresses
-    add(rules, r, `pref 100 to ${v.cidr} lookup main`);
+    // every IPv4 block of the VPC is local, the secondary ones (AssociateVpcCidrBlock) as the primary
+    const localCidrs = vpcFacts ? vpcCidrsOf(vpcFacts) : [v.cidr];
+    for (const c of localCidrs) add(rules, r, `pref 100 to ${c} lookup main`);
     add(rules, r, `pref 101 to ${IMDS_ADDRESS} lookup main`);
     add(rules, r, `pref 102 to ${plan.ec2Endpoint} lookup main`);
-    add(routes, r, `unreachable ${v.cidr}`);
+    for (const c of localCidrs) add(routes, r, `unreachable ${c}`);
     add(routes, r, `${IMDS_ADDRESS}/32 via ${v.awsSideIp} dev pn-aws`);
     add(routes, r, `${plan.ec2Endpoint}/32 via ${v.awsSideIp} dev pn-aws`);
     const tables = vpcFacts ? facts.routeTables.filter((t) => t.vpcId === vpcFacts.id) : [];
@@ -142,6 +145,7 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
     }
     const allowed: string[] = [];
     const unchecked: string[] = [];
+    const filtered: FilteredPort[] = [];
     for (const w of wired.filter((x) => x.vpc === v.name)) {
       const port = w.link.port;
       const [first, ...rest] = w.eni.privateIps;
@@ -153,8 +157,10 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
       const check = sourceCheck(model, w.eni);
       if (check.checked) allowed.push(...check.allowed.map((c) => `"${port}" . ${c}`));
       else unchecked.push(port);
+      filtered.push({ port, eni: w.eni, natGateway: natByEni.has(w.eni.eniId) });
     }
-    nft.set(r, renderSourceCheck(allowed, unchecked, v.cidr));
+    const filtering = renderFiltering(model, filtered, { imdsAddress: IMDS_ADDRESS, ec2Endpoint: plan.ec2Endpoint, vpcCidrs: plan.vpcs.map((x) => x.cidr) });
+    nft.set(r, renderSourceCheck(allowed, unchecked, localCidrs, filtering));
   }
 
   // 3. Internet gateways: the model's 1:1 translation, and the core routes each public IP to its gateway.
@@ -199,17 +205,20 @@ function nextHop(target: ResolvedTarget, plan: FabricPlan, wired: readonly Wired
  * The comments on the fabric's counting rules: `lab probe` reads these counters before and after a probe to say why
  * it was not delivered (drops.ts).
  */
-export const DROP_COUNTERS = { sourceCheck: 'source-destination-check', vpcNoRoute: 'no-route', noPublicIp: 'no-public-ip' } as const satisfies Record<string, VpcDropReason>;
+export const DROP_COUNTERS = { sourceCheck: 'source-destination-check', vpcNoRoute: 'no-route', noPublicIp: 'no-public-ip', ...FILTER_COUNTERS } as const satisfies Record<string, VpcDropReason>;
 
 /**
  * A VPC router's nft table. The VPC's source/destination check: a packet entering the fabric from an ENI must carry
  * a source address that EC2 assigned to that ENI (primary, secondary or inside a delegated prefix), else it is
  * dropped. And a count of packets for an address of the VPC that no ENI holds, which the router's `unreachable` route
  * for the VPC CIDR drops: nft's route lookup has no input port, which is right here, since rule 100 sends every VPC
- * destination to the main table whatever port it came in on.
+ * destination to the main table whatever port it came in on. `filtering`: the security groups and network ACLs
+ * (filtering.ts), in the same table so that one transaction replaces all of it.
  */
-export function renderSourceCheck(allowed: readonly string[], unchecked: readonly string[], vpcCidr: string): string {
+export function renderSourceCheck(allowed: readonly string[], unchecked: readonly string[], vpcCidrs: string | readonly string[], filtering: readonly string[] = []): string {
   const elements = (items: readonly string[]) => (items.length > 0 ? ` elements = { ${items.join(', ')} };` : '');
+  const cidrs = typeof vpcCidrs === 'string' ? [vpcCidrs] : vpcCidrs;
+  const vpcCidr = cidrs.length === 1 ? cidrs[0]! : `{ ${cidrs.join(', ')} }`;
   return [
     'table ip pn_vpc {',
     `  set eni_sources { type ifname . ipv4_addr; flags interval;${elements(allowed)} }`,
@@ -224,6 +233,7 @@ export function renderSourceCheck(allowed: readonly string[], unchecked: readonl
     '    type filter hook prerouting priority filter; policy accept;',
     `    ip daddr ${vpcCidr} fib daddr oif missing counter comment "${DROP_COUNTERS.vpcNoRoute}"`,
     '  }',
+    ...filtering,
     '}',
   ].join('\n');
 }
