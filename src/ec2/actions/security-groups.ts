@@ -85,8 +85,9 @@ function normalizeProtocol(text: string): string {
   return name;
 }
 
+/** EC2 keeps ports for tcp, udp, icmp and icmpv6 only: for all protocols (-1) and any other number it ignores them. */
 function ports(p: Ec2Params, protocol: string): [number, number] {
-  if (protocol === '-1') return [-1, -1];
+  if (!['tcp', 'udp', 'icmp', 'icmpv6'].includes(protocol)) return [-1, -1];
   const from = p.int('FromPort');
   const to = p.int('ToPort');
   if (from === undefined || to === undefined) {
