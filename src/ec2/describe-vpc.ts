@@ -16,6 +16,7 @@ import {
   DescribeTransitGatewayVpcAttachmentsCommand,
   DescribeVpcPeeringConnectionsCommand,
   DescribeVpcsCommand,
+  DescribeVpnGatewaysCommand,
   type EC2Client,
   type Instance,
   type InternetGateway,
@@ -32,6 +33,7 @@ import {
   type TransitGatewayVpcAttachment,
   type Vpc,
   type VpcPeeringConnection,
+  type VpnGateway,
   SearchTransitGatewayRoutesCommand,
 } from '@aws-sdk/client-ec2';
 import type { Filtering, IpProtocol, PortRange, RouteTarget, SecurityGroupRule, VpcFacts } from '../vpc/index.js';
@@ -48,6 +50,7 @@ export interface VpcResources {
   networkAcls: NetworkAcl[];
   instances: Instance[];
   transitGateways: TransitGatewayResources;
+  vpnGateways: VpnGateway[];
 }
 
 /** Transit gateways, their attachments (all resource types; VPC ones with their subnets) and each default route table's routes. */
@@ -79,7 +82,7 @@ async function describeTransitGatewayResources(client: EC2Client): Promise<Trans
 }
 
 export async function describeVpcResources(client: EC2Client): Promise<VpcResources> {
-  const [vpcs, subnets, tables, igws, nats, pcxs, groups, acls, reservations, tgws] = await Promise.all([
+  const [vpcs, subnets, tables, igws, nats, pcxs, groups, acls, reservations, tgws, vgws] = await Promise.all([
     client.send(new DescribeVpcsCommand({})),
     client.send(new DescribeSubnetsCommand({})),
     client.send(new DescribeRouteTablesCommand({})),
@@ -90,6 +93,7 @@ export async function describeVpcResources(client: EC2Client): Promise<VpcResour
     client.send(new DescribeNetworkAclsCommand({})),
     client.send(new DescribeInstancesCommand({})),
     describeTransitGatewayResources(client),
+    client.send(new DescribeVpnGatewaysCommand({})),
   ]);
   return {
     vpcs: vpcs.Vpcs ?? [],
@@ -102,6 +106,7 @@ export async function describeVpcResources(client: EC2Client): Promise<VpcResour
     networkAcls: acls.NetworkAcls ?? [],
     instances: (reservations.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated'),
     transitGateways: tgws,
+    vpnGateways: (vgws.VpnGateways ?? []).filter((g) => g.State !== 'deleted' && g.State !== 'deleting'),
   };
 }
 
@@ -117,6 +122,7 @@ export interface Ec2Facts extends VpcFacts {
 function routeTargetOf(r: NonNullable<RouteTable['Routes']>[number]): RouteTarget {
   if (r.GatewayId === 'local') return { kind: 'local' };
   if (r.GatewayId?.startsWith('igw-')) return { kind: 'igw', id: r.GatewayId };
+  if (r.GatewayId?.startsWith('vgw-')) return { kind: 'vgw', id: r.GatewayId };
   if (r.NatGatewayId) return { kind: 'nat', id: r.NatGatewayId };
   if (r.TransitGatewayId) return { kind: 'tgw', id: r.TransitGatewayId };
   if (r.VpcPeeringConnectionId) return { kind: 'pcx', id: r.VpcPeeringConnectionId };
@@ -242,6 +248,11 @@ function factsOf(resources: VpcResources): Ec2Facts {
     securityGroups: resources.securityGroups.map((g) => ({ id: g.GroupId!, name: g.GroupName!, vpcId: g.VpcId! })),
     filtering: filteringOf(resources),
     transitGateways: transitGatewaysOf(resources.transitGateways),
+    vpnGateways: resources.vpnGateways.map((g) => ({
+      id: g.VpnGatewayId!,
+      name: nameTagOf(g.Tags),
+      vpcId: g.VpcAttachments?.find((a) => a.State === 'attached')?.VpcId ?? null,
+    })),
     instances: resources.instances.map((i) => ({ id: i.InstanceId!, name: nameTagOf(i.Tags) })),
   };
 }

@@ -10,6 +10,7 @@ import {
   AssociateRouteTableCommand,
   AssociateVpcCidrBlockCommand,
   AttachInternetGatewayCommand,
+  AttachVpnGatewayCommand,
   AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
   CreateInternetGatewayCommand,
@@ -21,16 +22,26 @@ import {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
   CreateTagsCommand,
+  CreateTransitGatewayCommand,
+  CreateTransitGatewayRouteCommand,
+  CreateTransitGatewayVpcAttachmentCommand,
   CreateVpcCommand,
   CreateVpcPeeringConnectionCommand,
+  CreateVpnGatewayCommand,
+  DetachVpnGatewayCommand,
   DeleteNetworkAclEntryCommand,
+  DeleteTransitGatewayRouteCommand,
   DescribeNetworkAclsCommand,
+  DisableTransitGatewayRouteTablePropagationCommand,
   EC2Client,
+  EnableTransitGatewayRouteTablePropagationCommand,
+  GetTransitGatewayRouteTablePropagationsCommand,
   ModifySubnetAttributeCommand,
   ReplaceNetworkAclAssociationCommand,
   ReplaceNetworkAclEntryCommand,
   RevokeSecurityGroupEgressCommand,
   RunInstancesCommand,
+  SearchTransitGatewayRoutesCommand,
   type IpPermission,
   type NetworkAclEntry,
   type ResourceType,
@@ -50,7 +61,7 @@ export interface TopologyChange {
   change: 'created' | 'updated' | 'unchanged';
 }
 
-type ResourceKind = 'vpcs' | 'subnets' | 'internetGateways' | 'natGateways' | 'peerings' | 'routeTables' | 'securityGroups' | 'networkAcls' | 'instances';
+type ResourceKind = 'vpcs' | 'subnets' | 'internetGateways' | 'natGateways' | 'peerings' | 'transitGateways' | 'routeTables' | 'securityGroups' | 'networkAcls' | 'virtualPrivateGateways' | 'instances';
 
 export interface TopologyApplyResult {
   changes: TopologyChange[];
@@ -65,9 +76,9 @@ export interface TopologyApplyResult {
 export async function applyTopology(topology: Topology, client: EC2Client): Promise<TopologyApplyResult> {
   const at = { entry: 'reading the existing resources' };
   try {
-    const run: ApplyRun = { client, at, existing: await describeVpcResources(client), changes: [], ids: { vpcs: {}, subnets: {}, internetGateways: {}, natGateways: {}, peerings: {}, routeTables: {}, securityGroups: {}, networkAcls: {}, instances: {} } };
+    const run: ApplyRun = { client, at, existing: await describeVpcResources(client), changes: [], ids: { vpcs: {}, subnets: {}, internetGateways: {}, natGateways: {}, peerings: {}, transitGateways: {}, routeTables: {}, securityGroups: {}, networkAcls: {}, virtualPrivateGateways: {}, instances: {} } };
     // each step may use the ids of the ones before it: subnets their VPC's, routes their gateways', instances their groups'
-    for (const step of [applyVpcs, applySubnets, applyInternetGateways, applyPeerings, applyNatGateways, applyRouteTables, applySecurityGroups, applyNetworkAcls, applyInstances]) {
+    for (const step of [applyVpcs, applySubnets, applyInternetGateways, applyPeerings, applyNatGateways, applyTransitGateways, applyVirtualPrivateGateways, applyRouteTables, applySecurityGroups, applyNetworkAcls, applyInstances]) {
       await step(topology, run);
     }
     return { changes: run.changes, ids: run.ids };
@@ -196,6 +207,77 @@ async function applyNatGateways(topology: Topology, run: ApplyRun): Promise<void
   }
 }
 
+/**
+ * Transit gateways by Name tag, each VPC attachment by gateway and VPC (its subnets as first created), and the
+ * gateway's route table: without `routes`, every attachment propagates its VPC's blocks and no static route is kept;
+ * with `routes`, nothing propagates and the static routes are exactly those listed.
+ */
+async function applyTransitGateways(topology: Topology, run: ApplyRun): Promise<void> {
+  for (const g of topology.transitGateways) {
+    run.at.entry = `transitGateways '${g.name}'`;
+    const found = run.existing.transitGateways.gateways.find((x) => nameTagOf(x.Tags) === g.name);
+    const gateway = found ?? (await run.client.send(new CreateTransitGatewayCommand({ TagSpecifications: tagSpec('transit-gateway', g.name) }))).TransitGateway!;
+    const id = gateway.TransitGatewayId!;
+    const tableId = gateway.Options!.AssociationDefaultRouteTableId!;
+    let changed = false;
+    const attachmentIds: Record<string, string> = {};
+    for (const a of g.attachments) {
+      const vpcId = run.ids.vpcs[a.vpc]!;
+      const existing = run.existing.transitGateways.vpcAttachments.find((x) => x.TransitGatewayId === id && x.VpcId === vpcId);
+      attachmentIds[a.vpc] =
+        existing?.TransitGatewayAttachmentId ??
+        (await run.client.send(new CreateTransitGatewayVpcAttachmentCommand({
+          TransitGatewayId: id, VpcId: vpcId, SubnetIds: a.subnets.map((s) => run.ids.subnets[s]!), TagSpecifications: tagSpec('transit-gateway-attachment', `${g.name}-${a.vpc}`),
+        }))).TransitGatewayVpcAttachment!.TransitGatewayAttachmentId!;
+      changed ||= !existing;
+    }
+    const propagating = new Set(
+      ((await run.client.send(new GetTransitGatewayRouteTablePropagationsCommand({ TransitGatewayRouteTableId: tableId }))).TransitGatewayRouteTablePropagations ?? []).map((p) => p.TransitGatewayAttachmentId!),
+    );
+    for (const attachmentId of Object.values(attachmentIds)) {
+      const want = g.routes === undefined;
+      if (want === propagating.has(attachmentId)) continue;
+      const request = { TransitGatewayRouteTableId: tableId, TransitGatewayAttachmentId: attachmentId };
+      await run.client.send(want ? new EnableTransitGatewayRouteTablePropagationCommand(request) : new DisableTransitGatewayRouteTablePropagationCommand(request));
+      changed = true;
+    }
+    const wanted = new Map((g.routes ?? []).map((r) => [r.destination, attachmentIds[r.attachment]!]));
+    const statics = (await run.client.send(new SearchTransitGatewayRoutesCommand({ TransitGatewayRouteTableId: tableId, Filters: [{ Name: 'type', Values: ['static'] }] }))).Routes ?? [];
+    for (const r of statics) {
+      if (wanted.get(r.DestinationCidrBlock!) === r.TransitGatewayAttachments?.[0]?.TransitGatewayAttachmentId) {
+        wanted.delete(r.DestinationCidrBlock!);
+        continue;
+      }
+      await run.client.send(new DeleteTransitGatewayRouteCommand({ TransitGatewayRouteTableId: tableId, DestinationCidrBlock: r.DestinationCidrBlock }));
+      changed = true;
+    }
+    for (const [destination, attachmentId] of wanted) {
+      await run.client.send(new CreateTransitGatewayRouteCommand({ TransitGatewayRouteTableId: tableId, DestinationCidrBlock: destination, TransitGatewayAttachmentId: attachmentId }));
+      changed = true;
+    }
+    record(run, 'transitGateways', g.name, id, !found ? 'created' : changed ? 'updated' : 'unchanged');
+  }
+}
+
+/**
+ * Virtual private gateways, each attached to its VPC (one moved to another VPC in the file is detached first). The
+ * networks behind them (onPremises) are no EC2 resources: nothing to apply.
+ */
+async function applyVirtualPrivateGateways(topology: Topology, run: ApplyRun): Promise<void> {
+  for (const g of topology.virtualPrivateGateways) {
+    run.at.entry = `virtualPrivateGateways '${g.name}'`;
+    const found = run.existing.vpnGateways.find((x) => nameTagOf(x.Tags) === g.name);
+    const id = found?.VpnGatewayId ?? (await run.client.send(new CreateVpnGatewayCommand({ Type: 'ipsec.1', TagSpecifications: tagSpec('vpn-gateway', g.name) }))).VpnGateway!.VpnGatewayId!;
+    const vpcId = run.ids.vpcs[g.vpc]!;
+    const attachedTo = found?.VpcAttachments?.find((a) => a.State === 'attached')?.VpcId;
+    if (attachedTo !== vpcId) {
+      if (attachedTo) await run.client.send(new DetachVpnGatewayCommand({ VpnGatewayId: id, VpcId: attachedTo }));
+      await run.client.send(new AttachVpnGatewayCommand({ VpnGatewayId: id, VpcId: vpcId }));
+    }
+    record(run, 'virtualPrivateGateways', g.name, id, !found ? 'created' : attachedTo === vpcId ? 'unchanged' : 'updated');
+  }
+}
+
 async function applyRouteTables(topology: Topology, run: ApplyRun): Promise<void> {
   for (const rt of topology.routeTables) {
     run.at.entry = `routeTables '${rt.name}'`;
@@ -212,8 +294,9 @@ async function applyRouteTables(topology: Topology, run: ApplyRun): Promise<void
           RouteTableId: id,
           DestinationCidrBlock: v6 ? undefined : r.destination,
           DestinationIpv6CidrBlock: v6 ? r.destination : undefined,
-          GatewayId: r.igw ? run.ids.internetGateways[r.igw] : undefined,
+          GatewayId: r.igw ? run.ids.internetGateways[r.igw] : r.vgw ? run.ids.virtualPrivateGateways[r.vgw] : undefined,
           NatGatewayId: r.nat ? run.ids.natGateways[r.nat] : undefined,
+          TransitGatewayId: r.tgw ? run.ids.transitGateways[r.tgw] : undefined,
           VpcPeeringConnectionId: r.pcx ? run.ids.peerings[r.pcx] : undefined,
         }),
       );

@@ -1,7 +1,7 @@
 /**
  * Virtual private gateways through the SDK: create (ipsec.1), attach and detach with the attachment's state,
  * DescribeVpnGateways and its filters, routes with GatewayId vgw-… (refused until attached, blackhole after a detach),
- * route propagation, and the refusals with EC2's codes.
+ * route propagation, the refusals with EC2's codes, and the topology applier's virtualPrivateGateways and vgw routes.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -20,6 +20,8 @@ import {
   type RouteTable,
   type VpnGateway,
 } from '@aws-sdk/client-ec2';
+import { applyTopology, describeFacts } from '../../../src/ec2/index.js';
+import { parseTopology } from '../../../src/vpc/index.js';
 import { createVpcWithSubnet, emulatorForFile, rejectsWith } from './sdk-harness.js';
 
 const h = emulatorForFile();
@@ -123,4 +125,28 @@ test('EnableVgwRoutePropagation lists the gateway on the table; Gateway.NotAttac
   await h.ec2.send(new EnableVgwRoutePropagationCommand({ RouteTableId: rtb, GatewayId: id }));
   await h.ec2.send(new DetachVpnGatewayCommand({ VpnGatewayId: id, VpcId: vpcId }));
   assert.deepEqual((await table(h.ec2, rtb)).PropagatingVgws, []);
+});
+
+test('applyTopology creates and attaches a virtual private gateway and its vgw routes; applying again changes nothing', async () => {
+  const topology = parseTopology({
+    vpcs: [{ name: 'onprem-vpc', cidr: '10.50.0.0/16' }],
+    subnets: [{ name: 'onprem-a', vpc: 'onprem-vpc', az: 'us-west-2a', cidr: '10.50.1.0/24' }],
+    virtualPrivateGateways: [{ name: 'onprem-vgw', vpc: 'onprem-vpc' }],
+    onPremises: [{ name: 'dc', cidr: '192.168.0.0/16', via: { vgw: 'onprem-vgw' } }],
+    routeTables: [{ name: 'onprem-rt', vpc: 'onprem-vpc', subnets: ['onprem-a'], routes: [{ destination: '192.168.0.0/16', vgw: 'onprem-vgw' }] }],
+  });
+  const first = await applyTopology(topology, h.ec2);
+  const vgwId = first.ids.virtualPrivateGateways['onprem-vgw']!;
+  assert.deepEqual(first.changes.filter((c) => c.kind === 'virtualPrivateGateways').map((c) => c.change), ['created']);
+  assert.deepEqual((await vgw(h.ec2, vgwId)).VpcAttachments, [{ VpcId: first.ids.vpcs['onprem-vpc'], State: 'attached' }]);
+  const second = await applyTopology(topology, h.ec2);
+  assert.deepEqual(second.changes.filter((c) => c.change !== 'unchanged'), []);
+  const facts = await describeFacts(h.ec2);
+  assert.deepEqual(facts.vpnGateways?.find((g) => g.id === vgwId), { id: vgwId, name: 'onprem-vgw', vpcId: first.ids.vpcs['onprem-vpc'] });
+  const rtb = facts.routeTables.find((t) => t.id === first.ids.routeTables['onprem-rt'])!;
+  assert.deepEqual(rtb.routes.find((r) => r.destination === '192.168.0.0/16')?.target, { kind: 'vgw', id: vgwId });
+  // detached behind the applier's back: the next application attaches it again
+  await h.ec2.send(new DetachVpnGatewayCommand({ VpnGatewayId: vgwId, VpcId: first.ids.vpcs['onprem-vpc'] }));
+  const third = await applyTopology(topology, h.ec2);
+  assert.deepEqual(third.changes.filter((c) => c.change !== 'unchanged').map((c) => `${c.kind} ${c.change}`), ['virtualPrivateGateways updated']);
 });
