@@ -51,6 +51,9 @@ export class FabricController {
   private running: Promise<void> | undefined;
   private eventsConnected = false;
   private stopped = false;
+  /** a `filtering` event asked for the facts to be read again; wakeRefresh ends refreshFacts' wait early */
+  private refreshRequested = false;
+  private wakeRefresh: (() => void) | undefined;
 
   constructor(
     private readonly state: LabState,
@@ -75,6 +78,12 @@ export class FabricController {
   }
 
   onEvent(e: MappingEvent): void {
+    if (e.type === 'filtering') {
+      // groups, their rules or ACLs changed: only a Describe says how (refreshFacts), at once rather than at its next poll
+      this.refreshRequested = true;
+      this.wakeRefresh?.();
+      return;
+    }
     if (e.type === 'snapshot') {
       this.enis.clear();
       for (const eni of e.enis) this.enis.set(eni.eniId, eni);
@@ -187,16 +196,27 @@ export class FabricController {
 
   /**
    * Route tables, gateways and peerings change only through EC2 calls, which emit no mapping event: re-read them
-   * every few seconds and reconcile when they differ (a route added with CreateRoute reaches the router).
+   * every few seconds and reconcile when they differ (a route added with CreateRoute reaches the router). Security
+   * groups and network ACLs announce their changes with a `filtering` event, which reads them at once.
    */
   async refreshFacts(client: EC2Client, everyMs: number): Promise<void> {
     while (!this.stopped) {
-      await sleep(everyMs);
+      if (!this.refreshRequested) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, everyMs);
+          this.wakeRefresh = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      this.wakeRefresh = undefined;
+      this.refreshRequested = false;
       try {
         const facts = await describeFacts(client);
         if (JSON.stringify(facts) !== JSON.stringify(this.facts)) {
           this.facts = facts;
-          this.log('EC2 route tables, gateways or peerings changed');
+          this.log('EC2 route tables, gateways, peerings, security groups or network ACLs changed');
           this.schedule();
         }
       } catch (err) {

@@ -1,14 +1,14 @@
 /**
- * `podnet demo`: the default scenario's eight cases, each a promise of the EKS documentation checked with real
+ * `podnet demo`: the default scenario's cases, each a promise of the EKS documentation checked with real
  * packets — which source address the far end saw, or that nothing arrived. What the VPC does (route tables, the
- * source/destination check, the internet and NAT gateways, peering) is not written here: the expectation comes from
+ * source/destination check, the internet and NAT gateways, peering, security groups, network ACLs) is not written here: the expectation comes from
  * evaluating the VPC model (src/vpc flowPath) over what EC2 says about the running lab, and the packets confirm it.
  * What the node does (its SNAT chain, which ENI a reply leaves by) is declared per check until `podnet explain`
  * models the node (issue 14).
  */
 import type { Ec2Facts } from '../ec2/index.js';
 import { PodnetError } from '../lib/index.js';
-import { eniHolding, flowPath, type NetworkInterface, type PathStart, type VpcModel } from '../vpc/index.js';
+import { eniHolding, flowPath, type NetworkInterface, type PathStart, type Traffic, type VpcDropReason, type VpcModel } from '../vpc/index.js';
 import { labDown, labUp, type Progress } from './lab.js';
 import { sourceCheckDrops } from './drops.js';
 import { probe, resolveEndpoint, type Endpoint, type ProbeResult } from './probe.js';
@@ -27,6 +27,8 @@ interface Expect {
   describe: string;
   /** the VPC router's source/destination check must drop packets during the probe (the reason it fails) */
   droppedBySourceCheck?: boolean;
+  /** a security group or network ACL must drop it: the probe's reason (the fabric counter that moved) must be this */
+  droppedByFilter?: Extract<VpcDropReason, 'security-group' | 'network-acl'>;
 }
 
 /** One probe of a case, with what its nodes do to it (declared: the model has no node yet). */
@@ -69,6 +71,12 @@ export const demoCases: DemoCase[] = [
   // a hostNetwork pod sends with the node's own address: no SNAT needed
   { title: '7 hostNetwork pod', checks: [{ from: 'hostnet', to: 'peer-host' }] },
   { title: '8 pod → pod across subnets', checks: [{ from: 'web-pub', to: 'web-priv' }] },
+  // security groups, per ENI: priv-excl's group (guarded) takes traffic only from the members of the nodes group
+  { title: '9 security group blocks the peered VPC', checks: [{ from: 'peer-host', to: 'web-excl' }] },
+  // the nodes group allows the peer CIDR; guarded allows a pod of a nodes-group node (a secondary IP of its ENI)
+  { title: '10 security group allows it', checks: [{ from: 'peer-host', to: 'web-priv' }, { from: 'web-pub', to: 'web-excl' }] },
+  // the peer subnet's ACL denies the echo port from the public subnet (rule 90), whatever the groups say
+  { title: '11 network ACL deny', checks: [{ from: 'web-pub', to: 'peer-host', snat: snatToNode }] },
 ];
 
 /** The running lab as the model sees it, and its endpoints by name. */
@@ -79,6 +87,8 @@ interface DemoWorld {
   primaryEniOf: (name: string) => NetworkInterface;
   /** a few words naming an address: `node pub-ip's public IP`, `pod's own`, `NAT gateway nat-a's EIP` */
   whose: (address: string) => string;
+  /** what the demo's probes are, for the security groups and network ACLs: TCP to the echo port */
+  traffic: Traffic;
 }
 
 function demoWorld(stateDir: string): DemoWorld {
@@ -109,7 +119,7 @@ function demoWorld(stateDir: string): DemoWorld {
     }
     return 'internet address';
   };
-  return { model, endpoint, primaryEniOf, whose };
+  return { model, endpoint, primaryEniOf, whose, traffic: { protocol: 'tcp', destinationPort: lab.plan.echoPort } };
 }
 
 /** The model's expectation for one check: where the packet starts (after the sender's node), and what the VPC does. */
@@ -123,7 +133,7 @@ function expectFromModel(world: DemoWorld, check: DemoCheck): Expect {
     start = { eniId: primary.eniId, source: primary.privateIps[0]! };
   } else start = { eniId: (eniHolding(world.model.enis, from.address) ?? world.primaryEniOf(check.from)).eniId, source: from.address };
   const replyFromEniId = check.replyByPrimaryEni ? world.primaryEniOf(check.to).eniId : undefined;
-  const flow = flowPath(world.model, start, to.address, replyFromEniId ? { replyFromEniId } : {});
+  const flow = flowPath(world.model, start, to.address, { traffic: world.traffic, ...(replyFromEniId ? { replyFromEniId } : {}) });
   const node = [check.snat, check.replyByPrimaryEni].filter(Boolean).join('; ');
   const declared = node ? ` [${node}]` : '';
   if (flow.verdict === 'delivered') {
@@ -134,7 +144,14 @@ function expectFromModel(world: DemoWorld, check: DemoCheck): Expect {
   const failed = flow.reply ?? flow.forward;
   const at = failed.hops.at(-1);
   const where = at ? ` at ${at.element} ${at.id}` : '';
-  return { saw: null, describe: `${flow.reply ? 'reply ' : ''}dropped: ${flow.reason}${where}${declared}`, droppedBySourceCheck: flow.reason === 'source-destination-check' };
+  const filter = flow.reason === 'security-group' || flow.reason === 'network-acl' ? flow.reason : undefined;
+  const why = filter && at ? ` (${at.action})` : '';
+  return {
+    saw: null,
+    describe: `${flow.reply ? 'reply ' : ''}dropped: ${flow.reason}${where}${why}${declared}`,
+    droppedBySourceCheck: flow.reason === 'source-destination-check',
+    ...(filter ? { droppedByFilter: filter } : {}),
+  };
 }
 
 /** What the model expects of each check of a case in the lab that is up (`saw`: null when nothing may arrive). */
@@ -145,6 +162,7 @@ export function demoExpectations(stateDir: string, c: DemoCase): Array<DemoCheck
 
 function observed(r: ProbeResult, drops: number | null): string {
   if (r.delivered) return `seen as ${r.saw}`;
+  if (r.droppedBy) return `not delivered (${r.reason}: ${r.droppedBy.detail})`;
   return `not delivered${drops === null ? ` (${r.reason ?? r.error ?? 'no answer'})` : `; src/dst check dropped ${drops} packets`}`;
 }
 
@@ -157,7 +175,8 @@ export async function runDemoCase(stateDir: string, c: DemoCase, progress: Progr
     const before = expect.droppedBySourceCheck ? await sourceCheckDrops(router) : 0;
     const result = await probe(expect.from, expect.to, { stateDir, proto: 'tcp' });
     const drops = expect.droppedBySourceCheck ? (await sourceCheckDrops(router)) - before : null;
-    const pass = expect.saw === null ? !result.delivered && (drops === null || drops > 0) : result.delivered && result.saw === expect.saw;
+    const dropMatches = (drops === null || drops > 0) && (expect.droppedByFilter === undefined || result.reason === expect.droppedByFilter);
+    const pass = expect.saw === null ? !result.delivered && dropMatches : result.delivered && result.saw === expect.saw;
     rows.push({ case: `${c.title}: ${expect.from} → ${expect.to}`, expected: expect.describe, observed: observed(result, drops), pass });
   }
   return rows;

@@ -13,13 +13,31 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const state = new LabState(dir);
 state.ensure();
 
+// examples/lab.yaml's groups and ACLs as EC2 describes them (a new group's egress rule allows everything)
+const allOut = [{ protocol: 'all' as const, peer: { cidr: '0.0.0.0/0' } }];
+const allowAll = (egress: boolean) => ({ ruleNumber: 100, egress, protocol: 'all' as const, cidr: '0.0.0.0/0', action: 'allow' as const });
 const facts: Ec2Facts = {
   ...defaultVpcFacts,
   instances: [],
   securityGroups: [],
+  filtering: {
+    securityGroups: [
+      { id: 'sg-nodes', name: 'nodes', vpcId: 'vpc-main', ingress: [{ protocol: 'all', peer: { cidr: '10.0.0.0/16' } }, { protocol: 'all', peer: { cidr: '10.1.0.0/16' } }], egress: allOut },
+      { id: 'sg-echo', name: 'public-echo', vpcId: 'vpc-main', ingress: [{ protocol: 'tcp', ports: { from: 7007, to: 7007 }, peer: { cidr: '0.0.0.0/0' } }], egress: allOut },
+      { id: 'sg-guarded', name: 'guarded', vpcId: 'vpc-main', ingress: [{ protocol: 'all', peer: { groupId: 'sg-nodes' } }], egress: allOut },
+      { id: 'sg-peerhosts', name: 'peer-hosts', vpcId: 'vpc-peer', ingress: [{ protocol: 'all', peer: { cidr: '10.0.0.0/16' } }], egress: allOut },
+    ],
+    networkAcls: [
+      { id: 'acl-main', vpcId: 'vpc-main', isDefault: true, subnetIds: ['subnet-pub', 'subnet-priv'], entries: [allowAll(false), allowAll(true)] },
+      { id: 'acl-peerdefault', vpcId: 'vpc-peer', isDefault: true, subnetIds: [], entries: [allowAll(false), allowAll(true)] },
+      { id: 'acl-peer', vpcId: 'vpc-peer', isDefault: false, subnetIds: ['subnet-peer'], entries: [{ ruleNumber: 90, egress: false, protocol: 'tcp', ports: { from: 7007, to: 7007 }, cidr: '10.0.0.0/20', action: 'deny' }, allowAll(false), allowAll(true)] },
+    ],
+  },
 };
+const groupsOf: Record<string, string[]> = { 'i-pubip': ['sg-nodes', 'sg-echo'], 'i-excl': ['sg-guarded'], 'i-peerhost': ['sg-peerhosts'] };
 const eni = (eniId: string, instanceId: string | null, deviceIndex: number | null, subnetId: string, privateIps: string[], publicIps: Record<string, string> = {}): EniMapping & { wired: boolean } => ({
-  eniId, mac: '02:00:00:00:00:01', vpcId: subnetId === 'subnet-peer' ? 'vpc-peer' : 'vpc-main', subnetId, instanceId, deviceIndex, privateIps, ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps, groupIds: [], wired: true,
+  eniId, mac: '02:00:00:00:00:01', vpcId: subnetId === 'subnet-peer' ? 'vpc-peer' : 'vpc-main', subnetId, instanceId, deviceIndex, privateIps, ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps,
+  groupIds: instanceId === null ? [] : (groupsOf[instanceId] ?? ['sg-nodes']), wired: true,
 });
 const enis = [
   eni('eni-nat', null, null, 'subnet-pub', ['10.0.0.4'], { '10.0.0.4': '203.0.113.4' }),
@@ -61,6 +79,10 @@ test("the demo's VPC-level expectations come from the model: the documented outc
     ['peer-host → web-old-eni1', null, true], // pre-1.8.0: it leaves eth0 and the source/destination check drops it
     ['hostnet → peer-host', '10.0.16.4', false], // the node's address
     ['web-pub → web-priv', '10.0.0.7', false],
+    ['peer-host → web-excl', null, false], // guarded takes only the nodes group's members
+    ['peer-host → web-priv', '10.1.0.4', false], // nodes allows the peer CIDR
+    ['web-pub → web-excl', '10.0.0.7', false], // the pod's address is a secondary IP of a nodes-group ENI
+    ['web-pub → peer-host', null, false], // the peer subnet's ACL, rule 90
   ]);
 });
 
@@ -71,4 +93,10 @@ test('each expectation names whose address is seen, or the element that dropped 
   assert.equal(noip!.describe, 'dropped: no-public-ip at internet-gateway igw-1 [node SNAT]');
   const old = demoExpectations(dir, demoCases[5]!)[1]!;
   assert.equal(old.describe, 'reply dropped: source-destination-check at eni eni-old0 [pre-1.8.0: reply leaves eth0]');
+  const [blocked] = demoExpectations(dir, demoCases.find((c) => c.title.startsWith('9 '))!);
+  assert.equal(blocked!.droppedByFilter, 'security-group');
+  assert.equal(blocked!.describe, 'dropped: security-group at security-group sg-guarded (no ingress rule of sg-guarded (guarded) allows tcp/7007 from 10.1.0.4)');
+  const [denied] = demoExpectations(dir, demoCases.find((c) => c.title.startsWith('11 '))!);
+  assert.equal(denied!.droppedByFilter, 'network-acl');
+  assert.equal(denied!.describe, 'dropped: network-acl at network-acl acl-peer (acl-peer ingress rule 90 denies tcp/7007 from 10.0.0.5) [node SNAT]');
 });
