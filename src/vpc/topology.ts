@@ -292,6 +292,10 @@ function checkReferences(t: Topology): string[] {
         ref(subnets, s, `transitGateways[${i}].attachments[${j}].subnets[${k}]`, 'subnet');
         const subnetVpc = vpcOf('subnet', s);
         if (subnetVpc !== undefined && subnetVpc !== a.vpc) problems.push(`transitGateways[${i}].attachments[${j}].subnets[${k}]: '${s}' is in VPC '${subnetVpc}', not '${a.vpc}'`);
+        // EC2 refuses two subnets of one zone in an attachment (DuplicateSubnetsInSameZone)
+        const zoneOf = (name: string) => t.subnets.find((x) => x.name === name)?.az;
+        const sameZone = a.subnets.slice(0, k).find((other) => zoneOf(other) !== undefined && zoneOf(other) === zoneOf(s));
+        if (sameZone !== undefined) problems.push(`transitGateways[${i}].attachments[${j}].subnets[${k}]: '${s}' is in ${zoneOf(s)} like '${sameZone}' (an attachment takes one subnet per availability zone)`);
       });
     });
     (g.routes ?? []).forEach((r, j) => {

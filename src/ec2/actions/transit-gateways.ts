@@ -429,6 +429,48 @@ const searchTransitGatewayRoutes: Handler = (params, state) => {
   return { routeSet: routes.slice(0, max).map(renderRoute), additionalRoutesAvailable: routes.length > max };
 };
 
+// ---- propagation ----
+
+function renderPropagation(a: AttachmentRow, tableId: string, stateName: string): XmlObject {
+  return { transitGatewayAttachmentId: a.id, resourceId: a.resource_id, resourceType: a.resource_type, transitGatewayRouteTableId: tableId, state: stateName };
+}
+
+/** The table and attachment of a propagation request: one gateway's (an attachment propagates to one table here). */
+function propagationParams(params: Ec2Params, state: Ec2State): { table: TgwRouteTableRow; attachment: AttachmentRow } {
+  const table = findTable(state, params.req('TransitGatewayRouteTableId'));
+  const attachment = findRow<AttachmentRow>(state, 'tgwAttachment', params.req('TransitGatewayAttachmentId'));
+  if (attachment.tgw_id !== table.tgw_id) {
+    throw invalidParameter(`Transit Gateway Attachment ${attachment.id} does not belong to Transit Gateway ${table.tgw_id}.`);
+  }
+  return { table, attachment };
+}
+
+const enableTransitGatewayRouteTablePropagation: Handler = (params, state) => {
+  const { table, attachment } = propagationParams(params, state);
+  if (attachment.propagation_route_table_id !== null) {
+    throw invalidParameter(`Transit Gateway Attachment ${attachment.id} already propagates to Transit Gateway Route Table ${attachment.propagation_route_table_id}.`);
+  }
+  state.run('UPDATE transit_gateway_attachments SET propagation_route_table_id = ? WHERE id = ?', table.id, attachment.id);
+  return { propagation: renderPropagation(attachment, table.id, 'enabling') };
+};
+
+const disableTransitGatewayRouteTablePropagation: Handler = (params, state) => {
+  const { table, attachment } = propagationParams(params, state);
+  if (attachment.propagation_route_table_id !== table.id) {
+    throw invalidParameter(`Transit Gateway Attachment ${attachment.id} does not propagate to Transit Gateway Route Table ${table.id}.`);
+  }
+  state.run('UPDATE transit_gateway_attachments SET propagation_route_table_id = NULL WHERE id = ?', attachment.id);
+  return { propagation: renderPropagation(attachment, table.id, 'disabling') };
+};
+
+const getTransitGatewayRouteTablePropagations: Handler = (params, state) => {
+  const table = findTable(state, params.req('TransitGatewayRouteTableId'));
+  const rows = state.all<AttachmentRow>('SELECT * FROM transit_gateway_attachments WHERE propagation_route_table_id = ? ORDER BY seq', table.id);
+  return {
+    transitGatewayRouteTablePropagations: rows.map((a) => ({ transitGatewayAttachmentId: a.id, resourceId: a.resource_id, resourceType: a.resource_type, state: 'enabled' })),
+  };
+};
+
 // ---- for CreateRoute ----
 
 /** The gateway a VPC route may target: it exists and has an attachment of that VPC (else EC2 answers NotFound). */
@@ -451,4 +493,7 @@ export const transitGatewayActions: Record<string, Handler> = {
   CreateTransitGatewayRoute: createTransitGatewayRoute,
   DeleteTransitGatewayRoute: deleteTransitGatewayRoute,
   SearchTransitGatewayRoutes: searchTransitGatewayRoutes,
+  EnableTransitGatewayRouteTablePropagation: enableTransitGatewayRouteTablePropagation,
+  DisableTransitGatewayRouteTablePropagation: disableTransitGatewayRouteTablePropagation,
+  GetTransitGatewayRouteTablePropagations: getTransitGatewayRouteTablePropagations,
 };
