@@ -36,12 +36,14 @@ import {
   EC2Client,
   EnableTransitGatewayRouteTablePropagationCommand,
   GetTransitGatewayRouteTablePropagationsCommand,
+  ModifyNetworkInterfaceAttributeCommand,
   ModifySubnetAttributeCommand,
   ReplaceNetworkAclAssociationCommand,
   ReplaceNetworkAclEntryCommand,
   RevokeSecurityGroupEgressCommand,
   RunInstancesCommand,
   SearchTransitGatewayRoutesCommand,
+  type Instance,
   type IpPermission,
   type NetworkAclEntry,
   type ResourceType,
@@ -458,14 +460,30 @@ async function applyNetworkAcls(topology: Topology, run: ApplyRun): Promise<void
   }
 }
 
+/**
+ * Gives a running instance's primary ENI the groups the file names, when they differ (ModifyNetworkInterfaceAttribute,
+ * as a console edit would); an instance that names none keeps what it has.
+ */
+async function completePrimaryGroups(run: ApplyRun, instance: Instance, groupNames: string[]): Promise<boolean> {
+  if (groupNames.length === 0) return false;
+  const primary = instance.NetworkInterfaces?.find((n) => n.Attachment?.DeviceIndex === 0);
+  if (!primary) return false;
+  const wanted = groupNames.map((g) => run.ids.securityGroups[g]!);
+  const have = (primary.Groups ?? []).map((g) => g.GroupId!);
+  if ([...wanted].sort().join() === [...have].sort().join()) return false;
+  await run.client.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: primary.NetworkInterfaceId, Groups: wanted }));
+  return true;
+}
+
 async function applyInstances(topology: Topology, run: ApplyRun): Promise<void> {
   const running = run.existing.instances.filter((i) => i.State?.Name !== 'shutting-down');
   for (const inst of topology.instances) {
     run.at.entry = `instances '${inst.name}'`;
     const found = running.find((x) => nameTagOf(x.Tags) === inst.name);
     if (found) {
-      const changed = await completeTags(run, found.InstanceId!, found.Tags, toTags(inst.name, inst.tags));
-      record(run, 'instances', inst.name, found.InstanceId!, changed ? 'updated' : 'unchanged');
+      const tagged = await completeTags(run, found.InstanceId!, found.Tags, toTags(inst.name, inst.tags));
+      const regrouped = await completePrimaryGroups(run, found, inst.securityGroups);
+      record(run, 'instances', inst.name, found.InstanceId!, tagged || regrouped ? 'updated' : 'unchanged');
       continue;
     }
     const groupIds = inst.securityGroups.map((g) => run.ids.securityGroups[g]!);

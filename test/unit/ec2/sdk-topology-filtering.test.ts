@@ -139,3 +139,17 @@ test('network ACLs: a subnet moves from another custom ACL; EC2 refusing an entr
   }));
   await assert.rejects(applyTopology(bad, h.ec2), /networkAcls 'one'.*InvalidParameterValue/);
 });
+
+test('an instance whose groups the file changes gets them on its primary ENI; the same file again changes nothing', async () => {
+  const withInstance = (names: string[]) => parseTopology(file('inst', '10.24.0.0', {
+    ...groups('inst'),
+    instances: [{ name: 'node-1', type: 't3.medium', subnet: 'inst-a', securityGroups: names }],
+  }));
+  const { ids } = await applyTopology(withInstance(['nodes']), h.ec2);
+  const primaryGroups = () => h.server.state.mappingSnapshot().find((e) => e.instanceId === ids.instances['node-1'] && e.deviceIndex === 0)!.groupIds;
+  assert.deepEqual(primaryGroups(), [ids.securityGroups.nodes]);
+  const regrouped = await applyTopology(withInstance(['nodes', 'lb']), h.ec2);
+  assert.deepEqual(regrouped.changes.filter((c) => c.change !== 'unchanged').map((c) => `${c.kind} ${c.name} ${c.change}`), ['instances node-1 updated']);
+  assert.deepEqual(primaryGroups(), [ids.securityGroups.nodes, ids.securityGroups.lb]);
+  assert.deepEqual((await applyTopology(withInstance(['lb', 'nodes']), h.ec2)).changes.filter((c) => c.change !== 'unchanged'), []);
+});
