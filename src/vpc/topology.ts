@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import { PodnetError, nearestNames, parseSettings } from '../lib/index.js';
-import { parseCidr } from '../net/index.js';
+import { cidrsOverlap, parseCidr } from '../net/index.js';
+import { MAX_IPV4_CIDRS_PER_VPC, restrictedAssociation, vpcBlockSizeAllowed } from './cidr-blocks.js';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a name: letters, digits, . _ -');
 const isCidrOf = (family: 4 | 6) => (text: string) => {
@@ -234,6 +235,7 @@ function checkReferences(t: Topology): string[] {
     if (!set.has(value)) problems.push(`${path}: no ${kind} named '${value}' (declared: ${[...set].join(', ') || 'none'})`);
   };
   t.subnets.forEach((s, i) => ref(vpcs, s.vpc, `subnets[${i}].vpc`, 'VPC'));
+  t.vpcs.forEach((v, i) => problems.push(...secondaryCidrProblems(t, v, i)));
   t.internetGateways.forEach((g, i) => ref(vpcs, g.vpc, `internetGateways[${i}].vpc`, 'VPC'));
   t.natGateways.forEach((g, i) => ref(subnets, g.subnet, `natGateways[${i}].subnet`, 'subnet'));
   t.peerings.forEach((p, i) => {
@@ -316,6 +318,32 @@ function checkReferences(t: Topology): string[] {
     ref(subnets, inst.subnet, `instances[${i}].subnet`, 'subnet');
     inst.securityGroups.forEach((g, j) => ref(groups, g, `instances[${i}].securityGroups[${j}]`, 'security group'));
   });
+  return problems;
+}
+
+/**
+ * What AssociateVpcCidrBlock would refuse of `vpcs[i].secondaryCidrs`, in the order the applier associates them:
+ * a size outside /16../28, a range the primary block's range restricts, an overlap with the VPC's own blocks or
+ * with a peered VPC's, more than EC2's 5 blocks per VPC.
+ */
+function secondaryCidrProblems(t: Topology, v: Topology['vpcs'][number], i: number): string[] {
+  const problems: string[] = [];
+  const blocks = [v.cidr];
+  const peerNames = t.peerings.flatMap((p) => (p.requester === v.name ? [p.accepter] : p.accepter === v.name ? [p.requester] : []));
+  const peerBlocks = t.vpcs.filter((x) => peerNames.includes(x.name)).flatMap((x) => [x.cidr, ...x.secondaryCidrs].map((b) => ({ vpc: x.name, b })));
+  v.secondaryCidrs.forEach((c, j) => {
+    const path = `vpcs[${i}].secondaryCidrs[${j}]`;
+    const cidr = parseCidr(c);
+    if (!vpcBlockSizeAllowed(cidr.prefixLength)) problems.push(`${path}: ${c} is not /16 to /28 (the sizes of a VPC block)`);
+    const restricted = restrictedAssociation(blocks, c);
+    if (restricted) problems.push(`${path}: ${c} is a restricted range for VPC '${v.name}' (${restricted}); 100.64.0.0/10 or a publicly routable block is allowed`);
+    const own = blocks.find((b) => cidrsOverlap(parseCidr(b), cidr));
+    if (own) problems.push(`${path}: ${c} overlaps ${own}, already a block of VPC '${v.name}'`);
+    const peer = peerBlocks.find(({ b }) => cidrsOverlap(parseCidr(b), cidr));
+    if (peer) problems.push(`${path}: ${c} overlaps ${peer.b} of the peered VPC '${peer.vpc}' (EC2 refuses a block that overlaps a peered VPC's)`);
+    blocks.push(c);
+  });
+  if (blocks.length > MAX_IPV4_CIDRS_PER_VPC) problems.push(`vpcs[${i}].secondaryCidrs: ${blocks.length} blocks with the primary; EC2 allows ${MAX_IPV4_CIDRS_PER_VPC} per VPC`);
   return problems;
 }
 

@@ -1,4 +1,5 @@
-import { cidrContains, cidrsOverlap, parseCidr, type Cidr } from '../../net/index.js';
+import { cidrContains, cidrsOverlap, parseCidr } from '../../net/index.js';
+import { MAX_IPV4_CIDRS_PER_VPC, restrictedAssociation, vpcBlockSizeAllowed } from '../../vpc/index.js';
 import { Ec2Error, type ActionHandler, type XmlObject } from '../protocol.js';
 import type { Ec2State, SubnetRow, VpcRow } from '../state.js';
 import { applyTagSpecifications, deleteResource, describeAction, findRow, invalidParameter, ownerId, parseCidrParam, selectRows, tagSet } from './common.js';
@@ -90,7 +91,7 @@ function renderSubnet(state: Ec2State, subnet: SubnetRow): XmlObject {
 
 /** EC2 accepts VPC and subnet IPv4 blocks from /16 to /28. */
 function checkBlockSize(text: string, prefixLength: number, code: string): void {
-  if (prefixLength < 16 || prefixLength > 28) throw new Ec2Error(code, `The CIDR '${text}' is invalid.`);
+  if (!vpcBlockSizeAllowed(prefixLength)) throw new Ec2Error(code, `The CIDR '${text}' is invalid.`);
 }
 
 const createVpc: Handler = (params, state) => {
@@ -205,31 +206,6 @@ const modifySubnetAttribute: Handler = (params, state) => {
   return { return: true };
 };
 
-/** EC2's default quota of IPv4 CIDR blocks per VPC, the primary included. */
-const MAX_IPV4_CIDRS_PER_VPC = 5;
-
-const RFC1918 = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'].map((c) => parseCidr(c));
-const BENCHMARK_198_19 = parseCidr('198.19.0.0/16');
-
-/**
- * Why AWS's IPv4 CIDR block association restrictions refuse `candidate` for a VPC (undefined: permitted). They follow
- * the range the primary block is in: a VPC in one RFC 1918 range may add blocks of that range, 100.64.0.0/10 or
- * publicly routable ones, never another RFC 1918 range; 198.19.0.0/16 only to a VPC in it; in 10.0.0.0/8, nothing
- * of 10.0.0.0/16 once a block is in 10.0.0.0/15; in 172.16.0.0/12, nothing of 172.31.0.0/16. A VPC whose primary
- * block is in 100.64.0.0/10, 198.19.0.0/16 or public space may add no RFC 1918 block.
- */
-export function restrictedAssociation(cidrs: readonly Cidr[], candidate: Cidr): string | undefined {
-  const primary = cidrs[0]!;
-  const within = (range: Cidr | string, c: Cidr) => cidrContains(typeof range === 'string' ? parseCidr(range) : range, c);
-  const primaryRange = RFC1918.find((r) => within(r, primary));
-  const candidateRange = RFC1918.find((r) => within(r, candidate));
-  if (candidateRange && candidateRange !== primaryRange) return 'another private address range';
-  if (within(BENCHMARK_198_19, candidate) && !within(BENCHMARK_198_19, primary)) return '198.19.0.0/16';
-  if (primaryRange === RFC1918[0] && within('10.0.0.0/16', candidate) && cidrs.some((c) => within('10.0.0.0/15', c))) return '10.0.0.0/16';
-  if (primaryRange === RFC1918[1] && within('172.31.0.0/16', candidate)) return '172.31.0.0/16';
-  return undefined;
-}
-
 /** The CIDRs of the VPCs `vpcId` is actively peered with. */
 function peeredCidrs(state: Ec2State, vpcId: string): string[] {
   const peers = state.all<{ peer: string }>(
@@ -252,8 +228,7 @@ const associateVpcCidrBlock: Handler = (params, state) => {
   const cidr = parseCidrParam(text, 'cidrBlock', 4);
   checkBlockSize(text, cidr.prefixLength, 'InvalidVpc.Range');
   const current = state.vpcIpv4Cidrs(vpc.id);
-  const currentCidrs = current.map((c) => parseCidr(c));
-  if (restrictedAssociation(currentCidrs, cidr)) {
+  if (restrictedAssociation(current, text)) {
     throw new Ec2Error(
       'InvalidVpc.Range',
       `The CIDR '${text}' is restricted. Use a CIDR from the same private address range as the current VPC CIDR, or use a publicly-routable CIDR. For additional restrictions, see https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html`,

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { forwardPath, lookupRoute, vpcCidrsOf, vpcContaining, type VpcFacts, type VpcModel } from '../../../src/vpc/index.js';
+import { forwardPath, lookupRoute, parseTopology, vpcCidrsOf, vpcContaining, type VpcFacts, type VpcModel } from '../../../src/vpc/index.js';
 import { defaultVpcFacts } from './default-vpc.js';
 
 /** The default lab VPCs with 100.64.0.0/16 added to main, a pod subnet in it, and the tables EC2 would then list. */
@@ -69,4 +69,32 @@ test('a peering carries the peer VPC\'s secondary block once the peer routes it,
   const delivered = forwardPath(routed, { eniId: 'eni-peer', source: '10.1.0.10' }, '100.64.0.10');
   assert.equal(delivered.verdict, 'delivered');
   assert.deepEqual(delivered.arrivedAt && 'eni' in delivered.arrivedAt ? delivered.arrivedAt.eni.eniId : delivered.arrivedAt, 'eni-pods');
+});
+
+test('the topology loader refuses what AssociateVpcCidrBlock would, with field paths', () => {
+  const load = (vpcs: unknown[], peerings: unknown[] = []) => {
+    try {
+      parseTopology({ vpcs, peerings });
+      return '';
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  assert.equal(load([{ name: 'main', cidr: '10.0.0.0/16', secondaryCidrs: ['100.64.0.0/16', '10.2.0.0/16'] }]), '');
+  assert.match(load([{ name: 'main', cidr: '10.0.0.0/16', secondaryCidrs: ['192.168.0.0/16'] }]), /vpcs\[0\]\.secondaryCidrs\[0\]: 192\.168\.0\.0\/16 is a restricted range for VPC 'main' \(a VPC in 10\.0\.0\.0\/8 takes no block of another private range\)/);
+  assert.match(load([{ name: 'cn', cidr: '100.64.0.0/16', secondaryCidrs: ['10.5.0.0/16'] }]), /vpcs\[0\]\.secondaryCidrs\[0\]: 10\.5\.0\.0\/16 is a restricted range/);
+  assert.match(load([{ name: 'main', cidr: '10.0.0.0/16', secondaryCidrs: ['10.0.128.0/17'] }]), /vpcs\[0\]\.secondaryCidrs\[0\]: 10\.0\.128\.0\/17 overlaps 10\.0\.0\.0\/16/);
+  assert.match(load([{ name: 'main', cidr: '10.0.0.0/16', secondaryCidrs: ['100.64.0.0/15'] }]), /vpcs\[0\]\.secondaryCidrs\[0\]: 100\.64\.0\.0\/15 is not \/16 to \/28/);
+  const peered = load(
+    [{ name: 'main', cidr: '10.0.0.0/16', secondaryCidrs: ['100.64.0.0/16'] }, { name: 'peer', cidr: '10.1.0.0/16', secondaryCidrs: ['100.64.0.0/20'] }],
+    [{ name: 'p', requester: 'main', accepter: 'peer' }],
+  );
+  assert.match(peered, /vpcs\[0\]\.secondaryCidrs\[0\]: 100\.64\.0\.0\/16 overlaps 100\.64\.0\.0\/20 of the peered VPC 'peer'/);
+  assert.match(peered, /vpcs\[1\]\.secondaryCidrs\[0\]: 100\.64\.0\.0\/20 overlaps 100\.64\.0\.0\/16 of the peered VPC 'main'/);
+  // the same block in two VPCs that are not peered is fine, as on AWS
+  assert.equal(load([{ name: 'a', cidr: '10.0.0.0/16', secondaryCidrs: ['100.64.0.0/16'] }, { name: 'b', cidr: '10.1.0.0/16', secondaryCidrs: ['100.64.0.0/16'] }]), '');
+  assert.match(
+    load([{ name: 'main', cidr: '10.0.0.0/16', secondaryCidrs: ['10.2.0.0/16', '10.3.0.0/16', '10.4.0.0/16', '10.5.0.0/16', '10.6.0.0/16'] }]),
+    /vpcs\[0\]\.secondaryCidrs: 6 blocks with the primary; EC2 allows 5 per VPC/,
+  );
 });
