@@ -161,6 +161,14 @@ for (let i = 0; i < Math.min(runs, 10); i++) {
   await replaceNftTable(plan.vpcs[0]!.router, desired.nft.get(plan.vpcs[0]!.router)!);
   sgChange.push(performance.now() - t);
 }
+// the peer: the same replacement of the router's table without filtering (the source/destination check only)
+const plainTable: number[] = [];
+for (let i = 0; i < Math.min(runs, 10); i++) {
+  const t = performance.now();
+  const desired = renderFabric(plan, scenario, { ...facts, filtering: undefined }, mappings);
+  await replaceNftTable(plan.vpcs[0]!.router, desired.nft.get(plan.vpcs[0]!.router)!);
+  plainTable.push(performance.now() - t);
+}
 await ipBatch([...plan.namespaces, ...nodeNs].map((n) => `netns del ${n}`)).catch(() => undefined);
 
 const ms = (v: number) => v.toFixed(1);
@@ -175,6 +183,7 @@ process.stdout.write(
       row('first reconcile (links, routes, rules, nft)', [first]),
       row('reconcile after one address added', addressAdded),
       row('security-group change: render + nft table', sgChange),
+      row('render + nft table without filtering (peer)', plainTable),
     ],
   ) + '\n',
 );
