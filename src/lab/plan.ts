@@ -1,7 +1,8 @@
 /**
  * The lab's fixed fabric as data, from the scenario alone: which namespaces exist, the point-to-point links between
- * them (aws ↔ each VPC router, router ↔ internet gateway ↔ internet core, router ↔ router for each peering, core ↔
- * internet host) and their transit addresses. What depends on EC2 (ENIs, addresses, route tables) is in render.ts.
+ * them (aws ↔ each VPC router, router ↔ internet gateway ↔ internet core, router ↔ router for each peering, router ↔
+ * transit gateway for each attachment, core ↔
+ * internet host, router ↔ virtual private gateway ↔ on-premises network ↔ its hosts) and their transit addresses. What depends on EC2 (ENIs, addresses, route tables) is in render.ts.
  * Every namespace is `pn-…` and every link podnet names is `pn…`, so `lab down` can sweep by prefix.
  */
 import { createHash } from 'node:crypto';
@@ -20,9 +21,12 @@ export const ns = {
   inet: `${NS_PREFIX}inet`,
   router: (vpc: string) => `${NS_PREFIX}r-${vpc}`,
   igw: (igw: string) => `${NS_PREFIX}igw-${igw}`,
+  tgw: (tgw: string) => `${NS_PREFIX}tgw-${tgw}`,
   nat: (nat: string) => `${NS_PREFIX}nat-${nat}`,
   node: (node: string) => `${NS_PREFIX}n-${node}`,
   host: (host: string) => `${NS_PREFIX}h-${host}`,
+  vgw: (vgw: string) => `${NS_PREFIX}vgw-${vgw}`,
+  onPrem: (network: string) => `${NS_PREFIX}op-${network}`,
   pod: (pod: string) => `${NS_PREFIX}p-${pod}`,
 };
 
@@ -76,11 +80,57 @@ export interface PeeringPlan {
   accepterIp: string;
 }
 
+/**
+ * A transit gateway: a namespace of its own with a link to the router of each attached VPC. Its routes are its route
+ * table (render.ts, from EC2's facts); a VPC route → tgw goes to tgwIp over routerDev.
+ */
+export interface TgwPlan {
+  name: string;
+  ns: string;
+  attachments: Array<{ vpc: string; routerDev: string; tgwDev: string; routerIp: string; tgwIp: string }>;
+}
+
 export interface InternetHostPlan {
   name: string;
   address: string;
   ns: string;
   coreDev: string;
+}
+
+/** A virtual private gateway: a namespace between its VPC's router and the on-premises networks behind it. */
+export interface VgwPlan {
+  name: string;
+  vpc: string;
+  ns: string;
+  /** the router's port to it and the two ends' addresses (the router's next hop for a route → vgw is vgwSideIp) */
+  routerDev: string;
+  routerSideIp: string;
+  vgwSideIp: string;
+}
+
+/** An on-premises network: a namespace routing for its hosts, linked to the gateway it is reached over. */
+export interface OnPremisesPlan {
+  name: string;
+  cidr: string;
+  /** the gateway it is reached over, by its scenario name */
+  via: { vgw: string };
+  ns: string;
+  /** the gateway's namespace, its port to this network and the two ends' addresses */
+  gatewayNs: string;
+  gatewayDev: string;
+  gatewaySideIp: string;
+  networkSideIp: string;
+  /** every IPv4 CIDR of the VPC behind the gateway: what this network routes back over it */
+  vpcCidrs: string[];
+}
+
+export interface OnPremHostPlan {
+  name: string;
+  network: string;
+  address: string;
+  ns: string;
+  /** the network namespace's port to the host */
+  networkDev: string;
 }
 
 export interface FabricPlan {
@@ -89,7 +139,11 @@ export interface FabricPlan {
   vpcs: VpcPlan[];
   igws: IgwPlan[];
   peerings: PeeringPlan[];
+  tgws: TgwPlan[];
   internetHosts: InternetHostPlan[];
+  vgws: VgwPlan[];
+  onPremises: OnPremisesPlan[];
+  onPremHosts: OnPremHostPlan[];
   links: TransitLink[];
   /** every namespace of the fixed fabric (nodes, hosts, NAT gateways and pods come on top) */
   namespaces: string[];
@@ -125,16 +179,57 @@ export function planFabric(s: Scenario): FabricPlan {
     links.push({ a: { ns: ns.router(p.requester), dev, cidr: `${reqIp}/30` }, b: { ns: ns.router(p.accepter), dev, cidr: `${accIp}/30` } });
     return { name: p.name, requester: p.requester, accepter: p.accepter, dev, requesterIp: reqIp, accepterIp: accIp };
   });
+  const tgws: TgwPlan[] = s.transitGateways.map((g, i) => {
+    const tgwNs = ns.tgw(g.name);
+    const attachments = g.attachments.map((a, j) => {
+      const [routerIp, tgwIp] = transit(next++);
+      const routerDev = `${LINK_PREFIX}-t${i}`;
+      const tgwDev = `${LINK_PREFIX}-a${j}`;
+      links.push({ a: { ns: ns.router(a.vpc), dev: routerDev, cidr: `${routerIp}/30` }, b: { ns: tgwNs, dev: tgwDev, cidr: `${tgwIp}/30` } });
+      return { vpc: a.vpc, routerDev, tgwDev, routerIp, tgwIp };
+    });
+    return { name: g.name, ns: tgwNs, attachments };
+  });
   const internetHosts: InternetHostPlan[] = s.internetHosts.map((h, i) => {
     const hostNs = ns.host(h.name);
     const coreDev = `${LINK_PREFIX}-h${i}`;
     links.push({ a: { ns: ns.inet, dev: coreDev }, b: { ns: hostNs, dev: 'eth0', cidr: `${h.address}/32` } });
     return { name: h.name, address: h.address, ns: hostNs, coreDev };
   });
+  const vgws: VgwPlan[] = s.virtualPrivateGateways.map((g, i) => {
+    const [routerIp, vgwIp] = transit(next++);
+    const vgwNs = ns.vgw(g.name);
+    const routerDev = `${LINK_PREFIX}-vgw${i}`;
+    links.push({ a: { ns: ns.router(g.vpc), dev: routerDev, cidr: `${routerIp}/30` }, b: { ns: vgwNs, dev: `${LINK_PREFIX}-vpc`, cidr: `${vgwIp}/30` } });
+    return { name: g.name, vpc: g.vpc, ns: vgwNs, routerDev, routerSideIp: routerIp, vgwSideIp: vgwIp };
+  });
+  // networks over a transit gateway are left out here: the lab links on-premises networks to VGWs only
+  const onPremises: OnPremisesPlan[] = s.onPremises.flatMap((n, k) => {
+    if (!('vgw' in n.via)) return [];
+    const gatewayName = n.via.vgw;
+    const vgw = vgws.find((g) => g.name === gatewayName)!;
+    const vpc = s.vpcs.find((v) => v.name === vgw.vpc)!;
+    const [gatewayIp, networkIp] = transit(next++);
+    const networkNs = ns.onPrem(n.name);
+    const gatewayDev = `${LINK_PREFIX}-o${k}`;
+    links.push({ a: { ns: vgw.ns, dev: gatewayDev, cidr: `${gatewayIp}/30` }, b: { ns: networkNs, dev: `${LINK_PREFIX}-gw`, cidr: `${networkIp}/30` } });
+    return [{ name: n.name, cidr: n.cidr, via: { vgw: gatewayName }, ns: networkNs, gatewayNs: vgw.ns, gatewayDev, gatewaySideIp: gatewayIp, networkSideIp: networkIp, vpcCidrs: [vpc.cidr, ...vpc.secondaryCidrs] }];
+  });
+  const onPremHosts: OnPremHostPlan[] = s.onPremHosts.flatMap((h, j) => {
+    const network = onPremises.find((n) => n.name === h.network);
+    if (!network) return [];
+    const hostNs = ns.host(h.name);
+    const networkDev = `${LINK_PREFIX}-h${j}`;
+    links.push({ a: { ns: network.ns, dev: networkDev }, b: { ns: hostNs, dev: 'eth0', cidr: `${h.address}/32` } });
+    return [{ name: h.name, network: h.network, address: h.address, ns: hostNs, networkDev }];
+  });
   const first = s.vpcs[0];
   const ec2Endpoint = s.lab.ec2Endpoint ?? (first ? defaultEc2Endpoint(first.cidr) : '10.0.255.254');
-  const namespaces = [ns.aws, ...vpcs.map((v) => v.router), ...igws.map((g) => g.ns), ...(igws.length + internetHosts.length > 0 ? [ns.inet] : []), ...internetHosts.map((h) => h.ns)];
-  return { ec2Endpoint, echoPort: s.lab.echoPort, vpcs, igws, peerings, internetHosts, links, namespaces };
+  const namespaces = [
+    ns.aws, ...vpcs.map((v) => v.router), ...igws.map((g) => g.ns), ...(igws.length + internetHosts.length > 0 ? [ns.inet] : []), ...internetHosts.map((h) => h.ns),
+    ...vgws.map((g) => g.ns), ...onPremises.map((n) => n.ns), ...onPremHosts.map((h) => h.ns), ...tgws.map((g) => g.ns),
+  ];
+  return { ec2Endpoint, echoPort: s.lab.echoPort, vpcs, igws, peerings, tgws, internetHosts, vgws, onPremises, onPremHosts, links, namespaces };
 }
 
 /**
@@ -174,6 +269,8 @@ export function renderFixedFabric(plan: FabricPlan): FixedFabric {
     // every router reaches the EC2 endpoint (an interface endpoint of the first VPC) and IMDS through the aws link
     sysctls.set(v.router, { ...routerish, 'net.ipv4.conf.default.proxy_arp': '1' });
   }
+  // a transit gateway routes by its route table (render.ts); the kernel's routes for its links are all it starts with
+  for (const g of plan.tgws) sysctls.set(g.ns, routerish);
   for (const g of plan.igws) {
     const vpc = plan.vpcs.find((v) => v.name === g.vpc)!;
     lines(g.ns).push(`route add ${vpc.cidr} via ${g.routerSideIp}`, `route add default via ${g.coreSideIp}`);
@@ -183,6 +280,18 @@ export function renderFixedFabric(plan: FabricPlan): FixedFabric {
   for (const h of plan.internetHosts) {
     lines(ns.inet).push(`route add ${h.address}/32 dev ${h.coreDev}`);
     // unnumbered: the host ARPs for every destination and the core answers by proxy ARP
+    lines(h.ns).push(`route add default dev eth0`);
+  }
+  // A VGW forwards to the networks behind it (its routes to the VPC follow EC2's attachment: render.ts); an
+  // on-premises network routes the VPC's CIDRs back over its gateway and nothing else, and its hosts as the core does.
+  for (const g of plan.vgws) sysctls.set(g.ns, routerish);
+  for (const n of plan.onPremises) {
+    lines(n.gatewayNs).push(`route add ${n.cidr} via ${n.networkSideIp} dev ${n.gatewayDev}`);
+    for (const c of n.vpcCidrs) lines(n.ns).push(`route add ${c} via ${n.gatewaySideIp} dev pn-gw`);
+    sysctls.set(n.ns, { ...routerish, 'net.ipv4.conf.default.proxy_arp': '1' });
+  }
+  for (const h of plan.onPremHosts) {
+    lines(plan.onPremises.find((n) => n.name === h.network)!.ns).push(`route add ${h.address}/32 dev ${h.networkDev}`);
     lines(h.ns).push(`route add default dev eth0`);
   }
   return { netnsAdds, linkAdds, perNs, sysctls };

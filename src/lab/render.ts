@@ -8,9 +8,9 @@
  */
 import type { Ec2Facts, EniMapping } from '../ec2/index.js';
 import { formatAddress, parseCidr, subnetGateway } from '../net/index.js';
-import { publicAddresses, resolveTarget, sourceCheck, vpcCidrsOf, type ResolvedTarget, type VpcDropReason, type VpcModel } from '../vpc/index.js';
+import { publicAddresses, resolveTarget, sourceCheck, vpcCidrsOf, type ResolvedTarget, type TransitGateway, type TransitGatewayAttachment, type VpcDropReason, type VpcModel, type NetworkInterface, type OnPremisesNetwork } from '../vpc/index.js';
 import { FILTER_COUNTERS, renderFiltering, type FilteredPort } from './filtering.js';
-import { ENI_PORT_GLOB, IMDS_ADDRESS, eniPortName, ns, type FabricPlan } from './plan.js';
+import { ENI_PORT_GLOB, IMDS_ADDRESS, eniPortName, ns, type FabricPlan, type TgwPlan } from './plan.js';
 import type { Scenario } from './scenario.js';
 
 /** An ENI as a veth pair: the router end in its VPC's router, the other end `eth<device index>` with the ENI's MAC. */
@@ -68,12 +68,24 @@ interface WiredEni {
 }
 
 /**
+ * The lab's VPC model: what EC2 says, the ENIs, and the on-premises networks, which EC2 does not know (they are the
+ * scenario's, behind its gateways, by the gateways' EC2 ids; one whose gateway EC2 does not list is left out).
+ */
+export function labModel(plan: Pick<FabricPlan, 'onPremises'>, facts: Ec2Facts, enis: readonly NetworkInterface[]): VpcModel {
+  const onPremises: OnPremisesNetwork[] = plan.onPremises.flatMap((n) => {
+    const vgw = facts.vpnGateways?.find((g) => g.name === n.via.vgw);
+    return vgw ? [{ name: n.name, cidr: n.cidr, via: { vgwId: vgw.id } }] : [];
+  });
+  return { ...facts, onPremises, enis: [...enis] };
+}
+
+/**
  * Compiles the VPC model (src/vpc: EC2's facts and the ENIs) to the fabric: the model decides what each route
  * points at, which sources each ENI's check lets out and which addresses the internet gateway translates; this
  * function only says how the namespaces carry it out.
  */
 export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, mappings: readonly EniMapping[]): DesiredFabric {
-  const model: VpcModel = { ...facts, enis: [...mappings] };
+  const model = labModel(plan, facts, mappings);
   const routes = new Map<string, string[]>();
   const rules = new Map<string, string[]>();
   const nft = new Map<string, string>();
@@ -143,6 +155,13 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
         if (via) add(routes, r, `${route.destination} ${via} table ${tableNumber.get(t.id)}`);
       }
     }
+    // what a transit gateway sends in is routed by its attachment subnet's table (the VPC's own blocks by rule 100)
+    for (const g of plan.tgws) {
+      const link = g.attachments.find((a) => a.vpc === v.name);
+      const attachment = facts.transitGateways?.find((x) => x.name === g.name)?.attachments.find((a) => a.resourceType === 'vpc' && a.vpcId === vpcFacts?.id);
+      const table = tableNumber.get(subnets.get(attachment?.subnetIds[0] ?? '')?.routeTableId ?? '');
+      if (link && table !== undefined) add(rules, r, `pref 1000 iif ${link.routerDev} lookup ${table}`);
+    }
     const allowed: string[] = [];
     const unchecked: string[] = [];
     const filtered: FilteredPort[] = [];
@@ -171,6 +190,23 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
     for (const [, pub] of pairs) add(routes, ns.inet, `${pub}/32 via ${g.inetSideIp} dev pn-g${i}`);
   });
 
+  // 3b. A virtual private gateway routes to its VPC while EC2 has it attached there (detached, the networks behind it
+  // reach nothing, as the model says).
+  for (const g of plan.vgws) {
+    const vpc = facts.vpcs.find((x) => x.name === g.vpc);
+    const attached = vpc && facts.vpnGateways?.some((x) => x.name === g.name && x.vpcId === vpc.id);
+    if (!vpc || !attached) continue;
+    for (const c of vpcCidrsOf(vpc)) add(routes, g.ns, `${c} via ${g.routerSideIp} dev pn-vpc`);
+  }
+
+  // 3c. A transit gateway's namespace holds its route table: each route to its attachment's link, a blackhole as one.
+  for (const g of plan.tgws) {
+    const tgw = facts.transitGateways?.find((x) => x.name === g.name);
+    if (!tgw) continue;
+    for (const line of transitGatewayRoutes(tgw, g, vpcNameById)) add(routes, g.ns, line);
+    nft.set(g.ns, renderTransitGatewayCounter());
+  }
+
   // 4. NAT gateways translate what they forward to their own address.
   for (const n of facts.natGateways) {
     if (wired.some((w) => w.eni.eniId === n.eniId)) nft.set(ns.nat(n.name), renderNatGateway(n.privateIp));
@@ -178,6 +214,48 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
 
   for (const list of [...routes.values(), ...rules.values()]) list.sort();
   return { links, routes, rules, nft, enis: wired.map((w) => w.eni) };
+}
+
+/**
+ * A transit gateway's route table as routes of its namespace: per destination the route the gateway takes (a static
+ * route before a propagated one), to the link of its attachment; a blackhole route, or one whose attachment has no
+ * link here, drops what it matches.
+ */
+function transitGatewayRoutes(tgw: TransitGateway, plan: TgwPlan, vpcNameById: ReadonlyMap<string, string>): string[] {
+  const byDestination = new Map<string, TransitGateway['routes'][number]>();
+  for (const route of [...tgw.routes].sort((a, b) => Number(b.origin === 'static') - Number(a.origin === 'static'))) {
+    if (!byDestination.has(route.destination)) byDestination.set(route.destination, route);
+  }
+  return [...byDestination.values()].map((route) => {
+    const attachment = tgw.attachments.find((a) => a.id === route.attachmentId);
+    const via = attachment ? tgwNextHop(attachment, plan, vpcNameById) : undefined;
+    return via ? `${route.destination} ${via}` : `blackhole ${route.destination}`;
+  });
+}
+
+/** How a transit gateway's namespace reaches an attachment: the link to the attached VPC's router. */
+function tgwNextHop(attachment: TransitGatewayAttachment, plan: TgwPlan, vpcNameById: ReadonlyMap<string, string>): string | undefined {
+  switch (attachment.resourceType) {
+    case 'vpc': {
+      const link = plan.attachments.find((a) => a.vpc === vpcNameById.get(attachment.vpcId));
+      return link ? `via ${link.routerIp} dev ${link.tgwDev}` : undefined;
+    }
+  }
+}
+
+/**
+ * A transit gateway's count of what it drops for want of a route (none, or a blackhole): `lab probe` reads it as
+ * no-route. nft's fib lookup finds no output interface for either.
+ */
+export function renderTransitGatewayCounter(): string {
+  return [
+    'table ip pn_tgw {',
+    '  chain unrouted {',
+    '    type filter hook prerouting priority filter; policy accept;',
+    `    fib daddr oif missing counter comment "${DROP_COUNTERS.vpcNoRoute}"`,
+    '  }',
+    '}',
+  ].join('\n');
 }
 
 /** How a router carries a route to what the model resolved its target to; undefined: not carried (local: rule 100). */
@@ -191,10 +269,18 @@ function nextHop(target: ResolvedTarget, plan: FabricPlan, wired: readonly Wired
       const w = wired.find((x) => x.eni.eniId === target.eni.eniId);
       return w ? `via ${target.nat.privateIp} dev ${w.link.port} onlink` : undefined;
     }
+    case 'vgw': {
+      const g = plan.vgws.find((x) => x.name === target.vgw.name);
+      return g ? `via ${g.vgwSideIp} dev ${g.routerDev}` : undefined;
+    }
     case 'pcx': {
       const p = plan.peerings.find((x) => x.name === target.peering.name);
       if (!p) return undefined;
       return `via ${p.requester === vpc ? p.accepterIp : p.requesterIp} dev ${p.dev}`;
+    }
+    case 'tgw': {
+      const link = plan.tgws.find((g) => g.name === target.tgw.name)?.attachments.find((a) => a.vpc === vpc);
+      return link ? `via ${link.tgwIp} dev ${link.routerDev}` : undefined;
     }
     default:
       return undefined;
