@@ -74,7 +74,7 @@ export class FabricController {
   }
 
   private ownedNamespaces(): string[] {
-    return [...this.lab.plan.vpcs.map((v) => v.router), names.inet];
+    return [...this.lab.plan.vpcs.map((v) => v.router), names.inet, ...this.lab.plan.tgws.map((g) => g.ns)];
   }
 
   onEvent(e: MappingEvent): void {

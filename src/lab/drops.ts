@@ -81,7 +81,12 @@ export async function readDropCounters(plan: FabricPlan): Promise<DropCounter[]>
   });
   // the internet core: an address no internet host or public IP has (from the VPC through a gateway)
   const core = plan.namespaces.includes(ns.inet) ? [noRoutes(ns.inet).then((packets): DropCounter[] => [{ ns: ns.inet, counter: 'no-route', packets }])] : [];
-  return (await Promise.all([...routers, ...igws, ...core])).flat();
+  // a transit gateway: a destination its route table has no route for, or a blackhole route
+  const tgws = plan.tgws.map(async (g): Promise<DropCounter[]> => {
+    const counters = await nftCounters(g.ns, 'pn_tgw').catch(() => new Map<string, number>());
+    return [{ ns: g.ns, counter: 'no-route', packets: counters.get(DROP_COUNTERS.vpcNoRoute) ?? 0 }];
+  });
+  return (await Promise.all([...routers, ...igws, ...core, ...tgws])).flat();
 }
 
 /**
