@@ -6,14 +6,14 @@ import { PodnetError, run } from '../lib/index.js';
 import { attributeDrop, explainDrop, readDropCounters, type DropCounter, type DropExplanation, type DropReason } from './drops.js';
 import type { EchoAnswer } from './echo.js';
 import { ensureEcho, requireLab } from './lab.js';
-import { eniHolding, type PathStart, type Traffic, type VpcModel } from '../vpc/index.js';
+import { eniHolding, vpcContaining, type PathStart, type Traffic, type VpcModel } from '../vpc/index.js';
 import { DEFAULT_STATE_DIR, LabState, isLabProcess, type FabricStatus, type LabRecord } from './state.js';
 
 export type Proto = 'tcp' | 'udp' | 'icmp';
 
 export interface Endpoint {
   name: string;
-  kind: 'pod' | 'node' | 'host' | 'internet';
+  kind: 'pod' | 'node' | 'host' | 'internet' | 'on-premises';
   ns: string;
   /** the address it sends from and listens on */
   address: string;
@@ -32,6 +32,8 @@ export function resolveEndpoint(state: LabState, lab: LabRecord, name: string): 
   const fabric = state.readFabric();
   const inet = lab.plan.internetHosts.find((h) => h.name === name);
   if (inet) return { name, kind: 'internet', ns: inet.ns, address: inet.address };
+  const onPrem = lab.plan.onPremHosts.find((h) => h.name === name);
+  if (onPrem) return { name, kind: 'on-premises', ns: onPrem.ns, address: onPrem.address };
   const pod = state.pod(name);
   if (pod) {
     if (pod.hostNetwork) {
@@ -51,7 +53,7 @@ export function resolveEndpoint(state: LabState, lab: LabRecord, name: string): 
     if (!p) throw new PodnetError('LAB_FAILED', `${name} has no wired primary ENI`, 'see podnet lab status');
     return { name, kind: node ? 'node' : 'host', ns: node?.ns ?? host!.ns, address: p.ip, publicIp: p.publicIp };
   }
-  const known = [...state.pods().map((p) => p.name), ...Object.keys(lab.nodes), ...Object.keys(lab.hosts), ...lab.plan.internetHosts.map((h) => h.name)];
+  const known = [...state.pods().map((p) => p.name), ...Object.keys(lab.nodes), ...Object.keys(lab.hosts), ...lab.plan.internetHosts.map((h) => h.name), ...lab.plan.onPremHosts.map((h) => h.name)];
   throw new PodnetError('USAGE', `no pod, node or host named '${name}'`, `known names: ${known.join(', ')}`);
 }
 
@@ -137,7 +139,8 @@ export async function probe(fromName: string, toName: string, opts: ProbeOptions
 
 /**
  * The model's account of a security-group or network-acl drop: the probe's flow from the sender's own address, and for
- * a pod also from its node's primary address (the node's SNAT may have translated it; the model has no node yet).
+ * a pod also from its node's primary address (the node's SNAT may have translated it; the model has no node yet, so
+ * the translated start goes first when the destination is outside the sender's VPC, where SNAT is the default).
  */
 function explainProbe(state: LabState, lab: LabRecord, fromName: string, from: Endpoint, target: string, reason: DropReason | null, traffic: Traffic): DropExplanation | null {
   if (reason !== 'security-group' && reason !== 'network-acl') return null;
@@ -152,7 +155,10 @@ function explainProbe(state: LabState, lab: LabRecord, fromName: string, from: E
     const node = lab.nodes[state.pod(fromName)?.node ?? ''];
     const primary = node && primaryOf(fabric, node.instanceId);
     const primaryEni = primary && eniHolding(fabric.enis, primary.ip);
-    if (primary && primaryEni && primary.ip !== from.address) starts.push({ eniId: primaryEni.eniId, source: primary.ip });
+    if (primary && primaryEni && primary.ip !== from.address) {
+      const leavesVpc = vpcContaining(model, target)?.id !== primaryEni.vpcId;
+      starts[leavesVpc ? 'unshift' : 'push']({ eniId: primaryEni.eniId, source: primary.ip });
+    }
   }
   return explainDrop(model, reason, starts, target, traffic);
 }
@@ -201,7 +207,7 @@ export function labStatus(opts: { stateDir?: string } = {}): LabStatus {
     }),
     hosts: [
       ...Object.entries(lab.hosts).map(([name, h]) => ({ name, namespace: h.ns, address: enis.find((e) => e.instanceId === h.instanceId && e.deviceIndex === 0)?.privateIps[0] ?? null })),
-      ...lab.plan.internetHosts.map((h) => ({ name: h.name, namespace: h.ns, address: h.address })),
+      ...[...lab.plan.internetHosts, ...lab.plan.onPremHosts].map((h) => ({ name: h.name, namespace: h.ns, address: h.address })),
     ],
     pods: state.pods().map((p) => {
       const eni = p.ip ? eniHolding(enis, p.ip) : undefined;
