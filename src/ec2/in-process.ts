@@ -110,6 +110,10 @@ class InProcessCloud implements Cloud {
     ]);
   }
 
+  async setSecurityGroups(eniId: string, groupIds: readonly string[]): Promise<void> {
+    this.call('ModifyNetworkInterfaceAttribute', [['NetworkInterfaceId', eniId], ...list('SecurityGroupId', groupIds)]);
+  }
+
   async detachEni(attachmentId: string): Promise<void> {
     this.call('DetachNetworkInterface', [['AttachmentId', attachmentId]]);
   }

@@ -133,6 +133,8 @@ export interface Cloud {
   /** Gives the attachment id. */
   attachEni(request: AttachEniRequest): Promise<string>;
   setDeleteOnTermination(eniId: string, attachmentId: string, deleteOnTermination: boolean): Promise<void>;
+  /** Replaces an ENI's security groups (ModifyNetworkInterfaceAttribute Groups). */
+  setSecurityGroups(eniId: string, groupIds: readonly string[]): Promise<void>;
   detachEni(attachmentId: string): Promise<void>;
   deleteEni(eniId: string): Promise<void>;
   /** Gives what EC2 assigned: addresses without a length, prefixes as CIDRs. */

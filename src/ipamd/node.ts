@@ -229,9 +229,10 @@ export class IpamdNode {
       const view: Omit<ReconcileInput, 'described'> = {
         attached: (await imds.attachedEnis()).filter((e) => e.networkCard === 0),
         datastore: this.datastore.snapshot(now),
-        node: { primaryMac: this.facts!.primaryMac, instanceId: this.facts!.instanceId, vpcCidrs: this.state.vpcCidrs },
+        node: { primaryMac: this.facts!.primaryMac, instanceId: this.facts!.instanceId, vpcCidrs: this.state.vpcCidrs, securityGroupIds: this.identity!.securityGroupIds },
         settings: { customNetworking: config.customNetworkCfg, manageUntaggedEni: config.manageUntaggedEni, imdsOnly: config.enableImdsOnlyMode,
-          releasedCidrCooldownMs: this.poolConfig.timers.reconcileIntervalMs },
+          releasedCidrCooldownMs: this.poolConfig.timers.reconcileIntervalMs,
+          refreshSecurityGroups: this.provisioning && !config.customNetworkCfg && !config.enableImdsOnlyMode },
         released: this.released,
         now,
       };
@@ -270,6 +271,13 @@ export class IpamdNode {
         log('warn', `reconcile: ${action.cidr} is gone from ${action.eniId}; dropped it${lost.length ? `, and with it the address of ${lost.map((a) => a.key.containerId).join(', ')}` : ''}`);
         for (const a of lost) await this.pods.unwireLost(a);
         return true;
+      }
+      case 'set-security-groups': {
+        log('info', `the primary ENI's security groups changed from ${action.from.join(', ')} to ${action.to.join(', ')}: applying them to ${action.eniIds.join(', ') || 'no other ENI'}`);
+        // all or nothing: a failed call throws, the groups stay as they were, and the next reconcile tries again
+        for (const eniId of action.eniIds) await this.o.cloud.setSecurityGroups(eniId, action.to);
+        this.identity!.securityGroupIds = [...action.to];
+        return false;
       }
       case 'remove-eni': {
         const lost = this.datastore.removeEni(action.eniId, { force: true });

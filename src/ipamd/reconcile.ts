@@ -17,6 +17,8 @@ export interface ReconcileNode {
   instanceId: string;
   /** The VPC CIDRs the host rules were last set up with. */
   vpcCidrs: readonly string[];
+  /** The groups ipamd's ENIs were given (sorted): the primary ENI's as last read, or the ENIConfig's. */
+  securityGroupIds: readonly string[];
 }
 
 export interface ReconcileSettings {
@@ -28,6 +30,11 @@ export interface ReconcileSettings {
   imdsOnly: boolean;
   /** How long a CIDR this ipamd released stays ignored while IMDS still lists it (§4.12): the reconcile interval. */
   releasedCidrCooldownMs: number;
+  /**
+   * RefreshSGIDs (§4.14 step 7): provisioning on and no custom networking, so ipamd's ENIs follow the primary ENI's
+   * groups (under custom networking they keep the ENIConfig's).
+   */
+  refreshSecurityGroups: boolean;
 }
 
 /** The datastore as reconcile needs it: each ENI's IPv4 CIDRs (a PoolSnapshot fits). */
@@ -58,7 +65,9 @@ export type ReconcileAction =
   /** A CIDR the ENI no longer has: force-removed; pods holding addresses in it lose them and are unwired. */
   | { kind: 'remove-cidr'; eniId: string; cidr: string }
   /** An ENI no longer attached: force-removed with any pod addresses on it. */
-  | { kind: 'remove-eni'; eniId: string };
+  | { kind: 'remove-eni'; eniId: string }
+  /** The primary ENI's groups changed: ipamd's other ENIs get them, and so do the ENIs it creates from now on. */
+  | { kind: 'set-security-groups'; from: readonly string[]; to: readonly string[]; eniIds: string[] };
 
 /**
  * The ENIs whose EC2 view the diff needs: ENIs the datastore lacks (their tags and type decide whether they are
@@ -75,7 +84,10 @@ export function enisToDescribe(input: Omit<ReconcileInput, 'described'>): string
     .map((eni) => eni.eniId);
 }
 
-/** The actions, in the order to perform them: host rules, then each attached ENI in IMDS order, then lost ENIs. */
+/**
+ * The actions, in the order to perform them: host rules, then each attached ENI in IMDS order, then lost ENIs, then
+ * the groups of the ENIs that stay.
+ */
 export function diffReconcile(input: ReconcileInput): ReconcileAction[] {
   const { attached, described, node } = input;
   const actions: ReconcileAction[] = [];
@@ -96,6 +108,11 @@ export function diffReconcile(input: ReconcileInput): ReconcileAction[] {
   }
   const attachedIds = new Set(attached.map((e) => e.eniId));
   for (const id of known.keys()) if (!attachedIds.has(id)) actions.push({ kind: 'remove-eni', eniId: id });
+  const groups = primary ? [...primary.securityGroupIds].sort() : [];
+  if (input.settings.refreshSecurityGroups && primary && groups.length > 0 && groups.join(',') !== node.securityGroupIds.join(',')) {
+    const eniIds = attached.filter((e) => e.mac !== node.primaryMac && known.has(e.eniId)).map((e) => e.eniId);
+    actions.push({ kind: 'set-security-groups', from: node.securityGroupIds, to: groups, eniIds });
+  }
   return actions;
 }
 

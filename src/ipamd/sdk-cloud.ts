@@ -123,6 +123,10 @@ class SdkCloud implements Cloud {
     })));
   }
 
+  async setSecurityGroups(eniId: string, groupIds: readonly string[]): Promise<void> {
+    await this.call('ModifyNetworkInterfaceAttribute', () => this.ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eniId, Groups: [...groupIds] })));
+  }
+
   async detachEni(attachmentId: string): Promise<void> {
     await this.call('DetachNetworkInterface', () => this.ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: attachmentId })));
   }

@@ -91,3 +91,38 @@ test('custom networking with an ENIConfig that names no groups: new ENIs carry t
     for (const [, ids] of secondary) assert.deepEqual(ids, primaryGroups);
   });
 });
+
+const reconcileCount = async (ipamd: Ipamd) => (await ipamd.metrics.reconciles.get()).values.reduce((n, v) => n + v.value, 0);
+
+/** The primary ENI's ID and a setter for its groups (what a console edit of the node's groups does). */
+async function primaryEni(cloud: Cloud): Promise<{ id: string; setGroups: (ids: string[]) => Promise<void> }> {
+  const enis = (await cloud.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [cloud.instanceId] }] }))).NetworkInterfaces!;
+  const id = enis.find((e) => e.Attachment!.DeviceIndex === 0)!.NetworkInterfaceId!;
+  return { id, setGroups: async (ids) => void (await cloud.ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: id, Groups: ids }))) };
+}
+
+test('RefreshSGIDs: when the primary ENI\'s groups change, reconcile gives them to ipamd\'s other ENIs', async () => {
+  const cloud = await startCloud();
+  await withDaemon(cloud, { WARM_IP_TARGET: '6' }, async () => {
+    await eventually(async () => (await groupsByDevice(cloud)).size >= 2, 'a second ENI');
+    const primary = await primaryEni(cloud);
+    const groups = [...(await groupsByDevice(cloud)).get(0)!, await createGroup(cloud, 'node-extra')].sort();
+    await primary.setGroups(groups);
+    await eventually(async () => [...(await groupsByDevice(cloud)).values()].every((ids) => ids.join() === groups.join()), 'every ENI with the new groups');
+  });
+});
+
+test('RefreshSGIDs is off under custom networking: ipamd\'s ENIs keep the ENIConfig\'s groups', async () => {
+  const cloud = await startCloud();
+  const pods = await createGroup(cloud, 'pods');
+  const podSubnet = (await cloud.ec2.send(new CreateSubnetCommand({ VpcId: cloud.vpcId, CidrBlock: '10.0.64.0/20', AvailabilityZone: 'us-west-2a' }))).Subnet!.SubnetId!;
+  const file = join(cloud.dir, 'eniconfigs.yaml');
+  writeFileSync(file, eniConfig(podSubnet, [pods]));
+  await withDaemon(cloud, { AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true', ENI_CONFIG_LABEL_DEF: 'topology.kubernetes.io/zone', PODNET_ENI_CONFIG_FILE: file }, async (ipamd) => {
+    const primary = await primaryEni(cloud);
+    await primary.setGroups([await createGroup(cloud, 'node-extra')]);
+    const before = await reconcileCount(ipamd);
+    await eventually(async () => (await reconcileCount(ipamd)) >= before + 2, 'two reconciles');
+    for (const [device, ids] of await groupsByDevice(cloud)) if (device !== 0) assert.deepEqual(ids, [pods]);
+  });
+});

@@ -30,8 +30,8 @@ function known(enis: Record<string, string[]>): ReconcileInput['datastore'] {
 function input(o: Partial<ReconcileInput> & Pick<ReconcileInput, 'attached' | 'datastore'>): ReconcileInput {
   return {
     described: new Map(),
-    node: { primaryMac: PRIMARY_MAC, instanceId: INSTANCE, vpcCidrs: ['10.0.0.0/16'] },
-    settings: { customNetworking: false, manageUntaggedEni: true, imdsOnly: false, releasedCidrCooldownMs: 60_000 },
+    node: { primaryMac: PRIMARY_MAC, instanceId: INSTANCE, vpcCidrs: ['10.0.0.0/16'], securityGroupIds: ['sg-1'] },
+    settings: { customNetworking: false, manageUntaggedEni: true, imdsOnly: false, releasedCidrCooldownMs: 60_000, refreshSecurityGroups: true },
     released: new Map(),
     now: 1_000_000,
     ...o,
@@ -165,7 +165,7 @@ describe('reconcile diff: addresses and prefixes changed out of band', () => {
 });
 
 describe('reconcile diff: IMDS-only mode (ENABLE_IMDS_ONLY_MODE)', () => {
-  const settings = { customNetworking: false, manageUntaggedEni: true, imdsOnly: true, releasedCidrCooldownMs: 60_000 };
+  const settings = { customNetworking: false, manageUntaggedEni: true, imdsOnly: true, releasedCidrCooldownMs: 60_000, refreshSecurityGroups: false };
 
   test('EC2 is never asked; IMDS is the truth about addresses', () => {
     const now = { ...primary, localIpv4s: ['10.0.1.10', '10.0.1.11', '10.0.1.13'] };
@@ -182,5 +182,26 @@ describe('reconcile diff: IMDS-only mode (ENABLE_IMDS_ONLY_MODE)', () => {
   test('without EC2\'s tags a new ENI is managed only with MANAGE_UNTAGGED_ENI', () => {
     const i = input({ attached: [primary, imdsEni(2)], datastore: known({ 'eni-1': ['10.0.1.11/32', '10.0.1.12/32'] }), settings: { ...settings, manageUntaggedEni: false } });
     assert.deepEqual(diffReconcile(i), []);
+  });
+});
+
+describe('reconcile diff: security groups (RefreshSGIDs)', () => {
+  const eni2 = imdsEni(2, { localIpv4s: ['10.0.1.20', '10.0.1.21'] });
+  const eni3 = imdsEni(3, { localIpv4s: ['10.0.1.30', '10.0.1.31'] });
+  const datastore = known({ 'eni-1': ['10.0.1.11/32', '10.0.1.12/32'], 'eni-2': ['10.0.1.21/32'], 'eni-3': ['10.0.1.31/32'] });
+  const regrouped = { ...primary, securityGroupIds: ['sg-9', 'sg-1'] };
+
+  test('the primary ENI\'s new groups go, sorted, to every other ENI ipamd manages, after the address actions', () => {
+    const unmanaged = imdsEni(4, { localIpv4s: ['10.0.1.40'] });
+    const i = input({ attached: [regrouped, eni2, eni3, unmanaged], datastore, settings: { ...input({ attached: [], datastore }).settings, manageUntaggedEni: false } });
+    assert.deepEqual(diffReconcile(i), [{ kind: 'set-security-groups', from: ['sg-1'], to: ['sg-1', 'sg-9'], eniIds: ['eni-2', 'eni-3'] }]);
+  });
+
+  test('the same groups in another order, custom networking (refresh off) or IMDS without groups: no action', () => {
+    const reordered = input({ attached: [regrouped, eni2, eni3], datastore, node: { primaryMac: PRIMARY_MAC, instanceId: INSTANCE, vpcCidrs: ['10.0.0.0/16'], securityGroupIds: ['sg-1', 'sg-9'] } });
+    assert.deepEqual(diffReconcile(reordered), []);
+    const custom = input({ attached: [regrouped, eni2], datastore, settings: { customNetworking: true, manageUntaggedEni: true, imdsOnly: false, releasedCidrCooldownMs: 60_000, refreshSecurityGroups: false } });
+    assert.deepEqual(diffReconcile(custom).filter((a) => a.kind === 'set-security-groups'), []);
+    assert.deepEqual(diffReconcile(input({ attached: [{ ...primary, securityGroupIds: [] }, eni2], datastore })).filter((a) => a.kind === 'set-security-groups'), []);
   });
 });
