@@ -11,6 +11,7 @@ import { PodnetError } from '../lib/index.js';
 import { eniHolding, flowPath, type NetworkInterface, type PathStart, type Traffic, type VpcDropReason, type VpcModel } from '../vpc/index.js';
 import { labDown, labUp, type Progress } from './lab.js';
 import { sourceCheckDrops } from './drops.js';
+import { labModel } from './render.js';
 import { probe, resolveEndpoint, type Endpoint, type ProbeResult } from './probe.js';
 import { DEFAULT_STATE_DIR, LabState } from './state.js';
 
@@ -77,6 +78,25 @@ export const demoCases: DemoCase[] = [
   { title: '10 security group allows it', checks: [{ from: 'peer-host', to: 'web-priv' }, { from: 'web-pub', to: 'web-excl' }] },
   // the peer subnet's ACL denies the echo port from the public subnet (rule 90), whatever the groups say
   { title: '11 network ACL deny', checks: [{ from: 'web-pub', to: 'peer-host', snat: snatToNode }] },
+  // as case 6, from a data centre behind the VPC's virtual private gateway
+  {
+    title: '12 on-premises → pod behind eth1',
+    checks: [
+      { from: 'dc-host', to: 'web-eni1' },
+      { from: 'dc-host', to: 'web-old-eni1', replyByPrimaryEni: 'pre-1.8.0: reply leaves eth0' },
+    ],
+  },
+  // as case 6, from a VPC attached with main to the transit gateway hub
+  {
+    title: '13 transit-gateway VPC → pod behind eth1',
+    checks: [
+      { from: 'transit-host', to: 'web-eni1' },
+      { from: 'transit-host', to: 'web-old-eni1', replyByPrimaryEni: 'pre-1.8.0: reply leaves eth0' },
+    ],
+  },
+  // custom networking: web-cn's address is in the VPC's secondary block 100.64.0.0/16; the node's SNAT chain returns
+  // for every VPC block, so the primary block sees the pod's own address and only the internet the node's
+  { title: 'custom networking, pod in 100.64.0.0/16', checks: [{ from: 'web-cn', to: 'web-priv' }, { from: 'web-cn', to: 'inet', snat: snatToNode }] },
 ];
 
 /** The running lab as the model sees it, and its endpoints by name. */
@@ -97,7 +117,7 @@ function demoWorld(stateDir: string): DemoWorld {
   const fabric = state.readFabric();
   if (!fabric) throw new PodnetError('LAB_FAILED', `the fabric controller has published no state in ${stateDir}`, 'see podnet lab status');
   const facts: Ec2Facts = fabric.facts;
-  const model: VpcModel = { ...facts, enis: fabric.enis };
+  const model: VpcModel = labModel(lab.plan, facts, fabric.enis);
   const endpoint = (name: string) => resolveEndpoint(state, lab, name);
   const instanceOf = (name: string) => {
     const node = state.pod(name)?.node ?? name;
@@ -108,7 +128,7 @@ function demoWorld(stateDir: string): DemoWorld {
     if (!eni) throw new PodnetError('LAB_FAILED', `${name} has no primary ENI in the fabric`, 'see podnet lab status');
     return eni;
   };
-  const names = [...state.pods().filter((p) => !p.hostNetwork).map((p) => p.name), ...Object.keys(lab.nodes), ...Object.keys(lab.hosts)];
+  const names = [...state.pods().filter((p) => !p.hostNetwork).map((p) => p.name), ...Object.keys(lab.nodes), ...Object.keys(lab.hosts), ...lab.plan.onPremHosts.map((h) => h.name)];
   const whose = (address: string) => {
     const nat = facts.natGateways.find((n) => n.publicIp === address);
     if (nat) return `NAT gateway ${nat.name}'s EIP`;
@@ -128,6 +148,7 @@ function expectFromModel(world: DemoWorld, check: DemoCheck): Expect {
   const to = world.endpoint(check.to);
   let start: PathStart;
   if (from.kind === 'internet') start = { internet: from.address };
+  else if (from.kind === 'on-premises') start = { onPremises: from.address };
   else if (check.snat) {
     const primary = world.primaryEniOf(check.from);
     start = { eniId: primary.eniId, source: primary.privateIps[0]! };

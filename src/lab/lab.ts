@@ -185,10 +185,10 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
     state.writeLab(lab);
 
     progress('starting the echo services');
-    for (const h of plan.internetHosts) startEcho(state, h.ns, h.name, plan.echoPort, echoPath);
+    for (const h of [...plan.internetHosts, ...plan.onPremHosts]) startEcho(state, h.ns, h.name, plan.echoPort, echoPath);
     for (const h of Object.keys(lab.hosts)) startEcho(state, lab.hosts[h]!.ns, h, plan.echoPort, echoPath);
     // started side by side above; each wait is for one of them, so a timeout quotes that one's log
-    for (const n of [...plan.internetHosts.map((h) => h.ns), ...Object.values(lab.hosts).map((h) => h.ns)]) {
+    for (const n of [...plan.internetHosts.map((h) => h.ns), ...plan.onPremHosts.map((h) => h.ns), ...Object.values(lab.hosts).map((h) => h.ns)]) {
       await waitFor(`the echo service in ${n} starting`, 20_000, () => (existsSync(echoReadyFile(state, n)) ? true : undefined), echoLog(state, n));
     }
 
@@ -370,7 +370,7 @@ export async function podAdd(opts: PodAddOptions): Promise<PodRecord> {
   const node = lab.nodes[opts.node];
   if (!node) throw new PodnetError('USAGE', `no node named '${opts.node}' in the lab`, `nodes: ${Object.keys(lab.nodes).join(', ')}`);
   if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(opts.name)) throw new PodnetError('USAGE', `'${opts.name}' is not a pod name`, 'lowercase letters, digits and -, at most 31 characters');
-  if (state.pod(opts.name) || Object.keys(lab.instances).includes(opts.name) || lab.plan.internetHosts.some((h) => h.name === opts.name)) {
+  if (state.pod(opts.name) || Object.keys(lab.instances).includes(opts.name) || [...lab.plan.internetHosts, ...lab.plan.onPremHosts].some((h) => h.name === opts.name)) {
     throw new PodnetError('USAGE', `the name '${opts.name}' is taken`, 'pick another pod name (pods, nodes and hosts share one namespace of names)');
   }
   if (opts.eni !== undefined) {

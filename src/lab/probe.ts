@@ -1,11 +1,13 @@
 /**
- * `lab probe` and `lab status`: real packets between lab endpoints (pods, nodes, hosts, internet hosts) and what
- * the receiver saw, and the lab's nodes, ENIs, addresses, prefixes and pods as EC2 and the fabric see them.
+ * `lab probe` and `lab status`: real packets between lab endpoints (pods, nodes, hosts, internet and on-premises
+ * hosts) and what the receiver saw, and the lab's nodes, ENIs, addresses, prefixes and pods as EC2 and the fabric see
+ * them.
  */
 import { PodnetError, run } from '../lib/index.js';
 import { attributeDrop, explainDrop, readDropCounters, type DropCounter, type DropExplanation, type DropReason } from './drops.js';
 import type { EchoAnswer } from './echo.js';
 import { ensureEcho, requireLab } from './lab.js';
+import { labModel } from './render.js';
 import { eniHolding, vpcContaining, type PathStart, type Traffic, type VpcModel } from '../vpc/index.js';
 import { DEFAULT_STATE_DIR, LabState, isLabProcess, type FabricStatus, type LabRecord } from './state.js';
 
@@ -146,9 +148,10 @@ function explainProbe(state: LabState, lab: LabRecord, fromName: string, from: E
   if (reason !== 'security-group' && reason !== 'network-acl') return null;
   const fabric = state.readFabric();
   if (!fabric) return null;
-  const model: VpcModel = { ...fabric.facts, enis: fabric.enis };
+  const model: VpcModel = labModel(lab.plan, fabric.facts, fabric.enis);
   const starts: PathStart[] = [];
   if (from.kind === 'internet') starts.push({ internet: from.address });
+  else if (from.kind === 'on-premises') starts.push({ onPremises: from.address });
   else {
     const own = eniHolding(fabric.enis, from.address);
     if (own) starts.push({ eniId: own.eniId, source: from.address });

@@ -313,6 +313,14 @@ function checkReferences(t: Topology): string[] {
   t.onPremises.forEach((n, i) => {
     if ('vgw' in n.via) ref(vgws, n.via.vgw, `onPremises[${i}].via.vgw`, 'virtual private gateway');
     else ref(tgws, n.via.tgw, `onPremises[${i}].via.tgw`, 'transit gateway');
+    // an on-premises network is routed to by its CIDR: it may not overlap a VPC's blocks or another such network
+    const cidr = parseCidr(n.cidr);
+    t.vpcs.forEach((v, j) => {
+      const block = [v.cidr, ...v.secondaryCidrs].find((b) => cidrsOverlap(parseCidr(b), cidr));
+      if (block) problems.push(`onPremises[${i}].cidr: ${n.cidr} overlaps vpcs[${j}] '${v.name}' (${block}); an on-premises network needs addresses of its own`);
+    });
+    const earlier = t.onPremises.findIndex((other, k) => k < i && cidrsOverlap(parseCidr(other.cidr), cidr));
+    if (earlier >= 0) problems.push(`onPremises[${i}].cidr: ${n.cidr} overlaps onPremises[${earlier}] '${t.onPremises[earlier]!.name}' (${t.onPremises[earlier]!.cidr})`);
   });
   t.instances.forEach((inst, i) => {
     ref(subnets, inst.subnet, `instances[${i}].subnet`, 'subnet');

@@ -16,27 +16,63 @@ state.ensure();
 // examples/lab.yaml's groups and ACLs as EC2 describes them (a new group's egress rule allows everything)
 const allOut = [{ protocol: 'all' as const, peer: { cidr: '0.0.0.0/0' } }];
 const allowAll = (egress: boolean) => ({ ruleNumber: 100, egress, protocol: 'all' as const, cidr: '0.0.0.0/0', action: 'allow' as const });
+/** examples/lab.yaml's transit VPC and transit gateway as EC2 describes them. */
+function transitFacts(): Pick<Ec2Facts, 'vpcs' | 'subnets' | 'routeTables' | 'transitGateways'> & { vpcs: Ec2Facts['vpcs'] } {
+  const tgw = { kind: 'tgw', id: 'tgw-hub' } as const;
+  return {
+    vpcs: [...defaultVpcFacts.vpcs.map((v) => (v.id === 'vpc-main' ? { ...v, cidrs: ['10.0.0.0/16', '100.64.0.0/16'] } : v)), { id: 'vpc-transit', name: 'transit', cidr: '10.2.0.0/16' }],
+    subnets: [
+      ...defaultVpcFacts.subnets,
+      { id: 'subnet-pods', name: 'pods-a', vpcId: 'vpc-main', cidr: '100.64.0.0/19', routeTableId: null },
+      { id: 'subnet-transit', name: 'transit-a', vpcId: 'vpc-transit', cidr: '10.2.0.0/24', routeTableId: 'rtb-transit' },
+    ],
+    routeTables: [
+      ...defaultVpcFacts.routeTables.map((t) => (t.id === 'rtb-private' ? { ...t, routes: [...t.routes, { destination: '10.2.0.0/16', target: tgw }] } : t)),
+      { id: 'rtb-transit', vpcId: 'vpc-transit', routes: [{ destination: '10.2.0.0/16', target: { kind: 'local' } }, { destination: '10.0.0.0/16', target: tgw }] },
+    ],
+    transitGateways: [{
+      id: 'tgw-hub',
+      name: 'hub',
+      attachments: [
+        { id: 'tgw-attach-main', resourceType: 'vpc', vpcId: 'vpc-main', subnetIds: ['subnet-priv'] },
+        { id: 'tgw-attach-transit', resourceType: 'vpc', vpcId: 'vpc-transit', subnetIds: ['subnet-transit'] },
+      ],
+      routes: [
+        { destination: '10.0.0.0/16', attachmentId: 'tgw-attach-main', origin: 'propagated' },
+        { destination: '100.64.0.0/16', attachmentId: 'tgw-attach-main', origin: 'propagated' },
+        { destination: '10.2.0.0/16', attachmentId: 'tgw-attach-transit', origin: 'propagated' },
+      ],
+    }],
+  };
+}
+
 const facts: Ec2Facts = {
   ...defaultVpcFacts,
+  // main's secondary block for custom networking, and its pod subnet (the main route table: local routes only)
+  vpcs: defaultVpcFacts.vpcs.map((v) => (v.id === 'vpc-main' ? { ...v, cidrs: ['10.0.0.0/16', '100.64.0.0/16'] } : v)),
+  subnets: [...defaultVpcFacts.subnets, { id: 'subnet-pods', name: 'pods-a', vpcId: 'vpc-main', cidr: '100.64.0.0/19', routeTableId: null }],
+  // the transit VPC, joined to main's private subnet by the transit gateway hub (each VPC's block propagated)
+  ...transitFacts(),
   instances: [],
   securityGroups: [],
   filtering: {
     securityGroups: [
-      { id: 'sg-nodes', name: 'nodes', vpcId: 'vpc-main', ingress: [{ protocol: 'all', peer: { cidr: '10.0.0.0/16' } }, { protocol: 'all', peer: { cidr: '10.1.0.0/16' } }], egress: allOut },
+      { id: 'sg-nodes', name: 'nodes', vpcId: 'vpc-main', ingress: [{ protocol: 'all', peer: { cidr: '10.0.0.0/16' } }, { protocol: 'all', peer: { cidr: '10.1.0.0/16' } }, { protocol: 'all', peer: { cidr: '10.2.0.0/16' } }, { protocol: 'all', peer: { cidr: '100.64.0.0/16' } }, { protocol: 'all', peer: { cidr: '192.168.0.0/16' } }], egress: allOut },
       { id: 'sg-echo', name: 'public-echo', vpcId: 'vpc-main', ingress: [{ protocol: 'tcp', ports: { from: 7007, to: 7007 }, peer: { cidr: '0.0.0.0/0' } }], egress: allOut },
       { id: 'sg-guarded', name: 'guarded', vpcId: 'vpc-main', ingress: [{ protocol: 'all', peer: { groupId: 'sg-nodes' } }], egress: allOut },
       { id: 'sg-peerhosts', name: 'peer-hosts', vpcId: 'vpc-peer', ingress: [{ protocol: 'all', peer: { cidr: '10.0.0.0/16' } }], egress: allOut },
+      { id: 'sg-transitdefault', name: 'default', vpcId: 'vpc-transit', ingress: [{ protocol: 'all', peer: { groupId: 'sg-transitdefault' } }], egress: allOut },
     ],
     networkAcls: [
-      { id: 'acl-main', vpcId: 'vpc-main', isDefault: true, subnetIds: ['subnet-pub', 'subnet-priv'], entries: [allowAll(false), allowAll(true)] },
+      { id: 'acl-main', vpcId: 'vpc-main', isDefault: true, subnetIds: ['subnet-pub', 'subnet-priv', 'subnet-pods'], entries: [allowAll(false), allowAll(true)] },
       { id: 'acl-peerdefault', vpcId: 'vpc-peer', isDefault: true, subnetIds: [], entries: [allowAll(false), allowAll(true)] },
       { id: 'acl-peer', vpcId: 'vpc-peer', isDefault: false, subnetIds: ['subnet-peer'], entries: [{ ruleNumber: 90, egress: false, protocol: 'tcp', ports: { from: 7007, to: 7007 }, cidr: '10.0.0.0/20', action: 'deny' }, allowAll(false), allowAll(true)] },
     ],
   },
 };
-const groupsOf: Record<string, string[]> = { 'i-pubip': ['sg-nodes', 'sg-echo'], 'i-excl': ['sg-guarded'], 'i-peerhost': ['sg-peerhosts'] };
+const groupsOf: Record<string, string[]> = { 'i-pubip': ['sg-nodes', 'sg-echo'], 'i-excl': ['sg-guarded'], 'i-peerhost': ['sg-peerhosts'], 'i-transithost': ['sg-transitdefault'] };
 const eni = (eniId: string, instanceId: string | null, deviceIndex: number | null, subnetId: string, privateIps: string[], publicIps: Record<string, string> = {}): EniMapping & { wired: boolean } => ({
-  eniId, mac: '02:00:00:00:00:01', vpcId: subnetId === 'subnet-peer' ? 'vpc-peer' : 'vpc-main', subnetId, instanceId, deviceIndex, privateIps, ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps,
+  eniId, mac: '02:00:00:00:00:01', vpcId: subnetId === 'subnet-peer' ? 'vpc-peer' : subnetId === 'subnet-transit' ? 'vpc-transit' : 'vpc-main', subnetId, instanceId, deviceIndex, privateIps, ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps,
   groupIds: instanceId === null ? [] : (groupsOf[instanceId] ?? ['sg-nodes']), wired: true,
 });
 const enis = [
@@ -50,18 +86,22 @@ const enis = [
   eni('eni-old0', 'i-old', 0, 'subnet-priv', ['10.0.16.7']),
   eni('eni-old1', 'i-old', 1, 'subnet-priv', ['10.0.16.30', '10.0.16.31']),
   eni('eni-peerhost', 'i-peerhost', 0, 'subnet-peer', ['10.1.0.4']),
+  eni('eni-transithost', 'i-transithost', 0, 'subnet-transit', ['10.2.0.4']),
+  eni('eni-cn0', 'i-cn', 0, 'subnet-pub', ['10.0.0.9'], { '10.0.0.9': '203.0.113.9' }),
+  eni('eni-cn1', 'i-cn', 1, 'subnet-pods', ['100.64.0.4', '100.64.0.5']),
 ];
-const instances: Record<string, string> = { 'pub-ip': 'i-pubip', 'pub-noip': 'i-pubnoip', priv: 'i-priv', 'priv-ext': 'i-ext', 'priv-excl': 'i-excl', 'priv-old': 'i-old' };
+const instances: Record<string, string> = { 'pub-ip': 'i-pubip', 'pub-noip': 'i-pubnoip', priv: 'i-priv', 'priv-ext': 'i-ext', 'priv-excl': 'i-excl', 'priv-old': 'i-old', 'pub-cn': 'i-cn' };
 const lab = {
   plan: planFabric(await loadScenario(defaultScenarioPath)),
   nodes: Object.fromEntries(Object.entries(instances).map(([name, instanceId]) => [name, { name, instanceId, ns: `pn-n-${name}` }])),
-  hosts: { 'peer-host': { ns: 'pn-h-peer-host', instanceId: 'i-peerhost' } },
+  hosts: { 'peer-host': { ns: 'pn-h-peer-host', instanceId: 'i-peerhost' }, 'transit-host': { ns: 'pn-h-transit-host', instanceId: 'i-transithost' } },
 } as unknown as LabRecord;
 state.writeLab(lab);
 state.writeFabric({ generation: 1, updatedAt: '', enis, eventsConnected: true, facts });
 const pods: Array<[string, string, string | null]> = [
   ['web-pub', 'pub-ip', '10.0.0.7'], ['web-noip', 'pub-noip', '10.0.0.8'], ['web-priv', 'priv', '10.0.16.10'], ['web-ext', 'priv-ext', '10.0.16.11'],
   ['web-excl', 'priv-excl', '10.0.16.14'], ['web-eni1', 'priv', '10.0.16.21'], ['web-old-eni1', 'priv-old', '10.0.16.31'], ['hostnet', 'priv', null],
+  ['web-cn', 'pub-cn', '100.64.0.5'],
 ];
 for (const [name, node, ip] of pods) state.writePod({ name, node, ns: `pn-p-${name}`, hostNetwork: ip === null, ip, containerId: name } satisfies PodRecord);
 
@@ -83,6 +123,12 @@ test("the demo's VPC-level expectations come from the model: the documented outc
     ['peer-host → web-priv', '10.1.0.4', false], // nodes allows the peer CIDR
     ['web-pub → web-excl', '10.0.0.7', false], // the pod's address is a secondary IP of a nodes-group ENI
     ['web-pub → peer-host', null, false], // the peer subnet's ACL, rule 90
+    ['dc-host → web-eni1', '192.168.10.10', false], // on-premises over the VGW, as the peered VPC: 1.8.0+ works
+    ['dc-host → web-old-eni1', null, true], // and the pre-1.8.0 reply out eth0 is dropped
+    ['transit-host → web-eni1', '10.2.0.4', false], // through the transit gateway, as the peered VPC: 1.8.0+ works
+    ['transit-host → web-old-eni1', null, true], // and the pre-1.8.0 reply out eth0 is dropped
+    ['web-cn → web-priv', '100.64.0.5', false], // custom networking: the pod's own address in the secondary block
+    ['web-cn → inet', '203.0.113.9', false], // the node's public IP, after the node's SNAT
   ]);
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { flowPath, forwardPath, onPremisesBehind, onPremisesHolding, resolveTarget, type NetworkInterface, type VpcModel } from '../../../src/vpc/index.js';
+import { flowPath, forwardPath, onPremisesBehind, onPremisesHolding, parseTopology, resolveTarget, type NetworkInterface, type VpcModel } from '../../../src/vpc/index.js';
 import { defaultVpcFacts } from './default-vpc.js';
 
 // The default lab scenario's VPCs with a virtual private gateway on main, a data centre behind it, and a route to it
@@ -94,4 +94,25 @@ test('a secondary VPC CIDR is routed back from the data centre too', () => {
   const flow = forwardPath(withSecondary, { onPremises: dc }, '100.64.0.7');
   assert.equal(flow.verdict, 'delivered');
   assert.equal(flow.hops[0]!.action, 'route 100.64.0.0/16 → vgw-1');
+});
+
+test('the topology loader refuses an on-premises CIDR that overlaps a VPC block or another on-premises network, with field paths', () => {
+  const base = {
+    vpcs: [{ name: 'main', cidr: '10.0.0.0/16', secondaryCidrs: ['100.64.0.0/16'] }],
+    virtualPrivateGateways: [{ name: 'vgw', vpc: 'main' }],
+  };
+  assert.throws(
+    () => parseTopology({ ...base, onPremises: [{ name: 'dc', cidr: '10.0.128.0/17', via: { vgw: 'vgw' } }] }),
+    /onPremises\[0\]\.cidr: 10\.0\.128\.0\/17 overlaps vpcs\[0\] 'main' \(10\.0\.0\.0\/16\)/,
+  );
+  assert.throws(
+    () => parseTopology({ ...base, onPremises: [{ name: 'dc', cidr: '100.64.0.0/10', via: { vgw: 'vgw' } }] }),
+    /onPremises\[0\]\.cidr: 100\.64\.0\.0\/10 overlaps vpcs\[0\] 'main' \(100\.64\.0\.0\/16\)/,
+  );
+  assert.throws(
+    () => parseTopology({ ...base, onPremises: [{ name: 'dc', cidr: '192.168.0.0/16', via: { vgw: 'vgw' } }, { name: 'lab', cidr: '192.168.4.0/24', via: { vgw: 'vgw' } }] }),
+    /onPremises\[1\]\.cidr: 192\.168\.4\.0\/24 overlaps onPremises\[0\] 'dc'/,
+  );
+  assert.throws(() => parseTopology({ ...base, onPremises: [{ name: 'dc', cidr: '192.168.0.0/16', via: { vgw: 'nope' } }] }), /onPremises\[0\]\.via\.vgw: no virtual private gateway named 'nope'/);
+  assert.equal(parseTopology({ ...base, onPremises: [{ name: 'dc', cidr: '192.168.0.0/16', via: { vgw: 'vgw' } }] }).onPremises.length, 1);
 });
