@@ -91,10 +91,14 @@ export async function readDropCounters(plan: FabricPlan): Promise<DropCounter[]>
 
 /**
  * The reason a probe was dropped: the one counter that grew during the probe; null when none grew, or when more than
- * one did (other traffic moved a counter too, and which one the probe moved cannot be told).
+ * one did (other traffic moved a counter too, and which one the probe moved cannot be told). A counter lower than
+ * before was reset (the controller replaced its table meanwhile): whatever it counted since is growth.
  */
 export function attributeDrop(before: readonly DropCounter[], after: readonly DropCounter[]): DropReason | null {
-  const grew = after.filter((a) => a.packets > (before.find((b) => b.ns === a.ns && b.counter === a.counter)?.packets ?? 0));
+  const grew = after.filter((a) => {
+    const was = before.find((b) => b.ns === a.ns && b.counter === a.counter)?.packets ?? 0;
+    return a.packets < was ? a.packets > 0 : a.packets > was;
+  });
   return grew.length === 1 ? grew[0]!.counter : null;
 }
 

@@ -70,3 +70,9 @@ test('every reason has a sentence for the text output', () => {
   for (const [reason, sentence] of Object.entries(DROP_REASON_SENTENCES)) assert.ok(sentence.length > 20, reason);
   assert.match(DROP_REASON_SENTENCES['no-public-ip'], /^no public IP at the internet gateway/);
 });
+
+test('a counter lower than before was reset by a table replacement: what it counted since is the reason', () => {
+  const c = (counter: DropCounter['counter'], packets: number): DropCounter => ({ ns: 'pn-r-main', counter, packets });
+  assert.equal(attributeDrop([c('security-group', 7), c('network-acl', 2)], [c('security-group', 1), c('network-acl', 2)]), 'security-group');
+  assert.equal(attributeDrop([c('security-group', 7), c('network-acl', 2)], [c('security-group', 0), c('network-acl', 0)]), null);
+});
