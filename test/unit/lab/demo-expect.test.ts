@@ -16,43 +16,37 @@ state.ensure();
 // examples/lab.yaml's groups and ACLs as EC2 describes them (a new group's egress rule allows everything)
 const allOut = [{ protocol: 'all' as const, peer: { cidr: '0.0.0.0/0' } }];
 const allowAll = (egress: boolean) => ({ ruleNumber: 100, egress, protocol: 'all' as const, cidr: '0.0.0.0/0', action: 'allow' as const });
-/** examples/lab.yaml's transit VPC and transit gateway as EC2 describes them. */
-function transitFacts(): Pick<Ec2Facts, 'vpcs' | 'subnets' | 'routeTables' | 'transitGateways'> & { vpcs: Ec2Facts['vpcs'] } {
-  const tgw = { kind: 'tgw', id: 'tgw-hub' } as const;
-  return {
-    vpcs: [...defaultVpcFacts.vpcs.map((v) => (v.id === 'vpc-main' ? { ...v, cidrs: ['10.0.0.0/16', '100.64.0.0/16'] } : v)), { id: 'vpc-transit', name: 'transit', cidr: '10.2.0.0/16' }],
-    subnets: [
-      ...defaultVpcFacts.subnets,
-      { id: 'subnet-pods', name: 'pods-a', vpcId: 'vpc-main', cidr: '100.64.0.0/19', routeTableId: null },
-      { id: 'subnet-transit', name: 'transit-a', vpcId: 'vpc-transit', cidr: '10.2.0.0/24', routeTableId: 'rtb-transit' },
+// examples/lab.yaml's transit VPC and the transit gateway hub joining it to main's private subnet, as EC2 describes them
+const toHub = { kind: 'tgw', id: 'tgw-hub' } as const;
+const transit = {
+  vpc: { id: 'vpc-transit', name: 'transit', cidr: '10.2.0.0/16' },
+  subnet: { id: 'subnet-transit', name: 'transit-a', vpcId: 'vpc-transit', cidr: '10.2.0.0/24', routeTableId: 'rtb-transit' },
+  routeTables: [
+    ...defaultVpcFacts.routeTables.map((t) => (t.id === 'rtb-private' ? { ...t, routes: [...t.routes, { destination: '10.2.0.0/16', target: toHub }] } : t)),
+    { id: 'rtb-transit', vpcId: 'vpc-transit', routes: [{ destination: '10.2.0.0/16', target: { kind: 'local' } }, { destination: '10.0.0.0/16', target: toHub }] },
+  ],
+  tgw: {
+    id: 'tgw-hub',
+    name: 'hub',
+    attachments: [
+      { id: 'tgw-attach-main', resourceType: 'vpc', vpcId: 'vpc-main', subnetIds: ['subnet-priv'] },
+      { id: 'tgw-attach-transit', resourceType: 'vpc', vpcId: 'vpc-transit', subnetIds: ['subnet-transit'] },
     ],
-    routeTables: [
-      ...defaultVpcFacts.routeTables.map((t) => (t.id === 'rtb-private' ? { ...t, routes: [...t.routes, { destination: '10.2.0.0/16', target: tgw }] } : t)),
-      { id: 'rtb-transit', vpcId: 'vpc-transit', routes: [{ destination: '10.2.0.0/16', target: { kind: 'local' } }, { destination: '10.0.0.0/16', target: tgw }] },
+    routes: [
+      { destination: '10.0.0.0/16', attachmentId: 'tgw-attach-main', origin: 'propagated' },
+      { destination: '100.64.0.0/16', attachmentId: 'tgw-attach-main', origin: 'propagated' },
+      { destination: '10.2.0.0/16', attachmentId: 'tgw-attach-transit', origin: 'propagated' },
     ],
-    transitGateways: [{
-      id: 'tgw-hub',
-      name: 'hub',
-      attachments: [
-        { id: 'tgw-attach-main', resourceType: 'vpc', vpcId: 'vpc-main', subnetIds: ['subnet-priv'] },
-        { id: 'tgw-attach-transit', resourceType: 'vpc', vpcId: 'vpc-transit', subnetIds: ['subnet-transit'] },
-      ],
-      routes: [
-        { destination: '10.0.0.0/16', attachmentId: 'tgw-attach-main', origin: 'propagated' },
-        { destination: '100.64.0.0/16', attachmentId: 'tgw-attach-main', origin: 'propagated' },
-        { destination: '10.2.0.0/16', attachmentId: 'tgw-attach-transit', origin: 'propagated' },
-      ],
-    }],
-  };
-}
+  },
+} satisfies { routeTables: Ec2Facts['routeTables']; tgw: NonNullable<Ec2Facts['transitGateways']>[number] } & Record<string, unknown>;
 
 const facts: Ec2Facts = {
   ...defaultVpcFacts,
   // main's secondary block for custom networking, and its pod subnet (the main route table: local routes only)
-  vpcs: defaultVpcFacts.vpcs.map((v) => (v.id === 'vpc-main' ? { ...v, cidrs: ['10.0.0.0/16', '100.64.0.0/16'] } : v)),
-  subnets: [...defaultVpcFacts.subnets, { id: 'subnet-pods', name: 'pods-a', vpcId: 'vpc-main', cidr: '100.64.0.0/19', routeTableId: null }],
-  // the transit VPC, joined to main's private subnet by the transit gateway hub (each VPC's block propagated)
-  ...transitFacts(),
+  vpcs: [...defaultVpcFacts.vpcs.map((v) => (v.id === 'vpc-main' ? { ...v, cidrs: ['10.0.0.0/16', '100.64.0.0/16'] } : v)), transit.vpc],
+  subnets: [...defaultVpcFacts.subnets, { id: 'subnet-pods', name: 'pods-a', vpcId: 'vpc-main', cidr: '100.64.0.0/19', routeTableId: null }, transit.subnet],
+  routeTables: transit.routeTables,
+  transitGateways: [transit.tgw],
   instances: [],
   securityGroups: [],
   filtering: {

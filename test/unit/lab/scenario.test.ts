@@ -27,7 +27,8 @@ test('the default scenario has every demo role: public node with and without pub
   assert.equal(env('priv-ext').AWS_VPC_K8S_CNI_EXTERNALSNAT, 'true');
   assert.equal(env('priv-excl').AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS, '10.1.0.0/16');
   assert.equal(env('priv-old').PODNET_PRE_1_8_ROUTING, 'true');
-  assert.deepEqual(s.hosts.map((h) => h.instance), ['peer-host']);
+  assert.deepEqual(s.hosts.map((h) => h.instance), ['peer-host', 'transit-host']);
+  assert.deepEqual(s.transitGateways.map((g) => [g.name, g.attachments.map((a) => a.vpc)]), [['hub', ['main', 'transit']]]);
   assert.deepEqual(s.internetHosts, [{ name: 'inet', address: '198.51.100.10' }]);
   assert.deepEqual(s.pods.filter((p) => p.eni === 1).map((p) => p.node), ['priv', 'priv-old']);
   assert.equal(s.lab.echoPort, 7007);
