@@ -41,6 +41,7 @@ import {
   ReplaceNetworkAclAssociationCommand,
   ReplaceNetworkAclEntryCommand,
   RevokeSecurityGroupEgressCommand,
+  RevokeSecurityGroupIngressCommand,
   RunInstancesCommand,
   SearchTransitGatewayRoutesCommand,
   type Instance,
@@ -360,10 +361,10 @@ const permissionKey = (p: IpPermission): string =>
 const missingFrom = (a: IpPermission[], b: IpPermission[]): IpPermission[] => a.filter((p) => !b.some((q) => permissionKey(q) === permissionKey(p)));
 
 /**
- * Groups first, all of them, so a rule may name a group declared after its own; then each group's rules. Ingress
- * rules the file lists are added (others are kept: the default group's rule from itself is EC2's); a group that
- * lists `egress` gets exactly those egress rules (EC2's allow-all rule and any other revoked), without `egress` it
- * keeps what it has.
+ * Groups first, all of them, so a rule may name a group declared after its own; then each group's rules. A group
+ * gets exactly the ingress rules the file lists (the VPC's default group keeps EC2's rule from its own members
+ * besides); a group that lists `egress` gets exactly those egress rules (EC2's allow-all rule and any other
+ * revoked), without `egress` it keeps what it has. IPv6 rules, which the file cannot name, are left alone.
  */
 async function applySecurityGroups(topology: Topology, run: ApplyRun): Promise<void> {
   // a VPC created by this run came with its default group, which a group named `default` in the file completes
@@ -382,9 +383,14 @@ async function applySecurityGroups(topology: Topology, run: ApplyRun): Promise<v
     run.at.entry = `securityGroups '${g.name}'`;
     const id = run.ids.securityGroups[g.name]!;
     const existing = found.get(g.name);
-    const ingress = missingFrom(g.ingress.map((r) => ipPermission(r, run.ids.securityGroups)), singlePeerPermissions(existing?.IpPermissions));
+    const ownMembers = (p: IpPermission) => g.name === 'default' && p.IpProtocol === '-1' && p.UserIdGroupPairs?.[0]?.GroupId === id;
+    const currentIngress = singlePeerPermissions(existing?.IpPermissions).filter((p) => !ownMembers(p));
+    const wantedIngress = g.ingress.map((r) => ipPermission(r, run.ids.securityGroups));
+    const unlistedIngress = missingFrom(currentIngress, wantedIngress);
+    const ingress = missingFrom(wantedIngress, currentIngress);
+    if (unlistedIngress.length > 0) await run.client.send(new RevokeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: unlistedIngress }));
     if (ingress.length > 0) await run.client.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: ingress }));
-    let egressChanges = 0;
+    let changes = unlistedIngress.length + ingress.length;
     if (g.egress !== undefined) {
       // a group created by this run has EC2's one default egress rule
       const current = existing ? singlePeerPermissions(existing.IpPermissionsEgress) : [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }];
@@ -393,9 +399,9 @@ async function applySecurityGroups(topology: Topology, run: ApplyRun): Promise<v
       const added = missingFrom(wanted, current);
       if (unlisted.length > 0) await run.client.send(new RevokeSecurityGroupEgressCommand({ GroupId: id, IpPermissions: unlisted }));
       if (added.length > 0) await run.client.send(new AuthorizeSecurityGroupEgressCommand({ GroupId: id, IpPermissions: added }));
-      egressChanges = unlisted.length + added.length;
+      changes += unlisted.length + added.length;
     }
-    record(run, 'securityGroups', g.name, id, !existing ? 'created' : ingress.length + egressChanges > 0 ? 'updated' : 'unchanged');
+    record(run, 'securityGroups', g.name, id, !existing ? 'created' : changes > 0 ? 'updated' : 'unchanged');
   }
 }
 

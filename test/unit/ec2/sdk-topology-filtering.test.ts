@@ -61,7 +61,7 @@ test('security groups: group peers in either order, egress exactly as listed or 
   assert.deepEqual(byDefault.egress, [{ protocol: 'all', peer: { cidr: '0.0.0.0/0' } }]);
 });
 
-test('security groups: an edited egress list revokes what it no longer lists and adds what it does; ingress only grows', async () => {
+test('security groups: an edited rule list revokes what it no longer lists and adds what it does; the default group keeps its own rule', async () => {
   const before = parseTopology(file('edit', '10.21.0.0', groups('edit', [{ protocol: 'udp', ports: 53, cidr: '10.21.0.2/32' }])));
   const { ids } = await applyTopology(before, h.ec2);
   const egressOf = async (id: string) => (await h.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [id] }))).SecurityGroups![0]!.IpPermissionsEgress;
@@ -77,6 +77,18 @@ test('security groups: an edited egress list revokes what it no longer lists and
   await applyTopology(closed, h.ec2);
   assert.deepEqual(await egressOf(ids.securityGroups.nodes!), []);
   assert.deepEqual((await applyTopology(closed, h.ec2)).changes.filter((c) => c.change !== 'unchanged'), []);
+
+  // ingress: `lb` drops its https rule for one from `nodes`; the default group, named in the file, gains a rule
+  const edited = parseTopology(file('edit', '10.21.0.0', groups('edit', [])));
+  edited.securityGroups[1]!.ingress = [{ protocol: 'tcp', ports: 8443, sg: 'nodes' }];
+  edited.securityGroups.push({ name: 'default', vpc: 'edit', description: 'default VPC security group', ingress: [{ protocol: 'tcp', ports: 22, cidr: '10.9.0.0/16' }] });
+  const again = await applyTopology(edited, h.ec2);
+  assert.deepEqual(again.changes.filter((c) => c.change !== 'unchanged').map((c) => `${c.name} ${c.change}`), ['lb updated', 'default updated']);
+  const facts = await describeFacts(h.ec2);
+  assert.deepEqual(facts.filtering!.securityGroups.find((g) => g.id === ids.securityGroups.lb)!.ingress, [{ protocol: 'tcp', ports: { from: 8443, to: 8443 }, peer: { groupId: ids.securityGroups.nodes } }]);
+  const byDefault = facts.filtering!.securityGroups.find((g) => g.vpcId === ids.vpcs.edit && g.name === 'default')!;
+  assert.deepEqual(byDefault.ingress, [{ protocol: 'all', peer: { groupId: byDefault.id } }, { protocol: 'tcp', ports: { from: 22, to: 22 }, peer: { cidr: '10.9.0.0/16' } }]);
+  assert.deepEqual((await applyTopology(edited, h.ec2)).changes.filter((c) => c.change !== 'unchanged'), []);
 });
 
 const acls = (vpc: string, httpAction: 'allow' | 'deny') => ({
