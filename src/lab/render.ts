@@ -159,7 +159,8 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
     for (const g of plan.tgws) {
       const link = g.attachments.find((a) => a.vpc === v.name);
       const attachment = facts.transitGateways?.find((x) => x.name === g.name)?.attachments.find((a) => a.resourceType === 'vpc' && a.vpcId === vpcFacts?.id);
-      const table = tableNumber.get(subnets.get(attachment?.subnetIds[0] ?? '')?.routeTableId ?? '');
+      const subnetId = attachment?.resourceType === 'vpc' ? attachment.subnetIds[0] : undefined;
+      const table = tableNumber.get(subnets.get(subnetId ?? '')?.routeTableId ?? '');
       if (link && table !== undefined) add(rules, r, `pref 1000 iif ${link.routerDev} lookup ${table}`);
     }
     const allowed: string[] = [];
@@ -240,6 +241,9 @@ function tgwNextHop(attachment: TransitGatewayAttachment, plan: TgwPlan, vpcName
       const link = plan.attachments.find((a) => a.vpc === vpcNameById.get(attachment.vpcId));
       return link ? `via ${link.routerIp} dev ${link.tgwDev}` : undefined;
     }
+    case 'vpn':
+      // the lab links on-premises networks to virtual private gateways only: a VPN attachment carries nothing here
+      return undefined;
   }
 }
 

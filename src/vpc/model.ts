@@ -62,7 +62,10 @@ export interface TransitGateway {
 }
 
 /** An attachment, by EC2's resource type: a VPC through some of its subnets (one per availability zone). */
-export type TransitGatewayAttachment = { id: string; resourceType: 'vpc'; vpcId: string; subnetIds: string[] };
+export type TransitGatewayAttachment =
+  | { id: string; resourceType: 'vpc'; vpcId: string; subnetIds: string[] }
+  /** a Site-to-Site VPN connection (vpn-…): the way to the on-premises networks behind the gateway */
+  | { id: string; resourceType: 'vpn'; resourceId: string };
 
 /** A route of a transit gateway's route table; `attachmentId` null: a blackhole route (drops what it matches). */
 export interface TransitGatewayRoute {

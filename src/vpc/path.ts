@@ -18,6 +18,7 @@ import {
   vpcContaining,
   type Flow,
   type NetworkInterface,
+  type OnPremisesNetwork,
   type VpcModel,
 } from './model.js';
 import { lookupRoute, routeTableOf } from './routing.js';
@@ -130,6 +131,11 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
     hop('network-acl', verdict.aclId, verdict.detail);
     return verdict.allowed ? undefined : end('dropped', 'network-acl', `the network ACL of ${subnetId} dropped it: ${verdict.detail}`);
   };
+  /** Arrival in an on-premises network (behind a virtual private gateway or a transit gateway's VPN attachment). */
+  const deliverOnPremises = (network: OnPremisesNetwork): PathResult => {
+    hop('on-premises', network.name, `delivered to ${destination}`);
+    return { verdict: 'delivered', hops, arrivedAt: { onPremises: { network: network.name, address: destination } }, sourceSeen: source, destinationSeen: destination, translations };
+  };
   /** The subnet the packet left, while it has not yet crossed another (its ACLs apply only across subnets). */
   let leftSubnet: string | null = null;
 
@@ -218,6 +224,10 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
               hop('transit-gateway', target.tgw.id, `no route to ${destination}`);
               return end('dropped', 'no-route', next.detail);
             }
+            if (next.kind === 'on-premises') {
+              hop('transit-gateway', target.tgw.id, `route ${next.route.destination} → ${next.attachment.id} (VPN)`);
+              return deliverOnPremises(next.network);
+            }
             hop('transit-gateway', target.tgw.id, `route ${next.route.destination} → ${next.attachment.id} (${next.vpcId})`);
             leftSubnet = null;
             step = { at: 'router', vpcId: next.vpcId, tableId: next.tableId };
@@ -230,8 +240,7 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
               return end('dropped', 'no-route', `no on-premises network behind virtual private gateway ${target.vgw.id} holds ${destination}`);
             }
             hop('virtual-private-gateway', target.vgw.id, `to on-premises ${network.name} (${network.cidr})`);
-            hop('on-premises', network.name, `delivered to ${destination}`);
-            return { verdict: 'delivered', hops, arrivedAt: { onPremises: { network: network.name, address: destination } }, sourceSeen: source, destinationSeen: destination, translations };
+            return deliverOnPremises(network);
           }
           case 'unresolved':
             return end('unknown', undefined, `route table ${tableName}: ${target.why}`);
@@ -281,7 +290,24 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
           step = { at: 'deliver-in-vpc', vpcId };
           break;
         }
-        return end('unknown', undefined, `on-premises network ${network.name} is reached over transit gateway ${network.via.tgwId}, which the path does not follow yet`);
+        // over a transit gateway, the network sends the gateway what it routes (as BGP would advertise it)
+        const tgwId = network.via.tgwId;
+        const tgw = model.transitGateways?.find((g) => g.id === tgwId);
+        if (!tgw) return end('unknown', undefined, `on-premises network ${network.name} is reached over transit gateway ${tgwId}, which is not in the model`);
+        hop('on-premises', network.name, `to ${tgwId}`);
+        const next = transitGatewayNext(model, tgw, destination);
+        if (next.kind === 'no-route') {
+          hop('transit-gateway', tgwId, `no route to ${destination}`);
+          return end('dropped', 'no-route', next.detail);
+        }
+        if (next.kind === 'on-premises') {
+          hop('transit-gateway', tgwId, `route ${next.route.destination} → ${next.attachment.id} (VPN)`);
+          return deliverOnPremises(next.network);
+        }
+        hop('transit-gateway', tgwId, `route ${next.route.destination} → ${next.attachment.id} (${next.vpcId})`);
+        leftSubnet = null;
+        step = { at: 'router', vpcId: next.vpcId, tableId: next.tableId };
+        break;
       }
       case 'internet': {
         const inbound = internetGatewayFor(model, destination);

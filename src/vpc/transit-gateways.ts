@@ -5,7 +5,8 @@
  * subnet: the VPC's own addresses are local there, anything else follows that table.
  */
 import { cidrContains, parseAddress, parseCidr } from '../net/index.js';
-import type { TransitGateway, TransitGatewayAttachment, TransitGatewayRoute, VpcFacts } from './model.js';
+import type { OnPremisesNetwork, TransitGateway, TransitGatewayAttachment, TransitGatewayRoute, VpcFacts } from './model.js';
+import { onPremisesBehind } from './on-premises.js';
 import { routeTableOf } from './routing.js';
 
 /** The route a destination takes, and its attachment (null: a blackhole route); undefined when none matches. */
@@ -31,10 +32,12 @@ export function lookupTransitGatewayRoute(
 export type TransitGatewayNext =
   /** into a VPC's router, routed by the route table of the attachment's (first) subnet */
   | { kind: 'vpc'; route: TransitGatewayRoute; attachment: TransitGatewayAttachment; vpcId: string; tableId: string | null }
+  /** out a VPN attachment, to the on-premises network behind this gateway that holds the destination */
+  | { kind: 'on-premises'; route: TransitGatewayRoute; attachment: TransitGatewayAttachment; network: OnPremisesNetwork }
   /** no route, or a blackhole route: the gateway drops it */
   | { kind: 'no-route'; detail: string };
 
-export function transitGatewayNext(model: Pick<VpcFacts, 'subnets' | 'routeTables'>, tgw: TransitGateway, destination: string): TransitGatewayNext {
+export function transitGatewayNext(model: Pick<VpcFacts, 'subnets' | 'routeTables' | 'onPremises'>, tgw: TransitGateway, destination: string): TransitGatewayNext {
   const found = lookupTransitGatewayRoute(tgw, destination);
   if (!found) return { kind: 'no-route', detail: `transit gateway ${tgw.id} has no route to ${destination}` };
   const { route, attachment } = found;
@@ -44,6 +47,11 @@ export function transitGatewayNext(model: Pick<VpcFacts, 'subnets' | 'routeTable
       const subnetId = attachment.subnetIds[0];
       const tableId = subnetId === undefined ? null : (routeTableOf(model, subnetId)?.id ?? null);
       return { kind: 'vpc', route, attachment, vpcId: attachment.vpcId, tableId };
+    }
+    case 'vpn': {
+      const network = onPremisesBehind(model, tgw.id, destination);
+      if (!network) return { kind: 'no-route', detail: `no on-premises network behind transit gateway ${tgw.id} holds ${destination} (route ${route.destination} → ${attachment.id})` };
+      return { kind: 'on-premises', route, attachment, network };
     }
   }
 }

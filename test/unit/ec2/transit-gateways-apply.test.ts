@@ -43,7 +43,7 @@ test('a transit gateway applies with its attachments and propagated routes; agai
   const [tgw] = facts.transitGateways!;
   assert.equal(tgw!.id, tgwId);
   assert.equal(tgw!.name, 'hub');
-  assert.deepEqual(tgw!.attachments.map((a) => [a.vpcId, a.subnetIds.length]), [[first.ids.vpcs.a, 2], [first.ids.vpcs.b, 1]]);
+  assert.deepEqual(tgw!.attachments.map((a) => (a.resourceType === 'vpc' ? [a.vpcId, a.subnetIds.length] : [a.resourceId, 0])), [[first.ids.vpcs.a, 2], [first.ids.vpcs.b, 1]]);
   assert.deepEqual(tgw!.routes.map((r) => `${r.destination} ${r.origin}`).sort(), ['10.40.0.0/16 propagated', '10.41.0.0/16 propagated']);
   assert.deepEqual(facts.routeTables.find((t) => t.id === first.ids.routeTables.a)!.routes.at(-1), { destination: '10.41.0.0/16', target: { kind: 'tgw', id: tgwId } });
 

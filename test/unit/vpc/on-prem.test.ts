@@ -116,3 +116,35 @@ test('the topology loader refuses an on-premises CIDR that overlaps a VPC block 
   assert.throws(() => parseTopology({ ...base, onPremises: [{ name: 'dc', cidr: '192.168.0.0/16', via: { vgw: 'nope' } }] }), /onPremises\[0\]\.via\.vgw: no virtual private gateway named 'nope'/);
   assert.equal(parseTopology({ ...base, onPremises: [{ name: 'dc', cidr: '192.168.0.0/16', via: { vgw: 'vgw' } }] }).onPremises.length, 1);
 });
+
+test('over a transit gateway: a VPN attachment carries the static route to the branch, which routes what the gateway has back', () => {
+  // main's private subnet routes the branch to the hub; the hub has main's CIDR (propagated) and the branch (static → VPN)
+  const withTgw: VpcModel = {
+    ...model,
+    routeTables: model.routeTables.map((t) => (t.id === 'rtb-private' ? { ...t, routes: [...t.routes, { destination: '172.20.0.0/16', target: { kind: 'tgw', id: 'tgw-1' } }] } : t)),
+    transitGateways: [{
+      id: 'tgw-1',
+      name: 'hub',
+      attachments: [{ id: 'tgw-attach-main', resourceType: 'vpc', vpcId: 'vpc-main', subnetIds: ['subnet-priv'] }, { id: 'tgw-attach-vpn', resourceType: 'vpn', resourceId: 'vpn-1' }],
+      routes: [
+        { destination: '10.0.0.0/16', attachmentId: 'tgw-attach-main', origin: 'propagated' },
+        { destination: '172.20.0.0/16', attachmentId: 'tgw-attach-vpn', origin: 'static' },
+        { destination: '172.30.0.0/16', attachmentId: 'tgw-attach-vpn', origin: 'static' },
+      ],
+    }],
+  };
+  const branch = '172.20.0.5';
+  const out = flowPath(withTgw, { eniId: 'eni-priv1', source: '10.0.16.21' }, branch);
+  assert.equal(out.verdict, 'delivered');
+  assert.deepEqual(out.forward.hops.map((h) => `${h.element} ${h.id}`), ['eni eni-priv1', 'route-table rtb-private', 'transit-gateway tgw-1', 'on-premises branch']);
+  assert.deepEqual(out.reply?.hops.map((h) => h.element), ['on-premises', 'transit-gateway', 'route-table', 'eni']);
+  // the branch initiating to the pod behind eth1; before 1.8.0 the reply out eth0 is dropped, as over the VGW
+  assert.equal(flowPath(withTgw, { onPremises: branch }, '10.0.16.21').verdict, 'delivered');
+  assert.equal(flowPath(withTgw, { onPremises: branch }, '10.0.16.21', { replyFromEniId: 'eni-priv0' }).reason, 'source-destination-check');
+  // a static route to the VPN for a range no network behind the hub holds, and a destination the hub has no route to
+  const nobody = forwardPath(withTgw, { onPremises: branch }, '172.30.0.1');
+  assert.deepEqual([nobody.verdict, nobody.reason, nobody.hops.at(-1)?.element], ['dropped', 'no-route', 'transit-gateway']);
+  const peer = forwardPath(withTgw, { onPremises: branch }, '10.1.0.10');
+  assert.deepEqual([peer.verdict, peer.reason], ['dropped', 'no-route']);
+  assert.match(peer.detail!, /transit gateway tgw-1 has no route to 10\.1\.0\.10/);
+});

@@ -93,7 +93,7 @@ test('the VPC routes the reply by its own table: without a route back to the gat
 });
 
 test('a route to a transit gateway the VPC is not attached to is not followed', () => {
-  const detached: TransitGateway = { ...tgw, attachments: tgw.attachments.filter((a) => a.vpcId !== 'vpc-transit') };
+  const detached: TransitGateway = { ...tgw, attachments: tgw.attachments.filter((a) => a.resourceType !== 'vpc' || a.vpcId !== 'vpc-transit') };
   const flow = flowPath(model({ tgw: detached }), fromTransitHost, '10.0.16.21');
   assert.equal(flow.verdict, 'unknown');
   assert.match(flow.detail!, /tgw-1 has no attachment in vpc-transit/);
