@@ -6,6 +6,7 @@
 import { readdir } from 'node:fs/promises';
 import { listLinks } from '../dataplane/index.js';
 import { run, type Netns } from '../lib/index.js';
+import { parseNftCounters } from './drops.js';
 import type { EniLink } from './render.js';
 
 export const LAB_PROTO = '42';
@@ -20,11 +21,30 @@ export async function setSysctls(netns: Netns, values: Record<string, string>): 
   if (pairs.length > 0) await run(['sysctl', '-qw', ...pairs], { netns });
 }
 
-/** Replaces an nft table atomically (one transaction: declare, delete, define). */
+/**
+ * Replaces an nft table atomically (one transaction: declare, delete, define). Its drop counters carry over (what the
+ * old table counted, per comment), so `lab probe`'s reads before and after a probe survive a replacement meanwhile.
+ */
 export async function replaceNftTable(netns: Netns, table: string): Promise<void> {
   const head = /^table (\S+ \S+)/.exec(table)?.[1];
   if (!head) throw new Error(`not an nft table: ${table.slice(0, 40)}`);
-  await run(['nft', '-f', '-'], { netns, input: `table ${head}\ndelete table ${head}\n${table}\n` });
+  const counted = await run(['nft', 'list', 'table', ...head.split(' ')], { netns }).then((r) => parseNftCounters(r.stdout), () => new Map<string, number>());
+  await run(['nft', '-f', '-'], { netns, input: `table ${head}\ndelete table ${head}\n${seedCounters(table, counted)}\n` });
+}
+
+/** The table with the first counting rule of each comment starting at `totals`' count for it (nft takes `counter packets N bytes M`). */
+export function seedCounters(table: string, totals: ReadonlyMap<string, number>): string {
+  const seeded = new Set<string>();
+  return table
+    .split('\n')
+    .map((line) => {
+      const comment = /\bcounter\b.*comment "([^"]+)"/.exec(line)?.[1];
+      const packets = comment === undefined ? 0 : (totals.get(comment) ?? 0);
+      if (comment === undefined || packets === 0 || seeded.has(comment)) return line;
+      seeded.add(comment);
+      return line.replace(/\bcounter\b/, `counter packets ${packets} bytes 0`);
+    })
+    .join('\n');
 }
 
 export async function listNetns(): Promise<string[]> {

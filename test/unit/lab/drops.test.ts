@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DROP_REASON_SENTENCES, attributeDrop, parseInNoRoutes, parseNftCounters, renderIgwNat, renderSourceCheck, type DropCounter } from '../../../src/lab/index.js';
+import { seedCounters } from '../../../src/lab/apply.js';
 
 // `nft list table ip pn_vpc` as nftables 1.0 prints it
 const routerListing = `table ip pn_vpc {
@@ -75,4 +76,12 @@ test('a counter lower than before was reset by a table replacement: what it coun
   const c = (counter: DropCounter['counter'], packets: number): DropCounter => ({ ns: 'pn-r-main', counter, packets });
   assert.equal(attributeDrop([c('security-group', 7), c('network-acl', 2)], [c('security-group', 1), c('network-acl', 2)]), 'security-group');
   assert.equal(attributeDrop([c('security-group', 7), c('network-acl', 2)], [c('security-group', 0), c('network-acl', 0)]), null);
+});
+
+test('a replaced table starts each counter where the old one was: the first rule with the comment carries the count', () => {
+  const table = renderSourceCheck(['"pne0123456789ab" . 10.0.0.4/32'], [], '10.0.0.0/16', ['  chain a {', '    counter drop comment "security-group"', '  }', '  chain b {', '    counter drop comment "security-group"', '  }']);
+  const seeded = seedCounters(table, new Map([['security-group', 5], ['source-destination-check', 3], ['no-route', 0]]));
+  assert.deepEqual(parseNftCounters(seeded), new Map([['source-destination-check', 3], ['security-group', 5]]));
+  assert.match(seeded, /counter packets 5 bytes 0 drop comment "security-group"\n  \}\n  chain b \{\n    counter drop comment "security-group"/);
+  assert.match(seeded, /counter comment "no-route"/);
 });
