@@ -50,6 +50,8 @@ export interface TransitLink {
 export interface VpcPlan {
   name: string;
   cidr: string;
+  /** every IPv4 block of the VPC, the primary first (its secondaryCidrs after it) */
+  cidrs: string[];
   router: string;
   /** the router's address on its link to the aws namespace, and the aws side's */
   awsRouterIp: string;
@@ -163,7 +165,7 @@ export function planFabric(s: Scenario): FabricPlan {
     const [routerIp, awsIp] = transit(next++);
     links.push({ a: { ns: ns.router(v.name), dev: `${LINK_PREFIX}-aws`, cidr: `${routerIp}/30` }, b: { ns: ns.aws, dev: `${LINK_PREFIX}-r${i}`, cidr: `${awsIp}/30` } });
     const gateways = s.subnets.filter((x) => x.vpc === v.name).map((x) => formatAddress(subnetGateway(parseCidr(x.cidr))));
-    return { name: v.name, cidr: v.cidr, router: ns.router(v.name), awsRouterIp: routerIp, awsSideIp: awsIp, gateways };
+    return { name: v.name, cidr: v.cidr, cidrs: [v.cidr, ...v.secondaryCidrs], router: ns.router(v.name), awsRouterIp: routerIp, awsSideIp: awsIp, gateways };
   });
   const igws: IgwPlan[] = s.internetGateways.map((g, i) => {
     const [routerIp, vpcSideIp] = transit(next++);
@@ -264,7 +266,7 @@ export function renderFixedFabric(plan: FabricPlan): FixedFabric {
   const routerish = { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.send_redirects': '0', 'net.ipv4.conf.default.send_redirects': '0', 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0' };
   lines(ns.aws).push(`addr add ${IMDS_ADDRESS}/32 dev lo`, `addr add ${plan.ec2Endpoint}/32 dev lo`);
   for (const v of plan.vpcs) {
-    lines(ns.aws).push(`route add ${v.cidr} via ${v.awsRouterIp}`);
+    for (const c of v.cidrs) lines(ns.aws).push(`route add ${c} via ${v.awsRouterIp}`);
     for (const gw of v.gateways) lines(v.router).push(`addr add ${gw}/32 dev lo`);
     // every router reaches the EC2 endpoint (an interface endpoint of the first VPC) and IMDS through the aws link
     sysctls.set(v.router, { ...routerish, 'net.ipv4.conf.default.proxy_arp': '1' });
@@ -273,7 +275,7 @@ export function renderFixedFabric(plan: FabricPlan): FixedFabric {
   for (const g of plan.tgws) sysctls.set(g.ns, routerish);
   for (const g of plan.igws) {
     const vpc = plan.vpcs.find((v) => v.name === g.vpc)!;
-    lines(g.ns).push(`route add ${vpc.cidr} via ${g.routerSideIp}`, `route add default via ${g.coreSideIp}`);
+    lines(g.ns).push(...vpc.cidrs.map((c) => `route add ${c} via ${g.routerSideIp}`), `route add default via ${g.coreSideIp}`);
     sysctls.set(g.ns, routerish);
   }
   if (plan.namespaces.includes(ns.inet)) sysctls.set(ns.inet, { ...routerish, 'net.ipv4.conf.default.proxy_arp': '1' });

@@ -44,7 +44,7 @@ const facts: Ec2Facts = {
   ...defaultVpcFacts,
   // main's secondary block for custom networking, and its pod subnet (the main route table: local routes only)
   vpcs: [...defaultVpcFacts.vpcs.map((v) => (v.id === 'vpc-main' ? { ...v, cidrs: ['10.0.0.0/16', '100.64.0.0/16'] } : v)), transit.vpc],
-  subnets: [...defaultVpcFacts.subnets, { id: 'subnet-pods', name: 'pods-a', vpcId: 'vpc-main', cidr: '100.64.0.0/19', routeTableId: null }, transit.subnet],
+  subnets: [...defaultVpcFacts.subnets, { id: 'subnet-pods', name: 'pods-a', vpcId: 'vpc-main', cidr: '100.64.32.0/19', routeTableId: null }, transit.subnet],
   routeTables: transit.routeTables,
   transitGateways: [transit.tgw],
   instances: [],
@@ -82,7 +82,7 @@ const enis = [
   eni('eni-peerhost', 'i-peerhost', 0, 'subnet-peer', ['10.1.0.4']),
   eni('eni-transithost', 'i-transithost', 0, 'subnet-transit', ['10.2.0.4']),
   eni('eni-cn0', 'i-cn', 0, 'subnet-pub', ['10.0.0.9'], { '10.0.0.9': '203.0.113.9' }),
-  eni('eni-cn1', 'i-cn', 1, 'subnet-pods', ['100.64.0.4', '100.64.0.5']),
+  eni('eni-cn1', 'i-cn', 1, 'subnet-pods', ['100.64.32.4', '100.64.32.5']),
 ];
 const instances: Record<string, string> = { 'pub-ip': 'i-pubip', 'pub-noip': 'i-pubnoip', priv: 'i-priv', 'priv-ext': 'i-ext', 'priv-excl': 'i-excl', 'priv-old': 'i-old', 'pub-cn': 'i-cn' };
 const lab = {
@@ -95,7 +95,7 @@ state.writeFabric({ generation: 1, updatedAt: '', enis, eventsConnected: true, f
 const pods: Array<[string, string, string | null]> = [
   ['web-pub', 'pub-ip', '10.0.0.7'], ['web-noip', 'pub-noip', '10.0.0.8'], ['web-priv', 'priv', '10.0.16.10'], ['web-ext', 'priv-ext', '10.0.16.11'],
   ['web-excl', 'priv-excl', '10.0.16.14'], ['web-eni1', 'priv', '10.0.16.21'], ['web-old-eni1', 'priv-old', '10.0.16.31'], ['hostnet', 'priv', null],
-  ['web-cn', 'pub-cn', '100.64.0.5'],
+  ['web-cn', 'pub-cn', '100.64.32.5'],
 ];
 for (const [name, node, ip] of pods) state.writePod({ name, node, ns: `pn-p-${name}`, hostNetwork: ip === null, ip, containerId: name } satisfies PodRecord);
 
@@ -121,7 +121,7 @@ test("the demo's VPC-level expectations come from the model: the documented outc
     ['dc-host → web-old-eni1', null, true], // and the pre-1.8.0 reply out eth0 is dropped
     ['transit-host → web-eni1', '10.2.0.4', false], // through the transit gateway, as the peered VPC: 1.8.0+ works
     ['transit-host → web-old-eni1', null, true], // and the pre-1.8.0 reply out eth0 is dropped
-    ['web-cn → web-priv', '100.64.0.5', false], // custom networking: the pod's own address in the secondary block
+    ['web-cn → web-priv', '100.64.32.5', false], // custom networking: the pod's own address in the secondary block
     ['web-cn → inet', '203.0.113.9', false], // the node's public IP, after the node's SNAT
   ]);
 });
