@@ -74,9 +74,9 @@ test('each subnet route table is a Linux table selected by input port; VPC-local
   assert.ok(rules.includes(`pref 1000 iif ${eniPortName('eni-priv1')} lookup ${publicTable}`));
   const routes = desired.routes.get('pn-r-main')!;
   assert.ok(routes.includes(`0.0.0.0/0 via 10.0.0.4 dev ${eniPortName('eni-nat')} onlink table 100`), 'private: 0/0 → NAT gateway');
-  assert.ok(routes.includes('0.0.0.0/0 via 100.64.0.10 dev pn-igw0 table 101'), 'public: 0/0 → IGW');
-  assert.ok(routes.includes('10.1.0.0/16 via 100.64.0.18 dev pn-x0 table 101'), 'public: peer CIDR → peering');
-  assert.ok(desired.routes.get('pn-r-peer')!.includes('10.0.0.0/16 via 100.64.0.17 dev pn-x0 table 100'));
+  assert.ok(routes.includes(`0.0.0.0/0 via ${plan.igws[0]!.vpcSideIp} dev pn-igw0 table 101`), 'public: 0/0 → IGW');
+  assert.ok(routes.includes(`10.1.0.0/16 via ${plan.peerings[0]!.accepterIp} dev pn-x0 table 101`), 'public: peer CIDR → peering');
+  assert.ok(desired.routes.get('pn-r-peer')!.includes(`10.0.0.0/16 via ${plan.peerings[0]!.requesterIp} dev pn-x0 table 100`));
 });
 
 test('the source/destination check allows exactly the addresses and prefixes of each ENI; the NAT gateway ENI is exempt', () => {
@@ -91,6 +91,7 @@ test('the internet gateway maps each private address with a public IP 1:1 and th
   const igw = desired.nft.get('pn-igw-main-igw')!;
   assert.match(igw, /map public_of \{ type ipv4_addr : ipv4_addr; elements = \{ 10\.0\.0\.4 : 203\.0\.113\.4, 10\.0\.0\.5 : 203\.0\.113\.5 \}; \}/);
   assert.match(igw, /set has_public \{ type ipv4_addr; elements = \{ 10\.0\.0\.4, 10\.0\.0\.5 \}; \}/);
-  assert.deepEqual(desired.routes.get('pn-inet'), ['203.0.113.4/32 via 100.64.0.14 dev pn-g0', '203.0.113.5/32 via 100.64.0.14 dev pn-g0']);
+  const core = plan.igws[0]!.inetSideIp;
+  assert.deepEqual(desired.routes.get('pn-inet'), [`203.0.113.4/32 via ${core} dev pn-g0`, `203.0.113.5/32 via ${core} dev pn-g0`]);
   assert.match(desired.nft.get('pn-nat-nat-a')!, /oifname "eth0" ip saddr != 10\.0\.0\.4 snat to 10\.0\.0\.4/);
 });
