@@ -189,7 +189,9 @@ const createSubnet: Handler = (params, state) => {
 
 const deleteSubnet: Handler = (params, state) => {
   const subnet = findRow<SubnetRow>(state, 'subnet', params.req('SubnetId'));
-  if (state.get('SELECT 1 FROM enis WHERE subnet_id = ?', subnet.id)) {
+  // a transit gateway attachment holds a network interface in each of its subnets (not modelled as an ENI here)
+  const attached = state.get('SELECT 1 FROM transit_gateway_attachment_subnets WHERE subnet_id = ?', subnet.id);
+  if (attached || state.get('SELECT 1 FROM enis WHERE subnet_id = ?', subnet.id)) {
     throw new Ec2Error('DependencyViolation', `The subnet '${subnet.id}' has dependencies and cannot be deleted.`);
   }
   deleteResource(state, 'subnet', subnet.id);

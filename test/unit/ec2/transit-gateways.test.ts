@@ -12,6 +12,7 @@ import {
   CreateTransitGatewayCommand,
   CreateTransitGatewayRouteCommand,
   CreateTransitGatewayVpcAttachmentCommand,
+  DeleteSubnetCommand,
   DeleteTransitGatewayCommand,
   DeleteTransitGatewayRouteCommand,
   DeleteTransitGatewayVpcAttachmentCommand,
@@ -131,6 +132,7 @@ test('CreateTransitGatewayVpcAttachment refuses two subnets in one zone, a subne
   await rejectsWith(attach([v.subnetId], v.vpcId, 'tgw-0123456789abcdef0'), 'InvalidTransitGatewayID.NotFound');
   const ok = (await attach([v.subnetId, zoneB])).TransitGatewayVpcAttachment!;
   assert.deepEqual([...ok.SubnetIds!].sort(), [v.subnetId, zoneB].sort());
+  await rejectsWith(h.ec2.send(new DeleteSubnetCommand({ SubnetId: zoneB })), 'DependencyViolation', { message: 'has dependencies' });
   await rejectsWith(attach([sameZone]), 'DuplicateTransitGatewayAttachment', { message: 'same VPC ID' });
   await rejectsWith(h.ec2.send(new DescribeTransitGatewayVpcAttachmentsCommand({ TransitGatewayAttachmentIds: ['tgw-attach-0123456789abcdef0'] })), 'InvalidTransitGatewayAttachmentID.NotFound');
 });
