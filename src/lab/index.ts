@@ -3,7 +3,7 @@
  * the source/destination check and per-subnet route tables, internet and NAT gateways, peering), nodes running
  * ipamd, pods created through the CNI, echo services, probes, and a sweep that removes it all.
  */
-export { scenarioSchema, parseScenario, loadScenario, defaultScenarioPath, defaultEc2Endpoint, TEST_NETS, PUBLIC_IP_POOL, type Scenario } from './scenario.js';
+export { scenarioSchema, parseScenario, loadScenario, defaultScenarioPath, defaultEc2Endpoint, LAB_LINK_RANGE, TEST_NETS, PUBLIC_IP_POOL, type Scenario } from './scenario.js';
 export { planFabric, renderFixedFabric, eniPortName, ns as labNamespaces, NS_PREFIX, LINK_PREFIX, IMDS_ADDRESS, type FabricPlan } from './plan.js';
 export { renderFabric, renderSourceCheck, renderIgwNat, renderNatGateway, type DesiredFabric, type EniLink } from './render.js';
 export { labUp, labDown, podAdd, podDel, checkPrerequisites, labNodeDefaults, type UpOptions, type DownReport, type PodAddOptions, type Progress } from './lab.js';

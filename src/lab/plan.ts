@@ -7,14 +7,14 @@
  */
 import { createHash } from 'node:crypto';
 import { formatAddress, parseCidr, subnetGateway } from '../net/index.js';
-import { defaultEc2Endpoint, type Scenario } from './scenario.js';
+import { LAB_LINK_RANGE, defaultEc2Endpoint, type Scenario } from './scenario.js';
 
 export const NS_PREFIX = 'pn-';
 export const LINK_PREFIX = 'pn';
 /** IMDS lives at the link-local address, as on AWS; the aws namespace owns it. */
 export const IMDS_ADDRESS = '169.254.169.254';
-/** Transit links between fabric namespaces take /30s from the shared address space (RFC 6598), never a VPC's. */
-const TRANSIT_BASE = (100 << 24) | (64 << 16);
+/** Transit links between fabric namespaces take /30s from the shared address space (RFC 6598), never a subnet's. */
+const TRANSIT_BASE = Number(LAB_LINK_RANGE.network);
 
 export const ns = {
   aws: `${NS_PREFIX}aws`,

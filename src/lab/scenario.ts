@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { loadConfig } from '../config/index.js';
 import { PodnetError, parseSettings } from '../lib/index.js';
 import { enisOnDefaultCard, lookupInstanceType } from '../limits/index.js';
-import { cidrContains, cidrsOverlap, isAddressText, parseAddress, parseCidr } from '../net/index.js';
+import { cidrContains, cidrsOverlap, formatCidr, isAddressText, parseAddress, parseCidr } from '../net/index.js';
 import { parseTopology, readYamlFile, rejectUnknownSections, topologySchema, type LabSection, type Topology } from '../vpc/index.js';
 
 /** TEST-NET-2 and TEST-NET-3 (RFC 5737): the only addresses an internet host may have. */
@@ -16,6 +16,12 @@ export const TEST_NETS = ['198.51.100.0/24', '203.0.113.0/24'] as const;
 export const PUBLIC_IP_POOL = '203.0.113.0/24';
 
 /** Lab names become namespace names (`pn-p-<name>`), so they stay short and shell-safe. */
+/**
+ * Where the lab's links between namespaces take their /30s (plan.ts): the start of the shared address space
+ * (RFC 6598), room for 64 links. No subnet may overlap it.
+ */
+export const LAB_LINK_RANGE = parseCidr('100.64.0.0/24');
+
 const labName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'a lab name: lowercase letters, digits and -, at most 31 characters');
 const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.union([z.string(), z.number(), z.boolean()]).transform(String));
 
@@ -190,8 +196,24 @@ function checkLabSections(s: Scenario): string[] {
       if (cidrsOverlap(parseCidr(s.vpcs[i]!.cidr), parseCidr(s.vpcs[j]!.cidr))) {
         problems.push(`vpcs[${j}].cidr: ${s.vpcs[j]!.cidr} overlaps vpcs[${i}] ${s.vpcs[i]!.cidr}; the lab routes VPCs by address`);
       }
+      // secondary blocks too: AWS allows the same block in two VPCs that are not peered, the lab's aws namespace cannot
+      const blocks = (v: Scenario['vpcs'][number]) => [v.cidr, ...v.secondaryCidrs];
+      s.vpcs[j]!.secondaryCidrs.forEach((c, k) => {
+        const other = blocks(s.vpcs[i]!).find((b) => cidrsOverlap(parseCidr(b), parseCidr(c)));
+        if (other) problems.push(`vpcs[${j}].secondaryCidrs[${k}]: ${c} overlaps ${other} of vpcs[${i}]; the lab routes VPCs by address`);
+      });
+      const primary = s.vpcs[j]!.cidr;
+      const clash = s.vpcs[i]!.secondaryCidrs.find((b) => cidrsOverlap(parseCidr(b), parseCidr(primary)));
+      if (clash) problems.push(`vpcs[${j}].cidr: ${primary} overlaps ${clash} of vpcs[${i}]; the lab routes VPCs by address`);
     }
   }
+  // the lab's own links between namespaces are /30s from the start of 100.64.0.0/10, where custom networking's
+  // secondary blocks often are: a subnet there would hand out the links' addresses
+  s.subnets.forEach((x, i) => {
+    if (cidrsOverlap(parseCidr(x.cidr), LAB_LINK_RANGE)) {
+      problems.push(`subnets[${i}].cidr: ${x.cidr} overlaps ${formatCidr(LAB_LINK_RANGE)}, which the lab uses for its links between namespaces; put the subnet elsewhere in the VPC block (e.g. 100.64.32.0/19)`);
+    }
+  });
   const first = s.vpcs[0];
   if (first && (s.nodes.length > 0 || s.hosts.length > 0)) {
     const endpoint = s.lab.ec2Endpoint ?? defaultEc2Endpoint(first.cidr);

@@ -30,6 +30,13 @@ test('every node runs ipamd and the pods asked to sit behind eth1 are there', ()
   assert.deepEqual(status.pods.filter((p) => p.name.endsWith('eni1')).map((p) => p.eni), [1, 1]);
 });
 
+test('custom networking: web-cn sits on a secondary ENI of pub-cn in pods-a, inside the VPC\'s secondary block', () => {
+  const status = labStatus({ stateDir });
+  const pod = status.pods.find((p) => p.name === 'web-cn')!;
+  assert.match(pod.ip ?? '', /^100\.64\.(3[2-9]|[4-5]\d|6[0-3])\.\d+$/, `web-cn has ${pod.ip}, not an address of pods-a 100.64.32.0/19`);
+  assert.notEqual(pod.eni, 0, 'custom networking keeps pods off the primary ENI');
+});
+
 test('UDP and ICMP reach the internet host too; UDP is seen as the NAT gateway EIP like TCP', { timeout: 30_000 }, async () => {
   const tcp = await probe('web-priv', 'inet', { stateDir });
   const udp = await probe('web-priv', 'inet', { stateDir, proto: 'udp' });

@@ -50,3 +50,25 @@ test('the aws namespace and the internet gateway route every block of the VPC ba
   const igw = plan.igws.find((g) => g.vpc === 'main')!;
   for (const c of main.cidrs) assert.ok(fixed.perNs.get(igw.ns)!.includes(`route add ${c} via ${igw.routerSideIp}`), c);
 });
+
+test('the scenario loader keeps subnets off the lab\'s link range and VPC blocks from overlapping across VPCs', async () => {
+  const { parseScenario, LAB_LINK_RANGE } = await import('../../../src/lab/index.js');
+  const problem = (doc: unknown) => {
+    try {
+      parseScenario(doc);
+      return '';
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  const doc = (pods: string, peerSecondary: string[] = []) => ({
+    vpcs: [{ name: 'main', cidr: '10.0.0.0/16', secondaryCidrs: ['100.64.0.0/16'] }, { name: 'other', cidr: '10.9.0.0/16', secondaryCidrs: peerSecondary }],
+    subnets: [{ name: 'nodes-a', vpc: 'main', az: 'us-west-2a', cidr: '10.0.1.0/24' }, { name: 'pods-a', vpc: 'main', az: 'us-west-2a', cidr: pods }],
+    instances: [{ name: 'n1', type: 't3.small', subnet: 'nodes-a' }],
+    nodes: [{ instance: 'n1' }],
+  });
+  assert.equal(problem(doc('100.64.32.0/19')), '');
+  assert.match(problem(doc('100.64.0.0/19')), /subnets\[1\]\.cidr: 100\.64\.0\.0\/19 overlaps 100\.64\.0\.0\/24, which the lab uses for its links between namespaces/);
+  assert.equal(LAB_LINK_RANGE.prefixLength, 24);
+  assert.match(problem(doc('100.64.32.0/19', ['100.64.0.0/20'])), /vpcs\[1\]\.secondaryCidrs\[0\]: 100\.64\.0\.0\/20 overlaps 100\.64\.0\.0\/16 of vpcs\[0\]; the lab routes VPCs by address/);
+});
