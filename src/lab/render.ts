@@ -179,7 +179,7 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
       else unchecked.push(port);
       filtered.push({ port, eni: w.eni, natGateway: natByEni.has(w.eni.eniId) });
     }
-    const filtering = renderFiltering(model, filtered, { imdsAddress: IMDS_ADDRESS, ec2Endpoint: plan.ec2Endpoint, vpcCidrs: plan.vpcs.map((x) => x.cidr) });
+    const filtering = renderFiltering(model, filtered, { imdsAddress: IMDS_ADDRESS, ec2Endpoint: plan.ec2Endpoint, vpcCidrs: plan.vpcs.flatMap((x) => x.cidrs) });
     nft.set(r, renderSourceCheck(allowed, unchecked, localCidrs, filtering));
   }
 
