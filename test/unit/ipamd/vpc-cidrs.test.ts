@@ -55,11 +55,11 @@ test('every block from IMDS reaches the CNI, and the SNAT chain returns for each
   assert.equal(chain.length, 3);
 });
 
-test('a block associated while ipamd runs is picked up by reconcile and reaches the next pod', async () => {
+test('a block associated while ipamd runs is picked up by reconcile and reaches the next pod', async (t) => {
   await cloud.ec2.send(new AssociateVpcCidrBlockCommand({ VpcId: cloud.vpcId, CidrBlock: '100.65.0.0/16' }));
   const started = Date.now();
   await eventually(async () => (await cidrsGivenToCni('cafe0002')).length === 3, 'ipamd to learn the third block', 5000);
   const took = Date.now() - started;
-  assert.ok(took < 5000, `reconcile took ${took} ms`);
+  t.diagnostic(`AssociateVpcCidrBlock to the CNI seeing the block: ${took} ms (reconcile interval 200 ms here)`);
   assert.equal(snatChain(await cidrsGivenToCni('cafe0003')).filter((r) => r.endsWith('RETURN')).length, 3);
 });
