@@ -17,6 +17,10 @@ import {
   DescribeVpcPeeringConnectionsCommand,
   DescribeVpcsCommand,
   DescribeVpnGatewaysCommand,
+  DescribeVpnConnectionsCommand,
+  DescribeCustomerGatewaysCommand,
+  type CustomerGateway,
+  type VpnConnection,
   type EC2Client,
   type Instance,
   type InternetGateway,
@@ -36,7 +40,7 @@ import {
   type VpnGateway,
   SearchTransitGatewayRoutesCommand,
 } from '@aws-sdk/client-ec2';
-import type { Filtering, IpProtocol, PortRange, RouteTarget, SecurityGroupRule, VpcFacts } from '../vpc/index.js';
+import type { Filtering, IpProtocol, PortRange, RouteTarget, SecurityGroupRule, TransitGatewayAttachment as TransitGatewayAttachmentFacts, VpcFacts } from '../vpc/index.js';
 
 /** Every VPC resource EC2 lists, as the SDK returns them; instances without the terminated ones. */
 export interface VpcResources {
@@ -51,6 +55,9 @@ export interface VpcResources {
   instances: Instance[];
   transitGateways: TransitGatewayResources;
   vpnGateways: VpnGateway[];
+  /** Site-to-Site VPN connections and their customer gateways (the topology applier's, for onPremises over a TGW) */
+  vpnConnections: VpnConnection[];
+  customerGateways: CustomerGateway[];
 }
 
 /** Transit gateways, their attachments (all resource types; VPC ones with their subnets) and each default route table's routes. */
@@ -82,7 +89,7 @@ async function describeTransitGatewayResources(client: EC2Client): Promise<Trans
 }
 
 export async function describeVpcResources(client: EC2Client): Promise<VpcResources> {
-  const [vpcs, subnets, tables, igws, nats, pcxs, groups, acls, reservations, tgws, vgws] = await Promise.all([
+  const [vpcs, subnets, tables, igws, nats, pcxs, groups, acls, reservations, tgws, vgws, vpns, cgws] = await Promise.all([
     client.send(new DescribeVpcsCommand({})),
     client.send(new DescribeSubnetsCommand({})),
     client.send(new DescribeRouteTablesCommand({})),
@@ -94,6 +101,8 @@ export async function describeVpcResources(client: EC2Client): Promise<VpcResour
     client.send(new DescribeInstancesCommand({})),
     describeTransitGatewayResources(client),
     client.send(new DescribeVpnGatewaysCommand({})),
+    client.send(new DescribeVpnConnectionsCommand({})),
+    client.send(new DescribeCustomerGatewaysCommand({})),
   ]);
   return {
     vpcs: vpcs.Vpcs ?? [],
@@ -107,6 +116,8 @@ export async function describeVpcResources(client: EC2Client): Promise<VpcResour
     instances: (reservations.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated'),
     transitGateways: tgws,
     vpnGateways: (vgws.VpnGateways ?? []).filter((g) => g.State !== 'deleted' && g.State !== 'deleting'),
+    vpnConnections: (vpns.VpnConnections ?? []).filter((v) => v.State !== 'deleted' && v.State !== 'deleting'),
+    customerGateways: (cgws.CustomerGateways ?? []).filter((c) => c.State !== 'deleted' && c.State !== 'deleting'),
   };
 }
 
@@ -195,9 +206,15 @@ function filteringOf(resources: VpcResources): Filtering {
  */
 function transitGatewaysOf(t: TransitGatewayResources): NonNullable<VpcFacts['transitGateways']> {
   return t.gateways.map((g) => {
-    const attachments = t.vpcAttachments
-      .filter((a) => a.TransitGatewayId === g.TransitGatewayId)
-      .map((a) => ({ id: a.TransitGatewayAttachmentId!, resourceType: 'vpc' as const, vpcId: a.VpcId!, subnetIds: a.SubnetIds ?? [] }));
+    const attachments: TransitGatewayAttachmentFacts[] = [
+      ...t.vpcAttachments
+        .filter((a) => a.TransitGatewayId === g.TransitGatewayId)
+        .map((a) => ({ id: a.TransitGatewayAttachmentId!, resourceType: 'vpc' as const, vpcId: a.VpcId!, subnetIds: a.SubnetIds ?? [] })),
+      // a Site-to-Site VPN connection's attachment: the way to the on-premises networks behind the gateway
+      ...t.attachments
+        .filter((a) => a.TransitGatewayId === g.TransitGatewayId && a.ResourceType === 'vpn')
+        .map((a) => ({ id: a.TransitGatewayAttachmentId!, resourceType: 'vpn' as const, resourceId: a.ResourceId! })),
+    ];
     const table = g.Options?.AssociationDefaultRouteTableId;
     const routes = (table ? (t.routes[table] ?? []) : []).flatMap((r) => {
       if (!r.DestinationCidrBlock) return [];

@@ -192,6 +192,12 @@ CREATE TABLE IF NOT EXISTS transit_gateway_static_routes (
 CREATE TABLE IF NOT EXISTS vpn_gateways (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, amazon_side_asn INTEGER NOT NULL,
   vpc_id TEXT REFERENCES vpcs(id), attachment_state TEXT CHECK (attachment_state IN ('attached', 'detached')));
+CREATE TABLE IF NOT EXISTS customer_gateways (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, ip_address TEXT NOT NULL,
+  bgp_asn INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS vpn_connections (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, customer_gateway_id TEXT NOT NULL,
+  vpn_gateway_id TEXT, transit_gateway_id TEXT, transit_gateway_attachment_id TEXT, static_routes_only INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS vgw_route_propagations (
   route_table_id TEXT NOT NULL REFERENCES route_tables(id) ON DELETE CASCADE, vgw_id TEXT NOT NULL,
   PRIMARY KEY (route_table_id, vgw_id));

@@ -11,6 +11,9 @@ import {
   AssociateVpcCidrBlockCommand,
   AttachInternetGatewayCommand,
   AttachVpnGatewayCommand,
+  CreateCustomerGatewayCommand,
+  CreateVpnConnectionCommand,
+  DescribeTransitGatewayAttachmentsCommand,
   AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
   CreateInternetGatewayCommand,
@@ -40,6 +43,7 @@ import {
   ModifySubnetAttributeCommand,
   ReplaceNetworkAclAssociationCommand,
   ReplaceNetworkAclEntryCommand,
+  ReplaceRouteCommand,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
   RunInstancesCommand,
@@ -48,6 +52,7 @@ import {
   type IpPermission,
   type NetworkAclEntry,
   type ResourceType,
+  type Route,
   type SecurityGroup,
   type Tag,
   type Vpc,
@@ -64,7 +69,7 @@ export interface TopologyChange {
   change: 'created' | 'updated' | 'unchanged';
 }
 
-type ResourceKind = 'vpcs' | 'subnets' | 'internetGateways' | 'natGateways' | 'peerings' | 'transitGateways' | 'routeTables' | 'securityGroups' | 'networkAcls' | 'virtualPrivateGateways' | 'instances';
+type ResourceKind = 'vpcs' | 'subnets' | 'internetGateways' | 'natGateways' | 'peerings' | 'transitGateways' | 'routeTables' | 'securityGroups' | 'networkAcls' | 'virtualPrivateGateways' | 'onPremises' | 'instances';
 
 export interface TopologyApplyResult {
   changes: TopologyChange[];
@@ -79,9 +84,9 @@ export interface TopologyApplyResult {
 export async function applyTopology(topology: Topology, client: EC2Client): Promise<TopologyApplyResult> {
   const at = { entry: 'reading the existing resources' };
   try {
-    const run: ApplyRun = { client, at, existing: await describeVpcResources(client), changes: [], ids: { vpcs: {}, subnets: {}, internetGateways: {}, natGateways: {}, peerings: {}, transitGateways: {}, routeTables: {}, securityGroups: {}, networkAcls: {}, virtualPrivateGateways: {}, instances: {} } };
+    const run: ApplyRun = { client, at, existing: await describeVpcResources(client), changes: [], ids: { vpcs: {}, subnets: {}, internetGateways: {}, natGateways: {}, peerings: {}, transitGateways: {}, routeTables: {}, securityGroups: {}, networkAcls: {}, virtualPrivateGateways: {}, onPremises: {}, instances: {} } };
     // each step may use the ids of the ones before it: subnets their VPC's, routes their gateways', instances their groups'
-    for (const step of [applyVpcs, applySubnets, applyInternetGateways, applyPeerings, applyNatGateways, applyTransitGateways, applyVirtualPrivateGateways, applyRouteTables, applySecurityGroups, applyNetworkAcls, applyInstances]) {
+    for (const step of [applyVpcs, applySubnets, applyInternetGateways, applyPeerings, applyNatGateways, applyTransitGateways, applyOnPremisesOverTransitGateways, applyVirtualPrivateGateways, applyRouteTables, applySecurityGroups, applyNetworkAcls, applyInstances]) {
       await step(topology, run);
     }
     return { changes: run.changes, ids: run.ids };
@@ -247,6 +252,8 @@ async function applyTransitGateways(topology: Topology, run: ApplyRun): Promise<
     const wanted = new Map((g.routes ?? []).map((r) => [r.destination, attachmentIds[r.attachment]!]));
     const statics = (await run.client.send(new SearchTransitGatewayRoutesCommand({ TransitGatewayRouteTableId: tableId, Filters: [{ Name: 'type', Values: ['static'] }] }))).Routes ?? [];
     for (const r of statics) {
+      // a route to a VPN attachment is an on-premises network's (applyOnPremisesOverTransitGateways)
+      if (r.TransitGatewayAttachments?.[0]?.ResourceType === 'vpn') continue;
       if (wanted.get(r.DestinationCidrBlock!) === r.TransitGatewayAttachments?.[0]?.TransitGatewayAttachmentId) {
         wanted.delete(r.DestinationCidrBlock!);
         continue;
@@ -259,6 +266,40 @@ async function applyTransitGateways(topology: Topology, run: ApplyRun): Promise<
       changed = true;
     }
     record(run, 'transitGateways', g.name, id, !found ? 'created' : changed ? 'updated' : 'unchanged');
+  }
+}
+
+/**
+ * An on-premises network over a transit gateway: a customer gateway (`<network>-cgw`; its address is a TEST-NET-1
+ * placeholder, nothing is sent to it), a static-routes VPN connection to the gateway (`<network>-vpn`), which EC2
+ * makes an attachment, and the network's CIDR as a static route to that attachment in the gateway's default table.
+ */
+async function applyOnPremisesOverTransitGateways(topology: Topology, run: ApplyRun): Promise<void> {
+  for (const [k, n] of topology.onPremises.entries()) {
+    if (!('tgw' in n.via)) continue;
+    run.at.entry = `onPremises '${n.name}'`;
+    const tgwId = run.ids.transitGateways[n.via.tgw]!;
+    let changed = false;
+    const cgwFound = run.existing.customerGateways.find((c) => nameTagOf(c.Tags) === `${n.name}-cgw`);
+    const cgwId =
+      cgwFound?.CustomerGatewayId ??
+      (await run.client.send(new CreateCustomerGatewayCommand({ Type: 'ipsec.1', BgpAsn: 65000, IpAddress: `192.0.2.${(k % 254) + 1}`, TagSpecifications: tagSpec('customer-gateway', `${n.name}-cgw`) })))
+        .CustomerGateway!.CustomerGatewayId!;
+    const vpnFound = run.existing.vpnConnections.find((v) => nameTagOf(v.Tags) === `${n.name}-vpn` && v.TransitGatewayId === tgwId);
+    const vpnId =
+      vpnFound?.VpnConnectionId ??
+      (await run.client.send(new CreateVpnConnectionCommand({ Type: 'ipsec.1', CustomerGatewayId: cgwId, TransitGatewayId: tgwId, Options: { StaticRoutesOnly: true }, TagSpecifications: tagSpec('vpn-connection', `${n.name}-vpn`) })))
+        .VpnConnection!.VpnConnectionId!;
+    changed ||= !cgwFound || !vpnFound;
+    const attachments = (await run.client.send(new DescribeTransitGatewayAttachmentsCommand({ Filters: [{ Name: 'resource-id', Values: [vpnId] }] }))).TransitGatewayAttachments ?? [];
+    const attachmentId = attachments[0]!.TransitGatewayAttachmentId!;
+    const tableId = attachments[0]!.Association?.TransitGatewayRouteTableId ?? run.existing.transitGateways.gateways.find((g) => g.TransitGatewayId === tgwId)?.Options?.AssociationDefaultRouteTableId!;
+    const routes = (await run.client.send(new SearchTransitGatewayRoutesCommand({ TransitGatewayRouteTableId: tableId, Filters: [{ Name: 'route-search.exact-match', Values: [n.cidr] }] }))).Routes ?? [];
+    if (!routes.some((r) => r.TransitGatewayAttachments?.[0]?.TransitGatewayAttachmentId === attachmentId)) {
+      await run.client.send(new CreateTransitGatewayRouteCommand({ TransitGatewayRouteTableId: tableId, DestinationCidrBlock: n.cidr, TransitGatewayAttachmentId: attachmentId }));
+      changed = true;
+    }
+    record(run, 'onPremises', n.name, vpnId, !vpnFound ? 'created' : changed ? 'updated' : 'unchanged');
   }
 }
 
@@ -290,19 +331,20 @@ async function applyRouteTables(topology: Topology, run: ApplyRun): Promise<void
     for (const r of rt.routes) {
       if (r.local) continue; // EC2 adds the local route itself
       const v6 = r.destination.includes(':');
-      const exists = (found?.Routes ?? []).some((x) => (v6 ? x.DestinationIpv6CidrBlock : x.DestinationCidrBlock) === r.destination);
-      if (exists) continue;
-      await run.client.send(
-        new CreateRouteCommand({
-          RouteTableId: id,
-          DestinationCidrBlock: v6 ? undefined : r.destination,
-          DestinationIpv6CidrBlock: v6 ? r.destination : undefined,
-          GatewayId: r.igw ? run.ids.internetGateways[r.igw] : r.vgw ? run.ids.virtualPrivateGateways[r.vgw] : undefined,
-          NatGatewayId: r.nat ? run.ids.natGateways[r.nat] : undefined,
-          TransitGatewayId: r.tgw ? run.ids.transitGateways[r.tgw] : undefined,
-          VpcPeeringConnectionId: r.pcx ? run.ids.peerings[r.pcx] : undefined,
-        }),
-      );
+      const route = {
+        RouteTableId: id,
+        DestinationCidrBlock: v6 ? undefined : r.destination,
+        DestinationIpv6CidrBlock: v6 ? r.destination : undefined,
+        GatewayId: r.igw ? run.ids.internetGateways[r.igw] : r.vgw ? run.ids.virtualPrivateGateways[r.vgw] : undefined,
+        NatGatewayId: r.nat ? run.ids.natGateways[r.nat] : undefined,
+        TransitGatewayId: r.tgw ? run.ids.transitGateways[r.tgw] : undefined,
+        VpcPeeringConnectionId: r.pcx ? run.ids.peerings[r.pcx] : undefined,
+      };
+      const existing = (found?.Routes ?? []).find((x) => (v6 ? x.DestinationIpv6CidrBlock : x.DestinationCidrBlock) === r.destination);
+      const targetOf = (x: Pick<Route, 'GatewayId' | 'NatGatewayId' | 'TransitGatewayId' | 'VpcPeeringConnectionId'>) => x.GatewayId ?? x.NatGatewayId ?? x.TransitGatewayId ?? x.VpcPeeringConnectionId;
+      if (existing && targetOf(existing) === targetOf(route)) continue;
+      // a route the file points elsewhere is replaced, not added twice
+      await run.client.send(existing ? new ReplaceRouteCommand(route) : new CreateRouteCommand(route));
       changed = true;
     }
     for (const s of rt.subnets) {

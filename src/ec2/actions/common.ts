@@ -18,6 +18,8 @@ const kinds = {
   peering: { prefix: 'pcx', table: 'vpc_peerings', code: 'InvalidVpcPeeringConnectionID', noun: 'vpcPeeringConnection ID' },
   networkAcl: { prefix: 'acl', table: 'network_acls', code: 'InvalidNetworkAclID', noun: 'networkAcl ID' },
   vgw: { prefix: 'vgw', table: 'vpn_gateways', code: 'InvalidVpnGatewayID', noun: 'vpnGateway ID' },
+  cgw: { prefix: 'cgw', table: 'customer_gateways', code: 'InvalidCustomerGatewayID', noun: 'customerGateway ID' },
+  vpn: { prefix: 'vpn', table: 'vpn_connections', code: 'InvalidVpnConnectionID', noun: 'vpnConnection ID' },
   tgw: { prefix: 'tgw', table: 'transit_gateways', code: 'InvalidTransitGatewayID', noun: 'transitGateway ID' },
   tgwAttachment: { prefix: 'tgw-attach', table: 'transit_gateway_attachments', code: 'InvalidTransitGatewayAttachmentID', noun: 'transitGatewayAttachment ID' },
   tgwRouteTable: { prefix: 'tgw-rtb', table: 'transit_gateway_route_tables', code: 'InvalidRouteTableID', noun: 'transitGatewayRouteTable ID' },

@@ -16,6 +16,8 @@ const kindsByPrefix: Record<string, ResourceKind> = {
   nat: 'nat',
   pcx: 'peering',
   vgw: 'vgw',
+  cgw: 'cgw',
+  vpn: 'vpn',
 };
 
 function checkResource(state: Ec2State, id: string): void {

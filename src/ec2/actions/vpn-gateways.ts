@@ -1,12 +1,15 @@
 /**
  * Virtual private gateways: the VPC side of a Site-to-Site VPN or of Direct Connect. A gateway is attached to at most
  * one VPC and a VPC has at most one; a route table may route to it (CreateRoute GatewayId vgw-…, routing.ts) once it is
- * attached, and may let it propagate routes. What lies behind the gateway (the customer's networks) is not an EC2
- * resource: the lab supplies it from its scenario.
+ * attached, and may let it propagate routes. Customer gateways and VPN connections record the other side: a
+ * connection ends on a virtual private gateway or on a transit gateway, where it is an attachment of resource type
+ * vpn. Tunnels, BGP and the connection's own routes are not modelled; what lies behind (the customer's networks) is
+ * not an EC2 resource: the lab supplies it from its scenario.
  */
 import { Ec2Error, type ActionHandler, type XmlObject } from '../protocol.js';
 import type { Ec2State, VpcRow } from '../state.js';
-import { applyTagSpecifications, deleteResource, describeAction, findRow, invalidParameter, selectRows, tagSet } from './common.js';
+import { applyTagSpecifications, combination, deleteResource, describeAction, findRow, invalidParameter, parseAddressParam, selectRows, tagSet } from './common.js';
+import { addTransitGatewayAttachment } from './transit-gateways.js';
 
 type Handler = ActionHandler<Ec2State>;
 
@@ -104,6 +107,8 @@ const deleteVpnGateway: Handler = (params, state) => {
   const vgw = findRow<VpnGatewayRow>(state, 'vgw', params.req('VpnGatewayId'));
   const vpcId = attachedVpcOf(vgw);
   if (vpcId) throw new Ec2Error('IncorrectState', `The VPN gateway ${vgw.id} is in use: it is attached to ${vpcId}. Detach it first.`);
+  const vpn = state.get<{ id: string }>('SELECT id FROM vpn_connections WHERE vpn_gateway_id = ?', vgw.id);
+  if (vpn) throw new Ec2Error('IncorrectState', `The VPN gateway ${vgw.id} is in use by VPN connection ${vpn.id}.`);
   deleteResource(state, 'vgw', vgw.id);
   return { return: true };
 };
@@ -146,7 +151,140 @@ const disableVgwRoutePropagation: Handler = (params, state) => {
   return { return: true };
 };
 
+// ---- customer gateways and VPN connections ----
+
+interface CustomerGatewayRow {
+  seq: number;
+  id: string;
+  type: string;
+  ip_address: string;
+  bgp_asn: number;
+}
+
+interface VpnConnectionRow {
+  seq: number;
+  id: string;
+  type: string;
+  customer_gateway_id: string;
+  vpn_gateway_id: string | null;
+  transit_gateway_id: string | null;
+  transit_gateway_attachment_id: string | null;
+  static_routes_only: number;
+}
+
+function checkIpsecType(type: string): void {
+  if (type !== 'ipsec.1') throw invalidParameter(`Value (${type}) for parameter type is invalid. Valid value: ipsec.1`);
+}
+
+function renderCustomerGateway(state: Ec2State, c: CustomerGatewayRow): XmlObject {
+  return { customerGatewayId: c.id, state: 'available', type: c.type, ipAddress: c.ip_address, bgpAsn: String(c.bgp_asn), tagSet: tagSet(state, c.id) };
+}
+
+const createCustomerGateway: Handler = (params, state) => {
+  const type = params.req('Type');
+  checkIpsecType(type);
+  const ip = params.req('IpAddress');
+  parseAddressParam(ip, 'ipAddress', 4);
+  const asn = params.int('BgpAsn') ?? 65000;
+  if (asn < 1 || asn > 4294967294) throw invalidParameter(`Value (${asn}) for parameter bgpAsn is invalid.`);
+  const id = state.newId('cgw');
+  state.run('INSERT INTO customer_gateways (id, type, ip_address, bgp_asn) VALUES (?, ?, ?, ?)', id, type, ip, asn);
+  applyTagSpecifications(state, params, 'customer-gateway', id);
+  return { customerGateway: renderCustomerGateway(state, findRow<CustomerGatewayRow>(state, 'cgw', id)) };
+};
+
+const deleteCustomerGateway: Handler = (params, state) => {
+  const cgw = findRow<CustomerGatewayRow>(state, 'cgw', params.req('CustomerGatewayId'));
+  const vpn = state.get<{ id: string }>('SELECT id FROM vpn_connections WHERE customer_gateway_id = ?', cgw.id);
+  if (vpn) throw new Ec2Error('IncorrectState', `The customer gateway ${cgw.id} is in use by VPN connection ${vpn.id}.`);
+  deleteResource(state, 'cgw', cgw.id);
+  return { return: true };
+};
+
+const describeCustomerGateways = describeAction<CustomerGatewayRow>({
+  select: selectRows('cgw', 'CustomerGatewayId'),
+  filters: {
+    'customer-gateway-id': (c) => [c.id],
+    'ip-address': (c) => [c.ip_address],
+    'bgp-asn': (c) => [c.bgp_asn],
+    state: () => ['available'],
+    type: (c) => [c.type],
+  },
+  render: (page, state) => ({ customerGatewaySet: page.map((c) => renderCustomerGateway(state, c)) }),
+});
+
+function renderVpnConnection(state: Ec2State, v: VpnConnectionRow): XmlObject {
+  return {
+    vpnConnectionId: v.id,
+    state: 'available',
+    type: v.type,
+    category: 'VPN',
+    customerGatewayId: v.customer_gateway_id,
+    vpnGatewayId: v.vpn_gateway_id ?? undefined,
+    transitGatewayId: v.transit_gateway_id ?? undefined,
+    options: { staticRoutesOnly: v.static_routes_only === 1 },
+    routes: [],
+    tagSet: tagSet(state, v.id),
+  };
+}
+
+/**
+ * A VPN connection from a customer gateway to a virtual private gateway or a transit gateway (exactly one); on a
+ * transit gateway it becomes an attachment of resource type vpn, associated with the default route table (its routes
+ * are static: CreateTransitGatewayRoute, as BGP is not modelled).
+ */
+const createVpnConnection: Handler = (params, state) => {
+  const type = params.req('Type');
+  checkIpsecType(type);
+  const cgw = findRow<CustomerGatewayRow>(state, 'cgw', params.req('CustomerGatewayId'));
+  const vgwId = params.str('VpnGatewayId');
+  const tgwId = params.str('TransitGatewayId');
+  if (vgwId === undefined && tgwId === undefined) throw new Ec2Error('MissingParameter', 'The request must contain the parameter VpnGatewayId or TransitGatewayId');
+  if (vgwId !== undefined && tgwId !== undefined) throw combination('The parameters VpnGatewayId and TransitGatewayId are mutually exclusive.');
+  if (vgwId !== undefined) findRow<VpnGatewayRow>(state, 'vgw', vgwId);
+  const id = state.newId('vpn');
+  const attachmentId = tgwId === undefined ? null : addTransitGatewayAttachment(state, tgwId, 'vpn', id);
+  state.run(
+    'INSERT INTO vpn_connections (id, type, customer_gateway_id, vpn_gateway_id, transit_gateway_id, transit_gateway_attachment_id, static_routes_only) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    id, type, cgw.id, vgwId ?? null, tgwId ?? null, attachmentId, params.bool('Options.StaticRoutesOnly') === true ? 1 : 0,
+  );
+  applyTagSpecifications(state, params, 'vpn-connection', id);
+  return { vpnConnection: renderVpnConnection(state, findRow<VpnConnectionRow>(state, 'vpn', id)) };
+};
+
+/** Deletes the connection; on a transit gateway its attachment and the static routes to it go too. */
+const deleteVpnConnection: Handler = (params, state) => {
+  const vpn = findRow<VpnConnectionRow>(state, 'vpn', params.req('VpnConnectionId'));
+  const attachmentId = vpn.transit_gateway_attachment_id;
+  if (attachmentId) {
+    state.run('DELETE FROM transit_gateway_static_routes WHERE attachment_id = ?', attachmentId);
+    deleteResource(state, 'tgwAttachment', attachmentId);
+  }
+  deleteResource(state, 'vpn', vpn.id);
+  return { return: true };
+};
+
+const describeVpnConnections = describeAction<VpnConnectionRow>({
+  select: selectRows('vpn', 'VpnConnectionId'),
+  filters: {
+    'vpn-connection-id': (v) => [v.id],
+    'customer-gateway-id': (v) => [v.customer_gateway_id],
+    'vpn-gateway-id': (v) => [v.vpn_gateway_id],
+    'transit-gateway-id': (v) => [v.transit_gateway_id],
+    'option.static-routes-only': (v) => [v.static_routes_only === 1],
+    state: () => ['available'],
+    type: (v) => [v.type],
+  },
+  render: (page, state) => ({ vpnConnectionSet: page.map((v) => renderVpnConnection(state, v)) }),
+});
+
 export const vpnGatewayActions: Record<string, Handler> = {
+  CreateCustomerGateway: createCustomerGateway,
+  DeleteCustomerGateway: deleteCustomerGateway,
+  DescribeCustomerGateways: describeCustomerGateways,
+  CreateVpnConnection: createVpnConnection,
+  DeleteVpnConnection: deleteVpnConnection,
+  DescribeVpnConnections: describeVpnConnections,
   CreateVpnGateway: createVpnGateway,
   AttachVpnGateway: attachVpnGateway,
   DetachVpnGateway: detachVpnGateway,

@@ -1,12 +1,22 @@
 /**
  * Virtual private gateways through the SDK: create (ipsec.1), attach and detach with the attachment's state,
  * DescribeVpnGateways and its filters, routes with GatewayId vgw-… (refused until attached, blackhole after a detach),
- * route propagation, the refusals with EC2's codes, and the topology applier's virtualPrivateGateways and vgw routes.
+ * route propagation, customer gateways and VPN connections (on a VGW or a transit gateway, where the connection is an
+ * attachment of type vpn), the refusals with EC2's codes, and the topology applier's virtualPrivateGateways, vgw routes
+ * and onPremises over a transit gateway.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   AttachVpnGatewayCommand,
+  CreateCustomerGatewayCommand,
+  CreateTransitGatewayCommand,
+  CreateVpnConnectionCommand,
+  DeleteCustomerGatewayCommand,
+  DeleteVpnConnectionCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeTransitGatewayAttachmentsCommand,
+  DescribeVpnConnectionsCommand,
   CreateRouteCommand,
   CreateRouteTableCommand,
   CreateVpnGatewayCommand,
@@ -21,7 +31,7 @@ import {
   type VpnGateway,
 } from '@aws-sdk/client-ec2';
 import { applyTopology, describeFacts } from '../../../src/ec2/index.js';
-import { parseTopology } from '../../../src/vpc/index.js';
+import { flowPath, parseTopology } from '../../../src/vpc/index.js';
 import { createVpcWithSubnet, emulatorForFile, rejectsWith } from './sdk-harness.js';
 
 const h = emulatorForFile();
@@ -149,4 +159,60 @@ test('applyTopology creates and attaches a virtual private gateway and its vgw r
   await h.ec2.send(new DetachVpnGatewayCommand({ VpnGatewayId: vgwId, VpcId: first.ids.vpcs['onprem-vpc'] }));
   const third = await applyTopology(topology, h.ec2);
   assert.deepEqual(third.changes.filter((c) => c.change !== 'unchanged').map((c) => `${c.kind} ${c.change}`), ['virtualPrivateGateways updated']);
+});
+
+test('VPN connections end on a VGW or a transit gateway (an attachment of type vpn); customer gateways in use are kept', async () => {
+  const { CustomerGateway } = await h.ec2.send(new CreateCustomerGatewayCommand({ Type: 'ipsec.1', BgpAsn: 65000, IpAddress: '192.0.2.10' }));
+  const cgw = CustomerGateway!.CustomerGatewayId!;
+  assert.deepEqual([CustomerGateway!.State, CustomerGateway!.IpAddress, CustomerGateway!.BgpAsn], ['available', '192.0.2.10', '65000']);
+  const vgwId = await newVgw(h.ec2, 'vpn-end');
+  const { TransitGateway } = await h.ec2.send(new CreateTransitGatewayCommand({}));
+  const tgwId = TransitGateway!.TransitGatewayId!;
+  await rejectsWith(h.ec2.send(new CreateVpnConnectionCommand({ Type: 'ipsec.1', CustomerGatewayId: cgw })), 'MissingParameter');
+  await rejectsWith(h.ec2.send(new CreateVpnConnectionCommand({ Type: 'ipsec.1', CustomerGatewayId: cgw, VpnGatewayId: vgwId, TransitGatewayId: tgwId })), 'InvalidParameterCombination');
+  await rejectsWith(h.ec2.send(new CreateVpnConnectionCommand({ Type: 'ipsec.1', CustomerGatewayId: 'cgw-0123456789abcdef0', VpnGatewayId: vgwId })), 'InvalidCustomerGatewayID.NotFound');
+  const toVgw = (await h.ec2.send(new CreateVpnConnectionCommand({ Type: 'ipsec.1', CustomerGatewayId: cgw, VpnGatewayId: vgwId }))).VpnConnection!;
+  assert.deepEqual([toVgw.VpnGatewayId, toVgw.TransitGatewayId, toVgw.State], [vgwId, undefined, 'available']);
+  await rejectsWith(h.ec2.send(new DeleteVpnGatewayCommand({ VpnGatewayId: vgwId })), 'IncorrectState', { message: toVgw.VpnConnectionId! });
+  const toTgw = (await h.ec2.send(new CreateVpnConnectionCommand({ Type: 'ipsec.1', CustomerGatewayId: cgw, TransitGatewayId: tgwId, Options: { StaticRoutesOnly: true } }))).VpnConnection!;
+  assert.equal(toTgw.Options?.StaticRoutesOnly, true);
+  const attachment = async () => (await h.ec2.send(new DescribeTransitGatewayAttachmentsCommand({ Filters: [{ Name: 'resource-id', Values: [toTgw.VpnConnectionId!] }] }))).TransitGatewayAttachments ?? [];
+  assert.deepEqual((await attachment()).map((a) => [a.ResourceType, a.TransitGatewayId, a.State]), [['vpn', tgwId, 'available']]);
+  const byTgw = await h.ec2.send(new DescribeVpnConnectionsCommand({ Filters: [{ Name: 'transit-gateway-id', Values: [tgwId] }] }));
+  assert.deepEqual(byTgw.VpnConnections!.map((v) => v.VpnConnectionId), [toTgw.VpnConnectionId]);
+  await rejectsWith(h.ec2.send(new DeleteCustomerGatewayCommand({ CustomerGatewayId: cgw })), 'IncorrectState');
+  await h.ec2.send(new DeleteVpnConnectionCommand({ VpnConnectionId: toTgw.VpnConnectionId }));
+  await h.ec2.send(new DeleteVpnConnectionCommand({ VpnConnectionId: toVgw.VpnConnectionId }));
+  assert.deepEqual(await attachment(), []);
+  await rejectsWith(h.ec2.send(new DescribeVpnConnectionsCommand({ VpnConnectionIds: [toTgw.VpnConnectionId!] })), 'InvalidVpnConnectionID.NotFound');
+  await h.ec2.send(new DeleteCustomerGatewayCommand({ CustomerGatewayId: cgw }));
+});
+
+test('applyTopology puts an on-premises network behind a transit gateway: VPN attachment and static route; the model follows it', async () => {
+  const topology = parseTopology({
+    vpcs: [{ name: 'hub-vpc', cidr: '10.60.0.0/16' }],
+    subnets: [{ name: 'hub-a', vpc: 'hub-vpc', az: 'us-west-2a', cidr: '10.60.1.0/24' }],
+    transitGateways: [{ name: 'hub', attachments: [{ vpc: 'hub-vpc', subnets: ['hub-a'] }] }],
+    onPremises: [{ name: 'branch', cidr: '172.20.0.0/16', via: { tgw: 'hub' } }],
+    routeTables: [{ name: 'hub-rt', vpc: 'hub-vpc', subnets: ['hub-a'], routes: [{ destination: '172.20.0.0/16', tgw: 'hub' }] }],
+    instances: [{ name: 'hub-host', type: 't3.micro', subnet: 'hub-a' }],
+  });
+  const first = await applyTopology(topology, h.ec2);
+  assert.deepEqual(first.changes.filter((c) => c.kind === 'onPremises').map((c) => c.change), ['created']);
+  const second = await applyTopology(topology, h.ec2);
+  assert.deepEqual(second.changes.filter((c) => c.change !== 'unchanged'), []);
+  const facts = await describeFacts(h.ec2);
+  const hub = facts.transitGateways!.find((g) => g.name === 'hub')!;
+  const vpn = hub.attachments.find((a) => a.resourceType === 'vpn')!;
+  assert.deepEqual(hub.routes.find((r) => r.destination === '172.20.0.0/16'), { destination: '172.20.0.0/16', attachmentId: vpn.id, origin: 'static' });
+  // the model, with the network the lab would supply: the branch reaches the host and is answered
+  const hostEni = (await h.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'subnet-id', Values: [first.ids.subnets['hub-a']!] }] }))).NetworkInterfaces![0]!;
+  const model = {
+    ...facts,
+    onPremises: [{ name: 'branch', cidr: '172.20.0.0/16', via: { tgwId: hub.id } }],
+    enis: [{ eniId: hostEni.NetworkInterfaceId!, vpcId: hostEni.VpcId!, subnetId: hostEni.SubnetId!, privateIps: [hostEni.PrivateIpAddress!], ipv4Prefixes: [], publicIps: {} }],
+  };
+  const flow = flowPath(model, { onPremises: '172.20.0.5' }, hostEni.PrivateIpAddress!);
+  assert.equal(flow.verdict, 'delivered', flow.detail);
+  assert.deepEqual(flow.forward.hops.map((h) => h.element), ['on-premises', 'transit-gateway', 'route-table', 'eni']);
 });
