@@ -2,7 +2,8 @@
  * The fabric controller (`podnet lab controller`, started by `lab up` in the aws namespace): it reads what EC2
  * says about the VPCs once, follows the emulator's mapping events (GET /_podnet/events, NDJSON), and after each
  * change makes the namespaces match renderFabric(): ENI veth pairs, router routes and rules, the source/destination
- * check, internet gateway 1:1 NAT, NAT gateway translation, the internet core's routes.
+ * check, security groups and network ACLs, internet gateway 1:1 NAT, NAT gateway translation, the internet core's
+ * routes. A `filtering` event (groups, rules or ACLs changed) makes it describe EC2 again at once.
  */
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
