@@ -137,9 +137,8 @@ function destinationOf(params: Parameters<Handler>[0]): string {
   throw new Ec2Error('MissingParameter', 'The request must contain the parameter destinationCidrBlock or destinationIpv6CidrBlock');
 }
 
-const createRoute: Handler = (params, state) => {
-  const rtb = findRow<RouteTableRow>(state, 'routeTable', params.req('RouteTableId'));
-  const destination = destinationOf(params);
+/** The one target a CreateRoute or ReplaceRoute names, checked as EC2 checks it against the table's VPC. */
+function routeTarget(params: Parameters<Handler>[0], state: Ec2State, rtb: RouteTableRow): [RouteRow['target_kind'], string] {
   const candidates: Array<[RouteRow['target_kind'], string | undefined]> = [
     ['gateway', params.str('GatewayId')],
     ['nat', params.str('NatGatewayId')],
@@ -175,10 +174,31 @@ const createRoute: Handler = (params, state) => {
     const instance = findRow<{ vpc_id: string }>(state, 'instance', targetId);
     if (instance.vpc_id !== rtb.vpc_id) throw differentNetworks();
   }
+  return [kind, targetId];
+}
+
+const createRoute: Handler = (params, state) => {
+  const rtb = findRow<RouteTableRow>(state, 'routeTable', params.req('RouteTableId'));
+  const destination = destinationOf(params);
+  const [kind, targetId] = routeTarget(params, state, rtb);
   if (state.get('SELECT 1 FROM routes WHERE route_table_id = ? AND destination = ?', rtb.id, destination)) {
     throw new Ec2Error('RouteAlreadyExists', `The route identified by ${destination} already exists.`);
   }
   state.run('INSERT INTO routes (route_table_id, destination, target_kind, target_id) VALUES (?, ?, ?, ?)', rtb.id, destination, kind, targetId);
+  return { return: true };
+};
+
+/** A route's new target; the route must exist (a local route keeps its target here). */
+const replaceRoute: Handler = (params, state) => {
+  const rtb = findRow<RouteTableRow>(state, 'routeTable', params.req('RouteTableId'));
+  const destination = destinationOf(params);
+  const route = state.get<RouteRow>('SELECT * FROM routes WHERE route_table_id = ? AND destination = ?', rtb.id, destination);
+  if (!route) {
+    throw new Ec2Error('InvalidRoute.NotFound', `No route with destination-cidr-block ${destination} in route table ${rtb.id}`);
+  }
+  if (route.target_kind === 'local') throw invalidParameter(`cannot replace local route ${destination} in route table ${rtb.id}`);
+  const [kind, targetId] = routeTarget(params, state, rtb);
+  state.run('UPDATE routes SET target_kind = ?, target_id = ? WHERE route_table_id = ? AND destination = ?', kind, targetId, rtb.id, destination);
   return { return: true };
 };
 
@@ -464,6 +484,7 @@ const describeVpcPeeringConnections = describeAction<PeeringRow>({
 export const routingActions: Record<string, Handler> = {
   CreateRouteTable: createRouteTable,
   CreateRoute: createRoute,
+  ReplaceRoute: replaceRoute,
   DeleteRoute: deleteRoute,
   AssociateRouteTable: associateRouteTable,
   DescribeRouteTables: describeRouteTables,

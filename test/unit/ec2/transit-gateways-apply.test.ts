@@ -72,6 +72,24 @@ test('with routes listed the gateway holds exactly those static routes and nothi
   assert.deepEqual(await tableRoutes(tableId), [`10.40.0.0/16 propagated ${applied.ids.vpcs.a}`, `10.41.0.0/16 propagated ${applied.ids.vpcs.b}`]);
 });
 
+test('a route the file now points at the transit gateway is replaced (ReplaceRoute), not added twice', async () => {
+  const withDefault = (target: { igw: string } | { tgw: string }) => {
+    const d = document();
+    return parseTopology({
+      ...d,
+      internetGateways: [{ name: 'a-igw', vpc: 'a' }],
+      routeTables: d.routeTables.map((t) => (t.name === 'a' ? { ...t, routes: [...t.routes, { destination: '0.0.0.0/0', ...target }] } : t)),
+    });
+  };
+  const first = await applyTopology(withDefault({ igw: 'a-igw' }), h.ec2);
+  const second = await applyTopology(withDefault({ tgw: 'hub' }), h.ec2);
+  assert.equal(second.changes.find((c) => c.kind === 'routeTables' && c.name === 'a')!.change, 'updated');
+  const routes = (await describeFacts(h.ec2)).routeTables.find((t) => t.id === first.ids.routeTables.a)!.routes;
+  assert.deepEqual(routes.filter((r) => r.destination === '0.0.0.0/0'), [{ destination: '0.0.0.0/0', target: { kind: 'tgw', id: first.ids.transitGateways.hub } }]);
+  const third = await applyTopology(withDefault({ tgw: 'hub' }), h.ec2);
+  assert.equal(third.changes.find((c) => c.kind === 'routeTables' && c.name === 'a')!.change, 'unchanged');
+});
+
 async function tableOf(tgwId: string): Promise<string> {
   return (await h.ec2.send(new DescribeTransitGatewaysCommand({ TransitGatewayIds: [tgwId] }))).TransitGateways![0]!.Options!.AssociationDefaultRouteTableId!;
 }

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  AttachInternetGatewayCommand,
+  CreateInternetGatewayCommand,
   CreateRouteCommand,
   CreateRouteTableCommand,
   CreateSubnetCommand,
@@ -21,6 +23,7 @@ import {
   DescribeTransitGatewayRouteTablesCommand,
   DescribeTransitGatewaysCommand,
   DescribeTransitGatewayVpcAttachmentsCommand,
+  ReplaceRouteCommand,
   SearchTransitGatewayRoutesCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
@@ -82,6 +85,15 @@ test('VPC attachments propagate their VPC CIDRs; static routes override and add;
   const [rtb] = (await h.ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'route.transit-gateway-id', Values: [tgwId] }] }))).RouteTables!;
   assert.equal(rtb!.RouteTableId, RouteTable!.RouteTableId);
   assert.equal(rtb!.Routes!.find((r) => r.DestinationCidrBlock === '10.21.0.0/16')?.TransitGatewayId, tgwId);
+  // ReplaceRoute: a default route to an internet gateway now goes to the transit gateway (centralised egress)
+  const igw = (await h.ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
+  await h.ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: a.vpcId }));
+  await h.ec2.send(new CreateRouteCommand({ RouteTableId: RouteTable!.RouteTableId, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
+  await h.ec2.send(new ReplaceRouteCommand({ RouteTableId: RouteTable!.RouteTableId, DestinationCidrBlock: '0.0.0.0/0', TransitGatewayId: tgwId }));
+  const replaced = (await h.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [RouteTable!.RouteTableId!] }))).RouteTables![0]!.Routes!.find((r) => r.DestinationCidrBlock === '0.0.0.0/0')!;
+  assert.deepEqual([replaced.TransitGatewayId, replaced.GatewayId], [tgwId, undefined]);
+  await rejectsWith(h.ec2.send(new ReplaceRouteCommand({ RouteTableId: RouteTable!.RouteTableId, DestinationCidrBlock: '10.99.0.0/16', TransitGatewayId: tgwId })), 'InvalidRoute.NotFound');
+  await rejectsWith(h.ec2.send(new ReplaceRouteCommand({ RouteTableId: RouteTable!.RouteTableId, DestinationCidrBlock: '0.0.0.0/0', TransitGatewayId: 'tgw-0123456789abcdef0' })), 'InvalidTransitGatewayID.NotFound');
 
   // a static route of a propagated prefix takes its place; a blackhole drops; a wider one adds
   await h.ec2.send(new CreateTransitGatewayRouteCommand({ TransitGatewayRouteTableId: tableId, DestinationCidrBlock: '10.21.0.0/16', TransitGatewayAttachmentId: attachA.TransitGatewayAttachmentId }));
