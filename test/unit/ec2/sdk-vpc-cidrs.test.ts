@@ -13,6 +13,7 @@ import {
   CreateSubnetCommand,
   CreateVpcCommand,
   CreateVpcPeeringConnectionCommand,
+  DeleteVpcCommand,
   DeleteSubnetCommand,
   DescribeRouteTablesCommand,
   DescribeVpcPeeringConnectionsCommand,
@@ -84,6 +85,12 @@ test('a secondary block: association set, local routes in every table, a subnet 
   // associated again: a new association
   const again = await associate(h.ec2, vpcId, '100.64.0.0/16');
   assert.notEqual(again, assoc);
+
+  // a VPC with secondary blocks is deleted like any other once its dependencies are gone
+  const lone = (await h.ec2.send(new CreateVpcCommand({ CidrBlock: '10.11.0.0/16' }))).Vpc!.VpcId!;
+  await associate(h.ec2, lone, '100.64.0.0/16');
+  await h.ec2.send(new DeleteVpcCommand({ VpcId: lone }));
+  assert.deepEqual((await h.ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'vpc-id', Values: [lone] }] }))).Vpcs, []);
 });
 
 test('the association restrictions of the range the primary block is in, and the size limits', async () => {

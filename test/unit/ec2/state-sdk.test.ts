@@ -168,8 +168,10 @@ test('every action round-trips through @aws-sdk/client-ec2 with the fields ipamd
   assert.equal(terminated.TerminatingInstances![0]!.PreviousState!.Name, 'running');
 
   const spare = await send<sdk.CreateVpcResult>(new sdk.CreateVpcCommand({ CidrBlock: '172.16.0.0/16' }));
-  const spareSubnet = await send<sdk.CreateSubnetResult>(new sdk.CreateSubnetCommand({ VpcId: spare.Vpc!.VpcId!, CidrBlock: '172.16.1.0/24' }));
+  const secondary = await send<sdk.AssociateVpcCidrBlockResult>(new sdk.AssociateVpcCidrBlockCommand({ VpcId: spare.Vpc!.VpcId!, CidrBlock: '100.64.0.0/16' }));
+  const spareSubnet = await send<sdk.CreateSubnetResult>(new sdk.CreateSubnetCommand({ VpcId: spare.Vpc!.VpcId!, CidrBlock: '100.64.1.0/24' }));
   await send(new sdk.DeleteSubnetCommand({ SubnetId: spareSubnet.Subnet!.SubnetId! }));
+  await send(new sdk.DisassociateVpcCidrBlockCommand({ AssociationId: secondary.CidrBlockAssociation!.AssociationId! }));
   await send(new sdk.DeleteVpcCommand({ VpcId: spare.Vpc!.VpcId! }));
 });
 
