@@ -116,6 +116,8 @@ test('the association restrictions of the range the primary block is in, and the
   await rejectsWith(h.ec2.send(new AssociateVpcCidrBlockCommand({ VpcId: pub, CidrBlock: '100.66.0.0/33' })), 'InvalidParameterValue');
   await rejectsWith(h.ec2.send(new AssociateVpcCidrBlockCommand({ VpcId: pub, CidrBlock: '100.66.0.1/16' })), 'InvalidParameterValue');
   await rejectsWith(h.ec2.send(new AssociateVpcCidrBlockCommand({ VpcId: 'vpc-0000000000000dead', CidrBlock: '100.66.0.0/16' })), 'InvalidVpcID.NotFound');
+  await rejectsWith(h.ec2.send(new AssociateVpcCidrBlockCommand({ VpcId: pub })), 'MissingParameter');
+  await rejectsWith(h.ec2.send(new AssociateVpcCidrBlockCommand({ VpcId: pub, AmazonProvidedIpv6CidrBlock: true })), 'InvalidParameterValue', { message: 'IPv4' });
 });
 
 test('conflicts: the VPC\'s own blocks, a peered VPC\'s blocks, a route as large; the limit of 5; the primary stays', async () => {
