@@ -114,16 +114,19 @@ export interface VgwPlan {
 export interface OnPremisesPlan {
   name: string;
   cidr: string;
-  /** the gateway it is reached over, by its scenario name */
-  via: { vgw: string };
+  /** the gateway it is reached over (a virtual private gateway or a transit gateway), by its scenario name */
+  via: { vgw: string } | { tgw: string };
   ns: string;
   /** the gateway's namespace, its port to this network and the two ends' addresses */
   gatewayNs: string;
   gatewayDev: string;
   gatewaySideIp: string;
   networkSideIp: string;
-  /** every IPv4 CIDR of the VPC behind the gateway: what this network routes back over it */
-  vpcCidrs: string[];
+  /**
+   * what this network routes over its gateway: every IPv4 CIDR of the VGW's VPC, or `default` over a transit gateway
+   * (which routes on by its own table)
+   */
+  routesBack: string[];
 }
 
 export interface OnPremHostPlan {
@@ -205,17 +208,22 @@ export function planFabric(s: Scenario): FabricPlan {
     links.push({ a: { ns: ns.router(g.vpc), dev: routerDev, cidr: `${routerIp}/30` }, b: { ns: vgwNs, dev: `${LINK_PREFIX}-vpc`, cidr: `${vgwIp}/30` } });
     return { name: g.name, vpc: g.vpc, ns: vgwNs, routerDev, routerSideIp: routerIp, vgwSideIp: vgwIp };
   });
-  // networks over a transit gateway are left out here: the lab links on-premises networks to VGWs only
-  const onPremises: OnPremisesPlan[] = s.onPremises.flatMap((n, k) => {
-    if (!('vgw' in n.via)) return [];
-    const gatewayName = n.via.vgw;
-    const vgw = vgws.find((g) => g.name === gatewayName)!;
-    const vpc = s.vpcs.find((v) => v.name === vgw.vpc)!;
+  const onPremises: OnPremisesPlan[] = s.onPremises.map((n, k) => {
     const [gatewayIp, networkIp] = transit(next++);
     const networkNs = ns.onPrem(n.name);
-    const gatewayDev = `${LINK_PREFIX}-o${k}`;
-    links.push({ a: { ns: vgw.ns, dev: gatewayDev, cidr: `${gatewayIp}/30` }, b: { ns: networkNs, dev: `${LINK_PREFIX}-gw`, cidr: `${networkIp}/30` } });
-    return [{ name: n.name, cidr: n.cidr, via: { vgw: gatewayName }, ns: networkNs, gatewayNs: vgw.ns, gatewayDev, gatewaySideIp: gatewayIp, networkSideIp: networkIp, vpcCidrs: [vpc.cidr, ...vpc.secondaryCidrs] }];
+    let gatewayNs: string;
+    let gatewayDev: string;
+    let routesBack: string[];
+    const via = n.via;
+    if ('vgw' in via) {
+      const vgw = vgws.find((g) => g.name === via.vgw)!;
+      const vpc = s.vpcs.find((v) => v.name === vgw.vpc)!;
+      [gatewayNs, gatewayDev, routesBack] = [vgw.ns, `${LINK_PREFIX}-o${k}`, [vpc.cidr, ...vpc.secondaryCidrs]];
+    } else {
+      [gatewayNs, gatewayDev, routesBack] = [ns.tgw(via.tgw), `${LINK_PREFIX}-vpn${k}`, ['default']];
+    }
+    links.push({ a: { ns: gatewayNs, dev: gatewayDev, cidr: `${gatewayIp}/30` }, b: { ns: networkNs, dev: `${LINK_PREFIX}-gw`, cidr: `${networkIp}/30` } });
+    return { name: n.name, cidr: n.cidr, via: n.via, ns: networkNs, gatewayNs, gatewayDev, gatewaySideIp: gatewayIp, networkSideIp: networkIp, routesBack };
   });
   const onPremHosts: OnPremHostPlan[] = s.onPremHosts.flatMap((h, j) => {
     const network = onPremises.find((n) => n.name === h.network);
@@ -288,8 +296,9 @@ export function renderFixedFabric(plan: FabricPlan): FixedFabric {
   // on-premises network routes the VPC's CIDRs back over its gateway and nothing else, and its hosts as the core does.
   for (const g of plan.vgws) sysctls.set(g.ns, routerish);
   for (const n of plan.onPremises) {
-    lines(n.gatewayNs).push(`route add ${n.cidr} via ${n.networkSideIp} dev ${n.gatewayDev}`);
-    for (const c of n.vpcCidrs) lines(n.ns).push(`route add ${c} via ${n.gatewaySideIp} dev pn-gw`);
+    // a transit gateway's routes to the network are its route table's (render.ts)
+    if ('vgw' in n.via) lines(n.gatewayNs).push(`route add ${n.cidr} via ${n.networkSideIp} dev ${n.gatewayDev}`);
+    for (const c of n.routesBack) lines(n.ns).push(`route add ${c} via ${n.gatewaySideIp} dev pn-gw`);
     sysctls.set(n.ns, { ...routerish, 'net.ipv4.conf.default.proxy_arp': '1' });
   }
   for (const h of plan.onPremHosts) {

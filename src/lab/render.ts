@@ -7,10 +7,10 @@
  * diffs this against what it applied last and applies the difference (controller.ts).
  */
 import type { Ec2Facts, EniMapping } from '../ec2/index.js';
-import { formatAddress, parseCidr, subnetGateway } from '../net/index.js';
+import { cidrsOverlap, formatAddress, parseCidr, subnetGateway } from '../net/index.js';
 import { publicAddresses, resolveTarget, sourceCheck, vpcCidrsOf, type ResolvedTarget, type TransitGateway, type TransitGatewayAttachment, type VpcDropReason, type VpcModel, type NetworkInterface, type OnPremisesNetwork } from '../vpc/index.js';
 import { FILTER_COUNTERS, renderFiltering, type FilteredPort } from './filtering.js';
-import { ENI_PORT_GLOB, IMDS_ADDRESS, eniPortName, ns, type FabricPlan, type TgwPlan } from './plan.js';
+import { ENI_PORT_GLOB, IMDS_ADDRESS, eniPortName, ns, type FabricPlan, type OnPremisesPlan, type TgwPlan } from './plan.js';
 import type { Scenario } from './scenario.js';
 
 /** An ENI as a veth pair: the router end in its VPC's router, the other end `eth<device index>` with the ENI's MAC. */
@@ -73,8 +73,10 @@ interface WiredEni {
  */
 export function labModel(plan: Pick<FabricPlan, 'onPremises'>, facts: Ec2Facts, enis: readonly NetworkInterface[]): VpcModel {
   const onPremises: OnPremisesNetwork[] = plan.onPremises.flatMap((n) => {
-    const vgw = facts.vpnGateways?.find((g) => g.name === n.via.vgw);
-    return vgw ? [{ name: n.name, cidr: n.cidr, via: { vgwId: vgw.id } }] : [];
+    const via = n.via;
+    const gateway = 'vgw' in via ? facts.vpnGateways?.find((g) => g.name === via.vgw) : facts.transitGateways?.find((g) => g.name === via.tgw);
+    if (!gateway) return [];
+    return [{ name: n.name, cidr: n.cidr, via: 'vgw' in via ? { vgwId: gateway.id } : { tgwId: gateway.id } }];
   });
   return { ...facts, onPremises, enis: [...enis] };
 }
@@ -204,7 +206,8 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
   for (const g of plan.tgws) {
     const tgw = facts.transitGateways?.find((x) => x.name === g.name);
     if (!tgw) continue;
-    for (const line of transitGatewayRoutes(tgw, g, vpcNameById)) add(routes, g.ns, line);
+    const behind = plan.onPremises.filter((n) => 'tgw' in n.via && n.via.tgw === g.name);
+    for (const line of transitGatewayRoutes(tgw, g, vpcNameById, behind)) add(routes, g.ns, line);
     nft.set(g.ns, renderTransitGatewayCounter());
   }
 
@@ -222,28 +225,30 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
  * route before a propagated one), to the link of its attachment; a blackhole route, or one whose attachment has no
  * link here, drops what it matches.
  */
-function transitGatewayRoutes(tgw: TransitGateway, plan: TgwPlan, vpcNameById: ReadonlyMap<string, string>): string[] {
+function transitGatewayRoutes(tgw: TransitGateway, plan: TgwPlan, vpcNameById: ReadonlyMap<string, string>, behind: readonly OnPremisesPlan[]): string[] {
   const byDestination = new Map<string, TransitGateway['routes'][number]>();
   for (const route of [...tgw.routes].sort((a, b) => Number(b.origin === 'static') - Number(a.origin === 'static'))) {
     if (!byDestination.has(route.destination)) byDestination.set(route.destination, route);
   }
   return [...byDestination.values()].map((route) => {
     const attachment = tgw.attachments.find((a) => a.id === route.attachmentId);
-    const via = attachment ? tgwNextHop(attachment, plan, vpcNameById) : undefined;
+    const via = attachment ? tgwNextHop(attachment, plan, vpcNameById, behind, route.destination) : undefined;
     return via ? `${route.destination} ${via}` : `blackhole ${route.destination}`;
   });
 }
 
 /** How a transit gateway's namespace reaches an attachment: the link to the attached VPC's router. */
-function tgwNextHop(attachment: TransitGatewayAttachment, plan: TgwPlan, vpcNameById: ReadonlyMap<string, string>): string | undefined {
+/** `behind`: the on-premises networks linked to this gateway; a VPN attachment's route goes to the one it covers. */
+function tgwNextHop(attachment: TransitGatewayAttachment, plan: TgwPlan, vpcNameById: ReadonlyMap<string, string>, behind: readonly OnPremisesPlan[], destination: string): string | undefined {
   switch (attachment.resourceType) {
     case 'vpc': {
       const link = plan.attachments.find((a) => a.vpc === vpcNameById.get(attachment.vpcId));
       return link ? `via ${link.routerIp} dev ${link.tgwDev}` : undefined;
     }
-    case 'vpn':
-      // the lab links on-premises networks to virtual private gateways only: a VPN attachment carries nothing here
-      return undefined;
+    case 'vpn': {
+      const network = behind.find((n) => cidrsOverlap(parseCidr(n.cidr), parseCidr(destination)));
+      return network ? `via ${network.networkSideIp} dev ${network.gatewayDev}` : undefined;
+    }
   }
 }
 
