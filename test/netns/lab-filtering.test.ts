@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { run } from '../../src/lib/index.js';
 import { LabState, labDown, labUp, probe, type ProbeResult } from '../../src/lab/index.js';
+import type { FabricStatus } from '../../src/lab/state.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'podnet-lab-sg-'));
 const stateDir = join(dir, 'state');
@@ -33,17 +34,38 @@ after(async () => {
   await labDown({ stateDir });
 }, { timeout: 60_000 });
 
-/** One EC2 call through the SDK from the aws namespace (where the endpoint is); its answer's time, in ms since the epoch. */
-async function ec2(command: 'AuthorizeSecurityGroupIngressCommand' | 'RevokeSecurityGroupIngressCommand', groupId: string): Promise<number> {
+/**
+ * EC2 calls through the SDK from the aws namespace (where the endpoint is): `body` uses `c` (the client) and `ec2`
+ * (the SDK module) and may set `out`; returns the time of the last answer (ms since the epoch) and `out`.
+ */
+async function ec2(body: string): Promise<{ at: number; out: string }> {
   const lab = new LabState(stateDir).readLab()!;
   const script = `
-    import { EC2Client, ${command} } from '@aws-sdk/client-ec2';
-    const c = new EC2Client({ endpoint: ${JSON.stringify(lab.ec2Url)}, region: 'us-west-2', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    await c.send(new ${command}({ GroupId: ${JSON.stringify(groupId)}, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 7007, ToPort: 7007, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }));
-    process.stdout.write(String(Date.now()));`;
+    import * as ec2 from '@aws-sdk/client-ec2';
+    const c = new ec2.EC2Client({ endpoint: ${JSON.stringify(lab.ec2Url)}, region: 'us-west-2', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    let out = '';
+    ${body}
+    process.stdout.write(JSON.stringify({ at: Date.now(), out }));`;
   const { stdout } = await run([process.execPath, '--input-type=module', '-e', script], { netns: 'pn-aws' });
-  return Number(stdout.trim());
+  return JSON.parse(stdout.trim()) as { at: number; out: string };
 }
+
+/**
+ * When the controller published a fabric for which `applied` holds (it publishes after applying, with the time): the
+ * ms from `since` to then.
+ */
+async function appliedAfter(applied: (f: FabricStatus) => boolean, since: number): Promise<number> {
+  const state = new LabState(stateDir);
+  for (let i = 0; i < 500; i++) {
+    const fabric = state.readFabric();
+    if (fabric && applied(fabric)) return Date.parse(fabric.updatedAt) - since;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.fail('the controller did not apply the change within 5 s');
+}
+const opensEcho = (f: FabricStatus, groupId: string) => f.facts.filtering?.securityGroups.find((g) => g.id === groupId)?.ingress.some((r) => r.ports?.from === 7007) ?? false;
+
+const echoFromAnywhere = `IpPermissions: [{ IpProtocol: 'tcp', FromPort: 7007, ToPort: 7007, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }]`;
 
 /**
  * Probes until `done` says the packets follow the change: the time from `since` to the start of the first probe that
@@ -66,11 +88,38 @@ test('a group without an ingress rule drops the internet at the node; authorize 
   assert.equal(blocked.droppedBy?.element, 'security-group');
   assert.match(blocked.droppedBy!.detail, new RegExp(`no ingress rule of ${groupId} \\(web\\) allows tcp/7007 from 198\\.51\\.100\\.20`));
 
-  const authorized = await until((r) => r.delivered, await ec2('AuthorizeSecurityGroupIngressCommand', groupId));
+  const authorize = await ec2(`await c.send(new ec2.AuthorizeSecurityGroupIngressCommand({ GroupId: '${groupId}', ${echoFromAnywhere} }));`);
+  const authorizeApplied = await appliedAfter((f) => opensEcho(f, groupId), authorize.at);
+  const authorized = await until((r) => r.delivered, authorize.at);
   assert.equal(authorized.r.saw, '198.51.100.20');
+  t.diagnostic(`AuthorizeSecurityGroupIngress answered → the router's table replaced ${authorizeApplied} ms later`);
   t.diagnostic(`AuthorizeSecurityGroupIngress answered → probe ${authorized.probes} (started ${authorized.ms} ms after the answer; 300 ms probes) was the first delivered`);
 
-  const revoked = await until((r) => !r.delivered, await ec2('RevokeSecurityGroupIngressCommand', groupId));
+  const revoke = await ec2(`await c.send(new ec2.RevokeSecurityGroupIngressCommand({ GroupId: '${groupId}', ${echoFromAnywhere} }));`);
+  const revokeApplied = await appliedAfter((f) => !opensEcho(f, groupId), revoke.at);
+  const revoked = await until((r) => !r.delivered, revoke.at);
   assert.equal(revoked.r.reason, 'security-group');
+  t.diagnostic(`RevokeSecurityGroupIngress answered → the router's table replaced ${revokeApplied} ms later`);
   t.diagnostic(`RevokeSecurityGroupIngress answered → probe ${revoked.probes} (started ${revoked.ms} ms after the answer; 300 ms probes) was the first dropped`);
+});
+
+test('ModifyNetworkInterfaceAttribute moves the ENI into a group that allows it, and back: packets follow', { timeout: 120_000 }, async (t) => {
+  const state = new LabState(stateDir);
+  const lab = state.readLab()!;
+  const fabric = state.readFabric()!;
+  const eni = fabric.enis.find((e) => e.instanceId === lab.nodes['node-a']!.instanceId && e.deviceIndex === 0)!;
+  const web = fabric.facts.securityGroups.find((g) => g.name === 'web')!;
+  assert.equal((await probe('inet', 'node-a', { stateDir })).reason, 'security-group');
+  const moved = await ec2(`
+    const { GroupId } = await c.send(new ec2.CreateSecurityGroupCommand({ GroupName: 'open', Description: 'echo from anywhere', VpcId: '${web.vpcId}' }));
+    await c.send(new ec2.AuthorizeSecurityGroupIngressCommand({ GroupId, ${echoFromAnywhere} }));
+    await c.send(new ec2.ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: '${eni.eniId}', Groups: [GroupId] }));
+    out = GroupId;`);
+  const delivered = await until((r) => r.delivered, moved.at);
+  t.diagnostic(`ModifyNetworkInterfaceAttribute (into the open group ${moved.out}) answered → probe ${delivered.probes} (started ${delivered.ms} ms after) was the first delivered`);
+  const back = await ec2(`await c.send(new ec2.ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: '${eni.eniId}', Groups: ['${web.id}'] }));`);
+  const dropped = await until((r) => !r.delivered, back.at);
+  assert.equal(dropped.r.reason, 'security-group');
+  assert.equal(dropped.r.droppedBy?.id, web.id);
+  t.diagnostic(`ModifyNetworkInterfaceAttribute (back to web) answered → probe ${dropped.probes} (started ${dropped.ms} ms after) was the first dropped`);
 });
