@@ -1,6 +1,7 @@
-// An on-premises network behind a virtual private gateway, with real packets: the data centre reaches a pod behind a
-// secondary ENI and is answered; a pod reaches the data centre as its node (the SNAT chain: outside the VPC); and the
-// fabric follows EC2 when the gateway is detached and attached again through the SDK.
+// On-premises networks with real packets: behind a virtual private gateway, the data centre reaches a pod behind a
+// secondary ENI and is answered; a pod reaches the data centre as its node (the SNAT chain: outside the VPC); the
+// fabric follows EC2 when the gateway is detached and attached again through the SDK. And a branch behind a transit
+// gateway (a VPN attachment with a static route) reaches the same pod.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,12 +19,15 @@ writeFileSync(
 vpcs: [{ name: main, cidr: 10.0.0.0/16 }]
 subnets: [{ name: private-a, vpc: main, az: us-west-2a, cidr: 10.0.16.0/20 }]
 virtualPrivateGateways: [{ name: dc-vgw, vpc: main }]
-onPremises: [{ name: dc, cidr: 192.168.0.0/16, via: { vgw: dc-vgw } }]
-routeTables: [{ name: private, vpc: main, subnets: [private-a], routes: [{ destination: 192.168.0.0/16, vgw: dc-vgw }] }]
-securityGroups: [{ name: nodes, vpc: main, ingress: [{ protocol: all, cidr: 10.0.0.0/16 }, { protocol: all, cidr: 192.168.0.0/16 }] }]
+transitGateways: [{ name: hub, attachments: [{ vpc: main, subnets: [private-a] }] }]
+onPremises:
+  - { name: dc, cidr: 192.168.0.0/16, via: { vgw: dc-vgw } }
+  - { name: branch, cidr: 172.20.0.0/16, via: { tgw: hub } }
+routeTables: [{ name: private, vpc: main, subnets: [private-a], routes: [{ destination: 192.168.0.0/16, vgw: dc-vgw }, { destination: 172.20.0.0/16, tgw: hub }] }]
+securityGroups: [{ name: nodes, vpc: main, ingress: [{ protocol: all, cidr: 10.0.0.0/16 }, { protocol: all, cidr: 192.168.0.0/16 }, { protocol: all, cidr: 172.20.0.0/16 }] }]
 instances: [{ name: node-a, type: t3.small, subnet: private-a, securityGroups: [nodes] }]
 nodes: [{ instance: node-a }]
-onPremHosts: [{ name: dc-host, network: dc, address: 192.168.10.10 }]
+onPremHosts: [{ name: dc-host, network: dc, address: 192.168.10.10 }, { name: branch-host, network: branch, address: 172.20.0.5 }]
 pods: [{ name: pod-a, node: node-a }, { name: pod-eni1, node: node-a, eni: 1 }]
 `,
 );
@@ -75,4 +79,10 @@ test('DetachVpnGateway through the SDK cuts the data centre off; AttachVpnGatewa
   assert.equal(back.delivered, true);
   assert.equal(back.saw, '192.168.10.10');
   process.stdout.write(`# VGW detach → data centre cut off in ${cut.ms} ms; attach → reachable again in ${back.ms} ms\n`);
+});
+
+test('a branch behind the transit gateway reaches the pod behind eth1 over its VPN attachment and is answered', { timeout: 30_000 }, async () => {
+  const r = await probe('branch-host', 'pod-eni1', { stateDir });
+  assert.equal(r.delivered, true, r.error);
+  assert.equal(r.saw, '172.20.0.5');
 });
