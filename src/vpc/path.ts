@@ -200,6 +200,11 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
             break;
           }
           case 'nat': {
+            // entering the NAT gateway's subnet: its ACL sees the packet as it arrives, before the translation
+            if (leftSubnet !== target.eni.subnetId) {
+              const aclRefused = aclRefuses(target.eni.subnetId, 'ingress');
+              if (aclRefused) return aclRefused;
+            }
             translations.push({ natGatewayId: target.nat.id, original: source });
             source = target.nat.privateIp;
             hop('nat-gateway', target.nat.id, `source ${translations.at(-1)!.original} → ${source}`);
@@ -257,6 +262,10 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
         const nat = model.natGateways.find((g) => g.eniId === eni.eniId);
         const reverse = nat && destination === nat.privateIp ? established.find((t) => t.natGatewayId === nat.id) : undefined;
         if (nat && reverse) {
+          if (leftSubnet !== eni.subnetId) {
+            const aclRefused = aclRefuses(eni.subnetId, 'ingress');
+            if (aclRefused) return aclRefused;
+          }
           hop('nat-gateway', nat.id, `reply: destination ${destination} → ${reverse.original}`);
           destination = reverse.original;
           step = { at: 'leave-eni', eni };

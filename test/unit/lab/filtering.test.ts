@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Ec2Facts, EniMapping } from '../../../src/ec2/index.js';
 import { defaultScenarioPath, eniPortName, explainDrop, loadScenario, planFabric, renderFabric } from '../../../src/lab/index.js';
-import type { Filtering } from '../../../src/vpc/index.js';
+import { flowPath, type Filtering } from '../../../src/vpc/index.js';
 import { defaultVpcFacts } from '../vpc/default-vpc.js';
 
 const scenario = await loadScenario(defaultScenarioPath);
@@ -117,4 +117,19 @@ test('lab probe names the group or ACL the counter stands for, from the model ev
   // the model allows it: the counter moved for other traffic, and the probe is not explained by a rule that allows it
   assert.equal(explainDrop(model, 'security-group', [{ eniId: 'eni-host', source: '10.1.0.4' }], '10.0.0.7', { protocol: 'tcp', destinationPort: 7007 }), null);
   assert.equal(explainDrop(model, 'no-route', [{ eniId: 'eni-host', source: '10.1.0.4' }], '10.0.0.7', { protocol: 'tcp', destinationPort: 22 }), null);
+});
+
+test("the model, like the fabric, applies the NAT gateway subnet's ACL to what enters the gateway, both ways", () => {
+  const natAcl = { id: 'acl-pub', vpcId: 'vpc-main', isDefault: false, subnetIds: ['subnet-pub'], entries: [
+    { ruleNumber: 100, egress: false, protocol: 'all' as const, cidr: '10.0.16.0/20', action: 'allow' as const },
+    { ruleNumber: 100, egress: true, protocol: 'all' as const, cidr: '0.0.0.0/0', action: 'allow' as const },
+  ] };
+  const model = { ...facts, filtering: { ...filtering, networkAcls: [...filtering.networkAcls, natAcl] }, enis: mappings };
+  // the private node's packet enters the public subnet (allowed from 10.0.16.0/20); the internet's reply enters it too,
+  // from an address no entry allows: the implicit deny
+  const flow = flowPath(model, { eniId: 'eni-priv0', source: '10.0.16.10' }, '198.51.100.10', { traffic: { protocol: 'tcp', sourcePort: 40000, destinationPort: 7007 } });
+  assert.equal(flow.forward.verdict, 'delivered');
+  assert.ok(flow.forward.hops.some((h) => h.element === 'network-acl' && h.id === 'acl-pub'));
+  assert.equal(flow.reply?.reason, 'network-acl');
+  assert.match(flow.reply!.detail!, /acl-pub ingress rule \* \(no rule matches\) denies tcp\/40000 from 198\.51\.100\.10/);
 });
