@@ -87,12 +87,13 @@ export function renderFiltering(model: VpcModel, ports: readonly FilteredPort[],
   const sgDrop = `counter drop comment "${FILTER_COUNTERS.securityGroup}"`;
   const aclDrop = `counter drop comment "${FILTER_COUNTERS.networkAcl}"`;
 
-  // Security groups: one chain per distinct set of groups and direction (ENIs with the same groups share it).
+  // Security groups: one chain per distinct set of groups and direction (ENIs with the same groups share it). An ENI
+  // whose groups the model does not know (groupIds absent) is not filtered, as the model evaluates it.
   const combos = new Map<string, string[]>();
   const comboOf = new Map<string, string>();
   for (const p of ports) {
-    if (p.natGateway) continue;
-    const groupIds = [...new Set(p.eni.groupIds ?? [])].sort();
+    if (p.natGateway || p.eni.groupIds === undefined) continue;
+    const groupIds = [...new Set(p.eni.groupIds)].sort();
     const key = groupIds.join(',');
     if (!combos.has(key)) combos.set(key, groupIds);
     comboOf.set(p.port, `sg${[...combos.keys()].indexOf(key)}`);
