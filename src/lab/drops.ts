@@ -86,7 +86,11 @@ export async function readDropCounters(plan: FabricPlan): Promise<DropCounter[]>
     const counters = await nftCounters(g.ns, 'pn_tgw').catch(() => new Map<string, number>());
     return [{ ns: g.ns, counter: 'no-route', packets: counters.get(DROP_COUNTERS.vpcNoRoute) ?? 0 }];
   });
-  return (await Promise.all([...routers, ...igws, ...core, ...tgws])).flat();
+  // a virtual private gateway with no network behind it for the destination (or detached: no route to its VPC), and an
+  // on-premises network without a route back (it routes only its gateway's VPC)
+  const onPremises = [...plan.vgws.map((g) => g.ns), ...plan.onPremises.map((n) => n.ns)].map((where) =>
+    noRoutes(where).then((packets): DropCounter[] => [{ ns: where, counter: 'no-route', packets }]));
+  return (await Promise.all([...routers, ...igws, ...core, ...tgws, ...onPremises])).flat();
 }
 
 /**

@@ -40,14 +40,14 @@ after(async () => {
 }, { timeout: 60_000 });
 
 /** Probes until `want` (the controller re-reads EC2 every few seconds), returning the last result and the time taken. */
-async function probeUntil(from: string, to: string, want: boolean): Promise<{ delivered: boolean; saw: string | null; ms: number }> {
+async function probeUntil(from: string, to: string, want: boolean): Promise<{ delivered: boolean; saw: string | null; reason: string | null; ms: number }> {
   const start = Date.now();
   let r = await probe(from, to, { stateDir, timeoutMs: 1000 });
   while (r.delivered !== want && Date.now() - start < 20_000) {
     await new Promise((resolve) => setTimeout(resolve, 250));
     r = await probe(from, to, { stateDir, timeoutMs: 1000 });
   }
-  return { delivered: r.delivered, saw: r.saw, ms: Date.now() - start };
+  return { delivered: r.delivered, saw: r.saw, reason: r.reason, ms: Date.now() - start };
 }
 
 test('the data centre reaches a pod behind eth1 over the VGW and sees its own address answered; a pod reaches the data centre as its node', { timeout: 60_000 }, async () => {
@@ -74,6 +74,7 @@ test('DetachVpnGateway through the SDK cuts the data centre off; AttachVpnGatewa
   await call('Detach');
   const cut = await probeUntil('dc-host', 'pod-a', false);
   assert.equal(cut.delivered, false);
+  assert.equal(cut.reason, 'no-route', 'the detached VGW has no route to the VPC');
   await call('Attach');
   const back = await probeUntil('dc-host', 'pod-a', true);
   assert.equal(back.delivered, true);
