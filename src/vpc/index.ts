@@ -42,6 +42,6 @@ export { evaluateSecurityGroups, securityGroupReply, groupMemberCidrs, describeP
 export { evaluateNetworkAcl, networkAclOf, DEFAULT_NETWORK_ACL_ENTRIES, MAX_NETWORK_ACL_RULE_NUMBER, type NetworkAclVerdict } from './network-acls.js';
 export { routeTableOf, lookupRoute } from './routing.js';
 export { restrictedAssociation, vpcBlockSizeAllowed, MAX_IPV4_CIDRS_PER_VPC } from './cidr-blocks.js';
-export { onPremisesHolding, onPremisesBehind, gatewayOf } from './on-premises.js';
+export { onPremisesHolding, onPremisesBehind } from './on-premises.js';
 export { lookupTransitGatewayRoute, transitGatewayNext, type TransitGatewayNext } from './transit-gateways.js';
 export { forwardPath, flowPath, type PathStart, type PathResult, type FlowResult, type Hop, type HopElement, type Verdict, type VpcDropReason, type NatTranslation, type Traffic } from './path.js';

@@ -19,6 +19,6 @@ export function onPremisesBehind(model: Pick<VpcFacts, 'onPremises'>, gatewayId:
 }
 
 /** The id of the gateway a network is reached over. */
-export function gatewayOf(network: OnPremisesNetwork): string {
+function gatewayOf(network: OnPremisesNetwork): string {
   return 'vgwId' in network.via ? network.via.vgwId : network.via.tgwId;
 }

@@ -16,7 +16,7 @@ import {
 } from './common.js';
 import { createEni, findEni, primaryIp } from './enis.js';
 import { checkTransitGatewayRouteTarget } from './transit-gateways.js';
-import { propagatingVgws, vgwRouteState, vpnGatewayForRoute } from './vpn-gateways.js';
+import { checkVpnGatewayForRoute, propagatingVgws, vgwRouteState } from './vpn-gateways.js';
 
 type Handler = ActionHandler<Ec2State>;
 
@@ -155,7 +155,7 @@ function routeTarget(params: Parameters<Handler>[0], state: Ec2State, rtb: Route
   const [kind, targetId] = targets[0]!;
   const differentNetworks = () => invalidParameter(`route table ${rtb.id} and network gateway ${targetId} belong to different networks`);
   if (kind === 'gateway' && targetId.startsWith('vgw-')) {
-    vpnGatewayForRoute(state, targetId, rtb.vpc_id);
+    checkVpnGatewayForRoute(state, targetId, rtb.vpc_id);
   } else if (kind === 'gateway') {
     const igw = findRow<IgwRow>(state, 'igw', targetId);
     if (igw.vpc_id !== rtb.vpc_id) throw differentNetworks();

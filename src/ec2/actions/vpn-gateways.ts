@@ -13,7 +13,7 @@ import { addTransitGatewayAttachment } from './transit-gateways.js';
 
 type Handler = ActionHandler<Ec2State>;
 
-export interface VpnGatewayRow {
+interface VpnGatewayRow {
   seq: number;
   id: string;
   type: string;
@@ -27,15 +27,14 @@ export interface VpnGatewayRow {
 const DEFAULT_AMAZON_SIDE_ASN = 64512;
 
 /** The VPC a gateway is attached to now, or undefined. */
-export function attachedVpcOf(vgw: Pick<VpnGatewayRow, 'vpc_id' | 'attachment_state'>): string | undefined {
+function attachedVpcOf(vgw: Pick<VpnGatewayRow, 'vpc_id' | 'attachment_state'>): string | undefined {
   return vgw.attachment_state === 'attached' && vgw.vpc_id ? vgw.vpc_id : undefined;
 }
 
-/** The gateway named by a route's GatewayId vgw-… (CreateRoute): EC2 answers one it cannot use in that VPC as unknown. */
-export function vpnGatewayForRoute(state: Ec2State, vgwId: string, vpcId: string): VpnGatewayRow {
+/** A route's GatewayId vgw-… (CreateRoute): EC2 answers a gateway it cannot use in that VPC (unknown or not attached there) as unknown. */
+export function checkVpnGatewayForRoute(state: Ec2State, vgwId: string, vpcId: string): void {
   const vgw = state.get<VpnGatewayRow>('SELECT * FROM vpn_gateways WHERE id = ?', vgwId);
   if (!vgw || attachedVpcOf(vgw) !== vpcId) throw new Ec2Error('InvalidGatewayID.NotFound', `The gateway ID '${vgwId}' does not exist`);
-  return vgw;
 }
 
 /** Whether a route to `vgwId` carries traffic in `vpcId` (`active`) or not, the gateway being detached (`blackhole`). */
