@@ -32,6 +32,39 @@ export async function replaceNftTable(netns: Netns, table: string): Promise<void
   await run(['nft', '-f', '-'], { netns, input: `table ${head}\ndelete table ${head}\n${seedCounters(table, counted)}\n` });
 }
 
+/** A table's sets (name → their elements as written) and the rest of it, each set written without its elements. */
+function splitSets(table: string): { rest: string; sets: Map<string, string> } {
+  const sets = new Map<string, string>();
+  const rest = table.split('\n').map((line) => {
+    const set = /^\s*set (\S+) \{.*?(?: elements = \{ (.*) \};)? \}$/.exec(line);
+    if (!set) return line;
+    sets.set(set[1]!, set[2] ?? '');
+    return line.replace(/ elements = \{ .* \};/, '');
+  });
+  return { rest: rest.join('\n'), sets };
+}
+
+/**
+ * Brings an nft table from `applied` (what was applied last) to `table`: when only set elements differ (addresses an
+ * ENI got or lost, a group's members), those sets are flushed and refilled in one transaction and every rule, counter
+ * and chain stays; anything else replaces the table. Returns which it did.
+ */
+export async function updateNftTable(netns: Netns, applied: string | undefined, table: string): Promise<'sets' | 'table'> {
+  const head = /^table (\S+ \S+)/.exec(table)?.[1];
+  if (applied !== undefined && head !== undefined && applied.startsWith(`table ${head} `)) {
+    const before = splitSets(applied);
+    const after = splitSets(table);
+    if (before.rest === after.rest) {
+      const changed = [...after.sets].filter(([name, elements]) => before.sets.get(name) !== elements);
+      const commands = changed.flatMap(([name, elements]) => [`flush set ${head} ${name}`, ...(elements ? [`add element ${head} ${name} { ${elements} }`] : [])]);
+      if (commands.length > 0) await run(['nft', '-f', '-'], { netns, input: commands.join('\n') + '\n' });
+      return 'sets';
+    }
+  }
+  await replaceNftTable(netns, table);
+  return 'table';
+}
+
 /** The table with the first counting rule of each comment starting at `totals`' count for it (nft takes `counter packets N bytes M`). */
 export function seedCounters(table: string, totals: ReadonlyMap<string, number>): string {
   const seeded = new Set<string>();

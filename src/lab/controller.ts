@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { describeFacts, type Ec2Facts, type EniMapping, type MappingEvent } from '../ec2/index.js';
-import { applyLineDiff, createEniLink, flushOwned, linkNames, listNetns, replaceNftTable, ipBatch, setSysctls } from './apply.js';
+import { applyLineDiff, createEniLink, flushOwned, linkNames, listNetns, updateNftTable, ipBatch, setSysctls } from './apply.js';
 import { ns as names } from './plan.js';
 import { renderFabric, type EniLink } from './render.js';
 import { loadScenario, type Scenario } from './scenario.js';
@@ -165,7 +165,7 @@ export class FabricController {
     }
     for (const [n, table] of desired.nft) {
       if (!present.has(n) || this.applied.nft.get(n) === table) continue;
-      await replaceNftTable(n, table);
+      await updateNftTable(n, this.applied.nft.get(n), table);
       this.applied.nft.set(n, table);
     }
     this.generation++;
