@@ -181,6 +181,30 @@ test('EC2 error codes reach the SDK as the error name, with the ID in quotes', a
   await rejects(new sdk.CreateNetworkInterfaceCommand({ SubnetId: 'subnet-0123456789abcdef0' }), 'InvalidSubnetID.NotFound', "'subnet-0123456789abcdef0'");
 });
 
+test('virtual private gateways, customer gateways and VPN connections round-trip through the SDK', async () => {
+  const { Vpc } = await send<sdk.CreateVpcResult>(new sdk.CreateVpcCommand({ CidrBlock: '10.70.0.0/16' }));
+  const vpcId = Vpc!.VpcId!;
+  const { VpnGateway } = await send<sdk.CreateVpnGatewayResult>(new sdk.CreateVpnGatewayCommand({ Type: 'ipsec.1' }));
+  const vgwId = VpnGateway!.VpnGatewayId!;
+  const attached = await send<sdk.AttachVpnGatewayResult>(new sdk.AttachVpnGatewayCommand({ VpnGatewayId: vgwId, VpcId: vpcId }));
+  assert.equal(attached.VpcAttachment!.State, 'attached');
+  const { RouteTable } = await send<sdk.CreateRouteTableResult>(new sdk.CreateRouteTableCommand({ VpcId: vpcId }));
+  await send(new sdk.EnableVgwRoutePropagationCommand({ RouteTableId: RouteTable!.RouteTableId!, GatewayId: vgwId }));
+  await send(new sdk.DisableVgwRoutePropagationCommand({ RouteTableId: RouteTable!.RouteTableId!, GatewayId: vgwId }));
+  const { CustomerGateway } = await send<sdk.CreateCustomerGatewayResult>(new sdk.CreateCustomerGatewayCommand({ Type: 'ipsec.1', IpAddress: '192.0.2.70', BgpAsn: 65000 }));
+  const cgwId = CustomerGateway!.CustomerGatewayId!;
+  assert.equal((await send<sdk.DescribeCustomerGatewaysResult>(new sdk.DescribeCustomerGatewaysCommand({ CustomerGatewayIds: [cgwId] }))).CustomerGateways![0]!.IpAddress, '192.0.2.70');
+  const { VpnConnection } = await send<sdk.CreateVpnConnectionResult>(new sdk.CreateVpnConnectionCommand({ Type: 'ipsec.1', CustomerGatewayId: cgwId, VpnGatewayId: vgwId }));
+  const vpns = await send<sdk.DescribeVpnConnectionsResult>(new sdk.DescribeVpnConnectionsCommand({ VpnConnectionIds: [VpnConnection!.VpnConnectionId!] }));
+  assert.equal(vpns.VpnConnections![0]!.VpnGatewayId, vgwId);
+  await send(new sdk.DeleteVpnConnectionCommand({ VpnConnectionId: VpnConnection!.VpnConnectionId! }));
+  await send(new sdk.DeleteCustomerGatewayCommand({ CustomerGatewayId: cgwId }));
+  assert.equal((await send<sdk.DescribeVpnGatewaysResult>(new sdk.DescribeVpnGatewaysCommand({ VpnGatewayIds: [vgwId] }))).VpnGateways![0]!.VpcAttachments![0]!.VpcId, vpcId);
+  await rejects(new sdk.DeleteVpnGatewayCommand({ VpnGatewayId: vgwId }), 'IncorrectState');
+  await send(new sdk.DetachVpnGatewayCommand({ VpnGatewayId: vgwId, VpcId: vpcId }));
+  await send(new sdk.DeleteVpnGatewayCommand({ VpnGatewayId: vgwId }));
+});
+
 test('the SDK scenario above called every action the state side implements', () => {
   assert.deepEqual(Object.keys(ec2Actions).filter((a) => !called.has(a)).sort(), []);
 });
