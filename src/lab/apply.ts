@@ -46,8 +46,8 @@ function splitSets(table: string): { rest: string; sets: Map<string, string> } {
 
 /**
  * Brings an nft table from `applied` (what was applied last) to `table`: when only set elements differ (addresses an
- * ENI got or lost, a group's members), those sets are flushed and refilled in one transaction and every rule, counter
- * and chain stays; anything else replaces the table. Returns which it did.
+ * ENI got or lost, a group's members), the elements that went are deleted and the new ones added in one transaction,
+ * and every rule, counter and chain stays; anything else replaces the table. Returns which it did.
  */
 export async function updateNftTable(netns: Netns, applied: string | undefined, table: string): Promise<'sets' | 'table'> {
   const head = /^table (\S+ \S+)/.exec(table)?.[1];
@@ -55,8 +55,14 @@ export async function updateNftTable(netns: Netns, applied: string | undefined, 
     const before = splitSets(applied);
     const after = splitSets(table);
     if (before.rest === after.rest) {
-      const changed = [...after.sets].filter(([name, elements]) => before.sets.get(name) !== elements);
-      const commands = changed.flatMap(([name, elements]) => [`flush set ${head} ${name}`, ...(elements ? [`add element ${head} ${name} { ${elements} }`] : [])]);
+      const items = (elements: string | undefined) => new Set(elements ? elements.split(', ') : []);
+      const commands = [...after.sets].flatMap(([name, elements]) => {
+        const was = items(before.sets.get(name));
+        const now = items(elements);
+        const gone = [...was].filter((e) => !now.has(e));
+        const added = [...now].filter((e) => !was.has(e));
+        return [...(gone.length > 0 ? [`delete element ${head} ${name} { ${gone.join(', ')} }`] : []), ...(added.length > 0 ? [`add element ${head} ${name} { ${added.join(', ')} }`] : [])];
+      });
       if (commands.length > 0) await run(['nft', '-f', '-'], { netns, input: commands.join('\n') + '\n' });
       return 'sets';
     }

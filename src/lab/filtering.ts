@@ -117,7 +117,9 @@ export function renderFiltering(model: VpcModel, ports: readonly FilteredPort[],
   });
   for (const groupId of [...referenced].sort()) {
     const members = groupMemberCidrs(model, groupId).filter(isIpv4Cidr);
-    lines.push(`  set ${groupSetName(groupId)} { type ipv4_addr; flags interval; auto-merge;${elements(members)} }`);
+    // no auto-merge: members are disjoint (EC2 gives an address or prefix to one ENI), and each stays an element of its
+    // own, so the controller can delete it when it goes (updateNftTable)
+    lines.push(`  set ${groupSetName(groupId)} { type ipv4_addr; flags interval;${elements(members)} }`);
   }
 
   // Network ACLs: a chain per ACL and direction, entries in rule-number order, the implicit deny last; a chain per

@@ -1,5 +1,6 @@
 // The controller's nft update in a namespace: a change of set elements only (an address an ENI got, a group's new
-// member) refills those sets and keeps every rule and counter; any other change replaces the table, counters carried.
+// member) deletes and adds just those elements and keeps every rule and counter; any other change replaces the table,
+// counters carried.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { run } from '../../src/lib/index.js';
@@ -9,7 +10,7 @@ import { updateNftTable } from '../../src/lab/apply.js';
 const netns = 'pn-nft-update';
 const table = (sources: string[], members: string[], port: number) =>
   renderSourceCheck(sources.map((s) => `"pne0123456789ab" . ${s}`), [], '10.0.0.0/16', [
-    `  set members_sg_1 { type ipv4_addr; flags interval; auto-merge;${members.length > 0 ? ` elements = { ${members.join(', ')} };` : ''} }`,
+    `  set members_sg_1 { type ipv4_addr; flags interval;${members.length > 0 ? ` elements = { ${members.join(', ')} };` : ''} }`,
     '  chain filter {',
     '    type filter hook forward priority filter; policy accept;',
     `    meta l4proto 6 th dport ${port} ip saddr != @members_sg_1 counter drop comment "security-group"`,
@@ -24,7 +25,7 @@ after(async () => {
   await run(['ip', 'netns', 'del', netns]);
 });
 
-test('set elements only: the sets are refilled, the rules and their counters stay; a rule change replaces the table with its counters', async () => {
+test('set elements only: the elements that went are deleted and the new ones added, the rules and their counters stay; a rule change replaces the table with its counters', async () => {
   const first = table(['10.0.0.5/32'], ['10.0.0.5/32'], 7007);
   assert.equal(await updateNftTable(netns, undefined, first), 'table');
   // a count as if packets had been dropped: the controller's table as nft would list it after some drops
