@@ -105,8 +105,8 @@ export async function probe(fromName: string, toName: string, opts: ProbeOptions
   // The fabric's drop counters before and after an undelivered probe say where it was dropped, unless other traffic
   // moved one too (drops.ts). From the internet, an endpoint without a public IP is tried at its private address,
   // which no internet router knows: the packet never enters the fabric (the internet host's ARP goes unanswered), and
-  // the lab knows why without a counter.
-  const fromInternetToPrivate = from.kind === 'internet' && to.kind !== 'internet' && !to.publicIp;
+  // the lab knows why without a counter. (An on-premises host is no VPC endpoint: no public IP is missing there.)
+  const fromInternetToPrivate = from.kind === 'internet' && to.kind !== 'internet' && to.kind !== 'on-premises' && !to.publicIp;
   const counters = async (): Promise<DropCounter[]> => (fromInternetToPrivate ? [] : readDropCounters(lab.plan));
   const why = async (before: DropCounter[]): Promise<DropReason | null> => (fromInternetToPrivate ? 'no-public-ip' : attributeDrop(before, await counters()));
   if (proto === 'icmp') {
