@@ -191,7 +191,7 @@ CREATE TABLE IF NOT EXISTS transit_gateway_static_routes (
   attachment_id TEXT, UNIQUE (route_table_id, destination));
 CREATE TABLE IF NOT EXISTS vpn_gateways (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, amazon_side_asn INTEGER NOT NULL,
-  vpc_id TEXT REFERENCES vpcs(id), attachment_state TEXT CHECK (attachment_state IN ('attached', 'detached')));
+  vpc_id TEXT, attachment_state TEXT CHECK (attachment_state IN ('attached', 'detached')));
 CREATE TABLE IF NOT EXISTS customer_gateways (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, ip_address TEXT NOT NULL,
   bgp_asn INTEGER NOT NULL);

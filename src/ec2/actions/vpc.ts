@@ -122,6 +122,7 @@ const deleteVpc: Handler = (params, state) => {
   const dependent =
     state.get('SELECT 1 FROM subnets WHERE vpc_id = ?', vpc.id) ??
     state.get('SELECT 1 FROM internet_gateways WHERE vpc_id = ?', vpc.id) ??
+    state.get("SELECT 1 FROM vpn_gateways WHERE vpc_id = ? AND attachment_state = 'attached'", vpc.id) ??
     state.get('SELECT 1 FROM route_tables WHERE vpc_id = ? AND main = 0', vpc.id) ??
     state.get("SELECT 1 FROM security_groups WHERE vpc_id = ? AND name != 'default'", vpc.id) ??
     state.get("SELECT 1 FROM vpc_peerings WHERE (requester_vpc_id = ? OR accepter_vpc_id = ?) AND status = 'active'", vpc.id, vpc.id);

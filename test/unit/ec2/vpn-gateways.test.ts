@@ -11,6 +11,8 @@ import {
   AttachVpnGatewayCommand,
   CreateCustomerGatewayCommand,
   CreateTransitGatewayCommand,
+  CreateVpcCommand,
+  DeleteVpcCommand,
   CreateVpnConnectionCommand,
   DeleteCustomerGatewayCommand,
   DeleteVpnConnectionCommand,
@@ -88,6 +90,17 @@ test('AttachVpnGateway attaches one gateway to one VPC; DetachVpnGateway leaves 
   await h.ec2.send(new AttachVpnGatewayCommand({ VpnGatewayId: second, VpcId: vpcId }));
   await h.ec2.send(new AttachVpnGatewayCommand({ VpnGatewayId: id, VpcId: otherVpc }));
   assert.deepEqual((await vgw(h.ec2, id)).VpcAttachments, [{ VpcId: otherVpc, State: 'attached' }]);
+});
+
+test('DeleteVpc is refused while a VGW is attached (DependencyViolation); a detached VGW outlives the VPC', async () => {
+  const { Vpc } = await h.ec2.send(new CreateVpcCommand({ CidrBlock: '10.80.0.0/16' }));
+  const vpcId = Vpc!.VpcId!;
+  const id = await newVgw(h.ec2, 'outlives');
+  await h.ec2.send(new AttachVpnGatewayCommand({ VpnGatewayId: id, VpcId: vpcId }));
+  await rejectsWith(h.ec2.send(new DeleteVpcCommand({ VpcId: vpcId })), 'DependencyViolation');
+  await h.ec2.send(new DetachVpnGatewayCommand({ VpnGatewayId: id, VpcId: vpcId }));
+  await h.ec2.send(new DeleteVpcCommand({ VpcId: vpcId }));
+  assert.deepEqual((await vgw(h.ec2, id)).VpcAttachments, [{ VpcId: vpcId, State: 'detached' }]);
 });
 
 test('DeleteVpnGateway is refused while attached (IncorrectState) and removes a detached gateway', async () => {
