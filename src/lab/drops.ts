@@ -23,7 +23,7 @@ export type DropReason = VpcDropReason;
 /** The sentence `lab probe` prints for each reason. */
 export const DROP_REASON_SENTENCES: Record<DropReason, string> = {
   'source-destination-check': "the VPC's source/destination check dropped it: it left an ENI with a source address EC2 did not assign to that ENI",
-  'no-route': 'the fabric had no route for it: no route to the destination in the route table, or no ENI holds the address',
+  'no-route': 'the fabric had no route for it: no route to the destination in the route table (or in a gateway or an on-premises network on the way), or no ENI holds the address',
   'no-public-ip': 'no public IP at the internet gateway: the VPC address has no public IP, so the internet gateway does not carry it',
   'security-group': 'a security group dropped it: no rule of the groups on the sending or receiving ENI allows it (replies of allowed connections always pass)',
   'network-acl': "a subnet's network ACL dropped it: a deny rule, or no rule matched (the implicit deny *); ACLs are stateless, so replies need their own rule",
