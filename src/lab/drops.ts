@@ -99,11 +99,16 @@ export async function readDropCounters(plan: FabricPlan): Promise<DropCounter[]>
  * before was reset (the controller replaced its table meanwhile): whatever it counted since is growth.
  */
 export function attributeDrop(before: readonly DropCounter[], after: readonly DropCounter[]): DropReason | null {
-  const grew = after.filter((a) => {
+  const grew = grownCounters(before, after);
+  return grew.length === 1 ? grew[0]!.counter : null;
+}
+
+/** The counters that grew between two reads (one lower than before was reset: whatever it counted since). */
+export function grownCounters(before: readonly DropCounter[], after: readonly DropCounter[]): DropCounter[] {
+  return after.filter((a) => {
     const was = before.find((b) => b.ns === a.ns && b.counter === a.counter)?.packets ?? 0;
     return a.packets < was ? a.packets > 0 : a.packets > was;
   });
-  return grew.length === 1 ? grew[0]!.counter : null;
 }
 
 /** Which security group or network ACL dropped a probe, and why, as the model evaluates the probe's flow. */
