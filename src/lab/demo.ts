@@ -10,7 +10,7 @@ import type { Ec2Facts } from '../ec2/index.js';
 import { PodnetError } from '../lib/index.js';
 import { eniHolding, flowPath, type NetworkInterface, type PathStart, type Traffic, type VpcDropReason, type VpcModel } from '../vpc/index.js';
 import { labDown, labUp, type Progress } from './lab.js';
-import { grownCounters, readDropCounters, sourceCheckDrops } from './drops.js';
+import { grownCounters, readDropCounters, sourceCheckDrops, type DropCounter } from './drops.js';
 import { labModel } from './render.js';
 import { probe, resolveEndpoint, type Endpoint, type ProbeResult } from './probe.js';
 import { DEFAULT_STATE_DIR, LabState } from './state.js';
@@ -181,9 +181,10 @@ export function demoExpectations(stateDir: string, c: DemoCase): Array<DemoCheck
   return c.checks.map((check) => ({ ...check, ...expectFromModel(world, check) }));
 }
 
-function observed(r: ProbeResult, drops: number | null): string {
+function observed(r: ProbeResult, drops: number | null, grew: readonly DropCounter[] = []): string {
   if (r.delivered) return `seen as ${r.saw}`;
   if (r.droppedBy) return `not delivered (${r.reason}: ${r.droppedBy.detail})`;
+  if (grew.length > 0) return `not delivered (${r.error ?? 'no answer'}); counters moved: ${grew.map((g) => `${g.counter} in ${g.ns}`).join(', ')}`;
   return `not delivered${drops === null ? ` (${r.reason ?? r.error ?? 'no answer'})` : `; src/dst check dropped ${drops} packets`}`;
 }
 
@@ -199,10 +200,11 @@ export async function runDemoCase(stateDir: string, c: DemoCase, progress: Progr
     const countersBefore = expect.droppedByFilter ? await readDropCounters(plan) : [];
     const result = await probe(expect.from, expect.to, { stateDir, proto: 'tcp' });
     const drops = expect.droppedBySourceCheck ? (await sourceCheckDrops(router)) - before : null;
-    const filterCounted = expect.droppedByFilter === undefined || grownCounters(countersBefore, await readDropCounters(plan)).some((g) => g.counter === expect.droppedByFilter);
+    const grew = expect.droppedByFilter ? grownCounters(countersBefore, await readDropCounters(plan)) : [];
+    const filterCounted = expect.droppedByFilter === undefined || grew.some((g) => g.counter === expect.droppedByFilter);
     const dropMatches = (drops === null || drops > 0) && filterCounted;
     const pass = expect.saw === null ? !result.delivered && dropMatches : result.delivered && result.saw === expect.saw;
-    rows.push({ case: `${c.title}: ${expect.from} → ${expect.to}`, expected: expect.describe, observed: observed(result, drops), pass });
+    rows.push({ case: `${c.title}: ${expect.from} → ${expect.to}`, expected: expect.describe, observed: observed(result, drops, grew), pass });
   }
   return rows;
 }
