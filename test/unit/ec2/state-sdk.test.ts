@@ -205,6 +205,47 @@ test('virtual private gateways, customer gateways and VPN connections round-trip
   await send(new sdk.DeleteVpnGatewayCommand({ VpnGatewayId: vgwId }));
 });
 
+test('transit gateways, their VPC attachments and route tables, and ReplaceRoute round-trip through the SDK', async () => {
+  const a = await send<sdk.CreateVpcResult>(new sdk.CreateVpcCommand({ CidrBlock: '10.80.0.0/16' }));
+  const b = await send<sdk.CreateVpcResult>(new sdk.CreateVpcCommand({ CidrBlock: '10.81.0.0/16' }));
+  const subnetA = (await send<sdk.CreateSubnetResult>(new sdk.CreateSubnetCommand({ VpcId: a.Vpc!.VpcId!, CidrBlock: '10.80.1.0/24' }))).Subnet!.SubnetId!;
+  const subnetB = (await send<sdk.CreateSubnetResult>(new sdk.CreateSubnetCommand({ VpcId: b.Vpc!.VpcId!, CidrBlock: '10.81.1.0/24' }))).Subnet!.SubnetId!;
+  const { TransitGateway } = await send<sdk.CreateTransitGatewayResult>(new sdk.CreateTransitGatewayCommand({ Description: 'hub' }));
+  const tgwId = TransitGateway!.TransitGatewayId!;
+  assert.equal((await send<sdk.DescribeTransitGatewaysResult>(new sdk.DescribeTransitGatewaysCommand({ TransitGatewayIds: [tgwId] }))).TransitGateways![0]!.State, 'available');
+  const tables = await send<sdk.DescribeTransitGatewayRouteTablesResult>(new sdk.DescribeTransitGatewayRouteTablesCommand({ Filters: [{ Name: 'transit-gateway-id', Values: [tgwId] }] }));
+  const tableId = tables.TransitGatewayRouteTables![0]!.TransitGatewayRouteTableId!;
+  const attachA = (await send<sdk.CreateTransitGatewayVpcAttachmentResult>(new sdk.CreateTransitGatewayVpcAttachmentCommand({ TransitGatewayId: tgwId, VpcId: a.Vpc!.VpcId!, SubnetIds: [subnetA] }))).TransitGatewayVpcAttachment!.TransitGatewayAttachmentId!;
+  const attachB = (await send<sdk.CreateTransitGatewayVpcAttachmentResult>(new sdk.CreateTransitGatewayVpcAttachmentCommand({ TransitGatewayId: tgwId, VpcId: b.Vpc!.VpcId!, SubnetIds: [subnetB] }))).TransitGatewayVpcAttachment!.TransitGatewayAttachmentId!;
+  const vpcAttachments = await send<sdk.DescribeTransitGatewayVpcAttachmentsResult>(new sdk.DescribeTransitGatewayVpcAttachmentsCommand({ TransitGatewayAttachmentIds: [attachA] }));
+  assert.deepEqual(vpcAttachments.TransitGatewayVpcAttachments![0]!.SubnetIds, [subnetA]);
+  const all = await send<sdk.DescribeTransitGatewayAttachmentsResult>(new sdk.DescribeTransitGatewayAttachmentsCommand({ Filters: [{ Name: 'transit-gateway-id', Values: [tgwId] }] }));
+  assert.deepEqual(all.TransitGatewayAttachments!.map((t) => t.ResourceType), ['vpc', 'vpc']);
+  const propagations = await send<sdk.GetTransitGatewayRouteTablePropagationsResult>(new sdk.GetTransitGatewayRouteTablePropagationsCommand({ TransitGatewayRouteTableId: tableId }));
+  assert.deepEqual(propagations.TransitGatewayRouteTablePropagations!.map((p) => p.TransitGatewayAttachmentId).sort(), [attachA, attachB].sort());
+  await send(new sdk.DisableTransitGatewayRouteTablePropagationCommand({ TransitGatewayRouteTableId: tableId, TransitGatewayAttachmentId: attachB }));
+  await send(new sdk.EnableTransitGatewayRouteTablePropagationCommand({ TransitGatewayRouteTableId: tableId, TransitGatewayAttachmentId: attachB }));
+  await send(new sdk.CreateTransitGatewayRouteCommand({ TransitGatewayRouteTableId: tableId, DestinationCidrBlock: '10.99.0.0/16', Blackhole: true }));
+  const search = await send<sdk.SearchTransitGatewayRoutesResult>(new sdk.SearchTransitGatewayRoutesCommand({ TransitGatewayRouteTableId: tableId, Filters: [{ Name: 'state', Values: ['active', 'blackhole'] }] }));
+  assert.deepEqual(search.Routes!.map((r) => `${r.DestinationCidrBlock} ${r.State}`).sort(), ['10.80.0.0/16 active', '10.81.0.0/16 active', '10.99.0.0/16 blackhole']);
+  await send(new sdk.DeleteTransitGatewayRouteCommand({ TransitGatewayRouteTableId: tableId, DestinationCidrBlock: '10.99.0.0/16' }));
+
+  const { RouteTable } = await send<sdk.CreateRouteTableResult>(new sdk.CreateRouteTableCommand({ VpcId: a.Vpc!.VpcId! }));
+  const rtb = RouteTable!.RouteTableId!;
+  await send(new sdk.CreateRouteCommand({ RouteTableId: rtb, DestinationCidrBlock: '10.81.0.0/16', TransitGatewayId: tgwId }));
+  const { InternetGateway } = await send<sdk.CreateInternetGatewayResult>(new sdk.CreateInternetGatewayCommand({}));
+  await send(new sdk.AttachInternetGatewayCommand({ InternetGatewayId: InternetGateway!.InternetGatewayId!, VpcId: a.Vpc!.VpcId! }));
+  await send(new sdk.ReplaceRouteCommand({ RouteTableId: rtb, DestinationCidrBlock: '10.81.0.0/16', GatewayId: InternetGateway!.InternetGatewayId! }));
+  const replaced = await send<sdk.DescribeRouteTablesResult>(new sdk.DescribeRouteTablesCommand({ RouteTableIds: [rtb] }));
+  const route = replaced.RouteTables![0]!.Routes!.find((r) => r.DestinationCidrBlock === '10.81.0.0/16')!;
+  assert.equal(route.GatewayId, InternetGateway!.InternetGatewayId);
+  assert.equal(route.TransitGatewayId, undefined);
+
+  await send(new sdk.DeleteTransitGatewayVpcAttachmentCommand({ TransitGatewayAttachmentId: attachA }));
+  await send(new sdk.DeleteTransitGatewayVpcAttachmentCommand({ TransitGatewayAttachmentId: attachB }));
+  await send(new sdk.DeleteTransitGatewayCommand({ TransitGatewayId: tgwId }));
+});
+
 test('the SDK scenario above called every action the state side implements', () => {
   assert.deepEqual(Object.keys(ec2Actions).filter((a) => !called.has(a)).sort(), []);
 });
