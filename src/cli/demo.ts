@@ -5,7 +5,7 @@ import { formatTable, printJson, progress, progressDone } from './output.js';
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('bring up the default lab, check the 8 documented pod-traffic cases with real packets, take it down (root)')
+    .description('bring up the default lab, check the documented pod-traffic cases with real packets, take it down (root)')
     .option('--keep', 'leave the lab up afterwards to explore it')
     .option('--json', 'print the table as a JSON array of {case, expected, observed, pass}')
     .option('--state-dir <dir>', 'where the lab keeps its records', LAB_STATE_DIR)

@@ -74,8 +74,10 @@ export class FabricController {
     }
   }
 
+  /** the namespaces whose routes and rules this controller renders (on-premises networks keep lab up's static routes) */
   private ownedNamespaces(): string[] {
-    return [...this.lab.plan.vpcs.map((v) => v.router), names.inet, ...this.lab.plan.tgws.map((g) => g.ns)];
+    const { vpcs, tgws, vgws } = this.lab.plan;
+    return [...vpcs.map((v) => v.router), names.inet, ...tgws.map((g) => g.ns), ...vgws.map((g) => g.ns)];
   }
 
   onEvent(e: MappingEvent): void {

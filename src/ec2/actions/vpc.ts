@@ -196,6 +196,8 @@ const deleteSubnet: Handler = (params, state) => {
     throw new Ec2Error('DependencyViolation', `The subnet '${subnet.id}' has dependencies and cannot be deleted.`);
   }
   deleteResource(state, 'subnet', subnet.id);
+  // the subnet's network-ACL association goes with it (ON DELETE CASCADE): DescribeNetworkAcls changed
+  state.filteringChanged();
   return { return: true };
 };
 

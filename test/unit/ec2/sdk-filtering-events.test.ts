@@ -16,6 +16,7 @@ import {
   DeleteNetworkAclCommand,
   DeleteNetworkAclEntryCommand,
   DeleteSecurityGroupCommand,
+  DeleteSubnetCommand,
   DescribeNetworkAclsCommand,
   DescribeSecurityGroupsCommand,
   ModifyNetworkInterfaceAttributeCommand,
@@ -61,12 +62,18 @@ test('security-group actions each publish one filtering event; reads and refusal
   assert.deepEqual(await eventsOf(() => rejectsWith(h.ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId })), 'InvalidGroup.NotFound')), []);
 });
 
-test('a new VPC (its default group and ACL) and a new subnet (its ACL association) publish a filtering event', async () => {
+test('a new VPC (its default group and ACL) and a new or deleted subnet (its ACL association) publish a filtering event', async () => {
   let vpcId = '';
   assert.deepEqual(await eventsOf(async () => {
     vpcId = (await h.ec2.send(new CreateVpcCommand({ CidrBlock: '10.40.0.0/16' }))).Vpc!.VpcId!;
   }), filtering);
-  assert.deepEqual(await eventsOf(() => h.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.40.1.0/24', AvailabilityZone: 'us-west-2a' }))), filtering);
+  let subnetId = '';
+  assert.deepEqual(await eventsOf(async () => {
+    subnetId = (await h.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.40.1.0/24', AvailabilityZone: 'us-west-2a' }))).Subnet!.SubnetId!;
+  }), filtering);
+  assert.deepEqual(await eventsOf(() => h.ec2.send(new DeleteSubnetCommand({ SubnetId: subnetId }))), filtering);
+  const left = await h.ec2.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }));
+  assert.deepEqual(left.NetworkAcls!.flatMap((a) => a.Associations ?? []), []);
 });
 
 test('network-ACL actions each publish one filtering event; refusals publish none', async () => {
