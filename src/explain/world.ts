@@ -1,0 +1,58 @@
+/**
+ * What `podnet explain` reasons over, whichever source it came from (a running lab, a scenario file explained
+ * offline, or a real account read through the SDK): the VPC model, the Kubernetes nodes with the configuration
+ * their ipamd runs, and the named endpoints. The explain engine reads only this; the readers that build it live
+ * with their sources (lab, ec2's describe calls, the CLI's wiring).
+ */
+import type { PodnetConfig } from '../config/index.js';
+import type { NetworkInterface, VpcModel } from '../vpc/index.js';
+
+/** An ENI as a node sees it: the model's ENI plus where it is attached. */
+export interface AttachedEni extends NetworkInterface {
+  instanceId: string | null;
+  /** EC2's device index: 0 is the primary ENI (Linux table main); n > 0 routes through table n + 1 */
+  deviceIndex: number | null;
+}
+
+/** The node settings the node half of explain evaluates: a node's ipamd configuration (spec §1). */
+export type NodeSettings = Pick<
+  PodnetConfig,
+  'externalSnat' | 'excludeSnatCidrs' | 'randomizeSnat' | 'nodePortSupport' | 'connmark' | 'externalServiceCidrs' | 'vethPrefix' | 'enableIPv6' | 'pre18Routing'
+>;
+
+/** A Kubernetes node: an instance running podnet's (or aws-node's) ipamd with these settings. */
+export interface NodeView {
+  name: string;
+  instanceId: string;
+  settings: NodeSettings;
+  /**
+   * `iptables` when the node's iptables is the legacy one, else `nftables` (upstream's choice, spec §9 item 5); the
+   * lab's nodes use nftables
+   */
+  connmarkBackend: 'iptables' | 'nftables';
+}
+
+export type EndpointKind = 'pod' | 'node' | 'host' | 'internet' | 'on-premises';
+
+/** Something that sends and answers: a pod, a node, a plain instance, an internet or on-premises host. */
+export interface Endpoint {
+  name: string;
+  kind: EndpointKind;
+  /** the address it sends from and listens on (a hostNetwork pod: its node's primary IP) */
+  address: string;
+  /** a pod's node, by name */
+  node?: string;
+  hostNetwork?: boolean;
+  /** the address came from podnet's deterministic simulation of the scenario, not from a running node */
+  simulated?: boolean;
+}
+
+export interface World {
+  /** where the facts came from, for the text: a running lab, a scenario explained offline, an AWS account */
+  source: 'lab' | 'scenario' | 'aws';
+  model: VpcModel & { enis: AttachedEni[] };
+  nodes: NodeView[];
+  endpoints: Endpoint[];
+  /** instance id → name (nodes and plain instances), for the sentences */
+  instanceNames: Record<string, string>;
+}
