@@ -30,6 +30,10 @@ export interface NodeView {
    * lab's nodes use nftables
    */
   connmarkBackend: 'iptables' | 'nftables';
+  /** the primary ENI's Linux link (the rules name it; `eth0` where unknown) */
+  primaryInterface: string;
+  /** whether the node's iptables has `--random-fully` (1.6.2 and later; true where unknown) */
+  randomFullySupported: boolean;
 }
 
 export type EndpointKind = 'pod' | 'node' | 'host' | 'internet' | 'on-premises';
