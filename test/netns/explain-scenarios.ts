@@ -164,10 +164,10 @@ export function generateScenario(seed: number, forced: Feature, flowCount: numbe
   const privateRoutes: Rule[] = [];
   const peerRoutes: Rule[] = [];
   if (d.chance(0.85) || nat) publicRoutes.push({ destination: '0.0.0.0/0', igw: 'main-igw' });
-  if (nat && d.chance(0.85)) privateRoutes.push({ destination: '0.0.0.0/0', nat: 'nat-a' });
+  if (nat && (forced === 'nat-and-external-snat' || d.chance(0.85))) privateRoutes.push({ destination: '0.0.0.0/0', nat: 'nat-a' });
   if (peerVpc && !viaTgw) {
     if (d.chance(0.7)) publicRoutes.push({ destination: PEER.cidr, pcx: 'main-peer' });
-    if (d.chance(0.8)) privateRoutes.push({ destination: PEER.cidr, pcx: 'main-peer' });
+    if (forced === 'peering' || d.chance(0.8)) privateRoutes.push({ destination: PEER.cidr, pcx: 'main-peer' });
     if (d.chance(0.85)) peerRoutes.push({ destination: MAIN.cidr, pcx: 'main-peer' });
   }
   if (viaTgw) {
@@ -198,7 +198,7 @@ export function generateScenario(seed: number, forced: Feature, flowCount: numbe
   const aclSources = [MAIN.publicSubnet, MAIN.privateSubnet, MAIN.cidr, ...(peerVpc ? [PEER.cidr] : []), '198.51.100.0/24'];
   if (d.chance(0.4)) networkAcls.push(networkAcl(d, 'private-acl', 'main', 'private-a', aclSources));
   if (d.chance(0.25)) networkAcls.push(networkAcl(d, 'public-acl', 'main', 'public-a', aclSources));
-  if (peerVpc && d.chance(0.6)) networkAcls.push(networkAcl(d, 'peer-acl', 'peer', 'peer-a', aclSources));
+  if (peerVpc && (forced === 'peering' || d.chance(0.6))) networkAcls.push(networkAcl(d, 'peer-acl', 'peer', 'peer-a', aclSources));
 
   // nodes: 2–3 (the forced scenarios' features need a node each), public or private, random SNAT settings
   const nodeCount = d.int(2, 3);
@@ -211,7 +211,10 @@ export function generateScenario(seed: number, forced: Feature, flowCount: numbe
     const groups = d.some(['nodes-a', 'nodes-b'], 0.5, 1);
     instances.push({ name, type: 't3.small', subnet: publicSubnet ? 'public-a' : 'private-a', publicIp: publicSubnet && d.chance(0.6), securityGroups: groups });
     const env: Record<string, string> = {};
-    if ((forced === 'nat-and-external-snat' && i === 1) || d.chance(0.2)) env.AWS_VPC_K8S_CNI_EXTERNALSNAT = 'true';
+    // the forced pre-1.8 node excludes the data centre from SNAT: its secondary-ENI pod's packets there leave eth0
+    // with the pod's own address, which the source/destination check drops
+    if (forced === 'vpn-and-pre-1.8' && i === 1) env.AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS = DC.cidr;
+    else if ((forced === 'nat-and-external-snat' && i === 1) || d.chance(0.2)) env.AWS_VPC_K8S_CNI_EXTERNALSNAT = 'true';
     else if (d.chance(0.35)) env.AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS = d.pick([...(peerVpc ? [PEER.cidr] : []), '198.51.100.0/24', DC.cidr]);
     const pre18 = (forced === 'vpn-and-pre-1.8' && i === 1) || d.chance(0.2);
     if (pre18) env.PODNET_PRE_1_8_ROUTING = 'true';
@@ -259,14 +262,22 @@ export function generateScenario(seed: number, forced: Feature, flowCount: numbe
     ...internetHosts.map((h) => h.name),
     ...(vpn ? ['dc-host'] : []),
   ];
-  return { seed, forced, document, yaml: toYaml(document), flows: generateFlows(d, endpoints, flowCount) };
+  // the flows whose node-side answer is the point of the features: a pod behind eth1 to and from what is outside its
+  // VPC (pre-1.8 replies, SNAT of secondary-ENI pods), and every pod to the internet (SNAT or not)
+  const outside = [...(peerVpc ? ['peer-host'] : []), ...(vpn ? ['dc-host'] : []), 'inet-1'];
+  const eniPods = pods.filter((p) => p.eni !== undefined).map((p) => p.name as string);
+  const targeted: Array<[string, string]> = [
+    ...eniPods.flatMap((p) => outside.flatMap((o): Array<[string, string]> => [[p, o], [o, p]])),
+    ...pods.filter((p) => !p.hostNetwork && p.eni === undefined).map((p): [string, string] => [p.name as string, 'inet-1']),
+  ];
+  return { seed, forced, document, yaml: toYaml(document), flows: generateFlows(d, endpoints, targeted, flowCount) };
 }
 
 /**
- * `count` distinct flows: every endpoint sends at least once and is reached at least once (so every kind of endpoint
- * is on both ends), the rest random pairs; mostly TCP to the echo port, some UDP and ICMP.
+ * `count` distinct flows: the targeted pairs, then every endpoint sends at least once and is reached at least once (so
+ * every kind of endpoint is on both ends), the rest random pairs; mostly TCP to the echo port, some UDP and ICMP.
  */
-function generateFlows(d: Dice, endpoints: string[], count: number): GeneratedFlow[] {
+function generateFlows(d: Dice, endpoints: string[], targeted: Array<[string, string]>, count: number): GeneratedFlow[] {
   const protocol = (): FlowProtocol => {
     const r = d.next();
     return r < 0.75 ? 'tcp' : r < 0.9 ? 'udp' : 'icmp';
@@ -281,6 +292,7 @@ function generateFlows(d: Dice, endpoints: string[], count: number): GeneratedFl
     flows.push({ from, to, protocol: p, ...(p === 'icmp' ? {} : { port: ECHO_PORT }) });
   };
   const others = (e: string) => endpoints.filter((x) => x !== e);
+  for (const [from, to] of targeted) add(from, to);
   for (const e of d.shuffle(endpoints)) {
     add(e, d.pick(others(e)));
     add(d.pick(others(e)), e);

@@ -18,13 +18,13 @@ test('100 drawn scenarios of each forced feature validate as lab scenarios', () 
   }
 });
 
-test('a forced feature is in the scenario: peering, transit gateway, VPN with a pre-1.8 node behind a pod on eth1, NAT gateway with an EXTERNALSNAT node', () => {
+test('a forced feature is in the scenario: peering, transit gateway, VPN with a pre-1.8 node that excludes the data centre and has a pod on eth1, NAT gateway with an EXTERNALSNAT node', () => {
   for (let seed = 0; seed < 50; seed++) {
     const [peering, tgw, vpn, nat] = FORCED.map((f) => parseScenario(parse(generateScenario(seed, f, 10).yaml)));
     assert.equal(peering!.peerings.length, 1);
     assert.equal(tgw!.transitGateways.length, 1);
     assert.equal(vpn!.onPremHosts.length, 1);
-    assert.ok(vpn!.nodes.some((n) => n.env.PODNET_PRE_1_8_ROUTING === 'true' && vpn!.pods.some((p) => p.node === n.instance && p.eni === 1)));
+    assert.ok(vpn!.nodes.some((n) => n.env.PODNET_PRE_1_8_ROUTING === 'true' && n.env.AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS === '192.168.0.0/16' && vpn!.pods.some((p) => p.node === n.instance && p.eni === 1)));
     assert.equal(nat!.natGateways.length, 1);
     assert.ok(nat!.nodes.some((n) => n.env.AWS_VPC_K8S_CNI_EXTERNALSNAT === 'true'));
   }
