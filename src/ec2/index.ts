@@ -39,10 +39,11 @@ export { type ImdsOptions } from './imds.js';
 export type { TopologyApplyResult, TopologyChange } from './topology-apply.js';
 export type { Ec2Facts } from './describe-vpc.js';
 
-// The two EC2 clients below load @aws-sdk/client-ec2; they are loaded on first use so that what needs only the
+// The EC2 clients below load @aws-sdk/client-ec2; they are loaded on first use so that what needs only the
 // emulator's state (pool simulate's in-process cloud) does not pay the SDK's start-up (about 1 s of CPU here).
 type ApplyTopology = typeof import('./topology-apply.js').applyTopology;
 type DescribeFacts = typeof import('./describe-vpc.js').describeFacts;
+type InProcessEc2Client = typeof import('./in-process-client.js').inProcessEc2Client;
 
 /** Creates what a topology declares through EC2's API (see topology-apply.ts). */
 export async function applyTopology(...args: Parameters<ApplyTopology>): ReturnType<ApplyTopology> {
@@ -52,4 +53,9 @@ export async function applyTopology(...args: Parameters<ApplyTopology>): ReturnT
 /** Reads a VPC back from EC2 as the model's facts (see describe-vpc.ts). */
 export async function describeFacts(...args: Parameters<DescribeFacts>): ReturnType<DescribeFacts> {
   return (await import('./describe-vpc.js')).describeFacts(...args);
+}
+
+/** An SDK EC2Client whose calls run against `state` in this process, with no socket (see in-process-client.ts). */
+export async function inProcessEc2Client(...args: Parameters<InProcessEc2Client>): Promise<ReturnType<InProcessEc2Client>> {
+  return (await import('./in-process-client.js')).inProcessEc2Client(...args);
 }
