@@ -5,3 +5,7 @@
  */
 export type { World, NodeView, NodeSettings, Endpoint, EndpointKind, AttachedEni } from './world.js';
 export type { Explanation, ExplainHop, ExplainQuery, ExplainVerdict, ExplainProtocol, ExplainElement, PacketHeader, SourcePortClass } from './explanation.js';
+export { explainFlow } from './engine.js';
+export { resolveEndpoint } from './resolve.js';
+export { formatExplanation } from './format.js';
+export { EXPLAIN_CODES, type ExplainCode } from './codes.js';

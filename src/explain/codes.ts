@@ -1,0 +1,33 @@
+/**
+ * Explanation codes: one stable word per thing that shaped a flow, listed in an explanation in path order. The list is
+ * part of the `--json` contract (docs/explain.md): codes are added, never renamed.
+ */
+export const EXPLAIN_CODES = {
+  // the node's SNAT chain (spec §2.2)
+  SNAT_TO_PRIMARY_IP: "the node's SNAT rule rewrote the pod's source to the node's primary IP",
+  VPC_CIDR_NOT_TRANSLATED: "the destination is in the node's VPC CIDRs: the SNAT chain returns and the pod's address is kept",
+  EXCLUDED_FROM_SNAT: 'the destination is in AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: the SNAT chain returns and the pod\'s address is kept',
+  EXTERNAL_SNAT: 'AWS_VPC_K8S_CNI_EXTERNALSNAT=true: the node translates nothing and the pod\'s address leaves the node',
+  // who sends
+  HOST_NETWORK: "a hostNetwork pod or the node itself: it sends from the node's own address, out of the primary ENI",
+  SAME_NODE: 'both ends are on one node: the node delivers it (rule 512 or its own address), the VPC never sees it',
+  POD_ON_SECONDARY_ENI: "a pod's address belongs to a secondary ENI, whose route table (rule 1536) it leaves by",
+  // the node's routing (spec §2.3, §3.1)
+  CONNMARK_VIA_PRIMARY_ENI: 'the connection is marked (destination outside the VPC and not excluded): rule 1024 sends it through main, out of the primary ENI',
+  PRE_1_8_ROUTING_VIA_ETH0: 'PODNET_PRE_1_8_ROUTING: rule 1025 `not to <VPC CIDR> lookup main` sends it out of the primary ENI',
+  REPLY_VIA_ETH0_SRC_DST_CHECK: "pre-1.8 routing sends the reply out of the primary ENI with an address of a secondary ENI: the VPC's source/destination check drops it",
+  // the VPC (src/vpc)
+  ROUTE_TO_INTERNET_GATEWAY: 'a route table sends it to an internet gateway',
+  PUBLIC_IP_TRANSLATION: "the internet gateway translates between a private address and its public IP",
+  NO_PUBLIC_IP: 'the internet gateway drops it: the source has no public IP',
+  NAT_GATEWAY_TRANSLATION: "a NAT gateway rewrites the source to its own address",
+  NO_ROUTE: 'nothing routes it to its destination',
+  SOURCE_DEST_CHECK: "an ENI's source/destination check drops it: the source is not an address of that ENI",
+  SECURITY_GROUP_DENY: 'no security group rule allows it',
+  NETWORK_ACL_DENY: 'a network ACL denies it',
+  PEERING: 'it crosses a VPC peering connection',
+  TRANSIT_GATEWAY: 'it crosses a transit gateway',
+  VPN_GATEWAY: 'it crosses a virtual private gateway to or from an on-premises network',
+} as const;
+
+export type ExplainCode = keyof typeof EXPLAIN_CODES;

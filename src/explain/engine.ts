@@ -1,0 +1,431 @@
+/**
+ * The explain engine: one connection (a first packet and its reply) through the sender's node rules, the VPC
+ * (src/vpc's flowPath: never re-implemented here), and the receiver's node rules, as an Explanation.
+ */
+import { parseAddress, cidrContains, parseCidr } from '../net/index.js';
+import { eniHolding, flowPath, forwardPath, onPremisesHolding, vpcContaining, type FlowResult, type Hop, type PathResult, type PathStart, type Traffic } from '../vpc/index.js';
+import type { ExplainCode } from './codes.js';
+import type { ExplainHop, ExplainQuery, Explanation, PacketHeader, SourcePortClass } from './explanation.js';
+import { compileNode, NotUnderstood, postrouting, prerouting, renderNodeRules, route, type CompiledNode, type NodePacket, type NodePod, type NodeStep, type RouteDecision } from './node-rules.js';
+import { resolveEndpoint } from './resolve.js';
+import type { AttachedEni, Endpoint, NodeView, World } from './world.js';
+
+/** A node's compiled rules, or why there are none. */
+export type NodeRulesOf = (node: NodeView) => CompiledNode | { missing: string };
+
+/** Rendered and parsed once per node per world: a world is immutable to explain, so the cache lives as long as it. */
+const compiled = new WeakMap<World, Map<string, CompiledNode | { missing: string }>>();
+
+function cachedRules(world: World): NodeRulesOf {
+  let perNode = compiled.get(world);
+  if (!perNode) compiled.set(world, (perNode = new Map()));
+  const cache = perNode;
+  return (node) => {
+    let c = cache.get(node.name);
+    if (!c) {
+      const set = renderNodeRules(world, node);
+      c = 'missing' in set ? set : compileNode(set);
+      cache.set(node.name, c);
+    }
+    return c;
+  };
+}
+
+/** The ephemeral port a client uses, for the security groups and ACLs of the reply (Linux's range starts at 32768). */
+const EPHEMERAL_PORT = 49152;
+
+/** Explains one connection from `query.from` to `query.to`. Names resolve as {@link resolveEndpoint} does. */
+export function explainFlow(world: World, query: ExplainQuery): Explanation {
+  return explainFlowWith(world, query, cachedRules(world));
+}
+
+/** Thrown inside the engine when a decision needs something the world does not have. */
+class Undecidable extends Error {}
+
+/** {@link explainFlow} over the given node rules (tests hand it rules with a rule added). */
+export function explainFlowWith(world: World, query: ExplainQuery, rulesOf: NodeRulesOf): Explanation {
+  const from = resolveEndpoint(world, query.from);
+  const to = resolveEndpoint(world, query.to);
+  const e: Explanation = {
+    verdict: 'unknown',
+    query,
+    from: { name: from.name, kind: from.kind, address: from.address },
+    to: { name: to.name, kind: to.kind, address: to.address },
+    sourceSeen: null,
+    sourcePortClass: null,
+    forward: [],
+    return: [],
+    codes: [],
+    ...(from.simulated || to.simulated ? { simulated: true } : {}),
+  };
+  try {
+    new Flow(world, query, from, to, rulesOf, e).run();
+  } catch (err) {
+    if (err instanceof NotUnderstood) {
+      e.verdict = 'unknown';
+      e.sourceSeen = null;
+      e.sourcePortClass = null;
+      e.reason = err.message;
+      delete e.fix;
+    } else if (err instanceof Undecidable) {
+      e.verdict = 'unknown';
+      e.sourceSeen = null;
+      e.sourcePortClass = null;
+      e.reason = err.message;
+      delete e.fix;
+    } else throw err;
+  }
+  e.codes = [...new Set(e.codes)];
+  return e;
+}
+
+interface Sender {
+  node: CompiledNode;
+  pod?: NodePod;
+  /** the SNAT rule that matched the first packet, and the address it held before */
+  snat?: { toSource: string; portFlag: '' | 'random' | 'random-fully'; original: string };
+  packet: NodePacket;
+}
+
+const header = (source: string, destination: string, port?: number): PacketHeader => ({ source, destination, ...(port !== undefined ? { destinationPort: port } : {}) });
+
+class Flow {
+  private readonly codes: ExplainCode[];
+  private readonly traffic: Traffic;
+
+  constructor(
+    private readonly world: World,
+    private readonly query: ExplainQuery,
+    private readonly from: Endpoint,
+    private readonly to: Endpoint,
+    private readonly rulesOf: NodeRulesOf,
+    private readonly e: Explanation,
+  ) {
+    this.codes = e.codes as ExplainCode[];
+    this.traffic = query.protocol === 'icmp' ? { protocol: 'icmp', icmp: { type: 8, code: 0 } } : { protocol: query.protocol, sourcePort: EPHEMERAL_PORT, destinationPort: query.port ?? 0 };
+  }
+
+  private nodeNamed(name: string | undefined): CompiledNode | undefined {
+    const view = this.world.nodes.find((n) => n.name === name);
+    if (!view) return undefined;
+    const c = this.rulesOf(view);
+    if ('missing' in c) throw new Undecidable(c.missing);
+    return c;
+  }
+
+  /** The node an endpoint sends from: a pod's node, a node by name, or the node holding its address. */
+  private nodeOf(ep: Endpoint): CompiledNode | undefined {
+    if (ep.kind === 'pod' || ep.kind === 'node') {
+      const byName = this.nodeNamed(ep.node ?? ep.name);
+      if (byName) return byName;
+      const eni = eniHolding(this.world.model.enis, ep.address);
+      const view = eni && this.world.nodes.find((n) => n.instanceId === eni.instanceId);
+      if (view) return this.nodeNamed(view.name);
+      throw new Undecidable(`${ep.name} is a ${ep.kind} of node ${ep.node ?? ep.name}, which is not in the world`);
+    }
+    return undefined;
+  }
+
+  run(): void {
+    const { from, to, e } = this;
+    let start: PathStart;
+    let sender: Sender | undefined;
+    const destination = to.address;
+    if (from.kind === 'internet') start = { internet: from.address };
+    else if (from.kind === 'on-premises') start = { onPremises: from.address };
+    else if (from.kind === 'host') {
+      const eni = eniHolding(this.world.model.enis, from.address);
+      if (!eni) throw new Undecidable(`no network interface in the model holds ${from.address}`);
+      start = { eniId: eni.eniId, source: from.address };
+    } else {
+      const node = this.nodeOf(from)!;
+      const hostSide = from.kind === 'node' || from.hostNetwork === true;
+      if (hostSide) this.codes.push('HOST_NETWORK');
+      const pod = hostSide ? undefined : node.set.pods.find((p) => p.endpoint.address === from.address);
+      if (!hostSide && !pod) throw new Undecidable(`pod ${from.name} (${from.address}) is not wired on node ${node.set.node.name}`);
+      if (pod && (pod.eni.deviceIndex ?? 0) > 0) this.codes.push('POD_ON_SECONDARY_ENI');
+      const packet: NodePacket = { source: pod ? from.address : null, destination, iif: pod ? pod.hostVeth : null, mark: 0, ctmark: 0 };
+      const steps: NodeStep[] = [];
+      if (pod) prerouting(node, packet, true, steps);
+      const decision = route(node, packet, steps);
+      for (const s of steps) {
+        if (s.ipRulePriority === 1024) this.codes.push('CONNMARK_VIA_PRIMARY_ENI');
+        if (s.ipRulePriority === 1025) this.codes.push('PRE_1_8_ROUTING_VIA_ETH0');
+      }
+      sender = { node, ...(pod ? { pod } : {}), packet };
+      if (decision.kind === 'none') {
+        this.pushNode(node, steps, e.forward);
+        e.forward.at(-1)!.dropped = true;
+        e.verdict = 'dropped';
+        e.reason = `node ${node.set.node.name} has no route to ${destination}`;
+        return;
+      }
+      if (decision.kind === 'local' || decision.kind === 'pod') {
+        if (packet.source === null) packet.source = node.set.primaryIp;
+        if (decision.kind === 'pod') postrouting(node, packet, decision.pod.hostVeth, steps);
+        this.snatCodes(node, steps, sender, from.address);
+        this.pushNode(node, steps, e.forward, { source: from.address, destination });
+        this.sameNode(node, sender, decision);
+        return;
+      }
+      if (packet.source === null) packet.source = decision.source;
+      const original = packet.source;
+      postrouting(node, packet, decision.device, steps);
+      this.snatCodes(node, steps, sender, original);
+      if (pod && node.set.node.settings.externalSnat && !node.set.vpcCidrs.some((c) => cidrContains(parseCidr(c), parseAddress(destination)))) this.codes.push('EXTERNAL_SNAT');
+      this.pushNode(node, steps, e.forward, { source: original, destination });
+      start = { eniId: decision.eni.eniId, source: packet.source };
+    }
+
+    const forward = forwardPath(this.world.model, start, destination, [], this.traffic);
+    let replyFromEniId: string | undefined;
+    const receiverHops: ExplainHop[] = [];
+    const replyNodeHops: ExplainHop[] = [];
+    let receiverDrop: string | undefined;
+    if (forward.verdict === 'delivered' && forward.arrivedAt && 'eni' in forward.arrivedAt) {
+      const attached: AttachedEni[] = this.world.model.enis;
+      const arrived = attached.find((x) => x.eniId === (forward.arrivedAt as { eni: { eniId: string } }).eni.eniId);
+      const view = arrived && this.world.nodes.find((n) => n.instanceId === arrived.instanceId);
+      if (arrived && view) {
+        const r = this.receive(this.nodeNamed(view.name)!, arrived, forward, receiverHops, replyNodeHops);
+        replyFromEniId = r.replyFromEniId;
+        receiverDrop = r.drop;
+      }
+    }
+    const flow = flowPath(this.world.model, start, destination, { ...(replyFromEniId ? { replyFromEniId } : {}), traffic: this.traffic });
+    this.vpcHops(flow.forward, e.forward, { source: startSource(start), destination });
+    if (flow.forward.verdict !== 'delivered') {
+      e.verdict = flow.forward.verdict;
+      e.reason = flow.forward.detail ?? 'the VPC did not deliver it';
+      this.dropCode(flow.forward);
+      e.fix = this.fixFor(flow.forward, 'forward', sender);
+      return;
+    }
+    e.forward.push(...receiverHops);
+    e.sourceSeen = flow.sourceSeen;
+    e.sourcePortClass = this.portClass(flow, sender);
+    if (receiverDrop) {
+      e.forward.at(-1)!.dropped = true;
+      e.verdict = 'dropped';
+      e.reason = receiverDrop;
+      return;
+    }
+    e.return.push(...replyNodeHops);
+    const reply = flow.reply!;
+    this.vpcHops(reply, e.return, { source: flow.forward.destinationSeen!, destination: flow.sourceSeen! });
+    if (reply.verdict !== 'delivered') {
+      e.verdict = reply.verdict;
+      e.reason = `the reply: ${reply.detail ?? 'the VPC did not deliver it'}`;
+      if (reply.reason === 'source-destination-check' && this.replyViaEth0) this.codes.push('REPLY_VIA_ETH0_SRC_DST_CHECK');
+      this.dropCode(reply);
+      e.fix = this.fixFor(reply, 'reply', sender);
+      return;
+    }
+    if (sender) this.senderReply(sender, reply);
+    e.verdict = 'delivered';
+    const surprising = this.surprisingSnat(sender, flow);
+    if (surprising) e.fix = surprising;
+  }
+
+  private replyViaEth0 = false;
+
+  private pushNode(node: CompiledNode, steps: NodeStep[], into: ExplainHop[], before?: PacketHeader): void {
+    for (const s of steps) {
+      const hop: ExplainHop = { element: s.kind === 'rules' ? 'node-rules' : 'node-routing', id: node.set.node.name, matched: s.matched, action: s.action };
+      if (s.snat && before && s.snat.toSource !== before.source) {
+        hop.before = header(before.source, before.destination, this.query.port);
+        hop.after = header(s.snat.toSource, before.destination, this.query.port);
+        hop.after.sourcePort = 'ephemeral';
+      }
+      into.push(hop);
+    }
+  }
+
+  private snatCodes(node: CompiledNode, steps: NodeStep[], sender: Sender, original: string): void {
+    for (const s of steps) {
+      if (s.snatReturn === 'vpc') this.codes.push('VPC_CIDR_NOT_TRANSLATED');
+      if (s.snatReturn === 'excluded') this.codes.push('EXCLUDED_FROM_SNAT');
+      if (s.snat) {
+        sender.snat = { ...s.snat, original };
+        if (s.snat.toSource !== original) this.codes.push('SNAT_TO_PRIMARY_IP');
+      }
+    }
+    void node;
+  }
+
+  /** Both ends on one node: delivered by the node (to a pod's veth or to itself); the reply comes back the same way. */
+  private sameNode(node: CompiledNode, sender: Sender, decision: Extract<RouteDecision, { kind: 'local' | 'pod' }>): void {
+    const { e } = this;
+    this.codes.push('SAME_NODE');
+    const seen = sender.packet.source!;
+    e.sourceSeen = seen;
+    e.sourcePortClass = sender.snat ? portFlagClass(sender.snat.portFlag) : 'original';
+    // the reply: from the receiving pod's veth (mangle restores the connection's mark), or sent by the node itself
+    const replyPacket: NodePacket = { source: this.to.address, destination: seen, iif: decision.kind === 'pod' ? decision.pod.hostVeth : null, mark: 0, ctmark: sender.packet.ctmark };
+    const steps: NodeStep[] = [];
+    if (decision.kind === 'pod') prerouting(node, replyPacket, false, steps);
+    const back = route(node, replyPacket, steps);
+    this.pushNode(node, steps, e.return);
+    if (back.kind === 'pod' || back.kind === 'local') {
+      e.verdict = 'delivered';
+      return;
+    }
+    e.return.at(-1)!.dropped = true;
+    e.verdict = 'dropped';
+    e.reason = `the reply: node ${node.set.node.name} routes it ${back.kind === 'out' ? `out of ${back.device} instead of back to ${this.from.name}` : 'nowhere'}`;
+  }
+
+  /**
+   * The receiving node: PREROUTING and routing of the arriving packet (to a pod by rule 512, or to itself), then the
+   * routing of the reply, which decides the ENI the reply leaves by (conntrack: no new NAT).
+   */
+  private receive(node: CompiledNode, arrived: AttachedEni, forward: PathResult, hops: ExplainHop[], replyHops: ExplainHop[]): { replyFromEniId?: string; drop?: string } {
+    const device = node.set.enis.find((x) => x.eni.eniId === arrived.eniId)?.device;
+    if (!device) throw new Undecidable(`${arrived.eniId} is not attached to node ${node.set.node.name}`);
+    const packet: NodePacket = { source: forward.sourceSeen!, destination: forward.destinationSeen!, iif: device, mark: 0, ctmark: 0 };
+    const steps: NodeStep[] = [];
+    prerouting(node, packet, true, steps);
+    const decision = route(node, packet, steps);
+    this.pushNode(node, steps, hops);
+    if (decision.kind === 'none' || decision.kind === 'out') {
+      return { drop: `node ${node.set.node.name} ${decision.kind === 'out' ? `forwards ${packet.destination} on out of ${decision.device}: no pod or address of the node holds it` : `has no route to ${packet.destination}`}` };
+    }
+    if (decision.kind === 'pod' && (decision.pod.eni.deviceIndex ?? 0) > 0) this.codes.push('POD_ON_SECONDARY_ENI');
+    const reply: NodePacket = { source: packet.destination, destination: packet.source!, iif: decision.kind === 'pod' ? decision.pod.hostVeth : null, mark: 0, ctmark: packet.ctmark };
+    const replySteps: NodeStep[] = [];
+    if (decision.kind === 'pod') prerouting(node, reply, false, replySteps);
+    const back = route(node, reply, replySteps);
+    this.pushNode(node, replySteps, replyHops);
+    if (back.kind !== 'out') throw new Undecidable(`node ${node.set.node.name} does not route the reply to ${reply.destination} out of an ENI`);
+    if (replySteps.some((s) => s.ipRulePriority === 1025) && back.eni.eniId !== arrived.eniId) this.replyViaEth0 = true;
+    return { replyFromEniId: back.eni.eniId };
+  }
+
+  /** The reply back at the sender's node: conntrack undoes the SNAT, then rule 512 delivers it to the pod. */
+  private senderReply(sender: Sender, reply: PathResult): void {
+    const node = sender.node;
+    const steps: NodeStep[] = [];
+    const arrivedEni = reply.arrivedAt && 'eni' in reply.arrivedAt ? reply.arrivedAt.eni.eniId : undefined;
+    const device = node.set.enis.find((x) => x.eni.eniId === arrivedEni)?.device ?? null;
+    const original = sender.pod ? sender.pod.endpoint.address : sender.packet.source!;
+    if (sender.snat && sender.snat.toSource !== sender.snat.original) {
+      this.e.return.push({
+        element: 'node-rules', id: node.set.node.name, matched: `conntrack: the reply of the connection ${sender.snat.original} → ${this.to.address} translated by the SNAT rule`, action: `destination ${reply.destinationSeen} → ${sender.snat.original}`,
+        before: header(reply.sourceSeen!, reply.destinationSeen!), after: header(reply.sourceSeen!, sender.snat.original),
+      });
+    }
+    if (!sender.pod) return;
+    const packet: NodePacket = { source: reply.sourceSeen, destination: original, iif: device, mark: 0, ctmark: sender.packet.ctmark };
+    prerouting(node, packet, false, steps);
+    const back = route(node, packet, steps);
+    this.pushNode(node, steps, this.e.return);
+    if (back.kind !== 'pod') throw new Undecidable(`node ${node.set.node.name} does not route the reply to its pod ${original}`);
+  }
+
+  /**
+   * src/vpc's hops as explain hops. A hop that translates says so in its action (`source A → B`, `destination A → B`,
+   * `reply: destination A → B`); the header before and after are followed from the packet's start.
+   */
+  private vpcHops(path: PathResult, into: ExplainHop[], start: { source: string; destination: string }): void {
+    let current = { ...start };
+    path.hops.forEach((h: Hop, i) => {
+      const hop: ExplainHop = { element: h.element, id: h.id, matched: h.action, action: h.action };
+      const nat = /^(?:reply: )?(source|destination) (\S+) → (\S+)$/.exec(h.action);
+      if (nat && (h.element === 'internet-gateway' || h.element === 'nat-gateway')) {
+        const after = { ...current, [nat[1]!]: nat[3]! };
+        hop.before = header(current.source, current.destination);
+        hop.after = header(after.source, after.destination);
+        current = after;
+      }
+      if (path.verdict === 'dropped' && i === path.hops.length - 1) hop.dropped = true;
+      into.push(hop);
+      if (h.element === 'route-table' && / → igw-/.test(h.action)) this.codes.push('ROUTE_TO_INTERNET_GATEWAY');
+      if (h.element === 'internet-gateway' && nat) this.codes.push('PUBLIC_IP_TRANSLATION');
+      if (h.element === 'nat-gateway') this.codes.push('NAT_GATEWAY_TRANSLATION');
+      if (h.element === 'peering' && !(path.verdict === 'dropped' && i === path.hops.length - 1)) this.codes.push('PEERING');
+      if (h.element === 'transit-gateway') this.codes.push('TRANSIT_GATEWAY');
+      if (h.element === 'virtual-private-gateway') this.codes.push('VPN_GATEWAY');
+    });
+  }
+
+  private dropCode(path: PathResult): void {
+    const code: Record<string, ExplainCode> = {
+      'no-public-ip': 'NO_PUBLIC_IP', 'no-route': 'NO_ROUTE', 'source-destination-check': 'SOURCE_DEST_CHECK', 'security-group': 'SECURITY_GROUP_DENY', 'network-acl': 'NETWORK_ACL_DENY',
+    };
+    if (path.reason) this.codes.push(code[path.reason]!);
+  }
+
+  private portClass(flow: FlowResult, sender: Sender | undefined): SourcePortClass {
+    if (flow.forward.translations.length > 0) return 'nat-gateway';
+    if (sender?.snat) return portFlagClass(sender.snat.portFlag);
+    return 'original';
+  }
+
+  /** What would change a drop: the setting, route, public IP or rule to add. */
+  private fixFor(path: PathResult, leg: 'forward' | 'reply', sender: Sender | undefined): string | undefined {
+    const last = path.hops.at(-1);
+    const nodeName = sender?.node.set.node.name;
+    const protocol = this.query.protocol === 'icmp' ? 'ICMP' : `${this.query.protocol.toUpperCase()} ${leg === 'forward' ? this.query.port ?? '' : EPHEMERAL_PORT}`.trim();
+    switch (path.reason) {
+      case 'no-public-ip': {
+        const source = last?.source ?? '';
+        if (this.codes.includes('EXTERNAL_SNAT')) return `route 0.0.0.0/0 of ${this.subnetTableOf(source) ?? "the pod's subnet"} through a NAT gateway (AWS_VPC_K8S_CNI_EXTERNALSNAT=true expects one), or set AWS_VPC_K8S_CNI_EXTERNALSNAT=false on ${nodeName} so the node translates to its primary IP`;
+        return `give ${source} a public IP (an Elastic IP on its ENI), or route 0.0.0.0/0 of ${this.subnetTableOf(source) ?? 'its subnet'} through a NAT gateway`;
+      }
+      case 'no-route': {
+        const table = [...path.hops].reverse().find((h) => h.element === 'route-table');
+        const dest = last?.destination ?? '';
+        return table && table.id.startsWith('rtb-') ? `add a route for ${dest} to route table ${table.id}` : `add a route for ${dest} where the packet stops (${last?.element} ${last?.id})`;
+      }
+      case 'source-destination-check':
+        if (this.codes.includes('PRE_1_8_ROUTING_VIA_ETH0') || this.replyViaEth0) return `unset PODNET_PRE_1_8_ROUTING on ${nodeName ?? this.receiverName()} (VPC CNI 1.8+ routing: the connmark and rule 1536 keep a secondary ENI's pod on its own ENI)`;
+        return `send ${last?.source} from the ENI that holds it`;
+      case 'security-group': {
+        const egress = path.hops.at(-2)?.element === 'eni' && path.hops.at(-2)?.action === 'left the ENI';
+        return egress
+          ? `add an egress rule to ${last?.id} allowing ${protocol} to ${last?.destination}/32`
+          : `add an ingress rule to ${last?.id} allowing ${protocol} from ${last?.source}/32`;
+      }
+      case 'network-acl':
+        return `add an allow entry for ${protocol} ${leg === 'forward' ? '' : '(the reply) '}between ${last?.source} and ${last?.destination} to ${last?.id}, numbered below the entry that denies it`;
+      default:
+        return undefined;
+    }
+  }
+
+  private receiverName(): string {
+    return this.to.node ?? this.to.name;
+  }
+
+  private subnetTableOf(address: string): string | undefined {
+    const eni = eniHolding(this.world.model.enis, address);
+    const subnet = eni && this.world.model.subnets.find((s) => s.id === eni.subnetId);
+    return subnet?.routeTableId ?? undefined;
+  }
+
+  /** A pod's address replaced by the node's where the destination is private (a peer, on-premises): the exclusion to add. */
+  private surprisingSnat(sender: Sender | undefined, flow: FlowResult): string | undefined {
+    if (!sender?.pod || !sender.snat || sender.snat.toSource === sender.snat.original) return undefined;
+    const dest = this.to.address;
+    const peer = vpcContaining(this.world.model, dest);
+    const onPrem = onPremisesHolding(this.world.model, dest);
+    const cidr = peer?.cidr ?? onPrem?.cidr ?? (isPrivate(dest) ? `${dest}/32` : undefined);
+    if (!cidr) return undefined;
+    void flow;
+    return `${dest} sees the node's address ${sender.snat.toSource}, not the pod's: add ${cidr} to AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS on ${sender.node.set.node.name} to keep the pod's address`;
+  }
+}
+
+function startSource(start: PathStart): string {
+  return 'internet' in start ? start.internet : 'onPremises' in start ? start.onPremises : start.source;
+}
+
+function portFlagClass(flag: '' | 'random' | 'random-fully'): SourcePortClass {
+  return flag === '' ? 'kept-if-free' : flag;
+}
+
+const PRIVATE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'].map((c) => parseCidr(c));
+function isPrivate(address: string): boolean {
+  const a = parseAddress(address);
+  return PRIVATE.some((c) => cidrContains(c, a));
+}

@@ -1,0 +1,237 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { renderHostRules, renderNftConnmark, renderPodNetwork, renderEniNetwork, eniRouteTable, formatRoute, formatRule, type HostNetworkInput } from '../../../src/dataplane/index.js';
+import { explainFlow, formatExplanation, resolveEndpoint, type Explanation, type NodeSettings, type World } from '../../../src/explain/index.js';
+import { explainFlowWith } from '../../../src/explain/engine.js';
+import { compileNode, renderNodeRules } from '../../../src/explain/node-rules.js';
+import { PodnetError } from '../../../src/lib/index.js';
+import { makeWorld, defaultSettings } from './fixture.js';
+
+const tcp = (from: string, to: string, port = 443) => ({ from, to, protocol: 'tcp' as const, port });
+
+/** The renderer's host input for a fixture node (the same inputs the world describes), to take rule texts from. */
+function hostInput(settings: Partial<NodeSettings>, primaryIp: string, backend: 'iptables' | 'nftables' = 'nftables'): HostNetworkInput {
+  const s = { ...defaultSettings, ...settings };
+  return {
+    vpcCidrs: ['10.0.0.0/16'], excludeSnatCidrs: s.excludeSnatCidrs, primaryIp, primaryInterface: 'eth0', vethPrefix: s.vethPrefix, connmarkBackend: backend, mark: s.connmark,
+    externalSnat: s.externalSnat, nodePortSupport: s.nodePortSupport, randomizeSnat: s.randomizeSnat, randomFullySupported: true, ipv6: false, pre18Routing: s.pre18Routing, externalServiceCidrs: s.externalServiceCidrs,
+  };
+}
+const snatRule = (input: HostNetworkInput) => {
+  const r = renderHostRules(input).iptables.rules.find((x) => / -j SNAT /.test(x.spec))!;
+  return `nat AWS-SNAT-CHAIN-0: ${r.spec}`;
+};
+const matched = (e: Explanation, leg: 'forward' | 'return' = 'forward') => e[leg].map((h) => h.matched);
+const podRules = (podName: string, podIp: string, deviceIndex: number) =>
+  renderPodNetwork({ namespace: 'default', podName, vethPrefix: 'eni', podIp, routeTable: eniRouteTable(deviceIndex), mtu: 9001, hostVethMac: '02:00:00:00:00:00' });
+const ipRuleText = (r: Parameters<typeof formatRule>[0]) => `ip rule ${r.priority}: ${formatRule(r).replace(/ prio \d+$/, '')}`;
+
+test('a pod reaches the internet through the internet gateway as its node\'s public IP: connmark → rule 1024 → eth0, SNAT to the primary IP', () => {
+  const world = makeWorld();
+  const e = explainFlow(world, tcp('web', 'internet-host'));
+  assert.equal(e.verdict, 'delivered');
+  assert.equal(e.sourceSeen, '203.0.113.10');
+  assert.equal(e.sourcePortClass, 'random-fully');
+  assert.deepEqual(e.codes, ['CONNMARK_VIA_PRIMARY_ENI', 'SNAT_TO_PRIMARY_IP', 'ROUTE_TO_INTERNET_GATEWAY', 'PUBLIC_IP_TRANSLATION']);
+  const input = hostInput({}, '10.0.0.10');
+  const nft = renderNftConnmark(input);
+  const fwmark = renderHostRules(input).ipRules.find((r) => r.priority === 1024)!;
+  const m = matched(e);
+  assert.ok(m.includes(`table ip aws-cni chain snat-mark: ${nft.setMark}`));
+  assert.ok(m.includes(ipRuleText(fwmark)));
+  assert.ok(m.includes(snatRule(input)));
+  const snatHop = e.forward.find((h) => h.matched === snatRule(input))!;
+  assert.deepEqual([snatHop.before?.source, snatHop.after?.source], ['10.0.0.11', '10.0.0.10']);
+  assert.deepEqual(e.forward.slice(-4).map((h) => h.element), ['eni', 'route-table', 'internet-gateway', 'internet']);
+  // the reply: the internet gateway back to the primary IP, conntrack back to the pod, rule 512 to its veth
+  const pod = podRules('web', '10.0.0.11', 0);
+  assert.deepEqual(matched(e, 'return').slice(-2), [ipRuleText(pod.hostRules[0]!), `route ${formatRoute(pod.hostRoutes[0]!)}`]);
+  const text = formatExplanation(e);
+  assert.match(text, /^DELIVERED: web/);
+  assert.match(text, /sees the connection from 203\.0\.113\.10/);
+  assert.ok(text.includes(snatRule(input)));
+});
+
+test('without a public IP the internet gateway drops it, and the fix says what to add', () => {
+  const e = explainFlow(makeWorld({ publicIp: false }), tcp('web', 'internet-host'));
+  assert.equal(e.verdict, 'dropped');
+  assert.equal(e.sourceSeen, null);
+  assert.equal(e.codes.at(-1), 'NO_PUBLIC_IP');
+  assert.equal(e.forward.at(-1)?.element, 'internet-gateway');
+  assert.equal(e.forward.at(-1)?.dropped, true);
+  assert.match(e.fix ?? '', /public IP.*NAT gateway/);
+  assert.match(formatExplanation(e), /DROPPED[\s\S]*Fix: /);
+});
+
+test('a private-subnet pod reaches the internet through the NAT gateway: SNAT to the node, then the NAT gateway\'s address', () => {
+  const e = explainFlow(makeWorld(), tcp('db', 'internet-host'));
+  assert.equal(e.verdict, 'delivered');
+  assert.equal(e.sourceSeen, '203.0.113.4');
+  assert.equal(e.sourcePortClass, 'nat-gateway');
+  assert.deepEqual(e.codes, ['CONNMARK_VIA_PRIMARY_ENI', 'SNAT_TO_PRIMARY_IP', 'NAT_GATEWAY_TRANSLATION', 'ROUTE_TO_INTERNET_GATEWAY', 'PUBLIC_IP_TRANSLATION']);
+  assert.ok(matched(e).includes(snatRule(hostInput({}, '10.0.16.10'))));
+  const nat = e.forward.find((h) => h.element === 'nat-gateway')!;
+  assert.deepEqual([nat.before?.source, nat.after?.source], ['10.0.16.10', '10.0.0.4']);
+});
+
+test('EXTERNALSNAT: the node translates nothing; behind a NAT gateway it works, in a public subnet the pod address has no public IP', () => {
+  const priv = explainFlow(makeWorld({ priv: { externalSnat: true } }), tcp('db', 'internet-host'));
+  assert.equal(priv.verdict, 'delivered');
+  assert.equal(priv.sourceSeen, '203.0.113.4');
+  assert.ok(priv.codes.includes('EXTERNAL_SNAT'));
+  assert.ok(!priv.codes.includes('SNAT_TO_PRIMARY_IP'));
+  assert.ok(!priv.forward.some((h) => h.matched.startsWith('nat ')), 'no SNAT chain is jumped to');
+  const pub = explainFlow(makeWorld({ pub: { externalSnat: true } }), tcp('web', 'internet-host'));
+  assert.equal(pub.verdict, 'dropped');
+  assert.deepEqual(pub.codes, ['EXTERNAL_SNAT', 'ROUTE_TO_INTERNET_GATEWAY', 'NO_PUBLIC_IP']);
+  assert.equal(pub.forward.at(-1)?.action, '10.0.0.11 has no public IP', 'the pod\'s own address reaches the internet gateway');
+  assert.match(pub.fix ?? '', /AWS_VPC_K8S_CNI_EXTERNALSNAT/);
+});
+
+test('EXCLUDE_SNAT_CIDRS: a secondary-ENI pod reaches the peer with its own address, out of its own ENI (rule 1536)', () => {
+  const world = makeWorld({ priv: { excludeSnatCidrs: ['10.1.0.0/16'] } });
+  const e = explainFlow(world, tcp('worker', 'peer-host'));
+  assert.equal(e.verdict, 'delivered');
+  assert.equal(e.sourceSeen, '10.0.16.21');
+  assert.equal(e.sourcePortClass, 'original');
+  assert.deepEqual(e.codes, ['POD_ON_SECONDARY_ENI', 'EXCLUDED_FROM_SNAT', 'PEERING']);
+  const input = hostInput({ excludeSnatCidrs: ['10.1.0.0/16'] }, '10.0.16.10');
+  const exclusion = renderHostRules(input).iptables.rules.find((r) => /EXCLUSION/.test(r.spec))!;
+  const pod = podRules('worker', '10.0.16.21', 1);
+  const eni = renderEniNetwork({ interface: 'eth1', deviceNumber: 1, primaryIp: '10.0.16.20', subnetCidr: '10.0.16.0/20', mtu: 9001 });
+  const m = matched(e);
+  assert.ok(m.includes(`nat AWS-SNAT-CHAIN-0: ${exclusion.spec}`));
+  assert.ok(m.includes(`table ip aws-cni chain snat-mark: ${renderNftConnmark(input).cidrReturns.find((r) => r.includes('10.1.0.0/16'))}`));
+  assert.ok(m.includes(ipRuleText(pod.hostRules.find((r) => r.priority === 1536)!)));
+  assert.ok(m.includes(`route ${formatRoute(eni.routes.find((r) => r.dst === 'default')!)}`));
+  assert.equal(e.forward.find((h) => h.element === 'eni')?.id, 'eni-priv1');
+  // without the exclusion the peer sees the node, and the fix names the variable
+  const plain = explainFlow(makeWorld(), tcp('worker', 'peer-host'));
+  assert.equal(plain.sourceSeen, '10.0.16.10');
+  assert.match(plain.fix ?? '', /AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS/);
+});
+
+test('pre-1.8 routing: an excluded destination leaves eth0 with the secondary-ENI pod\'s own address, and the VPC drops it', () => {
+  const settings = { excludeSnatCidrs: ['10.1.0.0/16'], pre18Routing: true };
+  const e = explainFlow(makeWorld({ priv: settings }), tcp('worker', 'peer-host'));
+  assert.equal(e.verdict, 'dropped');
+  assert.deepEqual(e.codes, ['POD_ON_SECONDARY_ENI', 'PRE_1_8_ROUTING_VIA_ETH0', 'EXCLUDED_FROM_SNAT', 'SOURCE_DEST_CHECK']);
+  const rule1025 = renderHostRules(hostInput(settings, '10.0.16.10')).ipRules.find((r) => r.priority === 1025)!;
+  assert.ok(matched(e).includes(ipRuleText(rule1025)));
+  assert.deepEqual([e.forward.at(-1)?.id, e.forward.at(-1)?.dropped], ['eni-priv0', true]);
+  assert.match(e.fix ?? '', /PODNET_PRE_1_8_ROUTING/);
+});
+
+test('a secondary-ENI pod reached from the peer: the reply leaves its own ENI (1536); pre-1.8 sends it out of eth0, dropped', () => {
+  const ok = explainFlow(makeWorld(), tcp('peer-host', 'worker'));
+  assert.equal(ok.verdict, 'delivered');
+  assert.equal(ok.sourceSeen, '10.1.0.10');
+  assert.equal(ok.return.find((h) => h.element === 'eni')?.id, 'eni-priv1');
+  const pod = podRules('worker', '10.0.16.21', 1);
+  assert.ok(matched(ok).includes(ipRuleText(pod.hostRules[0]!)), 'rule 512 delivers it to the pod');
+  assert.ok(matched(ok, 'return').includes(ipRuleText(pod.hostRules[1]!)), 'rule 1536 routes the reply');
+  const old = explainFlow(makeWorld({ priv: { pre18Routing: true } }), tcp('peer-host', 'worker'));
+  assert.equal(old.verdict, 'dropped');
+  assert.equal(old.sourceSeen, '10.1.0.10', 'the packet arrived; its reply is what the VPC drops');
+  assert.deepEqual(old.codes.slice(-2), ['REPLY_VIA_ETH0_SRC_DST_CHECK', 'SOURCE_DEST_CHECK']);
+  assert.deepEqual([old.return.at(-1)?.id, old.return.at(-1)?.dropped], ['eni-priv0', true]);
+  assert.match(old.reason ?? '', /^the reply: /);
+  assert.match(old.fix ?? '', /PODNET_PRE_1_8_ROUTING/);
+});
+
+test('a hostNetwork pod sends from the node\'s primary IP out of eth0; the SNAT rule matches but changes nothing', () => {
+  const e = explainFlow(makeWorld(), tcp('hostnet', 'internet-host'));
+  assert.equal(e.verdict, 'delivered');
+  assert.equal(e.sourceSeen, '203.0.113.10');
+  assert.equal(e.codes[0], 'HOST_NETWORK');
+  assert.ok(!e.codes.includes('SNAT_TO_PRIMARY_IP'));
+  const snat = e.forward.find((h) => h.matched === snatRule(hostInput({}, '10.0.0.10')))!;
+  assert.equal(snat.before, undefined);
+  assert.equal(e.forward.find((h) => h.element === 'eni')?.id, 'eni-pub0');
+});
+
+test('two pods on one node: delivered through the node by rule 512, no VPC hop', () => {
+  const e = explainFlow(makeWorld(), tcp('web', 'api'));
+  assert.equal(e.verdict, 'delivered');
+  assert.equal(e.sourceSeen, '10.0.0.11');
+  assert.ok(e.codes.includes('SAME_NODE'));
+  assert.ok([...e.forward, ...e.return].every((h) => h.element === 'node-rules' || h.element === 'node-routing'));
+  const api = podRules('api', '10.0.0.21', 1);
+  assert.ok(matched(e).includes(ipRuleText(api.hostRules[0]!)));
+  assert.ok(matched(e).includes(`route ${formatRoute(api.hostRoutes[0]!)}`));
+});
+
+test('the iptables connmark backend marks the same connection by its own rules', () => {
+  const e = explainFlow(makeWorld({ backend: 'iptables' }), tcp('web', 'internet-host'));
+  assert.equal(e.sourceSeen, '203.0.113.10');
+  const rules = renderHostRules(hostInput({}, '10.0.0.10', 'iptables')).iptables.rules;
+  const setMark = rules.find((r) => r.chain === 'AWS-CONNMARK-CHAIN-0' && /set-xmark/.test(r.spec))!;
+  assert.ok(matched(e).includes(`nat AWS-CONNMARK-CHAIN-0: ${setMark.spec}`));
+  assert.ok(e.codes.includes('CONNMARK_VIA_PRIMARY_ENI'));
+});
+
+const filtering = (acl: boolean) => ({
+  securityGroups: [
+    { id: 'sg-nodes', name: 'nodes', vpcId: 'vpc-main', ingress: [{ protocol: 'all' as const, peer: { cidr: '0.0.0.0/0' } }], egress: [{ protocol: 'all' as const, peer: { cidr: '0.0.0.0/0' } }] },
+    { id: 'sg-peer', name: 'peer', vpcId: 'vpc-peer', ingress: [{ protocol: 'tcp' as const, ports: { from: 22, to: 22 }, peer: { cidr: '10.0.0.0/16' } }], egress: [{ protocol: 'all' as const, peer: { cidr: '0.0.0.0/0' } }] },
+  ],
+  networkAcls: acl
+    ? [{ id: 'acl-peer', vpcId: 'vpc-peer', isDefault: false, subnetIds: ['subnet-peer'], entries: [
+      { ruleNumber: 100, egress: false, protocol: 'tcp' as const, ports: { from: 22, to: 22 }, cidr: '0.0.0.0/0', action: 'deny' as const },
+      { ruleNumber: 200, egress: false, protocol: 'all' as const, cidr: '0.0.0.0/0', action: 'allow' as const },
+      { ruleNumber: 100, egress: true, protocol: 'all' as const, cidr: '0.0.0.0/0', action: 'allow' as const },
+    ] }]
+    : [],
+});
+
+test('security groups and network ACLs: the drop names the group or the entry, and the fix the rule to add', () => {
+  const sg = explainFlow(makeWorld({ priv: { excludeSnatCidrs: ['10.1.0.0/16'] }, filtering: filtering(false) }), tcp('worker', 'peer-host', 443));
+  assert.equal(sg.verdict, 'dropped');
+  assert.equal(sg.codes.at(-1), 'SECURITY_GROUP_DENY');
+  assert.equal(sg.forward.at(-1)?.element, 'security-group');
+  assert.equal(sg.forward.at(-1)?.id, 'sg-peer');
+  assert.match(sg.fix ?? '', /ingress rule to sg-peer allowing TCP 443 from 10\.0\.16\.21\/32/);
+  const allowed = explainFlow(makeWorld({ priv: { excludeSnatCidrs: ['10.1.0.0/16'] }, filtering: filtering(false) }), tcp('worker', 'peer-host', 22));
+  assert.equal(allowed.verdict, 'delivered');
+  const acl = explainFlow(makeWorld({ filtering: filtering(true) }), tcp('worker', 'peer-host', 22));
+  assert.equal(acl.verdict, 'dropped');
+  assert.equal(acl.codes.at(-1), 'NETWORK_ACL_DENY');
+  assert.equal(acl.forward.at(-1)?.id, 'acl-peer');
+  assert.match(acl.forward.at(-1)!.matched, /100/);
+  assert.match(acl.fix ?? '', /acl-peer/);
+});
+
+test('a rule the interpreter does not understand makes the answer unknown, naming the rule', () => {
+  const world: World = makeWorld();
+  const strange = '-m set --match-set allowed dst -j RETURN';
+  const verdict = explainFlowWith(world, tcp('web', 'internet-host'), (node) => {
+    const set = renderNodeRules(world, node);
+    if ('missing' in set) return set;
+    set.host.iptables.rules.splice(set.host.iptables.rules.findIndex((r) => r.chain === 'AWS-SNAT-CHAIN-0'), 0, { table: 'nat', chain: 'AWS-SNAT-CHAIN-0', spec: strange });
+    return compileNode(set);
+  });
+  assert.equal(verdict.verdict, 'unknown');
+  assert.equal(verdict.sourceSeen, null);
+  assert.ok(verdict.reason?.includes(`nat AWS-SNAT-CHAIN-0: ${strange}`));
+  assert.match(formatExplanation(verdict), /^UNKNOWN[\s\S]*Cannot decide/);
+  // a flow that never reaches the rule is still decided
+  const other = explainFlowWith(world, tcp('peer-host', 'web'), (node) => {
+    const set = renderNodeRules(world, node);
+    if ('missing' in set) return set;
+    set.host.iptables.rules.push({ table: 'nat', chain: 'AWS-SNAT-CHAIN-0', spec: strange });
+    return compileNode(set);
+  });
+  assert.equal(other.verdict, 'delivered');
+});
+
+test('endpoints resolve by name or address; an unknown name suggests the nearest ones; an address in no network is an error', () => {
+  const world = makeWorld();
+  assert.equal(resolveEndpoint(world, 'web').address, '10.0.0.11');
+  assert.equal(resolveEndpoint(world, '10.0.16.21').name, 'worker');
+  assert.equal(resolveEndpoint(world, '10.0.0.10').kind, 'node', 'the node before its hostNetwork pods');
+  assert.match(resolveEndpoint(world, '10.0.16.20').name, /address on eni-priv1/);
+  assert.equal(resolveEndpoint(world, '8.8.8.8').kind, 'internet');
+  assert.throws(() => resolveEndpoint(world, 'wrker'), (err: unknown) => err instanceof PodnetError && err.code === 'USAGE' && /worker/.test(err.hint ?? ''));
+  assert.throws(() => resolveEndpoint(world, '172.20.0.1'), (err: unknown) => err instanceof PodnetError && /no known network/.test(err.message));
+  assert.throws(() => resolveEndpoint(world, '10.0.9.9'), (err: unknown) => err instanceof PodnetError && /no network interface holds it/.test(err.message));
+});
