@@ -3,7 +3,8 @@
  * (src/vpc's flowPath: never re-implemented here), and the receiver's node rules, as an Explanation.
  */
 import { parseAddress, cidrContains, parseCidr } from '../net/index.js';
-import { eniHolding, flowPath, forwardPath, onPremisesHolding, vpcContaining, type FlowResult, type Hop, type PathResult, type PathStart, type Traffic } from '../vpc/index.js';
+import { eniHolding, publicAddresses, flowPath, forwardPath, onPremisesHolding, vpcContaining, type FlowResult, type Hop, type PathResult, type PathStart, type Traffic } from '../vpc/index.js';
+import { formatRoute } from '../dataplane/index.js';
 import type { ExplainCode } from './codes.js';
 import type { ExplainHop, ExplainQuery, Explanation, PacketHeader, SourcePortClass } from './explanation.js';
 import { compileNode, NotUnderstood, postrouting, prerouting, renderNodeRules, route, type CompiledNode, type NodePacket, type NodePod, type NodeStep, type RouteDecision } from './node-rules.js';
@@ -130,7 +131,8 @@ class Flow {
     const { from, to, e } = this;
     let start: PathStart;
     let sender: Sender | undefined;
-    const destination = to.address;
+    // from the internet a VPC endpoint is reached at its public IP, where it has one (as `lab probe` sends it)
+    const destination = from.kind === 'internet' ? (publicIpOf(this.world, to.address) ?? to.address) : to.address;
     if (from.kind === 'internet') start = { internet: from.address };
     else if (from.kind === 'on-premises') start = { onPremises: from.address };
     else if (from.kind === 'host') {
@@ -153,6 +155,9 @@ class Flow {
         if (s.ipRulePriority === 1025) this.codes.push('PRE_1_8_ROUTING_VIA_ETH0');
       }
       sender = { node, ...(pod ? { pod } : {}), packet };
+      if (pod) {
+        e.forward.push({ element: 'pod', id: from.name, matched: `route ${formatRoute(pod.podDefaultRoute)}`, action: `sent to its node over ${pod.hostVeth}` });
+      }
       if (decision.kind === 'none') {
         this.pushNode(node, steps, e.forward);
         e.forward.at(-1)!.dropped = true;
@@ -202,14 +207,15 @@ class Flow {
       return;
     }
     e.forward.push(...receiverHops);
-    e.sourceSeen = flow.sourceSeen;
-    e.sourcePortClass = this.portClass(flow, sender);
     if (receiverDrop) {
       e.forward.at(-1)!.dropped = true;
       e.verdict = 'dropped';
       e.reason = receiverDrop;
       return;
     }
+    this.arrival(flow.sourceSeen!);
+    e.sourceSeen = flow.sourceSeen;
+    e.sourcePortClass = this.portClass(flow, sender);
     e.return.push(...replyNodeHops);
     const reply = flow.reply!;
     this.vpcHops(reply, e.return, { source: flow.forward.destinationSeen!, destination: flow.sourceSeen! });
@@ -228,6 +234,11 @@ class Flow {
   }
 
   private replyViaEth0 = false;
+
+  /** The last forward hop: the destination and the address it sees. */
+  private arrival(sourceSeen: string): void {
+    this.e.forward.push({ element: 'destination', id: this.to.name, matched: `${this.to.kind} ${this.to.address}`, action: `received it from ${sourceSeen}` });
+  }
 
   private pushNode(node: CompiledNode, steps: NodeStep[], into: ExplainHop[], before?: PacketHeader): void {
     for (const s of steps) {
@@ -259,6 +270,7 @@ class Flow {
     this.codes.push('SAME_NODE');
     const seen = sender.packet.source!;
     e.sourceSeen = seen;
+    this.arrival(seen);
     e.sourcePortClass = sender.snat ? portFlagClass(sender.snat.portFlag) : 'original';
     // the reply: from the receiving pod's veth (mangle restores the connection's mark), or sent by the node itself
     const replyPacket: NodePacket = { source: this.to.address, destination: seen, iif: decision.kind === 'pod' ? decision.pod.hostVeth : null, mark: 0, ctmark: sender.packet.ctmark };
@@ -329,7 +341,9 @@ class Flow {
   private vpcHops(path: PathResult, into: ExplainHop[], start: { source: string; destination: string }): void {
     let current = { ...start };
     path.hops.forEach((h: Hop, i) => {
-      const hop: ExplainHop = { element: h.element, id: h.id, matched: h.action, action: h.action };
+      // the ENI hop that refuses a source is the VPC's source/destination check
+      const element = h.element === 'eni' && h.action.startsWith('source/destination check') ? 'source-destination-check' : h.element;
+      const hop: ExplainHop = { element, id: h.id, matched: h.action, action: h.action };
       const nat = /^(?:reply: )?(source|destination) (\S+) → (\S+)$/.exec(h.action);
       if (nat && (h.element === 'internet-gateway' || h.element === 'nat-gateway')) {
         const after = { ...current, [nat[1]!]: nat[3]! };
@@ -414,6 +428,12 @@ class Flow {
     void flow;
     return `${dest} sees the node's address ${sender.snat.toSource}, not the pod's: add ${cidr} to AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS on ${sender.node.set.node.name} to keep the pod's address`;
   }
+}
+
+/** The public IP the model maps a private address to (an ENI's public or Elastic IP, a NAT gateway's). */
+function publicIpOf(world: World, address: string): string | undefined {
+  const eni = eniHolding(world.model.enis, address);
+  return eni ? publicAddresses(world.model, eni.vpcId).find(([priv]) => priv === address)?.[1] : undefined;
 }
 
 function startSource(start: PathStart): string {

@@ -16,6 +16,8 @@ export interface NodePod {
   hostVeth: string;
   rules: IpRule[];
   routes: Route[];
+  /** the pod's own default route (in its namespace): to the node over its veth */
+  podDefaultRoute: Route;
 }
 
 /** Everything the renderers produce for one node, plus the OS-owned routes of the primary ENI, as data. */
@@ -103,7 +105,9 @@ export function renderNodeRules(world: World, node: NodeView): NodeRuleSet | { m
     const network = renderPodNetwork({
       namespace, podName, vethPrefix: s.vethPrefix, podIp: endpoint.address, routeTable: eniRouteTable(eni.deviceIndex ?? 0), mtu: 9001, hostVethMac: ANY_MAC,
     });
-    pods.push({ endpoint, eni, hostVeth: network.hostVeth, rules: network.hostRules, routes: network.hostRoutes });
+    const podDefaultRoute = network.podRoutes.find((r) => r.dst === 'default');
+    if (!podDefaultRoute) return { missing: `the pod network rendered for ${endpoint.name} has no default route` };
+    pods.push({ endpoint, eni, hostVeth: network.hostVeth, rules: network.hostRules, routes: network.hostRoutes, podDefaultRoute });
     ipRules.push(...network.hostRules);
     routes.push(...network.hostRoutes);
   }

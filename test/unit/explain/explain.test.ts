@@ -42,7 +42,8 @@ test('a pod reaches the internet through the internet gateway as its node\'s pub
   assert.ok(m.includes(snatRule(input)));
   const snatHop = e.forward.find((h) => h.matched === snatRule(input))!;
   assert.deepEqual([snatHop.before?.source, snatHop.after?.source], ['10.0.0.11', '10.0.0.10']);
-  assert.deepEqual(e.forward.slice(-4).map((h) => h.element), ['eni', 'route-table', 'internet-gateway', 'internet']);
+  assert.deepEqual(e.forward.map((h) => h.element), ['pod', 'node-rules', 'node-rules', 'node-rules', 'node-rules', 'node-routing', 'node-routing', 'node-rules', 'node-rules', 'eni', 'route-table', 'internet-gateway', 'internet', 'destination']);
+  assert.equal(e.forward[0]!.matched, `route ${formatRoute(podRules('web', '10.0.0.11', 0).podRoutes.find((r) => r.dst === 'default')!)}`);
   // the reply: the internet gateway back to the primary IP, conntrack back to the pod, rule 512 to its veth
   const pod = podRules('web', '10.0.0.11', 0);
   assert.deepEqual(matched(e, 'return').slice(-2), [ipRuleText(pod.hostRules[0]!), `route ${formatRoute(pod.hostRoutes[0]!)}`]);
@@ -118,7 +119,7 @@ test('pre-1.8 routing: an excluded destination leaves eth0 with the secondary-EN
   assert.deepEqual(e.codes, ['POD_ON_SECONDARY_ENI', 'PRE_1_8_ROUTING_VIA_ETH0', 'EXCLUDED_FROM_SNAT', 'SOURCE_DEST_CHECK']);
   const rule1025 = renderHostRules(hostInput(settings, '10.0.16.10')).ipRules.find((r) => r.priority === 1025)!;
   assert.ok(matched(e).includes(ipRuleText(rule1025)));
-  assert.deepEqual([e.forward.at(-1)?.id, e.forward.at(-1)?.dropped], ['eni-priv0', true]);
+  assert.deepEqual([e.forward.at(-1)?.element, e.forward.at(-1)?.id, e.forward.at(-1)?.dropped], ['source-destination-check', 'eni-priv0', true]);
   assert.match(e.fix ?? '', /PODNET_PRE_1_8_ROUTING/);
 });
 
@@ -155,7 +156,7 @@ test('two pods on one node: delivered through the node by rule 512, no VPC hop',
   assert.equal(e.verdict, 'delivered');
   assert.equal(e.sourceSeen, '10.0.0.11');
   assert.ok(e.codes.includes('SAME_NODE'));
-  assert.ok([...e.forward, ...e.return].every((h) => h.element === 'node-rules' || h.element === 'node-routing'));
+  assert.deepEqual([...new Set([...e.forward, ...e.return].map((h) => h.element))], ['pod', 'node-rules', 'node-routing', 'destination']);
   const api = podRules('api', '10.0.0.21', 1);
   assert.ok(matched(e).includes(ipRuleText(api.hostRules[0]!)));
   assert.ok(matched(e).includes(`route ${formatRoute(api.hostRoutes[0]!)}`));
@@ -234,4 +235,18 @@ test('endpoints resolve by name or address; an unknown name suggests the nearest
   assert.throws(() => resolveEndpoint(world, 'wrker'), (err: unknown) => err instanceof PodnetError && err.code === 'USAGE' && /worker/.test(err.hint ?? ''));
   assert.throws(() => resolveEndpoint(world, '172.20.0.1'), (err: unknown) => err instanceof PodnetError && /no known network/.test(err.message));
   assert.throws(() => resolveEndpoint(world, '10.0.9.9'), (err: unknown) => err instanceof PodnetError && /no network interface holds it/.test(err.message));
+});
+
+test('from the internet a node is reached at its public IP; a pod, which has none, is not reached', () => {
+  const node = explainFlow(makeWorld(), tcp('internet-host', 'node-pub', 22));
+  assert.equal(node.verdict, 'delivered');
+  assert.equal(node.sourceSeen, '198.51.100.10');
+  assert.deepEqual(node.codes, ['PUBLIC_IP_TRANSLATION', 'ROUTE_TO_INTERNET_GATEWAY'], 'the reply goes back through the internet gateway');
+  const igw = node.forward.find((h) => h.element === 'internet-gateway')!;
+  assert.deepEqual([igw.before?.destination, igw.after?.destination], ['203.0.113.10', '10.0.0.10']);
+  assert.equal(node.forward.at(-2)?.matched, 'ip rule 0: from all lookup local');
+  assert.equal(node.return.find((h) => h.element === 'eni')?.id, 'eni-pub0');
+  const pod = explainFlow(makeWorld(), tcp('internet-host', 'web'));
+  assert.equal(pod.verdict, 'dropped');
+  assert.equal(pod.forward.at(-1)?.element, 'internet');
 });
