@@ -163,6 +163,7 @@ class Flow {
         e.forward.at(-1)!.dropped = true;
         e.verdict = 'dropped';
         e.reason = `node ${node.set.node.name} has no route to ${destination}`;
+        this.codes.push('NO_ROUTE');
         return;
       }
       if (decision.kind === 'local' || decision.kind === 'pod') {
@@ -387,6 +388,7 @@ class Flow {
         return `give ${source} a public IP (an Elastic IP on its ENI), or route 0.0.0.0/0 of ${this.subnetTableOf(source) ?? 'its subnet'} through a NAT gateway`;
       }
       case 'no-route': {
+        if (last?.element === 'internet') return `${this.to.name} (${last.destination}) has no public IP, and the internet reaches only public addresses: give it an Elastic IP, or put a load balancer in front of it`;
         const table = [...path.hops].reverse().find((h) => h.element === 'route-table');
         const dest = last?.destination ?? '';
         return table && table.id.startsWith('rtb-') ? `add a route for ${dest} to route table ${table.id}` : `add a route for ${dest} where the packet stops (${last?.element} ${last?.id})`;

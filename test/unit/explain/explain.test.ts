@@ -250,3 +250,17 @@ test('from the internet a node is reached at its public IP; a pod, which has non
   assert.equal(pod.verdict, 'dropped');
   assert.equal(pod.forward.at(-1)?.element, 'internet');
 });
+
+test('addresses from a simulation are said to be simulated; a public IP of the model resolves to what is behind it', () => {
+  const world = makeWorld();
+  world.endpoints = world.endpoints.map((x) => (x.name === 'db' ? { ...x, simulated: true } : x));
+  const e = explainFlow(world, tcp('db', 'internet-host'));
+  assert.equal(e.simulated, true);
+  assert.match(formatExplanation(e), /\(simulated: /);
+  assert.equal(explainFlow(makeWorld(), tcp('db', 'internet-host')).simulated, undefined);
+  const pub = resolveEndpoint(world, '203.0.113.10');
+  assert.deepEqual([pub.kind, pub.address], ['node', '203.0.113.10']);
+  assert.match(pub.name, /public IP of node-pub/);
+  const dropped = explainFlow(makeWorld(), tcp('internet-host', 'web'));
+  assert.match(dropped.fix ?? '', /web \(10\.0\.0\.11\) has no public IP/);
+});
