@@ -227,7 +227,7 @@ function transitGatewaysOf(t: TransitGatewayResources): NonNullable<VpcFacts['tr
 }
 
 /** What EC2 says about the VPCs, as the model's facts (IPv4 routes; names from Name tags). */
-function factsOf(resources: VpcResources): Ec2Facts {
+export function factsOf(resources: VpcResources): Ec2Facts {
   const routeTables = resources.routeTables.map((t) => ({
     id: t.RouteTableId!,
     vpcId: t.VpcId!,

@@ -38,12 +38,14 @@ export { type FaultConfig, type FaultRule } from './faults.js';
 export { type ImdsOptions } from './imds.js';
 export type { TopologyApplyResult, TopologyChange } from './topology-apply.js';
 export type { Ec2Facts } from './describe-vpc.js';
+export type { AwsExplainOptions } from './explain-reader.js';
 
 // The EC2 clients below load @aws-sdk/client-ec2; they are loaded on first use so that what needs only the
 // emulator's state (pool simulate's in-process cloud) does not pay the SDK's start-up (about 1 s of CPU here).
 type ApplyTopology = typeof import('./topology-apply.js').applyTopology;
 type DescribeFacts = typeof import('./describe-vpc.js').describeFacts;
 type InProcessEc2Client = typeof import('./in-process-client.js').inProcessEc2Client;
+type AwsExplainSource = typeof import('./explain-reader.js').awsExplainSource;
 
 /** Creates what a topology declares through EC2's API (see topology-apply.ts). */
 export async function applyTopology(...args: Parameters<ApplyTopology>): ReturnType<ApplyTopology> {
@@ -58,4 +60,9 @@ export async function describeFacts(...args: Parameters<DescribeFacts>): ReturnT
 /** An SDK EC2Client whose calls run against `state` in this process, with no socket (see in-process-client.ts). */
 export async function inProcessEc2Client(...args: Parameters<InProcessEc2Client>): Promise<ReturnType<InProcessEc2Client>> {
   return (await import('./in-process-client.js')).inProcessEc2Client(...args);
+}
+
+/** A real account (or the emulator) as `podnet explain --aws` sees it, read with describe calls only (see explain-reader.ts). */
+export async function awsExplainSource(...args: Parameters<AwsExplainSource>): ReturnType<AwsExplainSource> {
+  return (await import('./explain-reader.js')).awsExplainSource(...args);
 }

@@ -20,6 +20,21 @@ export type NodeSettings = Pick<
   'externalSnat' | 'excludeSnatCidrs' | 'randomizeSnat' | 'nodePortSupport' | 'connmark' | 'externalServiceCidrs' | 'vethPrefix' | 'enableIPv6' | 'pre18Routing'
 >;
 
+/** The node settings out of a node's ipamd configuration, however it was read (env, env file, DaemonSet manifest). */
+export function nodeSettingsOf(c: PodnetConfig): NodeSettings {
+  return {
+    externalSnat: c.externalSnat,
+    excludeSnatCidrs: c.excludeSnatCidrs,
+    randomizeSnat: c.randomizeSnat,
+    nodePortSupport: c.nodePortSupport,
+    connmark: c.connmark,
+    externalServiceCidrs: c.externalServiceCidrs,
+    vethPrefix: c.vethPrefix,
+    enableIPv6: c.enableIPv6,
+    pre18Routing: c.pre18Routing,
+  };
+}
+
 /** A Kubernetes node: an instance running podnet's (or aws-node's) ipamd with these settings. */
 export interface NodeView {
   name: string;

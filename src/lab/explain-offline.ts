@@ -8,14 +8,13 @@
  */
 import { loadConfig } from '../config/index.js';
 import { applyTopology, describeFacts, inProcessEc2Client, inProcessCloud, openEc2State, type Ec2State, type EniMapping } from '../ec2/index.js';
-import type { AttachedEni, Endpoint, NodeView, World } from '../explain/index.js';
+import { nodeSettingsOf, type AttachedEni, type Endpoint, type NodeView, type World } from '../explain/index.js';
 import { Datastore, FakeClock, PoolExecutor, PoolManager, poolConfigFrom, poolLimitsFrom, type Cloud } from '../ipam/index.js';
 import { selectEniConfig } from '../ipamd/index.js';
 import { PodnetError } from '../lib/index.js';
 import { lookupInstanceType, maxPods, supportsPrefixDelegation } from '../limits/index.js';
 import type { OnPremisesNetwork } from '../vpc/index.js';
 import { topologyRegion } from '../vpc/index.js';
-import { nodeSettings } from './explain-world.js';
 import { loadScenario, type Scenario } from './scenario.js';
 
 /** The fake clock starts at a fixed instant, so ENI creation times (and so every decision) are the same each run. */
@@ -77,7 +76,7 @@ export async function scenarioWorld(scenario: Scenario): Promise<World> {
     const nodes: NodeView[] = scenario.nodes.map((n) => ({
       name: n.instance,
       instanceId: instanceIds[n.instance]!,
-      settings: nodeSettings(n.env),
+      settings: nodeSettingsOf(loadConfig(n.env).config),
       // what a node of today's EKS AMIs has: nf_tables iptables with --random-fully, the primary ENI as eth0
       connmarkBackend: 'nftables',
       primaryInterface: 'eth0',
