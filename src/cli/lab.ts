@@ -3,7 +3,7 @@ import type { LabStatus, Proto, RuntimeChoice } from '../lab/index.js';
 import { formatTable, printJson, progress, progressDone } from './output.js';
 import { nonNegativeInt, positiveInt } from './parse.js';
 
-function port(value: string): number {
+export function port(value: string): number {
   const n = positiveInt(value);
   if (n > 65535) throw new InvalidArgumentError(`expected a port 1..65535, got '${value}'`);
   return n;
@@ -19,7 +19,7 @@ export const LAB_STATE_DIR = '/run/podnet-lab';
 const loadLab = () => import('../lab/index.js');
 
 // defaults are described as a user types them (commander would quote them as JSON)
-const stateDirOption = () => new Option('--state-dir <dir>', 'where the lab keeps its records (PIDs, names, logs)').default(LAB_STATE_DIR, LAB_STATE_DIR);
+export const stateDirOption = () => new Option('--state-dir <dir>', 'where the lab keeps its records (PIDs, names, logs)').default(LAB_STATE_DIR, LAB_STATE_DIR);
 
 export function registerLab(program: Command): void {
   const lab = program.command('lab').description('a whole EKS VPC in network namespaces, with real packets (root)');
@@ -89,17 +89,19 @@ export function registerLab(program: Command): void {
       'after',
       '\nAn undelivered probe\'s reason is a heuristic: the fabric\'s drop counters, read before and after the probe. The\n' +
         "fabric's counters are shared; traffic between the reads can be misattributed; reason is null when no counter moved\n" +
-        'or more than one did.\n',
+        'or more than one did.\n\nThe explain line is what `podnet explain FROM TO` says of the same flow, asked after the packet went; a\n' +
+        'DISAGREEMENT line (and the disagreement field of --json) means the two differ: a podnet bug.\n',
     )
     .action(async (from: string, to: string, opts: { port?: number; proto: Proto; stateDir: string; json?: boolean }) => {
-      const { probe, DROP_REASON_SENTENCES } = await loadLab();
+      const { probe, probeExplainLine, DROP_REASON_SENTENCES } = await loadLab();
       const r = await probe(from, to, { stateDir: opts.stateDir, port: opts.port, proto: opts.proto });
       if (opts.json) return printJson(r);
       const dest = `${r.target}${r.port ? `:${r.port}` : ''}/${r.proto}`;
       const outcome = r.delivered
         ? r.saw ? `delivered; ${to} saw source ${r.saw}${r.sawPort ? `:${r.sawPort}` : ''}` : 'delivered'
         : `not delivered (${r.error ?? 'no answer'})${r.reason ? `: ${DROP_REASON_SENTENCES[r.reason]}` : ''}${r.droppedBy ? `\n  dropped: ${r.droppedBy.detail}` : ''}`;
-      process.stdout.write(`${from} (${r.sentFrom}) → ${to} (${dest}): ${outcome}\n`);
+      process.stdout.write(`${from} (${r.sentFrom}) → ${to} (${dest}): ${outcome}\n  ${probeExplainLine(r)}\n`);
+      if (r.disagreement) process.stdout.write(`${r.disagreement}\n`);
     });
 
   lab

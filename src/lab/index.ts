@@ -7,7 +7,9 @@ export { scenarioSchema, parseScenario, loadScenario, defaultScenarioPath, defau
 export { planFabric, renderFixedFabric, eniPortName, ns as labNamespaces, NS_PREFIX, LINK_PREFIX, IMDS_ADDRESS, type FabricPlan } from './plan.js';
 export { renderFabric, renderSourceCheck, renderIgwNat, renderNatGateway, type DesiredFabric, type EniLink } from './render.js';
 export { labUp, labDown, podAdd, podDel, checkPrerequisites, labNodeDefaults, type UpOptions, type DownReport, type PodAddOptions, type Progress } from './lab.js';
-export { probe, labStatus, resolveEndpoint, type ProbeResult, type ProbeOptions, type LabStatus, type Proto, type Endpoint } from './probe.js';
+export { probe, probeExplainLine, labStatus, resolveEndpoint, type ProbeResult, type ProbeExplain, type ProbeOptions, type LabStatus, type Proto, type Endpoint } from './probe.js';
+export { labWorld, labExplainSource, buildLabWorld, nodeSettings, type NodeIptables } from './explain-world.js';
+export { labEndpoints, type LabEndpoint } from './endpoints.js';
 export { DROP_REASON_SENTENCES, attributeDrop, explainDrop, parseInNoRoutes, parseNftCounters, readDropCounters, type DropCounter, type DropExplanation, type DropReason } from './drops.js';
 export { runController } from './controller.js';
 export { DEFAULT_STATE_DIR, LabState, type PodRecord, type LabRecord } from './state.js';

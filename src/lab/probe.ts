@@ -3,61 +3,40 @@
  * hosts) and what the receiver saw, and the lab's nodes, ENIs, addresses, prefixes and pods as EC2 and the fabric see
  * them.
  */
+import { explainFlow, type ExplainVerdict, type Explanation } from '../explain/index.js';
 import { PodnetError, run } from '../lib/index.js';
 import { attributeDrop, explainDrop, readDropCounters, type DropCounter, type DropExplanation, type DropReason } from './drops.js';
 import type { EchoAnswer } from './echo.js';
+import { findLabEndpoint, labEndpoints, primaryAddressOf, type LabEndpoint } from './endpoints.js';
 import { ensureEcho, requireLab } from './lab.js';
+import { labWorld } from './explain-world.js';
 import { labModel } from './render.js';
 import { eniHolding, vpcContaining, type PathStart, type Traffic, type VpcModel } from '../vpc/index.js';
 import { DEFAULT_STATE_DIR, LabState, isLabProcess, type FabricStatus, type LabRecord } from './state.js';
 
 export type Proto = 'tcp' | 'udp' | 'icmp';
 
-export interface Endpoint {
-  name: string;
-  kind: 'pod' | 'node' | 'host' | 'internet' | 'on-premises';
-  ns: string;
-  /** the address it sends from and listens on */
-  address: string;
-  /** its public IP, if EC2 gave it one */
-  publicIp?: string;
-}
+/** A lab endpoint with its address: where a probe is sent from or to. */
+export type Endpoint = LabEndpoint & { address: string };
 
-function primaryOf(fabric: FabricStatus | undefined, instanceId: string): { ip: string; publicIp?: string } | undefined {
-  const eni = fabric?.enis.find((e) => e.instanceId === instanceId && e.deviceIndex === 0);
-  const ip = eni?.privateIps[0];
-  return ip ? { ip, publicIp: eni.publicIps[ip] } : undefined;
-}
-
-/** Resolves a pod, node, host or internet-host name to where it lives and its address. */
+/** Resolves a pod, node, host, internet or on-premises host name to where it lives and its address. */
 export function resolveEndpoint(state: LabState, lab: LabRecord, name: string): Endpoint {
-  const fabric = state.readFabric();
-  const inet = lab.plan.internetHosts.find((h) => h.name === name);
-  if (inet) return { name, kind: 'internet', ns: inet.ns, address: inet.address };
-  const onPrem = lab.plan.onPremHosts.find((h) => h.name === name);
-  if (onPrem) return { name, kind: 'on-premises', ns: onPrem.ns, address: onPrem.address };
-  const pod = state.pod(name);
-  if (pod) {
-    if (pod.hostNetwork) {
-      const node = lab.nodes[pod.node]!;
-      const p = primaryOf(fabric, node.instanceId);
-      if (!p) throw new PodnetError('LAB_FAILED', `node ${pod.node} has no wired primary ENI`, 'see podnet lab status');
-      return { name, kind: 'pod', ns: node.ns, address: p.ip, publicIp: p.publicIp };
-    }
-    if (!pod.ip) throw new PodnetError('LAB_FAILED', `pod ${name} has no IPv4 address`, 'delete and add it again');
-    return { name, kind: 'pod', ns: pod.ns, address: pod.ip };
-  }
-  const node = lab.nodes[name];
-  const host = lab.hosts[name];
-  const instanceId = node?.instanceId ?? host?.instanceId;
-  if (instanceId) {
-    const p = primaryOf(fabric, instanceId);
-    if (!p) throw new PodnetError('LAB_FAILED', `${name} has no wired primary ENI`, 'see podnet lab status');
-    return { name, kind: node ? 'node' : 'host', ns: node?.ns ?? host!.ns, address: p.ip, publicIp: p.publicIp };
-  }
-  const known = [...state.pods().map((p) => p.name), ...Object.keys(lab.nodes), ...Object.keys(lab.hosts), ...lab.plan.internetHosts.map((h) => h.name), ...lab.plan.onPremHosts.map((h) => h.name)];
-  throw new PodnetError('USAGE', `no pod, node or host named '${name}'`, `known names: ${known.join(', ')}`);
+  return findLabEndpoint(labEndpoints(lab, state.readFabric(), state.pods()), name);
 }
+
+/** What `podnet explain` says of a probe's flow, next to what the packet did. */
+export interface ProbeExplain {
+  verdict: ExplainVerdict;
+  sourceSeen: string | null;
+  codes: string[];
+  /** the hops that decided it (`element id: matched rule`): the one that dropped it, those that translated it */
+  deciding: string[];
+  reason?: string;
+  fix?: string;
+}
+
+/** What the packet did, before explain is asked. */
+export type Observation = Omit<ProbeResult, 'explain' | 'explainError' | 'disagreement'>;
 
 export interface ProbeResult {
   from: string;
@@ -83,6 +62,12 @@ export interface ProbeResult {
    */
   droppedBy: DropExplanation | null;
   error?: string;
+  /** explain's account of the same flow (asked after the probe); null when explain could not answer */
+  explain: ProbeExplain | null;
+  /** why explain could not answer */
+  explainError?: string;
+  /** `DISAGREEMENT: explain says … but the probe saw … — this is a podnet bug`, or null when they agree */
+  disagreement: string | null;
 }
 
 export interface ProbeOptions {
@@ -92,8 +77,27 @@ export interface ProbeOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Sends one probe and reports what the packet did, then what explain says of the same flow, and whether the two
+ * disagree. Explain is asked only after the packet's outcome is recorded: what the probe observes never depends on it.
+ */
 export async function probe(fromName: string, toName: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
-  const state = new LabState(opts.stateDir ?? DEFAULT_STATE_DIR);
+  const stateDir = opts.stateDir ?? DEFAULT_STATE_DIR;
+  const observed = await observe(new LabState(stateDir), fromName, toName, opts);
+  let account: ProbeExplain;
+  try {
+    const world = await labWorld(stateDir);
+    account = probeExplain(explainFlow(world, { from: fromName, to: toName, protocol: observed.proto, ...(observed.port !== null ? { port: observed.port } : {}) }));
+  } catch (err) {
+    // explain failing on a lab flow is itself a podnet bug: the probe's observation still stands, and says so
+    const explainError = err instanceof Error ? err.message : String(err);
+    return { ...observed, explain: null, explainError, disagreement: `DISAGREEMENT: explain could not answer (${explainError}) but the probe saw ${observedText(observed)} — this is a podnet bug` };
+  }
+  return { ...observed, explain: account, disagreement: disagreement(observed, account) };
+}
+
+/** What the packet did: sent for real, its outcome read from the receiver's answer and the fabric's counters. */
+async function observe(state: LabState, fromName: string, toName: string, opts: ProbeOptions): Promise<Observation> {
   const lab = requireLab(state);
   const from = resolveEndpoint(state, lab, fromName);
   const to = resolveEndpoint(state, lab, toName);
@@ -139,6 +143,48 @@ export async function probe(fromName: string, toName: string, opts: ProbeOptions
   };
 }
 
+/** The hops that decided a flow: the one that dropped it, and those that translated the packet on its way. */
+function decidingHops(e: Explanation): string[] {
+  return [...e.forward.filter((h) => h.dropped || h.after), ...e.return.filter((h) => h.dropped)].map((h) => `${h.element} ${h.id}: ${h.matched}`);
+}
+
+function probeExplain(e: Explanation): ProbeExplain {
+  return { verdict: e.verdict, sourceSeen: e.sourceSeen, codes: e.codes, deciding: decidingHops(e), ...(e.reason ? { reason: e.reason } : {}), ...(e.fix ? { fix: e.fix } : {}) };
+}
+
+/** A refused TCP connection reached its destination (nothing listened there): the network delivered it. */
+function arrived(o: Observation): boolean {
+  return o.delivered || o.error === 'ECONNREFUSED';
+}
+
+function observedText(o: Observation): string {
+  if (o.delivered) return o.saw ? `it arrive with source ${o.saw}` : 'it arrive';
+  if (arrived(o)) return 'it arrive (refused: nothing listens on that port)';
+  return `nothing arrive (${o.error ?? 'no answer'})`;
+}
+
+function explainText(e: ProbeExplain): string {
+  if (e.verdict === 'delivered') return `delivered${e.sourceSeen ? `, seen as ${e.sourceSeen}` : ''}`;
+  return `${e.verdict}${e.reason ? ` (${e.reason})` : ''}`;
+}
+
+/**
+ * Where explain and the packet differ — whether it arrived, or the source address seen — as the loud sentence the
+ * probe prints; null when they agree. `unknown` is a disagreement too: the lab is fully modelled.
+ */
+export function disagreement(o: Observation, e: ProbeExplain): string | null {
+  const differs = e.verdict === 'unknown' || arrived(o) !== (e.verdict === 'delivered') || (o.delivered && o.saw !== null && o.saw !== e.sourceSeen);
+  return differs ? `DISAGREEMENT: explain says ${explainText(e)} but the probe saw ${observedText(o)} — this is a podnet bug` : null;
+}
+
+/** Explain's account as one line for the probe's text: verdict, source seen, codes, the deciding hops. */
+export function probeExplainLine(r: ProbeResult): string {
+  if (!r.explain) return `explain: could not answer (${r.explainError ?? 'no answer'})`;
+  const e = r.explain;
+  const parts = [explainText(e), ...(e.codes.length ? [e.codes.join(', ')] : []), ...e.deciding];
+  return `explain: ${parts.join('; ')}${e.fix ? `\n  fix: ${e.fix}` : ''}`;
+}
+
 /**
  * The model's account of a security-group or network-acl drop: the probe's flow from the sender's own address, and for
  * a pod also from its node's primary address (the node's SNAT may have translated it; the model has no node yet, so
@@ -156,7 +202,7 @@ function explainProbe(state: LabState, lab: LabRecord, fromName: string, from: E
     const own = eniHolding(fabric.enis, from.address);
     if (own) starts.push({ eniId: own.eniId, source: from.address });
     const node = lab.nodes[state.pod(fromName)?.node ?? ''];
-    const primary = node && primaryOf(fabric, node.instanceId);
+    const primary = node && primaryAddressOf(fabric, node.instanceId);
     const primaryEni = primary && eniHolding(fabric.enis, primary.ip);
     if (primary && primaryEni && primary.ip !== from.address) {
       const leavesVpc = vpcContaining(model, target)?.id !== primaryEni.vpcId;

@@ -71,6 +71,11 @@ interface WiredEni {
  * The lab's VPC model: what EC2 says, the ENIs, and the on-premises networks, which EC2 does not know (they are the
  * scenario's, behind its gateways, by the gateways' EC2 ids; one whose gateway EC2 does not list is left out).
  */
+/** The link an instance's ENI becomes inside its namespace: eth<device index>, as EC2's Linux images name them. */
+export function instanceEniLink(deviceIndex: number): string {
+  return `eth${deviceIndex}`;
+}
+
 export function labModel(plan: Pick<FabricPlan, 'onPremises'>, facts: Ec2Facts, enis: readonly NetworkInterface[]): VpcModel {
   const onPremises: OnPremisesNetwork[] = plan.onPremises.flatMap((n) => {
     const via = n.via;
@@ -116,7 +121,7 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
     } else {
       if (!eni.instanceId || eni.deviceIndex === null) continue; // unattached: not on any wire
       endNs = instanceNs.get(eni.instanceId);
-      endDev = `eth${eni.deviceIndex}`;
+      endDev = instanceEniLink(eni.deviceIndex);
       primary = eni.deviceIndex === 0;
     }
     if (!endNs) continue;

@@ -1,0 +1,68 @@
+/**
+ * The running lab as `podnet explain` sees it (a World): the VPC model from what EC2 and the fabric say, each node
+ * with the settings its ipamd runs with (its env, read by the config module) and the iptables it finds, and every
+ * lab endpoint by the name `lab probe` accepts.
+ */
+import { loadConfig } from '../config/index.js';
+import { detectConnmarkBackend, detectRandomFully } from '../dataplane/index.js';
+import type { Endpoint, NodeSettings, NodeView, World } from '../explain/index.js';
+import { PodnetError } from '../lib/index.js';
+import { labEndpoints } from './endpoints.js';
+import { requireLab } from './lab.js';
+import { instanceEniLink, labModel } from './render.js';
+import { LabState, type FabricStatus, type LabRecord, type PodRecord } from './state.js';
+
+/** What the nodes' iptables is, as ipamd detects it (`iptables --version`): every lab node runs the host's binary. */
+export interface NodeIptables {
+  connmarkBackend: NodeView['connmarkBackend'];
+  randomFullySupported: boolean;
+}
+
+/** A node's ipamd settings from its environment, as ipamd itself reads them. */
+export function nodeSettings(env: Record<string, string>): NodeSettings {
+  const c = loadConfig(env).config;
+  return {
+    externalSnat: c.externalSnat,
+    excludeSnatCidrs: c.excludeSnatCidrs,
+    randomizeSnat: c.randomizeSnat,
+    nodePortSupport: c.nodePortSupport,
+    connmark: c.connmark,
+    externalServiceCidrs: c.externalServiceCidrs,
+    vethPrefix: c.vethPrefix,
+    enableIPv6: c.enableIPv6,
+    pre18Routing: c.pre18Routing,
+  };
+}
+
+/** The World of a lab's records (pure: lab.json, fabric.json and the pods, with the nodes' iptables). */
+export function buildLabWorld(lab: LabRecord, fabric: FabricStatus, pods: readonly PodRecord[], iptables: NodeIptables): World {
+  const nodes: NodeView[] = Object.values(lab.nodes).map((n) => ({
+    name: n.name,
+    instanceId: n.instanceId,
+    settings: nodeSettings(n.env ?? {}),
+    connmarkBackend: iptables.connmarkBackend,
+    // the lab wires the primary ENI (device 0) into the node's namespace under this name
+    primaryInterface: instanceEniLink(0),
+    randomFullySupported: iptables.randomFullySupported,
+  }));
+  const endpoints: Endpoint[] = labEndpoints(lab, fabric, pods).flatMap((e) =>
+    e.address === null ? [] : [{ name: e.name, kind: e.kind, address: e.address, ...(e.node ? { node: e.node } : {}), ...(e.hostNetwork !== undefined ? { hostNetwork: e.hostNetwork } : {}) }],
+  );
+  const instanceNames = Object.fromEntries([...Object.values(lab.nodes).map((n) => [n.instanceId, n.name]), ...Object.entries(lab.hosts).map(([name, h]) => [h.instanceId, name])]);
+  return { source: 'lab', model: { ...labModel(lab.plan, fabric.facts, fabric.enis), enis: fabric.enis.map((e) => ({ ...e })) }, nodes, endpoints, instanceNames };
+}
+
+/** The World of the lab that is up in `stateDir`. */
+export async function labWorld(stateDir: string): Promise<World> {
+  return (await labExplainSource(stateDir)).world;
+}
+
+/** What `podnet explain` asks of a running lab: its World, and the port a tcp/udp question means by default (the echo service's). */
+export async function labExplainSource(stateDir: string): Promise<{ world: World; defaultPort: number }> {
+  const state = new LabState(stateDir);
+  const lab = requireLab(state);
+  const fabric = state.readFabric();
+  if (!fabric) throw new PodnetError('LAB_FAILED', `the lab's fabric controller has published no state in ${stateDir}`, 'wait a moment and try again; see podnet lab status');
+  const [connmarkBackend, randomFullySupported] = await Promise.all([detectConnmarkBackend(), detectRandomFully()]);
+  return { world: buildLabWorld(lab, fabric, state.pods(), { connmarkBackend, randomFullySupported }), defaultPort: lab.plan.echoPort };
+}
