@@ -402,8 +402,12 @@ class Flow {
           ? `add an egress rule to ${last?.id} allowing ${protocol} to ${last?.destination}/32`
           : `add an ingress rule to ${last?.id} allowing ${protocol} from ${last?.source}/32`;
       }
-      case 'network-acl':
-        return `add an allow entry for ${protocol} ${leg === 'forward' ? '' : '(the reply) '}between ${last?.source} and ${last?.destination} to ${last?.id}, numbered below the entry that denies it`;
+      case 'network-acl': {
+        const egress = /\begress\b/.test(last?.action ?? '');
+        const peer = egress ? last?.destination : last?.source;
+        const ports = this.query.protocol === 'icmp' ? 'ICMP' : leg === 'forward' ? `${this.query.protocol.toUpperCase()} ${this.query.port ?? ''}`.trim() : `${this.query.protocol.toUpperCase()} 1024-65535 (the ports replies go back to)`;
+        return `add an ${egress ? 'egress' : 'ingress'} allow entry to ${last?.id} for ${ports} ${egress ? 'to' : 'from'} ${peer}/32, numbered below the entry that denies it`;
+      }
       default:
         return undefined;
     }

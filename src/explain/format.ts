@@ -8,7 +8,7 @@ function hopLines(hops: ExplainHop[]): string[] {
   return hops.map((h, i) => {
     const change = h.before && h.after ? ` [${show(h.before)} becomes ${show(h.after)}]` : '';
     const drop = h.dropped ? ' DROPPED here.' : '';
-    const rule = h.matched === h.action ? '' : `; matched: ${h.matched}`;
+    const rule = h.matched === h.action || h.element === 'destination' ? '' : `; matched: ${h.matched}`;
     return `  ${i + 1}. ${h.element} ${h.id}: ${h.action}${rule}${change}${drop}`;
   });
 }
@@ -29,7 +29,8 @@ export function formatExplanation(e: Explanation): string {
   lines.push(`${verdict}: ${ends}${e.simulated ? ' (simulated: addresses from podnet\'s simulation of the scenario, not a running node)' : ''}.`);
   if (e.sourceSeen) {
     const translated = e.sourceSeen === e.from.address ? 'its own address, untranslated' : `not ${e.from.address}: it was translated on the way`;
-    lines.push(`${e.to.name} sees the connection from ${e.sourceSeen} (${translated}), with ${portClassText[e.sourcePortClass ?? 'original']}.`);
+    const port = e.query.protocol === 'icmp' ? '' : `, with ${portClassText[e.sourcePortClass ?? 'original']}`;
+    lines.push(`${e.to.name} sees the connection from ${e.sourceSeen} (${translated})${port}.`);
   }
   const why = e.codes.filter((c): c is ExplainCode => c in EXPLAIN_CODES).map((c) => `${c}: ${EXPLAIN_CODES[c]}`);
   if (why.length > 0) lines.push('Why:', ...why.map((w) => `  - ${w}`));
