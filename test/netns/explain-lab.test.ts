@@ -1,0 +1,103 @@
+// `podnet explain` in a running lab (issue 14): for flows of every kind — node SNAT to a public IP and behind a NAT
+// gateway, a CIDR excluded from SNAT, a hostNetwork pod, a security-group drop, the internet without a public IP, a
+// pre-1.8.0 reply through eth0 — explain's verdict and source address (text and --json) equal what a real probe sees,
+// and `lab probe` carries explain's why with no disagreement. Bad input: error/hint, exit 2 or 1, no stack trace.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import type { Explanation } from '../../src/explain/index.js';
+import { labDown, labStatus, labUp, probe, type Proto } from '../../src/lab/index.js';
+import { podnet } from '../run-podnet.js';
+
+const scenarioPath = fileURLToPath(new URL('./fixtures/explain-lab.yaml', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'podnet-explain-lab-'));
+const stateDir = join(dir, 'state');
+
+before(async () => {
+  await labUp({ scenarioPath, stateDir, runtime: 'cni' });
+}, { timeout: 180_000 });
+after(async () => {
+  await labDown({ stateDir });
+  rmSync(dir, { recursive: true, force: true });
+}, { timeout: 60_000 });
+
+function explain(from: string, to: string, proto: Proto = 'tcp'): Explanation {
+  const r = podnet(['explain', from, to, '--proto', proto, '--json', '--state-dir', stateDir]);
+  assert.equal(r.status, 0, `podnet explain ${from} ${to}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Explanation;
+}
+
+/** The lab's addresses a flow's source can be seen as. */
+function addresses() {
+  const status = labStatus({ stateDir });
+  const node = (name: string) => status.nodes.find((n) => n.name === name)!.enis.find((e) => e.device === 0)!;
+  const pod = (name: string) => status.pods.find((p) => p.name === name)!.ip!;
+  return { nodeA: node('node-a').addresses[0]!, nodeAPublic: node('node-a').publicIps[0]!, podB: pod('pod-b') };
+}
+
+test('explain --json and a real probe agree on every kind of flow, with the code that decides it', { timeout: 240_000 }, async () => {
+  const a = addresses();
+  // the documented outcome of each flow: verdict, what the far end sees, and a code or drop element that says why
+  const flows: Array<{ from: string; to: string; proto?: Proto; verdict: 'delivered' | 'dropped'; seen?: string; code?: string; dropAt?: string }> = [
+    { from: 'pod-a', to: 'inet', verdict: 'delivered', seen: a.nodeAPublic, code: 'SNAT_TO_PRIMARY_IP' },
+    { from: 'pod-b', to: 'inet', proto: 'udp', verdict: 'delivered', code: 'SNAT_TO_PRIMARY_IP' },
+    { from: 'pod-b', to: 'peer-host', verdict: 'delivered', seen: a.podB, code: 'EXCLUDED_FROM_SNAT' },
+    { from: 'pod-a', to: 'peer-host', verdict: 'dropped', dropAt: 'security-group' },
+    { from: 'hostnet', to: 'pod-b', verdict: 'delivered', seen: a.nodeA, code: 'HOST_NETWORK' },
+    { from: 'inet', to: 'node-b', verdict: 'dropped' },
+    { from: 'inet', to: 'node-a', verdict: 'delivered', seen: '198.51.100.10' },
+    { from: 'peer-host', to: 'eni-b', verdict: 'dropped', code: 'REPLY_VIA_ETH0_SRC_DST_CHECK', dropAt: 'source-destination-check' },
+    { from: 'pod-a', to: 'inet', proto: 'icmp', verdict: 'delivered' },
+  ];
+  for (const f of flows) {
+    const name = `${f.from} → ${f.to}/${f.proto ?? 'tcp'}`;
+    const e = explain(f.from, f.to, f.proto);
+    const p = await probe(f.from, f.to, { stateDir, proto: f.proto ?? 'tcp' });
+    // explain against the packet
+    assert.equal(e.verdict, p.delivered ? 'delivered' : 'dropped', `${name}: explain says ${e.verdict} (${e.reason ?? ''}), the probe ${p.delivered ? 'arrived' : `did not (${p.error})`}`);
+    if (p.saw !== null) assert.equal(e.sourceSeen, p.saw, `${name}: explain says seen as ${e.sourceSeen}, the receiver saw ${p.saw}`);
+    // the probe's own account carries explain's, and they agree
+    assert.equal(p.disagreement, null, `${name}: ${p.disagreement}`);
+    assert.equal(p.explain?.verdict, e.verdict, name);
+    // the documented outcome, and why
+    assert.equal(e.verdict, f.verdict, name);
+    if (f.seen) assert.equal(e.sourceSeen, f.seen, name);
+    if (f.code) assert.ok(e.codes.includes(f.code), `${name}: codes ${e.codes.join(', ')} lack ${f.code}`);
+    if (f.dropAt) assert.ok([...e.forward, ...e.return].some((h) => h.dropped && h.element === f.dropAt), `${name}: no ${f.dropAt} hop dropped it`);
+    if (f.verdict === 'dropped') assert.ok(e.reason, `${name}: a drop says why`);
+  }
+});
+
+test('the text forms: explain prints sentences with the source seen; lab probe adds explain\'s line and no disagreement', { timeout: 60_000 }, () => {
+  const a = addresses();
+  const text = podnet(['explain', 'pod-a', 'inet', '--state-dir', stateDir]);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /delivered/i);
+  assert.ok(text.stdout.includes(a.nodeAPublic), text.stdout);
+  const dropped = podnet(['explain', 'pod-a', 'peer-host', '--state-dir', stateDir]);
+  assert.equal(dropped.status, 0, dropped.stderr);
+  assert.match(dropped.stdout, /dropped/i);
+  const probed = podnet(['lab', 'probe', 'pod-a', 'peer-host', '--state-dir', stateDir]);
+  assert.equal(probed.status, 0, probed.stderr);
+  assert.match(probed.stdout, /not delivered[\s\S]*\n {2}explain: dropped/);
+  assert.doesNotMatch(probed.stdout, /DISAGREEMENT/);
+  const json = podnet(['lab', 'probe', 'pod-a', 'inet', '--json', '--state-dir', stateDir]);
+  const r = JSON.parse(json.stdout) as { delivered: boolean; saw: string; explain: { verdict: string; sourceSeen: string; codes: string[] }; disagreement: string | null };
+  assert.deepEqual([r.delivered, r.explain.verdict, r.explain.sourceSeen, r.disagreement], [true, 'delivered', r.saw, null]);
+});
+
+test('bad input: an unknown name suggests the nearest, --port with icmp is a usage error, no lab is a failure with a hint', { timeout: 60_000 }, () => {
+  const unknown = podnet(['explain', 'pod-x', 'inet', '--state-dir', stateDir]);
+  assert.equal(unknown.status, 2, unknown.stderr);
+  assert.match(unknown.stderr, /^error: .*pod-x[\s\S]*\nhint: .*pod-a/);
+  const icmpPort = podnet(['explain', 'pod-a', 'inet', '--proto', 'icmp', '--port', '80', '--state-dir', stateDir]);
+  assert.equal(icmpPort.status, 2);
+  assert.match(icmpPort.stderr, /^error: --port applies to tcp and udp/);
+  const noLab = podnet(['explain', 'pod-a', 'inet', '--json', '--state-dir', join(dir, 'none')]);
+  assert.equal(noLab.status, 1);
+  assert.equal((JSON.parse(noLab.stderr) as { code: string }).code, 'LAB_NOT_UP');
+  for (const r of [unknown, icmpPort, noLab]) assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+});
