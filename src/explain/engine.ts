@@ -62,13 +62,7 @@ export function explainFlowWith(world: World, query: ExplainQuery, rulesOf: Node
   try {
     new Flow(world, query, from, to, rulesOf, e).run();
   } catch (err) {
-    if (err instanceof NotUnderstood) {
-      e.verdict = 'unknown';
-      e.sourceSeen = null;
-      e.sourcePortClass = null;
-      e.reason = err.message;
-      delete e.fix;
-    } else if (err instanceof Undecidable) {
+    if (err instanceof NotUnderstood || err instanceof Undecidable) {
       e.verdict = 'unknown';
       e.sourceSeen = null;
       e.sourcePortClass = null;
@@ -169,7 +163,7 @@ class Flow {
       if (decision.kind === 'local' || decision.kind === 'pod') {
         if (packet.source === null) packet.source = node.set.primaryIp;
         if (decision.kind === 'pod') postrouting(node, packet, decision.pod.hostVeth, steps);
-        this.snatCodes(node, steps, sender, from.address);
+        this.snatCodes(steps, sender, from.address);
         this.pushNode(node, steps, e.forward, { source: from.address, destination });
         this.sameNode(node, sender, decision);
         return;
@@ -177,7 +171,7 @@ class Flow {
       if (packet.source === null) packet.source = decision.source;
       const original = packet.source;
       postrouting(node, packet, decision.device, steps);
-      this.snatCodes(node, steps, sender, original);
+      this.snatCodes(steps, sender, original);
       if (pod && node.set.node.settings.externalSnat && !node.set.vpcCidrs.some((c) => cidrContains(parseCidr(c), parseAddress(destination)))) this.codes.push('EXTERNAL_SNAT');
       this.pushNode(node, steps, e.forward, { source: original, destination });
       start = { eniId: decision.eni.eniId, source: packet.source };
@@ -230,7 +224,7 @@ class Flow {
     }
     if (sender) this.senderReply(sender, reply);
     e.verdict = 'delivered';
-    const surprising = this.surprisingSnat(sender, flow);
+    const surprising = this.surprisingSnat(sender);
     if (surprising) e.fix = surprising;
   }
 
@@ -253,7 +247,7 @@ class Flow {
     }
   }
 
-  private snatCodes(node: CompiledNode, steps: NodeStep[], sender: Sender, original: string): void {
+  private snatCodes(steps: NodeStep[], sender: Sender, original: string): void {
     for (const s of steps) {
       if (s.snatReturn === 'vpc') this.codes.push('VPC_CIDR_NOT_TRANSLATED');
       if (s.snatReturn === 'excluded') this.codes.push('EXCLUDED_FROM_SNAT');
@@ -262,7 +256,6 @@ class Flow {
         if (s.snat.toSource !== original) this.codes.push('SNAT_TO_PRIMARY_IP');
       }
     }
-    void node;
   }
 
   /** Both ends on one node: delivered by the node (to a pod's veth or to itself); the reply comes back the same way. */
@@ -424,14 +417,13 @@ class Flow {
   }
 
   /** A pod's address replaced by the node's where the destination is private (a peer, on-premises): the exclusion to add. */
-  private surprisingSnat(sender: Sender | undefined, flow: FlowResult): string | undefined {
+  private surprisingSnat(sender: Sender | undefined): string | undefined {
     if (!sender?.pod || !sender.snat || sender.snat.toSource === sender.snat.original) return undefined;
     const dest = this.to.address;
     const peer = vpcContaining(this.world.model, dest);
     const onPrem = onPremisesHolding(this.world.model, dest);
     const cidr = peer?.cidr ?? onPrem?.cidr ?? (isPrivate(dest) ? `${dest}/32` : undefined);
     if (!cidr) return undefined;
-    void flow;
     return `${dest} sees the node's address ${sender.snat.toSource}, not the pod's: add ${cidr} to AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS on ${sender.node.set.node.name} to keep the pod's address`;
   }
 }

@@ -138,7 +138,7 @@ interface IptRule {
 }
 
 /** Splits a save-form spec into words; a double-quoted word (a comment) is one word. */
-function words(spec: string): string[] | null {
+function words(spec: string): string[] {
   const out: string[] = [];
   const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
   for (let m = re.exec(spec); m; m = re.exec(spec)) out.push(m[1] ?? m[2]!);
@@ -150,7 +150,6 @@ const num = (w: string | undefined): number | null => (w !== undefined && /^(0x[
 /** Parses one spec of the renderers' grammar; null for anything else. */
 export function parseIptablesSpec(spec: string, chains: ReadonlySet<string>): IptRule['parsed'] {
   const w = words(spec);
-  if (!w) return null;
   const r: NonNullable<IptRule['parsed']> = { target: { kind: 'return' } };
   let target: IptTarget | null = null;
   let negate = false;
@@ -483,7 +482,8 @@ export type RouteDecision =
 export function route(node: CompiledNode, p: NodePacket, steps: NodeStep[]): RouteDecision {
   const local = node.local.get(p.destination);
   if (local !== undefined) {
-    steps.push({ kind: 'routing', matched: `ip rule 0: from all lookup local`, action: `${p.destination} is the node's own address (on ${local})`, ipRulePriority: 0 });
+    steps.push({ kind: 'routing', matched: 'ip rule 0: from all lookup local', action: 'lookup local', ipRulePriority: 0 });
+    steps.push({ kind: 'routing', matched: `route local ${p.destination} dev ${local} table local`, action: `${p.destination} is the node's own address (on ${local}): delivered to the node` });
     return { kind: 'local', device: local };
   }
   const dst = parseAddress(p.destination);

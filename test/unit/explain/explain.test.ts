@@ -244,7 +244,7 @@ test('from the internet a node is reached at its public IP; a pod, which has non
   assert.deepEqual(node.codes, ['PUBLIC_IP_TRANSLATION', 'ROUTE_TO_INTERNET_GATEWAY'], 'the reply goes back through the internet gateway');
   const igw = node.forward.find((h) => h.element === 'internet-gateway')!;
   assert.deepEqual([igw.before?.destination, igw.after?.destination], ['203.0.113.10', '10.0.0.10']);
-  assert.equal(node.forward.at(-2)?.matched, 'ip rule 0: from all lookup local');
+  assert.deepEqual(node.forward.slice(-3, -1).map((h) => h.matched), ['ip rule 0: from all lookup local', 'route local 10.0.0.10 dev eth0 table local']);
   assert.equal(node.return.find((h) => h.element === 'eni')?.id, 'eni-pub0');
   const pod = explainFlow(makeWorld(), tcp('internet-host', 'web'));
   assert.equal(pod.verdict, 'dropped');
