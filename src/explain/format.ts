@@ -26,9 +26,12 @@ export function formatExplanation(e: Explanation): string {
   const ends = `${e.from.name} (${e.from.kind} ${e.from.address}) → ${e.to.name} (${e.to.kind} ${e.to.address}), ${what}`;
   const lines: string[] = [];
   const verdict = e.verdict === 'delivered' ? 'DELIVERED' : e.verdict === 'dropped' ? 'DROPPED' : 'UNKNOWN';
-  lines.push(`${verdict}: ${ends}${e.simulated ? ' (simulated: addresses from podnet\'s simulation of the scenario, not a running node)' : ''}.`);
+  const dropHop = [...e.forward, ...e.return].find((h) => h.dropped);
+  const where = dropHop ? ` at ${dropHop.element} ${dropHop.id}${e.return.includes(dropHop) ? ' (the reply)' : ''}` : '';
+  lines.push(`${verdict}${where}: ${ends}${e.simulated ? ' (simulated: addresses from podnet\'s simulation of the scenario, not a running node)' : ''}.`);
   if (e.sourceSeen) {
-    const translated = e.sourceSeen === e.from.address ? 'its own address, untranslated' : `not ${e.from.address}: it was translated on the way`;
+    const translators = e.forward.filter((h) => h.before && h.after && h.before.source !== h.after.source).map((h) => `${h.element === 'node-rules' ? `${h.id}'s SNAT rule` : `${h.element} ${h.id}`} (to ${h.after!.source})`);
+    const translated = e.sourceSeen === e.from.address ? 'its own address, untranslated' : `not ${e.from.address}: translated by ${translators.join(', then ') || 'the path'}`;
     const port = e.query.protocol === 'icmp' ? '' : `, with ${portClassText[e.sourcePortClass ?? 'original']}`;
     lines.push(`${e.to.name} sees the connection from ${e.sourceSeen} (${translated})${port}.`);
   }
