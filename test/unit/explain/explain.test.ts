@@ -73,6 +73,9 @@ test('a private-subnet pod reaches the internet through the NAT gateway: SNAT to
   assert.ok(matched(e).includes(snatRule(hostInput({}, '10.0.16.10'))));
   const nat = e.forward.find((h) => h.element === 'nat-gateway')!;
   assert.deepEqual([nat.before?.source, nat.after?.source], ['10.0.16.10', '10.0.0.4']);
+  const text = formatExplanation(e);
+  assert.ok(text.includes("sees the connection from 203.0.113.4 (not 10.0.16.11: translated by node-priv's SNAT rule (to 10.0.16.10), then nat-gateway nat-1 (to 10.0.0.4), then internet-gateway igw-1 (to 203.0.113.4))"), text);
+  assert.match(text, /Return path:\n  1\. internet-gateway igw-1: destination 203\.0\.113\.4 → 10\.0\.0\.4/);
 });
 
 test('EXTERNALSNAT: the node translates nothing; behind a NAT gateway it works, in a public subnet the pod address has no public IP', () => {
