@@ -377,6 +377,7 @@ class Flow {
     switch (path.reason) {
       case 'no-public-ip': {
         const source = last?.source ?? '';
+        if (this.codes.includes('EXCLUDED_FROM_SNAT')) return `remove the CIDR holding ${this.to.address} from AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS on ${nodeName}: excluded, the pod's own address ${source} reaches the internet gateway, which has no public IP for it`;
         if (this.codes.includes('EXTERNAL_SNAT')) return `route 0.0.0.0/0 of ${this.subnetTableOf(source) ?? "the pod's subnet"} through a NAT gateway (AWS_VPC_K8S_CNI_EXTERNALSNAT=true expects one), or set AWS_VPC_K8S_CNI_EXTERNALSNAT=false on ${nodeName} so the node translates to its primary IP`;
         return `give ${source} a public IP (an Elastic IP on its ENI), or route 0.0.0.0/0 of ${this.subnetTableOf(source) ?? 'its subnet'} through a NAT gateway`;
       }

@@ -267,3 +267,25 @@ test('addresses from a simulation are said to be simulated; a public IP of the m
   const dropped = explainFlow(makeWorld(), tcp('internet-host', 'web'));
   assert.match(dropped.fix ?? '', /web \(10\.0\.0\.11\) has no public IP/);
 });
+
+test('on premises behind the virtual private gateway: the data centre sees the node unless its CIDR is excluded', () => {
+  const e = explainFlow(makeWorld(), tcp('db', 'dc-host'));
+  assert.equal(e.verdict, 'delivered');
+  assert.equal(e.sourceSeen, '10.0.16.10');
+  assert.deepEqual(e.codes, ['CONNMARK_VIA_PRIMARY_ENI', 'SNAT_TO_PRIMARY_IP', 'VPN_GATEWAY']);
+  assert.match(e.fix ?? '', /add 192\.168\.0\.0\/16 to AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS on node-priv/);
+  const excluded = explainFlow(makeWorld({ priv: { excludeSnatCidrs: ['192.168.0.0/16'] } }), tcp('worker', 'dc-host'));
+  assert.equal(excluded.sourceSeen, '10.0.16.21');
+  assert.equal(excluded.fix, undefined);
+  // from the data centre to a secondary-ENI pod: pre-1.8 routing sends the reply out of eth0
+  const back = explainFlow(makeWorld({ priv: { pre18Routing: true } }), tcp('dc-host', 'worker'));
+  assert.equal(back.verdict, 'dropped');
+  assert.ok(back.codes.includes('REPLY_VIA_ETH0_SRC_DST_CHECK'));
+});
+
+test('an excluded internet destination leaves with the pod\'s own address: the fix is to drop the exclusion', () => {
+  const e = explainFlow(makeWorld({ pub: { excludeSnatCidrs: ['198.51.100.0/24'] } }), tcp('web', 'internet-host'));
+  assert.equal(e.verdict, 'dropped');
+  assert.deepEqual(e.codes, ['EXCLUDED_FROM_SNAT', 'ROUTE_TO_INTERNET_GATEWAY', 'NO_PUBLIC_IP']);
+  assert.match(e.fix ?? '', /remove .* from AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS on node-pub/);
+});

@@ -1,6 +1,7 @@
 // A hand-built World for the explain engine's tests: the default lab VPCs (public and private subnet, NAT gateway,
 // peered VPC), a node in each subnet with a pod on its primary ENI and one on a secondary ENI, a plain instance in the
-// peer VPC, and an internet host. Each test changes what it needs through `makeWorld`.
+// peer VPC, an internet host, and a data-centre host behind the private subnet's virtual private gateway. Each test
+// changes what it needs through `makeWorld`.
 import type { AttachedEni, Endpoint, NodeSettings, NodeView, World } from '../../../src/explain/index.js';
 import type { Filtering } from '../../../src/vpc/index.js';
 import { defaultVpcFacts } from '../vpc/default-vpc.js';
@@ -36,12 +37,14 @@ export function makeWorld(o: WorldOptions = {}): World {
     { name: 'node-priv', kind: 'node', address: '10.0.16.10' },
     { name: 'peer-host', kind: 'host', address: '10.1.0.10' },
     { name: 'internet-host', kind: 'internet', address: '198.51.100.10' },
+    { name: 'dc-host', kind: 'on-premises', address: '192.168.1.10' },
   ];
   return {
     source: 'lab',
     model: {
       ...defaultVpcFacts,
       ...(o.filtering ? { filtering: o.filtering } : {}),
+      onPremises: [{ name: 'dc', cidr: '192.168.0.0/16', via: { vgwId: 'vgw-1' } }],
       enis: [
         eni({ eniId: 'eni-pub0', subnetId: 'subnet-pub', privateIps: ['10.0.0.10', '10.0.0.11'], publicIps: o.publicIp === false ? {} : { '10.0.0.10': '203.0.113.10' }, instanceId: 'i-pub', deviceIndex: 0, groupIds: ['sg-nodes'] }),
         eni({ eniId: 'eni-pub1', subnetId: 'subnet-pub', privateIps: ['10.0.0.20', '10.0.0.21'], instanceId: 'i-pub', deviceIndex: 1, groupIds: ['sg-nodes'] }),
