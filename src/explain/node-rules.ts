@@ -352,7 +352,17 @@ export class NotUnderstood extends Error {
   }
 }
 
-const inCidr = (address: string | null, cidr: Cidr): boolean => address !== null && cidrContains(cidr, parseAddress(address));
+/** Parsed addresses, kept: the same few addresses are matched against every rule of a chain and every ip rule. */
+const parsed = new Map<string, ReturnType<typeof parseAddress>>();
+function address(text: string): ReturnType<typeof parseAddress> {
+  let a = parsed.get(text);
+  if (!a) {
+    if (parsed.size > 100_000) parsed.clear();
+    parsed.set(text, (a = parseAddress(text)));
+  }
+  return a;
+}
+const inCidr = (text: string | null, cidr: Cidr): boolean => text !== null && cidrContains(cidr, address(text));
 const ifMatches = (m: IfMatch, name: string | null): boolean => {
   const hit = name !== null && (m.prefix ? name.startsWith(m.name) : name === m.name);
   return m.negate ? !hit : hit;
@@ -486,7 +496,7 @@ export function route(node: CompiledNode, p: NodePacket, steps: NodeStep[]): Rou
     steps.push({ kind: 'routing', matched: `route local ${p.destination} dev ${local} table local`, action: `${p.destination} is the node's own address (on ${local}): delivered to the node` });
     return { kind: 'local', device: local };
   }
-  const dst = parseAddress(p.destination);
+  const dst = address(p.destination);
   for (const r of node.ipRules) {
     const rule = r.rule;
     let hit = true;
