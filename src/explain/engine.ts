@@ -127,6 +127,14 @@ class Flow {
     let sender: Sender | undefined;
     // from the internet a VPC endpoint is reached at its public IP, where it has one (as `lab probe` sends it)
     const destination = from.kind === 'internet' ? (publicIpOf(this.world, to.address) ?? to.address) : to.address;
+    if (destination === from.address) {
+      // a pod to itself, a node to its own hostNetwork pod: loopback, no rule on any path sees it
+      e.verdict = 'delivered';
+      e.sourceSeen = from.address;
+      e.sourcePortClass = 'original';
+      e.forward.push({ element: 'destination', id: to.name, matched: `${to.kind} ${to.address}`, action: `${to.address} is the sender's own address: delivered over loopback` });
+      return;
+    }
     if (from.kind === 'internet') start = { internet: from.address };
     else if (from.kind === 'on-premises') start = { onPremises: from.address };
     else if (from.kind === 'host') {

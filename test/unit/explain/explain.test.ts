@@ -289,3 +289,11 @@ test('an excluded internet destination leaves with the pod\'s own address: the f
   assert.deepEqual(e.codes, ['EXCLUDED_FROM_SNAT', 'ROUTE_TO_INTERNET_GATEWAY', 'NO_PUBLIC_IP']);
   assert.match(e.fix ?? '', /remove .* from AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS on node-pub/);
 });
+
+test('a sender to its own address (a node to its hostNetwork pod) is delivered over loopback', () => {
+  const e = explainFlow(makeWorld(), tcp('node-pub', 'hostnet'));
+  assert.equal(e.verdict, 'delivered');
+  assert.equal(e.sourceSeen, '10.0.0.10');
+  assert.deepEqual(e.forward.map((h) => h.element), ['destination']);
+  assert.deepEqual(e.return, []);
+});
