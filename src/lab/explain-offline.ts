@@ -23,6 +23,9 @@ const START_MS = Date.UTC(2025, 0, 1);
 const MAX_ITERATIONS_PER_SETTLE = 500;
 /** As `lab pod add --eni`: how many addresses a pod may be offered before it lands behind the ENI it asks for. */
 const MAX_ENI_ATTEMPTS = 64;
+/** As the lab's CNI ADD: retried every 500 ms for 30 s while ipamd has no free address. */
+const ADD_RETRY_EVERY_MS = 500;
+const ADD_RETRY_FOR_MS = 30_000;
 
 /** What `podnet explain --scenario` asks of a scenario file: its World, and the port a tcp/udp question means by default. */
 export async function scenarioExplainSource(path: string): Promise<{ world: World; defaultPort: number }> {
@@ -32,6 +35,7 @@ export async function scenarioExplainSource(path: string): Promise<{ world: Worl
   } catch (err) {
     // a scenario that does not validate is the user's input, named field by field: a usage error (exit 2)
     if (err instanceof PodnetError && err.code === 'CONFIG_INVALID') throw new PodnetError('USAGE', err.message, err.hint, { cause: err });
+    if (err instanceof PodnetError && err.code === 'FILE_UNREADABLE') throw new PodnetError(err.code, err.message, 'check the path; examples/lab.yaml is a scenario to start from (docs/lab.md describes the file)', { cause: err });
     throw err;
   }
   return { world: await scenarioWorld(scenario), defaultPort: scenario.lab.echoPort };
@@ -189,22 +193,26 @@ async function simulateNodePods(o: NodeSimulation): Promise<Map<string, string>>
   const out = new Map<string, string>();
   for (const pod of o.pods) {
     let assigned;
+    let offered = 0;
+    const deadline = clock.now() + ADD_RETRY_FOR_MS;
     for (let attempt = 0; !assigned; attempt++) {
-      if (attempt > MAX_ENI_ATTEMPTS) {
-        throw noAddress(pod.name, pod.eni === undefined ? manager.whyNoAddress().message : `no address behind ENI ${pod.eni} after ${MAX_ENI_ATTEMPTS} tries`);
-      }
       const key = { networkName: 'aws-cni', containerId: `${pod.name}-c${attempt}`, ifName: 'eth0' };
       const got = datastore.assign(key, {}, clock.now());
+      if (!got) {
+        // none free: the ADD is retried while the pool grows or an address leaves cooldown, as the lab retries it
+        if (clock.now() >= deadline) throw noAddress(pod.name, manager.whyNoAddress().message);
+        clock.advance(ADD_RETRY_EVERY_MS);
+        await settle(false);
+        continue;
+      }
       // the pool runs while the pod holds its address (the lab waits for the fabric to route it)
-      if (got) await settle(false);
-      if (got && (pod.eni === undefined || got.deviceNumber === pod.eni)) assigned = got;
-      else if (got) {
+      await settle(false);
+      if (pod.eni === undefined || got.deviceNumber === pod.eni) assigned = got;
+      else {
+        if (++offered >= MAX_ENI_ATTEMPTS) throw noAddress(pod.name, `no address behind ENI ${pod.eni} after ${MAX_ENI_ATTEMPTS} tries`);
         // behind another ENI: given back at once (CNI DEL), into cooldown, so the next ADD gets another address
         datastore.unassign(key, clock.now());
         await settle(false);
-      } else {
-        // none free: the ADD is retried while the pool grows or an address leaves cooldown
-        await settle(true);
       }
     }
     out.set(pod.name, assigned.address);

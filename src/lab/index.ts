@@ -10,6 +10,7 @@ export { labUp, labDown, podAdd, podDel, checkPrerequisites, labNodeDefaults, ty
 export { probe, probeExplainLine, labStatus, resolveEndpoint, type ProbeResult, type ProbeExplain, type ProbeOptions, type LabStatus, type Proto, type Endpoint } from './probe.js';
 export { labWorld, labExplainSource, buildLabWorld, nodeSettings, type NodeIptables } from './explain-world.js';
 export { labEndpoints, type LabEndpoint } from './endpoints.js';
+export { scenarioExplainSource, scenarioWorld } from './explain-offline.js';
 export { DROP_REASON_SENTENCES, attributeDrop, explainDrop, parseInNoRoutes, parseNftCounters, readDropCounters, type DropCounter, type DropExplanation, type DropReason } from './drops.js';
 export { runController } from './controller.js';
 export { DEFAULT_STATE_DIR, LabState, type PodRecord, type LabRecord } from './state.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AssignPrivateIpAddressesCommand, CreateTagsCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { applyTopology, awsExplainSource, describeFacts, startEc2Server, type TopologyApplyResult } from '../../../src/ec2/index.js';
-import { explainFlow, type World } from '../../../src/explain/index.js';
+import { explainFlow, type AttachedEni, type World } from '../../../src/explain/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
 import { defaultScenarioPath, loadScenario } from '../../../src/lab/index.js';
 import { startEmulator, type EmulatorHandle } from './sdk-harness.js';
@@ -64,8 +64,9 @@ describe('explain --aws over the emulator: the account as describe calls show it
     const { enis, onPremises, ...model } = world.model;
     assert.deepEqual(model, facts);
     assert.deepEqual(onPremises, []);
+    const attached: AttachedEni[] = enis;
     for (const [name, instanceId] of Object.entries(applied.ids.instances)) {
-      assert.equal(enis.filter((e) => e.instanceId === instanceId && e.deviceIndex === 0).length, 1, `${name} has one primary ENI`);
+      assert.equal(attached.filter((e) => e.instanceId === instanceId && e.deviceIndex === 0).length, 1, `${name} has one primary ENI`);
     }
     assert.equal(world.source, 'aws');
   });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import { explainFlow, type World } from '../../../src/explain/index.js';
+import { explainFlow, type AttachedEni, type World } from '../../../src/explain/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
 import { scenarioExplainSource } from '../../../src/lab/explain-offline.js';
 import { defaultScenarioPath, loadScenario, type Scenario } from '../../../src/lab/index.js';
@@ -75,7 +75,8 @@ describe('explain --scenario: the default lab scenario, explained with no lab', 
     const pub = scenario.pods.find((p) => p.node === 'pub-ip')!;
     const e = explainFlow(world, { from: pub.name, to: scenario.internetHosts[0]!.name, protocol: 'tcp', port });
     assert.equal(e.verdict, 'delivered');
-    const node = world.model.enis.find((x) => x.instanceId === instanceId(world, 'pub-ip') && x.deviceIndex === 0)!;
+    const enis: AttachedEni[] = world.model.enis;
+    const node = enis.find((x) => x.instanceId === instanceId(world, 'pub-ip') && x.deviceIndex === 0)!;
     assert.equal(e.sourceSeen, node.publicIps[node.privateIps[0]!], 'the internet sees the node\'s public IP');
     assert.equal(e.simulated, true);
   });
