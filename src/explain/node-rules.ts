@@ -381,8 +381,8 @@ function iptMatches(node: CompiledNode, r: NonNullable<IptRule['parsed']>, p: No
 }
 
 /**
- * Runs a builtin iptables chain over the packet (mutating its marks), recording every rule it matched. Returns the
- * SNAT target if one accepted the packet.
+ * Runs a builtin iptables chain over the packet (mutating its marks), recording every rule it matched in `steps` (a
+ * SNAT step carries its target; {@link postrouting} applies it).
  */
 function runIptables(node: CompiledNode, table: string, chain: string, p: NodePacket, oif: string | null, steps: NodeStep[]): void {
   const walk = (name: string, depth: number): 'return' | 'accept' => {
