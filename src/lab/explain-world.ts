@@ -5,7 +5,7 @@
  */
 import { loadConfig } from '../config/index.js';
 import { detectConnmarkBackend, detectRandomFully } from '../dataplane/index.js';
-import type { Endpoint, NodeSettings, NodeView, World } from '../explain/index.js';
+import { nodeSettingsOf, type Endpoint, type NodeView, type World } from '../explain/index.js';
 import { PodnetError } from '../lib/index.js';
 import { labEndpoints } from './endpoints.js';
 import { requireLab } from './lab.js';
@@ -18,28 +18,13 @@ export interface NodeIptables {
   randomFullySupported: boolean;
 }
 
-/** A node's ipamd settings from its environment, as ipamd itself reads them. */
-export function nodeSettings(env: Record<string, string>): NodeSettings {
-  const c = loadConfig(env).config;
-  return {
-    externalSnat: c.externalSnat,
-    excludeSnatCidrs: c.excludeSnatCidrs,
-    randomizeSnat: c.randomizeSnat,
-    nodePortSupport: c.nodePortSupport,
-    connmark: c.connmark,
-    externalServiceCidrs: c.externalServiceCidrs,
-    vethPrefix: c.vethPrefix,
-    enableIPv6: c.enableIPv6,
-    pre18Routing: c.pre18Routing,
-  };
-}
-
 /** The World of a lab's records (pure: lab.json, fabric.json and the pods, with the nodes' iptables). */
 export function buildLabWorld(lab: LabRecord, fabric: FabricStatus, pods: readonly PodRecord[], iptables: NodeIptables): World {
   const nodes: NodeView[] = Object.values(lab.nodes).map((n) => ({
     name: n.name,
     instanceId: n.instanceId,
-    settings: nodeSettings(n.env ?? {}),
+    // the settings its ipamd runs with: its env, read as ipamd reads it
+    settings: nodeSettingsOf(loadConfig(n.env ?? {}).config),
     connmarkBackend: iptables.connmarkBackend,
     // the lab wires the primary ENI (device 0) into the node's namespace under this name
     primaryInterface: instanceEniLink(0),

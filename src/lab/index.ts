@@ -8,7 +8,7 @@ export { planFabric, renderFixedFabric, eniPortName, ns as labNamespaces, NS_PRE
 export { renderFabric, renderSourceCheck, renderIgwNat, renderNatGateway, type DesiredFabric, type EniLink } from './render.js';
 export { labUp, labDown, podAdd, podDel, checkPrerequisites, labNodeDefaults, type UpOptions, type DownReport, type PodAddOptions, type Progress } from './lab.js';
 export { probe, probeExplainLine, labStatus, resolveEndpoint, type ProbeResult, type ProbeExplain, type ProbeOptions, type LabStatus, type Proto, type Endpoint } from './probe.js';
-export { labWorld, labExplainSource, buildLabWorld, nodeSettings, type NodeIptables } from './explain-world.js';
+export { labWorld, labExplainSource, buildLabWorld, type NodeIptables } from './explain-world.js';
 export { labEndpoints, type LabEndpoint } from './endpoints.js';
 export { scenarioExplainSource, scenarioWorld } from './explain-offline.js';
 export { DROP_REASON_SENTENCES, attributeDrop, explainDrop, parseInNoRoutes, parseNftCounters, readDropCounters, type DropCounter, type DropExplanation, type DropReason } from './drops.js';
