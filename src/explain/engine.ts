@@ -8,7 +8,7 @@ import { formatRoute } from '../dataplane/index.js';
 import type { ExplainCode } from './codes.js';
 import type { ExplainHop, ExplainQuery, Explanation, PacketHeader, SourcePortClass } from './explanation.js';
 import { compileNode, NotUnderstood, postrouting, prerouting, renderNodeRules, route, type CompiledNode, type NodePacket, type NodePod, type NodeStep, type RouteDecision } from './node-rules.js';
-import { resolveEndpoint } from './resolve.js';
+import { isInternetAddress, resolveEndpoint } from './resolve.js';
 import type { AttachedEni, Endpoint, NodeView, World } from './world.js';
 
 /** A node's compiled rules, or why there are none. */
@@ -200,7 +200,7 @@ class Flow {
         receiverDrop = r.drop;
       }
     }
-    const flow = flowPath(this.world.model, start, destination, { ...(replyFromEniId ? { replyFromEniId } : {}), traffic: this.traffic });
+    const flow = noPrivateInternet(this.world, flowPath(this.world.model, start, destination, { ...(replyFromEniId ? { replyFromEniId } : {}), traffic: this.traffic }));
     this.vpcHops(flow.forward, e.forward, { source: startSource(start), destination });
     if (flow.forward.verdict !== 'delivered') {
       e.verdict = flow.forward.verdict;
@@ -390,7 +390,13 @@ class Flow {
         return `give ${source} a public IP (an Elastic IP on its ENI), or route 0.0.0.0/0 of ${this.subnetTableOf(source) ?? 'its subnet'} through a NAT gateway`;
       }
       case 'no-route': {
-        if (last?.element === 'internet') return `${this.to.name} (${last.destination}) has no public IP, and the internet reaches only public addresses: give it an Elastic IP, or put a load balancer in front of it`;
+        if (last?.element === 'internet') {
+          const network = onPremisesHolding(this.world.model, last.destination);
+          const table = [...path.hops].reverse().find((h) => h.element === 'route-table');
+          if (network) return table ? `route ${network.cidr} in route table ${table.id} to the virtual private gateway or transit gateway that reaches ${network.name}` : undefined;
+          if (vpcContaining(this.world.model, last.destination)) return `${this.to.name} (${last.destination}) has no public IP, and the internet reaches only public addresses: give it an Elastic IP, or put a load balancer in front of it`;
+          return undefined;
+        }
         const table = [...path.hops].reverse().find((h) => h.element === 'route-table');
         const dest = last?.destination ?? '';
         return table && table.id.startsWith('rtb-') ? `add a route for ${dest} to route table ${table.id}` : `add a route for ${dest} where the packet stops (${last?.element} ${last?.id})`;
@@ -435,6 +441,30 @@ class Flow {
     if (!cidr) return undefined;
     return `${dest} sees the node's address ${sender.snat.toSource}, not the pod's: add ${cidr} to AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS on ${sender.node.set.node.name} to keep the pod's address`;
   }
+}
+
+/**
+ * The internet delivers only to internet addresses: a packet src/vpc hands to the internet for a private address (an
+ * on-premises network, which is reached over a VPN, or any private range) goes nowhere. Rewrites such a delivery, of
+ * the packet or of its reply, as src/vpc's own no-route drop.
+ */
+function noPrivateInternet(world: World, flow: FlowResult): FlowResult {
+  const undeliverable = (path: PathResult): PathResult => {
+    if (path.verdict !== 'delivered' || !path.arrivedAt || !('internet' in path.arrivedAt) || isInternetAddress(path.arrivedAt.internet)) return path;
+    const address = path.arrivedAt.internet;
+    const network = onPremisesHolding(world.model, address);
+    const what = network ? `an address of on-premises network ${network.name} (${network.cidr}), reached only over a VPN` : 'a private address';
+    const last = path.hops.at(-1)!;
+    return {
+      ...path, verdict: 'dropped', reason: 'no-route', detail: `the internet has no route to ${address}, ${what}`,
+      hops: [...path.hops.slice(0, -1), { ...last, action: `no route to ${address}, ${what}` }], arrivedAt: null, sourceSeen: null, destinationSeen: null,
+    };
+  };
+  const forward = undeliverable(flow.forward);
+  if (forward !== flow.forward) return { verdict: 'dropped', reason: 'no-route', detail: forward.detail!, sourceSeen: null, forward, reply: null };
+  const reply = flow.reply && undeliverable(flow.reply);
+  if (!reply || reply === flow.reply) return flow;
+  return { ...flow, verdict: 'dropped', reason: 'no-route', detail: `the reply: ${reply.detail}`, reply };
 }
 
 /** The public IP the model maps a private address to (an ENI's public or Elastic IP, a NAT gateway's). */

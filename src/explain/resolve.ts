@@ -7,6 +7,12 @@ import type { Endpoint, World } from './world.js';
 /** Address space that is never the internet: private, shared (CGNAT), link-local, loopback. */
 const NOT_INTERNET = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '127.0.0.0/8', '0.0.0.0/8'].map((c) => parseCidr(c));
 
+/** Whether the internet routes `address`: not private, shared, link-local or loopback space. */
+export function isInternetAddress(address: string): boolean {
+  const a = parseAddress(address);
+  return !NOT_INTERNET.some((c) => cidrContains(c, a));
+}
+
 /** Endpoints sharing an address (a node and its hostNetwork pods): the pod first, then the node, a host, a hostNetwork pod. */
 function rank(e: Endpoint): number {
   if (e.kind === 'pod') return e.hostNetwork ? 3 : 0;
@@ -50,8 +56,7 @@ export function resolveEndpoint(world: World, nameOrAddress: string): Endpoint {
   }
   const network = onPremisesHolding(model, address);
   if (network) return { name: address, kind: 'on-premises', address };
-  const a = parseAddress(address);
-  if (NOT_INTERNET.some((c) => cidrContains(c, a))) {
+  if (!isInternetAddress(address)) {
     const known = [...model.vpcs.map((v) => `${v.name} ${v.cidr}`), ...(model.onPremises ?? []).map((n) => `on-premises ${n.name} ${n.cidr}`)];
     throw new PodnetError('USAGE', `${address} is a private address in no known network`, `the networks explain knows: ${known.join(', ')}`);
   }

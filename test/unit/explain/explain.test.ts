@@ -297,3 +297,17 @@ test('a sender to its own address (a node to its hostNetwork pod) is delivered o
   assert.deepEqual(e.forward.map((h) => h.element), ['destination']);
   assert.deepEqual(e.return, []);
 });
+
+test('the internet delivers only to internet addresses: an on-premises network is reached over its VPN, not the internet', () => {
+  const fromInternet = explainFlow(makeWorld(), tcp('internet-host', 'dc-host'));
+  assert.equal(fromInternet.verdict, 'dropped');
+  assert.equal(fromInternet.sourceSeen, null);
+  assert.deepEqual(fromInternet.codes, ['NO_ROUTE']);
+  assert.deepEqual(fromInternet.forward.map((h) => [h.element, h.dropped ?? false]), [['internet', true]]);
+  assert.match(fromInternet.reason ?? '', /the internet has no route to 192\.168\.1\.10, an address of on-premises network dc/);
+  // the public subnet routes 0.0.0.0/0 to the internet gateway and has no route to the data centre
+  const fromPublic = explainFlow(makeWorld(), tcp('web', 'dc-host'));
+  assert.equal(fromPublic.verdict, 'dropped');
+  assert.equal(fromPublic.forward.at(-1)?.element, 'internet');
+  assert.match(fromPublic.fix ?? '', /route 192\.168\.0\.0\/16 in route table rtb-public/);
+});
