@@ -135,6 +135,17 @@ class Flow {
       e.forward.push({ element: 'destination', id: to.name, matched: `${to.kind} ${to.address}`, action: `${to.address} is the sender's own address: delivered over loopback` });
       return;
     }
+    const sameNetwork = from.kind === 'on-premises' ? onPremisesHolding(this.world.model, from.address) : undefined;
+    if (sameNetwork && onPremisesHolding(this.world.model, destination) === sameNetwork) {
+      // two hosts of one on-premises network: its own router carries it, no AWS element sees it
+      e.forward.push({ element: 'on-premises', id: sameNetwork.name, matched: `${sameNetwork.cidr}`, action: `delivered to ${destination} inside ${sameNetwork.name}` });
+      this.arrival(from.address);
+      e.return.push({ element: 'on-premises', id: sameNetwork.name, matched: `${sameNetwork.cidr}`, action: `delivered to ${from.address} inside ${sameNetwork.name}` });
+      e.verdict = 'delivered';
+      e.sourceSeen = from.address;
+      e.sourcePortClass = 'original';
+      return;
+    }
     if (from.kind === 'internet') start = { internet: from.address };
     else if (from.kind === 'on-premises') start = { onPremises: from.address };
     else if (from.kind === 'host') {

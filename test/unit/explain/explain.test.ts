@@ -311,3 +311,13 @@ test('the internet delivers only to internet addresses: an on-premises network i
   assert.equal(fromPublic.forward.at(-1)?.element, 'internet');
   assert.match(fromPublic.fix ?? '', /route 192\.168\.0\.0\/16 in route table rtb-public/);
 });
+
+test('two hosts of one on-premises network reach each other through its own router; it routes only the VPC to AWS', () => {
+  const e = explainFlow(makeWorld(), tcp('dc-host', 'dc-host-2'));
+  assert.equal(e.verdict, 'delivered');
+  assert.equal(e.sourceSeen, '192.168.1.10');
+  assert.deepEqual(e.forward.map((h) => `${h.element} ${h.id}`), ['on-premises dc', 'destination dc-host-2']);
+  const toInternet = explainFlow(makeWorld(), tcp('dc-host', 'internet-host'));
+  assert.equal(toInternet.verdict, 'dropped');
+  assert.deepEqual(toInternet.codes, ['NO_ROUTE']);
+});

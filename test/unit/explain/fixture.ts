@@ -38,6 +38,7 @@ export function makeWorld(o: WorldOptions = {}): World {
     { name: 'peer-host', kind: 'host', address: '10.1.0.10' },
     { name: 'internet-host', kind: 'internet', address: '198.51.100.10' },
     { name: 'dc-host', kind: 'on-premises', address: '192.168.1.10' },
+    { name: 'dc-host-2', kind: 'on-premises', address: '192.168.2.20' },
   ];
   return {
     source: 'lab',
