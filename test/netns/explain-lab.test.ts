@@ -3,14 +3,18 @@
 // pre-1.8.0 reply through eth0 — explain's verdict and source address (text and --json) equal what a real probe sees,
 // and `lab probe` carries explain's why with no disagreement. Bad input: error/hint, exit 2 or 1, no stack trace.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type { Explanation } from '../../src/explain/index.js';
 import { labDown, labStatus, labUp, probe, type Proto } from '../../src/lab/index.js';
-import { podnet } from '../run-podnet.js';
+import { podnet, podnetArgv, root } from '../run-podnet.js';
+
+const execFileAsync = promisify(execFile);
 
 const scenarioPath = fileURLToPath(new URL('./fixtures/explain-lab.yaml', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'podnet-explain-lab-'));
@@ -24,10 +28,13 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 }, { timeout: 60_000 });
 
-function explain(from: string, to: string, proto: Proto = 'tcp'): Explanation {
-  const r = podnet(['explain', from, to, '--proto', proto, '--json', '--state-dir', stateDir]);
-  assert.equal(r.status, 0, `podnet explain ${from} ${to}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Explanation;
+/** `podnet explain FROM TO --json` as a user runs it; several run at once (each CLI start costs seconds). */
+async function explain(from: string, to: string, proto: Proto = 'tcp'): Promise<Explanation> {
+  const args = ['explain', from, to, '--proto', proto, '--json', '--state-dir', stateDir];
+  const { stdout } = await execFileAsync(process.execPath, [...podnetArgv, ...args], { cwd: root, timeout: 120_000 }).catch((err: { stderr?: string }) => {
+    throw new Error(`podnet ${args.join(' ')}: ${err.stderr ?? String(err)}`);
+  });
+  return JSON.parse(stdout) as Explanation;
 }
 
 /** The lab's addresses a flow's source can be seen as. */
@@ -52,9 +59,10 @@ test('explain --json and a real probe agree on every kind of flow, with the code
     { from: 'peer-host', to: 'eni-b', verdict: 'dropped', code: 'REPLY_VIA_ETH0_SRC_DST_CHECK', dropAt: 'source-destination-check' },
     { from: 'pod-a', to: 'inet', proto: 'icmp', verdict: 'delivered' },
   ];
-  for (const f of flows) {
+  const explained = await Promise.all(flows.map((f) => explain(f.from, f.to, f.proto)));
+  for (const [i, f] of flows.entries()) {
     const name = `${f.from} → ${f.to}/${f.proto ?? 'tcp'}`;
-    const e = explain(f.from, f.to, f.proto);
+    const e = explained[i]!;
     const p = await probe(f.from, f.to, { stateDir, proto: f.proto ?? 'tcp' });
     // explain against the packet
     assert.equal(e.verdict, p.delivered ? 'delivered' : 'dropped', `${name}: explain says ${e.verdict} (${e.reason ?? ''}), the probe ${p.delivered ? 'arrived' : `did not (${p.error})`}`);
