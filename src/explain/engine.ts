@@ -3,7 +3,7 @@
  * (src/vpc's flowPath: never re-implemented here), and the receiver's node rules, as an Explanation.
  */
 import { parseAddress, cidrContains, parseCidr } from '../net/index.js';
-import { eniHolding, publicAddresses, flowPath, forwardPath, onPremisesHolding, vpcContaining, type FlowResult, type Hop, type PathResult, type PathStart, type Traffic } from '../vpc/index.js';
+import { eniHolding, publicAddresses, flowPath, onPremisesHolding, vpcContaining, type FlowResult, type Hop, type PathResult, type PathStart, type Traffic } from '../vpc/index.js';
 import { formatRoute } from '../dataplane/index.js';
 import type { ExplainCode } from './codes.js';
 import type { ExplainHop, ExplainQuery, Explanation, PacketHeader, SourcePortClass } from './explanation.js';
@@ -196,22 +196,25 @@ class Flow {
       start = { eniId: decision.eni.eniId, source: packet.source };
     }
 
-    const forward = forwardPath(this.world.model, start, destination, [], this.traffic);
-    let replyFromEniId: string | undefined;
+    // the reply leaves the ENI the packet arrived at unless the receiver's routing says otherwise: then src/vpc
+    // follows the connection again with the ENI the receiving node chose
+    let flow = flowPath(this.world.model, start, destination, { traffic: this.traffic });
+    const forward = flow.forward;
     const receiverHops: ExplainHop[] = [];
     const replyNodeHops: ExplainHop[] = [];
     let receiverDrop: string | undefined;
     if (forward.verdict === 'delivered' && forward.arrivedAt && 'eni' in forward.arrivedAt) {
+      const arrivedId = forward.arrivedAt.eni.eniId;
       const attached: AttachedEni[] = this.world.model.enis;
-      const arrived = attached.find((x) => x.eniId === (forward.arrivedAt as { eni: { eniId: string } }).eni.eniId);
+      const arrived = attached.find((x) => x.eniId === arrivedId);
       const view = arrived && this.world.nodes.find((n) => n.instanceId === arrived.instanceId);
       if (arrived && view) {
         const r = this.receive(this.nodeNamed(view.name)!, arrived, forward, receiverHops, replyNodeHops);
-        replyFromEniId = r.replyFromEniId;
         receiverDrop = r.drop;
+        if (r.replyFromEniId && r.replyFromEniId !== arrivedId) flow = flowPath(this.world.model, start, destination, { replyFromEniId: r.replyFromEniId, traffic: this.traffic });
       }
     }
-    const flow = noPrivateInternet(this.world, flowPath(this.world.model, start, destination, { ...(replyFromEniId ? { replyFromEniId } : {}), traffic: this.traffic }));
+    flow = noPrivateInternet(this.world, flow);
     this.vpcHops(flow.forward, e.forward, { source: startSource(start), destination });
     if (flow.forward.verdict !== 'delivered') {
       e.verdict = flow.forward.verdict;
