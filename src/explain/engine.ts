@@ -157,7 +157,7 @@ class Flow {
       const hostSide = from.kind === 'node' || from.hostNetwork === true;
       if (hostSide) this.codes.push('HOST_NETWORK');
       const pod = hostSide ? undefined : node.set.pods.find((p) => p.endpoint.address === from.address);
-      if (!hostSide && !pod) throw new Undecidable(`pod ${from.name} (${from.address}) is not wired on node ${node.set.node.name}`);
+      if (!hostSide && !pod) throw new Undecidable(`pod ${from.name}'s address ${from.address} is on no ENI of its node ${node.set.node.name} in the model`);
       if (pod && (pod.eni.deviceIndex ?? 0) > 0) this.codes.push('POD_ON_SECONDARY_ENI');
       const packet: NodePacket = { source: pod ? from.address : null, destination, iif: pod ? pod.hostVeth : null, mark: 0, ctmark: 0 };
       const steps: NodeStep[] = [];

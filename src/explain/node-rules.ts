@@ -100,7 +100,8 @@ export function renderNodeRules(world: World, node: NodeView): NodeRuleSet | { m
   for (const endpoint of world.endpoints) {
     if (endpoint.kind !== 'pod' || endpoint.hostNetwork || endpoint.node !== node.name) continue;
     const eni = eniHolding(enis, endpoint.address);
-    if (!eni) return { missing: `pod ${endpoint.name}'s address ${endpoint.address} is on no ENI of node ${node.name}` };
+    // a pod whose address no ENI of its node holds has no wiring to render (its own flows say so); the others do
+    if (!eni) continue;
     const { namespace, podName } = podIdentity(endpoint.name);
     const network = renderPodNetwork({
       namespace, podName, vethPrefix: s.vethPrefix, podIp: endpoint.address, routeTable: eniRouteTable(eni.deviceIndex ?? 0), mtu: 9001, hostVethMac: ANY_MAC,

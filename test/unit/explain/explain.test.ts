@@ -321,3 +321,12 @@ test('two hosts of one on-premises network reach each other through its own rout
   assert.equal(toInternet.verdict, 'dropped');
   assert.deepEqual(toInternet.codes, ['NO_ROUTE']);
 });
+
+test('a pod whose address is on no ENI of its node: its own flows are unknown, the node\'s other pods are still explained', () => {
+  const world = makeWorld();
+  world.endpoints.push({ name: 'stray', kind: 'pod', address: '10.0.16.99', node: 'node-priv' });
+  const stray = explainFlow(world, tcp('stray', 'internet-host'));
+  assert.equal(stray.verdict, 'unknown');
+  assert.match(stray.reason ?? '', /stray's address 10\.0\.16\.99 is on no ENI of its node node-priv/);
+  assert.equal(explainFlow(world, tcp('db', 'internet-host')).verdict, 'delivered');
+});
