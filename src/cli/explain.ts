@@ -21,8 +21,8 @@ export function registerExplain(program: Command): void {
   program
     .command('explain')
     .description('what address FROM\'s traffic to TO carries, whether it arrives, and why: each hop of the packet and of its reply, with the rule it matched')
-    .argument('<from>', 'a lab name (pod, node, host, internet or on-premises host) or an address')
-    .argument('<to>', 'a lab name or an address')
+    .argument('<from>', 'a lab (or --scenario) name: pod, node, host, internet or on-premises host; an address; with --aws an instance id or Name tag')
+    .argument('<to>', 'the same kinds of name, or an address')
     .option('--port <port>', 'destination port for tcp and udp (default in a lab: its echo service\'s)', port)
     .addOption(new Option('--proto <proto>', 'protocol').choices(['tcp', 'udp', 'icmp']).default('tcp', 'tcp'))
     .option('--json', 'print the explanation as JSON (verdict, sourceSeen, forward, return, codes: see docs/explain.md)')

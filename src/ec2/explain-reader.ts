@@ -55,7 +55,10 @@ export async function awsWorld(client: EC2Client, settings: NodeSettings, cluste
   const enis = interfaces.map(attachedEni);
   const running = resources.instances.filter((i) => i.State?.Name !== 'shutting-down' && i.State?.Name !== 'stopped' && i.State?.Name !== 'stopping');
   const nodeIds = new Set(nodesOf(running, cluster).map((i) => i.InstanceId!));
-  const nameOf = (i: Instance) => nameTagOf(i.Tags) || i.InstanceId!;
+  // a Name tag two instances share would pick one of them silently: those are asked for by instance id only
+  const nameCounts = new Map<string, number>();
+  for (const i of running) nameCounts.set(nameTagOf(i.Tags), (nameCounts.get(nameTagOf(i.Tags)) ?? 0) + 1);
+  const nameOf = (i: Instance) => (nameTagOf(i.Tags) && nameCounts.get(nameTagOf(i.Tags)) === 1 ? nameTagOf(i.Tags) : i.InstanceId!);
 
   const nodes: NodeView[] = running.filter((i) => nodeIds.has(i.InstanceId!)).map((i) => ({
     name: nameOf(i),

@@ -110,6 +110,16 @@ describe('explain --aws over the emulator: the account as describe calls show it
     assert.equal(e.sourceSeen, podIps[0]);
   });
 
+  test('a Name tag two instances share names neither (each is asked for by its instance id)', async () => {
+    const twins = [applied.ids.instances['peer-host']!, applied.ids.instances['transit-host']!];
+    await emulator.ec2.send(new CreateTagsCommand({ Resources: twins, Tags: [{ Key: 'Name', Value: 'twin' }] }));
+    const { world } = await read('demo');
+    assert.equal(world.endpoints.some((e) => e.name === 'twin'), false);
+    for (const id of twins) assert.equal(world.endpoints.find((e) => e.name === id)?.kind, 'host');
+    await emulator.ec2.send(new CreateTagsCommand({ Resources: [twins[0]!], Tags: [{ Key: 'Name', Value: 'peer-host' }] }));
+    await emulator.ec2.send(new CreateTagsCommand({ Resources: [twins[1]!], Tags: [{ Key: 'Name', Value: 'transit-host' }] }));
+  });
+
   test('a cluster no instance is tagged for is a usage error listing the clusters', async () => {
     const err = await failure(read('nope'));
     assert.ok(err instanceof PodnetError);
