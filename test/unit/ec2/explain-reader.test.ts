@@ -7,7 +7,7 @@ import { AssignPrivateIpAddressesCommand, CreateTagsCommand, DescribeInstancesCo
 import { applyTopology, awsExplainSource, describeFacts, startEc2Server, type TopologyApplyResult } from '../../../src/ec2/index.js';
 import { explainFlow, type AttachedEni, type World } from '../../../src/explain/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
-import { defaultScenarioPath, loadScenario } from '../../../src/lab/index.js';
+import { defaultScenarioPath, loadScenario, scenarioExplainSource } from '../../../src/lab/index.js';
 import { startEmulator, type EmulatorHandle } from './sdk-harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'podnet-explain-aws-'));
@@ -57,6 +57,18 @@ describe('explain --aws over the emulator: the account as describe calls show it
   after(() => emulator.close());
 
   const read = (cluster?: string, nodeConfig = envFile) => awsExplainSource({ region: 'us-west-2', endpointUrl: emulator.server.ec2Url, nodeConfig, ...(cluster ? { cluster } : {}) });
+
+  test('the same model the offline reader builds from the same scenario: facts equal, every ENI where it put it', async () => {
+    const { world } = await read('demo');
+    const offline = (await scenarioExplainSource(defaultScenarioPath)).world;
+    const { enis, onPremises: _a, ...facts } = world.model;
+    const { enis: offlineEnis, onPremises: _b, ...offlineFacts } = offline.model;
+    assert.deepEqual(facts, offlineFacts);
+    const attached: AttachedEni[] = enis;
+    const offlineAttached: AttachedEni[] = offlineEnis;
+    const where = (e: AttachedEni) => ({ eniId: e.eniId, subnetId: e.subnetId, instanceId: e.instanceId, deviceIndex: e.deviceIndex, primaryIp: e.privateIps[0], publicIps: e.publicIps });
+    for (const e of attached) assert.deepEqual(where(offlineAttached.find((x) => x.eniId === e.eniId)!), where(e), e.eniId);
+  });
 
   test('the VPC model is what describeFacts reads; every ENI carries its instance and device index', async () => {
     const { world } = await read('demo');
