@@ -187,7 +187,7 @@ export function probeExplainLine(r: ProbeResult): string {
 
 /**
  * The model's account of a security-group or network-acl drop: the probe's flow from the sender's own address, and for
- * a pod also from its node's primary address (the node's SNAT may have translated it; the model has no node yet, so
+ * a pod also from its node's primary address (the node's SNAT may have translated it; src/vpc has no node — explain's account does — so
  * the translated start goes first when the destination is outside the sender's VPC, where SNAT is the default).
  */
 function explainProbe(state: LabState, lab: LabRecord, fromName: string, from: Endpoint, target: string, reason: DropReason | null, traffic: Traffic): DropExplanation | null {
