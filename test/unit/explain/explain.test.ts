@@ -330,3 +330,32 @@ test('a pod whose address is on no ENI of its node: its own flows are unknown, t
   assert.match(stray.reason ?? '', /stray's address 10\.0\.16\.99 is on no ENI of its node node-priv/);
   assert.equal(explainFlow(world, tcp('db', 'internet-host')).verdict, 'delivered');
 });
+
+test('a transit gateway to another VPC: outside the node\'s VPC CIDRs, so the pod is seen as its node unless excluded', () => {
+  const withTransit = (settings: Partial<NodeSettings> = {}): World => {
+    const world = makeWorld({ priv: settings });
+    const toTgw = (destination: string) => ({ destination, target: { kind: 'tgw' as const, id: 'tgw-1' } });
+    world.model.vpcs.push({ id: 'vpc-transit', name: 'transit', cidr: '10.2.0.0/16' });
+    world.model.subnets.push({ id: 'subnet-transit', name: 'transit-a', vpcId: 'vpc-transit', cidr: '10.2.0.0/24', routeTableId: 'rtb-transit' });
+    world.model.routeTables = [
+      ...world.model.routeTables.map((t) => (t.id === 'rtb-private' ? { ...t, routes: [...t.routes, toTgw('10.2.0.0/16')] } : t)),
+      { id: 'rtb-transit', vpcId: 'vpc-transit', routes: [{ destination: '10.2.0.0/16', target: { kind: 'local' } }, toTgw('10.0.0.0/16')] },
+    ];
+    world.model.transitGateways = [{
+      id: 'tgw-1', name: 'hub',
+      attachments: [{ id: 'tgw-attach-main', resourceType: 'vpc', vpcId: 'vpc-main', subnetIds: ['subnet-priv'] }, { id: 'tgw-attach-transit', resourceType: 'vpc', vpcId: 'vpc-transit', subnetIds: ['subnet-transit'] }],
+      routes: [{ destination: '10.0.0.0/16', attachmentId: 'tgw-attach-main', origin: 'propagated' }, { destination: '10.2.0.0/16', attachmentId: 'tgw-attach-transit', origin: 'propagated' }],
+    }];
+    world.model.enis.push({ eniId: 'eni-transit', vpcId: 'vpc-transit', subnetId: 'subnet-transit', privateIps: ['10.2.0.10'], ipv4Prefixes: [], publicIps: {}, instanceId: 'i-transit', deviceIndex: 0 });
+    world.endpoints.push({ name: 'transit-host', kind: 'host', address: '10.2.0.10' });
+    return world;
+  };
+  const e = explainFlow(withTransit(), tcp('worker', 'transit-host'));
+  assert.equal(e.verdict, 'delivered');
+  assert.equal(e.sourceSeen, '10.0.16.10');
+  assert.deepEqual(e.codes, ['POD_ON_SECONDARY_ENI', 'CONNMARK_VIA_PRIMARY_ENI', 'SNAT_TO_PRIMARY_IP', 'TRANSIT_GATEWAY']);
+  assert.match(e.fix ?? '', /add 10\.2\.0\.0\/16 to AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS on node-priv/);
+  const excluded = explainFlow(withTransit({ excludeSnatCidrs: ['10.2.0.0/16'] }), tcp('worker', 'transit-host'));
+  assert.equal(excluded.sourceSeen, '10.0.16.21');
+  assert.equal(excluded.forward.find((h) => h.element === 'eni')?.id, 'eni-priv1');
+});
