@@ -5,7 +5,7 @@
  * makes the answer `unknown` naming that rule — never a guess.
  */
 import { eniRouteTable, formatRoute, formatRule, MAIN_TABLE, renderEniNetwork, renderHostRules, renderPodNetwork, type HostNetwork, type IpRule, type Route } from '../dataplane/index.js';
-import { cidrContains, formatAddress, parseAddress, parseCidr, subnetGateway, type Cidr } from '../net/index.js';
+import { cidrContains, formatAddress, isAddressText, parseAddress, parseCidr, subnetGateway, type Cidr } from '../net/index.js';
 import { eniHolding, vpcCidrsOf } from '../vpc/index.js';
 import type { AttachedEni, Endpoint, NodeView, World } from './world.js';
 
@@ -195,7 +195,8 @@ export function parseIptablesSpec(spec: string, chains: ReadonlySet<string>): Ip
       const t = w[++i];
       if (t === 'RETURN') target = { kind: 'return' };
       else if (t === 'SNAT') {
-        if (w[i + 1] !== '--to-source' || !w[i + 2]) return null;
+        // an address only: a port range or an address range is not what the renderers write
+        if (w[i + 1] !== '--to-source' || !w[i + 2] || !isAddressText(w[i + 2]!)) return null;
         const toSource = w[i + 2]!;
         i += 2;
         let portFlag: '' | 'random' | 'random-fully' = '';

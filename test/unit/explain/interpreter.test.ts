@@ -30,7 +30,7 @@ test('every iptables spec and nft rule renderHostRules emits for IPv4 settings i
 
 test('what the interpreter does not know it does not guess: other matches, targets and jumps to unknown chains', () => {
   const chains = new Set(['AWS-SNAT-CHAIN-0']);
-  for (const spec of ['-m set --match-set x dst -j RETURN', '-s 10.0.0.0/8 -j RETURN', '-d 10.0.0.0/8 -j MASQUERADE', '-j KUBE-SERVICES', '-p tcp --dport 80 -j RETURN', '-d 10.0.0.0/8', '! -j RETURN']) {
+  for (const spec of ['-m set --match-set x dst -j RETURN', '-s 10.0.0.0/8 -j RETURN', '-d 10.0.0.0/8 -j MASQUERADE', '-j KUBE-SERVICES', '-p tcp --dport 80 -j RETURN', '-d 10.0.0.0/8', '! -j RETURN', '-j SNAT --to-source 10.0.0.10:1024-2048', '-j SNAT --to-source 10.0.0.10-10.0.0.12']) {
     assert.equal(parseIptablesSpec(spec, chains), null, spec);
   }
   assert.deepEqual(parseIptablesSpec('! -d 10.0.0.0/8 -j AWS-SNAT-CHAIN-0', chains)?.target, { kind: 'jump', chain: 'AWS-SNAT-CHAIN-0' });
