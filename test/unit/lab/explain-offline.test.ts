@@ -3,11 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { explainFlow, type AttachedEni, type World } from '../../../src/explain/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
 import { scenarioExplainSource } from '../../../src/lab/explain-offline.js';
-import { defaultScenarioPath, loadScenario, type Scenario } from '../../../src/lab/index.js';
+import { defaultScenarioPath, loadScenario, parseScenario, scenarioWorld, type Scenario } from '../../../src/lab/index.js';
+import { FORCED, generateScenario } from '../../netns/explain-scenarios.js';
 import { cidrContains, parseAddress, parseCidr } from '../../../src/net/index.js';
 import { eniHolding } from '../../../src/vpc/index.js';
 
@@ -92,6 +93,26 @@ describe('explain --scenario: node settings the simulation follows', () => {
       const e = endpoint(world, name);
       const eni = eniHolding(world.model.enis, e.address)!;
       assert.ok(eni.ipv4Prefixes.some((p) => cidrContains(parseCidr(p), parseAddress(e.address))), `${name} ${e.address} in a prefix of ${eni.eniId}`);
+    }
+  });
+});
+
+describe('explain --scenario: the differential test\'s random scenarios, offline', () => {
+  test('each builds; every pod sits on an ENI of its node; no generated flow is unknown', async () => {
+    for (const forced of FORCED) {
+      for (let seed = 0; seed < 4; seed++) {
+        const generated = generateScenario(seed, forced, 30);
+        const scenario = parseScenario(parse(generated.yaml), `seed ${seed} (${forced})`);
+        const world = await scenarioWorld(scenario);
+        for (const p of scenario.pods) {
+          const eni = eniHolding(world.model.enis, endpoint(world, p.name).address);
+          assert.equal(eni?.instanceId, instanceId(world, p.node), `seed ${seed} (${forced}): ${p.name} on its node`);
+        }
+        for (const f of generated.flows) {
+          const e = explainFlow(world, f);
+          assert.notEqual(e.verdict, 'unknown', `seed ${seed} (${forced}) ${f.from} → ${f.to}: ${e.reason}`);
+        }
+      }
     }
   });
 });
