@@ -35,7 +35,7 @@ const only = process.env.PODNET_EXPLAIN_SCENARIO;
 const scenarios = generateRun(seed, SCENARIOS, FLOWS_PER_SCENARIO);
 const chosen = only === undefined || only === '' ? scenarios.map((s, i) => ({ s, i })) : [{ s: scenarios[Number(only)]!, i: Number(only) }];
 const replay = `PODNET_EXPLAIN_SEED=${seed}`;
-process.stdout.write(`# explain differential: ${replay} (${chosen.length} scenario(s), ${FLOWS_PER_SCENARIO} flows each)\n`);
+process.stdout.write(`explain differential: ${replay} (${chosen.length} scenario(s), ${FLOWS_PER_SCENARIO} flows each)\n`);
 
 const dir = mkdtempSync(join(tmpdir(), 'podnet-explain-diff-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -86,12 +86,15 @@ function disagreement(flow: GeneratedFlow, observed: ProbeResult, explained: Exp
   return undefined;
 }
 
-/** Probes every flow: the first flow to each destination alone (it may start the destination's echo service), the rest CONCURRENCY at a time. */
+/**
+ * Probes every flow: the first TCP or UDP flow to each destination alone (it starts the destination's echo service, and
+ * two probes starting one at once would collide; ICMP starts none), the rest CONCURRENCY at a time.
+ */
 async function probeAll(stateDir: string, flows: GeneratedFlow[]): Promise<Map<GeneratedFlow, ProbeResult>> {
   const out = new Map<GeneratedFlow, ProbeResult>();
   const once = async (f: GeneratedFlow) => out.set(f, await probe(f.from, f.to, { stateDir, proto: f.protocol, port: f.port, timeoutMs: PROBE_TIMEOUT_MS }));
   const reached = new Set<string>();
-  const first = flows.filter((f) => !reached.has(f.to) && reached.add(f.to));
+  const first = flows.filter((f) => f.protocol !== 'icmp' && !reached.has(f.to) && reached.add(f.to));
   for (const f of first) await once(f);
   const rest = flows.filter((f) => !first.includes(f));
   let next = 0;

@@ -297,7 +297,10 @@ function generateFlows(d: Dice, endpoints: string[], targeted: Array<[string, st
     add(e, d.pick(others(e)));
     add(d.pick(others(e)), e);
   }
-  for (let tries = 0; flows.length < count && tries < count * 20; tries++) add(d.pick(endpoints), d.pick(endpoints));
+  // half the random flows start outside the main VPC (the internet, the peered VPC, the data centre), where routes,
+  // public IPs, groups and ACLs drop most: the corpus needs its drops (≥ 30 %)
+  const outsiders = endpoints.filter((e) => /^(inet-|peer-host|dc-host)/.test(e));
+  for (let tries = 0; flows.length < count && tries < count * 20; tries++) add(d.chance(0.5) ? d.pick(outsiders) : d.pick(endpoints), d.pick(endpoints));
   return flows.slice(0, count);
 }
 
