@@ -13,8 +13,8 @@ import { Datastore, FakeClock, PoolExecutor, PoolManager, poolConfigFrom, poolLi
 import { selectEniConfig } from '../ipamd/index.js';
 import { PodnetError } from '../lib/index.js';
 import { lookupInstanceType, maxPods, supportsPrefixDelegation } from '../limits/index.js';
-import type { OnPremisesNetwork } from '../vpc/index.js';
 import { topologyRegion } from '../vpc/index.js';
+import { labModel } from './render.js';
 import { loadScenario, type Scenario } from './scenario.js';
 
 /** The fake clock starts at a fixed instant, so ENI creation times (and so every decision) are the same each run. */
@@ -70,11 +70,6 @@ export async function scenarioWorld(scenario: Scenario): Promise<World> {
     }
 
     const enis = state.mappingSnapshot().map(attachedEni);
-    const onPremises: OnPremisesNetwork[] = scenario.onPremises.flatMap((n) => {
-      const via = n.via;
-      const gateway = 'vgw' in via ? facts.vpnGateways?.find((g) => g.name === via.vgw) : facts.transitGateways?.find((g) => g.name === via.tgw);
-      return gateway ? [{ name: n.name, cidr: n.cidr, via: 'vgw' in via ? { vgwId: gateway.id } : { tgwId: gateway.id } }] : [];
-    });
     const primaryIp = (instanceId: string) => enis.find((e) => e.instanceId === instanceId && e.deviceIndex === 0)?.privateIps[0];
 
     const nodes: NodeView[] = scenario.nodes.map((n) => ({
@@ -99,7 +94,8 @@ export async function scenarioWorld(scenario: Scenario): Promise<World> {
       }),
     ];
     const instanceNames = Object.fromEntries(Object.entries(instanceIds).map(([name, id]) => [id, name]));
-    return { source: 'scenario', model: { ...facts, onPremises, enis }, nodes, endpoints, instanceNames };
+    // the VPC model as the lab's fabric has it (the on-premises networks named by the scenario), with the attached ENIs
+    return { source: 'scenario', model: { ...labModel(scenario, facts, enis), enis }, nodes, endpoints, instanceNames };
   } finally {
     state.close();
   }

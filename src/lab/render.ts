@@ -76,7 +76,7 @@ export function instanceEniLink(deviceIndex: number): string {
   return `eth${deviceIndex}`;
 }
 
-export function labModel(plan: Pick<FabricPlan, 'onPremises'>, facts: Ec2Facts, enis: readonly NetworkInterface[]): VpcModel {
+export function labModel(plan: { onPremises: ReadonlyArray<Pick<OnPremisesPlan, 'name' | 'cidr' | 'via'>> }, facts: Ec2Facts, enis: readonly NetworkInterface[]): VpcModel {
   const onPremises: OnPremisesNetwork[] = plan.onPremises.flatMap((n) => {
     const via = n.via;
     const gateway = 'vgw' in via ? facts.vpnGateways?.find((g) => g.name === via.vgw) : facts.transitGateways?.find((g) => g.name === via.tgw);
