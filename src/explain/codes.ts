@@ -16,6 +16,7 @@ export const EXPLAIN_CODES = {
   CONNMARK_VIA_PRIMARY_ENI: 'the connection is marked (destination outside the VPC and not excluded): rule 1024 sends it through main, out of the primary ENI',
   PRE_1_8_ROUTING_VIA_ETH0: 'PODNET_PRE_1_8_ROUTING: rule 1025 `not to <VPC CIDR> lookup main` sends it out of the primary ENI',
   REPLY_VIA_ETH0_SRC_DST_CHECK: "pre-1.8 routing sends the reply out of the primary ENI with an address of a secondary ENI: the VPC's source/destination check drops it",
+  ASYMMETRIC_REPLY: 'the reply comes back from another address than the one the connection was opened to (its way back translated its source): the sender does not take it as the reply',
   // the VPC (src/vpc)
   ROUTE_TO_INTERNET_GATEWAY: 'a route table sends it to an internet gateway',
   PUBLIC_IP_TRANSLATION: "the internet gateway translates between a private address and its public IP",

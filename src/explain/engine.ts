@@ -244,6 +244,10 @@ class Flow {
       e.fix = this.fixFor(reply, 'reply', sender);
       return;
     }
+    if (reply.sourceSeen !== destination) {
+      this.notTheReply(flow, reply.sourceSeen!, destination);
+      return;
+    }
     if (sender) this.senderReply(sender, reply);
     e.verdict = 'delivered';
     const surprising = this.surprisingSnat(sender);
@@ -251,6 +255,23 @@ class Flow {
   }
 
   private replyViaEth0 = false;
+
+  /**
+   * A reply that arrives from another address than the one the connection was opened to (its way back translated its
+   * source, e.g. through a NAT gateway, where the packet came over a peering): the sender's connection tracking and
+   * TCP do not take it as the reply, so the connection never completes.
+   */
+  private notTheReply(flow: FlowResult, from: string, openedTo: string): void {
+    const { e } = this;
+    const translator = flow.reply!.hops.find((h) => (h.element === 'nat-gateway' || h.element === 'internet-gateway') && h.action.startsWith('source '));
+    e.return.push({ element: 'destination', id: this.from.name, matched: `${this.from.kind} ${this.from.address}`, action: `not the reply: it comes from ${from}, and the connection was opened to ${openedTo}`, dropped: true });
+    e.verdict = 'dropped';
+    e.reason = `the reply reaches ${this.from.name} from ${from}, not from ${openedTo}, the address the connection was opened to${translator ? ` (${translator.element} ${translator.id} translated its source on the way back)` : ''}: ${this.from.name} does not take it as the reply`;
+    this.codes.push('ASYMMETRIC_REPLY');
+    const table = translator && [...flow.reply!.hops.slice(0, flow.reply!.hops.indexOf(translator))].reverse().find((h) => h.element === 'route-table');
+    const way = flow.forward.hops.filter((h) => h.element === 'peering' || h.element === 'transit-gateway' || h.element === 'virtual-private-gateway').map((h) => h.id);
+    if (table) e.fix = `add a route for ${flow.forward.sourceSeen} (or its network) to route table ${table.id}${way.length > 0 ? ` through ${way.join(', ')}, the way the packet came` : ' back the way the packet came'}, so the reply does not take ${translator!.id}`;
+  }
 
   /** The last forward hop: the destination and the address it sees. */
   private arrival(sourceSeen: string): void {

@@ -359,3 +359,16 @@ test('a transit gateway to another VPC: outside the node\'s VPC CIDRs, so the po
   assert.equal(excluded.sourceSeen, '10.0.16.21');
   assert.equal(excluded.forward.find((h) => h.element === 'eni')?.id, 'eni-priv1');
 });
+
+test('a reply that comes back through the NAT gateway is no reply: the sender sees another source and drops it', () => {
+  // the private subnet loses its peering route: the reply to the peer goes 0.0.0.0/0 → NAT gateway → (public) peering
+  const world = makeWorld();
+  world.model.routeTables = world.model.routeTables.map((t) => (t.id === 'rtb-private' ? { ...t, routes: t.routes.filter((r) => r.target.kind !== 'pcx') } : t));
+  const e = explainFlow(world, tcp('peer-host', 'db'));
+  assert.equal(e.verdict, 'dropped');
+  assert.equal(e.sourceSeen, '10.1.0.10', 'the packet itself arrives');
+  assert.deepEqual(e.codes.slice(-2), ['NAT_GATEWAY_TRANSLATION', 'ASYMMETRIC_REPLY']);
+  assert.deepEqual([e.return.at(-1)?.element, e.return.at(-1)?.id, e.return.at(-1)?.dropped], ['destination', 'peer-host', true]);
+  assert.match(e.reason ?? '', /from 10\.0\.0\.4, not from 10\.0\.16\.11.*nat-gateway nat-1 translated its source/);
+  assert.match(e.fix ?? '', /add a route for 10\.1\.0\.10 \(or its network\) to route table rtb-private through pcx-1/);
+});
