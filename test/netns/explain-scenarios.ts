@@ -97,7 +97,7 @@ const INTERNET_HOSTS = ['198.51.100.10', '198.51.100.20'];
 type Rule = Record<string, unknown>;
 
 /** A security group ingress rule drawn from what users write: CIDRs, group references, right and wrong ports. */
-function ingressRules(d: Dice, own: string, other: string | undefined, peerVpc: boolean): Rule[] {
+function ingressRules(d: Dice, own: string, other: string | undefined, peerVpc: boolean, fromDataCentre: boolean): Rule[] {
   const candidates: Array<[number, Rule]> = [
     [0.7, { protocol: 'all', cidr: MAIN.cidr }],
     [0.5, { protocol: 'all', sg: own }],
@@ -110,7 +110,7 @@ function ingressRules(d: Dice, own: string, other: string | undefined, peerVpc: 
   ];
   if (other) candidates.push([0.5, { protocol: 'tcp', ports: ECHO_PORT, sg: other }]);
   if (peerVpc) candidates.push([0.5, { protocol: 'tcp', ports: ECHO_PORT, cidr: PEER.cidr }], [0.2, { protocol: 'all', cidr: PEER.cidr }]);
-  candidates.push([0.3, { protocol: 'all', cidr: DC.cidr }]);
+  candidates.push([fromDataCentre ? 1 : 0.3, { protocol: 'all', cidr: DC.cidr }]);
   return candidates.filter(([p]) => d.chance(p)).map(([, r]) => r);
 }
 
@@ -172,7 +172,7 @@ export function generateScenario(seed: number, forced: Feature, flowCount: numbe
   }
   if (viaTgw) {
     // the attachment sits in private-a: only that subnet gets a route to the gateway
-    if (d.chance(0.85)) privateRoutes.push({ destination: PEER.cidr, tgw: 'hub' });
+    if (forced === 'transit-gateway' || d.chance(0.85)) privateRoutes.push({ destination: PEER.cidr, tgw: 'hub' });
     if (d.chance(0.85)) peerRoutes.push({ destination: MAIN.cidr, tgw: 'hub' });
   }
   if (vpn) privateRoutes.push({ destination: DC.cidr, vgw: 'main-vgw' });
@@ -183,10 +183,13 @@ export function generateScenario(seed: number, forced: Feature, flowCount: numbe
   if (peerVpc) routeTables.push({ name: 'peer', vpc: 'peer', subnets: ['peer-a'], routes: peerRoutes });
 
   // security groups: two node groups referencing each other, the peer host's
+  // the forced VPN scenario lets the data centre in, so its packets reach the pre-1.8 node's pod behind eth1 and the
+  // reply's path (out of eth0, dropped by the source/destination check) is always in the corpus
+  const forcedVpn = forced === 'vpn-and-pre-1.8';
   const securityGroups: Rule[] = [
-    { name: 'nodes-a', vpc: 'main', ingress: ingressRules(d, 'nodes-a', 'nodes-b', peerVpc) },
-    { name: 'nodes-b', vpc: 'main', ingress: ingressRules(d, 'nodes-b', 'nodes-a', peerVpc) },
-    { name: 'main-hosts', vpc: 'main', ingress: ingressRules(d, 'main-hosts', 'nodes-a', peerVpc) },
+    { name: 'nodes-a', vpc: 'main', ingress: ingressRules(d, 'nodes-a', 'nodes-b', peerVpc, forcedVpn) },
+    { name: 'nodes-b', vpc: 'main', ingress: ingressRules(d, 'nodes-b', 'nodes-a', peerVpc, forcedVpn) },
+    { name: 'main-hosts', vpc: 'main', ingress: ingressRules(d, 'main-hosts', 'nodes-a', peerVpc, false) },
   ];
   if (peerVpc) {
     const peerHosts: Rule = { name: 'peer-hosts', vpc: 'peer', ingress: d.some([{ protocol: 'all', cidr: MAIN.cidr }, { protocol: 'tcp', ports: ECHO_PORT, cidr: MAIN.privateSubnet }, { protocol: 'icmp', cidr: '0.0.0.0/0' }, { protocol: 'udp', ports: ECHO_PORT, cidr: MAIN.cidr }], 0.5, 1) };
@@ -196,7 +199,7 @@ export function generateScenario(seed: number, forced: Feature, flowCount: numbe
   }
   const networkAcls: Rule[] = [];
   const aclSources = [MAIN.publicSubnet, MAIN.privateSubnet, MAIN.cidr, ...(peerVpc ? [PEER.cidr] : []), '198.51.100.0/24'];
-  if (d.chance(0.4)) networkAcls.push(networkAcl(d, 'private-acl', 'main', 'private-a', aclSources));
+  if (!forcedVpn && d.chance(0.4)) networkAcls.push(networkAcl(d, 'private-acl', 'main', 'private-a', aclSources));
   if (d.chance(0.25)) networkAcls.push(networkAcl(d, 'public-acl', 'main', 'public-a', aclSources));
   if (peerVpc && (forced === 'peering' || d.chance(0.6))) networkAcls.push(networkAcl(d, 'peer-acl', 'peer', 'peer-a', aclSources));
 
@@ -263,12 +266,12 @@ export function generateScenario(seed: number, forced: Feature, flowCount: numbe
     ...(vpn ? ['dc-host'] : []),
   ];
   // the flows whose node-side answer is the point of the features: a pod behind eth1 to and from what is outside its
-  // VPC (pre-1.8 replies, SNAT of secondary-ENI pods), and every pod to the internet (SNAT or not)
+  // VPC (pre-1.8 replies, SNAT of secondary-ENI pods), and every pod to each of those (SNAT, exclusions, the gateways)
   const outside = [...(peerVpc ? ['peer-host'] : []), ...(vpn ? ['dc-host'] : []), 'inet-1'];
   const eniPods = pods.filter((p) => p.eni !== undefined).map((p) => p.name as string);
   const targeted: Array<[string, string]> = [
     ...eniPods.flatMap((p) => outside.flatMap((o): Array<[string, string]> => [[p, o], [o, p]])),
-    ...pods.filter((p) => !p.hostNetwork && p.eni === undefined).map((p): [string, string] => [p.name as string, 'inet-1']),
+    ...pods.filter((p) => !p.hostNetwork && p.eni === undefined).flatMap((p) => outside.map((o): [string, string] => [p.name as string, o])),
   ];
   return { seed, forced, document, yaml: toYaml(document), flows: generateFlows(d, endpoints, targeted, flowCount) };
 }
