@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { explainFlow, type ExplainElement, type Explanation } from '../../src/explain/index.js';
+import { EXPLAIN_CODES, explainFlow, type ExplainElement, type Explanation } from '../../src/explain/index.js';
 import { labDown, labUp, labWorld, probe, type ProbeResult } from '../../src/lab/index.js';
 import { generateRun, runSeed, type GeneratedFlow, type GeneratedScenario } from './explain-scenarios.js';
 
@@ -168,5 +168,6 @@ test('the run: ≥ 300 flows (all scenarios), ≥ 30 % dropped, every hop elemen
   const elements = new Set(corpus.flatMap((c) => [...c.explained.forward, ...c.explained.return].map((h) => h.element)));
   assert.deepEqual(ELEMENTS.filter((e) => !elements.has(e)), [], 'hop elements that no answer showed');
   const codes = new Set(corpus.flatMap((c) => c.explained.codes));
+  t.diagnostic(`codes given: ${[...codes].sort().join(' ')}; never given: ${Object.keys(EXPLAIN_CODES).filter((c) => !codes.has(c)).join(' ') || 'none'}`);
   assert.deepEqual(NODE_CODES.filter((c) => !codes.has(c)), [], 'node codes that no answer gave');
 });
