@@ -33,6 +33,7 @@ const RETRY_TIMEOUT_MS = 4000;
 const seed = runSeed();
 const only = process.env.PODNET_EXPLAIN_SCENARIO;
 const scenarios = generateRun(seed, SCENARIOS, FLOWS_PER_SCENARIO);
+if (only !== undefined && only !== '' && scenarios[Number(only)] === undefined) throw new Error(`PODNET_EXPLAIN_SCENARIO=${only}: a scenario index 0..${SCENARIOS - 1}`);
 const chosen = only === undefined || only === '' ? scenarios.map((s, i) => ({ s, i })) : [{ s: scenarios[Number(only)]!, i: Number(only) }];
 const replay = `PODNET_EXPLAIN_SEED=${seed}`;
 process.stdout.write(`explain differential: ${replay} (${chosen.length} scenario(s), ${FLOWS_PER_SCENARIO} flows each)\n`);
