@@ -307,13 +307,30 @@ function startEcho(state: LabState, netns: string, label: string, port: number, 
 }
 
 /** The echo service in a namespace, started now if it is not running (nodes and pods get one on first probe). */
+/** Echo services this process is starting, by namespace: concurrent probes to one destination share the start. */
+const echoStarts = new Map<string, Promise<void>>();
+
 export async function ensureEcho(state: LabState, netns: string, label: string): Promise<void> {
   const lab = requireLab(state);
+  const key = `${state.dir}/${netns}`;
+  const pending = echoStarts.get(key);
+  if (pending) return pending;
   const proc = state.procs().find((p) => p.name === `echo-${netns}`);
-  if (proc && isLabProcess(proc.pid, state.dir) && existsSync(echoReadyFile(state, netns))) return;
-  rmSync(echoReadyFile(state, netns), { force: true });
-  startEcho(state, netns, label, lab.plan.echoPort, state.path('echo.mjs'));
-  await waitFor(`the echo service in ${netns}`, 10_000, () => (existsSync(echoReadyFile(state, netns)) ? true : undefined), echoLog(state, netns));
+  const ready = () => (existsSync(echoReadyFile(state, netns)) ? true : undefined);
+  const wait = () => waitFor(`the echo service in ${netns}`, 10_000, ready, echoLog(state, netns));
+  // a live echo (perhaps started by another probe a moment ago) is waited for, never started twice: a second one
+  // would find the port taken and the first one's ready file gone
+  if (proc && isLabProcess(proc.pid, state.dir)) {
+    if (!ready()) await wait();
+    return;
+  }
+  const start = (async () => {
+    rmSync(echoReadyFile(state, netns), { force: true });
+    startEcho(state, netns, label, lab.plan.echoPort, state.path('echo.mjs'));
+    await wait();
+  })().finally(() => echoStarts.delete(key));
+  echoStarts.set(key, start);
+  return start;
 }
 
 export function requireLab(state: LabState): LabRecord {

@@ -88,8 +88,8 @@ function disagreement(flow: GeneratedFlow, observed: ProbeResult, explained: Exp
 }
 
 /**
- * Probes every flow: the first TCP or UDP flow to each destination alone (it starts the destination's echo service, and
- * two probes starting one at once would collide; ICMP starts none), the rest CONCURRENCY at a time.
+ * Probes every flow: the first TCP or UDP flow to each destination alone (it starts the destination's echo service, which
+ * then answers the concurrent ones at once; ICMP starts none), the rest CONCURRENCY at a time.
  */
 async function probeAll(stateDir: string, flows: GeneratedFlow[]): Promise<Map<GeneratedFlow, ProbeResult>> {
   const out = new Map<GeneratedFlow, ProbeResult>();

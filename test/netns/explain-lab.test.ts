@@ -79,6 +79,13 @@ test('explain --json and a real probe agree on every kind of flow, with the code
   }
 });
 
+test('probes sent at once to a destination whose echo service has not started yet share its start: both arrive', { timeout: 60_000 }, async () => {
+  const [fromPod, fromHost] = await Promise.all([probe('pod-b', 'pod-a', { stateDir }), probe('hostnet', 'pod-a', { stateDir })]);
+  assert.equal(fromPod.delivered, true, `pod-b → pod-a: ${fromPod.error ?? ''}`);
+  assert.equal(fromHost.delivered, true, `hostnet → pod-a: ${fromHost.error ?? ''}`);
+  assert.equal(fromPod.saw, addresses().podB);
+});
+
 test('the text forms: explain prints sentences with the source seen; lab probe adds explain\'s line and no disagreement', { timeout: 60_000 }, () => {
   const a = addresses();
   const text = podnet(['explain', 'pod-a', 'inet', '--state-dir', stateDir]);
