@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { ec2Actions } from './actions/index.js';
-import { Ec2Error, type XmlObject } from './protocol.js';
+import { performAction } from './in-process.js';
+import { Ec2Error } from './protocol.js';
 import { parseQuery } from './query.js';
 import type { Ec2State } from './state.js';
 import { renderError, renderResponse } from './xml.js';
@@ -50,10 +50,7 @@ function answer(state: Ec2State, form: URLSearchParams): { status: number; xml: 
   const requestId = randomUUID();
   try {
     const params = parseQuery(form);
-    const handler = Object.hasOwn(ec2Actions, params.action) ? ec2Actions[params.action] : undefined;
-    if (!handler) throw new Ec2Error('InvalidAction', `The action ${params.action} is not valid for this web service.`);
-    const result: XmlObject = state.transaction(() => handler(params, state));
-    return { status: 200, xml: renderResponse(params.action, requestId, result) };
+    return { status: 200, xml: renderResponse(params.action, requestId, performAction(state, params)) };
   } catch (err) {
     if (err instanceof Ec2Error) return { status: err.status, xml: renderError(err, requestId) };
     throw err;

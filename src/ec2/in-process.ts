@@ -22,7 +22,7 @@ import {
   type SimulatedNode,
 } from '../ipam/index.js';
 import { ec2Actions } from './actions/index.js';
-import { Ec2Error, type XmlObject, type XmlValue } from './protocol.js';
+import { Ec2Error, type Ec2Params, type XmlObject, type XmlValue } from './protocol.js';
 import { EC2_API_VERSION, parseQuery } from './query.js';
 import { openEc2State, type Ec2State } from './state.js';
 
@@ -159,12 +159,15 @@ class InProcessCloud implements Cloud {
   }
 }
 
-/** Runs one EC2 action against `state` as the HTTP endpoint does; throws Ec2Error for what EC2 refuses. */
-function runAction(state: Ec2State, action: string, form: Form): XmlObject {
-  const params = parseQuery(new URLSearchParams([['Action', action], ['Version', EC2_API_VERSION], ...form]));
-  const handler = ec2Actions[action];
-  if (!handler) throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service.`);
+/** Runs one EC2 action against `state` as the HTTP endpoint does (one transaction); throws Ec2Error for what EC2 refuses. */
+export function performAction(state: Ec2State, params: Ec2Params): XmlObject {
+  const handler = Object.hasOwn(ec2Actions, params.action) ? ec2Actions[params.action] : undefined;
+  if (!handler) throw new Ec2Error('InvalidAction', `The action ${params.action} is not valid for this web service.`);
   return state.transaction(() => handler(params, state));
+}
+
+function runAction(state: Ec2State, action: string, form: Form): XmlObject {
+  return performAction(state, parseQuery(new URLSearchParams([['Action', action], ['Version', EC2_API_VERSION], ...form])));
 }
 
 /** An emulator failure as the SDK adapter would report the same answer over HTTP. */
