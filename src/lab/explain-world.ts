@@ -48,6 +48,18 @@ export async function labExplainSource(stateDir: string): Promise<{ world: World
   const lab = requireLab(state);
   const fabric = state.readFabric();
   if (!fabric) throw new PodnetError('LAB_FAILED', `the lab's fabric controller has published no state in ${stateDir}`, 'wait a moment and try again; see podnet lab status');
-  const [connmarkBackend, randomFullySupported] = await Promise.all([detectConnmarkBackend(), detectRandomFully()]);
-  return { world: buildLabWorld(lab, fabric, state.pods(), { connmarkBackend, randomFullySupported }), defaultPort: lab.plan.echoPort };
+  return { world: buildLabWorld(lab, fabric, state.pods(), await nodeIptables()), defaultPort: lab.plan.echoPort };
+}
+
+/** The nodes' iptables, detected once per process (two `iptables --version` runs): every lab node runs the host's binary. */
+let detected: Promise<NodeIptables> | undefined;
+function nodeIptables(): Promise<NodeIptables> {
+  detected ??= Promise.all([detectConnmarkBackend(), detectRandomFully()]).then(
+    ([connmarkBackend, randomFullySupported]) => ({ connmarkBackend, randomFullySupported }),
+    (err: unknown) => {
+      detected = undefined; // a failed detection (iptables missing) is tried again next time
+      throw err;
+    },
+  );
+  return detected;
 }
