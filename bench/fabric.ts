@@ -9,7 +9,7 @@
  *   npm run bench:fabric -- [--enis N] [--runs R]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -129,6 +129,7 @@ await ipBatch(fixed.linkAdds);
 for (const [n, lines] of fixed.perNs) await ipBatch(lines, n);
 
 const stateDir = mkdtempSync(join(tmpdir(), 'podnet-bench-fabric-'));
+process.on('exit', () => rmSync(stateDir, { recursive: true, force: true }));
 const state = new LabState(stateDir);
 state.ensure();
 const lab = { plan } as unknown as LabRecord;

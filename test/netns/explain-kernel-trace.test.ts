@@ -8,30 +8,17 @@
 // with the mark the trace saw the packet leave prerouting with, and the device the trace saw it leave by.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { hostVethName, parseIptablesSave, parseNftTable } from '../../src/dataplane/index.js';
 import { explainFlow, type Explanation } from '../../src/explain/index.js';
-import { LabState, labDown, labUp, labWorld, probe, type ProbeResult } from '../../src/lab/index.js';
+import { LabState, labWorld, probe, type ProbeResult } from '../../src/lab/index.js';
 import { run } from '../../src/lib/index.js';
+import { labForFile } from './lab-per-file.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'podnet-explain-trace-'));
-const stateDir = join(dir, 'state');
-const scenarioPath = fileURLToPath(new URL('./fixtures/explain-kernel-lab.yaml', import.meta.url));
+const stateDir = labForFile('explain-kernel-lab.yaml', { upTimeoutMs: 240_000 });
 const ECHO_PORT = 7007;
 /** the test's own table: it only sets nftrace, at a priority before every other hook */
 const TRACE_TABLE = 'pn_explain_trace';
-
-before(async () => {
-  await labUp({ scenarioPath, stateDir, runtime: 'cni' });
-}, { timeout: 240_000 });
-after(async () => {
-  await labDown({ stateDir });
-  rmSync(dir, { recursive: true, force: true });
-}, { timeout: 60_000 });
 
 /** iptables-nft's tables: their rules are named by their iptables-save form; any other table is nft's own. */
 const IPTABLES_TABLES = new Set(['filter', 'nat', 'mangle', 'raw', 'security']);

@@ -4,29 +4,17 @@
 // and `lab probe` carries explain's why with no disagreement. Bad input: error/hint, exit 2 or 1, no stack trace.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Explanation } from '../../src/explain/index.js';
-import { labDown, labStatus, labUp, probe, type Proto } from '../../src/lab/index.js';
+import { labStatus, probe, type Proto } from '../../src/lab/index.js';
 import { podnet, podnetArgv, root } from '../run-podnet.js';
+import { labForFile } from './lab-per-file.js';
 
 const execFileAsync = promisify(execFile);
 
-const scenarioPath = fileURLToPath(new URL('./fixtures/explain-lab.yaml', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'podnet-explain-lab-'));
-const stateDir = join(dir, 'state');
-
-before(async () => {
-  await labUp({ scenarioPath, stateDir, runtime: 'cni' });
-}, { timeout: 180_000 });
-after(async () => {
-  await labDown({ stateDir });
-  rmSync(dir, { recursive: true, force: true });
-}, { timeout: 60_000 });
+const stateDir = labForFile('explain-lab.yaml');
 
 /** `podnet explain FROM TO --json` as a user runs it; several run at once (each CLI start costs seconds). */
 async function explain(from: string, to: string, proto: Proto = 'tcp'): Promise<Explanation> {
@@ -111,7 +99,7 @@ test('bad input: an unknown name suggests the nearest, --port with icmp is a usa
   const icmpPort = podnet(['explain', 'pod-a', 'inet', '--proto', 'icmp', '--port', '80', '--state-dir', stateDir]);
   assert.equal(icmpPort.status, 2);
   assert.match(icmpPort.stderr, /^error: --port applies to tcp and udp/);
-  const noLab = podnet(['explain', 'pod-a', 'inet', '--json', '--state-dir', join(dir, 'none')]);
+  const noLab = podnet(['explain', 'pod-a', 'inet', '--json', '--state-dir', join(dirname(stateDir), 'none')]);
   assert.equal(noLab.status, 1);
   assert.equal((JSON.parse(noLab.stderr) as { code: string }).code, 'LAB_NOT_UP');
   for (const r of [unknown, icmpPort, noLab]) assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');

@@ -5,18 +5,7 @@
 // PODNET_EXPLAIN_SEED=<seed>. Scenario i of a run forces one feature (see FORCED) so that a run of four covers every
 // hop kind whatever the dice say; the rest is random.
 import { stringify as toYaml } from 'yaml';
-
-/** mulberry32: a small seeded PRNG, enough for test scenarios (not for anything secret). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../src/lib/index.js';
 
 class Dice {
   constructor(readonly next: () => number) {}
@@ -61,7 +50,7 @@ export function runSeed(env: NodeJS.ProcessEnv = process.env): number {
 
 /** Scenario i's own seed, derived from the run's seed (so one scenario can be replayed alone). */
 export function scenarioSeed(runSeedValue: number, index: number): number {
-  return prng((runSeedValue ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0)() * 0xffffffff >>> 0;
+  return seededRandom((runSeedValue ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0)() * 0xffffffff >>> 0;
 }
 
 export type FlowProtocol = 'tcp' | 'udp' | 'icmp';
@@ -144,7 +133,7 @@ function networkAcl(d: Dice, name: string, vpc: string, subnet: string, sources:
 
 /** One random scenario, with `forced` guaranteed, and its flows. */
 export function generateScenario(seed: number, forced: Feature, flowCount: number): GeneratedScenario {
-  const d = new Dice(prng(seed));
+  const d = new Dice(seededRandom(seed));
   const peerVpc = forced === 'peering' || forced === 'transit-gateway' || d.chance(0.6);
   const viaTgw = forced === 'transit-gateway' || (forced !== 'peering' && peerVpc && d.chance(0.4));
   const vpn = forced === 'vpn-and-pre-1.8' || d.chance(0.25);

@@ -2,7 +2,7 @@
 // node's public IP (lab probe names the group); AuthorizeSecurityGroupIngress through the SDK lets it in, Revoke shuts
 // it again. The time from the SDK call's answer until packets follow is measured and printed, never asserted.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -32,6 +32,7 @@ before(async () => {
 }, { timeout: 180_000 });
 after(async () => {
   await labDown({ stateDir });
+  rmSync(dir, { recursive: true, force: true });
 }, { timeout: 60_000 });
 
 /**

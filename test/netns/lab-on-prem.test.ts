@@ -3,7 +3,7 @@
 // fabric follows EC2 when the gateway is detached and attached again through the SDK. And a branch behind a transit
 // gateway (a VPN attachment with a static route) reaches the same pod.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -37,6 +37,7 @@ before(async () => {
 }, { timeout: 180_000 });
 after(async () => {
   await labDown({ stateDir });
+  rmSync(dir, { recursive: true, force: true });
 }, { timeout: 60_000 });
 
 /** Probes until `want` (the controller re-reads EC2 every few seconds), returning the last result and the time taken. */

@@ -2,26 +2,14 @@
 // probe was not delivered, from the fabric's counters: no public IP at the internet gateway, no route, the
 // source/destination check; and none when other traffic moved another counter between the reads.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
-import { LabState, attributeDrop, labDown, labUp, probe, readDropCounters, resolveEndpoint } from '../../src/lab/index.js';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { LabState, attributeDrop, probe, readDropCounters, resolveEndpoint } from '../../src/lab/index.js';
 import { run } from '../../src/lib/index.js';
 import { podnet } from '../run-podnet.js';
+import { labForFile } from './lab-per-file.js';
 
-const scenarioPath = fileURLToPath(new URL('./fixtures/eu-west-1-lab.yaml', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'podnet-lab-reason-'));
-const stateDir = join(dir, 'state');
-
-before(async () => {
-  await labUp({ scenarioPath, stateDir, runtime: 'cni' });
-}, { timeout: 180_000 });
-after(async () => {
-  await labDown({ stateDir });
-  rmSync(dir, { recursive: true, force: true });
-}, { timeout: 60_000 });
+const stateDir = labForFile('eu-west-1-lab.yaml');
 
 /** One IMDSv2 GET from inside a namespace, as the node's software makes it. */
 async function imds(netns: string, path: string): Promise<string> {

@@ -1,6 +1,6 @@
 // The VPC router applies each subnet's route table as EC2 has it, including a route added while the lab runs.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -30,6 +30,7 @@ before(async () => {
 }, { timeout: 180_000 });
 after(async () => {
   await labDown({ stateDir });
+  rmSync(dir, { recursive: true, force: true });
 }, { timeout: 60_000 });
 
 test('without a 0.0.0.0/0 route the pod has no internet; after CreateRoute to the internet gateway it is seen as the node\'s public IP', { timeout: 60_000 }, async () => {

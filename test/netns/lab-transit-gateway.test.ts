@@ -2,7 +2,7 @@
 // of the other attached VPC and is answered; a pod reaches the host as its node (the SNAT chain: outside the VPC);
 // and the fabric follows EC2 when a blackhole route is added to the gateway's table and removed through the SDK.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -40,6 +40,7 @@ before(async () => {
 }, { timeout: 180_000 });
 after(async () => {
   await labDown({ stateDir });
+  rmSync(dir, { recursive: true, force: true });
 }, { timeout: 60_000 });
 
 /** Probes until `want` (the controller re-reads EC2 every few seconds), returning the last result and the time taken. */
