@@ -17,8 +17,8 @@ test('the table has a row with rules for every module of the layout, and the pla
   const { rows, problems } = parseModuleTable(readFileSync(join(repoRoot, 'docs/architecture.md'), 'utf8'));
   assert.deepEqual(problems, []);
   const names = rows.map((r) => r.name);
-  for (const m of ['net', 'limits', 'config', 'vpc', 'ec2', 'ipam', 'ipamd', 'dataplane', 'cni', 'node-init', 'lab', 'lib', 'cli', 'explain']) assert.ok(names.includes(m), m);
-  assert.deepEqual(rows.filter((r) => !r.built).map((r) => r.name), ['k8s-api']);
+  for (const m of ['net', 'limits', 'config', 'vpc', 'ec2', 'ipam', 'ipamd', 'dataplane', 'cni', 'node-init', 'lab', 'lib', 'cli', 'explain', 'k8s-api']) assert.ok(names.includes(m), m);
+  assert.deepEqual(rows.filter((r) => !r.built).map((r) => r.name), []);
   for (const r of rows) assert.ok(r.rules.length > 0, `row ${r.name} has no machine-readable rule`);
 });
 
