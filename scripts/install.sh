@@ -26,3 +26,6 @@ fi
 
 npm ci --no-fund --no-audit --loglevel=error
 npm link --no-fund --no-audit --loglevel=error >/dev/null
+
+# Debian's kubectl 1.20 for the kubectl suites, unpacked into .cache/kubectl/ (never fails the install)
+sh scripts/fetch-kubectl.sh
