@@ -4,3 +4,6 @@
  * against it unmodified.
  */
 export { ApiError, apiError, type Cause, type Decision, type Identity, type KubeObject, type ObjectMeta, type PrinterColumn, type RequestAttributes, type ResourceType, type Status } from './types.js';
+export { authorize, forbidden, bootstrapPolicy, labelSelectorMatches, type RbacPolicy } from './rbac.js';
+export { createTokens, serviceAccountIdentity, fillServiceAccountTokenSecret, tokenOfSecret, answerTokenRequest, ADMIN_USER, SERVICE_ACCOUNT_TOKEN_TYPE, type Tokens, type IssuedToken } from './tokens.js';
+export { invalidError, causeText } from './field-errors.js';

@@ -1,0 +1,300 @@
+/**
+ * RBAC (rbac.authorization.k8s.io/v1) evaluated from the roles and bindings the server stores, as Kubernetes'
+ * RBAC authorizer does: a request is allowed when some binding naming the user (or one of its groups, or its service
+ * account) grants a role with a matching rule; system:masters is allowed everything. ClusterRoles with an
+ * aggregationRule also get the rules of the ClusterRoles their selectors match (the aggregation controller's work,
+ * done at evaluation time).
+ */
+import { apiError, type ApiError, type Decision, type Identity, type KubeObject, type RequestAttributes } from './types.js';
+
+export interface RbacPolicy {
+  clusterRoles: KubeObject[];
+  clusterRoleBindings: KubeObject[];
+  roles: KubeObject[];
+  roleBindings: KubeObject[];
+}
+
+interface PolicyRule {
+  verbs: string[];
+  apiGroups: string[];
+  resources: string[];
+  resourceNames: string[];
+  nonResourceURLs: string[];
+}
+
+interface Subject {
+  kind: string;
+  name: string;
+  namespace: string;
+}
+
+export function authorize(who: Identity, attrs: RequestAttributes, policy: RbacPolicy): Decision {
+  if (who.groups.includes('system:masters')) return { allowed: true, reason: 'system:masters' };
+  const clusterRoles = new Map(policy.clusterRoles.map((role) => [role.metadata.name ?? '', role]));
+  const clusterRoleRules = (name: string): PolicyRule[] => aggregatedRules(clusterRoles.get(name), policy.clusterRoles);
+
+  for (const binding of policy.clusterRoleBindings) {
+    const subject = matchingSubject(binding, who, '');
+    if (!subject) continue;
+    const ref = roleRef(binding);
+    if (ref.kind !== 'ClusterRole') continue;
+    if (clusterRoleRules(ref.name).some((rule) => ruleAllows(rule, attrs))) {
+      return { allowed: true, reason: allowedReason('ClusterRoleBinding', binding, ref, subject, '') };
+    }
+  }
+  // RoleBindings only grant within their namespace, and never non-resource URLs.
+  if (!attrs.resourceRequest || attrs.namespace === '') return { allowed: false, reason: '' };
+  for (const binding of policy.roleBindings) {
+    const namespace = binding.metadata.namespace ?? '';
+    if (namespace !== attrs.namespace) continue;
+    const subject = matchingSubject(binding, who, namespace);
+    if (!subject) continue;
+    const ref = roleRef(binding);
+    const rules =
+      ref.kind === 'ClusterRole'
+        ? clusterRoleRules(ref.name)
+        : ref.kind === 'Role'
+          ? rulesOf(policy.roles.find((role) => role.metadata.name === ref.name && role.metadata.namespace === namespace))
+          : [];
+    if (rules.some((rule) => ruleAllows(rule, attrs))) {
+      return { allowed: true, reason: allowedReason('RoleBinding', binding, ref, subject, namespace) };
+    }
+  }
+  return { allowed: false, reason: '' };
+}
+
+/**
+ * The 403 Kubernetes answers a denied request with:
+ * `pods "x" is forbidden: User "system:serviceaccount:kube-system:aws-node" cannot get resource "pods" in API group ""
+ * in the namespace "default"`.
+ */
+export function forbidden(who: Identity, attrs: RequestAttributes, reason = ''): ApiError {
+  const base = forbiddenMessage(who, attrs);
+  const detail = reason ? `${base}: ${reason}` : base;
+  if (!attrs.resourceRequest) return apiError(403, 'Forbidden', `forbidden: ${detail}`, {});
+  const qualified = attrs.apiGroup ? `${attrs.resource}.${attrs.apiGroup}` : attrs.resource;
+  const message = attrs.name ? `${qualified} ${JSON.stringify(attrs.name)} is forbidden: ${detail}` : `${qualified} is forbidden: ${detail}`;
+  return apiError(403, 'Forbidden', message, {
+    ...(attrs.name ? { name: attrs.name } : {}),
+    ...(attrs.apiGroup ? { group: attrs.apiGroup } : {}),
+    kind: attrs.resource,
+  });
+}
+
+function forbiddenMessage(who: Identity, attrs: RequestAttributes): string {
+  const user = JSON.stringify(who.user);
+  if (!attrs.resourceRequest) return `User ${user} cannot ${attrs.verb} path ${JSON.stringify(attrs.path)}`;
+  const resource = attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : attrs.resource;
+  const start = `User ${user} cannot ${attrs.verb} resource ${JSON.stringify(resource)} in API group ${JSON.stringify(attrs.apiGroup)}`;
+  return attrs.namespace ? `${start} in the namespace ${JSON.stringify(attrs.namespace)}` : `${start} at the cluster scope`;
+}
+
+function ruleAllows(rule: PolicyRule, attrs: RequestAttributes): boolean {
+  if (!matchesAny(rule.verbs, attrs.verb)) return false;
+  if (!attrs.resourceRequest) return rule.nonResourceURLs.some((url) => nonResourceUrlMatches(url, attrs.path));
+  if (!matchesAny(rule.apiGroups, attrs.apiGroup)) return false;
+  const combined = attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : attrs.resource;
+  const resourceMatches = rule.resources.some(
+    (resource) => resource === '*' || resource === combined || (attrs.subresource !== '' && resource === `*/${attrs.subresource}`),
+  );
+  if (!resourceMatches) return false;
+  return rule.resourceNames.length === 0 || rule.resourceNames.includes(attrs.name);
+}
+
+function matchesAny(values: string[], wanted: string): boolean {
+  return values.includes('*') || values.includes(wanted);
+}
+
+function nonResourceUrlMatches(ruleUrl: string, path: string): boolean {
+  if (ruleUrl === '*' || ruleUrl === path) return true;
+  return ruleUrl.endsWith('*') && path.startsWith(ruleUrl.slice(0, -1));
+}
+
+function matchingSubject(binding: KubeObject, who: Identity, bindingNamespace: string): Subject | undefined {
+  const subjects = Array.isArray(binding['subjects']) ? (binding['subjects'] as unknown[]) : [];
+  for (const raw of subjects) {
+    const subject = readSubject(raw);
+    if (subject && subjectMatches(subject, who, bindingNamespace)) return subject;
+  }
+  return undefined;
+}
+
+function subjectMatches(subject: Subject, who: Identity, bindingNamespace: string): boolean {
+  switch (subject.kind) {
+    case 'User':
+      return subject.name === who.user;
+    case 'Group':
+      return who.groups.includes(subject.name);
+    case 'ServiceAccount': {
+      // a RoleBinding's ServiceAccount subject without a namespace means the binding's own (upstream appliesToUser)
+      const namespace = subject.namespace || bindingNamespace;
+      return namespace !== '' && who.user === `system:serviceaccount:${namespace}:${subject.name}`;
+    }
+    default:
+      return false;
+  }
+}
+
+function readSubject(raw: unknown): Subject | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const record = raw as Record<string, unknown>;
+  const text = (key: string): string => (typeof record[key] === 'string' ? (record[key] as string) : '');
+  return { kind: text('kind'), name: text('name'), namespace: text('namespace') };
+}
+
+function roleRef(binding: KubeObject): { kind: string; name: string } {
+  const ref = (binding['roleRef'] ?? {}) as Record<string, unknown>;
+  return { kind: typeof ref['kind'] === 'string' ? ref['kind'] : '', name: typeof ref['name'] === 'string' ? ref['name'] : '' };
+}
+
+function rulesOf(role: KubeObject | undefined): PolicyRule[] {
+  if (!role || !Array.isArray(role['rules'])) return [];
+  return (role['rules'] as unknown[]).flatMap((raw) => {
+    if (typeof raw !== 'object' || raw === null) return [];
+    const record = raw as Record<string, unknown>;
+    const list = (key: string): string[] => (Array.isArray(record[key]) ? (record[key] as unknown[]).filter((v): v is string => typeof v === 'string') : []);
+    return [{ verbs: list('verbs'), apiGroups: list('apiGroups'), resources: list('resources'), resourceNames: list('resourceNames'), nonResourceURLs: list('nonResourceURLs') }];
+  });
+}
+
+/** A ClusterRole's own rules plus, for an aggregated one, the rules of every ClusterRole its selectors match. */
+function aggregatedRules(role: KubeObject | undefined, all: KubeObject[]): PolicyRule[] {
+  if (!role) return [];
+  const own = rulesOf(role);
+  const aggregation = role['aggregationRule'] as { clusterRoleSelectors?: unknown } | undefined;
+  const selectors = Array.isArray(aggregation?.clusterRoleSelectors) ? (aggregation.clusterRoleSelectors as unknown[]) : [];
+  if (selectors.length === 0) return own;
+  const members = all.filter((other) => other !== role && selectors.some((selector) => labelSelectorMatches(selector, other.metadata.labels ?? {})));
+  return [...own, ...members.flatMap(rulesOf)];
+}
+
+/** metav1.LabelSelector: matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist); an empty one matches all. */
+export function labelSelectorMatches(selector: unknown, labels: Record<string, string>): boolean {
+  if (typeof selector !== 'object' || selector === null) return false;
+  const record = selector as Record<string, unknown>;
+  const matchLabels = (record['matchLabels'] ?? {}) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(matchLabels)) if (labels[key] !== value) return false;
+  const expressions = Array.isArray(record['matchExpressions']) ? (record['matchExpressions'] as unknown[]) : [];
+  for (const raw of expressions) {
+    const expression = (raw ?? {}) as { key?: unknown; operator?: unknown; values?: unknown };
+    const key = typeof expression.key === 'string' ? expression.key : '';
+    const values = Array.isArray(expression.values) ? (expression.values as unknown[]) : [];
+    const has = Object.hasOwn(labels, key);
+    switch (expression.operator) {
+      case 'In':
+        if (!has || !values.includes(labels[key])) return false;
+        break;
+      case 'NotIn':
+        if (has && values.includes(labels[key])) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+function allowedReason(bindingKind: string, binding: KubeObject, ref: { kind: string; name: string }, subject: Subject, namespace: string): string {
+  const where = namespace ? `${bindingKind} "${binding.metadata.name}/${namespace}"` : `${bindingKind} "${binding.metadata.name}"`;
+  const who = subject.kind === 'ServiceAccount' ? `ServiceAccount "${subject.namespace || namespace}/${subject.name}"` : `${subject.kind} "${subject.name}"`;
+  return `RBAC: allowed by ${where} of ${ref.kind} "${ref.name}" to ${who}`;
+}
+
+const BOOTSTRAP_LABELS = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
+const AUTOUPDATE = { 'rbac.authorization.kubernetes.io/autoupdate': 'true' };
+const RBAC_V1 = 'rbac.authorization.k8s.io/v1';
+
+function clusterRole(name: string, rules: Array<Partial<PolicyRule>>, extra: { labels?: Record<string, string>; aggregateFrom?: string } = {}): KubeObject {
+  return {
+    apiVersion: RBAC_V1,
+    kind: 'ClusterRole',
+    metadata: { name, labels: { ...BOOTSTRAP_LABELS, ...extra.labels }, annotations: { ...AUTOUPDATE } },
+    ...(extra.aggregateFrom
+      ? { aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [`rbac.authorization.k8s.io/aggregate-to-${extra.aggregateFrom}`]: 'true' } }] } }
+      : {}),
+    rules,
+  };
+}
+
+function clusterRoleBinding(name: string, role: string, groups: string[]): KubeObject {
+  return {
+    apiVersion: RBAC_V1,
+    kind: 'ClusterRoleBinding',
+    metadata: { name, labels: { ...BOOTSTRAP_LABELS }, annotations: { ...AUTOUPDATE } },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+    subjects: groups.map((group) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: group })),
+  };
+}
+
+const READ = ['get', 'list', 'watch'];
+const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];
+
+/**
+ * The roles and bindings a fresh cluster has for the kinds this server serves: cluster-admin (bound to
+ * system:masters), the user-facing admin/edit/view (aggregated from system:aggregate-to-*, as upstream), discovery,
+ * basic-user and public-info-viewer (bound to every authenticated user; public info also to unauthenticated ones).
+ */
+export function bootstrapPolicy(): KubeObject[] {
+  const viewCore = ['configmaps', 'endpoints', 'persistentvolumeclaims', 'persistentvolumeclaims/status', 'pods', 'replicationcontrollers', 'replicationcontrollers/scale', 'serviceaccounts', 'services', 'services/status'];
+  const viewCoreStatus = ['bindings', 'events', 'limitranges', 'namespaces/status', 'pods/log', 'pods/status', 'replicationcontrollers/status', 'resourcequotas', 'resourcequotas/status'];
+  return [
+    clusterRole('cluster-admin', [
+      { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
+      { nonResourceURLs: ['*'], verbs: ['*'] },
+    ]),
+    clusterRole('admin', [], { aggregateFrom: 'admin' }),
+    clusterRole('edit', [], { aggregateFrom: 'edit', labels: { 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' } }),
+    clusterRole('view', [], { aggregateFrom: 'view', labels: { 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' } }),
+    clusterRole(
+      'system:aggregate-to-admin',
+      [
+        { apiGroups: ['authorization.k8s.io'], resources: ['localsubjectaccessreviews'], verbs: ['create'] },
+        { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings', 'roles'], verbs: [...WRITE, ...READ] },
+      ],
+      { labels: { 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' } },
+    ),
+    clusterRole(
+      'system:aggregate-to-edit',
+      [
+        { apiGroups: [''], resources: ['pods/attach', 'pods/exec', 'pods/portforward', 'pods/proxy', 'secrets', 'services/proxy'], verbs: READ },
+        { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] },
+        { apiGroups: [''], resources: ['pods', 'pods/attach', 'pods/exec', 'pods/portforward', 'pods/proxy'], verbs: WRITE },
+        { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
+        { apiGroups: [''], resources: ['configmaps', 'events', 'persistentvolumeclaims', 'replicationcontrollers', 'replicationcontrollers/scale', 'secrets', 'serviceaccounts', 'services', 'services/proxy'], verbs: WRITE },
+        { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
+        { apiGroups: ['apps'], resources: ['daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'replicasets', 'replicasets/scale', 'statefulsets', 'statefulsets/scale'], verbs: WRITE },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: [...WRITE, ...READ] },
+      ],
+      { labels: { 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' } },
+    ),
+    clusterRole(
+      'system:aggregate-to-view',
+      [
+        { apiGroups: [''], resources: viewCore, verbs: READ },
+        { apiGroups: [''], resources: viewCoreStatus, verbs: READ },
+        { apiGroups: [''], resources: ['namespaces'], verbs: READ },
+        { apiGroups: ['apps'], resources: ['controllerrevisions', 'daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale', 'deployments/status', 'replicasets', 'replicasets/scale', 'replicasets/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status'], verbs: READ },
+        { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: READ },
+      ],
+      { labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } },
+    ),
+    clusterRole('system:discovery', [
+      { nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'], verbs: ['get'] },
+    ]),
+    clusterRole('system:basic-user', [
+      { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] },
+      { apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'], verbs: ['create'] },
+    ]),
+    clusterRole('system:public-info-viewer', [{ nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'], verbs: ['get'] }]),
+    clusterRoleBinding('cluster-admin', 'cluster-admin', ['system:masters']),
+    clusterRoleBinding('system:discovery', 'system:discovery', ['system:authenticated']),
+    clusterRoleBinding('system:basic-user', 'system:basic-user', ['system:authenticated']),
+    clusterRoleBinding('system:public-info-viewer', 'system:public-info-viewer', ['system:authenticated', 'system:unauthenticated']),
+  ];
+}
