@@ -157,15 +157,19 @@ function rulesOf(role: KubeObject | undefined): PolicyRule[] {
   });
 }
 
-/** A ClusterRole's own rules plus, for an aggregated one, the rules of every ClusterRole its selectors match. */
-function aggregatedRules(role: KubeObject | undefined, all: KubeObject[]): PolicyRule[] {
-  if (!role) return [];
+/**
+ * A ClusterRole's own rules plus, for an aggregated one, the rules of every ClusterRole its selectors match — those
+ * aggregated in turn (edit takes view's, which takes system:aggregate-to-view's), each role once.
+ */
+function aggregatedRules(role: KubeObject | undefined, all: KubeObject[], seen = new Set<KubeObject>()): PolicyRule[] {
+  if (!role || seen.has(role)) return [];
+  seen.add(role);
   const own = rulesOf(role);
   const aggregation = role['aggregationRule'] as { clusterRoleSelectors?: unknown } | undefined;
   const selectors = Array.isArray(aggregation?.clusterRoleSelectors) ? (aggregation.clusterRoleSelectors as unknown[]) : [];
   if (selectors.length === 0) return own;
-  const members = all.filter((other) => other !== role && selectors.some((selector) => labelSelectorMatches(selector, other.metadata.labels ?? {})));
-  return [...own, ...members.flatMap(rulesOf)];
+  const members = all.filter((other) => selectors.some((selector) => labelSelectorMatches(selector, other.metadata.labels ?? {})));
+  return [...own, ...members.flatMap((member) => aggregatedRules(member, all, seen))];
 }
 
 /** metav1.LabelSelector: matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist); an empty one matches all. */
