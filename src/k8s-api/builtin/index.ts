@@ -1,0 +1,30 @@
+/**
+ * The built-in kinds the lab's API server serves, described as ResourceTypes: names and discovery facts, printer
+ * columns, server-side defaulting and validation as Kubernetes has them.
+ */
+import type { ResourceType } from '../types.js';
+import { configMapType, coreEventType, eventsEventType, namespaceType, nodeType, secretType, serviceAccountType } from './core.js';
+import { daemonSetType } from './daemonset.js';
+import { leaseType, mutatingWebhookConfigurationType } from './others.js';
+import { podType } from './pod.js';
+import { rbacTypes } from './rbac.js';
+
+export function builtinTypes(): ResourceType[] {
+  return [
+    namespaceType(),
+    nodeType(),
+    podType(),
+    serviceAccountType(),
+    secretType(),
+    configMapType(),
+    coreEventType(),
+    daemonSetType(),
+    eventsEventType(),
+    leaseType(),
+    ...rbacTypes(),
+    mutatingWebhookConfigurationType(),
+  ];
+}
+
+export { podSummary } from './pod.js';
+export { humanDuration } from './columns.js';
