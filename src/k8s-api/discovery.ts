@@ -6,6 +6,8 @@
  * which one is answered follows the request's Accept header, as kube-apiserver's content negotiation does.
  * Pure: the served resource types come in as an argument.
  */
+import { admitsJson, parseAccept } from './media.js';
+import { serveOpenApi } from './openapi.js';
 import type { ResourceType, Status } from './types.js';
 
 export interface DiscoveryResponse {
@@ -26,39 +28,6 @@ export const SERVED_VERSION = {
   compiler: 'none',
   platform: 'linux/amd64',
 } as const;
-
-/** One entry of an Accept header: `application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList`. */
-export interface MediaRange {
-  type: string;
-  params: Record<string, string>;
-  q: number;
-}
-
-/** The Accept header's media ranges, most preferred first (by q, then by order); `*\/*` when the header is empty. */
-export function parseAccept(accept: string): MediaRange[] {
-  const ranges = accept
-    .split(',')
-    .map((part, index) => {
-      const [type = '', ...rest] = part.split(';').map((s) => s.trim());
-      const params: Record<string, string> = {};
-      for (const p of rest) {
-        const eq = p.indexOf('=');
-        if (eq > 0) params[p.slice(0, eq).trim().toLowerCase()] = p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
-      }
-      const q = params.q === undefined ? 1 : Number(params.q);
-      delete params.q;
-      return { type: type.toLowerCase(), params, q: Number.isFinite(q) ? q : 0, index };
-    })
-    .filter((r) => r.type !== '' && r.q > 0)
-    .sort((a, b) => b.q - a.q || a.index - b.index);
-  if (ranges.length === 0) return [{ type: '*/*', params: {}, q: 1 }];
-  return ranges.map(({ type, params, q }) => ({ type, params, q }));
-}
-
-/** Whether a media range admits JSON (`application/json`, `application/*`, `*\/*`). */
-export function admitsJson(range: MediaRange): boolean {
-  return range.type === 'application/json' || range.type === 'application/*' || range.type === '*/*';
-}
 
 /** The aggregated discovery versions served, newest first. */
 const aggregatedVersions = ['v2', 'v2beta1'] as const;
@@ -200,11 +169,13 @@ function aggregated(version: AggregatedVersion, items: Record<string, unknown>[]
 /**
  * The discovery document at `path` for a request with this Accept header, or undefined when `path` is not a
  * discovery path (resource paths such as `/api/v1/pods` are the REST code's). Unknown groups and versions are
- * 404 NotFound; an Accept header that admits no JSON representation is 406 NotAcceptable.
+ * 404 NotFound; an Accept header that admits no JSON representation is 406 NotAcceptable. `/openapi/v2` and
+ * `/openapi/v3` are answered here too (see openapi.ts); the v2 body is protobuf, in ASCII only.
  */
 export function serveDiscovery(path: string, accept: string, types: ResourceType[]): DiscoveryResponse | undefined {
   const clean = path.split('?')[0] ?? '';
   const parts = clean.split('/').filter((p) => p !== '');
+  if (parts[0] === 'openapi') return serveOpenApi(clean, accept, SERVED_VERSION.gitVersion);
   if (clean === '/version' || clean === '/version/') {
     return acceptsPlainJson(accept) ? answer(200, SERVED_VERSION) : notAcceptable();
   }

@@ -4,7 +4,7 @@
  * (placed after the columns shown without `-o wide`, as the built-in printers place it, unless the type lists it).
  * Pure: the clock comes in as an argument.
  */
-import { admitsJson, parseAccept } from './discovery.js';
+import { admitsJson, parseAccept } from './media.js';
 import type { KubeObject, PrinterColumn, ResourceType } from './types.js';
 
 /** Whether the request asks for a Table (meta.k8s.io/v1) before any other representation it accepts. */
