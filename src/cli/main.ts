@@ -7,6 +7,7 @@ import { registerEc2 } from './ec2.js';
 import { registerExplain } from './explain.js';
 import { registerInit } from './init.js';
 import { registerIpamd } from './ipamd.js';
+import { registerK8s } from './k8s.js';
 import { registerLab } from './lab.js';
 import { registerMaxPods } from './max-pods.js';
 import { registerPool } from './pool.js';
@@ -30,7 +31,7 @@ export function buildProgram(): Command {
  * help: each action loads its module with `await import()`, so one command never pays for another's (the AWS SDK,
  * zod, the emulator, the lab) and `podnet --version` loads none of them.
  */
-const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig, registerEc2, registerCni, registerInit, registerPool, registerIpamd, registerLab, registerDemo, registerExplain];
+const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig, registerEc2, registerCni, registerInit, registerPool, registerIpamd, registerLab, registerDemo, registerExplain, registerK8s];
 
 export async function main(argv: readonly string[]): Promise<void> {
   // On Node 20 the AWS SDK prints a 9-line NodeVersionSupportWarning (its releases after January 2027 need Node 22)

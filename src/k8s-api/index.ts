@@ -7,3 +7,6 @@ export { ApiError, apiError, type Cause, type Decision, type Identity, type Kube
 export { authorize, forbidden, bootstrapPolicy, labelSelectorMatches, type RbacPolicy } from './rbac.js';
 export { createTokens, serviceAccountIdentity, fillServiceAccountTokenSecret, tokenOfSecret, answerTokenRequest, ADMIN_USER, SERVICE_ACCOUNT_TOKEN_TYPE, type Tokens, type IssuedToken } from './tokens.js';
 export { invalidError, causeText } from './field-errors.js';
+export { startKubeApiServer, type KubeApiServer, type KubeApiServerOptions } from './server.js';
+export { renderKubeconfig, writeKubeconfig, type KubeconfigContent } from './kubeconfig.js';
+export { crdDefinitionType, crdTypes, crdStatus, crdEstablished, crdNames } from './crd.js';

@@ -1,5 +1,6 @@
 import { lstatSync, unlinkSync } from 'node:fs';
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { PodnetError } from './errors.js';
@@ -144,6 +145,8 @@ export interface SafeServerOptions {
    */
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** Serve HTTPS with this certificate chain and key (PEM) instead of plain HTTP: the lab's Kubernetes API server. */
+  tls?: { cert: string; key: string };
 }
 
 export type SafeHandler = (req: IncomingMessage, res: ServerResponse, target: RequestTarget) => void | Promise<void>;
@@ -180,28 +183,29 @@ export function createSafeServer(handler: SafeHandler, options: SafeServerOption
     const { contentType, body } = render(status, message);
     res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
   };
-  const server = createServer(
-    // timeouts are checked on this interval, so it bounds how late a stalled sender is closed
-    { headersTimeout, requestTimeout, connectionsCheckingInterval: 200 },
-    (req, res) => {
-      // a client that resets mid-body makes the request emit 'error'; it must not become an uncaught exception
-      req.on('error', () => undefined);
-      res.on('error', () => undefined);
-      const target = parseRequestTarget(req.url);
-      if (!target) return refuse(res, 400, 'the request target must be a path (/…) or an http:// URL');
-      const failed = (err: unknown) => {
-        log(`${options.what}: ${req.method} ${target.path} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-        if (!res.headersSent) refuse(res, 500, `${options.what} failed`);
-        else res.destroy();
-      };
-      try {
-        const done = handler(req, res, target);
-        if (done) done.catch(failed);
-      } catch (err) {
-        failed(err);
-      }
-    },
-  );
+  // timeouts are checked on this interval, so it bounds how late a stalled sender is closed
+  const httpOptions = { headersTimeout, requestTimeout, connectionsCheckingInterval: 200 };
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    // a client that resets mid-body makes the request emit 'error'; it must not become an uncaught exception
+    req.on('error', () => undefined);
+    res.on('error', () => undefined);
+    const target = parseRequestTarget(req.url);
+    if (!target) return refuse(res, 400, 'the request target must be a path (/…) or an http:// URL');
+    const failed = (err: unknown) => {
+      log(`${options.what}: ${req.method} ${target.path} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      if (!res.headersSent) refuse(res, 500, `${options.what} failed`);
+      else res.destroy();
+    };
+    try {
+      const done = handler(req, res, target);
+      if (done) done.catch(failed);
+    } catch (err) {
+      failed(err);
+    }
+  };
+  const server: Server = options.tls ? createHttpsServer({ ...httpOptions, ...options.tls }, handle) : createServer(httpOptions, handle);
+  // a client that fails the TLS handshake (wrong CA, plain HTTP to the HTTPS port) only loses its connection
+  server.on('tlsClientError', (_err: Error, socket: Duplex) => socket.destroy());
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => undefined);
     socket.end(rawResponse(405, render, 'CONNECT is not served here'));

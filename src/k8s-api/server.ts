@@ -1,0 +1,213 @@
+/**
+ * The lab's Kubernetes API server: HTTPS with its own CA, bearer tokens, RBAC, objects in SQLite, watch. Started by
+ * `podnet k8s serve` and by the lab (in the control-plane namespace); tests start it in process.
+ */
+import Database from 'better-sqlite3';
+import type { Server } from 'node:http';
+import { PodnetError, closeServer, createSafeServer, formatListenAddress, listenOn, parseListenAddress, type TcpListenAddress } from '../lib/index.js';
+import { builtinTypes } from './builtin/index.js';
+import { SERVED_VERSION } from './discovery.js';
+import { handleRequest, type HandlerDeps } from './handler.js';
+import { writeKubeconfig } from './kubeconfig.js';
+import { applyPatch } from './patch/index.js';
+import { authorize, bootstrapPolicy, forbidden, type RbacPolicy } from './rbac.js';
+import { Registry } from './registry.js';
+import { ObjectApi, type WriteHooks } from './rest.js';
+import { ObjectStore, resourceKey } from './store.js';
+import { createServingMaterial, servingNames, type ServingMaterial } from './tls.js';
+import { answerTokenRequest, createTokens, fillServiceAccountTokenSecret, tokenOfSecret, ADMIN_USER, type Tokens } from './tokens.js';
+import { type Identity, type KubeObject, type RequestAttributes, type ResourceType } from './types.js';
+import { WatchHub } from './watch.js';
+import { serveWatch } from './watch-stream.js';
+
+export interface KubeApiServerOptions {
+  /** `127.0.0.1:6443` (port 0: a free one), or the parsed address. */
+  listen: TcpListenAddress | string;
+  /** SQLite file (`:memory:` keeps nothing). */
+  dbPath: string;
+  /** Writes an admin kubeconfig here once the server listens. */
+  kubeconfigPath?: string;
+  /** More names (DNS or IP) the serving certificate covers, besides the listen host, 127.0.0.1 and localhost. */
+  serverNames?: string[];
+  /** How many writes the watch window keeps (default 10,000): a watch from an older version gets 410 Gone. */
+  watchHistory?: number;
+  /** Largest request body (default 3 MiB, as kube-apiserver's): larger is 413. */
+  maxBodyBytes?: number;
+  /** Most watches open at once (default 1,000): more is 429. */
+  maxWatches?: number;
+  /** How often a watch that allows bookmarks gets one (default 60 s, as kube-apiserver's watch cache). */
+  bookmarkIntervalMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface KubeApiServer {
+  /** `https://127.0.0.1:6443` */
+  url: string;
+  caPem: string;
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+const MAX_JSON_DEPTH = 1000;
+const RBAC_GROUP = 'rbac.authorization.k8s.io';
+
+/** The CA and serving certificate kept in the database; both made anew when the certificate misses a name. */
+async function servingMaterial(store: ObjectStore, names: string[]): Promise<ServingMaterial> {
+  const kept = store.getMeta('tls');
+  if (kept) {
+    const material = JSON.parse(kept) as ServingMaterial;
+    const covered = new Set(servingNames(material.certPem));
+    if (names.every((n) => covered.has(n))) return material;
+  }
+  const material = await createServingMaterial(names);
+  store.setMeta('tls', JSON.stringify(material));
+  return material;
+}
+
+export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<KubeApiServer> {
+  const log = opts.log ?? ((line: string) => void process.stderr.write(line + '\n'));
+  const listen = typeof opts.listen === 'string' ? parseListenAddress(opts.listen) : opts.listen;
+  if (!listen || 'path' in listen) throw new PodnetError('INVALID_INPUT', `the Kubernetes API server listens on HOST:PORT, not ${JSON.stringify(opts.listen)}`, 'e.g. 127.0.0.1:6443');
+  const db = new Database(opts.dbPath);
+  let server: Server | undefined;
+  try {
+    const store = new ObjectStore(db);
+    const tokens = createTokens(db);
+    const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host;
+    const names = [host, '127.0.0.1', 'localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', ...(opts.serverNames ?? [])];
+    const tls = await servingMaterial(store, names);
+    const hub = new WatchHub(opts.watchHistory ?? 10_000, store.currentRv());
+    const registry = new Registry(builtinTypes());
+    let policy: RbacPolicy | undefined;
+    store.onWrite = (event) => {
+      if (event.resource.startsWith(`${RBAC_GROUP}/`)) policy = undefined;
+      hub.publish(event);
+    };
+    const api: ObjectApi = new ObjectApi(store, registry, lifecycleHooks((): ObjectApi => api, tokens, tls.caPem));
+    const admin: Identity = { user: ADMIN_USER, groups: ['system:masters', 'system:authenticated'] };
+    await bootstrap(api, admin);
+
+    const readPolicy = (): RbacPolicy => {
+      const all = (plural: string) => [...store.scan(resourceKey(RBAC_GROUP, plural), undefined)];
+      policy ??= { clusterRoles: all('clusterroles'), clusterRoleBindings: all('clusterrolebindings'), roles: all('roles'), roleBindings: all('rolebindings') };
+      return policy;
+    };
+    const openWatches = new Set<() => void>();
+    const limits = {
+      maxWatches: opts.maxWatches ?? 1000,
+      bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
+      maxTimeoutSeconds: 1800,
+      maxBufferedBytes: 64 * 1024 * 1024,
+    };
+    const deps: HandlerDeps = {
+      api,
+      authenticate: (token) => tokens.authenticate(token),
+      authorize(who: Identity, attrs: RequestAttributes) {
+        const decision = authorize(who, attrs, readPolicy());
+        if (!decision.allowed) throw forbidden(who, attrs, decision.reason);
+      },
+      watch: (req, res, w) => serveWatch(api, hub, limits, openWatches, req, res, w),
+      subresourcePosts: {
+        'serviceaccounts/token': (type: ResourceType, namespace: string, name: string, body: unknown) => answerTokenRequest(body, api.get(type, namespace, name), tokens),
+      },
+      applyPatch,
+      maxBodyBytes: opts.maxBodyBytes ?? 3 * 1024 * 1024,
+      maxJsonDepth: MAX_JSON_DEPTH,
+      version: SERVED_VERSION.gitVersion,
+    };
+    server = createSafeServer((req, res, target) => handleRequest(deps, req, res, target), {
+      what: 'the Kubernetes API server',
+      log,
+      tls: { cert: tls.certPem, key: tls.keyPem },
+      // a client may take its time with a large body (kubectl apply of a big object), but not forever
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      errorBody: (status, message) => ({
+        contentType: 'application/json',
+        body: JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: status === 500 ? 'InternalError' : 'BadRequest', code: status }) + '\n',
+      }),
+    });
+    await listenOn(server, listen, 'the Kubernetes API server', 'choose a free port or another address (--listen)');
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : listen.port;
+    const url = `https://${formatListenAddress({ host, port })}`;
+    const adminToken = tokens.adminToken();
+    if (opts.kubeconfigPath) writeKubeconfig(opts.kubeconfigPath, { server: url, caPem: tls.caPem, token: adminToken });
+    const listening = server;
+    let closed: Promise<void> | undefined;
+    return {
+      url,
+      caPem: tls.caPem,
+      adminToken,
+      close() {
+        closed ??= (async () => {
+          for (const end of [...openWatches]) end();
+          hub.closeAll();
+          await closeServer(listening);
+          db.close();
+        })();
+        return closed;
+      },
+    };
+  } catch (err) {
+    if (server?.listening) await closeServer(server);
+    db.close();
+    throw err;
+  }
+}
+
+/**
+ * What a new cluster has: its namespaces and the bootstrap RBAC policy. Created when missing, at every start (as
+ * kube-apiserver reconciles its bootstrap roles); objects a user changed are left as they are.
+ */
+async function bootstrap(api: ObjectApi, admin: Identity): Promise<void> {
+  const create = async (obj: KubeObject) => {
+    const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
+    const type = api.registry.all().find((t) => t.group === group && t.version === version && t.kind === obj.kind);
+    if (!type || api.find(type, obj.metadata.namespace ?? '', obj.metadata.name!)) return;
+    await api.create(type, obj.metadata.namespace ?? '', obj, { who: admin });
+  };
+  for (const name of DEFAULT_NAMESPACES) await create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  for (const obj of bootstrapPolicy()) await create(obj);
+}
+
+/**
+ * The controllers' bookkeeping the server does in line: a token Secret gets its token when created; a deleted
+ * service account's tokens and a deleted token Secret's token stop working; a new namespace gets its `default`
+ * service account.
+ */
+function lifecycleHooks(api: () => ObjectApi, tokens: Tokens, caPem: string): WriteHooks {
+  return {
+    beforeStore(type, obj, old) {
+      if (old || type.group !== '' || type.kind !== 'Secret') return obj;
+      const account = obj.metadata.annotations?.['kubernetes.io/service-account.name'];
+      const sa = account === undefined ? undefined : api().find(serviceAccounts(api()), obj.metadata.namespace ?? '', account);
+      return fillServiceAccountTokenSecret(obj, sa, tokens, caPem) ?? obj;
+    },
+    afterWrite(type, op, obj) {
+      if (type.group !== '') return;
+      if (op === 'DELETE' && type.kind === 'ServiceAccount') tokens.forgetServiceAccount(obj.metadata.namespace ?? '', obj.metadata.name!);
+      if (op === 'DELETE' && type.kind === 'Secret') {
+        const token = tokenOfSecret(obj);
+        if (token) tokens.revokeToken(token);
+      }
+      if (op === 'CREATE' && type.kind === 'Namespace') {
+        const name = obj.metadata.name!;
+        setImmediate(() => {
+          const sa = serviceAccounts(api());
+          if (api().find(sa, name, 'default')) return;
+          api()
+            .create(sa, name, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } }, { who: { user: 'system:serviceaccount-controller', groups: ['system:masters'] } })
+            .catch(() => undefined); // the namespace went meanwhile
+        });
+      }
+    },
+  };
+}
+
+function serviceAccounts(api: ObjectApi): ResourceType {
+  const type = api.registry.find('', 'v1', 'serviceaccounts');
+  if (!type) throw new Error('serviceaccounts are not registered');
+  return type;
+}
