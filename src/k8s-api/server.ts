@@ -12,10 +12,12 @@ import { writeKubeconfig } from './kubeconfig.js';
 import { applyPatch } from './patch/index.js';
 import { authorize, bootstrapPolicy, forbidden, type RbacPolicy } from './rbac.js';
 import { Registry } from './registry.js';
-import { ObjectApi, type WriteHooks } from './rest.js';
+import { ObjectApi } from './rest.js';
+import { controllerHooks, registerStoredCrds } from './lifecycle.js';
+import { crdDefinitionType } from './crd.js';
 import { ObjectStore, resourceKey } from './store.js';
 import { createServingMaterial, servingNames, type ServingMaterial } from './tls.js';
-import { answerTokenRequest, createTokens, fillServiceAccountTokenSecret, tokenOfSecret, ADMIN_USER, type Tokens } from './tokens.js';
+import { answerTokenRequest, createTokens, ADMIN_USER } from './tokens.js';
 import { type Identity, type KubeObject, type RequestAttributes, type ResourceType } from './types.js';
 import { WatchHub } from './watch.js';
 import { serveWatch } from './watch-stream.js';
@@ -78,13 +80,14 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
     const names = [host, '127.0.0.1', 'localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', ...(opts.serverNames ?? [])];
     const tls = await servingMaterial(store, names);
     const hub = new WatchHub(opts.watchHistory ?? 10_000, store.currentRv());
-    const registry = new Registry(builtinTypes());
+    const registry = new Registry([...builtinTypes(), crdDefinitionType]);
+    registerStoredCrds(store, registry);
     let policy: RbacPolicy | undefined;
     store.onWrite = (event) => {
       if (event.resource.startsWith(`${RBAC_GROUP}/`)) policy = undefined;
       hub.publish(event);
     };
-    const api: ObjectApi = new ObjectApi(store, registry, lifecycleHooks((): ObjectApi => api, tokens, tls.caPem));
+    const api: ObjectApi = new ObjectApi(store, registry, controllerHooks((): ObjectApi => api, tokens, tls.caPem));
     const admin: Identity = { user: ADMIN_USER, groups: ['system:masters', 'system:authenticated'] };
     await bootstrap(api, admin);
 
@@ -170,44 +173,4 @@ async function bootstrap(api: ObjectApi, admin: Identity): Promise<void> {
   };
   for (const name of DEFAULT_NAMESPACES) await create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   for (const obj of bootstrapPolicy()) await create(obj);
-}
-
-/**
- * The controllers' bookkeeping the server does in line: a token Secret gets its token when created; a deleted
- * service account's tokens and a deleted token Secret's token stop working; a new namespace gets its `default`
- * service account.
- */
-function lifecycleHooks(api: () => ObjectApi, tokens: Tokens, caPem: string): WriteHooks {
-  return {
-    beforeStore(type, obj, old) {
-      if (old || type.group !== '' || type.kind !== 'Secret') return obj;
-      const account = obj.metadata.annotations?.['kubernetes.io/service-account.name'];
-      const sa = account === undefined ? undefined : api().find(serviceAccounts(api()), obj.metadata.namespace ?? '', account);
-      return fillServiceAccountTokenSecret(obj, sa, tokens, caPem) ?? obj;
-    },
-    afterWrite(type, op, obj) {
-      if (type.group !== '') return;
-      if (op === 'DELETE' && type.kind === 'ServiceAccount') tokens.forgetServiceAccount(obj.metadata.namespace ?? '', obj.metadata.name!);
-      if (op === 'DELETE' && type.kind === 'Secret') {
-        const token = tokenOfSecret(obj);
-        if (token) tokens.revokeToken(token);
-      }
-      if (op === 'CREATE' && type.kind === 'Namespace') {
-        const name = obj.metadata.name!;
-        setImmediate(() => {
-          const sa = serviceAccounts(api());
-          if (api().find(sa, name, 'default')) return;
-          api()
-            .create(sa, name, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } }, { who: { user: 'system:serviceaccount-controller', groups: ['system:masters'] } })
-            .catch(() => undefined); // the namespace went meanwhile
-        });
-      }
-    },
-  };
-}
-
-function serviceAccounts(api: ObjectApi): ResourceType {
-  const type = api.registry.find('', 'v1', 'serviceaccounts');
-  if (!type) throw new Error('serviceaccounts are not registered');
-  return type;
 }
