@@ -1,0 +1,256 @@
+import assert from 'node:assert/strict';
+import { webcrypto } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import * as x509 from '@peculiar/x509';
+import { builtinTypes } from '../../../src/k8s-api/builtin/index.js';
+import { ApiError, type KubeObject, type ResourceType } from '../../../src/k8s-api/index.js';
+import { serviceAccountIdentity } from '../../../src/k8s-api/tokens.js';
+import { admitMutating, type AdmissionRequest } from '../../../src/k8s-api/webhooks.js';
+
+x509.cryptoProvider.set(webcrypto as never);
+const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+
+/** A CA and, when serverName is given, a serving certificate it signs for that address. */
+async function makeCa(): Promise<{ caPem: string; issue(ip: string): Promise<{ cert: string; key: string }> }> {
+  const caKeys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const notBefore = new Date(Date.now() - 60_000);
+  const notAfter = new Date(Date.now() + 3600_000);
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01',
+    name: 'CN=webhook-test-ca',
+    notBefore,
+    notAfter,
+    keys: caKeys,
+    signingAlgorithm: algorithm,
+    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+  });
+  return {
+    caPem: ca.toString('pem'),
+    async issue(ip) {
+      const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+      const cert = await x509.X509CertificateGenerator.create({
+        serialNumber: '02',
+        subject: 'CN=webhook',
+        issuer: ca.subject,
+        notBefore,
+        notAfter,
+        publicKey: keys.publicKey,
+        signingKey: caKeys.privateKey,
+        signingAlgorithm: algorithm,
+        extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: ip }])],
+      });
+      const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+      return { cert: cert.toString('pem'), key: `-----BEGIN PRIVATE KEY-----\n${der.toString('base64')}\n-----END PRIVATE KEY-----\n` };
+    },
+  };
+}
+
+type Review = { apiVersion: string; kind: string; request: Record<string, unknown> & { uid: string; object: KubeObject } };
+const received: Array<{ path: string; review: Review; query: string }> = [];
+let server: Server;
+let base = '';
+let caBundle = '';
+let otherCaBundle = '';
+
+function patchOf(ops: unknown[]): string {
+  return Buffer.from(JSON.stringify(ops)).toString('base64');
+}
+
+/** The webhooks: each path answers as one kind of webhook does. */
+function answer(path: string, review: Review): unknown {
+  const uid = review.request.uid;
+  const respond = (response: Record<string, unknown>) => ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, ...response } });
+  const object = review.request.object;
+  switch (path) {
+    case '/pod-eni': // what the VPC resource controller's webhook does to a pod matched by a SecurityGroupPolicy
+      return respond({
+        allowed: true,
+        patchType: 'JSONPatch',
+        patch: patchOf([
+          { op: 'add', path: '/spec/containers/0/resources', value: { limits: { 'vpc.amazonaws.com/pod-eni': '1' }, requests: { 'vpc.amazonaws.com/pod-eni': '1' } } },
+        ]),
+      });
+    case '/label-a': {
+      const sawB = object.metadata.annotations?.['b'] === 'yes' ? 'true' : 'false';
+      return respond({ allowed: true, patchType: 'JSONPatch', patch: patchOf([{ op: 'add', path: '/metadata/labels/a-saw-b', value: sawB }]) });
+    }
+    case '/annotate-b':
+      return respond({ allowed: true, patchType: 'JSONPatch', patch: patchOf([{ op: 'add', path: '/metadata/annotations', value: { b: 'yes' } }]) });
+    case '/deny':
+      return respond({ allowed: false, status: { code: 403, reason: 'Forbidden', message: 'pods may not run here' } });
+    case '/deny-bare':
+      return respond({ allowed: false });
+    case '/wrong-uid':
+      return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'not-it', allowed: true } };
+    case '/bad-patch':
+      return respond({ allowed: true, patchType: 'JSONPatch', patch: patchOf([{ op: 'remove', path: '/spec/nothing' }]) });
+    default:
+      return respond({ allowed: true });
+  }
+}
+
+before(async () => {
+  const ca = await makeCa();
+  const other = await makeCa();
+  const { cert, key } = await ca.issue('127.0.0.1');
+  caBundle = Buffer.from(ca.caPem).toString('base64');
+  otherCaBundle = Buffer.from(other.caPem).toString('base64');
+  server = createServer({ cert, key }, (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'https://x');
+      if (url.pathname === '/slow') return; // never answers: the caller's timeout ends it
+      const review = JSON.parse(Buffer.concat(chunks).toString()) as Review;
+      received.push({ path: url.pathname, review, query: url.search });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer(url.pathname, review)));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const podType = builtinTypes().find((t) => t.group === '' && t.plural === 'pods') as ResourceType;
+const daemonSetType = builtinTypes().find((t) => t.group === 'apps' && t.plural === 'daemonsets') as ResourceType;
+
+function pod(labels: Record<string, string> = {}): KubeObject {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop', labels }, spec: { containers: [{ name: 'web', image: 'nginx' }] } };
+}
+
+function request(object: KubeObject, extra: Partial<AdmissionRequest> = {}): AdmissionRequest {
+  return { operation: 'CREATE', type: podType, object, namespace: 'shop', userInfo: serviceAccountIdentity('kube-system', 'replicaset-controller', 'u1'), namespaceLabels: { team: 'shop' }, ...extra };
+}
+
+function config(name: string, webhooks: Array<Record<string, unknown>>): KubeObject {
+  return { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name }, webhooks };
+}
+
+function webhook(name: string, path: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name,
+    clientConfig: { url: `${base}${path}`, caBundle },
+    rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
+    admissionReviewVersions: ['v1'],
+    sideEffects: 'None',
+    ...extra,
+  };
+}
+
+test('a matching webhook is sent an AdmissionReview v1 over HTTPS and its JSONPatch is applied', async () => {
+  received.length = 0;
+  const result = await admitMutating([config('vpc-resource-mutating-webhook', [webhook('mpod.vpc.k8s.aws', '/pod-eni')])], request(pod()));
+  const containers = (result['spec'] as { containers: Array<Record<string, unknown>> }).containers;
+  assert.deepEqual(containers[0]?.['resources'], { limits: { 'vpc.amazonaws.com/pod-eni': '1' }, requests: { 'vpc.amazonaws.com/pod-eni': '1' } });
+  assert.equal(received.length, 1);
+  const { review, query } = received[0]!;
+  assert.equal(query, '?timeout=10s');
+  assert.equal(review.apiVersion, 'admission.k8s.io/v1');
+  assert.equal(review.kind, 'AdmissionReview');
+  const { uid, object, ...rest } = review.request;
+  assert.match(uid, /^[0-9a-f-]{36}$/);
+  assert.deepEqual(object, pod());
+  assert.deepEqual(rest, {
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    requestKind: { group: '', version: 'v1', kind: 'Pod' },
+    requestResource: { group: '', version: 'v1', resource: 'pods' },
+    name: 'web',
+    namespace: 'shop',
+    operation: 'CREATE',
+    userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller', uid: 'u1', groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] },
+    oldObject: null,
+    dryRun: false,
+    options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1' },
+  });
+});
+
+test('rules, namespaceSelector and objectSelector decide which webhooks are called', async () => {
+  received.length = 0;
+  const configs = [
+    config('a', [
+      webhook('update-only', '/pod-eni', { rules: [{ operations: ['UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }] }),
+      webhook('other-namespaces', '/pod-eni', { namespaceSelector: { matchLabels: { team: 'billing' } } }),
+      webhook('labelled-pods', '/pod-eni', { objectSelector: { matchExpressions: [{ key: 'sgp', operator: 'Exists' }] } }),
+      webhook('cluster-scope', '/pod-eni', { rules: [{ operations: ['*'], apiGroups: ['*'], apiVersions: ['*'], resources: ['*'], scope: 'Cluster' }] }),
+    ]),
+  ];
+  const unchanged = pod();
+  assert.equal(await admitMutating(configs, request(unchanged)), unchanged);
+  assert.equal(await admitMutating(configs, request(unchanged, { type: daemonSetType })), unchanged);
+  assert.equal(received.length, 0);
+  const labelled = await admitMutating(configs, request(pod({ sgp: 'yes' })));
+  assert.ok((labelled['spec'] as { containers: Array<Record<string, unknown>> }).containers[0]?.['resources']);
+  assert.deepEqual(received.map((r) => r.path), ['/pod-eni']);
+});
+
+test('configurations run by name, webhooks in order, and an IfNeeded webhook runs again after a later change', async () => {
+  received.length = 0;
+  const configs = [config('z-annotate', [webhook('b.test', '/annotate-b')]), config('a-label', [webhook('a.test', '/label-a', { reinvocationPolicy: 'IfNeeded' })])];
+  const result = await admitMutating(configs, request(pod({ app: 'web' })));
+  assert.deepEqual(received.map((r) => r.path), ['/label-a', '/annotate-b', '/label-a']);
+  assert.deepEqual(result.metadata.labels, { app: 'web', 'a-saw-b': 'true' });
+});
+
+test('allowed: false refuses the request with the webhook status, worded as Kubernetes does', async () => {
+  await assert.rejects(admitMutating([config('c', [webhook('deny.test', '/deny')])], request(pod())), (error: unknown) => {
+    assert.ok(error instanceof ApiError);
+    assert.equal(error.status.code, 403);
+    assert.equal(error.status.reason, 'Forbidden');
+    assert.equal(error.status.message, 'admission webhook "deny.test" denied the request: pods may not run here');
+    return true;
+  });
+  await assert.rejects(admitMutating([config('c', [webhook('bare.test', '/deny-bare')])], request(pod())), (error: unknown) => {
+    assert.ok(error instanceof ApiError);
+    assert.equal(error.status.code, 400);
+    assert.equal(error.status.message, 'admission webhook "bare.test" denied the request without explanation');
+    return true;
+  });
+});
+
+test('failurePolicy: an unreachable, untrusted, slow or confused webhook fails the request (Fail) or is skipped (Ignore)', async () => {
+  const failing = [
+    webhook('untrusted.test', '/pod-eni', { clientConfig: { url: `${base}/pod-eni`, caBundle: otherCaBundle } }),
+    webhook('slow.test', '/slow', { timeoutSeconds: 1 }),
+    webhook('uid.test', '/wrong-uid'),
+    webhook('closed.test', '/pod-eni', { clientConfig: { url: 'https://127.0.0.1:1/x', caBundle } }),
+    webhook('service.test', '/pod-eni', { clientConfig: { service: { name: 'webhook', namespace: 'kube-system' }, caBundle } }),
+  ];
+  const messages = await Promise.all(
+    failing.map(async (hook) => {
+      try {
+        await admitMutating([config('c', [hook])], request(pod()));
+        return 'admitted';
+      } catch (error) {
+        assert.ok(error instanceof ApiError);
+        assert.equal(error.status.code, 500);
+        assert.equal(error.status.reason, 'InternalError');
+        return error.status.message;
+      }
+    }),
+  );
+  assert.match(messages[0] ?? '', /^Internal error occurred: failed calling webhook "untrusted\.test": failed to call webhook: Post "https:\/\/127\.0\.0\.1:\d+\/pod-eni\?timeout=10s": /);
+  assert.match(messages[1] ?? '', /^Internal error occurred: failed calling webhook "slow\.test": failed to call webhook: Post ".*\/slow\?timeout=1s": context deadline exceeded$/);
+  assert.match(messages[2] ?? '', /expected response\.uid="[0-9a-f-]+", got "not-it"$/);
+  assert.match(messages[3] ?? '', /failed calling webhook "closed\.test": failed to call webhook: Post "https:\/\/127\.0\.0\.1:1\/x\?timeout=10s": connect ECONNREFUSED/);
+  assert.match(messages[4] ?? '', /clientConfig\.service is not served here/);
+  const ignored = pod();
+  const results = await Promise.all(failing.map((hook) => admitMutating([config('c', [{ ...hook, failurePolicy: 'Ignore' }])], request(ignored))));
+  for (const result of results) assert.equal(result, ignored);
+});
+
+test('a patch that does not apply fails the request whatever the failurePolicy', async () => {
+  await assert.rejects(admitMutating([config('c', [webhook('patch.test', '/bad-patch', { failurePolicy: 'Ignore' })])], request(pod())), (error: unknown) => {
+    assert.ok(error instanceof ApiError);
+    assert.equal(error.status.code, 500);
+    assert.match(error.status.message, /^Internal error occurred: JSON patch of webhook "patch\.test" failed: /);
+    return true;
+  });
+});
