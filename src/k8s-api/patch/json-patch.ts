@@ -1,7 +1,7 @@
 /**
  * RFC 6902 JSON patch with the semantics of the library the API server uses (evanphx/json-patch): add, remove,
- * replace, move, copy, test; `-` appends; negative array indices count from the end; removing or replacing a
- * missing member fails. Failures are JsonPatchFailure (the server answers 422); a body that is not a list of
+ * replace, move, copy, test; `-` appends; negative array indices count from the end; removing a missing member
+ * fails, replacing one sets it. Failures are JsonPatchFailure (the server answers 422); a body that is not a list of
  * operations is JsonPatchUndecodable (400).
  */
 
@@ -86,8 +86,8 @@ function remove(doc: Json, tokens: string[], op: string): { doc: Json; removed: 
 function replace(doc: Json, tokens: string[], value: Json): Json {
   if (tokens.length === 0) return value;
   const { parent, key } = parentOf(doc, tokens, 'replace');
+  // as in the server's library, replacing a missing member of an object sets it
   if (Array.isArray(parent)) parent[arrayIndex(key, parent.length, false, 'replace')] = value;
-  else if (!Object.hasOwn(parent, key)) throw new JsonPatchFailure(`replace operation does not apply: doc is missing key: /${tokens.join('/')}: missing value`);
   else parent[key] = value;
   return doc;
 }
