@@ -8,7 +8,7 @@ import type { Cause, KubeObject, ResourceType } from '../types.js';
 import { ageOf, at, column, list, orNone } from './columns.js';
 import { defineKind } from './define.js';
 import { dns1123Subdomain, forbidden, isRecord } from './fields.js';
-import { defaultPodSpec, defaultTolerationSeconds, validatePodSpec } from './podspec.js';
+import { defaultPodOnly, defaultPodSpec, defaultTolerationSeconds, validatePodSpec } from './podspec.js';
 
 type Obj = Record<string, unknown>;
 
@@ -37,6 +37,7 @@ function qosClass(spec: Obj): string {
 function defaultPod(obj: KubeObject): void {
   if (!isRecord(obj.spec)) return;
   defaultPodSpec(obj.spec);
+  defaultPodOnly(obj.spec);
   defaultTolerationSeconds(obj.spec);
   const status = isRecord(obj.status) ? obj.status : (obj.status = {});
   if (status.phase === undefined) status.phase = 'Pending';

@@ -64,7 +64,7 @@ function defaultVolume(v: Obj): void {
   if (!known.some((k) => v[k] !== undefined)) v.emptyDir = {};
 }
 
-/** SetDefaults_PodSpec and its containers' and volumes' defaults; the service account admission's `default`. */
+/** SetDefaults_PodSpec and its containers' and volumes' defaults (for pods and pod templates alike). */
 export function defaultPodSpec(spec: Obj): void {
   setIfUnset(spec, 'restartPolicy', 'Always');
   setIfUnset(spec, 'dnsPolicy', 'ClusterFirst');
@@ -74,12 +74,26 @@ export function defaultPodSpec(spec: Obj): void {
   setIfUnset(spec, 'enableServiceLinks', true);
   setIfUnset(spec, 'preemptionPolicy', 'PreemptLowerPriority');
   setIfUnset(spec, 'priority', 0);
-  setIfUnset(spec, 'serviceAccountName', typeof spec.serviceAccount === 'string' && spec.serviceAccount ? spec.serviceAccount : 'default');
-  // the v1 conversion mirrors serviceAccountName into the deprecated serviceAccount field
-  setIfUnset(spec, 'serviceAccount', spec.serviceAccountName);
+  // the v1 conversion mirrors serviceAccountName and the deprecated serviceAccount into each other
+  if (typeof spec.serviceAccountName !== 'string' && typeof spec.serviceAccount === 'string') spec.serviceAccountName = spec.serviceAccount;
+  if (typeof spec.serviceAccountName === 'string') setIfUnset(spec, 'serviceAccount', spec.serviceAccountName);
   const hostNetwork = spec.hostNetwork === true;
   for (const c of [...records(spec.containers), ...records(spec.initContainers)]) defaultContainer(c, hostNetwork);
   for (const v of records(spec.volumes)) defaultVolume(v);
+}
+
+/** What a Pod (not a template) gets on top: the ServiceAccount admission's `default`, requests defaulted from limits. */
+export function defaultPodOnly(spec: Obj): void {
+  if (typeof spec.serviceAccountName !== 'string' || spec.serviceAccountName === '') {
+    spec.serviceAccountName = 'default';
+    spec.serviceAccount = 'default';
+  }
+  for (const c of [...records(spec.containers), ...records(spec.initContainers)]) {
+    const resources = isRecord(c.resources) ? c.resources : undefined;
+    if (!resources || !isRecord(resources.limits)) continue;
+    const requests = isRecord(resources.requests) ? resources.requests : (resources.requests = {});
+    for (const [name, quantity] of Object.entries(resources.limits)) setIfUnset(requests, name, quantity);
+  }
 }
 
 /** The DefaultTolerationSeconds admission plugin: tolerate not-ready and unreachable nodes for 300s. */
