@@ -37,6 +37,20 @@ export interface CrdNames {
 /** spec.names with what defaulting fills in (singular: the kind in lower case; listKind: the kind + List). */
 export function crdNames(crd: KubeObject): CrdNames {
   const names = isObject(crd['spec']) && isObject((crd['spec'] as Json)['names']) ? ((crd['spec'] as Json)['names'] as Json) : {};
+  return namesFrom(names);
+}
+
+/**
+ * The names the CRD's resources are served under: status.acceptedNames once the naming controller accepted a plural
+ * and kind (a later change to a name another resource uses is not served), spec.names before that.
+ */
+export function servedNames(crd: KubeObject): CrdNames {
+  const status = isObject(crd['status']) ? (crd['status'] as Json) : {};
+  const accepted = isObject(status['acceptedNames']) ? (status['acceptedNames'] as Json) : {};
+  return text(accepted['plural']) && text(accepted['kind']) ? namesFrom(accepted) : crdNames(crd);
+}
+
+function namesFrom(names: Json): CrdNames {
   const kind = text(names['kind']);
   return {
     plural: text(names['plural']),
@@ -63,7 +77,7 @@ function versionsOf(crd: KubeObject): Json[] {
 /** One ResourceType per served version of the CRD, each validating against its version's schema. */
 export function crdTypes(crd: KubeObject): ResourceType[] {
   const spec = specOf(crd);
-  const names = crdNames(crd);
+  const names = servedNames(crd);
   const group = text(spec['group']);
   const namespaced = spec['scope'] !== 'Cluster';
   return versionsOf(crd)
@@ -394,18 +408,25 @@ export function crdStatus(crd: KubeObject, taken: ResourceType[], now: () => Dat
   const oldStatus = isObject(crd['status']) ? (crd['status'] as Json) : {};
   const oldAccepted = isObject(oldStatus['acceptedNames']) ? (oldStatus['acceptedNames'] as Json) : {};
   const sameGroup = taken.filter((type) => type.group === group);
-  const conflicts: Array<[reason: string, name: string]> = [];
   const used = (pick: (type: ResourceType) => string[]) => new Set(sameGroup.flatMap(pick));
-  const check = (reason: string, names: string[], inUse: Set<string>) => {
-    const clash = names.find((name) => name !== '' && inUse.has(name));
-    if (clash !== undefined) conflicts.push([reason, clash]);
+  const resourceNames = used((type) => [type.plural, type.singular, ...type.shortNames]);
+  const kindNames = used((type) => [type.kind, type.listKind]);
+  // each name is accepted on its own (the others keep their accepted value); the last conflict names the condition
+  const accepted: Json = { ...oldAccepted };
+  let conflict: { reason: string; name: string } | undefined;
+  const accept = (field: keyof CrdNames, reason: string, inUse: Set<string>) => {
+    const value = requested[field];
+    const clash = (Array.isArray(value) ? value : [value]).find((name) => name !== '' && inUse.has(name));
+    if (clash === undefined) accepted[field] = value;
+    else conflict = { reason, name: clash };
   };
-  const everyName = (type: ResourceType) => [type.plural, type.singular, ...type.shortNames];
-  check('PluralConflict', [requested.plural], used(everyName));
-  check('SingularConflict', [requested.singular], used(everyName));
-  check('ShortNamesConflict', requested.shortNames, used(everyName));
-  check('KindConflict', [requested.kind], used((type) => [type.kind, type.listKind]));
-  check('ListKindConflict', [requested.listKind], used((type) => [type.kind, type.listKind]));
+  accept('plural', 'PluralConflict', resourceNames);
+  accept('singular', 'SingularConflict', resourceNames);
+  accept('shortNames', 'ShortNamesConflict', resourceNames);
+  accept('kind', 'KindConflict', kindNames);
+  accept('listKind', 'ListKindConflict', kindNames);
+  accept('categories', '', new Set());
+  for (const [key, value] of Object.entries(accepted)) if (value === '' || (Array.isArray(value) && value.length === 0)) delete accepted[key];
 
   const oldConditions = Array.isArray(oldStatus['conditions']) ? (oldStatus['conditions'] as Condition[]) : [];
   const condition = (type: string, status: Condition['status'], reason: string, message: string): Condition => {
@@ -413,26 +434,19 @@ export function crdStatus(crd: KubeObject, taken: ResourceType[], now: () => Dat
     const lastTransitionTime = old && old.status === status ? old.lastTransitionTime : rfc3339(now());
     return { type, status, reason, message, lastTransitionTime };
   };
-  const firstConflict = conflicts[0];
-  const namesAccepted = firstConflict
-    ? condition('NamesAccepted', 'False', firstConflict[0], `${JSON.stringify(firstConflict[1])} is already in use`)
+  const namesAccepted = conflict
+    ? condition('NamesAccepted', 'False', conflict.reason, `${JSON.stringify(conflict.name)} is already in use`)
     : condition('NamesAccepted', 'True', 'NoConflicts', 'no conflicts found');
   const wasEstablished = oldConditions.some((c) => isObject(c) && c.type === 'Established' && c.status === 'True');
   const established =
-    firstConflict && !wasEstablished
+    conflict && !wasEstablished
       ? condition('Established', 'False', 'NotAccepted', 'not all names are accepted')
       : condition('Established', 'True', 'InitialNamesAccepted', 'the initial names have been accepted');
-  const acceptedNames = firstConflict ? oldAccepted : { ...requested };
-  if (!firstConflict) {
-    const names = acceptedNames as Json;
-    if ((names['shortNames'] as string[]).length === 0) delete names['shortNames'];
-    if ((names['categories'] as string[]).length === 0) delete names['categories'];
-  }
   const storageVersion = versionsOf(crd).find((version) => version['storage'] === true);
   const storedVersions = strings(oldStatus['storedVersions']);
   const storage = text(storageVersion?.['name']);
   if (storage && !storedVersions.includes(storage)) storedVersions.push(storage);
-  return { conditions: [namesAccepted, established], acceptedNames, storedVersions };
+  return { conditions: [namesAccepted, established], acceptedNames: accepted, storedVersions };
 }
 
 /** Whether the CRD's status says its resources are served (A registers its types then). */

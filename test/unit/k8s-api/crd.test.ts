@@ -152,5 +152,17 @@ test('crdStatus: names accepted and established; a plural already served in the 
   const conditions = conflict['conditions'] as Array<Record<string, string>>;
   assert.deepEqual([conditions[0]?.['status'], conditions[0]?.['reason'], conditions[0]?.['message']], ['False', 'PluralConflict', '"cninodes" is already in use']);
   assert.deepEqual([conditions[1]?.['status'], conditions[1]?.['reason']], ['False', 'NotAccepted']);
-  assert.deepEqual(conflict['acceptedNames'], {});
+  assert.deepEqual(conflict['acceptedNames'], { singular: 'othernode', kind: 'OtherNode', listKind: 'OtherNodeList' }, 'each free name is accepted');
+});
+
+test('an established CRD whose plural changes to a taken one keeps being served under its accepted plural', () => {
+  const crd = fixture('eniconfig-crd.yaml');
+  crdDefinitionType.applyDefaults(crd);
+  crd['status'] = crdStatus(crd, []);
+  const pods = builtinTypes().filter((t) => t.plural === 'pods').map((t) => ({ ...t, group: 'crd.k8s.amazonaws.com' }));
+  (crd['spec'] as { names: Record<string, unknown> }).names['plural'] = 'pods';
+  crd['status'] = crdStatus(crd, pods);
+  const conditions = (crd['status'] as { conditions: Array<Record<string, string>> }).conditions;
+  assert.deepEqual(conditions.map((c) => [c.type, c.status, c.reason]), [['NamesAccepted', 'False', 'PluralConflict'], ['Established', 'True', 'InitialNamesAccepted']]);
+  assert.deepEqual(crdTypes(crd).map((t) => t.plural), ['eniconfigs']);
 });
