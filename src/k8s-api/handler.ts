@@ -65,7 +65,6 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
       size += chunk.length;
       if (size > max) {
         req.removeAllListeners('data');
-        req.pause();
         reject(tooLarge());
         return;
       }
@@ -229,9 +228,15 @@ export async function handleRequest(deps: HandlerDeps, req: IncomingMessage, res
     await dispatch(deps, req, res, target);
   } catch (err) {
     if (err instanceof ApiError) {
+      if (err.status.code === 413 && !req.complete) {
+        // the rest of the body is read and dropped, so a client still sending it gets the answer rather than a reset;
+        // the connection then closes (what is left of the body must not be read as the next request), after a
+        // second at most
+        res.setHeader('connection', 'close');
+        req.resume();
+        res.once('finish', () => setTimeout(() => req.destroy(), 1000).unref());
+      }
       sendStatus(res, err);
-      // a body left unread (too large) must not be read as the next request
-      if (err.status.code === 413) res.once('finish', () => req.destroy());
       return;
     }
     throw err;
