@@ -10,3 +10,4 @@ export { invalidError, causeText } from './field-errors.js';
 export { startKubeApiServer, type KubeApiServer, type KubeApiServerOptions } from './server.js';
 export { renderKubeconfig, writeKubeconfig, type KubeconfigContent } from './kubeconfig.js';
 export { crdDefinitionType, crdTypes, crdStatus, crdEstablished, crdNames } from './crd.js';
+export { admitMutating, type AdmissionRequest, type AdmissionOperation } from './webhooks.js';
