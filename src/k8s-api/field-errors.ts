@@ -1,44 +1,27 @@
 /**
- * Kubernetes' field errors (apimachinery's field.Error) as `Cause`s, and the 422 Invalid they add up to: the cause's
- * message is the error's body (`Invalid value: 599: may not specify …`), the Status message prefixes each with its
- * field, exactly as the real server words them.
+ * Kubernetes' field errors (apimachinery's field.Error) as `Cause`s — the common ones are the built-in kinds', the
+ * rest here — and the 422 Invalid they add up to: the cause's message is the error's body (`Invalid value: 599: may
+ * not specify …`), the Status message prefixes each with its field, exactly as the real server words them.
  */
 import { type Cause, apiError, type ApiError } from './types.js';
 
-/** Go's `%v`/`%q` rendering of a bad value, as field errors print it: strings quoted, numbers and booleans bare. */
-export function formatValue(value: unknown): string {
+export { duplicate, forbidden as forbiddenField, invalid, required, typeInvalid } from './builtin/fields.js';
+
+/** Go's rendering of a bad value in field errors: strings quoted, numbers and booleans bare, nil as "null". */
+function formatValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (value === null || value === undefined) return '"null"';
   return JSON.stringify(value);
 }
 
-export function required(field: string, detail = ''): Cause {
-  return { reason: 'FieldValueRequired', message: withDetail('Required value', detail), field };
-}
-
-export function invalid(field: string, value: unknown, detail: string): Cause {
-  return { reason: 'FieldValueInvalid', message: withDetail(`Invalid value: ${formatValue(value)}`, detail), field };
-}
-
-/** A value of the wrong JSON type; `value` is what the schema check prints (the found type's name, or the value). */
-export function typeInvalid(field: string, value: unknown, detail: string): Cause {
-  return { reason: 'FieldValueTypeInvalid', message: withDetail(`Invalid value: ${formatValue(value)}`, detail), field };
-}
-
+/** An enum's refusal; the supported values may be of any JSON type (CRD schemas' `enum`). */
 export function notSupported(field: string, value: unknown, supported: unknown[]): Cause {
-  const detail = supported.length > 0 ? `supported values: ${supported.map(formatValue).join(', ')}` : '';
-  return { reason: 'FieldValueNotSupported', message: withDetail(`Unsupported value: ${formatValue(value)}`, detail), field };
+  const detail = supported.length > 0 ? `: supported values: ${supported.map(formatValue).join(', ')}` : '';
+  return { reason: 'FieldValueNotSupported', message: `Unsupported value: ${formatValue(value)}${detail}`, field };
 }
 
-export function forbiddenField(field: string, detail: string): Cause {
-  return { reason: 'FieldValueForbidden', message: withDetail('Forbidden', detail), field };
-}
-
-export function duplicate(field: string, value: unknown): Cause {
-  return { reason: 'FieldValueDuplicate', message: `Duplicate value: ${formatValue(value)}`, field };
-}
-
+/** A string longer than the schema's maxLength, worded as apiextensions servers up to 1.31 word it. */
 export function tooLong(field: string, max: number): Cause {
   return { reason: 'FieldValueTooLong', message: `Too long: may not be longer than ${max}`, field };
 }
@@ -66,8 +49,4 @@ export function invalidError(kind: string, group: string, name: string, causes: 
     kind,
     causes,
   });
-}
-
-function withDetail(body: string, detail: string): string {
-  return detail ? `${body}: ${detail}` : body;
 }
