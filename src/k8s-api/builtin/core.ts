@@ -2,7 +2,7 @@
  * The core (v1) kinds other than Pod: Namespace, Node, ServiceAccount, Secret, ConfigMap and Event, plus
  * events.k8s.io/v1 Event — their defaults, validation and columns as the real server has them.
  */
-import type { Cause, KubeObject, ResourceType } from '../types.js';
+import type { Cause, KubeObject, PrinterColumn, ResourceType } from '../types.js';
 import { ageOf, at, column, list, orNone } from './columns.js';
 import { defineKind } from './define.js';
 import { apiError } from '../types.js';
@@ -328,14 +328,61 @@ export function configMapType(): ResourceType {
   });
 }
 
-function eventLastSeen(o: KubeObject): string {
-  const t = at(o, 'series', 'lastObservedTime') ?? at(o, 'lastTimestamp') ?? at(o, 'eventTime') ?? o.metadata.creationTimestamp;
-  return ageOf(t);
+/** A field of an Event under its v1 name or its events.k8s.io/v1 name (one stored kind, two versions). */
+function eventField(o: KubeObject, v1: string, eventsV1: string): unknown {
+  return o[v1] ?? o[eventsV1];
 }
 
-function involvedObject(o: KubeObject): string {
-  const kind = String(at(o, 'involvedObject', 'kind') ?? '').toLowerCase();
-  return `${kind}/${String(at(o, 'involvedObject', 'name') ?? '')}`;
+function microAge(t: unknown): string {
+  return typeof t === 'string' && t !== '' ? ageOf(t) : '<unknown>';
+}
+
+/** The event printer's cells: first and last seen, count, from either version's fields. */
+function eventTimes(o: KubeObject): { first: string; last: string; count: number } {
+  const firstTs = eventField(o, 'firstTimestamp', 'deprecatedFirstTimestamp');
+  const first = firstTs ? microAge(firstTs) : microAge(o.eventTime);
+  const lastTs = eventField(o, 'lastTimestamp', 'deprecatedLastTimestamp');
+  let last = lastTs ? microAge(lastTs) : first;
+  let count = Number(eventField(o, 'count', 'deprecatedCount') ?? 0);
+  const series = o.series;
+  if (isRecord(series)) {
+    last = microAge(series.lastObservedTime);
+    count = Number(series.count ?? 0);
+  } else if (count === 0) {
+    count = 1;
+  }
+  return { first, last, count };
+}
+
+function eventObject(o: KubeObject): string {
+  const ref = eventField(o, 'involvedObject', 'regarding');
+  const kind = String(at(ref, 'kind') ?? '').toLowerCase();
+  const name = at(ref, 'name');
+  return typeof name === 'string' && name !== '' ? `${kind}/${name}` : kind;
+}
+
+function eventSource(o: KubeObject): string {
+  const source = eventField(o, 'source', 'deprecatedSource');
+  const component = String(at(source, 'component') ?? '') || String(o.reportingController ?? o.reportingComponent ?? '');
+  const instance = String(at(source, 'host') ?? '') || String(o.reportingInstance ?? '');
+  if (component === '') return '<unknown>';
+  return instance === '' ? component : `${component}, ${instance}`;
+}
+
+/** The real event printer's table: no leading NAME (it is a wide column at the end) and no AGE. */
+function eventColumns(): PrinterColumn[] {
+  return [
+    column('Last Seen', 'string', (o) => eventTimes(o).last),
+    column('Type', 'string', (o) => String(o.type ?? '')),
+    column('Reason', 'string', (o) => String(o.reason ?? '')),
+    column('Object', 'string', eventObject),
+    column('Subobject', 'string', (o) => String(at(eventField(o, 'involvedObject', 'regarding'), 'fieldPath') ?? ''), 1),
+    column('Source', 'string', eventSource, 1),
+    column('Message', 'string', (o) => String(eventField(o, 'message', 'note') ?? '').trim()),
+    column('First Seen', 'string', (o) => eventTimes(o).first, 1),
+    column('Count', 'integer', (o) => eventTimes(o).count, 1),
+    column('Name', 'string', (o) => String(o.metadata.name ?? ''), 1),
+  ];
 }
 
 export function coreEventType(): ResourceType {
@@ -346,18 +393,7 @@ export function coreEventType(): ResourceType {
     plural: 'events',
     namespaced: true,
     shortNames: ['ev'],
-    columns: [
-      column('Last Seen', 'string', eventLastSeen),
-      column('Type', 'string', (o) => String(o.type ?? '')),
-      column('Reason', 'string', (o) => String(o.reason ?? '')),
-      column('Object', 'string', involvedObject),
-      column('Subobject', 'string', (o) => String(at(o, 'involvedObject', 'fieldPath') ?? ''), 1),
-      column('Source', 'string', (o) => [at(o, 'source', 'component'), at(o, 'source', 'host')].filter((x) => typeof x === 'string' && x).join(', '), 1),
-      column('Message', 'string', (o) => String(o.message ?? '')),
-      column('First Seen', 'string', (o) => ageOf(at(o, 'firstTimestamp') ?? at(o, 'eventTime')), 1),
-      column('Count', 'string', (o) => String(at(o, 'series', 'count') ?? at(o, 'count') ?? 1), 1),
-      column('Name', 'string', (o) => String(o.metadata.name ?? ''), 1),
-    ],
+    columns: eventColumns(),
     noAge: true,
     nameCheck: dns1123Subdomain,
     defaults(obj) {
@@ -388,6 +424,8 @@ export function eventsEventType(): ResourceType {
     plural: 'events',
     namespaced: true,
     shortNames: ['ev'],
+    columns: eventColumns(),
+    noAge: true,
     nameCheck: dns1123Subdomain,
     validate(obj) {
       const causes: Cause[] = [];

@@ -74,7 +74,9 @@ function subjectsOf(obj: KubeObject, kind: string): string {
     .join(', ');
 }
 
-const createdAt = column('Created At', 'date', (o) => o.metadata.creationTimestamp ?? '', 0, 'CreationTimestamp is a timestamp representing the server time when this object was created.');
+// the real printer's cell is the RFC 3339 time itself (not an age), so the column is a string here: a table code that
+// turns `date` cells into ages would print it as one
+const createdAt = column('Created At', 'string', (o) => o.metadata.creationTimestamp ?? '', 0, 'CreationTimestamp is a timestamp representing the server time when this object was created.');
 
 function bindingColumns() {
   return [
