@@ -20,6 +20,7 @@ import { createServingMaterial, servingNames, type ServingMaterial } from './tls
 import { answerTokenRequest, createTokens, ADMIN_USER } from './tokens.js';
 import { type Identity, type KubeObject, type RequestAttributes, type ResourceType } from './types.js';
 import { WatchHub } from './watch.js';
+import { admitMutating, type AdmissionRequest } from './webhooks.js';
 import { serveWatch } from './watch-stream.js';
 
 export interface KubeApiServerOptions {
@@ -87,7 +88,10 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
       if (event.resource.startsWith(`${RBAC_GROUP}/`)) policy = undefined;
       hub.publish(event);
     };
-    const api: ObjectApi = new ObjectApi(store, registry, controllerHooks((): ObjectApi => api, tokens, tls.caPem));
+    const api: ObjectApi = new ObjectApi(store, registry, {
+      ...controllerHooks((): ObjectApi => api, tokens, tls.caPem),
+      admit: (operation, type, object, oldObject, userInfo) => admit(store, { operation, type, object, ...(oldObject ? { oldObject } : {}), userInfo }),
+    });
     const admin: Identity = { user: ADMIN_USER, groups: ['system:masters', 'system:authenticated'] };
     await bootstrap(api, admin);
 
@@ -173,4 +177,16 @@ async function bootstrap(api: ObjectApi, admin: Identity): Promise<void> {
   };
   for (const name of DEFAULT_NAMESPACES) await create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   for (const obj of bootstrapPolicy()) await create(obj);
+}
+
+const WEBHOOK_CONFIGS = resourceKey('admissionregistration.k8s.io', 'mutatingwebhookconfigurations');
+
+/** Mutating admission: the stored webhook configurations called on the object (nothing to do when there are none). */
+async function admit(store: ObjectStore, req: Omit<AdmissionRequest, 'namespace' | 'namespaceLabels'>): Promise<KubeObject> {
+  const configs = [...store.scan(WEBHOOK_CONFIGS, undefined)];
+  if (configs.length === 0) return req.object;
+  const namespace = req.type.namespaced ? (req.object.metadata.namespace ?? '') : '';
+  const isNamespace = req.type.group === '' && req.type.plural === 'namespaces';
+  const nsObject = isNamespace ? req.object : namespace ? store.get({ resource: resourceKey('', 'namespaces'), namespace: '', name: namespace }) : undefined;
+  return admitMutating(configs, { ...req, namespace: isNamespace ? (req.object.metadata.name ?? '') : namespace, namespaceLabels: nsObject?.metadata.labels ?? {} });
 }

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
+import { createServingMaterial } from '../../../src/k8s-api/tls.js';
 import { configMap, startTestServer, type TestServer } from './server-harness.js';
 
 let s: TestServer;
@@ -208,4 +211,47 @@ test('Accept as=Table answers a meta.k8s.io/v1 Table with the type\'s columns', 
   assert.equal(table.json.kind, 'Table');
   assert.deepEqual(table.json.columnDefinitions.slice(0, 5).map((c: any) => c.name), ['Name', 'Ready', 'Status', 'Restarts', 'Age']);
   assert.ok(table.json.rows.length >= 1);
+});
+
+test('a mutating webhook is called on create and its JSONPatch applied before validation', async () => {
+  const tls = await createServingMaterial(['127.0.0.1']);
+  const seen: string[] = [];
+  const hook = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const review = JSON.parse(body);
+      seen.push(`${review.request.operation} ${review.request.kind.kind}`);
+      const patch = Buffer.from(JSON.stringify([{ op: 'add', path: '/metadata/labels', value: { mutated: 'yes' } }])).toString('base64');
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true, patchType: 'JSONPatch', patch } }));
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  try {
+    const port = (hook.address() as AddressInfo).port;
+    const config = {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: 'label-pods' },
+      webhooks: [
+        {
+          name: 'label.example.com',
+          admissionReviewVersions: ['v1'],
+          sideEffects: 'None',
+          clientConfig: { url: `https://127.0.0.1:${port}/mutate`, caBundle: Buffer.from(tls.caPem).toString('base64') },
+          rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
+        },
+      ],
+    };
+    const created = await s.request('POST', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', config);
+    assert.equal(created.status, 201, created.text);
+    const p = await s.request('POST', '/api/v1/namespaces/default/pods', pod('hooked'));
+    assert.equal(p.status, 201, p.text);
+    assert.deepEqual(p.json.metadata.labels, { mutated: 'yes' });
+    assert.deepEqual(seen, ['CREATE Pod']);
+    await s.request('DELETE', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/label-pods');
+  } finally {
+    await new Promise((r) => hook.close(r));
+  }
 });
