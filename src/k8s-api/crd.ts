@@ -243,7 +243,8 @@ export const crdDefinitionType: ResourceType = {
   verbs: standardVerbs,
   subresources: ['status'],
   strategicMerge: true,
-  printerColumns: [{ name: 'Created At', type: 'date', cell: (obj) => obj.metadata.creationTimestamp }],
+  // the real printer's CREATED AT is the RFC 3339 time itself (a string cell), and the table has no AGE
+  printerColumns: [{ name: 'Created At', type: 'string', cell: (obj) => obj.metadata.creationTimestamp }],
   applyDefaults: defaultCrd,
   validate: validateCrd,
 };

@@ -5,6 +5,7 @@
  * aggregationRule also get the rules of the ClusterRoles their selectors match (the aggregation controller's work,
  * done at evaluation time).
  */
+import { invalid, invalidError } from './field-errors.js';
 import { apiError, type ApiError, type Decision, type Identity, type KubeObject, type RequestAttributes } from './types.js';
 
 export interface RbacPolicy {
@@ -29,7 +30,8 @@ interface Subject {
 }
 
 export function authorize(who: Identity, attrs: RequestAttributes, policy: RbacPolicy): Decision {
-  if (who.groups.includes('system:masters')) return { allowed: true, reason: 'system:masters' };
+  // the privileged-group authorizer in front of RBAC allows system:masters without a reason
+  if (who.groups.includes('system:masters')) return { allowed: true, reason: '' };
   const clusterRoles = new Map(policy.clusterRoles.map((role) => [role.metadata.name ?? '', role]));
   const clusterRoleRules = (name: string): PolicyRule[] => aggregatedRules(clusterRoles.get(name), policy.clusterRoles);
 
@@ -208,6 +210,77 @@ function allowedReason(bindingKind: string, binding: KubeObject, ref: { kind: st
   const where = namespace ? `${bindingKind} "${binding.metadata.name}/${namespace}"` : `${bindingKind} "${binding.metadata.name}"`;
   const who = subject.kind === 'ServiceAccount' ? `ServiceAccount "${subject.namespace || namespace}/${subject.name}"` : `${subject.kind} "${subject.name}"`;
   return `RBAC: allowed by ${where} of ${ref.kind} "${ref.name}" to ${who}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reviews: what `kubectl auth can-i` asks (authorization.k8s.io/v1, created and answered, never stored)
+
+/**
+ * POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews: may the caller do what spec.resourceAttributes (or
+ * spec.nonResourceAttributes) describe? Answers the review with status.allowed (and the allowing rule as reason).
+ */
+export function answerSelfSubjectAccessReview(body: unknown, who: Identity, policy: RbacPolicy): KubeObject {
+  const review = isRecord(body) ? body : {};
+  const spec = isRecord(review['spec']) ? review['spec'] : {};
+  const resource = isRecord(spec['resourceAttributes']) ? spec['resourceAttributes'] : undefined;
+  const nonResource = isRecord(spec['nonResourceAttributes']) ? spec['nonResourceAttributes'] : undefined;
+  if (resource && nonResource) {
+    throw invalidError('SelfSubjectAccessReview', 'authorization.k8s.io', '', [invalid('spec.nonResourceAttributes', nonResource, 'cannot be specified in combination with resourceAttributes')]);
+  }
+  if (!resource && !nonResource) {
+    throw invalidError('SelfSubjectAccessReview', 'authorization.k8s.io', '', [invalid('spec.resourceAttributes', null, 'exactly one of nonResourceAttributes or resourceAttributes must be specified')]);
+  }
+  const field = (record: Record<string, unknown>, key: string): string => (typeof record[key] === 'string' ? (record[key] as string) : '');
+  const attrs: RequestAttributes = resource
+    ? { resourceRequest: true, verb: field(resource, 'verb'), apiGroup: field(resource, 'group'), resource: field(resource, 'resource'), subresource: field(resource, 'subresource'), namespace: field(resource, 'namespace'), name: field(resource, 'name') }
+    : { resourceRequest: false, verb: field(nonResource as Record<string, unknown>, 'verb'), path: field(nonResource as Record<string, unknown>, 'path') };
+  const decision = authorize(who, attrs, policy);
+  return {
+    kind: 'SelfSubjectAccessReview',
+    apiVersion: 'authorization.k8s.io/v1',
+    metadata: { creationTimestamp: null as unknown as string },
+    spec,
+    status: { allowed: decision.allowed, ...(decision.reason ? { reason: decision.reason } : {}) },
+  };
+}
+
+/**
+ * POST /apis/authorization.k8s.io/v1/selfsubjectrulesreviews (`kubectl auth can-i --list`): every rule that applies to
+ * the caller in spec.namespace (ClusterRoleBindings' everywhere, RoleBindings' of that namespace).
+ */
+export function answerSelfSubjectRulesReview(body: unknown, who: Identity, policy: RbacPolicy): KubeObject {
+  const review = isRecord(body) ? body : {};
+  const spec = isRecord(review['spec']) ? review['spec'] : {};
+  const namespace = typeof spec['namespace'] === 'string' ? spec['namespace'] : '';
+  const rules: PolicyRule[] = [];
+  if (who.groups.includes('system:masters')) {
+    rules.push({ verbs: ['*'], apiGroups: ['*'], resources: ['*'], resourceNames: [], nonResourceURLs: [] }, { verbs: ['*'], apiGroups: [], resources: [], resourceNames: [], nonResourceURLs: ['*'] });
+  }
+  for (const binding of policy.clusterRoleBindings) {
+    const ref = roleRef(binding);
+    if (ref.kind === 'ClusterRole' && matchingSubject(binding, who, '')) rules.push(...aggregatedRules(policy.clusterRoles.find((r) => r.metadata.name === ref.name), policy.clusterRoles));
+  }
+  for (const binding of policy.roleBindings) {
+    if (!namespace || binding.metadata.namespace !== namespace || !matchingSubject(binding, who, namespace)) continue;
+    const ref = roleRef(binding);
+    if (ref.kind === 'ClusterRole') rules.push(...aggregatedRules(policy.clusterRoles.find((r) => r.metadata.name === ref.name), policy.clusterRoles));
+    else if (ref.kind === 'Role') rules.push(...rulesOf(policy.roles.find((r) => r.metadata.name === ref.name && r.metadata.namespace === namespace)));
+  }
+  const resourceRules = rules
+    .filter((rule) => rule.resources.length > 0)
+    .map((rule) => ({ verbs: rule.verbs, apiGroups: rule.apiGroups, resources: rule.resources, ...(rule.resourceNames.length ? { resourceNames: rule.resourceNames } : {}) }));
+  const nonResourceRules = rules.filter((rule) => rule.nonResourceURLs.length > 0).map((rule) => ({ verbs: rule.verbs, nonResourceURLs: rule.nonResourceURLs }));
+  return {
+    kind: 'SelfSubjectRulesReview',
+    apiVersion: 'authorization.k8s.io/v1',
+    metadata: { creationTimestamp: null as unknown as string },
+    spec,
+    status: { resourceRules, nonResourceRules, incomplete: false },
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 const BOOTSTRAP_LABELS = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };

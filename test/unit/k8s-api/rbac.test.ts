@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Identity, KubeObject, RequestAttributes } from '../../../src/k8s-api/index.js';
-import { authorize, bootstrapPolicy, forbidden, type RbacPolicy } from '../../../src/k8s-api/rbac.js';
+import { answerSelfSubjectAccessReview, answerSelfSubjectRulesReview, authorize, bootstrapPolicy, forbidden, type RbacPolicy } from '../../../src/k8s-api/rbac.js';
+import { ApiError } from '../../../src/k8s-api/index.js';
 import { serviceAccountIdentity } from '../../../src/k8s-api/tokens.js';
 
 const awsNode = serviceAccountIdentity('kube-system', 'aws-node', 'uid-1');
@@ -132,4 +133,29 @@ test('the bootstrap policy binds cluster-admin to system:masters and discovery t
   const binding = objects.find((o) => o.kind === 'ClusterRoleBinding' && o.metadata.name === 'cluster-admin');
   assert.deepEqual(binding?.['subjects'], [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:masters' }]);
   assert.equal(binding?.metadata.labels?.['kubernetes.io/bootstrapping'], 'rbac-defaults');
+});
+
+test('SelfSubjectAccessReview answers kubectl auth can-i from the same rules', () => {
+  const ask = (resourceAttributes: Record<string, string>) =>
+    answerSelfSubjectAccessReview({ apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes } }, awsNode, policy);
+  const yes = ask({ namespace: 'default', verb: 'list', resource: 'pods' });
+  assert.equal(yes.kind, 'SelfSubjectAccessReview');
+  assert.deepEqual(yes['status'], { allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "aws-node" of ClusterRole "aws-node" to ServiceAccount "kube-system/aws-node"' });
+  assert.deepEqual(ask({ namespace: 'default', verb: 'delete', resource: 'pods', name: 'x' })['status'], { allowed: false });
+  const path = answerSelfSubjectAccessReview({ spec: { nonResourceAttributes: { path: '/version', verb: 'get' } } }, awsNode, policy);
+  assert.equal((path['status'] as { allowed: boolean }).allowed, true);
+  assert.throws(
+    () => answerSelfSubjectAccessReview({ spec: {} }, awsNode, policy),
+    (error: unknown) => error instanceof ApiError && error.status.code === 422 && error.status.message === 'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified',
+  );
+});
+
+test('SelfSubjectRulesReview lists the rules that apply in a namespace (kubectl auth can-i --list)', () => {
+  const review = answerSelfSubjectRulesReview({ spec: { namespace: 'team' } }, alice, policy);
+  const status = review['status'] as { resourceRules: Array<{ resources: string[]; verbs: string[] }>; nonResourceRules: Array<{ nonResourceURLs: string[] }>; incomplete: boolean };
+  assert.ok(status.resourceRules.some((rule) => rule.resources.includes('configmaps') && rule.verbs.includes('get')), 'the team Role');
+  assert.ok(status.resourceRules.some((rule) => rule.resources.includes('selfsubjectaccessreviews')), 'system:basic-user');
+  assert.ok(!status.resourceRules.some((rule) => rule.resources.includes('daemonsets')), 'edit is bound in sandbox only');
+  assert.ok(status.nonResourceRules.some((rule) => rule.nonResourceURLs.includes('/api/*')), 'system:discovery');
+  assert.equal(status.incomplete, false);
 });
