@@ -30,10 +30,15 @@ function isMap(v: unknown): v is JsonMap {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Go's %v of a value, for error messages. */
+/** Go's %v of a value, for error messages — cut short, as a 3 MiB patch must not make a 3 MiB message. */
 function goString(v: Json): string {
-  if (isMap(v)) return `map[${Object.keys(v).sort().map((k) => `${k}:${goString(v[k])}`).join(' ')}]`;
-  if (Array.isArray(v)) return `[${v.map(goString).join(' ')}]`;
+  const full = goValue(v);
+  return full.length > 1024 ? `${full.slice(0, 1024)}...` : full;
+}
+
+function goValue(v: Json): string {
+  if (isMap(v)) return `map[${Object.keys(v).sort().map((k) => `${k}:${goValue(v[k])}`).join(' ')}]`;
+  if (Array.isArray(v)) return `[${v.map(goValue).join(' ')}]`;
   if (v === null || v === undefined) return '<nil>';
   return String(v);
 }
@@ -210,24 +215,26 @@ function partitionPrimitives(list: Json[], by: Json[]): [Json[], Json[]] {
 }
 
 function partitionMaps(list: Json[], by: Json[], mergeKey: string): [Json[], Json[]] {
+  const keys = keyValues(by, mergeKey);
   const patchItems: Json[] = [];
   const serverOnly: Json[] = [];
   for (const v of list) {
     if (!isMap(v)) throw bad(`expected map[string]interface{}, but got ${goString(v)}`);
     if (!Object.hasOwn(v, mergeKey)) throw noMergeKey(v, mergeKey);
-    if (findByKey(by, mergeKey, v[mergeKey]) >= 0) patchItems.push(v);
+    if (keys.has(v[mergeKey])) patchItems.push(v);
     else serverOnly.push(v);
   }
   return [patchItems, serverOnly];
 }
 
-function findByKey(list: Json[], key: string, value: Json): number {
-  for (let i = 0; i < list.length; i++) {
-    const v = list[i];
+/** The merge key values present in a list of maps (the list's elements must all be maps). */
+function keyValues(list: Json[], key: string): Set<Json> {
+  const keys = new Set<Json>();
+  list.forEach((v, i) => {
     if (!isMap(v)) throw bad(`value for key ${i} is not a map.`);
-    if (Object.hasOwn(v, key) && v[key] === value) return i;
-  }
-  return -1;
+    if (Object.hasOwn(v, key)) keys.add(v[key]);
+  });
+  return keys;
 }
 
 /** Removes maps that carry `$patch` (they are directives, not content), recursively. */
@@ -308,6 +315,7 @@ function mergeSlice(original: Json[], patch: Json[], schema: PatchMeta, mergeKey
 
 function mergeSliceWithSpecialElements(original: Json[], patch: Json[], mergeKey: string): [Json[], Json[]] {
   const plain: Json[] = [];
+  const deleted = new Set<Json>();
   let replace = false;
   for (const v of patch) {
     const m = v as JsonMap;
@@ -318,7 +326,7 @@ function mergeSliceWithSpecialElements(original: Json[], patch: Json[], mergeKey
     switch (m[directiveMarker]) {
       case 'delete':
         if (!Object.hasOwn(m, mergeKey)) throw noMergeKey(m, mergeKey);
-        original = original.filter((o) => !(isMap(o) && Object.hasOwn(o, mergeKey) && o[mergeKey] === m[mergeKey]));
+        deleted.add(m[mergeKey]);
         break;
       case 'replace':
         replace = true;
@@ -329,16 +337,30 @@ function mergeSliceWithSpecialElements(original: Json[], patch: Json[], mergeKey
         throw badPatchType(m[directiveMarker], m);
     }
   }
+  if (deleted.size > 0) {
+    keyValues(original, mergeKey);
+    original = original.filter((o) => !(Object.hasOwn(o as JsonMap, mergeKey) && deleted.has((o as JsonMap)[mergeKey])));
+  }
   return replace ? [plain, []] : [original, plain];
 }
 
 function mergeSliceWithoutSpecialElements(original: Json[], patch: Json[], mergeKey: string, schema: PatchMeta): Json[] {
+  // the first element with each merge key value, as a linear search from the start finds it
+  const at = new Map<Json, number>();
+  original.forEach((o, i) => {
+    if (!isMap(o)) throw bad(`value for key ${i} is not a map.`);
+    if (Object.hasOwn(o, mergeKey) && !at.has(o[mergeKey])) at.set(o[mergeKey], i);
+  });
   for (const v of patch) {
     const m = v as JsonMap;
     if (!Object.hasOwn(m, mergeKey)) throw noMergeKey(m, mergeKey);
-    const i = findByKey(original, mergeKey, m[mergeKey]);
-    if (i >= 0) original[i] = mergeMap(original[i] as JsonMap, m, schema);
-    else original.push(v);
+    const i = at.get(m[mergeKey]);
+    if (i !== undefined) {
+      original[i] = mergeMap(original[i] as JsonMap, m, schema);
+    } else {
+      at.set(m[mergeKey], original.length);
+      original.push(v);
+    }
   }
   return original;
 }
@@ -348,12 +370,20 @@ function valueForOrder(item: Json, mergeKey: string, kind: string): Json {
   return isMap(item) ? item[mergeKey] : null;
 }
 
-function indexIn(list: Json[], item: Json, mergeKey: string, kind: string): number {
-  const want = valueForOrder(item, mergeKey, kind);
-  return list.findIndex((v) => valueForOrder(v, mergeKey, kind) === want);
+/** Where each item's value (its merge key's, for maps) first appears in list, -1 when absent. */
+function positionsIn(list: Json[], mergeKey: string, kind: string): (item: Json) => number {
+  const first = new Map<Json, number>();
+  list.forEach((v, i) => {
+    const key = valueForOrder(v, mergeKey, kind);
+    if (!first.has(key)) first.set(key, i);
+  });
+  return (item) => first.get(valueForOrder(item, mergeKey, kind)) ?? -1;
 }
 
-/** sort.SliceStable as Go runs it on short lists (insertion sort), with the server's not-quite-strict comparator. */
+/**
+ * sort.SliceStable by position in order. When every item has a position this is an ordinary stable sort; otherwise
+ * it is run as Go runs it on short lists (insertion sort) with the server's not-quite-strict comparator.
+ */
 function normalizeSliceOrder(toSort: Json[], order: Json[], mergeKey: string, kind: string): Json[] {
   let items = toSort;
   let toDelete: Json[] = [];
@@ -366,19 +396,17 @@ function normalizeSliceOrder(toSort: Json[], order: Json[], mergeKey: string, ki
     }
     [items, toDelete] = extractToDeleteItems(toSort);
   }
-  const less = (a: Json, b: Json): boolean => {
-    const ia = indexIn(order, a, mergeKey, kind);
-    if (ia >= 0) {
-      const ib = indexIn(order, b, mergeKey, kind);
-      if (ib >= 0) return ia < ib;
+  const position = positionsIn(order, mergeKey, kind);
+  const ranked = items.map((item) => ({ item, at: position(item) }));
+  if (ranked.every((r) => r.at >= 0)) {
+    ranked.sort((a, b) => a.at - b.at);
+  } else {
+    const less = (a: { at: number }, b: { at: number }): boolean => (a.at >= 0 && b.at >= 0 ? a.at < b.at : true);
+    for (let i = 1; i < ranked.length; i++) {
+      for (let j = i; j > 0 && less(ranked[j]!, ranked[j - 1]!); j--) [ranked[j], ranked[j - 1]] = [ranked[j - 1]!, ranked[j]!];
     }
-    return true;
-  };
-  const out = [...items];
-  for (let i = 1; i < out.length; i++) {
-    for (let j = i; j > 0 && less(out[j], out[j - 1]); j--) [out[j], out[j - 1]] = [out[j - 1], out[j]];
   }
-  return [...out, ...toDelete];
+  return [...ranked.map((r) => r.item), ...toDelete];
 }
 
 function extractToDeleteItems(list: Json[]): [Json[], Json[]] {
@@ -399,6 +427,7 @@ function extractToDeleteItems(list: Json[]): [Json[], Json[]] {
 function normalizeElementOrder(patchItems: Json[], serverOnly: Json[], patchOrder: Json[], serverOrder: Json[], mergeKey: string, kind: string): Json[] {
   const right = normalizeSliceOrder(patchItems, patchOrder, mergeKey, kind);
   const left = normalizeSliceOrder(serverOnly, serverOrder, mergeKey, kind);
+  const live = positionsIn(serverOrder, mergeKey, kind);
   const out: Json[] = [];
   let i = 0;
   let j = 0;
@@ -406,8 +435,8 @@ function normalizeElementOrder(patchItems: Json[], serverOnly: Json[], patchOrde
     if (i >= left.length) out.push(right[j++]);
     else if (j >= right.length) out.push(left[i++]);
     else {
-      const li = indexIn(serverOrder, left[i], mergeKey, kind);
-      const ri = indexIn(serverOrder, right[j], mergeKey, kind);
+      const li = live(left[i]);
+      const ri = live(right[j]);
       if (li >= 0 && ri >= 0 && li < ri) out.push(left[i++]);
       else out.push(right[j++]);
     }
