@@ -103,6 +103,9 @@ export function crdTypes(crd: KubeObject): ResourceType[] {
         applyDefaults(obj: KubeObject): void {
           applySchemaDefaults(obj, schema);
         },
+        unknownFields(obj: KubeObject): string[] {
+          return pruneUnknownFields(structuredClone(obj), schema);
+        },
         validate(obj: KubeObject, old: KubeObject | undefined): Cause[] {
           const causes = validateObjectMeta(obj, namespaced, dns1123Subdomain);
           if (old) causes.push(...validateObjectMetaUpdate(obj, old));

@@ -79,6 +79,12 @@ export interface ResourceType {
    * `old` is the stored object on update. CRDs also prune unknown fields here (in place), as structural schemas do.
    */
   validate(obj: KubeObject, old: KubeObject | undefined): Cause[];
+  /**
+   * The fields of obj its schema does not declare (`spec.extra`), as `?fieldValidation=Strict` refuses them (400
+   * `strict decoding error: unknown field "spec.extra"`) and Warn reports them; obj is left untouched. Only kinds that
+   * know their schema (CRDs) have it.
+   */
+  unknownFields?(obj: KubeObject): string[];
 }
 
 /** Kubernetes' `Status` (meta/v1), the body of every refusal. */

@@ -61,6 +61,8 @@ test('ENIConfig: a wrong type and a missing subnet are refused with Kubernetes m
 test('ENIConfig: unknown fields are pruned under spec, kept at the root (x-kubernetes-preserve-unknown-fields there)', () => {
   const type = onlyType(fixture('eniconfig-crd.yaml'));
   const obj: KubeObject = { apiVersion: 'crd.k8s.amazonaws.com/v1alpha1', kind: 'ENIConfig', metadata: { name: 'az1' }, spec: { subnet: 's', extra: 1 }, note: 'kept' };
+  assert.deepEqual(type.unknownFields?.(obj), ['spec.extra'], 'what fieldValidation=Strict refuses');
+  assert.deepEqual(obj['spec'], { subnet: 's', extra: 1 }, 'unknownFields leaves the object alone');
   assert.deepEqual(admit(type, obj), []);
   assert.deepEqual(obj['spec'], { subnet: 's' });
   assert.equal(obj['note'], 'kept');
