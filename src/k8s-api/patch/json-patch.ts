@@ -122,9 +122,16 @@ export function jsonKind(v: unknown): string {
   return typeof v === 'boolean' ? 'bool' : typeof v;
 }
 
+/**
+ * How much `copy` may add in total (JSON bytes): each copy can double the document, so 10,000 of them must not be
+ * allowed to grow it without bound.
+ */
+const accumulatedCopySizeLimit = 16 * 1024 * 1024;
+
 /** Applies the operations to a copy of doc; the input is left untouched. */
 export function jsonPatch(doc: Json, ops: Record<string, Json>[]): Json {
   let out: Json = structuredClone(doc);
+  let copied = 0;
   for (const o of ops) {
     const op = o.op;
     const needValue = (): Json => {
@@ -150,7 +157,12 @@ export function jsonPatch(doc: Json, ops: Record<string, Json>[]): Json {
         break;
       }
       case 'copy': {
-        const value = structuredClone(get(out, parsePointer(o.from, op), op));
+        const source = get(out, parsePointer(o.from, op), op);
+        copied += JSON.stringify(source ?? null).length;
+        if (copied > accumulatedCopySizeLimit) {
+          throw new JsonPatchFailure(`Unable to complete the copy, the accumulated size increase of copy is ${copied}, exceeding the limit ${accumulatedCopySizeLimit}`);
+        }
+        const value = structuredClone(source);
         out = add(out, parsePointer(o.path, op), value, op);
         break;
       }

@@ -186,3 +186,11 @@ test('large merging lists patch in linear-ish time (a 3 MiB body cannot stall th
   assert.equal(names[0], `V${n - 1}`);
   assert.equal(out.spec.containers[0].env.at(-1).value, 'changed');
 });
+
+test('JSON patch copies that would double the document without bound are refused (422)', () => {
+  const ops = Array.from({ length: 60 }, (_, i) => ({ op: 'copy', from: '/spec', path: `/spec/a${i}` }));
+  const started = Date.now();
+  const s = refusal(() => applyJsonPatch({ spec: { x: 'y'.repeat(100) } }, ops));
+  assert.equal(s.code, 422);
+  assert.ok(Date.now() - started < 3000);
+});
