@@ -6,16 +6,12 @@
  */
 import { ageColumn } from './builtin/columns.js';
 import { standardVerbs, validateObjectMeta, validateObjectMetaUpdate } from './builtin/define.js';
-import { dns1123Subdomain } from './builtin/fields.js';
+import { dns1123Subdomain, isRecord } from './builtin/fields.js';
 import { duplicate, forbiddenField, invalid, notSupported, required } from './field-errors.js';
 import { applySchemaDefaults, type JsonSchema, pruneUnknownFields, structuralSchemaProblems, validateAgainstSchema } from './schema.js';
 import type { Cause, KubeObject, PrinterColumn, ResourceType } from './types.js';
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
@@ -36,7 +32,7 @@ export interface CrdNames {
 
 /** spec.names with what defaulting fills in (singular: the kind in lower case; listKind: the kind + List). */
 export function crdNames(crd: KubeObject): CrdNames {
-  const names = isObject(crd['spec']) && isObject((crd['spec'] as Json)['names']) ? ((crd['spec'] as Json)['names'] as Json) : {};
+  const names = isRecord(crd['spec']) && isRecord((crd['spec'] as Json)['names']) ? ((crd['spec'] as Json)['names'] as Json) : {};
   return namesFrom(names);
 }
 
@@ -45,8 +41,8 @@ export function crdNames(crd: KubeObject): CrdNames {
  * and kind (a later change to a name another resource uses is not served), spec.names before that.
  */
 export function servedNames(crd: KubeObject): CrdNames {
-  const status = isObject(crd['status']) ? (crd['status'] as Json) : {};
-  const accepted = isObject(status['acceptedNames']) ? (status['acceptedNames'] as Json) : {};
+  const status = isRecord(crd['status']) ? (crd['status'] as Json) : {};
+  const accepted = isRecord(status['acceptedNames']) ? (status['acceptedNames'] as Json) : {};
   return text(accepted['plural']) && text(accepted['kind']) ? namesFrom(accepted) : crdNames(crd);
 }
 
@@ -63,12 +59,12 @@ function namesFrom(names: Json): CrdNames {
 }
 
 function specOf(crd: KubeObject): Json {
-  return isObject(crd['spec']) ? (crd['spec'] as Json) : {};
+  return isRecord(crd['spec']) ? (crd['spec'] as Json) : {};
 }
 
 function versionsOf(crd: KubeObject): Json[] {
   const versions = specOf(crd)['versions'];
-  return Array.isArray(versions) ? versions.filter(isObject) : [];
+  return Array.isArray(versions) ? versions.filter(isRecord) : [];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -83,9 +79,9 @@ export function crdTypes(crd: KubeObject): ResourceType[] {
   return versionsOf(crd)
     .filter((version) => version['served'] === true)
     .map((version) => {
-      const schemaHolder = isObject(version['schema']) ? (version['schema'] as Json) : {};
-      const schema: JsonSchema = isObject(schemaHolder['openAPIV3Schema']) ? (schemaHolder['openAPIV3Schema'] as JsonSchema) : { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
-      const subresources = isObject(version['subresources']) ? (version['subresources'] as Json) : {};
+      const schemaHolder = isRecord(version['schema']) ? (version['schema'] as Json) : {};
+      const schema: JsonSchema = isRecord(schemaHolder['openAPIV3Schema']) ? (schemaHolder['openAPIV3Schema'] as JsonSchema) : { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+      const subresources = isRecord(version['subresources']) ? (version['subresources'] as Json) : {};
       return {
         group,
         version: text(version['name']),
@@ -97,7 +93,7 @@ export function crdTypes(crd: KubeObject): ResourceType[] {
         categories: names.categories,
         namespaced,
         verbs: standardVerbs,
-        subresources: isObject(subresources['status']) ? ['status'] : [],
+        subresources: isRecord(subresources['status']) ? ['status'] : [],
         strategicMerge: false,
         printerColumns: printerColumns(version['additionalPrinterColumns']),
         applyDefaults(obj: KubeObject): void {
@@ -133,7 +129,7 @@ function rootMetadataConstraints(obj: KubeObject, schema: JsonSchema): Cause[] {
 /** additionalPrinterColumns as table columns; a CRD without them shows NAME and AGE. */
 function printerColumns(raw: unknown): PrinterColumn[] {
   if (!Array.isArray(raw) || raw.length === 0) return [ageColumn];
-  return raw.filter(isObject).map((column) => {
+  return raw.filter(isRecord).map((column) => {
     const type = text(column['type']) as PrinterColumn['type'];
     const path = parseJsonPath(text(column['jsonPath']));
     const format = text(column['format']);
@@ -199,15 +195,15 @@ export function evaluateJsonPath(steps: JsonPathStep[], root: unknown): unknown 
     const next: unknown[] = [];
     for (const value of current) {
       if ('field' in step) {
-        if (isObject(value) && Object.hasOwn(value, step.field)) next.push(value[step.field]);
+        if (isRecord(value) && Object.hasOwn(value, step.field)) next.push(value[step.field]);
       } else if ('index' in step) {
         if (Array.isArray(value) && step.index < value.length) next.push(value[step.index]);
       } else if ('all' in step) {
         if (Array.isArray(value)) next.push(...value);
-        else if (isObject(value)) next.push(...Object.values(value));
+        else if (isRecord(value)) next.push(...Object.values(value));
       } else if (Array.isArray(value)) {
         const { path, value: wanted } = step.filter;
-        next.push(...value.filter((item) => String(path.reduce<unknown>((acc, key) => (isObject(acc) ? acc[key] : undefined), item)) === wanted));
+        next.push(...value.filter((item) => String(path.reduce<unknown>((acc, key) => (isRecord(acc) ? acc[key] : undefined), item)) === wanted));
       }
     }
     current = next;
@@ -255,22 +251,22 @@ export const crdDefinitionType: ResourceType = {
 /** SetDefaults for a CRD: names' singular and listKind, conversion None, versions' served/storage flags kept. */
 function defaultCrd(crd: KubeObject): void {
   const spec = specOf(crd);
-  if (!isObject(crd['spec'])) return;
-  const names = isObject(spec['names']) ? (spec['names'] as Json) : undefined;
+  if (!isRecord(crd['spec'])) return;
+  const names = isRecord(spec['names']) ? (spec['names'] as Json) : undefined;
   if (names && typeof names['kind'] === 'string' && names['kind'] !== '') {
     if (!names['singular']) names['singular'] = names['kind'].toLowerCase();
     if (!names['listKind']) names['listKind'] = `${names['kind']}List`;
   }
-  if (!isObject(spec['conversion'])) spec['conversion'] = { strategy: 'None' };
+  if (!isRecord(spec['conversion'])) spec['conversion'] = { strategy: 'None' };
 }
 
 function validateCrd(crd: KubeObject, old: KubeObject | undefined): Cause[] {
   const causes = validateObjectMeta(crd, false, dns1123Subdomain);
   if (old) causes.push(...validateObjectMetaUpdate(crd, old));
-  if (!isObject(crd['spec'])) return [...causes, required('spec')];
+  if (!isRecord(crd['spec'])) return [...causes, required('spec')];
   const spec = specOf(crd);
   const group = text(spec['group']);
-  const names = isObject(spec['names']) ? (spec['names'] as Json) : {};
+  const names = isRecord(spec['names']) ? (spec['names'] as Json) : {};
   const plural = text(names['plural']);
   const name = crd.metadata.name ?? '';
   if (name && plural && group && name !== `${plural}.${group}`) {
@@ -292,7 +288,7 @@ function validateCrd(crd: KubeObject, old: KubeObject | undefined): Cause[] {
   if (old) {
     const oldSpec = specOf(old);
     if (oldSpec['scope'] !== spec['scope']) causes.push(invalid('spec.scope', spec['scope'], 'field is immutable'));
-    const stored = isObject(old['status']) ? strings((old['status'] as Json)['storedVersions']) : [];
+    const stored = isRecord(old['status']) ? strings((old['status'] as Json)['storedVersions']) : [];
     const served = new Set(versionsOf(crd).map((version) => text(version['name'])));
     for (const version of stored) {
       if (!served.has(version)) {
@@ -339,7 +335,7 @@ function validateVersions(raw: unknown): Cause[] {
   let served = 0;
   versions.forEach((rawVersion, index) => {
     const path = `spec.versions[${index}]`;
-    const version = isObject(rawVersion) ? rawVersion : {};
+    const version = isRecord(rawVersion) ? rawVersion : {};
     const name = text(version['name']);
     if (!name) causes.push(required(`${path}.name`));
     else {
@@ -349,7 +345,7 @@ function validateVersions(raw: unknown): Cause[] {
     }
     if (version['storage'] === true) storage++;
     if (version['served'] === true) served++;
-    const schema = isObject(version['schema']) ? (version['schema'] as Json)['openAPIV3Schema'] : undefined;
+    const schema = isRecord(version['schema']) ? (version['schema'] as Json)['openAPIV3Schema'] : undefined;
     causes.push(...structuralSchemaProblems(schema, `${path}.schema.openAPIV3Schema`));
     causes.push(...validateSubresources(version['subresources'], `${path}.subresources`));
     causes.push(...validatePrinterColumns(version['additionalPrinterColumns'], `${path}.additionalPrinterColumns`));
@@ -361,12 +357,12 @@ function validateVersions(raw: unknown): Cause[] {
 
 function validateSubresources(raw: unknown, path: string): Cause[] {
   if (raw === undefined || raw === null) return [];
-  if (!isObject(raw)) return [invalid(path, raw, 'must be an object')];
+  if (!isRecord(raw)) return [invalid(path, raw, 'must be an object')];
   const causes: Cause[] = [];
   for (const key of Object.keys(raw)) {
     if (key !== 'status' && key !== 'scale') causes.push(forbiddenField(`${path}.${key}`, 'not a supported subresource'));
   }
-  if (raw['status'] !== undefined && !isObject(raw['status'])) causes.push(invalid(`${path}.status`, raw['status'], 'must be an empty object'));
+  if (raw['status'] !== undefined && !isRecord(raw['status'])) causes.push(invalid(`${path}.status`, raw['status'], 'must be an empty object'));
   if (raw['scale'] !== undefined) causes.push(forbiddenField(`${path}.scale`, 'the scale subresource is not served by this server'));
   return causes;
 }
@@ -376,7 +372,7 @@ function validatePrinterColumns(raw: unknown, path: string): Cause[] {
   if (!Array.isArray(raw)) return [invalid(path, raw, 'must be a list')];
   const causes: Cause[] = [];
   raw.forEach((rawColumn, index) => {
-    const column = isObject(rawColumn) ? rawColumn : {};
+    const column = isRecord(rawColumn) ? rawColumn : {};
     const columnPath = `${path}[${index}]`;
     if (!text(column['name'])) causes.push(required(`${columnPath}.name`));
     const type = text(column['type']);
@@ -409,8 +405,8 @@ export function crdStatus(crd: KubeObject, taken: ResourceType[], now: () => Dat
   const spec = specOf(crd);
   const group = text(spec['group']);
   const requested = crdNames(crd);
-  const oldStatus = isObject(crd['status']) ? (crd['status'] as Json) : {};
-  const oldAccepted = isObject(oldStatus['acceptedNames']) ? (oldStatus['acceptedNames'] as Json) : {};
+  const oldStatus = isRecord(crd['status']) ? (crd['status'] as Json) : {};
+  const oldAccepted = isRecord(oldStatus['acceptedNames']) ? (oldStatus['acceptedNames'] as Json) : {};
   const sameGroup = taken.filter((type) => type.group === group);
   const used = (pick: (type: ResourceType) => string[]) => new Set(sameGroup.flatMap(pick));
   const resourceNames = used((type) => [type.plural, type.singular, ...type.shortNames]);
@@ -434,14 +430,14 @@ export function crdStatus(crd: KubeObject, taken: ResourceType[], now: () => Dat
 
   const oldConditions = Array.isArray(oldStatus['conditions']) ? (oldStatus['conditions'] as Condition[]) : [];
   const condition = (type: string, status: Condition['status'], reason: string, message: string): Condition => {
-    const old = oldConditions.find((c) => isObject(c) && c.type === type);
+    const old = oldConditions.find((c) => isRecord(c) && c.type === type);
     const lastTransitionTime = old && old.status === status ? old.lastTransitionTime : rfc3339(now());
     return { type, status, reason, message, lastTransitionTime };
   };
   const namesAccepted = conflict
     ? condition('NamesAccepted', 'False', conflict.reason, `${JSON.stringify(conflict.name)} is already in use`)
     : condition('NamesAccepted', 'True', 'NoConflicts', 'no conflicts found');
-  const wasEstablished = oldConditions.some((c) => isObject(c) && c.type === 'Established' && c.status === 'True');
+  const wasEstablished = oldConditions.some((c) => isRecord(c) && c.type === 'Established' && c.status === 'True');
   const established =
     conflict && !wasEstablished
       ? condition('Established', 'False', 'NotAccepted', 'not all names are accepted')
@@ -455,9 +451,9 @@ export function crdStatus(crd: KubeObject, taken: ResourceType[], now: () => Dat
 
 /** Whether the CRD's status says its resources are served (A registers its types then). */
 export function crdEstablished(crd: KubeObject): boolean {
-  const status = isObject(crd['status']) ? (crd['status'] as Json) : {};
+  const status = isRecord(crd['status']) ? (crd['status'] as Json) : {};
   const conditions = Array.isArray(status['conditions']) ? status['conditions'] : [];
-  return conditions.some((c) => isObject(c) && c['type'] === 'Established' && c['status'] === 'True');
+  return conditions.some((c) => isRecord(c) && c['type'] === 'Established' && c['status'] === 'True');
 }
 
 function rfc3339(date: Date): string {

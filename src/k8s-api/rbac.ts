@@ -5,6 +5,7 @@
  * aggregationRule also get the rules of the ClusterRoles their selectors match (the aggregation controller's work,
  * done at evaluation time).
  */
+import { isRecord } from './builtin/fields.js';
 import { invalid, invalidError } from './field-errors.js';
 import { apiError, type ApiError, type Decision, type Identity, type KubeObject, type RequestAttributes } from './types.js';
 
@@ -277,10 +278,6 @@ export function answerSelfSubjectRulesReview(body: unknown, who: Identity, polic
     spec,
     status: { resourceRules, nonResourceRules, incomplete: false },
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 const BOOTSTRAP_LABELS = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };

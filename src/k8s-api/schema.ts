@@ -6,6 +6,7 @@
  * checks a CRD's own schema must pass. Pure.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { isRecord } from './builtin/fields.js';
 import {
   duplicate,
   forbiddenField,
@@ -57,10 +58,6 @@ export interface JsonSchema {
 
 type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function child(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
@@ -81,7 +78,7 @@ export function applySchemaDefaults(value: unknown, schema: JsonSchema | undefin
     for (const item of value) applySchemaDefaults(item, schema.items);
     return;
   }
-  if (!isObject(value)) return;
+  if (!isRecord(value)) return;
   for (const [key, propSchema] of Object.entries(schema.properties ?? {})) {
     const present = Object.hasOwn(value, key);
     if ((!present || (value[key] === null && !propSchema.nullable)) && propSchema.default !== undefined) {
@@ -91,7 +88,7 @@ export function applySchemaDefaults(value: unknown, schema: JsonSchema | undefin
     }
     if (Object.hasOwn(value, key)) applySchemaDefaults(value[key], propSchema);
   }
-  if (isObject(schema.additionalProperties)) {
+  if (isRecord(schema.additionalProperties)) {
     const valueSchema = schema.additionalProperties;
     for (const key of Object.keys(value)) {
       if (schema.properties && Object.hasOwn(schema.properties, key)) continue;
@@ -121,10 +118,10 @@ function prune(value: unknown, schema: JsonSchema | undefined, isRoot: boolean, 
     value.forEach((item, index) => prune(item, schema.items, false, `${path}[${index}]`, dropped));
     return;
   }
-  if (!isObject(value)) return;
+  if (!isRecord(value)) return;
   const keepRoot = isRoot || schema['x-kubernetes-embedded-resource'] === true;
   const preserve = schema['x-kubernetes-preserve-unknown-fields'] === true;
-  const additional = isObject(schema.additionalProperties) ? schema.additionalProperties : undefined;
+  const additional = isRecord(schema.additionalProperties) ? schema.additionalProperties : undefined;
   for (const key of Object.keys(value)) {
     const propSchema = schema.properties?.[key];
     if (keepRoot && ROOT_FIELDS.has(key)) {
@@ -165,7 +162,7 @@ function jsonTypeOf(value: unknown): string {
 function typeMatches(type: string, value: unknown): boolean {
   switch (type) {
     case 'object':
-      return isObject(value);
+      return isRecord(value);
     case 'array':
       return Array.isArray(value);
     case 'string':
@@ -207,7 +204,7 @@ function check(value: unknown, schema: JsonSchema, path: string, isRoot: boolean
   if (typeof value === 'string') checkString(value, schema, path, causes);
   else if (typeof value === 'number') checkNumber(value, schema, path, causes);
   else if (Array.isArray(value)) checkArray(value, schema, path, causes);
-  else if (isObject(value)) checkObject(value, schema, path, isRoot, causes);
+  else if (isRecord(value)) checkObject(value, schema, path, isRoot, causes);
   checkCombinators(value, schema, path, causes);
 }
 
@@ -258,11 +255,11 @@ function checkArray(value: unknown[], schema: JsonSchema, path: string, causes: 
     });
   } else if (listType === 'map') {
     const keys = schema['x-kubernetes-list-map-keys'] ?? [];
-    const identity = (item: unknown): string => JSON.stringify(keys.map((key) => (isObject(item) ? (item[key] ?? null) : null)));
+    const identity = (item: unknown): string => JSON.stringify(keys.map((key) => (isRecord(item) ? (item[key] ?? null) : null)));
     const seen = new Set<string>();
     value.forEach((item, index) => {
       const id = identity(item);
-      if (seen.has(id)) causes.push(duplicate(`${path}[${index}]`, Object.fromEntries(keys.map((key) => [key, isObject(item) ? item[key] : undefined]))));
+      if (seen.has(id)) causes.push(duplicate(`${path}[${index}]`, Object.fromEntries(keys.map((key) => [key, isRecord(item) ? item[key] : undefined]))));
       seen.add(id);
     });
   }
@@ -277,7 +274,7 @@ function checkObject(value: Json, schema: JsonSchema, path: string, isRoot: bool
   if (schema.minProperties !== undefined && count < schema.minProperties) {
     causes.push(invalid(path, count, `${path} in body should have at least ${schema.minProperties} properties`));
   }
-  const additional = isObject(schema.additionalProperties) ? (schema.additionalProperties as JsonSchema) : undefined;
+  const additional = isRecord(schema.additionalProperties) ? (schema.additionalProperties as JsonSchema) : undefined;
   for (const [key, item] of Object.entries(value)) {
     if (isRoot && ROOT_FIELDS.has(key)) continue;
     const propSchema = schema.properties?.[key];
@@ -360,7 +357,7 @@ function formatMatches(format: string, value: string): boolean {
 function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, index) => deepEqual(item, b[index]));
-  if (isObject(a) && isObject(b)) {
+  if (isRecord(a) && isRecord(b)) {
     const keys = Object.keys(a);
     return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && deepEqual(a[key], b[key]));
   }
@@ -379,7 +376,7 @@ const SCHEMA_TYPES = ['array', 'boolean', 'integer', 'number', 'object', 'string
  */
 export function structuralSchemaProblems(schema: unknown, path: string): Cause[] {
   const causes: Cause[] = [];
-  if (!isObject(schema)) return [required(path, 'schemas are required')];
+  if (!isRecord(schema)) return [required(path, 'schemas are required')];
   if (schema['type'] !== 'object') {
     causes.push(schema['type'] === undefined ? required(`${path}.type`, 'must not be empty at the root') : invalid(`${path}.type`, schema['type'], 'must be object at the root'));
   }
@@ -404,7 +401,7 @@ function checkSchemaNode(node: Json, path: string, isRoot: boolean, causes: Caus
     causes.push(forbiddenField(`${path}.additionalProperties`, 'additionalProperties and properties are mutual exclusive'));
   }
   if (node['$ref'] !== undefined) causes.push(forbiddenField(`${path}.$ref`, '$ref is not supported'));
-  if (type === 'array' && !isObject(node['items'])) causes.push(required(`${path}.items`, 'must be specified'));
+  if (type === 'array' && !isRecord(node['items'])) causes.push(required(`${path}.items`, 'must be specified'));
   if (node['pattern'] !== undefined) {
     try {
       new RegExp(String(node['pattern']), 'u');
@@ -413,10 +410,10 @@ function checkSchemaNode(node: Json, path: string, isRoot: boolean, causes: Caus
     }
   }
   const properties = node['properties'];
-  if (isObject(properties)) {
+  if (isRecord(properties)) {
     for (const [key, prop] of Object.entries(properties)) {
       const propPath = `${path}.properties[${key}]`;
-      if (!isObject(prop)) {
+      if (!isRecord(prop)) {
         causes.push(invalid(propPath, prop, 'must be a schema object'));
         continue;
       }
@@ -424,8 +421,8 @@ function checkSchemaNode(node: Json, path: string, isRoot: boolean, causes: Caus
       checkSchemaNode(prop, propPath, false, causes, child(dataPath, key));
     }
   }
-  if (isObject(node['additionalProperties'])) checkSchemaNode(node['additionalProperties'], `${path}.additionalProperties`, false, causes, dataPath);
-  if (isObject(node['items'])) checkSchemaNode(node['items'], `${path}.items`, false, causes, dataPath);
+  if (isRecord(node['additionalProperties'])) checkSchemaNode(node['additionalProperties'], `${path}.additionalProperties`, false, causes, dataPath);
+  if (isRecord(node['items'])) checkSchemaNode(node['items'], `${path}.items`, false, causes, dataPath);
   if (node['default'] !== undefined) {
     if (isRoot) causes.push(forbiddenField(`${path}.default`, 'must not be set at the root'));
     else {
@@ -439,7 +436,7 @@ function checkSchemaNode(node: Json, path: string, isRoot: boolean, causes: Caus
 function checkRootMetadata(prop: Json, path: string, causes: Cause[]): void {
   if (prop['type'] !== undefined && prop['type'] !== 'object') causes.push(invalid(`${path}.type`, prop['type'], 'must be object'));
   const nested = prop['properties'];
-  if (isObject(nested)) {
+  if (isRecord(nested)) {
     for (const key of Object.keys(nested)) {
       if (key !== 'name' && key !== 'generateName') {
         causes.push(forbiddenField(`${path}.properties[${key}]`, 'must not be specified, only name and generateName may be'));

@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { isRecord } from './builtin/fields.js';
 import { invalid, invalidError } from './field-errors.js';
 import type { Cause, Identity, KubeObject } from './types.js';
 
@@ -207,8 +208,4 @@ function rfc3339(ms: number): string {
 
 function base64(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64');
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
+import { isRecord } from './builtin/fields.js';
 import { applyJsonPatch } from './patch/index.js';
 import { labelSelectorMatches } from './rbac.js';
 import { apiError, ApiError, type Identity, type KubeObject, type ResourceType } from './types.js';
@@ -28,10 +29,6 @@ export interface AdmissionRequest {
 }
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
@@ -65,7 +62,7 @@ async function runWebhooks(configs: KubeObject[], req: AdmissionRequest): Promis
   const webhooks = [...configs]
     .sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))
     .flatMap((config) => (Array.isArray(config['webhooks']) ? (config['webhooks'] as unknown[]) : []))
-    .filter(isObject)
+    .filter(isRecord)
     .map((raw): Webhook => ({ name: typeof raw['name'] === 'string' ? raw['name'] : '', raw }));
   let object = req.object;
   const called: Array<{ webhook: Webhook; after: string }> = [];
@@ -85,7 +82,7 @@ async function runWebhooks(configs: KubeObject[], req: AdmissionRequest): Promis
 
 /** rules (operations, apiGroups, apiVersions, resources, scope), namespaceSelector and objectSelector. */
 export function webhookMatches(webhook: Json, req: AdmissionRequest, object: KubeObject): boolean {
-  const rules = Array.isArray(webhook['rules']) ? (webhook['rules'] as unknown[]).filter(isObject) : [];
+  const rules = Array.isArray(webhook['rules']) ? (webhook['rules'] as unknown[]).filter(isRecord) : [];
   if (!rules.some((rule) => ruleMatches(rule, req))) return false;
   const isNamespace = req.type.group === '' && req.type.plural === 'namespaces';
   if ((req.type.namespaced || isNamespace) && webhook['namespaceSelector'] !== undefined && webhook['namespaceSelector'] !== null) {
@@ -140,7 +137,7 @@ async function callWebhook(webhook: Webhook, req: AdmissionRequest, object: Kube
   } catch (error) {
     throw internalError(`JSON patch of webhook ${JSON.stringify(webhook.name)} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (!isObject(patched) || !isObject(patched['metadata'])) throw internalError(`the patch of webhook ${JSON.stringify(webhook.name)} left no object`);
+  if (!isRecord(patched) || !isRecord(patched['metadata'])) throw internalError(`the patch of webhook ${JSON.stringify(webhook.name)} left no object`);
   return patched as KubeObject;
 }
 
@@ -149,7 +146,7 @@ async function reviewRequest(webhook: Webhook, req: AdmissionRequest, object: Ku
   const versions = strings(webhook.raw['admissionReviewVersions']);
   const version = versions.includes('v1') ? 'v1' : versions.includes('v1beta1') ? 'v1beta1' : undefined;
   if (!version) throw new Error(`webhook does not accept v1 or v1beta1 AdmissionReview`);
-  const clientConfig = isObject(webhook.raw['clientConfig']) ? webhook.raw['clientConfig'] : {};
+  const clientConfig = isRecord(webhook.raw['clientConfig']) ? webhook.raw['clientConfig'] : {};
   const url = typeof clientConfig['url'] === 'string' ? clientConfig['url'] : undefined;
   if (!url) throw new Error('failed to call webhook: clientConfig.service is not served here, only clientConfig.url');
   const rawTimeout = webhook.raw['timeoutSeconds'];
@@ -160,8 +157,8 @@ async function reviewRequest(webhook: Webhook, req: AdmissionRequest, object: Ku
   target.searchParams.set('timeout', `${timeoutSeconds}s`);
   const ca = typeof clientConfig['caBundle'] === 'string' && clientConfig['caBundle'] ? Buffer.from(clientConfig['caBundle'], 'base64').toString('utf8') : undefined;
   const answer = await postJson(target, JSON.stringify(review), ca, timeoutSeconds * 1000);
-  const response = isObject(answer) && isObject(answer['response']) ? answer['response'] : undefined;
-  if (!isObject(answer) || !response) throw new Error('received invalid webhook response: the body is not an AdmissionReview with a response');
+  const response = isRecord(answer) && isRecord(answer['response']) ? answer['response'] : undefined;
+  if (!isRecord(answer) || !response) throw new Error('received invalid webhook response: the body is not an AdmissionReview with a response');
   if (version === 'v1') {
     if (answer['apiVersion'] !== 'admission.k8s.io/v1' || answer['kind'] !== 'AdmissionReview') {
       throw new Error(`received invalid webhook response: expected admission.k8s.io/v1, Kind=AdmissionReview, got ${JSON.stringify(answer['apiVersion'] ?? '')}, Kind=${JSON.stringify(answer['kind'] ?? '')}`);
@@ -257,13 +254,13 @@ function postJson(url: URL, body: string, ca: string | undefined, timeoutMs: num
 
 /** webhookerrors.ToStatusErr: the webhook's status, at least 400, its message prefixed with who denied it. */
 function deniedBy(name: string, rawStatus: unknown): ApiError {
-  const status = isObject(rawStatus) ? rawStatus : {};
+  const status = isRecord(rawStatus) ? rawStatus : {};
   const who = `admission webhook ${JSON.stringify(name)} denied the request`;
   const message = typeof status['message'] === 'string' && status['message'] ? status['message'] : '';
   const reason = typeof status['reason'] === 'string' ? status['reason'] : '';
   const code = typeof status['code'] === 'number' && status['code'] >= 400 && status['code'] <= 599 ? status['code'] : 400;
   const text = message ? `${who}: ${message}` : reason ? `${who}: ${reason}` : `${who} without explanation`;
-  const details = isObject(status['details']) ? (status['details'] as ApiError['status']['details']) : undefined;
+  const details = isRecord(status['details']) ? (status['details'] as ApiError['status']['details']) : undefined;
   return apiError(code, reason, text, details);
 }
 
