@@ -1,7 +1,7 @@
 /**
  * Server-side printing: `kubectl get` asks for a meta.k8s.io/v1 Table (Accept `application/json;as=Table;v=v1;
- * g=meta.k8s.io`) and prints its columns as they come. The columns are NAME, the type's printer columns, and AGE
- * (placed after the columns shown without `-o wide`, as the built-in printers place it, unless the type lists it).
+ * g=meta.k8s.io`) and prints its columns as they come: NAME and the type's printer columns. A `date` column's cell is
+ * the time since the timestamp the column reads (`5m`), as the API server prints CRD date columns.
  * Pure: the clock comes in as an argument.
  */
 import { admitsJson, parseAccept } from './media.js';
@@ -26,23 +26,13 @@ const nameColumn = {
   description: 'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names',
   priority: 0,
 };
-const ageDescription =
-  'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata';
-
-const ageColumn: PrinterColumn = {
-  name: 'Age',
-  type: 'date',
-  description: ageDescription,
-  cell: (obj) => obj.metadata.creationTimestamp,
-};
-
-/** The type's columns after NAME, with AGE inserted after the last always-shown column when the type does not list it. */
-export function tableColumns(type: ResourceType): PrinterColumn[] {
-  const columns = type.printerColumns;
-  if (columns.some((c) => c.name.toLowerCase() === 'age')) return columns;
-  const wideFrom = columns.findIndex((c) => (c.priority ?? 0) > 0);
-  const at = wideFrom === -1 ? columns.length : wideFrom;
-  return [...columns.slice(0, at), ageColumn, ...columns.slice(at)];
+/**
+ * The columns before the type's own: NAME, unless the type places a Name column itself (events print LAST SEEN first
+ * and NAME only with -o wide). AGE is never added here: each type lists it where its real table has it (and kinds
+ * whose real table has none, such as roles, do not), as CRDs list the `Age` column the API server defaults for them.
+ */
+export function leadingColumns(type: ResourceType): Array<typeof nameColumn> {
+  return type.printerColumns.some((c) => c.name.toLowerCase() === 'name') ? [] : [nameColumn];
 }
 
 /**
@@ -100,7 +90,8 @@ export function toTable(
   includeObject: 'None' | 'Metadata' | 'Object',
   now: number = Date.now(),
 ): object {
-  const columns = tableColumns(type);
+  const columns = type.printerColumns;
+  const leading = leadingColumns(type);
   const metadata: Record<string, string> = { resourceVersion: listMeta.resourceVersion };
   if (listMeta.continue) metadata.continue = listMeta.continue;
   return {
@@ -108,9 +99,12 @@ export function toTable(
     apiVersion: 'meta.k8s.io/v1',
     metadata,
     columnDefinitions: [
-      nameColumn,
+      ...leading,
       ...columns.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description ?? '', priority: c.priority ?? 0 })),
     ],
-    rows: objects.map((obj) => ({ cells: [obj.metadata.name ?? '', ...columns.map((c) => cellValue(c, obj, now))], ...rowObject(obj, includeObject) })),
+    rows: objects.map((obj) => ({
+      cells: [...leading.map(() => obj.metadata.name ?? ''), ...columns.map((c) => cellValue(c, obj, now))],
+      ...rowObject(obj, includeObject),
+    })),
   };
 }

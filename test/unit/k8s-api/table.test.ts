@@ -9,6 +9,7 @@ const pods: ResourceType = {
   namespaced: true, verbs: ['get', 'list'], subresources: ['status'], strategicMerge: true,
   printerColumns: [
     { name: 'Status', type: 'string', cell: (o) => (o.status as { phase?: string } | undefined)?.phase },
+    { name: 'Age', type: 'date', cell: (o) => o.metadata.creationTimestamp },
     { name: 'IP', type: 'string', priority: 1, cell: (o) => (o.status as { podIP?: string } | undefined)?.podIP },
   ],
   applyDefaults: () => undefined, validate: () => [],
@@ -22,7 +23,7 @@ test('kubectl asks for a Table first; v1beta1-only or plain JSON requests do not
   assert.equal(wantsTable(''), false);
 });
 
-test('a Table has NAME, the type columns, AGE before the wide columns, and PartialObjectMetadata rows', () => {
+test('a Table has NAME and the type columns (a date column as an age), and PartialObjectMetadata rows', () => {
   const table = toTable(pods, [pod('a', '2026-01-01T11:55:00Z')], { resourceVersion: '7', continue: 'c' }, 'Metadata', now) as any;
   assert.deepEqual(table.columnDefinitions.map((c: any) => [c.name, c.priority]), [['Name', 0], ['Status', 0], ['Age', 0], ['IP', 1]]);
   assert.deepEqual(table.metadata, { resourceVersion: '7', continue: 'c' });
@@ -38,4 +39,19 @@ test('ages read as kubectl prints them', () => {
   const cases: Array<[number, string]> = [[-5 * s, '<invalid>'], [-1 * s, '0s'], [0, '0s'], [119 * s, '119s'], [125 * s, '2m5s'], [600 * s, '10m'], [179 * 60 * s, '179m'],
     [3 * 3600 * s, '3h'], [(7 * 60 + 59) * 60 * s, '7h59m'], [47 * 3600 * s, '47h'], [50 * 3600 * s, '2d2h'], [10 * 86400 * s, '10d'], [800 * 86400 * s, '2y70d'], [3000 * 86400 * s, '8y']];
   for (const [ms, text] of cases) assert.equal(humanDuration(ms), text, `${ms} ms`);
+});
+
+test('a type that places its own Name column (events: LAST SEEN first) gets no leading NAME', () => {
+  const events: ResourceType = {
+    ...pods, kind: 'Event', plural: 'events',
+    printerColumns: [
+      { name: 'Last Seen', type: 'string', cell: () => '5m' },
+      { name: 'Reason', type: 'string', cell: (o) => o.reason },
+      { name: 'Name', type: 'string', priority: 1, cell: (o) => o.metadata.name },
+    ],
+  };
+  const ev: KubeObject = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'p.1', namespace: 'default' }, reason: 'Scheduled' };
+  const table = toTable(events, [ev], { resourceVersion: '1' }, 'None', now) as any;
+  assert.deepEqual(table.columnDefinitions.map((c: any) => c.name), ['Last Seen', 'Reason', 'Name']);
+  assert.deepEqual(table.rows[0].cells, ['5m', 'Scheduled', 'p.1']);
 });
