@@ -385,6 +385,35 @@ function eventColumns(): PrinterColumn[] {
   ];
 }
 
+/**
+ * legacyValidateEvent: what every Event must satisfy, in either version. An event without eventTime (the v1 way)
+ * only has its namespace checked against its object's; one with eventTime needs the reporting fields too.
+ */
+function legacyEventCauses(obj: KubeObject, version: 'v1' | 'events.k8s.io/v1'): Cause[] {
+  const causes: Cause[] = [];
+  const ns = obj.metadata.namespace ?? '';
+  const refField = version === 'v1' ? 'involvedObject' : 'regarding';
+  const refNs = String(at(obj, refField, 'namespace') ?? '');
+  if (!obj.eventTime) {
+    if (refNs === '' ? ns !== '' && ns !== 'default' : ns !== refNs) causes.push(invalid('involvedObject.namespace', refNs, 'does not match event.namespace'));
+  } else {
+    if (refNs === '' && ns !== 'default' && ns !== 'kube-system') causes.push(invalid('involvedObject.namespace', refNs, 'does not match event.namespace'));
+    const controllerField = version === 'v1' ? 'reportingComponent' : 'reportingController';
+    const controller = String(obj[controllerField] ?? '');
+    if (controller === '') causes.push(required(controllerField));
+    for (const msg of qualifiedName(controller)) causes.push(invalid(controllerField, controller, msg));
+    const limits: Array<[string, number]> = [['reportingInstance', 128], ['action', 128], ['reason', 128]];
+    for (const [key, limit] of limits) {
+      const value = String(obj[key] ?? '');
+      if (value === '') causes.push(required(key));
+      if (value.length > limit) causes.push(invalid(key, '', `can have at most ${limit} characters`));
+    }
+    const message = String(obj[version === 'v1' ? 'message' : 'note'] ?? '');
+    if (message.length > 1024) causes.push(invalid('message', '', 'can have at most 1024 characters'));
+  }
+  return causes;
+}
+
 export function coreEventType(): ResourceType {
   return defineKind({
     group: '',
@@ -401,18 +430,7 @@ export function coreEventType(): ResourceType {
       if (obj.reportingInstance === undefined) obj.reportingInstance = '';
       if (obj.eventTime === undefined) obj.eventTime = null;
     },
-    validate(obj) {
-      const causes: Cause[] = [];
-      if (!isRecord(obj.involvedObject)) causes.push(required('involvedObject'));
-      const ns = at(obj, 'involvedObject', 'namespace');
-      if (typeof ns === 'string' && ns !== '' && ns !== obj.metadata.namespace) {
-        causes.push(invalid('involvedObject.namespace', ns, 'does not match event.namespace'));
-      }
-      if (obj.type !== undefined && obj.type !== 'Normal' && obj.type !== 'Warning' && obj.type !== '') {
-        causes.push(invalid('type', obj.type, `has invalid value: ${String(obj.type)}`));
-      }
-      return causes;
-    },
+    validate: (obj) => legacyEventCauses(obj, 'v1'),
   });
 }
 
@@ -428,16 +446,12 @@ export function eventsEventType(): ResourceType {
     noAge: true,
     nameCheck: dns1123Subdomain,
     validate(obj) {
-      const causes: Cause[] = [];
-      for (const key of ['eventTime', 'reportingController', 'reportingInstance', 'action', 'reason']) {
-        if (obj[key] === undefined || obj[key] === '' || obj[key] === null) causes.push(required(key));
-      }
-      if (typeof obj.reportingController === 'string' && obj.reportingController !== '') {
-        for (const msg of qualifiedName(obj.reportingController)) causes.push(invalid('reportingController', obj.reportingController, msg));
-      }
-      if (obj.type !== 'Normal' && obj.type !== 'Warning') causes.push(invalid('type', obj.type ?? '', `has invalid value: ${String(obj.type ?? '')}`));
-      const ns = at(obj, 'regarding', 'namespace');
-      if (typeof ns === 'string' && ns !== '' && ns !== obj.metadata.namespace) causes.push(invalid('regarding.namespace', ns, 'does not match event.namespace'));
+      const causes = legacyEventCauses(obj, 'events.k8s.io/v1');
+      if (!obj.eventTime) causes.push(required('eventTime'));
+      if (obj.type !== 'Normal' && obj.type !== 'Warning') causes.push(invalid('type', '', `has invalid value: ${String(obj.type ?? '')}`));
+      for (const key of ['deprecatedFirstTimestamp', 'deprecatedLastTimestamp']) if (obj[key]) causes.push(invalid(key.replace('deprecatedF', 'f').replace('deprecatedL', 'l'), '', 'needs to be unset'));
+      if (obj.deprecatedCount) causes.push(invalid('count', '', 'needs to be unset'));
+      if (at(obj, 'deprecatedSource', 'component') || at(obj, 'deprecatedSource', 'host')) causes.push(invalid('source', '', 'needs to be unset'));
       return causes;
     },
   });

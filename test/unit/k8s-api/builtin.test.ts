@@ -345,6 +345,48 @@ describe('other kinds', () => {
   });
 });
 
+describe('Event (v1 and events.k8s.io/v1)', () => {
+  const v1Type = typeFor('', 'events');
+  const newType = typeFor('events.k8s.io', 'events');
+
+  test('a v1 event as client-go records it: only its namespace must match its object', () => {
+    const ev: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'aws-node-x.17e0', namespace: 'kube-system' },
+      involvedObject: { kind: 'Pod', name: 'aws-node-x', namespace: 'kube-system', fieldPath: 'spec.containers{aws-node}' },
+      reason: 'Started',
+      message: 'Started container aws-node ',
+      type: 'Normal',
+      source: { component: 'kubelet', host: 'ip-10-0-1-10' },
+      firstTimestamp: '2026-01-01T00:00:00Z',
+      lastTimestamp: '2026-01-01T00:00:00Z',
+      count: 3,
+    };
+    assert.deepEqual(check(v1Type, ev), []);
+    assert.deepEqual([ev.reportingComponent, ev.reportingInstance, ev.eventTime], ['', '', null]);
+    const row = v1Type.printerColumns.map((c) => (c.name === 'Last Seen' || c.name === 'First Seen' ? typeof c.cell(ev) : c.cell(ev)));
+    assert.deepEqual(row, ['string', 'Normal', 'Started', 'pod/aws-node-x', 'spec.containers{aws-node}', 'kubelet, ip-10-0-1-10', 'Started container aws-node', 'string', 3, 'aws-node-x.17e0']);
+    const elsewhere = { ...structuredClone(ev), metadata: { name: 'e', namespace: 'default' } };
+    assert.deepEqual(check(v1Type, elsewhere), ['involvedObject.namespace: Invalid value: "kube-system": does not match event.namespace']);
+  });
+
+  test('an events.k8s.io/v1 event needs eventTime, the reporting fields, action, reason and a known type', () => {
+    const ev: KubeObject = { apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'e', namespace: 'default' }, regarding: { kind: 'Node', name: 'n1' }, type: 'Info', deprecatedCount: 2 };
+    assert.deepEqual(check(newType, ev), [
+      'eventTime: Required value',
+      'type: Invalid value: "": has invalid value: Info',
+      'count: Invalid value: "": needs to be unset',
+    ]);
+    const ok: KubeObject = { apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'e', namespace: 'default' }, eventTime: '2026-01-01T00:00:00.000000Z', reportingController: 'podnet.io/ipamd', reportingInstance: 'ipamd-n1', action: 'Assign', reason: 'IPAssigned', regarding: { kind: 'Node', name: 'n1' }, note: 'assigned 10.0.1.5', type: 'Normal' };
+    assert.deepEqual(check(newType, ok), []);
+    assert.equal(cell(newType, 'Object', ok), 'node/n1');
+    assert.equal(cell(newType, 'Message', ok), 'assigned 10.0.1.5');
+    delete ok.action;
+    assert.deepEqual(check(newType, ok), ['action: Required value']);
+  });
+});
+
 test('AGE reads as kubectl prints it', () => {
   const s = 1000;
   const cases: Array<[number, string]> = [[-5 * s, '<invalid>'], [-1 * s, '0s'], [59 * s, '59s'], [119 * s, '119s'], [200 * s, '3m20s'], [600 * s, '10m'], [3 * 3600 * s, '3h'], [(5 * 3600 + 600) * s, '5h10m'], [30 * 3600 * s, '30h'], [76 * 3600 * s, '3d4h'], [400 * 86400 * s, '400d'], [(2 * 365 + 10) * 86400 * s, '2y10d'], [9 * 365 * 86400 * s, '9y']];
