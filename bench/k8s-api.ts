@@ -2,7 +2,8 @@
  * The lab's Kubernetes API server under load, over HTTPS with bearer tokens as every client reaches it: p50/p99
  * latency and rate of ConfigMap creates and merge patches from N concurrent clients (each with one keep-alive
  * connection, as Go clients and kubectl keep theirs), list throughput (objects/s of full lists of every object),
- * and watch throughput (events/s delivered to N watchers while the same clients patch). The server runs in this
+ * and watch throughput: the objects/s of watches that start with every object as an ADDED event (what an informer
+ * without a list gets), and the events/s delivered to N watchers while the same clients patch. The server runs in this
  * process with its state in a temporary directory, removed at the end. Prints a table; asserts nothing.
  *
  *   npm run bench:k8s-api -- [--clients N] [--objects M] [--seconds S]
@@ -105,6 +106,31 @@ results.push(
     return list.items.length;
   }),
 );
+
+/** Opens a watch with no resourceVersion (the current objects as ADDED events, then changes) and resolves once all are in. */
+function watchInitial(agent: Agent): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let added = 0;
+    let partial = '';
+    const r = request(new URL(`${ns}?watch=true`, server.url), { headers: { authorization: `Bearer ${server.adminToken}` }, agent }, (res) => {
+      if (res.statusCode !== 200) reject(new Error(`watch: HTTP ${res.statusCode}`));
+      res.on('data', (c: Buffer) => {
+        const lines = (partial + c.toString()).split('\n');
+        partial = lines.pop()!;
+        added += lines.filter((l) => l.includes('"type":"ADDED"')).length;
+        if (added >= objects) {
+          r.destroy();
+          resolve(added);
+        }
+      });
+      res.on('error', () => undefined);
+    });
+    r.on('error', (err) => (added >= objects ? undefined : reject(err)));
+    r.end();
+  });
+}
+// a watch is ended by closing its connection: each client gets a fresh agent for it
+results.push(await measure(`watch from now: ${objects} ADDED events`, 'objects', Infinity, () => watchInitial(new Agent({ ca: server.caPem }))));
 
 /** N watchers (raw HTTPS streams) count the events they receive while the clients patch for the bench's seconds. */
 async function watchThroughput(): Promise<Result> {
