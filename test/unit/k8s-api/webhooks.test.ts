@@ -1,122 +1,51 @@
 import assert from 'node:assert/strict';
-import { webcrypto } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import * as x509 from '@peculiar/x509';
 import { builtinTypes } from '../../../src/k8s-api/builtin/index.js';
 import { ApiError, type KubeObject, type ResourceType } from '../../../src/k8s-api/index.js';
 import { serviceAccountIdentity } from '../../../src/k8s-api/tokens.js';
 import { admitMutating, type AdmissionRequest } from '../../../src/k8s-api/webhooks.js';
-
-x509.cryptoProvider.set(webcrypto as never);
-const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-
-/** A CA and, when serverName is given, a serving certificate it signs for that address. */
-async function makeCa(): Promise<{ caPem: string; issue(ip: string): Promise<{ cert: string; key: string }> }> {
-  const caKeys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const notBefore = new Date(Date.now() - 60_000);
-  const notAfter = new Date(Date.now() + 3600_000);
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '01',
-    name: 'CN=webhook-test-ca',
-    notBefore,
-    notAfter,
-    keys: caKeys,
-    signingAlgorithm: algorithm,
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
-  });
-  return {
-    caPem: ca.toString('pem'),
-    async issue(ip) {
-      const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-      const cert = await x509.X509CertificateGenerator.create({
-        serialNumber: '02',
-        subject: 'CN=webhook',
-        issuer: ca.subject,
-        notBefore,
-        notAfter,
-        publicKey: keys.publicKey,
-        signingKey: caKeys.privateKey,
-        signingAlgorithm: algorithm,
-        extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: ip }])],
-      });
-      const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-      return { cert: cert.toString('pem'), key: `-----BEGIN PRIVATE KEY-----\n${der.toString('base64')}\n-----END PRIVATE KEY-----\n` };
-    },
-  };
-}
-
-type Review = { apiVersion: string; kind: string; request: Record<string, unknown> & { uid: string; object: KubeObject } };
-const received: Array<{ path: string; review: Review; query: string }> = [];
-let server: Server;
-let base = '';
-let caBundle = '';
-let otherCaBundle = '';
-
-function patchOf(ops: unknown[]): string {
-  return Buffer.from(JSON.stringify(ops)).toString('base64');
-}
+import { allowResponse, denyResponse, patchResponse, startWebhookServer, untrustedCaBundle, type Review, type WebhookServer } from './webhook-harness.js';
 
 /** The webhooks: each path answers as one kind of webhook does. */
-function answer(path: string, review: Review): unknown {
-  const uid = review.request.uid;
-  const respond = (response: Record<string, unknown>) => ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, ...response } });
+function answer(review: Review, path: string): unknown {
   const object = review.request.object;
   switch (path) {
     case '/pod-eni': // what the VPC resource controller's webhook does to a pod matched by a SecurityGroupPolicy
-      return respond({
-        allowed: true,
-        patchType: 'JSONPatch',
-        patch: patchOf([
-          { op: 'add', path: '/spec/containers/0/resources', value: { limits: { 'vpc.amazonaws.com/pod-eni': '1' }, requests: { 'vpc.amazonaws.com/pod-eni': '1' } } },
-        ]),
-      });
-    case '/label-a': {
-      const sawB = object.metadata.annotations?.['b'] === 'yes' ? 'true' : 'false';
-      return respond({ allowed: true, patchType: 'JSONPatch', patch: patchOf([{ op: 'add', path: '/metadata/labels/a-saw-b', value: sawB }]) });
-    }
+      return patchResponse(review, [
+        { op: 'add', path: '/spec/containers/0/resources', value: { limits: { 'vpc.amazonaws.com/pod-eni': '1' }, requests: { 'vpc.amazonaws.com/pod-eni': '1' } } },
+      ]);
+    case '/label-a':
+      return patchResponse(review, [{ op: 'add', path: '/metadata/labels/a-saw-b', value: object.metadata.annotations?.['b'] === 'yes' ? 'true' : 'false' }]);
     case '/annotate-b':
-      return respond({ allowed: true, patchType: 'JSONPatch', patch: patchOf([{ op: 'add', path: '/metadata/annotations', value: { b: 'yes' } }]) });
+      return patchResponse(review, [{ op: 'add', path: '/metadata/annotations', value: { b: 'yes' } }]);
     case '/deny':
-      return respond({ allowed: false, status: { code: 403, reason: 'Forbidden', message: 'pods may not run here' } });
+      return denyResponse(review, { code: 403, reason: 'Forbidden', message: 'pods may not run here' });
     case '/deny-bare':
-      return respond({ allowed: false });
+      return denyResponse(review, undefined);
     case '/wrong-uid':
       return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'not-it', allowed: true } };
     case '/bad-patch':
-      return respond({ allowed: true, patchType: 'JSONPatch', patch: patchOf([{ op: 'remove', path: '/spec/nothing' }]) });
+      return patchResponse(review, [{ op: 'remove', path: '/spec/nothing' }]);
+    case '/slow':
+      return undefined; // never answers: the caller's timeout ends it
     default:
-      return respond({ allowed: true });
+      return allowResponse(review);
   }
 }
 
+let hooks: WebhookServer;
+let base = '';
+let caBundle = '';
+let otherCaBundle = '';
+let received: WebhookServer['received'] = [];
+
 before(async () => {
-  const ca = await makeCa();
-  const other = await makeCa();
-  const { cert, key } = await ca.issue('127.0.0.1');
-  caBundle = Buffer.from(ca.caPem).toString('base64');
-  otherCaBundle = Buffer.from(other.caPem).toString('base64');
-  server = createServer({ cert, key }, (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'https://x');
-      if (url.pathname === '/slow') return; // never answers: the caller's timeout ends it
-      const review = JSON.parse(Buffer.concat(chunks).toString()) as Review;
-      received.push({ path: url.pathname, review, query: url.search });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer(url.pathname, review)));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  hooks = await startWebhookServer(answer);
+  ({ base, caBundle, received } = hooks);
+  otherCaBundle = await untrustedCaBundle();
 });
 
-after(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+after(() => hooks.close());
 
 const podType = builtinTypes().find((t) => t.group === '' && t.plural === 'pods') as ResourceType;
 const daemonSetType = builtinTypes().find((t) => t.group === 'apps' && t.plural === 'daemonsets') as ResourceType;
@@ -145,7 +74,7 @@ function webhook(name: string, path: string, extra: Record<string, unknown> = {}
 }
 
 test('a matching webhook is sent an AdmissionReview v1 over HTTPS and its JSONPatch is applied', async () => {
-  received.length = 0;
+  received.splice(0);
   const result = await admitMutating([config('vpc-resource-mutating-webhook', [webhook('mpod.vpc.k8s.aws', '/pod-eni')])], request(pod()));
   const containers = (result['spec'] as { containers: Array<Record<string, unknown>> }).containers;
   assert.deepEqual(containers[0]?.['resources'], { limits: { 'vpc.amazonaws.com/pod-eni': '1' }, requests: { 'vpc.amazonaws.com/pod-eni': '1' } });
@@ -173,7 +102,7 @@ test('a matching webhook is sent an AdmissionReview v1 over HTTPS and its JSONPa
 });
 
 test('rules, namespaceSelector and objectSelector decide which webhooks are called', async () => {
-  received.length = 0;
+  received.splice(0);
   const configs = [
     config('a', [
       webhook('update-only', '/pod-eni', { rules: [{ operations: ['UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }] }),
@@ -192,7 +121,7 @@ test('rules, namespaceSelector and objectSelector decide which webhooks are call
 });
 
 test('configurations run by name, webhooks in order, and an IfNeeded webhook runs again after a later change', async () => {
-  received.length = 0;
+  received.splice(0);
   const configs = [config('z-annotate', [webhook('b.test', '/annotate-b')]), config('a-label', [webhook('a.test', '/label-a', { reinvocationPolicy: 'IfNeeded' })])];
   const result = await admitMutating(configs, request(pod({ app: 'web' })));
   assert.deepEqual(received.map((r) => r.path), ['/label-a', '/annotate-b', '/label-a']);
