@@ -5,6 +5,7 @@
 import type { Cause, KubeObject, PrinterColumn, ResourceType } from '../types.js';
 import { ageOf, at, column, list, orNone } from './columns.js';
 import { defineKind } from './define.js';
+import { decodeQuantities, validateCapacity } from './quantity.js';
 import { apiError } from '../types.js';
 import { dns1123Label, dns1123Subdomain, duplicate, forbidden, immutable, invalid, isRecord, notSupported, qualifiedName, required, tooLong, typeInvalid } from './fields.js';
 
@@ -101,11 +102,8 @@ function validateNode(obj: KubeObject, old: KubeObject | undefined): Cause[] {
   });
   for (const which of ['capacity', 'allocatable']) {
     const m = at(obj, 'status', which);
-    if (!isRecord(m)) continue;
-    for (const [k, v] of Object.entries(m)) {
-      if (typeof v !== 'string' && typeof v !== 'number') causes.push(typeInvalid(`status.${which}[${k}]`, v, 'must be a quantity'));
-      for (const msg of qualifiedName(k)) causes.push(invalid(`status.${which}[${k}]`, k, msg));
-    }
+    if (isRecord(m)) for (const k of Object.keys(m)) for (const msg of qualifiedName(k)) causes.push(invalid(`status.${which}[${k}]`, k, msg));
+    causes.push(...validateCapacity(m, `status.${which}`));
   }
   if (old) {
     for (const key of ['podCIDR', 'providerID']) {
@@ -141,6 +139,8 @@ export function nodeType(): ResourceType {
     defaults(obj) {
       ensure(obj, 'spec');
       const status = ensure(obj, 'status');
+      decodeQuantities(status.capacity, 'Node');
+      decodeQuantities(status.allocatable, 'Node');
       // SetDefaults_NodeStatus: allocatable is the capacity until the kubelet says otherwise
       if (status.allocatable === undefined && isRecord(status.capacity)) status.allocatable = { ...status.capacity };
       const endpoints = ensure(status, 'daemonEndpoints');

@@ -23,7 +23,7 @@ function defaultDaemonSet(obj: KubeObject): void {
     if (rolling.maxUnavailable === undefined) rolling.maxUnavailable = 1;
     if (rolling.maxSurge === undefined) rolling.maxSurge = 0;
   }
-  if (isRecord(spec.template) && isRecord(spec.template.spec)) defaultPodSpec(spec.template.spec);
+  if (isRecord(spec.template) && isRecord(spec.template.spec)) defaultPodSpec(spec.template.spec, 'DaemonSet');
   const status = isRecord(obj.status) ? obj.status : (obj.status = {});
   for (const k of ['currentNumberScheduled', 'desiredNumberScheduled', 'numberMisscheduled', 'numberReady']) if (status[k] === undefined) status[k] = 0;
 }

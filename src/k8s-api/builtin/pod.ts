@@ -36,7 +36,7 @@ function qosClass(spec: Obj): string {
 
 function defaultPod(obj: KubeObject): void {
   if (!isRecord(obj.spec)) return;
-  defaultPodSpec(obj.spec);
+  defaultPodSpec(obj.spec, 'Pod');
   defaultPodOnly(obj.spec);
   defaultTolerationSeconds(obj.spec);
   const status = isRecord(obj.status) ? obj.status : (obj.status = {});

@@ -4,6 +4,7 @@
  */
 import type { Cause } from '../types.js';
 import { dns1123Label, dns1123Subdomain, duplicate, invalid, isRecord, notSupported, required, typeInvalid } from './fields.js';
+import { decodeQuantities, validateResources } from './quantity.js';
 
 type Obj = Record<string, unknown>;
 
@@ -34,7 +35,11 @@ function defaultProbe(probe: unknown): void {
   if (isRecord(probe.httpGet)) setIfUnset(probe.httpGet, 'scheme', 'HTTP');
 }
 
-function defaultContainer(c: Obj, hostNetwork: boolean): void {
+function defaultContainer(c: Obj, hostNetwork: boolean, kind: string): void {
+  if (isRecord(c.resources)) {
+    decodeQuantities(c.resources.limits, kind);
+    decodeQuantities(c.resources.requests, kind);
+  }
   setIfUnset(c, 'imagePullPolicy', defaultPullPolicy(c.image));
   setIfUnset(c, 'terminationMessagePath', '/dev/termination-log');
   setIfUnset(c, 'terminationMessagePolicy', 'File');
@@ -65,7 +70,7 @@ function defaultVolume(v: Obj): void {
 }
 
 /** SetDefaults_PodSpec and its containers' and volumes' defaults (for pods and pod templates alike). */
-export function defaultPodSpec(spec: Obj): void {
+export function defaultPodSpec(spec: Obj, kind: string): void {
   setIfUnset(spec, 'restartPolicy', 'Always');
   setIfUnset(spec, 'dnsPolicy', 'ClusterFirst');
   setIfUnset(spec, 'schedulerName', 'default-scheduler');
@@ -78,7 +83,7 @@ export function defaultPodSpec(spec: Obj): void {
   if (typeof spec.serviceAccountName !== 'string' && typeof spec.serviceAccount === 'string') spec.serviceAccountName = spec.serviceAccount;
   if (typeof spec.serviceAccountName === 'string') setIfUnset(spec, 'serviceAccount', spec.serviceAccountName);
   const hostNetwork = spec.hostNetwork === true;
-  for (const c of [...records(spec.containers), ...records(spec.initContainers)]) defaultContainer(c, hostNetwork);
+  for (const c of [...records(spec.containers), ...records(spec.initContainers)]) defaultContainer(c, hostNetwork, kind);
   for (const v of records(spec.volumes)) defaultVolume(v);
 }
 
@@ -152,6 +157,7 @@ function validateContainers(list: unknown, field: string, volumeNames: Set<strin
       names.add(c.name);
     }
     if (typeof c.image !== 'string' || c.image.trim() === '') causes.push(required(`${at}.image`));
+    causes.push(...validateResources(c.resources, `${at}.resources`));
     if (c.imagePullPolicy !== undefined && !['Always', 'IfNotPresent', 'Never'].includes(String(c.imagePullPolicy))) {
       causes.push(notSupported(`${at}.imagePullPolicy`, c.imagePullPolicy, ['Always', 'IfNotPresent', 'Never']));
     }

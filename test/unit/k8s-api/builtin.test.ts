@@ -148,6 +148,23 @@ describe('Pod', () => {
     assert.deepEqual(check(podType, empty), ['metadata.name: Required value: name or generateName is required', 'spec.containers: Required value']);
   });
 
+  test('resources: quantities decoded (numbers stored as strings, garbage is a 400), extended resources whole and unovercommitted', () => {
+    const pod: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'default' },
+      spec: { containers: [{ name: 'c', image: 'i', resources: { limits: { cpu: 0.5, 'vpc.amazonaws.com/pod-eni': '2' }, requests: { 'vpc.amazonaws.com/pod-eni': '1', 'example.com/foo': '1.5' } } }] },
+    };
+    assert.deepEqual(check(podType, pod), [
+      'spec.containers[0].resources.requests: Invalid value: "1": must be equal to vpc.amazonaws.com/pod-eni limit of 2',
+      'spec.containers[0].resources.requests[example.com/foo]: Invalid value: "1.5": must be an integer',
+      'spec.containers[0].resources.limits: Required value: Limit must be set for non overcommitable resources',
+    ]);
+    assert.deepEqual((pod.spec as any).containers[0].resources.requests.cpu, '500m');
+    const garbage: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'i', resources: { limits: { memory: 'lots' } } }] } };
+    assert.throws(() => podType.applyDefaults(garbage), (e: unknown) => e instanceof ApiError && e.status.code === 400 && /^Pod in version "v1" cannot be handled as a Pod: quantities must match/.test(e.status.message));
+  });
+
   test('updates may change images and add tolerations, nothing else of the spec', () => {
     const old: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'i:1' }] } };
     podType.applyDefaults(old);
