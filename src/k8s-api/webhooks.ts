@@ -26,6 +26,8 @@ export interface AdmissionRequest {
   userInfo: Identity;
   /** The labels of the request's namespace (for namespaceSelector); of the object itself when it is a Namespace. */
   namespaceLabels: Record<string, string>;
+  /** A `?dryRun=All` request: webhooks are told so, and one with side effects refuses it (400). */
+  dryRun?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -112,6 +114,9 @@ function ruleMatches(rule: Json, req: AdmissionRequest): boolean {
 }
 
 async function callWebhook(webhook: Webhook, req: AdmissionRequest, object: KubeObject): Promise<KubeObject> {
+  if (req.dryRun && webhook.raw['sideEffects'] !== 'None' && webhook.raw['sideEffects'] !== 'NoneOnDryRun') {
+    throw apiError(400, 'BadRequest', `admission webhook ${JSON.stringify(webhook.name)} does not support dry run`);
+  }
   const failurePolicy = webhook.raw['failurePolicy'] === 'Ignore' ? 'Ignore' : 'Fail';
   let response: Json;
   try {
@@ -186,7 +191,7 @@ function admissionReview(version: string, uid: string, req: AdmissionRequest, ob
       userInfo: { username: req.userInfo.user, ...(req.userInfo.uid ? { uid: req.userInfo.uid } : {}), groups: req.userInfo.groups },
       object: req.operation === 'DELETE' ? null : object,
       oldObject: req.operation === 'DELETE' ? (req.oldObject ?? object) : (req.oldObject ?? null),
-      dryRun: false,
+      dryRun: req.dryRun === true,
       options: { kind: operationOptions[req.operation], apiVersion: 'meta.k8s.io/v1' },
     },
   };

@@ -183,3 +183,15 @@ test('a patch that does not apply fails the request whatever the failurePolicy',
     return true;
   });
 });
+
+test('a dry run is announced to the webhooks; one with side effects refuses it', async () => {
+  received.splice(0);
+  const result = await admitMutating([config('c', [webhook('dry.test', '/pod-eni')])], request(pod(), { dryRun: true }));
+  assert.ok((result['spec'] as { containers: Array<Record<string, unknown>> }).containers[0]?.['resources']);
+  assert.equal(received[0]?.review.request['dryRun'], true);
+  await assert.rejects(admitMutating([config('c', [webhook('effects.test', '/pod-eni', { sideEffects: 'Some' })])], request(pod(), { dryRun: true })), (error: unknown) => {
+    assert.ok(error instanceof ApiError);
+    assert.deepEqual([error.status.code, error.status.reason, error.status.message], [400, 'BadRequest', 'admission webhook "effects.test" does not support dry run']);
+    return true;
+  });
+});
