@@ -85,6 +85,21 @@ test('CNINode: status subresource, short name cnd, the Features column as kubect
   ]);
 });
 
+test('SecurityGroupPolicy: namespaced, short name sgp, 1 to 16 group ids, the Security-Group-Ids column', () => {
+  const crd = fixture('securitygrouppolicy-crd.yaml');
+  assert.deepEqual(admitCrd(crd), []);
+  const type = onlyType(crd);
+  assert.deepEqual([type.group, type.version, type.namespaced, type.shortNames, type.subresources], ['vpcresources.k8s.aws', 'v1beta1', true, ['sgp'], []]);
+  const policy = fixture('securitygrouppolicy-web.yaml');
+  assert.deepEqual(admit(type, policy), []);
+  assert.equal(type.printerColumns[0]?.cell(policy), '["sg-0a1b2c3d4e5f60002"]');
+  const groupIds = Array.from({ length: 17 }, (_, i) => `sg-${i}`);
+  const tooMany: KubeObject = { ...fixture('securitygrouppolicy-web.yaml'), spec: { securityGroups: { groupIds } } };
+  assert.deepEqual(admit(type, tooMany), ['spec.securityGroups.groupIds: Too many: 17: must have at most 16 items']);
+  const noNamespace: KubeObject = { ...fixture('securitygrouppolicy-web.yaml'), metadata: { name: 'web' } };
+  assert.deepEqual(admit(type, noNamespace), ['metadata.namespace: Required value']);
+});
+
 test('a CRD without printer columns shows AGE; one per served version, none for unserved ones', () => {
   const crd = fixture('eniconfig-crd.yaml');
   const versions = (crd['spec'] as { versions: Array<Record<string, unknown>> }).versions;
