@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import type { RequestTarget } from '../lib/index.js';
 import { serveDiscovery } from './discovery.js';
-import { serveOpenApi } from './openapi.js';
+import { PROTOBUF_CONTENT_TYPE, decodeProtobufObject } from './protobuf.js';
 import { groupVersion, notFound, qualifiedResource, type ObjectApi, type ListResult } from './rest.js';
 import { toTable, wantsTable } from './table.js';
 import { ApiError, apiError, type Identity, type KubeObject, type RequestAttributes, type ResourceType, type Status } from './types.js';
@@ -22,12 +22,15 @@ export interface HandlerDeps {
   watch(req: IncomingMessage, res: ServerResponse, w: WatchRequest): void;
   /** Subresources other than status (`serviceaccounts/NAME/token`): POST handlers by `plural/subresource`. */
   subresourcePosts: Record<string, (type: ResourceType, namespace: string, name: string, body: unknown, who: Identity) => Promise<KubeObject> | KubeObject>;
+  /**
+   * POST-only resources that store nothing and answer about the caller (`authorization.k8s.io/v1/
+   * selfsubjectaccessreviews`), by `group/version/plural`.
+   */
+  reviews: Record<string, (body: unknown, who: Identity) => KubeObject>;
   /** PATCH: the patched object from the stored one (P's applyPatch). */
   applyPatch(type: ResourceType, contentType: string, current: KubeObject, patch: unknown): KubeObject;
   maxBodyBytes: number;
   maxJsonDepth: number;
-  /** The Kubernetes version discovery reports in OpenAPI's info. */
-  version: string;
 }
 
 export function statusOf(err: ApiError): Status {
@@ -92,10 +95,14 @@ export function jsonDepth(text: string): number {
   return max;
 }
 
-/** Decodes a request body as JSON (or YAML, which kubectl's users sometimes send by hand). */
+/**
+ * Decodes a request body: JSON, YAML (which kubectl's users sometimes send by hand), or the protobuf that kubectl
+ * 1.32+'s typed clients send for the kinds they create.
+ */
 function decodeBody(raw: Buffer, contentType: string, maxDepth: number): unknown {
-  const text = raw.toString('utf8');
   const media = contentType.split(';')[0]!.trim().toLowerCase();
+  if (media === PROTOBUF_CONTENT_TYPE) return decodeProtobufObject(raw);
+  const text = raw.toString('utf8');
   if (text.trim() === '') throw apiError(400, 'BadRequest', 'the request body is empty');
   if (jsonDepth(text) > maxDepth) throw apiError(400, 'BadRequest', `the request body nests deeper than ${maxDepth} levels`);
   if (media === 'application/yaml' || media === 'application/apply-patch+yaml') {
@@ -112,8 +119,38 @@ function decodeBody(raw: Buffer, contentType: string, maxDepth: number): unknown
   }
 }
 
-const bodyMedia = new Set(['application/json', 'application/yaml', '']);
+const bodyMedia = new Set(['application/json', 'application/yaml', PROTOBUF_CONTENT_TYPE, '']);
 const patchMedia = new Set(['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml']);
+
+function mediaTypeOf(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** The request's body, decoded by its Content-Type (415 for one not in allowed). */
+async function decodeRequest(deps: HandlerDeps, req: IncomingMessage, allowed: Set<string>): Promise<unknown> {
+  const contentType = mediaTypeOf(req);
+  if (!allowed.has(contentType)) {
+    throw apiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${[...allowed].filter((m) => m !== '').join(', ')}`);
+  }
+  return decodeBody(await readBody(req, deps.maxBodyBytes), contentType, deps.maxJsonDepth);
+}
+
+/**
+ * `?fieldValidation=`: fields the type's schema does not declare are refused under Strict (what kubectl 1.27+ asks
+ * for), reported in a Warning header under Warn (the default), let through under Ignore — as kube-apiserver does.
+ */
+function checkUnknownFields(type: ResourceType, obj: unknown, mode: string, res: ServerResponse): void {
+  if (mode !== '' && mode !== 'Strict' && mode !== 'Warn' && mode !== 'Ignore') {
+    throw apiError(400, 'BadRequest', `fieldValidation: Unsupported value: ${JSON.stringify(mode)}: supported values: "Ignore", "Strict", "Warn"`);
+  }
+  if (mode === 'Ignore' || !type.unknownFields || typeof obj !== 'object' || obj === null || Array.isArray(obj)) return;
+  const unknown = type.unknownFields(obj as KubeObject).map((f) => `unknown field ${JSON.stringify(f)}`);
+  if (unknown.length === 0) return;
+  if (mode === 'Strict') {
+    throw apiError(400, 'BadRequest', `${type.kind} in version ${JSON.stringify(type.version)} cannot be handled as a ${type.kind}: strict decoding error: ${unknown.join(', ')}`);
+  }
+  res.setHeader('warning', unknown.map((w) => `299 - ${JSON.stringify(w)}`));
+}
 
 /** A parsed resource URL. */
 interface ResourcePath {
@@ -197,6 +234,11 @@ function verbOf(method: string, p: ResourcePath, watch: boolean): string | undef
   }
 }
 
+/** A list's resourceVersion must be a version number (or absent): anything else is the client's mistake, 400. */
+function checkResourceVersion(rv: string): void {
+  if (rv !== '' && !/^\d+$/.test(rv)) throw apiError(400, 'BadRequest', `resourceVersion: Invalid value: ${JSON.stringify(rv)}: must be a non-negative integer`);
+}
+
 function flag(query: URLSearchParams, name: string): boolean {
   const v = query.get(name);
   return v === 'true' || v === '1';
@@ -255,11 +297,12 @@ async function dispatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResp
   const who = token === undefined ? undefined : deps.authenticate(token);
   if (!who) throw apiError(401, 'Unauthorized', 'Unauthorized');
 
-  const nonResource = serveDiscovery(path, accept, deps.api.registry.all()) ?? serveOpenApi(path, accept, deps.version);
+  // discovery and OpenAPI documents (serveDiscovery answers both)
+  const nonResource = serveDiscovery(path, accept, deps.api.registry.all());
   if (nonResource) {
     if (method !== 'GET' && method !== 'HEAD') throw apiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
     deps.authorize(who, { resourceRequest: false, verb: 'get', path });
-    const body = nonResource.contentType.includes('protobuf') ? Buffer.from(nonResource.body, 'latin1') : Buffer.from(nonResource.body);
+    const body = Buffer.from(nonResource.body);
     res.writeHead(nonResource.status, { 'content-type': nonResource.contentType, 'content-length': body.length, 'cache-control': 'no-cache, private' });
     res.end(method === 'HEAD' ? undefined : body);
     return;
@@ -268,6 +311,14 @@ async function dispatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResp
   if (!p) {
     deps.authorize(who, { resourceRequest: false, verb: method.toLowerCase(), path });
     throw apiError(404, 'NotFound', 'the server could not find the requested resource');
+  }
+  const review = p.namespace === undefined && p.name === undefined ? deps.reviews[`${p.group}/${p.version}/${p.plural}`] : undefined;
+  if (review) {
+    if (method !== 'POST') throw apiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+    deps.authorize(who, { resourceRequest: true, verb: 'create', apiGroup: p.group, resource: p.plural, subresource: '', namespace: '', name: '' });
+    const body = await decodeRequest(deps, req, bodyMedia);
+    send(res, 201, review(body, who));
+    return;
   }
   const type = deps.api.registry.find(p.group, p.version, p.plural);
   if (!type || (p.namespace !== undefined && !type.namespaced)) throw apiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -289,13 +340,9 @@ async function dispatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResp
   }
   if (!type.verbs.includes(verb) && p.subresource === '') throw apiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
   const dryRun = query.getAll('dryRun').includes('All');
-  const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  const readJson = async (allowed: Set<string>): Promise<unknown> => {
-    if (!allowed.has(contentType)) {
-      throw apiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${[...allowed].filter((m) => m !== '').join(', ')}`);
-    }
-    return decodeBody(await readBody(req, deps.maxBodyBytes), contentType, deps.maxJsonDepth);
-  };
+  const contentType = mediaTypeOf(req);
+  const readJson = (allowed: Set<string>) => decodeRequest(deps, req, allowed);
+  const checkFields = (obj: unknown) => checkUnknownFields(type, obj, query.get('fieldValidation') ?? '', res);
   const table = wantsTable(accept);
   const answer = (status: number, obj: KubeObject) =>
     send(res, status, table ? toTable(type, [obj], { resourceVersion: obj.metadata.resourceVersion ?? '' }, includeObjectOf(query)) : obj);
@@ -306,6 +353,7 @@ async function dispatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResp
       return;
     }
     case 'list': {
+      checkResourceVersion(query.get('resourceVersion') ?? '');
       const list = deps.api.list(type, p.namespace === undefined && type.namespaced ? undefined : namespace, {
         labelSelector: query.get('labelSelector') ?? '',
         fieldSelector: query.get('fieldSelector') ?? '',
@@ -344,11 +392,13 @@ async function dispatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResp
         send(res, 201, await post(type, namespace, p.name!, body, who));
         return;
       }
+      checkFields(body);
       answer(201, await deps.api.create(type, namespace, body, { who, dryRun }));
       return;
     }
     case 'update': {
       const body = await readJson(bodyMedia);
+      checkFields(body);
       answer(200, await deps.api.update(type, namespace, p.name!, body, { who, dryRun, subresource: p.subresource === 'status' ? 'status' : '' }));
       return;
     }
@@ -359,6 +409,7 @@ async function dispatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResp
       if (patched.metadata.name !== undefined && patched.metadata.name !== current.metadata.name) {
         throw apiError(400, 'BadRequest', `the name of the object (${String(patched.metadata.name)}) does not match the name on the URL (${current.metadata.name!})`);
       }
+      checkFields(patched);
       const next = { ...patched, metadata: { ...patched.metadata, name: current.metadata.name } } as KubeObject;
       answer(200, await deps.api.replace(type, current, next, { who, dryRun, subresource: p.subresource === 'status' ? 'status' : '' }));
       return;

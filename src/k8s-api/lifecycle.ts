@@ -4,7 +4,8 @@
  * with it); a token Secret gets its token; a deleted service account's tokens, and a deleted token Secret's token,
  * stop working; a new namespace gets its `default` service account.
  */
-import { crdDefinitionType, crdEstablished, crdNames, crdStatus, crdTypes } from './crd.js';
+import { crdDefinitionType, crdEstablished, crdStatus, crdTypes, servedNames } from './crd.js';
+import { jsonEqual } from './rest.js';
 import type { Registry } from './registry.js';
 import type { ObjectApi, WriteHooks } from './rest.js';
 import { resourceKey, type ObjectStore } from './store.js';
@@ -34,6 +35,7 @@ export function controllerHooks(api: () => ObjectApi, tokens: Tokens, caPem: str
     beforeStore(type, obj, old) {
       // the CRD's names are checked against everything else served, and its conditions set, in the same write
       if (isCrd(type) && !obj.metadata.deletionTimestamp) return { ...obj, status: crdStatus(obj, api().registry.othersThan(obj.metadata.name!)) };
+      if (type.group === 'apps' && type.kind === 'DaemonSet') return withTemplateGeneration(obj, old);
       if (old || type.group !== '' || type.kind !== 'Secret') return obj;
       const account = obj.metadata.annotations?.['kubernetes.io/service-account.name'];
       const sa = account === undefined ? undefined : api().find(serviceAccounts(), obj.metadata.namespace ?? '', account);
@@ -51,6 +53,7 @@ export function controllerHooks(api: () => ObjectApi, tokens: Tokens, caPem: str
         const name = obj.metadata.name!;
         // after the namespace's own write has been answered, as the service account controller does it
         setImmediate(() => {
+          if (api().closed) return;
           const sa = serviceAccounts();
           if (api().find(sa, name, 'default')) return;
           api()
@@ -71,6 +74,17 @@ function crdWritten(api: ObjectApi, op: 'CREATE' | 'UPDATE' | 'DELETE', crd: Kub
   }
   api.registry.removeCrd(name);
   const group = (crd['spec'] as { group?: unknown } | undefined)?.group;
-  const plural = crdNames(crd).plural;
+  // its objects are filed under the plural it was served by (the accepted one)
+  const plural = servedNames(crd).plural;
   if (typeof group === 'string' && plural !== '' && !api.registry.anyVersion(group, plural)) api.store.removeAll(resourceKey(group, plural));
+}
+
+const TEMPLATE_GENERATION = 'deprecated.daemonset.template.generation';
+
+/** The DaemonSet controller's count of template changes, in the annotation it has kept since apps/v1beta1: 1 on create. */
+function withTemplateGeneration(ds: KubeObject, old: KubeObject | undefined): KubeObject {
+  const template = (o: KubeObject) => (o['spec'] as { template?: unknown } | undefined)?.template;
+  const before = Number(old?.metadata.annotations?.[TEMPLATE_GENERATION] ?? '0');
+  const generation = !old ? 1 : jsonEqual(template(ds), template(old)) ? before : before + 1;
+  return { ...ds, metadata: { ...ds.metadata, annotations: { ...ds.metadata.annotations, [TEMPLATE_GENERATION]: String(generation) } } };
 }

@@ -106,6 +106,11 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return ka.length === kb.length && ka.every((k) => jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
+/** Built-in kinds with a status subresource, and every custom resource (CRD types are the ones without strategic merge). */
+function tracksGeneration(type: ResourceType): boolean {
+  return type.subresources.includes('status') || !type.strategicMerge;
+}
+
 /** The object without metadata and status: what `generation` counts changes of. */
 function specPart(obj: KubeObject): Record<string, unknown> {
   const { metadata: _m, status: _s, resourceVersion: _r, ...rest } = obj;
@@ -158,6 +163,8 @@ export class ObjectApi {
   /** Namespaces being deleted whose contents are still going. */
   private readonly terminating = new Set<string>();
   private sweepScheduled = false;
+  /** Set when the server stops: work deferred to a later turn (the namespace sweep, controllers) is dropped. */
+  closed = false;
 
   constructor(
     readonly store: ObjectStore,
@@ -284,8 +291,10 @@ export class ObjectApi {
     for (const field of ['deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'resourceVersion', 'selfLink'] as const) delete meta[field];
     meta.uid = randomUUID();
     meta.creationTimestamp = timestamp(this.now());
+    // generation counts spec changes: kept for kinds with a status (the controllers' observedGeneration) and for every
+    // custom resource, as Kubernetes does
+    if (tracksGeneration(type)) meta.generation = 1;
     if (type.subresources.includes('status')) {
-      meta.generation = 1;
       // the status is the controllers' to write (through the status subresource); a node's kubelet writes it in
       // the create, as the real API server keeps a new Node's status
       if (!(type.group === '' && type.kind === 'Node')) delete obj['status'];
@@ -358,7 +367,7 @@ export class ObjectApi {
       type.applyDefaults(obj);
     }
     this.validate(type, obj, old);
-    if (hasStatus && !jsonEqual(specPart(obj), specPart(old))) meta.generation = (old.metadata.generation ?? 0) + 1;
+    if (tracksGeneration(type) && !jsonEqual(specPart(obj), specPart(old))) meta.generation = (old.metadata.generation ?? 0) + 1;
     if (this.hooks.beforeStore) obj = this.hooks.beforeStore(type, obj, old);
     const resource = resourceKey(type.group, type.plural);
     // an object being deleted goes once its last finalizer is removed
@@ -441,6 +450,7 @@ export class ObjectApi {
     this.sweepScheduled = true;
     setImmediate(() => {
       this.sweepScheduled = false;
+      if (this.closed) return;
       for (const ns of [...this.terminating]) this.sweepNamespace(ns);
     });
   }

@@ -6,11 +6,10 @@ import Database from 'better-sqlite3';
 import type { Server } from 'node:http';
 import { PodnetError, closeServer, createSafeServer, formatListenAddress, listenOn, parseListenAddress, type TcpListenAddress } from '../lib/index.js';
 import { builtinTypes } from './builtin/index.js';
-import { SERVED_VERSION } from './discovery.js';
 import { handleRequest, type HandlerDeps } from './handler.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { applyPatch } from './patch/index.js';
-import { authorize, bootstrapPolicy, forbidden, type RbacPolicy } from './rbac.js';
+import { answerSelfSubjectAccessReview, answerSelfSubjectRulesReview, authorize, bootstrapPolicy, forbidden, type RbacPolicy } from './rbac.js';
 import { Registry } from './registry.js';
 import { ObjectApi } from './rest.js';
 import { controllerHooks, registerStoredCrds } from './lifecycle.js';
@@ -40,6 +39,12 @@ export interface KubeApiServerOptions {
   maxWatches?: number;
   /** How often a watch that allows bookmarks gets one (default 60 s, as kube-apiserver's watch cache). */
   bookmarkIntervalMs?: number;
+  /**
+   * How long a client may take to send its headers (default 5 s) and its whole request (default 10 s) before it is
+   * answered 408 and closed: a stalled sender must not hold a connection.
+   */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -74,6 +79,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
   if (!listen || 'path' in listen) throw new PodnetError('INVALID_INPUT', `the Kubernetes API server listens on HOST:PORT, not ${JSON.stringify(opts.listen)}`, 'e.g. 127.0.0.1:6443');
   const db = new Database(opts.dbPath);
   let server: Server | undefined;
+  let started: ObjectApi | undefined;
   try {
     const store = new ObjectStore(db);
     const tokens = createTokens(db);
@@ -88,12 +94,13 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
       if (event.resource.startsWith(`${RBAC_GROUP}/`)) policy = undefined;
       hub.publish(event);
     };
-    const api: ObjectApi = new ObjectApi(store, registry, {
-      ...controllerHooks((): ObjectApi => api, tokens, tls.caPem),
+    const objects: ObjectApi = new ObjectApi(store, registry, {
+      ...controllerHooks((): ObjectApi => objects, tokens, tls.caPem),
       admit: (operation, type, object, oldObject, userInfo) => admit(store, { operation, type, object, ...(oldObject ? { oldObject } : {}), userInfo }),
     });
+    started = objects;
     const admin: Identity = { user: ADMIN_USER, groups: ['system:masters', 'system:authenticated'] };
-    await bootstrap(api, admin);
+    await bootstrap(objects, admin);
 
     const readPolicy = (): RbacPolicy => {
       const all = (plural: string) => [...store.scan(resourceKey(RBAC_GROUP, plural), undefined)];
@@ -108,28 +115,31 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
       maxBufferedBytes: 64 * 1024 * 1024,
     };
     const deps: HandlerDeps = {
-      api,
+      api: objects,
       authenticate: (token) => tokens.authenticate(token),
       authorize(who: Identity, attrs: RequestAttributes) {
         const decision = authorize(who, attrs, readPolicy());
         if (!decision.allowed) throw forbidden(who, attrs, decision.reason);
       },
-      watch: (req, res, w) => serveWatch(api, hub, limits, openWatches, req, res, w),
+      watch: (req, res, w) => serveWatch(objects, hub, limits, openWatches, req, res, w),
       subresourcePosts: {
-        'serviceaccounts/token': (type: ResourceType, namespace: string, name: string, body: unknown) => answerTokenRequest(body, api.get(type, namespace, name), tokens),
+        'serviceaccounts/token': (type: ResourceType, namespace: string, name: string, body: unknown) => answerTokenRequest(body, objects.get(type, namespace, name), tokens),
+      },
+      reviews: {
+        'authorization.k8s.io/v1/selfsubjectaccessreviews': (body, who) => answerSelfSubjectAccessReview(body, who, readPolicy()),
+        'authorization.k8s.io/v1/selfsubjectrulesreviews': (body, who) => answerSelfSubjectRulesReview(body, who, readPolicy()),
       },
       applyPatch,
       maxBodyBytes: opts.maxBodyBytes ?? 3 * 1024 * 1024,
       maxJsonDepth: MAX_JSON_DEPTH,
-      version: SERVED_VERSION.gitVersion,
     };
     server = createSafeServer((req, res, target) => handleRequest(deps, req, res, target), {
       what: 'the Kubernetes API server',
       log,
       tls: { cert: tls.certPem, key: tls.keyPem },
-      // a client may take its time with a large body (kubectl apply of a big object), but not forever
-      requestTimeoutMs: 30_000,
-      headersTimeoutMs: 10_000,
+      // a 3 MiB body takes milliseconds on the lab's links; the defaults leave room for a loaded machine
+      requestTimeoutMs: opts.requestTimeoutMs ?? 10_000,
+      headersTimeoutMs: opts.headersTimeoutMs ?? 5_000,
       errorBody: (status, message) => ({
         contentType: 'application/json',
         body: JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: status === 500 ? 'InternalError' : 'BadRequest', code: status }) + '\n',
@@ -149,6 +159,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
       adminToken,
       close() {
         closed ??= (async () => {
+          objects.closed = true;
           for (const end of [...openWatches]) end();
           hub.closeAll();
           await closeServer(listening);
@@ -158,6 +169,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
       },
     };
   } catch (err) {
+    if (started) started.closed = true;
     if (server?.listening) await closeServer(server);
     db.close();
     throw err;

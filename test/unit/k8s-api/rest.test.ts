@@ -76,6 +76,7 @@ test('patches: merge, JSON and strategic merge (a DaemonSet container env by nam
   const env = patched.json.spec.template.spec.containers[0].env.map((e: any) => `${e.name}=${e.value}`).sort();
   assert.deepEqual(env, ['AWS_VPC_K8S_CNI_EXTERNALSNAT=true', 'AWS_VPC_K8S_CNI_VERSION=v1']);
   assert.equal(patched.json.metadata.generation, 2);
+  assert.equal(patched.json.metadata.annotations['deprecated.daemonset.template.generation'], '2');
 });
 
 function readDaemonSet() {
@@ -172,6 +173,7 @@ test('list: label selectors (=, !=, in, notin, exists, !exists), field selectors
   assert.deepEqual(page2.json.items.map((i: any) => i.metadata.name), ['c3']);
   assert.equal(page2.json.metadata.continue, undefined);
   assert.equal((await s.request('GET', `${path}?continue=garbage`)).status, 400);
+  assert.equal((await s.request('GET', `${path}?resourceVersion=abc`)).status, 400);
   // pods by node, across namespaces
   await s.request('POST', '/api/v1/namespaces/sel/pods', { ...pod('on-n1'), spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }] } });
   await s.request('POST', '/api/v1/namespaces/default/pods', pod('nowhere'));
@@ -198,6 +200,17 @@ test('a CRD is served once created (Established), validated by its schema, and i
   assert.equal((await s.request('POST', path, eni)).status, 201);
   const wrong = await s.request('POST', path, { ...eni, metadata: { name: 'bad' }, spec: { subnet: 7 } });
   assert.equal(wrong.status, 422);
+  // kubectl 1.27+ asks for strict field validation: an undeclared field is refused, as the real server words it
+  const extra = { ...eni, metadata: { name: 'extra' }, spec: { ...eni.spec, extra: 1 } };
+  const strict = await s.request('POST', `${path}?fieldValidation=Strict`, extra);
+  assert.equal(strict.status, 400);
+  assert.equal(strict.json.message, 'ENIConfig in version "v1alpha1" cannot be handled as a ENIConfig: strict decoding error: unknown field "spec.extra"');
+  const warned = await s.request('POST', path, extra);
+  assert.equal(warned.status, 201);
+  assert.equal(warned.headers['warning'], '299 - "unknown field \\"spec.extra\\""');
+  assert.equal(warned.json.spec.extra, undefined);
+  assert.equal(warned.json.metadata.generation, 1);
+  await s.request('DELETE', `${path}/extra`);
   assert.equal((await s.request('GET', path)).json.items.length, 1);
   assert.equal((await s.request('DELETE', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`)).status, 200);
   assert.equal((await s.request('GET', path)).status, 404);

@@ -158,3 +158,25 @@ test('a restart with the same database keeps the CA, the admin token, the object
     await first.dispose();
   }
 });
+
+test('a self-subject access review answers what the caller may do, and stores nothing', async () => {
+  const review = (verb: string, resource: string) => ({ apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { namespace: 'default', verb, resource } } });
+  const admin = await s.request('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', review('delete', 'pods'));
+  assert.equal(admin.status, 201, admin.text);
+  assert.equal(admin.json.status.allowed, true);
+  await s.request('POST', '/api/v1/namespaces/default/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'asker' } });
+  const token = (await s.request('POST', '/api/v1/namespaces/default/serviceaccounts/asker/token', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} })).json.status.token;
+  const asker = await s.request('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', review('delete', 'pods'), { token });
+  assert.equal(asker.status, 201, asker.text);
+  assert.equal(asker.json.status.allowed, false);
+  assert.equal((await s.request('GET', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews')).status, 405);
+});
+
+test('work deferred by a write (a new namespace\'s default service account) is dropped when the server closes at once', async () => {
+  const other = await startTestServer();
+  const created = other.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'brief' } });
+  assert.equal((await created).status, 201);
+  await other.dispose();
+  await new Promise((r) => setImmediate(r));
+  // reaching here without an uncaught "database connection is not open" is the point
+});
