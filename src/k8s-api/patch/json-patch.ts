@@ -5,6 +5,8 @@
  * operations is JsonPatchUndecodable (400).
  */
 
+import { setOwn } from './own.js';
+
 export class JsonPatchUndecodable extends Error {}
 export class JsonPatchFailure extends Error {}
 
@@ -64,7 +66,7 @@ function add(doc: Json, tokens: string[], value: Json, op: string): Json {
     const i = key === '-' ? parent.length : arrayIndex(key, parent.length, true, op);
     parent.splice(i, 0, value);
   } else {
-    parent[key] = value;
+    setOwn(parent, key, value);
   }
   return doc;
 }
@@ -88,7 +90,7 @@ function replace(doc: Json, tokens: string[], value: Json): Json {
   const { parent, key } = parentOf(doc, tokens, 'replace');
   // as in the server's library, replacing a missing member of an object sets it
   if (Array.isArray(parent)) parent[arrayIndex(key, parent.length, false, 'replace')] = value;
-  else parent[key] = value;
+  else setOwn(parent, key, value);
   return doc;
 }
 

@@ -1,3 +1,5 @@
+import { getOwn, setOwn } from './own.js';
+
 /** RFC 7386 JSON merge patch: objects merge member by member, null removes a member, anything else replaces. */
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -9,7 +11,7 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
+    else setOwn(out, k, mergePatch(getOwn(out, k), v));
   }
   return out;
 }

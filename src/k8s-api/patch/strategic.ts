@@ -4,6 +4,7 @@
  * (replace, delete; merge is refused), `$setElementOrder/<list>`, `$deleteFromPrimitiveList/<list>` and
  * `$retainKeys` — with the same element order rules, so kubectl's patches land exactly as on a real cluster.
  */
+import { setOwn } from './own.js';
 import type { PatchMeta } from './schema.js';
 
 /** A refusal: `bad` ones are answered 400, `invalid` ones 422 (as interpretStrategicMergePatchError sorts them). */
@@ -65,7 +66,7 @@ function kindOf(v: Json): 'map' | 'slice' | 'string' | 'number' | 'bool' | 'null
 }
 
 function fieldMeta(schema: PatchMeta, key: string): PatchMeta {
-  return schema.fields?.[key] ?? {};
+  return schema.fields && Object.hasOwn(schema.fields, key) ? schema.fields[key]! : {};
 }
 
 /** The strategy that governs merging (`merge,retainKeys` merges; retainKeys alone only matters to clients). */
@@ -108,7 +109,7 @@ function mergeMap(original: JsonMap | null, patch: JsonMap, schema: PatchMeta): 
       if (!isDeleteList) {
         discardNullValuesFromPatch(patchV);
         const [v, keep] = removeDirectives(patchV);
-        if (keep) out[k] = v;
+        if (keep) setOwn(out, k, v);
         else delete out[k];
       }
       continue;
@@ -116,11 +117,11 @@ function mergeMap(original: JsonMap | null, patch: JsonMap, schema: PatchMeta): 
     const meta = fieldMeta(schema, k);
     const strategy = strategyOf(meta);
     if (isMap(patchV)) {
-      out[k] = strategy === 'replace' ? patchV : mergeMap(out[k] as JsonMap, patchV, meta);
+      setOwn(out, k, strategy === 'replace' ? patchV : mergeMap(out[k] as JsonMap, patchV, meta));
     } else if (Array.isArray(patchV)) {
-      out[k] = mergeSliceHandler(out[k] as Json[], patchV, meta.items ?? {}, strategy, meta.mergeKey ?? '', isDeleteList);
+      setOwn(out, k, mergeSliceHandler(out[k] as Json[], patchV, meta.items ?? {}, strategy, meta.mergeKey ?? '', isDeleteList));
     } else {
-      out[k] = patchV;
+      setOwn(out, k, patchV);
     }
   }
   return out;
@@ -178,7 +179,7 @@ function mergePatchIntoOriginal(original: JsonMap, patch: JsonMap, schema: Patch
     else continue;
     const [patchItems, serverOnly] = mergeKey === '' ? partitionPrimitives(merged, order) : partitionMaps(merged, order, mergeKey);
     const kind = sliceElementKind(originalList, patchList);
-    original[originalKey] = normalizeElementOrder(patchItems, serverOnly, order, originalList, mergeKey, kind);
+    setOwn(original, originalKey, normalizeElementOrder(patchItems, serverOnly, order, originalList, mergeKey, kind));
     delete patch[originalKey];
   }
 }
@@ -243,7 +244,7 @@ function removeDirectives(v: Json): [Json, boolean] {
     if (Object.hasOwn(v, directiveMarker)) return [null, false];
     for (const k of Object.keys(v)) {
       const [nv, keep] = removeDirectives(v[k]);
-      if (keep) v[k] = nv;
+      if (keep) setOwn(v, k, nv);
       else delete v[k];
     }
     return [v, true];
@@ -451,7 +452,7 @@ export function dropDirectiveKeys(v: Json): Json {
   const out: JsonMap = {};
   for (const [k, x] of Object.entries(v)) {
     if (k === directiveMarker || k === retainKeysDirective || k.startsWith(`${setElementOrderPrefix}/`) || k.startsWith(`${deleteFromPrimitiveListPrefix}/`)) continue;
-    out[k] = dropDirectiveKeys(x);
+    setOwn(out, k, dropDirectiveKeys(x));
   }
   return out;
 }

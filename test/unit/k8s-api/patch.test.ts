@@ -194,3 +194,15 @@ test('JSON patch copies that would double the document without bound are refused
   assert.equal(s.code, 422);
   assert.ok(Date.now() - started < 3000);
 });
+
+test('a member named __proto__ is data in every patch type, never a prototype', () => {
+  const smpOut = applyPatch(podType, smp, pod, '{"metadata":{"labels":{"__proto__":{"polluted":"yes"}}}}');
+  const mergeOut = applyPatch(podType, contentTypes.merge, pod, '{"metadata":{"annotations":{"__proto__":{"polluted":"yes"}}}}');
+  const jsonOut = applyPatch(podType, contentTypes.json, pod, '[{"op":"add","path":"/metadata/__proto__","value":{"polluted":"yes"}}]');
+  for (const [out, where] of [[smpOut.metadata.labels, 'labels'], [mergeOut.metadata.annotations, 'annotations'], [jsonOut.metadata, 'metadata']] as const) {
+    assert.equal(Object.getPrototypeOf(out), Object.prototype, where);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(out, '__proto__')?.value, { polluted: 'yes' }, where);
+    assert.equal((out as Record<string, unknown>).polluted, undefined, where);
+  }
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
