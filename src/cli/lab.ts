@@ -143,7 +143,8 @@ function renderStatus(status: LabStatus): string {
   const eniRows = status.nodes.flatMap((n) =>
     n.enis.map((e) => [n.name, e.device === null ? '-' : `eth${e.device}`, e.eniId, e.mac, [...e.addresses, ...e.prefixes].join(' '), e.publicIps.join(' ') || '-', n.ipamd]),
   );
-  let out = '\n' + formatTable(['node', 'dev', 'eni', 'mac', 'addresses / prefixes (primary first)', 'public', 'ipamd'], eniRows);
+  let out = status.kubeconfig ? `Kubernetes API ${status.k8s} (from the lab's namespaces), kubeconfig ${status.kubeconfig}\n` : '';
+  out += '\n' + formatTable(['node', 'dev', 'eni', 'mac', 'addresses / prefixes (primary first)', 'public', 'ipamd'], eniRows);
   out += '\n' + formatTable(['pod', 'node', 'ip', 'eni'], status.pods.map((p) => [p.name, p.node, p.hostNetwork ? '(host network)' : (p.ip ?? '-'), p.eni === null ? '-' : `eth${p.eni}`]));
   out += '\n' + formatTable(['host', 'namespace', 'address'], status.hosts.map((h) => [h.name, h.namespace, h.address ?? '-']));
   return out;

@@ -32,8 +32,8 @@ export interface FilterContext {
   vpcCidrs: readonly string[];
 }
 
-/** The EC2 endpoint's group: HTTP and HTTPS (the emulator listens on 80). */
-const ENDPOINT_PORTS = [80, 443];
+/** The EC2 endpoint's group: HTTP and HTTPS (the emulator listens on 80), and the Kubernetes API server (6443) beside it. */
+const ENDPOINT_PORTS = [80, 443, 6443];
 
 /** nft's name for a set or chain made of an EC2 id (`sg-0a1` → `sg_0a1`). */
 const nftName = (id: string) => id.replace(/[^A-Za-z0-9_]/g, '_');

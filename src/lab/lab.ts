@@ -18,7 +18,7 @@ import { writeEchoScript } from './echo.js';
 import { IMDS_ADDRESS, NS_PREFIX, LINK_PREFIX, ns, planFabric, renderFixedFabric } from './plan.js';
 import { renderIgwNat } from './render.js';
 import { defaultScenarioPath, eniIndexProblem, loadScenario, type Scenario } from './scenario.js';
-import { DEFAULT_STATE_DIR, LabState, isLabProcess, podnetArgv, startProcess, type LabRecord, type NodeRecord, type PodRecord } from './state.js';
+import { DEFAULT_STATE_DIR, LabState, isLabProcess, podnetArgv, startProcess, type LabRecord, type NodeRecord, type PodRecord, type ProcRecord } from './state.js';
 
 export type Progress = (message: string) => void;
 
@@ -135,28 +135,24 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
     };
     state.writeLab(lab);
 
-    progress('starting the EC2/IMDS emulator');
+    progress('starting the EC2/IMDS emulator and the Kubernetes API server');
     const emulator = startProcess(state, {
       name: 'ec2',
       ns: ns.aws,
       argv: [...podnetArgv(), 'ec2', 'serve', '--listen', `${plan.ec2Endpoint}:80`, '--imds-listen', `${IMDS_ADDRESS}:80`, '--allow-non-loopback', '--region', lab.region, '--topology', scenarioPath, '--json'],
       env: { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: lab.region },
     });
-    const served = await waitFor(
-      'the EC2 emulator start',
-      90_000,
-      () => {
-        const exited = () => new PodnetError('LAB_FAILED', `the EC2 emulator exited: ${logTail(emulator.log)}`, `see ${emulator.log}`);
-        if (!isLabProcess(emulator.pid, state.dir)) throw exited();
-        const line = readFileSync(emulator.log, 'utf8').split('\n').find((l) => l.startsWith('{'));
-        if (!line) return undefined;
-        // under --json a refusal is a JSON line too ({error, hint, code}), written just before the emulator exits
-        const banner = JSON.parse(line) as { instances: Array<{ name: string; id: string }> } | { error: string };
-        if ('error' in banner) throw exited();
-        return banner;
-      },
-      emulator.log,
-    );
+    // the control plane's API server beside the EC2 endpoint, as EKS's is reached from the VPC; it starts while the
+    // emulator applies the topology
+    const kubeconfig = state.path('kubeconfig');
+    const apiServer = startProcess(state, {
+      name: 'k8s',
+      ns: ns.aws,
+      argv: [...podnetArgv(), 'k8s', 'serve', '--listen', `${plan.ec2Endpoint}:6443`, '--allow-non-loopback', '--db', state.path('k8s.db'), '--kubeconfig', kubeconfig, '--json'],
+    });
+    const served = await waitForBanner<{ instances: Array<{ name: string; id: string }> }>(state, emulator, 'the EC2 emulator');
+    lab.k8sUrl = (await waitForBanner<{ url: string }>(state, apiServer, 'the Kubernetes API server')).url;
+    lab.kubeconfig = kubeconfig;
     lab.instances = Object.fromEntries(served.instances.map((i) => [i.name, i.id]));
     for (const h of Object.keys(lab.hosts)) lab.hosts[h]!.instanceId = lab.instances[h] ?? '';
     state.writeLab(lab);
@@ -225,6 +221,25 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
     if (!(err instanceof PodnetError)) throw err;
     throw new PodnetError(err.code, err.message, hint, { cause: err });
   }
+}
+
+/** The JSON banner a `podnet … serve --json` process prints once it listens; its JSON refusal, or its exit, fails lab up. */
+async function waitForBanner<T extends object>(state: LabState, proc: ProcRecord, what: string): Promise<T> {
+  return waitFor(
+    `${what} start`,
+    90_000,
+    () => {
+      const exited = () => new PodnetError('LAB_FAILED', `${what} exited: ${logTail(proc.log)}`, `see ${proc.log}`);
+      if (!isLabProcess(proc.pid, state.dir)) throw exited();
+      const line = readFileSync(proc.log, 'utf8').split('\n').find((l) => l.startsWith('{'));
+      if (!line) return undefined;
+      // under --json a refusal is a JSON line too ({error, hint, code}), written just before the process exits
+      const banner = JSON.parse(line) as T | { error: string };
+      if ('error' in banner) throw exited();
+      return banner;
+    },
+    proc.log,
+  );
 }
 
 async function startNode(

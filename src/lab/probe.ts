@@ -220,6 +220,9 @@ export interface LabStatus {
   runtime: 'containerd' | 'cni';
   ec2: string;
   imds: string;
+  /** The Kubernetes API server and the admin kubeconfig lab up wrote (null for a lab started before it had one). */
+  k8s: string | null;
+  kubeconfig: string | null;
   fabric: { generation: number; eventsConnected: boolean; error?: string } | null;
   nodes: Array<{ name: string; instanceId: string; namespace: string; ipamd: 'running' | 'stopped'; enis: Array<{ device: number | null; eniId: string; mac: string; addresses: string[]; prefixes: string[]; publicIps: string[]; wired: boolean }> }>;
   hosts: Array<{ name: string; namespace: string; address: string | null }>;
@@ -240,6 +243,8 @@ export function labStatus(opts: { stateDir?: string } = {}): LabStatus {
     runtime: lab.runtime ?? 'cni',
     ec2: lab.ec2Url,
     imds: lab.imdsUrl,
+    k8s: lab.k8sUrl ?? null,
+    kubeconfig: lab.kubeconfig ?? null,
     fabric: fabric ? { generation: fabric.generation, eventsConnected: fabric.eventsConnected, ...(fabric.error ? { error: fabric.error } : {}) } : null,
     nodes: Object.values(lab.nodes).map((n) => {
       const proc = procs.find((p) => p.name === `ipamd-${n.name}`);

@@ -40,6 +40,9 @@ export interface LabRecord {
   plan: FabricPlan;
   ec2Url: string;
   imdsUrl: string;
+  /** The lab's Kubernetes API server (`https://<ec2 endpoint>:6443`) and its admin kubeconfig; absent in older records. */
+  k8sUrl?: string;
+  kubeconfig?: string;
   region: string;
   instances: Record<string, string>;
   nodes: Record<string, NodeRecord>;

@@ -95,7 +95,7 @@ test('IMDS is never filtered; the EC2 endpoint allows HTTP/HTTPS from the lab VP
   assert.deepEqual(filter.slice(1, 3), ['ip daddr 169.254.169.254 accept', 'ip saddr 169.254.169.254 accept']);
   const vpcBlocks = plan.vpcs.flatMap((v) => v.cidrs);
   assert.ok(vpcBlocks.includes('10.1.0.0/16') && vpcBlocks.length > 2, 'every block of every lab VPC (secondary ones too)');
-  assert.ok(filter.includes(`ip daddr 10.0.255.254 ip saddr { ${vpcBlocks.join(', ')} } meta l4proto 6 th dport { 80, 443 } accept`));
+  assert.ok(filter.includes(`ip daddr 10.0.255.254 ip saddr { ${vpcBlocks.join(', ')} } meta l4proto 6 th dport { 80, 443, 6443 } accept`));
   const at = (prefix: string, part: string) => filter.findIndex((l) => l.startsWith(prefix) && l.includes(part));
   const order = [at('iifname vmap', 'sg'), at('ip daddr 10.0.255.254', 'accept'), at('iifname vmap', 'subnet'), at('oifname vmap', 'subnet'), at('oifname vmap', 'sg')];
   assert.deepEqual([...order].sort((a, b) => a - b), order);
