@@ -200,7 +200,7 @@ test(`watch soak: ${totalWrites} writes, ${expiries} forced expiries, 0 missed a
       await eventually(`round ${round}'s events`, () => {
         reflector.check();
         return reflector.delivered.length >= expected.length && Number(reflector.version) >= lastRv;
-      }).catch(() => undefined);
+      }, 30_000).catch(() => undefined);
       const seen = compare(expected, reflector.delivered);
       missed.push(...seen.missed);
       duplicated.push(...seen.duplicated);
@@ -218,7 +218,7 @@ test(`watch soak: ${totalWrites} writes, ${expiries} forced expiries, 0 missed a
       await eventually(`the relist in round ${round}`, () => {
         reflector.check();
         return reflector.relists > relistsBefore && reflector.version !== '';
-      });
+      }, 30_000);
       assert.equal(reflector.gone, goneBefore + 1, `round ${round}: the resumed watch was answered 410 Gone once`);
       if (JSON.stringify(asText(reflector.cache)) !== JSON.stringify(asText(model))) staleRelists.push(`round ${round}`);
     }

@@ -2,7 +2,7 @@
  * Shared by the client-node tests, the malformed-request corpus, the watch soak and bench:k8s-api: an API server
  * in this process on a loopback port with its state in a temporary directory, a @kubernetes/client-node KubeConfig
  * read from the admin kubeconfig the server writes (as a user of the lab would load it), and raw HTTPS requests for
- * what a client library would never send.
+ * what a client library would never send. The server's log (handler failures, answered 500: bugs) goes to stderr.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
@@ -38,10 +38,9 @@ export async function startTestServer(options: ServerOptions = {}): Promise<Test
   const dir = mkdtempSync(join(tmpdir(), 'podnet-k8s-'));
   const dbPath = join(dir, 'k8s.db');
   const kubeconfigPath = join(dir, 'kubeconfig');
-  const log = () => undefined;
   let running: Awaited<ReturnType<typeof startKubeApiServer>> | undefined;
   try {
-    running = await startKubeApiServer({ listen: '127.0.0.1:0', dbPath, kubeconfigPath, log, ...options });
+    running = await startKubeApiServer({ listen: '127.0.0.1:0', dbPath, kubeconfigPath, ...options });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -65,7 +64,7 @@ export async function startTestServer(options: ServerOptions = {}): Promise<Test
     kc,
     stop,
     async restart() {
-      running = await startKubeApiServer({ listen: `127.0.0.1:${port}`, dbPath, log, ...options });
+      running = await startKubeApiServer({ listen: `127.0.0.1:${port}`, dbPath, ...options });
     },
     async close() {
       await stop();

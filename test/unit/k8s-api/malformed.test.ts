@@ -65,6 +65,13 @@ interface Case {
 const causeFields = (s: Record<string, any>) => (s.details?.causes ?? []).map((c: { field: string }) => c.field);
 const deep = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
 
+/** Kubernetes' protobuf envelope (`k8s\0`, then runtime.Unknown { typeMeta { apiVersion, kind }, raw }) around an empty object. */
+function protobufEnvelope(apiVersion: string, kind: string): Buffer {
+  const field = (n: number, bytes: Buffer) => Buffer.concat([Buffer.from([(n << 3) | 2, bytes.length]), bytes]);
+  const typeMeta = Buffer.concat([field(1, Buffer.from(apiVersion)), field(2, Buffer.from(kind))]);
+  return Buffer.concat([Buffer.from('k8s\x00', 'latin1'), field(1, typeMeta), field(2, Buffer.alloc(0))]);
+}
+
 /** YAML whose aliases expand to 10^9 strings in 1 KB: the expansion must be refused, not attempted. */
 function aliasBomb(): string {
   let doc = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\nl0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n';
@@ -94,6 +101,7 @@ const corpus: Case[] = [
     reason: 'BadRequest',
   },
   { name: 'JSON nested 20,000 deep (Go decoders stop at 10,000)', path: cms, req: post(JSON.stringify(configMap('deep')).replace(/}$/, `,"extra":${deep(20_000)}}`)), code: 400, reason: 'BadRequest' },
+  { name: 'a protobuf body cut short', path: cms, req: post(Buffer.from('k8s\x00\x0a\x0f', 'latin1'), { 'content-type': 'application/vnd.kubernetes.protobuf' }), code: 400, reason: 'BadRequest' },
   { name: 'a YAML body that does not parse', path: cms, req: post('metadata: [name: x', { 'content-type': 'application/yaml' }), code: 400, reason: 'BadRequest' },
   { name: 'a YAML alias bomb (a billion laughs)', path: cms, req: post(aliasBomb(), { 'content-type': 'application/yaml' }), code: 400, reason: 'BadRequest' },
   { name: 'a label selector that does not parse', path: `${cms}?labelSelector=${encodeURIComponent('app in (a')}`, code: 400, reason: 'BadRequest' },
@@ -143,7 +151,7 @@ const corpus: Case[] = [
   {
     name: 'a DaemonSet sent as protobuf (decoded only for the kinds kubectl creates that way)',
     path: '/apis/apps/v1/namespaces/default/daemonsets',
-    req: post('k8s\x00\x0a\x0f', { 'content-type': 'application/vnd.kubernetes.protobuf' }),
+    req: post(protobufEnvelope('apps/v1', 'DaemonSet'), { 'content-type': 'application/vnd.kubernetes.protobuf' }),
     code: 415,
     reason: 'UnsupportedMediaType',
   },
