@@ -16,7 +16,7 @@ export interface RbacPolicy {
   roleBindings: KubeObject[];
 }
 
-interface PolicyRule {
+export interface PolicyRule {
   verbs: string[];
   apiGroups: string[];
   resources: string[];
@@ -150,7 +150,7 @@ function roleRef(binding: KubeObject): { kind: string; name: string } {
   return { kind: typeof ref['kind'] === 'string' ? ref['kind'] : '', name: typeof ref['name'] === 'string' ? ref['name'] : '' };
 }
 
-function rulesOf(role: KubeObject | undefined): PolicyRule[] {
+export function rulesOf(role: KubeObject | undefined): PolicyRule[] {
   if (!role || !Array.isArray(role['rules'])) return [];
   return (role['rules'] as unknown[]).flatMap((raw) => {
     if (typeof raw !== 'object' || raw === null) return [];
@@ -253,20 +253,7 @@ export function answerSelfSubjectRulesReview(body: unknown, who: Identity, polic
   const review = isRecord(body) ? body : {};
   const spec = isRecord(review['spec']) ? review['spec'] : {};
   const namespace = typeof spec['namespace'] === 'string' ? spec['namespace'] : '';
-  const rules: PolicyRule[] = [];
-  if (who.groups.includes('system:masters')) {
-    rules.push({ verbs: ['*'], apiGroups: ['*'], resources: ['*'], resourceNames: [], nonResourceURLs: [] }, { verbs: ['*'], apiGroups: [], resources: [], resourceNames: [], nonResourceURLs: ['*'] });
-  }
-  for (const binding of policy.clusterRoleBindings) {
-    const ref = roleRef(binding);
-    if (ref.kind === 'ClusterRole' && matchingSubject(binding, who, '')) rules.push(...aggregatedRules(policy.clusterRoles.find((r) => r.metadata.name === ref.name), policy.clusterRoles));
-  }
-  for (const binding of policy.roleBindings) {
-    if (!namespace || binding.metadata.namespace !== namespace || !matchingSubject(binding, who, namespace)) continue;
-    const ref = roleRef(binding);
-    if (ref.kind === 'ClusterRole') rules.push(...aggregatedRules(policy.clusterRoles.find((r) => r.metadata.name === ref.name), policy.clusterRoles));
-    else if (ref.kind === 'Role') rules.push(...rulesOf(policy.roles.find((r) => r.metadata.name === ref.name && r.metadata.namespace === namespace)));
-  }
+  const rules = rulesFor(who, namespace, policy);
   const resourceRules = rules
     .filter((rule) => rule.resources.length > 0)
     .map((rule) => ({ verbs: rule.verbs, apiGroups: rule.apiGroups, resources: rule.resources, ...(rule.resourceNames.length ? { resourceNames: rule.resourceNames } : {}) }));
@@ -278,6 +265,29 @@ export function answerSelfSubjectRulesReview(body: unknown, who: Identity, polic
     spec,
     status: { resourceRules, nonResourceRules, incomplete: false },
   };
+}
+
+/**
+ * Every rule that applies to who in namespace (RBAC's RulesFor): its ClusterRoleBindings' everywhere, its RoleBindings'
+ * of that namespace ('' for cluster-wide only); system:masters holds everything.
+ */
+export function rulesFor(who: Identity, namespace: string, policy: RbacPolicy): PolicyRule[] {
+  const rules: PolicyRule[] = [];
+  if (who.groups.includes('system:masters')) {
+    rules.push({ verbs: ['*'], apiGroups: ['*'], resources: ['*'], resourceNames: [], nonResourceURLs: [] }, { verbs: ['*'], apiGroups: [], resources: [], resourceNames: [], nonResourceURLs: ['*'] });
+  }
+  const clusterRole = (name: string) => aggregatedRules(policy.clusterRoles.find((r) => r.metadata.name === name), policy.clusterRoles);
+  for (const binding of policy.clusterRoleBindings) {
+    const ref = roleRef(binding);
+    if (ref.kind === 'ClusterRole' && matchingSubject(binding, who, '')) rules.push(...clusterRole(ref.name));
+  }
+  for (const binding of policy.roleBindings) {
+    if (!namespace || binding.metadata.namespace !== namespace || !matchingSubject(binding, who, namespace)) continue;
+    const ref = roleRef(binding);
+    if (ref.kind === 'ClusterRole') rules.push(...clusterRole(ref.name));
+    else if (ref.kind === 'Role') rules.push(...rulesOf(policy.roles.find((r) => r.metadata.name === ref.name && r.metadata.namespace === namespace)));
+  }
+  return rules;
 }
 
 const BOOTSTRAP_LABELS = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
