@@ -40,7 +40,7 @@ function rawInvalid(field: string, rendered: string, detail: string): Cause {
 }
 
 /** Whether a label selector (matchLabels and matchExpressions) selects these labels. */
-export function selectorMatches(sel: Obj, labels: Obj): boolean {
+function selectorMatches(sel: Obj, labels: Obj): boolean {
   const matchLabels = isRecord(sel.matchLabels) ? sel.matchLabels : {};
   for (const [k, v] of Object.entries(matchLabels)) if (labels[k] !== v) return false;
   for (const e of list(sel, 'matchExpressions')) {

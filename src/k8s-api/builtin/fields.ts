@@ -110,7 +110,7 @@ export function qualifiedName(value: string): string[] {
   return errs;
 }
 
-export function labelValue(value: string): string[] {
+function labelValue(value: string): string[] {
   const errs: string[] = [];
   if (value.length > 63) errs.push('must be no more than 63 characters');
   if (!labelValueRe.test(value)) errs.push(labelValueMsg);

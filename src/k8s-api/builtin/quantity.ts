@@ -16,7 +16,7 @@ const factors: Record<string, number> = {
 };
 
 /** The quantity's value as a number, or undefined when it is not a quantity. */
-export function quantityValue(q: unknown): number | undefined {
+function quantityValue(q: unknown): number | undefined {
   if (typeof q === 'number') return Number.isFinite(q) ? q : undefined;
   if (typeof q !== 'string' || !quantityRe.test(q)) return undefined;
   const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(.*)$/.exec(q)!;

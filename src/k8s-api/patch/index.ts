@@ -10,10 +10,10 @@ import { mergePatch } from './merge-patch.js';
 import { patchMetaFor } from './schema.js';
 import { dropDirectiveKeys, strategicMergePatch, StrategicPatchError } from './strategic.js';
 
-export const jsonPatchType = 'application/json-patch+json';
-export const mergePatchType = 'application/merge-patch+json';
-export const strategicMergePatchType = 'application/strategic-merge-patch+json';
-export const applyPatchType = 'application/apply-patch+yaml';
+const jsonPatchType = 'application/json-patch+json';
+const mergePatchType = 'application/merge-patch+json';
+const strategicMergePatchType = 'application/strategic-merge-patch+json';
+const applyPatchType = 'application/apply-patch+yaml';
 
 /** The API server's limit on one JSON patch. */
 const maxJsonPatchOperations = 10000;

@@ -19,10 +19,10 @@ const retainKeysDirective = '$retainKeys';
 const setElementOrderPrefix = '$setElementOrder';
 const deleteFromPrimitiveListPrefix = '$deleteFromPrimitiveList';
 
-export const errBadPatchFormatForPrimitiveList = 'invalid patch format of primitive list';
-export const errBadPatchFormatForRetainKeys = 'invalid patch format of retainKeys';
-export const errBadPatchFormatForSetElementOrderList = 'invalid patch format of setElementOrder list';
-export const errNoListOfLists = 'lists of lists are not supported';
+const errBadPatchFormatForPrimitiveList = 'invalid patch format of primitive list';
+const errBadPatchFormatForRetainKeys = 'invalid patch format of retainKeys';
+const errBadPatchFormatForSetElementOrderList = 'invalid patch format of setElementOrder list';
+const errNoListOfLists = 'lists of lists are not supported';
 
 type Json = unknown;
 type JsonMap = Record<string, Json>;
