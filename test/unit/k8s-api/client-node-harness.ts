@@ -15,6 +15,7 @@ export interface ServerOptions {
   watchHistory?: number;
   maxBodyBytes?: number;
   maxWatches?: number;
+  bookmarkIntervalMs?: number;
 }
 
 export interface TestServer {
