@@ -27,4 +27,3 @@ export function builtinTypes(): ResourceType[] {
 }
 
 export { podSummary } from './pod.js';
-export { humanDuration } from './columns.js';
