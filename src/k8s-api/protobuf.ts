@@ -1,12 +1,12 @@
 /**
  * Protobuf request bodies, as far as kubectl sends them. Since client-go 1.32, typed clients send built-in objects as
  * `application/vnd.kubernetes.protobuf` (they accept JSON answers), so kubectl 1.32+ POSTs protobuf for `create
- * namespace|configmap|secret|serviceaccount|role|rolebinding|clusterrole|clusterrolebinding`, `create token` and
- * `auth can-i`; client-go never falls back to JSON for a refused protobuf body. This module turns such a body into
- * the JSON object the same command sends to older servers: Kubernetes' envelope (the 4 bytes `k8s\0`, then a
- * runtime.Unknown carrying apiVersion, kind and the object's bytes) and the fields of those kinds, by their numbers
- * in Kubernetes' generated.proto. Answers stay JSON. Other kinds are 415, as on a server that has no protobuf for
- * them. Pure.
+ * namespace|configmap|secret|serviceaccount|role|rolebinding|clusterrole|clusterrolebinding`, `create token`,
+ * `auth can-i` and `auth can-i --list`; client-go never falls back to JSON for a refused protobuf body. This module
+ * turns such a body into the JSON object the same command sends to older servers: Kubernetes' envelope (the 4 bytes
+ * `k8s\0`, then a runtime.Unknown carrying apiVersion, kind and the object's bytes) and the fields of those kinds, by
+ * their numbers in Kubernetes' generated.proto. Answers stay JSON. Other kinds are 415, as on a server that has no
+ * protobuf for them. Pure.
  */
 import { apiError, type KubeObject } from './types.js';
 
@@ -67,6 +67,7 @@ const kinds: Record<string, Message> = {
       2: f('nonResourceAttributes', { 1: f('path', 'string'), 2: f('verb', 'string') }),
     }),
   },
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': { 1: f('metadata', objectMeta), 2: f('spec', { 1: f('namespace', 'string') }) },
   'authentication.k8s.io/v1/TokenRequest': {
     1: f('metadata', objectMeta),
     2: f('spec', { 1: f('audiences', 'string', true), 3: f('boundObjectRef', { 1: f('kind', 'string'), 2: f('apiVersion', 'string'), 3: f('name', 'string'), 4: f('uid', 'string') }), 4: f('expirationSeconds', 'int') }),

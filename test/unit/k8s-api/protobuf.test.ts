@@ -13,6 +13,8 @@ const captured = {
     '6b3873000a0c0a0276311206536563726574121e0a120a02733912001a0022002a0032003800420012060a01611201621a001a002200',
   'kubectl auth can-i get pods -n kube-system':
     '6b3873000a320a17617574686f72697a6174696f6e2e6b38732e696f2f7631121753656c665375626a65637441636365737352657669657712400a100a0012001a0022002a0032003800420012220a200a0b6b7562652d73797374656d12036765741a0022002a04706f647332003a001a08080012001a0020001a002200',
+  'kubectl auth can-i --list -n kube-system':
+    '6b3873000a310a17617574686f72697a6174696f6e2e6b38732e696f2f7631121653656c665375626a65637452756c657352657669657712270a100a0012001a0022002a00320038004200120d0a0b6b7562652d73797374656d1a04180022001a002200',
 };
 const decode = (hex: string): unknown => decodeProtobufObject(Buffer.from(hex, 'hex'));
 
@@ -26,6 +28,9 @@ test('kubectl 1.33 bodies decode to the JSON kubectl 1.31 sends for the same com
   assert.deepEqual(decode(captured['kubectl auth can-i get pods -n kube-system']), {
     apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', metadata: {},
     spec: { resourceAttributes: { namespace: 'kube-system', verb: 'get', resource: 'pods' } },
+  });
+  assert.deepEqual(decode(captured['kubectl auth can-i --list -n kube-system']), {
+    apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', metadata: {}, spec: { namespace: 'kube-system' },
   });
 });
 
