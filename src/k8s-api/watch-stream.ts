@@ -54,6 +54,8 @@ export function serveWatch(api: ObjectApi, hub: WatchHub, limits: WatchLimits, o
   const resource = `${w.type.group}/${w.type.plural}`;
   let firstTable = true;
   let ended = false;
+  /** The version of the last event sent: where a client that falls behind would have to resume from. */
+  let sentRv = rvText === '' ? 0 : Number(rvText);
 
   res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' });
   // a watch's headers go out at once, so a client knows the watch started before any event
@@ -105,10 +107,11 @@ export function serveWatch(api: ObjectApi, hub: WatchHub, limits: WatchLimits, o
       } else if (!now) {
         return true;
       }
+      sentRv = event.rv;
       return write(type, served(w.type, event.object));
     },
     expire(reason) {
-      if (reason === 'gone') expireWith(gone(0, hub.oldestRv()));
+      if (reason === 'gone') expireWith(gone(sentRv, hub.oldestRv()));
       else end();
     },
   };
@@ -118,17 +121,15 @@ export function serveWatch(api: ObjectApi, hub: WatchHub, limits: WatchLimits, o
   res.on('close', end);
   const seconds = Math.min(w.timeoutSeconds !== undefined && w.timeoutSeconds > 0 ? w.timeoutSeconds : limits.maxTimeoutSeconds, limits.maxTimeoutSeconds);
   const timeout = setTimeout(end, seconds * 1000);
-  const bookmarks = setInterval(() => {
-    if (w.allowBookmarks) write('BOOKMARK', bookmark(w.type, String(api.store.currentRv())));
-  }, limits.bookmarkIntervalMs);
-  bookmarks.unref();
+  const bookmarks = w.allowBookmarks ? setInterval(() => write('BOOKMARK', bookmark(w.type, String(api.store.currentRv()))), limits.bookmarkIntervalMs) : undefined;
+  bookmarks?.unref();
 
   const fromRv = rvText === '' ? undefined : Number(rvText);
   if (fromRv === undefined || fromRv === 0 || w.sendInitialEvents) {
     // the current state as ADDED events, then live writes: listed and subscribed in one turn, so nothing falls between
     const list = api.list(w.type, w.namespace, { labelSelector: w.labelSelector, fieldSelector: w.fieldSelector });
     for (const obj of list.items) {
-      if (!write('ADDED', obj)) return expireWith(gone(0, hub.oldestRv()));
+      if (!write('ADDED', obj)) return expireWith(gone(Number(list.resourceVersion), hub.oldestRv()));
     }
     if (w.sendInitialEvents && w.allowBookmarks) {
       const mark = bookmark(w.type, list.resourceVersion);
