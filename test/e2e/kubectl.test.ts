@@ -14,6 +14,7 @@ import { applyDaemonSet, patchDaemonSet, seedsSetEnv, watchAndDelete } from './k
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/k8s/${name}`, import.meta.url));
 const { found, missing120 } = kubectlVersions();
+const minor = (k: Kubectl): number => Number(k.version.split('.')[1]);
 const newest = found.at(-1);
 const runs: Array<{ name: string; k?: Kubectl; skip?: string }> = [
   found[0]?.version === '1.20' ? { name: 'kubectl 1.20', k: found[0] } : { name: 'kubectl 1.20', skip: missing120 ?? 'kubectl 1.20 not found' },
@@ -154,6 +155,26 @@ describe('kubectl', { concurrency: true }, () => {
         const noSubnet = await c.kubectl(['apply', '-f', manifest(c, 'eni-bad.yaml', moved.replace(/^ {2}subnet: .*\n/m, '').replace('us-west-2a', 'us-west-2b'))]);
         assert.notEqual(noSubnet.code, 0);
         assert.match(noSubnet.stderr, /ENIConfig.* "us-west-2b" is invalid: spec\.subnet: Required value/);
+        // a field the schema does not declare: 1.27+ ask fieldValidation=Strict (400); 1.20 asks nothing, so the
+        // server's default (Warn) prunes it and says so in a Warning header that kubectl prints
+        const bogus = manifest(c, 'eni-bogus.yaml', moved.replace('us-west-2a', 'us-west-2c').replace(/^( {2}subnet: .*)$/m, '$1\n  bogus: 1'));
+        const unknownField = await c.kubectl(['apply', '-f', bogus]);
+        if (minor(k) >= 27) {
+          assert.notEqual(unknownField.code, 0);
+          assert.match(unknownField.stderr, /ENIConfig in version "v1alpha1" cannot be handled as a ENIConfig: strict decoding error: unknown field "spec\.bogus"/);
+        } else {
+          assert.equal(unknownField.code, 0, unknownField.stderr);
+          assert.match(unknownField.stderr, /Warning: unknown field "spec\.bogus"/);
+          assert.equal(await c.ok(['get', 'eniconfig', 'us-west-2c', '-o', 'jsonpath={.spec.bogus}']), '');
+        }
+        // kubectl diff: 1.27+ send the patch with dryRun=All (nothing changes); 1.20 looks for dry-run support in
+        // the OpenAPI document's paths, which the server does not publish
+        const diff = await c.kubectl(['diff', '-f', manifest(c, 'eni3.yaml', moved.replace('subnet-0e0e0e0e0e0e0e0e0', 'subnet-0d0d0d0d0d0d0d0d0'))]);
+        if (minor(k) >= 27) {
+          assert.equal(diff.code, 1, diff.stderr);
+          assert.match(diff.stdout, /^\+ {2}subnet: subnet-0d0d0d0d0d0d0d0d0$/m);
+        } else assert.match(diff.stderr, /ENIConfig doesn't support dry-run/);
+        assert.equal(await c.ok(['get', 'eniconfig', 'us-west-2a', '-o', 'jsonpath={.spec.subnet}']), 'subnet-0e0e0e0e0e0e0e0e0');
 
         assert.match(await c.ok(['apply', '-f', fixture('cninode-node-a.yaml')]), /^cninode\.vpcresources\.k8s\.aws\/node-a created$/m);
         assert.equal((await c.ok(['get', 'cnd', '-o', 'name'])).trim(), 'cninode.vpcresources.k8s.aws/node-a');
@@ -196,6 +217,7 @@ type: kubernetes.io/service-account-token
         assert.match(del.stderr, /pods "p2" is forbidden: User "system:serviceaccount:demo:reader" cannot delete resource "pods" in API group "" in the namespace "demo"/);
         assert.equal((await c.kubectl(['auth', 'can-i', 'list', 'pods'], { kubeconfig })).stdout.trim(), 'yes');
         assert.equal((await c.kubectl(['auth', 'can-i', 'delete', 'pods'], { kubeconfig })).stdout.trim(), 'no');
+        assert.match(await c.ok(['auth', 'can-i', '--list'], { kubeconfig }), /^pods\s+\[\]\s+\[\]\s+\[get list watch\]$/m);
       });
 
       test('deleting a namespace removes what is in it, and kubectl waits for it', async () => {
