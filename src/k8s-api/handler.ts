@@ -19,7 +19,7 @@ export interface HandlerDeps {
   /** Throws the 403 when who may not do attrs. */
   authorize(who: Identity, attrs: RequestAttributes): void;
   /** Serves a watch (the stream module); refuses with 429 when too many are open. */
-  watch(req: IncomingMessage, res: ServerResponse, w: WatchRequest): void;
+  watch(res: ServerResponse, w: WatchRequest): void;
   /** Subresources other than status (`serviceaccounts/NAME/token`): POST handlers by `plural/subresource`. */
   subresourcePosts: Record<string, (type: ResourceType, namespace: string, name: string, body: unknown, who: Identity) => Promise<KubeObject> | KubeObject>;
   /**
@@ -371,7 +371,7 @@ async function dispatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResp
         const fs = query.get('fieldSelector');
         query.set('fieldSelector', fs ? `${fs},${named}` : named);
       }
-      deps.watch(req, res, {
+      deps.watch(res, {
         type,
         namespace: p.namespace === undefined && type.namespaced ? undefined : namespace,
         labelSelector: query.get('labelSelector') ?? '',

@@ -121,7 +121,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
         const decision = authorize(who, attrs, readPolicy());
         if (!decision.allowed) throw forbidden(who, attrs, decision.reason);
       },
-      watch: (req, res, w) => serveWatch(objects, hub, limits, openWatches, req, res, w),
+      watch: (res, w) => serveWatch(objects, hub, limits, openWatches, res, w),
       subresourcePosts: {
         'serviceaccounts/token': (type: ResourceType, namespace: string, name: string, body: unknown) => answerTokenRequest(body, objects.get(type, namespace, name), tokens),
       },

@@ -4,7 +4,7 @@
  * that stops or starts matching is sent as DELETED or ADDED, as the watch cache does), sends BOOKMARKs when asked,
  * ends after timeoutSeconds, and sends an ERROR event with a 410 Status when its version is no longer in the window.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { ObjectFilter, groupVersion, type ObjectApi } from './rest.js';
 import type { StoreEvent } from './store.js';
 import { toTable } from './table.js';
@@ -42,7 +42,7 @@ function gone(requested: number, oldest: number) {
  * Serves one watch on res. Throws (before anything is written) the 400 for a bad version and the 429 when too many
  * watches are open.
  */
-export function serveWatch(api: ObjectApi, hub: WatchHub, limits: WatchLimits, open: Set<() => void>, req: IncomingMessage, res: ServerResponse, w: WatchRequest): void {
+export function serveWatch(api: ObjectApi, hub: WatchHub, limits: WatchLimits, open: Set<() => void>, res: ServerResponse, w: WatchRequest): void {
   const filter = new ObjectFilter(w.type, w.labelSelector, w.fieldSelector);
   const rvText = w.resourceVersion;
   if (rvText !== '' && !/^\d+$/.test(rvText)) {
@@ -117,7 +117,7 @@ export function serveWatch(api: ObjectApi, hub: WatchHub, limits: WatchLimits, o
   };
 
   open.add(end);
-  req.on('close', end);
+  // the response closes when the client goes (its connection closes) as well as when the watch ends
   res.on('close', end);
   const seconds = Math.min(w.timeoutSeconds !== undefined && w.timeoutSeconds > 0 ? w.timeoutSeconds : limits.maxTimeoutSeconds, limits.maxTimeoutSeconds);
   const timeout = setTimeout(end, seconds * 1000);
