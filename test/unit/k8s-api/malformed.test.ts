@@ -5,7 +5,8 @@
  * Codes are Kubernetes': 400 for what cannot be decoded or does not belong at the URL, 401 for who is unknown, 403
  * for what RBAC denies, 404 for what does not exist, 405 for a verb the path does not take, 409 for conflicts, 410
  * for an expired version, 413 for a body over the bound, 415 for content types not served, 422 for what fails
- * validation (with `details.causes` naming the field), 429 for a watch over the bound.
+ * validation (with `details.causes` naming the field), 429 for a watch over the bound, 431 for headers over the
+ * parser's bound.
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
@@ -104,6 +105,12 @@ const corpus: Case[] = [
   { name: 'a protobuf body cut short', path: cms, req: post(Buffer.from('k8s\x00\x0a\x0f', 'latin1'), { 'content-type': 'application/vnd.kubernetes.protobuf' }), code: 400, reason: 'BadRequest' },
   { name: 'a YAML body that does not parse', path: cms, req: post('metadata: [name: x', { 'content-type': 'application/yaml' }), code: 400, reason: 'BadRequest' },
   { name: 'a YAML alias bomb (a billion laughs)', path: cms, req: post(aliasBomb(), { 'content-type': 'application/yaml' }), code: 400, reason: 'BadRequest' },
+  { name: 'a body that is not UTF-8', path: cms, req: post(Buffer.from([0x7b, 0xff, 0xfe, 0x7d])), code: 400, reason: 'BadRequest' },
+  { name: 'metadata that is not an object', path: cms, req: post(JSON.stringify({ ...configMap('m'), metadata: 'm' })), code: 400, reason: 'BadRequest' },
+  { name: 'a delete whose body is not JSON', path: `${cms}/existing`, req: { method: 'DELETE', body: '{' }, code: 400, reason: 'BadRequest' },
+  { name: 'a continue token that was never issued', path: `${cms}?limit=1&continue=garbage`, code: 400, reason: 'BadRequest' },
+  { name: 'a limit that is not a number', path: `${cms}?limit=abc`, code: 400, reason: 'BadRequest' },
+  { name: 'an unknown fieldValidation', path: `${cms}?fieldValidation=Loose`, req: post(JSON.stringify(configMap('fv'))), code: 400, reason: 'BadRequest' },
   { name: 'a label selector that does not parse', path: `${cms}?labelSelector=${encodeURIComponent('app in (a')}`, code: 400, reason: 'BadRequest' },
   { name: 'a label selector with a bad key', path: `${cms}?labelSelector=${encodeURIComponent('-bad-=x')}`, code: 400, reason: 'BadRequest' },
   { name: 'a field selector on an unsupported field', path: `${cms}?fieldSelector=${encodeURIComponent('spec.nodeName=n1')}`, code: 400, reason: 'BadRequest' },
@@ -120,6 +127,9 @@ const corpus: Case[] = [
   { name: 'Basic authentication', path: cms, req: { token: null, headers: { authorization: 'Basic YWRtaW46YWRtaW4=' } }, code: 401, reason: 'Unauthorized' },
   { name: 'an empty bearer token', path: cms, req: { token: null, headers: { authorization: 'Bearer ' } }, code: 401, reason: 'Unauthorized' },
 
+  // 431: headers over the parser's bound, answered before the request reaches the API
+  { name: 'a 100 kB header', path: cms, req: { headers: { 'x-filler': 'a'.repeat(100_000) } }, code: 431 },
+
   // 404: nothing there
   { name: 'an unknown resource in the core group', path: '/api/v1/namespaces/default/foos', code: 404, reason: 'NotFound' },
   { name: 'an unknown group', path: '/apis/nope.example.com/v1/things', code: 404, reason: 'NotFound' },
@@ -127,6 +137,9 @@ const corpus: Case[] = [
   { name: 'a path outside the API', path: '/wp-admin/setup.php', code: 404, reason: 'NotFound' },
   { name: 'an object that does not exist', path: `${cms}/missing`, code: 404, reason: 'NotFound', then: (s) => assert.equal(s.details?.name, 'missing') },
   { name: 'an unknown subresource', path: `${cms}/existing/exec`, code: 404, reason: 'NotFound' },
+  { name: 'a cluster-scoped resource under a namespace', path: '/api/v1/namespaces/default/nodes', code: 404, reason: 'NotFound' },
+  { name: 'a status subresource the kind does not have', path: `${cms}/existing/status`, code: 404, reason: 'NotFound' },
+  { name: 'a patch of an object that does not exist', path: `${cms}/missing`, req: patch('application/merge-patch+json', '{}'), code: 404, reason: 'NotFound' },
   { name: 'a create in a namespace that does not exist', path: '/api/v1/namespaces/nowhere/configmaps', req: post(JSON.stringify(configMap('x'))), code: 404, reason: 'NotFound' },
 
   // 405: a verb the path does not take
@@ -139,6 +152,14 @@ const corpus: Case[] = [
     name: 'an update with a stale resourceVersion',
     path: `${cms}/existing`,
     req: { method: 'PUT', body: JSON.stringify({ ...configMap('existing'), metadata: { name: 'existing', resourceVersion: '1' } }) },
+    code: 409,
+    reason: 'Conflict',
+  },
+
+  {
+    name: 'a delete whose uid precondition does not match',
+    path: `${cms}/existing`,
+    req: { method: 'DELETE', body: JSON.stringify({ apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: 'not-its-uid' } }) },
     code: 409,
     reason: 'Conflict',
   },
@@ -183,6 +204,23 @@ const corpus: Case[] = [
     reason: 'Invalid',
     then: (s) => assert.ok(causeFields(s).includes('spec.containers'), JSON.stringify(s.details)),
   },
+  {
+    name: 'a name that is not ASCII',
+    path: cms,
+    req: post(JSON.stringify(configMap('ünï'))),
+    code: 422,
+    reason: 'Invalid',
+    then: (s) => assert.ok(causeFields(s).includes('metadata.name'), JSON.stringify(s.details)),
+  },
+  {
+    name: 'a ConfigMap value that is a number',
+    path: cms,
+    req: post(JSON.stringify({ ...configMap('n'), data: { a: 1 } })),
+    code: 422,
+    reason: 'Invalid',
+    then: (s) => assert.ok(causeFields(s).includes('data[a]'), JSON.stringify(s.details)),
+  },
+  { name: 'labels that are a list', path: cms, req: post(JSON.stringify({ ...configMap('l'), metadata: { name: 'l', labels: ['a'] } })), code: 422, reason: 'Invalid' },
   { name: 'a create without a name', path: cms, req: post(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: {} })), code: 422, reason: 'Invalid' },
   { name: 'a JSON patch whose test fails', path: `${cms}/existing`, req: patch('application/json-patch+json', '[{"op":"test","path":"/data/k","value":"no"}]'), code: 422 },
   { name: 'a JSON patch removing what is not there', path: `${cms}/existing`, req: patch('application/json-patch+json', '[{"op":"remove","path":"/data/nope"}]'), code: 422 },
