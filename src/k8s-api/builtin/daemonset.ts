@@ -107,6 +107,12 @@ function validateDaemonSet(obj: KubeObject, old: KubeObject | undefined): Cause[
     const v = spec[key];
     if (typeof v === 'number' && v < 0) causes.push(invalid(`spec.${key}`, v, 'must be greater than or equal to 0'));
   }
+  // ValidateDaemonSetStatus: the counters a controller writes are never negative
+  const status = isRecord(obj.status) ? obj.status : {};
+  for (const key of ['currentNumberScheduled', 'numberMisscheduled', 'desiredNumberScheduled', 'numberReady', 'observedGeneration', 'updatedNumberScheduled', 'numberAvailable', 'numberUnavailable', 'collisionCount']) {
+    const v = status[key];
+    if (typeof v === 'number' && v < 0) causes.push(invalid(`status.${key}`, v, 'must be greater than or equal to 0'));
+  }
   if (old && isRecord(old.spec) && !isDeepStrictEqual(old.spec.selector, spec.selector)) {
     causes.push(rawInvalid('spec.selector', formatSelectorGo(sel), 'field is immutable'));
   }

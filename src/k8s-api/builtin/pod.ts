@@ -3,11 +3,12 @@
  * activeDeadlineSeconds, added tolerations and terminationGracePeriodSeconds may change, and the columns the real
  * server's pod printer computes (READY, STATUS with its waiting/terminated/Terminating reasons, RESTARTS).
  */
+import { isIP } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import type { Cause, KubeObject, ResourceType } from '../types.js';
 import { ageOf, at, column, list, orNone } from './columns.js';
 import { defineKind } from './define.js';
-import { dns1123Subdomain, forbidden, isRecord } from './fields.js';
+import { dns1123Subdomain, duplicate, forbidden, invalid, isRecord } from './fields.js';
 import { defaultPodOnly, defaultPodSpec, defaultTolerationSeconds, validatePodSpec } from './podspec.js';
 
 type Obj = Record<string, unknown>;
@@ -68,6 +69,26 @@ function validatePodUpdate(obj: KubeObject, old: KubeObject): Cause[] {
   if (isDeepStrictEqual(spec, oldSpec)) return [];
   const changed = [...new Set([...Object.keys(spec), ...Object.keys(oldSpec)])].filter((k) => !isDeepStrictEqual(spec[k], oldSpec[k])).sort();
   return [forbidden('spec', `${updatableFields}\n  changed: ${changed.map((k) => `spec.${k}`).join(', ')}`)];
+}
+
+const ipMessage = 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)';
+
+/** validatePodIPs / validateHostIPs: each a valid IP, no duplicates, at most one per family. */
+function validateStatusIPs(status: unknown, listKey: 'podIPs' | 'hostIPs'): Cause[] {
+  const field = `status.${listKey}`;
+  const ips = list(status, listKey).map((x) => at(x, 'ip'));
+  const causes: Cause[] = [];
+  const seen = new Set<unknown>();
+  ips.forEach((ip, i) => {
+    if (typeof ip !== 'string' || isIP(ip) === 0) causes.push(invalid(`${field}[${i}]`, ip ?? '', ipMessage));
+    else if (seen.has(ip)) causes.push(duplicate(`${field}[${i}]`, ip));
+    seen.add(ip);
+  });
+  const families = ips.filter((ip): ip is string => typeof ip === 'string').map((ip) => isIP(ip));
+  if (families.filter((f) => f === 4).length > 1 || families.filter((f) => f === 6).length > 1) {
+    causes.push(invalid(field, ips, 'may specify no more than one IP for each IP family'));
+  }
+  return causes;
 }
 
 function state(cs: unknown, which: 'waiting' | 'terminated' | 'running'): Obj | undefined {
@@ -171,6 +192,7 @@ export function podType(): ResourceType {
     defaults: defaultPod,
     validate(obj, old) {
       const causes = validatePodSpec(obj.spec, 'spec');
+      causes.push(...validateStatusIPs(obj.status, 'podIPs'), ...validateStatusIPs(obj.status, 'hostIPs'));
       if (old && causes.length === 0) causes.push(...validatePodUpdate(obj, old));
       return causes;
     },

@@ -183,6 +183,20 @@ describe('Pod', () => {
     assert.match(causes[0]!.message, /spec.containers, spec.hostNetwork$/);
   });
 
+  test('status IPs: valid, unique, one per family', () => {
+    const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'i' }] } };
+    podType.applyDefaults(pod);
+    pod.status = { phase: 'Running', podIP: '10.0.1.5', podIPs: [{ ip: '10.0.1.5' }, { ip: '10.0.1.6' }, { ip: 'nope' }], hostIPs: [{ ip: '10.0.1.10' }, { ip: '10.0.1.10' }] };
+    assert.deepEqual(podType.validate(pod, undefined).map((c) => `${c.field}: ${c.message}`), [
+      'status.podIPs[2]: Invalid value: "nope": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)',
+      'status.podIPs: Invalid value: ["10.0.1.5","10.0.1.6","nope"]: may specify no more than one IP for each IP family',
+      'status.hostIPs[1]: Duplicate value: "10.0.1.10"',
+      'status.hostIPs: Invalid value: ["10.0.1.10","10.0.1.10"]: may specify no more than one IP for each IP family',
+    ]);
+    pod.status = { phase: 'Running', podIP: '10.0.1.5', podIPs: [{ ip: '10.0.1.5' }, { ip: 'fd00::5' }] };
+    assert.deepEqual(podType.validate(pod, undefined), []);
+  });
+
   test('READY, STATUS and RESTARTS as kubectl shows them', () => {
     const pod = (status: unknown, extra: Partial<KubeObject['metadata']> = {}): KubeObject => ({
       apiVersion: 'v1',
@@ -249,6 +263,9 @@ describe('DaemonSet', () => {
     moved.spec.selector.matchExpressions = [{ key: 'k8s-app', operator: 'Exists' }];
     assert.deepEqual(dsType.validate(moved, old).map((c) => c.field), ['spec.selector']);
     assert.match(dsType.validate(moved, old)[0]!.message, /: field is immutable$/);
+    const counted = structuredClone(old) as any;
+    counted.status.numberReady = -1;
+    assert.deepEqual(dsType.validate(counted, old).map((c) => `${c.field}: ${c.message}`), ['status.numberReady: Invalid value: -1: must be greater than or equal to 0']);
   });
 });
 
