@@ -9,6 +9,7 @@ import { builtinTypes } from './builtin/index.js';
 import { handleRequest, type HandlerDeps } from './handler.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { applyPatch } from './patch/index.js';
+import { escalationRefusal } from './rbac-escalation.js';
 import { answerSelfSubjectAccessReview, answerSelfSubjectRulesReview, authorize, bootstrapPolicy, forbidden, type RbacPolicy } from './rbac.js';
 import { Registry } from './registry.js';
 import { ObjectApi } from './rest.js';
@@ -94,19 +95,25 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
       if (event.resource.startsWith(`${RBAC_GROUP}/`)) policy = undefined;
       hub.publish(event);
     };
-    const objects: ObjectApi = new ObjectApi(store, registry, {
-      ...controllerHooks((): ObjectApi => objects, tokens, tls.caPem),
-      admit: (operation, type, object, oldObject, userInfo) => admit(store, { operation, type, object, ...(oldObject ? { oldObject } : {}), userInfo }),
-    });
-    started = objects;
-    const admin: Identity = { user: ADMIN_USER, groups: ['system:masters', 'system:authenticated'] };
-    await bootstrap(objects, admin);
-
     const readPolicy = (): RbacPolicy => {
       const all = (plural: string) => [...store.scan(resourceKey(RBAC_GROUP, plural), undefined)];
       policy ??= { clusterRoles: all('clusterroles'), clusterRoleBindings: all('clusterrolebindings'), roles: all('roles'), roleBindings: all('rolebindings') };
       return policy;
     };
+    const objects: ObjectApi = new ObjectApi(store, registry, {
+      ...controllerHooks((): ObjectApi => objects, tokens, tls.caPem),
+      admit: async (operation, type, object, oldObject, userInfo) => {
+        const admitted = await admit(store, { operation, type, object, ...(oldObject ? { oldObject } : {}), userInfo });
+        // RBAC's escalation check: a role only with rights the writer holds, a binding only of a role it holds
+        const refusal = escalationRefusal(userInfo, admitted, oldObject?.metadata.name ?? '', oldObject, readPolicy());
+        if (refusal) throw refusal;
+        return admitted;
+      },
+    });
+    started = objects;
+    const admin: Identity = { user: ADMIN_USER, groups: ['system:masters', 'system:authenticated'] };
+    await bootstrap(objects, admin);
+
     const openWatches = new Set<() => void>();
     const limits = {
       maxWatches: opts.maxWatches ?? 1000,

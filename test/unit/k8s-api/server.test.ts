@@ -180,3 +180,19 @@ test('work deferred by a write (a new namespace\'s default service account) is d
   await new Promise((r) => setImmediate(r));
   // reaching here without an uncaught "database connection is not open" is the point
 });
+
+test('RBAC escalation is refused: a namespace admin may bind view there, not cluster-admin', async () => {
+  await s.request('POST', '/api/v1/namespaces/default/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'deputy' } });
+  const token = (await s.request('POST', '/api/v1/namespaces/default/serviceaccounts/deputy/token', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} })).json.status.token;
+  const binding = (name: string, role: string, subject: string) => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+    subjects: [{ kind: 'ServiceAccount', name: subject, namespace: 'default' }],
+  });
+  const bindings = '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings';
+  assert.equal((await s.request('POST', bindings, binding('deputy-admin', 'admin', 'deputy'))).status, 201);
+  assert.equal((await s.request('POST', bindings, binding('deputy-view', 'view', 'default'), { token })).status, 201);
+  assertStatus(await s.request('POST', bindings, binding('deputy-root', 'cluster-admin', 'deputy'), { token }), 403, 'Forbidden');
+});
