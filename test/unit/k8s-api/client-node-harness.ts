@@ -16,6 +16,8 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   maxWatches?: number;
   bookmarkIntervalMs?: number;
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
 }
 
 export interface TestServer {

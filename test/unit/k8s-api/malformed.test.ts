@@ -16,11 +16,14 @@ import { raw, startTestServer, type RawRequest, type RawResponse, type TestServe
 
 const watchHistory = 10;
 const maxWatches = 3;
+/** Shorter than the server's defaults (5 s, 10 s), so a stalled sender's cut-off is seen within the test's seconds. */
+const headersTimeoutMs = 1000;
+const requestTimeoutMs = 2000;
 let server: TestServer;
 const cms = '/api/v1/namespaces/default/configmaps';
 
 before(async () => {
-  server = await startTestServer({ watchHistory, maxWatches });
+  server = await startTestServer({ watchHistory, maxWatches, headersTimeoutMs, requestTimeoutMs });
   const made = await raw(server, cms, { method: 'POST', body: JSON.stringify(configMap('existing')) });
   assert.equal(made.status, 201, made.text);
 });
@@ -115,6 +118,8 @@ const corpus: Case[] = [
   { name: 'a label selector with a bad key', path: `${cms}?labelSelector=${encodeURIComponent('-bad-=x')}`, code: 400, reason: 'BadRequest' },
   { name: 'a field selector on an unsupported field', path: `${cms}?fieldSelector=${encodeURIComponent('spec.nodeName=n1')}`, code: 400, reason: 'BadRequest' },
   { name: 'a field selector without an operator', path: `${cms}?fieldSelector=metadata.name`, code: 400, reason: 'BadRequest' },
+  { name: 'a resourceVersion that is not a number (list)', path: `${cms}?resourceVersion=abc`, code: 400, reason: 'BadRequest' },
+  { name: 'a negative resourceVersion (list)', path: `${cms}?resourceVersion=-1`, code: 400, reason: 'BadRequest' },
   { name: 'a resourceVersion that is not a number (watch)', path: `${cms}?watch=true&resourceVersion=abc`, code: 400, reason: 'BadRequest' },
   { name: 'timeoutSeconds that is not a number', path: `${cms}?watch=true&timeoutSeconds=soon`, code: 400, reason: 'BadRequest' },
   { name: 'a merge patch that is not JSON', path: `${cms}/existing`, req: patch('application/merge-patch+json', '{"data":'), code: 400, reason: 'BadRequest' },
@@ -306,24 +311,49 @@ test('429: a watch over the bound of concurrent watches is refused, and is serve
   assert.equal(again.status, 200, 'a closed watch frees its place');
 });
 
-test('a slow sender does not hold up other clients', async () => {
+/** Opens a TLS connection, sends head and then a byte every 100 ms; resolves with what came back and when the server closed it. */
+async function stall(head: string): Promise<{ answer: string; ms: number }> {
   const url = new URL(server.url);
   const socket = connect({ host: url.hostname, port: Number(url.port), ca: server.caPem, servername: 'localhost' });
   socket.on('error', () => undefined);
   await new Promise<void>((r) => socket.once('secureConnect', () => r()));
-  socket.write(`POST ${cms} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${server.adminToken}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"apiVersion"`);
-  const drip = setInterval(() => socket.writable && socket.write(' '), 100);
+  const started = performance.now();
+  let answer = '';
+  socket.on('data', (c: Buffer) => (answer += c.toString()));
+  const closed = new Promise<number>((r) => socket.once('close', () => r(performance.now() - started)));
+  socket.write(head);
+  const drip = setInterval(() => socket.writable && socket.write(head.includes('\r\n\r\n') ? ' ' : 'x'), 100);
   try {
-    for (let i = 0; i < 5; i++) {
-      const started = performance.now();
+    // meanwhile, other clients are answered at once
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
       await assertAlive();
-      assert.ok(performance.now() - started < 1000, 'another client waited over a second');
-      await new Promise((r) => setTimeout(r, 200));
+      assert.ok(performance.now() - t < 1000, 'another client waited over a second');
     }
+    const ms = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(Infinity), requestTimeoutMs + 5000))]);
+    return { answer, ms };
   } finally {
     clearInterval(drip);
     socket.destroy();
   }
+}
+
+test('408: a sender that stalls in its headers is cut off after the headers timeout', async () => {
+  const host = new URL(server.url).host;
+  const { answer, ms } = await stall(`GET ${cms} HTTP/1.1\r\nHost: ${host}\r\nX-Slow: `);
+  assert.ok(ms < headersTimeoutMs + 2000, `still open after ${Math.round(ms)} ms`);
+  assert.match(answer, /^HTTP\/1\.1 408 /);
+  await assertAlive();
+});
+
+test('408: a sender that dribbles its body is cut off after the request timeout', async () => {
+  const host = new URL(server.url).host;
+  const { answer, ms } = await stall(
+    `POST ${cms} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${server.adminToken}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"apiVersion"`,
+  );
+  assert.ok(ms < requestTimeoutMs + 2000, `still open after ${Math.round(ms)} ms`);
+  assert.ok(answer === '' || /^HTTP\/1\.1 408 /.test(answer), `answered: ${answer.slice(0, 200)}`);
+  await assertAlive();
 });
 
 test('after the whole corpus, the server still serves reads and writes', async () => {
