@@ -148,10 +148,17 @@ function decodeMessage(bytes: Uint8Array, schema: Message): Record<string, unkno
     }
     const value = decodeField(r, wire, field);
     if (value === undefined) continue;
-    if (field.repeated) out[field.name] = [...((out[field.name] as unknown[] | undefined) ?? []), value];
-    else if (typeof field.kind === 'object' && 'map' in field.kind) {
+    // lists and maps grow in place: a 3 MiB body can hold a million entries
+    if (field.repeated) {
+      let list = out[field.name] as unknown[] | undefined;
+      if (!list) out[field.name] = list = [];
+      list.push(value);
+    } else if (typeof field.kind === 'object' && 'map' in field.kind) {
       const [k, v] = value as [string, string];
-      out[field.name] = { ...(out[field.name] as Record<string, string> | undefined), [k]: v };
+      let map = out[field.name] as Record<string, string> | undefined;
+      if (!map) out[field.name] = map = {};
+      // an own property even for `__proto__`, as JSON.parse makes it
+      Object.defineProperty(map, k, { value: v, enumerable: true, writable: true, configurable: true });
     } else out[field.name] = value;
   }
   return out;

@@ -60,3 +60,33 @@ test('refusals: not the envelope 400, kinds not decoded 415, truncated 400', () 
   assert.equal(code(pod), 415);
   assert.equal(code(Buffer.from(captured['kubectl create namespace dd'], 'hex').subarray(0, 30)), 400);
 });
+
+test('a 100,000-entry map decodes in linear time, and a __proto__ label stays a label', () => {
+  // ConfigMap { metadata { name "m", labels { "__proto__": "x" } }, then 100,000 × data { "k<i>": "" } }
+  const label = Buffer.from('5a0e0a095f5f70726f746f5f5f120178', 'hex');
+  const meta = Buffer.concat([Buffer.from('0a016d', 'hex'), label]);
+  const entries: Buffer[] = [];
+  for (let i = 0; i < 100_000; i++) {
+    const key = Buffer.from(`k${i}`);
+    const entry = Buffer.concat([Buffer.from([0x0a, key.length]), key]);
+    entries.push(Buffer.from([0x12, entry.length]), entry);
+  }
+  const cm = Buffer.concat([Buffer.from([0x0a, meta.length]), meta, ...entries]);
+  const typeMeta = Buffer.from('0a0276311209' + Buffer.from('ConfigMap').toString('hex'), 'hex');
+  const rawLength = cm.length;
+  const varint: number[] = [];
+  for (let n = rawLength; ; n >>>= 7) {
+    if (n < 0x80) {
+      varint.push(n);
+      break;
+    }
+    varint.push((n & 0x7f) | 0x80);
+  }
+  const body = Buffer.concat([Buffer.from('6b387300', 'hex'), Buffer.from([0x0a, typeMeta.length]), typeMeta, Buffer.from([0x12, ...varint]), cm]);
+  const started = Date.now();
+  const obj = decodeProtobufObject(body) as unknown as { metadata: { labels: Record<string, string> }; data: Record<string, string> };
+  assert.ok(Date.now() - started < 2000, `decoded in ${Date.now() - started} ms`);
+  assert.equal(Object.keys(obj.data).length, 100_000);
+  assert.deepEqual(Object.keys(obj.metadata.labels), ['__proto__']);
+  assert.equal(Object.getPrototypeOf(obj.metadata.labels), Object.prototype);
+});
