@@ -1,6 +1,6 @@
 /**
- * What kubectl's tables show for built-in kinds, computed as the real server's printers compute them: the AGE
- * duration format, `<none>` for absent values, label maps and selectors in their `k=v,k2=v2` form.
+ * What kubectl's tables show for built-in kinds, computed as the real server's printers compute them: ages,
+ * `<none>` for absent values, label maps and selectors in their `k=v,k2=v2` form.
  */
 import type { KubeObject, PrinterColumn } from '../types.js';
 import { humanDuration } from '../table.js';

@@ -3,8 +3,9 @@
  * columns, server-side defaulting and validation as Kubernetes has them.
  */
 import type { ResourceType } from '../types.js';
-import { configMapType, coreEventType, eventsEventType, namespaceType, nodeType, secretType, serviceAccountType } from './core.js';
+import { configMapType, namespaceType, nodeType, secretType, serviceAccountType } from './core.js';
 import { daemonSetType } from './daemonset.js';
+import { coreEventType, eventsEventType } from './events.js';
 import { leaseType, mutatingWebhookConfigurationType } from './others.js';
 import { podType } from './pod.js';
 import { rbacTypes } from './rbac.js';
