@@ -471,8 +471,13 @@ export class ObjectApi {
     }
     if (!this.store.namespaceIsEmpty(name)) return;
     this.terminating.delete(name);
-    const ns = this.store.get({ resource: NAMESPACES, namespace: '', name });
+    let ns = this.store.get({ resource: NAMESPACES, namespace: '', name });
     if (!ns) return;
+    // the controller's finalize: the `kubernetes` finalizer (spec.finalizers) goes once the contents have gone
+    const spec = ns['spec'] as { finalizers?: unknown[] } | undefined;
+    if (spec?.finalizers && spec.finalizers.length > 0) ns = this.store.put(NAMESPACES, { ...ns, spec: { ...spec, finalizers: [] } }, 'MODIFIED', ns);
+    // finalizers of its own (metadata.finalizers) keep it, as any object, until they are removed
+    if ((ns.metadata.finalizers ?? []).length > 0) return;
     const type = this.registry.anyVersion('', 'namespaces');
     const gone = this.store.remove(NAMESPACES, ns);
     if (type) this.hooks.afterWrite?.(type, 'DELETE', gone, ns);

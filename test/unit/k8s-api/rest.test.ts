@@ -268,3 +268,18 @@ test('a mutating webhook is called on create and its JSONPatch applied before va
     await new Promise((r) => hook.close(r));
   }
 });
+
+test('an emptied namespace loses its kubernetes finalizer; one with finalizers of its own stays until they are removed', async () => {
+  await s.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kept', finalizers: ['example.com/audit'] } });
+  await s.request('DELETE', '/api/v1/namespaces/kept');
+  let ns: any;
+  for (let i = 0; i < 50; i++) {
+    ns = (await s.request('GET', '/api/v1/namespaces/kept')).json;
+    if (ns.spec.finalizers.length === 0) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.deepEqual(ns.spec.finalizers, []);
+  assert.equal(ns.status.phase, 'Terminating');
+  await s.request('PATCH', '/api/v1/namespaces/kept', { metadata: { finalizers: null } }, { contentType: 'application/merge-patch+json' });
+  assert.equal((await s.request('GET', '/api/v1/namespaces/kept')).status, 404);
+});
