@@ -65,7 +65,13 @@ export interface Cluster {
 export async function startCluster(k: Kubectl): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), `podnet-kubectl-${k.version}-`));
   const kubeconfig = join(dir, 'admin.kubeconfig');
-  const server = await startKubeApiServer({ listen: '127.0.0.1:0', dbPath: join(dir, 'state.db'), kubeconfigPath: kubeconfig });
+  let server: Awaited<ReturnType<typeof startKubeApiServer>>;
+  try {
+    server = await startKubeApiServer({ listen: '127.0.0.1:0', dbPath: join(dir, 'state.db'), kubeconfigPath: kubeconfig });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   // kubectl keeps its discovery cache under $HOME/.kube unless told; keep it per run, and no user config leaks in
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, KUBECONFIG: kubeconfig };
   const base = (kc: string | undefined): string[] => ['--kubeconfig', kc ?? kubeconfig, '--cache-dir', join(dir, 'cache'), '--request-timeout=20s'];
