@@ -5,7 +5,7 @@
  * is written, resumes from its old version, is answered 410 Gone and relists. It ends with 0 missed and 0
  * duplicated events: every write made while it watched arrives exactly once, in version order, and after every
  * relist and at the end its cache equals what the writers know they stored (and what the server lists).
- * Bounded: it stops by itself and must finish within 3 minutes.
+ * Bounded: it stops by itself and must finish within 2 minutes (about 10–40 s on the development VM).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -26,7 +26,8 @@ const liveWrites = (r: number) => {
 const writerCount = 4;
 const namesPerWriter = 60;
 const ns = 'soak';
-const boundMs = 180_000;
+/** Well inside the tier's 150 s per file (docs/testing.md); the issue asks for under 3 minutes. */
+const boundMs = 120_000;
 /** Bookmarks every 200 ms (kube-apiserver: about a minute), so a soak of seconds gets them between its events. */
 const bookmarkIntervalMs = 200;
 
@@ -182,7 +183,7 @@ function compare(expected: string[], delivered: string[]): { missed: string[]; d
 
 const asText = (m: Model) => [...m].map(([name, v]) => `${name}@${v.rv}=${v.n}`).sort();
 
-test(`watch soak: ${totalWrites} writes, ${expiries} forced expiries, 0 missed and 0 duplicated events`, { timeout: boundMs + 30_000 }, async () => {
+test(`watch soak: ${totalWrites} writes, ${expiries} forced expiries, 0 missed and 0 duplicated events`, { timeout: 150_000 }, async () => {
   const started = performance.now();
   const server = await startTestServer({ watchHistory, bookmarkIntervalMs });
   try {
