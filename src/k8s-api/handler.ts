@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import type { RequestTarget } from '../lib/index.js';
 import { serveDiscovery } from './discovery.js';
 import { PROTOBUF_CONTENT_TYPE, decodeProtobufObject } from './protobuf.js';
-import { groupVersion, notFound, qualifiedResource, type ObjectApi, type ListResult } from './rest.js';
+import { groupVersion, type ObjectApi, type ListResult } from './rest.js';
 import { toTable, wantsTable } from './table.js';
 import { ApiError, apiError, type Identity, type KubeObject, type RequestAttributes, type ResourceType, type Status } from './types.js';
 import type { WatchRequest } from './watch-stream.js';
@@ -33,10 +33,6 @@ export interface HandlerDeps {
   maxJsonDepth: number;
 }
 
-export function statusOf(err: ApiError): Status {
-  return err.status;
-}
-
 function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
   if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body) + '\n';
@@ -44,12 +40,16 @@ function send(res: ServerResponse, status: number, body: unknown, contentType = 
   res.end(text);
 }
 
-export function sendStatus(res: ServerResponse, err: ApiError): void {
+function sendStatus(res: ServerResponse, err: ApiError): void {
   const headers = err.status.code === 429 ? { 'retry-after': String(err.status.details?.retryAfterSeconds ?? 1) } : {};
   if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(err.status) + '\n';
   res.writeHead(err.status.code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private', ...headers });
   res.end(text);
+}
+
+function methodNotAllowed() {
+  return apiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
 }
 
 function success(details: Status['details']): Record<string, unknown> {
@@ -79,7 +79,7 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 }
 
 /** The deepest nesting of arrays and objects in JSON text (strings skipped), to refuse a body that is too deep to walk. */
-export function jsonDepth(text: string): number {
+function jsonDepth(text: string): number {
   let depth = 0;
   let max = 0;
   let inString = false;
@@ -165,7 +165,7 @@ interface ResourcePath {
 }
 
 /** `/api/v1/namespaces/ns/pods/x/status`, `/apis/apps/v1/daemonsets`: undefined when the path is not one. */
-export function parseResourcePath(path: string): ResourcePath | undefined {
+function parseResourcePath(path: string): ResourcePath | undefined {
   const parts = path.split('/').slice(1);
   if (parts[parts.length - 1] === '') parts.pop();
   if (parts.some((p) => p === '')) return undefined;
@@ -300,7 +300,7 @@ async function dispatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResp
   // discovery and OpenAPI documents (serveDiscovery answers both)
   const nonResource = serveDiscovery(path, accept, deps.api.registry.all());
   if (nonResource) {
-    if (method !== 'GET' && method !== 'HEAD') throw apiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+    if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed();
     deps.authorize(who, { resourceRequest: false, verb: 'get', path });
     const body = Buffer.from(nonResource.body);
     res.writeHead(nonResource.status, { 'content-type': nonResource.contentType, 'content-length': body.length, 'cache-control': 'no-cache, private' });
@@ -314,7 +314,7 @@ async function dispatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResp
   }
   const review = p.namespace === undefined && p.name === undefined ? deps.reviews[`${p.group}/${p.version}/${p.plural}`] : undefined;
   if (review) {
-    if (method !== 'POST') throw apiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+    if (method !== 'POST') throw methodNotAllowed();
     deps.authorize(who, { resourceRequest: true, verb: 'create', apiGroup: p.group, resource: p.plural, subresource: '', namespace: '', name: '' });
     const body = await decodeRequest(deps, req, bodyMedia);
     send(res, 201, review(body, who));
@@ -324,7 +324,7 @@ async function dispatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResp
   if (!type || (p.namespace !== undefined && !type.namespaced)) throw apiError(404, 'NotFound', 'the server could not find the requested resource');
   const query = target.query;
   const verb = verbOf(method, p, flag(query, 'watch'));
-  if (!verb) throw apiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+  if (!verb) throw methodNotAllowed();
   const namespace = type.namespaced ? (p.namespace ?? '') : '';
   deps.authorize(who, {
     resourceRequest: true,
@@ -338,7 +338,7 @@ async function dispatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResp
   if (p.subresource !== '' && !(type.subresources.includes(p.subresource) && (p.subresource !== 'status' ? method === 'POST' : method !== 'POST' && method !== 'DELETE'))) {
     throw apiError(404, 'NotFound', 'the server could not find the requested resource');
   }
-  if (!type.verbs.includes(verb) && p.subresource === '') throw apiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+  if (!type.verbs.includes(verb) && p.subresource === '') throw methodNotAllowed();
   const dryRun = query.getAll('dryRun').includes('All');
   const contentType = mediaTypeOf(req);
   const readJson = (allowed: Set<string>) => decodeRequest(deps, req, allowed);
@@ -432,7 +432,7 @@ async function dispatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResp
       return;
     }
     default:
-      throw notFound(type, p.name ?? qualifiedResource(type));
+      throw methodNotAllowed();
   }
 }
 
