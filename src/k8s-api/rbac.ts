@@ -325,7 +325,7 @@ const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];
 export function bootstrapPolicy(): KubeObject[] {
   const viewCore = ['configmaps', 'endpoints', 'persistentvolumeclaims', 'persistentvolumeclaims/status', 'pods', 'replicationcontrollers', 'replicationcontrollers/scale', 'serviceaccounts', 'services', 'services/status'];
   const viewCoreStatus = ['bindings', 'events', 'limitranges', 'namespaces/status', 'pods/log', 'pods/status', 'replicationcontrollers/status', 'resourcequotas', 'resourcequotas/status'];
-  return [
+  const policy = [
     clusterRole('cluster-admin', [
       { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
       { nonResourceURLs: ['*'], verbs: ['*'] },
@@ -379,4 +379,12 @@ export function bootstrapPolicy(): KubeObject[] {
     clusterRoleBinding('system:basic-user', 'system:basic-user', ['system:authenticated']),
     clusterRoleBinding('system:public-info-viewer', 'system:public-info-viewer', ['system:authenticated', 'system:unauthenticated']),
   ];
+  // admin, edit and view are stored with the rules the aggregation controller fills in, as a fresh cluster shows them
+  const clusterRoles = policy.filter((o) => o.kind === 'ClusterRole');
+  return policy.map((o) => (o['aggregationRule'] ? { ...o, rules: aggregatedRules(o, clusterRoles).map(ruleObject) } : o));
+}
+
+/** A rule as stored: the lists a rule has, the empty ones left out. */
+function ruleObject(rule: PolicyRule): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(rule).filter(([, values]) => (values as string[]).length > 0));
 }

@@ -133,6 +133,9 @@ test('the bootstrap policy binds cluster-admin to system:masters and discovery t
   const binding = objects.find((o) => o.kind === 'ClusterRoleBinding' && o.metadata.name === 'cluster-admin');
   assert.deepEqual(binding?.['subjects'], [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:masters' }]);
   assert.equal(binding?.metadata.labels?.['kubernetes.io/bootstrapping'], 'rbac-defaults');
+  // view is stored with the rules aggregated into it, as kubectl describe shows it on a fresh cluster
+  const view = objects.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'view');
+  assert.ok((view?.['rules'] as Array<{ resources?: string[]; verbs: string[] }>).some((rule) => rule.resources?.includes('pods') && rule.verbs.includes('watch')));
 });
 
 test('SelfSubjectAccessReview answers kubectl auth can-i from the same rules', () => {
