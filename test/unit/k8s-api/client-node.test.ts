@@ -13,10 +13,13 @@ import {
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  ListWatch,
   PatchStrategy,
+  Watch,
   makeInformer,
   setHeaderOptions,
   type V1ConfigMap,
+  type V1Pod,
 } from '@kubernetes/client-node';
 import { eventually, kubeConfigWithToken, raw, sleep, startTestServer, type TestServer } from './client-node-harness.js';
 
@@ -300,5 +303,45 @@ test('an informer sees adds, updates and deletes, relists after 410 Gone, and ca
   } finally {
     restartOnError = false;
     await informer.stop();
+  }
+});
+
+test('informers with selectors: an object whose labels stop matching is a delete, matching again an add; spec.nodeName picks one node\'s pods', async () => {
+  const ns = await namespace('selected');
+  const byLabel = makeInformer<V1ConfigMap>(server.kc, `/api/v1/namespaces/${ns}/configmaps`, () => core.listNamespacedConfigMap({ namespace: ns, labelSelector: 'app=a' }), 'app=a');
+  // what aws-node does: watch only the pods of its own node (client-node's ListWatch takes the field selector)
+  const onNode = new ListWatch<V1Pod>(
+    '/api/v1/pods',
+    new Watch(server.kc),
+    () => core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName=node-1' }),
+    false,
+    undefined,
+    'spec.nodeName=node-1',
+  );
+  const events: string[] = [];
+  byLabel.on('add', (o) => events.push(`add ${o.metadata?.name}`));
+  byLabel.on('delete', (o) => events.push(`delete ${o.metadata?.name}`));
+  const label = (app: string) =>
+    core.patchNamespacedConfigMap({ namespace: ns, name: 'moving', body: { metadata: { labels: { app } } } }, patchAs(PatchStrategy.MergePatch));
+  const pod = (name: string, nodeName: string) =>
+    core.createNamespacedPod({ namespace: ns, body: { metadata: { name }, spec: { nodeName, containers: [{ name: 'c', image: 'pause:3.9' }] } } });
+  try {
+    await byLabel.start();
+    await onNode.start();
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'moving', labels: { app: 'a' } } } });
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'other', labels: { app: 'b' } } } });
+    await label('b');
+    await label('a');
+    await eventually('the label moves', () => events.length === 3);
+    assert.deepEqual(events, ['add moving', 'delete moving', 'add moving']);
+    await pod('here', 'node-1');
+    await pod('there', 'node-2');
+    await pod('also-here', 'node-1');
+    await eventually('node-1\'s pods', () => onNode.list().length === 2);
+    await sleep(200);
+    assert.deepEqual(onNode.list().map((p) => p.metadata?.name).sort(), ['also-here', 'here']);
+  } finally {
+    await byLabel.stop();
+    await onNode.stop();
   }
 });
