@@ -325,6 +325,11 @@ async function dispatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResp
   const query = target.query;
   const verb = verbOf(method, p, flag(query, 'watch'));
   if (!verb) throw methodNotAllowed();
+  // a namespaced resource's all-namespaces path serves list and watch only
+  if (type.namespaced && p.namespace === undefined && verb !== 'list' && verb !== 'watch') {
+    if (p.name !== undefined) throw apiError(404, 'NotFound', 'the server could not find the requested resource');
+    throw methodNotAllowed();
+  }
   const namespace = type.namespaced ? (p.namespace ?? '') : '';
   deps.authorize(who, {
     resourceRequest: true,
@@ -339,7 +344,7 @@ async function dispatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResp
     throw apiError(404, 'NotFound', 'the server could not find the requested resource');
   }
   if (!type.verbs.includes(verb) && p.subresource === '') throw methodNotAllowed();
-  const dryRun = query.getAll('dryRun').includes('All');
+  const dryRun = dryRunOf(query.getAll('dryRun'));
   const contentType = mediaTypeOf(req);
   const readJson = (allowed: Set<string>) => decodeRequest(deps, req, allowed);
   const checkFields = (obj: unknown) => checkUnknownFields(type, obj, query.get('fieldValidation') ?? '', res);
@@ -418,7 +423,7 @@ async function dispatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResp
     case 'deletecollection': {
       const options = await readDeleteOptions(req, deps, query);
       if (verb === 'deletecollection') {
-        const list = deps.api.deleteCollection(type, p.namespace === undefined && type.namespaced ? undefined : namespace, {
+        const list = deps.api.deleteCollection(type, namespace, {
           ...options,
           labelSelector: query.get('labelSelector') ?? '',
           fieldSelector: query.get('fieldSelector') ?? '',
@@ -436,6 +441,15 @@ async function dispatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResp
   }
 }
 
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+/** `dryRun=All` asks for everything but the write; any other value is refused, as Kubernetes does. */
+function dryRunOf(values: unknown[]): boolean {
+  const bad = values.find((v) => v !== 'All');
+  if (bad !== undefined) throw apiError(400, 'BadRequest', `Invalid dry run value ${JSON.stringify(bad)}`);
+  return values.length > 0;
+}
+
 /** DeleteOptions from the body (kubectl sends one) or the query (`?propagationPolicy=…`, `?gracePeriodSeconds=…`). */
 async function readDeleteOptions(req: IncomingMessage, deps: HandlerDeps, query: URLSearchParams) {
   const declared = Number(req.headers['content-length'] ?? '0');
@@ -448,12 +462,16 @@ async function readDeleteOptions(req: IncomingMessage, deps: HandlerDeps, query:
       body = decoded as Record<string, unknown>;
     }
   }
+  const propagationPolicy = str(body['propagationPolicy']) ?? query.get('propagationPolicy') ?? undefined;
+  if (propagationPolicy !== undefined && !['Foreground', 'Background', 'Orphan'].includes(propagationPolicy)) {
+    const message = `Unsupported value: ${JSON.stringify(propagationPolicy)}: supported values: "Foreground", "Background", "Orphan"`;
+    throw apiError(422, 'Invalid', `propagationPolicy: ${message}`, { causes: [{ reason: 'FieldValueNotSupported', message, field: 'propagationPolicy' }] });
+  }
   const pre = (typeof body['preconditions'] === 'object' && body['preconditions'] !== null ? body['preconditions'] : {}) as Record<string, unknown>;
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
   return {
     preconditions: { uid: str(pre['uid']), resourceVersion: str(pre['resourceVersion']) },
-    propagationPolicy: str(body['propagationPolicy']) ?? query.get('propagationPolicy') ?? undefined,
+    propagationPolicy,
     gracePeriodSeconds: typeof body['gracePeriodSeconds'] === 'number' ? body['gracePeriodSeconds'] : integerParam(query, 'gracePeriodSeconds'),
-    dryRun: query.getAll('dryRun').includes('All') || (Array.isArray(body['dryRun']) && body['dryRun'].includes('All')),
+    dryRun: dryRunOf([...query.getAll('dryRun'), ...(Array.isArray(body['dryRun']) ? body['dryRun'] : [])]),
   };
 }

@@ -17,7 +17,7 @@ export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 /** What other parts of the server do around a write: admission before it, bookkeeping after it. */
 export interface WriteHooks {
   /** Mutating admission (webhooks): may return a changed object; runs after defaulting, before validation. */
-  admit?(op: 'CREATE' | 'UPDATE', type: ResourceType, obj: KubeObject, old: KubeObject | undefined, who: Identity): Promise<KubeObject>;
+  admit?(op: 'CREATE' | 'UPDATE', type: ResourceType, obj: KubeObject, old: KubeObject | undefined, who: Identity, dryRun: boolean): Promise<KubeObject>;
   /** Before an object is stored (create or update): may complete it (a token Secret gets its token). */
   beforeStore?(type: ResourceType, obj: KubeObject, old: KubeObject | undefined): KubeObject;
   /** After a write is stored (created, updated, or removed). */
@@ -301,7 +301,7 @@ export class ObjectApi {
     }
     type.applyDefaults(obj);
     if (this.hooks.admit) {
-      obj = await this.hooks.admit('CREATE', type, obj, undefined, opts.who);
+      obj = await this.hooks.admit('CREATE', type, obj, undefined, opts.who, opts.dryRun === true);
       type.applyDefaults(obj);
     }
     this.validate(type, obj, undefined);
@@ -363,7 +363,7 @@ export class ObjectApi {
     if (meta.generateName === undefined && old.metadata.generateName !== undefined) meta.generateName = old.metadata.generateName;
     type.applyDefaults(obj);
     if (this.hooks.admit && opts.subresource !== 'status') {
-      obj = await this.hooks.admit('UPDATE', type, obj, old, opts.who);
+      obj = await this.hooks.admit('UPDATE', type, obj, old, opts.who, opts.dryRun === true);
       type.applyDefaults(obj);
     }
     this.validate(type, obj, old);
@@ -426,7 +426,7 @@ export class ObjectApi {
   }
 
   /** DELETE on a collection: every object the selectors match, each as DELETE would. */
-  deleteCollection(type: ResourceType, namespace: string | undefined, opts: ListOptions & DeleteOptions): ListResult {
+  deleteCollection(type: ResourceType, namespace: string, opts: ListOptions & DeleteOptions): ListResult {
     const { items, resourceVersion } = this.list(type, namespace, { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector });
     const out: KubeObject[] = [];
     for (const obj of items) {

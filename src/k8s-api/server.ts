@@ -102,8 +102,8 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
     };
     const objects: ObjectApi = new ObjectApi(store, registry, {
       ...controllerHooks((): ObjectApi => objects, tokens, tls.caPem),
-      admit: async (operation, type, object, oldObject, userInfo) => {
-        const admitted = await admit(store, { operation, type, object, ...(oldObject ? { oldObject } : {}), userInfo });
+      admit: async (operation, type, object, oldObject, userInfo, dryRun) => {
+        const admitted = await admit(store, { operation, type, object, ...(oldObject ? { oldObject } : {}), userInfo, dryRun });
         // RBAC's escalation check: a role only with rights the writer holds, a binding only of a role it holds
         const refusal = escalationRefusal(userInfo, admitted, oldObject?.metadata.name ?? '', oldObject, readPolicy());
         if (refusal) throw refusal;

@@ -196,3 +196,15 @@ test('RBAC escalation is refused: a namespace admin may bind view there, not clu
   assert.equal((await s.request('POST', bindings, binding('deputy-view', 'view', 'default'), { token })).status, 201);
   assertStatus(await s.request('POST', bindings, binding('deputy-root', 'cluster-admin', 'deputy'), { token }), 403, 'Forbidden');
 });
+
+test('requests Kubernetes refuses are refused the same way: a write to an all-namespaces path, unknown dryRun and propagation values', async () => {
+  assertStatus(await s.request('POST', '/api/v1/configmaps', configMap('nowhere')), 405, 'MethodNotAllowed');
+  assertStatus(await s.request('POST', '/api/v1/namespaces/default/configmaps?dryRun=Maybe', configMap('maybe')), 400, 'BadRequest');
+  assert.equal((await s.request('GET', '/api/v1/namespaces/default/configmaps/maybe')).status, 404);
+  const dry = await s.request('POST', '/api/v1/namespaces/default/configmaps?dryRun=All', configMap('dry'));
+  assert.equal(dry.status, 201);
+  assert.equal((await s.request('GET', '/api/v1/namespaces/default/configmaps/dry')).status, 404);
+  await s.request('POST', '/api/v1/namespaces/default/configmaps', configMap('kept'));
+  assertStatus(await s.request('DELETE', '/api/v1/namespaces/default/configmaps/kept?propagationPolicy=Sometimes'), 422, 'Invalid');
+  assert.equal((await s.request('GET', '/api/v1/namespaces/default/configmaps/kept')).status, 200);
+});
