@@ -22,10 +22,11 @@ export class WatchHub {
   private compactedRv: number;
   private readonly watchers = new Set<Watcher>();
 
-  constructor(
-    private readonly history: number,
-    startRv: number,
-  ) {
+  private readonly history: number;
+
+  constructor(history: number, startRv: number) {
+    // the window holds at least the last write, so a watch from the current version always starts
+    this.history = Math.max(1, Math.floor(history));
     this.compactedRv = startRv;
   }
 
