@@ -365,6 +365,9 @@ export class ObjectApi {
     if (this.hooks.admit && opts.subresource !== 'status') {
       obj = await this.hooks.admit('UPDATE', type, obj, old, opts.who, opts.dryRun === true);
       type.applyDefaults(obj);
+      // admission may have waited on a webhook: a write that landed meanwhile makes this one stale
+      const now = this.store.get(this.key(type, old.metadata.namespace ?? '', name));
+      if (now?.metadata.resourceVersion !== old.metadata.resourceVersion) throw conflict(type, name);
     }
     this.validate(type, obj, old);
     if (tracksGeneration(type) && !jsonEqual(specPart(obj), specPart(old))) meta.generation = (old.metadata.generation ?? 0) + 1;
