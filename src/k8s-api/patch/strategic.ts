@@ -173,15 +173,61 @@ function mergePatchIntoOriginal(original: JsonMap, patch: JsonMap, schema: Patch
     const mergeKey = meta.mergeKey ?? '';
     validatePatchWithSetOrderList(patchList, order, mergeKey);
     let merged: Json[];
+    let serverOrder = originalList;
     if (foundOriginal && !foundPatch) merged = originalList;
     else if (!foundOriginal && foundPatch) merged = removeDirectives(patchList)[0] as Json[];
-    else if (foundOriginal && foundPatch) merged = mergeSliceHandler(originalList, patchList, meta.items ?? {}, strategy, mergeKey, false);
-    else continue;
+    else if (foundOriginal && foundPatch) {
+      const mapsMerged = strategy === 'merge' && mergeKey !== '' && [...originalList, ...patchList].every(isMap);
+      if (mapsMerged) serverOrder = aliasedLiveList(originalList, patchList, mergeKey);
+      merged = mergeSliceHandler(originalList, patchList, meta.items ?? {}, strategy, mergeKey, false);
+    } else continue;
     const [patchItems, serverOnly] = mergeKey === '' ? partitionPrimitives(merged, order) : partitionMaps(merged, order, mergeKey);
     const kind = sliceElementKind(originalList, patchList);
-    setOwn(original, originalKey, normalizeElementOrder(patchItems, serverOnly, order, originalList, mergeKey, kind));
+    setOwn(original, originalKey, normalizeElementOrder(patchItems, serverOnly, order, serverOrder, mergeKey, kind));
     delete patch[originalKey];
   }
+}
+
+/** Beyond this many element moves the aliasing below is not reproduced (the live list is used as given). */
+const aliasingBudget = 1_000_000;
+
+/**
+ * The live list as the server's Go code sees it after merging a patch list into it under `$setElementOrder`: a
+ * deletion shifts the remaining elements down within the same array (leaving a stale copy at the end) and new
+ * elements are appended into the freed slots, and the server then orders the result by that array rather than by
+ * the list it started from. Which element goes first depends on it, so it is reproduced here.
+ */
+function aliasedLiveList(original: Json[], patch: Json[], mergeKey: string): Json[] {
+  const backing = [...original];
+  const keyOf = (v: Json): Json => (isMap(v) && Object.hasOwn(v, mergeKey) ? v[mergeKey] : undefined);
+  const deletes = patch.filter((p) => isMap(p) && p[directiveMarker] === 'delete');
+  if (deletes.length * backing.length > aliasingBudget) return original;
+  let length = backing.length;
+  for (const d of deletes) {
+    const key = keyOf(d);
+    for (;;) {
+      let k = -1;
+      for (let i = 0; i < length; i++) {
+        if (isMap(backing[i]) && Object.hasOwn(backing[i] as JsonMap, mergeKey) && keyOf(backing[i]) === key) {
+          k = i;
+          break;
+        }
+      }
+      if (k < 0) break;
+      backing.copyWithin(k, k + 1, length);
+      length--;
+    }
+  }
+  // a `$patch: replace` element makes the server merge into the patch list instead: nothing is appended here
+  if (patch.some((p) => isMap(p) && p[directiveMarker] === 'replace')) return backing;
+  const present = new Set(backing.slice(0, length).map(keyOf));
+  for (const p of patch) {
+    if (!isMap(p) || Object.hasOwn(p, directiveMarker) || present.has(keyOf(p))) continue;
+    present.add(keyOf(p));
+    if (length >= backing.length) break;
+    backing[length++] = p;
+  }
+  return backing;
 }
 
 function mergeKeyValueEqual(left: Json, right: Json, mergeKey: string): boolean {
