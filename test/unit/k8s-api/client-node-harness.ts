@@ -135,8 +135,13 @@ export function raw(server: Pick<TestServer, 'url' | 'caPem' | 'adminToken'>, pa
       });
     });
     r.on('timeout', () => r.destroy(new Error(`${req.method ?? 'GET'} ${path}: no answer in 20 s`)));
-    // a server may answer (413) and close before a big body is all sent: the answer counts, not the failed write
-    r.on('error', (err) => (answered ? undefined : reject(err)));
+    r.on('error', (err: NodeJS.ErrnoException) => {
+      // a server may answer (413) and close before a big body is all sent: the answer counts, not the failed write
+      if (answered) return;
+      // a kept-alive connection the server closed as it was reused: sent again on a new one, as Node's docs advise
+      if (r.reusedSocket && err.code === 'ECONNRESET') raw(server, path, req).then(resolve, reject);
+      else reject(err);
+    });
     r.end(req.body);
   });
 }
