@@ -106,8 +106,12 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return ka.length === kb.length && ka.every((k) => jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
-/** Built-in kinds with a status subresource, and every custom resource (CRD types are the ones without strategic merge). */
+/**
+ * Built-in kinds with a status subresource (but Namespace and Node, whose strategies never set it), and every custom
+ * resource (CRD types are the ones without strategic merge).
+ */
 function tracksGeneration(type: ResourceType): boolean {
+  if (type.group === '' && (type.kind === 'Namespace' || type.kind === 'Node')) return false;
   return type.subresources.includes('status') || !type.strategicMerge;
 }
 
