@@ -89,7 +89,8 @@ export function applyPatch(type: ResourceType, contentType: string, current: Kub
     case mergePatchType: {
       const body = decodeBody(patch);
       if (body === null || body === undefined) throw apiError(400, 'BadRequest', 'Invalid JSON Patch');
-      return asObject(mergePatch(current, body), type);
+      // a copy: the result must share nothing with the stored object, which the caller goes on comparing against
+      return asObject(mergePatch(structuredClone(current), body), type);
     }
     case strategicMergePatchType: {
       if (!type.strategicMerge) unsupported(type, contentType);

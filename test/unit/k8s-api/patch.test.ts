@@ -26,6 +26,16 @@ describe('patches land exactly as kubectl 1.33 applies them (apimachinery)', () 
       const patched = applyPatch(typeOf(current), contentTypes[c.type], current, c.patch);
       assert.deepEqual(patched, c.expected);
       assert.deepEqual(current, before, 'the stored object is left untouched');
+      // and nothing is shared with it: defaulting the result in place must not reach the stored object
+      const mutate = (v: unknown): void => {
+        if (Array.isArray(v)) v.forEach(mutate);
+        else if (typeof v === 'object' && v !== null) {
+          for (const x of Object.values(v)) mutate(x);
+          (v as Record<string, unknown>).touched = true;
+        }
+      };
+      mutate(patched);
+      assert.deepEqual(current, before, 'the result shares no object with the stored one');
     });
   }
 });
