@@ -61,15 +61,18 @@ const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-
 const MAX_JSON_DEPTH = 1000;
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
-/** The CA and serving certificate kept in the database; both made anew when the certificate misses a name. */
+/**
+ * The CA and serving certificate kept in the database; a certificate that misses a name is made again, signed by the
+ * same CA (so kubeconfigs and token Secrets' ca.crt stay valid).
+ */
 async function servingMaterial(store: ObjectStore, names: string[]): Promise<ServingMaterial> {
-  const kept = store.getMeta('tls');
+  const text = store.getMeta('tls');
+  const kept = text === undefined ? undefined : (JSON.parse(text) as ServingMaterial);
   if (kept) {
-    const material = JSON.parse(kept) as ServingMaterial;
-    const covered = new Set(servingNames(material.certPem));
-    if (names.every((n) => covered.has(n))) return material;
+    const covered = new Set(servingNames(kept.certPem));
+    if (names.every((n) => covered.has(n))) return kept;
   }
-  const material = await createServingMaterial(names);
+  const material = await createServingMaterial(names, kept?.caKeyPem ? kept : undefined);
   store.setMeta('tls', JSON.stringify(material));
   return material;
 }

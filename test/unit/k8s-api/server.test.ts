@@ -153,6 +153,19 @@ test('a restart with the same database keeps the CA, the admin token, the object
     });
     assert.deepEqual(reply.data, { a: '1' });
     assert.equal(Number(reply.metadata.resourceVersion), rv);
+    await again.close();
+    // on another address the certificate is made again for it, by the same CA
+    const moved = await startKubeApiServer({ listen: '127.0.0.2:0', dbPath: first.dbPath, log: () => undefined });
+    try {
+      assert.equal(moved.caPem, caPem);
+      const status = await new Promise<number>((resolve, reject) => {
+        const at = new URL(moved.url);
+        https.get({ host: at.hostname, port: at.port, path: '/version', ca: caPem, headers: { authorization: `Bearer ${adminToken}` } }, (res) => resolve(res.statusCode ?? 0)).on('error', reject);
+      });
+      assert.equal(status, 200);
+    } finally {
+      await moved.close();
+    }
   } finally {
     await again.close();
     await first.dispose();
