@@ -113,6 +113,7 @@ const corpus: Case[] = [
   { name: 'a delete whose body is not JSON', path: `${cms}/existing`, req: { method: 'DELETE', body: '{' }, code: 400, reason: 'BadRequest' },
   { name: 'a continue token that was never issued', path: `${cms}?limit=1&continue=garbage`, code: 400, reason: 'BadRequest' },
   { name: 'a limit that is not a number', path: `${cms}?limit=abc`, code: 400, reason: 'BadRequest' },
+  { name: 'an unknown dryRun value (nothing is written)', path: `${cms}?dryRun=Maybe`, req: post(JSON.stringify(configMap('dry'))), code: 400, reason: 'BadRequest' },
   { name: 'an unknown fieldValidation', path: `${cms}?fieldValidation=Loose`, req: post(JSON.stringify(configMap('fv'))), code: 400, reason: 'BadRequest' },
   { name: 'a label selector that does not parse', path: `${cms}?labelSelector=${encodeURIComponent('app in (a')}`, code: 400, reason: 'BadRequest' },
   { name: 'a label selector with a bad key', path: `${cms}?labelSelector=${encodeURIComponent('-bad-=x')}`, code: 400, reason: 'BadRequest' },
@@ -149,6 +150,7 @@ const corpus: Case[] = [
 
   // 405: a verb the path does not take
   { name: 'POST to a named object', path: `${cms}/existing`, req: post(JSON.stringify(configMap('existing'))), code: 405, reason: 'MethodNotAllowed' },
+  { name: 'a create on the all-namespaces path', path: '/api/v1/configmaps', req: post(JSON.stringify(configMap('x'))), code: 405, reason: 'MethodNotAllowed' },
   { name: 'PUT to a collection', path: cms, req: { method: 'PUT', body: JSON.stringify(configMap('x')) }, code: 405, reason: 'MethodNotAllowed' },
 
   // 409: conflicts
@@ -225,6 +227,7 @@ const corpus: Case[] = [
     reason: 'Invalid',
     then: (s) => assert.ok(causeFields(s).includes('data[a]'), JSON.stringify(s.details)),
   },
+  { name: 'an unknown propagationPolicy', path: `${cms}/existing?propagationPolicy=Sometimes`, req: { method: 'DELETE' }, code: 422, reason: 'Invalid' },
   { name: 'labels that are a list', path: cms, req: post(JSON.stringify({ ...configMap('l'), metadata: { name: 'l', labels: ['a'] } })), code: 422, reason: 'Invalid' },
   { name: 'a create without a name', path: cms, req: post(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: {} })), code: 422, reason: 'Invalid' },
   { name: 'a JSON patch whose test fails', path: `${cms}/existing`, req: patch('application/json-patch+json', '[{"op":"test","path":"/data/k","value":"no"}]'), code: 422 },
@@ -356,7 +359,9 @@ test('408: a sender that dribbles its body is cut off after the request timeout'
   await assertAlive();
 });
 
-test('after the whole corpus, the server still serves reads and writes', async () => {
+test('after the whole corpus, the server still serves reads and writes, and kept nothing it refused', async () => {
+  assert.equal((await raw(server, `${cms}/dry`)).status, 404, 'the refused dry run wrote nothing');
+  assert.equal((await raw(server, `${cms}/existing`)).status, 200, 'the refused deletes deleted nothing');
   const made = await raw(server, cms, { method: 'POST', body: JSON.stringify(configMap('after-corpus')) });
   assert.equal(made.status, 201, made.text);
   const list = await raw(server, cms);
