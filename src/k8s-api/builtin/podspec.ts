@@ -57,6 +57,13 @@ function defaultContainer(c: Obj, hostNetwork: boolean, kind: string): void {
   defaultProbe(c.startupProbe);
 }
 
+const volumeSources = [
+  'hostPath', 'emptyDir', 'gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'secret', 'nfs', 'iscsi', 'glusterfs',
+  'persistentVolumeClaim', 'rbd', 'flexVolume', 'cinder', 'cephfs', 'flocker', 'downwardAPI', 'fc', 'azureFile', 'configMap',
+  'vsphereVolume', 'quobyte', 'azureDisk', 'photonPersistentDisk', 'projected', 'portworxVolume', 'scaleIO', 'storageos',
+  'csi', 'ephemeral', 'image',
+];
+
 function defaultVolume(v: Obj): void {
   for (const kind of ['secret', 'configMap']) {
     const src = v[kind];
@@ -65,8 +72,8 @@ function defaultVolume(v: Obj): void {
   if (isRecord(v.hostPath)) setIfUnset(v.hostPath, 'type', '');
   if (isRecord(v.projected)) setIfUnset(v.projected, 'defaultMode', 420);
   if (isRecord(v.downwardAPI)) setIfUnset(v.downwardAPI, 'defaultMode', 420);
-  const known = ['hostPath', 'emptyDir', 'secret', 'configMap', 'projected', 'downwardAPI', 'persistentVolumeClaim', 'nfs', 'csi', 'ephemeral'];
-  if (!known.some((k) => v[k] !== undefined)) v.emptyDir = {};
+  // SetDefaults_Volume: a volume that names no source is an emptyDir
+  if (!volumeSources.some((k) => v[k] !== undefined && v[k] !== null)) v.emptyDir = {};
 }
 
 /** SetDefaults_PodSpec and its containers' and volumes' defaults (for pods and pod templates alike). */
