@@ -15,6 +15,7 @@ import {
   CustomObjectsApi,
   ListWatch,
   PatchStrategy,
+  RbacAuthorizationV1Api,
   Watch,
   makeInformer,
   setHeaderOptions,
@@ -344,4 +345,33 @@ test('informers with selectors: an object whose labels stop matching is a delete
     await byLabel.stop();
     await onNode.stop();
   }
+});
+
+test('a service account\'s token (TokenRequest) can do what a RoleBinding grants and nothing else; deleting the account ends the token', async () => {
+  const ns = await namespace('rbac');
+  await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'reader' } } });
+  const issued = await core.createNamespacedServiceAccountToken({ namespace: ns, name: 'reader', body: { spec: { audiences: [] } } });
+  const token = issued.status?.token;
+  assert.ok(token);
+  const asReader = kubeConfigWithToken(server, token).makeApiClient(CoreV1Api);
+  const denied = await refusal(asReader.listNamespacedConfigMap({ namespace: ns }));
+  assert.equal(denied.code, 403);
+  assert.equal(denied.message, `configmaps is forbidden: User "system:serviceaccount:${ns}:reader" cannot list resource "configmaps" in API group "" in the namespace "${ns}"`);
+
+  const rbac = server.kc.makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: 'cm-reader' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }] } });
+  await rbac.createNamespacedRoleBinding({
+    namespace: ns,
+    body: {
+      metadata: { name: 'reader-reads' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cm-reader' },
+      subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: ns }],
+    },
+  });
+  await asReader.listNamespacedConfigMap({ namespace: ns });
+  assert.equal((await refusal(asReader.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'x' } } }))).code, 403, 'get and list only');
+  assert.equal((await refusal(asReader.listNamespacedConfigMap({ namespace: 'default' }))).code, 403, 'in its namespace only');
+
+  await core.deleteNamespacedServiceAccount({ namespace: ns, name: 'reader' });
+  await assert.rejects(asReader.listNamespacedConfigMap({ namespace: ns }), (err: unknown) => err instanceof ApiException && err.code === 401);
 });
