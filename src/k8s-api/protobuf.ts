@@ -8,7 +8,10 @@
  * their numbers in Kubernetes' generated.proto. Answers stay JSON. Other kinds are 415, as on a server that has no
  * protobuf for them. Pure.
  */
+import protobuf from 'protobufjs';
 import { apiError, type KubeObject } from './types.js';
+
+const { Reader } = protobuf;
 
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
 
@@ -77,44 +80,11 @@ const kinds: Record<string, Message> = {
 /** The protobuf kinds decoded, as `apiVersion/kind` (for documentation and tests). */
 export const protobufKinds = (): string[] => Object.keys(kinds);
 
-class Reader {
-  pos = 0;
-  constructor(readonly buf: Uint8Array) {}
-  get done(): boolean {
-    return this.pos >= this.buf.length;
-  }
-  varint(): bigint {
-    let result = 0n;
-    for (let shift = 0n; shift < 70n; shift += 7n) {
-      if (this.pos >= this.buf.length) throw new Error('truncated varint');
-      const b = this.buf[this.pos++] as number;
-      result |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return result;
-    }
-    throw new Error('varint too long');
-  }
-  bytes(): Uint8Array {
-    const len = Number(this.varint());
-    if (len < 0 || this.pos + len > this.buf.length) throw new Error('truncated length-delimited field');
-    const out = this.buf.subarray(this.pos, this.pos + len);
-    this.pos += len;
-    return out;
-  }
-  skip(wire: number): void {
-    if (wire === 0) this.varint();
-    else if (wire === 1) this.pos += 8;
-    else if (wire === 2) this.bytes();
-    else if (wire === 5) this.pos += 4;
-    else throw new Error(`unsupported wire type ${wire}`);
-    if (this.pos > this.buf.length) throw new Error('truncated fixed-width field');
-  }
-}
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** int64 as JSON carries it: a number (two's complement for negatives). */
-function int64(v: bigint): number {
-  return Number(BigInt.asIntN(64, v));
+/** int64 as JSON carries it: a number (protobufjs reads a Long where the long package is present). */
+function int64(v: number | protobuf.Long): number {
+  return typeof v === 'number' ? v : protobuf.util.LongBits.from(v).toNumber(false);
 }
 
 /** Kubernetes' Time as JSON: RFC 3339 in UTC to the second; the zero time (an unset value field) is left out. */
@@ -135,15 +105,15 @@ function decodeMap(bytes: Uint8Array, value: 'string' | 'bytes'): [string, strin
  * lists and maps) are left out, as Kubernetes' JSON encoding omits them; fields not in the schema are skipped.
  */
 function decodeMessage(bytes: Uint8Array, schema: Message): Record<string, unknown> {
-  const r = new Reader(bytes);
+  const r = Reader.create(bytes);
   const out: Record<string, unknown> = {};
-  while (!r.done) {
-    const key = r.varint();
-    const num = Number(key >> 3n);
-    const wire = Number(key & 7n);
+  while (r.pos < r.len) {
+    const key = r.uint32();
+    const num = key >>> 3;
+    const wire = key & 7;
     const field = schema[num];
     if (!field) {
-      r.skip(wire);
+      r.skipType(wire);
       continue;
     }
     const value = decodeField(r, wire, field);
@@ -164,13 +134,13 @@ function decodeMessage(bytes: Uint8Array, schema: Message): Record<string, unkno
   return out;
 }
 
-function decodeField(r: Reader, wire: number, field: Field): unknown {
+function decodeField(r: protobuf.Reader, wire: number, field: Field): unknown {
   const kind = field.kind;
   if (kind === 'bool' || kind === 'int') {
     if (wire !== 0) throw new Error(`field ${field.name}: wire type ${wire}, expected a varint`);
-    const v = r.varint();
-    if (kind === 'bool') return v !== 0n;
-    return v === 0n ? undefined : int64(v);
+    if (kind === 'bool') return r.bool();
+    const v = int64(r.int64());
+    return v === 0 ? undefined : v;
   }
   if (wire !== 2) throw new Error(`field ${field.name}: wire type ${wire}, expected length-delimited`);
   const bytes = r.bytes();
