@@ -22,7 +22,9 @@ command -v apt-get >/dev/null 2>&1 || unavailable "apt-get is not available"
 command -v dpkg >/dev/null 2>&1 || unavailable "dpkg is not available"
 work=$(mktemp -d) || unavailable "no temporary directory"
 trap 'rm -rf "$work"' EXIT
-if ! (cd "$work" && apt-get download -q kubernetes-client >"$work/apt.log" 2>&1); then
+download() { (cd "$work" && apt-get download -q kubernetes-client >"$work/apt.log" 2>&1); }
+# a fresh machine may have no package lists yet (install.sh updates them only when it installs something)
+if ! download && { [ "$(id -u)" -ne 0 ] || ! apt-get update -qq >"$work/apt.log" 2>&1 || ! download; }; then
   unavailable "apt-get download kubernetes-client failed: $(tail -n 1 "$work/apt.log")"
 fi
 deb=$(ls "$work"/kubernetes-client_*.deb 2>/dev/null | head -n 1)
