@@ -5,7 +5,7 @@
  * is written, resumes from its old version, is answered 410 Gone and relists. It ends with 0 missed and 0
  * duplicated events: every write made while it watched arrives exactly once, in version order, and after every
  * relist and at the end its cache equals what the writers know they stored (and what the server lists).
- * Bounded: it stops by itself and must finish within 2 minutes (about 10–40 s on the development VM).
+ * Bounded: it stops by itself and must finish within 2 minutes (about 7–40 s on the development VM, with the load).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -28,10 +28,8 @@ const namesPerWriter = 60;
 const ns = 'soak';
 /** Well inside the tier's 150 s per file (docs/testing.md); the issue asks for under 3 minutes. */
 const boundMs = 120_000;
-/** Bookmarks every 200 ms (kube-apiserver: about a minute), so a soak of seconds gets them between its events. */
-const bookmarkIntervalMs = 200;
-
-type Op = 'ADDED' | 'MODIFIED' | 'DELETED';
+/** Bookmarks every 50 ms (kube-apiserver: about a minute), so the short watches of a fast soak get them too. */
+const bookmarkIntervalMs = 50;
 
 /** What the writers know they stored: name → [resourceVersion, data.n]. */
 type Model = Map<string, { rv: string; n: string }>;
