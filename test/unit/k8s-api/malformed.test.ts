@@ -331,7 +331,7 @@ async function stall(head: string): Promise<{ answer: string; ms: number }> {
     for (let i = 0; i < 3; i++) {
       const t = performance.now();
       await assertAlive();
-      assert.ok(performance.now() - t < 1000, 'another client waited over a second');
+      assert.ok(performance.now() - t < 2000, 'another client waited over 2 s');
     }
     const ms = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(Infinity), requestTimeoutMs + 5000))]);
     return { answer, ms };
@@ -344,7 +344,7 @@ async function stall(head: string): Promise<{ answer: string; ms: number }> {
 test('408: a sender that stalls in its headers is cut off after the headers timeout', async () => {
   const host = new URL(server.url).host;
   const { answer, ms } = await stall(`GET ${cms} HTTP/1.1\r\nHost: ${host}\r\nX-Slow: `);
-  assert.ok(ms < headersTimeoutMs + 2000, `still open after ${Math.round(ms)} ms`);
+  assert.ok(ms < headersTimeoutMs + 3000, `still open after ${Math.round(ms)} ms`);
   assert.match(answer, /^HTTP\/1\.1 408 /);
   await assertAlive();
 });
@@ -354,7 +354,7 @@ test('408: a sender that dribbles its body is cut off after the request timeout'
   const { answer, ms } = await stall(
     `POST ${cms} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${server.adminToken}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"apiVersion"`,
   );
-  assert.ok(ms < requestTimeoutMs + 2000, `still open after ${Math.round(ms)} ms`);
+  assert.ok(ms < requestTimeoutMs + 3000, `still open after ${Math.round(ms)} ms`);
   assert.ok(answer === '' || /^HTTP\/1\.1 408 /.test(answer), `answered: ${answer.slice(0, 200)}`);
   await assertAlive();
 });
