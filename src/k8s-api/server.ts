@@ -38,6 +38,8 @@ export interface KubeApiServerOptions {
   maxBodyBytes?: number;
   /** Most watches open at once (default 1,000): more is 429. */
   maxWatches?: number;
+  /** Most unsent output one watch may hold (default 64 MiB): a watcher further behind is ended with 410. */
+  watchBufferBytes?: number;
   /** How often a watch that allows bookmarks gets one (default 60 s, as kube-apiserver's watch cache). */
   bookmarkIntervalMs?: number;
   /**
@@ -122,7 +124,8 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
       maxWatches: opts.maxWatches ?? 1000,
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
       maxTimeoutSeconds: 1800,
-      maxBufferedBytes: 64 * 1024 * 1024,
+      maxBufferedBytes: opts.watchBufferBytes ?? 64 * 1024 * 1024,
+      drainMs: 5_000,
     };
     const deps: HandlerDeps = {
       api: objects,

@@ -31,6 +31,11 @@ export interface WatchLimits {
   maxTimeoutSeconds: number;
   /** A watcher with this much unsent output is too slow and is ended with 410. */
   maxBufferedBytes: number;
+  /**
+   * How long an ended watch's unsent output may wait for its client to read it before the connection is cut: a
+   * client that stopped reading must not keep its backlog in memory once its watch no longer counts as open.
+   */
+  drainMs: number;
 }
 
 /** The ERROR event's Status for an expired version, worded as the watch cache words it. */
@@ -86,6 +91,11 @@ export function serveWatch(api: ObjectApi, hub: WatchHub, limits: WatchLimits, o
     clearInterval(bookmarks);
     open.delete(end);
     res.end();
+    if (!res.writableFinished) {
+      const cut = setTimeout(() => res.destroy(), limits.drainMs);
+      cut.unref();
+      res.once('finish', () => clearTimeout(cut));
+    }
   };
   const expireWith = (status: ReturnType<typeof gone>) => {
     if (ended) return;
