@@ -6,7 +6,7 @@
  * and from `hooks` (CRDs, service account tokens, admission); everything refused is an ApiError.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { invalidError } from './field-errors.js';
+import { forbiddenField, invalidError } from './field-errors.js';
 import type { Registry } from './registry.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, selectableFields, type FieldRequirement, type LabelRequirement } from './selectors.js';
 import { resourceKey, type ObjectStore } from './store.js';
@@ -276,6 +276,15 @@ export class ObjectApi {
       causes.push({ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' });
     } else if (name === '.' || name === '..' || /[/%]/.test(name)) {
       causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(name)}: may not contain '/' or '%', and may not be '.' or '..'`, field: 'metadata.name' });
+    }
+    if (old?.metadata.deletionTimestamp) {
+      // an object being deleted only loses finalizers, as ValidateObjectMetaUpdate enforces for every kind
+      const kept = new Set(old.metadata.finalizers ?? []);
+      const added = (obj.metadata.finalizers ?? []).filter((f) => !kept.has(f));
+      if (added.length > 0) {
+        const found = `[]string{${added.map((f) => JSON.stringify(f)).join(', ')}}`;
+        causes.push(forbiddenField('metadata.finalizers', `no new finalizers can be added if the object is being deleted, found new finalizers ${found}`));
+      }
     }
     if (causes.length === 0) causes.push(...type.validate(obj, old));
     if (causes.length > 0) throw invalidError(type.kind, type.group, typeof name === 'string' ? name : '', causes);
