@@ -34,6 +34,8 @@ export interface KubeApiServerOptions {
   serverNames?: string[];
   /** How many writes the watch window keeps (default 10,000): a watch from an older version gets 410 Gone. */
   watchHistory?: number;
+  /** How much of the written objects' JSON the watch window keeps at most (default 256 MiB): large objects shorten it. */
+  watchHistoryBytes?: number;
   /** Largest request body (default 3 MiB, as kube-apiserver's): larger is 413. */
   maxBodyBytes?: number;
   /** Most watches open at once (default 1,000): more is 429. */
@@ -92,7 +94,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
     const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host;
     const names = [host, '127.0.0.1', 'localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', ...(opts.serverNames ?? [])];
     const tls = await servingMaterial(store, names);
-    const hub = new WatchHub(opts.watchHistory ?? 10_000, store.currentRv());
+    const hub = new WatchHub(opts.watchHistory ?? 10_000, store.currentRv(), opts.watchHistoryBytes ?? 256 * 1024 * 1024);
     const registry = new Registry([...builtinTypes(), crdDefinitionType]);
     registerStoredCrds(store, registry);
     let policy: RbacPolicy | undefined;

@@ -18,6 +18,8 @@ export interface StoreEvent {
   object: KubeObject;
   /** For MODIFIED: the object before the write (a filtered watch sends an object leaving its selector as DELETED). */
   previous?: KubeObject;
+  /** About how much memory the event holds (its objects' JSON length): what the watch window's byte budget counts. */
+  bytes?: number;
 }
 
 /** Where an object lives: its resource key (`group/plural`), namespace ('' for cluster scoped) and name. */
@@ -119,12 +121,14 @@ export class ObjectStore {
     const rv = this.rv + 1;
     const stored: KubeObject = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } };
     const namespace = stored.metadata.namespace ?? '';
+    const body = JSON.stringify(stored);
     this.db.transaction(() => {
-      this.upsert.run(resource, namespace, stored.metadata.name!, rv, JSON.stringify(stored));
+      this.upsert.run(resource, namespace, stored.metadata.name!, rv, body);
       this.writeRv.run(String(rv));
     })();
     this.rv = rv;
-    this.onWrite({ type, resource, namespace, rv, object: stored, ...(previous ? { previous } : {}) });
+    // the previous object is counted as the same size as the new one rather than serialized again
+    this.onWrite({ type, resource, namespace, rv, object: stored, ...(previous ? { previous } : {}), bytes: previous ? 2 * body.length : body.length });
     return stored;
   }
 
@@ -138,7 +142,7 @@ export class ObjectStore {
       this.writeRv.run(String(rv));
     })();
     this.rv = rv;
-    this.onWrite({ type: 'DELETED', resource, namespace, rv, object: gone });
+    this.onWrite({ type: 'DELETED', resource, namespace, rv, object: gone, bytes: JSON.stringify(gone).length });
     return gone;
   }
 

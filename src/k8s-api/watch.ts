@@ -23,8 +23,14 @@ export class WatchHub {
   private readonly watchers = new Set<Watcher>();
 
   private readonly history: number;
+  /** The window's events' `bytes` added up: large objects shorten the window rather than grow memory without end. */
+  private bytes = 0;
 
-  constructor(history: number, startRv: number) {
+  constructor(
+    history: number,
+    startRv: number,
+    private readonly maxBytes = Infinity,
+  ) {
     // the window holds at least the last write, so a watch from the current version always starts
     this.history = Math.max(1, Math.floor(history));
     this.compactedRv = startRv;
@@ -41,12 +47,8 @@ export class WatchHub {
 
   publish(event: StoreEvent): void {
     this.events.push(event);
-    if (this.events.length > this.history) {
-      // drop in batches, so a full window costs one splice per tenth of it rather than one per write
-      const drop = Math.max(1, Math.floor(this.history / 10));
-      const dropped = this.events.splice(0, Math.min(drop, this.events.length - 1));
-      this.compactedRv = dropped[dropped.length - 1]!.rv;
-    }
+    this.bytes += event.bytes ?? 0;
+    if (this.events.length > this.history || this.bytes > this.maxBytes) this.compact();
     for (const w of this.watchers) {
       if (!matches(w, event)) continue;
       if (!w.send(event)) {
@@ -54,6 +56,22 @@ export class WatchHub {
         w.expire('gone');
       }
     }
+  }
+
+  /**
+   * Drops the oldest writes, in batches so that a full window costs one splice per tenth of it rather than one per
+   * write: a tenth of the count when over it, and down to nine tenths of the byte budget when over that. The last
+   * write always stays.
+   */
+  private compact(): void {
+    const drop = this.events.length > this.history ? Math.max(1, Math.floor(this.history / 10)) : 0;
+    let n = 0;
+    let bytes = this.bytes;
+    while (n < this.events.length - 1 && (n < drop || bytes > this.maxBytes * 0.9)) bytes -= this.events[n++]!.bytes ?? 0;
+    if (n === 0) return;
+    const dropped = this.events.splice(0, n);
+    this.bytes = bytes;
+    this.compactedRv = dropped[dropped.length - 1]!.rv;
   }
 
   /**

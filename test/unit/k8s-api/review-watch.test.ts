@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import tls from 'node:tls';
 import { after, before, test } from 'node:test';
+import { WatchHub, type Watcher } from '../../../src/k8s-api/watch.js';
 import { configMap, startTestServer, type TestServer } from './server-harness.js';
 
 let server: TestServer;
@@ -35,4 +36,40 @@ test('a watch client that stops reading loses its connection once it falls behin
   assert.ok(received.length < 32 * 1024 * 1024, `received ${received.length} bytes`);
   assert.equal(/"code":410/.test(received), false, 'the queued 410 was still held for the client');
   assert.equal((await server.request('GET', '/api/v1/namespaces/default/configmaps/big-0')).status, 200);
+});
+
+test('the watch window keeps at most its byte budget of objects: large writes shorten it, the last write always stays', () => {
+  const hub = new WatchHub(100, 0, 1000);
+  const object = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } };
+  for (let rv = 1; rv <= 5; rv++) hub.publish({ type: 'ADDED', resource: '/configmaps', namespace: 'default', rv, object, bytes: 300 });
+  // 1500 bytes over a budget of 1000: the oldest go until the rest fits in nine tenths of it (3 × 300)
+  assert.equal(hub.oldestRv(), 2);
+  hub.publish({ type: 'ADDED', resource: '/configmaps', namespace: 'default', rv: 6, object, bytes: 5000 });
+  assert.equal(hub.oldestRv(), 5);
+  const got: number[] = [];
+  const watcher: Watcher = { resource: '/configmaps', namespace: undefined, send: (e) => (got.push(e.rv), true), expire: () => undefined };
+  assert.equal(hub.watchFrom(watcher, 5), true);
+  assert.deepEqual(got, [6]);
+  hub.closeAll();
+});
+
+test('a watch from a version whose writes left the byte budget is 410 Gone; a newer one still resumes', async () => {
+  const small = await startTestServer({ watchHistoryBytes: 64 * 1024 });
+  try {
+    const first = await small.request('POST', '/api/v1/namespaces/default/configmaps', configMap('first'));
+    const from = first.json.metadata.resourceVersion as string;
+    for (let i = 0; i < 4; i++) await small.request('POST', '/api/v1/namespaces/default/configmaps', configMap(`big-${i}`, { v: 'x'.repeat(30 * 1024) }));
+    const old = small.watch(`/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${from}`);
+    const [event] = await old.waitFor(1);
+    assert.equal(event?.type, 'ERROR');
+    assert.equal(event?.object.code, 410);
+    const list = await small.request('GET', '/api/v1/namespaces/default/configmaps');
+    const fresh = small.watch(`/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${list.json.metadata.resourceVersion as string}&timeoutSeconds=1`);
+    await small.request('POST', '/api/v1/namespaces/default/configmaps', configMap('after'));
+    assert.deepEqual((await fresh.waitFor(1)).map((e) => `${e.type} ${e.object.metadata.name as string}`), ['ADDED after']);
+    old.stop();
+    fresh.stop();
+  } finally {
+    await small.dispose();
+  }
 });
