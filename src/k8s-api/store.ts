@@ -159,7 +159,3 @@ export class ObjectStore {
     this.writeMeta.run(key, value);
   }
 }
-
-export function openStore(dbPath: string): ObjectStore {
-  return new ObjectStore(new Database(dbPath));
-}
