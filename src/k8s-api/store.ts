@@ -89,7 +89,7 @@ export class ObjectStore {
 
   /**
    * Objects of a resource in namespace order then name order: in one namespace, or in all of them (namespace
-   * undefined); after `after` (a continue token's position); at most `limit` (0: all). Filtering happens in the caller.
+   * undefined); after `after` (a continue token's position). Filtering and paging (limit) happen in the caller.
    */
   *scan(resource: string, namespace: string | undefined, after?: { namespace: string; name: string }): Generator<KubeObject> {
     const conditions = ['resource = ?'];
