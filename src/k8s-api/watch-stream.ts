@@ -89,6 +89,7 @@ export function serveWatch(api: ObjectApi, hub: WatchHub, limits: WatchLimits, o
     hub.stop(watcher);
     clearTimeout(timeout);
     clearInterval(bookmarks);
+    clearTimeout(lastBookmark);
     open.delete(end);
     res.end();
     if (!res.writableFinished) {
@@ -131,8 +132,13 @@ export function serveWatch(api: ObjectApi, hub: WatchHub, limits: WatchLimits, o
   res.on('close', end);
   const seconds = Math.min(w.timeoutSeconds !== undefined && w.timeoutSeconds > 0 ? w.timeoutSeconds : limits.maxTimeoutSeconds, limits.maxTimeoutSeconds);
   const timeout = setTimeout(end, seconds * 1000);
-  const bookmarks = w.allowBookmarks ? setInterval(() => write('BOOKMARK', bookmark(w.type, String(api.store.currentRv()))), limits.bookmarkIntervalMs) : undefined;
+  const sendBookmark = () => write('BOOKMARK', bookmark(w.type, String(api.store.currentRv())));
+  const bookmarks = w.allowBookmarks ? setInterval(sendBookmark, limits.bookmarkIntervalMs) : undefined;
   bookmarks?.unref();
+  // and one 2 s before the watch times out, as the watch cache sends it: the client resumes from a recent version
+  // even when nothing it watches changed, rather than from one that may have left the window meanwhile (410)
+  const lastBookmark = w.allowBookmarks && seconds > 2 ? setTimeout(sendBookmark, seconds * 1000 - 2000) : undefined;
+  lastBookmark?.unref();
 
   const fromRv = rvText === '' ? undefined : Number(rvText);
   if (fromRv === undefined || fromRv === 0 || w.sendInitialEvents) {

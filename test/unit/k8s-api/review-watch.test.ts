@@ -73,3 +73,18 @@ test('a watch from a version whose writes left the byte budget is 410 Gone; a ne
     await small.dispose();
   }
 });
+
+test('a watch that allows bookmarks gets one 2 s before its timeout, with the current version, even when nothing it watches changed', async () => {
+  const list = await server.request('GET', '/api/v1/namespaces/kube-public/configmaps');
+  const started = Date.now();
+  const w = server.watch(`/api/v1/namespaces/kube-public/configmaps?watch=1&resourceVersion=${list.json.metadata.resourceVersion as string}&allowWatchBookmarks=true&timeoutSeconds=3`);
+  await server.request('POST', '/api/v1/namespaces/default/configmaps', configMap('elsewhere'));
+  const [mark] = await w.waitFor(1, 2500);
+  const at = Date.now() - started;
+  assert.equal(mark?.type, 'BOOKMARK');
+  assert.ok(at >= 900 && at < 2000, `bookmark after ${at} ms`);
+  const current = (await server.request('GET', '/api/v1/namespaces/default/configmaps')).json.metadata.resourceVersion as string;
+  assert.equal(mark?.object.metadata.resourceVersion, current);
+  await w.ended;
+  assert.equal(w.events.length, 1);
+});
