@@ -108,6 +108,9 @@ export function serveWatch(api: ObjectApi, hub: WatchHub, limits: WatchLimits, o
     resource,
     namespace: w.type.namespaced ? w.namespace : undefined,
     send(event: StoreEvent): boolean {
+      // a watch from a version ahead of the store's waits for it: what comes before is not sent, as the watch cache's
+      // watchers skip events up to the version they were asked to start from
+      if (event.rv <= sentRv) return true;
       const now = filter.matches(event.object);
       let type: string = event.type;
       if (event.type === 'MODIFIED') {

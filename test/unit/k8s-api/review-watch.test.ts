@@ -88,3 +88,12 @@ test('a watch that allows bookmarks gets one 2 s before its timeout, with the cu
   await w.ended;
   assert.equal(w.events.length, 1);
 });
+
+test('a watch from a version ahead of the store gets only the writes after that version', async () => {
+  const current = Number((await server.request('GET', '/api/v1/namespaces/default/configmaps')).json.metadata.resourceVersion);
+  const w = server.watch(`/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${current + 2}&timeoutSeconds=2`);
+  for (const name of ['ahead-1', 'ahead-2', 'ahead-3']) await server.request('POST', '/api/v1/namespaces/default/configmaps', configMap(name));
+  const events = await w.waitFor(1);
+  assert.deepEqual(events.map((e) => `${e.type} ${e.object.metadata.name as string} ${e.object.metadata.resourceVersion as string}`), [`ADDED ahead-3 ${current + 3}`]);
+  w.stop();
+});
