@@ -42,6 +42,8 @@ export interface KubeApiServerOptions {
   maxWatches?: number;
   /** Most unsent output one watch may hold (default 64 MiB): a watcher further behind is ended with 410. */
   watchBufferBytes?: number;
+  /** Most unsent output all watches together may hold (default 512 MiB), shared equally by the open watches. */
+  watchBuffersTotalBytes?: number;
   /** How often a watch that allows bookmarks gets one (default 60 s, as kube-apiserver's watch cache). */
   bookmarkIntervalMs?: number;
   /**
@@ -127,6 +129,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
       maxTimeoutSeconds: 1800,
       maxBufferedBytes: opts.watchBufferBytes ?? 64 * 1024 * 1024,
+      totalBufferedBytes: opts.watchBuffersTotalBytes ?? 512 * 1024 * 1024,
       drainMs: 5_000,
     };
     const deps: HandlerDeps = {

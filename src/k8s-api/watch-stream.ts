@@ -31,6 +31,8 @@ export interface WatchLimits {
   maxTimeoutSeconds: number;
   /** A watcher with this much unsent output is too slow and is ended with 410. */
   maxBufferedBytes: number;
+  /** What all watches' unsent output may add up to: each open watch gets an equal share (at most maxBufferedBytes). */
+  totalBufferedBytes: number;
   /**
    * How long an ended watch's unsent output may wait for its client to read it before the connection is cut: a
    * client that stopped reading must not keep its backlog in memory once its watch no longer counts as open.
@@ -79,8 +81,11 @@ export function serveWatch(api: ObjectApi, hub: WatchHub, limits: WatchLimits, o
   };
   const write = (type: string, object: unknown): boolean => {
     if (ended) return false;
+    // too slow is still holding more than its share of unsent output when the next event comes (so one large event
+    // does not end a watch that keeps up): an equal share of the total for every open watch, at most the per-watch limit
+    const behind = res.writableLength;
     res.write(encode(type, object));
-    return res.writableLength <= limits.maxBufferedBytes;
+    return behind <= Math.min(limits.maxBufferedBytes, limits.totalBufferedBytes / Math.max(1, open.size));
   };
 
   const end = () => {

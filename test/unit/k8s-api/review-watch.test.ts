@@ -11,31 +11,63 @@ before(async () => {
 });
 after(() => server.dispose());
 
-test('a watch client that stops reading loses its connection once it falls behind, rather than the server keeping its backlog', async () => {
-  const url = new URL(server.url);
-  const socket = tls.connect({ host: url.hostname, port: Number(url.port), ca: server.caPem, servername: 'localhost' });
+/** A watch over a raw TLS connection that reads nothing until resumed; `drain` then reads until the server closes. */
+async function stalledWatch(target: TestServer, path: string) {
+  const url = new URL(target.url);
+  const socket = tls.connect({ host: url.hostname, port: Number(url.port), ca: target.caPem, servername: 'localhost' });
   await once(socket, 'secureConnect');
-  socket.write(`GET /api/v1/namespaces/default/configmaps?watch=1 HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${server.adminToken}\r\n\r\n`);
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${target.adminToken}\r\n\r\n`);
   socket.pause();
   const closed = once(socket, 'close');
-  // 32 writes of 1 MiB: more than the watch's 12 MiB and what the kernel's socket buffers take on loopback together
+  return {
+    async drain(): Promise<string> {
+      let received = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (received += chunk));
+      socket.on('error', () => undefined);
+      socket.resume();
+      await closed;
+      return received;
+    },
+  };
+}
+
+/** 32 writes of 1 MiB: more than a watch's limits and what the kernel's socket buffers take on loopback together. */
+async function writeBig(target: TestServer, prefix: string): Promise<void> {
   const value = 'x'.repeat(1024 * 1024);
   for (let i = 0; i < 32; i++) {
-    const reply = await server.request('POST', '/api/v1/namespaces/default/configmaps', configMap(`big-${i}`, { v: value }));
+    const reply = await target.request('POST', '/api/v1/namespaces/default/configmaps', configMap(`${prefix}-${i}`, { v: value }));
     assert.equal(reply.status, 201);
   }
+}
+
+test('a watch client that stops reading loses its connection once it falls behind, rather than the server keeping its backlog', async () => {
+  const stalled = await stalledWatch(server, '/api/v1/namespaces/default/configmaps?watch=1');
+  await writeBig(server, 'big');
   // past the 5 s an ended watch's output may wait: the server has cut the connection, so what the client reads now
   // ends without the 410 the server had queued behind the backlog
   await new Promise((r) => setTimeout(r, 6000));
-  let received = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => (received += chunk));
-  socket.on('error', () => undefined);
-  socket.resume();
-  await closed;
+  const received = await stalled.drain();
   assert.ok(received.length < 32 * 1024 * 1024, `received ${received.length} bytes`);
   assert.equal(/"code":410/.test(received), false, 'the queued 410 was still held for the client');
   assert.equal((await server.request('GET', '/api/v1/namespaces/default/configmaps/big-0')).status, 200);
+});
+
+test('the open watches share one budget of unsent output: stalled ones are cut off under their share, one that reads gets every event', async () => {
+  const shared = await startTestServer({ watchBuffersTotalBytes: 8 * 1024 * 1024 });
+  try {
+    const path = '/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=60';
+    const stalled = [await stalledWatch(shared, path), await stalledWatch(shared, path)];
+    const reading = shared.watch(path);
+    await writeBig(shared, 'shared');
+    const events = await reading.waitFor(32, 20_000);
+    assert.deepEqual([...new Set(events.map((e) => e.type))], ['ADDED']);
+    // each stalled watch held more than its third of 8 MiB long before its own 64 MiB limit: ended, and cut 5 s later
+    for (const received of await Promise.all(stalled.map((s) => s.drain()))) assert.ok(received.length < 32 * 1024 * 1024, `received ${received.length} bytes`);
+    reading.stop();
+  } finally {
+    await shared.dispose();
+  }
 });
 
 test('the watch window keeps at most its byte budget of objects: large writes shorten it, the last write always stays', () => {
