@@ -4,7 +4,7 @@
  */
 import type { Cause, KubeObject, PrinterColumn, ResourceType } from '../types.js';
 import { ageOf, at, column } from './columns.js';
-import { defineKind } from './define.js';
+import { defineKind, type KindSpec } from './define.js';
 import { dns1123Subdomain, invalid, isRecord, qualifiedName, required } from './fields.js';
 
 /** A field of an Event under its v1 name or its events.k8s.io/v1 name (one stored kind, two versions). */
@@ -93,9 +93,9 @@ function legacyEventCauses(obj: KubeObject, version: 'v1' | 'events.k8s.io/v1'):
   return causes;
 }
 
-export function coreEventType(): ResourceType {
+/** What the v1 and events.k8s.io/v1 Events share: names, columns, scope; the group, defaults and checks are each one's. */
+function eventKind(spec: Pick<KindSpec, 'group' | 'defaults' | 'validate'>): ResourceType {
   return defineKind({
-    group: '',
     version: 'v1',
     kind: 'Event',
     plural: 'events',
@@ -104,6 +104,13 @@ export function coreEventType(): ResourceType {
     columns: eventColumns(),
     noAge: true,
     nameCheck: dns1123Subdomain,
+    ...spec,
+  });
+}
+
+export function coreEventType(): ResourceType {
+  return eventKind({
+    group: '',
     defaults(obj) {
       if (obj.reportingComponent === undefined) obj.reportingComponent = '';
       if (obj.reportingInstance === undefined) obj.reportingInstance = '';
@@ -114,16 +121,8 @@ export function coreEventType(): ResourceType {
 }
 
 export function eventsEventType(): ResourceType {
-  return defineKind({
+  return eventKind({
     group: 'events.k8s.io',
-    version: 'v1',
-    kind: 'Event',
-    plural: 'events',
-    namespaced: true,
-    shortNames: ['ev'],
-    columns: eventColumns(),
-    noAge: true,
-    nameCheck: dns1123Subdomain,
     validate(obj) {
       const causes = legacyEventCauses(obj, 'events.k8s.io/v1');
       if (!obj.eventTime) causes.push(required('eventTime'));
