@@ -3,6 +3,7 @@
  * `podnet k8s serve` and by the lab (in the control-plane namespace); tests start it in process.
  */
 import Database from 'better-sqlite3';
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { PodnetError, closeServer, createSafeServer, formatListenAddress, listenOn, parseListenAddress, type TcpListenAddress } from '../lib/index.js';
 import { builtinTypes } from './builtin/index.js';
@@ -87,7 +88,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
   const log = opts.log ?? ((line: string) => void process.stderr.write(line + '\n'));
   const listen = typeof opts.listen === 'string' ? parseListenAddress(opts.listen) : opts.listen;
   if (!listen || 'path' in listen) throw new PodnetError('INVALID_INPUT', `the Kubernetes API server listens on HOST:PORT, not ${JSON.stringify(opts.listen)}`, 'e.g. 127.0.0.1:6443');
-  const db = new Database(opts.dbPath);
+  const db = openPrivateDatabase(opts.dbPath);
   let server: Server | undefined;
   let started: ObjectApi | undefined;
   try {
@@ -192,6 +193,18 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
     db.close();
     throw err;
   }
+}
+
+/**
+ * The database holds the CA's private key and every token: readable by its owner only (SQLite gives its -wal and -shm
+ * files the database file's mode), an existing file included.
+ */
+function openPrivateDatabase(path: string): Database.Database {
+  if (path !== ':memory:' && path !== '') {
+    closeSync(openSync(path, 'a', 0o600));
+    chmodSync(path, 0o600);
+  }
+  return new Database(path);
 }
 
 /**

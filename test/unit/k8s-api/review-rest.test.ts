@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startTestServer, type TestServer } from './server-harness.js';
 
@@ -30,4 +33,20 @@ test('a pod being deleted may lose finalizers but not gain one (422, as Validate
   const emptied = await server.request('PATCH', '/api/v1/namespaces/default/pods/fin', { metadata: { finalizers: null } }, merge);
   assert.equal(emptied.status, 200);
   assert.equal((await server.request('GET', '/api/v1/namespaces/default/pods/fin')).status, 404);
+});
+
+test('the database, which holds the CA key and the tokens, is readable by its owner only, also when it existed before', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'podnet-k8s-mode-'));
+  try {
+    const dbPath = join(dir, 'state.db');
+    writeFileSync(dbPath, '', { mode: 0o644 });
+    chmodSync(dbPath, 0o644);
+    const started = await startTestServer({ dbPath }, dir);
+    const files = readdirSync(dir).filter((f) => f.startsWith('state.db'));
+    assert.ok(files.includes('state.db-wal'), files.join(' '));
+    for (const f of files) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
+    await started.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
