@@ -1,18 +1,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { FaultConfig, TopologyApplyResult } from '../ec2/index.js';
-import { PodnetError, checkCreatablePath, parseListenAddress, readUserFile, usageError, type TcpListenAddress } from '../lib/index.js';
-import { cidrContains, isAddressText, parseAddress, parseCidr } from '../net/index.js';
+import { PodnetError, checkCreatablePath, readUserFile, usageError, type TcpListenAddress } from '../lib/index.js';
 import { formatTable } from './output.js';
+import { isLoopbackHost, tcpListenAddress } from './parse.js';
 
 const DEFAULT_EC2_LISTEN = '127.0.0.1:7311';
 const DEFAULT_IMDS_LISTEN = '127.0.0.1:7312';
 
-/** The emulator's endpoints are HTTP over TCP: a listen address (src/lib's one parser) that is not a unix socket. */
-function listenAddress(value: string): TcpListenAddress {
-  const at = parseListenAddress(value.trim());
-  if (at === undefined || 'path' in at) throw new InvalidArgumentError(`expected HOST:PORT (e.g. 127.0.0.1:7311 or [::1]:7311), got '${value}'`);
-  return at;
-}
+/** The emulator's endpoints are HTTP over TCP. */
+const listenAddress = tcpListenAddress(DEFAULT_EC2_LISTEN);
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -20,8 +16,6 @@ function positiveNumber(value: string): number {
   return n;
 }
 
-const loopbackNetworks = [parseCidr('127.0.0.0/8'), parseCidr('::1/128')];
-const isLoopback = (host: string) => host === 'localhost' || (isAddressText(host) && loopbackNetworks.some((n) => cidrContains(n, parseAddress(host))));
 
 /** --faults takes inline JSON or a JSON/YAML file. */
 async function readFaults(value: string): Promise<FaultConfig> {
@@ -57,7 +51,7 @@ interface ServeOptions {
 
 async function serve(opts: ServeOptions): Promise<void> {
   for (const [flag, address] of [['--listen', opts.listen], ['--imds-listen', opts.imdsListen]] as const) {
-    if (!isLoopback(address.host) && !opts.allowNonLoopback) {
+    if (!isLoopbackHost(address.host) && !opts.allowNonLoopback) {
       throw usageError(`${flag} ${address.host} is not a loopback address`, 'the emulator listens on loopback by default; add --allow-non-loopback to bind elsewhere (e.g. inside a lab namespace)');
     }
   }

@@ -1,24 +1,11 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { PodnetError, checkCreatablePath, parseListenAddress, usageError, type TcpListenAddress } from '../lib/index.js';
-import { cidrContains, isAddressText, parseAddress, parseCidr } from '../net/index.js';
+import { Command, Option } from 'commander';
+import { PodnetError, checkCreatablePath, usageError, type TcpListenAddress } from '../lib/index.js';
 import { formatTable } from './output.js';
+import { isLoopbackHost, positiveInt, tcpListenAddress } from './parse.js';
 
 const DEFAULT_LISTEN = '127.0.0.1:6443';
 
-function listenAddress(value: string): TcpListenAddress {
-  const at = parseListenAddress(value.trim());
-  if (at === undefined || 'path' in at) throw new InvalidArgumentError(`expected HOST:PORT (e.g. 127.0.0.1:6443 or [::1]:6443), got '${value}'`);
-  return at;
-}
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a whole number > 0, got '${value}'`);
-  return n;
-}
-
-const loopbackNetworks = [parseCidr('127.0.0.0/8'), parseCidr('::1/128')];
-const isLoopback = (host: string) => host === 'localhost' || (isAddressText(host) && loopbackNetworks.some((n) => cidrContains(n, parseAddress(host))));
+const listenAddress = tcpListenAddress(DEFAULT_LISTEN);
 
 interface ServeOptions {
   listen: TcpListenAddress;
@@ -31,7 +18,7 @@ interface ServeOptions {
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
-  if (!isLoopback(opts.listen.host) && !opts.allowNonLoopback) {
+  if (!isLoopbackHost(opts.listen.host) && !opts.allowNonLoopback) {
     throw usageError(`--listen ${opts.listen.host} is not a loopback address`, 'the API server listens on loopback by default; add --allow-non-loopback to bind elsewhere (e.g. inside a lab namespace)');
   }
   // SQLite creates the file, never its directory: a path under a missing directory is a usage error, said at once
@@ -86,7 +73,7 @@ export function registerK8s(program: Command): void {
     .option('--db <file>', 'SQLite file that keeps the objects, CA and tokens across restarts (default: in memory)')
     .option('--kubeconfig <file>', 'write an admin kubeconfig (server URL, CA, token) here once listening')
     .option('--server-name <name...>', 'more DNS names or addresses the serving certificate covers')
-    .option('--watch-history <n>', 'how many writes a watch can resume from before 410 Gone (default 10000)', positiveInteger)
+    .option('--watch-history <n>', 'how many writes a watch can resume from before 410 Gone (default 10000)', positiveInt)
     .option('--allow-non-loopback', 'allow listening on addresses other than loopback')
     .option('--json', 'print the endpoint as one JSON line')
     .action(async (opts: ServeOptions) => serve(opts));
