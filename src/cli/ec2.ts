@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { FaultConfig, TopologyApplyResult } from '../ec2/index.js';
 import { PodnetError, checkCreatablePath, readUserFile, usageError, type TcpListenAddress } from '../lib/index.js';
 import { formatTable } from './output.js';
+import { stopSignal } from './signals.js';
 import { isLoopbackHost, tcpListenAddress } from './parse.js';
 
 const DEFAULT_EC2_LISTEN = '127.0.0.1:7311';
@@ -104,17 +105,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     throw err;
   }
 
-  // Listening for the signals before the banner goes out: a client that stops the emulator as soon as it reads the
-  // banner must not meet Node's default action (killed, no clean close).
-  const stopped = new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  const stopped = stopSignal();
 
   // What the SDKs and both AWS CLIs read: the JS/Go SDKs and CLI v2 take AWS_REGION, CLI v1 only AWS_DEFAULT_REGION;
   // every client signs its requests, so it needs some credentials (the emulator checks none).

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { PodnetError, checkCreatablePath, usageError, type TcpListenAddress } from '../lib/index.js';
 import { formatTable } from './output.js';
+import { stopSignal } from './signals.js';
 import { isLoopbackHost, positiveInt, tcpListenAddress } from './parse.js';
 
 const DEFAULT_LISTEN = '127.0.0.1:6443';
@@ -37,16 +38,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     throw new PodnetError('FAILED', `cannot use --db ${opts.db}: ${(err as Error).message}`, 'give --db a new file, or one an earlier podnet k8s serve --db wrote', { cause: err });
   });
 
-  // listening for the signals before the banner goes out, so a client that stops it at once gets a clean close
-  const stopped = new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  const stopped = stopSignal();
 
   const db = opts.db ?? ':memory:';
   if (opts.json) {
