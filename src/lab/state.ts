@@ -20,6 +20,8 @@ export interface NodeRecord {
   instanceId: string;
   /** the EC2 instance type, which bounds the ENIs `lab pod add --eni` may ask for */
   instanceType: string;
+  /** the node's Kubernetes name: its EC2 private DNS name (`ip-10-0-16-4.us-west-2.compute.internal`), as on EKS */
+  nodeName?: string;
   ns: string;
   dir: string;
   socket: string;
@@ -42,7 +44,10 @@ export interface LabRecord {
   imdsUrl: string;
   /** The lab's Kubernetes API server (`https://<ec2 endpoint>:6443`) and its admin kubeconfig; absent in older records. */
   k8sUrl?: string;
+  /** the admin kubeconfig for the host (kubectl from outside the lab, through a loopback forwarder) */
   kubeconfig?: string;
+  /** the admin kubeconfig for processes inside the lab's namespaces (server `https://<ec2 endpoint>:6443`) */
+  vpcKubeconfig?: string;
   region: string;
   instances: Record<string, string>;
   nodes: Record<string, NodeRecord>;

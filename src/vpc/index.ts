@@ -7,6 +7,7 @@
  */
 export { topologySchema, parseTopology, rejectUnknownSections, topologyRegion, zoneRegion, isRegionName, DEFAULT_REGION, type Topology, type LabSection } from './topology.js';
 export { loadTopology, readYamlFile } from './load.js';
+export { privateDnsName } from './dns-names.js';
 export {
   eniHolding,
   vpcContaining,
