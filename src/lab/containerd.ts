@@ -177,12 +177,18 @@ export interface CriPod {
 }
 
 /**
- * RunPodSandbox on the node's containerd (pod name/namespace/uid become CNI_ARGS, §5.6), the address from
+ * RunPodSandbox on the node's containerd (pod name/namespace/uid become CNI_ARGS, §5.6; a lab pod is default/<name>), the address from
  * PodSandboxStatus, and the sandbox's network namespace attached as the lab's pod namespace so probes and echo
  * services enter it by name like any other pod. A failed RunPodSandbox is retried for a while, as the kubelet does:
  * ipamd answers "no free address yet" while its pool grows (spec §6.1).
  */
-export async function criPodAdd(node: NodeRecord, name: string, cgroupParent: string, attempt: number): Promise<CriPod> {
+export async function criPodAdd(
+  node: NodeRecord,
+  name: string,
+  cgroupParent: string,
+  attempt: number,
+  pod: { namespace: string; name: string; uid?: string } = { namespace: 'default', name },
+): Promise<CriPod> {
   const socket = node.containerd!.socket;
   const cri = connectCri(socket, 60_000);
   try {
@@ -190,7 +196,7 @@ export async function criPodAdd(node: NodeRecord, name: string, cgroupParent: st
     let id: string;
     for (let retry = 0; ; retry++) {
       try {
-        id = await cri.runPodSandbox({ metadata: { name, namespace: 'default', uid: randomUUID(), attempt: attempt + retry }, hostname: name, linux: { cgroupParent } });
+        id = await cri.runPodSandbox({ metadata: { name: pod.name, namespace: pod.namespace, uid: pod.uid ?? randomUUID(), attempt: attempt + retry }, hostname: name, linux: { cgroupParent } });
         break;
       } catch (err) {
         if (Date.now() < deadline) {

@@ -7,15 +7,15 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify as toYaml } from 'yaml';
-import { cniEnv } from '../cni/index.js';
 import { eniRouteTable } from '../dataplane/index.js';
 import type { Ec2Facts } from '../ec2/index.js';
 import { eniHolding, topologyRegion } from '../vpc/index.js';
 import { PodnetError, checkCreatablePath, run } from '../lib/index.js';
 import { ipBatch, listNetns, setSysctls } from './apply.js';
-import { buildSandboxImage, chooseRuntime, criPodAdd, criPodDel, labCgroupParent, removeLabCgroups, inNodeMounts, startNodeContainerd, startNodeMounts, type RuntimeChoice } from './containerd.js';
+import { buildSandboxImage, chooseRuntime, removeLabCgroups, inNodeMounts, startNodeContainerd, startNodeMounts, type RuntimeChoice } from './containerd.js';
 import { writeEchoScript } from './echo.js';
 import { IMDS_ADDRESS, NS_PREFIX, LINK_PREFIX, ns, planFabric, renderFixedFabric } from './plan.js';
+import { podRuntime, type PodRuntime } from './pod-runtime.js';
 import { renderIgwNat } from './render.js';
 import { defaultScenarioPath, eniIndexProblem, loadScenario, type Scenario } from './scenario.js';
 import { DEFAULT_STATE_DIR, LabState, isLabProcess, podnetArgv, startProcess, type LabRecord, type NodeRecord, type PodRecord, type ProcRecord } from './state.js';
@@ -356,37 +356,6 @@ export function requireLab(state: LabState): LabRecord {
 
 // ---- pods ----
 
-interface CniOutcome {
-  ip: string | null;
-}
-
-/** Runs the node's installed podnet-cni as a runtime does: CNI_* env, the conflist's plugin conf on stdin, in the node namespace. */
-async function callCni(node: NodeRecord, command: 'ADD' | 'DEL', containerId: string, netns: string, podName: string): Promise<CniOutcome> {
-  const conflist = JSON.parse(readFileSync(join(node.confDir, '10-aws.conflist'), 'utf8')) as { cniVersion: string; name: string; plugins: Array<Record<string, unknown>> };
-  const conf = { cniVersion: conflist.cniVersion, name: conflist.name, ...conflist.plugins[0] };
-  const env = {
-    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-    ...cniEnv({ command, containerId, netns, ifName: 'eth0', podNamespace: 'default', podName, path: node.binDir }),
-  };
-  let stdout: string;
-  try {
-    ({ stdout } = await run([join(node.binDir, 'podnet-cni')], { netns: node.ns, env, input: JSON.stringify(conf), timeoutMs: 60_000 }));
-  } catch (err) {
-    const out = (err as { stdout?: string }).stdout ?? '';
-    let detail = out.trim();
-    try {
-      const e = JSON.parse(out) as { code?: number; msg?: string; details?: string };
-      detail = `CNI error ${e.code}: ${e.msg}${e.details ? ` (${e.details})` : ''}`;
-    } catch {
-      detail ||= (err as Error).message;
-    }
-    throw new PodnetError('LAB_FAILED', `CNI ${command} for pod ${podName} on ${node.name} failed: ${detail}`, `see ${join(node.dir, 'log')} and ${node.dir}/../../logs/ipamd-${node.name}.log`);
-  }
-  if (command === 'DEL') return { ip: null };
-  const result = JSON.parse(stdout) as { ips?: Array<{ address: string }> };
-  return { ip: result.ips?.[0]?.address.split('/')[0] ?? null };
-}
-
 export interface PodAddOptions {
   stateDir?: string;
   node: string;
@@ -419,50 +388,6 @@ export async function podAdd(opts: PodAddOptions): Promise<PodRecord> {
   const runtime = podRuntime(state, lab);
   if (opts.eni === undefined) return addOnePod(state, runtime, node, opts.name);
   return addPodOnEni(state, runtime, node, opts.name, opts.eni);
-}
-
-/** Creates the pod's namespace and runs CNI ADD for it; the namespace goes again if ADD fails. */
-async function cniAdd(node: NodeRecord, name: string, netns: string, containerId: string): Promise<string | null> {
-  await ipBatch([`netns add ${netns}`]);
-  // A failed ADD is retried for a while, as the kubelet retries a pod sandbox: ipamd answers "no free address yet"
-  // while its pool grows (spec §6.1), and the next attempt gets an address once EC2 assigned more.
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      return (await callCni(node, 'ADD', containerId, `/run/netns/${netns}`, name)).ip;
-    } catch (err) {
-      if (Date.now() < deadline) {
-        await sleep(500);
-        continue;
-      }
-      await ipBatch([`netns del ${netns}`]).catch(() => undefined);
-      throw err;
-    }
-  }
-}
-
-/** How the lab's runtime creates and deletes a pod; either way the pod's namespace is `ns.pod(name)` afterwards. */
-interface PodRuntime {
-  /** attempt numbers the sandboxes of one pod name (the --eni search makes several) */
-  add(node: NodeRecord, name: string, attempt: number): Promise<{ containerId: string; ip: string | null }>;
-  del(node: NodeRecord, name: string, containerId: string): Promise<void>;
-}
-
-const cniRuntime: PodRuntime = {
-  add: async (node, name, attempt) => {
-    const containerId = `${name}-c${attempt}`;
-    return { containerId, ip: await cniAdd(node, name, ns.pod(name), containerId) };
-  },
-  del: async (node, name, containerId) => {
-    await callCni(node, 'DEL', containerId, `/run/netns/${ns.pod(name)}`, name);
-    await ipBatch([`netns del ${ns.pod(name)}`]).catch(() => undefined);
-  },
-};
-
-function podRuntime(state: LabState, lab: LabRecord): PodRuntime {
-  if (lab.runtime !== 'containerd') return cniRuntime;
-  const cgroupParent = labCgroupParent(state.dir);
-  return { add: (node, name, attempt) => criPodAdd(node, name, cgroupParent, attempt), del: criPodDel };
 }
 
 async function addOnePod(state: LabState, runtime: PodRuntime, node: NodeRecord, name: string): Promise<PodRecord> {
