@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestTarget } from '../lib/index.js';
+import { privateDnsName } from '../vpc/index.js';
 import { ImdsTokens } from './imds-tokens.js';
 import type { ImdsInstance, ImdsInterface } from './protocol.js';
 
@@ -20,7 +21,7 @@ function withList(dir: Record<string, ImdsNode>, key: string, values: readonly s
   if (values.length > 0) dir[key] = lines(values);
 }
 
-function interfaceDirectory(eni: ImdsInterface): Record<string, ImdsNode> {
+function interfaceDirectory(eni: ImdsInterface, region: string): Record<string, ImdsNode> {
   const dir: Record<string, ImdsNode> = {
     'device-number': String(eni.deviceNumber),
     'interface-id': eni.interfaceId,
@@ -34,6 +35,7 @@ function interfaceDirectory(eni: ImdsInterface): Record<string, ImdsNode> {
     'vpc-ipv4-cidr-block': eni.vpcIpv4CidrBlocks[0] ?? '',
     'vpc-ipv4-cidr-blocks': lines(eni.vpcIpv4CidrBlocks),
   };
+  if (eni.localIpv4s[0]) dir['local-hostname'] = privateDnsName(eni.localIpv4s[0], region);
   withList(dir, 'ipv4-prefix', eni.ipv4Prefixes);
   withList(dir, 'ipv6s', eni.ipv6s);
   withList(dir, 'ipv6-prefix', eni.ipv6Prefixes);
@@ -46,10 +48,14 @@ function interfaceDirectory(eni: ImdsInterface): Record<string, ImdsNode> {
 /** The whole `latest/` tree of one instance, as data. */
 export function renderImdsTree(instance: ImdsInstance): ImdsNode {
   const macs: Record<string, ImdsNode> = {};
-  for (const eni of instance.interfaces) macs[eni.mac] = interfaceDirectory(eni);
+  for (const eni of instance.interfaces) macs[eni.mac] = interfaceDirectory(eni, instance.region);
+  // `hostname` and `local-hostname` are the instance's private DNS name (IP-name form), which EKS names the Node after.
+  const hostname = instance.localIpv4 ? privateDnsName(instance.localIpv4, instance.region) : '';
   const metaData: Record<string, ImdsNode> = {
+    hostname,
     'instance-id': instance.instanceId,
     'instance-type': instance.instanceType,
+    'local-hostname': hostname,
     'local-ipv4': instance.localIpv4,
     mac: instance.mac,
     network: { interfaces: { macs } },

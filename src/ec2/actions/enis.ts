@@ -1,5 +1,6 @@
 import { allInstanceTypes, lookupInstanceType } from '../../limits/index.js';
 import { type Address, type Cidr, cidrContains, formatAddress, formatCidr, parseCidr } from '../../net/index.js';
+import { privateDnsName } from '../../vpc/index.js';
 import { Ec2Error, type ActionHandler, type XmlObject } from '../protocol.js';
 import type { AddressRow, Ec2State, EniRow, InstanceRow, PublicIpRow, SubnetRow } from '../state.js';
 import {
@@ -342,10 +343,6 @@ export function detachEni(state: Ec2State, eni: EniRow): void {
 
 // ---- rendering ----
 
-function privateDnsName(state: Ec2State, ip: string): string {
-  return `ip-${ip.replaceAll('.', '-')}.${state.region}.compute.internal`;
-}
-
 function association(row: PublicIpRow | undefined): XmlObject | undefined {
   if (!row) return undefined;
   return {
@@ -381,7 +378,7 @@ export function renderEni(state: Ec2State, eni: EniRow, forInstance = false): Xm
     status: eni.instance_id ? 'in-use' : 'available',
     macAddress: eni.mac,
     privateIpAddress: primary?.cidr,
-    privateDnsName: primary ? privateDnsName(state, primary.cidr) : undefined,
+    privateDnsName: primary ? privateDnsName(primary.cidr, state.region) : undefined,
     sourceDestCheck: eni.source_dest_check === 1,
     groupSet: groupSet(state, eniGroups(state, eni.id)),
     attachment: eni.attachment_id
@@ -400,7 +397,7 @@ export function renderEni(state: Ec2State, eni: EniRow, forInstance = false): Xm
     tagSet: forInstance ? undefined : tagSet(state, eni.id),
     privateIpAddressesSet: v4.map((r) => ({
       privateIpAddress: r.cidr,
-      privateDnsName: privateDnsName(state, r.cidr),
+      privateDnsName: privateDnsName(r.cidr, state.region),
       primary: r.is_primary === 1,
       association: association(publicIps.get(r.cidr)),
     })),

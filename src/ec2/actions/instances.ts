@@ -1,4 +1,5 @@
 import { type InstanceLimits, allInstanceTypes, lookupInstanceType } from '../../limits/index.js';
+import { privateDnsName } from '../../vpc/index.js';
 import { Ec2Error, type ActionHandler, type Ec2Params, type XmlObject } from '../protocol.js';
 import type { Ec2State, EniRow, InstanceRow, PublicIpRow, SubnetRow } from '../state.js';
 import {
@@ -49,7 +50,7 @@ function renderInstance(state: Ec2State, instance: InstanceRow, stateName = inst
     instanceId: instance.id,
     imageId: instance.image_id,
     instanceState: instanceState(stateName),
-    privateDnsName: privateIp ? `ip-${privateIp.replaceAll('.', '-')}.${state.region}.compute.internal` : '',
+    privateDnsName: privateIp ? privateDnsName(privateIp, state.region) : '',
     dnsName: '',
     reason: '',
     amiLaunchIndex: instance.launch_index,

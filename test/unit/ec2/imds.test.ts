@@ -33,7 +33,7 @@ const read = (path: string) => readImdsPath(tree, path);
 
 test('directories list their entries with a trailing / on sub-directories (spec §7.4)', () => {
   assert.equal(read('/latest/meta-data/network/interfaces/macs/'), '02:00:00:00:00:01/\n02:00:00:00:00:02/');
-  assert.match(read('/latest/meta-data/')!, /^instance-id\ninstance-type\nlocal-ipv4\nmac\nnetwork\/\nplacement\/$/);
+  assert.match(read('/latest/meta-data/')!, /^hostname\ninstance-id\ninstance-type\nlocal-hostname\nlocal-ipv4\nmac\nnetwork\/\nplacement\/$/);
 });
 
 test('per-ENI keys: multi-value files are one value per line, primary first; empty lists are absent', () => {
