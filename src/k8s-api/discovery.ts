@@ -108,14 +108,15 @@ function apiGroup(g: GroupVersions): Record<string, unknown> {
   return { name: g.name, versions, preferredVersion: versions[0] };
 }
 
-/** The verbs Kubernetes serves on a subresource: status is read and written; a service account's token is created. */
+/** The verbs Kubernetes serves on a subresource: status is read and written; a token or a binding is created. */
 function subresourceVerbs(sub: string): string[] {
   return sub === 'status' ? ['get', 'patch', 'update'] : ['create'];
 }
 
-/** A subresource's kind, group and version: TokenRequest lives in authentication.k8s.io/v1; status is the parent. */
+/** A subresource's kind, group and version: TokenRequest lives in authentication.k8s.io/v1, Binding in v1; status is the parent. */
 function subresourceKind(t: ResourceType, sub: string): { group: string; version: string; kind: string } {
   if (sub === 'token') return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' };
+  if (sub === 'binding') return { group: '', version: 'v1', kind: 'Binding' };
   return { group: t.group, version: t.version, kind: t.kind };
 }
 

@@ -20,8 +20,11 @@ export interface HandlerDeps {
   authorize(who: Identity, attrs: RequestAttributes): void;
   /** Serves a watch (the stream module); refuses with 429 when too many are open. */
   watch(res: ServerResponse, w: WatchRequest): void;
-  /** Subresources other than status (`serviceaccounts/NAME/token`): POST handlers by `plural/subresource`. */
-  subresourcePosts: Record<string, (type: ResourceType, namespace: string, name: string, body: unknown, who: Identity) => Promise<KubeObject> | KubeObject>;
+  /**
+   * Subresources other than status (`serviceaccounts/NAME/token`, `pods/NAME/binding`): POST handlers by
+   * `plural/subresource`, answering an object (a TokenRequest) or a Status (a binding).
+   */
+  subresourcePosts: Record<string, (type: ResourceType, namespace: string, name: string, body: unknown, who: Identity) => Promise<object> | object>;
   /**
    * POST-only resources that store nothing and answer about the caller (`authorization.k8s.io/v1/
    * selfsubjectaccessreviews`), by `group/version/plural`.

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, openSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { PodnetError, closeServer, createSafeServer, formatListenAddress, listenOn, parseListenAddress, type TcpListenAddress } from '../lib/index.js';
+import { answerBinding } from './binding.js';
 import { builtinTypes } from './builtin/index.js';
 import { handleRequest, type HandlerDeps } from './handler.js';
 import { writeKubeconfig } from './kubeconfig.js';
@@ -143,6 +144,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
       watch: (res, w) => serveWatch(objects, hub, limits, openWatches, res, w),
       subresourcePosts: {
         'serviceaccounts/token': (type: ResourceType, namespace: string, name: string, body: unknown) => answerTokenRequest(body, objects.get(type, namespace, name), tokens),
+        'pods/binding': (type: ResourceType, namespace: string, name: string, body: unknown) => answerBinding(objects, type, namespace, name, body),
       },
       reviews: {
         'authorization.k8s.io/v1/selfsubjectaccessreviews': (body, who) => answerSelfSubjectAccessReview(body, who, readPolicy()),

@@ -176,8 +176,8 @@ export function podType(): ResourceType {
     namespaced: true,
     shortNames: ['po'],
     categories: ['all'],
-    // only what the server serves (the real list adds binding, eviction, ephemeralcontainers, exec, log, …)
-    subresources: ['status'],
+    // only what the server serves (the real list adds eviction, ephemeralcontainers, exec, log, …)
+    subresources: ['binding', 'status'],
     columns: [
       column('Ready', 'string', (p) => podSummary(p).ready, 0, 'The aggregate readiness state of this pod for accepting traffic.'),
       column('Status', 'string', (p) => podSummary(p).status, 0, 'The aggregate status of the containers in this pod.'),

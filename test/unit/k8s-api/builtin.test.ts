@@ -24,7 +24,7 @@ describe('discovery facts of every built-in kind', () => {
     assert.deepEqual(facts, [
       '/v1 namespaces namespace Namespace false ns  status',
       '/v1 nodes node Node false no  status',
-      '/v1 pods pod Pod true po all status',
+      '/v1 pods pod Pod true po all binding,status',
       '/v1 serviceaccounts serviceaccount ServiceAccount true sa  token',
       '/v1 secrets secret Secret true   ',
       '/v1 configmaps configmap ConfigMap true cm  ',
