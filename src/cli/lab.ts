@@ -36,11 +36,11 @@ export function registerLab(program: Command): void {
     )
     .option('--json', 'print the lab status as JSON')
     .action(async (scenarioPath: string | undefined, opts: { stateDir: string; runtime: RuntimeChoice; json?: boolean }) => {
-      const { labUp, labStatus } = await loadLab();
+      const { labUp, labStatusWithCluster } = await loadLab();
       const started = Date.now();
       await labUp({ scenarioPath, stateDir: opts.stateDir, runtime: opts.runtime, progress: (m) => progress(m, opts.json) });
       progressDone(opts.json);
-      const status = labStatus({ stateDir: opts.stateDir });
+      const status = await labStatusWithCluster({ stateDir: opts.stateDir });
       if (opts.json) return printJson(status);
       process.stdout.write(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${status.nodes.length} nodes, ${status.hosts.length} hosts, ${status.pods.length} pods through ${status.runtime === 'containerd' ? 'containerd (CRI)' : 'the CNI'} (state in ${status.stateDir})\n`);
       process.stdout.write(renderStatus(status));
@@ -110,8 +110,8 @@ export function registerLab(program: Command): void {
     .addOption(stateDirOption())
     .option('--json')
     .action(async (opts: { stateDir: string; json?: boolean }) => {
-      const { labStatus } = await loadLab();
-      const status = labStatus({ stateDir: opts.stateDir });
+      const { labStatusWithCluster } = await loadLab();
+      const status = await labStatusWithCluster({ stateDir: opts.stateDir });
       if (opts.json) return printJson(status);
       process.stdout.write(`lab started ${status.startedAt} from ${status.scenario}; EC2 ${status.ec2}, IMDS ${status.imds}\n`);
       if (status.fabric) process.stdout.write(`fabric: generation ${status.fabric.generation}, events ${status.fabric.eventsConnected ? 'connected' : 'DISCONNECTED'}${status.fabric.error ? `, error: ${status.fabric.error}` : ''}\n`);
@@ -137,6 +137,28 @@ export function registerLab(program: Command): void {
     .description('the fabric controller (started by lab up inside the aws namespace)')
     .requiredOption('--state-dir <dir>')
     .action(async (opts: { stateDir: string }) => (await loadLab()).runController(opts.stateDir));
+
+  lab
+    .command('kubeconfig')
+    .description("print the path of the lab's kubeconfig for the host: export KUBECONFIG=$(podnet lab kubeconfig)")
+    .addOption(stateDirOption())
+    .option('--json', 'print {kubeconfig, vpcKubeconfig} as JSON')
+    .action(async (opts: { stateDir: string; json?: boolean }) => {
+      const { labKubeconfig } = await loadLab();
+      const k = labKubeconfig({ stateDir: opts.stateDir });
+      if (opts.json) return printJson(k);
+      process.stdout.write(`${k.kubeconfig}\n`);
+    });
+
+  lab
+    .command('forward', { hidden: true })
+    .description("a byte relay (lab up starts two: 127.0.0.1:PORT on the host → a socket → the API server in the aws namespace)")
+    .requiredOption('--listen <address>', 'HOST:PORT (port 0: a free one) or an absolute unix socket path')
+    .requiredOption('--connect <address>', 'HOST:PORT or an absolute unix socket path')
+    .action(async (opts: { listen: string; connect: string }) => {
+      const { runRelay, parseRelayAddress } = await loadLab();
+      await runRelay(parseRelayAddress(opts.listen), parseRelayAddress(opts.connect), (where) => process.stdout.write(`${JSON.stringify({ listening: where })}\n`));
+    });
 }
 
 function renderStatus(status: LabStatus): string {
@@ -145,7 +167,12 @@ function renderStatus(status: LabStatus): string {
   );
   let out = status.kubeconfig ? `Kubernetes API ${status.k8s} (from the lab's namespaces), kubeconfig ${status.kubeconfig}\n` : '';
   out += '\n' + formatTable(['node', 'dev', 'eni', 'mac', 'addresses / prefixes (primary first)', 'public', 'ipamd'], eniRows);
-  out += '\n' + formatTable(['pod', 'node', 'ip', 'eni'], status.pods.map((p) => [p.name, p.node, p.hostNetwork ? '(host network)' : (p.ip ?? '-'), p.eni === null ? '-' : `eth${p.eni}`]));
+  const cluster = status.cluster;
+  if (cluster?.error) out += `\nthe API server did not answer: ${cluster.error}\n`;
+  else if (cluster) out += '\n' + formatTable(['kubernetes node', 'ready', 'allocatable pods'], cluster.nodes.map((n) => [n.name, n.ready ? 'Ready' : `NotReady (${n.reason})`, n.pods]));
+  // the lab's pods are default/<name> (the kubelet names others <namespace>-<name>)
+  const phase = (name: string) => cluster?.pods.find((p) => (p.namespace === 'default' ? p.name : `${p.namespace}-${p.name}`) === name)?.phase ?? '-';
+  out += '\n' + formatTable(['pod', 'node', 'ip', 'eni', ...(cluster ? ['phase'] : [])], status.pods.map((p) => [p.name, p.node, p.hostNetwork ? '(host network)' : (p.ip ?? '-'), p.eni === null ? '-' : `eth${p.eni}`, ...(cluster ? [phase(p.name)] : [])]));
   out += '\n' + formatTable(['host', 'namespace', 'address'], status.hosts.map((h) => [h.name, h.namespace, h.address ?? '-']));
   return out;
 }

@@ -7,7 +7,7 @@ export { scenarioSchema, parseScenario, loadScenario, defaultScenarioPath, defau
 export { planFabric, renderFixedFabric, eniPortName, ns as labNamespaces, NS_PREFIX, LINK_PREFIX, IMDS_ADDRESS, type FabricPlan } from './plan.js';
 export { renderFabric, renderSourceCheck, renderIgwNat, renderNatGateway, type DesiredFabric, type EniLink } from './render.js';
 export { labUp, labDown, podAdd, podDel, checkPrerequisites, labNodeDefaults, type UpOptions, type DownReport, type PodAddOptions, type Progress } from './lab.js';
-export { probe, probeExplainLine, labStatus, resolveEndpoint, type ProbeResult, type ProbeExplain, type ProbeOptions, type LabStatus, type Proto, type Endpoint } from './probe.js';
+export { probe, probeExplainLine, labStatus, labStatusWithCluster, labKubeconfig, resolveEndpoint, type ProbeResult, type ProbeExplain, type ProbeOptions, type LabStatus, type Proto, type Endpoint } from './probe.js';
 export { labWorld, labExplainSource, buildLabWorld, type NodeIptables } from './explain-world.js';
 export { labEndpoints, type LabEndpoint } from './endpoints.js';
 export { scenarioExplainSource, scenarioWorld } from './explain-offline.js';
@@ -17,3 +17,5 @@ export { DEFAULT_STATE_DIR, LabState, type PodRecord, type LabRecord } from './s
 export { runDemo, runDemoCase, runDemoCases, demoCases, demoExpectations, type DemoRow, type DemoCase, type DemoCheck } from './demo.js';
 export { containerdMissing, labCgroupParent, renderContainerdConfig, type RuntimeChoice, type LabRuntime } from './containerd.js';
 export { connectCri, type CriClient, type PodSandboxConfig, type PodSandboxStatus, type PodSandboxDetails } from './cri/client.js';
+export { runRelay, parseRelayAddress, type RelayAddress } from './forward.js';
+export { hostKubeconfig, labDaemonSets, labObjects, labPodObject, eniConfigObjects, loadManifests, clusterStatus, type ClusterStatus, type LabNodeSettings } from './cluster.js';

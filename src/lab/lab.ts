@@ -9,11 +9,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify as toYaml } from 'yaml';
 import { eniRouteTable } from '../dataplane/index.js';
 import type { Ec2Facts } from '../ec2/index.js';
-import { eniHolding, topologyRegion } from '../vpc/index.js';
-import { PodnetError, checkCreatablePath, run } from '../lib/index.js';
+import { eniHolding, privateDnsName, topologyRegion } from '../vpc/index.js';
+import { PodnetError, checkCreatablePath, run, writeFileAtomicSync } from '../lib/index.js';
 import { ipBatch, listNetns, setSysctls } from './apply.js';
 import { buildSandboxImage, chooseRuntime, removeLabCgroups, inNodeMounts, startNodeContainerd, startNodeMounts, type RuntimeChoice } from './containerd.js';
+import { hostKubeconfig } from './cluster.js';
 import { writeEchoScript } from './echo.js';
+import { primaryAddressOf } from './endpoints.js';
 import { IMDS_ADDRESS, NS_PREFIX, LINK_PREFIX, ns, planFabric, renderFixedFabric } from './plan.js';
 import { podRuntime, type PodRuntime } from './pod-runtime.js';
 import { renderIgwNat } from './render.js';
@@ -144,15 +146,25 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
     });
     // the control plane's API server beside the EC2 endpoint, as EKS's is reached from the VPC; it starts while the
     // emulator applies the topology
-    const kubeconfig = state.path('kubeconfig');
+    const vpcKubeconfig = state.path('vpc-kubeconfig');
     const apiServer = startProcess(state, {
       name: 'k8s',
       ns: ns.aws,
-      argv: [...podnetArgv(), 'k8s', 'serve', '--listen', `${plan.ec2Endpoint}:6443`, '--allow-non-loopback', '--db', state.path('k8s.db'), '--kubeconfig', kubeconfig, '--json'],
+      argv: [...podnetArgv(), 'k8s', 'serve', '--listen', `${plan.ec2Endpoint}:6443`, '--allow-non-loopback', '--db', state.path('k8s.db'), '--kubeconfig', vpcKubeconfig, '--json'],
     });
+    // kubectl on the host reaches it through two relays joined by a socket in the state directory (forward.ts)
+    const relaySocket = state.path('k8s.sock');
+    const relays = [
+      startProcess(state, { name: 'forward-aws', ns: ns.aws, argv: [...podnetArgv(), 'lab', 'forward', '--listen', relaySocket, '--connect', `${plan.ec2Endpoint}:6443`] }),
+      startProcess(state, { name: 'forward-host', ns: '', argv: [...podnetArgv(), 'lab', 'forward', '--listen', '127.0.0.1:0', '--connect', relaySocket] }),
+    ];
     const served = await waitForBanner<{ instances: Array<{ name: string; id: string }> }>(state, emulator, 'the EC2 emulator');
     lab.k8sUrl = (await waitForBanner<{ url: string }>(state, apiServer, 'the Kubernetes API server')).url;
-    lab.kubeconfig = kubeconfig;
+    await waitForBanner(state, relays[0]!, 'the relay to the API server');
+    const { listening } = await waitForBanner<{ listening: { port: number } }>(state, relays[1]!, 'the loopback relay for kubectl');
+    lab.vpcKubeconfig = vpcKubeconfig;
+    lab.kubeconfig = state.path('kubeconfig');
+    writeFileAtomicSync(lab.kubeconfig, hostKubeconfig(readFileSync(vpcKubeconfig, 'utf8'), listening.port), { mode: 0o600, what: 'kubeconfig' });
     lab.instances = Object.fromEntries(served.instances.map((i) => [i.name, i.id]));
     for (const h of Object.keys(lab.hosts)) lab.hosts[h]!.instanceId = lab.instances[h] ?? '';
     state.writeLab(lab);
@@ -257,6 +269,7 @@ async function startNode(
     name: node.instance,
     instanceId: lab.instances[node.instance]!,
     instanceType: scenario.instances.find((i) => i.name === node.instance)!.type,
+    nodeName: privateDnsName(primaryAddressOf(state.readFabric()!, lab.instances[node.instance]!)!.ip, lab.region),
     ns: ns.node(node.instance),
     dir,
     socket: join(dir, 'ipamd.sock'),

@@ -8,6 +8,7 @@ import { PodnetError, run } from '../lib/index.js';
 import { attributeDrop, explainDrop, readDropCounters, type DropCounter, type DropExplanation, type DropReason } from './drops.js';
 import type { EchoAnswer } from './echo.js';
 import { findLabEndpoint, labEndpoints, primaryAddressOf, type LabEndpoint } from './endpoints.js';
+import { clusterStatus, labKubeConfig, type ClusterStatus } from './cluster.js';
 import { ensureEcho, requireLab } from './lab.js';
 import { labWorld } from './explain-world.js';
 import { labModel } from './render.js';
@@ -228,6 +229,8 @@ export interface LabStatus {
   hosts: Array<{ name: string; namespace: string; address: string | null }>;
   pods: Array<{ name: string; node: string; namespace: string; ip: string | null; hostNetwork: boolean; eni: number | null }>;
   processes: Array<{ name: string; pid: number; namespace: string; running: boolean }>;
+  /** node readiness and pod phases from the API server (labStatusWithCluster; absent from labStatus) */
+  cluster?: ClusterStatus;
 }
 
 export function labStatus(opts: { stateDir?: string } = {}): LabStatus {
@@ -269,4 +272,18 @@ export function labStatus(opts: { stateDir?: string } = {}): LabStatus {
     }),
     processes: procs.map((p) => ({ name: p.name, pid: p.pid, namespace: p.ns, running: isLabProcess(p.pid, state.dir) })),
   };
+}
+
+/** labStatus plus what the API server says of the nodes and pods (through the host kubeconfig). */
+export async function labStatusWithCluster(opts: { stateDir?: string } = {}): Promise<LabStatus> {
+  const status = labStatus(opts);
+  const lab = requireLab(new LabState(opts.stateDir ?? DEFAULT_STATE_DIR));
+  return lab.kubeconfig ? { ...status, cluster: await clusterStatus(labKubeConfig(lab)) } : status;
+}
+
+/** `lab kubeconfig`: the host kubeconfig's path (kubectl on the host reaches the API server through the relay). */
+export function labKubeconfig(opts: { stateDir?: string } = {}): { kubeconfig: string; vpcKubeconfig: string | null } {
+  const lab = requireLab(new LabState(opts.stateDir ?? DEFAULT_STATE_DIR));
+  if (!lab.kubeconfig) throw new PodnetError('LAB_FAILED', 'this lab has no kubeconfig (it was started by an older podnet)', 'take it down and up again: podnet lab down && podnet lab up');
+  return { kubeconfig: lab.kubeconfig, vpcKubeconfig: lab.vpcKubeconfig ?? null };
 }

@@ -1,0 +1,46 @@
+/**
+ * `podnet lab forward`: a byte relay, so that kubectl on the host reaches the lab's API server, which listens inside
+ * the aws namespace. Network namespaces share the filesystem, so a unix socket in the state directory bridges them:
+ * one relay on the host (127.0.0.1:PORT → the socket) and one in the aws namespace (the socket → <ec2 endpoint>:6443).
+ * TLS passes through untouched: the client verifies the API server's own certificate, whose names include 127.0.0.1.
+ */
+import { rmSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { PodnetError } from '../lib/index.js';
+
+/** Where a relay listens or connects: `HOST:PORT`, or a unix socket's absolute path. */
+export type RelayAddress = { host: string; port: number } | { path: string };
+
+export function parseRelayAddress(text: string): RelayAddress {
+  if (text.startsWith('/')) return { path: text };
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(text);
+  if (!m || Number(m[2]) > 65535) throw new PodnetError('USAGE', `'${text}' is not an IPv4 HOST:PORT or an absolute socket path`, 'e.g. 127.0.0.1:0 or /run/podnet-lab/k8s.sock');
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+/** Pipes each accepted connection to a new connection to `target`; either side closing closes the other. */
+export async function runRelay(listen: RelayAddress, target: RelayAddress, onListening: (where: RelayAddress) => void): Promise<void> {
+  const server = createServer((client: Socket) => {
+    const upstream = connect(target);
+    const closeBoth = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', closeBoth);
+    upstream.on('error', closeBoth);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  // a socket file left by a relay that was killed would make listen fail with EADDRINUSE
+  if ('path' in listen) rmSync(listen.path, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen, () => resolve());
+  });
+  const address = server.address();
+  onListening(typeof address === 'string' || address === null ? listen : { host: (address as AddressInfo).address, port: (address as AddressInfo).port });
+  // open relays (watches) would keep server.close() waiting: a signal ends the process and its connections with it
+  await new Promise<never>(() => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => process.exit(0));
+  });
+}
