@@ -13,6 +13,7 @@ import { awsNodeDaemonSet, kubectlVersions, manifest, podManifest, rows, startCl
 import { applyDaemonSet, patchDaemonSet, seedsSetEnv, watchAndDelete } from './kubectl-steps.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/k8s/${name}`, import.meta.url));
+const deployed = (name: string): string => fileURLToPath(new URL(`../../deploy/${name}`, import.meta.url));
 const { found, missing120 } = kubectlVersions();
 const minor = (k: Kubectl): number => Number(k.version.split('.')[1]);
 const newest = found.at(-1);
@@ -138,7 +139,7 @@ describe('kubectl', { concurrency: true }, () => {
       test('get -w and delete', () => watchAndDelete(c, 'demo'));
 
       test('CRDs: ENIConfig and CNINode applied, established, their objects applied, listed and validated', async () => {
-        const created = await c.ok(['apply', '-f', fixture('eniconfig-crd.yaml'), '-f', fixture('cninode-crd.yaml')]);
+        const created = await c.ok(['apply', '-f', deployed('00-eniconfig-crd.yaml'), '-f', deployed('00-cninode-crd.yaml')]);
         assert.match(created, /^customresourcedefinition\.apiextensions\.k8s\.io\/eniconfigs\.crd\.k8s\.amazonaws\.com created$/m);
         assert.match(created, /^customresourcedefinition\.apiextensions\.k8s\.io\/cninodes\.vpcresources\.k8s\.aws created$/m);
         await c.ok(['wait', '--for=condition=Established', '--timeout=15s', 'crd/eniconfigs.crd.k8s.amazonaws.com', 'crd/cninodes.vpcresources.k8s.aws']);

@@ -8,6 +8,8 @@ import { causeText } from '../../../src/k8s-api/field-errors.js';
 import type { KubeObject, ResourceType } from '../../../src/k8s-api/index.js';
 
 const fixture = (name: string): KubeObject => parse(readFileSync(new URL(`../../fixtures/k8s/${name}`, import.meta.url), 'utf8')) as KubeObject;
+/** The CRDs podnet ships, from deploy/. */
+const deployed = (name: string): KubeObject => parse(readFileSync(new URL(`../../../deploy/${name}`, import.meta.url), 'utf8')) as KubeObject;
 
 /** What the server does with a CRD object on create: default, then validate. */
 function admitCrd(crd: KubeObject, old?: KubeObject): string[] {
@@ -28,15 +30,15 @@ function onlyType(crd: KubeObject): ResourceType {
 }
 
 test('the upstream ENIConfig and CNINode CRDs are valid, and default their names as Kubernetes does', () => {
-  const eni = fixture('eniconfig-crd.yaml');
+  const eni = deployed('00-eniconfig-crd.yaml');
   assert.deepEqual(admitCrd(eni), []);
   assert.equal((eni['spec'] as { names: { listKind: string } }).names.listKind, 'ENIConfigList');
   assert.deepEqual((eni['spec'] as { conversion: unknown }).conversion, { strategy: 'None' });
-  assert.deepEqual(admitCrd(fixture('cninode-crd.yaml')), []);
+  assert.deepEqual(admitCrd(deployed('00-cninode-crd.yaml')), []);
 });
 
 test('ENIConfig is served cluster scoped at crd.k8s.amazonaws.com/v1alpha1; an upstream ENIConfig passes', () => {
-  const type = onlyType(fixture('eniconfig-crd.yaml'));
+  const type = onlyType(deployed('00-eniconfig-crd.yaml'));
   assert.deepEqual(
     [type.group, type.version, type.kind, type.listKind, type.plural, type.singular, type.namespaced, type.strategicMerge, type.subresources],
     ['crd.k8s.amazonaws.com', 'v1alpha1', 'ENIConfig', 'ENIConfigList', 'eniconfigs', 'eniconfig', false, false, []],
@@ -45,7 +47,7 @@ test('ENIConfig is served cluster scoped at crd.k8s.amazonaws.com/v1alpha1; an u
 });
 
 test('ENIConfig: a wrong type and a missing subnet are refused with Kubernetes messages', () => {
-  const type = onlyType(fixture('eniconfig-crd.yaml'));
+  const type = onlyType(deployed('00-eniconfig-crd.yaml'));
   const bad: KubeObject = { apiVersion: 'crd.k8s.amazonaws.com/v1alpha1', kind: 'ENIConfig', metadata: { name: 'az1' }, spec: { subnet: 7, securityGroups: 'sg-1' } };
   assert.deepEqual(admit(type, bad), [
     'spec.subnet: Invalid value: "integer": spec.subnet in body must be of type string: "integer"',
@@ -59,7 +61,7 @@ test('ENIConfig: a wrong type and a missing subnet are refused with Kubernetes m
 });
 
 test('ENIConfig: unknown fields are pruned under spec, kept at the root (x-kubernetes-preserve-unknown-fields there)', () => {
-  const type = onlyType(fixture('eniconfig-crd.yaml'));
+  const type = onlyType(deployed('00-eniconfig-crd.yaml'));
   const obj: KubeObject = { apiVersion: 'crd.k8s.amazonaws.com/v1alpha1', kind: 'ENIConfig', metadata: { name: 'az1' }, spec: { subnet: 's', extra: 1 }, note: 'kept' };
   assert.deepEqual(type.unknownFields?.(obj), ['spec.extra'], 'what fieldValidation=Strict refuses');
   assert.deepEqual(obj['spec'], { subnet: 's', extra: 1 }, 'unknownFields leaves the object alone');
@@ -69,7 +71,7 @@ test('ENIConfig: unknown fields are pruned under spec, kept at the root (x-kuber
 });
 
 test('CNINode: status subresource, short name cnd, the Features column as kubectl prints it, enum and map values checked', () => {
-  const type = onlyType(fixture('cninode-crd.yaml'));
+  const type = onlyType(deployed('00-cninode-crd.yaml'));
   assert.deepEqual([type.namespaced, type.shortNames, type.subresources], [false, ['cnd'], ['status']]);
   const node = fixture('cninode-node-a.yaml');
   assert.deepEqual(admit(type, node), []);
@@ -101,7 +103,7 @@ test('SecurityGroupPolicy: namespaced, short name sgp, 1 to 16 group ids, the Se
 });
 
 test('a CRD without printer columns shows AGE; one per served version, none for unserved ones', () => {
-  const crd = fixture('eniconfig-crd.yaml');
+  const crd = deployed('00-eniconfig-crd.yaml');
   const versions = (crd['spec'] as { versions: Array<Record<string, unknown>> }).versions;
   versions.push({ ...versions[0], name: 'v1alpha2', storage: false }, { ...versions[0], name: 'v1alpha3', storage: false, served: false });
   assert.deepEqual(admitCrd(crd), []);
@@ -142,15 +144,15 @@ test('CRD validation: name, group, scope, names, versions, storage and schemas, 
 });
 
 test('a CRD scope is immutable', () => {
-  const old = fixture('eniconfig-crd.yaml');
-  const changed = fixture('eniconfig-crd.yaml');
+  const old = deployed('00-eniconfig-crd.yaml');
+  const changed = deployed('00-eniconfig-crd.yaml');
   (changed['spec'] as Record<string, unknown>)['scope'] = 'Namespaced';
   assert.deepEqual(admitCrd(changed, old), ['spec.scope: Invalid value: "Namespaced": field is immutable']);
 });
 
 test('crdStatus: names accepted and established; a plural already served in the group is a conflict', () => {
   const now = () => new Date('2026-01-02T03:04:05.678Z');
-  const crd = fixture('cninode-crd.yaml');
+  const crd = deployed('00-cninode-crd.yaml');
   crdDefinitionType.applyDefaults(crd);
   const status = crdStatus(crd, builtinTypes(), now);
   assert.deepEqual(status, {
@@ -161,7 +163,7 @@ test('crdStatus: names accepted and established; a plural already served in the 
     acceptedNames: { plural: 'cninodes', singular: 'cninode', shortNames: ['cnd'], kind: 'CNINode', listKind: 'CNINodeList' },
     storedVersions: ['v1alpha1'],
   });
-  const rival = fixture('cninode-crd.yaml');
+  const rival = deployed('00-cninode-crd.yaml');
   const rivalSpec = rival['spec'] as { names: Record<string, unknown> };
   rivalSpec.names = { plural: 'cninodes', kind: 'OtherNode' };
   rival.metadata.name = 'cninodes.vpcresources.k8s.aws';
@@ -173,7 +175,7 @@ test('crdStatus: names accepted and established; a plural already served in the 
 });
 
 test('an established CRD whose plural changes to a taken one keeps being served under its accepted plural', () => {
-  const crd = fixture('eniconfig-crd.yaml');
+  const crd = deployed('00-eniconfig-crd.yaml');
   crdDefinitionType.applyDefaults(crd);
   crd['status'] = crdStatus(crd, []);
   const pods = builtinTypes().filter((t) => t.plural === 'pods').map((t) => ({ ...t, group: 'crd.k8s.amazonaws.com' }));

@@ -191,7 +191,7 @@ test('deletecollection removes what the selector matches', async () => {
 });
 
 test('a CRD is served once created (Established), validated by its schema, and its objects go with it', async () => {
-  const crd = parseYaml(readFileSync('test/fixtures/k8s/eniconfig-crd.yaml', 'utf8'));
+  const crd = parseYaml(readFileSync('deploy/00-eniconfig-crd.yaml', 'utf8'));
   const created = await s.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
   assert.equal(created.status, 201, created.text);
   assert.ok(created.json.status.conditions.some((c: any) => c.type === 'Established' && c.status === 'True'));
