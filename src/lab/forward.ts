@@ -19,15 +19,20 @@ export function parseRelayAddress(text: string): RelayAddress {
 }
 
 /** Pipes each accepted connection to a new connection to `target`; either side closing closes the other. */
-export async function runRelay(listen: RelayAddress, target: RelayAddress, onListening: (where: RelayAddress) => void): Promise<void> {
-  const server = createServer((client: Socket) => {
-    const upstream = connect(target);
+export async function startRelay(listen: RelayAddress, target: RelayAddress): Promise<{ address: RelayAddress; close(): void }> {
+  const open = new Set<Socket>();
+  // half-open: a side that finished sending may still receive the answer (pipe ends the other side's writing only)
+  const server = createServer({ allowHalfOpen: true }, (client: Socket) => {
+    const upstream = connect({ ...target, allowHalfOpen: true });
     const closeBoth = () => {
       client.destroy();
       upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
     };
-    client.on('error', closeBoth);
-    upstream.on('error', closeBoth);
+    open.add(client).add(upstream);
+    client.on('error', closeBoth).on('close', closeBoth);
+    upstream.on('error', closeBoth).on('close', closeBoth);
     client.pipe(upstream);
     upstream.pipe(client);
   });
@@ -37,10 +42,26 @@ export async function runRelay(listen: RelayAddress, target: RelayAddress, onLis
     server.once('error', reject);
     server.listen(listen, () => resolve());
   });
-  const address = server.address();
-  onListening(typeof address === 'string' || address === null ? listen : { host: (address as AddressInfo).address, port: (address as AddressInfo).port });
-  // open relays (watches) would keep server.close() waiting: a signal ends the process and its connections with it
-  await new Promise<never>(() => {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => process.exit(0));
+  const bound = server.address();
+  return {
+    address: typeof bound === 'string' || bound === null ? listen : { host: (bound as AddressInfo).address, port: (bound as AddressInfo).port },
+    close: () => {
+      server.close();
+      for (const s of open) s.destroy();
+    },
+  };
+}
+
+/** `podnet lab forward`: a relay until SIGTERM/SIGINT; its address is announced once it listens. */
+export async function runRelay(listen: RelayAddress, target: RelayAddress, onListening: (where: RelayAddress) => void): Promise<void> {
+  const relay = await startRelay(listen, target);
+  onListening(relay.address);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      relay.close();
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
   });
 }
