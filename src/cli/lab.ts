@@ -139,6 +139,17 @@ export function registerLab(program: Command): void {
     .action(async (opts: { stateDir: string }) => (await loadLab()).runController(opts.stateDir));
 
   lab
+    .command('control-plane', { hidden: true })
+    .description("the lab's scheduler and DaemonSet controller (started by lab up inside the aws namespace)")
+    .requiredOption('--state-dir <dir>')
+    .option('--kubeconfig <file>', "the API server's kubeconfig (default: the lab record's in-VPC one)")
+    .action(async (opts: { stateDir: string; kubeconfig?: string }) => {
+      const { stopSignal } = await import('./signals.js');
+      const until = stopSignal();
+      await (await loadLab()).runControlPlane({ stateDir: opts.stateDir, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), until });
+    });
+
+  lab
     .command('kubeconfig')
     .description("print the path of the lab's kubeconfig for the host: export KUBECONFIG=$(podnet lab kubeconfig)")
     .addOption(stateDirOption())

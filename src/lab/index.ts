@@ -13,6 +13,8 @@ export { labEndpoints, type LabEndpoint } from './endpoints.js';
 export { scenarioExplainSource, scenarioWorld } from './explain-offline.js';
 export { DROP_REASON_SENTENCES, attributeDrop, explainDrop, parseInNoRoutes, parseNftCounters, readDropCounters, type DropCounter, type DropExplanation, type DropReason } from './drops.js';
 export { runController } from './controller.js';
+export { runControlPlane, type ControlPlaneRunOptions } from './control-plane-run.js';
+export { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 export { DEFAULT_STATE_DIR, LabState, type PodRecord, type LabRecord } from './state.js';
 export { runDemo, runDemoCase, runDemoCases, demoCases, demoExpectations, type DemoRow, type DemoCase, type DemoCheck } from './demo.js';
 export { containerdMissing, labCgroupParent, renderContainerdConfig, type RuntimeChoice, type LabRuntime } from './containerd.js';

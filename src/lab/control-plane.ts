@@ -1,0 +1,293 @@
+/**
+ * The lab's control plane: the scheduler and the DaemonSet controller over the API server. Three informers (nodes,
+ * pods, DaemonSets) feed one reconcile pass at a time; each pass runs the pure decisions (scheduler.ts,
+ * daemonset.ts) on what the informers hold plus what this process has just done and not yet seen come back
+ * (bindings, pods created or deleted: "assumed", as kube-scheduler and the controllers' expectations do), then
+ * makes the writes: bindings, pod status, pods, DaemonSet status and Events (core/v1, as `kubectl describe` reads).
+ */
+import { AppsV1Api, ApiException, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
+import { watchObjects, type ObjectWatch } from '../k8s/index.js';
+import type { Condition, KubeDaemonSet, KubeNode, KubePod } from './control-plane-types.js';
+import { templateConfigProblems } from './daemonset-config.js';
+import { CONFIG_CONDITION, decideDaemonSet, newDaemonPod, ownedBy, REVISION_HASH_LABEL } from './daemonset.js';
+import { DEFAULT_SCHEDULER, schedulePending } from './scheduler.js';
+
+export const DAEMONSET_CONTROLLER = 'daemonset-controller';
+
+export interface ControlPlaneOptions {
+  kc: KubeConfig;
+  log?: (line: string) => void;
+  /** How often a pass runs without a change (assumptions expiring, minReadySeconds passing); default 2 s. */
+  resyncMs?: number;
+  /** Writes in flight at once (default 16). */
+  concurrency?: number;
+}
+
+export interface ControlPlane {
+  /** Resolves once the informers have listed and the first pass is done. */
+  synced: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** How long something done is assumed before the informers must show it (then it is forgotten and redone if needed). */
+const ASSUME_MS = 30_000;
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+const podKey = (p: { metadata: { namespace?: string; name: string } }) => `${p.metadata.namespace ?? ''}/${p.metadata.name}`;
+const apiCode = (err: unknown) => (err instanceof ApiException ? err.code : undefined);
+
+function errorText(err: unknown): string {
+  if (err instanceof ApiException) {
+    try {
+      const body = JSON.parse(String(err.body)) as { message?: string };
+      if (body.message) return `${err.code}: ${body.message}`;
+    } catch {
+      // not a Status: the code says enough
+    }
+    return `HTTP ${err.code}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Runs fns with at most `limit` in flight; never rejects (each fn handles its own failure). */
+async function runLimited(fns: Array<() => Promise<void>>, limit: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < fns.length) await fns[next++]!();
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, fns.length) }, worker));
+}
+
+interface AssumedCreate {
+  dsUid: string;
+  pod: KubePod;
+  at: number;
+}
+
+export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
+  const log = o.log ?? ((line: string) => void process.stdout.write(`${new Date().toISOString()} ${line}\n`));
+  const core = o.kc.makeApiClient(CoreV1Api);
+  const apps = o.kc.makeApiClient(AppsV1Api);
+  const concurrency = o.concurrency ?? 16;
+  const bindings = new Map<string, { node: string; at: number }>();
+  const creates = new Map<string, AssumedCreate>();
+  const deletions = new Map<string, number>();
+  const unschedulable = new Map<string, string>();
+  const statusWritten = new Map<string, string>();
+  let eventSeq = 0;
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  let dirty = false;
+  // no pass before every informer has listed: a half-known cluster would look like pods to create or delete
+  let ready = false;
+
+  const poke = () => {
+    dirty = true;
+    if (!running && ready) running = loop();
+  };
+  const connection = (what: string) => (up: boolean, reason: string) => log(`${what}: ${up ? 'up' : 'down'}: ${reason}`);
+  const nodes: ObjectWatch<KubeNode> = watchObjects<KubeNode>(o.kc, { path: '/api/v1/nodes', onEvent: poke, onConnection: connection('nodes') });
+  const pods: ObjectWatch<KubePod> = watchObjects<KubePod>(o.kc, { path: '/api/v1/pods', onEvent: poke, onConnection: connection('pods') });
+  const daemonSets: ObjectWatch<KubeDaemonSet> = watchObjects<KubeDaemonSet>(o.kc, { path: '/apis/apps/v1/daemonsets', onEvent: poke, onConnection: connection('daemonsets') });
+  const synced = Promise.all([nodes.synced, pods.synced, daemonSets.synced]).then(async () => {
+    ready = true;
+    if (stopped) return;
+    poke();
+    await running;
+  });
+  const timer = setInterval(poke, o.resyncMs ?? 2_000);
+
+  async function loop(): Promise<void> {
+    try {
+      while (dirty && !stopped) {
+        dirty = false;
+        await reconcile();
+      }
+    } catch (err) {
+      log(`reconcile failed: ${(err as Error).stack ?? String(err)}`);
+    } finally {
+      running = undefined;
+    }
+  }
+
+  async function event(involved: { kind: string; apiVersion: string; metadata: KubePod['metadata'] }, type: 'Normal' | 'Warning', reason: string, message: string, component: string): Promise<void> {
+    const namespace = involved.metadata.namespace ?? 'default';
+    const when = new Date();
+    const body: CoreV1Event = {
+      metadata: { name: `${involved.metadata.name}.${(when.getTime() * 1000 + (eventSeq++ % 1000)).toString(16)}`, namespace },
+      involvedObject: { kind: involved.kind, apiVersion: involved.apiVersion, namespace, name: involved.metadata.name, uid: involved.metadata.uid, resourceVersion: involved.metadata.resourceVersion },
+      type,
+      reason,
+      message,
+      source: { component },
+      reportingComponent: component,
+      reportingInstance: component,
+      firstTimestamp: when,
+      lastTimestamp: when,
+      count: 1,
+    };
+    try {
+      await core.createNamespacedEvent({ namespace, body });
+    } catch (err) {
+      log(`event ${reason} on ${involved.kind} ${namespace}/${involved.metadata.name}: ${errorText(err)}`);
+    }
+  }
+
+  /** What the informers hold, with this process's own recent writes applied. */
+  function currentPods(now: number): KubePod[] {
+    const seen = pods.list();
+    const names = new Set(seen.map(podKey));
+    for (const [uid, at] of deletions) if (now - at > ASSUME_MS || !seen.some((p) => p.metadata.uid === uid)) deletions.delete(uid);
+    for (const [id, c] of creates) if (now - c.at > ASSUME_MS || (c.pod.metadata.name && names.has(podKey(c.pod)))) creates.delete(id);
+    const out: KubePod[] = [];
+    for (const pod of seen) {
+      if (pod.metadata.uid && deletions.has(pod.metadata.uid)) continue;
+      const key = podKey(pod);
+      const bound = bindings.get(key);
+      if (bound && (pod.spec.nodeName || now - bound.at > ASSUME_MS)) bindings.delete(key);
+      else if (bound) {
+        out.push({ ...pod, spec: { ...pod.spec, nodeName: bound.node } });
+        continue;
+      }
+      out.push(pod);
+    }
+    return [...out, ...[...creates.values()].filter((c) => !c.pod.metadata.name || !names.has(podKey(c.pod))).map((c) => c.pod)];
+  }
+
+  async function reconcile(): Promise<void> {
+    const now = Date.now();
+    const nodeList = nodes.list();
+    const dsList = daemonSets.list();
+    let all = currentPods(now);
+    const writes: Array<() => Promise<void>> = [];
+    for (const ds of dsList) {
+      if (ds.metadata.deletionTimestamp) continue;
+      writes.push(...daemonSetWrites(ds, nodeList, all.filter((p) => ownedBy(p, ds)), now));
+    }
+    // the garbage collector's part: a DaemonSet's pods go with it
+    const uids = new Set(dsList.map((d) => d.metadata.uid));
+    for (const pod of all) {
+      const owner = (pod.metadata.ownerReferences ?? []).find((r) => r.controller === true && r.kind === 'DaemonSet' && r.apiVersion.startsWith('apps/'));
+      if (owner && !uids.has(owner.uid) && pod.metadata.name && !pod.metadata.deletionTimestamp) writes.push(() => deletePod(pod, `its DaemonSet ${owner.name} is gone`, undefined));
+    }
+    all = currentPods(now);
+    for (const outcome of schedulePending(all, nodeList)) {
+      const pod = outcome.pod;
+      const key = podKey(pod);
+      if ('node' in outcome) {
+        bindings.set(key, { node: outcome.node, at: now });
+        unschedulable.delete(key);
+        writes.push(() => bind(pod, outcome.node));
+        continue;
+      }
+      const condition = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
+      if (unschedulable.get(key) === outcome.unschedulable || (condition?.status === 'False' && condition.message === outcome.unschedulable)) continue;
+      unschedulable.set(key, outcome.unschedulable);
+      writes.push(() => markUnschedulable(pod, outcome.unschedulable));
+    }
+    await runLimited(writes, concurrency);
+  }
+
+  async function bind(pod: KubePod, node: string): Promise<void> {
+    const { name, namespace = 'default', uid } = pod.metadata;
+    try {
+      await core.createNamespacedPodBinding({ name, namespace, body: { metadata: { name, namespace, uid }, target: { apiVersion: 'v1', kind: 'Node', name: node } } });
+    } catch (err) {
+      bindings.delete(podKey(pod));
+      if (apiCode(err) !== 404 && apiCode(err) !== 409) log(`binding pod ${namespace}/${name} to ${node}: ${errorText(err)}`);
+      return;
+    }
+    await event({ kind: 'Pod', apiVersion: 'v1', metadata: pod.metadata }, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${node}`, DEFAULT_SCHEDULER);
+  }
+
+  async function markUnschedulable(pod: KubePod, message: string): Promise<void> {
+    const { name, namespace = 'default' } = pod.metadata;
+    const others = (pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
+    const condition: Condition = { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    try {
+      await core.patchNamespacedPodStatus({ name, namespace, body: { status: { conditions: [...others, condition] } } }, mergePatch);
+    } catch (err) {
+      unschedulable.delete(podKey(pod));
+      if (apiCode(err) !== 404) log(`pod ${namespace}/${name} status: ${errorText(err)}`);
+      return;
+    }
+    log(`pod ${namespace}/${name} unschedulable: ${message}`);
+    await event({ kind: 'Pod', apiVersion: 'v1', metadata: pod.metadata }, 'Warning', 'FailedScheduling', message, DEFAULT_SCHEDULER);
+  }
+
+  async function deletePod(pod: KubePod, why: string, ds: KubeDaemonSet | undefined): Promise<void> {
+    const { name, namespace = 'default', uid } = pod.metadata;
+    if (uid) deletions.set(uid, Date.now());
+    try {
+      await core.deleteNamespacedPod({ name, namespace, body: { preconditions: { uid } } });
+    } catch (err) {
+      if (uid) deletions.delete(uid);
+      if (apiCode(err) !== 404 && apiCode(err) !== 409) log(`deleting pod ${namespace}/${name}: ${errorText(err)}`);
+      return;
+    }
+    log(`deleted pod ${namespace}/${name}: ${why}`);
+    if (ds) await event({ kind: 'DaemonSet', apiVersion: 'apps/v1', metadata: ds.metadata }, 'Normal', 'SuccessfulDelete', `Deleted pod: ${name}`, DAEMONSET_CONTROLLER);
+  }
+
+  function daemonSetWrites(ds: KubeDaemonSet, nodeList: KubeNode[], owned: KubePod[], now: number): Array<() => Promise<void>> {
+    const problems = templateConfigProblems(ds);
+    const plan = decideDaemonSet(ds, nodeList, owned, problems, now);
+    const writes: Array<() => Promise<void>> = [];
+    const dsName = `${ds.metadata.namespace}/${ds.metadata.name}`;
+    for (const node of plan.create) {
+      const body = newDaemonPod(ds, node, plan.hash);
+      const id = `${ds.metadata.uid}/${node}/${now}`;
+      const assumed: AssumedCreate = { dsUid: ds.metadata.uid ?? '', pod: { ...body, metadata: { ...body.metadata, creationTimestamp: new Date(now).toISOString() }, status: { phase: 'Pending' } }, at: now };
+      creates.set(id, assumed);
+      writes.push(async () => {
+        try {
+          const created: V1Pod = await core.createNamespacedPod({ namespace: ds.metadata.namespace ?? 'default', body: body as V1Pod });
+          assumed.pod.metadata.name = created.metadata?.name ?? '';
+          log(`daemonset ${dsName}: created pod ${created.metadata?.name} on ${node} (${REVISION_HASH_LABEL} ${plan.hash})`);
+          await event({ kind: 'DaemonSet', apiVersion: 'apps/v1', metadata: ds.metadata }, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata?.name}`, DAEMONSET_CONTROLLER);
+        } catch (err) {
+          creates.delete(id);
+          log(`daemonset ${dsName}: creating a pod on ${node}: ${errorText(err)}`);
+          await event({ kind: 'DaemonSet', apiVersion: 'apps/v1', metadata: ds.metadata }, 'Warning', 'FailedCreate', `Error creating: ${errorText(err)}`, DAEMONSET_CONTROLLER);
+        }
+      });
+    }
+    for (const { pod, why } of plan.delete) writes.push(() => deletePod(pod, why, ds));
+
+    const oldCondition = (ds.status?.conditions ?? []).find((c) => c.type === CONFIG_CONDITION);
+    const newCondition = plan.status.conditions?.find((c) => c.type === CONFIG_CONDITION);
+    const status: Record<string, unknown> = { ...plan.status };
+    if (!newCondition && oldCondition) status['conditions'] = null;
+    const current = { ...(ds.status ?? {}) } as Record<string, unknown>;
+    const changed = Object.entries(status).some(([k, v]) => JSON.stringify(v ?? null) !== JSON.stringify(current[k] ?? null));
+    const text = JSON.stringify(status);
+    if (!changed) statusWritten.delete(ds.metadata.uid ?? '');
+    if (changed && statusWritten.get(ds.metadata.uid ?? '') !== text) {
+      statusWritten.set(ds.metadata.uid ?? '', text);
+      writes.push(async () => {
+        try {
+          await apps.patchNamespacedDaemonSetStatus({ name: ds.metadata.name, namespace: ds.metadata.namespace ?? 'default', body: { status } }, mergePatch);
+        } catch (err) {
+          statusWritten.delete(ds.metadata.uid ?? '');
+          if (apiCode(err) !== 404) log(`daemonset ${dsName} status: ${errorText(err)}`);
+          return;
+        }
+        if (newCondition && newCondition.message !== oldCondition?.message) {
+          log(`daemonset ${dsName}: ${newCondition.message}`);
+          await event({ kind: 'DaemonSet', apiVersion: 'apps/v1', metadata: ds.metadata }, 'Warning', 'InvalidConfiguration', newCondition.message ?? '', DAEMONSET_CONTROLLER);
+        }
+      });
+    }
+    return writes;
+  }
+
+  return {
+    synced,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await Promise.all([nodes.stop(), pods.stop(), daemonSets.stop()]);
+      await running;
+    },
+  };
+}
