@@ -1,0 +1,215 @@
+/**
+ * The lab's kubelet against a real API server in this process (no root: the pods here are hostNetwork, or refused,
+ * and podnet's containers run where the test runs): it registers its Node and Lease, turns Ready when the conflist
+ * exists and ipamd's CNI socket (the real socket server) answers /ready, runs a pod's init container to completion
+ * with its env resolved, keeps a container running and restarts one that exits, gives podnet's containers a
+ * kubeconfig whose service-account token RBAC limits, refuses a pod whose lab name does not fit with a Failed status
+ * and an Event, and on deletion stops the processes and removes the lab's record.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ApiException, CoordinationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
+import { startCniSocketServer, type CniSocketServer } from '../../../src/cni/index.js';
+import { startKubelet, type Kubelet } from '../../../src/lab/kubelet.js';
+import { planFabric } from '../../../src/lab/plan.js';
+import { defaultScenarioPath, loadScenario } from '../../../src/lab/scenario.js';
+import { LabState, type LabRecord, type NodeRecord } from '../../../src/lab/state.js';
+import { eventually, startTestServer, type TestServer } from '../k8s-api/client-node-harness.js';
+
+const NODE_NAME = 'ip-10-0-16-4.us-west-2.compute.internal';
+let server: TestServer;
+let core: CoreV1Api;
+let dir: string;
+let state: LabState;
+let node: NodeRecord;
+let kubelet: Kubelet;
+let ipamd: CniSocketServer | undefined;
+const logLines: string[] = [];
+
+before(async () => {
+  server = await startTestServer();
+  core = server.kc.makeApiClient(CoreV1Api);
+  dir = mkdtempSync(join(tmpdir(), 'podnet-kubelet-'));
+  state = new LabState(join(dir, 'state'));
+  state.ensure();
+  const scenario = await loadScenario(defaultScenarioPath);
+  const nodeDir = state.path('nodes', 'priv');
+  for (const d of ['log', 'cni/bin', 'cni/net.d']) mkdirSync(join(nodeDir, d), { recursive: true });
+  node = {
+    name: 'priv',
+    instanceId: 'i-0000000000000priv',
+    instanceType: 't3.small',
+    nodeName: NODE_NAME,
+    ns: 'pn-n-priv',
+    dir: nodeDir,
+    socket: join(nodeDir, 'ipamd.sock'),
+    binDir: join(nodeDir, 'cni', 'bin'),
+    confDir: join(nodeDir, 'cni', 'net.d'),
+    env: { AWS_VPC_K8S_CNI_BACKING_STORE: join(nodeDir, 'ipam.json'), WARM_IP_TARGET: '1' },
+  };
+  const lab: LabRecord = {
+    scenarioPath: defaultScenarioPath,
+    startedAt: new Date().toISOString(),
+    runtime: 'cni',
+    plan: planFabric(scenario),
+    ec2Url: 'http://127.0.0.1:9',
+    imdsUrl: 'http://127.0.0.1:9',
+    region: 'us-west-2',
+    vpcKubeconfig: server.kubeconfigPath,
+    instances: { priv: node.instanceId },
+    nodes: { priv: node },
+    hosts: {},
+    natGateways: {},
+  };
+  state.writeLab(lab);
+  const eni = { eniId: 'eni-1', mac: '02:00:00:00:00:01', vpcId: 'vpc-1', subnetId: 'subnet-1', instanceId: node.instanceId, deviceIndex: 0, privateIps: ['10.0.16.4'], ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps: {}, groupIds: [], wired: true };
+  state.writeFabric({ generation: 1, updatedAt: new Date().toISOString(), enis: [eni], eventsConnected: true, facts: {} as never });
+
+  // what deploy/'s ClusterRole would grant podnet: nodes, not secrets
+  const rbac = server.kc.makeApiClient(RbacAuthorizationV1Api);
+  await core.createNamespacedServiceAccount({ namespace: 'kube-system', body: { metadata: { name: 'aws-node' } } });
+  await rbac.createClusterRole({ body: { metadata: { name: 'aws-node' }, rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }] } });
+  await rbac.createClusterRoleBinding({ body: { metadata: { name: 'aws-node' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'aws-node' }, subjects: [{ kind: 'ServiceAccount', name: 'aws-node', namespace: 'kube-system' }] } });
+
+  // the test runs without root: podnet's containers run in this namespace instead of the node's
+  kubelet = await startKubelet({ stateDir: state.dir, node: 'priv', log: (l) => logLines.push(l), enterNetns: (_netns, argv) => argv });
+});
+
+after(async () => {
+  await kubelet?.stop();
+  await ipamd?.close();
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const readyOf = async () => (await core.readNode({ name: NODE_NAME })).status?.conditions?.find((c) => c.type === 'Ready');
+
+test('the kubelet registers its Node (labels, addresses, max pods) and a Lease; NotReady until the CNI is there', async () => {
+  assert.equal(kubelet.nodeName, NODE_NAME);
+  const n = await core.readNode({ name: NODE_NAME });
+  assert.equal(n.metadata?.labels?.['podnet.io/scenario'], 'lab');
+  assert.equal(n.metadata?.labels?.['topology.kubernetes.io/zone'], 'us-west-2a');
+  assert.equal(n.metadata?.labels?.['node.kubernetes.io/instance-type'], 't3.small');
+  assert.equal(n.status?.allocatable?.pods, '11');
+  assert.deepEqual(n.status?.addresses?.map((a) => a.type), ['InternalIP', 'InternalDNS', 'Hostname']);
+  await eventually('the Ready condition posted', async () => (await readyOf())?.status === 'False');
+  assert.match((await readyOf())!.message!, /cni plugin not initialized/);
+  const lease = await server.kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: NODE_NAME, namespace: 'kube-node-lease' });
+  assert.equal(lease.spec?.holderIdentity, NODE_NAME);
+  assert.equal(lease.metadata?.ownerReferences?.[0]?.uid, n.metadata?.uid);
+});
+
+test('Ready once the conflist exists and ipamd answers /ready; NotReady with its reason when it does not', async () => {
+  writeFileSync(join(node.confDir, '10-aws.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'aws-cni', plugins: [{ type: 'podnet-cni' }] }));
+  let ready = { ready: false, reason: 'pool is empty' };
+  ipamd = await startCniSocketServer(node.socket, async () => ({ exitCode: 0, stdout: '' }), { status: async () => ready });
+  await eventually('NotReady naming ipamd', async () => /ipamd is not ready: pool is empty/.test((await readyOf())?.message ?? ''), 5_000);
+  ready = { ready: true, reason: '' };
+  await eventually('Ready', async () => (await readyOf())?.status === 'True', 5_000);
+});
+
+const waitPod = async (namespace: string, name: string, check: (p: V1Pod) => boolean, what: string, timeoutMs = 20_000) => {
+  let last: V1Pod | undefined;
+  await eventually(`${namespace}/${name} ${what} (last: ${JSON.stringify(() => last?.status)})`, async () => {
+    last = await core.readNamespacedPod({ namespace, name });
+    return check(last);
+  }, timeoutMs);
+  return last!;
+};
+
+test('a hostNetwork pod is Running with the node address and gets a lab record; deleting it removes the record', async () => {
+  await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'hn' }, spec: { nodeName: NODE_NAME, hostNetwork: true, containers: [{ name: 'main', image: 'localhost/podnet-lab/pause:1' }] } } });
+  const p = await waitPod('default', 'hn', (x) => x.status?.phase === 'Running', 'Running');
+  assert.equal(p.status?.podIP, '10.0.16.4');
+  assert.equal(p.status?.hostIP, '10.0.16.4');
+  assert.deepEqual(p.status?.conditions?.map((c) => [c.type, c.status]).sort(), [['ContainersReady', 'True'], ['Initialized', 'True'], ['PodReadyToStartContainers', 'True'], ['PodScheduled', 'True'], ['Ready', 'True']]);
+  assert.equal(p.status?.containerStatuses?.[0]?.ready, true);
+  assert.deepEqual(state.pod('hn'), { name: 'hn', node: 'priv', ns: 'pn-n-priv', hostNetwork: true, ip: null, containerId: '' });
+  await core.deleteNamespacedPod({ namespace: 'default', name: 'hn' });
+  await eventually('the record gone', () => state.pod('hn') === undefined);
+});
+
+test("a pod whose lab name does not fit is Failed, with an Event saying why", async () => {
+  await core.createNamespace({ body: { metadata: { name: 'team-with-a-long-name' } } });
+  await core.createNamespacedPod({ namespace: 'team-with-a-long-name', body: { metadata: { name: 'web-frontend' }, spec: { nodeName: NODE_NAME, containers: [{ name: 'main', image: 'busybox' }] } } });
+  const p = await waitPod('team-with-a-long-name', 'web-frontend', (x) => x.status?.phase === 'Failed', 'Failed');
+  assert.match(p.status?.message ?? '', /does not fit the lab's names/);
+  const events = await core.listNamespacedEvent({ namespace: 'team-with-a-long-name' });
+  const e = events.items.find((x) => x.involvedObject.name === 'web-frontend');
+  assert.equal(e?.reason, 'FailedCreatePodSandBox');
+  assert.equal(e?.type, 'Warning');
+  assert.equal(e?.source?.host, NODE_NAME);
+});
+
+test("podnet's containers: the init container runs to completion with its env, then the containers; an exiting one restarts; the token is the service account's", async () => {
+  const image = 'localhost/podnet:0.1.0';
+  await core.createNamespacedPod({
+    namespace: 'kube-system',
+    body: {
+      metadata: { name: 'aws-node-abcde', annotations: { snat: 'true' } },
+      spec: {
+        nodeName: NODE_NAME,
+        hostNetwork: true,
+        serviceAccountName: 'aws-node',
+        initContainers: [
+          {
+            name: 'init',
+            image,
+            command: ['podnet', 'config', '--json'],
+            env: [
+              { name: 'AWS_VPC_K8S_CNI_EXTERNALSNAT', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['snat']" } } },
+              { name: 'TARGET', value: '3' },
+              { name: 'WARM_IP_TARGET', value: '$(TARGET)' },
+            ],
+          },
+        ],
+        containers: [
+          { name: 'serve', image, command: ['podnet'], args: ['k8s', 'serve', '--listen', '127.0.0.1:0'] },
+          { name: 'crash', image, args: ['no-such-command'] },
+        ],
+      },
+    },
+  });
+  const p = await waitPod(
+    'kube-system',
+    'aws-node-abcde',
+    (x) => x.status?.phase === 'Running' && x.status.containerStatuses?.find((c) => c.name === 'serve')?.state?.running !== undefined && (x.status.containerStatuses?.find((c) => c.name === 'crash')?.restartCount ?? 0) >= 1,
+    'Running, serve running, crash restarted',
+    60_000,
+  );
+  const init = p.status?.initContainerStatuses?.[0];
+  assert.equal(init?.state?.terminated?.exitCode, 0);
+  assert.equal(init?.state?.terminated?.reason, 'Completed');
+  const initLog = JSON.parse(readFileSync(state.path('logs', 'pod-kube-system-aws-node-abcde-init.log'), 'utf8')) as { config: { externalSnat: boolean; warmIpTarget: number } };
+  assert.equal(initLog.config.externalSnat, true);
+  assert.equal(initLog.config.warmIpTarget, 3);
+  const crash = p.status?.containerStatuses?.find((c) => c.name === 'crash');
+  assert.notEqual(crash?.lastState?.terminated?.exitCode ?? crash?.state?.terminated?.exitCode, 0);
+
+  // the containers' kubeconfig: a TokenRequest token of kube-system/aws-node, so its ClusterRole decides
+  const kubeconfig = join(node.dir, 'pods', 'kube-system_aws-node-abcde', 'kubeconfig');
+  assert.ok(existsSync(kubeconfig));
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const asPodnet = kc.makeApiClient(CoreV1Api);
+  assert.equal((await asPodnet.listNode()).items.length, 1);
+  await assert.rejects(asPodnet.listNamespacedSecret({ namespace: 'kube-system' }), (err: unknown) => err instanceof ApiException && err.code === 403);
+
+  const serve = state.procs().find((x) => x.name === 'pod-kube-system-aws-node-abcde-serve')!;
+  assert.ok(serve, 'the serve container has a lab process record');
+  await core.deleteNamespacedPod({ namespace: 'kube-system', name: 'aws-node-abcde' });
+  await eventually('the pod record and its processes gone', () => state.pod('kube-system-aws-node-abcde') === undefined && !isAlive(serve.pid), 15_000);
+  assert.equal(existsSync(kubeconfig), false);
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
