@@ -139,6 +139,16 @@ export function registerLab(program: Command): void {
     .action(async (opts: { stateDir: string }) => (await loadLab()).runController(opts.stateDir));
 
   lab
+    .command('kubelet', { hidden: true })
+    .description("a lab node's kubelet: registers its Node and runs the pods bound to it (started by lab up in the node's namespace)")
+    .requiredOption('--state-dir <dir>')
+    .requiredOption('--node <instance>', "the node's instance name in the scenario")
+    .action(async (opts: { stateDir: string; node: string }) => {
+      const [{ runKubelet }, { stopSignal }] = await Promise.all([loadLab(), import('./signals.js')]);
+      await runKubelet({ stateDir: opts.stateDir, node: opts.node }, stopSignal());
+    });
+
+  lab
     .command('control-plane', { hidden: true })
     .description("the lab's scheduler and DaemonSet controller (started by lab up inside the aws namespace)")
     .requiredOption('--state-dir <dir>')
