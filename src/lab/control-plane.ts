@@ -31,6 +31,7 @@ export interface ControlPlane {
 
 /** How long something done is assumed before the informers must show it (then it is forgotten and redone if needed). */
 const ASSUME_MS = 30_000;
+const EVENT_WORKERS = 4;
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 const podKey = (p: { metadata: { namespace?: string; name: string } }) => `${p.metadata.namespace ?? ''}/${p.metadata.name}`;
@@ -110,10 +111,14 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
     }
   }
 
-  async function event(involved: { kind: string; apiVersion: string; metadata: KubePod['metadata'] }, type: 'Normal' | 'Warning', reason: string, message: string, component: string): Promise<void> {
+  // Events are recorded beside the work, as client-go's broadcaster sends them: a pass does not wait for them
+  const eventQueue: CoreV1Event[] = [];
+  const eventWorkers = new Set<Promise<void>>();
+  let eventSenders = 0;
+  function event(involved: { kind: string; apiVersion: string; metadata: KubePod['metadata'] }, type: 'Normal' | 'Warning', reason: string, message: string, component: string): void {
     const namespace = involved.metadata.namespace ?? 'default';
     const when = new Date();
-    const body: CoreV1Event = {
+    eventQueue.push({
       metadata: { name: `${involved.metadata.name}.${(when.getTime() * 1000 + (eventSeq++ % 1000)).toString(16)}`, namespace },
       involvedObject: { kind: involved.kind, apiVersion: involved.apiVersion, namespace, name: involved.metadata.name, uid: involved.metadata.uid, resourceVersion: involved.metadata.resourceVersion },
       type,
@@ -125,12 +130,21 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
       firstTimestamp: when,
       lastTimestamp: when,
       count: 1,
-    };
-    try {
-      await core.createNamespacedEvent({ namespace, body });
-    } catch (err) {
-      log(`event ${reason} on ${involved.kind} ${namespace}/${involved.metadata.name}: ${errorText(err)}`);
-    }
+    });
+    if (eventSenders >= EVENT_WORKERS) return;
+    // the count drops in the same turn as the queue is found empty, so an event queued later always finds a sender
+    eventSenders++;
+    const worker: Promise<void> = (async () => {
+      for (let body = eventQueue.shift(); body; body = eventQueue.shift()) {
+        try {
+          await core.createNamespacedEvent({ namespace: body.metadata.namespace ?? 'default', body });
+        } catch (err) {
+          log(`event ${body.reason} on ${body.involvedObject.kind} ${body.metadata.namespace}/${body.involvedObject.name}: ${errorText(err)}`);
+        }
+      }
+      eventSenders--;
+    })().finally(() => eventWorkers.delete(worker));
+    eventWorkers.add(worker);
   }
 
   /** What the informers hold, with this process's own recent writes applied. */
@@ -197,7 +211,7 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
       if (apiCode(err) !== 404 && apiCode(err) !== 409) log(`binding pod ${namespace}/${name} to ${node}: ${errorText(err)}`);
       return;
     }
-    await event({ kind: 'Pod', apiVersion: 'v1', metadata: pod.metadata }, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${node}`, DEFAULT_SCHEDULER);
+    event({ kind: 'Pod', apiVersion: 'v1', metadata: pod.metadata }, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${node}`, DEFAULT_SCHEDULER);
   }
 
   async function markUnschedulable(pod: KubePod, message: string): Promise<void> {
@@ -212,7 +226,7 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
       return;
     }
     log(`pod ${namespace}/${name} unschedulable: ${message}`);
-    await event({ kind: 'Pod', apiVersion: 'v1', metadata: pod.metadata }, 'Warning', 'FailedScheduling', message, DEFAULT_SCHEDULER);
+    event({ kind: 'Pod', apiVersion: 'v1', metadata: pod.metadata }, 'Warning', 'FailedScheduling', message, DEFAULT_SCHEDULER);
   }
 
   async function deletePod(pod: KubePod, why: string, ds: KubeDaemonSet | undefined): Promise<void> {
@@ -226,7 +240,7 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
       return;
     }
     log(`deleted pod ${namespace}/${name}: ${why}`);
-    if (ds) await event({ kind: 'DaemonSet', apiVersion: 'apps/v1', metadata: ds.metadata }, 'Normal', 'SuccessfulDelete', `Deleted pod: ${name}`, DAEMONSET_CONTROLLER);
+    if (ds) event({ kind: 'DaemonSet', apiVersion: 'apps/v1', metadata: ds.metadata }, 'Normal', 'SuccessfulDelete', `Deleted pod: ${name}`, DAEMONSET_CONTROLLER);
   }
 
   function daemonSetWrites(ds: KubeDaemonSet, nodeList: KubeNode[], owned: KubePod[], now: number): Array<() => Promise<void>> {
@@ -244,11 +258,11 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
           const created: V1Pod = await core.createNamespacedPod({ namespace: ds.metadata.namespace ?? 'default', body: body as V1Pod });
           assumed.pod.metadata.name = created.metadata?.name ?? '';
           log(`daemonset ${dsName}: created pod ${created.metadata?.name} on ${node} (${REVISION_HASH_LABEL} ${plan.hash})`);
-          await event({ kind: 'DaemonSet', apiVersion: 'apps/v1', metadata: ds.metadata }, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata?.name}`, DAEMONSET_CONTROLLER);
+          event({ kind: 'DaemonSet', apiVersion: 'apps/v1', metadata: ds.metadata }, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata?.name}`, DAEMONSET_CONTROLLER);
         } catch (err) {
           creates.delete(id);
           log(`daemonset ${dsName}: creating a pod on ${node}: ${errorText(err)}`);
-          await event({ kind: 'DaemonSet', apiVersion: 'apps/v1', metadata: ds.metadata }, 'Warning', 'FailedCreate', `Error creating: ${errorText(err)}`, DAEMONSET_CONTROLLER);
+          event({ kind: 'DaemonSet', apiVersion: 'apps/v1', metadata: ds.metadata }, 'Warning', 'FailedCreate', `Error creating: ${errorText(err)}`, DAEMONSET_CONTROLLER);
         }
       });
     }
@@ -274,7 +288,7 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
         }
         if (newCondition && newCondition.message !== oldCondition?.message) {
           log(`daemonset ${dsName}: ${newCondition.message}`);
-          await event({ kind: 'DaemonSet', apiVersion: 'apps/v1', metadata: ds.metadata }, 'Warning', 'InvalidConfiguration', newCondition.message ?? '', DAEMONSET_CONTROLLER);
+          event({ kind: 'DaemonSet', apiVersion: 'apps/v1', metadata: ds.metadata }, 'Warning', 'InvalidConfiguration', newCondition.message ?? '', DAEMONSET_CONTROLLER);
         }
       });
     }
@@ -288,6 +302,7 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
       clearInterval(timer);
       await Promise.all([nodes.stop(), pods.stop(), daemonSets.stop()]);
       await running;
+      await Promise.all([...eventWorkers]);
     },
   };
 }

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import type { KubeDaemonSet, KubeNode, KubePod } from '../../../src/lab/control-plane-types.js';
 import { templateConfigProblems } from '../../../src/lab/daemonset-config.js';
 import { decideDaemonSet, newDaemonPod, templateHash } from '../../../src/lab/daemonset.js';
-import { startControlPlane, type ControlPlane } from '../../../src/lab/index.js';
+import { startControlPlane, type ControlPlane } from '../../../src/lab/control-plane.js';
 import { startTestServer, type TestServer } from '../k8s-api/server-harness.js';
 
 const manifest = () => parse(readFileSync(new URL('../../../deploy/20-aws-node.yaml', import.meta.url), 'utf8')) as KubeDaemonSet;

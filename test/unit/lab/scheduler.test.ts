@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { KubeNode, KubePod, PodSpec } from '../../../src/lab/control-plane-types.js';
-import { startControlPlane, type ControlPlane } from '../../../src/lab/index.js';
+import { startControlPlane, type ControlPlane } from '../../../src/lab/control-plane.js';
 import { schedulePending } from '../../../src/lab/scheduler.js';
 import { milliUnits } from '../../../src/lab/scheduler-fit.js';
 import { startTestServer, type TestServer } from '../k8s-api/server-harness.js';
