@@ -77,7 +77,7 @@ interface RunningPod {
   uid: string;
   namespace: string;
   name: string;
-  /** the lab's name (its PodRecord and namespace); null for a hostNetwork pod whose name does not fit */
+  /** the lab's name (its PodRecord and namespace); null for a hostNetwork pod outside default or whose name does not fit */
   key: string | null;
   hostNetwork: boolean;
   containerId: string;
@@ -330,14 +330,16 @@ class NodeAgent {
     const name = meta.name!;
     const uid = meta.uid!;
     const hostNetwork = pod.spec?.hostNetwork === true;
-    const problem = nameProblem(namespace, name, hostNetwork, (k) => this.taken(k));
+    const problem = hostNetwork && namespace !== 'default' ? null : nameProblem(namespace, name, hostNetwork, (k) => this.taken(k));
     if (problem) {
       this.log(`pod ${namespace}/${name} refused: ${problem}`);
       await this.event(pod, 'Warning', 'FailedCreatePodSandBox', problem);
       await this.patchPodStatus(namespace, name, refusedPodStatus('PodnetLabName', problem, nowIso()));
       return;
     }
-    const key = podKey(namespace, name);
+    // a hostNetwork pod has the node's namespace: only the lab's own (namespace default) get a record, so the
+    // DaemonSets' pods do not show up among the lab's pods
+    const key = hostNetwork && namespace !== 'default' ? null : podKey(namespace, name);
     const identity: PodIdentity = { namespace, name, uid };
     let containerId = '';
     let ip = this.facts.internalIp;
