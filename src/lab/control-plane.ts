@@ -32,6 +32,8 @@ export interface ControlPlane {
 /** How long something done is assumed before the informers must show it (then it is forgotten and redone if needed). */
 const ASSUME_MS = 30_000;
 const EVENT_WORKERS = 4;
+const FIRST_BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 60_000;
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 const podKey = (p: { metadata: { namespace?: string; name: string } }) => `${p.metadata.namespace ?? ''}/${p.metadata.name}`;
@@ -59,8 +61,8 @@ async function runLimited(fns: Array<() => Promise<void>>, limit: number): Promi
   await Promise.all(Array.from({ length: Math.min(limit, fns.length) }, worker));
 }
 
+/** A daemon pod being created: counted as the node's pod (not Ready) until the informer shows it by name. */
 interface AssumedCreate {
-  dsUid: string;
   pod: KubePod;
   at: number;
 }
@@ -75,6 +77,15 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
   const deletions = new Map<string, number>();
   const unschedulable = new Map<string, string>();
   const statusWritten = new Map<string, string>();
+  /** DaemonSet uid/node → when a pod may be created there again, after a failed create or a failed pod (doubling, ≤ 60 s). */
+  const backoff = new Map<string, { until: number; delayMs: number }>();
+  const backOff = (key: string, now: number) => {
+    const last = backoff.get(key);
+    // a failure long after the last one starts again from the first delay
+    const previous = last && last.until > now - 2 * MAX_BACKOFF_MS ? last.delayMs : FIRST_BACKOFF_MS / 2;
+    const delayMs = Math.min(MAX_BACKOFF_MS, previous * 2);
+    backoff.set(key, { until: now + delayMs, delayMs });
+  };
   let eventSeq = 0;
   let stopped = false;
   let running: Promise<void> | undefined;
@@ -249,9 +260,11 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
     const writes: Array<() => Promise<void>> = [];
     const dsName = `${ds.metadata.namespace}/${ds.metadata.name}`;
     for (const node of plan.create) {
+      const held = backoff.get(`${ds.metadata.uid}/${node}`);
+      if (held && held.until > now) continue;
       const body = newDaemonPod(ds, node, plan.hash);
       const id = `${ds.metadata.uid}/${node}/${now}`;
-      const assumed: AssumedCreate = { dsUid: ds.metadata.uid ?? '', pod: { ...body, metadata: { ...body.metadata, creationTimestamp: new Date(now).toISOString() }, status: { phase: 'Pending' } }, at: now };
+      const assumed: AssumedCreate = { pod: { ...body, metadata: { ...body.metadata, creationTimestamp: new Date(now).toISOString() }, status: { phase: 'Pending' } }, at: now };
       creates.set(id, assumed);
       writes.push(async () => {
         try {
@@ -261,12 +274,17 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
           event({ kind: 'DaemonSet', apiVersion: 'apps/v1', metadata: ds.metadata }, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata?.name}`, DAEMONSET_CONTROLLER);
         } catch (err) {
           creates.delete(id);
+          backOff(`${ds.metadata.uid}/${node}`, Date.now());
           log(`daemonset ${dsName}: creating a pod on ${node}: ${errorText(err)}`);
           event({ kind: 'DaemonSet', apiVersion: 'apps/v1', metadata: ds.metadata }, 'Warning', 'FailedCreate', `Error creating: ${errorText(err)}`, DAEMONSET_CONTROLLER);
         }
       });
     }
-    for (const { pod, why } of plan.delete) writes.push(() => deletePod(pod, why, ds));
+    for (const { pod, why } of plan.delete) {
+      // a pod that failed is replaced after a backoff, so a node that keeps failing it is not a hot loop
+      if (pod.status?.phase === 'Failed') backOff(`${ds.metadata.uid}/${pod.spec.nodeName ?? ''}`, now);
+      writes.push(() => deletePod(pod, why, ds));
+    }
 
     const oldCondition = (ds.status?.conditions ?? []).find((c) => c.type === CONFIG_CONDITION);
     const newCondition = plan.status.conditions?.find((c) => c.type === CONFIG_CONDITION);

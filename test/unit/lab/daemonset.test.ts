@@ -194,6 +194,18 @@ describe('the DaemonSet controller against the API server', () => {
     assert.equal(done?.numberUnavailable, 0);
   });
 
+  test('a failed daemon pod is deleted and replaced on its node (after a backoff)', async () => {
+    const [victim] = await daemonPods();
+    await core.patchNamespacedPodStatus({ name: victim!.metadata!.name!, namespace: 'kube-system', body: { status: { phase: 'Failed', conditions: [] } } }, mergePatch);
+    const replacement = await until('a new pod on the node', async () => {
+      const pods = await daemonPods();
+      return pods.find((p) => p.spec?.nodeName === victim!.spec?.nodeName && p.metadata?.name !== victim!.metadata?.name);
+    });
+    assert.equal(replacement.status?.phase, 'Pending');
+    assert.ok(!(await daemonPods()).some((p) => p.metadata?.name === victim!.metadata?.name));
+    await markReady([replacement]);
+  });
+
   test('an env podnet config refuses: no rollout, a Warning event and a condition; the old pods stay', async () => {
     const before = (await daemonPods()).map((p) => p.metadata!.name!).sort();
     await setEnv('ENABLE_IPv6', 'true');
