@@ -351,6 +351,7 @@ class NodeAgent {
     } else if (!hostNetwork) {
       try {
         ({ containerId, ip } = await this.withSandboxSlot(async () => {
+          this.refreshContainerd();
           const made = await this.runtime.add(this.node, key!, 0, identity);
           if (!made.ip) throw new PodnetError('LAB_FAILED', `the sandbox of ${namespace}/${name} got no IPv4 address`, 'see the node\'s plugin log');
           return { containerId: made.containerId, ip: made.ip };
@@ -395,6 +396,17 @@ class NodeAgent {
       }
     }
     await this.runInitContainers(pod, running);
+  }
+
+  /**
+   * Under containerd, the node's containerd may start after the kubelet (lab up starts it once the node's CNI files
+   * exist): its socket is read from lab.json when a sandbox needs it.
+   */
+  private refreshContainerd(): void {
+    if (this.lab.runtime !== 'containerd' || this.node.containerd) return;
+    const containerd = this.state.readLab()?.nodes[this.node.name]?.containerd;
+    if (!containerd) throw new PodnetError('LAB_FAILED', `the containerd of ${this.node.name} is not running yet`, 'lab up starts it; the sandbox is tried again');
+    this.node.containerd = containerd;
   }
 
   private retryStart(uid: string): void {
@@ -633,6 +645,7 @@ class NodeAgent {
       if (echo && isLabProcess(echo.pid, this.state.dir)) process.kill(echo.pid, 'SIGKILL');
       for (let attempt = 0; ; attempt++) {
         try {
+          this.refreshContainerd();
           await this.runtime.del(this.node, p.key, p.containerId, { namespace: p.namespace, name: p.name, uid: p.uid });
           break;
         } catch (err) {
