@@ -77,6 +77,7 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
   const deletions = new Map<string, number>();
   const unschedulable = new Map<string, string>();
   const statusWritten = new Map<string, string>();
+  const configChecked = new Map<string, { generation: number | undefined; problems: string[] }>();
   /** DaemonSet uid/node → when a pod may be created there again, after a failed create or a failed pod (doubling, ≤ 60 s). */
   const backoff = new Map<string, { until: number; delayMs: number }>();
   const backOff = (key: string, now: number) => {
@@ -255,7 +256,10 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
   }
 
   function daemonSetWrites(ds: KubeDaemonSet, nodeList: KubeNode[], owned: KubePod[], now: number): Array<() => Promise<void>> {
-    const problems = templateConfigProblems(ds);
+    // the check is the same for the same spec: once per DaemonSet generation, not once per pass
+    const checked = configChecked.get(ds.metadata.uid ?? '');
+    const problems = checked && checked.generation === ds.metadata.generation ? checked.problems : templateConfigProblems(ds);
+    configChecked.set(ds.metadata.uid ?? '', { generation: ds.metadata.generation, problems });
     const plan = decideDaemonSet(ds, nodeList, owned, problems, now);
     const writes: Array<() => Promise<void>> = [];
     const dsName = `${ds.metadata.namespace}/${ds.metadata.name}`;
