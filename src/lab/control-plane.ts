@@ -37,6 +37,8 @@ const MAX_BACKOFF_MS = 60_000;
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 const podKey = (p: { metadata: { namespace?: string; name: string } }) => `${p.metadata.namespace ?? ''}/${p.metadata.name}`;
+/** A pod by uid: a pod deleted and created again under its name is another pod (no binding or verdict carried over). */
+const podIdentity = (p: KubePod) => p.metadata.uid ?? podKey(p);
 const apiCode = (err: unknown) => (err instanceof ApiException ? err.code : undefined);
 
 function errorText(err: unknown): string {
@@ -165,10 +167,13 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
     const names = new Set(seen.map(podKey));
     for (const [uid, at] of deletions) if (now - at > ASSUME_MS || !seen.some((p) => p.metadata.uid === uid)) deletions.delete(uid);
     for (const [id, c] of creates) if (now - c.at > ASSUME_MS || (c.pod.metadata.name && names.has(podKey(c.pod)))) creates.delete(id);
+    // what was remembered about pods that are gone goes with them
+    const present = new Set(seen.map(podIdentity));
+    for (const map of [bindings, unschedulable]) for (const id of map.keys()) if (!present.has(id)) map.delete(id);
     const out: KubePod[] = [];
     for (const pod of seen) {
       if (pod.metadata.uid && deletions.has(pod.metadata.uid)) continue;
-      const key = podKey(pod);
+      const key = podIdentity(pod);
       const bound = bindings.get(key);
       if (bound && (pod.spec.nodeName || now - bound.at > ASSUME_MS)) bindings.delete(key);
       else if (bound) {
@@ -199,7 +204,7 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
     all = currentPods(now);
     for (const outcome of schedulePending(all, nodeList)) {
       const pod = outcome.pod;
-      const key = podKey(pod);
+      const key = podIdentity(pod);
       if ('node' in outcome) {
         bindings.set(key, { node: outcome.node, at: now });
         unschedulable.delete(key);
@@ -219,7 +224,7 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
     try {
       await core.createNamespacedPodBinding({ name, namespace, body: { metadata: { name, namespace, uid }, target: { apiVersion: 'v1', kind: 'Node', name: node } } });
     } catch (err) {
-      bindings.delete(podKey(pod));
+      bindings.delete(podIdentity(pod));
       if (apiCode(err) !== 404 && apiCode(err) !== 409) log(`binding pod ${namespace}/${name} to ${node}: ${errorText(err)}`);
       return;
     }
@@ -233,7 +238,7 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
     try {
       await core.patchNamespacedPodStatus({ name, namespace, body: { status: { conditions: [...others, condition] } } }, mergePatch);
     } catch (err) {
-      unschedulable.delete(podKey(pod));
+      unschedulable.delete(podIdentity(pod));
       if (apiCode(err) !== 404) log(`pod ${namespace}/${name} status: ${errorText(err)}`);
       return;
     }

@@ -185,4 +185,17 @@ describe('the scheduler against the API server', () => {
     await core.deleteNamespacedPod({ name: 'edge-1', namespace: 'default' });
     assert.equal(await until('edge-2 bound after edge-1 went', nodeOf.bind(null, 'edge-2')), 'n2');
   });
+
+  test('a pod deleted and created again under its name is judged again', async () => {
+    const unschedulableCondition = async () => {
+      const c = (await core.readNamespacedPod({ name: 'again', namespace: 'default' })).status?.conditions?.find((x) => x.type === 'PodScheduled');
+      return c?.status === 'False' ? c : undefined;
+    };
+    await createPod('again', { nodeSelector: { role: 'nowhere' } });
+    await until('the first Unschedulable condition', unschedulableCondition);
+    await core.deleteNamespacedPod({ name: 'again', namespace: 'default' });
+    await createPod('again', { nodeSelector: { role: 'nowhere' } });
+    const condition = await until('the second Unschedulable condition', unschedulableCondition);
+    assert.equal(condition.message, "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector.");
+  });
 });
