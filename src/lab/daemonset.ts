@@ -170,7 +170,7 @@ export function decideDaemonSet(ds: KubeDaemonSet, nodes: readonly KubeNode[], p
     }
 
     if (!mayContinue) {
-      for (const pod of running) if (pod.metadata.name) remove.push({ pod, why: `node ${name} no longer matches its node selector, affinity or tolerations` });
+      for (const pod of onNode) if (!pod.metadata.deletionTimestamp && pod.metadata.name) remove.push({ pod, why: `node ${name} no longer matches its node selector, affinity or tolerations` });
       continue;
     }
     for (const pod of onNode) if (pod.status?.phase === 'Failed' && !pod.metadata.deletionTimestamp && pod.metadata.name) remove.push({ pod, why: 'it failed' });
