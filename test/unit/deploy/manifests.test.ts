@@ -87,7 +87,7 @@ test("the DaemonSet is upstream's aws-node in kube-system, running podnet's imag
   assert.ok(ipamd.readinessProbe && ipamd.livenessProbe);
   const hostPaths = Object.fromEntries(pod.volumes.map((v: any) => [v.name, v.hostPath.path]));
   assert.deepEqual(hostPaths, {
-    'cni-bin-dir': '/opt/cni/bin', 'cni-net-dir': '/etc/cni/net.d', 'log-dir': '/var/log/aws-routed-eni', 'run-dir': '/var/run/aws-node', 'xtables-lock': '/run/xtables.lock',
+    'host-root': '/', 'cni-bin-dir': '/opt/cni/bin', 'cni-net-dir': '/etc/cni/net.d', 'log-dir': '/var/log/aws-routed-eni', 'run-dir': '/var/run/aws-node', 'xtables-lock': '/run/xtables.lock',
   });
   const mounts = Object.fromEntries(ipamd.volumeMounts.map((m: any) => [m.mountPath, m.name]));
   assert.equal(mounts['/var/run/aws-node'], 'run-dir', "ipamd's socket and checkpoint stay where aws-node kept them");
