@@ -435,7 +435,7 @@ export const variables: readonly VariableDef[] = [
   }),
   boolVar({
     name: 'AWS_MANAGE_ENIS_NON_SCHEDULABLE', field: 'manageEnisNonSchedulable', default: false, readBy: ['ipamd'],
-    description: 'Attach and free ENIs even on a node tainted unschedulable. Not applied yet in podnet: it cannot see taints without the Kubernetes API server.',
+    description: 'Attach and free ENIs even on a node tainted unschedulable (cordoned). Needs the Kubernetes API server (without it ipamd cannot see the taint).',
   }),
   boolVar({
     name: 'ENABLE_IMDS_ONLY_MODE', field: 'enableImdsOnlyMode', default: false, readBy: ['ipamd', 'awsutils'],
@@ -473,7 +473,7 @@ export const variables: readonly VariableDef[] = [
   }),
   boolVar({
     name: 'ANNOTATE_POD_IP', field: 'annotatePodIp', default: false, readBy: ['ipamd'],
-    description: 'Annotate pods with vpc.amazonaws.com/pod-ips on ADD. Not applied yet in podnet: it needs the Kubernetes API server.',
+    description: 'Annotate pods with vpc.amazonaws.com/pod-ips on ADD (emptied on DEL). Needs the Kubernetes API server and `patch pods`.',
   }),
   {
     name: 'NETWORK_POLICY_ENFORCING_MODE', field: 'networkPolicyEnforcingMode', kind: 'enum', default: '', manifestDefault: 'standard',

@@ -4,6 +4,8 @@
  * pool, and a pod that finds none is told which cause applies.
  */
 import type { Allocation, AttachmentKey, BackendStatus, CniBackend, HeldAttachment, PodTeardown, PodWiring } from '../cni/index.js';
+import { PodnetError } from '../lib/index.js';
+import type { IpamdKube } from './kube.js';
 import type { IpamdNode } from './node.js';
 import type { PodAddress } from './pod-addresses.js';
 import type { NodeDataplane, PodPlumbing } from './node-dataplane.js';
@@ -19,7 +21,14 @@ function allocationOf(p: PodAddress): Allocation {
   };
 }
 
-export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane): CniBackend {
+/** The Kubernetes side, when there is one: why ipamd is not ready yet, and ANNOTATE_POD_IP. */
+export interface BackendKube {
+  kube: IpamdKube;
+  annotatePodIp: boolean;
+}
+
+export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane, k8s?: BackendKube): CniBackend {
+  const waitingFor = () => (node.ready ? undefined : k8s?.kube.waitingFor());
   // the handler passes the names it hashed the host veth name from, so the dataplane names it the same (spec §3.5)
   const plumbing = (pod: PodWiring): PodPlumbing => ({
     ...pod.vethOwner,
@@ -34,7 +43,11 @@ export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane): C
   return {
     async allocate(key: AttachmentKey, pod) {
       const metadata = { ...(pod.podNamespace && { k8sPodNamespace: pod.podNamespace }), ...(pod.podName && { k8sPodName: pod.podName }), interfacesCount: 1 };
+      const waiting = waitingFor();
+      if (waiting) throw new PodnetError('IPAMD_NOT_READY', `ipamd is ${waiting}`, 'the kubelet retries the pod; ipamd keeps trying the API server (its log says why it fails)');
       const { address, saved, heldBefore } = node.assignNow(key, metadata);
+      // not awaited: the pod's network does not wait for the API server, and a failure is only logged (as upstream)
+      if (k8s?.annotatePodIp && pod.podNamespace && pod.podName) void k8s.kube.annotatePod(pod.podNamespace, pod.podName, address.assignment.address);
       return { ...allocationOf(address), saved, heldBefore };
     },
     async lookup(key) {
@@ -43,6 +56,8 @@ export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane): C
     },
     async release(key) {
       const p = await node.release(key);
+      const { k8sPodNamespace: namespace, k8sPodName: name } = p?.assignment.metadata ?? {};
+      if (p && k8s?.annotatePodIp && namespace && name) void k8s.kube.clearPodAnnotation(namespace, name, p.assignment.address);
       return p ? allocationOf(p) : null;
     },
     async attachments(networkName): Promise<HeldAttachment[]> {
@@ -71,7 +86,7 @@ export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane): C
     },
     checkNetns: (netns) => dataplane.checkPodNetns(netns),
     async status(): Promise<BackendStatus> {
-      return node.ready ? { ready: true } : { ready: false, reason: 'ipamd is still initialising the node (IMDS, EC2, checkpoint)' };
+      return node.ready ? { ready: true } : { ready: false, reason: waitingFor() ? `ipamd is ${waitingFor()}` : 'ipamd is still initialising the node (IMDS, EC2, checkpoint)' };
     },
   };
 }

@@ -4,7 +4,8 @@
  */
 import { systemClock, type Clock, type Cloud } from '../ipam/index.js';
 import { createCniHandler, startCniSocketServer, type CniSocketServer } from '../cni/index.js';
-import { formatListenAddress, type ListenAddress } from '../lib/index.js';
+import { kubeConfigSource, loadKubeConfig } from '../k8s/index.js';
+import { formatListenAddress, PodnetError, type ListenAddress } from '../lib/index.js';
 import { createIpamdBackend } from './backend.js';
 import type { Env, PodnetConfig } from '../config/index.js';
 import { createEc2Client, resolveCloudEndpoints, type RetrySettings } from './cloud.js';
@@ -14,6 +15,7 @@ import { ImdsClient } from './imds.js';
 import { startIntrospection } from './introspection.js';
 import { IpamdMetrics, startMetricsEndpoint } from './metrics.js';
 import { describeError, type Log } from './log.js';
+import { IpamdKube } from './kube.js';
 import { IpamdNode } from './node.js';
 import { sdkCloud } from './sdk-cloud.js';
 import { addressOnlyDataplane, linuxDataplane, type NodeDataplane } from './node-dataplane.js';
@@ -32,6 +34,8 @@ export interface StartIpamdOptions {
   retry?: Partial<RetrySettings>;
   /** Replaces the dataplane PODNET_DATAPLANE selects. */
   dataplane?: NodeDataplane;
+  /** Longest wait between attempts to reach the Kubernetes API server (default 5 s); tests shorten it. */
+  kubeMaxBackoffMs?: number;
 }
 
 export interface Ipamd {
@@ -39,6 +43,8 @@ export interface Ipamd {
   metrics: IpamdMetrics;
   /** The SDK cloud ipamd uses (real AWS or the emulator's HTTP endpoint). */
   cloud: Cloud;
+  /** The Kubernetes side, when a kubeconfig or the pod's service account was found. */
+  kube?: IpamdKube;
   socketPath: string;
   /** Where introspection and metrics listen (with the real port when 0 was asked); undefined when disabled. */
   introspection?: ListenAddress;
@@ -61,16 +67,21 @@ export async function startIpamd(o: StartIpamdOptions): Promise<Ipamd> {
   const imds = new ImdsClient({ endpoint: endpoints.imdsEndpoint, timeoutMs: config.httpTimeoutSeconds * 1000 });
   const region = endpoints.region ?? (await imds.instanceFacts()).region;
   const ec2 = createEc2Client({ endpoints, region, metrics, env: o.env, retry: o.retry, requestTimeoutMs: config.httpTimeoutSeconds * 1000, version: config.vpcCniVersion });
-  const eniConfigFile = config.eniConfigFile ? await readEniConfigFile(config.eniConfigFile) : undefined;
+  const kube = startKube(o, log);
+  // with the API server the Node and ENIConfigs come from it; the file is for use without Kubernetes
+  if (kube && config.eniConfigFile) log('warn', `PODNET_ENI_CONFIG_FILE=${config.eniConfigFile} is ignored: the Node and ENIConfigs come from the Kubernetes API server`);
+  const eniConfigFile = config.eniConfigFile && !kube ? await readEniConfigFile(config.eniConfigFile) : undefined;
   const dataplane = o.dataplane ?? (config.dataplane === 'none' ? addressOnlyDataplane() : linuxDataplane(config));
   const cloud = sdkCloud(ec2);
   const node = new IpamdNode({
     config, cloud, imds, metrics, clock, dataplane, log, leakedEniIntervalMs: config.leakedEniIntervalMs, leakedEniMinAgeMs: config.leakedEniMinAgeMs,
     eniSetupRetry: { linkAttempts: ENI_SETUP_ATTEMPTS, linkIntervalMs: config.eniLinkRetryMs, setupAttempts: ENI_SETUP_ATTEMPTS, setupIntervalMs: config.eniSetupRetryMs },
     ...(eniConfigFile && { eniConfigFile }),
+    ...(kube && { kube }),
   });
+  kube?.onChange(() => void node.nodeObjectsChanged().catch((err: unknown) => log('error', `custom networking: ${describeError(err)}`)));
 
-  const closers: (() => Promise<void>)[] = [async () => ec2.destroy()];
+  const closers: (() => Promise<void>)[] = [async () => ec2.destroy(), ...(kube ? [() => kube.stop()] : [])];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch((err: unknown) => log('warn', `shutdown: ${describeError(err)}`));
   };
@@ -89,13 +100,16 @@ export async function startIpamd(o: StartIpamdOptions): Promise<Ipamd> {
         datastores: () => new Map([[0, node.datastore]]),
         eniConfigName: () => node.eniConfigName(),
         nowMs: () => clock.now(),
+        ...(kube && { kubernetes: () => kube.status() }),
       }, () => {});
       closers.push(() => introspection!.close());
     }
-    const backend = createIpamdBackend(node, dataplane);
+    const backend = createIpamdBackend(node, dataplane, kube && { kube, annotatePodIp: config.annotatePodIp });
     socket = await startCniSocketServer(config.cniSocket, createCniHandler(backend, { log: (line) => log('warn', line) }), { status: () => backend.status() });
     closers.push(() => socket!.close());
 
+    // no API server yet: the CNI socket answers not-ready with the reason, and the informers keep trying (never exits)
+    if (kube) await kube.ready();
     const initStarted = performance.now();
     try {
       await metrics.track('nodeInit', () => node.init());
@@ -105,7 +119,8 @@ export async function startIpamd(o: StartIpamdOptions): Promise<Ipamd> {
       throw err;
     }
     node.start();
-    metrics.startupDuration.observe({ success: 'true', with_api_server: 'false', failure_reason: '' }, (performance.now() - started) / 1000);
+    kube?.serve();
+    metrics.startupDuration.observe({ success: 'true', with_api_server: String(kube !== undefined), failure_reason: '' }, (performance.now() - started) / 1000);
     log('info', `listening: CNI ${socket.path}${introspection ? `, introspection ${formatListenAddress(introspection.address)}` : ''}${metricsEndpoint ? `, metrics ${formatListenAddress(metricsEndpoint.address)}/metrics` : ''}`);
   } catch (err) {
     await node.stop().catch(() => undefined);
@@ -118,6 +133,7 @@ export async function startIpamd(o: StartIpamdOptions): Promise<Ipamd> {
     node,
     metrics,
     cloud,
+    ...(kube && { kube }),
     socketPath: socket.path,
     ...(introspection && { introspection: introspection.address }),
     ...(metricsEndpoint && { metricsAddress: metricsEndpoint.address }),
@@ -129,4 +145,20 @@ export async function startIpamd(o: StartIpamdOptions): Promise<Ipamd> {
       return stopping;
     },
   };
+}
+
+/**
+ * The Kubernetes side when the environment names a cluster (KUBECONFIG, or KUBERNETES_SERVICE_HOST/_PORT in a pod),
+ * started at once so that it is trying to reach the API server while the rest starts.
+ */
+function startKube(o: StartIpamdOptions, log: Log): IpamdKube | undefined {
+  if (!kubeConfigSource({ env: o.env })) return undefined;
+  const nodeName = o.config.myNodeName;
+  if (!nodeName) {
+    throw new PodnetError('CONFIG_INVALID', 'MY_NODE_NAME is empty: with a Kubernetes API server ipamd reads its own Node by that name',
+      'set MY_NODE_NAME from the downward API (env valueFrom fieldRef spec.nodeName), as deploy/\'s DaemonSet does');
+  }
+  const kube = new IpamdKube({ kc: loadKubeConfig({ env: o.env }), nodeName, config: o.config, log, ...(o.kubeMaxBackoffMs !== undefined && { maxBackoffMs: o.kubeMaxBackoffMs }) });
+  kube.start();
+  return kube;
 }

@@ -15,7 +15,8 @@ export type EniPlacement = { -readonly [K in 'subnetId' | 'subnetCidr' | 'securi
 export interface EniSubnetChoiceOptions {
   config: PodnetConfig;
   cloud: Cloud;
-  eniConfigFile: EniConfigFile | undefined;
+  /** The Node and ENIConfigs now (the file, or the API server's as last seen). */
+  eniConfigFile: () => EniConfigFile | undefined;
   log: Log;
   vpcId: string;
   availabilityZone: string;
@@ -63,7 +64,8 @@ export class EniSubnetChoice {
 
   /** The ENIConfig this node selects (§5.1): its subnet, which must be in the node's AZ, and its security groups. */
   private async chooseEniConfig(placement: EniPlacement): Promise<void> {
-    const { config, eniConfigFile, availabilityZone } = this.o;
+    const { config, availabilityZone } = this.o;
+    const eniConfigFile = this.o.eniConfigFile();
     if (!eniConfigFile) {
       throw new PodnetError('CONFIG_INVALID', 'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true but no ENIConfig file is given',
         'set PODNET_ENI_CONFIG_FILE to a YAML file with the ENIConfigs and this node\'s labels/annotations');

@@ -115,6 +115,8 @@ export interface IntrospectionSource {
   datastores(): ReadonlyMap<number, Datastore>;
   /** This node's ENIConfig name (spec §5.1). */
   eniConfigName(): string;
+  /** The Kubernetes side's state (podnet's /v1/kubernetes), when ipamd runs with an API server. */
+  kubernetes?(): unknown;
   nowMs(): number;
 }
 
@@ -137,6 +139,10 @@ export function startIntrospection(bind: ListenAddress, source: IntrospectionSou
         return sendJson(res, 200, ipamdEnvSettings(source.config));
       case '/v1/networkutils-env-settings':
         return sendJson(res, 200, networkUtilsEnvSettings(source.config));
+      // podnet's own: whether the API server answers, and what ipamd last saw of its Node (404 without Kubernetes)
+      case '/v1/kubernetes':
+        if (source.kubernetes) return sendJson(res, 200, source.kubernetes());
+        return sendJson(res, 404, { error: 'ipamd runs without a Kubernetes API server (no KUBECONFIG and not in a pod)' });
       default:
         return sendJson(res, 200, { AvailableCommands: introspectionCommands });
     }

@@ -9,9 +9,12 @@ import { Datastore, type Cloud, type Clock, type IpamKey, type IpamMetadata, Poo
 import type { PodnetConfig } from '../config/index.js';
 import { PodnetError } from '../lib/index.js';
 import { lookupInstanceType, maxPods } from '../limits/index.js';
-import { nodeEniConfigName, type EniConfigFile } from './eni-config.js';
+import { nodeEniConfigName, selectEniConfig, type EniConfigFile } from './eni-config.js';
 import { describeEnis, EniSetup, type EniSetupRetry } from './eni-setup.js';
 import { EniSubnetChoice } from './eni-subnet.js';
+import type { IpamdKube } from './kube.js';
+import { SchedulableGate } from './kube-gate.js';
+import { wantedFeatures } from './kube-objects.js';
 import type { ImdsClient, ImdsInstanceFacts } from './imds.js';
 import { LeakedEniSchedule } from './leaked-eni-schedule.js';
 import { describeError, type Log } from './log.js';
@@ -30,6 +33,8 @@ export interface IpamdNodeOptions {
   dataplane: NodeDataplane;
   /** ENIConfigs and the node object (labels, annotations, capacity), standing in for the API server. */
   eniConfigFile?: EniConfigFile;
+  /** The Kubernetes side: the Node and ENIConfigs from the API server (instead of the file), CNINode features. */
+  kube?: IpamdKube;
   leakedEniIntervalMs: number;
   leakedEniMinAgeMs: number;
   eniSetupRetry: EniSetupRetry;
@@ -57,6 +62,8 @@ export class IpamdNode {
   /** CIDRs released to EC2 and when: reconcile ignores them for a while if IMDS still lists them (§4.12). */
   private readonly released = new Map<string, number>();
   private readonly leakedEnis: LeakedEniSchedule;
+  /** The ENIConfig new ENIs use now (custom networking), to act only when the node's choice changes. */
+  private chosenEniConfig = '';
 
   constructor(private readonly o: IpamdNodeOptions) {
     this.config = o.config;
@@ -76,8 +83,48 @@ export class IpamdNode {
 
   /** This node's ENIConfig name (spec §5.1), as /v1/eni-configs reports it. */
   eniConfigName(): string {
-    const node = this.o.eniConfigFile?.node ?? { name: '', labels: {}, annotations: {} };
-    return nodeEniConfigName(node, { annotation: this.config.eniConfigAnnotationDef, label: this.config.eniConfigLabelDef });
+    const node = this.nodeObjects()?.node ?? { name: '', labels: {}, annotations: {} };
+    return nodeEniConfigName(node, this.eniConfigKeys());
+  }
+
+  private eniConfigKeys(): { annotation: string; label: string } {
+    return { annotation: this.config.eniConfigAnnotationDef, label: this.config.eniConfigLabelDef };
+  }
+
+  /** The Node and ENIConfigs: from the API server with Kubernetes, else from PODNET_ENI_CONFIG_FILE. */
+  private nodeObjects(): EniConfigFile | undefined {
+    return this.o.kube ? this.o.kube.objects() : this.o.eniConfigFile;
+  }
+
+  /**
+   * The Node or an ENIConfig changed (Kubernetes): with custom networking the next ENI goes where the node's
+   * ENIConfig says now, as upstream reads MyENIConfig for each new ENI; ENIs already attached stay.
+   */
+  async nodeObjectsChanged(): Promise<void> {
+    const objects = this.nodeObjects();
+    if (!this.config.customNetworkCfg || !this.identity || !this.subnets || !objects) return;
+    let chosen;
+    try {
+      chosen = selectEniConfig(objects, this.eniConfigKeys());
+    } catch (err) {
+      this.o.log('warn', `custom networking: ${describeError(err)}; new ENIs keep the last ENIConfig's subnet until it exists`);
+      return;
+    }
+    const key = JSON.stringify(chosen);
+    if (key === this.chosenEniConfig) return;
+    await this.subnets.choose(this.identity, { refresh: false });
+    this.chosenEniConfig = key;
+    this.o.log('info', `custom networking: new ENIs use ENIConfig ${chosen.name} (${chosen.subnet}${chosen.securityGroups.length ? `, ${chosen.securityGroups.join(', ')}` : ''})`);
+  }
+
+  /** CNINode features (spec §4.14 step 9, §5.2): SecurityGroupsForPods once the trunk has room; CustomNetworking. */
+  private async advertiseFeatures(): Promise<void> {
+    const { kube } = this.o;
+    if (!kube || !this.config.enablePodEni || !this.poolLimits) return;
+    const limits = this.poolLimits;
+    const enis = this.datastore.snapshot(this.o.clock.now()).enis;
+    const trunkRoom = enis.some((e) => e.trunk) || (limits.trunkingCompatible && enis.length < limits.maxEni - limits.unmanagedEnis);
+    await kube.advertise(wantedFeatures({ enablePodEni: true, trunkRoom, customNetworking: this.config.customNetworkCfg, eniConfigName: this.eniConfigName() }));
   }
 
   /** nodeInit (spec §4.14). */
@@ -99,7 +146,7 @@ export class IpamdNode {
     await this.applyHostRules();
 
     const described = await describeEnis(cloud, config.enableImdsOnlyMode ? [] : attached.map((e) => e.eniId));
-    const subnets = new EniSubnetChoice({ config, cloud, eniConfigFile: this.o.eniConfigFile, log, vpcId: primary.vpcId, availabilityZone: facts.availabilityZone, nodeSubnetId: primary.subnetId });
+    const subnets = new EniSubnetChoice({ config, cloud, eniConfigFile: () => this.nodeObjects(), log, vpcId: primary.vpcId, availabilityZone: facts.availabilityZone, nodeSubnetId: primary.subnetId });
     this.subnets = subnets;
     if (config.enableSubnetDiscovery && !config.enableImdsOnlyMode) await subnets.refresh();
     const enis = new EniSetup({ ...this.o, retry: this.o.eniSetupRetry, datastore: this.datastore, instance: facts, subnet: (id) => subnets.subnet(id), stopping: this.stopping.signal });
@@ -108,19 +155,26 @@ export class IpamdNode {
     const managed = card0.filter((e) => isManagedEni(e, described.get(e.eniId), facts, config.manageUntaggedEni));
     for (const eni of managed) await enis.adopt(eni, described.get(eni.eniId), this.o.eniSetupRetry.setupAttempts);
 
-    const nodeMaxPods = this.o.eniConfigFile?.node.capacityPods ?? maxPods(facts.instanceType).maxPods;
+    const nodeMaxPods = this.nodeObjects()?.node.capacityPods ?? maxPods(facts.instanceType).maxPods;
     const limits = poolLimitsFrom(instanceLimits, this.poolConfig, { maxPods: nodeMaxPods, unmanagedEnis: card0.length - managed.length });
     this.poolLimits = limits;
     this.identity = { instanceId: facts.instanceId, networkCard: 0, subnetId: primary.subnetId, subnetCidr: primary.subnetCidr,
       securityGroupIds: [...primary.securityGroupIds].sort(), clusterName: config.clusterName, additionalTags: config.additionalEniTags };
     await subnets.choose(this.identity, { refresh: false });
-    const executor = new PoolExecutor({ cloud, datastore: this.datastore, node: this.identity, clock, prefixDelegation: this.poolConfig.prefixDelegation });
+    const objects = this.nodeObjects();
+    if (config.customNetworkCfg && objects) this.chosenEniConfig = JSON.stringify(selectEniConfig(objects, this.eniConfigKeys()));
+    const executorOptions = { cloud, datastore: this.datastore, node: this.identity, clock, prefixDelegation: this.poolConfig.prefixDelegation };
+    // AWS_MANAGE_ENIS_NON_SCHEDULABLE: only the API server knows the node is unschedulable
+    const kube = this.o.kube;
+    const executor = kube && !config.manageEnisNonSchedulable ? new SchedulableGate(executorOptions, () => kube.unschedulable()) : new PoolExecutor(executorOptions);
     this.state.manager = new PoolManager({ datastore: this.datastore, executor, config: this.poolConfig, limits, clock });
 
     const problem = await this.pods.restore();
     if (problem) this.startupProblems.push(problem);
     if (this.provisioning) await this.freeLeftoverModeCidrs(executor);
     this.updateGauges();
+    // step 9, before pre-scaling takes the free ENI slot the trunk needs
+    if (this.provisioning) await this.guard('tryEnableSecurityGroupsForPods', () => this.advertiseFeatures());
     // handlePreScaling (step 10): one increase before pods are admitted
     if (this.provisioning) await this.runPoolIteration();
     if (config.customNetworkCfg && ipStats(this.datastore.snapshot(clock.now())).totalIps === 0) {
@@ -170,6 +224,7 @@ export class IpamdNode {
     const half = this.poolConfig.timers.poolIntervalMs / 2;
     while (!this.state.stopping) {
       if (!(await this.pause(half))) break;
+      if (this.provisioning) await this.guard('tryEnableSecurityGroupsForPods', () => this.advertiseFeatures());
       if (this.provisioning) await this.guard('updateIPPoolIfRequired', () => this.runPoolIteration());
       if (!(await this.pause(half))) break;
       const sinceAction = this.o.clock.now() - (this.state.manager?.lastPoolActionAt ?? -Infinity);
