@@ -201,6 +201,7 @@ class NodeAgent {
   }
 
   async start(): Promise<void> {
+    await this.stopLeftoverContainers();
     await this.register();
     this.loops.push(this.every(1_000, () => this.postNodeStatus()), this.every(LEASE_RENEW_MS, () => this.renewLease()));
     this.watch = watchObjects<V1Pod>(this.kc, {
@@ -221,6 +222,22 @@ class NodeAgent {
     await Promise.all(this.queues.values());
     // the pods keep running, as a real kubelet's do when it stops; only the restart timers go
     for (const p of this.pods.values()) for (const c of p.containers) clearTimeout(c.restartTimer);
+  }
+
+  /**
+   * Container processes an earlier kubelet of this node started (it exited or was killed): they are not this one's
+   * children, so it cannot see them exit; they are stopped, and the pods' containers start again from the watch.
+   */
+  private async stopLeftoverContainers(): Promise<void> {
+    const podNamespaces = new Set(this.state.pods().filter((p) => p.node === this.node.name).map((p) => p.ns));
+    const leftovers = this.state.procs().filter((p) => p.name.startsWith('pod-') && (p.ns === this.node.ns || podNamespaces.has(p.ns)) && isLabProcess(p.pid, this.state.dir));
+    for (const p of leftovers) {
+      this.log(`stopping ${p.name} (pid ${p.pid}), left by an earlier kubelet`);
+      killGroup(p.pid, 'SIGTERM');
+    }
+    const deadline = Date.now() + 5_000;
+    while (leftovers.some((p) => isLabProcess(p.pid, this.state.dir)) && Date.now() < deadline) await sleep(100);
+    for (const p of leftovers) if (isLabProcess(p.pid, this.state.dir)) killGroup(p.pid, 'SIGKILL');
   }
 
   /** Runs `fn` now and every `ms` until stop(); a failure is logged and the loop goes on. */
@@ -436,7 +453,7 @@ class NodeAgent {
   private async runInitContainers(pod: V1Pod, p: RunningPod): Promise<void> {
     for (const c of p.containers.filter((x) => x.init)) {
       for (;;) {
-        if (p.stopped) return;
+        if (p.stopped || this.stopped) return;
         if (!runsProcess(c.spec)) break;
         const code = await this.runOnce(pod, p, c);
         if (code === 0) break;
@@ -481,7 +498,7 @@ class NodeAgent {
 
   /** Starts a container's process; when it exits it is started again after the backoff, as restartPolicy Always does. */
   private startContainer(pod: V1Pod, p: RunningPod, c: ContainerSlot): void {
-    if (p.stopped) return;
+    if (p.stopped || this.stopped) return;
     const started = nowIso();
     const child = this.spawnContainer(pod, p, c);
     c.child = child;
@@ -496,7 +513,8 @@ class NodeAgent {
         c.run.ready = false;
         c.run.lastExit = { exitCode: code, reason: code === 0 ? 'Completed' : 'Error', startedAt: started, finishedAt: nowIso() };
         resolve();
-        if (p.stopped) return;
+        // a stopped kubelet leaves its pods' processes alone: the next one takes over
+        if (p.stopped || this.stopped) return;
         c.run.restartCount++;
         c.run.waiting = { reason: 'CrashLoopBackOff', message: `back-off ${restartDelayMs(c.run.restartCount) / 1000}s restarting failed container=${c.spec.name} pod=${p.name}_${p.namespace}(${p.uid})` };
         this.log(`pod ${p.namespace}/${p.name} container ${c.spec.name} exited ${code}; restart ${c.run.restartCount} in ${restartDelayMs(c.run.restartCount)} ms`);
@@ -669,15 +687,8 @@ class NodeAgent {
     const child = c.child;
     if (!child?.pid) return;
     const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
-    const signal = (s: NodeJS.Signals) => {
-      try {
-        process.kill(-child.pid!, s);
-      } catch {
-        // gone already
-      }
-    };
-    signal('SIGTERM');
-    const grace = setTimeout(() => signal('SIGKILL'), 5_000);
+    killGroup(child.pid, 'SIGTERM');
+    const grace = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), 5_000);
     await exited;
     clearTimeout(grace);
   }
@@ -740,6 +751,15 @@ class NodeAgent {
     } catch (err) {
       this.log(`event ${reason} for ${meta.namespace}/${meta.name} not recorded: ${describe(err)}`);
     }
+  }
+}
+
+/** Signals a container's process group (it was started detached, as its group's leader). */
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // gone already
   }
 }
 

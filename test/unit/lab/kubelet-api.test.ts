@@ -4,7 +4,8 @@
  * exists and ipamd's CNI socket (the real socket server) answers /ready, runs a pod's init container to completion
  * with its env resolved, keeps a container running and restarts one that exits, gives podnet's containers a
  * kubeconfig whose service-account token RBAC limits, refuses a pod whose lab name does not fit with a Failed status
- * and an Event, and on deletion stops the processes and removes the lab's record.
+ * and an Event, stops what an earlier kubelet of the node left running when started again, and on deletion stops the
+ * processes and removes the lab's record.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -79,7 +80,10 @@ before(async () => {
 });
 
 after(async () => {
+  if (process.env.KUBELET_TEST_LOG) process.stderr.write(logLines.join("\n") + "\n");
   await kubelet?.stop();
+  // whatever a failed test left running (the kubelet leaves its pods' processes to the next kubelet)
+  for (const p of state?.procs() ?? []) if (isAlive(p.pid)) process.kill(-p.pid, 'SIGKILL');
   await ipamd?.close();
   await server.close();
   rmSync(dir, { recursive: true, force: true });
@@ -198,8 +202,18 @@ test("podnet's containers: the init container runs to completion with its env, t
   assert.equal((await asPodnet.listNode()).items.length, 1);
   await assert.rejects(asPodnet.listNamespacedSecret({ namespace: 'kube-system' }), (err: unknown) => err instanceof ApiException && err.code === 403);
 
+  const first = state.procs().find((x) => x.name === 'pod-kube-system-aws-node-abcde-serve')!;
+  assert.ok(first, 'the serve container has a lab process record');
+
+  // a kubelet started again (the first one gone) stops what the first one ran and runs the pod's containers anew
+  await kubelet.stop();
+  kubelet = await startKubelet({ stateDir: state.dir, node: 'priv', log: (l) => logLines.push(l), enterNetns: (_netns, argv) => argv });
+  assert.equal(isAlive(first.pid), false);
+  await eventually('serve started again', () => {
+    const again = state.procs().find((x) => x.name === 'pod-kube-system-aws-node-abcde-serve');
+    return again !== undefined && again.pid !== first.pid && isAlive(again.pid);
+  }, 30_000);
   const serve = state.procs().find((x) => x.name === 'pod-kube-system-aws-node-abcde-serve')!;
-  assert.ok(serve, 'the serve container has a lab process record');
   await core.deleteNamespacedPod({ namespace: 'kube-system', name: 'aws-node-abcde' });
   await eventually('the pod record and its processes gone', () => state.pod('kube-system-aws-node-abcde') === undefined && !isAlive(serve.pid), 15_000);
   assert.equal(existsSync(kubeconfig), false);
