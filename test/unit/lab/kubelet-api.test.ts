@@ -83,7 +83,13 @@ after(async () => {
   if (process.env.KUBELET_TEST_LOG) process.stderr.write(logLines.join("\n") + "\n");
   await kubelet?.stop();
   // whatever a failed test left running (the kubelet leaves its pods' processes to the next kubelet)
-  for (const p of state?.procs() ?? []) if (isAlive(p.pid)) process.kill(-p.pid, 'SIGKILL');
+  for (const p of state?.procs() ?? []) {
+    try {
+      process.kill(-p.pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
   await ipamd?.close();
   await server.close();
   rmSync(dir, { recursive: true, force: true });
