@@ -1,8 +1,8 @@
 // podnet's offline image (src/lab/image.ts): built from this host's node, tools and the built app, imported into a
-// private containerd with `ctr -n k8s.io images import` (no registry), and run: `podnet --version`, the tools the
-// DaemonSet's probes and ipamd use start (their libraries came along), and `podnet init --host-root /host` installs
-// the CNI launcher, plugins and conflist into a temp dir mounted as the host's root. containerd runs in a mount
-// namespace of its own (tmpfs on /run/containerd and /var/lib/cni, as the lab's nodes do), and ctr joins it.
+// private containerd with `ctr images import` (no registry; a node imports into k8s.io), and run: `podnet --version`,
+// the tools the DaemonSet's probes and ipamd use start (their libraries came along), and `podnet init --host-root
+// /host` installs the CNI launcher, plugins and conflist into a temp dir mounted as the host's root. containerd runs
+// in a mount namespace of its own (tmpfs on /run/containerd and /var/lib/cni, as the lab's nodes do); ctr joins it.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,9 @@ const skip = needed.length > 0 ? `needs ${needed.join(', ')}` : !built ? 'needs 
 
 const dir = mkdtempSync(join(tmpdir(), 'podnet-image-test-'));
 const socket = join(dir, 'containerd.sock');
-const NS = 'k8s.io';
+// ctr's namespace for this test alone (a node imports into k8s.io, the CRI plugin's): runc's cgroup directories are
+// named after it, so the test can remove what it left without touching anyone else's
+const NS = 'podnet-image-test';
 let containerd: ChildProcess | undefined;
 const ids: string[] = [];
 
@@ -65,13 +67,13 @@ after(async () => {
     await exited;
     clearTimeout(timer);
   }
-  // runc's cgroup directories for ctr's namespace live outside every namespace: remove the empty ones it left
+  // runc's cgroup directories live outside every namespace: remove the empty ones this namespace left
   for (const hierarchy of existsSync('/sys/fs/cgroup') ? readdirSync('/sys/fs/cgroup') : []) {
-    for (const id of ids) {
+    for (const path of [...ids.map((id) => join(NS, id)), NS]) {
       try {
-        rmdirSync(join('/sys/fs/cgroup', hierarchy, NS, id));
+        rmdirSync(join('/sys/fs/cgroup', hierarchy, path));
       } catch {
-        // absent (runc removed it) or not ours to remove
+        // absent (runc removed it), or not empty
       }
     }
   }
