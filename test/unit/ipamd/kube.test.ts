@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CreateSubnetCommand } from '@aws-sdk/client-ec2';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Node } from '@kubernetes/client-node';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1Node } from '@kubernetes/client-node';
 import { loadConfig } from '../../../src/config/index.js';
 import { startIpamd, type Ipamd } from '../../../src/ipamd/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
@@ -55,6 +57,29 @@ function start(run: Run): Promise<Ipamd> {
   const errors = loaded.problems.filter((p) => p.severity === 'error');
   if (errors.length > 0) throw new Error(errors.map((p) => p.message).join('; '));
   return startIpamd({ env: run.env, config: loaded.config, retry: { throttleBaseMs: 5, transientBaseMs: 5, maxDelayMs: 20 }, kubeMaxBackoffMs: 200, log: (level, line) => run.logs.push(`${level}: ${line}`) });
+}
+
+/**
+ * A kubeconfig with the token of deploy/'s ServiceAccount aws-node, bound to deploy/'s ClusterRole: ipamd then has
+ * only what the manifests grant, so a verb it uses and they miss fails the test as a 403.
+ */
+async function awsNodeKubeconfig(run: Run): Promise<string> {
+  const { readFileSync } = await import('node:fs');
+  const { parseAllDocuments } = await import('yaml');
+  const objects = KubernetesObjectApi.makeApiClient(run.api.kc);
+  for (const doc of parseAllDocuments(readFileSync('deploy/10-rbac.yaml', 'utf8'))) await objects.create(doc.toJS() as KubernetesObject);
+  const token = await run.core.createNamespacedServiceAccountToken({ namespace: 'kube-system', name: 'aws-node', body: { spec: { audiences: [] } } });
+  const kc = new KubeConfig();
+  const cluster = run.api.kc.getCurrentCluster()!;
+  kc.loadFromOptions({
+    clusters: [{ name: 'lab', server: cluster.server, caData: cluster.caData, skipTLSVerify: false }],
+    users: [{ name: 'aws-node', token: token.status!.token }],
+    contexts: [{ name: 'aws-node', cluster: 'lab', user: 'aws-node' }],
+    currentContext: 'aws-node',
+  });
+  const path = join(run.api.dir, 'aws-node.kubeconfig');
+  writeFileSync(path, kc.exportConfig());
+  return path;
 }
 
 function node(extra: Partial<V1Node> & { labels?: Record<string, string>; pods?: string } = {}): V1Node {
@@ -111,10 +136,11 @@ test('no API server at start: not ready with the reason and retrying; then the N
   }
 });
 
-test('custom networking: the ENIConfig the Node\'s label names, from the API server; relabelled, the next ENI goes to the new one', { timeout: 60_000 }, async () => {
+test('custom networking (as aws-node): the ENIConfig the Node\'s label names, from the API server; relabelled, the next ENI goes to the new one', { timeout: 60_000 }, async () => {
   const run = await setUp('t3.small', { AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' });
   let ipamd: Ipamd | undefined;
   try {
+    run.env.KUBECONFIG = await awsNodeKubeconfig(run);
     const subnet = async (cidr: string) => (await run.cloud.ec2.send(new CreateSubnetCommand({ VpcId: run.cloud.vpcId, CidrBlock: cidr, AvailabilityZone: 'us-west-2a' }))).Subnet!.SubnetId!;
     const [a, b] = [await subnet('10.0.64.0/20'), await subnet('10.0.80.0/20')];
     for (const [name, id] of [['pods-a', a], ['pods-b', b]] as const) {
@@ -138,10 +164,11 @@ test('custom networking: the ENIConfig the Node\'s label names, from the API ser
   }
 });
 
-test('ENABLE_POD_ENI advertises SecurityGroupsForPods on the CNINode (others\' features kept); ANNOTATE_POD_IP annotates on ADD and empties on DEL', { timeout: 60_000 }, async () => {
+test('as deploy/\'s aws-node ServiceAccount: ENABLE_POD_ENI advertises SecurityGroupsForPods on the CNINode (others\' features kept); ANNOTATE_POD_IP annotates on ADD and empties on DEL', { timeout: 60_000 }, async () => {
   const run = await setUp('m5.large', { ENABLE_POD_ENI: 'true', ANNOTATE_POD_IP: 'true' });
   let ipamd: Ipamd | undefined;
   try {
+    run.env.KUBECONFIG = await awsNodeKubeconfig(run);
     await run.core.createNode({ body: node() });
     await run.custom.createClusterCustomObject({ ...CNINODES, body: { apiVersion: 'vpcresources.k8s.aws/v1alpha1', kind: 'CNINode', metadata: { name: NODE }, spec: { features: [{ name: 'Other', value: 'x' }] } } });
     await run.core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'web' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } });
@@ -155,6 +182,7 @@ test('ENABLE_POD_ENI advertises SecurityGroupsForPods on the CNINode (others\' f
     await eventually(async () => (await annotation()) === addressOf(add), 'the pod-ips annotation');
     assert.equal((await cniCall(ipamd.socketPath, 'DEL', 'web-sandbox', 'web')).exitCode, 0);
     await eventually(async () => (await annotation()) === '', 'the annotation emptied');
+    assert.deepEqual(run.logs.filter((l) => /403|forbidden/i.test(l)), [], 'the ClusterRole grants what ipamd does');
   } finally {
     await tearDown(run, ipamd);
   }
