@@ -225,6 +225,8 @@ export interface PodView {
   containers: ContainerRun[];
   /** init containers have all completed */
   initialized: boolean;
+  /** every container has exited for good (restartPolicy Never or OnFailure) */
+  finished?: 'Succeeded' | 'Failed';
   now: string;
   /** the conditions as posted before, whose transition times carry over */
   previous?: ReadonlyArray<{ type?: string; status?: string; lastTransitionTime?: unknown }>;
@@ -232,15 +234,15 @@ export interface PodView {
 
 /** The pod's status: Running once its sandbox exists and its init containers are done (Pending before). */
 export function podStatus(v: PodView) {
-  const ready = v.initialized && v.containers.every((c) => c.ready);
+  const ready = v.initialized && !v.finished && v.containers.every((c) => c.ready);
   const condition = (type: string, ok: boolean, reason?: string) => {
     const status = ok ? 'True' : 'False';
     const before = v.previous?.find((c) => c.type === type);
     const lastTransitionTime = before && before.status === status && typeof before.lastTransitionTime === 'string' ? before.lastTransitionTime : v.now;
-    return { type, status, lastProbeTime: null, lastTransitionTime, ...(reason && !ok && { reason }) };
+    return { type, status, lastProbeTime: null, lastTransitionTime, ...(reason && !ok && { reason: v.finished ? 'PodCompleted' : reason }) };
   };
   return {
-    phase: v.initialized ? 'Running' : 'Pending',
+    phase: v.finished ?? (v.initialized ? 'Running' : 'Pending'),
     hostIP: v.hostIP,
     hostIPs: [{ ip: v.hostIP }],
     podIP: v.podIP,
@@ -288,6 +290,19 @@ export function probeCheck(probe: V1Probe | undefined, container: V1Container, p
   if (probe.tcpSocket) return { kind: 'tcp', host: probe.tcpSocket.host ?? podIP, port: port(probe.tcpSocket.port as number | string) };
   if (probe.exec?.command) return { kind: 'exec', argv: probe.exec.command };
   return null;
+}
+
+/**
+ * Whether a container that exited with `exitCode` starts again (restartPolicy, default Always); when none of the
+ * pod's containers will, the pod's phase: Succeeded when all exited 0, else Failed.
+ */
+export function restarts(restartPolicy: string | undefined, exitCode: number): boolean {
+  return restartPolicy === 'Never' ? false : restartPolicy === 'OnFailure' ? exitCode !== 0 : true;
+}
+
+export function finishedPhase(containers: ReadonlyArray<Pick<ContainerRun, 'startedAt' | 'waiting' | 'lastExit'>>): 'Succeeded' | 'Failed' | undefined {
+  if (containers.length === 0 || containers.some((c) => c.startedAt !== null || c.waiting !== null || c.lastExit === null)) return undefined;
+  return containers.every((c) => c.lastExit!.exitCode === 0) ? 'Succeeded' : 'Failed';
 }
 
 /** The kubelet's restart backoff, shortened for the lab (upstream: 10 s doubling to 5 min). */

@@ -31,7 +31,9 @@ import {
   podStatus,
   probeCheck,
   refusedPodStatus,
+  finishedPhase,
   restartDelayMs,
+  restarts,
   runsProcess,
   type ContainerRun,
   type PodEvent,
@@ -84,6 +86,8 @@ interface RunningPod {
   ip: string;
   startTime: string;
   initialized: boolean;
+  /** set when every container exited for good: the watch then sees a finished pod and its sandbox goes */
+  finished?: 'Succeeded' | 'Failed';
   containers: ContainerSlot[];
   kubeconfig: string | null;
   stopped: boolean;
@@ -457,6 +461,12 @@ class NodeAgent {
         if (!runsProcess(c.spec)) break;
         const code = await this.runOnce(pod, p, c);
         if (code === 0) break;
+        if (pod.spec?.restartPolicy === 'Never') {
+          // a failed init container fails a pod that is never restarted, as the kubelet does
+          p.finished = 'Failed';
+          await this.postPod(p);
+          return;
+        }
         c.run.waiting = { reason: 'CrashLoopBackOff', message: `back-off restarting failed init container ${c.spec.name}` };
         c.run.restartCount++;
         await this.postPod(p);
@@ -515,6 +525,13 @@ class NodeAgent {
         resolve();
         // a stopped kubelet leaves its pods' processes alone: the next one takes over
         if (p.stopped || this.stopped) return;
+        if (!restarts(pod.spec?.restartPolicy, code)) {
+          c.run.waiting = null;
+          p.finished = finishedPhase(p.containers.filter((x) => !x.init).map((x) => x.run));
+          this.log(`pod ${p.namespace}/${p.name} container ${c.spec.name} exited ${code}${p.finished ? `; pod ${p.finished}` : ''}`);
+          void this.postPod(p);
+          return;
+        }
         c.run.restartCount++;
         c.run.waiting = { reason: 'CrashLoopBackOff', message: `back-off ${restartDelayMs(c.run.restartCount) / 1000}s restarting failed container=${c.spec.name} pod=${p.name}_${p.namespace}(${p.uid})` };
         this.log(`pod ${p.namespace}/${p.name} container ${c.spec.name} exited ${code}; restart ${c.run.restartCount} in ${restartDelayMs(c.run.restartCount)} ms`);
@@ -702,6 +719,7 @@ class NodeAgent {
       initContainers: p.containers.filter((c) => c.init).map((c) => c.run),
       containers: p.containers.filter((c) => !c.init).map((c) => c.run),
       initialized: p.initialized,
+      ...(p.finished && { finished: p.finished }),
       now: nowIso(),
       previous: p.previous,
     });

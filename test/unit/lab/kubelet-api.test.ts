@@ -142,6 +142,16 @@ test('a hostNetwork pod is Running with the node address and gets a lab record; 
   await eventually('the record gone', () => state.pod('hn') === undefined);
 });
 
+test('a pod that is never restarted Succeeds when its podnet container exits 0, and its record goes', async () => {
+  await core.createNamespacedPod({
+    namespace: 'default',
+    body: { metadata: { name: 'once' }, spec: { nodeName: NODE_NAME, hostNetwork: true, restartPolicy: 'Never', containers: [{ name: 'version', image: 'localhost/podnet:0.1.0', args: ['--version'] }] } },
+  });
+  const p = await waitPod('default', 'once', (x) => x.status?.phase === 'Succeeded', 'Succeeded');
+  assert.equal(p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, 0);
+  await eventually('the finished pod\'s record gone', () => state.pod('once') === undefined);
+});
+
 test("a pod whose lab name does not fit is Failed, with an Event saying why", async () => {
   await core.createNamespace({ body: { metadata: { name: 'team-with-a-long-name' } } });
   await core.createNamespacedPod({ namespace: 'team-with-a-long-name', body: { metadata: { name: 'web-frontend' }, spec: { nodeName: NODE_NAME, containers: [{ name: 'main', image: 'busybox' }] } } });

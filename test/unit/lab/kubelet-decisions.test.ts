@@ -20,7 +20,9 @@ import {
   podnetContainerArgv,
   podStatus,
   probeCheck,
+  finishedPhase,
   restartDelayMs,
+  restarts,
   runsProcess,
   type ContainerRun,
 } from '../../../src/lab/kubelet-pod.js';
@@ -258,4 +260,17 @@ test('pod status: Running with the addresses and conditions once initialized; Pe
   assert.equal(crashing.conditions.find((c) => c.type === 'PodScheduled')!.lastTransitionTime, 't1');
   assert.deepEqual(crashing.containerStatuses[0]!.state, { waiting: { reason: 'CrashLoopBackOff' } });
   assert.equal(crashing.containerStatuses[0]!.restartCount, 2);
+});
+
+test('restartPolicy: Always restarts every exit, OnFailure only failures, Never none; the pod finishes when no container will run again', () => {
+  assert.deepEqual([restarts(undefined, 0), restarts('Always', 0), restarts('OnFailure', 0), restarts('OnFailure', 2), restarts('Never', 1)], [true, true, false, true, false]);
+  const exited = (exitCode: number) => ({ startedAt: null, waiting: null, lastExit: { exitCode, reason: exitCode ? 'Error' : 'Completed', startedAt: 't0', finishedAt: 't1' } });
+  assert.equal(finishedPhase([exited(0), exited(0)]), 'Succeeded');
+  assert.equal(finishedPhase([exited(0), exited(3)]), 'Failed');
+  assert.equal(finishedPhase([exited(0), { startedAt: 't0', waiting: null, lastExit: null }]), undefined);
+  assert.equal(finishedPhase([]), undefined);
+  const done = podStatus({ hostIP: 'h', podIP: 'p', startTime: 't0', now: 't1', initialized: true, finished: 'Succeeded', initContainers: [], containers: [run({ lastExit: exited(0).lastExit })] });
+  assert.equal(done.phase, 'Succeeded');
+  assert.deepEqual(done.containerStatuses[0]!.state, { terminated: { exitCode: 0, reason: 'Completed', startedAt: 't0', finishedAt: 't1', containerID: 'podnet://c/main' } });
+  assert.equal(done.conditions.find((c) => c.type === 'Ready')!.reason, 'PodCompleted');
 });
