@@ -156,7 +156,7 @@ function startKube(o: StartIpamdOptions, log: Log): IpamdKube | undefined {
   const nodeName = o.config.myNodeName;
   if (!nodeName) {
     throw new PodnetError('CONFIG_INVALID', 'MY_NODE_NAME is empty: with a Kubernetes API server ipamd reads its own Node by that name',
-      'set MY_NODE_NAME from the downward API (env valueFrom fieldRef spec.nodeName), as deploy/\'s DaemonSet does');
+      'set MY_NODE_NAME from the downward API (env valueFrom fieldRef spec.nodeName), as deploy/\'s DaemonSet does; or unset KUBECONFIG to run without Kubernetes');
   }
   const kube = new IpamdKube({ kc: loadKubeConfig({ env: o.env }), nodeName, config: o.config, log, ...(o.kubeMaxBackoffMs !== undefined && { maxBackoffMs: o.kubeMaxBackoffMs }) });
   kube.start();
