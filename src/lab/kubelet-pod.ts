@@ -184,6 +184,16 @@ export function runsProcess(container: V1Container): boolean {
   return container.image !== undefined && repository(container.image) === repository(PODNET_IMAGE);
 }
 
+/**
+ * The lab's name of a container's process (its record and logs/NAME.log): the node's ipamd keeps the name lab up gave
+ * it before ipamd came from the DaemonSet (`ipamd-<instance>`, which lab status and the CNI's hints name); any other
+ * is `pod-<pod>-<container>`.
+ */
+export function containerProcessName(instance: string, p: { key: string | null; namespace: string; name: string; hostNetwork: boolean }, container: string, args: readonly string[]): string {
+  if (p.hostNetwork && args[0] === 'ipamd') return `ipamd-${instance}`;
+  return `pod-${p.key ?? `${p.namespace}-${p.name}`.slice(0, 60)}-${container}`;
+}
+
 // ---- status ----
 
 /** What the kubelet knows of one container. */

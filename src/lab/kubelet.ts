@@ -31,6 +31,7 @@ import {
   podStatus,
   probeCheck,
   refusedPodStatus,
+  containerProcessName,
   finishedPhase,
   restartDelayMs,
   restarts,
@@ -138,6 +139,7 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
   const instance = scenario.instances.find((i) => i.name === o.node);
   const ip = primaryAddress(state, node.instanceId);
   if (!instance || !ip) throw new PodnetError('LAB_FAILED', `node ${o.node} has ${!instance ? 'no instance in the scenario' : 'no primary address in the fabric yet'}`, 'the kubelet is started by lab up once the fabric is wired');
+  const scenarioNode = scenario.nodes.find((n) => n.instance === o.node);
   const zone = scenario.subnets.find((s) => s.name === instance.subnet)?.az ?? `${lab.region}a`;
   const nodeName = node.nodeName ?? privateDnsName(ip, lab.region);
   const facts: NodeFacts = {
@@ -147,9 +149,10 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
     zone,
     region: lab.region,
     scenario: basename(lab.scenarioPath, extname(lab.scenarioPath)),
-    labels: scenario.nodes.find((n) => n.instance === o.node)?.labels ?? {},
+    labels: scenarioNode?.labels ?? {},
     internalIp: ip,
-    env: node.env,
+    // the mode max pods depends on: the scenario's settings for the node (its DaemonSet carries them) and the record's
+    env: { ...scenarioNode?.env, ...node.env },
     kernelVersion: release(),
     containerRuntimeVersion: lab.runtime === 'containerd' ? 'containerd://lab' : `podnet-lab://${podnetVersion()}`,
     podnetVersion: podnetVersion(),
@@ -234,7 +237,7 @@ class NodeAgent {
    */
   private async stopLeftoverContainers(): Promise<void> {
     const podNamespaces = new Set(this.state.pods().filter((p) => p.node === this.node.name).map((p) => p.ns));
-    const leftovers = this.state.procs().filter((p) => p.name.startsWith('pod-') && (p.ns === this.node.ns || podNamespaces.has(p.ns)) && isLabProcess(p.pid, this.state.dir));
+    const leftovers = this.state.procs().filter((p) => (p.name.startsWith('pod-') || p.name === `ipamd-${this.node.name}`) && (p.ns === this.node.ns || podNamespaces.has(p.ns)) && isLabProcess(p.pid, this.state.dir));
     for (const p of leftovers) {
       this.log(`stopping ${p.name} (pid ${p.pid}), left by an earlier kubelet`);
       killGroup(p.pid, 'SIGTERM');
@@ -623,7 +626,7 @@ class NodeAgent {
     let argv = [...podnetArgv(), ...args];
     if (this.node.mountHolderPid) argv = inNodeMounts(this.node.mountHolderPid, argv);
     argv = this.enterNetns(p.hostNetwork ? this.node.ns : ns.pod(p.key!), argv);
-    const procName = `pod-${p.key ?? `${p.namespace}-${p.name}`.slice(0, 60)}-${c.spec.name}`;
+    const procName = containerProcessName(this.node.name, p, c.spec.name, args);
     const logPath = this.state.path('logs', `${procName}.log`);
     const fd = openSync(logPath, 'a');
     try {

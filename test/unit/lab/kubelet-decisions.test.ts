@@ -9,6 +9,7 @@ import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { conditionsChanged, leaseObject, microTime, networkReadiness, nodeCapacity, nodeConditions, nodeObject, type NodeFacts } from '../../../src/lab/kubelet-node.js';
 import {
   containerEnv,
+  containerProcessName,
   expandVars,
   hostPathMounts,
   hostPathStandIns,
@@ -273,4 +274,11 @@ test('restartPolicy: Always restarts every exit, OnFailure only failures, Never 
   assert.equal(done.phase, 'Succeeded');
   assert.deepEqual(done.containerStatuses[0]!.state, { terminated: { exitCode: 0, reason: 'Completed', startedAt: 't0', finishedAt: 't1', containerID: 'podnet://c/main' } });
   assert.equal(done.conditions.find((c) => c.type === 'Ready')!.reason, 'PodCompleted');
+});
+
+test("a container's process name: the node's ipamd keeps ipamd-<instance>; others are pod-<pod>-<container>", () => {
+  const awsNode = { key: null, namespace: 'kube-system', name: 'aws-node-x7k2p', hostNetwork: true };
+  assert.equal(containerProcessName('priv', awsNode, 'aws-node', ['ipamd']), 'ipamd-priv');
+  assert.equal(containerProcessName('priv', awsNode, 'aws-vpc-cni-init', ['init', '--bin-dir', '/b']), 'pod-kube-system-aws-node-x7k2p-aws-vpc-cni-init');
+  assert.equal(containerProcessName('priv', { key: 'web', namespace: 'default', name: 'web', hostNetwork: false }, 'main', ['ipamd']), 'pod-web-main');
 });
