@@ -49,7 +49,7 @@ export interface KubeStatus {
 export class IpamdKube {
   private node: NodeObject | undefined;
   private readonly eniConfigs = new Map<string, EniConfig>();
-  private readonly watches: ObjectWatch<never>[] = [];
+  private readonly watches: Array<Pick<ObjectWatch<unknown>, 'stop'>> = [];
   private readonly up = new Map<string, { up: boolean; reason: string }>();
   private connection = { connected: false, reason: 'not started', since: new Date().toISOString() };
   /** Initialisation is done: from then on a lost API server means degraded, not "not ready". */
@@ -74,7 +74,7 @@ export class IpamdKube {
   /** Starts the informers; they keep trying to reach the API server until stop(). */
   start(): void {
     const { kc, nodeName, config } = this.o;
-    const node = watchObjects<NodeObject & { metadata?: { name?: string } }>(kc, {
+    const node = watchObjects<NodeObject>(kc, {
       path: '/api/v1/nodes',
       fieldSelector: `metadata.name=${nodeName}`,
       maxBackoffMs: this.o.maxBackoffMs,
@@ -88,7 +88,7 @@ export class IpamdKube {
       },
       onConnection: (up, reason) => this.connectionChanged('node', up, reason),
     });
-    this.watches.push(node as ObjectWatch<never>);
+    this.watches.push(node);
     const waits: Promise<void>[] = [this.nodeSeen(node)];
     if (config.customNetworkCfg) {
       const eniConfigs = watchObjects<EniConfigObject>(kc, {
@@ -106,7 +106,7 @@ export class IpamdKube {
         },
         onConnection: (up, reason) => this.connectionChanged('eniconfigs', up, reason),
       });
-      this.watches.push(eniConfigs as ObjectWatch<never>);
+      this.watches.push(eniConfigs);
       waits.push(eniConfigs.synced);
     }
     this.known = Promise.all(waits).then(() => undefined);
