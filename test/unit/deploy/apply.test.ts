@@ -1,12 +1,16 @@
 /**
- * deploy/ applied to the lab's API server (in process, on loopback) as `kubectl apply -f deploy/` would create it:
- * every object is accepted, the CRDs serve ENIConfig and CNINode, and the aws-node ServiceAccount's token gets what
- * the ClusterRole grants and a 403 for what it does not.
+ * deploy/ applied to the lab's API server (in process, on loopback): with `kubectl apply -f deploy/` (a second apply
+ * changes nothing stored), and object by object, after which the CRDs serve ENIConfig and CNINode and the aws-node
+ * ServiceAccount's token gets what the ClusterRole grants and a 403 for what it does not.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { kubectlVersions } from '../../e2e/kubectl-harness.js';
 import { raw, startTestServer, type TestServer } from '../k8s-api/client-node-harness.js';
 
 type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
@@ -32,6 +36,25 @@ before(async () => {
   server = await startTestServer();
 });
 after(() => server.close());
+
+const kubectl = kubectlVersions().found.at(-1);
+test('kubectl apply -f deploy/ creates every object; applying again changes nothing stored', { skip: kubectl ? false : 'no kubectl found' }, async () => {
+  const own = await startTestServer();
+  try {
+    // asynchronously: the server answers from this process's event loop
+    const run = async (...args: string[]) => (await promisify(execFile)(kubectl!.path, ['--kubeconfig', own.kubeconfigPath, ...args, '-f', fileURLToPath(deployDir)])).stdout;
+    const versions = async () => (JSON.parse(await run('get', '-o', 'json')) as { items: Array<{ metadata: { name: string; resourceVersion: string } }> })
+      .items.map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`);
+    const created = (await run('apply')).trim().split('\n');
+    assert.equal(created.length, documents.length, created.join('\n'));
+    for (const line of created) assert.match(line, / created$/);
+    const before = await versions();
+    await run('apply');
+    assert.deepEqual(await versions(), before);
+  } finally {
+    await own.close();
+  }
+});
 
 const post = (path: string, body: unknown, token?: string) => raw(server, path, { method: 'POST', body: JSON.stringify(body), ...(token !== undefined && { token }) });
 const get = (path: string, token?: string) => raw(server, path, token !== undefined ? { token } : {});
