@@ -185,12 +185,10 @@ export function runsProcess(container: V1Container): boolean {
 }
 
 /**
- * The lab's name of a container's process (its record and logs/NAME.log): the node's ipamd keeps the name lab up gave
- * it before ipamd came from the DaemonSet (`ipamd-<instance>`, which lab status and the CNI's hints name); any other
- * is `pod-<pod>-<container>`.
+ * The lab's name of a container's process (its record and logs/NAME.log): `pod-<pod>-<container>`, so the old and the
+ * new ipamd of a rollout have records of their own (lab status finds ipamd as `pod-kube-system-aws-node…-aws-node`).
  */
-export function containerProcessName(instance: string, p: { key: string | null; namespace: string; name: string; hostNetwork: boolean }, container: string, args: readonly string[]): string {
-  if (p.hostNetwork && args[0] === 'ipamd') return `ipamd-${instance}`;
+export function containerProcessName(p: { key: string | null; namespace: string; name: string }, container: string): string {
   return `pod-${p.key ?? `${p.namespace}-${p.name}`.slice(0, 60)}-${container}`;
 }
 

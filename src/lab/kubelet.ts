@@ -237,7 +237,7 @@ class NodeAgent {
    */
   private async stopLeftoverContainers(): Promise<void> {
     const podNamespaces = new Set(this.state.pods().filter((p) => p.node === this.node.name).map((p) => p.ns));
-    const leftovers = this.state.procs().filter((p) => (p.name.startsWith('pod-') || p.name === `ipamd-${this.node.name}`) && (p.ns === this.node.ns || podNamespaces.has(p.ns)) && isLabProcess(p.pid, this.state.dir));
+    const leftovers = this.state.procs().filter((p) => p.name.startsWith('pod-') && (p.ns === this.node.ns || podNamespaces.has(p.ns)) && isLabProcess(p.pid, this.state.dir));
     for (const p of leftovers) {
       this.log(`stopping ${p.name} (pid ${p.pid}), left by an earlier kubelet`);
       killGroup(p.pid, 'SIGTERM');
@@ -626,7 +626,7 @@ class NodeAgent {
     let argv = [...podnetArgv(), ...args];
     if (this.node.mountHolderPid) argv = inNodeMounts(this.node.mountHolderPid, argv);
     argv = this.enterNetns(p.hostNetwork ? this.node.ns : ns.pod(p.key!), argv);
-    const procName = containerProcessName(this.node.name, p, c.spec.name, args);
+    const procName = containerProcessName(p, c.spec.name);
     const logPath = this.state.path('logs', `${procName}.log`);
     const fd = openSync(logPath, 'a');
     try {

@@ -276,9 +276,7 @@ test('restartPolicy: Always restarts every exit, OnFailure only failures, Never 
   assert.equal(done.conditions.find((c) => c.type === 'Ready')!.reason, 'PodCompleted');
 });
 
-test("a container's process name: the node's ipamd keeps ipamd-<instance>; others are pod-<pod>-<container>", () => {
-  const awsNode = { key: null, namespace: 'kube-system', name: 'aws-node-x7k2p', hostNetwork: true };
-  assert.equal(containerProcessName('priv', awsNode, 'aws-node', ['ipamd']), 'ipamd-priv');
-  assert.equal(containerProcessName('priv', awsNode, 'aws-vpc-cni-init', ['init', '--bin-dir', '/b']), 'pod-kube-system-aws-node-x7k2p-aws-vpc-cni-init');
-  assert.equal(containerProcessName('priv', { key: 'web', namespace: 'default', name: 'web', hostNetwork: false }, 'main', ['ipamd']), 'pod-web-main');
+test("a container's process name is pod-<pod>-<container> (the lab name, or <namespace>-<name> without one)", () => {
+  assert.equal(containerProcessName({ key: null, namespace: 'kube-system', name: 'aws-node-x7k2p' }, 'aws-node'), 'pod-kube-system-aws-node-x7k2p-aws-node');
+  assert.equal(containerProcessName({ key: 'web', namespace: 'default', name: 'web' }, 'main'), 'pod-web-main');
 });
