@@ -38,6 +38,8 @@ export interface ObjectWatch<T> {
 
 const LIST_TIMEOUT_MS = 30_000;
 const FIRST_BACKOFF_MS = 200;
+/** A watch that ends (or expires) sooner than this counts as a failure for the backoff: no spinning on a server that ends every watch at once. */
+const SHORTEST_HEALTHY_WATCH_MS = 1_000;
 
 interface WatchStatus {
   code?: number;
@@ -132,34 +134,42 @@ export function watchObjects<T extends KubeObjectLike>(kc: KubeConfig, o: WatchO
 
   async function run(): Promise<void> {
     let backoff = 0;
+    let quickExpiries = 0;
+    const longer = () => (backoff = backoff === 0 ? FIRST_BACKOFF_MS : Math.min(maxBackoff, backoff * 2));
     while (!stopped) {
       if (backoff > 0) await sleep(backoff);
       if (stopped) break;
       const controller = new AbortController();
       current = controller;
+      let watchStarted: number | undefined;
       try {
-        if (rv === undefined) {
-          rv = await list(controller.signal);
-          backoff = 0;
-          if (stopped) break;
-        }
+        if (rv === undefined) rv = await list(controller.signal);
+        if (stopped) break;
         // a clean end (the server's timeoutSeconds) goes on from the last version seen, without a relist
-        await watch(rv, controller, () => {
-          report(true, `watching ${o.path}`);
-          backoff = 0;
-        });
+        watchStarted = Date.now();
+        await watch(rv, controller, () => report(true, `watching ${o.path}`));
       } catch (err) {
         if (stopped) break;
-        const expired = err instanceof KubeRequestError && isExpired(err.status, err.reason);
-        if (expired) {
-          // what changed meanwhile is no longer in the server's window: relist now, and diff
+        if (err instanceof KubeRequestError && isExpired(err.status, err.reason)) {
+          // what changed meanwhile is no longer in the server's window: relist and diff — at once, unless the
+          // watches keep expiring as soon as they start
           rv = undefined;
+          const quick = watchStarted === undefined || Date.now() - watchStarted < SHORTEST_HEALTHY_WATCH_MS;
+          quickExpiries = quick ? quickExpiries + 1 : 0;
+          if (quickExpiries > 1) longer();
+          else backoff = 0;
           continue;
         }
         // a dropped connection or a refusal: try again after a backoff, from the last version seen (a server that
         // restarted meanwhile answers 410, and the informer relists then)
         report(false, err instanceof Error ? err.message : String(err));
-        backoff = backoff === 0 ? FIRST_BACKOFF_MS : Math.min(maxBackoff, backoff * 2);
+      }
+      // a watch that lasted is health: the backoff starts over; one that ended at once (or never opened) grows it
+      if (watchStarted !== undefined && Date.now() - watchStarted >= SHORTEST_HEALTHY_WATCH_MS) {
+        backoff = 0;
+        quickExpiries = 0;
+      } else {
+        longer();
       }
     }
   }
