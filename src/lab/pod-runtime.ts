@@ -42,7 +42,7 @@ async function callCni(node: NodeRecord, command: 'ADD' | 'DEL', containerId: st
     } catch {
       detail ||= (err as Error).message;
     }
-    throw new PodnetError('LAB_FAILED', `CNI ${command} for pod ${pod.name} on ${node.name} failed: ${detail}`, `see ${join(node.dir, 'log')} and ${node.dir}/../../logs/ipamd-${node.name}.log`);
+    throw new PodnetError('LAB_FAILED', `CNI ${command} for pod ${pod.name} on ${node.name} failed: ${detail}`, `see ipamd.log and plugin.log in ${join(node.dir, 'log')}`);
   }
   if (command === 'DEL') return { ip: null };
   const result = JSON.parse(stdout) as { ips?: Array<{ address: string }> };
