@@ -126,3 +126,32 @@ test('stop() ends a watch that is retrying, and no callback comes after it', asy
     await server.start().catch(() => undefined);
   }
 });
+
+test('a server that ends every watch as soon as it opens is not hammered: the backoff grows', async () => {
+  const { createServer } = await import('node:http');
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  let watches = 0;
+  const odd = createServer((req, res) => {
+    const watching = new URL(req.url!, 'http://x').searchParams.get('watch') === 'true';
+    if (watching) watches++;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(watching ? '' : JSON.stringify({ items: [], metadata: { resourceVersion: '1' } }));
+  });
+  await new Promise<void>((r) => odd.listen(0, '127.0.0.1', r));
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'odd', server: `http://127.0.0.1:${(odd.address() as { port: number }).port}`, skipTLSVerify: true }],
+    users: [{ name: 'u' }],
+    contexts: [{ name: 'odd', cluster: 'odd', user: 'u' }],
+    currentContext: 'odd',
+  });
+  const w = watchObjects(kc, { path: '/api/v1/configmaps', maxBackoffMs: 5_000, onEvent: () => undefined });
+  try {
+    await w.synced;
+    await sleep(2_000);
+    // 200 + 400 + 800 ms of backoff fit in 2 s: a handful of watches, not thousands
+    assert.ok(watches >= 2 && watches <= 6, `${watches} watches in 2 s`);
+  } finally {
+    await w.stop();
+    await new Promise((r) => odd.close(r));
+  }
+});
