@@ -6,12 +6,12 @@
  */
 import { describeProblem, loadConfig, parseDaemonSetEnv, unresolvedProblems } from '../config/index.js';
 import type { Container, KubeDaemonSet } from './control-plane-types.js';
-import { PODNET_IMAGE } from './image.js';
+import { isPodnetImage } from './image.js';
 
 /** The template's errors as `podnet config` words them; empty when it runs no podnet container, or a valid one. */
 export function templateConfigProblems(ds: KubeDaemonSet): string[] {
   const spec = ds.spec.template.spec;
-  const podnet = (c: Container) => c.image === PODNET_IMAGE;
+  const podnet = (c: Container) => isPodnetImage(c.image);
   const main = spec.containers.find((c) => podnet(c) && c.name === 'aws-node') ?? spec.containers.find(podnet);
   if (!main) return [];
   const init = (spec.initContainers ?? []).find((c) => podnet(c) && c.name === 'aws-vpc-cni-init');

@@ -15,6 +15,12 @@ import { PodnetError, run } from '../lib/index.js';
 /** The image deploy/ names; its tag is package.json's version (a unit test keeps them equal). */
 export const PODNET_IMAGE = 'localhost/podnet:0.1.0';
 
+/** Whether an image reference names podnet's repository, at any tag or digest (a DaemonSet moved to another version still runs podnet). */
+export function isPodnetImage(image: string | undefined): boolean {
+  const repository = (ref: string) => ref.replace(/(:[^/:]+)?(@.*)?$/, '');
+  return image !== undefined && repository(image) === repository(PODNET_IMAGE);
+}
+
 /** src/lab/ and dist/lab/ are both two levels below the package. */
 const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
 
