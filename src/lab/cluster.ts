@@ -5,8 +5,9 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject, type V1DaemonSet, type V1EnvVar, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1DaemonSet, type V1EnvVar, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import type { Ec2Facts } from '../ec2/index.js';
 import { PodnetError } from '../lib/index.js';
@@ -26,6 +27,9 @@ export function labKubeConfig(lab: LabRecord): KubeConfig {
   kc.loadFromFile(lab.kubeconfig);
   return kc;
 }
+
+/** deploy/ at the repository's root (from src/lab and from dist/lab alike). */
+export const DEPLOY_DIR = fileURLToPath(new URL('../../deploy/', import.meta.url));
 
 /** Every document of every .yaml/.yml file in `dir` (sorted by file name: CRDs and RBAC before what uses them). */
 export function loadManifests(dir: string): KubernetesObject[] {
@@ -102,6 +106,31 @@ export function labObjects(manifests: KubernetesObject[], nodes: LabNodeSettings
   const base = manifests.find(isAwsNode) as V1DaemonSet | undefined;
   if (!base) throw new PodnetError('LAB_FAILED', 'deploy/ has no DaemonSet named aws-node', 'the lab runs ipamd from deploy/\'s aws-node DaemonSet; restore it');
   return [...manifests.filter((o) => !isAwsNode(o)), ...labDaemonSets(base, nodes, defaults), ...eniConfigs];
+}
+
+/**
+ * `kubectl set env daemonset -n kube-system NAME K=V…` through the API (the strategic merge patch kubectl sends, on
+ * the first container), then waits for the rollout: every scheduled pod updated and ready, as `kubectl rollout status`.
+ */
+export async function setDaemonSetEnv(kc: KubeConfig, name: string, env: Record<string, string>, timeoutMs = 180_000): Promise<void> {
+  const apps = kc.makeApiClient(AppsV1Api);
+  const namespace = 'kube-system';
+  const current = await apps.readNamespacedDaemonSet({ name, namespace });
+  const container = current.spec!.template.spec!.containers[0]!.name;
+  const body = { spec: { template: { spec: { containers: [{ name: container, env: Object.entries(env).map(([k, v]) => ({ name: k, value: v })) }] } } } };
+  const patched = await apps.patchNamespacedDaemonSet({ name, namespace, body }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+  const generation = patched.metadata?.generation ?? 0;
+  await waitForApi(`daemonset ${namespace}/${name} rolled out`, timeoutMs, async () => {
+    const ds = await apps.readNamespacedDaemonSet({ name, namespace });
+    const st = ds.status;
+    const done = st && (st.observedGeneration ?? 0) >= generation && (st.updatedNumberScheduled ?? 0) === st.desiredNumberScheduled && st.numberReady === st.desiredNumberScheduled && (st.numberAvailable ?? 0) === st.desiredNumberScheduled;
+    return done ? { done: undefined } : { seen: `${st?.updatedNumberScheduled ?? 0} of ${st?.desiredNumberScheduled ?? '?'} updated, ${st?.numberReady ?? 0} ready` };
+  });
+}
+
+/** A node's ipamd process: the aws-node container of an aws-node DaemonSet's pod, which its kubelet names so. */
+export function isIpamdProcess(proc: { name: string; ns: string }, node: { ns: string }): boolean {
+  return proc.ns === node.ns && /^pod-kube-system-aws-node.*-aws-node$/.test(proc.name);
 }
 
 // ---- pods ----
@@ -236,6 +265,13 @@ export async function deletePod(kc: KubeConfig, namespace: string, name: string,
       throw err;
     }
   });
+}
+
+/** The pod whose lab name is `key`: default/<key>, or <namespace>-<name> as the kubelet names the others. */
+export async function podByKey(kc: KubeConfig, key: string): Promise<{ namespace: string; name: string } | undefined> {
+  const pods = await kc.makeApiClient(CoreV1Api).listPodForAllNamespaces();
+  const ids = pods.items.map((p) => ({ namespace: p.metadata!.namespace!, name: p.metadata!.name! }));
+  return ids.find((p) => p.namespace === 'default' && p.name === key) ?? ids.find((p) => `${p.namespace}-${p.name}` === key);
 }
 
 /** Node readiness and pod phases as the API server has them; null fields when it cannot be reached. */

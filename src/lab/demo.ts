@@ -5,7 +5,9 @@
  * each node's podnet renders), and a real probe confirms it.
  */
 import { explainFlow, type AttachedEni, type ExplainHop, type ExplainVerdict, type Explanation, type World } from '../explain/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PodnetError } from '../lib/index.js';
+import { labKubeConfig, setDaemonSetEnv } from './cluster.js';
 import { labDown, labUp, type Progress } from './lab.js';
 import { grownCounters, readDropCounters, sourceCheckDrops, type DropCounter } from './drops.js';
 import { labWorld } from './explain-world.js';
@@ -40,6 +42,11 @@ export interface DemoCheck {
 export interface DemoCase {
   title: string;
   checks: DemoCheck[];
+  /**
+   * The seeds' `kubectl set env daemonset -n kube-system aws-node K=V`: the checks run before it, and again once the
+   * DaemonSet rolled ipamd on its nodes (explain then reads the new ipamd's env). Last: it leaves the lab so.
+   */
+  setEnv?: Record<string, string>;
 }
 
 export const demoCases: DemoCase[] = [
@@ -85,6 +92,8 @@ export const demoCases: DemoCase[] = [
   // custom networking: web-cn's address is in the VPC's secondary block 100.64.0.0/16; the node's SNAT chain returns
   // for every VPC block, so the primary block sees the pod's own address and only the internet the node's
   { title: 'custom networking, pod in 100.64.0.0/16', checks: [{ from: 'web-cn', to: 'web-priv' }, { from: 'web-cn', to: 'inet' }] },
+  // priv runs the shared aws-node DaemonSet: SNAT to its address until the set env, then the peer sees the pod's own
+  { title: 'kubectl set env aws-node EXTERNALSNAT=true', checks: [{ from: 'web-priv', to: 'peer-host' }], setEnv: { AWS_VPC_K8S_CNI_EXTERNALSNAT: 'true' } },
 ];
 
 /** A few words naming an address of the world: `node pub-ip's public IP`, `pod's own`, `NAT gateway nat-a's EIP`. */
@@ -145,6 +154,21 @@ function observed(r: ProbeResult, drops: number | null, grew: readonly DropCount
 
 /** Runs one case's checks against a lab that is up (the default scenario's names). */
 export async function runDemoCase(stateDir: string, c: DemoCase, progress: Progress = () => {}): Promise<DemoRow[]> {
+  if (!c.setEnv) return runChecks(stateDir, c, c.title, progress);
+  const before = await runChecks(stateDir, c, `${c.title}: before`, progress);
+  const lab = new LabState(stateDir).readLab()!;
+  progress(`kubectl set env daemonset -n kube-system aws-node ${Object.entries(c.setEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  await setDaemonSetEnv(labKubeConfig(lab), 'aws-node', c.setEnv);
+  // the new ipamd is Ready before it has rewritten the node's rules at most a moment: a failed check is asked again
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const after = await runChecks(stateDir, c, `${c.title}: after`, progress);
+    if (after.every((r) => r.pass) || Date.now() > deadline) return [...before, ...after];
+    await sleep(1000);
+  }
+}
+
+async function runChecks(stateDir: string, c: DemoCase, title: string, progress: Progress): Promise<DemoRow[]> {
   const rows: DemoRow[] = [];
   const plan = new LabState(stateDir).readLab()!.plan;
   const router = plan.vpcs[0]!.router;
@@ -160,7 +184,7 @@ export async function runDemoCase(stateDir: string, c: DemoCase, progress: Progr
     const filterCounted = expect.droppedByFilter === undefined || grew.some((g) => g.counter === expect.droppedByFilter);
     const dropMatches = (drops === null || drops > 0) && filterCounted;
     const pass = expect.verdict !== 'unknown' && (expect.saw === null ? !result.delivered && dropMatches : result.delivered && result.saw === expect.saw);
-    rows.push({ case: `${c.title}: ${expect.from} → ${expect.to}`, expected: expect.describe, observed: observed(result, drops, grew), pass });
+    rows.push({ case: `${title}: ${expect.from} → ${expect.to}`, expected: expect.describe, observed: observed(result, drops, grew), pass });
   }
   return rows;
 }

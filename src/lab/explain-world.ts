@@ -3,14 +3,16 @@
  * with the settings its ipamd runs with (its env, read by the config module) and the iptables it finds, and every
  * lab endpoint by the name `lab probe` accepts.
  */
+import { readFileSync } from 'node:fs';
 import { loadConfig } from '../config/index.js';
 import { detectConnmarkBackend, detectRandomFully } from '../dataplane/index.js';
 import { nodeSettingsOf, type Endpoint, type NodeView, type World } from '../explain/index.js';
 import { PodnetError } from '../lib/index.js';
+import { isIpamdProcess } from './cluster.js';
 import { labEndpoints } from './endpoints.js';
 import { requireLab } from './lab.js';
 import { instanceEniLink, labModel } from './render.js';
-import { LabState, type FabricStatus, type LabRecord, type PodRecord } from './state.js';
+import { LabState, isLabProcess, type FabricStatus, type LabRecord, type NodeRecord, type PodRecord } from './state.js';
 
 /** What the nodes' iptables is, as ipamd detects it (`iptables --version`): every lab node runs the host's binary. */
 export interface NodeIptables {
@@ -48,7 +50,25 @@ export async function labExplainSource(stateDir: string): Promise<{ world: World
   const lab = requireLab(state);
   const fabric = state.readFabric();
   if (!fabric) throw new PodnetError('LAB_FAILED', `the lab's fabric controller has published no state in ${stateDir}`, 'wait a moment and try again; see podnet lab status');
-  return { world: buildLabWorld(lab, fabric, state.pods(), await nodeIptables()), defaultPort: lab.plan.echoPort };
+  const nodes = Object.fromEntries(Object.entries(lab.nodes).map(([name, n]) => [name, { ...n, env: runningIpamdEnv(state, n) ?? n.env }]));
+  return { world: buildLabWorld({ ...lab, nodes }, fabric, state.pods(), await nodeIptables()), defaultPort: lab.plan.echoPort };
+}
+
+/**
+ * The environment of the node's running ipamd — the aws-node container its kubelet started from the DaemonSet, so
+ * after `kubectl set env` it is the new template's — or undefined when none runs (the record's env stands in).
+ */
+function runningIpamdEnv(state: LabState, node: NodeRecord): Record<string, string> | undefined {
+  for (const p of state.procs().filter((x) => isIpamdProcess(x, node))) {
+    if (!isLabProcess(p.pid, state.dir)) continue;
+    try {
+      const entries = readFileSync(`/proc/${p.pid}/environ`, 'latin1').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]);
+      return Object.fromEntries(entries);
+    } catch {
+      // it exited meanwhile: the next one, or the record
+    }
+  }
+  return undefined;
 }
 
 /** The nodes' iptables, detected once per process (two `iptables --version` runs): every lab node runs the host's binary. */

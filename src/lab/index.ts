@@ -16,7 +16,7 @@ export { runController } from './controller.js';
 export { runKubelet, startKubelet, type Kubelet, type KubeletOptions } from './kubelet.js';
 export { runControlPlane, type ControlPlaneRunOptions } from './control-plane-run.js';
 export { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
-export { DEFAULT_STATE_DIR, LabState, type PodRecord, type LabRecord } from './state.js';
+export { DEFAULT_STATE_DIR, LabState, isLabProcess, type PodRecord, type LabRecord } from './state.js';
 export { runDemo, runDemoCase, runDemoCases, demoCases, demoExpectations, type DemoRow, type DemoCase, type DemoCheck } from './demo.js';
 export { containerdMissing, labCgroupParent, renderContainerdConfig, type RuntimeChoice, type LabRuntime } from './containerd.js';
 export { connectCri, type CriClient, type PodSandboxConfig, type PodSandboxStatus, type PodSandboxDetails } from './cri/client.js';

@@ -1,23 +1,25 @@
 /**
- * The lab's lifecycle: `lab up` builds the fixed fabric, starts the EC2/IMDS emulator and the fabric controller in
- * the aws namespace, waits for EC2's instances to be wired, starts ipamd per node and the echo services, and creates
- * the scenario's pods through the CNI; `lab down` removes everything, from the records or by name prefix.
+ * The lab's lifecycle: `lab up` builds the fixed fabric, starts the EC2/IMDS emulator, the Kubernetes API server (and
+ * the relays kubectl on the host reaches it through) and the fabric controller in the aws namespace, waits for EC2's
+ * instances to be wired, creates deploy/ and the ENIConfigs through the API, starts the control plane and a kubelet
+ * per node (ipamd comes from the aws-node DaemonSet), the echo services, and the scenario's pods as Pod objects;
+ * `lab pod add/del` create and delete Pod objects; `lab down` removes everything, from the records or by name prefix.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { stringify as toYaml } from 'yaml';
 import { eniRouteTable } from '../dataplane/index.js';
 import type { Ec2Facts } from '../ec2/index.js';
 import { eniHolding, privateDnsName, topologyRegion } from '../vpc/index.js';
 import { PodnetError, checkCreatablePath, run, writeFileAtomicSync } from '../lib/index.js';
 import { ipBatch, listNetns, setSysctls } from './apply.js';
-import { buildSandboxImage, chooseRuntime, removeLabCgroups, inNodeMounts, startNodeContainerd, startNodeMounts, type RuntimeChoice } from './containerd.js';
-import { hostKubeconfig } from './cluster.js';
+import { buildSandboxImage, chooseRuntime, removeLabCgroups, startNodeContainerd, startNodeMounts, type RuntimeChoice } from './containerd.js';
+import { DEPLOY_DIR, applyObjects, createPod, deletePod, podByKey, eniConfigObjects, hostKubeconfig, labKubeConfig, labObjects, labPodObject, loadManifests, nodeReady, waitForApi } from './cluster.js';
 import { writeEchoScript } from './echo.js';
 import { primaryAddressOf } from './endpoints.js';
 import { IMDS_ADDRESS, NS_PREFIX, LINK_PREFIX, ns, planFabric, renderFixedFabric } from './plan.js';
-import { podRuntime, type PodRuntime } from './pod-runtime.js';
 import { renderIgwNat } from './render.js';
 import { defaultScenarioPath, eniIndexProblem, loadScenario, type Scenario } from './scenario.js';
 import { DEFAULT_STATE_DIR, LabState, isLabProcess, podnetArgv, startProcess, type LabRecord, type NodeRecord, type PodRecord, type ProcRecord } from './state.js';
@@ -185,12 +187,25 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
       state.path('logs', 'controller.log'),
     );
 
-    progress('starting ipamd on every node');
+    progress('preparing the nodes');
     const facts = state.readFabric()!.facts;
     for (const node of scenario.nodes) {
-      lab.nodes[node.instance] = await startNode(state, lab, scenario, node, facts, runtime);
+      lab.nodes[node.instance] = await prepareNode(state, lab, scenario, node, facts, runtime);
     }
     state.writeLab(lab);
+
+    // what kubectl shows is what runs: ipamd comes from deploy/'s DaemonSet (one per node with settings of its own)
+    progress('creating deploy/ (CRDs, RBAC, the aws-node DaemonSets) and the ENIConfigs through the API server');
+    const kc = labKubeConfig(lab);
+    const nodeSettings = scenario.nodes.map((n) => ({ instance: n.instance, nodeName: lab.nodes[n.instance]!.nodeName!, env: n.env }));
+    await applyObjects(kc, labObjects(loadManifests(DEPLOY_DIR), nodeSettings, labNodeDefaults, eniConfigObjects(scenario, facts)));
+
+    progress('starting the control plane (scheduler, DaemonSet controller) and a kubelet per node');
+    startProcess(state, { name: 'control-plane', ns: ns.aws, argv: [...podnetArgv(), 'lab', 'control-plane', '--state-dir', state.dir] });
+    for (const node of Object.values(lab.nodes)) {
+      // in the node's network namespace but the host's mounts: the pods' namespaces it makes must be the host's
+      startProcess(state, { name: `kubelet-${node.name}`, ns: node.ns, keepHostSys: true, argv: [...podnetArgv(), 'lab', 'kubelet', '--state-dir', state.dir, '--node', node.name] });
+    }
 
     progress('starting the echo services');
     for (const h of [...plan.internetHosts, ...plan.onPremHosts]) startEcho(state, h.ns, h.name, plan.echoPort, echoPath);
@@ -200,16 +215,12 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
       await waitFor(`the echo service in ${n} starting`, 20_000, () => (existsSync(echoReadyFile(state, n)) ? true : undefined), echoLog(state, n));
     }
 
-    progress('waiting for ipamd');
-    for (const node of Object.values(lab.nodes)) {
-      const proc = state.procs().find((p) => p.name === `ipamd-${node.name}`)!;
-      await waitFor(`ipamd on ${node.name} opening its CNI socket`, 90_000, () => {
-        if (!isLabProcess(proc.pid, state.dir)) throw new PodnetError('LAB_FAILED', `ipamd on ${node.name} exited: ${logTail(proc.log)}`, `see ${proc.log}`);
-        return existsSync(node.socket) ? true : undefined;
-      }, proc.log);
-    }
+    progress('waiting for every node to be Ready (its kubelet registered it and ipamd from the DaemonSet answers)');
+    await waitForNodesReady(state, kc, Object.values(lab.nodes));
 
     if (runtime === 'containerd') {
+      // after the nodes are Ready: containerd links the conflist's plugins, which the aws-node init container wrote
+      // (ipamd's pods are hostNetwork: the kubelets run them without containerd, and wait for it for the others)
       progress('starting containerd on every node');
       const image = await buildSandboxImage(state);
       for (const node of Object.values(lab.nodes)) {
@@ -218,10 +229,15 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
       }
     }
 
-    for (const pod of scenario.pods) {
-      progress(`creating pod ${pod.name} on ${pod.node}`);
-      await podAdd({ stateDir: state.dir, node: pod.node, name: pod.name, hostNetwork: pod.hostNetwork, eni: pod.eni });
-    }
+    // the nodes side by side, each node's pods in the scenario's order (as its kubelet would take them)
+    await Promise.all(
+      Object.keys(lab.nodes).map(async (node) => {
+        for (const pod of scenario.pods.filter((p) => p.node === node)) {
+          progress(`creating pod ${pod.name} on ${pod.node}`);
+          await podAdd({ stateDir: state.dir, node: pod.node, name: pod.name, hostNetwork: pod.hostNetwork, eni: pod.eni });
+        }
+      }),
+    );
     return lab;
   } catch (err) {
     // A half-built lab must not outlive the failed command (a later `lab up` would refuse to start): remove it, as
@@ -254,7 +270,8 @@ async function waitForBanner<T extends object>(state: LabState, proc: ProcRecord
   );
 }
 
-async function startNode(
+/** A node's record and directories; its ipamd comes later, from the aws-node DaemonSet through its kubelet. */
+async function prepareNode(
   state: LabState,
   lab: LabRecord,
   scenario: Scenario,
@@ -265,6 +282,7 @@ async function startNode(
   const dir = state.path('nodes', node.instance);
   // `cni install` creates only the last component of --bin-dir and --conf-dir: their parent comes first
   for (const sub of ['log', 'cni']) mkdirSync(join(dir, sub), { recursive: true });
+  const eniConfigFile = join(dir, 'eni-config.yaml');
   const record: NodeRecord = {
     name: node.instance,
     instanceId: lab.instances[node.instance]!,
@@ -275,21 +293,17 @@ async function startNode(
     socket: join(dir, 'ipamd.sock'),
     binDir: join(dir, 'cni', 'bin'),
     confDir: join(dir, 'cni', 'net.d'),
-    // every path of this node under its own directory: nodes share one mount namespace
+    // the node's settings (the kubelet sizes the node by them) and every path of this node under its own directory:
+    // nodes share one mount namespace, so the kubelet gives the node's containers these paths
     env: {
       ...labNodeDefaults,
       AWS_VPC_K8S_CNI_BACKING_STORE: join(dir, 'ipam.json'),
       AWS_VPC_K8S_PLUGIN_LOG_FILE: join(dir, 'log', 'plugin.log'),
       AWS_VPC_K8S_CNI_LOG_FILE: join(dir, 'log', 'ipamd.log'),
+      PODNET_ENI_CONFIG_FILE: eniConfigFile,
       ...node.env,
     },
   };
-  // the node's init step, as upstream's init container: CNI files, then rp_filter and tcp_early_demux on its primary ENI
-  await run([...podnetArgv(), 'init', '--bin-dir', record.binDir, '--conf-dir', record.confDir, '--socket', record.socket], {
-    netns: record.ns,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...record.env, AWS_EC2_METADATA_SERVICE_ENDPOINT: lab.imdsUrl },
-  });
-  const eniConfigFile = join(dir, 'eni-config.yaml');
   const subnetId = (name: string) => subnets.find((s) => s.name === name)?.id ?? name;
   const groupIds = (names: string[]) => names.map((g) => securityGroups.find((x) => x.name === g)?.id ?? g);
   writeFileSync(
@@ -300,25 +314,29 @@ async function startNode(
     }),
   );
   if (runtime === 'containerd') record.mountHolderPid = await startNodeMounts(state, record);
-  startProcess(state, {
-    name: `ipamd-${node.instance}`,
-    ns: record.ns,
-    argv: record.mountHolderPid ? inNodeMounts(record.mountHolderPid, [...podnetArgv(), 'ipamd']) : [...podnetArgv(), 'ipamd'],
-    env: {
-      ...record.env,
-      // explicit endpoints: the VPC-internal EC2 endpoint and IMDS over the primary ENI, never AWS's defaults
-      AWS_ENDPOINT_URL_EC2: lab.ec2Url,
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: lab.imdsUrl,
-      AWS_REGION: lab.region,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      PODNET_CNI_SOCKET: record.socket,
-      PODNET_ENI_CONFIG_FILE: eniConfigFile,
-      PODNET_METRICS_BIND_ADDRESS: '127.0.0.1:61678',
-      INTROSPECTION_BIND_ADDRESS: '127.0.0.1:61679',
-    },
-  });
   return record;
+}
+
+/** Every node's Node Ready (the kubelet's condition: its conflist written and ipamd's /ready 200); a gone kubelet fails at once. */
+async function waitForNodesReady(state: LabState, kc: KubeConfig, nodes: NodeRecord[]): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  await waitForApi('every node Ready', 180_000, async () => {
+    for (const n of nodes) {
+      const kubelet = state.procs().find((p) => p.name === `kubelet-${n.name}`);
+      if (kubelet && !isLabProcess(kubelet.pid, state.dir)) throw new PodnetError('LAB_FAILED', `the kubelet of ${n.name} exited: ${logTail(kubelet.log)}`, `see ${kubelet.log}`);
+    }
+    const listed = await core.listNode();
+    const pending = nodes.filter((n) => {
+      const node = listed.items.find((x) => x.metadata?.name === n.nodeName);
+      return !node || !nodeReady(node).ready;
+    });
+    if (pending.length === 0) return { done: undefined };
+    const why = (n: NodeRecord) => {
+      const node = listed.items.find((x) => x.metadata?.name === n.nodeName);
+      return node ? nodeReady(node).reason : 'not registered yet';
+    };
+    return { seen: pending.map((n) => `${n.name}: ${why(n)}`).join('; ') };
+  });
 }
 
 function echoReadyFile(state: LabState, netns: string): string {
@@ -393,23 +411,22 @@ export async function podAdd(opts: PodAddOptions): Promise<PodRecord> {
     const problem = eniIndexProblem(node.instanceType, opts.eni);
     if (problem) throw new PodnetError('USAGE', `--eni ${opts.eni}: ${problem}`, 'pick one of the ENIs named above, or a node of a larger instance type');
   }
-  if (opts.hostNetwork) {
-    const pod: PodRecord = { name: opts.name, node: opts.node, ns: node.ns, hostNetwork: true, ip: null, containerId: '' };
-    state.writePod(pod);
-    return pod;
-  }
-  const runtime = podRuntime(state, lab);
-  if (opts.eni === undefined) return addOnePod(state, runtime, node, opts.name);
-  return addPodOnEni(state, runtime, node, opts.name, opts.eni);
+  const kc = labKubeConfig(lab);
+  if (opts.eni === undefined) return addOnePod(state, kc, node, opts.name, opts.hostNetwork ?? false);
+  return addPodOnEni(state, kc, node, opts.name, opts.eni);
 }
 
-async function addOnePod(state: LabState, runtime: PodRuntime, node: NodeRecord, name: string): Promise<PodRecord> {
-  const { containerId, ip } = await runtime.add(node, name, 0);
-  const pod: PodRecord = { name, node: node.name, ns: ns.pod(name), hostNetwork: false, ip, containerId };
-  state.writePod(pod);
-  if (pod.ip) await waitForRoute(state, pod.ip);
+/** The Pod object, bound to the node; its kubelet makes the sandbox (or none: hostNetwork) and writes the lab's record. */
+async function addOnePod(state: LabState, kc: KubeConfig, node: NodeRecord, name: string, hostNetwork: boolean): Promise<PodRecord> {
+  const created = await createPod(kc, labPodObject(name, { nodeName: node.nodeName, hostNetwork }));
+  // the record of this pod (a hostNetwork pod's has no address of its own)
+  const mine = (r: PodRecord | undefined) => (r && (hostNetwork ? r.hostNetwork : r.ip === created.status?.podIP) ? r : undefined);
+  const pod = await waitFor(`the kubelet of ${node.name} recording pod ${name}`, 30_000, () => mine(state.pod(name)), kubeletLog(state, node.name));
+  if (pod.ip && !pod.hostNetwork) await waitForRoute(state, pod.ip);
   return pod;
 }
+
+const kubeletLog = (state: LabState, node: string) => state.path('logs', `kubelet-${node}.log`);
 
 /** The fabric routes an address once EC2 put it on a wired ENI; returns that ENI's device index. */
 async function waitForRoute(state: LabState, ip: string): Promise<number | null> {
@@ -434,22 +451,24 @@ async function waitForEniTable(node: NodeRecord, device: number): Promise<void> 
  * does: an address on another ENI is given back at once (CNI DEL), which puts it in ipamd's cooldown (spec §4.12),
  * so the next ADD gets another address, and ipamd's warm pool attaches ENI N as the earlier ENIs run dry.
  */
-async function addPodOnEni(state: LabState, runtime: PodRuntime, node: NodeRecord, name: string, device: number): Promise<PodRecord> {
-  const netns = ns.pod(name);
+async function addPodOnEni(state: LabState, kc: KubeConfig, node: NodeRecord, name: string, device: number): Promise<PodRecord> {
   for (let attempt = 0; attempt < 64; attempt++) {
-    const { containerId, ip } = await runtime.add(node, name, attempt);
-    const landed = ip ? await waitForRoute(state, ip) : null;
+    const added = await addOnePod(state, kc, node, name, false);
+    const landed = added.ip ? await waitForRoute(state, added.ip) : null;
     if (landed === device) {
-      const pod: PodRecord = { name, node: node.name, ns: netns, hostNetwork: false, ip, containerId, eni: device };
+      const pod: PodRecord = { ...added, eni: device };
       state.writePod(pod);
       if (device > 0) await waitForEniTable(node, device);
       return pod;
     }
-    await runtime.del(node, name, containerId);
+    await deletePod(kc, 'default', name);
+    // the next pod of this name only once the kubelet has torn this one down (CNI DEL, its record gone)
+    await waitFor(`the kubelet of ${node.name} removing pod ${name}`, 30_000, () => (state.pod(name) ? undefined : true), kubeletLog(state, node.name));
   }
   throw new PodnetError('LAB_FAILED', `pod ${name} did not land on ENI ${device} of ${node.name} after 64 addresses`, "check that the node's instance type has that ENI and that its warm-pool settings let ipamd attach it");
 }
 
+/** Deletes the Pod object; its kubelet runs CNI DEL and removes the lab's record. */
 export async function podDel(opts: { stateDir?: string; name: string }): Promise<void> {
   const state = new LabState(opts.stateDir ?? DEFAULT_STATE_DIR);
   const lab = requireLab(state);
@@ -458,9 +477,11 @@ export async function podDel(opts: { stateDir?: string; name: string }): Promise
   if (!pod.hostNetwork) {
     const echo = state.procs().find((p) => p.name === `echo-${pod.ns}`);
     if (echo && isLabProcess(echo.pid, state.dir)) process.kill(echo.pid, 'SIGKILL');
-    await podRuntime(state, lab).del(lab.nodes[pod.node]!, pod.name, pod.containerId);
   }
-  rmSync(state.path('pods', `${pod.name}.json`), { force: true });
+  const kc = labKubeConfig(lab);
+  const object = await podByKey(kc, pod.name);
+  if (object) await deletePod(kc, object.namespace, object.name);
+  await waitFor(`the kubelet of ${pod.node} removing pod ${pod.name}`, 30_000, () => (state.pod(pod.name) ? undefined : true), kubeletLog(state, pod.node));
 }
 
 // ---- down ----

@@ -8,7 +8,7 @@ import { PodnetError, run } from '../lib/index.js';
 import { attributeDrop, explainDrop, readDropCounters, type DropCounter, type DropExplanation, type DropReason } from './drops.js';
 import type { EchoAnswer } from './echo.js';
 import { findLabEndpoint, labEndpoints, primaryAddressOf, type LabEndpoint } from './endpoints.js';
-import { clusterStatus, labKubeConfig, type ClusterStatus } from './cluster.js';
+import { clusterStatus, isIpamdProcess, labKubeConfig, type ClusterStatus } from './cluster.js';
 import { ensureEcho, requireLab } from './lab.js';
 import { labWorld } from './explain-world.js';
 import { labModel } from './render.js';
@@ -250,12 +250,13 @@ export function labStatus(opts: { stateDir?: string } = {}): LabStatus {
     kubeconfig: lab.kubeconfig ?? null,
     fabric: fabric ? { generation: fabric.generation, eventsConnected: fabric.eventsConnected, ...(fabric.error ? { error: fabric.error } : {}) } : null,
     nodes: Object.values(lab.nodes).map((n) => {
-      const proc = procs.find((p) => p.name === `ipamd-${n.name}`);
+      // ipamd is the aws-node container of a DaemonSet pod, a process the node's kubelet started in the node's namespace
+      const ipamd = procs.filter((p) => isIpamdProcess(p, n));
       return {
         name: n.name,
         instanceId: n.instanceId,
         namespace: n.ns,
-        ipamd: proc && isLabProcess(proc.pid, state.dir) ? 'running' : 'stopped',
+        ipamd: ipamd.some((p) => isLabProcess(p.pid, state.dir)) ? 'running' : 'stopped',
         enis: enis
           .filter((e) => e.instanceId === n.instanceId)
           .sort((a, b) => (a.deviceIndex ?? 99) - (b.deviceIndex ?? 99))

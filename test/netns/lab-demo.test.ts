@@ -9,16 +9,18 @@ import { demoCases, labDown, labStatus, labUp, probe, runDemoCase } from '../../
 
 const stateDir = mkdtempSync(join(tmpdir(), 'podnet-lab-demo-'));
 
+// lab up starts a kubelet, aws-node's init container and ipamd per node (seven), each a podnet process
 before(async () => {
   await labUp({ stateDir });
-}, { timeout: 240_000 });
+}, { timeout: 480_000 });
 
 after(async () => {
   await labDown({ stateDir });
 }, { timeout: 60_000 });
 
 for (const c of demoCases) {
-  test(`demo case ${c.title}`, { timeout: 60_000 }, async () => {
+  // the set env case waits for the DaemonSet to roll ipamd on its nodes, one at a time
+  test(`demo case ${c.title}`, { timeout: c.setEnv ? 300_000 : 60_000 }, async () => {
     const rows = await runDemoCase(stateDir, c);
     for (const row of rows) assert.ok(row.pass, `${row.case}: expected ${row.expected}, observed ${row.observed}`);
   });

@@ -35,12 +35,16 @@ test('lab down after kill -9 of ipamd and the emulator leaves no namespace, link
   await labUp({ scenarioPath, stateDir });
   const r = await probe('pod-a', 'web', { stateDir });
   assert.equal(r.delivered, true, `the lab worked before the kill: ${JSON.stringify(r)}`);
-  // lab up started the Kubernetes API server beside the EC2 endpoint and wrote its admin kubeconfig
+  // lab up started the Kubernetes API server beside the EC2 endpoint and wrote its admin kubeconfigs: the lab's own,
+  // and the host's through the loopback relay
   const lab = new LabState(stateDir).readLab()!;
-  assert.match(readFileSync(lab.kubeconfig!, 'utf8'), new RegExp(`server: ${lab.k8sUrl!.replace(/\./g, '\\.')}\n`));
+  assert.match(readFileSync(lab.vpcKubeconfig!, 'utf8'), new RegExp(`server: ${lab.k8sUrl!.replace(/\./g, '\\.')}\n`));
+  assert.match(readFileSync(lab.kubeconfig!, 'utf8'), /"server": "https:\/\/127\.0\.0\.1:\d+"/);
   const procs = new LabState(stateDir).procs();
   assert.ok(procs.some((p) => p.name === 'k8s'));
-  for (const name of ['ipamd-node-a', 'ec2']) process.kill(procs.find((p) => p.name === name)!.pid, 'SIGKILL');
+  // ipamd is the aws-node DaemonSet pod's container, which the node's kubelet started
+  const ipamd = procs.find((p) => /^pod-kube-system-aws-node-.*-aws-node$/.test(p.name))!;
+  for (const proc of [ipamd, procs.find((p) => p.name === 'ec2')!]) process.kill(proc.pid, 'SIGKILL');
   const up = await leftovers(stateDir);
   assert.ok(up.netns.length >= 6 && up.processes.length >= 2, 'the lab was really up (controller and echo service still running)');
 

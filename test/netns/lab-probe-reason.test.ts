@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { LabState, attributeDrop, probe, readDropCounters, resolveEndpoint } from '../../src/lab/index.js';
+import { LabState, attributeDrop, isLabProcess, probe, readDropCounters, resolveEndpoint } from '../../src/lab/index.js';
 import { run } from '../../src/lib/index.js';
 import { podnet } from '../run-podnet.js';
 import { labForFile } from './lab-per-file.js';
@@ -25,7 +25,10 @@ test('issue 11: a scenario in eu-west-1 zones runs in eu-west-1', { timeout: 60_
   assert.equal(await imds(lab.nodes['pub-noip']!.ns, 'placement/region'), 'eu-west-1');
   assert.equal(await imds(lab.nodes['priv']!.ns, 'placement/availability-zone'), 'eu-west-1b');
   // ipamd's SDK is given the region, and it works: the pod got an address from EC2
-  for (const p of state.procs().filter((x) => x.name.startsWith('ipamd-'))) {
+  // (ipamd: the aws-node DaemonSet pods' containers, which the nodes' kubelets started)
+  const ipamds = state.procs().filter((x) => /^pod-kube-system-aws-node-.*-aws-node$/.test(x.name) && isLabProcess(x.pid, state.dir));
+  assert.equal(ipamds.length, Object.keys(lab.nodes).length);
+  for (const p of ipamds) {
     assert.ok(readFileSync(`/proc/${p.pid}/environ`, 'latin1').split('\0').includes('AWS_REGION=eu-west-1'), p.name);
   }
   assert.match(state.pod('pod-a')?.ip ?? '', /^10\.0\.\d+\.\d+$/);

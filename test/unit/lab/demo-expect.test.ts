@@ -148,6 +148,7 @@ test("the demo's expectations come from explain over the lab's world: the docume
     ['transit-host → web-old-eni1', null, true], // and the pre-1.8.0 reply out eth0 is dropped
     ['web-cn → web-priv', '100.64.32.5', false], // custom networking: the pod's own address in the secondary block
     ['web-cn → inet', '203.0.113.9', false], // the node's public IP, after the node's SNAT
+    ['web-priv → peer-host', '10.0.16.4', false], // before the set env case's change: the node's address (SNAT)
   ]);
 });
 
