@@ -210,7 +210,7 @@ class NodeAgent {
   async start(): Promise<void> {
     await this.stopLeftoverContainers();
     await this.register();
-    this.loops.push(this.every(1_000, () => this.postNodeStatus()), this.every(LEASE_RENEW_MS, () => this.renewLease()));
+    this.loops.push(this.every('node status', 1_000, () => this.postNodeStatus()), this.every('node lease', LEASE_RENEW_MS, () => this.renewLease()));
     this.watch = watchObjects<V1Pod>(this.kc, {
       path: '/api/v1/pods',
       fieldSelector: `spec.nodeName=${this.facts.nodeName}`,
@@ -247,10 +247,21 @@ class NodeAgent {
     for (const p of leftovers) if (isLabProcess(p.pid, this.state.dir)) killGroup(p.pid, 'SIGKILL');
   }
 
-  /** Runs `fn` now and every `ms` until stop(); a failure is logged and the loop goes on. */
-  private async every(ms: number, fn: () => Promise<void>): Promise<void> {
+  /** Runs `fn` now and every `ms` until stop(); a failure is logged (once while it repeats) and the loop goes on. */
+  private async every(what: string, ms: number, fn: () => Promise<void>): Promise<void> {
+    let lastFailure = '';
     while (!this.stopped) {
-      await fn().catch((err: unknown) => this.log(`${(err as Error).message}`));
+      await fn().then(
+        () => {
+          if (lastFailure) this.log(`${what}: working again`);
+          lastFailure = '';
+        },
+        (err: unknown) => {
+          const message = describe(err);
+          if (message !== lastFailure) this.log(`${what}: ${message}`);
+          lastFailure = message;
+        },
+      );
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, ms);
         function done() {
@@ -732,8 +743,8 @@ class NodeAgent {
       this.unposted.delete(p.uid);
     } catch (err) {
       if (apiCode(err) === 404) return;
+      if (!this.unposted.has(p.uid)) this.log(`pod ${p.namespace}/${p.name}: posting its status failed: ${describe(err)} (retried every second)`);
       this.unposted.add(p.uid);
-      this.log(`pod ${p.namespace}/${p.name}: posting its status failed: ${describe(err)} (retried)`);
     }
   }
 
