@@ -59,7 +59,7 @@ test('kubectl apply -f deploy/ creates every object; applying again changes noth
 const post = (path: string, body: unknown, token?: string) => raw(server, path, { method: 'POST', body: JSON.stringify(body), ...(token !== undefined && { token }) });
 const get = (path: string, token?: string) => raw(server, path, token !== undefined ? { token } : {});
 
-test('every object of deploy/ is created; the aws-node token may read nodes and ENIConfigs, create CNINodes, not read secrets', async () => {
+test('every object of deploy/ is created; the aws-node token may list nodes and ENIConfigs, create CNINodes, not read secrets', async () => {
   for (const doc of documents) {
     const res = await post(collection(doc), doc);
     assert.equal(res.status, 201, `${doc.kind} ${doc.metadata.name}: ${res.text}`);

@@ -129,17 +129,19 @@ test('the env is what `podnet config` accepts: no errors, no warnings, no unknow
   }
 });
 
-test("the ClusterRole is bound to the pods' ServiceAccount and grants only reads plus the writes ipamd makes", () => {
+test("the ClusterRole is bound to the pods' ServiceAccount and grants only what ipamd does through the API", () => {
   const sa = find('ServiceAccount', 'aws-node');
   const binding = find('ClusterRoleBinding', 'aws-node');
   assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'aws-node' });
   assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
   const rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> = find('ClusterRole', 'aws-node').rules;
   const verbs = (group: string, resource: string) => rules.filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource)).flatMap((r) => r.verbs).sort();
-  assert.deepEqual(verbs('', 'nodes'), ['get', 'list', 'patch', 'watch']);
-  assert.deepEqual(verbs('', 'pods'), ['get', 'list', 'patch', 'watch']);
-  assert.deepEqual(verbs('crd.k8s.amazonaws.com', 'eniconfigs'), ['get', 'list', 'watch']);
-  assert.deepEqual(verbs('vpcresources.k8s.aws', 'cninodes'), ['create', 'get', 'list', 'patch', 'watch']);
+  // what src/ipamd/kube.ts does through the API, and nothing more
+  assert.deepEqual(verbs('', 'nodes'), ['list', 'watch']);
+  assert.deepEqual(verbs('', 'pods'), ['patch']);
+  assert.deepEqual(verbs('crd.k8s.amazonaws.com', 'eniconfigs'), ['list', 'watch']);
+  assert.deepEqual(verbs('vpcresources.k8s.aws', 'cninodes'), ['create', 'get', 'patch']);
+  assert.equal(rules.length, 4);
   assert.deepEqual(verbs('', 'secrets'), [], 'no secrets');
   for (const r of rules) assert.ok(!r.verbs.includes('*') && !r.resources.includes('*') && !r.verbs.includes('delete'), JSON.stringify(r));
 });
