@@ -4,7 +4,7 @@
  * DaemonSet's hostPath volumes stood in for by the node's directories), and the pod status to post. Pure.
  */
 import type { V1Container, V1EnvVar, V1Pod, V1Probe, V1Volume } from '@kubernetes/client-node';
-import { PODNET_IMAGE } from './image.js';
+import { isPodnetImage } from './image.js';
 
 /** The lab's name grammar (scenario pods, `lab pod add`): it names the pod's namespace and its PodRecord. */
 const LAB_NAME = /^[a-z0-9][a-z0-9-]{0,30}$/;
@@ -179,9 +179,7 @@ export function labPathsInText(text: string, mounts: ReadonlyArray<[string, stri
 
 /** Containers whose image is podnet's run as podnet processes; any other image is just the pod's sandbox. */
 export function runsProcess(container: V1Container): boolean {
-  // any tag of podnet's repository: a DaemonSet moved to another version still runs podnet
-  const repository = (image: string) => image.replace(/(:[^/:]+)?(@.*)?$/, '');
-  return container.image !== undefined && repository(container.image) === repository(PODNET_IMAGE);
+  return isPodnetImage(container.image);
 }
 
 /**
