@@ -1,8 +1,9 @@
 // podnet's offline image (src/lab/image.ts): built from this host's node, tools and the built app, imported into a
 // private containerd with `ctr images import` (no registry; a node imports into k8s.io), and run: `podnet --version`,
-// the tools the DaemonSet's probes and ipamd use start (their libraries came along), and `podnet init --host-root
-// /host` installs the CNI launcher, plugins and conflist into a temp dir mounted as the host's root. containerd runs
-// in a mount namespace of its own (tmpfs on /run/containerd and /var/lib/cni, as the lab's nodes do); ctr joins it.
+// `podnet ipamd` loads all it imports, the tools the probes and ipamd use start (their libraries came along), and
+// `podnet init --host-root /host` installs the CNI launcher, plugins and conflist into a temp dir mounted as the
+// host's root. containerd runs in a mount namespace of its own (tmpfs on /run/containerd and /var/lib/cni, as the
+// lab's nodes do); ctr joins it.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildPodnetImage, PODNET_IMAGE } from '../../src/lab/image.js';
 import { renderContainerdConfig } from '../../src/lab/index.js';
-import { onPath, run } from '../../src/lib/index.js';
+import { onPath, run, type ExecError } from '../../src/lib/index.js';
 
 const needed = ['containerd', 'ctr', 'runc', 'unshare', 'nsenter'].filter((t) => !onPath(t));
 const built = existsSync(new URL('../../dist/cli/main.js', import.meta.url));
@@ -91,6 +92,14 @@ test('the image builds offline, imports into containerd and runs podnet: --versi
 
   const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   assert.equal((await inImage('version', ['podnet', '--version'])).trim(), version);
+
+  // ipamd loads with everything it imports (the SDK, client-node, pino) and stops where it should: no cloud configured
+  const ipamd = await inImage('ipamd', ['podnet', 'ipamd']).then(
+    () => assert.fail('podnet ipamd started without EC2, IMDS or AWS_REGION'),
+    (err: unknown) => err as ExecError,
+  );
+  assert.equal(ipamd.exitCode, 1, ipamd.message);
+  assert.match(ipamd.stderr, /AWS_REGION is not set/);
 
   // the DaemonSet's probe shell and what ipamd and init run start with their libraries
   const tools = await inImage('tools', ['sh', '-c', 'ip -V && nft --version && iptables --version && ip6tables-save --version && sysctl --version && timeout --version && nc -h 2>&1 | head -n 1 || true; command -v nc']);
