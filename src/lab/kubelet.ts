@@ -311,7 +311,16 @@ class NodeAgent {
       await this.retryStatuses();
       return;
     }
-    await this.core.patchNodeStatus({ name: this.facts.nodeName, body: { status: { conditions: next } } }, mergePatch);
+    try {
+      await this.core.patchNodeStatus({ name: this.facts.nodeName, body: { status: { conditions: next } } }, mergePatch);
+    } catch (err) {
+      if (apiCode(err) !== 404) throw err;
+      // the Node was deleted (kubectl delete node): registered again, as a restarted kubelet would
+      this.log(`node ${this.facts.nodeName} is gone from the API server: registering it again`);
+      this.conditions = [];
+      await this.register();
+      return;
+    }
     if (conditionsChanged(this.conditions, next)) this.log(`node ${readiness.ready ? 'Ready' : `NotReady: ${readiness.message}`}`);
     this.conditions = next;
     this.postedAt = Date.now();

@@ -28,6 +28,8 @@ let state: LabState;
 let node: NodeRecord;
 let kubelet: Kubelet;
 let ipamd: CniSocketServer | undefined;
+/** what the stand-in ipamd's socket answers on GET /ready */
+let ipamdStatus = { ready: false, reason: 'not started' };
 const logLines: string[] = [];
 
 before(async () => {
@@ -114,11 +116,20 @@ test('the kubelet registers its Node (labels, addresses, max pods) and a Lease; 
 
 test('Ready once the conflist exists and ipamd answers /ready; NotReady with its reason when it does not', async () => {
   writeFileSync(join(node.confDir, '10-aws.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'aws-cni', plugins: [{ type: 'podnet-cni' }] }));
-  let ready = { ready: false, reason: 'pool is empty' };
-  ipamd = await startCniSocketServer(node.socket, async () => ({ exitCode: 0, stdout: '' }), { status: async () => ready });
+  ipamdStatus = { ready: false, reason: 'pool is empty' };
+  ipamd = await startCniSocketServer(node.socket, async () => ({ exitCode: 0, stdout: '' }), { status: async () => ipamdStatus });
   await eventually('NotReady naming ipamd', async () => /ipamd is not ready: pool is empty/.test((await readyOf())?.message ?? ''), 5_000);
-  ready = { ready: true, reason: '' };
+  ipamdStatus = { ready: true, reason: '' };
   await eventually('Ready', async () => (await readyOf())?.status === 'True', 5_000);
+});
+
+test('a deleted Node is registered again at its next status change', async () => {
+  await core.deleteNode({ name: NODE_NAME });
+  ipamdStatus = { ready: false, reason: 'restarting' };
+  await eventually('the Node back, NotReady', async () => /restarting/.test((await readyOf().catch(() => undefined))?.message ?? ''), 5_000);
+  assert.equal((await core.readNode({ name: NODE_NAME })).status?.allocatable?.pods, '11');
+  ipamdStatus = { ready: true, reason: '' };
+  await eventually('Ready again', async () => (await readyOf())?.status === 'True', 5_000);
 });
 
 const waitPod = async (namespace: string, name: string, check: (p: V1Pod) => boolean, what: string, timeoutMs = 20_000) => {
