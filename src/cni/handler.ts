@@ -85,6 +85,8 @@ export interface BackendStatus {
   ready: boolean;
   /** Why not, when not ready: what STATUS reports. */
   reason?: string;
+  /** When ready: what ipamd serves without (e.g. the API server), for GET /ready's body; still ready. */
+  degraded?: string;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { chmodSync, unlinkSync } from 'node:fs';
+import { chmodSync, statSync, unlinkSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import { createSafeServer, ensureDirectory, listenOn } from '../lib/index.js';
@@ -14,7 +14,8 @@ import { CniCode, currentVersion } from './spec.js';
  *   body:  CNI_COMMAND=ADD\0CNI_CONTAINERID=…\0CNI_NETNS=…\0CNI_IFNAME=…\0CNI_ARGS=…\0CNI_PATH=…\0\0<stdin>
  *   → 200 with the plugin's stdout when it exits 0,
  *     4xx with the CNI error JSON when it exits non-zero; X-CNI-Exit-Code carries the exit code either way.
- *   GET /ready → 200 "ready", or 503 with the reason.
+ *   GET /ready → 200 "ready" ("ready (degraded: why)" while ipamd serves with less than it should, e.g. from warm
+ *                state without the API server), or 503 with the reason.
  *
  * The CNI_* values travel in the body, each ended by a NUL (which no environment value can hold), the list ended by
  * an empty field, then the plugin's stdin byte for byte: no value, whatever it holds (CR, LF, 20,000 characters,
@@ -86,15 +87,18 @@ export async function startCniSocketServer(path: string, handler: CniHandler, op
   server.keepAliveTimeout = 1000;
   await listenOn(server, { path }, "ipamd's CNI socket", 'stop the other ipamd on this node, or give this one its own socket path');
   chmodSync(path, 0o660);
+  const bound = statSync(path);
   return {
     path,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => {
+          // close() ends once open calls have; by then a new ipamd (a rollout) may have bound the path: its socket stays
           try {
-            unlinkSync(path);
+            const now = statSync(path);
+            if (now.dev === bound.dev && now.ino === bound.ino) unlinkSync(path);
           } catch {
-            // already gone (node removes the socket file on close on some versions)
+            // already gone (libuv unlinks the socket file when the server stops listening)
           }
           resolve();
         });
@@ -105,8 +109,9 @@ export async function startCniSocketServer(path: string, handler: CniHandler, op
 
 async function serve(req: IncomingMessage, res: ServerResponse, url: string, handler: CniHandler, status: CniSocketServerOptions['status'], maxBody: number): Promise<void> {
   if (url === '/ready' && req.method === 'GET') {
-    const s = status ? await status() : { ready: true };
-    res.writeHead(s.ready ? 200 : 503, { 'content-type': 'text/plain' }).end(s.ready ? 'ready\n' : `not ready: ${s.reason ?? 'unknown'}\n`);
+    const s: BackendStatus = status ? await status() : { ready: true };
+    const body = !s.ready ? `not ready: ${s.reason ?? 'unknown'}\n` : s.degraded ? `ready (degraded: ${s.degraded})\n` : 'ready\n';
+    res.writeHead(s.ready ? 200 : 503, { 'content-type': 'text/plain' }).end(body);
     return;
   }
   if (url !== '/cni' || req.method !== 'POST') {

@@ -21,7 +21,7 @@ function allocationOf(p: PodAddress): Allocation {
   };
 }
 
-/** The Kubernetes side, when there is one: why ipamd is not ready yet, and ANNOTATE_POD_IP. */
+/** The Kubernetes side, when there is one: why ipamd is not ready yet or degraded, and ANNOTATE_POD_IP. */
 export interface BackendKube {
   kube: IpamdKube;
   annotatePodIp: boolean;
@@ -86,7 +86,12 @@ export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane, k8
     },
     checkNetns: (netns) => dataplane.checkPodNetns(netns),
     async status(): Promise<BackendStatus> {
-      return node.ready ? { ready: true } : { ready: false, reason: waitingFor() ? `ipamd is ${waitingFor()}` : 'ipamd is still initialising the node (IMDS, EC2, checkpoint)' };
+      if (node.ready) {
+        const degraded = k8s?.kube.degraded();
+        return { ready: true, ...(degraded && { degraded }) };
+      }
+      const waiting = waitingFor();
+      return { ready: false, reason: waiting ? `ipamd is ${waiting}` : 'ipamd is still initialising the node (IMDS, EC2, checkpoint)' };
     },
   };
 }

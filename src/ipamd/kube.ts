@@ -52,6 +52,8 @@ export class IpamdKube {
   private readonly watches: Array<Pick<ObjectWatch<unknown>, 'stop'>> = [];
   private readonly up = new Map<string, { up: boolean; reason: string }>();
   private connection = { connected: false, reason: 'not started', since: new Date().toISOString() };
+  /** The Node (and ENIConfigs) were seen: ipamd no longer waits for the API server, whatever node init still does. */
+  private objectsKnown = false;
   /** Initialisation is done: from then on a lost API server means degraded, not "not ready". */
   private serving = false;
   private readonly listeners: Array<() => void> = [];
@@ -109,7 +111,9 @@ export class IpamdKube {
       this.watches.push(eniConfigs);
       waits.push(eniConfigs.synced);
     }
-    this.known = Promise.all(waits).then(() => undefined);
+    this.known = Promise.all(waits).then(() => {
+      this.objectsKnown = true;
+    });
   }
 
   /** Resolves once the Node is there: an informer synced without it means the node is not registered yet. */
@@ -137,8 +141,14 @@ export class IpamdKube {
 
   /** Why ipamd cannot initialise yet, while it waits for the API server (undefined once the objects are known). */
   waitingFor(): string | undefined {
-    if (this.serving) return undefined;
+    if (this.objectsKnown) return undefined;
     return `waiting for the Kubernetes API server (${this.connection.reason})`;
+  }
+
+  /** While serving without the API server: what that means, for readiness (still ready) — else undefined. */
+  degraded(): string | undefined {
+    if (!this.serving || this.connection.connected) return undefined;
+    return `Kubernetes API server unreachable (${this.connection.reason}): serving pods from the warm pool with the node labels and ENIConfigs last seen`;
   }
 
   /** The Node and ENIConfigs as the ENIConfig file would give them; undefined until the Node was seen. */
@@ -231,6 +241,8 @@ export class IpamdKube {
       this.o.log('info', `Kubernetes API server reachable (${reason})${this.serving ? ': node labels, ENIConfigs and capacity are current again' : ''}`);
     } else if (this.serving) {
       this.o.log('warn', `Kubernetes API server unreachable, retrying: ${this.connection.reason}; ipamd keeps serving pods from its warm pool with the node labels and ENIConfigs last seen (degraded)`);
+    } else if (this.objectsKnown) {
+      this.o.log('warn', `Kubernetes API server unreachable, retrying: ${this.connection.reason}; node init goes on with the node labels and ENIConfigs last seen`);
     } else {
       this.o.log('warn', `Kubernetes API server unreachable, retrying: ${this.connection.reason}; ipamd is not ready until it answers`);
     }

@@ -14,7 +14,7 @@ import { loadConfig } from '../../../src/config/index.js';
 import { startIpamd, type Ipamd } from '../../../src/ipamd/index.js';
 import { PodnetError } from '../../../src/lib/index.js';
 import { startApiServer, type TestApiServer } from '../k8s/harness.js';
-import { addressOf, cniCall, daemonEnv, eventually, httpGet, startCloud, type Cloud } from './daemon-harness.js';
+import { addressOf, cniCall, daemonEnv, eventually, httpGet, startCloud, type Cloud, type CloudOptions } from './daemon-harness.js';
 
 const NODE = 'ip-10-0-1-10.us-west-2.compute.internal';
 const CNINODES = { group: 'vpcresources.k8s.aws', version: 'v1alpha1', plural: 'cninodes' } as const;
@@ -31,8 +31,8 @@ interface Run {
 }
 
 /** One emulator and one API server (with the CRDs ipamd reads), an env pointing ipamd at both. */
-async function setUp(instanceType: string, extra: Record<string, string> = {}): Promise<Run> {
-  const cloud = await startCloud({ instanceType });
+async function setUp(instanceType: string, extra: Record<string, string> = {}, cloudOptions: CloudOptions = {}): Promise<Run> {
+  const cloud = await startCloud({ instanceType, ...cloudOptions });
   const api = await startApiServer();
   const core = api.kc.makeApiClient(CoreV1Api);
   const custom = api.kc.makeApiClient(CustomObjectsApi);
@@ -119,12 +119,15 @@ test('no API server at start: not ready with the reason and retrying; then the N
 
     await run.api.stop();
     await eventually(() => run.logs.some((l) => /^warn: Kubernetes API server unreachable, retrying: .*keeps serving pods from its warm pool.*\(degraded\)/.test(l)), 'the degraded log line');
-    assert.equal((await httpGet({ socketPath, path: '/ready' })).status, 200, 'still ready: pods are served from the warm pool');
+    const degraded = await httpGet({ socketPath, path: '/ready' });
+    assert.equal(degraded.status, 200, 'still ready: pods are served from the warm pool');
+    assert.match(degraded.text, /^ready \(degraded: Kubernetes API server unreachable \(.*\): serving pods from the warm pool/);
     const during = await cniCall(socketPath, 'ADD', 'during');
     assert.equal(during.exitCode, 0, JSON.stringify(during.body));
     assert.equal((await introspect(ipamd, '/v1/kubernetes')).connected, false);
     await run.api.start();
     await eventually(async () => (await introspect(ipamd!, '/v1/kubernetes')).connected === true, 'reconnected', 15_000);
+    assert.equal((await httpGet({ socketPath, path: '/ready' })).text, 'ready\n');
     assert.ok(run.logs.some((l) => /^info: Kubernetes API server reachable .*current again/.test(l)));
   } finally {
     if (!ipamd && starting) {
@@ -133,6 +136,28 @@ test('no API server at start: not ready with the reason and retrying; then the N
       ipamd = await starting.catch(() => undefined);
     }
     await tearDown(run, ipamd);
+  }
+});
+
+test('the API server answered while node init still runs: not ready names node init, no longer the API server', { timeout: 60_000 }, async () => {
+  // EC2 answering slowly keeps node init running well after the Node was seen
+  const run = await setUp('t3.small', {}, { faults: { actions: { DescribeNetworkInterfaces: { latencyMs: 1500 } } } });
+  let starting: Promise<Ipamd> | undefined;
+  try {
+    await run.core.createNode({ body: node() });
+    starting = start(run);
+    const socketPath = run.env.PODNET_CNI_SOCKET!;
+    await eventually(async () => /still initialising the node/.test((await httpGet({ socketPath, path: '/ready' }).catch(() => ({ status: 0, text: '' }))).text), 'node init named as the reason');
+    const ready = await httpGet({ socketPath, path: '/ready' });
+    assert.equal(ready.status, 503);
+    assert.doesNotMatch(ready.text, /Kubernetes API server/);
+    const refused = await cniCall(socketPath, 'ADD', 'early');
+    assert.equal(refused.body.code, 11, JSON.stringify(refused.body));
+    assert.match(String(refused.body.msg), /has not finished node initialisation/);
+    await starting;
+    assert.equal((await httpGet({ socketPath, path: '/ready' })).text, 'ready\n');
+  } finally {
+    await tearDown(run, await starting?.catch(() => undefined));
   }
 });
 
