@@ -12,7 +12,7 @@ import { connect } from 'node:net';
 import { release } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiException, CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Container, type V1Pod } from '@kubernetes/client-node';
+import { ApiException, CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Container, type V1Pod, type V1Probe } from '@kubernetes/client-node';
 import { loadKubeConfig, watchObjects, type ObjectWatch } from '../k8s/index.js';
 import { PodnetError, netnsArgv, onPath, run } from '../lib/index.js';
 import { privateDnsName } from '../vpc/index.js';
@@ -38,6 +38,7 @@ import {
   runsProcess,
   type ContainerRun,
   type PodEvent,
+  type ProbeCheck,
 } from './kubelet-pod.js';
 import { ns } from './plan.js';
 import { podRuntime, type PodIdentity } from './pod-runtime.js';
@@ -566,14 +567,19 @@ class NodeAgent {
     void this.postPod(p);
     void this.event(pod, 'Normal', 'Started', `Started container ${c.spec.name}`);
     void this.followReadiness(pod, p, c, child);
+    void this.followLiveness(pod, p, c, child);
+  }
+
+  /** The container's probe as the kubelet runs it on the node: an exec probe's paths are the container's, so they go to the node's stand-ins. */
+  private probeOf(pod: V1Pod, p: RunningPod, c: ContainerSlot, probe: V1Probe | undefined): ProbeCheck {
+    const check = probeCheck(probe, c.spec, p.hostNetwork ? '127.0.0.1' : p.ip);
+    const { mounts, standIns } = this.containerPaths(pod, c);
+    return check?.kind === 'exec' ? { ...check, argv: check.argv.map((w) => labPathsInText(w, mounts, standIns)) } : check;
   }
 
   /** Probes readiness while this process runs (every probe period, at most 2 s in the lab); ready when running without a probe. */
   private async followReadiness(pod: V1Pod, p: RunningPod, c: ContainerSlot, child: ChildProcess): Promise<void> {
-    const probe = probeCheck(c.spec.readinessProbe, c.spec, p.hostNetwork ? '127.0.0.1' : p.ip);
-    const { mounts, standIns } = this.containerPaths(pod, c);
-    // an exec probe runs on the node: the paths it names are the container's, so they go to the node's stand-ins
-    const check = probe?.kind === 'exec' ? { ...probe, argv: probe.argv.map((w) => labPathsInText(w, mounts, standIns)) } : probe;
+    const check = this.probeOf(pod, p, c, c.spec.readinessProbe);
     const period = Math.min((c.spec.readinessProbe?.periodSeconds ?? 10) * 1000, 2_000);
     await sleep(Math.min((c.spec.readinessProbe?.initialDelaySeconds ?? 0) * 1000, 5_000));
     while (c.child === child && !p.stopped && !this.stopped) {
@@ -587,7 +593,29 @@ class NodeAgent {
     }
   }
 
-  private async probe(p: RunningPod, check: NonNullable<ReturnType<typeof probeCheck>>): Promise<boolean> {
+  /** A livenessProbe failing failureThreshold times in a row (default 3) kills the process, which then restarts as any exit does. */
+  private async followLiveness(pod: V1Pod, p: RunningPod, c: ContainerSlot, child: ChildProcess): Promise<void> {
+    const spec = c.spec.livenessProbe;
+    const check = this.probeOf(pod, p, c, spec);
+    if (!check) return;
+    const threshold = spec?.failureThreshold ?? 3;
+    await sleep((spec?.initialDelaySeconds ?? 0) * 1000);
+    for (let failures = 0; c.child === child && !p.stopped && !this.stopped; ) {
+      failures = (await this.probe(p, check)) ? 0 : failures + 1;
+      if (c.child !== child || p.stopped || this.stopped) return;
+      if (failures >= threshold) {
+        const message = `Container ${c.spec.name} failed liveness probe ${failures} times, will be restarted`;
+        this.log(`pod ${p.namespace}/${p.name}: ${message}`);
+        void this.event(pod, 'Warning', 'Unhealthy', `Liveness probe failed ${failures} times`);
+        void this.event(pod, 'Normal', 'Killing', message);
+        await this.killContainer(c);
+        return;
+      }
+      await sleep((spec?.periodSeconds ?? 10) * 1000);
+    }
+  }
+
+  private async probe(p: RunningPod, check: NonNullable<ProbeCheck>): Promise<boolean> {
     // the kubelet is in the node's namespace: a hostNetwork pod's probe reaches it directly; another pod's goes to its address
     if (check.kind === 'tcp') {
       return new Promise((resolve) => {

@@ -4,7 +4,7 @@
  * exists and ipamd's CNI socket (the real socket server) answers /ready, runs a pod's init container to completion
  * with its env resolved, keeps a container running and restarts one that exits, gives podnet's containers a
  * kubeconfig whose service-account token RBAC limits, refuses a pod whose lab name does not fit with a Failed status
- * and an Event, stops what an earlier kubelet of the node left running when started again, and on deletion stops the
+ * and an Event, kills a container whose liveness probe keeps failing, stops what an earlier kubelet of the node left running when started again, and on deletion stops the
  * processes and removes the lab's record.
  */
 import assert from 'node:assert/strict';
@@ -161,6 +161,26 @@ test('a pod that is never restarted Succeeds when its podnet container exits 0, 
   const p = await waitPod('default', 'once', (x) => x.status?.phase === 'Succeeded', 'Succeeded');
   assert.equal(p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, 0);
   await eventually('the finished pod\'s record gone', () => state.pod('once') === undefined);
+});
+
+test('a container whose liveness probe keeps failing is killed and restarted, with Events saying why', async () => {
+  await core.createNamespacedPod({
+    namespace: 'default',
+    body: {
+      metadata: { name: 'live' },
+      spec: {
+        nodeName: NODE_NAME,
+        hostNetwork: true,
+        containers: [{ name: 'serve', image: 'localhost/podnet:0.1.0', args: ['k8s', 'serve', '--listen', '127.0.0.1:0'], livenessProbe: { exec: { command: ['false'] }, periodSeconds: 1, failureThreshold: 2 } }],
+      },
+    },
+  });
+  await waitPod('default', 'live', (x) => (x.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 'restarted', 30_000);
+  const events = await core.listNamespacedEvent({ namespace: 'default' });
+  const reasons = events.items.filter((e) => e.involvedObject.name === 'live').map((e) => e.reason);
+  assert.ok(reasons.includes('Unhealthy') && reasons.includes('Killing'), `events: ${reasons.join(', ')}`);
+  await core.deleteNamespacedPod({ namespace: 'default', name: 'live' });
+  await eventually('the record gone', () => state.pod('live') === undefined, 15_000);
 });
 
 test("a pod whose lab name does not fit is Failed, with an Event saying why", async () => {
