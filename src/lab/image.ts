@@ -94,12 +94,11 @@ class RootFs {
     return real;
   }
 
-  copy(source: string, at: string, mode?: number): void {
+  private copy(source: string, at: string): void {
     if (this.placed.has(at)) return;
     this.placed.add(at);
     mkdirSync(dirname(join(this.dir, at)), { recursive: true });
     copyFileSync(source, join(this.dir, at));
-    if (mode !== undefined) chmodSync(join(this.dir, at), mode);
   }
 
   write(at: string, text: string, mode = 0o644): void {
@@ -113,11 +112,19 @@ function findTool(name: string): string | undefined {
   return TOOL_DIRS.map((d) => join(d, name)).find((p) => existsSync(p));
 }
 
-/** Adds a binary and every library it loads (ldd resolves them transitively). */
-async function addWithLibraries(root: RootFs, path: string): Promise<void> {
-  const real = root.add(path);
-  const { stdout } = await run(['ldd', real]).catch(() => ({ stdout: '' })); // a static binary: ldd fails, nothing to add
-  for (const lib of parseLdd(stdout)) root.add(lib);
+/**
+ * The libraries the files load (ldd resolves them transitively). ldd fails for a static binary, and for all when one
+ * of several is static, yet prints what it found for the others: its output is read either way.
+ */
+async function librariesOf(paths: readonly string[]): Promise<string[]> {
+  const { stdout } = await run(['ldd', ...paths]).catch((err: unknown) => ({ stdout: (err as { stdout?: string }).stdout ?? '' }));
+  return parseLdd(stdout);
+}
+
+/** Adds binaries and every library they load (one ldd for all: a process start each costs seconds on a busy host). */
+async function addWithLibraries(root: RootFs, paths: readonly string[]): Promise<void> {
+  const reals = paths.map((p) => root.add(p));
+  for (const lib of await librariesOf(reals)) root.add(lib);
 }
 
 /** The production packages' directories, as npm sees the installed tree (offline: it reads node_modules). */
@@ -172,19 +179,10 @@ export async function buildPodnetImage(outFile: string, progress: ImageProgress 
     root.write('/etc/passwd', 'root:x:0:0:root:/:/bin/sh\n');
     root.write('/etc/group', 'root:x:0:\n');
 
-    progress(`node ${process.version} and its libraries`);
-    await addWithLibraries(root, process.execPath);
+    progress(`node ${process.version}, ${IMAGE_TOOLS.join(', ')} and their libraries`);
+    const extensions = existsSync(XTABLES_DIR) ? readdirSync(XTABLES_DIR).map((e) => join(XTABLES_DIR, e)) : [];
+    await addWithLibraries(root, [process.execPath, ...IMAGE_TOOLS.map((t) => findTool(t)!), ...extensions]);
     const node = mergedPath(process.execPath);
-
-    progress(`tools: ${IMAGE_TOOLS.join(', ')}`);
-    for (const tool of IMAGE_TOOLS) await addWithLibraries(root, findTool(tool)!);
-    if (existsSync(XTABLES_DIR)) {
-      const extensions = readdirSync(XTABLES_DIR).map((e) => join(XTABLES_DIR, e));
-      for (const ext of extensions) root.add(ext);
-      // one ldd for all of them: it prints each file's libraries in turn
-      const { stdout } = await run(['ldd', ...extensions]).catch(() => ({ stdout: '' }));
-      for (const lib of parseLdd(stdout)) root.add(lib);
-    }
     for (const plugin of CNI_PLUGINS) if (existsSync(join(CNI_PLUGINS_DIR, plugin))) root.add(join(CNI_PLUGINS_DIR, plugin));
 
     progress('the app: package.json, bin/, dist/ and the production node_modules');
@@ -194,10 +192,8 @@ export async function buildPodnetImage(outFile: string, progress: ImageProgress 
       cpSync(pkg, join(app, relative(packageRoot, pkg)), { recursive: true, filter: (source) => runtimeFile(source) && !source.slice(pkg.length).includes('/node_modules/') });
     }
     // native addons load shared libraries too
-    for (const addon of filesUnder(join(app, 'node_modules'), (n) => n.endsWith('.node'))) {
-      const { stdout } = await run(['ldd', addon]).catch(() => ({ stdout: '' }));
-      for (const lib of parseLdd(stdout)) root.add(lib);
-    }
+    const addons = filesUnder(join(app, 'node_modules'), (n) => n.endsWith('.node'));
+    if (addons.length > 0) for (const lib of await librariesOf(addons)) root.add(lib);
     // `node --` so Node takes none of podnet's options as its own (see bin/podnet.js)
     root.write('/usr/local/bin/podnet', `#!/bin/sh\nexec ${node} -- /app/bin/podnet.js "$@"\n`, 0o755);
 
