@@ -26,7 +26,7 @@ export function registerLab(program: Command): void {
 
   lab
     .command('up')
-    .description('build the VPC fabric, start the EC2/IMDS emulator, ipamd on every node, and the scenario\'s pods')
+    .description('build the VPC fabric, start the EC2/IMDS emulator, the Kubernetes API server and control plane, a kubelet per node (ipamd from the aws-node DaemonSet), and the scenario\'s pods')
     .argument('[scenario]', 'scenario file (default: examples/lab.yaml)')
     .addOption(stateDirOption())
     .addOption(
@@ -47,10 +47,10 @@ export function registerLab(program: Command): void {
       process.stdout.write('\nnext: podnet lab probe FROM TO · podnet lab pod add NODE NAME · podnet lab status · podnet lab down\n');
     });
 
-  const pod = lab.command('pod').description('pods, created and deleted through the node\'s CNI as a runtime does');
+  const pod = lab.command('pod').description('pods as Pod objects: the node\'s kubelet creates and deletes them through its CNI, as a runtime does');
   pod
     .command('add')
-    .description('create a pod on a node (CNI ADD through the node\'s podnet-cni)')
+    .description('create Pod default/NAME bound to the node and wait until it runs (its kubelet: CNI ADD through the node\'s podnet-cni)')
     .argument('<node>')
     .argument('<name>')
     .option('--host-network', 'a hostNetwork pod: a process in the node\'s namespace, no CNI call')
@@ -65,7 +65,7 @@ export function registerLab(program: Command): void {
     });
   pod
     .command('del')
-    .description('delete a pod (CNI DEL, then its namespace)')
+    .description('delete the pod and wait until it is gone (its kubelet: CNI DEL, then its namespace)')
     .argument('<name>')
     .addOption(stateDirOption())
     .option('--json', 'print {name, deleted} as JSON')
