@@ -44,7 +44,7 @@ export function registerLab(program: Command): void {
       if (opts.json) return printJson(status);
       process.stdout.write(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${status.nodes.length} nodes, ${status.hosts.length} hosts, ${status.pods.length} pods through ${status.runtime === 'containerd' ? 'containerd (CRI)' : 'the CNI'} (state in ${status.stateDir})\n`);
       process.stdout.write(renderStatus(status));
-      process.stdout.write('\nnext: podnet lab probe FROM TO · podnet lab pod add NODE NAME · podnet lab status · podnet lab down\n');
+      process.stdout.write('\nnext: podnet lab probe FROM TO · podnet lab pod add NODE NAME · export KUBECONFIG=$(podnet lab kubeconfig); kubectl get nodes · podnet lab status · podnet lab down\n');
     });
 
   const pod = lab.command('pod').description('pods as Pod objects: the node\'s kubelet creates and deletes them through its CNI, as a runtime does');
