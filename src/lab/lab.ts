@@ -320,7 +320,8 @@ async function prepareNode(
 /** Every node's Node Ready (the kubelet's condition: its conflist written and ipamd's /ready 200); a gone kubelet fails at once. */
 async function waitForNodesReady(state: LabState, kc: KubeConfig, nodes: NodeRecord[]): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
-  await waitForApi('every node Ready', 180_000, async () => {
+  // each node starts three podnet processes (kubelet, aws-node's init container, ipamd): the wait grows with the nodes
+  await waitForApi('every node Ready', 120_000 + 15_000 * nodes.length, async () => {
     for (const n of nodes) {
       const kubelet = state.procs().find((p) => p.name === `kubelet-${n.name}`);
       if (kubelet && !isLabProcess(kubelet.pid, state.dir)) throw new PodnetError('LAB_FAILED', `the kubelet of ${n.name} exited: ${logTail(kubelet.log)}`, `see ${kubelet.log}`);
