@@ -11,12 +11,12 @@
  *   vpcresources.k8s.aws       cninodes    get, create, patch   only with ENABLE_POD_ENI=true
  *   ""                         pods        patch                only with ANNOTATE_POD_IP=true
  */
-import { ApiException, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { PodnetConfig } from '../config/index.js';
-import { watchObjects, type ObjectWatch } from '../k8s/index.js';
+import { apiCode, describeKubeError, mergePatch, watchObjects, type ObjectWatch } from '../k8s/index.js';
 import type { EniConfig, EniConfigFile } from './eni-config.js';
 import { clearPodIpsPatch, eniConfigOf, isUnschedulable, mergeFeatures, nodeFacts, podIpsPatch, type CniNodeFeature, type CniNodeObject, type EniConfigObject, type NodeObject } from './kube-objects.js';
-import { describeError, type Log } from './log.js';
+import type { Log } from './log.js';
 
 const CNINODE = { group: 'vpcresources.k8s.aws', version: 'v1alpha1', plural: 'cninodes' } as const;
 
@@ -188,14 +188,14 @@ export class IpamdKube {
     try {
       current = (await this.custom.getClusterCustomObject({ ...CNINODE, name })) as CniNodeObject;
     } catch (err) {
-      if (!(err instanceof ApiException) || err.code !== 404) throw err;
+      if (apiCode(err) !== 404) throw err;
     }
     if (!current) {
       await this.custom.createClusterCustomObject({ ...CNINODE, body: { apiVersion: `${CNINODE.group}/${CNINODE.version}`, kind: 'CNINode', metadata: { name }, spec: { features } } });
     } else {
       const merged = mergeFeatures(current.spec?.features ?? [], features);
       // the resourceVersion makes a concurrent writer's change a 409 rather than lost; the next call reads again
-      if (merged) await this.custom.patchClusterCustomObject({ ...CNINODE, name, body: { metadata: { resourceVersion: current.metadata?.resourceVersion }, spec: { features: merged } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      if (merged) await this.custom.patchClusterCustomObject({ ...CNINODE, name, body: { metadata: { resourceVersion: current.metadata?.resourceVersion }, spec: { features: merged } } }, mergePatch);
     }
     this.o.log('info', `CNINode ${name}: features ${features.map((f) => (f.value === undefined ? f.name : `${f.name}=${f.value}`)).join(', ')}`);
     this.advertised = features;
@@ -204,9 +204,9 @@ export class IpamdKube {
   /** ANNOTATE_POD_IP on ADD: vpc.amazonaws.com/pod-ips = the pod's address. Failures are logged, never the pod's. */
   async annotatePod(namespace: string, name: string, ip: string): Promise<void> {
     try {
-      await this.core.patchNamespacedPod({ namespace, name, body: podIpsPatch(ip) }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      await this.core.patchNamespacedPod({ namespace, name, body: podIpsPatch(ip) }, mergePatch);
     } catch (err) {
-      this.o.log('warn', `ANNOTATE_POD_IP: pod ${namespace}/${name} not annotated with ${ip}: ${kubeError(err)}`);
+      this.o.log('warn', `ANNOTATE_POD_IP: pod ${namespace}/${name} not annotated with ${ip}: ${describeKubeError(err)}`);
     }
   }
 
@@ -216,8 +216,8 @@ export class IpamdKube {
       await this.core.patchNamespacedPod({ namespace, name, body: clearPodIpsPatch(ip) }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
     } catch (err) {
       // gone with its pod, or naming another address now (the patch's test failed): nothing to clear
-      if (err instanceof ApiException && (err.code === 404 || err.code === 422)) return;
-      this.o.log('warn', `ANNOTATE_POD_IP: pod ${namespace}/${name}'s annotation ${ip} not cleared: ${kubeError(err)}`);
+      if (apiCode(err) === 404 || apiCode(err) === 422) return;
+      this.o.log('warn', `ANNOTATE_POD_IP: pod ${namespace}/${name}'s annotation ${ip} not cleared: ${describeKubeError(err)}`);
     }
   }
 
@@ -248,16 +248,4 @@ export class IpamdKube {
     }
     this.changed();
   }
-}
-
-function kubeError(err: unknown): string {
-  if (err instanceof ApiException) {
-    const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body);
-    try {
-      return `${err.code}: ${(JSON.parse(body) as { message?: string }).message ?? body}`;
-    } catch {
-      return `${err.code}: ${body.slice(0, 200)}`;
-    }
-  }
-  return describeError(err);
 }

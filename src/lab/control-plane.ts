@@ -5,8 +5,8 @@
  * (bindings, pods created or deleted: "assumed", as kube-scheduler and the controllers' expectations do), then
  * makes the writes: bindings, pod status, pods, DaemonSet status and Events (core/v1, as `kubectl describe` reads).
  */
-import { AppsV1Api, ApiException, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
-import { watchObjects, type ObjectWatch } from '../k8s/index.js';
+import { AppsV1Api, CoreV1Api, type KubeConfig, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
+import { apiCode, describeKubeError, eventBody, mergePatch, watchObjects, type ObjectWatch } from '../k8s/index.js';
 import type { Condition, KubeDaemonSet, KubeNode, KubePod } from './control-plane-types.js';
 import { templateConfigProblems } from './daemonset-config.js';
 import { CONFIG_CONDITION, decideDaemonSet, newDaemonPod, ownedBy, REVISION_HASH_LABEL } from './daemonset.js';
@@ -34,25 +34,10 @@ const ASSUME_MS = 30_000;
 const EVENT_WORKERS = 4;
 const FIRST_BACKOFF_MS = 1_000;
 const MAX_BACKOFF_MS = 60_000;
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 const podKey = (p: { metadata: { namespace?: string; name: string } }) => `${p.metadata.namespace ?? ''}/${p.metadata.name}`;
 /** A pod by uid: a pod deleted and created again under its name is another pod (no binding or verdict carried over). */
 const podIdentity = (p: KubePod) => p.metadata.uid ?? podKey(p);
-const apiCode = (err: unknown) => (err instanceof ApiException ? err.code : undefined);
-
-function errorText(err: unknown): string {
-  if (err instanceof ApiException) {
-    try {
-      const body = JSON.parse(String(err.body)) as { message?: string };
-      if (body.message) return `${err.code}: ${body.message}`;
-    } catch {
-      // not a Status: the code says enough
-    }
-    return `HTTP ${err.code}`;
-  }
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** Runs fns with at most `limit` in flight; never rejects (each fn handles its own failure). */
 async function runLimited(fns: Array<() => Promise<void>>, limit: number): Promise<void> {
@@ -89,7 +74,6 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
     const delayMs = Math.min(MAX_BACKOFF_MS, previous * 2);
     backoff.set(key, { until: now + delayMs, delayMs });
   };
-  let eventSeq = 0;
   let stopped = false;
   let running: Promise<void> | undefined;
   let dirty = false;
@@ -130,21 +114,7 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
   const eventWorkers = new Set<Promise<void>>();
   let eventSenders = 0;
   function event(involved: { kind: string; apiVersion: string; metadata: KubePod['metadata'] }, type: 'Normal' | 'Warning', reason: string, message: string, component: string): void {
-    const namespace = involved.metadata.namespace ?? 'default';
-    const when = new Date();
-    eventQueue.push({
-      metadata: { name: `${involved.metadata.name}.${(when.getTime() * 1000 + (eventSeq++ % 1000)).toString(16)}`, namespace },
-      involvedObject: { kind: involved.kind, apiVersion: involved.apiVersion, namespace, name: involved.metadata.name, uid: involved.metadata.uid, resourceVersion: involved.metadata.resourceVersion },
-      type,
-      reason,
-      message,
-      source: { component },
-      reportingComponent: component,
-      reportingInstance: component,
-      firstTimestamp: when,
-      lastTimestamp: when,
-      count: 1,
-    });
+    eventQueue.push(eventBody({ involved, type, reason, message, component }));
     if (eventSenders >= EVENT_WORKERS) return;
     // the count drops in the same turn as the queue is found empty, so an event queued later always finds a sender
     eventSenders++;
@@ -153,7 +123,7 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
         try {
           await core.createNamespacedEvent({ namespace: body.metadata.namespace ?? 'default', body });
         } catch (err) {
-          log(`event ${body.reason} on ${body.involvedObject.kind} ${body.metadata.namespace}/${body.involvedObject.name}: ${errorText(err)}`);
+          log(`event ${body.reason} on ${body.involvedObject.kind} ${body.metadata.namespace}/${body.involvedObject.name}: ${describeKubeError(err)}`);
         }
       }
       eventSenders--;
@@ -225,7 +195,7 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
       await core.createNamespacedPodBinding({ name, namespace, body: { metadata: { name, namespace, uid }, target: { apiVersion: 'v1', kind: 'Node', name: node } } });
     } catch (err) {
       bindings.delete(podIdentity(pod));
-      if (apiCode(err) !== 404 && apiCode(err) !== 409) log(`binding pod ${namespace}/${name} to ${node}: ${errorText(err)}`);
+      if (apiCode(err) !== 404 && apiCode(err) !== 409) log(`binding pod ${namespace}/${name} to ${node}: ${describeKubeError(err)}`);
       return;
     }
     event({ kind: 'Pod', apiVersion: 'v1', metadata: pod.metadata }, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${node}`, DEFAULT_SCHEDULER);
@@ -239,7 +209,7 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
       await core.patchNamespacedPodStatus({ name, namespace, body: { status: { conditions: [...others, condition] } } }, mergePatch);
     } catch (err) {
       unschedulable.delete(podIdentity(pod));
-      if (apiCode(err) !== 404) log(`pod ${namespace}/${name} status: ${errorText(err)}`);
+      if (apiCode(err) !== 404) log(`pod ${namespace}/${name} status: ${describeKubeError(err)}`);
       return;
     }
     log(`pod ${namespace}/${name} unschedulable: ${message}`);
@@ -253,7 +223,7 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
       await core.deleteNamespacedPod({ name, namespace, body: { preconditions: { uid } } });
     } catch (err) {
       if (uid) deletions.delete(uid);
-      if (apiCode(err) !== 404 && apiCode(err) !== 409) log(`deleting pod ${namespace}/${name}: ${errorText(err)}`);
+      if (apiCode(err) !== 404 && apiCode(err) !== 409) log(`deleting pod ${namespace}/${name}: ${describeKubeError(err)}`);
       return;
     }
     log(`deleted pod ${namespace}/${name}: ${why}`);
@@ -284,8 +254,8 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
         } catch (err) {
           creates.delete(id);
           backOff(`${ds.metadata.uid}/${node}`, Date.now());
-          log(`daemonset ${dsName}: creating a pod on ${node}: ${errorText(err)}`);
-          event({ kind: 'DaemonSet', apiVersion: 'apps/v1', metadata: ds.metadata }, 'Warning', 'FailedCreate', `Error creating: ${errorText(err)}`, DAEMONSET_CONTROLLER);
+          log(`daemonset ${dsName}: creating a pod on ${node}: ${describeKubeError(err)}`);
+          event({ kind: 'DaemonSet', apiVersion: 'apps/v1', metadata: ds.metadata }, 'Warning', 'FailedCreate', `Error creating: ${describeKubeError(err)}`, DAEMONSET_CONTROLLER);
         }
       });
     }
@@ -310,7 +280,7 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
           await apps.patchNamespacedDaemonSetStatus({ name: ds.metadata.name, namespace: ds.metadata.namespace ?? 'default', body: { status } }, mergePatch);
         } catch (err) {
           statusWritten.delete(ds.metadata.uid ?? '');
-          if (apiCode(err) !== 404) log(`daemonset ${dsName} status: ${errorText(err)}`);
+          if (apiCode(err) !== 404) log(`daemonset ${dsName} status: ${describeKubeError(err)}`);
           return;
         }
         if (newCondition && newCondition.message !== oldCondition?.message) {
