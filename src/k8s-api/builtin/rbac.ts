@@ -32,9 +32,11 @@ function validateRules(obj: KubeObject, namespaced: boolean): Cause[] {
 
 function defaultSubjects(obj: KubeObject): void {
   for (const s of list(obj, 'subjects')) {
-    if (!isRecord(s) || s.apiGroup !== undefined) continue;
-    if (s.kind === 'ServiceAccount') s.apiGroup = '';
-    else if (s.kind === 'User' || s.kind === 'Group') s.apiGroup = rbacGroup;
+    if (!isRecord(s)) continue;
+    // a ServiceAccount's group is "", which Kubernetes' encoding omits (omitempty): stored without it, a second
+    // `kubectl apply` of the same binding finds nothing to change
+    if (s.kind === 'ServiceAccount' && s.apiGroup === '') delete s.apiGroup;
+    else if (s.apiGroup === undefined && (s.kind === 'User' || s.kind === 'Group')) s.apiGroup = rbacGroup;
   }
 }
 
