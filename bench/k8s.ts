@@ -9,7 +9,7 @@
  *   npm run bench:k8s -- [--nodes N] [--pods P] [--lab-pods Q]
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,6 +97,7 @@ await Promise.all(names.map(async (node, i) => {
 const labPodSeconds = (performance.now() - t3) / 1000;
 
 await labDown({ stateDir });
+rmSync(dir, { recursive: true, force: true });
 
 const counts = Object.values(spread);
 process.stdout.write(

@@ -5,13 +5,11 @@
  * per node (ipamd comes from the aws-node DaemonSet), the echo services, and the scenario's pods as Pod objects;
  * `lab pod add/del` create and delete Pod objects; `lab down` removes everything, from the records or by name prefix.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { stringify as toYaml } from 'yaml';
 import { eniRouteTable } from '../dataplane/index.js';
-import type { Ec2Facts } from '../ec2/index.js';
 import { eniHolding, privateDnsName, topologyRegion } from '../vpc/index.js';
 import { PodnetError, checkCreatablePath, run, writeFileAtomicSync } from '../lib/index.js';
 import { ipBatch, listNetns, setSysctls } from './apply.js';
@@ -190,7 +188,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
     progress('preparing the nodes');
     const facts = state.readFabric()!.facts;
     for (const node of scenario.nodes) {
-      lab.nodes[node.instance] = await prepareNode(state, lab, scenario, node, facts, runtime);
+      lab.nodes[node.instance] = await prepareNode(state, lab, scenario, node, runtime);
     }
     state.writeLab(lab);
 
@@ -276,13 +274,11 @@ async function prepareNode(
   lab: LabRecord,
   scenario: Scenario,
   node: Scenario['nodes'][number],
-  { subnets, securityGroups }: Pick<Ec2Facts, 'subnets' | 'securityGroups'>,
   runtime: 'containerd' | 'cni',
 ): Promise<NodeRecord> {
   const dir = state.path('nodes', node.instance);
   // `cni install` creates only the last component of --bin-dir and --conf-dir: their parent comes first
   for (const sub of ['log', 'cni']) mkdirSync(join(dir, sub), { recursive: true });
-  const eniConfigFile = join(dir, 'eni-config.yaml');
   const record: NodeRecord = {
     name: node.instance,
     instanceId: lab.instances[node.instance]!,
@@ -294,25 +290,16 @@ async function prepareNode(
     binDir: join(dir, 'cni', 'bin'),
     confDir: join(dir, 'cni', 'net.d'),
     // the node's settings (the kubelet sizes the node by them) and every path of this node under its own directory:
-    // nodes share one mount namespace, so the kubelet gives the node's containers these paths
+    // nodes share one mount namespace, so the kubelet gives the node's containers these paths (ipamd reads its Node
+    // and the ENIConfigs from the API server, with the token the kubelet gives it)
     env: {
       ...labNodeDefaults,
       AWS_VPC_K8S_CNI_BACKING_STORE: join(dir, 'ipam.json'),
       AWS_VPC_K8S_PLUGIN_LOG_FILE: join(dir, 'log', 'plugin.log'),
       AWS_VPC_K8S_CNI_LOG_FILE: join(dir, 'log', 'ipamd.log'),
-      PODNET_ENI_CONFIG_FILE: eniConfigFile,
       ...node.env,
     },
   };
-  const subnetId = (name: string) => subnets.find((s) => s.name === name)?.id ?? name;
-  const groupIds = (names: string[]) => names.map((g) => securityGroups.find((x) => x.name === g)?.id ?? g);
-  writeFileSync(
-    eniConfigFile,
-    toYaml({
-      node: { name: node.instance, labels: node.labels, annotations: {} },
-      eniConfigs: scenario.eniConfigs.map((c) => ({ metadata: { name: c.name }, spec: { subnet: subnetId(c.subnet), securityGroups: groupIds(c.securityGroups) } })),
-    }),
-  );
   if (runtime === 'containerd') record.mountHolderPid = await startNodeMounts(state, record);
   return record;
 }

@@ -5,7 +5,7 @@
 // running with an Event, ipamd's own token gets 403 beyond its ClusterRole, and `kubectl apply -f deploy/` works.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -78,6 +78,7 @@ before(async () => {
 
 after(async () => {
   await labDown({ stateDir });
+  rmSync(home, { recursive: true, force: true });
 }, { timeout: 60_000 });
 
 test('both nodes joined under their EC2 private DNS names and are Ready; each runs its own aws-node DaemonSet pod', { timeout: 120_000 }, async () => {
