@@ -3,6 +3,8 @@
  * containers run as podnet processes and with what argv and environment (fieldRef and $(VAR) resolved, the
  * DaemonSet's hostPath volumes stood in for by the node's directories), and the pod status to post. Pure.
  */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:os';
 import type { V1Container, V1EnvVar, V1Pod, V1Probe, V1Volume } from '@kubernetes/client-node';
 import { isPodnetImage } from './image.js';
 
@@ -183,11 +185,17 @@ export function runsProcess(container: V1Container): boolean {
 }
 
 /**
- * The lab's name of a container's process (its record and logs/NAME.log): `pod-<pod>-<container>`, so the old and the
- * new ipamd of a rollout have records of their own (lab status finds ipamd as `pod-kube-system-aws-node…-aws-node`).
+ * The lab's name of a container's process (its record and logs/NAME.log): `pod-<pod>-<uid hash>-<container>`, so the
+ * old and the new ipamd of a rollout, and two pods whose names are cut to the same text, have records of their own
+ * (lab status finds ipamd as `pod-kube-system-aws-node…-aws-node`).
  */
-export function containerProcessName(p: { key: string | null; namespace: string; name: string }, container: string): string {
-  return `pod-${p.key ?? `${p.namespace}-${p.name}`.slice(0, 60)}-${container}`;
+export function containerProcessName(p: { key: string | null; namespace: string; name: string; uid: string }, container: string): string {
+  return `pod-${p.key ?? `${p.namespace}-${p.name}`.slice(0, 60)}-${uidHash(p.uid)}-${container}`;
+}
+
+/** A short hash of a pod's uid. */
+export function uidHash(uid: string): string {
+  return createHash('sha256').update(uid).digest('hex').slice(0, 6);
 }
 
 // ---- status ----
@@ -219,7 +227,8 @@ function containerStatus(c: ContainerRun) {
     started: c.startedAt !== null,
     restartCount: c.restartCount,
     state,
-    lastState: c.startedAt && terminated ? { terminated } : {},
+    // the last exit shows as lastState while the container runs again or waits to (CrashLoopBackOff)
+    lastState: (c.startedAt || c.waiting) && terminated ? { terminated } : {},
   };
 }
 
@@ -314,4 +323,9 @@ export function finishedPhase(containers: ReadonlyArray<Pick<ContainerRun, 'star
 /** The kubelet's restart backoff, shortened for the lab (upstream: 10 s doubling to 5 min). */
 export function restartDelayMs(restartCount: number): number {
   return Math.min(1_000 * 2 ** Math.max(0, restartCount - 1), 30_000);
+}
+
+/** A process's exit as a container's exit code: its own code, or 128 + the signal's number when a signal ended it. */
+export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  return code ?? 128 + (signal ? (constants.signals[signal] ?? 9) : 9);
 }

@@ -5,45 +5,22 @@
  * status, the lab's PodRecord, and for containers of podnet's image a podnet process (init containers first),
  * restarted with backoff when it exits. The decisions are in kubelet-node.ts and kubelet-pod.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
 import { release } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiException, CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Container, type V1Pod, type V1Probe } from '@kubernetes/client-node';
-import { loadKubeConfig, watchObjects, type ObjectWatch } from '../k8s/index.js';
-import { PodnetError, netnsArgv, onPath, run } from '../lib/index.js';
+import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Container, type V1Pod } from '@kubernetes/client-node';
+import { apiCode, describeKubeError, eventBody, loadKubeConfig, mergePatch, watchObjects, type ObjectWatch } from '../k8s/index.js';
+import { PodnetError, netnsArgv } from '../lib/index.js';
 import { privateDnsName } from '../vpc/index.js';
-import { inNodeMounts } from './containerd.js';
+import { Containers, killGroup, type ContainerSlot, type RunningPod } from './kubelet-containers.js';
 import { conditionsChanged, leaseObject, LEASE_RENEW_MS, microTime, networkReadiness, nodeConditions, nodeObject, NODE_LEASE_NAMESPACE, type NodeCondition, type NodeFacts } from './kubelet-node.js';
-import {
-  containerEnv,
-  hostPathMounts,
-  hostPathStandIns,
-  labPath,
-  labPathsInText,
-  nameProblem,
-  podAction,
-  podKey,
-  podnetContainerArgv,
-  podStatus,
-  probeCheck,
-  refusedPodStatus,
-  containerProcessName,
-  finishedPhase,
-  restartDelayMs,
-  restarts,
-  runsProcess,
-  type ContainerRun,
-  type PodEvent,
-  type ProbeCheck,
-} from './kubelet-pod.js';
+import { nameProblem, podAction, podKey, podStatus, refusedPodStatus, runsProcess, type PodEvent } from './kubelet-pod.js';
 import { ns } from './plan.js';
 import { podRuntime, type PodIdentity } from './pod-runtime.js';
 import { loadScenario } from './scenario.js';
-import { isLabProcess, LabState, podnetArgv, STATE_DIR_ENV, type LabRecord, type NodeRecord } from './state.js';
+import { isLabProcess, LabState, type LabRecord, type NodeRecord } from './state.js';
 
 export interface KubeletOptions {
   stateDir: string;
@@ -62,40 +39,7 @@ export interface Kubelet {
   stop(): Promise<void>;
 }
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const apiCode = (err: unknown) => (err instanceof ApiException ? err.code : undefined);
 const nowIso = () => new Date().toISOString();
-
-/** A container of a running pod: what the status shows, and its process when it has one. */
-interface ContainerSlot {
-  spec: V1Container;
-  run: ContainerRun;
-  init: boolean;
-  child?: ChildProcess;
-  exited?: Promise<void>;
-  restartTimer?: NodeJS.Timeout;
-}
-
-/** A pod this kubelet runs. */
-interface RunningPod {
-  uid: string;
-  namespace: string;
-  name: string;
-  /** the lab's name (its PodRecord and namespace); null for a hostNetwork pod outside default or whose name does not fit */
-  key: string | null;
-  hostNetwork: boolean;
-  containerId: string;
-  ip: string;
-  startTime: string;
-  initialized: boolean;
-  /** set when every container exited for good: the watch then sees a finished pod and its sandbox goes */
-  finished?: 'Succeeded' | 'Failed';
-  containers: ContainerSlot[];
-  kubeconfig: string | null;
-  stopped: boolean;
-  /** the conditions posted last (their transition times carry over) */
-  previous: PodStatusConditions | undefined;
-}
 
 /** Waits for lab.json to hold this node (lab up writes it as the nodes start) and the in-VPC kubeconfig. */
 async function waitForNodeRecord(state: LabState, instance: string): Promise<{ lab: LabRecord; node: NodeRecord }> {
@@ -193,6 +137,9 @@ class NodeAgent {
   private sandboxSlots = SANDBOX_CONCURRENCY;
   private readonly slotWaiters: Array<() => void> = [];
   private readonly wake = new Set<() => void>();
+  /** stops of pods with podnet's containers still under way */
+  private readonly stoppingPodnet = new Set<Promise<void>>();
+  private readonly containers: Containers;
 
   constructor(
     private readonly state: LabState,
@@ -206,6 +153,19 @@ class NodeAgent {
     this.core = kc.makeApiClient(CoreV1Api);
     this.leases = kc.makeApiClient(CoordinationV1Api);
     this.runtime = podRuntime(state, lab);
+    this.containers = new Containers({
+      state,
+      lab,
+      node,
+      facts,
+      kc,
+      core: this.core,
+      log,
+      enterNetns,
+      stopped: () => this.stopped,
+      event: (pod, type, reason, message) => this.event(pod, type, reason, message),
+      postPod: (p) => this.postPod(p),
+    });
   }
 
   async start(): Promise<void> {
@@ -258,7 +218,7 @@ class NodeAgent {
           lastFailure = '';
         },
         (err: unknown) => {
-          const message = describe(err);
+          const message = describeKubeError(err);
           if (message !== lastFailure) this.log(`${what}: ${message}`);
           lastFailure = message;
         },
@@ -294,7 +254,7 @@ class NodeAgent {
         this.log(`registered node ${this.facts.nodeName} (${this.facts.instanceId}, ${this.facts.instanceType}, pods ${body.status.capacity.pods})`);
         return;
       } catch (err) {
-        if (attempt % 10 === 0) this.log(`registering node ${this.facts.nodeName}: ${describe(err)} (retrying)`);
+        if (attempt % 10 === 0) this.log(`registering node ${this.facts.nodeName}: ${describeKubeError(err)} (retrying)`);
         await sleep(Math.min(200 * 2 ** attempt, 2_000));
       }
     }
@@ -382,10 +342,30 @@ class NodeAgent {
       await this.patchPodStatus(namespace, name, refusedPodStatus('PodnetLabName', problem, nowIso()));
       return;
     }
+    const refused = this.containers.refusal(pod);
+    if (refused) {
+      this.log(`pod ${namespace}/${name} refused: ${refused}`);
+      await this.event(pod, 'Warning', 'Failed', refused);
+      await this.patchPodStatus(namespace, name, refusedPodStatus('PodnetLabRefused', refused, nowIso()));
+      return;
+    }
+    const identity: PodIdentity = { namespace, name, uid };
+    // podnet's containers talk to the API server as the pod's service account: without its token they do not start
+    let kubeconfig: string | null = null;
+    if ([...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].some(runsProcess)) {
+      try {
+        kubeconfig = await this.containers.serviceAccountKubeconfig(pod, { namespace, name, uid });
+      } catch (err) {
+        const message = `the service account token for ${pod.spec?.serviceAccountName ?? 'default'}: ${describeKubeError(err)}`;
+        this.log(`pod ${namespace}/${name}: ${message} (retrying in 5 s)`);
+        await this.event(pod, 'Warning', 'FailedMount', message);
+        this.retryStart(uid);
+        return;
+      }
+    }
     // a hostNetwork pod has the node's namespace: only the lab's own (namespace default) get a record, so the
     // DaemonSets' pods do not show up among the lab's pods
     const key = hostNetwork && namespace !== 'default' ? null : podKey(namespace, name);
-    const identity: PodIdentity = { namespace, name, uid };
     let containerId = '';
     let ip = this.facts.internalIp;
     const adopted = key ? this.state.pod(key) : undefined;
@@ -426,21 +406,15 @@ class NodeAgent {
       startTime: nowIso(),
       initialized: false,
       containers: [...(pod.spec?.initContainers ?? []).map((c) => slot(c, true)), ...(pod.spec?.containers ?? []).map((c) => slot(c, false))],
-      kubeconfig: null,
+      kubeconfig,
       stopped: false,
       previous: pod.status?.conditions,
     };
     this.pods.set(uid, running);
     this.log(`pod ${namespace}/${name} sandbox ${containerId || '(host network)'} ip ${ip}`);
     if (!hostNetwork) await this.event(pod, 'Normal', 'Sandbox', `Pod sandbox ${containerId} with IP ${ip} (podnet, lab node ${this.node.name})`);
-    if (running.containers.some((c) => runsProcess(c.spec))) {
-      try {
-        running.kubeconfig = await this.serviceAccountKubeconfig(pod, running);
-      } catch (err) {
-        await this.event(pod, 'Warning', 'FailedMount', `the service account token for ${pod.spec?.serviceAccountName ?? 'default'}: ${describe(err)}`);
-      }
-    }
-    await this.runInitContainers(pod, running);
+    await Promise.all(this.stoppingPodnet);
+    await this.containers.runInitContainers(pod, running);
   }
 
   /**
@@ -477,255 +451,18 @@ class NodeAgent {
     }
   }
 
-  /** Init containers one after another, each to a clean exit; then the pod's containers. */
-  private async runInitContainers(pod: V1Pod, p: RunningPod): Promise<void> {
-    for (const c of p.containers.filter((x) => x.init)) {
-      for (;;) {
-        if (p.stopped || this.stopped) return;
-        if (!runsProcess(c.spec)) break;
-        const code = await this.runOnce(pod, p, c);
-        if (code === 0) break;
-        if (pod.spec?.restartPolicy === 'Never') {
-          // a failed init container fails a pod that is never restarted, as the kubelet does
-          p.finished = 'Failed';
-          await this.postPod(p);
-          return;
-        }
-        c.run.waiting = { reason: 'CrashLoopBackOff', message: `back-off restarting failed init container ${c.spec.name}` };
-        c.run.restartCount++;
-        await this.postPod(p);
-        await sleep(restartDelayMs(c.run.restartCount));
-      }
-      c.run.waiting = null;
-      c.run.lastExit ??= { exitCode: 0, reason: 'Completed', startedAt: p.startTime, finishedAt: nowIso() };
-      c.run.ready = true;
-    }
-    p.initialized = true;
-    for (const c of p.containers.filter((x) => !x.init)) {
-      if (runsProcess(c.spec)) this.startContainer(pod, p, c);
-      else {
-        c.run.startedAt = p.startTime;
-        c.run.waiting = null;
-        c.run.ready = true;
-      }
-    }
-    await this.postPod(p);
-  }
-
-  /** Runs an init container's process to its end; its exit code. */
-  private async runOnce(pod: V1Pod, p: RunningPod, c: ContainerSlot): Promise<number> {
-    const started = nowIso();
-    c.run.startedAt = started;
-    c.run.waiting = null;
-    await this.postPod(p);
-    const code = await new Promise<number>((resolve) => {
-      const child = this.spawnContainer(pod, p, c);
-      child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 + 9 : 1)));
-      child.on('error', () => resolve(127));
-    });
-    c.child = undefined;
-    c.run.startedAt = null;
-    c.run.lastExit = { exitCode: code, reason: code === 0 ? 'Completed' : 'Error', startedAt: started, finishedAt: nowIso() };
-    this.log(`pod ${p.namespace}/${p.name} init container ${c.spec.name} exited ${code}`);
-    return code;
-  }
-
-  /** Starts a container's process; when it exits it is started again after the backoff, as restartPolicy Always does. */
-  private startContainer(pod: V1Pod, p: RunningPod, c: ContainerSlot): void {
-    if (p.stopped || this.stopped) return;
-    const started = nowIso();
-    const child = this.spawnContainer(pod, p, c);
-    c.child = child;
-    c.run.startedAt = started;
-    c.run.waiting = null;
-    c.run.ready = false;
-    c.exited = new Promise<void>((resolve) => {
-      child.on('exit', (exitCode, signal) => {
-        c.child = undefined;
-        const code = exitCode ?? 128 + (signal === 'SIGKILL' ? 9 : 15);
-        c.run.startedAt = null;
-        c.run.ready = false;
-        c.run.lastExit = { exitCode: code, reason: code === 0 ? 'Completed' : 'Error', startedAt: started, finishedAt: nowIso() };
-        resolve();
-        // a stopped kubelet leaves its pods' processes alone: the next one takes over
-        if (p.stopped || this.stopped) return;
-        if (!restarts(pod.spec?.restartPolicy, code)) {
-          c.run.waiting = null;
-          p.finished = finishedPhase(p.containers.filter((x) => !x.init).map((x) => x.run));
-          this.log(`pod ${p.namespace}/${p.name} container ${c.spec.name} exited ${code}${p.finished ? `; pod ${p.finished}` : ''}`);
-          void this.postPod(p);
-          return;
-        }
-        c.run.restartCount++;
-        c.run.waiting = { reason: 'CrashLoopBackOff', message: `back-off ${restartDelayMs(c.run.restartCount) / 1000}s restarting failed container=${c.spec.name} pod=${p.name}_${p.namespace}(${p.uid})` };
-        this.log(`pod ${p.namespace}/${p.name} container ${c.spec.name} exited ${code}; restart ${c.run.restartCount} in ${restartDelayMs(c.run.restartCount)} ms`);
-        void this.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.spec.name} in pod ${p.name}_${p.namespace}(${p.uid})`);
-        void this.postPod(p);
-        c.restartTimer = setTimeout(() => this.startContainer(pod, p, c), restartDelayMs(c.run.restartCount));
-      });
-    });
-    void this.postPod(p);
-    void this.event(pod, 'Normal', 'Started', `Started container ${c.spec.name}`);
-    void this.followReadiness(pod, p, c, child);
-    void this.followLiveness(pod, p, c, child);
-  }
-
-  /** The container's probe as the kubelet runs it on the node: an exec probe's paths are the container's, so they go to the node's stand-ins. */
-  private probeOf(pod: V1Pod, p: RunningPod, c: ContainerSlot, probe: V1Probe | undefined): ProbeCheck {
-    const check = probeCheck(probe, c.spec, p.hostNetwork ? '127.0.0.1' : p.ip);
-    const { mounts, standIns } = this.containerPaths(pod, c);
-    return check?.kind === 'exec' ? { ...check, argv: check.argv.map((w) => labPathsInText(w, mounts, standIns)) } : check;
-  }
-
-  /** Probes readiness while this process runs (every probe period, at most 2 s in the lab); ready when running without a probe. */
-  private async followReadiness(pod: V1Pod, p: RunningPod, c: ContainerSlot, child: ChildProcess): Promise<void> {
-    const check = this.probeOf(pod, p, c, c.spec.readinessProbe);
-    const period = Math.min((c.spec.readinessProbe?.periodSeconds ?? 10) * 1000, 2_000);
-    await sleep(Math.min((c.spec.readinessProbe?.initialDelaySeconds ?? 0) * 1000, 5_000));
-    while (c.child === child && !p.stopped && !this.stopped) {
-      const ready = check === null || (await this.probe(p, check));
-      if (c.child !== child) return;
-      if (ready !== c.run.ready) {
-        c.run.ready = ready;
-        await this.postPod(p);
-      }
-      await sleep(period);
-    }
-  }
-
-  /** A livenessProbe failing failureThreshold times in a row (default 3) kills the process, which then restarts as any exit does. */
-  private async followLiveness(pod: V1Pod, p: RunningPod, c: ContainerSlot, child: ChildProcess): Promise<void> {
-    const spec = c.spec.livenessProbe;
-    const check = this.probeOf(pod, p, c, spec);
-    if (!check) return;
-    const threshold = spec?.failureThreshold ?? 3;
-    await sleep((spec?.initialDelaySeconds ?? 0) * 1000);
-    for (let failures = 0; c.child === child && !p.stopped && !this.stopped; ) {
-      failures = (await this.probe(p, check)) ? 0 : failures + 1;
-      if (c.child !== child || p.stopped || this.stopped) return;
-      if (failures >= threshold) {
-        const message = `Container ${c.spec.name} failed liveness probe ${failures} times, will be restarted`;
-        this.log(`pod ${p.namespace}/${p.name}: ${message}`);
-        void this.event(pod, 'Warning', 'Unhealthy', `Liveness probe failed ${failures} times`);
-        void this.event(pod, 'Normal', 'Killing', message);
-        await this.killContainer(c);
-        return;
-      }
-      await sleep((spec?.periodSeconds ?? 10) * 1000);
-    }
-  }
-
-  private async probe(p: RunningPod, check: NonNullable<ProbeCheck>): Promise<boolean> {
-    // the kubelet is in the node's namespace: a hostNetwork pod's probe reaches it directly; another pod's goes to its address
-    if (check.kind === 'tcp') {
-      return new Promise((resolve) => {
-        const s = connect({ host: check.host, port: check.port, timeout: 1_000 }, () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.on('error', () => resolve(false));
-        s.on('timeout', () => (s.destroy(), resolve(false)));
-      });
-    }
-    if (check.kind === 'http') {
-      if (check.scheme === 'https') return true;
-      return new Promise((resolve) => {
-        const req = httpRequest({ host: check.host, port: check.port, path: check.path, timeout: 1_000 }, (res) => {
-          res.resume();
-          resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
-        });
-        req.on('error', () => resolve(false));
-        req.on('timeout', () => req.destroy(new Error('timeout')));
-        req.end();
-      });
-    }
-    const [cmd, ...rest] = check.argv;
-    const argv = cmd === 'podnet' || cmd?.endsWith('/podnet') ? [...podnetArgv(), ...rest] : check.argv;
-    // a probe binary the lab does not have (upstream's grpc-health-probe) cannot say anything: running counts as ready
-    if (argv === check.argv && !(cmd && (cmd.startsWith('/') ? existsSync(cmd) : onPath(cmd)))) return true;
-    const netns = p.hostNetwork ? this.node.ns : ns.pod(p.key!);
-    return run(this.enterNetns(netns, argv), { timeoutMs: 10_000 }).then(() => true, () => false);
-  }
-
-  /** The process of a podnet container: podnet's argv, the container's env on top of the node's, in the pod's namespace. */
-  private spawnContainer(pod: V1Pod, p: RunningPod, c: ContainerSlot): ChildProcess {
-    const { env, problems } = containerEnv(c.spec.env, pod, { nodeName: this.facts.nodeName, hostIP: this.facts.internalIp, podIP: p.ip });
-    for (const problem of problems) void this.event(pod, 'Warning', 'Failed', `container ${c.spec.name}: ${problem}`);
-    const { mounts, standIns } = this.containerPaths(pod, c);
-    const mapped = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, labPath(v, mounts, standIns)]));
-    const nodePaths = Object.fromEntries(Object.entries(this.node.env).filter(([, v]) => v.startsWith(`${this.node.dir}/`)));
-    const fullEnv: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-      ...mapped,
-      // the node's own files, and explicit endpoints: the VPC-internal EC2 endpoint and IMDS, never AWS's defaults
-      ...nodePaths,
-      PODNET_CNI_SOCKET: this.node.socket,
-      AWS_ENDPOINT_URL_EC2: this.lab.ec2Url,
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: this.lab.imdsUrl,
-      AWS_REGION: this.lab.region,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      PODNET_METRICS_BIND_ADDRESS: '127.0.0.1:61678',
-      INTROSPECTION_BIND_ADDRESS: '127.0.0.1:61679',
-      ...(p.kubeconfig && { KUBECONFIG: p.kubeconfig }),
-      [STATE_DIR_ENV]: this.state.dir,
-    };
-    const args = podnetContainerArgv(c.spec, env, mounts, standIns, { binDir: this.node.binDir, confDir: this.node.confDir, socket: this.node.socket });
-    let argv = [...podnetArgv(), ...args];
-    if (this.node.mountHolderPid) argv = inNodeMounts(this.node.mountHolderPid, argv);
-    argv = this.enterNetns(p.hostNetwork ? this.node.ns : ns.pod(p.key!), argv);
-    const procName = containerProcessName(p, c.spec.name);
-    const logPath = this.state.path('logs', `${procName}.log`);
-    const fd = openSync(logPath, 'a');
-    try {
-      const child = spawn(argv[0]!, argv.slice(1), { cwd: fileRoot, detached: true, stdio: ['ignore', fd, fd], env: fullEnv });
-      if (child.pid !== undefined) this.state.writeProc({ name: procName, pid: child.pid, ns: p.hostNetwork ? this.node.ns : ns.pod(p.key!), argv, log: logPath });
-      this.log(`pod ${p.namespace}/${p.name} container ${c.spec.name}: podnet ${args.join(' ')} (pid ${child.pid}, log ${logPath})`);
-      return child;
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  /** The container's hostPath mounts and the node's directories that stand in for the host's paths. */
-  private containerPaths(pod: V1Pod, c: ContainerSlot): { mounts: Array<[string, string]>; standIns: Array<[string, string]> } {
-    return {
-      mounts: hostPathMounts(c.spec, pod.spec?.volumes),
-      standIns: hostPathStandIns({ dir: this.node.dir, binDir: this.node.binDir, confDir: this.node.confDir, logDir: join(this.node.dir, 'log') }),
-    };
-  }
-
-  /** A kubeconfig with a TokenRequest token for the pod's service account (its RBAC applies to the pod's podnet). */
-  private async serviceAccountKubeconfig(pod: V1Pod, p: RunningPod): Promise<string> {
-    const serviceAccount = pod.spec?.serviceAccountName ?? 'default';
-    const answer = await this.core.createNamespacedServiceAccountToken({
-      name: serviceAccount,
-      namespace: p.namespace,
-      body: { spec: { audiences: [], expirationSeconds: 86_400, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: p.name, uid: p.uid } } },
-    });
-    const cluster = this.kc.getCurrentCluster()!;
-    const ca = cluster.caData ?? (cluster.caFile ? readFileSync(cluster.caFile).toString('base64') : undefined);
-    const dir = join(this.node.dir, 'pods', `${p.namespace}_${p.name}`);
-    mkdirSync(dir, { recursive: true });
-    const path = join(dir, 'kubeconfig');
-    const config = {
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'lab', cluster: { server: cluster.server, ...(ca && { 'certificate-authority-data': ca }) } }],
-      users: [{ name: `system:serviceaccount:${p.namespace}:${serviceAccount}`, user: { token: answer.status?.token } }],
-      contexts: [{ name: 'lab', context: { cluster: 'lab', user: `system:serviceaccount:${p.namespace}:${serviceAccount}`, namespace: p.namespace } }],
-      'current-context': 'lab',
-    };
-    writeFileSync(path, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
-    return path;
-  }
-
   private async stopPod(uid: string, why: string): Promise<void> {
     const p = this.pods.get(uid);
     if (!p) return;
     p.stopped = true;
     this.log(`pod ${p.namespace}/${p.name} ${why}: stopping`);
-    await Promise.all(p.containers.map((c) => this.killContainer(c)));
+    // a new pod's podnet containers wait for this (a rollout's old ipamd exits before the new one binds the socket)
+    const killed = Promise.all(p.containers.map((c) => this.containers.killContainer(c))).then(() => undefined);
+    if (p.containers.some((c) => runsProcess(c.spec))) {
+      this.stoppingPodnet.add(killed);
+      void killed.then(() => this.stoppingPodnet.delete(killed));
+    }
+    await killed;
     if (!p.hostNetwork && p.key) {
       const echo = this.state.procs().find((x) => x.name === `echo-${ns.pod(p.key!)}`);
       if (echo && isLabProcess(echo.pid, this.state.dir)) process.kill(echo.pid, 'SIGKILL');
@@ -744,21 +481,10 @@ class NodeAgent {
       }
     }
     if (p.key) rmSync(this.state.path('pods', `${p.key}.json`), { force: true });
-    rmSync(join(this.node.dir, 'pods', `${p.namespace}_${p.name}`), { recursive: true, force: true });
+    rmSync(this.containers.podDir(p), { recursive: true, force: true });
     this.pods.delete(uid);
     this.unposted.delete(uid);
     this.log(`pod ${p.namespace}/${p.name} gone (sandbox ${p.containerId || 'host network'} removed)`);
-  }
-
-  private async killContainer(c: ContainerSlot): Promise<void> {
-    clearTimeout(c.restartTimer);
-    const child = c.child;
-    if (!child?.pid) return;
-    const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
-    killGroup(child.pid, 'SIGTERM');
-    const grace = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(grace);
   }
 
   private async postPod(p: RunningPod): Promise<void> {
@@ -780,7 +506,7 @@ class NodeAgent {
       this.unposted.delete(p.uid);
     } catch (err) {
       if (apiCode(err) === 404) return;
-      if (!this.unposted.has(p.uid)) this.log(`pod ${p.namespace}/${p.name}: posting its status failed: ${describe(err)} (retried every second)`);
+      if (!this.unposted.has(p.uid)) this.log(`pod ${p.namespace}/${p.name}: posting its status failed: ${describeKubeError(err)} (retried every second)`);
       this.unposted.add(p.uid);
     }
   }
@@ -798,56 +524,13 @@ class NodeAgent {
   }
 
   private async event(pod: V1Pod, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
-    const meta = pod.metadata!;
-    const now = new Date();
+    const body = eventBody({ involved: { kind: 'Pod', apiVersion: 'v1', metadata: pod.metadata ?? {} }, type, reason, message, component: 'kubelet', host: this.facts.nodeName });
     try {
-      await this.core.createNamespacedEvent({
-        namespace: meta.namespace ?? 'default',
-        body: {
-          metadata: { name: `${meta.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`, namespace: meta.namespace ?? 'default' },
-          involvedObject: { apiVersion: 'v1', kind: 'Pod', name: meta.name, namespace: meta.namespace ?? 'default', uid: meta.uid, resourceVersion: meta.resourceVersion },
-          reason,
-          message,
-          type,
-          source: { component: 'kubelet', host: this.facts.nodeName },
-          reportingComponent: 'kubelet',
-          reportingInstance: this.facts.nodeName,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        },
-      });
+      await this.core.createNamespacedEvent({ namespace: body.metadata!.namespace!, body });
     } catch (err) {
-      this.log(`event ${reason} for ${meta.namespace}/${meta.name} not recorded: ${describe(err)}`);
+      this.log(`event ${reason} for ${pod.metadata?.namespace}/${pod.metadata?.name} not recorded: ${describeKubeError(err)}`);
     }
   }
-}
-
-/** Signals a container's process group (it was started detached, as its group's leader). */
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // gone already
-  }
-}
-
-type PodStatusConditions = ReadonlyArray<{ type?: string; status?: string; lastTransitionTime?: unknown }>;
-
-/** Where lab processes start (the repository: `--import tsx` resolves from there). */
-const fileRoot = new URL('../../', import.meta.url).pathname;
-
-function describe(err: unknown): string {
-  if (err instanceof ApiException) {
-    try {
-      const body = (typeof err.body === 'string' ? JSON.parse(err.body) : err.body) as { message?: string };
-      if (body?.message) return `${err.code}: ${body.message}`;
-    } catch {
-      // not a Status
-    }
-    return `HTTP ${err.code}`;
-  }
-  return (err as Error).message;
 }
 
 /** `podnet lab kubelet`: runs until SIGTERM/SIGINT. */

@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApiException, CoordinationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
@@ -31,9 +32,18 @@ let ipamd: CniSocketServer | undefined;
 /** what the stand-in ipamd's socket answers on GET /ready */
 let ipamdStatus = { ready: false, reason: 'not started' };
 const logLines: string[] = [];
+/** an IMDS that never answers: podnet ipamd waits in its start-up, so a container of it keeps running */
+let imds: Server;
+const IMAGE = 'localhost/podnet:0.1.0';
+/** what the DaemonSet controller sets: the lab runs podnet's processes only for DaemonSet pods in kube-system */
+const ownerReferences = [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'aws-node', uid: '0b7a4c3e-0000-4000-8000-000000000001', controller: true }];
+/** podnet ipamd with no metrics or introspection listener (several run at once here) */
+const ipamdContainer = { image: IMAGE, command: ['podnet', 'ipamd'], env: [{ name: 'DISABLE_METRICS', value: 'true' }, { name: 'DISABLE_INTROSPECTION', value: 'true' }] };
 
 before(async () => {
   server = await startTestServer();
+  imds = createServer(() => {});
+  await new Promise<void>((resolve) => imds.listen(0, '127.0.0.1', resolve));
   core = server.kc.makeApiClient(CoreV1Api);
   dir = mkdtempSync(join(tmpdir(), 'podnet-kubelet-'));
   state = new LabState(join(dir, 'state'));
@@ -59,7 +69,7 @@ before(async () => {
     runtime: 'cni',
     plan: planFabric(scenario),
     ec2Url: 'http://127.0.0.1:9',
-    imdsUrl: 'http://127.0.0.1:9',
+    imdsUrl: `http://127.0.0.1:${(imds.address() as { port: number }).port}`,
     region: 'us-west-2',
     vpcKubeconfig: server.kubeconfigPath,
     instances: { priv: node.instanceId },
@@ -93,6 +103,8 @@ after(async () => {
     }
   }
   await ipamd?.close();
+  imds?.closeAllConnections();
+  imds?.close();
   await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -153,34 +165,62 @@ test('a hostNetwork pod is Running with the node address and gets a lab record; 
   await eventually('the record gone', () => state.pod('hn') === undefined);
 });
 
-test('a pod that is never restarted Succeeds when its podnet container exits 0, and its record goes', async () => {
+test('a pod that is never restarted Succeeds when its podnet container exits 0, and its process record goes', async () => {
   await core.createNamespacedPod({
-    namespace: 'default',
-    body: { metadata: { name: 'once' }, spec: { nodeName: NODE_NAME, hostNetwork: true, restartPolicy: 'Never', containers: [{ name: 'version', image: 'localhost/podnet:0.1.0', args: ['--version'] }] } },
+    namespace: 'kube-system',
+    body: { metadata: { name: 'once', ownerReferences }, spec: { nodeName: NODE_NAME, hostNetwork: true, serviceAccountName: 'aws-node', restartPolicy: 'Never', containers: [{ name: 'help', image: IMAGE, command: ['podnet', 'init', '--help'] }] } },
   });
-  const p = await waitPod('default', 'once', (x) => x.status?.phase === 'Succeeded', 'Succeeded');
+  const p = await waitPod('kube-system', 'once', (x) => x.status?.phase === 'Succeeded', 'Succeeded');
   assert.equal(p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, 0);
-  await eventually('the finished pod\'s record gone', () => state.pod('once') === undefined);
+  await eventually("the finished container's process record gone", () => !state.procs().some((x) => x.name.startsWith('pod-kube-system-once-')));
+  await core.deleteNamespacedPod({ namespace: 'kube-system', name: 'once' });
 });
 
 test('a container whose liveness probe keeps failing is killed and restarted, with Events saying why', async () => {
   await core.createNamespacedPod({
-    namespace: 'default',
+    namespace: 'kube-system',
     body: {
-      metadata: { name: 'live' },
-      spec: {
-        nodeName: NODE_NAME,
-        hostNetwork: true,
-        containers: [{ name: 'serve', image: 'localhost/podnet:0.1.0', args: ['k8s', 'serve', '--listen', '127.0.0.1:0'], livenessProbe: { exec: { command: ['false'] }, periodSeconds: 1, failureThreshold: 2 } }],
-      },
+      metadata: { name: 'live', ownerReferences },
+      spec: { nodeName: NODE_NAME, hostNetwork: true, serviceAccountName: 'aws-node', containers: [{ name: 'ipamd', ...ipamdContainer, livenessProbe: { exec: { command: ['false'] }, periodSeconds: 1, failureThreshold: 2 } }] },
     },
   });
-  await waitPod('default', 'live', (x) => (x.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 'restarted', 30_000);
-  const events = await core.listNamespacedEvent({ namespace: 'default' });
+  await waitPod('kube-system', 'live', (x) => (x.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 'restarted', 30_000);
+  const events = await core.listNamespacedEvent({ namespace: 'kube-system' });
   const reasons = events.items.filter((e) => e.involvedObject.name === 'live').map((e) => e.reason);
   assert.ok(reasons.includes('Unhealthy') && reasons.includes('Killing'), `events: ${reasons.join(', ')}`);
-  await core.deleteNamespacedPod({ namespace: 'default', name: 'live' });
-  await eventually('the record gone', () => state.pod('live') === undefined, 15_000);
+  await core.deleteNamespacedPod({ namespace: 'kube-system', name: 'live' });
+  await eventually('its processes and their records gone', () => !state.procs().some((x) => x.name.startsWith('pod-kube-system-live-')), 15_000);
+});
+
+test("podnet's image outside podnet's DaemonSet, or running another command, is refused: Failed with an Event, nothing runs", async () => {
+  await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'sneaky' }, spec: { nodeName: NODE_NAME, hostNetwork: true, containers: [{ name: 'x', ...ipamdContainer }] } } });
+  await core.createNamespacedPod({
+    namespace: 'kube-system',
+    body: { metadata: { name: 'other-cmd', ownerReferences }, spec: { nodeName: NODE_NAME, hostNetwork: true, serviceAccountName: 'aws-node', containers: [{ name: 'x', image: IMAGE, command: ['podnet', 'lab', 'down'] }] } },
+  });
+  const sneaky = await waitPod('default', 'sneaky', (x) => x.status?.phase === 'Failed', 'Failed');
+  assert.equal(sneaky.status?.reason, 'PodnetLabRefused');
+  assert.match(sneaky.status?.message ?? '', /only for DaemonSet pods in kube-system/);
+  const other = await waitPod('kube-system', 'other-cmd', (x) => x.status?.phase === 'Failed', 'Failed');
+  assert.match(other.status?.message ?? '', /container x: the lab runs only 'podnet ipamd' and 'podnet init', not 'podnet lab down'/);
+  const events = await core.listNamespacedEvent({ namespace: 'kube-system' });
+  assert.ok(events.items.some((e) => e.involvedObject.name === 'other-cmd' && e.type === 'Warning' && /not 'podnet lab down'/.test(e.message ?? '')));
+  assert.ok(!state.procs().some((x) => x.name.startsWith('pod-sneaky-') || x.name.startsWith('pod-kube-system-other-cmd-')));
+  await core.deleteNamespacedPod({ namespace: 'default', name: 'sneaky' });
+  await core.deleteNamespacedPod({ namespace: 'kube-system', name: 'other-cmd' });
+});
+
+test("no service-account token: the containers do not start, an Event says why, and they start once the token can be had", async () => {
+  await core.createNamespacedPod({
+    namespace: 'kube-system',
+    body: { metadata: { name: 'tokenless', ownerReferences }, spec: { nodeName: NODE_NAME, hostNetwork: true, serviceAccountName: 'later', containers: [{ name: 'ipamd', ...ipamdContainer }] } },
+  });
+  await eventually('a FailedMount Event', async () => (await core.listNamespacedEvent({ namespace: 'kube-system' })).items.some((e) => e.involvedObject.name === 'tokenless' && e.reason === 'FailedMount' && /later/.test(e.message ?? '')));
+  assert.ok(!state.procs().some((x) => x.name.startsWith('pod-kube-system-tokenless-')), 'nothing runs without the token');
+  await core.createNamespacedServiceAccount({ namespace: 'kube-system', body: { metadata: { name: 'later' } } });
+  await waitPod('kube-system', 'tokenless', (x) => x.status?.containerStatuses?.[0]?.state?.running !== undefined, 'running', 15_000);
+  await core.deleteNamespacedPod({ namespace: 'kube-system', name: 'tokenless' });
+  await eventually('its process gone', () => !state.procs().some((x) => x.name.startsWith('pod-kube-system-tokenless-')), 15_000);
 });
 
 test("a pod whose lab name does not fit is Failed, with an Event saying why", async () => {
@@ -195,31 +235,32 @@ test("a pod whose lab name does not fit is Failed, with an Event saying why", as
   assert.equal(e?.source?.host, NODE_NAME);
 });
 
-test("podnet's containers: the init container runs to completion with its env, then the containers; an exiting one restarts; the token is the service account's", async () => {
-  const image = 'localhost/podnet:0.1.0';
+test("podnet's containers: the init container runs to completion, then the containers with the env podnet reads; an exiting one restarts with a new token; the token is the service account's", async () => {
   await core.createNamespacedPod({
     namespace: 'kube-system',
     body: {
-      metadata: { name: 'aws-node-abcde', annotations: { snat: 'true' } },
+      metadata: { name: 'aws-node-abcde', annotations: { snat: 'true' }, ownerReferences },
       spec: {
         nodeName: NODE_NAME,
         hostNetwork: true,
         serviceAccountName: 'aws-node',
-        initContainers: [
+        initContainers: [{ name: 'init', image: IMAGE, command: ['podnet', 'init', '--help'] }],
+        containers: [
           {
-            name: 'init',
-            image,
-            command: ['podnet', 'config', '--json'],
+            name: 'serve',
+            ...ipamdContainer,
             env: [
+              ...ipamdContainer.env,
               { name: 'AWS_VPC_K8S_CNI_EXTERNALSNAT', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['snat']" } } },
+              { name: 'MY_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
               { name: 'TARGET', value: '3' },
               { name: 'WARM_IP_TARGET', value: '$(TARGET)' },
+              { name: 'NODE_OPTIONS', value: '--max-old-space-size=64' },
+              { name: 'LD_PRELOAD', value: 'libnothing.so' },
+              { name: 'PATH', value: '/nowhere' },
             ],
           },
-        ],
-        containers: [
-          { name: 'serve', image, command: ['podnet'], args: ['k8s', 'serve', '--listen', '127.0.0.1:0'] },
-          { name: 'crash', image, args: ['no-such-command'] },
+          { name: 'crash', image: IMAGE, command: ['podnet', 'init', '--no-such-flag'] },
         ],
       },
     },
@@ -234,11 +275,21 @@ test("podnet's containers: the init container runs to completion with its env, t
   const init = p.status?.initContainerStatuses?.[0];
   assert.equal(init?.state?.terminated?.exitCode, 0);
   assert.equal(init?.state?.terminated?.reason, 'Completed');
-  const initLog = JSON.parse(readFileSync(state.path('logs', 'pod-kube-system-aws-node-abcde-init.log'), 'utf8')) as { config: { externalSnat: boolean; warmIpTarget: number } };
-  assert.equal(initLog.config.externalSnat, true);
-  assert.equal(initLog.config.warmIpTarget, 3);
   const crash = p.status?.containerStatuses?.find((c) => c.name === 'crash');
-  assert.notEqual(crash?.lastState?.terminated?.exitCode ?? crash?.state?.terminated?.exitCode, 0);
+  assert.equal(crash?.lastState?.terminated?.exitCode ?? crash?.state?.terminated?.exitCode, 2);
+
+  // the process's environment: podnet's settings resolved, MY_*, the node's; nothing else the pod asked for
+  const first = state.procs().find((x) => /^pod-kube-system-aws-node-abcde-[0-9a-f]{6}-serve$/.test(x.name))!;
+  assert.ok(first, 'the serve container has a lab process record');
+  const environ = Object.fromEntries(readFileSync(`/proc/${first.pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  assert.equal(environ.AWS_VPC_K8S_CNI_EXTERNALSNAT, 'true');
+  assert.equal(environ.WARM_IP_TARGET, '3');
+  assert.equal(environ.MY_POD_NAME, 'aws-node-abcde');
+  assert.equal(environ.PODNET_CNI_SOCKET, node.socket);
+  assert.equal(environ.PATH, process.env.PATH);
+  for (const name of ['NODE_OPTIONS', 'LD_PRELOAD', 'TARGET']) assert.equal(environ[name], undefined, `${name} is not passed`);
+  const events = await core.listNamespacedEvent({ namespace: 'kube-system' });
+  assert.ok(events.items.some((e) => e.involvedObject.name === 'aws-node-abcde' && /env NODE_OPTIONS, LD_PRELOAD, PATH left out|env TARGET, NODE_OPTIONS, LD_PRELOAD, PATH left out/.test(e.message ?? '')), 'an Event names what was left out');
 
   // the containers' kubeconfig: a TokenRequest token of kube-system/aws-node, so its ClusterRole decides
   const kubeconfig = join(node.dir, 'pods', 'kube-system_aws-node-abcde', 'kubeconfig');
@@ -248,22 +299,44 @@ test("podnet's containers: the init container runs to completion with its env, t
   const asPodnet = kc.makeApiClient(CoreV1Api);
   assert.equal((await asPodnet.listNode()).items.length, 1);
   await assert.rejects(asPodnet.listNamespacedSecret({ namespace: 'kube-system' }), (err: unknown) => err instanceof ApiException && err.code === 403);
-
-  const first = state.procs().find((x) => x.name === 'pod-kube-system-aws-node-abcde-serve')!;
-  assert.ok(first, 'the serve container has a lab process record');
+  // a restarting container gets a new token
+  const token = kc.getCurrentUser()?.token;
+  await eventually('the token renewed at a restart', () => {
+    const again = new KubeConfig();
+    again.loadFromFile(kubeconfig);
+    return again.getCurrentUser()?.token !== token;
+  }, 20_000);
 
   // a kubelet started again (the first one gone) stops what the first one ran and runs the pod's containers anew
   await kubelet.stop();
   kubelet = await startKubelet({ stateDir: state.dir, node: 'priv', log: (l) => logLines.push(l), enterNetns: (_netns, argv) => argv });
   assert.equal(isAlive(first.pid), false);
   await eventually('serve started again', () => {
-    const again = state.procs().find((x) => x.name === 'pod-kube-system-aws-node-abcde-serve');
+    const again = state.procs().find((x) => x.name === first.name);
     return again !== undefined && again.pid !== first.pid && isAlive(again.pid);
   }, 30_000);
-  const serve = state.procs().find((x) => x.name === 'pod-kube-system-aws-node-abcde-serve')!;
+  const serve = state.procs().find((x) => x.name === first.name)!;
   await core.deleteNamespacedPod({ namespace: 'kube-system', name: 'aws-node-abcde' });
-  await eventually('the pod record and its processes gone', () => state.pod('kube-system-aws-node-abcde') === undefined && !isAlive(serve.pid), 15_000);
+  await eventually('the processes and their records gone', () => !isAlive(serve.pid) && !state.procs().some((x) => x.name.startsWith('pod-kube-system-aws-node-abcde-')), 15_000);
   assert.equal(existsSync(kubeconfig), false);
+});
+
+test("a DaemonSet pod replacing one on the node starts its podnet containers only after the old one's have exited", async () => {
+  const body = (name: string) => ({ metadata: { name, ownerReferences }, spec: { nodeName: NODE_NAME, hostNetwork: true, serviceAccountName: 'aws-node', containers: [{ name: 'aws-node', ...ipamdContainer }] } });
+  await core.createNamespacedPod({ namespace: 'kube-system', body: body('aws-node-old11') });
+  await waitPod('kube-system', 'aws-node-old11', (x) => x.status?.containerStatuses?.[0]?.state?.running !== undefined, 'running');
+  const old = state.procs().find((x) => x.name.startsWith('pod-kube-system-aws-node-old11-'))!;
+  await core.deleteNamespacedPod({ namespace: 'kube-system', name: 'aws-node-old11' });
+  await core.createNamespacedPod({ namespace: 'kube-system', body: body('aws-node-new22') });
+  let oldAliveAtStart: boolean | undefined;
+  await eventually('the new one started', () => {
+    const started = state.procs().some((x) => x.name.startsWith('pod-kube-system-aws-node-new22-'));
+    if (started) oldAliveAtStart ??= isAlive(old.pid);
+    return started;
+  }, 20_000);
+  assert.equal(oldAliveAtStart, false);
+  await core.deleteNamespacedPod({ namespace: 'kube-system', name: 'aws-node-new22' });
+  await eventually('its process gone', () => !state.procs().some((x) => x.name.startsWith('pod-kube-system-aws-node-new22-')), 15_000);
 });
 
 function isAlive(pid: number): boolean {

@@ -4,12 +4,14 @@
  * (fieldRef, $(VAR), hostPath stand-ins) and the pod status it posts.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { conditionsChanged, leaseObject, microTime, networkReadiness, nodeCapacity, nodeConditions, nodeObject, type NodeFacts } from '../../../src/lab/kubelet-node.js';
 import {
   containerEnv,
   containerProcessName,
+  exitCodeOf,
   expandVars,
   hostPathMounts,
   hostPathStandIns,
@@ -25,9 +27,12 @@ import {
   restartDelayMs,
   restarts,
   runsProcess,
+  uidHash,
   type ContainerRun,
 } from '../../../src/lab/kubelet-pod.js';
+import { allowedEnv, commandRefusal, podProcessRefusal, processRefusal, unmappedPaths } from '../../../src/lab/kubelet-policy.js';
 import { maxPods } from '../../../src/limits/index.js';
+import { parseAllDocuments } from 'yaml';
 
 const facts: NodeFacts = {
   nodeName: 'ip-10-0-16-4.us-west-2.compute.internal',
@@ -276,7 +281,67 @@ test('restartPolicy: Always restarts every exit, OnFailure only failures, Never 
   assert.equal(done.conditions.find((c) => c.type === 'Ready')!.reason, 'PodCompleted');
 });
 
-test("a container's process name is pod-<pod>-<container> (the lab name, or <namespace>-<name> without one)", () => {
-  assert.equal(containerProcessName({ key: null, namespace: 'kube-system', name: 'aws-node-x7k2p' }, 'aws-node'), 'pod-kube-system-aws-node-x7k2p-aws-node');
-  assert.equal(containerProcessName({ key: 'web', namespace: 'default', name: 'web' }, 'main'), 'pod-web-main');
+test("a container's process name is pod-<pod>-<uid hash>-<container>: two pods whose names cut alike stay apart", () => {
+  const ipamd = containerProcessName({ key: null, namespace: 'kube-system', name: 'aws-node-x7k2p', uid: 'u-1' }, 'aws-node');
+  assert.match(ipamd, /^pod-kube-system-aws-node-x7k2p-[0-9a-f]{6}-aws-node$/);
+  assert.match(ipamd, /^pod-kube-system-aws-node.*-aws-node$/, "lab status's ipamd matcher (cluster.ts) still finds it");
+  assert.equal(containerProcessName({ key: 'web', namespace: 'default', name: 'web', uid: 'u-2' }, 'main'), `pod-web-${uidHash('u-2')}-main`);
+  const long = 'x'.repeat(70);
+  const a = containerProcessName({ key: null, namespace: 'kube-system', name: `${long}-a`, uid: 'u-a' }, 'c');
+  const b = containerProcessName({ key: null, namespace: 'kube-system', name: `${long}-b`, uid: 'u-b' }, 'c');
+  assert.notEqual(a, b);
+});
+
+const daemonSetPod = (namespace: string, owner?: string): V1Pod => ({ metadata: { name: 'aws-node-x7k2p', namespace, ownerReferences: owner ? [{ apiVersion: 'apps/v1', kind: owner, name: 'aws-node', uid: 'u' }] : [] } });
+
+test("podnet's processes and exec probes only for DaemonSet pods in kube-system", () => {
+  assert.equal(processRefusal(daemonSetPod('kube-system', 'DaemonSet')), null);
+  assert.match(processRefusal(daemonSetPod('default', 'DaemonSet'))!, /only for DaemonSet pods in kube-system \(this pod is in default\)/);
+  assert.match(processRefusal(daemonSetPod('kube-system', 'ReplicaSet'))!, /not owned by a DaemonSet/);
+  assert.match(processRefusal(daemonSetPod('kube-system'))!, /not owned by a DaemonSet/);
+});
+
+test("a container's env: podnet's settings, MY_* and the downward API; never PATH, NODE_*, LD_* or anything else", () => {
+  const container: V1Container = { name: 'aws-node', env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, { name: 'LD_PRELOAD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] };
+  const env = { WARM_IP_TARGET: '3', AWS_VPC_K8S_CNI_EXTERNALSNAT: 'true', PODNET_CNI_SOCKET: '/x', MY_NODE_NAME: 'n', POD_NAME: 'p', PATH: '/tmp', NODE_OPTIONS: '--require /tmp/x.js', LD_PRELOAD: '/tmp/x.so', LD_LIBRARY_PATH: '/tmp', HOME: '/root', TARGET: '3' };
+  const { env: allowed, dropped } = allowedEnv(env, container);
+  assert.deepEqual(Object.keys(allowed).sort(), ['AWS_VPC_K8S_CNI_EXTERNALSNAT', 'MY_NODE_NAME', 'PODNET_CNI_SOCKET', 'POD_NAME', 'WARM_IP_TARGET']);
+  assert.deepEqual(dropped.sort(), ['HOME', 'LD_LIBRARY_PATH', 'LD_PRELOAD', 'NODE_OPTIONS', 'PATH', 'TARGET']);
+});
+
+test("a container's podnet command: only ipamd and init", () => {
+  assert.equal(commandRefusal(['ipamd']), null);
+  assert.equal(commandRefusal(['init', '--bin-dir', '/x']), null);
+  assert.match(commandRefusal(['k8s', 'serve'])!, /only 'podnet ipamd' and 'podnet init', not 'podnet k8s serve'/);
+  assert.match(commandRefusal(['--version'])!, /not 'podnet --version'/);
+  assert.match(commandRefusal([])!, /not 'podnet '/);
+});
+
+test('absolute paths the hostPath stand-ins do not map are named; mapped ones and the node\'s own are not', () => {
+  const mounts: Array<[string, string]> = [['/host/var/log/aws-routed-eni', '/var/log/aws-routed-eni'], ['/run/xtables.lock', '/run/xtables.lock']];
+  const values = ['ipamd', '--socket=/lab/nodes/n1/ipamd.sock', '/host/var/log/aws-routed-eni/ipamd.log', '/var/run/aws-node/ipam.json', '/etc/passwd', '--conf=/root/.ssh/id', '/run/xtables.lock', 'relative', '/etc/passwd'];
+  assert.deepEqual(unmappedPaths(values, mounts, standIns), ['/etc/passwd', '/root/.ssh/id', '/run/xtables.lock']);
+});
+
+test("deploy/'s aws-node DaemonSet pod passes; another namespace, command or unmapped path fails the pod with why", () => {
+  const docs = parseAllDocuments(readFileSync(new URL('../../../deploy/20-aws-node.yaml', import.meta.url), 'utf8')).map((d) => d.toJS() as { kind: string; spec: { template: V1Pod } });
+  const template = docs.find((d) => d.kind === 'DaemonSet')!.spec.template;
+  const pod: V1Pod = { ...template, metadata: { ...template.metadata, name: 'aws-node-x7k2p', namespace: 'kube-system', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'aws-node', uid: 'u' }] } };
+  const podFacts = { nodeName: facts.nodeName, hostIP: '10.0.16.4', podIP: '' };
+  assert.equal(podProcessRefusal(pod, podFacts, standIns, cniPaths), null);
+  const aws = pod.spec!.containers[0]!;
+  assert.deepEqual(allowedEnv(containerEnv(aws.env, pod, podFacts).env, aws).dropped, [], "deploy/'s env is all podnet's");
+  assert.match(podProcessRefusal({ ...pod, metadata: { ...pod.metadata, namespace: 'default' } }, podFacts, standIns, cniPaths)!, /only for DaemonSet pods in kube-system/);
+  const withContainer = (c: Partial<V1Container>): V1Pod => ({ ...pod, spec: { ...pod.spec!, containers: [{ ...aws, ...c }] } });
+  assert.match(podProcessRefusal(withContainer({ command: ['podnet', 'lab', 'up'] }), podFacts, standIns, cniPaths)!, /container aws-node: the lab runs only/);
+  assert.match(podProcessRefusal(withContainer({ command: ['podnet', 'ipamd'], env: [{ name: 'AWS_VPC_K8S_CNI_LOG_FILE', value: '/etc/shadow' }] }), podFacts, standIns, cniPaths)!, /\/etc\/shadow is not under a hostPath volume/);
+  assert.equal(podProcessRefusal({ metadata: { name: 'web', namespace: 'default' }, spec: { containers: [{ name: 'main', image: 'busybox' }] } }, podFacts, standIns, cniPaths), null, 'other images run nothing');
+});
+
+test("a container's exit code: its own, or 128 + the signal that ended it", () => {
+  assert.equal(exitCodeOf(0, null), 0);
+  assert.equal(exitCodeOf(2, null), 2);
+  assert.equal(exitCodeOf(null, 'SIGTERM'), 143);
+  assert.equal(exitCodeOf(null, 'SIGKILL'), 137);
+  assert.equal(exitCodeOf(null, 'SIGINT'), 130);
 });
