@@ -99,8 +99,10 @@ function listTests(dir) {
 /** Runs node's test runner on files; streams the spec report and returns the TAP summary counts. */
 function runNodeTest(tier, files) {
   const tap = join(scratch, `${tier}-${Math.random().toString(36).slice(2)}.tap`);
-  // soak files each start and kill dozens of processes: one at a time, so neither distorts the other's bound
-  const concurrency = tier === 'soak' ? ['--test-concurrency=1'] : [];
+  // soak files each start and kill dozens of processes: one at a time, so neither distorts the other's bound. Unit
+  // files mostly wait on loopback servers and child processes: two at a time even on two cores (node's default is one
+  // fewer than the cores, so one here)
+  const concurrency = tier === 'soak' ? ['--test-concurrency=1'] : tier === 'unit' ? ['--test-concurrency=2'] : [];
   const nodeArgs = ['--import', 'tsx', '--test', ...concurrency, '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files];
   // test files that load the AWS SDK themselves (not through podnet's main) get the switch main sets
   const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, PODNET_TEST_TIER: tier };
