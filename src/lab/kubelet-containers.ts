@@ -33,7 +33,7 @@ import {
 } from './kubelet-pod.js';
 import type { NodeFacts } from './kubelet-node.js';
 import { ns } from './plan.js';
-import { podnetArgv, STATE_DIR_ENV, type LabRecord, type LabState, type NodeRecord } from './state.js';
+import { isLabProcess, podnetArgv, STATE_DIR_ENV, type LabRecord, type LabState, type NodeRecord } from './state.js';
 
 const nowIso = () => new Date().toISOString();
 
@@ -368,6 +368,23 @@ export class Containers {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /**
+   * Container processes an earlier kubelet of this node started (it exited or was killed): they are not this one's
+   * children, so it cannot see them exit; they are stopped, and the pods' containers start again from the watch.
+   */
+  async stopLeftovers(): Promise<void> {
+    const podNamespaces = new Set(this.h.state.pods().filter((p) => p.node === this.h.node.name).map((p) => p.ns));
+    const leftovers = this.h.state.procs().filter((p) => p.name.startsWith('pod-') && (p.ns === this.h.node.ns || podNamespaces.has(p.ns)) && isLabProcess(p.pid, this.h.state.dir));
+    for (const p of leftovers) {
+      this.h.log(`stopping ${p.name} (pid ${p.pid}), left by an earlier kubelet`);
+      killGroup(p.pid, 'SIGTERM');
+      rmSync(this.h.state.path('procs', `${p.name}.json`), { force: true });
+    }
+    const deadline = Date.now() + 5_000;
+    while (leftovers.some((p) => isLabProcess(p.pid, this.h.state.dir)) && Date.now() < deadline) await sleep(100);
+    for (const p of leftovers) if (isLabProcess(p.pid, this.h.state.dir)) killGroup(p.pid, 'SIGKILL');
   }
 
   /** Stops a container's process (SIGTERM, SIGKILL after 5 s) and its restart. */

@@ -3,24 +3,22 @@
  * node's network namespace): registers the node's Node and keeps its Lease and Ready condition, and acts on watch
  * events for the pods bound to it — a sandbox through the lab's pod runtime (CNI or the node's containerd), the pod's
  * status, the lab's PodRecord, and for containers of podnet's image a podnet process (init containers first),
- * restarted with backoff when it exits. The decisions are in kubelet-node.ts and kubelet-pod.ts.
+ * restarted with backoff when it exits (kubelet-containers.ts). The decisions are in kubelet-node.ts, kubelet-pod.ts and
+ * kubelet-policy.ts (what a pod may run).
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { release } from 'node:os';
-import { basename, extname, join } from 'node:path';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Container, type V1Pod } from '@kubernetes/client-node';
 import { apiCode, describeKubeError, eventBody, loadKubeConfig, mergePatch, watchObjects, type ObjectWatch } from '../k8s/index.js';
 import { PodnetError, netnsArgv } from '../lib/index.js';
-import { privateDnsName } from '../vpc/index.js';
-import { Containers, killGroup, type ContainerSlot, type RunningPod } from './kubelet-containers.js';
+import { Containers, type ContainerSlot, type RunningPod } from './kubelet-containers.js';
+import { ipamdReady, nodeFacts } from './kubelet-node-facts.js';
 import { conditionsChanged, leaseObject, LEASE_RENEW_MS, microTime, networkReadiness, nodeConditions, nodeObject, NODE_LEASE_NAMESPACE, type NodeCondition, type NodeFacts } from './kubelet-node.js';
 import { nameProblem, podAction, podKey, podStatus, refusedPodStatus, runsProcess, type PodEvent } from './kubelet-pod.js';
 import { ns } from './plan.js';
 import { podRuntime, type PodIdentity } from './pod-runtime.js';
-import { loadScenario } from './scenario.js';
-import { isLabProcess, LabState, type LabRecord, type NodeRecord } from './state.js';
+import { isLabProcess, LabState, type LabRecord, type NodeRecord, type PodRecord } from './state.js';
 
 export interface KubeletOptions {
   stateDir: string;
@@ -40,81 +38,6 @@ export interface Kubelet {
 }
 
 const nowIso = () => new Date().toISOString();
-
-/** Waits for lab.json to hold this node (lab up writes it as the nodes start) and the in-VPC kubeconfig. */
-async function waitForNodeRecord(state: LabState, instance: string): Promise<{ lab: LabRecord; node: NodeRecord }> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const lab = state.readLab();
-    const node = lab?.nodes[instance];
-    if (lab && node && lab.vpcKubeconfig && state.readFabric()) return { lab, node };
-    if (Date.now() > deadline) {
-      throw new PodnetError('LAB_FAILED', `lab.json in ${state.dir} has no ${!lab ? 'lab' : !node ? `node ${instance}` : !lab.vpcKubeconfig ? 'in-VPC kubeconfig' : 'fabric status'} after 120 s`, 'the kubelet is started by lab up; see its log');
-    }
-    await sleep(200);
-  }
-}
-
-/** The node's primary address, as EC2 assigned it to the primary ENI (the fabric's view). */
-function primaryAddress(state: LabState, instanceId: string): string | undefined {
-  return state.readFabric()?.enis.find((e) => e.instanceId === instanceId && e.deviceIndex === 0)?.privateIps[0];
-}
-
-/** GET /ready on ipamd's CNI socket: null when 200, else why not. */
-function ipamdReady(socket: string): Promise<string | null> {
-  if (!existsSync(socket)) return Promise.resolve(`no CNI socket at ${socket} (ipamd is not running)`);
-  return new Promise((resolve) => {
-    const req = httpRequest({ socketPath: socket, path: '/ready', method: 'GET', timeout: 2_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(res.statusCode === 200 ? null : body.trim().replace(/^not ready: /, '') || `HTTP ${res.statusCode}`));
-    });
-    req.on('timeout', () => req.destroy(new Error('no answer in 2 s')));
-    req.on('error', (err) => resolve(`ipamd's CNI socket: ${err.message}`));
-    req.end();
-  });
-}
-
-export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
-  const log = o.log ?? ((line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`));
-  const state = new LabState(o.stateDir);
-  const { lab, node } = await waitForNodeRecord(state, o.node);
-  const scenario = await loadScenario(lab.scenarioPath);
-  const instance = scenario.instances.find((i) => i.name === o.node);
-  const ip = primaryAddress(state, node.instanceId);
-  if (!instance || !ip) throw new PodnetError('LAB_FAILED', `node ${o.node} has ${!instance ? 'no instance in the scenario' : 'no primary address in the fabric yet'}`, 'the kubelet is started by lab up once the fabric is wired');
-  const scenarioNode = scenario.nodes.find((n) => n.instance === o.node);
-  const zone = scenario.subnets.find((s) => s.name === instance.subnet)?.az ?? `${lab.region}a`;
-  const nodeName = node.nodeName ?? privateDnsName(ip, lab.region);
-  const facts: NodeFacts = {
-    nodeName,
-    instanceId: node.instanceId,
-    instanceType: node.instanceType,
-    zone,
-    region: lab.region,
-    scenario: basename(lab.scenarioPath, extname(lab.scenarioPath)),
-    labels: scenarioNode?.labels ?? {},
-    internalIp: ip,
-    // the mode max pods depends on: the scenario's settings for the node (its DaemonSet carries them) and the record's
-    env: { ...scenarioNode?.env, ...node.env },
-    kernelVersion: release(),
-    containerRuntimeVersion: lab.runtime === 'containerd' ? 'containerd://lab' : `podnet-lab://${podnetVersion()}`,
-    podnetVersion: podnetVersion(),
-  };
-  const kc = loadKubeConfig({ kubeconfig: lab.vpcKubeconfig });
-  const kubelet = new NodeAgent(state, lab, node, facts, kc, log, o.enterNetns ?? ((netns, argv) => netnsArgv(netns, argv)));
-  await kubelet.start();
-  return { nodeName, stop: () => kubelet.stop() };
-}
-
-function podnetVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** How many sandboxes one node creates at once (each is a CNI ADD or a RunPodSandbox). */
 const SANDBOX_CONCURRENCY = 8;
@@ -169,7 +92,9 @@ class NodeAgent {
   }
 
   async start(): Promise<void> {
-    await this.stopLeftoverContainers();
+    // the lab's records of this node's pods from before this kubelet: those the API server no longer has are orphans
+    const recorded = this.state.pods().filter((r) => r.node === this.node.name);
+    await this.containers.stopLeftovers();
     await this.register();
     this.loops.push(this.every('node status', 1_000, () => this.postNodeStatus()), this.every('node lease', LEASE_RENEW_MS, () => this.renewLease()));
     this.watch = watchObjects<V1Pod>(this.kc, {
@@ -179,6 +104,43 @@ class NodeAgent {
       onConnection: (up, reason) => this.log(`pod watch ${up ? 'connected' : `down: ${reason}`}`),
     });
     await this.watch.synced;
+    this.loops.push(this.removeOrphans(recorded, this.watch.list()));
+  }
+
+  /**
+   * Pods deleted while no kubelet ran on the node (it was down or restarting): their sandboxes go (CNI DEL returns
+   * the address), with their records and service-account kubeconfigs.
+   */
+  private async removeOrphans(recorded: PodRecord[], listed: V1Pod[]): Promise<void> {
+    const identities = listed.map((p) => ({ namespace: p.metadata?.namespace ?? 'default', name: p.metadata?.name ?? '' }));
+    const kept = new Set([...identities, ...this.pods.values()].map((p) => this.containers.podDir(p)));
+    const podsDir = join(this.node.dir, 'pods');
+    for (const d of existsSync(podsDir) ? readdirSync(podsDir) : []) if (!kept.has(join(podsDir, d))) rmSync(join(podsDir, d), { recursive: true, force: true });
+    const keys = new Set(identities.map((p) => podKey(p.namespace, p.name)));
+    for (const r of recorded.filter((x) => !keys.has(x.name))) {
+      this.log(`pod record ${r.name}: no such pod in the API server any more; removing its sandbox`);
+      if (!r.hostNetwork) await this.removeSandbox(r.name, r.containerId, undefined, r.name);
+      rmSync(this.state.path('pods', `${r.name}.json`), { force: true });
+    }
+  }
+
+  /** CNI DEL (or StopPodSandbox) of a pod's sandbox, retried; its echo server goes first. */
+  private async removeSandbox(key: string, containerId: string, identity: PodIdentity | undefined, what: string): Promise<void> {
+    const echo = this.state.procs().find((x) => x.name === `echo-${ns.pod(key)}`);
+    if (echo && isLabProcess(echo.pid, this.state.dir)) process.kill(echo.pid, 'SIGKILL');
+    for (let attempt = 0; !this.stopped || attempt === 0; attempt++) {
+      try {
+        this.refreshContainerd();
+        await this.runtime.del(this.node, key, containerId, identity);
+        return;
+      } catch (err) {
+        if (attempt >= 5) {
+          this.log(`pod ${what}: ${(err as Error).message} (giving up; its address stays until ipamd's reconcile)`);
+          return;
+        }
+        await sleep(1_000 * (attempt + 1));
+      }
+    }
   }
 
   async stop(): Promise<void> {
@@ -190,22 +152,6 @@ class NodeAgent {
     await Promise.all(this.queues.values());
     // the pods keep running, as a real kubelet's do when it stops; only the restart timers go
     for (const p of this.pods.values()) for (const c of p.containers) clearTimeout(c.restartTimer);
-  }
-
-  /**
-   * Container processes an earlier kubelet of this node started (it exited or was killed): they are not this one's
-   * children, so it cannot see them exit; they are stopped, and the pods' containers start again from the watch.
-   */
-  private async stopLeftoverContainers(): Promise<void> {
-    const podNamespaces = new Set(this.state.pods().filter((p) => p.node === this.node.name).map((p) => p.ns));
-    const leftovers = this.state.procs().filter((p) => p.name.startsWith('pod-') && (p.ns === this.node.ns || podNamespaces.has(p.ns)) && isLabProcess(p.pid, this.state.dir));
-    for (const p of leftovers) {
-      this.log(`stopping ${p.name} (pid ${p.pid}), left by an earlier kubelet`);
-      killGroup(p.pid, 'SIGTERM');
-    }
-    const deadline = Date.now() + 5_000;
-    while (leftovers.some((p) => isLabProcess(p.pid, this.state.dir)) && Date.now() < deadline) await sleep(100);
-    for (const p of leftovers) if (isLabProcess(p.pid, this.state.dir)) killGroup(p.pid, 'SIGKILL');
   }
 
   /** Runs `fn` now and every `ms` until stop(); a failure is logged (once while it repeats) and the loop goes on. */
@@ -463,23 +409,8 @@ class NodeAgent {
       void killed.then(() => this.stoppingPodnet.delete(killed));
     }
     await killed;
-    if (!p.hostNetwork && p.key) {
-      const echo = this.state.procs().find((x) => x.name === `echo-${ns.pod(p.key!)}`);
-      if (echo && isLabProcess(echo.pid, this.state.dir)) process.kill(echo.pid, 'SIGKILL');
-      for (let attempt = 0; ; attempt++) {
-        try {
-          this.refreshContainerd();
-          await this.runtime.del(this.node, p.key, p.containerId, { namespace: p.namespace, name: p.name, uid: p.uid });
-          break;
-        } catch (err) {
-          if (attempt >= 5) {
-            this.log(`pod ${p.namespace}/${p.name}: ${(err as Error).message} (giving up; its address stays until ipamd's reconcile)`);
-            break;
-          }
-          await sleep(1_000 * (attempt + 1));
-        }
-      }
-    }
+    if (p.containers.some((c) => runsProcess(c.spec))) this.log(`pod ${p.namespace}/${p.name}: its podnet containers have exited`);
+    if (!p.hostNetwork && p.key) await this.removeSandbox(p.key, p.containerId, { namespace: p.namespace, name: p.name, uid: p.uid }, `${p.namespace}/${p.name}`);
     if (p.key) rmSync(this.state.path('pods', `${p.key}.json`), { force: true });
     rmSync(this.containers.podDir(p), { recursive: true, force: true });
     this.pods.delete(uid);
@@ -531,6 +462,16 @@ class NodeAgent {
       this.log(`event ${reason} for ${pod.metadata?.namespace}/${pod.metadata?.name} not recorded: ${describeKubeError(err)}`);
     }
   }
+}
+
+export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
+  const log = o.log ?? ((line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`));
+  const state = new LabState(o.stateDir);
+  const { lab, node, facts } = await nodeFacts(state, o.node);
+  const kc = loadKubeConfig({ kubeconfig: lab.vpcKubeconfig });
+  const kubelet = new NodeAgent(state, lab, node, facts, kc, log, o.enterNetns ?? ((netns, argv) => netnsArgv(netns, argv)));
+  await kubelet.start();
+  return { nodeName: facts.nodeName, stop: () => kubelet.stop() };
 }
 
 /** `podnet lab kubelet`: runs until SIGTERM/SIGINT. */

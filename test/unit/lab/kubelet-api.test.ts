@@ -326,6 +326,8 @@ test("a DaemonSet pod replacing one on the node starts its podnet containers onl
   await core.createNamespacedPod({ namespace: 'kube-system', body: body('aws-node-old11') });
   await waitPod('kube-system', 'aws-node-old11', (x) => x.status?.containerStatuses?.[0]?.state?.running !== undefined, 'running');
   const old = state.procs().find((x) => x.name.startsWith('pod-kube-system-aws-node-old11-'))!;
+  // a stopped process takes the SIGTERM only as the kubelet's SIGKILL 5 s later: the old ipamd is slow to go
+  process.kill(old.pid, 'SIGSTOP');
   await core.deleteNamespacedPod({ namespace: 'kube-system', name: 'aws-node-old11' });
   await core.createNamespacedPod({ namespace: 'kube-system', body: body('aws-node-new22') });
   let oldAliveAtStart: boolean | undefined;
@@ -335,8 +337,20 @@ test("a DaemonSet pod replacing one on the node starts its podnet containers onl
     return started;
   }, 20_000);
   assert.equal(oldAliveAtStart, false);
+  const exited = logLines.findIndex((l) => l === 'pod kube-system/aws-node-old11: its podnet containers have exited');
+  const started = logLines.findIndex((l) => l.startsWith('pod kube-system/aws-node-new22 container aws-node: podnet ipamd'));
+  assert.ok(exited >= 0 && started > exited, `the old pod's containers exited (log line ${exited}) before the new one's started (${started})`);
   await core.deleteNamespacedPod({ namespace: 'kube-system', name: 'aws-node-new22' });
   await eventually('its process gone', () => !state.procs().some((x) => x.name.startsWith('pod-kube-system-aws-node-new22-')), 15_000);
+});
+
+test("pods deleted while the node had no kubelet: the next kubelet removes their records and kubeconfigs", async () => {
+  await kubelet.stop();
+  state.writePod({ name: 'ghost', node: 'priv', ns: 'pn-n-priv', hostNetwork: true, ip: null, containerId: '' });
+  mkdirSync(join(node.dir, 'pods', 'kube-system_ghost'), { recursive: true });
+  writeFileSync(join(node.dir, 'pods', 'kube-system_ghost', 'kubeconfig'), '{}');
+  kubelet = await startKubelet({ stateDir: state.dir, node: 'priv', log: (l) => logLines.push(l), enterNetns: (_netns, argv) => argv });
+  await eventually('the orphan record and kubeconfig gone', () => state.pod('ghost') === undefined && !existsSync(join(node.dir, 'pods', 'kube-system_ghost')));
 });
 
 function isAlive(pid: number): boolean {
