@@ -348,15 +348,16 @@ export class Containers {
     const procName = containerProcessName(p, c.spec.name);
     const logPath = state.path('logs', `${procName}.log`);
     const fd = openSync(logPath, 'a');
-    let done = false;
-    const finish = (code: number) => {
-      if (done) return;
-      done = true;
-      rmSync(state.path('procs', `${procName}.json`), { force: true });
-      exited(code);
-    };
     try {
       const child = spawn(argv[0]!, argv.slice(1), { cwd: fileRoot, detached: true, stdio: ['ignore', fd, fd], env: fullEnv });
+      let done = false;
+      const finish = (code: number) => {
+        if (done) return;
+        done = true;
+        // the record is this process's unless a later kubelet has started the container again under the same name
+        if (child.pid !== undefined && state.procs().find((x) => x.name === procName)?.pid === child.pid) rmSync(state.path('procs', `${procName}.json`), { force: true });
+        exited(code);
+      };
       child.on('exit', (code, signal) => finish(exitCodeOf(code, signal)));
       child.on('error', (err) => {
         this.h.log(`pod ${p.namespace}/${p.name} container ${c.spec.name}: ${err.message}`);
