@@ -1,11 +1,13 @@
 /**
  * The lab's kubelet against a real API server in this process (no root: the pods here are hostNetwork, or refused,
  * and podnet's containers run where the test runs): it registers its Node and Lease, turns Ready when the conflist
- * exists and ipamd's CNI socket (the real socket server) answers /ready, runs a pod's init container to completion
- * with its env resolved, keeps a container running and restarts one that exits, gives podnet's containers a
- * kubeconfig whose service-account token RBAC limits, refuses a pod whose lab name does not fit with a Failed status
- * and an Event, kills a container whose liveness probe keeps failing, stops what an earlier kubelet of the node left running when started again, and on deletion stops the
- * processes and removes the lab's record.
+ * exists and ipamd's CNI socket (the real socket server) answers /ready, runs a pod's init container to completion,
+ * keeps a container running with only the env podnet reads and restarts one that exits (with a new token), gives
+ * podnet's containers a kubeconfig whose service-account token RBAC limits, refuses podnet's image outside its
+ * DaemonSet and a pod whose lab name does not fit (Failed with an Event), starts nothing without a token, kills a
+ * container whose liveness probe keeps failing, starts a replacing ipamd only after the old one exited, stops what
+ * an earlier kubelet of the node left running, removes what pods deleted meanwhile left, and on deletion stops the
+ * processes and removes the lab's records.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +34,8 @@ let ipamd: CniSocketServer | undefined;
 /** what the stand-in ipamd's socket answers on GET /ready */
 let ipamdStatus = { ready: false, reason: 'not started' };
 const logLines: string[] = [];
+/** the test runs without root: podnet's containers run in this namespace instead of the node's; one that asks for a missing binary gets it */
+const enterNetns = (_netns: string, argv: string[]) => (argv.includes('--spawn-a-missing-binary') ? ['/nonexistent/podnet', ...argv] : argv);
 /** an IMDS that never answers: podnet ipamd waits in its start-up, so a container of it keeps running */
 let imds: Server;
 const IMAGE = 'localhost/podnet:0.1.0';
@@ -87,8 +91,7 @@ before(async () => {
   await rbac.createClusterRole({ body: { metadata: { name: 'aws-node' }, rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }] } });
   await rbac.createClusterRoleBinding({ body: { metadata: { name: 'aws-node' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'aws-node' }, subjects: [{ kind: 'ServiceAccount', name: 'aws-node', namespace: 'kube-system' }] } });
 
-  // the test runs without root: podnet's containers run in this namespace instead of the node's
-  kubelet = await startKubelet({ stateDir: state.dir, node: 'priv', log: (l) => logLines.push(l), enterNetns: (_netns, argv) => argv });
+  kubelet = await startKubelet({ stateDir: state.dir, node: 'priv', log: (l) => logLines.push(l), enterNetns });
 });
 
 after(async () => {
@@ -309,7 +312,7 @@ test("podnet's containers: the init container runs to completion, then the conta
 
   // a kubelet started again (the first one gone) stops what the first one ran and runs the pod's containers anew
   await kubelet.stop();
-  kubelet = await startKubelet({ stateDir: state.dir, node: 'priv', log: (l) => logLines.push(l), enterNetns: (_netns, argv) => argv });
+  kubelet = await startKubelet({ stateDir: state.dir, node: 'priv', log: (l) => logLines.push(l), enterNetns });
   assert.equal(isAlive(first.pid), false);
   await eventually('serve started again', () => {
     const again = state.procs().find((x) => x.name === first.name);
@@ -344,12 +347,22 @@ test("a DaemonSet pod replacing one on the node starts its podnet containers onl
   await eventually('its process gone', () => !state.procs().some((x) => x.name.startsWith('pod-kube-system-aws-node-new22-')), 15_000);
 });
 
+test('a container whose process cannot be started is an exit 127 and restarts; the kubelet goes on', async () => {
+  await core.createNamespacedPod({
+    namespace: 'kube-system',
+    body: { metadata: { name: 'nobinary', ownerReferences }, spec: { nodeName: NODE_NAME, hostNetwork: true, serviceAccountName: 'aws-node', containers: [{ name: 'x', image: IMAGE, command: ['podnet', 'init', '--spawn-a-missing-binary'] }] } },
+  });
+  const p = await waitPod('kube-system', 'nobinary', (x) => (x.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 'restarted');
+  assert.equal(p.status?.containerStatuses?.[0]?.lastState?.terminated?.exitCode, 127);
+  await core.deleteNamespacedPod({ namespace: 'kube-system', name: 'nobinary' });
+});
+
 test("pods deleted while the node had no kubelet: the next kubelet removes their records and kubeconfigs", async () => {
   await kubelet.stop();
   state.writePod({ name: 'ghost', node: 'priv', ns: 'pn-n-priv', hostNetwork: true, ip: null, containerId: '' });
   mkdirSync(join(node.dir, 'pods', 'kube-system_ghost'), { recursive: true });
   writeFileSync(join(node.dir, 'pods', 'kube-system_ghost', 'kubeconfig'), '{}');
-  kubelet = await startKubelet({ stateDir: state.dir, node: 'priv', log: (l) => logLines.push(l), enterNetns: (_netns, argv) => argv });
+  kubelet = await startKubelet({ stateDir: state.dir, node: 'priv', log: (l) => logLines.push(l), enterNetns });
   await eventually('the orphan record and kubeconfig gone', () => state.pod('ghost') === undefined && !existsSync(join(node.dir, 'pods', 'kube-system_ghost')));
 });
 
