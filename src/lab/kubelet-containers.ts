@@ -168,7 +168,8 @@ export class Containers {
     c.run.startedAt = started;
     c.run.waiting = null;
     await this.h.postPod(p);
-    const code = await new Promise<number>((resolve) => this.spawnContainer(pod, p, c, resolve));
+    // c.child: a pod stopped while its init container runs stops that process too
+    const code = await new Promise<number>((resolve) => (c.child = this.spawnContainer(pod, p, c, resolve)));
     c.child = undefined;
     c.run.startedAt = null;
     c.run.lastExit = { exitCode: code, reason: code === 0 ? 'Completed' : 'Error', startedAt: started, finishedAt: nowIso() };
