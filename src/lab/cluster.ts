@@ -66,7 +66,7 @@ function withEnv(env: V1EnvVar[] | undefined, settings: Record<string, string>):
 }
 
 /**
- * deploy/'s aws-node DaemonSet for the lab: `defaults` (the lab's faster loops) in its ipamd container's env; each
+ * deploy/'s aws-node DaemonSet for the lab: `defaults` (the lab's faster loops) in its containers' env; each
  * node with settings of its own gets a DaemonSet `aws-node-<instance>` selecting it by hostname, which the shared
  * one excludes — so `kubectl get ds -n kube-system` shows what runs where, and the seeds' `set env` on aws-node
  * reaches exactly the nodes without settings of their own.
@@ -83,6 +83,9 @@ export function labDaemonSets(base: V1DaemonSet, nodes: LabNodeSettings[], defau
     template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, ...labels } };
     const podSpec = template.spec!;
     podSpec.containers = podSpec.containers.map((c, i) => (i === 0 ? { ...c, env: withEnv(c.env, env) } : c));
+    // the init container reads settings too (DISABLE_TCP_EARLY_DEMUX, DISABLE_POD_V6, the conflist's), as upstream's
+    // aws-vpc-cni-init does; `kubectl set env` also writes every container, init containers included
+    podSpec.initContainers = podSpec.initContainers?.map((c) => ({ ...c, env: withEnv(c.env, env) }));
     if (affinityTerm) {
       const required = podSpec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
       const terms = required?.nodeSelectorTerms?.length ? required.nodeSelectorTerms : [{ matchExpressions: [] }];
