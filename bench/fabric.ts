@@ -8,12 +8,10 @@
  *
  *   npm run bench:fabric -- [--enis N] [--runs R]
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { formatTable } from '../src/cli/output.js';
 import type { Ec2Facts, EniMapping } from '../src/ec2/index.js';
 import { LabState, parseScenario, planFabric, renderFabric, renderFixedFabric, type LabRecord } from '../src/lab/index.js';
@@ -21,21 +19,9 @@ import { ipBatch, replaceNftTable, setSysctls } from '../src/lab/apply.js';
 import { FabricController } from '../src/lab/controller.js';
 import { labNamespaces as ns } from '../src/lab/index.js';
 import type { Filtering, SecurityGroup } from '../src/vpc/index.js';
-import { numberFlag, percentile } from './stats.js';
+import { numberFlag, percentile, reexecInSandbox } from './stats.js';
 
-if (process.env.PODNET_BENCH_SANDBOX !== '1') {
-  if (process.getuid?.() !== 0) {
-    process.stderr.write('error: bench:fabric needs root (network namespaces)\nhint: run it as root, e.g. sudo npm run bench:fabric\n');
-    process.exit(2);
-  }
-  const self = fileURLToPath(import.meta.url);
-  const inner = `mkdir -p /run/netns && mount -t tmpfs none /run/netns && ip link set lo up && exec "$0" --import tsx "$1" "$@"`;
-  const r = spawnSync('unshare', ['--fork', '--pid', '--mount-proc', '--mount', '--net', '--propagation', 'private', 'bash', '-c', inner, process.execPath, self, ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, PODNET_BENCH_SANDBOX: '1', NODE_NO_WARNINGS: '1' },
-  });
-  process.exit(r.status ?? 1);
-}
+reexecInSandbox('fabric', import.meta.url);
 
 const enis = numberFlag('enis', 100, { whole: true });
 const runs = numberFlag('runs', 20, { whole: true });

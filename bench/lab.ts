@@ -7,28 +7,14 @@
  *
  *   npm run bench:lab -- [--nodes N] [--pods P]
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { formatTable } from '../src/cli/output.js';
 import { labDown, labUp, podAdd, probe } from '../src/lab/index.js';
-import { numberFlag } from './stats.js';
+import { numberFlag, reexecInSandbox } from './stats.js';
 
-if (process.env.PODNET_BENCH_SANDBOX !== '1') {
-  if (process.getuid?.() !== 0) {
-    process.stderr.write('error: bench:lab needs root (network namespaces)\nhint: run it as root, e.g. sudo npm run bench:lab\n');
-    process.exit(2);
-  }
-  const self = fileURLToPath(import.meta.url);
-  const inner = `mkdir -p /run/netns && mount -t tmpfs none /run/netns && ip link set lo up && exec "$0" --import tsx "$1" "$@"`;
-  const r = spawnSync('unshare', ['--fork', '--pid', '--mount-proc', '--mount', '--net', '--propagation', 'private', 'bash', '-c', inner, process.execPath, self, ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, PODNET_BENCH_SANDBOX: '1', NODE_NO_WARNINGS: '1' },
-  });
-  process.exit(r.status ?? 1);
-}
+reexecInSandbox('lab', import.meta.url);
 
 const nodes = numberFlag('nodes', 10, { whole: true });
 const pods = numberFlag('pods', 200, { whole: true });
