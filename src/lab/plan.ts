@@ -28,6 +28,10 @@ export const ns = {
   vgw: (vgw: string) => `${NS_PREFIX}vgw-${vgw}`,
   onPrem: (network: string) => `${NS_PREFIX}op-${network}`,
   pod: (pod: string) => `${NS_PREFIX}p-${pod}`,
+  /** an EKS cluster's endpoint: its ENIs ("Amazon EKS <name>") as eth0..ethN and a public link to the internet core */
+  eks: (cluster: string) => `${NS_PREFIX}eks-${cluster}`,
+  /** a Fargate node (one pod), by its id: `pn-f-<10 lower-case hex>` */
+  fargate: (id: string) => `${NS_PREFIX}f-${id}`,
 };
 
 /** The router-side link of an ENI: `pne` + 12 hex characters of a hash of the ENI id (15 characters, IFNAMSIZ). */
