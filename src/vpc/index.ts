@@ -46,3 +46,14 @@ export { restrictedAssociation, vpcBlockSizeAllowed, MAX_IPV4_CIDRS_PER_VPC } fr
 export { onPremisesHolding, onPremisesBehind } from './on-premises.js';
 export { lookupTransitGatewayRoute, transitGatewayNext, type TransitGatewayNext } from './transit-gateways.js';
 export { forwardPath, flowPath, type PathStart, type PathResult, type FlowResult, type Hop, type HopElement, type Verdict, type VpcDropReason, type NatTranslation, type Traffic } from './path.js';
+export {
+  eksEndpointHostname,
+  endpointAnswer,
+  publicEndpointAdmits,
+  fargateProfileFor,
+  subnetIsPrivate,
+  FARGATE_PROFILE_LABEL,
+  type EksCluster,
+  type EksFargateProfile,
+  type EksFargateSelector,
+} from './eks.js';

@@ -4,6 +4,7 @@
  * (issue 13; evaluated by security-groups.ts and network-acls.ts); transit gateways are a later section.
  */
 import { cidrContains, parseAddress, parseCidr } from '../net/index.js';
+import type { EksCluster } from './eks.js';
 
 /** A route's target as EC2 describes it. */
 export type RouteTarget =
@@ -48,6 +49,8 @@ export interface VpcFacts {
    * and nothing is filtered (a section of its own because the lab's Ec2Facts already lists groups, by name only).
    */
   filtering?: Filtering;
+  /** EKS clusters in these VPCs (their endpoint, ENIs, Fargate profiles: eks.ts), as the emulator serves them. Absent: none. */
+  eksClusters?: EksCluster[];
 }
 
 /**
