@@ -11,6 +11,7 @@ import type { Condition, KubeDaemonSet, KubeNode, KubePod } from './control-plan
 import { templateConfigProblems } from './daemonset-config.js';
 import { CONFIG_CONDITION, decideDaemonSet, newDaemonPod, ownedBy, REVISION_HASH_LABEL } from './daemonset.js';
 import { DEFAULT_SCHEDULER, schedulePending } from './scheduler.js';
+import { NODE_MONITOR_GRACE_MS, nodesToMarkUnknown, type NodeLease } from './node-lifecycle.js';
 
 export const DAEMONSET_CONTROLLER = 'daemonset-controller';
 
@@ -21,6 +22,8 @@ export interface ControlPlaneOptions {
   resyncMs?: number;
   /** Writes in flight at once (default 16). */
   concurrency?: number;
+  /** How long a node's kubelet may stay silent (no Lease renewal, no status) before its Ready is Unknown (default 20 s). */
+  nodeMonitorGraceMs?: number;
 }
 
 export interface ControlPlane {
@@ -88,7 +91,12 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
   const nodes: ObjectWatch<KubeNode> = watchObjects<KubeNode>(o.kc, { path: '/api/v1/nodes', onEvent: poke, onConnection: connection('nodes') });
   const pods: ObjectWatch<KubePod> = watchObjects<KubePod>(o.kc, { path: '/api/v1/pods', onEvent: poke, onConnection: connection('pods') });
   const daemonSets: ObjectWatch<KubeDaemonSet> = watchObjects<KubeDaemonSet>(o.kc, { path: '/apis/apps/v1/daemonsets', onEvent: poke, onConnection: connection('daemonsets') });
-  const synced = Promise.all([nodes.synced, pods.synced, daemonSets.synced]).then(async () => {
+  // the node lifecycle controller's heartbeats: the kubelets' Leases (node-lifecycle.ts)
+  const leases: ObjectWatch<NodeLease & { metadata: { name: string } }> = watchObjects(o.kc, { path: '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', onEvent: () => undefined, onConnection: connection('leases') });
+  const watchingSince = Date.now();
+  /** node → the Ready condition's transition time it was marked Unknown with, until the informer shows it */
+  const markedUnknown = new Map<string, number>();
+  const synced = Promise.all([nodes.synced, pods.synced, daemonSets.synced, leases.synced]).then(async () => {
     ready = true;
     if (stopped) return;
     poke();
@@ -171,6 +179,7 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
       const owner = (pod.metadata.ownerReferences ?? []).find((r) => r.controller === true && r.kind === 'DaemonSet' && r.apiVersion.startsWith('apps/'));
       if (owner && !uids.has(owner.uid) && pod.metadata.name && !pod.metadata.deletionTimestamp) writes.push(() => deletePod(pod, `its DaemonSet ${owner.name} is gone`, undefined));
     }
+    writes.push(...nodeLifecycleWrites(nodeList, now));
     all = currentPods(now);
     for (const outcome of schedulePending(all, nodeList)) {
       const pod = outcome.pod;
@@ -187,6 +196,28 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
       writes.push(() => markUnschedulable(pod, outcome.unschedulable));
     }
     await runLimited(writes, concurrency);
+  }
+
+  /** Nodes whose kubelet went silent: Ready (and the other conditions) Unknown, once per silence. */
+  function nodeLifecycleWrites(nodeList: KubeNode[], now: number): Array<() => Promise<void>> {
+    for (const [name, at] of markedUnknown) if (now - at > ASSUME_MS) markedUnknown.delete(name);
+    return nodesToMarkUnknown(nodeList, leases.list(), now, watchingSince, o.nodeMonitorGraceMs ?? NODE_MONITOR_GRACE_MS)
+      .filter((u) => !markedUnknown.has(u.node))
+      .map((u) => {
+        markedUnknown.set(u.node, now);
+        return async () => {
+          try {
+            await core.patchNodeStatus({ name: u.node, body: { status: { conditions: u.conditions } } }, mergePatch);
+          } catch (err) {
+            markedUnknown.delete(u.node);
+            if (apiCode(err) !== 404) log(`node ${u.node} status: ${describeKubeError(err)}`);
+            return;
+          }
+          log(`node ${u.node}: Ready Unknown (no Lease renewal or status for ${Math.round(u.silentMs / 1000)} s: Kubelet stopped posting node status.)`);
+          const node = nodeList.find((n) => n.metadata.name === u.node);
+          if (node) event({ kind: 'Node', apiVersion: 'v1', metadata: { ...node.metadata, namespace: 'default' } }, 'Normal', 'NodeNotReady', `Node ${u.node} status is now: NodeNotReady`, 'node-controller');
+        };
+      });
   }
 
   async function bind(pod: KubePod, node: string): Promise<void> {
@@ -297,7 +328,7 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
     async stop() {
       stopped = true;
       clearInterval(timer);
-      await Promise.all([nodes.stop(), pods.stop(), daemonSets.stop()]);
+      await Promise.all([nodes.stop(), pods.stop(), daemonSets.stop(), leases.stop()]);
       await running;
       await Promise.all([...eventWorkers]);
     },

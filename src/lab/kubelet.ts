@@ -56,6 +56,8 @@ class NodeAgent {
   private loops: Promise<void>[] = [];
   private conditions: NodeCondition[] = [];
   private postedAt = 0;
+  /** a Lease renewal failed for want of the API server (network, endpoint): the next success posts the status again */
+  private leaseLost = false;
   private nodeUid = '';
   private sandboxSlots = SANDBOX_CONCURRENCY;
   private readonly slotWaiters: Array<() => void> = [];
@@ -238,7 +240,15 @@ class NodeAgent {
     const name = this.facts.nodeName;
     try {
       await this.leases.patchNamespacedLease({ name, namespace: NODE_LEASE_NAMESPACE, body: { spec: { holderIdentity: name, renewTime: microTime(Date.now()) } } }, mergePatch);
+      if (this.leaseLost) {
+        // the API server was out of reach: the node lifecycle controller may have set Ready Unknown meanwhile, so the
+        // status goes again at once (the kubelet posts what differs from the server's copy)
+        this.leaseLost = false;
+        this.postedAt = 0;
+        this.conditions = [];
+      }
     } catch (err) {
+      if (apiCode(err) === undefined || apiCode(err)! >= 500) this.leaseLost = true;
       if (apiCode(err) !== 404) throw err;
       // created through a merge-free POST of plain JSON: the typed client would want a Date for the MicroTime
       const lease = leaseObject(name, this.nodeUid, Date.now());
