@@ -91,6 +91,8 @@ const mappings: EniMapping[] = Array.from({ length: enis }, (_, e) => {
     ipv6Prefixes: [],
     publicIps: {},
     groupIds: [`sg-${node % 6}`, ...(node % 3 === 0 ? [`sg-${(node + 1) % 6}`] : [])],
+    description: '',
+    requesterManaged: false,
   };
 });
 

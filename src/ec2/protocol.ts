@@ -70,8 +70,14 @@ export interface EniMapping {
   ipv6Prefixes: string[];
   /** privateIp → public IP (public IP on launch or an associated EIP). */
   publicIps: Record<string, string>;
-  /** The ENI's security groups (ModifyNetworkInterfaceAttribute changes them: an `eni` event); none when requester-managed. */
+  /** The ENI's security groups (ModifyNetworkInterfaceAttribute changes them: an `eni` event); none for a NAT gateway's. */
   groupIds: string[];
+  /** EC2's description: `Amazon EKS <cluster>` for an EKS cluster's ENIs, `[fargate] <node namespace>` for a Fargate pod's. */
+  description: string;
+  /** Created by a service on the account's behalf (a NAT gateway, an EKS cluster): EC2's requesterManaged. */
+  requesterManaged: boolean;
+  /** A branch ENI associated with a trunk ENI (AssociateTrunkInterface): the trunk and the VLAN its frames carry; absent otherwise. */
+  trunk?: { trunkEniId: string; vlanId: number };
 }
 
 /**

@@ -203,6 +203,16 @@ CREATE TABLE IF NOT EXISTS vgw_route_propagations (
   PRIMARY KEY (route_table_id, vgw_id));
 CREATE TABLE IF NOT EXISTS tags (
   resource_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (resource_id, key));
+CREATE TABLE IF NOT EXISTS trunk_associations (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+  trunk_eni_id TEXT NOT NULL REFERENCES enis(id) ON DELETE CASCADE,
+  branch_eni_id TEXT NOT NULL UNIQUE REFERENCES enis(id) ON DELETE CASCADE,
+  vlan_id INTEGER NOT NULL, branch_type_before TEXT NOT NULL, UNIQUE (trunk_eni_id, vlan_id));
+CREATE TABLE IF NOT EXISTS eni_permissions (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, eni_id TEXT NOT NULL REFERENCES enis(id) ON DELETE CASCADE,
+  aws_account_id TEXT, aws_service TEXT, permission TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS client_tokens (
+  action TEXT NOT NULL, token TEXT NOT NULL, request TEXT NOT NULL, result TEXT NOT NULL, PRIMARY KEY (action, token));
 `;
 
 /** Availability-zone letters follow the region name (us-west-2a); a subnet without an AZ gets the first. */
@@ -426,7 +436,19 @@ export class Ec2State {
       ipv6Prefixes: pick(6, 'prefix'),
       publicIps,
       groupIds: this.eniGroupIds(eni.id),
+      ...this.branchTrunk(eni.id),
+      description: eni.description,
+      requesterManaged: eni.requester_managed === 1,
     };
+  }
+
+  /** For a branch ENI associated with a trunk (AssociateTrunkInterface): the trunk and the VLAN; nothing otherwise. */
+  private branchTrunk(eniId: string): Pick<EniMapping, 'trunk'> {
+    const row = this.get<{ trunk_eni_id: string; vlan_id: number }>(
+      'SELECT trunk_eni_id, vlan_id FROM trunk_associations WHERE branch_eni_id = ?',
+      eniId,
+    );
+    return row ? { trunk: { trunkEniId: row.trunk_eni_id, vlanId: row.vlan_id } } : {};
   }
 
   /** An ENI's security groups, in the order they were given (none for requester-managed ENIs). */

@@ -68,7 +68,7 @@ const facts: Ec2Facts = {
 const groupsOf: Record<string, string[]> = { 'i-pubip': ['sg-nodes', 'sg-echo'], 'i-excl': ['sg-guarded'], 'i-peerhost': ['sg-peerhosts'], 'i-transithost': ['sg-transitdefault'] };
 const eni = (eniId: string, instanceId: string | null, deviceIndex: number | null, subnetId: string, privateIps: string[], publicIps: Record<string, string> = {}): EniMapping & { wired: boolean } => ({
   eniId, mac: '02:00:00:00:00:01', vpcId: subnetId === 'subnet-peer' ? 'vpc-peer' : subnetId === 'subnet-transit' ? 'vpc-transit' : 'vpc-main', subnetId, instanceId, deviceIndex, privateIps, ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps,
-  groupIds: instanceId === null ? [] : (groupsOf[instanceId] ?? ['sg-nodes']), wired: true,
+  groupIds: instanceId === null ? [] : (groupsOf[instanceId] ?? ['sg-nodes']), description: '', requesterManaged: false, wired: true,
 });
 const enis = [
   eni('eni-nat', null, null, 'subnet-pub', ['10.0.0.4'], { '10.0.0.4': '203.0.113.4' }),

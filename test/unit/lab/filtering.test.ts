@@ -33,7 +33,7 @@ const filtering: Filtering = {
 };
 const facts: Ec2Facts = { ...defaultVpcFacts, instances: [{ id: 'i-pub', name: 'pub-ip' }, { id: 'i-priv', name: 'priv' }, { id: 'i-host', name: 'peer-host' }], securityGroups: [], filtering };
 
-const eni = (over: Partial<EniMapping>): EniMapping => ({ eniId: 'eni-x', mac: '02:00:00:00:00:01', vpcId: 'vpc-main', subnetId: 'subnet-priv', instanceId: null, deviceIndex: null, privateIps: [], ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps: {}, groupIds: [], ...over });
+const eni = (over: Partial<EniMapping>): EniMapping => ({ eniId: 'eni-x', mac: '02:00:00:00:00:01', vpcId: 'vpc-main', subnetId: 'subnet-priv', instanceId: null, deviceIndex: null, privateIps: [], ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps: {}, groupIds: [], description: '', requesterManaged: false, ...over });
 const mappings: EniMapping[] = [
   eni({ eniId: 'eni-pub0', subnetId: 'subnet-pub', instanceId: 'i-pub', deviceIndex: 0, privateIps: ['10.0.0.5', '10.0.0.7'], groupIds: ['sg-nodes', 'sg-web'] }),
   eni({ eniId: 'eni-priv0', instanceId: 'i-priv', deviceIndex: 0, privateIps: ['10.0.16.10'], groupIds: ['sg-nodes'] }),

@@ -82,7 +82,7 @@ before(async () => {
     natGateways: {},
   };
   state.writeLab(lab);
-  const eni = { eniId: 'eni-1', mac: '02:00:00:00:00:01', vpcId: 'vpc-1', subnetId: 'subnet-1', instanceId: node.instanceId, deviceIndex: 0, privateIps: ['10.0.16.4'], ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps: {}, groupIds: [], wired: true };
+  const eni = { eniId: 'eni-1', mac: '02:00:00:00:00:01', vpcId: 'vpc-1', subnetId: 'subnet-1', instanceId: node.instanceId, deviceIndex: 0, privateIps: ['10.0.16.4'], ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps: {}, groupIds: [], description: '', requesterManaged: false, wired: true };
   state.writeFabric({ generation: 1, updatedAt: new Date().toISOString(), enis: [eni], eventsConnected: true, facts: {} as never });
 
   // what deploy/'s ClusterRole would grant podnet: nodes, not secrets

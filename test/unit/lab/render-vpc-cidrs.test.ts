@@ -18,6 +18,7 @@ const facts: Ec2Facts = {
 const mapping: EniMapping = {
   eniId: 'eni-cn1', mac: '02:00:00:00:00:31', vpcId: 'vpc-main', subnetId: 'subnet-pods', instanceId: 'i-cn', deviceIndex: 1,
   privateIps: ['100.64.32.4', '100.64.32.5'], ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps: {}, groupIds: [],
+  description: '', requesterManaged: false,
 };
 const desired = renderFabric(plan, scenario, facts, [mapping]);
 

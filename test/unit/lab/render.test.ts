@@ -17,7 +17,7 @@ const facts: Ec2Facts = {
   securityGroups: [],
 };
 
-const eni = (over: Partial<EniMapping>): EniMapping => ({ eniId: 'eni-x', mac: '02:00:00:00:00:01', vpcId: 'vpc-main', subnetId: 'subnet-priv', instanceId: null, deviceIndex: null, privateIps: [], ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps: {}, groupIds: [], ...over });
+const eni = (over: Partial<EniMapping>): EniMapping => ({ eniId: 'eni-x', mac: '02:00:00:00:00:01', vpcId: 'vpc-main', subnetId: 'subnet-priv', instanceId: null, deviceIndex: null, privateIps: [], ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps: {}, groupIds: [], description: '', requesterManaged: false, ...over });
 const mappings: EniMapping[] = [
   eni({ eniId: 'eni-pub0', mac: '02:00:00:00:00:10', subnetId: 'subnet-pub', instanceId: 'i-pub', deviceIndex: 0, privateIps: ['10.0.0.5', '10.0.0.7'], publicIps: { '10.0.0.5': '203.0.113.5' } }),
   eni({ eniId: 'eni-priv1', mac: '02:00:00:00:00:21', instanceId: 'i-priv', deviceIndex: 1, privateIps: ['10.0.16.20', '10.0.16.21'], ipv4Prefixes: ['10.0.16.48/28'] }),
