@@ -77,3 +77,23 @@ export {
   checkPodNetwork,
   writeSysctls,
 } from './pod.js';
+export {
+  type PodSgEnforcingMode,
+  type BranchEniPodInput,
+  type BranchEniPodNetwork,
+  type BranchEniTeardownInput,
+  MIN_VLAN_ID,
+  MAX_VLAN_ID,
+  VLAN_RULE_PRIORITY,
+  STRICT_VETH_PREFIX,
+  vlanLinkName,
+  branchRouteTable,
+  branchVethPrefix,
+  branchHostVethName,
+  renderBranchEniPod,
+  branchVlanLinkLines,
+  branchNodeLines,
+  branchPodLines,
+  branchTeardownLines,
+} from './branch-eni.js';
+export { applyBranchEniPod, teardownBranchEniPod } from './branch-eni-apply.js';

@@ -11,6 +11,8 @@ export interface IpRule {
   /** `not` inverts the selector (the pre-1.8.0 `not to <VPC CIDR>`, spec §3.1 note). */
   not?: boolean;
   fwmark?: { value: number; mask: number };
+  /** Incoming interface (`iif`): the prio-10 rules of branch-ENI pods in strict mode (spec §3.9). */
+  iif?: string;
   table: RouteTable;
 }
 
@@ -47,6 +49,7 @@ export function formatRule(r: IpRule): string {
   if (r.from) words.push('from', hostLen(r.from));
   if (r.to) words.push('to', hostLen(r.to));
   if (r.fwmark) words.push('fwmark', `${hex(r.fwmark.value)}/${hex(r.fwmark.mask)}`);
+  if (r.iif) words.push('iif', r.iif);
   words.push('lookup', tableName(r.table), 'prio', String(r.priority));
   return words.join(' ');
 }
@@ -58,6 +61,7 @@ export function ruleWords(r: IpRule): BatchWord {
   if (r.from) words.push(BatchWord.checked('from'), hostPrefixWord(r.from));
   if (r.to) words.push(BatchWord.checked('to'), hostPrefixWord(r.to));
   if (r.fwmark) words.push(BatchWord.checked('fwmark'), BatchWord.checked(`${hex(numberWordValue(r.fwmark.value, 'fwmark'))}/${hex(numberWordValue(r.fwmark.mask, 'fwmark mask'))}`));
+  if (r.iif) words.push(BatchWord.checked('iif'), ifNameWord(r.iif));
   words.push(BatchWord.checked('lookup'), tableWord(r.table), BatchWord.checked('prio'), numberWord(r.priority, 0, 0xffffffff, 'rule priority'));
   return joinWords(words);
 }
@@ -94,6 +98,7 @@ interface JsonRule {
   dstlen?: number;
   fwmark?: string;
   fwmask?: string;
+  iif?: string;
   table?: string;
 }
 
@@ -105,6 +110,7 @@ export function parseRules(json: unknown, family: 4 | 6): IpRule[] {
     if (j.src && j.src !== 'all') rule.from = hostLen(j.srclen !== undefined ? `${j.src}/${j.srclen}` : j.src);
     if (j.dst && j.dst !== 'all') rule.to = hostLen(j.dstlen !== undefined ? `${j.dst}/${j.dstlen}` : j.dst);
     if (j.fwmark) rule.fwmark = { value: Number(j.fwmark), mask: j.fwmask ? Number(j.fwmask) : 0xffffffff };
+    if (j.iif) rule.iif = j.iif;
     return rule;
   });
 }

@@ -106,7 +106,7 @@ export interface PodNamespaces {
  * Runs node-side lines: through the session when there is one (it runs in podnet's own namespace, so only for that
  * node namespace), else in one `ip` process in nodeNetns.
  */
-function runNodeBatch(nodeNetns: Netns | undefined, session: IpSession | undefined, lines: readonly BatchLine[], family?: 4 | 6): Promise<void> {
+export function runNodeBatch(nodeNetns: Netns | undefined, session: IpSession | undefined, lines: readonly BatchLine[], family?: 4 | 6): Promise<void> {
   if (session && !nodeNetns) return session.run(lines, family);
   return runIpBatch(nodeNetns, lines, family);
 }
@@ -115,7 +115,7 @@ function runNodeBatch(nodeNetns: Netns | undefined, session: IpSession | undefin
  * Runs lines inside the pod's namespace: through the session when there is one and the namespace has a name (its
  * `netns exec` forks the small ip, not podnet), else in one process of its own.
  */
-function runPodBatch(podNetns: Netns, session: IpSession | undefined, lines: readonly BatchLine[]): Promise<void> {
+export function runPodBatch(podNetns: Netns, session: IpSession | undefined, lines: readonly BatchLine[]): Promise<void> {
   const name = netnsName(podNetns);
   if (session && name !== undefined) return session.runInNetns(name, lines);
   return runIpBatch(podNetns, lines);
