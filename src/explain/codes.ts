@@ -29,6 +29,11 @@ export const EXPLAIN_CODES = {
   PEERING: 'it crosses a VPC peering connection',
   TRANSIT_GATEWAY: 'it crosses a transit gateway',
   VPN_GATEWAY: 'it crosses a virtual private gateway to or from an on-premises network',
+  // the EKS cluster endpoint (issue 17)
+  ENDPOINT_PRIVATE_ACCESS: "the cluster endpoint's name resolves to its private addresses for this sender (private access on, sender in the cluster's VPC; or public access off): it goes to a cluster network interface in the VPC",
+  ENDPOINT_PUBLIC_ACCESS: "the cluster endpoint's name resolves to its public address for this sender: it leaves through the internet side, and the public endpoint admits only sources in its allow-list (publicAccessCidrs)",
+  ENDPOINT_PUBLIC_ACCESS_DENY: "the public endpoint refused it: the source it sees (the node's public IP, the NAT gateway's EIP, an internet host's address) is not in the cluster's publicAccessCidrs",
+  ENDPOINT_PRIVATE_ACCESS_OFF: "a cluster network interface refused it: the cluster's private endpoint access is off",
 } as const;
 
 export type ExplainCode = keyof typeof EXPLAIN_CODES;

@@ -3,7 +3,7 @@
  * (src/vpc's flowPath: never re-implemented here), and the receiver's node rules, as an Explanation.
  */
 import { parseAddress, cidrContains, parseCidr } from '../net/index.js';
-import { eniHolding, publicAddresses, flowPath, onPremisesHolding, vpcContaining, type FlowResult, type Hop, type PathResult, type PathStart, type Traffic } from '../vpc/index.js';
+import { eniHolding, endpointAnswer, publicAddresses, flowPath, onPremisesHolding, vpcContaining, type EksCluster, type FlowResult, type Hop, type PathResult, type PathStart, type Traffic } from '../vpc/index.js';
 import { formatRoute } from '../dataplane/index.js';
 import type { ExplainCode } from './codes.js';
 import type { ExplainHop, ExplainQuery, Explanation, PacketHeader, SourcePortClass } from './explanation.js';
@@ -46,7 +46,8 @@ class Undecidable extends Error {}
 /** {@link explainFlow} over the given node rules (tests hand it rules with a rule added). */
 export function explainFlowWith(world: World, query: ExplainQuery, rulesOf: NodeRulesOf): Explanation {
   const from = resolveEndpoint(world, query.from);
-  const to = resolveEndpoint(world, query.to);
+  const endpoint = clusterEndpointFor(world, from, resolveEndpoint(world, query.to));
+  const to = endpoint.to;
   const e: Explanation = {
     verdict: 'unknown',
     query,
@@ -59,6 +60,7 @@ export function explainFlowWith(world: World, query: ExplainQuery, rulesOf: Node
     codes: [],
     ...(from.simulated || to.simulated ? { simulated: true } : {}),
   };
+  if (endpoint.code) e.codes.push(endpoint.code);
   try {
     new Flow(world, query, from, to, rulesOf, e).run();
   } catch (err) {
@@ -148,7 +150,8 @@ class Flow {
     }
     if (from.kind === 'internet') start = { internet: from.address };
     else if (from.kind === 'on-premises') start = { onPremises: from.address };
-    else if (from.kind === 'host') {
+    // a pod without a node (a Fargate pod: its own ENI, no podnet node rules) sends from its address as a host does
+    else if (from.kind === 'host' || (from.kind === 'pod' && from.node === undefined)) {
       const eni = eniHolding(this.world.model.enis, from.address);
       if (!eni) throw new Undecidable(`no network interface in the model holds ${from.address}`);
       start = { eniId: eni.eniId, source: from.address };
@@ -215,6 +218,7 @@ class Flow {
       }
     }
     flow = noPrivateInternet(this.world, flow);
+    flow = { ...flow, forward: this.namedEndpointSource(flow.forward) };
     this.vpcHops(flow.forward, e.forward, { source: startSource(start), destination });
     if (flow.forward.verdict !== 'delivered') {
       e.verdict = flow.forward.verdict;
@@ -255,6 +259,31 @@ class Flow {
   }
 
   private replyViaEth0 = false;
+
+  /**
+   * The public endpoint's refusal says whose address it saw (`the NAT gateway's 203.0.113.4`, `node pub-ip's public IP
+   * 203.0.113.7`): src/vpc knows the address only, the World knows who holds it.
+   */
+  private namedEndpointSource(path: PathResult): PathResult {
+    const last = path.hops.at(-1);
+    if (path.reason !== 'endpoint-allow-list' || !last) return path;
+    const owner = this.sourceOwner(last.source);
+    if (owner === last.source) return path;
+    const tail = `does not include ${last.source}`;
+    const named = (text: string) => (text.endsWith(tail) ? `${text.slice(0, -tail.length)}does not include ${owner}` : text);
+    return { ...path, ...(path.detail ? { detail: named(path.detail) } : {}), hops: [...path.hops.slice(0, -1), { ...last, action: named(last.action) }] };
+  }
+
+  /** An address as the public endpoint sees it, with whose it is: a NAT gateway's EIP, a node's or host's public IP, the sender's own. */
+  private sourceOwner(address: string): string {
+    if (this.world.model.natGateways.some((n) => n.publicIp === address)) return `the NAT gateway's ${address}`;
+    const enis: readonly AttachedEni[] = this.world.model.enis;
+    const eni = enis.find((x) => Object.values(x.publicIps).includes(address));
+    const name = eni?.instanceId ? this.world.instanceNames[eni.instanceId] : undefined;
+    if (name) return `${this.world.nodes.some((n) => n.name === name) ? 'node' : 'host'} ${name}'s public IP ${address}`;
+    if (address === this.from.address) return `${this.from.kind === 'internet' ? 'internet host' : this.from.kind} ${this.from.name}'s ${address}`;
+    return address;
+  }
 
   /**
    * A reply that arrives from another address than the one the connection was opened to (its way back translated its
@@ -402,6 +431,7 @@ class Flow {
   private dropCode(path: PathResult): void {
     const code: Record<string, ExplainCode> = {
       'no-public-ip': 'NO_PUBLIC_IP', 'no-route': 'NO_ROUTE', 'source-destination-check': 'SOURCE_DEST_CHECK', 'security-group': 'SECURITY_GROUP_DENY', 'network-acl': 'NETWORK_ACL_DENY',
+      'endpoint-allow-list': 'ENDPOINT_PUBLIC_ACCESS_DENY', 'endpoint-private-off': 'ENDPOINT_PRIVATE_ACCESS_OFF',
     };
     if (path.reason) this.codes.push(code[path.reason]!);
   }
@@ -451,9 +481,25 @@ class Flow {
         const ports = this.query.protocol === 'icmp' ? 'ICMP' : leg === 'forward' ? `${this.query.protocol.toUpperCase()} ${this.query.port ?? ''}`.trim() : `${this.query.protocol.toUpperCase()} 1024-65535 (the ports replies go back to)`;
         return `add an ${egress ? 'egress' : 'ingress'} allow entry to ${last?.id} for ${ports} ${egress ? 'to' : 'from'} ${peer}/32, numbered below the entry that denies it`;
       }
+      case 'endpoint-allow-list': {
+        const cluster = this.clusterNamed(last?.id);
+        if (!cluster || !last) return undefined;
+        const cidrs = [...cluster.publicAccessCidrs, `${last.source}/32`];
+        const inVpc = senderVpcId(this.world, this.from) === cluster.vpcId;
+        return `add ${last.source}/32 (${this.sourceOwner(last.source)}) to cluster ${cluster.name}'s publicAccessCidrs, keeping the others: publicAccessCidrs=${cidrs.join(',')} (podnet lab cluster update --public-access-cidrs ${cidrs.join(' ')})${inVpc && !cluster.endpointPrivateAccess ? `, or turn on private access (endpointPrivateAccess=true): inside ${cluster.vpcId} the endpoint then resolves to its private addresses` : ''}`;
+      }
+      case 'endpoint-private-off': {
+        const cluster = this.clusterNamed(last?.id);
+        if (!cluster) return undefined;
+        return `turn on cluster ${cluster.name}'s private access (endpointPrivateAccess=true; podnet lab cluster update --private-access true)${cluster.publicAddress ? `, or connect to the endpoint by its name ${cluster.hostname}, which resolves to the public address ${cluster.publicAddress} while private access is off` : ''}`;
+      }
       default:
         return undefined;
     }
+  }
+
+  private clusterNamed(name: string | undefined): EksCluster | undefined {
+    return this.world.model.eksClusters?.find((c) => c.name === name);
   }
 
   private receiverName(): string {
@@ -500,6 +546,30 @@ function noPrivateInternet(world: World, flow: FlowResult): FlowResult {
   const reply = flow.reply && undeliverable(flow.reply);
   if (!reply || reply === flow.reply) return flow;
   return { ...flow, verdict: 'dropped', reason: 'no-route', detail: `the reply: ${reply.detail}`, reply };
+}
+
+/** The VPC a sender is in (the VPC of the ENI holding its address, or its node's primary ENI), null outside every VPC. */
+function senderVpcId(world: World, from: Endpoint): string | null {
+  if (from.kind === 'internet' || from.kind === 'on-premises' || from.kind === 'cluster-endpoint') return null;
+  const enis: readonly AttachedEni[] = world.model.enis;
+  const held = eniHolding(enis, from.address);
+  if (held) return held.vpcId;
+  const node = world.nodes.find((n) => n.name === (from.node ?? from.name));
+  return enis.find((x) => node && x.instanceId === node.instanceId && x.deviceIndex === 0)?.vpcId ?? null;
+}
+
+/**
+ * A cluster endpoint as this sender reaches it: the address VPC DNS answers the sender with (EKS's rule,
+ * src/vpc's endpointAnswer: the first private address, or the public one) and the code saying which. Any other
+ * destination is returned as it is.
+ */
+function clusterEndpointFor(world: World, from: Endpoint, to: Endpoint): { to: Endpoint; code?: ExplainCode } {
+  const cluster = to.kind === 'cluster-endpoint' ? world.model.eksClusters?.find((c) => c.name === to.cluster) : undefined;
+  if (!cluster) return { to };
+  const answer = endpointAnswer(cluster, senderVpcId(world, from));
+  if (answer.kind === 'public') return { to: { ...to, address: answer.address }, code: 'ENDPOINT_PUBLIC_ACCESS' };
+  const address = answer.addresses[0];
+  return { to: address ? { ...to, address } : to, code: 'ENDPOINT_PRIVATE_ACCESS' };
 }
 
 /** The public IP the model maps a private address to (an ENI's public or Elastic IP, a NAT gateway's). */

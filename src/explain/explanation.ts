@@ -35,6 +35,8 @@ export type ExplainElement =
   | 'virtual-private-gateway'
   | 'on-premises'
   | 'internet'
+  /** an EKS cluster's endpoint: its public endpoint's allow-list, or its private endpoint on the cluster's network interfaces */
+  | 'eks-endpoint'
   | 'destination';
 
 /** A packet's header as far as explain follows it. */

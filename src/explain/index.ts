@@ -4,7 +4,7 @@
  * reader: the lab, a scenario offline, an AWS account) and touches nothing.
  */
 export type { World, NodeView, NodeSettings, Endpoint, EndpointKind, AttachedEni } from './world.js';
-export { nodeSettingsOf } from './world.js';
+export { nodeSettingsOf, clusterEndpoints, clusterEndpointName } from './world.js';
 export type { Explanation, ExplainHop, ExplainQuery, ExplainVerdict, ExplainProtocol, ExplainElement, PacketHeader, SourcePortClass } from './explanation.js';
 export { explainFlow } from './engine.js';
 export { resolveEndpoint } from './resolve.js';

@@ -26,6 +26,13 @@ function rank(e: Endpoint): number {
 export function resolveEndpoint(world: World, nameOrAddress: string): Endpoint {
   const named = world.endpoints.find((e) => e.name === nameOrAddress);
   if (named) return named;
+  // a cluster endpoint by its DNS name: as the sender's DNS answers it
+  const clusters = world.model.eksClusters ?? [];
+  const byHostname = clusters.find((c) => c.hostname === nameOrAddress.toLowerCase() || c.hostname === nameOrAddress);
+  if (byHostname) {
+    const endpoint = world.endpoints.find((e) => e.kind === 'cluster-endpoint' && e.cluster === byHostname.name);
+    if (endpoint) return endpoint;
+  }
   if (!isAddressText(nameOrAddress)) {
     const near = nearestNames(nameOrAddress, world.endpoints.map((e) => e.name));
     throw new PodnetError(
@@ -39,6 +46,11 @@ export function resolveEndpoint(world: World, nameOrAddress: string): Endpoint {
   const holders = world.endpoints.filter((e) => e.address === address).sort((a, b) => rank(a) - rank(b));
   if (holders[0]) return holders[0];
   const model = world.model;
+  // a cluster's addresses given as such: that address, whatever DNS would answer
+  const privateOf = clusters.find((c) => c.enis.some((x) => x.privateIp === address));
+  if (privateOf) return { name: `${address} (private endpoint of cluster ${privateOf.name})`, kind: 'cluster-endpoint', address };
+  const publicOf = clusters.find((c) => c.publicAddress === address);
+  if (publicOf) return { name: `${address} (public endpoint of cluster ${publicOf.name})`, kind: 'cluster-endpoint', address };
   const eni = eniHolding(model.enis, address);
   if (eni) {
     const node = world.nodes.find((n) => n.instanceId === eni.instanceId);

@@ -5,7 +5,7 @@
  * with their sources (lab, ec2's describe calls, the CLI's wiring).
  */
 import type { PodnetConfig } from '../config/index.js';
-import type { NetworkInterface, VpcModel } from '../vpc/index.js';
+import type { EksCluster, NetworkInterface, VpcModel } from '../vpc/index.js';
 
 /** An ENI as a node sees it: the model's ENI plus where it is attached. */
 export interface AttachedEni extends NetworkInterface {
@@ -51,14 +51,22 @@ export interface NodeView {
   randomFullySupported: boolean;
 }
 
-export type EndpointKind = 'pod' | 'node' | 'host' | 'internet' | 'on-premises';
+export type EndpointKind = 'pod' | 'node' | 'host' | 'internet' | 'on-premises' | 'cluster-endpoint';
 
-/** Something that sends and answers: a pod, a node, a plain instance, an internet or on-premises host. */
+/**
+ * Something that sends and answers: a pod, a node, a plain instance, an internet or on-premises host, or an EKS
+ * cluster's endpoint (a destination only: the address a sender reaches it at is what VPC DNS answers that sender).
+ */
 export interface Endpoint {
   name: string;
   kind: EndpointKind;
-  /** the address it sends from and listens on (a hostNetwork pod: its node's primary IP) */
+  /**
+   * the address it sends from and listens on (a hostNetwork pod: its node's primary IP); a cluster endpoint: its
+   * public address, else its first private one (explain replaces it by the address the sender's DNS answer gives)
+   */
   address: string;
+  /** a cluster endpoint's cluster, by name (model.eksClusters) */
+  cluster?: string;
   /** a pod's node, by name */
   node?: string;
   hostNetwork?: boolean;
@@ -69,9 +77,23 @@ export interface Endpoint {
 export interface World {
   /** where the facts came from, for the text: a running lab, a scenario explained offline, an AWS account */
   source: 'lab' | 'scenario' | 'aws';
+  /** the VPC model with the attached ENIs; `eksClusters` holds the EKS clusters whose endpoints are `cluster-endpoint` endpoints */
   model: VpcModel & { enis: AttachedEni[] };
   nodes: NodeView[];
   endpoints: Endpoint[];
   /** instance id → name (nodes and plain instances), for the sentences */
   instanceNames: Record<string, string>;
+}
+
+/** The World's name for a cluster's endpoint: `cluster-endpoint` for a world's only cluster, `cluster-endpoint-<name>` for each of several. */
+export function clusterEndpointName(clusters: readonly Pick<EksCluster, 'name'>[], cluster: Pick<EksCluster, 'name'>): string {
+  return clusters.length === 1 ? 'cluster-endpoint' : `cluster-endpoint-${cluster.name}`;
+}
+
+/** The endpoints of a model's EKS clusters (their endpoint as a destination), for the readers that build a World. */
+export function clusterEndpoints(clusters: readonly EksCluster[]): Endpoint[] {
+  return clusters.flatMap((c): Endpoint[] => {
+    const address = c.publicAddress ?? c.enis[0]?.privateIp;
+    return address ? [{ name: clusterEndpointName(clusters, c), kind: 'cluster-endpoint', address, cluster: c.name }] : [];
+  });
 }

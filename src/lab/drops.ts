@@ -27,6 +27,8 @@ export const DROP_REASON_SENTENCES: Record<DropReason, string> = {
   'no-public-ip': 'no public IP at the internet gateway: the VPC address has no public IP, so the internet gateway does not carry it',
   'security-group': 'a security group dropped it: no rule of the groups on the sending or receiving ENI allows it (replies of allowed connections always pass)',
   'network-acl': "a subnet's network ACL dropped it: a deny rule, or no rule matched (the implicit deny *); ACLs are stateless, so replies need their own rule",
+  'endpoint-allow-list': "the EKS cluster's public endpoint refused it: the source it sees (a node's public IP, or the NAT gateway's EIP) is not in the cluster's publicAccessCidrs",
+  'endpoint-private-off': "the EKS cluster's network interface refused it: the cluster's private endpoint access is off",
 };
 
 /** One counter of the fabric: where, the reason it counts, and how many packets so far. */

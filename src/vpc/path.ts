@@ -26,18 +26,23 @@ import { evaluateSecurityGroups, type TrafficDirection } from './security-groups
 import { evaluateNetworkAcl } from './network-acls.js';
 import { transitGatewayNext } from './transit-gateways.js';
 import { onPremisesBehind, onPremisesHolding } from './on-premises.js';
+import { publicEndpointAdmits, type EksCluster } from './eks.js';
 
-/** Why the VPC drops a packet: the same reasons the lab's fabric counts (src/lab/drops.ts). */
-export type VpcDropReason = 'source-destination-check' | 'no-route' | 'no-public-ip' | 'security-group' | 'network-acl';
+/**
+ * Why the VPC drops a packet: the same reasons the lab's fabric counts (src/lab/drops.ts). The EKS cluster endpoint's
+ * two: its public endpoint's allow-list refused the source, or a cluster network interface got a connection while the
+ * private endpoint is off.
+ */
+export type VpcDropReason = 'source-destination-check' | 'no-route' | 'no-public-ip' | 'security-group' | 'network-acl' | 'endpoint-allow-list' | 'endpoint-private-off';
 
 export type Verdict = 'delivered' | 'dropped' | 'unknown';
 
-export type HopElement = 'eni' | 'security-group' | 'network-acl' | 'route-table' | 'internet-gateway' | 'nat-gateway' | 'peering' | 'transit-gateway' | 'virtual-private-gateway' | 'on-premises' | 'internet';
+export type HopElement = 'eni' | 'security-group' | 'network-acl' | 'route-table' | 'internet-gateway' | 'nat-gateway' | 'peering' | 'transit-gateway' | 'virtual-private-gateway' | 'on-premises' | 'internet' | 'eks-endpoint';
 
 export interface Hop {
   element: HopElement;
   /** eni-…, sg-… (the group that allowed it, else the ENI's groups joined by `,`), acl-…, rtb-…, igw-…, nat-…, pcx-…, tgw-…,
-   * vgw-…, `internet`, or an on-premises network's name */
+   * vgw-…, `internet`, an on-premises network's name, or (eks-endpoint) the EKS cluster's name */
   id: string;
   /** what it did, as a clause: `route 0.0.0.0/0 → igw-1`, `source 10.0.0.5 → 203.0.113.5` */
   action: string;
@@ -277,7 +282,14 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
         }
         const refused = groupsRefuse(eni, 'ingress');
         if (refused) return refused;
+        // a cluster's network interface answers as its private endpoint only while private access is on
+        const cluster = clusterOfEni(model, eni.eniId);
+        if (cluster && !cluster.endpointPrivateAccess) {
+          hop('eks-endpoint', cluster.name, `private endpoint access is off: ${eni.eniId} does not answer for ${cluster.name}`);
+          return end('dropped', 'endpoint-private-off', `cluster ${cluster.name}'s network interface ${eni.eniId} refused it: private endpoint access is off`);
+        }
         hop('eni', eni.eniId, `delivered to ${destination}`);
+        if (cluster) hop('eks-endpoint', cluster.name, `private endpoint of ${cluster.name} on ${eni.eniId}`);
         return { verdict: 'delivered', hops, arrivedAt: { eni }, sourceSeen: source, destinationSeen: destination, translations };
       }
       case 'on-premises': {
@@ -319,6 +331,17 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
         break;
       }
       case 'internet': {
+        // the public endpoint is EKS's, outside every customer VPC: it admits a source by its allow-list
+        const endpoint = model.eksClusters?.find((c) => c.publicAddress === destination);
+        if (endpoint) {
+          const admission = publicEndpointAdmits(endpoint, source);
+          if (!admission.admitted) {
+            hop('eks-endpoint', endpoint.name, admission.reason);
+            return end('dropped', 'endpoint-allow-list', `the public endpoint of cluster ${endpoint.name} refused it: ${admission.reason}`);
+          }
+          hop('eks-endpoint', endpoint.name, `public endpoint of ${endpoint.name} admits ${source} (allow-list ${endpoint.publicAccessCidrs.join(', ')})`);
+          return { verdict: 'delivered', hops, arrivedAt: { internet: destination }, sourceSeen: source, destinationSeen: destination, translations };
+        }
         const inbound = internetGatewayFor(model, destination);
         if (inbound) {
           hop('internet-gateway', inbound.igwId, `destination ${destination} → ${inbound.privateIp}`);
@@ -337,6 +360,11 @@ export function forwardPath(model: VpcModel, from: PathStart, to: string, establ
     }
   }
   return end('unknown', undefined, `more than ${MAX_HOPS} hops: the route tables loop`);
+}
+
+/** The EKS cluster whose requester-managed network interface `eniId` is (its private endpoint), if any. */
+function clusterOfEni(model: VpcModel, eniId: string): EksCluster | undefined {
+  return model.eksClusters?.find((c) => c.enis.some((e) => e.eniId === eniId));
 }
 
 /** The internet gateway that owns public IP `address`, and the private address it stands for. */
