@@ -19,6 +19,7 @@ import {
   tagSet,
 } from './common.js';
 import { groupSet, resolveGroups } from './security-groups.js';
+import { checkTrunkAttach, dropTrunkAssociations, eniStatus } from './trunk-state.js';
 
 type Handler = ActionHandler<Ec2State>;
 
@@ -262,6 +263,7 @@ export function createEni(state: Ec2State, spec: NewEni): EniRow {
 
 /** Deletes an ENI and everything on it: addresses, prefixes, group memberships, tags, its public IPs. */
 export function deleteEniRow(state: Ec2State, eni: EniRow): void {
+  dropTrunkAssociations(state, eni.id);
   releasePublicIp(state, eni.id);
   state.run('DELETE FROM eni_addresses WHERE eni_id = ?', eni.id);
   state.run('DELETE FROM eni_security_groups WHERE eni_id = ?', eni.id);
@@ -288,6 +290,7 @@ export function attachEni(
   if (eni.az !== instance.az) {
     throw combination('You may not attach a network interface to an instance if they are not in the same availability zone');
   }
+  checkTrunkAttach(state, eni, instance);
   const limits = lookupInstanceType(instance.instance_type);
   const card = limits.NetworkCards.find((c) => c.NetworkCardIndex === networkCardIndex);
   if (!card) {
@@ -375,7 +378,7 @@ export function renderEni(state: Ec2State, eni: EniRow, forInstance = false): Xm
     ownerId,
     requesterId: eni.requester_managed ? 'amazon' : undefined,
     requesterManaged: forInstance ? undefined : eni.requester_managed === 1,
-    status: eni.instance_id ? 'in-use' : 'available',
+    status: eniStatus(state, eni),
     macAddress: eni.mac,
     privateIpAddress: primary?.cidr,
     privateDnsName: primary ? privateDnsName(primary.cidr, state.region) : undefined,
@@ -499,7 +502,8 @@ const createNetworkInterface: Handler = (params, state) => {
   };
   checkAddressRequest(ipv6, familyParams[6]);
   const interfaceType = params.str('InterfaceType');
-  if (interfaceType !== undefined && !['efa', 'efa-only', 'trunk', 'interface'].includes(interfaceType)) {
+  // EC2's NetworkInterfaceCreationType: efa | efa-only | branch | trunk (@aws-sdk/client-ec2 3.1169); `interface` is the default
+  if (interfaceType !== undefined && !['efa', 'efa-only', 'branch', 'trunk', 'interface'].includes(interfaceType)) {
     throw invalidParameter(`Value (${interfaceType}) for parameter interfaceType is invalid.`);
   }
   const eni = createEni(state, {
@@ -692,7 +696,7 @@ const describeNetworkInterfaces = describeAction<EniRow>({
     'attachment.status': (e) => [e.attachment_id ? 'attached' : null],
     'attachment.delete-on-termination': (e) => [e.attachment_id ? e.delete_on_termination === 1 : null],
     'attachment.instance-owner-id': (e) => [e.instance_id ? ownerId : null],
-    status: (e) => [e.instance_id ? 'in-use' : 'available'],
+    status: (e, state) => [eniStatus(state, e)],
     'vpc-id': (e) => [e.vpc_id],
     'subnet-id': (e) => [e.subnet_id],
     description: (e) => [e.description],

@@ -8,6 +8,7 @@ import { routingActions } from './routing.js';
 import { securityGroupActions } from './security-groups.js';
 import { tagActions } from './tags.js';
 import { transitGatewayActions } from './transit-gateways.js';
+import { trunkActions } from './trunk.js';
 import { vpcActions } from './vpc.js';
 import { vpnGatewayActions } from './vpn-gateways.js';
 
@@ -22,6 +23,7 @@ export const ec2Actions: Record<string, ActionHandler<Ec2State>> = {
   ...networkAclActions,
   ...transitGatewayActions,
   ...eniActions,
+  ...trunkActions,
   ...instanceActions,
   ...addressActions,
   ...tagActions,

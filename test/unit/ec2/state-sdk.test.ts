@@ -246,6 +246,24 @@ test('transit gateways, their VPC attachments and route tables, and ReplaceRoute
   await send(new sdk.DeleteTransitGatewayCommand({ TransitGatewayId: tgwId }));
 });
 
+test('trunk and branch interfaces and ENI permissions round-trip through the SDK', async () => {
+  const { Vpc } = await send<sdk.CreateVpcResult>(new sdk.CreateVpcCommand({ CidrBlock: '10.90.0.0/16' }));
+  const { Subnet } = await send<sdk.CreateSubnetResult>(new sdk.CreateSubnetCommand({ VpcId: Vpc!.VpcId!, CidrBlock: '10.90.1.0/24', AvailabilityZone: 'us-west-2a' }));
+  const subnetId = Subnet!.SubnetId!;
+  const run = await send<sdk.Reservation>(new sdk.RunInstancesCommand({ ImageId: 'ami-12345678', InstanceType: 'm5.large', MinCount: 1, MaxCount: 1, SubnetId: subnetId }));
+  const trunk = (await send<sdk.CreateNetworkInterfaceResult>(new sdk.CreateNetworkInterfaceCommand({ SubnetId: subnetId, InterfaceType: 'trunk' }))).NetworkInterface!;
+  const { InterfacePermission } = await send<sdk.CreateNetworkInterfacePermissionResult>(new sdk.CreateNetworkInterfacePermissionCommand({ NetworkInterfaceId: trunk.NetworkInterfaceId!, Permission: 'INSTANCE-ATTACH', AwsAccountId: '111122223333' }));
+  const permissions = await send<sdk.DescribeNetworkInterfacePermissionsResult>(new sdk.DescribeNetworkInterfacePermissionsCommand({ NetworkInterfacePermissionIds: [InterfacePermission!.NetworkInterfacePermissionId!] }));
+  assert.equal(permissions.NetworkInterfacePermissions![0]!.PermissionState!.State, 'granted');
+  await send(new sdk.DeleteNetworkInterfacePermissionCommand({ NetworkInterfacePermissionId: InterfacePermission!.NetworkInterfacePermissionId! }));
+  await send(new sdk.AttachNetworkInterfaceCommand({ NetworkInterfaceId: trunk.NetworkInterfaceId!, InstanceId: run.Instances![0]!.InstanceId!, DeviceIndex: 1 }));
+  const branch = (await send<sdk.CreateNetworkInterfaceResult>(new sdk.CreateNetworkInterfaceCommand({ SubnetId: subnetId }))).NetworkInterface!;
+  const { InterfaceAssociation } = await send<sdk.AssociateTrunkInterfaceResult>(new sdk.AssociateTrunkInterfaceCommand({ TrunkInterfaceId: trunk.NetworkInterfaceId!, BranchInterfaceId: branch.NetworkInterfaceId!, VlanId: 1 }));
+  const listed = await send<sdk.DescribeTrunkInterfaceAssociationsResult>(new sdk.DescribeTrunkInterfaceAssociationsCommand({ AssociationIds: [InterfaceAssociation!.AssociationId!] }));
+  assert.equal(listed.InterfaceAssociations![0]!.VlanId, 1);
+  await send(new sdk.DisassociateTrunkInterfaceCommand({ AssociationId: InterfaceAssociation!.AssociationId! }));
+});
+
 test('the SDK scenario above called every action the state side implements', () => {
   assert.deepEqual(Object.keys(ec2Actions).filter((a) => !called.has(a)).sort(), []);
 });
