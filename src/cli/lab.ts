@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { LabStatus, Proto, RuntimeChoice } from '../lab/index.js';
 import { formatTable, printJson, progress, progressDone } from './output.js';
 import { nonNegativeInt, positiveInt } from './parse.js';
+import { usageError } from '../lib/index.js';
 
 export function port(value: string): number {
   const n = positiveInt(value);
@@ -142,9 +143,12 @@ export function registerLab(program: Command): void {
     .command('kubelet', { hidden: true })
     .description("a lab node's kubelet: registers its Node and runs the pods bound to it (started by lab up in the node's namespace)")
     .requiredOption('--state-dir <dir>')
-    .requiredOption('--node <instance>', "the node's instance name in the scenario")
-    .action(async (opts: { stateDir: string; node: string }) => {
-      const [{ runKubelet }, { stopSignal }] = await Promise.all([loadLab(), import('./signals.js')]);
+    .option('--node <instance>', "the node's instance name in the scenario")
+    .option('--fargate <eni-id>', 'a Fargate node instead: the one whose ENI this is (started by the control plane in the node\'s namespace)')
+    .action(async (opts: { stateDir: string; node?: string; fargate?: string }) => {
+      const [{ runKubelet, runFargateKubelet }, { stopSignal }] = await Promise.all([loadLab(), import('./signals.js')]);
+      if (opts.fargate !== undefined) return runFargateKubelet({ stateDir: opts.stateDir, eniId: opts.fargate }, stopSignal());
+      if (opts.node === undefined) throw usageError('give --node <instance> or --fargate <eni-id>', 'lab up and the control plane start the kubelets');
       await runKubelet({ stateDir: opts.stateDir, node: opts.node }, stopSignal());
     });
 

@@ -14,6 +14,7 @@ interface MaxPodsFlags {
   cpus?: number;
   /** false with --no-cap (commander's negatable option). */
   cap: boolean;
+  fargate?: boolean;
   json?: boolean;
 }
 
@@ -25,6 +26,18 @@ const linuxOnly: readonly (readonly [flag: string, set: (f: MaxPodsFlags) => boo
   ['--cpus', (f) => f.cpus !== undefined, "the 110/250 vCPU ceiling is the Linux max-pods calculator's"],
   ['--no-cap', (f) => !f.cap, "the 110/250 vCPU ceiling is the Linux max-pods calculator's"],
 ];
+
+/** The mode options that mean nothing on Fargate (aws-node's and the calculator's). */
+function fargateConflicts(f: MaxPodsFlags): string[] {
+  return [
+    f.prefixDelegation && '--prefix-delegation',
+    f.customNetworking && '--custom-networking',
+    f.securityGroupsForPods && '--security-groups-for-pods',
+    f.maxEni !== undefined && '--max-eni',
+    f.cpus !== undefined && '--cpus',
+    !f.cap && '--no-cap',
+  ].filter((x): x is string => typeof x === 'string');
+}
 
 export function registerMaxPods(program: Command): void {
   program
@@ -39,9 +52,19 @@ export function registerMaxPods(program: Command): void {
     .option('--max-eni <n>', 'MAX_ENI: cap the ENIs per node', positiveInt)
     .option('--cpus <n>', "the node's vCPUs: apply the EKS calculator's ceiling (110 up to 30 vCPUs, else 250) with this count", positiveInt)
     .option('--no-cap', 'with --prefix-delegation: the raw figure, without the vCPU ceiling (without it a usage error: nothing is capped)')
+    .option('--fargate', 'an EKS Fargate node: always 1 (one pod per node); no instance type or mode option applies')
     .option('--json', 'print the breakdown as JSON')
     .action(async (instanceType: string | undefined, flags: MaxPodsFlags) => {
-      const { allInstanceTypes, maxPods, windowsLimits } = await import('../limits/index.js');
+      const { allInstanceTypes, maxPods, windowsLimits, fargateLimits } = await import('../limits/index.js');
+      if (flags.fargate) {
+        const given = [instanceType !== undefined && `instance type '${instanceType}'`, flags.all && '--all', flags.os === 'windows' && '--os windows', ...fargateConflicts(flags)].filter(Boolean);
+        if (given.length > 0) throw usageError(`--fargate does not take ${given.join(', ')}: a Fargate node has no instance type and runs one pod`, "run 'podnet max-pods --fargate'");
+        const f = fargateLimits();
+        if (flags.json) return printJson(f);
+        process.stdout.write(`fargate: ${f.maxPods} max pods = ${f.formula}\n`);
+        for (const note of f.notes) process.stderr.write(`note: ${note}\n`);
+        return;
+      }
       if (flags.all && instanceType !== undefined) throw usageError(`give an instance type or --all, not both (got '${instanceType}' and --all)`, `run 'podnet max-pods ${instanceType}' or 'podnet max-pods --all'`);
       let compute: (type: string) => { maxPods: number; formula: string; notes: readonly string[] };
       if (flags.os === 'windows') {

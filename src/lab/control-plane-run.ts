@@ -6,6 +6,7 @@
 import { loadKubeConfig } from '../k8s/index.js';
 import { PodnetError } from '../lib/index.js';
 import { startControlPlane } from './control-plane.js';
+import { labFargate } from './fargate-nodes.js';
 import { LabState } from './state.js';
 
 export interface ControlPlaneRunOptions {
@@ -18,17 +19,23 @@ export interface ControlPlaneRunOptions {
 
 export async function runControlPlane(o: ControlPlaneRunOptions): Promise<void> {
   let kubeconfig = o.kubeconfig;
+  const state = new LabState(o.stateDir);
+  const labRecord = state.readLab();
   if (!kubeconfig) {
-    const lab = new LabState(o.stateDir).readLab();
+    const lab = labRecord;
     if (!lab) throw new PodnetError('USAGE', `no lab in ${o.stateDir}`, 'start one with podnet lab up, or pass --state-dir');
     if (!lab.vpcKubeconfig) throw new PodnetError('CONFIG_INVALID', `the lab in ${o.stateDir} has no Kubernetes API server (no vpcKubeconfig in its record)`, 'start the lab again with this version of podnet');
     kubeconfig = lab.vpcKubeconfig;
   }
   const log = (line: string) => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-  const cp = startControlPlane({ kc: loadKubeConfig({ kubeconfig }), log });
-  log(`control plane: scheduler and DaemonSet controller on ${kubeconfig}`);
+  const kc = loadKubeConfig({ kubeconfig });
+  // Fargate nodes only in a lab (they need its fabric and emulator); resync picks up what the Fargate effects did
+  const fargate = labRecord ? labFargate(state, labRecord, kc, log) : undefined;
+  const cp = startControlPlane({ kc, log, ...(fargate && { fargate }) });
+  log(`control plane: scheduler, DaemonSet controller${fargate ? ' and Fargate' : ''} on ${kubeconfig}`);
   void cp.synced.then(() => log('control plane: synced'));
   await o.until;
   await cp.stop();
+  await fargate?.stop();
   log('control plane: stopped');
 }

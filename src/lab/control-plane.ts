@@ -11,6 +11,8 @@ import type { Condition, KubeDaemonSet, KubeNode, KubePod } from './control-plan
 import { templateConfigProblems } from './daemonset-config.js';
 import { CONFIG_CONDITION, decideDaemonSet, newDaemonPod, ownedBy, REVISION_HASH_LABEL } from './daemonset.js';
 import { DEFAULT_SCHEDULER, schedulePending } from './scheduler.js';
+import { decideFargate, FARGATE_PROFILE_LABEL, FARGATE_SCHEDULER, isFargatePending, type FargateAction } from './fargate.js';
+import type { EksCluster } from '../vpc/index.js';
 import { NODE_MONITOR_GRACE_MS, nodesToMarkUnknown, type NodeLease } from './node-lifecycle.js';
 
 export const DAEMONSET_CONTROLLER = 'daemonset-controller';
@@ -24,6 +26,16 @@ export interface ControlPlaneOptions {
   concurrency?: number;
   /** How long a node's kubelet may stay silent (no Lease renewal, no status) before its Ready is Unknown (default 20 s). */
   nodeMonitorGraceMs?: number;
+  /** Fargate (fargate.ts): the clusters and their profiles, and what starts and stops Fargate nodes (fargate-nodes.ts). */
+  fargate?: FargateHook;
+}
+
+/** What the control plane needs for Fargate: the clusters as last read, the nodes it runs, and its effects (not awaited). */
+export interface FargateHook {
+  clusters(): readonly EksCluster[];
+  records(): Parameters<typeof decideFargate>[3];
+  /** starts (or stops) a Fargate node in the background; a call for one already under way is ignored */
+  act(action: Exclude<FargateAction, { kind: 'bind' }>): void;
 }
 
 export interface ControlPlane {
@@ -181,7 +193,21 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
     }
     writes.push(...nodeLifecycleWrites(nodeList, now));
     all = currentPods(now);
-    for (const outcome of schedulePending(all, nodeList)) {
+    // pods a Fargate profile takes are not the default scheduler's (on EKS the webhook gives them fargate-scheduler)
+    const clusters = o.fargate?.clusters() ?? [];
+    if (o.fargate) {
+      for (const action of decideFargate(all, nodeList, clusters, o.fargate.records())) {
+        if (action.kind !== 'bind') {
+          o.fargate.act(action);
+          continue;
+        }
+        const key = podIdentity(action.pod);
+        if (bindings.has(key)) continue;
+        bindings.set(key, { node: action.node, at: now });
+        writes.push(() => bind(action.pod, action.node, action.profile));
+      }
+    }
+    for (const outcome of schedulePending(clusters.length > 0 ? all.filter((p) => !isFargatePending(clusters, p)) : all, nodeList)) {
       const pod = outcome.pod;
       const key = podIdentity(pod);
       if ('node' in outcome) {
@@ -220,16 +246,20 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
       });
   }
 
-  async function bind(pod: KubePod, node: string): Promise<void> {
+  /** The binding (and for a Fargate pod first the profile label EKS's webhook sets). */
+  async function bind(pod: KubePod, node: string, fargateProfile?: string): Promise<void> {
     const { name, namespace = 'default', uid } = pod.metadata;
     try {
+      if (fargateProfile && pod.metadata.labels?.[FARGATE_PROFILE_LABEL] !== fargateProfile) {
+        await core.patchNamespacedPod({ name, namespace, body: { metadata: { labels: { [FARGATE_PROFILE_LABEL]: fargateProfile } } } }, mergePatch);
+      }
       await core.createNamespacedPodBinding({ name, namespace, body: { metadata: { name, namespace, uid }, target: { apiVersion: 'v1', kind: 'Node', name: node } } });
     } catch (err) {
       bindings.delete(podIdentity(pod));
       if (apiCode(err) !== 404 && apiCode(err) !== 409) log(`binding pod ${namespace}/${name} to ${node}: ${describeKubeError(err)}`);
       return;
     }
-    event({ kind: 'Pod', apiVersion: 'v1', metadata: pod.metadata }, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${node}`, DEFAULT_SCHEDULER);
+    event({ kind: 'Pod', apiVersion: 'v1', metadata: pod.metadata }, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${node}`, fargateProfile ? FARGATE_SCHEDULER : DEFAULT_SCHEDULER);
   }
 
   async function markUnschedulable(pod: KubePod, message: string): Promise<void> {

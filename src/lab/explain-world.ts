@@ -33,7 +33,8 @@ export function buildLabWorld(lab: LabRecord, fabric: FabricStatus, pods: readon
     randomFullySupported: iptables.randomFullySupported,
   }));
   const endpoints: Endpoint[] = labEndpoints(lab, fabric, pods).flatMap((e) =>
-    e.address === null ? [] : [{ name: e.name, kind: e.kind, address: e.address, ...(e.node ? { node: e.node } : {}), ...(e.hostNetwork !== undefined ? { hostNetwork: e.hostNetwork } : {}) }],
+    // a pod on a Fargate node has no lab node: it is its own ENI (no node rules, its own address as source)
+    e.address === null ? [] : [{ name: e.name, kind: e.kind, address: e.address, ...(e.node && e.node in lab.nodes ? { node: e.node } : {}), ...(e.hostNetwork !== undefined ? { hostNetwork: e.hostNetwork } : {}) }],
   );
   const instanceNames = Object.fromEntries([...Object.values(lab.nodes).map((n) => [n.instanceId, n.name]), ...Object.entries(lab.hosts).map(([name, h]) => [h.instanceId, name])]);
   return { source: 'lab', model: { ...labModel(lab.plan, fabric.facts, fabric.enis), enis: fabric.enis.map((e) => ({ ...e })) }, nodes, endpoints, instanceNames };

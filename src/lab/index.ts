@@ -14,6 +14,7 @@ export { scenarioExplainSource, scenarioWorld } from './explain-offline.js';
 export { DROP_REASON_SENTENCES, attributeDrop, explainDrop, parseInNoRoutes, parseNftCounters, readDropCounters, type DropCounter, type DropExplanation, type DropReason } from './drops.js';
 export { runController } from './controller.js';
 export { runKubelet, startKubelet, type Kubelet, type KubeletOptions } from './kubelet.js';
+export { runFargateKubelet, startFargateKubelet, type FargateKubelet, type FargateKubeletOptions } from './kubelet-fargate.js';
 export { runControlPlane, type ControlPlaneRunOptions } from './control-plane-run.js';
 export { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 export { DEFAULT_STATE_DIR, LabState, isLabProcess, type PodRecord, type LabRecord } from './state.js';

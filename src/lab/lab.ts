@@ -199,7 +199,8 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
     await applyObjects(kc, labObjects(loadManifests(DEPLOY_DIR), nodeSettings, labNodeDefaults, eniConfigObjects(scenario, facts)));
 
     progress('starting the control plane (scheduler, DaemonSet controller) and a kubelet per node');
-    startProcess(state, { name: 'control-plane', ns: ns.aws, argv: [...podnetArgv(), 'lab', 'control-plane', '--state-dir', state.dir] });
+    // the host's mounts (as the kubelets): the Fargate nodes' namespaces it adds must be everyone's
+    startProcess(state, { name: 'control-plane', ns: ns.aws, keepHostSys: true, argv: [...podnetArgv(), 'lab', 'control-plane', '--state-dir', state.dir] });
     for (const node of Object.values(lab.nodes)) {
       // in the node's network namespace but the host's mounts: the pods' namespaces it makes must be the host's
       startProcess(state, { name: `kubelet-${node.name}`, ns: node.ns, keepHostSys: true, argv: [...podnetArgv(), 'lab', 'kubelet', '--state-dir', state.dir, '--node', node.name] });

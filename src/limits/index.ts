@@ -14,3 +14,4 @@ export { maxPods, type MaxPodsBreakdown, type MaxPodsOptions } from './max-pods.
 export { trunkLimits, trunkingCompatible, type TrunkLimits } from './trunk.js';
 export { vcpuCount } from './vcpus.js';
 export { windowsLimits, type WindowsLimits } from './windows.js';
+export { fargateLimits, type FargateLimits } from './fargate.js';

@@ -1,0 +1,158 @@
+/**
+ * The control plane's Fargate effects in a running lab (run in the aws namespace, in the host's mount namespace so
+ * the namespaces it adds are everyone's): for a pod a profile takes, the node's namespace, its ENI through the EC2
+ * API (`[fargate] <namespace>`: the fabric wires it there as eth0), then `podnet lab kubelet --fargate <eni>` in it;
+ * when the pod goes, the kubelet (which deletes its Node and exits), the ENI and the namespace. The clusters and their
+ * profiles are read from the emulator (`GET /_podnet/eks`) every 2 s.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateNetworkInterfaceCommand, DeleteNetworkInterfaceCommand } from '@aws-sdk/client-ec2';
+import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { readEksClusters } from '../ec2/index.js';
+import { apiCode, describeKubeError } from '../k8s/index.js';
+import { PodnetError } from '../lib/index.js';
+import type { EksCluster } from '../vpc/index.js';
+import { ipBatch } from './apply.js';
+import type { FargateHook } from './control-plane.js';
+import { ec2Client } from './controller.js';
+import { fargateEniDescription, fargateNodeName, type FargateAction, type FargateRecord } from './fargate.js';
+import { isLabProcess, podnetArgv, startProcess, type LabRecord, type LabState } from './state.js';
+
+/** How long a Fargate node may take to be wired by the fabric before its start counts as failed. */
+const WIRE_TIMEOUT_MS = 60_000;
+/** A failed start is tried again after this long (the pod stays Pending meanwhile, as on EKS while Fargate retries). */
+const RETRY_MS = 10_000;
+
+export const fargateKubeletName = (id: string) => `kubelet-fargate-${id}`;
+
+/** The Fargate records of a lab (state dir fargate/). */
+export function fargateRecords(state: LabState): FargateRecord[] {
+  const dir = state.path('fargate');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.json'))
+    .sort()
+    .flatMap((n) => {
+      try {
+        return [JSON.parse(readFileSync(state.path('fargate', n), 'utf8')) as FargateRecord];
+      } catch {
+        return [];
+      }
+    });
+}
+
+export function writeFargateRecord(state: LabState, record: FargateRecord): void {
+  mkdirSync(state.path('fargate'), { recursive: true });
+  writeFileSync(state.path('fargate', `${record.id}.json`), JSON.stringify(record, null, 2) + '\n');
+}
+
+export interface FargateNodes extends FargateHook {
+  stop(): Promise<void>;
+}
+
+/** The Fargate hook of a running lab's control plane. */
+export function labFargate(state: LabState, lab: LabRecord, kc: KubeConfig, log: (line: string) => void): FargateNodes {
+  const ec2 = ec2Client(lab);
+  const core = kc.makeApiClient(CoreV1Api);
+  const leases = kc.makeApiClient(CoordinationV1Api);
+  let clusters: EksCluster[] = [];
+  let stopped = false;
+  const busy = new Map<string, Promise<void>>();
+  const failedAt = new Map<string, number>();
+  let lastReadError = '';
+
+  const poll = (async () => {
+    while (!stopped) {
+      try {
+        const next = await readEksClusters(lab.ec2Url);
+        const changed = JSON.stringify(next) !== JSON.stringify(clusters);
+        clusters = next;
+        lastReadError = '';
+        if (changed) log(`fargate: ${next.length} cluster(s), profiles ${next.flatMap((c) => c.fargateProfiles.map((p) => `${p.name} (${p.status})`)).join(', ') || 'none'}`);
+      } catch (err) {
+        const message = (err as Error).message;
+        if (message !== lastReadError) log(`fargate: reading the EKS clusters: ${message}`);
+        lastReadError = message;
+      }
+      await sleep(2_000);
+    }
+  })();
+
+  async function start(record: FargateRecord, securityGroupId: string): Promise<void> {
+    const what = `fargate node ${record.id} for pod ${record.pod.namespace}/${record.pod.name} (profile ${record.profile})`;
+    writeFargateRecord(state, record);
+    try {
+      await ipBatch([`netns add ${record.ns}`]);
+      await ipBatch(['link set lo up'], record.ns);
+      const made = await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: record.subnetId, Groups: [securityGroupId], Description: fargateEniDescription(record.ns) }));
+      const eni = made.NetworkInterface;
+      if (!eni?.NetworkInterfaceId || !eni.PrivateIpAddress) throw new PodnetError('LAB_FAILED', 'CreateNetworkInterface answered without an ENI id or address', 'see the emulator log');
+      Object.assign(record, { eniId: eni.NetworkInterfaceId, ip: eni.PrivateIpAddress, zone: eni.AvailabilityZone ?? `${lab.region}a`, nodeName: fargateNodeName(eni.PrivateIpAddress, lab.region) });
+      writeFargateRecord(state, record);
+      const deadline = Date.now() + WIRE_TIMEOUT_MS;
+      while (!state.readFabric()?.enis.some((e) => e.eniId === record.eniId && e.wired)) {
+        if (stopped) return;
+        if (Date.now() > deadline) throw new PodnetError('LAB_FAILED', `the fabric did not wire ${record.eniId} into ${record.ns} within ${WIRE_TIMEOUT_MS / 1000} s`, 'see the controller log');
+        await sleep(200);
+      }
+      startProcess(state, { name: fargateKubeletName(record.id), ns: record.ns, keepHostSys: true, argv: [...podnetArgv(), 'lab', 'kubelet', '--state-dir', state.dir, '--fargate', record.eniId!] });
+      log(`${what}: ${record.eniId} ${record.ip} in ${record.subnetId}, kubelet started (node ${record.nodeName})`);
+    } catch (err) {
+      log(`${what}: ${(err as Error).message} (tearing down; tried again in ${RETRY_MS / 1000} s)`);
+      failedAt.set(record.podUid, Date.now());
+      await teardown(record, 'its start failed');
+    }
+  }
+
+  /** The kubelet (it exits by itself once its pod is gone), the Node and Lease, the ENI, the namespace, the records. */
+  async function teardown(record: FargateRecord, why: string): Promise<void> {
+    const proc = state.procs().find((p) => p.name === fargateKubeletName(record.id));
+    if (proc) {
+      const deadline = Date.now() + 10_000;
+      while (isLabProcess(proc.pid, state.dir) && Date.now() < deadline) await sleep(200);
+      for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+        if (!isLabProcess(proc.pid, state.dir)) break;
+        process.kill(proc.pid, signal);
+        const until = Date.now() + 5_000;
+        while (isLabProcess(proc.pid, state.dir) && Date.now() < until) await sleep(100);
+      }
+      rmSync(state.path('procs', `${proc.name}.json`), { force: true });
+    }
+    if (record.nodeName) {
+      for (const remove of [() => core.deleteNode({ name: record.nodeName! }), () => leases.deleteNamespacedLease({ name: record.nodeName!, namespace: 'kube-node-lease' })]) {
+        await remove().catch((err: unknown) => {
+          if (apiCode(err) !== 404) log(`fargate node ${record.id}: deleting ${record.nodeName}: ${describeKubeError(err)}`);
+        });
+      }
+    }
+    if (record.eniId) {
+      await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: record.eniId })).catch((err: unknown) => {
+        if ((err as { name?: string }).name !== 'InvalidNetworkInterfaceID.NotFound') log(`fargate node ${record.id}: deleting ${record.eniId}: ${(err as Error).message}`);
+      });
+    }
+    await ipBatch([`netns del ${record.ns}`]).catch(() => undefined);
+    const key = record.pod.namespace === 'default' ? record.pod.name : `${record.pod.namespace}-${record.pod.name}`;
+    const podRecord = state.pod(key);
+    if (podRecord && podRecord.ns === record.ns) rmSync(state.path('pods', `${key}.json`), { force: true });
+    rmSync(state.path('fargate', `${record.id}.json`), { force: true });
+    log(`fargate node ${record.id} (${record.nodeName ?? 'no node yet'}) removed: ${why}`);
+  }
+
+  return {
+    clusters: () => clusters,
+    records: () => fargateRecords(state),
+    act(action: Exclude<FargateAction, { kind: 'bind' }>) {
+      const { record } = action;
+      if (stopped || busy.has(record.id)) return;
+      if (action.kind === 'start' && Date.now() - (failedAt.get(record.podUid) ?? 0) < RETRY_MS) return;
+      const work = (action.kind === 'start' ? start(record, action.securityGroupId) : teardown(record, action.why)).finally(() => busy.delete(record.id));
+      busy.set(record.id, work);
+    },
+    async stop() {
+      stopped = true;
+      await poll;
+      await Promise.all(busy.values());
+    },
+  };
+}
