@@ -3,6 +3,8 @@
  * throttling, fault injection, and a stream of address ↔ ENI ↔ instance mapping events.
  */
 import { ec2Actions } from './actions/index.js';
+import type { EksOptions } from './eks-actions.js';
+import { eksHttpService } from './eks-http.js';
 import { startEc2HttpServer, type Ec2ListenOptions, type Ec2Server } from './server.js';
 import { openEc2State, type Ec2State } from './state.js';
 
@@ -13,6 +15,8 @@ export interface StartEc2ServerOptions extends Ec2ListenOptions {
   dbPath?: string;
   region?: string;
   publicIpPool?: string;
+  /** The EKS API served beside EC2 (delays, the certificate authority DescribeCluster gives). */
+  eks?: EksOptions;
 }
 
 export type Ec2Emulator = Ec2Server<Ec2State>;
@@ -22,7 +26,9 @@ export async function startEc2Server(options: StartEc2ServerOptions = {}): Promi
   const ownsState = options.state === undefined;
   const state = options.state ?? openEc2State({ dbPath: options.dbPath, region: options.region, publicIpPool: options.publicIpPool });
   try {
-    return await startEc2HttpServer({ ...options, state, actions: ec2Actions, ownsState });
+    const log = options.log ?? ((line: string) => void process.stderr.write(line + '\n'));
+    const services = [eksHttpService(state, options.eks ?? {}, log)];
+    return await startEc2HttpServer({ ...options, state, actions: ec2Actions, ownsState, services });
   } catch (err) {
     if (ownsState) state.close();
     throw err;
@@ -39,6 +45,9 @@ export { type ImdsOptions } from './imds.js';
 export type { TopologyApplyResult, TopologyChange } from './topology-apply.js';
 export type { Ec2Facts } from './describe-vpc.js';
 export type { AwsExplainOptions } from './explain-reader.js';
+export { eksClusters } from './eks-state.js';
+export { answerEks, readEksClusters, type EksWireRequest, type EksWireResponse } from './eks-http.js';
+export { DEFAULT_EKS_VERSION, DEFAULT_EKS_DELAY_MS, type EksOptions } from './eks-actions.js';
 
 // The EC2 clients below load @aws-sdk/client-ec2; they are loaded on first use so that what needs only the
 // emulator's state (pool simulate's in-process cloud) does not pay the SDK's start-up (about 1 s of CPU here).
@@ -65,4 +74,11 @@ export async function inProcessEc2Client(...args: Parameters<InProcessEc2Client>
 /** A real account (or the emulator) as `podnet explain --aws` sees it, read with describe calls only (see explain-reader.ts). */
 export async function awsExplainSource(...args: Parameters<AwsExplainSource>): ReturnType<AwsExplainSource> {
   return (await import('./explain-reader.js')).awsExplainSource(...args);
+}
+
+type InProcessEksClient = typeof import('./eks-client.js').inProcessEksClient;
+
+/** An SDK EKSClient whose calls run against `state` in this process, with no socket (see eks-client.ts). */
+export async function inProcessEksClient(...args: Parameters<InProcessEksClient>): Promise<ReturnType<InProcessEksClient>> {
+  return (await import('./eks-client.js')).inProcessEksClient(...args);
 }

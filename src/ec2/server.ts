@@ -39,8 +39,16 @@ export interface Ec2ListenOptions {
   log?: (line: string) => void;
 }
 
+/** Another API answered on the emulator's port, chosen by path before EC2 (the EKS API: /clusters…, /_podnet/eks). */
+export interface PathService {
+  handles(path: string): boolean;
+  handle(req: IncomingMessage, res: ServerResponse, target: RequestTarget): Promise<void>;
+}
+
 export interface Ec2ServerOptions<S extends EmulatorState> extends Ec2ListenOptions {
   state: S;
+  /** Served on the same listener, by path (REST-JSON services; EC2's Query API takes every other path). */
+  services?: readonly PathService[];
   /** Action name → handler. */
   actions: Readonly<Record<string, ActionHandler<S>>>;
   /** Close the state when the server closes (when the caller opened it for the server). */
@@ -180,7 +188,11 @@ export async function startEc2HttpServer<S extends EmulatorState>(options: Ec2Se
   }
 
   const ec2 = createSafeServer(
-    (req, res, target) => (target.path.startsWith('/_podnet/') ? handleAdmin(req, res, target.path) : handleEc2(req, res, target)),
+    (req, res, target) => {
+      const service = options.services?.find((s) => s.handles(target.path));
+      if (service) return service.handle(req, res, target);
+      return target.path.startsWith('/_podnet/') ? handleAdmin(req, res, target.path) : handleEc2(req, res, target);
+    },
     { what: 'the EC2 emulator', log, errorBody: ec2ErrorBody },
   );
   const imds = createSafeServer(createImdsHandler(state, options.imds, nowMs), { what: 'the IMDS emulator', log });

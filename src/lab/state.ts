@@ -32,6 +32,12 @@ export interface NodeRecord {
   mountHolderPid?: number;
   /** the node's own containerd when the lab's pods go through CRI */
   containerd?: { socket: string; dir: string; pid: number };
+  /**
+   * the node's resolv.conf (`<node dir>/resolv.conf`: its VPC's resolver, EC2's search domain): the kubelet and the
+   * processes it runs resolve names through it (PODNET_RESOLV_CONF), never through the host's resolver
+   */
+  resolvConf?: string;
+  dns?: { nameserver: string; search: string[] };
 }
 
 export interface LabRecord {
@@ -48,6 +54,12 @@ export interface LabRecord {
   kubeconfig?: string;
   /** the admin kubeconfig for processes inside the lab's namespaces (server `https://<ec2 endpoint>:6443`) */
   vpcKubeconfig?: string;
+  /**
+   * what the kubelets use, and write for the pods they run: with a cluster, server `https://<cluster endpoint name>`
+   * (resolved by the VPC's DNS, reached over the fabric through the endpoint; same CA and token as vpcKubeconfig);
+   * without one, vpcKubeconfig. Absent in older records (then vpcKubeconfig).
+   */
+  nodeKubeconfig?: string;
   region: string;
   instances: Record<string, string>;
   nodes: Record<string, NodeRecord>;
