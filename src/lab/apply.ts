@@ -104,7 +104,8 @@ export async function createEniLink(link: EniLink): Promise<void> {
   await ipBatch([`link set ${link.port} up`], link.routerNs);
   if (link.primary) {
     // what DHCP does on an instance's primary ENI: the address in the subnet, the default route via the gateway
-    await ipBatch([`addr add ${link.primary.cidr} dev ${link.endDev}`, `link set ${link.endDev} up`, `route add default via ${link.primary.gateway} dev ${link.endDev}`], link.endNs);
+    const defaultRoute = link.primary.defaultRoute === false ? [] : [`route add default via ${link.primary.gateway} dev ${link.endDev}`];
+    await ipBatch([`addr add ${link.primary.cidr} dev ${link.endDev}`, `link set ${link.endDev} up`, ...defaultRoute], link.endNs);
   }
 }
 

@@ -10,14 +10,40 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { describeFacts, type Ec2Facts, type EniMapping, type MappingEvent } from '../ec2/index.js';
 import { applyLineDiff, createEniLink, flushOwned, linkNames, listNetns, updateNftTable, ipBatch, setSysctls } from './apply.js';
+import type { EksCluster } from '../vpc/index.js';
+import { endpointConfigKey } from './eks-endpoint.js';
 import { ns as names } from './plan.js';
 import { renderFabric, type EniLink } from './render.js';
 import { loadScenario, type Scenario } from './scenario.js';
-import { LabState, type LabRecord } from './state.js';
+import { LabState, isLabProcess, type LabRecord } from './state.js';
 
 export function ec2Client(lab: Pick<LabRecord, 'ec2Url' | 'region'>): EC2Client {
   // Always the lab's own endpoint and dummy credentials: nothing may fall back to AWS's defaults.
   return new EC2Client({ endpoint: lab.ec2Url, region: lab.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 5 });
+}
+
+/** What the emulator says of its EKS clusters (`GET /_podnet/eks`); throws when it does not answer. */
+export function fetchEksClusters(url: string): Promise<EksCluster[]> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}/_podnet/eks`, { timeout: 5_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        if (res.statusCode === 404) return resolve([]); // an emulator without EKS
+        if (res.statusCode !== 200) return reject(new Error(`GET /_podnet/eks: HTTP ${res.statusCode}`));
+        try {
+          resolve((JSON.parse(body) as { clusters: EksCluster[] }).clusters ?? []);
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('GET /_podnet/eks: no answer in 5 s')));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** Follows the NDJSON event stream; calls `onEvent` per event and returns when the stream ends or fails. */
@@ -55,6 +81,8 @@ export class FabricController {
   /** a `filtering` event asked for the facts to be read again; wakeRefresh ends refreshFacts' wait early */
   private refreshRequested = false;
   private wakeRefresh: (() => void) | undefined;
+  /** the EKS clusters as the emulator last described them (`/_podnet/eks`) */
+  private clusters: EksCluster[] = [];
 
   constructor(
     private readonly state: LabState,
@@ -76,8 +104,8 @@ export class FabricController {
 
   /** the namespaces whose routes and rules this controller renders (on-premises networks keep lab up's static routes) */
   private ownedNamespaces(): string[] {
-    const { vpcs, tgws, vgws } = this.lab.plan;
-    return [...vpcs.map((v) => v.router), names.inet, ...tgws.map((g) => g.ns), ...vgws.map((g) => g.ns)];
+    const { vpcs, tgws, vgws, eks } = this.lab.plan;
+    return [...vpcs.map((v) => v.router), names.inet, ...tgws.map((g) => g.ns), ...vgws.map((g) => g.ns), ...(eks ? [eks.ns] : [])];
   }
 
   onEvent(e: MappingEvent): void {
@@ -127,7 +155,7 @@ export class FabricController {
   }
 
   async reconcile(): Promise<void> {
-    const desired = renderFabric(this.lab.plan, this.scenario, this.facts, [...this.enis.values()]);
+    const desired = renderFabric(this.lab.plan, this.scenario, this.facts, [...this.enis.values()], this.clusters);
     const present = new Set(await listNetns());
     // 1. ENI links: create the new ones (the instance's namespace must exist), delete the ones EC2 took away.
     const wanted = new Map(desired.links.map((l) => [`${l.routerNs}/${l.port}`, l]));
@@ -176,6 +204,7 @@ export class FabricController {
   /** An instance's primary ENI end, once: host prerequisites (spec §3.7 note, §9 item 4) or NAT gateway forwarding. */
   private async prepareInstanceEnd(link: EniLink): Promise<void> {
     const forwarding = { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.send_redirects': '0', 'net.ipv4.conf.all.accept_redirects': '0' };
+    if (link.endNs === this.lab.plan.eks?.ns) return; // the endpoint forwards nothing (plan.ts set its sysctls)
     if (link.endNs.startsWith(names.nat(''))) await setSysctls(link.endNs, forwarding);
     else await setSysctls(link.endNs, { ...forwarding, [`net.ipv4.conf.${link.endDev}.rp_filter`]: '2' });
   }
@@ -228,10 +257,58 @@ export class FabricController {
     }
   }
 
+  /**
+   * The cluster endpoint follows EKS's configuration: read every `everyMs` (UpdateClusterConfig emits no mapping
+   * event). When what clients see changes (access, allow-list, addresses), the endpoint's relay cuts its open
+   * connections (SIGHUP, forward.ts): clients connect again, resolve the name again, and meet the new rules.
+   */
+  async followClusters(everyMs: number): Promise<void> {
+    if (!this.lab.plan.eks) return;
+    let lastFailure = '';
+    while (!this.stopped) {
+      try {
+        const clusters = await fetchEksClusters(this.lab.ec2Url);
+        lastFailure = '';
+        if (JSON.stringify(clusters) !== JSON.stringify(this.clusters)) {
+          const name = this.lab.plan.eks.cluster;
+          const before = endpointConfigKey(this.clusters.find((c) => c.name === name));
+          const after = endpointConfigKey(clusters.find((c) => c.name === name));
+          this.clusters = clusters;
+          this.log(`EKS cluster ${name}: ${after || 'not described'}`);
+          this.schedule();
+          if (before && before !== after) {
+            await this.running?.catch(() => undefined);
+            this.cutEndpointConnections();
+          }
+        }
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (message !== lastFailure) this.log(`reading the EKS clusters failed: ${message}`);
+        lastFailure = message;
+      }
+      await sleep(everyMs);
+    }
+  }
+
+  /** SIGHUP to the endpoint's relay: it closes every connection it carries (the listener stays). */
+  private cutEndpointConnections(): void {
+    const relay = this.state.procs().find((p) => p.name === ENDPOINT_RELAY);
+    if (!relay || !isLabProcess(relay.pid, this.state.dir)) return;
+    try {
+      process.kill(relay.pid, 'SIGHUP');
+      this.log('endpoint configuration changed: the relay cut its connections');
+    } catch {
+      // it exited meanwhile
+    }
+  }
+
   stop(): void {
     this.stopped = true;
   }
 }
+
+/** The process name of the cluster endpoint's relay (lab up starts it in the endpoint namespace). */
+export const ENDPOINT_RELAY = 'eks-endpoint';
 
 /** `podnet lab controller`: runs until SIGTERM. */
 export async function runController(stateDir: string): Promise<void> {
@@ -260,6 +337,7 @@ export async function runController(stateDir: string): Promise<void> {
   process.on('SIGINT', stop);
   log(`controller up: ${facts.vpcs.length} VPCs, ${facts.subnets.length} subnets, ${facts.routeTables.length} route tables, ${facts.natGateways.length} NAT gateways`);
   void controller.refreshFacts(client, 5000);
+  void controller.followClusters(2000);
   await controller.follow();
   process.exit(0);
 }

@@ -30,6 +30,8 @@ export interface FilterContext {
   ec2Endpoint: string;
   /** who the EC2 endpoint's group lets in: every VPC of the lab */
   vpcCidrs: readonly string[];
+  /** the VPCs' resolvers (base + 2): like IMDS, neither security groups nor network ACLs filter them, as on AWS */
+  dnsAddresses?: readonly string[];
 }
 
 /** The EC2 endpoint's group: HTTP and HTTPS (the emulator listens on 80), and the Kubernetes API server (6443) beside it. */
@@ -160,6 +162,7 @@ export function renderFiltering(model: VpcModel, ports: readonly FilteredPort[],
     // IMDS is never filtered (as on AWS)
     `ip daddr ${ctx.imdsAddress} accept`,
     `ip saddr ${ctx.imdsAddress} accept`,
+    ...(ctx.dnsAddresses?.length ? [`ip daddr { ${ctx.dnsAddresses.join(', ')} } accept`, `ip saddr { ${ctx.dnsAddresses.join(', ')} } accept`] : []),
     // leaving an ENI: its groups' egress rules, then (except for the EC2 endpoint) its subnet's ACL
     ...vmap('iifname', sgPairs('egress')),
     `ip daddr ${endpoint} ip saddr { ${ctx.vpcCidrs.join(', ')} } meta l4proto 6 th dport { ${ENDPOINT_PORTS.join(', ')} } accept`,

@@ -19,7 +19,7 @@ export function parseRelayAddress(text: string): RelayAddress {
 }
 
 /** Pipes each accepted connection to a new connection to `target`; either side closing closes the other. */
-export async function startRelay(listen: RelayAddress, target: RelayAddress): Promise<{ address: RelayAddress; close(): void }> {
+export async function startRelay(listen: RelayAddress, target: RelayAddress): Promise<{ address: RelayAddress; close(): void; cut(): number }> {
   const open = new Set<Socket>();
   // half-open: a side that finished sending may still receive the answer (pipe ends the other side's writing only)
   const server = createServer({ allowHalfOpen: true }, (client: Socket) => {
@@ -49,12 +49,24 @@ export async function startRelay(listen: RelayAddress, target: RelayAddress): Pr
       server.close();
       for (const s of open) s.destroy();
     },
+    /** closes every open connection, keeps listening; returns how many connections (client sides) were cut */
+    cut: () => {
+      const count = Math.ceil(open.size / 2);
+      for (const s of open) s.destroy();
+      open.clear();
+      return count;
+    },
   };
 }
 
-/** `podnet lab forward`: a relay until SIGTERM/SIGINT; its address is announced once it listens. */
+/**
+ * `podnet lab forward`: a relay until SIGTERM/SIGINT; its address is announced once it listens. SIGHUP cuts every
+ * connection it carries and keeps listening: the cluster endpoint's relay gets it when the endpoint's configuration
+ * changes, so clients connect (and resolve the endpoint's name) again.
+ */
 export async function runRelay(listen: RelayAddress, target: RelayAddress, onListening: (where: RelayAddress) => void): Promise<void> {
   const relay = await startRelay(listen, target);
+  process.on('SIGHUP', () => relay.cut());
   onListening(relay.address);
   await new Promise<void>((resolve) => {
     const stop = () => {

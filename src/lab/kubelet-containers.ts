@@ -339,6 +339,8 @@ export class Containers {
       PODNET_METRICS_BIND_ADDRESS: '127.0.0.1:61678',
       INTROSPECTION_BIND_ADDRESS: '127.0.0.1:61679',
       ...(p.kubeconfig && { KUBECONFIG: p.kubeconfig }),
+      // the node's resolver (its VPC's, lab up's resolv.conf): names never go to the host's resolver
+      ...(process.env.PODNET_RESOLV_CONF && { PODNET_RESOLV_CONF: process.env.PODNET_RESOLV_CONF }),
       [STATE_DIR_ENV]: state.dir,
     };
     const args = podnetContainerArgv(c.spec, resolved, mounts, standIns, this.cniPaths());

@@ -478,7 +478,8 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
   const log = o.log ?? ((line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`));
   const state = new LabState(o.stateDir);
   const { lab, node, facts } = await nodeFacts(state, o.node);
-  const kc = loadKubeConfig({ kubeconfig: lab.vpcKubeconfig });
+  // through the cluster endpoint by name when the lab has one (lab.nodeKubeconfig), as an EKS node joins
+  const kc = loadKubeConfig({ kubeconfig: lab.nodeKubeconfig ?? lab.vpcKubeconfig });
   const kubelet = new NodeAgent(state, lab, node, facts, kc, log, o.enterNetns ?? ((netns, argv) => netnsArgv(netns, argv)));
   await kubelet.start();
   return { nodeName: facts.nodeName, stop: () => kubelet.stop() };

@@ -6,7 +6,8 @@
  * Every namespace is `pn-…` and every link podnet names is `pn…`, so `lab down` can sweep by prefix.
  */
 import { createHash } from 'node:crypto';
-import { formatAddress, parseCidr, subnetGateway } from '../net/index.js';
+import { addressAt, formatAddress, parseCidr, subnetGateway } from '../net/index.js';
+import { eksEndpointHostname, topologyRegion } from '../vpc/index.js';
 import { LAB_LINK_RANGE, defaultEc2Endpoint, type Scenario } from './scenario.js';
 
 export const NS_PREFIX = 'pn-';
@@ -62,6 +63,26 @@ export interface VpcPlan {
   awsSideIp: string;
   /** each subnet's gateway (network + 1), an address of the router as in a VPC (§9 item 3) */
   gateways: string[];
+  /**
+   * the VPC's resolver (AmazonProvidedDNS): the primary block's base + 2. It lives in the aws namespace (the emulator
+   * serves DNS there) and the router sends it there ahead of the subnet tables, as it does the EC2 endpoint.
+   */
+  dnsAddress: string;
+}
+
+/**
+ * An EKS cluster's endpoint (the scenario's `cluster:`): a namespace that holds the cluster's ENIs (wired by the
+ * controller, render.ts) and a link to the internet core for the public endpoint; a relay in it forwards tcp/443 to
+ * the API server in the aws namespace.
+ */
+export interface EksEndpointPlan {
+  cluster: string;
+  ns: string;
+  /** what the endpoint's name is (the emulator computes the same one) */
+  hostname: string;
+  /** the internet core's port to it, and its own port to the core (unnumbered: the public address comes and goes) */
+  coreDev: string;
+  publicDev: string;
 }
 
 export interface IgwPlan {
@@ -153,6 +174,8 @@ export interface FabricPlan {
   vgws: VgwPlan[];
   onPremises: OnPremisesPlan[];
   onPremHosts: OnPremHostPlan[];
+  /** the cluster endpoint, when the scenario has a `cluster:` (absent in older records) */
+  eks?: EksEndpointPlan;
   links: TransitLink[];
   /** every namespace of the fixed fabric (nodes, hosts, NAT gateways and pods come on top) */
   namespaces: string[];
@@ -172,7 +195,7 @@ export function planFabric(s: Scenario): FabricPlan {
     const [routerIp, awsIp] = transit(next++);
     links.push({ a: { ns: ns.router(v.name), dev: `${LINK_PREFIX}-aws`, cidr: `${routerIp}/30` }, b: { ns: ns.aws, dev: `${LINK_PREFIX}-r${i}`, cidr: `${awsIp}/30` } });
     const gateways = s.subnets.filter((x) => x.vpc === v.name).map((x) => formatAddress(subnetGateway(parseCidr(x.cidr))));
-    return { name: v.name, cidr: v.cidr, cidrs: [v.cidr, ...v.secondaryCidrs], router: ns.router(v.name), awsRouterIp: routerIp, awsSideIp: awsIp, gateways };
+    return { name: v.name, cidr: v.cidr, cidrs: [v.cidr, ...v.secondaryCidrs], router: ns.router(v.name), awsRouterIp: routerIp, awsSideIp: awsIp, gateways, dnsAddress: vpcDnsAddress(v.cidr) };
   });
   const igws: IgwPlan[] = s.internetGateways.map((g, i) => {
     const [routerIp, vpcSideIp] = transit(next++);
@@ -237,13 +260,32 @@ export function planFabric(s: Scenario): FabricPlan {
     links.push({ a: { ns: network.ns, dev: networkDev }, b: { ns: hostNs, dev: 'eth0', cidr: `${h.address}/32` } });
     return [{ name: h.name, network: h.network, address: h.address, ns: hostNs, networkDev }];
   });
+  const cluster = scenarioCluster(s);
+  let eks: EksEndpointPlan | undefined;
+  if (cluster) {
+    eks = { cluster: cluster.name, ns: ns.eks(cluster.name), hostname: eksEndpointHostname(LAB_ACCOUNT_ID, topologyRegion(s), cluster.name), coreDev: `${LINK_PREFIX}-k0`, publicDev: `${LINK_PREFIX}-inet` };
+    links.push({ a: { ns: ns.inet, dev: eks.coreDev }, b: { ns: eks.ns, dev: eks.publicDev } });
+  }
   const first = s.vpcs[0];
   const ec2Endpoint = s.lab.ec2Endpoint ?? (first ? defaultEc2Endpoint(first.cidr) : '10.0.255.254');
   const namespaces = [
-    ns.aws, ...vpcs.map((v) => v.router), ...igws.map((g) => g.ns), ...(igws.length + internetHosts.length > 0 ? [ns.inet] : []), ...internetHosts.map((h) => h.ns),
-    ...vgws.map((g) => g.ns), ...onPremises.map((n) => n.ns), ...onPremHosts.map((h) => h.ns), ...tgws.map((g) => g.ns),
+    ns.aws, ...vpcs.map((v) => v.router), ...igws.map((g) => g.ns), ...(igws.length + internetHosts.length > 0 || eks ? [ns.inet] : []), ...internetHosts.map((h) => h.ns),
+    ...vgws.map((g) => g.ns), ...onPremises.map((n) => n.ns), ...onPremHosts.map((h) => h.ns), ...tgws.map((g) => g.ns), ...(eks ? [eks.ns] : []),
   ];
-  return { ec2Endpoint, echoPort: s.lab.echoPort, vpcs, igws, peerings, tgws, internetHosts, vgws, onPremises, onPremHosts, links, namespaces };
+  return { ec2Endpoint, echoPort: s.lab.echoPort, vpcs, igws, peerings, tgws, internetHosts, vgws, onPremises, onPremHosts, ...(eks && { eks }), links, namespaces };
+}
+
+/** The emulator's account id (its instance identity documents and ARNs carry it): the endpoint's name is made of it. */
+export const LAB_ACCOUNT_ID = '000000000000';
+
+/** A VPC's resolver address (AmazonProvidedDNS): its primary block's base + 2, as on AWS. */
+export function vpcDnsAddress(cidr: string): string {
+  return formatAddress(addressAt(parseCidr(cidr), 2n));
+}
+
+/** The scenario's EKS cluster (`cluster:`, one per file), or null. */
+export function scenarioCluster(s: Scenario): { name: string } | null {
+  return (s as { cluster?: { name: string } | null }).cluster ?? null;
 }
 
 /**
@@ -277,6 +319,8 @@ export function renderFixedFabric(plan: FabricPlan): FixedFabric {
   // source/destination check is an nft set per ENI instead).
   const routerish = { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.send_redirects': '0', 'net.ipv4.conf.default.send_redirects': '0', 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0' };
   lines(ns.aws).push(`addr add ${IMDS_ADDRESS}/32 dev lo`, `addr add ${plan.ec2Endpoint}/32 dev lo`);
+  // each VPC's resolver (base + 2): the emulator's DNS listens there (older records have none)
+  for (const v of plan.vpcs) if (v.dnsAddress) lines(ns.aws).push(`addr add ${v.dnsAddress}/32 dev lo`);
   for (const v of plan.vpcs) {
     for (const c of v.cidrs) lines(ns.aws).push(`route add ${c} via ${v.awsRouterIp}`);
     for (const gw of v.gateways) lines(v.router).push(`addr add ${gw}/32 dev lo`);
@@ -291,6 +335,11 @@ export function renderFixedFabric(plan: FabricPlan): FixedFabric {
     sysctls.set(g.ns, routerish);
   }
   if (plan.namespaces.includes(ns.inet)) sysctls.set(ns.inet, { ...routerish, 'net.ipv4.conf.default.proxy_arp': '1' });
+  if (plan.eks) {
+    // not a router: it answers on its own addresses only, and a reply may leave another port than the route to its
+    // client names (per-source tables: render.ts), so no reverse-path filter
+    sysctls.set(plan.eks.ns, { 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0' });
+  }
   for (const h of plan.internetHosts) {
     lines(ns.inet).push(`route add ${h.address}/32 dev ${h.coreDev}`);
     // unnumbered: the host ARPs for every destination and the core answers by proxy ARP

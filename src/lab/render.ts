@@ -8,7 +8,8 @@
  */
 import type { Ec2Facts, EniMapping } from '../ec2/index.js';
 import { cidrsOverlap, formatAddress, parseCidr, subnetGateway } from '../net/index.js';
-import { publicAddresses, resolveTarget, sourceCheck, vpcCidrsOf, type ResolvedTarget, type TransitGateway, type TransitGatewayAttachment, type VpcDropReason, type VpcModel, type NetworkInterface, type OnPremisesNetwork } from '../vpc/index.js';
+import { publicAddresses, resolveTarget, sourceCheck, vpcCidrsOf, type EksCluster, type ResolvedTarget, type TransitGateway, type TransitGatewayAttachment, type VpcDropReason, type VpcModel, type NetworkInterface, type OnPremisesNetwork } from '../vpc/index.js';
+import { ENDPOINT_COUNTERS, eksClusterOfEni, fargateNamespaceOfEni, renderEndpoint, type EndpointEni } from './eks-endpoint.js';
 import { FILTER_COUNTERS, renderFiltering, type FilteredPort } from './filtering.js';
 import { ENI_PORT_GLOB, IMDS_ADDRESS, eniPortName, ns, type FabricPlan, type OnPremisesPlan, type TgwPlan } from './plan.js';
 import type { Scenario } from './scenario.js';
@@ -21,8 +22,11 @@ export interface EniLink {
   port: string;
   endNs: string;
   endDev: string;
-  /** the primary ENI of an instance or a NAT gateway is configured like DHCP would: address, default route */
-  primary?: { cidr: string; gateway: string };
+  /**
+   * the primary ENI of an instance or a NAT gateway is configured like DHCP would: address, default route; an EKS
+   * cluster's ENIs all get their address, only the first the default route (the others: per-source tables)
+   */
+  primary?: { cidr: string; gateway: string; defaultRoute?: boolean };
 }
 
 export interface DesiredFabric {
@@ -91,7 +95,7 @@ export function labModel(plan: { onPremises: ReadonlyArray<Pick<OnPremisesPlan, 
  * points at, which sources each ENI's check lets out and which addresses the internet gateway translates; this
  * function only says how the namespaces carry it out.
  */
-export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, mappings: readonly EniMapping[]): DesiredFabric {
+export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, mappings: readonly EniMapping[], clusters: readonly EksCluster[] = []): DesiredFabric {
   const model = labModel(plan, facts, mappings);
   const routes = new Map<string, string[]>();
   const rules = new Map<string, string[]>();
@@ -105,6 +109,18 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
   // 1. Which ENIs are wired, and where.
   const links: EniLink[] = [];
   const wired: WiredEni[] = [];
+  const cluster = plan.eks ? clusters.find((c) => c.name === plan.eks!.cluster) : undefined;
+  // the cluster's ENIs by its description or EKS's list, eth0..ethN in EKS's order (then by id)
+  const clusterEniIds = plan.eks
+    ? [
+        ...(cluster?.enis.map((e) => e.eniId) ?? []),
+        ...mappings
+          .filter((m) => eksClusterOfEni(m.description) === plan.eks!.cluster)
+          .map((m) => m.eniId)
+          .sort(),
+      ].filter((id, i, all) => all.indexOf(id) === i)
+    : [];
+  const endpointEnis: EndpointEni[] = [];
   for (const eni of mappings) {
     const subnet = subnets.get(eni.subnetId);
     const vpc = vpcNameById.get(eni.vpcId);
@@ -114,8 +130,20 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
     let endNs: string | undefined;
     let endDev: string;
     let primary = false;
+    const clusterIndex = clusterEniIds.indexOf(eni.eniId);
+    const fargateNs = fargateNamespaceOfEni(eni.description);
     if (nat) {
       endNs = ns.nat(nat.name);
+      endDev = 'eth0';
+      primary = true;
+    } else if (clusterIndex >= 0 && plan.eks) {
+      endNs = plan.eks.ns;
+      endDev = `eth${clusterIndex}`;
+      primary = true;
+      endpointEnis.push({ eniId: eni.eniId, dev: endDev, ip: primaryIp, gateway: gatewayOf(subnet.cidr) });
+    } else if (fargateNs) {
+      // a Fargate pod's node (helper D's namespace): its one ENI as eth0, configured as an instance's primary
+      endNs = fargateNs;
       endDev = 'eth0';
       primary = true;
     } else {
@@ -133,7 +161,7 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
       port: eniPortName(eni.eniId),
       endNs,
       endDev,
-      ...(primary ? { primary: { cidr: `${primaryIp}/${prefixLength}`, gateway: gatewayOf(subnet.cidr) } } : {}),
+      ...(primary ? { primary: { cidr: `${primaryIp}/${prefixLength}`, gateway: gatewayOf(subnet.cidr), ...(clusterIndex > 0 && { defaultRoute: false }) } } : {}),
     };
     links.push(link);
     wired.push({ link, eni, vpc, subnetId: subnet.id });
@@ -154,6 +182,8 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
     for (const c of localCidrs) add(routes, r, `unreachable ${c}`);
     add(routes, r, `${IMDS_ADDRESS}/32 via ${v.awsSideIp} dev pn-aws`);
     add(routes, r, `${plan.ec2Endpoint}/32 via ${v.awsSideIp} dev pn-aws`);
+    // the VPC's resolver (base + 2) is in the aws namespace: VPC-local, so rule 100 already sends it to main
+    if (v.dnsAddress) add(routes, r, `${v.dnsAddress}/32 via ${v.awsSideIp} dev pn-aws`);
     const tables = vpcFacts ? facts.routeTables.filter((t) => t.vpcId === vpcFacts.id) : [];
     const tableNumber = linuxTableNumbers(tables);
     for (const t of tables) {
@@ -186,7 +216,7 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
       else unchecked.push(port);
       filtered.push({ port, eni: w.eni, natGateway: natByEni.has(w.eni.eniId) });
     }
-    const filtering = renderFiltering(model, filtered, { imdsAddress: IMDS_ADDRESS, ec2Endpoint: plan.ec2Endpoint, vpcCidrs: plan.vpcs.flatMap((x) => x.cidrs) });
+    const filtering = renderFiltering(model, filtered, { imdsAddress: IMDS_ADDRESS, ec2Endpoint: plan.ec2Endpoint, vpcCidrs: plan.vpcs.flatMap((x) => x.cidrs), dnsAddresses: plan.vpcs.flatMap((x) => (x.dnsAddress ? [x.dnsAddress] : [])) });
     nft.set(r, renderSourceCheck(allowed, unchecked, localCidrs, filtering));
   }
 
@@ -219,6 +249,18 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
   // 4. NAT gateways translate what they forward to their own address.
   for (const n of facts.natGateways) {
     if (wired.some((w) => w.eni.eniId === n.eniId)) nft.set(ns.nat(n.name), renderNatGateway(n.privateIp));
+  }
+
+  // 5. The cluster endpoint's namespace: replies leave where their request came in; who may open tcp/443.
+  if (plan.eks) {
+    endpointEnis.sort((a, b) => a.dev.localeCompare(b.dev, 'en', { numeric: true }));
+    const endpoint = renderEndpoint(plan.eks, cluster, endpointEnis);
+    for (const line of endpoint.routes) add(routes, plan.eks.ns, line);
+    for (const line of endpoint.rules) add(rules, plan.eks.ns, line);
+    for (const line of endpoint.coreRoutes) add(routes, ns.inet, line);
+    if (!routes.has(plan.eks.ns)) routes.set(plan.eks.ns, []);
+    if (!rules.has(plan.eks.ns)) rules.set(plan.eks.ns, []);
+    nft.set(plan.eks.ns, endpoint.nft);
   }
 
   for (const list of [...routes.values(), ...rules.values()]) list.sort();
@@ -306,6 +348,9 @@ function nextHop(target: ResolvedTarget, plan: FabricPlan, wired: readonly Wired
  * it was not delivered (drops.ts).
  */
 export const DROP_COUNTERS = { sourceCheck: 'source-destination-check', vpcNoRoute: 'no-route', noPublicIp: 'no-public-ip', ...FILTER_COUNTERS } as const satisfies Record<string, VpcDropReason>;
+
+/** The cluster endpoint's drop counters (eks-endpoint.ts), in the endpoint namespace's `pn_eks` table. */
+export { ENDPOINT_COUNTERS };
 
 /**
  * A VPC router's nft table. The VPC's source/destination check: a packet entering the fabric from an ENI must carry
