@@ -194,7 +194,13 @@ function renderStatus(status: LabStatus): string {
   out += '\n' + formatTable(['node', 'dev', 'eni', 'mac', 'addresses / prefixes (primary first)', 'public', 'ipamd'], eniRows);
   const cluster = status.cluster;
   if (cluster?.error) out += `\nthe API server did not answer: ${cluster.error}\n`;
-  else if (cluster) out += '\n' + formatTable(['kubernetes node', 'ready', 'allocatable pods'], cluster.nodes.map((n) => [n.name, n.ready ? 'Ready' : `NotReady (${n.reason})`, n.pods]));
+  else if (cluster) {
+    // each node's readiness, and why it is not Ready when explain says it cannot reach the cluster endpoint
+    const labNode = (name: string) => status.nodes.find((n) => n.kubernetes?.nodeName === name);
+    const unregistered = status.nodes.filter((n) => n.kubernetes?.ready === 'NotRegistered').map((n) => [`(${n.name}: not registered)`, 'NotRegistered', '-', n.kubernetes?.why ?? n.kubernetes?.reason ?? '']);
+    const rows = cluster.nodes.map((n) => [n.name, n.ready ? 'Ready' : `${n.condition === 'Unknown' ? 'Unknown' : 'NotReady'} (${n.reason})`, n.pods, labNode(n.name)?.kubernetes?.why ?? '']);
+    out += '\n' + formatTable(['kubernetes node', 'ready', 'allocatable pods', 'why'], [...rows, ...unregistered]);
+  }
   // the lab's pods are default/<name> (the kubelet names others <namespace>-<name>)
   const phase = (name: string) => cluster?.pods.find((p) => (p.namespace === 'default' ? p.name : `${p.namespace}-${p.name}`) === name)?.phase ?? '-';
   out += '\n' + formatTable(['pod', 'node', 'ip', 'eni', ...(cluster ? ['phase'] : [])], status.pods.map((p) => [p.name, p.node, p.hostNetwork ? '(host network)' : (p.ip ?? '-'), p.eni === null ? '-' : `eth${p.eni}`, ...(cluster ? [phase(p.name)] : [])]));

@@ -279,7 +279,8 @@ export async function podByKey(kc: KubeConfig, key: string): Promise<{ namespace
 
 /** Node readiness and pod phases as the API server has them; null fields when it cannot be reached. */
 export interface ClusterStatus {
-  nodes: Array<{ name: string; ready: boolean; reason: string; pods: string }>;
+  /** condition: the Ready condition's status (`True`, `False`, `Unknown`: the kubelet stopped posting), null before it has one */
+  nodes: Array<{ name: string; ready: boolean; reason: string; pods: string; condition?: string | null }>;
   pods: Array<{ namespace: string; name: string; node: string | null; phase: string; ip: string | null }>;
   error?: string;
 }
@@ -289,7 +290,7 @@ export async function clusterStatus(kc: KubeConfig): Promise<ClusterStatus> {
   try {
     const [nodes, pods] = await Promise.all([core.listNode(), core.listPodForAllNamespaces()]);
     return {
-      nodes: nodes.items.map((n) => ({ name: n.metadata!.name!, ...nodeReady(n), pods: n.status?.allocatable?.pods ?? '-' })),
+      nodes: nodes.items.map((n) => ({ name: n.metadata!.name!, ...nodeReady(n), pods: n.status?.allocatable?.pods ?? '-', condition: n.status?.conditions?.find((x) => x.type === 'Ready')?.status ?? null })),
       pods: pods.items.map((p) => ({ namespace: p.metadata!.namespace!, name: p.metadata!.name!, node: p.spec?.nodeName ?? null, phase: p.metadata?.deletionTimestamp ? 'Terminating' : (p.status?.phase ?? 'Pending'), ip: p.status?.podIP ?? null })),
     };
   } catch (err) {

@@ -7,8 +7,8 @@
  * says where its addresses came from: `simulated`.
  */
 import { loadConfig } from '../config/index.js';
-import { applyTopology, describeFacts, inProcessEc2Client, inProcessCloud, openEc2State, type Ec2State, type EniMapping } from '../ec2/index.js';
-import { nodeSettingsOf, type AttachedEni, type Endpoint, type NodeView, type World } from '../explain/index.js';
+import { applyTopology, describeFacts, eksClusters, inProcessEc2Client, inProcessCloud, openEc2State, type Ec2State, type EniMapping } from '../ec2/index.js';
+import { clusterEndpoints, nodeSettingsOf, type AttachedEni, type Endpoint, type NodeView, type World } from '../explain/index.js';
 import { Datastore, FakeClock, PoolExecutor, PoolManager, poolConfigFrom, poolLimitsFrom, type Cloud } from '../ipam/index.js';
 import { selectEniConfig } from '../ipamd/index.js';
 import { PodnetError } from '../lib/index.js';
@@ -94,8 +94,11 @@ export async function scenarioWorld(scenario: Scenario): Promise<World> {
       }),
     ];
     const instanceNames = Object.fromEntries(Object.entries(instanceIds).map(([name, id]) => [id, name]));
+    // the scenario's EKS cluster as the in-process EKS API created it (its endpoint is `cluster-endpoint`)
+    const clusters = eksClusters(state);
+    endpoints.push(...clusterEndpoints(clusters).map((e) => ({ ...e, simulated: true })));
     // the VPC model as the lab's fabric has it (the on-premises networks named by the scenario), with the attached ENIs
-    return { source: 'scenario', model: { ...labModel(scenario, facts, enis), enis }, nodes, endpoints, instanceNames };
+    return { source: 'scenario', model: { ...labModel(scenario, facts, enis), ...(clusters.length > 0 ? { eksClusters: clusters } : {}), enis }, nodes, endpoints, instanceNames };
   } finally {
     state.close();
   }

@@ -6,8 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../config/index.js';
 import { detectConnmarkBackend, detectRandomFully } from '../dataplane/index.js';
-import { nodeSettingsOf, type Endpoint, type NodeView, type World } from '../explain/index.js';
+import { readEksClusters } from '../ec2/index.js';
+import { clusterEndpoints, nodeSettingsOf, type Endpoint, type NodeView, type World } from '../explain/index.js';
 import { PodnetError } from '../lib/index.js';
+import type { EksCluster } from '../vpc/index.js';
 import { isIpamdProcess } from './cluster.js';
 import { labEndpoints } from './endpoints.js';
 import { requireLab } from './lab.js';
@@ -20,8 +22,11 @@ export interface NodeIptables {
   randomFullySupported: boolean;
 }
 
-/** The World of a lab's records (pure: lab.json, fabric.json and the pods, with the nodes' iptables). */
-export function buildLabWorld(lab: LabRecord, fabric: FabricStatus, pods: readonly PodRecord[], iptables: NodeIptables): World {
+/**
+ * The World of a lab's records (pure: lab.json, fabric.json and the pods, with the nodes' iptables), and the lab's EKS
+ * cluster as the emulator describes it (its endpoint is `cluster-endpoint`).
+ */
+export function buildLabWorld(lab: LabRecord, fabric: FabricStatus, pods: readonly PodRecord[], iptables: NodeIptables, clusters: readonly EksCluster[] = []): World {
   const nodes: NodeView[] = Object.values(lab.nodes).map((n) => ({
     name: n.name,
     instanceId: n.instanceId,
@@ -36,8 +41,11 @@ export function buildLabWorld(lab: LabRecord, fabric: FabricStatus, pods: readon
     // a pod on a Fargate node has no lab node: it is its own ENI (no node rules, its own address as source)
     e.address === null ? [] : [{ name: e.name, kind: e.kind, address: e.address, ...(e.node && e.node in lab.nodes ? { node: e.node } : {}), ...(e.hostNetwork !== undefined ? { hostNetwork: e.hostNetwork } : {}) }],
   );
+  // only the cluster whose endpoint the lab serves (lab up's scenario `cluster:`): another one EKS describes has no endpoint here
+  const served = clusters.filter((c) => c.name === lab.plan.eks?.cluster);
   const instanceNames = Object.fromEntries([...Object.values(lab.nodes).map((n) => [n.instanceId, n.name]), ...Object.entries(lab.hosts).map(([name, h]) => [h.instanceId, name])]);
-  return { source: 'lab', model: { ...labModel(lab.plan, fabric.facts, fabric.enis), enis: fabric.enis.map((e) => ({ ...e })) }, nodes, endpoints, instanceNames };
+  const model = { ...labModel(lab.plan, fabric.facts, fabric.enis), ...(served.length > 0 ? { eksClusters: served.map((c) => ({ ...c })) } : {}), enis: fabric.enis.map((e) => ({ ...e })) };
+  return { source: 'lab', model, nodes, endpoints: [...endpoints, ...clusterEndpoints(served)], instanceNames };
 }
 
 /** The World of the lab that is up in `stateDir`. */
@@ -52,7 +60,8 @@ export async function labExplainSource(stateDir: string): Promise<{ world: World
   const fabric = state.readFabric();
   if (!fabric) throw new PodnetError('LAB_FAILED', `the lab's fabric controller has published no state in ${stateDir}`, 'wait a moment and try again; see podnet lab status');
   const nodes = Object.fromEntries(Object.entries(lab.nodes).map(([name, n]) => [name, { ...n, env: runningIpamdEnv(state, n) ?? n.env }]));
-  return { world: buildLabWorld({ ...lab, nodes }, fabric, state.pods(), await nodeIptables()), defaultPort: lab.plan.echoPort };
+  const clusters = lab.plan.eks ? await readEksClusters(lab.ec2Url) : [];
+  return { world: buildLabWorld({ ...lab, nodes }, fabric, state.pods(), await nodeIptables(), clusters), defaultPort: lab.plan.echoPort };
 }
 
 /**

@@ -7,7 +7,8 @@ export { scenarioSchema, parseScenario, loadScenario, defaultScenarioPath, defau
 export { planFabric, renderFixedFabric, eniPortName, ns as labNamespaces, NS_PREFIX, LINK_PREFIX, IMDS_ADDRESS, type FabricPlan } from './plan.js';
 export { renderFabric, renderSourceCheck, renderIgwNat, renderNatGateway, type DesiredFabric, type EniLink } from './render.js';
 export { labUp, labDown, podAdd, podDel, checkPrerequisites, labNodeDefaults, type UpOptions, type DownReport, type PodAddOptions, type Progress } from './lab.js';
-export { probe, probeExplainLine, labStatus, labStatusWithCluster, labKubeconfig, resolveEndpoint, type ProbeResult, type ProbeExplain, type ProbeOptions, type LabStatus, type Proto, type Endpoint } from './probe.js';
+export { probe, probeExplainLine, labStatus, labStatusWithCluster, labKubeconfig, resolveEndpoint, nodeKubernetesStatus, type ProbeResult, type ProbeExplain, type ProbeOptions, type LabStatus, type NodeKubernetesStatus, type Proto, type Endpoint } from './probe.js';
+export { nodeEndpointVerdicts, labNodeEndpointVerdicts, type NodeEndpointVerdict } from './endpoint-verdicts.js';
 export { labWorld, labExplainSource, buildLabWorld, type NodeIptables } from './explain-world.js';
 export { labEndpoints, type LabEndpoint } from './endpoints.js';
 export { scenarioExplainSource, scenarioWorld } from './explain-offline.js';
@@ -15,6 +16,9 @@ export { DROP_REASON_SENTENCES, attributeDrop, explainDrop, parseInNoRoutes, par
 export { runController } from './controller.js';
 export { runKubelet, startKubelet, type Kubelet, type KubeletOptions } from './kubelet.js';
 export { runFargateKubelet, startFargateKubelet, type FargateKubelet, type FargateKubeletOptions } from './kubelet-fargate.js';
+export { fargatePodAdd, type FargatePodOptions } from './fargate-pods.js';
+export { fargateRecords } from './fargate-nodes.js';
+export { COMPUTE_TYPE_LABEL, FARGATE_SCHEDULER, fargateNodeName, type FargateRecord } from './fargate.js';
 export { runControlPlane, type ControlPlaneRunOptions } from './control-plane-run.js';
 export { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 export { DEFAULT_STATE_DIR, LabState, isLabProcess, type PodRecord, type LabRecord } from './state.js';

@@ -9,6 +9,7 @@ import { attributeDrop, explainDrop, readDropCounters, type DropCounter, type Dr
 import type { EchoAnswer } from './echo.js';
 import { findLabEndpoint, labEndpoints, primaryAddressOf, type LabEndpoint } from './endpoints.js';
 import { clusterStatus, isIpamdProcess, labKubeConfig, type ClusterStatus } from './cluster.js';
+import { labNodeEndpointVerdicts, type NodeEndpointVerdict } from './endpoint-verdicts.js';
 import { ensureEcho, requireLab } from './lab.js';
 import { labWorld } from './explain-world.js';
 import { labModel } from './render.js';
@@ -225,12 +226,46 @@ export interface LabStatus {
   k8s: string | null;
   kubeconfig: string | null;
   fabric: { generation: number; eventsConnected: boolean; error?: string } | null;
-  nodes: Array<{ name: string; instanceId: string; namespace: string; ipamd: 'running' | 'stopped'; enis: Array<{ device: number | null; eniId: string; mac: string; addresses: string[]; prefixes: string[]; publicIps: string[]; wired: boolean }> }>;
+  nodes: Array<{
+    name: string; instanceId: string; namespace: string; ipamd: 'running' | 'stopped'; enis: Array<{ device: number | null; eniId: string; mac: string; addresses: string[]; prefixes: string[]; publicIps: string[]; wired: boolean }>;
+    /** the node's Kubernetes readiness and why it is not Ready (labStatusWithCluster; absent from labStatus) */
+    kubernetes?: NodeKubernetesStatus;
+  }>;
   hosts: Array<{ name: string; namespace: string; address: string | null }>;
   pods: Array<{ name: string; node: string; namespace: string; ip: string | null; hostNetwork: boolean; eni: number | null }>;
   processes: Array<{ name: string; pid: number; namespace: string; running: boolean }>;
   /** node readiness and pod phases from the API server (labStatusWithCluster; absent from labStatus) */
   cluster?: ClusterStatus;
+}
+
+/** A lab node as the API server has it, and (with an EKS cluster) whether it reaches the cluster endpoint. */
+export interface NodeKubernetesStatus {
+  /** its Node name (the EC2 private DNS name), null when the lab has not recorded it */
+  nodeName: string | null;
+  ready: 'Ready' | 'NotReady' | 'Unknown' | 'NotRegistered';
+  /** the Ready condition's reason and message, or why there is none */
+  reason: string;
+  /** not Ready and the node does not reach the endpoint: explain's reason (`cannot reach the cluster endpoint: …`) */
+  why?: string;
+  /** explain's answer for the node's connection to the cluster endpoint (443/tcp); absent without a cluster */
+  endpoint?: NodeEndpointVerdict;
+}
+
+/**
+ * Each node's readiness beside explain's verdict for its connection to the cluster endpoint: a node that is not
+ * Ready, or not registered at all, and cannot reach the endpoint gets that as its `why` (pure).
+ */
+export function nodeKubernetesStatus(nodes: readonly { name: string; nodeName?: string }[], cluster: ClusterStatus, verdicts: readonly NodeEndpointVerdict[]): Map<string, NodeKubernetesStatus> {
+  const out = new Map<string, NodeKubernetesStatus>();
+  for (const n of nodes) {
+    const k8s = n.nodeName ? cluster.nodes.find((x) => x.name === n.nodeName) : undefined;
+    const endpoint = verdicts.find((v) => v.node === n.name);
+    const ready: NodeKubernetesStatus['ready'] = !k8s ? 'NotRegistered' : k8s.ready ? 'Ready' : k8s.condition === 'Unknown' ? 'Unknown' : 'NotReady';
+    const reason = k8s ? k8s.reason : n.nodeName ? `no Node ${n.nodeName} in the API server` : 'the lab has not recorded its Node name';
+    const why = ready !== 'Ready' && endpoint && !endpoint.reaches ? endpoint.reason : undefined;
+    out.set(n.name, { nodeName: n.nodeName ?? null, ready, reason, ...(why ? { why } : {}), ...(endpoint ? { endpoint } : {}) });
+  }
+  return out;
 }
 
 export function labStatus(opts: { stateDir?: string } = {}): LabStatus {
@@ -275,11 +310,24 @@ export function labStatus(opts: { stateDir?: string } = {}): LabStatus {
   };
 }
 
-/** labStatus plus what the API server says of the nodes and pods (through the host kubeconfig). */
+/**
+ * labStatus plus what the API server says of the nodes and pods (through the host kubeconfig), and for each node its
+ * readiness with, when it is not Ready, explain's reason if it cannot reach the cluster endpoint.
+ */
 export async function labStatusWithCluster(opts: { stateDir?: string } = {}): Promise<LabStatus> {
   const status = labStatus(opts);
   const lab = requireLab(new LabState(opts.stateDir ?? DEFAULT_STATE_DIR));
-  return lab.kubeconfig ? { ...status, cluster: await clusterStatus(labKubeConfig(lab)) } : status;
+  if (!lab.kubeconfig) return status;
+  const cluster = await clusterStatus(labKubeConfig(lab));
+  if (cluster.error) return { ...status, cluster };
+  let verdicts: NodeEndpointVerdict[] = [];
+  try {
+    verdicts = await labNodeEndpointVerdicts(status.stateDir);
+  } catch {
+    // explain could not build the lab's World (the fabric has published nothing yet, the emulator is gone): readiness alone
+  }
+  const kubernetes = nodeKubernetesStatus(Object.values(lab.nodes), cluster, verdicts);
+  return { ...status, nodes: status.nodes.map((n) => ({ ...n, ...(kubernetes.get(n.name) ? { kubernetes: kubernetes.get(n.name)! } : {}) })), cluster };
 }
 
 /** `lab kubeconfig`: the host kubeconfig's path (kubectl on the host reaches the API server through the relay). */
