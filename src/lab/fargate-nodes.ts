@@ -119,6 +119,12 @@ export function labFargate(state: LabState, lab: LabRecord, kc: KubeConfig, log:
       }
       rmSync(state.path('procs', `${proc.name}.json`), { force: true });
     }
+    // the echo service a probe started in the namespace (deleting a namespace ends none of its processes)
+    const echo = state.procs().find((p) => p.name === `echo-${record.ns}`);
+    if (echo) {
+      if (isLabProcess(echo.pid, state.dir)) process.kill(echo.pid, 'SIGKILL');
+      rmSync(state.path('procs', `${echo.name}.json`), { force: true });
+    }
     if (record.nodeName) {
       for (const remove of [() => core.deleteNode({ name: record.nodeName! }), () => leases.deleteNamespacedLease({ name: record.nodeName!, namespace: 'kube-node-lease' })]) {
         await remove().catch((err: unknown) => {

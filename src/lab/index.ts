@@ -16,6 +16,9 @@ export { DROP_REASON_SENTENCES, attributeDrop, explainDrop, parseInNoRoutes, par
 export { runController } from './controller.js';
 export { runKubelet, startKubelet, type Kubelet, type KubeletOptions } from './kubelet.js';
 export { runFargateKubelet, startFargateKubelet, type FargateKubelet, type FargateKubeletOptions } from './kubelet-fargate.js';
+export { fargatePodAdd, type FargatePodOptions } from './fargate-pods.js';
+export { fargateRecords } from './fargate-nodes.js';
+export { COMPUTE_TYPE_LABEL, FARGATE_SCHEDULER, fargateNodeName, type FargateRecord } from './fargate.js';
 export { runControlPlane, type ControlPlaneRunOptions } from './control-plane-run.js';
 export { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 export { DEFAULT_STATE_DIR, LabState, isLabProcess, type PodRecord, type LabRecord } from './state.js';
