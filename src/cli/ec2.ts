@@ -48,6 +48,8 @@ interface ServeOptions {
   imdsV1?: boolean;
   allowNonLoopback?: boolean;
   json?: boolean;
+  /** --eks-certificate-authority: the PEM DescribeCluster gives as certificateAuthority.data */
+  eksCertificateAuthority?: string;
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
@@ -76,6 +78,8 @@ async function serve(opts: ServeOptions): Promise<void> {
   }
   const region = opts.region ?? zonesRegion ?? DEFAULT_REGION;
   const faults = opts.faults ? await readFaults(opts.faults) : undefined;
+  // read at each DescribeCluster (the lab writes it once its API server is up); a missing file is said at once
+  if (opts.eksCertificateAuthority !== undefined) readUserFile(opts.eksCertificateAuthority, '--eks-certificate-authority', 'give a readable PEM file: the CA of the API server behind the cluster endpoint');
   const server = await startEc2Server({
     listen: opts.listen,
     imdsListen: opts.imdsListen,
@@ -84,6 +88,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     throttle: opts.throttle ? { scale: opts.throttleScale } : false,
     faults,
     imds: { v1Allowed: opts.imdsV1 === true },
+    eks: { certificateAuthorityFile: opts.eksCertificateAuthority },
   }).catch((err: unknown) => {
     // SQLite refusing the file (not a database, no permission) is about the file the user named, not a bug
     if (!String((err as { code?: unknown }).code).startsWith('SQLITE_')) throw err;
@@ -94,10 +99,15 @@ async function serve(opts: ServeOptions): Promise<void> {
     if (topology) {
       // One code path: the topology goes through the EC2 API like any client's calls.
       const client = new EC2Client({ endpoint: server.ec2Url, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+      // a cluster section goes through the EKS API at the same endpoint (its SDK loads only then)
+      const eks = topology.cluster
+        ? new (await import('@aws-sdk/client-eks')).EKSClient({ endpoint: server.ec2Url, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+        : undefined;
       try {
-        applied = await applyTopology(topology, client);
+        applied = await applyTopology(topology, client, { eks });
       } finally {
         client.destroy();
+        eks?.destroy();
       }
     }
   } catch (err) {
@@ -111,6 +121,8 @@ async function serve(opts: ServeOptions): Promise<void> {
   // every client signs its requests, so it needs some credentials (the emulator checks none).
   const env = {
     AWS_ENDPOINT_URL_EC2: server.ec2Url,
+    // the EKS API is served on the same port, by path
+    AWS_ENDPOINT_URL_EKS: server.ec2Url,
     AWS_EC2_METADATA_SERVICE_ENDPOINT: server.imdsUrl,
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
@@ -125,7 +137,7 @@ async function serve(opts: ServeOptions): Promise<void> {
   } else {
     const throttle = opts.throttle ? `on (AWS defaults × ${opts.throttleScale ?? 1})` : 'off';
     let out = `podnet ec2 emulator (region ${region}, db ${opts.db ?? ':memory:'}, throttling ${throttle}, IMDSv1 ${opts.imdsV1 ? 'allowed' : 'refused'})\n`;
-    out += formatTable(['endpoint', 'url'], [['EC2', server.ec2Url], ['IMDS', server.imdsUrl], ['events', `${server.ec2Url}/_podnet/events`]]);
+    out += formatTable(['endpoint', 'url'], [['EC2', server.ec2Url], ['EKS', server.ec2Url], ['IMDS', server.imdsUrl], ['events', `${server.ec2Url}/_podnet/events`]]);
     if (applied) {
       const counts = (['created', 'updated', 'unchanged'] as const).map((c) => `${applied!.changes.filter((x) => x.change === c).length} ${c}`);
       out += `\ntopology ${opts.topology}: ${counts.join(', ')}\n`;
@@ -135,6 +147,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     // AWS_ENDPOINT_URL_EC2 arrived in AWS CLI 1.29 / 2.13 (2023): an older CLI, such as Debian 12's awscli, ignores it
     // and would call the real EC2, so the banner shows the flag every version takes
     out += `  aws ec2 describe-vpcs --endpoint-url ${server.ec2Url}   (an AWS CLI before 1.29/2.13 reads no AWS_ENDPOINT_URL_EC2)\n`;
+    out += `  aws eks list-clusters --endpoint-url ${server.ec2Url}   (the EKS API; outside a lab nothing serves the cluster endpoints it describes)\n`;
     out += '  (IMDS answers for the instance that holds the caller\'s address; from loopback use the endpoint with an instance ID: <imds url>/<instance-id>)\n';
     process.stdout.write(out);
   }
@@ -159,6 +172,7 @@ export function registerEc2(program: Command): void {
     .option('--throttle-scale <n>', 'multiply every token bucket size and refill rate by n', positiveNumber)
     .option('--faults <json|file>', 'fault injection: {"seed":N,"actions":{"<Action>|*":{"latencyMs":N,"errorRate":0..1,"errorCode":"..."}}}')
     .option('--imds-v1', 'also answer IMDS GETs without a session token (IMDSv1)')
+    .option('--eks-certificate-authority <file.pem>', "the certificate authority EKS's DescribeCluster gives (certificateAuthority.data), read at each call (default: one the emulator makes per cluster)")
     .option('--allow-non-loopback', 'allow listening on addresses other than loopback')
     .option('--json', 'print the endpoints as one JSON line')
     .action(async (opts: ServeOptions) => serve(opts));

@@ -57,6 +57,7 @@ import {
   type Tag,
   type Vpc,
 } from '@aws-sdk/client-ec2';
+import type { EKSClient } from '@aws-sdk/client-eks';
 import { PodnetError } from '../lib/index.js';
 import type { Topology } from '../vpc/index.js';
 import { describeVpcResources, nameTagOf, type VpcResources } from './describe-vpc.js';
@@ -69,7 +70,7 @@ export interface TopologyChange {
   change: 'created' | 'updated' | 'unchanged';
 }
 
-type ResourceKind = 'vpcs' | 'subnets' | 'internetGateways' | 'natGateways' | 'peerings' | 'transitGateways' | 'routeTables' | 'securityGroups' | 'networkAcls' | 'virtualPrivateGateways' | 'onPremises' | 'instances';
+type ResourceKind = 'vpcs' | 'subnets' | 'internetGateways' | 'natGateways' | 'peerings' | 'transitGateways' | 'routeTables' | 'securityGroups' | 'networkAcls' | 'virtualPrivateGateways' | 'onPremises' | 'instances' | 'cluster' | 'fargateProfiles';
 
 export interface TopologyApplyResult {
   changes: TopologyChange[];
@@ -81,13 +82,23 @@ export interface TopologyApplyResult {
  * Creates what is missing, in dependency order, through the EC2 API at `client`. Existing resources (same Name
  * tag) are kept; their tags, MapPublicIpOnLaunch, routes, associations and rules are completed where they differ.
  */
-export async function applyTopology(topology: Topology, client: EC2Client): Promise<TopologyApplyResult> {
+export async function applyTopology(topology: Topology, client: EC2Client, opts: ApplyTopologyOptions = {}): Promise<TopologyApplyResult> {
+  if (topology.cluster && !opts.eks) {
+    throw new PodnetError('FAILED', `topology: the cluster section (cluster '${topology.cluster.name}') needs an EKS client beside the EC2 one`, 'pass { eks } to applyTopology: an EKSClient at the emulator, or inProcessEksClient(state, region)');
+  }
   const at = { entry: 'reading the existing resources' };
   try {
-    const run: ApplyRun = { client, at, existing: await describeVpcResources(client), changes: [], ids: { vpcs: {}, subnets: {}, internetGateways: {}, natGateways: {}, peerings: {}, transitGateways: {}, routeTables: {}, securityGroups: {}, networkAcls: {}, virtualPrivateGateways: {}, onPremises: {}, instances: {} } };
+    const run: ApplyRun = { client, at, existing: await describeVpcResources(client), changes: [], ids: { vpcs: {}, subnets: {}, internetGateways: {}, natGateways: {}, peerings: {}, transitGateways: {}, routeTables: {}, securityGroups: {}, networkAcls: {}, virtualPrivateGateways: {}, onPremises: {}, instances: {}, cluster: {}, fargateProfiles: {} } };
     // each step may use the ids of the ones before it: subnets their VPC's, routes their gateways', instances their groups'
     for (const step of [applyVpcs, applySubnets, applyInternetGateways, applyPeerings, applyNatGateways, applyTransitGateways, applyOnPremisesOverTransitGateways, applyVirtualPrivateGateways, applyRouteTables, applySecurityGroups, applyNetworkAcls, applyInstances]) {
       await step(topology, run);
+    }
+    if (topology.cluster && opts.eks) {
+      // EKS's side, through the EKS API (its SDK loads only for a topology with a cluster); it refuses with a field path itself
+      at.entry = `cluster '${topology.cluster.name}'`;
+      const { applyCluster } = await import('./eks-topology-apply.js');
+      const applied = await applyCluster(topology.cluster, opts.eks, run.ids.subnets, run.ids.securityGroups);
+      for (const c of applied.changes) record(run, c.kind, c.name, c.id, c.change);
     }
     return { changes: run.changes, ids: run.ids };
   } catch (err) {
@@ -96,6 +107,11 @@ export async function applyTopology(topology: Topology, client: EC2Client): Prom
     throw new PodnetError('CONFIG_INVALID', `topology: EC2 refused ${at.entry}: ${(err as Error).name}: ${(err as Error).message}`,
       'fix that entry of the topology file; the emulator refuses what EC2 would', { cause: err });
   }
+}
+
+export interface ApplyTopologyOptions {
+  /** The EKS API (at the same emulator, or in process) for the `cluster:` section; required when there is one. */
+  eks?: EKSClient;
 }
 
 /** One application: the client, what EC2 had before it began, and what it has done so far. */

@@ -18,6 +18,8 @@ const isCidrOf = (family: 4 | 6) => (text: string) => {
   }
 };
 const ipv4Cidr = z.string().refine(isCidrOf(4), 'an IPv4 CIDR like 10.0.0.0/16');
+/** EKS's grammar for cluster and Fargate profile names */
+const eksName = z.string().max(100).regex(/^[0-9A-Za-z][A-Za-z0-9\-_]*$/, 'an EKS name: a letter or digit, then letters, digits, - and _ (at most 100)');
 const ipv6Cidr = z.string().refine(isCidrOf(6), 'an IPv6 CIDR like 2600:1f14::/64');
 const tags = z.record(z.string(), z.string()).default({});
 
@@ -71,7 +73,7 @@ const routeSchema = z
 const SECTIONS = {
   topology: [
     'vpcs', 'subnets', 'internetGateways', 'natGateways', 'peerings', 'routeTables', 'securityGroups', 'networkAcls',
-    'transitGateways', 'virtualPrivateGateways', 'onPremises', 'instances',
+    'transitGateways', 'virtualPrivateGateways', 'onPremises', 'instances', 'cluster',
   ],
   lab: ['nodes', 'hosts', 'internetHosts', 'onPremHosts', 'eniConfigs', 'pods', 'lab'],
 } as const;
@@ -201,6 +203,34 @@ const topologySections = {
       }),
     )
     .default([]),
+  /**
+   * One EKS cluster, named as the EKS API names its fields (CreateCluster's resourcesVpcConfig, CreateFargateProfile);
+   * the defaults are EKS's: public endpoint on, open to 0.0.0.0/0, private endpoint off.
+   */
+  cluster: z
+    .strictObject({
+      name: eksName,
+      /** Kubernetes version; EKS's default when absent (the emulator refuses versions EKS does not offer) */
+      version: z.string().regex(/^1\.\d+$/, 'a Kubernetes minor version like 1.33').optional(),
+      /** at least two availability zones among them, as EKS requires */
+      subnets: z.array(name).min(1),
+      /** additional security groups for the cluster's network interfaces (EKS adds its cluster security group) */
+      securityGroups: z.array(name).max(5).default([]),
+      endpointPublicAccess: z.boolean().default(true),
+      endpointPrivateAccess: z.boolean().default(false),
+      publicAccessCidrs: z.array(ipv4Cidr).min(1).default(['0.0.0.0/0']),
+      fargateProfiles: z
+        .array(
+          z.strictObject({
+            name: eksName,
+            /** private subnets only (no route to an internet gateway), as EKS requires; absent: the cluster's */
+            subnets: z.array(name).min(1).optional(),
+            selectors: z.array(z.strictObject({ namespace: z.string().min(1), labels: z.record(z.string(), z.string()).optional() })).min(1).max(5),
+          }),
+        )
+        .default([]),
+    })
+    .optional(),
 } satisfies Record<TopologySection, z.ZodType>;
 
 /** Loose: the lab's sections pass through (rejectUnknownSections refuses everything else before parsing). */
@@ -326,6 +356,13 @@ function checkReferences(t: Topology): string[] {
     ref(subnets, inst.subnet, `instances[${i}].subnet`, 'subnet');
     inst.securityGroups.forEach((g, j) => ref(groups, g, `instances[${i}].securityGroups[${j}]`, 'security group'));
   });
+  if (t.cluster) {
+    const c = t.cluster;
+    c.subnets.forEach((s, j) => ref(subnets, s, `cluster.subnets[${j}]`, 'subnet'));
+    c.securityGroups.forEach((g, j) => ref(groups, g, `cluster.securityGroups[${j}]`, 'security group'));
+    declared('cluster.fargateProfiles', c.fargateProfiles);
+    c.fargateProfiles.forEach((p, i) => (p.subnets ?? []).forEach((s, j) => ref(subnets, s, `cluster.fargateProfiles[${i}].subnets[${j}]`, 'subnet')));
+  }
   return problems;
 }
 
