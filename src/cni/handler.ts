@@ -1,5 +1,5 @@
 import { PodnetError } from '../lib/index.js';
-import { hostVethName } from '../dataplane/index.js';
+import { branchVethPrefix, hostVethName, STRICT_VETH_PREFIX } from '../dataplane/index.js';
 import { toCniError } from './errors.js';
 import { type AttachmentRequest, type CniEnv, type CniRequest, parseCniRequest } from './request.js';
 import { type PodAttachment, formatResult, recordedAttachment } from './result.js';
@@ -21,6 +21,35 @@ export interface PodIdentity {
   netns: string;
 }
 
+/**
+ * A pod's branch ENI (security groups for pods, spec §5.2): its address is the branch's primary address, reached
+ * through the VLAN the branch is associated on (AddNetworkReply's PodVlanId, PodENIMAC, PodENISubnetGW).
+ */
+export interface BranchAllocation {
+  eniId: string;
+  /** The branch ENI's MAC (the annotation's ifAddress). */
+  mac: string;
+  /** The branch ENI's primary address = the pod's. */
+  address: string;
+  vlanId: number;
+  subnetCidr: string;
+  /** The branch subnet's gateway (network + 1). */
+  gateway: string;
+}
+
+/** A branch pod's wiring: the branch and the mode of the conflist's podSGEnforcingMode. */
+export interface BranchWiring extends BranchAllocation {
+  mode: 'strict' | 'standard';
+}
+
+/** What DEL of a branch pod removes (spec §3.9 step 5): the VLAN's table and rules, the address's rules, the veths. */
+export interface BranchTeardown {
+  vlanId: number;
+  address: string;
+  /** The pod's host veth under either mode's prefix: DEL covers both, as upstream does for migrations. */
+  hostVeths: string[];
+}
+
 /** What ipamd hands out for one attachment (spec §6.2 AddNetworkReply). */
 export interface Allocation {
   /** The pod address without prefix length: `10.0.97.30` or `2001:db8::5`. */
@@ -34,6 +63,8 @@ export interface Allocation {
   useExternalSnat: boolean;
   /** The key held this address before this call (a repeated ADD): a failed ADD must then leave it held. */
   heldBefore?: boolean;
+  /** A branch ENI pod's branch (no pool address is used; deviceNumber -1 and routeTable 0, as upstream replies). */
+  branch?: BranchAllocation;
   /**
    * From allocate, when the backend makes the assignment durable in the background (ipamd's checkpoint): ADD answers
    * only once it resolves, but wiring need not wait for it. A rejection means the assignment was undone.
@@ -62,6 +93,8 @@ export interface PodWiring {
   mtu: number;
   /** The address was the attachment's before this ADD: undoing a failed wiring leaves its rules to the earlier ADD. */
   addressHeldBefore: boolean;
+  /** A branch ENI pod: wired through its VLAN (spec §3.9) instead of the pool pod's §3.3–3.4. */
+  branch?: BranchWiring;
 }
 
 /**
@@ -79,6 +112,8 @@ export interface PodTeardown {
   held?: { address: string; routeTable: number } | null;
   /** Without ipamd: the address prevResult reports, unchecked. It can only tie the veth whose /32 route it is. */
   claimedAddress?: string;
+  /** A branch ENI pod: from ipamd's branch record, or without ipamd from prevResult's dummy record (VLAN id ≠ 0, §6.3). */
+  branch?: BranchTeardown;
 }
 
 export interface BackendStatus {
@@ -231,7 +266,9 @@ async function add(backend: CniBackend, r: AttachmentRequest, log: (line: string
     if (!(err instanceof PodnetError && err.code === 'NETNS_NOT_FOUND')) throw err;
   }
   const allocation = await backend.allocate(key, pod);
-  const vethOwner = vethOwnerOf(r.config.vethPrefix, r.podNamespace, r.podName, r.containerId);
+  const branch = allocation.branch && { ...allocation.branch, mode: r.config.podSGEnforcingMode };
+  // a strict branch pod's host veth has prefix vlan, a standard one the configured prefix (spec §3.5, §3.9 step 1)
+  const vethOwner = vethOwnerOf(branch ? branchVethPrefix(branch.mode, r.config.vethPrefix) : r.config.vethPrefix, r.podNamespace, r.podName, r.containerId);
   const wiring: PodWiring = {
     containerId: r.containerId,
     netns: r.netns,
@@ -243,13 +280,20 @@ async function add(backend: CniBackend, r: AttachmentRequest, log: (line: string
     deviceNumber: allocation.deviceNumber,
     mtu: r.config.mtu,
     addressHeldBefore: allocation.heldBefore ?? false,
+    ...(branch && { branch }),
   };
   const [wired, saved] = await Promise.allSettled([backend.wire(wiring), allocation.saved]);
   if (wired.status === 'rejected' || saved.status === 'rejected') {
     // no half-wired pod, and nothing an earlier ADD built is undone (upstream: DelNetwork "SetupNSFailed", §6.1 step 4):
     // a failed wire removed what it made itself; a wiring whose assignment could not be saved goes
     if (wired.status === 'fulfilled') {
-      const teardown: PodTeardown = { netns: r.netns, ifName: r.ifName, hostVethName: wiring.hostVethName, held: { address: allocation.address, routeTable: allocation.routeTable } };
+      const teardown: PodTeardown = {
+        netns: r.netns,
+        ifName: r.ifName,
+        hostVethName: wiring.hostVethName,
+        held: { address: allocation.address, routeTable: allocation.routeTable },
+        ...(branch && { branch: { vlanId: branch.vlanId, address: branch.address, hostVeths: [wiring.hostVethName] } }),
+      };
       await backend.unwire(teardown).catch((e: unknown) => log(`ADD rollback: unwire ${wiring.hostVethName} failed: ${(e as Error).message}`));
     }
     if (!allocation.heldBefore) await backend.release(key).catch((e: unknown) => log(`ADD rollback: release ${allocation.address} failed: ${(e as Error).message}`));
@@ -262,9 +306,16 @@ async function add(backend: CniBackend, r: AttachmentRequest, log: (line: string
     address: `${allocation.address}/${allocation.address.includes(':') ? 128 : 32}`,
     routeTable: allocation.routeTable,
     deviceNumber: allocation.deviceNumber,
-    vlanId: 0,
+    // the dummy record's mac carries the VLAN id, so DEL can tear a branch pod down without ipamd (spec §6.1, §6.3)
+    vlanId: branch?.vlanId ?? 0,
+    ...(branch && { gateway: branch.gateway }),
     dummyName: vethNameFor('dummy', r.podNamespace, r.podName, r.containerId),
   };
+}
+
+/** Both host veth names a branch pod can have (strict's `vlan…`, standard's configured prefix): DEL removes either. */
+function branchVeths(vethPrefix: string, podNamespace: string, podName: string, containerId: string): string[] {
+  return [...new Set([vethNameFor(STRICT_VETH_PREFIX, podNamespace, podName, containerId), vethNameFor(vethPrefix, podNamespace, podName, containerId)])];
 }
 
 /**
@@ -284,12 +335,14 @@ async function del(backend: CniBackend, r: AttachmentRequest, log: (line: string
     log(`DEL ${r.containerId}: ${(err as Error).message}; tearing down the pod's own veth, tied by ${r.prevResult ? 'its peer or the prevResult address' : 'its peer'}`);
   }
   const claimed = held === undefined && r.prevResult ? recordedAttachment(r.prevResult, r.ifName).address : undefined;
+  const branch = branchToTearDown(held, r);
   await backend.unwire({
     netns: podNetnsOrNone(backend, r.netns),
     ifName: r.ifName,
     hostVethName: vethNameFor(r.config.vethPrefix, r.podNamespace, r.podName, r.containerId),
     ...(held !== undefined && { held: held && { address: held.address, routeTable: held.routeTable } }),
     ...(claimed !== undefined && { claimedAddress: claimed }),
+    ...(branch && { branch }),
   });
   try {
     await backend.release(key);
@@ -297,6 +350,21 @@ async function del(backend: CniBackend, r: AttachmentRequest, log: (line: string
     if (!isUnreachable(err)) throw err;
     log(`DEL ${r.containerId}: its address stays assigned in ipamd until ipamd restarts and finds the pod's veth gone: ${(err as Error).message}`);
   }
+}
+
+/**
+ * A branch pod's teardown: from ipamd's record when ipamd answered (it keeps them, so a pod whose annotation or Pod is
+ * gone is still torn down), or, with ipamd unreachable, from prevResult's dummy record whose mac is a VLAN id ≠ 0 and
+ * its address, as upstream's plugin does without ipamd (spec §6.3).
+ */
+function branchToTearDown(held: Allocation | null | undefined, r: AttachmentRequest): BranchTeardown | undefined {
+  const veths = () => branchVeths(r.config.vethPrefix, r.podNamespace, r.podName, r.containerId);
+  if (held?.branch) return { vlanId: held.branch.vlanId, address: held.branch.address, hostVeths: veths() };
+  if (held !== undefined || !r.prevResult) return undefined;
+  const recorded = recordedAttachment(r.prevResult, r.ifName);
+  const address = recorded.address?.replace(/\/\d+$/, '');
+  if (!recorded.vlanId || recorded.vlanId > 4094 || address === undefined) return undefined;
+  return { vlanId: recorded.vlanId, address, hostVeths: veths() };
 }
 
 /** CNI_NETNS when it can be a pod's namespace; '' when absent or not (DEL goes on: it just cannot tie a veth through it). */
@@ -324,7 +392,7 @@ async function check(backend: CniBackend, r: AttachmentRequest): Promise<void> {
   if (recordedAddress !== undefined && recordedAddress !== held.address) {
     throw new PodnetError('POD_WIRING_MISMATCH', `prevResult says ${recordedAddress} but ipamd holds ${held.address} for container ${r.containerId}`, 'delete the pod so it is recreated with one address');
   }
-  const vethOwner = vethOwnerOf(r.config.vethPrefix, r.podNamespace, r.podName, r.containerId);
+  const vethOwner = vethOwnerOf(held.branch ? branchVethPrefix(r.config.podSGEnforcingMode, r.config.vethPrefix) : r.config.vethPrefix, r.podNamespace, r.podName, r.containerId);
   const problems = await backend.checkWiring({
     containerId: r.containerId,
     netns: r.netns,
@@ -336,6 +404,7 @@ async function check(backend: CniBackend, r: AttachmentRequest): Promise<void> {
     deviceNumber: held.deviceNumber,
     mtu: r.config.mtu,
     addressHeldBefore: true,
+    ...(held.branch && { branch: { ...held.branch, mode: r.config.podSGEnforcingMode } }),
   });
   if (problems.length > 0) {
     throw new PodnetError('POD_WIRING_MISMATCH', `pod ${r.containerId} wiring: ${problems.join('; ')}`, 'delete the pod so it is wired again, and look for another tool removing routes, rules or links on the node');
@@ -360,6 +429,7 @@ async function gc(
         ifName: a.key.ifName,
         hostVethName: vethNameFor(vethPrefix, a.pod.podNamespace, a.pod.podName, a.key.containerId),
         held: { address: a.allocation.address, routeTable: a.allocation.routeTable },
+        ...(a.allocation.branch && { branch: { vlanId: a.allocation.branch.vlanId, address: a.allocation.branch.address, hostVeths: branchVeths(vethPrefix, a.pod.podNamespace, a.pod.podName, a.key.containerId) } }),
       });
       await backend.release(a.key);
       log(`GC released ${a.allocation.address} of stale container ${a.key.containerId}`);

@@ -48,6 +48,9 @@ export {
   type PodWiring,
   type VethOwner,
   type PodTeardown,
+  type BranchAllocation,
+  type BranchWiring,
+  type BranchTeardown,
   type BackendStatus,
 } from './handler.js';
 export { launcherRequestBody, startCniSocketServer, type CniSocketServer, type CniSocketServerOptions } from './server.js';

@@ -1,5 +1,5 @@
 import { PodnetError } from '../lib/index.js';
-import { checkPodNetns, teardownPod } from '../dataplane/index.js';
+import { checkPodNetns, isMadeVlanLink, teardownBranchEniPod, teardownPod } from '../dataplane/index.js';
 import { type CniAnswer, type CniBackend, type PodTeardown, createCniHandler } from './handler.js';
 import { type CniEnv, cniEnvNames } from './request.js';
 
@@ -58,6 +58,11 @@ function offlineBackend(reason: string): CniBackend {
  * routes. Anything else is left alone.
  */
 async function teardownWithoutIpamd(pod: PodTeardown): Promise<void> {
+  if (pod.branch) {
+    // a branch pod (prevResult's VLAN id): its table, rules and veths; the VLAN link only if podnet made it (kind vlan)
+    await teardownBranchEniPod({ vlanId: pod.branch.vlanId, podIp: pod.branch.address, hostVeths: pod.branch.hostVeths, createVlanLink: await isMadeVlanLink(pod.branch.vlanId) });
+    return;
+  }
   await teardownPod({ hostVeth: pod.hostVethName, recordsKnown: false, ...(pod.netns && { podNetns: pod.netns }), ...(pod.claimedAddress !== undefined && { claimedIp: pod.claimedAddress }) });
 }
 

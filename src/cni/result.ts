@@ -21,6 +21,8 @@ export interface PodAttachment {
   vlanId: number;
   /** Upstream's trailing record: `dummy` + the same hash as the host veth (spec §3.5). */
   dummyName: string;
+  /** Branch ENI pods only: the branch subnet's gateway, reported as the IP's gateway (PodENISubnetGW, spec §6.1). */
+  gateway?: string;
 }
 
 export interface CniInterface {
@@ -52,6 +54,7 @@ export function formatResult(a: PodAttachment, cniVersion: CniVersion): Record<s
   const ip: Record<string, unknown> = legacy
     ? { version: a.address.includes(':') ? '6' : '4', interface: 1, address: a.address }
     : { interface: 1, address: a.address };
+  if (a.gateway !== undefined) ip.gateway = a.gateway;
   return {
     cniVersion,
     interfaces: [
@@ -113,7 +116,8 @@ export interface RecordedAttachment {
 export function recordedAttachment(prev: PrevResult, ifName: string): RecordedAttachment {
   const containerIndex = prev.interfaces.findIndex((i) => i.name === ifName && i.sandbox !== undefined);
   const container = prev.interfaces[containerIndex];
-  const dummy = prev.interfaces.find((i) => i.name.startsWith('dummy') && i.sandbox !== undefined && /^\d+$/.test(i.sandbox));
+  // a branch pod's dummy has device number -1 (upstream's DeviceNumber for branch ENIs, spec §5.2)
+  const dummy = prev.interfaces.find((i) => i.name.startsWith('dummy') && i.sandbox !== undefined && /^-?\d+$/.test(i.sandbox));
   const host = prev.interfaces.find((i) => i.sandbox === undefined || i.sandbox === '');
   const ip = prev.ips.find((i) => i.interface === containerIndex) ?? prev.ips[0];
   const out: RecordedAttachment = {};
@@ -124,7 +128,7 @@ export function recordedAttachment(prev: PrevResult, ifName: string): RecordedAt
     if (dummy.mac !== undefined && /^\d+$/.test(dummy.mac)) out.vlanId = Number(dummy.mac);
   }
   if (container?.mac !== undefined && /^\d+$/.test(container.mac)) out.routeTable = Number(container.mac);
-  else if (out.deviceNumber !== undefined) out.routeTable = out.deviceNumber + 1;
+  else if (out.deviceNumber !== undefined && out.deviceNumber >= 0) out.routeTable = out.deviceNumber + 1;
   // upstream reports main as 254 and treats a legacy id of 1 as main too (spec §3.4)
   if (out.routeTable !== undefined && isMainTable(out.routeTable)) out.routeTable = MAIN_TABLE;
   return out;

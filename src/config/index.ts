@@ -10,6 +10,7 @@ export type {
   PodnetConfig,
   RandomizeSnat,
   DataplaneMode,
+  BranchVlanLinkMode,
   NodeOs,
   Severity,
   ConfigProblem,

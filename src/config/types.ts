@@ -88,7 +88,14 @@ export interface PodnetConfig {
   labStateDir: string;
   /** `linux` wires pods and host rules (root); `none` only manages addresses. */
   dataplane: DataplaneMode;
+  /**
+   * Branch-ENI pods' VLAN link `vlan.eth.<id>`: `create` (a real node: podnet makes it on the trunk link and deletes
+   * it on DEL) or `fabric` (the lab: the fabric supplies it, and it stays; spec §3.9, docs/node-programming.md).
+   */
+  branchVlanLink: BranchVlanLinkMode;
 }
+
+export type BranchVlanLinkMode = 'create' | 'fabric';
 
 export type DataplaneMode = 'linux' | 'none';
 

@@ -1,6 +1,6 @@
 import { PodnetError, parseListenAddress } from '../lib/index.js';
 import { formatCidr, parseCidr } from '../net/index.js';
-import type { DataplaneMode, PodnetConfig, RandomizeSnat } from './types.js';
+import type { BranchVlanLinkMode, DataplaneMode, PodnetConfig, RandomizeSnat } from './types.js';
 import { parseAtoi, parseGoBool, parseGoIntBase0, parseStringMap } from './values.js';
 
 /** Who reads a variable upstream (spec §0, §1), or `podnet` for the PODNET_* settings. */
@@ -639,6 +639,11 @@ export const variables: readonly VariableDef[] = [
     name: 'PODNET_DATAPLANE', field: 'dataplane', values: ['linux', 'none'], default: 'linux', fallback: 'linux',
     fallbackWhy: 'podnet ipamd refuses to start', podnetOnly: true, readBy: ['podnet'],
     description: 'linux: ipamd programs host rules and ENI route tables and wires pods (root); none: it only manages addresses.',
+  }),
+  enumVar<BranchVlanLinkMode>({
+    name: 'PODNET_BRANCH_VLAN_LINK', field: 'branchVlanLink', values: ['create', 'fabric'], default: 'create', fallback: 'create',
+    fallbackWhy: 'podnet ipamd refuses to start', podnetOnly: true, readBy: ['podnet'],
+    description: 'Branch-ENI pods (ENABLE_POD_ENI): create: podnet makes vlan.eth.<id> on the trunk link (a real node); fabric: the lab supplies that link.',
   }),
 ];
 

@@ -1,5 +1,5 @@
-import { ExecError, type Netns } from '../lib/index.js';
-import { branchNodeLines, branchPodLines, branchTeardownLines, branchVlanLinkLines, renderBranchEniPod, type BranchEniPodInput, type BranchEniTeardownInput } from './branch-eni.js';
+import { ExecError, run, type Netns } from '../lib/index.js';
+import { vlanLinkName, branchNodeLines, branchPodLines, branchTeardownLines, branchVlanLinkLines, renderBranchEniPod, type BranchEniPodInput, type BranchEniTeardownInput } from './branch-eni.js';
 import type { IpSession } from './ip-session.js';
 import { checkPodNetns } from './netns.js';
 import { runNodeBatch, runPodBatch, writeSysctls, type PodNamespaces, type WiredPod } from './pod.js';
@@ -39,4 +39,19 @@ export async function teardownBranchEniPod(t: BranchEniTeardownInput, nodeNetns?
     if (!(err instanceof ExecError && err.notFound === 'netns')) throw err;
   }
   return lines.map((l) => l.cmd);
+}
+
+/**
+ * Whether `vlan.eth.<id>` is a VLAN link (kind vlan), i.e. one podnet made on a real node, rather than a link the lab's
+ * fabric supplies under that name: DEL without ipamd's settings deletes the link only then.
+ */
+export async function isMadeVlanLink(vlanId: number, nodeNetns?: Netns): Promise<boolean> {
+  try {
+    const { stdout } = await run(['ip', '-d', '-j', 'link', 'show', 'dev', vlanLinkName(vlanId)], { netns: nodeNetns });
+    const [link] = JSON.parse(stdout) as { linkinfo?: { info_kind?: string } }[];
+    return link?.linkinfo?.info_kind === 'vlan';
+  } catch (err) {
+    if (err instanceof ExecError && err.notFound === 'link') return false;
+    throw err;
+  }
 }

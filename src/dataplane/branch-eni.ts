@@ -41,8 +41,8 @@ export interface BranchEniPodInput {
   podIp: string;
   /** The branch ENI's subnet CIDR: its gateway (network + 1) is the VLAN table's next hop. */
   subnetCidr: string;
-  /** The Linux link of the node's trunk ENI (found by the trunk's MAC), parent of the VLAN link. */
-  trunkLink: string;
+  /** The Linux link of the node's trunk ENI (found by the trunk's MAC), parent of the VLAN link; needed only to create it. */
+  trunkLink?: string;
   mtu: number;
   hostVethMac: string;
   /**
@@ -59,7 +59,7 @@ export interface BranchEniPodNetwork {
   vlanId: number;
   /** `vlan.eth.<id>`. */
   vlanLink: string;
-  trunkLink: string;
+  trunkLink: string | undefined;
   branchMac: string;
   createVlanLink: boolean;
   /** `100 + vlanId`. */
@@ -100,7 +100,8 @@ export function branchHostVethName(mode: PodSgEnforcingMode, vethPrefix: string,
 export function renderBranchEniPod(input: BranchEniPodInput): BranchEniPodNetwork {
   const vlanLink = vlanLinkName(input.vlanId);
   const table = branchRouteTable(input.vlanId);
-  ifNameWord(input.trunkLink);
+  if (input.trunkLink !== undefined) ifNameWord(input.trunkLink);
+  else if (input.createVlanLink) throw new PodnetError('LINK_NOT_FOUND', `VLAN ${input.vlanId} for pod ${input.namespace}/${input.podName}: no trunk link to make vlan.eth.${input.vlanId} on`, 'the node has no trunk ENI link yet; the VPC resource controller attaches the trunk, and ipamd finds its link by MAC');
   const branchMac = macWord(input.branchMac).text;
   if (input.mode !== 'strict' && input.mode !== 'standard') {
     throw new PodnetError('INVALID_INPUT', `POD_SECURITY_GROUP_ENFORCING_MODE "${String(input.mode)}" is not strict or standard`, 'set strict or standard');
@@ -157,7 +158,7 @@ export function branchVlanLinkLines(b: BranchEniPodNetwork): BatchLine[] {
   if (b.createVlanLink) {
     lines.push(
       { cmd: ipLine`link del ${vlan}`, absentOk: true },
-      { cmd: ipLine`link add link ${ifNameWord(b.trunkLink)} name ${vlan} address ${macWord(b.branchMac)} type vlan id ${numberWord(b.vlanId, MIN_VLAN_ID, MAX_VLAN_ID, 'VLAN id')}` },
+      { cmd: ipLine`link add link ${ifNameWord(b.trunkLink ?? '')} name ${vlan} address ${macWord(b.branchMac)} type vlan id ${numberWord(b.vlanId, MIN_VLAN_ID, MAX_VLAN_ID, 'VLAN id')}` },
     );
   }
   lines.push({ cmd: ipLine`link set ${vlan} up` });

@@ -96,4 +96,4 @@ export {
   branchPodLines,
   branchTeardownLines,
 } from './branch-eni.js';
-export { applyBranchEniPod, teardownBranchEniPod } from './branch-eni-apply.js';
+export { applyBranchEniPod, teardownBranchEniPod, isMadeVlanLink } from './branch-eni-apply.js';

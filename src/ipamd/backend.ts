@@ -3,12 +3,13 @@
  * DelNetwork, spec §6.2) and pod wiring through the node's dataplane. ADD never calls EC2: the pool loop grows the
  * pool, and a pod that finds none is told which cause applies.
  */
-import type { Allocation, AttachmentKey, BackendStatus, CniBackend, HeldAttachment, PodTeardown, PodWiring } from '../cni/index.js';
+import type { Allocation, AttachmentKey, BackendStatus, BranchAllocation, CniBackend, HeldAttachment, PodIdentity, PodTeardown, PodWiring } from '../cni/index.js';
 import { PodnetError } from '../lib/index.js';
 import type { IpamdKube } from './kube.js';
 import type { IpamdNode } from './node.js';
 import type { PodAddress } from './pod-addresses.js';
 import type { NodeDataplane, PodPlumbing } from './node-dataplane.js';
+import { BranchPods, branchOfPod, type BranchPodRecord } from './pod-eni.js';
 
 function allocationOf(p: PodAddress): Allocation {
   return {
@@ -27,8 +28,21 @@ export interface BackendKube {
   annotatePodIp: boolean;
 }
 
+/** A branch pod's allocation as AddNetworkReply has it: the branch's address, DeviceNumber -1, RouteTableId 0 (§5.2). */
+function branchAllocationOf(branch: BranchAllocation, node: IpamdNode): Allocation {
+  return { address: branch.address, eniId: branch.eniId, deviceNumber: -1, routeTable: 0, vpcCidrs: [], useExternalSnat: node.config.externalSnat, branch };
+}
+
 export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane, k8s?: BackendKube): CniBackend {
   const waitingFor = () => (node.ready ? undefined : k8s?.kube.waitingFor());
+  // ENABLE_POD_ENI: the branch pods wired, kept beside the checkpoint so DEL works without the pod or its annotation
+  const branches = node.config.enablePodEni ? new BranchPods(node.config.backingStore) : undefined;
+  /** The pod's branch ENI when ENABLE_POD_ENI is on and the controller annotated it (upstream AddNetwork, §5.2). */
+  const branchOf = async (pod: PodIdentity): Promise<BranchAllocation | undefined> => {
+    if (!branches || !k8s || !pod.podNamespace || !pod.podName) return undefined;
+    return branchOfPod(await k8s.kube.readPod(pod.podNamespace, pod.podName), `${pod.podNamespace}/${pod.podName}`);
+  };
+  const recordAllocation = (r: BranchPodRecord): Allocation => branchAllocationOf(r.branch, node);
   // the handler passes the names it hashed the host veth name from, so the dataplane names it the same (spec §3.5)
   const plumbing = (pod: PodWiring): PodPlumbing => ({
     ...pod.vethOwner,
@@ -45,16 +59,30 @@ export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane, k8
       const metadata = { ...(pod.podNamespace && { k8sPodNamespace: pod.podNamespace }), ...(pod.podName && { k8sPodName: pod.podName }), interfacesCount: 1 };
       const waiting = waitingFor();
       if (waiting) throw new PodnetError('IPAMD_NOT_READY', `ipamd is ${waiting}`, 'the kubelet retries the pod; ipamd keeps trying the API server (its log says why it fails)');
+      const branch = await branchOf(pod);
+      if (branch && branches) {
+        // no pool address: the pod's address is its branch ENI's, reached over the trunk (upstream needs the trunk too)
+        if (!(await node.trunkEni())) {
+          throw new PodnetError('IPAMD_NOT_READY', `pod ${pod.podNamespace}/${pod.podName} has branch ENI ${branch.eniId} (VLAN ${branch.vlanId}) but ipamd has found no trunk ENI on this node yet`, 'the VPC resource controller attaches the trunk once the CNINode advertises SecurityGroupsForPods; ipamd finds it at its next reconcile, and the kubelet retries');
+        }
+        const heldBefore = branches.get(key) !== undefined;
+        branches.put(key, pod, branch);
+        return { ...branchAllocationOf(branch, node), heldBefore };
+      }
       const { address, saved, heldBefore } = node.assignNow(key, metadata);
       // not awaited: the pod's network does not wait for the API server, and a failure is only logged (as upstream)
       if (k8s?.annotatePodIp && pod.podNamespace && pod.podName) void k8s.kube.annotatePod(pod.podNamespace, pod.podName, address.assignment.address);
       return { ...allocationOf(address), saved, heldBefore };
     },
     async lookup(key) {
+      const b = branches?.get(key);
+      if (b) return recordAllocation(b);
       const p = node.lookup(key);
       return p ? allocationOf(p) : null;
     },
     async release(key) {
+      const b = branches?.remove(key);
+      if (b) return recordAllocation(b);
       const p = await node.release(key);
       const { k8sPodNamespace: namespace, k8sPodName: name } = p?.assignment.metadata ?? {};
       if (p && k8s?.annotatePodIp && namespace && name) void k8s.kube.clearPodAnnotation(namespace, name, p.assignment.address);
@@ -62,7 +90,10 @@ export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane, k8
     },
     async attachments(networkName): Promise<HeldAttachment[]> {
       node.requireReady();
-      return node.datastore
+      const branchPods = (branches?.all() ?? [])
+        .filter((r) => r.key.networkName === networkName)
+        .map((r) => ({ key: r.key, pod: { podNamespace: r.podNamespace, podName: r.podName, podUid: r.podUid, infraContainerId: '', netns: '' }, allocation: recordAllocation(r) }));
+      return [...branchPods, ...node.datastore
         .assignments()
         .filter((a) => a.key.networkName === networkName)
         .map((a) => {
@@ -72,16 +103,26 @@ export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane, k8
             pod: { podNamespace: a.metadata.k8sPodNamespace ?? '', podName: a.metadata.k8sPodName ?? '', podUid: '', infraContainerId: '', netns: '' },
             allocation: allocationOf(p),
           };
-        });
+        })];
     },
     async wire(pod) {
+      if (pod.branch) {
+        await dataplane.wireBranchPod({ ...plumbing(pod), branch: pod.branch, trunkMac: (await node.trunkEni())?.mac });
+        return;
+      }
       await dataplane.wirePod(plumbing(pod));
     },
     async unwire(pod: PodTeardown) {
+      if (pod.branch) {
+        await dataplane.unwireBranchPod(pod.branch);
+        return;
+      }
       // ipamd answered the lookup, so it has the records: only the container's own address goes
       await dataplane.unwirePod({ hostVeth: pod.hostVethName, recordsKnown: true, ...(pod.netns && { podNetns: pod.netns }), ...(pod.held && { ownedIp: pod.held.address }) });
     },
     async checkWiring(pod) {
+      // a branch pod's CHECK is ipamd's record only (the handler compared it with prevResult); its links are not read
+      if (pod.branch) return [];
       return dataplane.checkPod(plumbing(pod));
     },
     checkNetns: (netns) => dataplane.checkPodNetns(netns),

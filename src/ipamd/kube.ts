@@ -10,13 +10,16 @@
  *   crd.k8s.amazonaws.com      eniconfigs  list, watch          only with AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true
  *   vpcresources.k8s.aws       cninodes    get, create, patch   only with ENABLE_POD_ENI=true
  *   ""                         pods        patch                only with ANNOTATE_POD_IP=true
+ *   ""                         pods        get                  only with ENABLE_POD_ENI=true (the pod-eni annotation at ADD)
  */
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { PodnetConfig } from '../config/index.js';
+import { PodnetError } from '../lib/index.js';
 import { apiCode, describeKubeError, mergePatch, watchObjects, type ObjectWatch } from '../k8s/index.js';
 import type { EniConfig, EniConfigFile } from './eni-config.js';
 import { clearPodIpsPatch, eniConfigOf, isUnschedulable, mergeFeatures, nodeFacts, podIpsPatch, type CniNodeFeature, type CniNodeObject, type EniConfigObject, type NodeObject } from './kube-objects.js';
 import type { Log } from './log.js';
+import type { PodEniFacts } from './pod-eni.js';
 
 const CNINODE = { group: 'vpcresources.k8s.aws', version: 'v1alpha1', plural: 'cninodes' } as const;
 
@@ -199,6 +202,21 @@ export class IpamdKube {
     }
     this.o.log('info', `CNINode ${name}: features ${features.map((f) => (f.value === undefined ? f.name : `${f.name}=${f.value}`)).join(', ')}`);
     this.advertised = features;
+  }
+
+  /**
+   * ENABLE_POD_ENI's read at ADD (upstream AddNetwork GETs the pod, §5.2): the pod's annotations and its first
+   * container's limits, straight from the API server (the controller annotates the pod just before the kubelet's
+   * ADD, so no informer's copy will do). An API server that cannot answer is the pod's to retry (not ready).
+   */
+  async readPod(namespace: string, name: string): Promise<PodEniFacts> {
+    try {
+      const pod = await this.core.readNamespacedPod({ namespace, name });
+      const limits = pod.spec?.containers?.[0]?.resources?.limits ?? {};
+      return { annotations: pod.metadata?.annotations ?? {}, limits: Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, String(v)])) };
+    } catch (err) {
+      throw new PodnetError('IPAMD_NOT_READY', `ENABLE_POD_ENI: pod ${namespace}/${name} cannot be read from the API server: ${describeKubeError(err)}`, 'ipamd reads each pod at ADD to learn whether it has a branch ENI; the kubelet retries the pod');
+    }
   }
 
   /** ANNOTATE_POD_IP on ADD: vpc.amazonaws.com/pod-ips = the pod's address. Failures are logged, never the pod's. */

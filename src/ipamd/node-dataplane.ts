@@ -6,6 +6,8 @@
  */
 import { dirname, join } from 'node:path';
 import {
+  applyBranchEniPod,
+  teardownBranchEniPod,
   applyEniNetwork,
   applyHostNetwork,
   applyPodNetwork,
@@ -14,6 +16,7 @@ import {
   detectConnmarkBackend,
   detectRandomFully,
   findLinkByMac,
+  hostVethMac,
   listLinks,
   teardownPod,
   checkPodNetns,
@@ -24,6 +27,7 @@ import {
   type RouteTable,
 } from '../dataplane/index.js';
 import type { PodnetConfig } from '../config/index.js';
+import type { BranchTeardown, BranchWiring } from '../cni/index.js';
 import { PodnetError, type Netns } from '../lib/index.js';
 
 export interface HostFacts {
@@ -70,6 +74,13 @@ export interface NodeDataplane {
   /** Refuses a netns that cannot be a pod's before anything is assigned for it (src/dataplane checkPodNetns). */
   checkPodNetns(netns: Netns): void;
   wirePod(pod: PodPlumbing): Promise<void>;
+  /**
+   * A branch ENI pod (spec §3.9) through vlan.eth.<id>: made on the trunk link (found by `trunkMac`) on a real node,
+   * the fabric's in the lab (PODNET_BRANCH_VLAN_LINK=fabric); the rest is the same code.
+   */
+  wireBranchPod(pod: PodPlumbing & { branch: BranchWiring; trunkMac: string | undefined }): Promise<void>;
+  /** DEL of a branch pod: its table, rules, veths, and the VLAN link where podnet made it. */
+  unwireBranchPod(t: BranchTeardown): Promise<void>;
   /** Removes the pod's wiring that is tied to it (src/dataplane teardownPod). */
   unwirePod(pod: PodTeardownInput): Promise<void>;
   checkPod(pod: PodPlumbing): Promise<string[]>;
@@ -88,7 +99,9 @@ export function addressOnlyDataplane(): NodeDataplane {
     // nothing is wired, so a namespace is only a name here
     checkPodNetns: () => {},
     wirePod: skip,
+    wireBranchPod: skip,
     unwirePod: skip,
+    unwireBranchPod: skip,
     checkPod: async () => [],
     close: skip,
   };
@@ -150,6 +163,25 @@ export function linuxDataplane(config: PodnetConfig): NodeDataplane {
     },
     async unwirePod(pod) {
       await teardownPod(pod, undefined, ipSession());
+    },
+    async wireBranchPod(pod) {
+      const createVlanLink = config.branchVlanLink === 'create';
+      const trunkLink = createVlanLink && pod.trunkMac ? await findLinkByMac(pod.trunkMac) : undefined;
+      if (createVlanLink && !trunkLink) {
+        throw new PodnetError('LINK_NOT_FOUND', `the trunk ENI${pod.trunkMac ? ` (MAC ${pod.trunkMac})` : ''} has no link in ipamd's namespace: vlan.eth.${pod.branch.vlanId} cannot be made`, 'check the trunk ENI is attached to this instance; in the lab, set PODNET_BRANCH_VLAN_LINK=fabric');
+      }
+      await applyBranchEniPod(
+        {
+          namespace: pod.podNamespace, podName: pod.podName, ifName: pod.ifName, vethPrefix: pod.vethPrefix, mode: pod.branch.mode, vlanId: pod.branch.vlanId,
+          branchMac: pod.branch.mac, podIp: pod.branch.address, subnetCidr: pod.branch.subnetCidr, mtu: pod.mtu, hostVethMac: hostVethMac(), createVlanLink,
+          ...(trunkLink !== undefined && { trunkLink }),
+        },
+        { podNetns: pod.netns },
+        ipSession(),
+      );
+    },
+    async unwireBranchPod(t) {
+      await teardownBranchEniPod({ vlanId: t.vlanId, podIp: t.address, hostVeths: t.hostVeths, createVlanLink: config.branchVlanLink === 'create' }, undefined, ipSession());
     },
     async checkPod(pod) {
       const result = await checkPodNetwork(

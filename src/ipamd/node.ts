@@ -117,6 +117,14 @@ export class IpamdNode {
     this.o.log('info', `custom networking: new ENIs use ENIConfig ${chosen.name} (${chosen.subnet}${chosen.securityGroups.length ? `, ${chosen.securityGroups.join(', ')}` : ''})`);
   }
 
+  /** The SGP trunk ENI and its MAC (from IMDS) once ipamd has found it attached (spec §5.2); undefined before. */
+  async trunkEni(): Promise<{ eniId: string; mac: string | undefined } | undefined> {
+    const trunk = this.datastore.eniInfos().find((e) => e.trunk);
+    if (!trunk) return undefined;
+    const enis = await this.o.imds.attachedEnis().catch(() => []);
+    return { eniId: trunk.id, mac: enis.find((e) => e.eniId === trunk.id)?.mac };
+  }
+
   /** CNINode features (spec §4.14 step 9, §5.2): SecurityGroupsForPods once the trunk has room; CustomNetworking. */
   private async advertiseFeatures(): Promise<void> {
     const { kube } = this.o;
