@@ -1,0 +1,142 @@
+/**
+ * The pod mutating webhook (upstream's mpod.vpc.k8s.aws at /mutate-v1-pod): an AdmissionReview v1 for a Pod CREATE
+ * is answered with a JSONPatch giving the first container `vpc.amazonaws.com/pod-eni: 1` in its limits and requests
+ * when a SecurityGroupPolicy of its namespace selects it (by its labels or its service account's). The handler never
+ * throws: a body that is not an AdmissionReview is a 400, a failure to read the policies denies the pod with the
+ * reason (as upstream: "Failed to get Matching SGP for Pods"), anything else unexpected is allowed unchanged and logged.
+ */
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { matchingGroups, podEniPatch, webhookPodKind, POD_ENI, type PodLike, type SecurityGroupPolicy } from './decide.js';
+import type { WebhookTls } from './tls.js';
+
+export const WEBHOOK_PATH = '/mutate-v1-pod';
+const MAX_BODY = 3 * 1024 * 1024;
+
+export interface WebhookDeps {
+  /** The policies of a namespace, read from the API server at each call (a policy made just before the pod counts). */
+  policies(namespace: string): Promise<SecurityGroupPolicy[]>;
+  /** A service account's labels; {} when it does not exist. */
+  serviceAccountLabels(namespace: string, name: string): Promise<Record<string, string>>;
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+  /** Counts answers by outcome (for the status line and tests). */
+  counted?(outcome: 'mutated' | 'allowed' | 'denied' | 'bad-request'): void;
+}
+
+type Json = Record<string, unknown>;
+
+export interface AdmissionAnswer {
+  status: number;
+  body: Json;
+}
+
+/** The answer to one request body (pure apart from the two reads in deps). */
+export async function review(bodyText: string, deps: WebhookDeps): Promise<AdmissionAnswer> {
+  let reviewIn: Json;
+  try {
+    reviewIn = JSON.parse(bodyText) as Json;
+  } catch {
+    return { status: 400, body: { message: 'the body is not JSON' } };
+  }
+  const request = reviewIn?.['request'] as Json | undefined;
+  if (!request || typeof request !== 'object' || typeof request['uid'] !== 'string') return { status: 400, body: { message: 'the body is not an AdmissionReview with a request' } };
+  const apiVersion = typeof reviewIn['apiVersion'] === 'string' ? reviewIn['apiVersion'] : 'admission.k8s.io/v1';
+  const respond = (response: Json): AdmissionAnswer => ({ status: 200, body: { apiVersion, kind: 'AdmissionReview', response: { uid: request['uid'], ...response } } });
+  const pod = request['object'] as PodLike | null;
+  if (!pod || typeof pod !== 'object') return respond({ allowed: true });
+  const namespace = pod.metadata?.namespace || (typeof request['namespace'] === 'string' ? request['namespace'] : '') || 'default';
+  const kind = webhookPodKind(pod);
+  if (kind.kind === 'skip') return respond({ allowed: true, status: { message: kind.reason } });
+  let groups: string[];
+  try {
+    const policies = await deps.policies(namespace);
+    const sa = pod.spec?.serviceAccountName || 'default';
+    const needsSa = policies.some((p) => p.spec?.serviceAccountSelector);
+    groups = matchingGroups(policies, { namespace, labels: pod.metadata?.labels ?? {} }, needsSa ? await deps.serviceAccountLabels(namespace, sa) : {});
+  } catch (err) {
+    const message = `Failed to get Matching SGP for Pods, rejecting event, error ${err instanceof Error ? err.message : String(err)}`;
+    deps.log('warn', `webhook: pod ${namespace}/${pod.metadata?.name || '(generated name)'}: ${message}`);
+    return respond({ allowed: false, status: { code: 403, message } });
+  }
+  if (groups.length === 0) return respond({ allowed: true, status: { message: "Pod didn't match any SGP" } });
+  const patch = podEniPatch(pod);
+  deps.log('info', `webhook: pod ${namespace}/${pod.metadata?.name || '(generated name)'} matches groups ${groups.join(', ')}: ${POD_ENI}: 1 on its first container`);
+  return respond({ allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') });
+}
+
+export interface WebhookServer {
+  /** https://host:port of the listener. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function readBody(req: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        resolve(undefined);
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, deps: WebhookDeps): Promise<void> {
+  const send = (status: number, body: Json) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+  const path = (req.url ?? '').split('?')[0];
+  if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+  if (path !== WEBHOOK_PATH) return send(404, { message: `no webhook at ${path}` });
+  if (req.method !== 'POST') return send(405, { message: 'POST an AdmissionReview' });
+  const body = await readBody(req);
+  if (body === undefined) {
+    deps.counted?.('bad-request');
+    return send(413, { message: `body over ${MAX_BODY} bytes` });
+  }
+  const answer = await review(body, deps);
+  const response = answer.body['response'] as Json | undefined;
+  deps.counted?.(answer.status !== 200 ? 'bad-request' : response?.['allowed'] === false ? 'denied' : response?.['patch'] ? 'mutated' : 'allowed');
+  send(answer.status, answer.body);
+}
+
+export function startWebhookServer(listen: { host: string; port: number }, tls: WebhookTls, deps: WebhookDeps): Promise<WebhookServer> {
+  const server: Server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+    handle(req, res, deps).catch((err: unknown) => {
+      // never out of the handler: log, and answer 500 if nothing went out yet
+      deps.log('error', `webhook: ${err instanceof Error ? err.message : String(err)}`);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'internal error' }));
+    });
+  });
+  server.requestTimeout = 15_000;
+  server.headersTimeout = 5_000;
+  server.on('tlsClientError', () => undefined);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => {
+      server.off('error', reject);
+      const { port } = server.address() as AddressInfo;
+      const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+      resolve({
+        url: `https://${host}:${port}`,
+        port,
+        close: () => new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+      });
+    });
+  });
+}
