@@ -11,6 +11,7 @@ import { registerK8s } from './k8s.js';
 import { registerLab } from './lab.js';
 import { registerMaxPods } from './max-pods.js';
 import { registerPool } from './pool.js';
+import { registerSgpController } from './sgp-controller.js';
 
 /** Builds the command tree; each command group lives in its own file and only wires options to a module. */
 export function buildProgram(): Command {
@@ -31,7 +32,7 @@ export function buildProgram(): Command {
  * help: each action loads its module with `await import()`, so one command never pays for another's (the AWS SDK,
  * zod, the emulator, the lab) and `podnet --version` loads none of them.
  */
-const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig, registerEc2, registerCni, registerInit, registerPool, registerIpamd, registerLab, registerDemo, registerExplain, registerK8s];
+const commandGroups: ReadonlyArray<(program: Command) => void> = [registerMaxPods, registerConfig, registerEc2, registerCni, registerInit, registerPool, registerIpamd, registerLab, registerDemo, registerExplain, registerK8s, registerSgpController];
 
 export async function main(argv: readonly string[]): Promise<void> {
   // On Node 20 the AWS SDK prints a 9-line NodeVersionSupportWarning (its releases after January 2027 need Node 22)

@@ -52,8 +52,10 @@ test('every document in deploy/ is valid against the Kubernetes schemas', () => 
   for (const { file, index, doc } of documents) assert.doesNotThrow(() => validate(doc), `${file} document ${index + 1} (${doc.kind} ${doc.metadata?.name})`);
   assert.deepEqual(
     documents.map((d) => `${d.doc.kind}/${d.doc.metadata.name}`).sort(),
-    ['ClusterRole/aws-node', 'ClusterRoleBinding/aws-node', 'CustomResourceDefinition/cninodes.vpcresources.k8s.aws',
-      'CustomResourceDefinition/eniconfigs.crd.k8s.amazonaws.com', 'DaemonSet/aws-node', 'ServiceAccount/aws-node'],
+    ['ClusterRole/aws-node', 'ClusterRole/podnet-sgp-controller', 'ClusterRoleBinding/aws-node', 'ClusterRoleBinding/podnet-sgp-controller',
+      'CustomResourceDefinition/cninodes.vpcresources.k8s.aws', 'CustomResourceDefinition/eniconfigs.crd.k8s.amazonaws.com',
+      'CustomResourceDefinition/securitygrouppolicies.vpcresources.k8s.aws', 'DaemonSet/aws-node', 'ServiceAccount/aws-node',
+      'ServiceAccount/podnet-sgp-controller'],
   );
 });
 
