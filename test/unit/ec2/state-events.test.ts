@@ -35,6 +35,7 @@ test('assign, unassign, attach, detach and delete each publish the ENI mapping a
       privateIps: [eni.PrivateIpAddress], ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps: {},
       // no groups given: the VPC's default group
       groupIds: [eni.Groups![0]!.GroupId],
+      description: '', requesterManaged: false,
     },
   });
   assert.match(eni.MacAddress!, /^02(:[0-9a-f]{2}){5}$/);
