@@ -66,7 +66,7 @@ export function registerMaxPods(program: Command): void {
         return;
       }
       if (flags.all && instanceType !== undefined) throw usageError(`give an instance type or --all, not both (got '${instanceType}' and --all)`, `run 'podnet max-pods ${instanceType}' or 'podnet max-pods --all'`);
-      let compute: (type: string) => { maxPods: number; formula: string; notes: readonly string[] };
+      let compute: (type: string) => { maxPods: number; formula: string; notes: readonly string[]; podEni?: number | null };
       if (flags.os === 'windows') {
         const conflict = linuxOnly.find(([, set]) => set(flags));
         if (conflict) {
@@ -86,7 +86,11 @@ export function registerMaxPods(program: Command): void {
         compute = (type) => maxPods(type, opts);
       }
       if (flags.all) {
-        const rows = allInstanceTypes().map((t) => ({ instanceType: t, maxPods: compute(t).maxPods }));
+        const rows = allInstanceTypes().map((t) => {
+          const b = compute(t);
+          // with --security-groups-for-pods the JSON rows carry branch capacity beside IP capacity; the text keeps eni-max-pods.txt's shape
+          return { instanceType: t, maxPods: b.maxPods, ...(b.podEni !== undefined && { podEni: b.podEni }) };
+        });
         if (flags.json) printJson(rows);
         else process.stdout.write(rows.map((r) => `${r.instanceType} ${r.maxPods}\n`).join(''));
         return;
@@ -98,6 +102,7 @@ export function registerMaxPods(program: Command): void {
         return;
       }
       process.stdout.write(`${instanceType}: ${breakdown.maxPods} max pods = ${breakdown.formula}\n`);
+      if (breakdown.podEni !== undefined) process.stdout.write(`${instanceType}: pod-eni ${breakdown.podEni ?? 'unknown'} (branch ENIs for pods with their own security groups, beside the ${breakdown.maxPods} above)\n`);
       for (const note of breakdown.notes) process.stderr.write(`note: ${note}\n`);
     });
 }

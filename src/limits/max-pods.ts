@@ -60,6 +60,13 @@ export interface MaxPodsBreakdown {
   readonly vcpus: number | null;
   /** With security groups for pods: the trunk facts and whether an ENI slot is held for the trunk. */
   readonly trunk: (TrunkLimits & { readonly slotHeld: boolean }) | null;
+  /**
+   * With security groups for pods: branch capacity beside IP capacity — the `vpc.amazonaws.com/pod-eni` extended
+   * resource the controller advertises (the type's branch limit; 0 when it cannot trunk; null for a type the
+   * controller's table does not list). Pods with their own groups count against it, not against maxPods' addresses.
+   * Absent without --security-groups-for-pods.
+   */
+  readonly podEni?: number | null;
   /** The arithmetic in words, e.g. `3 ENIs × (4 − 1) IPs + 2`. */
   readonly formula: string;
   /** Why the ENI count differs from the card's limit, and fallbacks (e.g. PD on a Xen instance). */
@@ -168,6 +175,7 @@ export function maxPods(instanceType: string, opts: MaxPodsOptions = {}): MaxPod
     cap,
     vcpus,
     trunk,
+    ...(trunk && { podEni: trunk.branchInterfaces }),
     formula,
     notes,
   };
