@@ -7,7 +7,7 @@
  * says where its addresses came from: `simulated`.
  */
 import { loadConfig } from '../config/index.js';
-import { applyTopology, describeFacts, eksClusters, inProcessEc2Client, inProcessCloud, openEc2State, type Ec2State, type EniMapping } from '../ec2/index.js';
+import { applyTopology, describeFacts, eksClusters, inProcessEc2Client, inProcessEksClient, inProcessCloud, openEc2State, type Ec2State, type EniMapping } from '../ec2/index.js';
 import { clusterEndpoints, nodeSettingsOf, type AttachedEni, type Endpoint, type NodeView, type World } from '../explain/index.js';
 import { Datastore, FakeClock, PoolExecutor, PoolManager, poolConfigFrom, poolLimitsFrom, type Cloud } from '../ipam/index.js';
 import { selectEniConfig } from '../ipamd/index.js';
@@ -48,13 +48,16 @@ export async function scenarioWorld(scenario: Scenario): Promise<World> {
   const state = openEc2State({ region, now: () => clock.now() });
   try {
     const client = await inProcessEc2Client(state, region);
+    // the scenario's cluster through the in-process EKS API (no delays: its updates are done when asked)
+    const eks = scenario.cluster ? await inProcessEksClient(state, region) : undefined;
     let facts: Awaited<ReturnType<typeof describeFacts>>;
     let instanceIds: Record<string, string>;
     try {
-      instanceIds = (await applyTopology(scenario, client)).ids.instances;
+      instanceIds = (await applyTopology(scenario, client, eks ? { eks } : {})).ids.instances;
       facts = await describeFacts(client);
     } finally {
       client.destroy();
+      eks?.destroy();
     }
     const cloud = inProcessCloud(state);
     const subnetIds = Object.fromEntries(facts.subnets.map((s) => [s.name, s.id]));
