@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { FaultConfig, TopologyApplyResult } from '../ec2/index.js';
-import { PodnetError, checkCreatablePath, readUserFile, usageError, type TcpListenAddress } from '../lib/index.js';
+import { PodnetError, checkCreatablePath, formatListenAddress, readUserFile, usageError, type TcpListenAddress } from '../lib/index.js';
+import { isAddressText } from '../net/index.js';
 import { formatTable } from './output.js';
 import { stopSignal } from './signals.js';
 import { isLoopbackHost, tcpListenAddress } from './parse.js';
@@ -10,6 +11,13 @@ const DEFAULT_IMDS_LISTEN = '127.0.0.1:7312';
 
 /** The emulator's endpoints are HTTP over TCP. */
 const listenAddress = tcpListenAddress(DEFAULT_EC2_LISTEN);
+
+/** The VPC DNS's address is an IP address: its VPC is the one whose CIDR holds it. */
+function dnsListenAddress(value: string): TcpListenAddress {
+  const at = tcpListenAddress('10.0.0.2:53')(value);
+  if (!isAddressText(at.host)) throw new InvalidArgumentError(`expected an IP address and a port (e.g. 10.0.0.2:53, the VPC base + 2), got '${value}'`);
+  return at;
+}
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -48,12 +56,14 @@ interface ServeOptions {
   imdsV1?: boolean;
   allowNonLoopback?: boolean;
   json?: boolean;
+  /** --dns-listen, repeatable: the VPC DNS (AmazonProvidedDNS) */
+  dnsListen: TcpListenAddress[];
   /** --eks-certificate-authority: the PEM DescribeCluster gives as certificateAuthority.data */
   eksCertificateAuthority?: string;
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
-  for (const [flag, address] of [['--listen', opts.listen], ['--imds-listen', opts.imdsListen]] as const) {
+  for (const [flag, address] of [['--listen', opts.listen], ['--imds-listen', opts.imdsListen], ...opts.dnsListen.map((a) => ['--dns-listen', a] as const)] as const) {
     if (!isLoopbackHost(address.host) && !opts.allowNonLoopback) {
       throw usageError(`${flag} ${address.host} is not a loopback address`, 'the emulator listens on loopback by default; add --allow-non-loopback to bind elsewhere (e.g. inside a lab namespace)');
     }
@@ -114,6 +124,16 @@ async function serve(opts: ServeOptions): Promise<void> {
     await server.close();
     throw err;
   }
+  // the resolver reads the state at each query, so VPCs the topology (or a client) creates later are answered for
+  const { startVpcDns, ec2DnsSource } = await import('../ec2/index.js');
+  const dns =
+    opts.dnsListen.length === 0
+      ? undefined
+      : await startVpcDns({ listen: opts.dnsListen, source: ec2DnsSource(server.state, { serviceAddress: opts.listen.host }) }).catch(async (err: unknown) => {
+          await server.close();
+          throw err;
+        });
+  const dnsListeners = (dns?.listeners ?? []).map((l) => formatListenAddress(l));
 
   const stopped = stopSignal();
 
@@ -132,12 +152,12 @@ async function serve(opts: ServeOptions): Promise<void> {
   const instances = Object.entries(applied?.ids.instances ?? {}).map(([name, id]) => ({ name, id, imdsEndpoint: `${server.imdsUrl}/${id}` }));
   if (opts.json) {
     process.stdout.write(
-      JSON.stringify({ ec2Url: server.ec2Url, imdsUrl: server.imdsUrl, region, db: opts.db ?? ':memory:', throttle: opts.throttle, env, instances, topology: applied?.changes ?? [] }) + '\n',
+      JSON.stringify({ ec2Url: server.ec2Url, imdsUrl: server.imdsUrl, dns: dnsListeners, region, db: opts.db ?? ':memory:', throttle: opts.throttle, env, instances, topology: applied?.changes ?? [] }) + '\n',
     );
   } else {
     const throttle = opts.throttle ? `on (AWS defaults × ${opts.throttleScale ?? 1})` : 'off';
     let out = `podnet ec2 emulator (region ${region}, db ${opts.db ?? ':memory:'}, throttling ${throttle}, IMDSv1 ${opts.imdsV1 ? 'allowed' : 'refused'})\n`;
-    out += formatTable(['endpoint', 'url'], [['EC2', server.ec2Url], ['EKS', server.ec2Url], ['IMDS', server.imdsUrl], ['events', `${server.ec2Url}/_podnet/events`]]);
+    out += formatTable(['endpoint', 'url'], [['EC2', server.ec2Url], ['EKS', server.ec2Url], ['IMDS', server.imdsUrl], ['events', `${server.ec2Url}/_podnet/events`], ...dnsListeners.map((l) => ['VPC DNS', `${l} (UDP, TCP)`])]);
     if (applied) {
       const counts = (['created', 'updated', 'unchanged'] as const).map((c) => `${applied!.changes.filter((x) => x.change === c).length} ${c}`);
       out += `\ntopology ${opts.topology}: ${counts.join(', ')}\n`;
@@ -153,6 +173,7 @@ async function serve(opts: ServeOptions): Promise<void> {
   }
 
   await stopped;
+  await dns?.close();
   await server.close();
   if (!opts.json) process.stdout.write('podnet ec2 emulator stopped\n');
 }
@@ -172,6 +193,11 @@ export function registerEc2(program: Command): void {
     .option('--throttle-scale <n>', 'multiply every token bucket size and refill rate by n', positiveNumber)
     .option('--faults <json|file>', 'fault injection: {"seed":N,"actions":{"<Action>|*":{"latencyMs":N,"errorRate":0..1,"errorCode":"..."}}}')
     .option('--imds-v1', 'also answer IMDS GETs without a session token (IMDSv1)')
+    .addOption(
+      new Option('--dns-listen <host:port>', 'also serve the VPC DNS (AmazonProvidedDNS) here, over UDP and TCP, for the VPC whose CIDR holds the address (repeatable; e.g. 10.0.0.2:53)')
+        .argParser((value: string, previous: TcpListenAddress[]) => [...previous, dnsListenAddress(value)])
+        .default([], 'none'),
+    )
     .option('--eks-certificate-authority <file.pem>', "the certificate authority EKS's DescribeCluster gives (certificateAuthority.data), read at each call (default: one the emulator makes per cluster)")
     .option('--allow-non-loopback', 'allow listening on addresses other than loopback')
     .option('--json', 'print the endpoints as one JSON line')

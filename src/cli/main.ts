@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { PodnetError } from '../lib/index.js';
+import { PodnetError, useResolvConf } from '../lib/index.js';
 import { registerCni } from './cni.js';
 import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
@@ -47,6 +47,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.exitCode = reportError(err, { json });
   });
   try {
+    // before anything connects: every hostname this process looks up then goes to that file's nameservers (the lab's
+    // VPC DNS for its kubelets and containers), never to the host's resolver
+    if (process.env.PODNET_RESOLV_CONF) useResolvConf(process.env.PODNET_RESOLV_CONF);
     await buildProgram().parseAsync([...argv]);
   } catch (err) {
     process.exitCode = reportError(err, { json });

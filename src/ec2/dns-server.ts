@@ -28,7 +28,8 @@ export interface VpcDnsSource {
   clusters(): readonly EksCluster[];
   /**
    * The emulator's API address, which `ec2.<region>.amazonaws.com` and `eks.<region>.amazonaws.com` resolve to.
-   * Undefined or a wildcard (0.0.0.0): the address the query arrived on (the emulator listens there too).
+   * Undefined, a wildcard (0.0.0.0) or not an IPv4 address: the address the query arrived on (the emulator listens
+   * there too); when that is IPv6 as well, the names are unknown.
    */
   serviceAddress?: string;
 }
@@ -100,8 +101,8 @@ export function replyTo(message: Buffer, listener: DnsListen, source: VpcDnsSour
   try {
     const vpcs = source.vpcs();
     const queryVpcId = listener.vpcId ?? vpcOfAddress(vpcs, listener.host);
-    const serviceAddress = source.serviceAddress !== undefined && !isWildcard(source.serviceAddress) ? source.serviceAddress : listener.host;
-    const view: VpcDnsView = { region: source.region, vpcs, clusters: source.clusters(), serviceAddress: isIPv4(serviceAddress) && !isWildcard(serviceAddress) ? serviceAddress : null };
+    const serviceAddress = [source.serviceAddress, listener.host].find((a) => a !== undefined && isIPv4(a) && !isWildcard(a)) ?? null;
+    const view: VpcDnsView = { region: source.region, vpcs, clusters: source.clusters(), serviceAddress };
     const answer = answerQuestion(view, queryVpcId, { name: question.name, type: question.type });
     return reply(answer.rcode, answer.answers.map((r) => ({ name: r.name, type: r.type, ttl: r.ttl, class: 'IN', data: r.data })));
   } catch (err) {

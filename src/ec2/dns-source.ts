@@ -4,10 +4,11 @@
  */
 import type { EksCluster } from '../vpc/index.js';
 import type { VpcDnsSource } from './dns-server.js';
+import { eksClusters } from './eks-state.js';
 import type { Ec2State } from './state.js';
 
 export interface Ec2DnsSourceOptions {
-  /** the emulator's EKS clusters; default none */
+  /** the EKS clusters; default: the emulator's own (settled to now at each query, as `GET /_podnet/eks` gives them) */
   clusters?: () => readonly EksCluster[];
   /** see VpcDnsSource.serviceAddress */
   serviceAddress?: string;
@@ -17,7 +18,7 @@ export function ec2DnsSource(state: Ec2State, options: Ec2DnsSourceOptions = {})
   return {
     region: state.region,
     vpcs: () => state.all<{ id: string }>('SELECT id FROM vpcs ORDER BY seq').map((v) => ({ vpcId: v.id, cidrs: state.vpcIpv4Cidrs(v.id) })),
-    clusters: options.clusters ?? (() => []),
+    clusters: options.clusters ?? (() => eksClusters(state)),
     serviceAddress: options.serviceAddress,
   };
 }

@@ -45,6 +45,8 @@ export { type ImdsOptions } from './imds.js';
 export type { TopologyApplyResult, TopologyChange } from './topology-apply.js';
 export type { Ec2Facts } from './describe-vpc.js';
 export type { AwsExplainOptions } from './explain-reader.js';
+export { startVpcDns, type DnsListen, type VpcDnsOptions, type VpcDnsServer, type VpcDnsSource } from './dns-server.js';
+export { ec2DnsSource, type Ec2DnsSourceOptions } from './dns-source.js';
 export { eksClusters } from './eks-state.js';
 export { answerEks, readEksClusters, type EksWireRequest, type EksWireResponse } from './eks-http.js';
 export { DEFAULT_EKS_VERSION, DEFAULT_EKS_DELAY_MS, type EksOptions } from './eks-actions.js';

@@ -20,3 +20,4 @@ export {
   type SafeServerOptions,
   type ErrorBody,
 } from './http.js';
+export { useResolvConf, parseResolvConf, searchCandidates, restoreHostLookup, type ResolvConf } from './resolv-conf.js';
