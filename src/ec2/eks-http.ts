@@ -48,9 +48,12 @@ const routes: Route[] = [
   ['DELETE', '/clusters/{name}/fargate-profiles/{profile}', 'DeleteFargateProfile'],
 ].map(([method, path, action]) => ({ method: method!, pattern: path!.split('/').slice(1), action: action as EksActionName }));
 
-/** Whether a path belongs to the EKS API (everything under /clusters). */
+/**
+ * Whether a path belongs to the EKS API: everything under /clusters, and EKS's /tags/<arn> and /cluster-versions,
+ * which are not implemented but must get EKS's error shape rather than EC2's XML.
+ */
 export function isEksPath(path: string): boolean {
-  return path === '/clusters' || path.startsWith('/clusters/');
+  return path === '/clusters' || path.startsWith('/clusters/') || path.startsWith('/tags/') || path === '/cluster-versions';
 }
 
 function route(method: string, path: string): { action: EksActionName; params: Record<string, string> } {

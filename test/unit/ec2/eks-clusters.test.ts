@@ -217,6 +217,8 @@ test('a request the emulator does not implement gets an EKS error, not a crash; 
   assert.equal(res.status, 400);
   assert.equal(res.headers.get('x-amzn-errortype'), 'InvalidRequestException');
   assert.match(((await res.json()) as { message: string }).message, /does not implement GET \/clusters\/lab\/node-groups/);
+  const tags = await fetch(`${emu.server.ec2Url}/tags/${encodeURIComponent('arn:aws:eks:us-west-2:111122223333:cluster/lab')}`);
+  assert.equal(tags.headers.get('x-amzn-errortype'), 'InvalidRequestException');
   const bad = await fetch(`${emu.server.ec2Url}/clusters`, { method: 'POST', body: '{not json' });
   assert.equal(bad.status, 400);
   assert.equal(bad.headers.get('x-amzn-errortype'), 'InvalidRequestException');
