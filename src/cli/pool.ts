@@ -66,11 +66,14 @@ export function registerPool(program: Command): void {
         ...(flags.nodes !== undefined ? { nodes: flags.nodes } : {}),
         ...(windowsSettings(flags) ? { windows: windowsSettings(flags) } : {}),
       });
+      // ENABLE_POD_ENI: branch capacity (vpc.amazonaws.com/pod-eni, the controller's branch limit) beside the pool's IPs
+      const podEni = setup.config.podEni ? (await import('../limits/index.js')).trunkLimits(instanceType).branchInterfaces : undefined;
       if (flags.json) {
-        printJson(result);
+        printJson(podEni !== undefined ? { ...result, podEni } : result);
         return;
       }
       process.stdout.write(formatSimulation(instanceType, result, setup));
+      if (podEni !== undefined) process.stdout.write(`pod-eni: ${podEni ?? 'unknown'} branch ENIs for pods with their own security groups, beside the ${result.totalIps} pod IPs (not simulated: the controller's, one per pod)\n`);
       for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
       for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
     });

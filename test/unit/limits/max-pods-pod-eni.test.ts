@@ -26,3 +26,12 @@ test('max-pods --all --security-groups-for-pods --json gives each row its pod-en
   const text = podnet(['max-pods', '--all', '--security-groups-for-pods']).stdout;
   assert.match(text, /^m5\.large 20$/m);
 });
+
+test('pool simulate with ENABLE_POD_ENI=true reports pod-eni beside the pool\'s pod IPs (text and --json)', () => {
+  const r = podnet(['pool', 'simulate', 'm5.large', '--pods', '5', '--env', 'ENABLE_POD_ENI=true']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^pod-eni: 9 branch ENIs for pods with their own security groups, beside the \d+ pod IPs/m);
+  const j = JSON.parse(podnet(['pool', 'simulate', 'm5.large', '--pods', '5', '--env', 'ENABLE_POD_ENI=true', '--json']).stdout) as { podEni: number };
+  assert.equal(j.podEni, 9);
+  assert.doesNotMatch(podnet(['pool', 'simulate', 'm5.large', '--pods', '5']).stdout, /pod-eni/);
+});
