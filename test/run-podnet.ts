@@ -11,7 +11,7 @@ export const root = fileURLToPath(new URL('../', import.meta.url));
  */
 export const podnetArgv: readonly string[] =
   process.env.PODNET_COMPILED_CLI === '1'
-    ? [fileURLToPath(new URL('../bin/podnet.js', import.meta.url))]
+    ? ['--', fileURLToPath(new URL('../bin/podnet.js', import.meta.url))] // `--`: as bin/podnet.js's own shebang, so node does not take `--env-file` for itself (nodejs/node#54232)
     : ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'podnet', ...process.argv.slice(1)]))", '--'];
 
 export interface PodnetRun {
