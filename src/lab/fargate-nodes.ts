@@ -16,6 +16,7 @@ import type { EksCluster } from '../vpc/index.js';
 import { ipBatch } from './apply.js';
 import type { FargateHook } from './control-plane.js';
 import { ec2Client } from './controller.js';
+import { ec2SearchDomain, nodeResolvConf } from './eks-endpoint-lab.js';
 import { fargateEniDescription, fargateNodeName, type FargateAction, type FargateRecord } from './fargate.js';
 import { isLabProcess, podnetArgv, startProcess, type LabRecord, type LabState } from './state.js';
 
@@ -96,7 +97,18 @@ export function labFargate(state: LabState, lab: LabRecord, kc: KubeConfig, log:
         if (Date.now() > deadline) throw new PodnetError('LAB_FAILED', `the fabric did not wire ${record.eniId} into ${record.ns} within ${WIRE_TIMEOUT_MS / 1000} s`, 'see the controller log');
         await sleep(200);
       }
-      startProcess(state, { name: fargateKubeletName(record.id), ns: record.ns, keepHostSys: true, argv: [...podnetArgv(), 'lab', 'kubelet', '--state-dir', state.dir, '--fargate', record.eniId!] });
+      // names (the cluster endpoint's) resolve through the VPC's resolver, never the host's: as a node's kubelet
+      const vpcName = state.readFabric()?.facts.vpcs.find((v) => v.id === eni.VpcId)?.name;
+      const dnsAddress = lab.plan.vpcs.find((v) => v.name === vpcName)?.dnsAddress;
+      const resolvConf = state.path('fargate', `${record.id}.resolv.conf`);
+      if (dnsAddress) writeFileSync(resolvConf, nodeResolvConf({ nameserver: dnsAddress, search: [ec2SearchDomain(lab.region)] }));
+      startProcess(state, {
+        name: fargateKubeletName(record.id),
+        ns: record.ns,
+        keepHostSys: true,
+        argv: [...podnetArgv(), 'lab', 'kubelet', '--state-dir', state.dir, '--fargate', record.eniId!],
+        ...(dnsAddress && { env: { PODNET_RESOLV_CONF: resolvConf } }),
+      });
       log(`${what}: ${record.eniId} ${record.ip} in ${record.subnetId}, kubelet started (node ${record.nodeName})`);
     } catch (err) {
       log(`${what}: ${(err as Error).message} (tearing down; tried again in ${RETRY_MS / 1000} s)`);
@@ -141,6 +153,7 @@ export function labFargate(state: LabState, lab: LabRecord, kc: KubeConfig, log:
     const key = record.pod.namespace === 'default' ? record.pod.name : `${record.pod.namespace}-${record.pod.name}`;
     const podRecord = state.pod(key);
     if (podRecord && podRecord.ns === record.ns) rmSync(state.path('pods', `${key}.json`), { force: true });
+    rmSync(state.path('fargate', `${record.id}.resolv.conf`), { force: true });
     rmSync(state.path('fargate', `${record.id}.json`), { force: true });
     log(`fargate node ${record.id} (${record.nodeName ?? 'no node yet'}) removed: ${why}`);
   }
