@@ -19,6 +19,12 @@ function dnsListenAddress(value: string): TcpListenAddress {
   return at;
 }
 
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected milliseconds, an integer ≥ 0, got '${value}'`);
+  return n;
+}
+
 function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a number > 0, got '${value}'`);
@@ -60,6 +66,8 @@ interface ServeOptions {
   dnsListen: TcpListenAddress[];
   /** --eks-certificate-authority: the PEM DescribeCluster gives as certificateAuthority.data */
   eksCertificateAuthority?: string;
+  /** --eks-delay: how long EKS's asynchronous work takes here (ms) */
+  eksDelay?: number;
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
@@ -98,7 +106,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     throttle: opts.throttle ? { scale: opts.throttleScale } : false,
     faults,
     imds: { v1Allowed: opts.imdsV1 === true },
-    eks: { certificateAuthorityFile: opts.eksCertificateAuthority },
+    eks: { certificateAuthorityFile: opts.eksCertificateAuthority, delayMs: opts.eksDelay },
   }).catch((err: unknown) => {
     // SQLite refusing the file (not a database, no permission) is about the file the user named, not a bug
     if (!String((err as { code?: unknown }).code).startsWith('SQLITE_')) throw err;
@@ -199,6 +207,7 @@ export function registerEc2(program: Command): void {
         .default([], 'none'),
     )
     .option('--eks-certificate-authority <file.pem>', "the certificate authority EKS's DescribeCluster gives (certificateAuthority.data), read at each call (default: one the emulator makes per cluster)")
+    .option('--eks-delay <ms>', 'how long a cluster stays CREATING, an update InProgress, a Fargate profile CREATING or DELETING (default: 1500; 0: at once)', nonNegativeInt)
     .option('--allow-non-loopback', 'allow listening on addresses other than loopback')
     .option('--json', 'print the endpoints as one JSON line')
     .action(async (opts: ServeOptions) => serve(opts));
