@@ -86,6 +86,8 @@ export interface PodnetConfig {
   /** ENIConfigs and the node's labels/annotations (YAML) standing in for the Kubernetes API; '' for none. */
   eniConfigFile: string;
   labStateDir: string;
+  /** read by podnet's main (src/lib useResolvConf), not by ipamd: known here so it is no typo */
+  resolvConf: string;
   /** `linux` wires pods and host rules (root); `none` only manages addresses. */
   dataplane: DataplaneMode;
   /**

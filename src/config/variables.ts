@@ -635,6 +635,10 @@ export const variables: readonly VariableDef[] = [
     name: 'PODNET_LAB_STATE_DIR', field: 'labStateDir', default: '', podnetOnly: true, readBy: ['podnet'],
     description: 'Set by `podnet lab` on every process it starts (its state directory), so `lab down` finds them; not a setting.',
   }),
+  stringVar({
+    name: 'PODNET_RESOLV_CONF', field: 'resolvConf', default: '', podnetOnly: true, readBy: ['podnet'],
+    description: 'A resolv.conf whose nameservers answer every hostname lookup of a podnet process, never the host\'s resolver (the lab: the VPC DNS).',
+  }),
   enumVar<DataplaneMode>({
     name: 'PODNET_DATAPLANE', field: 'dataplane', values: ['linux', 'none'], default: 'linux', fallback: 'linux',
     fallbackWhy: 'podnet ipamd refuses to start', podnetOnly: true, readBy: ['podnet'],

@@ -71,9 +71,10 @@ test('the PODNET_* settings have their documented defaults and are marked podnet
   assert.equal(config.eniConfigFile, '');
   assert.equal(config.dataplane, 'linux');
   assert.equal(config.labStateDir, '');
+  assert.equal(config.resolvConf, '');
   assert.equal(config.branchVlanLink, 'create');
   const podnetOnly = settings.filter((s) => s.podnetOnly).map((s) => s.name);
-  assert.ok(podnetOnly.length === 16 && podnetOnly.every((n) => n.startsWith('PODNET_')), podnetOnly.join(','));
+  assert.ok(podnetOnly.length === 17 && podnetOnly.every((n) => n.startsWith('PODNET_')), podnetOnly.join(','));
 });
 
 test('every variable has a unique name and field, and every config field comes from exactly one variable', () => {
