@@ -34,6 +34,11 @@ export interface HostNetworkInput {
   pre18Routing: boolean;
   /** AWS_EXTERNAL_SERVICE_CIDRS: `to <cidr> lookup main` at priority 1535. */
   externalServiceCidrs: readonly string[];
+  /**
+   * ENABLE_POD_ENI with POD_SECURITY_GROUP_ENFORCING_MODE=strict: the local table's rule moves from priority 0 to 20,
+   * so the branch pods' prio-10 `iif` rules come first (upstream SetupHostNetwork, spec §3.1, §3.9).
+   */
+  podSgStrict?: boolean;
 }
 
 /** The host's desired state: iptables rules and chains, the nftables connmark table (or none), and ip rules. */
@@ -45,7 +50,10 @@ export interface HostNetwork {
 
 export const defaultMark = 0x80;
 /** Host-level rule priorities podnet owns (§3.1): fwmark, the pre-1.8.0 `not to VPC`, external service CIDRs. */
-export const hostRulePriorities = [1024, 1025, 1535] as const;
+export const hostRulePriorities = [20, 1024, 1025, 1535] as const;
+
+/** The kernel's local table (RT_TABLE_LOCAL). */
+const LOCAL_TABLE = 255;
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
@@ -147,6 +155,7 @@ export function renderHostRules(input: HostNetworkInput): HostNetwork {
     if (input.nodePortSupport) rules.push(mangle(`-i ${input.primaryInterface} -m comment --comment "AWS, primary ENI" -m addrtype --dst-type LOCAL --limit-iface-in -j CONNMARK --set-xmark ${m}/${m}`));
     if (input.nodePortSupport || !input.externalSnat) rules.push(mangle(`-i ${input.vethPrefix}+ -m comment --comment "AWS, primary ENI" -j CONNMARK --restore-mark --nfmask ${m} --ctmask ${m}`));
     if (input.nodePortSupport) rules.push(mangle(`-i vlan+ -m comment --comment "AWS, primary ENI" -j CONNMARK --restore-mark --nfmask ${m} --ctmask ${m}`));
+    if (input.podSgStrict) ipRules.push({ family: 4, priority: 20, table: LOCAL_TABLE });
     const primaryVpc = input.vpcCidrs[0];
     if (input.pre18Routing && !input.externalSnat && primaryVpc) ipRules.push({ family: 4, priority: 1025, not: true, to: formatCidr(parseCidr(primaryVpc)), table: MAIN_TABLE });
   }
@@ -211,7 +220,12 @@ export async function applyHostNetwork(input: HostNetworkInput, netns?: Netns): 
   for (const family of families) {
     const want = desired.ipRules.filter((r) => r.family === family);
     const [json] = await readIpJson(netns, ['rule show'], family);
-    const lines = planHostRules(parseRules(json, family), want);
+    const current = parseRules(json, family);
+    const lines = planHostRules(current, want);
+    // strict SGP: the kernel's prio-0 local rule goes once the prio-20 one is in (added above it in this batch)
+    if (family === 4 && input.podSgStrict && current.some((r) => r.priority === 0 && r.table === LOCAL_TABLE && !r.from && !r.to && !r.iif && !r.fwmark)) {
+      lines.push({ cmd: ipLine`rule del lookup local prio 0`, absentOk: true });
+    }
     await runIpBatch(netns, lines, family);
     changes.push(...lines.map((l) => `ip -${family} ${l.cmd}`));
   }

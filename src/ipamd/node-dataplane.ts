@@ -141,6 +141,7 @@ export function linuxDataplane(config: PodnetConfig): NodeDataplane {
         ipv6: config.enableIPv6,
         pre18Routing: config.pre18Routing,
         externalServiceCidrs: config.externalServiceCidrs,
+        podSgStrict: config.enablePodEni && config.podSecurityGroupEnforcingMode === 'strict',
       });
     },
     async setupEni(eni) {

@@ -1,7 +1,8 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { run } from '../../src/lib/index.js';
-import { applyBranchEniPod, branchHostVethName, teardownBranchEniPod, type BranchEniPodInput } from '../../src/dataplane/index.js';
+import { applyBranchEniPod, applyHostNetwork, branchHostVethName, teardownBranchEniPod, type BranchEniPodInput } from '../../src/dataplane/index.js';
+import { fullExampleInput } from '../unit/dataplane/fixtures/full-example.js';
 
 // The lab's way (spec §3.9, issue 18 item 4): the fabric hands the node a link already named vlan.eth.<id> carrying
 // the branch ENI's MAC — here a veth whose far end, in the "fabric" namespace, is the branch subnet's gateway
@@ -130,4 +131,24 @@ test('real node (createVlanLink): the VLAN link is made on the trunk with the br
   await teardownBranchEniPod({ vlanId: 13, podIp: '10.0.97.60', hostVeths: [wired.hostVeth], createVlanLink: true }, node);
   assert.doesNotMatch((await run(['ip', '-n', node, '-o', 'link', 'show'])).stdout, /vlan\.eth\.13/);
   assert.doesNotMatch(await nodeRules(), /lookup 113/);
+});
+
+test('strict SGP host rules: the local table\'s rule moves from 0 to 20 (so prio 10 wins); applying again changes nothing', async () => {
+  const host = 'pn-bre-host';
+  await run(['ip', 'netns', 'add', host]);
+  try {
+    await run(['ip', '-n', host, 'link', 'set', 'lo', 'up']);
+    await applyHostNetwork({ ...fullExampleInput, podSgStrict: true }, host);
+    const rules = (await run(['ip', '-n', host, 'rule', 'show'])).stdout;
+    assert.match(rules, /^20:\s+from all lookup local/m);
+    assert.doesNotMatch(rules, /^0:\s+from all lookup local/m);
+    assert.deepEqual(await applyHostNetwork({ ...fullExampleInput, podSgStrict: true }, host), []);
+    // without strict SGP the kernel's prio-0 rule is never touched
+    await run(['ip', 'netns', 'add', `${host}2`]);
+    await applyHostNetwork(fullExampleInput, `${host}2`);
+    assert.match((await run(['ip', '-n', `${host}2`, 'rule', 'show'])).stdout, /^0:\s+from all lookup local/m);
+  } finally {
+    await run(['ip', 'netns', 'del', host]).catch(() => {});
+    await run(['ip', 'netns', 'del', `${host}2`]).catch(() => {});
+  }
 });

@@ -157,3 +157,10 @@ test('names and values are checked against their grammar before any line exists'
   assert.throws(() => renderBranchEniPod({ ...input, mode: 'loose' as never }), { code: 'INVALID_INPUT' });
   assert.throws(() => branchTeardownLines({ vlanId: 5, podIp: '10.0.97.30', hostVeths: ['eni;reboot'], createVlanLink: true }), { code: 'INVALID_INPUT' });
 });
+
+test('strict SGP host rules render `lookup local prio 20` (upstream moves the local rule there); standard and off do not', async () => {
+  const { renderHostRules } = await import('../../../src/dataplane/index.js');
+  const { fullExampleInput } = await import('./fixtures/full-example.js');
+  assert.ok(renderHostRules({ ...fullExampleInput, podSgStrict: true }).ipRules.map(formatRule).includes('lookup 255 prio 20'));
+  assert.ok(!renderHostRules(fullExampleInput).ipRules.some((r) => r.priority === 20));
+});
