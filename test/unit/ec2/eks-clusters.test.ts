@@ -13,6 +13,8 @@ import {
   ResourceNotFoundException,
   type CreateClusterRequest,
 } from '@aws-sdk/client-eks';
+import { readEksClusters } from '../../../src/ec2/index.js';
+import { PodnetError } from '../../../src/lib/index.js';
 import { eksEndpointHostname, type EksCluster } from '../../../src/vpc/index.js';
 import { createLabVpc, eksRejects, startEksEmulator, type EksEmulator, type LabVpc } from './eks-harness.js';
 
@@ -166,6 +168,11 @@ test('GET /_podnet/eks: the clusters as the lab reads them (hostname, ENIs, publ
   assert.deepEqual([lab.endpointPublicAccess, lab.endpointPrivateAccess, lab.publicAccessCidrs], [true, false, ['0.0.0.0/0']]);
   assert.deepEqual(lab.fargateProfiles, []);
   assert.deepEqual(lab.securityGroupIds, []);
+});
+
+test('readEksClusters reads /_podnet/eks; an address that does not serve it is an error naming the URL', async () => {
+  assert.deepEqual(await readEksClusters(emu.server.ec2Url), await podnetEks());
+  await assert.rejects(readEksClusters(emu.server.imdsUrl), (err: unknown) => err instanceof PodnetError && err.message.includes(`${emu.server.imdsUrl}/_podnet/eks answered`));
 });
 
 test('a private-only cluster has no public address', async () => {
