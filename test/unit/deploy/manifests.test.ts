@@ -140,7 +140,7 @@ test("the ClusterRole is bound to the pods' ServiceAccount and grants only what 
   const verbs = (group: string, resource: string) => rules.filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource)).flatMap((r) => r.verbs).sort();
   // what src/ipamd/kube.ts does through the API, and nothing more
   assert.deepEqual(verbs('', 'nodes'), ['list', 'watch']);
-  assert.deepEqual(verbs('', 'pods'), ['patch']);
+  assert.deepEqual(verbs('', 'pods'), ['get', 'patch']);
   assert.deepEqual(verbs('crd.k8s.amazonaws.com', 'eniconfigs'), ['list', 'watch']);
   assert.deepEqual(verbs('vpcresources.k8s.aws', 'cninodes'), ['create', 'get', 'patch']);
   assert.equal(rules.length, 4);
