@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { LabStatus, Proto, RuntimeChoice } from '../lab/index.js';
+import type { EndpointStatus, LabStatus, Proto, RuntimeChoice } from '../lab/index.js';
 import { formatTable, printJson, progress, progressDone } from './output.js';
 import { nonNegativeInt, positiveInt } from './parse.js';
 import { usageError } from '../lib/index.js';
@@ -111,11 +111,15 @@ export function registerLab(program: Command): void {
     .addOption(stateDirOption())
     .option('--json')
     .action(async (opts: { stateDir: string; json?: boolean }) => {
-      const { labStatusWithCluster } = await loadLab();
+      const { labStatusWithCluster, labEndpointStatus, LabState } = await loadLab();
       const status = await labStatusWithCluster({ stateDir: opts.stateDir });
-      if (opts.json) return printJson(status);
+      // the cluster endpoint as the fabric last read it from EKS (null: the scenario has no cluster)
+      const state = new LabState(opts.stateDir);
+      const endpoint = await labEndpointStatus(state, state.readLab()!);
+      if (opts.json) return printJson({ ...status, endpoint });
       process.stdout.write(`lab started ${status.startedAt} from ${status.scenario}; EC2 ${status.ec2}, IMDS ${status.imds}\n`);
       if (status.fabric) process.stdout.write(`fabric: generation ${status.fabric.generation}, events ${status.fabric.eventsConnected ? 'connected' : 'DISCONNECTED'}${status.fabric.error ? `, error: ${status.fabric.error}` : ''}\n`);
+      if (endpoint) process.stdout.write(renderEndpoint(endpoint));
       process.stdout.write(renderStatus(status));
       process.stdout.write('\n' + formatTable(['process', 'pid', 'namespace', 'state'], status.processes.map((p) => [p.name, p.pid, p.namespace, p.running ? 'running' : 'gone'])));
     });
@@ -163,6 +167,30 @@ export function registerLab(program: Command): void {
       await (await loadLab()).runControlPlane({ stateDir: opts.stateDir, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), until });
     });
 
+  const cluster = lab.command('cluster').description("the lab's EKS cluster (the scenario's cluster: section): its endpoint's access, through the emulator's EKS API");
+  const bool = (name: string) => (value: string): boolean => {
+    if (value === 'true') return true;
+    if (value === 'false') return false;
+    throw new InvalidArgumentError(`${name} takes true or false, not '${value}'`);
+  };
+  cluster
+    .command('update')
+    .description('UpdateClusterConfig: the endpoint\'s public and private access and the public allow-list (the fabric applies it within ~2 s; open connections to the endpoint are cut)')
+    .option('--public-access <bool>', 'the public endpoint on (true) or off (false)', bool('--public-access'))
+    .option('--public-access-cidrs <cidr...>', 'who may reach the public endpoint (source addresses as it sees them: a node\'s public IP, a NAT gateway\'s EIP)')
+    .option('--private-access <bool>', 'the private endpoint (the cluster ENIs in the VPC) on (true) or off (false)', bool('--private-access'))
+    .option('--wait', 'wait until EKS says Successful and the fabric has applied it')
+    .addOption(stateDirOption())
+    .option('--json', 'print {updateId, status, endpoint} as JSON')
+    .action(async (opts: { stateDir: string; publicAccess?: boolean; publicAccessCidrs?: string[]; privateAccess?: boolean; wait?: boolean; json?: boolean }) => {
+      const { clusterUpdate } = await loadLab();
+      const result = await clusterUpdate({ stateDir: opts.stateDir, publicAccess: opts.publicAccess, publicAccessCidrs: opts.publicAccessCidrs, privateAccess: opts.privateAccess, wait: opts.wait });
+      if (opts.json) return printJson(result);
+      const e = result.endpoint;
+      process.stdout.write(`update ${result.updateId}: ${result.status}${opts.wait ? ', applied by the fabric' : ''}\n`);
+      if (e) process.stdout.write(renderEndpoint(e));
+    });
+
   lab
     .command('kubeconfig')
     .description("print the path of the lab's kubeconfig for the host: export KUBECONFIG=$(podnet lab kubeconfig)")
@@ -184,6 +212,17 @@ export function registerLab(program: Command): void {
       const { runRelay, parseRelayAddress } = await loadLab();
       await runRelay(parseRelayAddress(opts.listen), parseRelayAddress(opts.connect), (where) => process.stdout.write(`${JSON.stringify({ listening: where })}\n`));
     });
+}
+
+/** The cluster endpoint's lines (lab status, lab cluster update). */
+export function renderEndpoint(e: EndpointStatus): string {
+  const on = (b: boolean) => (b ? 'on' : 'off');
+  return [
+    `cluster ${e.cluster} (${e.status}): endpoint https://${e.hostname}${e.applied ? '' : ' (the fabric has not applied this yet)'}`,
+    `  public access ${on(e.publicAccess)}${e.publicAccess ? ` at ${e.publicAddress ?? '-'} from ${e.publicAccessCidrs.join(', ') || 'nowhere'}` : ''}`,
+    `  private access ${on(e.privateAccess)} at ${e.privateAddresses.join(', ') || '-'}`,
+    '',
+  ].join('\n');
 }
 
 function renderStatus(status: LabStatus): string {

@@ -8,7 +8,7 @@
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { describeFacts, type Ec2Facts, type EniMapping, type MappingEvent } from '../ec2/index.js';
+import { describeFacts, readEksClusters, type Ec2Facts, type EniMapping, type MappingEvent } from '../ec2/index.js';
 import { applyLineDiff, createEniLink, flushOwned, linkNames, listNetns, updateNftTable, ipBatch, setSysctls } from './apply.js';
 import type { EksCluster } from '../vpc/index.js';
 import { endpointConfigKey } from './eks-endpoint.js';
@@ -20,30 +20,6 @@ import { LabState, isLabProcess, type LabRecord } from './state.js';
 export function ec2Client(lab: Pick<LabRecord, 'ec2Url' | 'region'>): EC2Client {
   // Always the lab's own endpoint and dummy credentials: nothing may fall back to AWS's defaults.
   return new EC2Client({ endpoint: lab.ec2Url, region: lab.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 5 });
-}
-
-/** What the emulator says of its EKS clusters (`GET /_podnet/eks`); throws when it does not answer. */
-export function fetchEksClusters(url: string): Promise<EksCluster[]> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${url}/_podnet/eks`, { timeout: 5_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => {
-        if (res.statusCode === 404) return resolve([]); // an emulator without EKS
-        if (res.statusCode !== 200) return reject(new Error(`GET /_podnet/eks: HTTP ${res.statusCode}`));
-        try {
-          resolve((JSON.parse(body) as { clusters: EksCluster[] }).clusters ?? []);
-        } catch (err) {
-          reject(err as Error);
-        }
-      });
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('GET /_podnet/eks: no answer in 5 s')));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 /** Follows the NDJSON event stream; calls `onEvent` per event and returns when the stream ends or fails. */
@@ -83,6 +59,8 @@ export class FabricController {
   private wakeRefresh: (() => void) | undefined;
   /** the EKS clusters as the emulator last described them (`/_podnet/eks`) */
   private clusters: EksCluster[] = [];
+  /** the clusters the last successful reconcile rendered (what `lab cluster update --wait` waits for) */
+  private appliedClusters: EksCluster[] = [];
 
   constructor(
     private readonly state: LabState,
@@ -150,12 +128,14 @@ export class FabricController {
       enis: [...this.enis.values()].map((e) => ({ ...e, wired: wired.has(e.eniId) })),
       eventsConnected: this.eventsConnected,
       facts: this.facts,
+      ...(this.lab.plan.eks && { eksClusters: this.appliedClusters }),
       ...(error ? { error } : {}),
     });
   }
 
   async reconcile(): Promise<void> {
-    const desired = renderFabric(this.lab.plan, this.scenario, this.facts, [...this.enis.values()], this.clusters);
+    const clusters = this.clusters;
+    const desired = renderFabric(this.lab.plan, this.scenario, this.facts, [...this.enis.values()], clusters);
     const present = new Set(await listNetns());
     // 1. ENI links: create the new ones (the instance's namespace must exist), delete the ones EC2 took away.
     const wanted = new Map(desired.links.map((l) => [`${l.routerNs}/${l.port}`, l]));
@@ -198,6 +178,7 @@ export class FabricController {
       await updateNftTable(n, this.applied.nft.get(n), table);
       this.applied.nft.set(n, table);
     }
+    this.appliedClusters = clusters;
     this.generation++;
   }
 
@@ -206,7 +187,9 @@ export class FabricController {
     const forwarding = { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.send_redirects': '0', 'net.ipv4.conf.all.accept_redirects': '0' };
     if (link.endNs === this.lab.plan.eks?.ns) return; // the endpoint forwards nothing (plan.ts set its sysctls)
     if (link.endNs.startsWith(names.nat(''))) await setSysctls(link.endNs, forwarding);
-    else await setSysctls(link.endNs, { ...forwarding, [`net.ipv4.conf.${link.endDev}.rp_filter`]: '2' });
+    // a connection attempt that gets no answer gives up after ~15 s (3 SYN retries; Linux's default 6 takes 2 min), as
+    // the kubelet's 10 s heartbeat timeout does: a node cut off from the cluster endpoint tries again soon after it opens
+    else await setSysctls(link.endNs, { ...forwarding, [`net.ipv4.conf.${link.endDev}.rp_filter`]: '2', 'net.ipv4.tcp_syn_retries': '3' });
   }
 
   /** Follows the event stream until stopped, reconnecting when the emulator goes away and comes back. */
@@ -267,7 +250,7 @@ export class FabricController {
     let lastFailure = '';
     while (!this.stopped) {
       try {
-        const clusters = await fetchEksClusters(this.lab.ec2Url);
+        const clusters = await readEksClusters(this.lab.ec2Url);
         lastFailure = '';
         if (JSON.stringify(clusters) !== JSON.stringify(this.clusters)) {
           const name = this.lab.plan.eks.cluster;

@@ -14,6 +14,7 @@ export { labEndpoints, type LabEndpoint } from './endpoints.js';
 export { scenarioExplainSource, scenarioWorld } from './explain-offline.js';
 export { DROP_REASON_SENTENCES, attributeDrop, explainDrop, parseInNoRoutes, parseNftCounters, readDropCounters, type DropCounter, type DropExplanation, type DropReason } from './drops.js';
 export { runController } from './controller.js';
+export { clusterUpdate, labEndpointStatus, type ClusterUpdateOptions, type ClusterUpdateResult, type EndpointStatus } from './eks-cluster-update.js';
 export { runKubelet, startKubelet, type Kubelet, type KubeletOptions } from './kubelet.js';
 export { runFargateKubelet, startFargateKubelet, type FargateKubelet, type FargateKubeletOptions } from './kubelet-fargate.js';
 export { fargatePodAdd, type FargatePodOptions } from './fargate-pods.js';

@@ -275,8 +275,11 @@ export function planFabric(s: Scenario): FabricPlan {
   return { ec2Endpoint, echoPort: s.lab.echoPort, vpcs, igws, peerings, tgws, internetHosts, vgws, onPremises, onPremHosts, ...(eks && { eks }), links, namespaces };
 }
 
-/** The emulator's account id (its instance identity documents and ARNs carry it): the endpoint's name is made of it. */
-export const LAB_ACCOUNT_ID = '000000000000';
+/**
+ * The emulator's account id (its resources' OwnerId and EKS's ARNs: src/ec2's ownerId): the endpoint's name is made
+ * of it, and lab up needs that name before the emulator runs (the API server's certificate names it).
+ */
+export const LAB_ACCOUNT_ID = '111122223333';
 
 /** A VPC's resolver address (AmazonProvidedDNS): its primary block's base + 2, as on AWS. */
 export function vpcDnsAddress(cidr: string): string {

@@ -8,6 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Ec2Facts, EniMapping } from '../ec2/index.js';
+import type { EksCluster } from '../vpc/index.js';
 import { ensureDirectory, netnsArgv } from '../lib/index.js';
 import type { FabricPlan } from './plan.js';
 
@@ -98,6 +99,8 @@ export interface FabricStatus {
   eventsConnected: boolean;
   /** what EC2 said about the VPCs at the controller's start */
   facts: Ec2Facts;
+  /** the EKS clusters (`/_podnet/eks`) as the fabric applies them now (the cluster endpoint, render.ts) */
+  eksClusters?: EksCluster[];
 }
 
 function writeJsonAtomic(path: string, value: unknown): void {

@@ -4,7 +4,8 @@ import type { Ec2Facts, EniMapping } from '../../../src/ec2/index.js';
 import { defaultScenarioPath, loadScenario, planFabric, renderFabric, renderFixedFabric } from '../../../src/lab/index.js';
 import { eksClusterOfEni, endpointConfigKey, fargateNamespaceOfEni, renderEndpoint } from '../../../src/lab/eks-endpoint.js';
 import { endpointKubeconfig, kubeconfigCaPem, nodeResolvConf, nodeVpcDns } from '../../../src/lab/eks-endpoint-lab.js';
-import { vpcDnsAddress } from '../../../src/lab/plan.js';
+import { LAB_ACCOUNT_ID, vpcDnsAddress } from '../../../src/lab/plan.js';
+import { ownerId } from '../../../src/ec2/actions/common.js';
 import type { EksCluster } from '../../../src/vpc/index.js';
 import { defaultVpcFacts } from '../vpc/default-vpc.js';
 
@@ -104,4 +105,8 @@ test("a node's resolv.conf names its VPC's resolver and EC2's search domain; the
   assert.equal(node.clusters[0]!.cluster['certificate-authority-data'], ca);
   assert.equal(node.users[0]!.user.token, 't0k');
   assert.match(kubeconfigCaPem(vpc), /^-----BEGIN CERTIFICATE-----/);
+});
+
+test("the lab names the endpoint with the emulator's account id (the API server's certificate must name what EKS describes)", () => {
+  assert.equal(LAB_ACCOUNT_ID, ownerId);
 });
