@@ -24,6 +24,7 @@ export { runControlPlane, type ControlPlaneRunOptions } from './control-plane-ru
 export { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 export { DEFAULT_STATE_DIR, LabState, isLabProcess, type PodRecord, type LabRecord } from './state.js';
 export { runDemo, runDemoCase, runDemoCases, demoCases, demoExpectations, type DemoRow, type DemoCase, type DemoCheck } from './demo.js';
+export { eksDemoCases, runEksDemoCase, runEksDemoCases, currentEndpointSettings, restoreEndpointSettings, initialEksDemoContext, type EksDemoCase, type EksDemoContext, type EndpointSettings } from './demo-eks.js';
 export { containerdMissing, labCgroupParent, renderContainerdConfig, type RuntimeChoice, type LabRuntime } from './containerd.js';
 export { connectCri, type CriClient, type PodSandboxConfig, type PodSandboxStatus, type PodSandboxDetails } from './cri/client.js';
 export { runRelay, parseRelayAddress, type RelayAddress } from './forward.js';

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { demoCases, labDown, labStatus, labUp, probe, runDemoCase } from '../../src/lab/index.js';
+import { currentEndpointSettings, demoCases, eksDemoCases, initialEksDemoContext, labDown, labStatus, labStatusWithCluster, labUp, probe, restoreEndpointSettings, runDemoCase, runEksDemoCase, type EksDemoContext, type EndpointSettings } from '../../src/lab/index.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'podnet-lab-demo-'));
 
@@ -57,6 +57,39 @@ test('the internet reaches a node only at its public IP', { timeout: 30_000 }, a
   assert.match(r.target, /^203\.0\.113\./);
   assert.equal(r.saw, '198.51.100.10');
   assert.equal((await probe('inet', 'pub-noip', { stateDir })).delivered, false);
+});
+
+// The EKS endpoint cases (issue 17): the cluster changed live, one case after the other (each starts from the
+// settings the one before left, and case 3 adds what case 2's endpoint refused), then the scenario's settings back.
+let eksOriginal: EndpointSettings | undefined;
+let eksContext: EksDemoContext = initialEksDemoContext();
+// a case waits for every node's readiness to follow the endpoint: the control plane's 20 s grace and slack
+for (const c of eksDemoCases) {
+  test(`demo case ${c.title}`, { timeout: 120_000 }, async (t) => {
+    eksOriginal ??= await currentEndpointSettings(stateDir);
+    if (!eksOriginal) return t.skip('the scenario has no cluster: section');
+    const outcome = await runEksDemoCase(stateDir, c, eksContext);
+    eksContext = { ...eksContext, refusedSources: outcome.refusedSources };
+    assert.ok(outcome.rows.length > 0);
+    for (const row of outcome.rows) assert.ok(row.pass, `${row.case}: expected ${row.expected}, observed ${row.observed}`);
+  });
+}
+
+test('lab status says why a node is not Ready: explain\'s reason for a node that cannot reach the endpoint', { timeout: 60_000 }, async (t) => {
+  if (!eksOriginal) return t.skip('the scenario has no cluster: section');
+  const status = await labStatusWithCluster({ stateDir });
+  // after case 4 (private access on) every node of the VPC reaches the private endpoint: no reason to give
+  for (const n of status.nodes) {
+    assert.ok(n.kubernetes, `node ${n.name} has its Kubernetes status`);
+    assert.equal(n.kubernetes.endpoint?.via, 'private', `node ${n.name} resolves the endpoint to its private addresses`);
+    assert.equal(n.kubernetes.why, undefined);
+  }
+});
+
+test('the scenario\'s endpoint settings come back', { timeout: 120_000 }, async (t) => {
+  if (!eksOriginal) return t.skip('the scenario has no cluster: section');
+  await restoreEndpointSettings(stateDir, eksOriginal);
+  assert.deepEqual(await currentEndpointSettings(stateDir), eksOriginal);
 });
 
 for (const c of demoCases.filter((x) => x.setEnv)) demoCaseTest(c);
