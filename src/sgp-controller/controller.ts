@@ -363,13 +363,16 @@ export async function startSgpController(o: SgpControllerOptions): Promise<SgpCo
   async function collect(): Promise<string[]> {
     const branches = await taggedBranches(ec2, o.cluster);
     if (branches.length === 0) return [];
+    // what is being made now, taken before the pods are listed: a branch annotated after this snapshot is in the
+    // list, one annotated before it was in flight — either way it is held (listing pods first would leave a gap)
+    const making = new Set(inFlight);
     const live = await core.listPodForAllNamespaces({});
     const held = new Set<string>(releases.keys());
     for (const p of live.items) {
       const text = p.metadata?.annotations?.[POD_ENI];
       if (text) for (const b of parseAnnotation(text)) held.add(b.eniId);
     }
-    const leaked = leakedBranches(branches, held, inFlight, Date.now(), cooldownMs);
+    const leaked = leakedBranches(branches, held, making, Date.now(), cooldownMs);
     const deleted: string[] = [];
     for (const eniId of leaked) {
       try {
