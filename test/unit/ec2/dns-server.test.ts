@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import dnsPacket, { type DecodedPacket, type Packet } from 'dns-packet';
 import { AssociateVpcCidrBlockCommand, CreateVpcCommand } from '@aws-sdk/client-ec2';
 import { ec2DnsSource } from '../../../src/ec2/dns-source.js';
-import { startVpcDns, type VpcDnsServer, type VpcDnsSource } from '../../../src/ec2/dns-server.js';
+import { replyTo, startVpcDns, type VpcDnsServer, type VpcDnsSource } from '../../../src/ec2/dns-server.js';
+import { seededRandom } from '../../../src/lib/index.js';
 import { inProcessEc2Client, openEc2State } from '../../../src/ec2/index.js';
 import type { EksCluster } from '../../../src/vpc/index.js';
 import { fakeCluster } from './dns-fixtures.js';
@@ -185,6 +186,28 @@ describe('the VPC DNS server over UDP and TCP', () => {
       return true;
     });
   });
+});
+
+test('no message, however mangled, makes replyTo throw: each gets a reply or none', () => {
+  const random = seededRandom(17);
+  const byte = () => Math.floor(random() * 256);
+  const seeds = [query(host), query('ip-10-0-16-4.us-west-2.compute.internal', 'AAAA'), query('4.16.0.10.in-addr.arpa', 'PTR')].map((p) => dnsPacket.encode(p));
+  let replies = 0;
+  for (let i = 0; i < 3000; i++) {
+    const message = Buffer.from(seeds[i % seeds.length]!);
+    // flip a few bytes, and sometimes cut or extend the message
+    for (let n = 1 + Math.floor(random() * 4); n > 0; n--) message[Math.floor(random() * message.length)] = byte();
+    const cut = random() < 0.3 ? message.subarray(0, Math.floor(random() * message.length)) : random() < 0.3 ? Buffer.concat([message, Buffer.from([byte(), byte(), byte()])]) : message;
+    for (const transport of ['udp', 'tcp'] as const) {
+      const reply = replyTo(cut, { host: '127.0.0.2', port: 53, vpcId: 'vpc-a' }, source, transport, () => {});
+      if (reply) {
+        replies++;
+        assert.doesNotThrow(() => dnsPacket.decode(reply));
+        if (transport === 'udp') assert.ok(reply.length <= 1232);
+      }
+    }
+  }
+  assert.ok(replies > 0);
 });
 
 describe("the VPC DNS over the emulator's state", () => {
