@@ -28,7 +28,7 @@ export async function fargatePodAdd(o: FargatePodOptions): Promise<{ record: Pod
   if (!lab) throw new PodnetError('LAB_NOT_UP', `no lab is up (no ${state.path('lab.json')})`, 'start one: podnet lab up [SCENARIO]');
   const key = podKey('default', o.name);
   if (!key) throw new PodnetError('USAGE', `'${o.name}' is not a pod name`, 'lowercase letters, digits and -, at most 31 characters');
-  const pod = await createPod(labKubeConfig(lab), labPodObject(o.name, { ...(o.labels && { labels: o.labels }) }), o.timeoutMs ?? 120_000);
+  const pod = await createPod(labKubeConfig(lab), labPodObject(o.name, { ...(o.labels && { labels: o.labels }) }), o.timeoutMs ?? 300_000);
   if (!pod.spec?.nodeName?.startsWith('fargate-')) {
     throw new PodnetError('USAGE', `pod ${o.name} runs on ${pod.spec?.nodeName ?? 'no node'}, not on a Fargate node: no Fargate profile of the lab's cluster selects it`, `give it the labels a profile's selector names (${FARGATE_SCHEDULER} takes namespace default pods only through a profile)`);
   }

@@ -68,6 +68,7 @@ export async function startFargateKubelet(o: FargateKubeletOptions): Promise<Far
   const core = kc.makeApiClient(CoreV1Api);
   const leases = kc.makeApiClient(CoordinationV1Api);
   const nodeName = record.nodeName;
+  log(`Fargate kubelet for ${o.eniId} (${record.ip}) in ${record.ns}: pod ${record.pod.namespace}/${record.pod.name}, API server ${kc.getCurrentCluster()?.server ?? '?'}`);
   const body = fargateNodeObject({ nodeName, ip: record.ip, zone: record.zone ?? `${lab.region}a`, region: lab.region, podUid: record.podUid, eniId: o.eniId, profile: record.profile, kubeletVersion: KUBELET_VERSION, kernelVersion: release() });
   let stopped = false;
   let conditions: NodeCondition[] = [];

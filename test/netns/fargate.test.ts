@@ -5,13 +5,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { LabState, fargatePodAdd, labWorld, podDel, probe } from '../../src/lab/index.js';
+import { LabState, fargatePodAdd, podDel, probe } from '../../src/lab/index.js';
 import { labKubeConfig, labPodObject, createPod } from '../../src/lab/cluster.js';
 import { listNetns } from '../../src/lab/apply.js';
 import { run } from '../../src/lib/index.js';
 import { labForFile } from './lab-per-file.js';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
-const stateDir = labForFile('fargate-lab.yaml', { upTimeoutMs: 240_000 });
+const stateDir = labForFile('fargate-lab.yaml', { upTimeoutMs: 420_000 });
 
 /** One script run in the aws namespace (where the emulator listens), its stdout parsed as JSON. */
 async function inAws(script: string): Promise<unknown> {
@@ -19,15 +20,32 @@ async function inAws(script: string): Promise<unknown> {
   return JSON.parse(stdout);
 }
 
+/** The control plane's and the Fargate kubelets' logs (their last lines), for a failure's message. */
+function fargateLogs(): string {
+  const logs = new LabState(stateDir).path('logs');
+  if (!existsSync(logs)) return '';
+  const names = readdirSync(logs).filter((n) => n === 'control-plane.log' || n.startsWith('kubelet-fargate-'));
+  return names.map((n) => `--- ${n}\n${readFileSync(`${logs}/${n}`, 'utf8').split('\n').slice(-25).join('\n')}`).join('\n');
+}
+
+/** fargatePodAdd, its failure carrying the logs that say why. */
+async function addFargatePod(name: string): ReturnType<typeof fargatePodAdd> {
+  try {
+    return await fargatePodAdd({ stateDir, name, labels: { compute: 'fargate' } });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${fargateLogs()}`);
+  }
+}
+
 const PRIVATE_A = /^10\.0\.(1[6-9]|2\d|3[01])\.\d+$/;
 
-test('Fargate: one node per matching pod, Running with the ENI address; internet via the NAT gateway as its EIP; gone with its pod', { timeout: 300_000 }, async () => {
+test('Fargate: one node per matching pod, Running with the ENI address; internet via the NAT gateway as its EIP; gone with its pod', { timeout: 900_000 }, async () => {
   const state = new LabState(stateDir);
   const lab = state.readLab()!;
   const kc = labKubeConfig(lab);
   const core = kc.makeApiClient(CoreV1Api);
 
-  const first = await fargatePodAdd({ stateDir, name: 'fg-1', labels: { compute: 'fargate' } });
+  const first = await addFargatePod('fg-1');
   const nodeName = first.pod.spec!.nodeName!;
   assert.match(nodeName, /^fargate-ip-10-0-\d+-\d+\.us-west-2\.compute\.internal$/);
   assert.match(first.record.ip ?? '', PRIVATE_A, 'in the profile\'s private subnet');
@@ -53,20 +71,19 @@ test('Fargate: one node per matching pod, Running with the ENI address; internet
   assert.equal(eni.instanceId, null);
 
   // to the internet through the NAT gateway: seen as the NAT gateway's EIP (its own address before the NAT, no node SNAT)
-  const world = await labWorld(stateDir);
-  const eip = world.model.natGateways[0]!.publicIp!;
+  const eip = state.readFabric()!.facts.natGateways[0]!.publicIp!;
   const out = await probe('fg-1', 'web', { stateDir });
   assert.equal(out.delivered, true, JSON.stringify(out));
   assert.equal(out.sentFrom, first.record.ip);
   assert.equal(out.saw, eip);
 
   // a second matching pod: its own node
-  const second = await fargatePodAdd({ stateDir, name: 'fg-2', labels: { compute: 'fargate' } });
+  const second = await addFargatePod('fg-2');
   assert.notEqual(second.pod.spec!.nodeName, nodeName);
   assert.notEqual(second.record.ns, first.record.ns);
 
   // a pod no profile selects: the default scheduler puts it on the regular node
-  const plain = await createPod(kc, labPodObject('plain'), 120_000);
+  const plain = await createPod(kc, labPodObject('plain'), 300_000);
   assert.equal(plain.spec?.nodeName, lab.nodes['node-a']!.nodeName);
 
   // deleting the pod: the Node, the ENI and the namespace go
@@ -85,8 +102,7 @@ test('Fargate: one node per matching pod, Running with the ENI address; internet
 
 test('Fargate: a profile naming a public subnet is refused (CreateFargateProfile through client-eks)', { timeout: 60_000 }, async () => {
   const lab = new LabState(stateDir).readLab()!;
-  const world = await labWorld(stateDir);
-  const publicSubnet = world.model.subnets.find((s) => s.name === 'public-a')!.id;
+  const publicSubnet = new LabState(stateDir).readFabric()!.facts.subnets.find((s) => s.name === 'public-a')!.id;
   const result = (await inAws(`
     import { EKSClient, CreateFargateProfileCommand } from '@aws-sdk/client-eks';
     const c = new EKSClient({ endpoint: ${JSON.stringify(lab.ec2Url)}, region: 'us-west-2', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
