@@ -23,6 +23,8 @@ export interface EniNetworkInput {
   /** The ENI's subnet, e.g. 10.0.96.0/19. */
   subnetCidr: string;
   mtu: number;
+  /** The SGP trunk ENI: set up like the others but without the prio-32765 rule (§3.2 step 7, §5.2). */
+  trunk?: boolean;
 }
 
 /** A secondary ENI's desired state (§3.2 steps 2–7). */
@@ -35,6 +37,7 @@ export interface EniNetwork {
   /** The kernel's connected route in main, which must go so nothing leaves ethX through main (step 6). */
   mainSubnetRoute: Route;
   routes: Route[];
+  /** `from <primary IP> lookup <table>` prio 32765 (not applied for the trunk ENI: {@link EniNetworkInput.trunk}). */
   rule: IpRule;
 }
 
@@ -103,9 +106,10 @@ export async function applyEniNetwork(input: EniNetworkInput, netns?: Netns): Pr
   for (const r of current) if (!wantKeys.has(routeKey(r))) lines.push({ cmd: ipLine`route del ${routeWords(r)}`, absentOk: true });
   const haveKeys = new Set(current.map(routeKey));
   for (const r of want.routes) if (addingAddress || !haveKeys.has(routeKey(r))) lines.push({ cmd: ipLine`route replace ${routeWords(r)}` });
+  // the trunk ENI gets no from-rule (upstream setupENINetwork skips it for the trunk, §3.2 step 7): one found goes
   const rules = parseRules(rulesJson, family).filter((r) => r.priority === 32765 && r.from === want.rule.from);
-  for (const r of rules) if (formatRule(r) !== formatRule(want.rule)) lines.push({ cmd: ipLine`rule del ${ruleWords(r)}`, absentOk: true });
-  if (!rules.some((r) => formatRule(r) === formatRule(want.rule))) lines.push({ cmd: ipLine`rule add ${ruleWords(want.rule)}`, existsOk: true });
+  for (const r of rules) if (input.trunk || formatRule(r) !== formatRule(want.rule)) lines.push({ cmd: ipLine`rule del ${ruleWords(r)}`, absentOk: true });
+  if (!input.trunk && !rules.some((r) => formatRule(r) === formatRule(want.rule))) lines.push({ cmd: ipLine`rule add ${ruleWords(want.rule)}`, existsOk: true });
   await runIpBatch(netns, lines, family);
   return lines.map((l) => l.cmd);
 }

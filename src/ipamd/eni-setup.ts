@@ -83,7 +83,7 @@ export class EniSetup {
     });
     // with custom networking the primary ENI's prefixes are not read (awsutils.go:898, spec §5.1)
     for (const c of imdsCidrs(eni, isPrimary && config.customNetworkCfg)) datastore.addCidr(eni.eniId, c);
-    if (!isPrimary) this.start({ ...eni, primaryIp: eni.localIpv4s[0] ?? '' }, setupTries);
+    if (!isPrimary) this.start({ ...eni, primaryIp: eni.localIpv4s[0] ?? '', ...(trunk && { trunk }) }, setupTries);
   }
 
   /**

@@ -42,6 +42,8 @@ export interface EniFacts {
   networkCard: number;
   primaryIp: string;
   subnetCidr: string;
+  /** The SGP trunk ENI: no prio-32765 rule (§3.2 step 7). */
+  trunk?: boolean;
 }
 
 /** One pod's wiring as ipamd knows it; the host veth name follows spec §3.5 from `podNamespace`/`podName`. */
@@ -149,7 +151,7 @@ export function linuxDataplane(config: PodnetConfig): NodeDataplane {
       if (!link) {
         throw new PodnetError('LINK_NOT_FOUND', `ENI with MAC ${eni.mac} (device ${eni.deviceNumber}) has no link yet`, 'check the ENI is attached to this instance and its link is in the namespace ipamd runs in');
       }
-      await applyEniNetwork({ interface: link, deviceNumber: eni.deviceNumber, networkCard: eni.networkCard, primaryIp: eni.primaryIp, subnetCidr: eni.subnetCidr, mtu: config.eniMtu });
+      await applyEniNetwork({ interface: link, deviceNumber: eni.deviceNumber, networkCard: eni.networkCard, primaryIp: eni.primaryIp, subnetCidr: eni.subnetCidr, mtu: config.eniMtu, ...(eni.trunk && { trunk: true }) });
     },
     async hostLinkNames() {
       return (await listLinks()).map((l) => l.ifname);

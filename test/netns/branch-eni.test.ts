@@ -1,7 +1,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { run } from '../../src/lib/index.js';
-import { applyBranchEniPod, applyHostNetwork, branchHostVethName, teardownBranchEniPod, type BranchEniPodInput } from '../../src/dataplane/index.js';
+import { applyBranchEniPod, applyEniNetwork, applyHostNetwork, branchHostVethName, teardownBranchEniPod, type BranchEniPodInput } from '../../src/dataplane/index.js';
 import { fullExampleInput } from '../unit/dataplane/fixtures/full-example.js';
 
 // The lab's way (spec §3.9, issue 18 item 4): the fabric hands the node a link already named vlan.eth.<id> carrying
@@ -151,4 +151,17 @@ test('strict SGP host rules: the local table\'s rule moves from 0 to 20 (so prio
     await run(['ip', 'netns', 'del', host]).catch(() => {});
     await run(['ip', 'netns', 'del', `${host}2`]).catch(() => {});
   }
+});
+
+test('the trunk ENI is set up like a secondary ENI but without the prio-32765 rule (spec §3.2 step 7)', async () => {
+  await run(['ip', 'link', 'add', 'eth2', 'netns', node, 'type', 'veth', 'peer', 'name', 'trunk2', 'netns', fabric]);
+  const eni = { interface: 'eth2', deviceNumber: 2, primaryIp: '10.0.96.50', subnetCidr: '10.0.96.0/19', mtu: 1500 };
+  await applyEniNetwork({ ...eni, trunk: true }, node);
+  assert.doesNotMatch(await nodeRules(), /from 10\.0\.96\.50 lookup 3/);
+  assert.match(await table(3), /^default via 10\.0\.96\.1 dev eth2/m);
+  // an ENI set up before it was known as the trunk loses the rule
+  await applyEniNetwork(eni, node);
+  assert.match(await nodeRules(), /^32765:\s+from 10\.0\.96\.50 lookup 3/m);
+  await applyEniNetwork({ ...eni, trunk: true }, node);
+  assert.doesNotMatch(await nodeRules(), /from 10\.0\.96\.50 lookup 3/);
 });
