@@ -333,7 +333,12 @@ export async function startSgpController(o: SgpControllerOptions): Promise<SgpCo
   };
 
   // ---- releases after the cooldown ----
-  function scheduleRelease(branches: readonly BranchEni[], now: number): void {
+  handlers['trunk-gone'] = async (trunkId) => {
+    const associated = await trunkAssociations(ec2, { trunkId });
+    scheduleRelease(associated.map((a) => ({ eniId: a.branchId, associationID: a.associationId })), Date.now());
+    if (associated.length) log('info', `trunk ${trunkId}: its node is gone; ${associated.length} branch ENI(s) released after the cooldown`);
+  };
+  function scheduleRelease(branches: ReadonlyArray<Pick<BranchEni, 'eniId' | 'associationID'>>, now: number): void {
     for (const b of branches) {
       if (releases.has(b.eniId)) continue;
       releases.set(b.eniId, { associationId: b.associationID, dueAt: now + cooldownMs });
@@ -444,7 +449,10 @@ export async function startSgpController(o: SgpControllerOptions): Promise<SgpCo
       const name = obj.metadata?.name ?? '';
       if (type === 'DELETED') {
         nodes.delete(name);
+        const trunk = trunks.get(name);
         trunks.delete(name);
+        // as upstream's DeleteAllBranchENIs when a node goes: its trunk's branches are released after the cooldown
+        if (trunk) enqueue(`trunk-gone:${trunk.trunkId}`);
         return;
       }
       const before = nodes.get(name);

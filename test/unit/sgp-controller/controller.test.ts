@@ -48,7 +48,7 @@ test('a CNINode with SecurityGroupsForPods gets a trunk (attached, once), the ha
   }
 });
 
-test('a scheduled pod requesting pod-eni gets a branch ENI with its policy groups on VLAN 1, 2 …, and the annotation upstream writes; deleting the pod releases it after the cooldown', async () => {
+test('a scheduled pod requesting pod-eni gets a branch ENI with its policy groups on VLAN 1, 2 …, and the annotation upstream writes; deleting the pod releases it after the cooldown, deleting the node releases the rest', async () => {
   const w = await startWorld();
   try {
     const instance = await w.addNode('node-a', 'm5.large');
@@ -98,6 +98,10 @@ test('a scheduled pod requesting pod-eni gets a branch ENI with its policy group
     await eventually('the branch deleted after the cooldown', async () => !(await taggedBranchIds(w)).includes(released), 10_000);
     assert.ok(Date.now() - deletedAt >= 1500, 'not before the cooldown');
     assert.equal((await associations(w, trunk)).length, 2);
+
+    // the node goes (upstream's DeleteAllBranchENIs): its trunk's branches are released after the cooldown
+    await w.core.deleteNode({ name: 'node-a' });
+    await eventually('the deleted node\'s branches released', async () => (await associations(w, trunk)).length === 0 && (await taggedBranchIds(w)).length === 0, 10_000);
   } finally {
     await w.close();
   }
