@@ -196,7 +196,9 @@ export async function criPodAdd(
     let id: string;
     for (let retry = 0; ; retry++) {
       try {
-        id = await cri.runPodSandbox({ metadata: { name: pod.name, namespace: pod.namespace, uid: pod.uid ?? randomUUID(), attempt: attempt + retry }, hostname: name, linux: { cgroupParent } });
+        // the pod's resolv.conf names its VPC's resolver, as the kubelet's ClusterFirst/Default DNS on EKS ends there
+        const dnsConfig = node.dns ? { dnsConfig: { servers: [node.dns.nameserver], searches: node.dns.search } } : {};
+        id = await cri.runPodSandbox({ metadata: { name: pod.name, namespace: pod.namespace, uid: pod.uid ?? randomUUID(), attempt: attempt + retry }, hostname: name, ...dnsConfig, linux: { cgroupParent } });
         break;
       } catch (err) {
         if (Date.now() < deadline) {

@@ -113,7 +113,7 @@ export async function clusterUpdate(opts: ClusterUpdateOptions): Promise<Cluster
         throw err;
       },
     );
-    const answer = JSON.parse(out.trim().split('\n').pop() ?? '{}') as ClusterUpdateResult | { error: string; hint?: string | null; code?: string };
+    const answer = JSON.parse(out.trim() || '{}') as ClusterUpdateResult | { error: string; hint?: string | null; code?: string };
     if ('error' in answer) throw new PodnetError((answer.code ?? 'LAB_FAILED') as ErrorCode, answer.error, answer.hint ?? '');
     return answer;
   }

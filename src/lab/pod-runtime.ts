@@ -3,13 +3,14 @@
  * podnet-cni run directly (CNI ADD/DEL, as a runtime would), or a CRI pod sandbox on the node's containerd. Either
  * way the pod's network namespace is `ns.pod(key)` afterwards, where key is the lab's name of the pod.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cniEnv } from '../cni/index.js';
-import { PodnetError, run } from '../lib/index.js';
+import { PodnetError, run, writeFileAtomicSync } from '../lib/index.js';
 import { ipBatch } from './apply.js';
 import { criPodAdd, criPodDel, labCgroupParent } from './containerd.js';
+import { nodeResolvConf } from './eks-endpoint-lab.js';
 import { ns } from './plan.js';
 import type { LabRecord, LabState, NodeRecord } from './state.js';
 
@@ -76,19 +77,32 @@ export interface PodRuntime {
   del(node: NodeRecord, key: string, containerId: string, pod?: PodIdentity): Promise<void>;
 }
 
-const cniRuntime: PodRuntime = {
-  add: async (node, key, attempt, pod = labPod(key)) => {
-    const containerId = `${key}-c${attempt}`;
-    return { containerId, ip: await cniAdd(node, pod, ns.pod(key), containerId) };
-  },
-  del: async (node, key, containerId, pod = labPod(key)) => {
-    await callCni(node, 'DEL', containerId, `/run/netns/${ns.pod(key)}`, pod);
-    await ipBatch([`netns del ${ns.pod(key)}`]).catch(() => undefined);
-  },
-};
+/**
+ * The CNI directly: no runtime writes the pod's resolv.conf, so the lab does, at `<state>/pods/<pod>/resolv.conf`
+ * (its node's: the VPC's resolver), for whatever runs in the pod's namespace to read (e.g. PODNET_RESOLV_CONF).
+ */
+function cniRuntime(state: LabState): PodRuntime {
+  const resolvDir = (key: string) => state.path('pods', key);
+  return {
+    add: async (node, key, attempt, pod = labPod(key)) => {
+      const containerId = `${key}-c${attempt}`;
+      const ip = await cniAdd(node, pod, ns.pod(key), containerId);
+      if (node.dns) {
+        mkdirSync(resolvDir(key), { recursive: true });
+        writeFileAtomicSync(state.path('pods', key, 'resolv.conf'), nodeResolvConf(node.dns), { mode: 0o644, what: 'the pod\'s resolv.conf' });
+      }
+      return { containerId, ip };
+    },
+    del: async (node, key, containerId, pod = labPod(key)) => {
+      await callCni(node, 'DEL', containerId, `/run/netns/${ns.pod(key)}`, pod);
+      await ipBatch([`netns del ${ns.pod(key)}`]).catch(() => undefined);
+      rmSync(resolvDir(key), { recursive: true, force: true });
+    },
+  };
+}
 
 export function podRuntime(state: LabState, lab: LabRecord): PodRuntime {
-  if (lab.runtime !== 'containerd') return cniRuntime;
+  if (lab.runtime !== 'containerd') return cniRuntime(state);
   const cgroupParent = labCgroupParent(state.dir);
   return { add: (node, key, attempt, pod) => criPodAdd(node, key, cgroupParent, attempt, pod), del: (node, key, containerId) => criPodDel(node, key, containerId) };
 }

@@ -17,6 +17,8 @@ export interface PortMapping {
 export interface PodSandboxConfig {
   metadata: { name: string; uid: string; namespace: string; attempt?: number };
   hostname?: string;
+  /** what containerd writes as the sandbox's resolv.conf */
+  dnsConfig?: { servers: string[]; searches?: string[]; options?: string[] };
   portMappings?: PortMapping[];
   linux?: { cgroupParent?: string };
 }

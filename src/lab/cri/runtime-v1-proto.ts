@@ -52,9 +52,17 @@ message LinuxPodSandboxConfig {
   string cgroup_parent = 1;
 }
 
+// the pod's resolv.conf, which the runtime writes into the sandbox
+message DNSConfig {
+  repeated string servers = 1;
+  repeated string searches = 2;
+  repeated string options = 3;
+}
+
 message PodSandboxConfig {
   PodSandboxMetadata metadata = 1;
   string hostname = 2;
+  DNSConfig dns_config = 4;
   repeated PortMapping port_mappings = 5;
   LinuxPodSandboxConfig linux = 8;
 }
