@@ -11,7 +11,6 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { readEksClusters } from '../ec2/index.js';
 import { explainFlow, type Explanation, type World } from '../explain/index.js';
 import { run } from '../lib/index.js';
 import type { EksCluster } from '../vpc/index.js';
@@ -235,10 +234,11 @@ export async function runEksDemoCase(stateDir: string, c: EksDemoCase, ctx: EksD
 }
 
 /** The cluster's endpoint settings as EKS describes them now (restored after the cases); undefined without a cluster. */
-export async function currentEndpointSettings(stateDir: string): Promise<EndpointSettings | undefined> {
+export function currentEndpointSettings(stateDir: string): EndpointSettings | undefined {
   const lab = new LabState(stateDir).readLab()!;
   if (!lab.plan.eks) return undefined;
-  const cluster: EksCluster | undefined = (await readEksClusters(lab.ec2Url)).find((c) => c.name === lab.plan.eks?.cluster);
+  // as the fabric applies it (the emulator's /_podnet/eks listens in the aws namespace, out of the host's reach)
+  const cluster: EksCluster | undefined = new LabState(stateDir).readFabric()?.eksClusters?.find((c) => c.name === lab.plan.eks?.cluster);
   return cluster && { publicAccess: cluster.endpointPublicAccess, privateAccess: cluster.endpointPrivateAccess, publicAccessCidrs: [...cluster.publicAccessCidrs] };
 }
 
@@ -258,20 +258,29 @@ export function initialEksDemoContext(): EksDemoContext {
  * when the lab has no cluster.
  */
 export async function runEksDemoCases(stateDir: string = DEFAULT_STATE_DIR, progress: Progress = () => {}, cases: readonly EksDemoCase[] = eksDemoCases): Promise<DemoRow[]> {
-  const original = await currentEndpointSettings(stateDir);
+  const original = currentEndpointSettings(stateDir);
   if (!original) return [];
   const rows: DemoRow[] = [];
   let ctx = initialEksDemoContext();
+  let failed: unknown;
   try {
     for (const c of cases) {
       const outcome = await runEksDemoCase(stateDir, c, ctx, progress);
       rows.push(...outcome.rows);
       ctx = { ...ctx, refusedSources: outcome.refusedSources };
     }
-  } finally {
-    progress("restoring the scenario's endpoint settings");
-    await restoreEndpointSettings(stateDir, original);
+  } catch (err) {
+    failed = err;
   }
+  progress("restoring the scenario's endpoint settings");
+  try {
+    await restoreEndpointSettings(stateDir, original);
+  } catch (err) {
+    // a case's own failure is the one to report; the restore's only when the cases went through
+    if (failed === undefined) throw err;
+    progress(`restoring the endpoint settings failed too: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (failed !== undefined) throw failed;
   return rows;
 }
 

@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../config/index.js';
 import { detectConnmarkBackend, detectRandomFully } from '../dataplane/index.js';
-import { readEksClusters } from '../ec2/index.js';
 import { clusterEndpoints, nodeSettingsOf, type Endpoint, type NodeView, type World } from '../explain/index.js';
 import { PodnetError } from '../lib/index.js';
 import type { EksCluster } from '../vpc/index.js';
@@ -60,7 +59,9 @@ export async function labExplainSource(stateDir: string): Promise<{ world: World
   const fabric = state.readFabric();
   if (!fabric) throw new PodnetError('LAB_FAILED', `the lab's fabric controller has published no state in ${stateDir}`, 'wait a moment and try again; see podnet lab status');
   const nodes = Object.fromEntries(Object.entries(lab.nodes).map(([name, n]) => [name, { ...n, env: runningIpamdEnv(state, n) ?? n.env }]));
-  const clusters = lab.plan.eks ? await readEksClusters(lab.ec2Url) : [];
+  // the clusters as the fabric applies them now (the controller's copy of /_podnet/eks, which the host cannot reach:
+  // the emulator listens in the aws namespace) — what the packets meet
+  const clusters = fabric.eksClusters ?? [];
   return { world: buildLabWorld({ ...lab, nodes }, fabric, state.pods(), await nodeIptables(), clusters), defaultPort: lab.plan.echoPort };
 }
 

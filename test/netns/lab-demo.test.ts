@@ -66,7 +66,7 @@ let eksContext: EksDemoContext = initialEksDemoContext();
 // a case waits for every node's readiness to follow the endpoint: the control plane's 20 s grace and slack
 for (const c of eksDemoCases) {
   test(`demo case ${c.title}`, { timeout: 120_000 }, async (t) => {
-    eksOriginal ??= await currentEndpointSettings(stateDir);
+    eksOriginal ??= currentEndpointSettings(stateDir);
     if (!eksOriginal) return t.skip('the scenario has no cluster: section');
     const outcome = await runEksDemoCase(stateDir, c, eksContext);
     eksContext = { ...eksContext, refusedSources: outcome.refusedSources };
@@ -89,7 +89,7 @@ test('lab status says why a node is not Ready: explain\'s reason for a node that
 test('the scenario\'s endpoint settings come back', { timeout: 120_000 }, async (t) => {
   if (!eksOriginal) return t.skip('the scenario has no cluster: section');
   await restoreEndpointSettings(stateDir, eksOriginal);
-  assert.deepEqual(await currentEndpointSettings(stateDir), eksOriginal);
+  assert.deepEqual(currentEndpointSettings(stateDir), eksOriginal);
 });
 
 for (const c of demoCases.filter((x) => x.setEnv)) demoCaseTest(c);
