@@ -65,6 +65,12 @@ export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane, k8
         if (!(await node.trunkEni())) {
           throw new PodnetError('IPAMD_NOT_READY', `pod ${pod.podNamespace}/${pod.podName} has branch ENI ${branch.eniId} (VLAN ${branch.vlanId}) but ipamd has found no trunk ENI on this node yet`, 'the VPC resource controller attaches the trunk once the CNINode advertises SecurityGroupsForPods; ipamd finds it at its next reconcile, and the kubelet retries');
         }
+        // the annotation names the branch; one already wired for another container is not taken over (a second pod's
+        // rules on its VLAN would carry the first one's traffic): 110, and the first pod keeps it
+        const conflict = branches.conflict(key, branch);
+        if (conflict) {
+          throw new PodnetError('DATAPLANE_APPLY_FAILED', `pod ${pod.podNamespace}/${pod.podName} cannot be wired through branch ENI ${branch.eniId} (VLAN ${branch.vlanId}, ${branch.address}): ${conflict}`, 'the VPC resource controller gives each pod its own branch; delete the pod so it gets one, and check what wrote its vpc.amazonaws.com/pod-eni annotation');
+        }
         const heldBefore = branches.get(key) !== undefined;
         branches.put(key, pod, branch);
         return { ...branchAllocationOf(branch, node), heldBefore };

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { AttachmentKey, BranchAllocation, PodIdentity } from '../cni/index.js';
 import { PodnetError, writeFileAtomicSync } from '../lib/index.js';
-import { formatAddress, isAddressText, parseAddress, parseCidr, subnetGateway } from '../net/index.js';
+import { cidrContains, formatAddress, formatCidr, isAddressText, parseAddress, parseCidr, subnetGateway, type Cidr } from '../net/index.js';
 
 /** The annotation the controller writes on a pod it gave a branch ENI. */
 export const POD_ENI_ANNOTATION = 'vpc.amazonaws.com/pod-eni';
@@ -22,17 +22,18 @@ export interface PodEniFacts {
 }
 
 /**
- * The branch ENI a pod is to be wired through, or undefined for a pool pod. The annotation decides; a pod that
- * requests `vpc.amazonaws.com/pod-eni` but has no annotation yet is told to wait (the controller annotates it after
- * creating and associating the branch), and an annotation that does not parse fails the ADD, as upstream's does.
+ * The branch ENI a pod is to be wired through, or undefined for a pool pod. As upstream's AddNetwork (§5.2), only a
+ * pod whose containers[0] limits request `vpc.amazonaws.com/pod-eni` is a branch pod — the scheduler counted it
+ * against the node's branch capacity and the controller gave it its branch — and only then is the annotation read:
+ * anyone who can create a pod can write annotations, so the annotation alone must not make ipamd wire a branch ENI. A
+ * requesting pod with no annotation yet is told to wait (the controller annotates it after creating and associating
+ * the branch), and an annotation that does not parse fails the ADD, as upstream's does.
  */
 export function branchOfPod(pod: PodEniFacts, name: string): BranchAllocation | undefined {
+  if (!Object.keys(pod.limits).some((k) => k.startsWith(POD_ENI_RESOURCE))) return undefined;
   const text = pod.annotations[POD_ENI_ANNOTATION];
   if (text === undefined) {
-    if (Object.keys(pod.limits).some((k) => k.startsWith(POD_ENI_RESOURCE))) {
-      throw new PodnetError('IPAMD_NOT_READY', `pod ${name} requests ${POD_ENI_RESOURCE} but has no ${POD_ENI_ANNOTATION} annotation yet`, 'the VPC resource controller annotates the pod once its branch ENI is associated with the trunk; the kubelet retries');
-    }
-    return undefined;
+    throw new PodnetError('IPAMD_NOT_READY', `pod ${name} requests ${POD_ENI_RESOURCE} but has no ${POD_ENI_ANNOTATION} annotation yet`, 'the VPC resource controller annotates the pod once its branch ENI is associated with the trunk; the kubelet retries');
   }
   return parsePodEniAnnotation(text, name);
 }
@@ -57,13 +58,17 @@ export function parsePodEniAnnotation(text: string, name: string): BranchAllocat
   if (typeof mac !== 'string' || !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) throw bad('has no ifAddress (MAC)');
   if (typeof privateIp !== 'string' || !isAddressText(privateIp) || parseAddress(privateIp).family !== 4) throw bad('has no IPv4 privateIp');
   if (typeof vlanId !== 'number' || !Number.isInteger(vlanId) || vlanId < 1 || vlanId > 4094) throw bad('has no vlanId from 1 to 4094');
-  let gateway: string;
+  let subnet: Cidr;
   try {
-    gateway = formatAddress(subnetGateway(parseCidr(subnetCidr as string)));
+    subnet = parseCidr(subnetCidr as string);
   } catch {
     throw bad('has no subnetCidr');
   }
-  return { eniId, mac: mac.toLowerCase(), address: formatAddress(parseAddress(privateIp)), vlanId, subnetCidr: subnetCidr as string, gateway };
+  if (subnet.family !== 4) throw bad('has no IPv4 subnetCidr');
+  const address = parseAddress(privateIp);
+  // the gateway ipamd routes through is the subnet's: an address outside it would be wired behind the wrong gateway
+  if (!cidrContains(subnet, address)) throw bad(`has privateIp ${privateIp} outside its subnetCidr ${formatCidr(subnet)}`);
+  return { eniId, mac: mac.toLowerCase(), address: formatAddress(address), vlanId, subnetCidr: formatCidr(subnet), gateway: formatAddress(subnetGateway(subnet)) };
 }
 
 /** One branch pod ipamd wired: enough for DEL without the pod or its annotation. */
@@ -104,6 +109,25 @@ export class BranchPods {
 
   all(): BranchPodRecord[] {
     return [...this.records.values()];
+  }
+
+  /**
+   * What another container's record already holds of this branch — its VLAN id, ENI or address — in words, or
+   * undefined. One branch (and one VLAN on the trunk) carries one pod: wiring it again for a second container would
+   * take over the first one's VLAN link and rules.
+   */
+  conflict(key: AttachmentKey, branch: BranchAllocation): string | undefined {
+    const mine = keyText(key);
+    for (const [k, r] of this.records) {
+      if (k === mine) continue;
+      const held = [
+        r.branch.vlanId === branch.vlanId && `VLAN ${branch.vlanId}`,
+        r.branch.eniId === branch.eniId && `branch ENI ${branch.eniId}`,
+        r.branch.address === branch.address && `address ${branch.address}`,
+      ].filter((x): x is string => typeof x === 'string');
+      if (held.length > 0) return `${held.join(', ')} ${held.length === 1 ? 'is' : 'are'} held by pod ${r.podNamespace}/${r.podName} (container ${r.key.containerId}, interface ${r.key.ifName})`;
+    }
+    return undefined;
   }
 
   put(key: AttachmentKey, pod: PodIdentity, branch: BranchAllocation): BranchPodRecord {

@@ -82,6 +82,25 @@ test('ENABLE_POD_ENI: an annotated pod is wired through its branch ENI, a plain 
     assert.deepEqual(ipamd.node.datastore.assignments().map((a) => a.address), [addressOf(plain)]);
     assert.equal((plain.body.interfaces as { mac?: string }[])[2]!.mac, '0');
 
+    // the annotation without the pod-eni limit is not read (§5.2): anyone can annotate a pod, so this one naming
+    // sg-pod's branch gets a pool address, and sg-pod's branch is untouched
+    await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'sneaky', annotations: sg.annotations }, spec: { containers: [{ name: 'c', image: 'x' }] } } });
+    const sneaky = await cniCall(sock, 'ADD', 'c-sneaky', 'sneaky');
+    assert.equal(sneaky.exitCode, 0, JSON.stringify(sneaky.body));
+    assert.notEqual(addressOf(sneaky), '10.0.1.200');
+    assert.equal((sneaky.body.interfaces as { mac?: string }[])[2]!.mac, '0');
+    assert.equal(calls.filter((c) => c.startsWith('wire-branch sneaky')).length, 0);
+
+    // a second pod whose annotation names a branch another container holds is refused (110), naming who holds it
+    await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'copycat', annotations: { 'vpc.amazonaws.com/pod-eni': JSON.stringify([{ ...BRANCH, eniId: 'eni-0b0000000000000b2', privateIp: '10.0.1.201' }]) } }, spec: { containers: [{ name: 'c', image: 'x', resources: { limits: { 'vpc.amazonaws.com/pod-eni': '1' } } }] } } });
+    const copycat = await cniCall(sock, 'ADD', 'c-copy', 'copycat');
+    assert.equal(copycat.exitCode, 1);
+    assert.equal(copycat.body.code, 110);
+    assert.match(String(copycat.body.msg), /VLAN 5 is held by pod default\/sg-pod \(container c-sg1/);
+    assert.equal(calls.filter((c) => c.startsWith('wire-branch copycat')).length, 0);
+    // a repeated ADD of the holder itself is not a conflict
+    assert.equal((await cniCall(sock, 'ADD', 'c-sg1', 'sg-pod')).exitCode, 0);
+
     // the record is kept beside the checkpoint, so DEL works with the annotation (and the pod) gone
     const records = join(cloud.dir, 'branch-pods.json');
     assert.ok(existsSync(records));

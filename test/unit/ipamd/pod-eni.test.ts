@@ -32,7 +32,23 @@ test('a pool pod has no branch; a pod that requests pod-eni without the annotati
   assert.equal(branchOfPod({ annotations: {}, limits: {} }, 'default/p'), undefined);
   assert.equal(branchOfPod({ annotations: { other: 'x' }, limits: { cpu: '1' } }, 'default/p'), undefined);
   assert.throws(() => branchOfPod({ annotations: {}, limits: { 'vpc.amazonaws.com/pod-eni': '1' } }, 'default/p'), { code: 'IPAMD_NOT_READY' });
-  assert.equal(branchOfPod({ annotations: { 'vpc.amazonaws.com/pod-eni': annotation }, limits: {} }, 'default/p')?.vlanId, 5);
+  assert.equal(branchOfPod({ annotations: { 'vpc.amazonaws.com/pod-eni': annotation }, limits: { 'vpc.amazonaws.com/pod-eni': '1' } }, 'default/p')?.vlanId, 5);
+});
+
+test('the annotation alone makes no branch pod: only a pod whose containers[0] limits request pod-eni is read (§5.2)', () => {
+  // any pod author can write the annotation; without the resource (which the scheduler counts against the node's
+  // branch capacity) it is ignored, so a pod cannot have ipamd wire someone else's branch ENI by naming it
+  assert.equal(branchOfPod({ annotations: { 'vpc.amazonaws.com/pod-eni': annotation }, limits: {} }, 'default/p'), undefined);
+  assert.equal(branchOfPod({ annotations: { 'vpc.amazonaws.com/pod-eni': annotation }, limits: { cpu: '1', 'example.com/pod-eni': '1' } }, 'default/p'), undefined);
+  // even an annotation that does not parse is not read then
+  assert.equal(branchOfPod({ annotations: { 'vpc.amazonaws.com/pod-eni': 'not json' }, limits: {} }, 'default/p'), undefined);
+});
+
+test('the privateIp must lie in the subnetCidr, and the CIDR is stored canonical', () => {
+  assert.throws(() => parsePodEniAnnotation(annotation.replace('10.0.97.30', '10.0.128.30'), 'default/p'), (e: Error & { code?: string }) => e.code === 'FAILED' && /privateIp 10\.0\.128\.30 outside its subnetCidr 10\.0\.96\.0\/19/.test(e.message));
+  const b = parsePodEniAnnotation(annotation.replace('10.0.96.0/19', '10.0.97.7/19'), 'default/p');
+  assert.equal(b.subnetCidr, '10.0.96.0/19');
+  assert.equal(b.gateway, '10.0.96.1');
 });
 
 test('branch records survive a restart (branch-pods.json beside the checkpoint) and a corrupt file is refused by name', () => {
