@@ -12,14 +12,18 @@ import { defaultScenarioPath, loadScenario, nodeEndpointVerdicts, scenarioWorld 
 const dir = mkdtempSync(join(tmpdir(), 'podnet-explain-eks-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The default scenario with a second private subnet (EKS wants two zones) and a cluster whose allow-list is the internet's range. */
+let clusterName = 'lab';
+
+/** The default scenario's cluster (or, without one, a cluster in a second private subnet: EKS wants two zones) with these endpoint settings. */
 function scenarioWithCluster(cluster: Record<string, unknown>): string {
   const doc = parse(readFileSync(defaultScenarioPath, 'utf8')) as Record<string, any>;
-  if (!doc.cluster) {
+  if (doc.cluster) doc.cluster = { ...doc.cluster, ...cluster };
+  else {
     doc.subnets.push({ name: 'private-b', vpc: 'main', az: 'us-west-2b', cidr: '10.0.48.0/20' });
     doc.routeTables.find((t: { name: string }) => t.name === 'private').subnets.push('private-b');
+    doc.cluster = { name: 'lab', subnets: ['private-a', 'private-b'], securityGroups: ['nodes'], ...cluster };
   }
-  doc.cluster = { name: 'lab', subnets: ['private-a', 'private-b'], securityGroups: ['nodes'], ...cluster };
+  clusterName = doc.cluster.name;
   const path = join(dir, `scenario-${Object.keys(cluster).join('-')}.yaml`);
   writeFileSync(path, stringify(doc));
   return path;
@@ -33,7 +37,7 @@ before(async () => {
 test('the cluster is in the world: its ENIs in the private subnets, its public address, its endpoint cluster-endpoint', () => {
   const cluster = world.model.eksClusters?.[0];
   assert.ok(cluster, 'model.eksClusters');
-  assert.equal(cluster.name, 'lab');
+  assert.equal(cluster.name, clusterName);
   assert.ok(cluster.enis.length >= 2);
   assert.ok(cluster.enis.every((e) => world.model.enis.some((x) => x.eniId === e.eniId)), 'the cluster ENIs are ENIs of the model');
   const endpoint = world.endpoints.find((e) => e.name === 'cluster-endpoint');
