@@ -49,7 +49,10 @@ export interface HostNetwork {
 }
 
 export const defaultMark = 0x80;
-/** Host-level rule priorities podnet owns (§3.1): fwmark, the pre-1.8.0 `not to VPC`, external service CIDRs. */
+/**
+ * Host-level rule priorities podnet owns (§3.1): the local table's rule of strict SGP (only as plain `lookup local`),
+ * fwmark, the pre-1.8.0 `not to VPC`, external service CIDRs.
+ */
 export const hostRulePriorities = [20, 1024, 1025, 1535] as const;
 
 /** The kernel's local table (RT_TABLE_LOCAL). */
@@ -194,14 +197,30 @@ export async function detectRandomFully(netns?: Netns): Promise<boolean> {
   return maj > 1 || (maj === 1 && (min > 6 || (min === 6 && patch >= 2)));
 }
 
-/** Adds and deletes for the host-level ip rules (priorities 1024, 1025, 1535) of one family. */
+/** `lookup local` and nothing else (any selector makes it someone else's rule, not the node's local rule). */
+function isPlainLocalRule(r: IpRule): boolean {
+  return r.family === 4 && r.table === LOCAL_TABLE && !r.from && !r.to && !r.not && !r.fwmark && !r.iif && !r.otherSelectors?.length;
+}
+
+/**
+ * Adds and deletes for the host-level ip rules of one family: 1024, 1025, 1535, and the local table's rule at 20 (strict
+ * security groups for pods). Priority 20 is podnet's only as the plain `lookup local` rule. The local rule moves
+ * between 0 and 20 without a moment where the node has none (loopback and the node's own addresses would stop working):
+ * to strict, 20 is added before the kernel's 0 is deleted (last in the batch); back from strict (standard mode, or
+ * ENABLE_POD_ENI off), `lookup local prio 0` is put back first, when no prio-0 local rule exists, then 20 goes.
+ */
 export function planHostRules(current: readonly IpRule[], desired: readonly IpRule[]): BatchLine[] {
-  const owned = current.filter((r) => (hostRulePriorities as readonly number[]).includes(r.priority));
+  const owned = current.filter((r) => (r.priority === 20 ? isPlainLocalRule(r) : (hostRulePriorities as readonly number[]).includes(r.priority)));
   const want = new Set(desired.map(ruleKey));
   const have = new Set(owned.map(ruleKey));
+  const localAt = (rules: readonly IpRule[], priority: number) => rules.some((r) => r.priority === priority && isPlainLocalRule(r));
   const lines: BatchLine[] = [];
+  const local0 = { family: 4 as const, priority: 0, table: LOCAL_TABLE };
+  if (localAt(current, 20) && !localAt(desired, 20) && !localAt(current, 0)) lines.push({ cmd: ipLine`rule add ${ruleWords(local0)}`, existsOk: true });
   for (const r of owned) if (!want.has(ruleKey(r))) lines.push({ cmd: ipLine`rule del ${ruleWords(r)}`, absentOk: true });
   for (const r of desired) if (!have.has(ruleKey(r))) lines.push({ cmd: ipLine`rule add ${ruleWords(r)}`, existsOk: true });
+  // strict: the kernel's prio-0 local rule goes once the prio-20 one is in (added above in this batch)
+  if (localAt(desired, 20) && localAt(current, 0)) lines.push({ cmd: ipLine`rule del ${ruleWords(local0)}`, absentOk: true });
   return lines;
 }
 
@@ -222,10 +241,6 @@ export async function applyHostNetwork(input: HostNetworkInput, netns?: Netns): 
     const [json] = await readIpJson(netns, ['rule show'], family);
     const current = parseRules(json, family);
     const lines = planHostRules(current, want);
-    // strict SGP: the kernel's prio-0 local rule goes once the prio-20 one is in (added above it in this batch)
-    if (family === 4 && input.podSgStrict && current.some((r) => r.priority === 0 && r.table === LOCAL_TABLE && !r.from && !r.to && !r.iif && !r.fwmark)) {
-      lines.push({ cmd: ipLine`rule del lookup local prio 0`, absentOk: true });
-    }
     await runIpBatch(netns, lines, family);
     changes.push(...lines.map((l) => `ip -${family} ${l.cmd}`));
   }

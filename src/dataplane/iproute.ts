@@ -14,6 +14,8 @@ export interface IpRule {
   /** Incoming interface (`iif`): the prio-10 rules of branch-ENI pods in strict mode (spec §3.9). */
   iif?: string;
   table: RouteTable;
+  /** Read only: selectors of a rule on the host that podnet does not model (oif, ipproto, tos, …), by name. */
+  otherSelectors?: string[];
 }
 
 /** A route as data (always with a device: podnet never adds routes without one). */
@@ -102,6 +104,9 @@ interface JsonRule {
   table?: string;
 }
 
+/** The keys of `ip -j rule` that IpRule models (`protocol` is who made the rule, not a selector). */
+const MODELLED_RULE_KEYS = new Set(['priority', 'not', 'src', 'srclen', 'dst', 'dstlen', 'fwmark', 'fwmask', 'iif', 'table', 'protocol']);
+
 /** Parses `ip -j rule` output into rules podnet can compare with its own. */
 export function parseRules(json: unknown, family: 4 | 6): IpRule[] {
   return (json as JsonRule[]).map((j) => {
@@ -111,6 +116,8 @@ export function parseRules(json: unknown, family: 4 | 6): IpRule[] {
     if (j.dst && j.dst !== 'all') rule.to = hostLen(j.dstlen !== undefined ? `${j.dst}/${j.dstlen}` : j.dst);
     if (j.fwmark) rule.fwmark = { value: Number(j.fwmark), mask: j.fwmask ? Number(j.fwmask) : 0xffffffff };
     if (j.iif) rule.iif = j.iif;
+    const other = Object.keys(j).filter((k) => !MODELLED_RULE_KEYS.has(k));
+    if (other.length > 0) rule.otherSelectors = other;
     return rule;
   });
 }

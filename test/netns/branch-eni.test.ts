@@ -143,6 +143,18 @@ test('strict SGP host rules: the local table\'s rule moves from 0 to 20 (so prio
     assert.match(rules, /^20:\s+from all lookup local/m);
     assert.doesNotMatch(rules, /^0:\s+from all lookup local/m);
     assert.deepEqual(await applyHostNetwork({ ...fullExampleInput, podSgStrict: true }, host), []);
+    // back to standard (or ENABLE_POD_ENI off) after a strict run: prio 0 is put back before 20 goes, so the node
+    // keeps its local rule; loopback still answers
+    const back = await applyHostNetwork(fullExampleInput, host);
+    assert.ok(back.indexOf('ip -4 rule add lookup 255 prio 0') >= 0 && back.indexOf('ip -4 rule add lookup 255 prio 0') < back.indexOf('ip -4 rule del lookup 255 prio 20'), back.join('\n'));
+    const after = (await run(['ip', '-n', host, 'rule', 'show'])).stdout;
+    assert.match(after, /^0:\s+from all lookup local/m);
+    assert.doesNotMatch(after, /^20:\s+from all lookup local/m);
+    assert.match((await run(['ip', '-n', host, 'route', 'get', '127.0.0.1'])).stdout, /^local 127\.0\.0\.1 dev lo table local/m);
+    // a prio-20 rule that is not exactly `lookup local` is someone else's: left alone in either mode
+    await run(['ip', '-n', host, 'rule', 'add', 'ipproto', 'tcp', 'lookup', 'local', 'prio', '20']);
+    assert.deepEqual(await applyHostNetwork(fullExampleInput, host), []);
+    assert.match((await run(['ip', '-n', host, 'rule', 'show'])).stdout, /^20:\s+from all ipproto tcp lookup local/m);
     // without strict SGP the kernel's prio-0 rule is never touched
     await run(['ip', 'netns', 'add', `${host}2`]);
     await applyHostNetwork(fullExampleInput, `${host}2`);
