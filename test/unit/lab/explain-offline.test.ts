@@ -39,7 +39,7 @@ describe('explain --scenario: the default lab scenario, explained with no lab', 
 
   test('every pod, node, host and internet host of the scenario is an endpoint; addresses from the simulation say so', () => {
     assert.equal(world.source, 'scenario');
-    const names = [...scenario.pods.map((p) => p.name), ...scenario.nodes.map((n) => n.instance), ...scenario.hosts.map((h) => h.instance), ...scenario.internetHosts.map((h) => h.name), ...scenario.onPremHosts.map((h) => h.name)];
+    const names = [...scenario.pods.map((p) => p.name), ...scenario.nodes.map((n) => n.instance), ...scenario.hosts.map((h) => h.instance), ...scenario.internetHosts.map((h) => h.name), ...scenario.onPremHosts.map((h) => h.name), ...(scenario.cluster ? ['cluster-endpoint'] : [])];
     assert.deepEqual(world.endpoints.map((e) => e.name).sort(), names.sort());
     for (const p of scenario.pods) assert.equal(endpoint(world, p.name).simulated, true, p.name);
     assert.equal(port, scenario.lab.echoPort);
