@@ -48,6 +48,12 @@ export interface BranchTeardown {
   address: string;
   /** The pod's host veth under either mode's prefix: DEL covers both, as upstream does for migrations. */
   hostVeths: string[];
+  /**
+   * Taken from prevResult (no branch record: ipamd unreachable, ENABLE_POD_ENI turned off, branch-pods.json moved
+   * away), so unchecked: `vlan.eth.<id>` goes only if it is a VLAN link podnet made, and not while another container's
+   * record holds that VLAN or address.
+   */
+  fromPrevResult?: boolean;
 }
 
 /** What ipamd hands out for one attachment (spec §6.2 AddNetworkReply). */
@@ -353,18 +359,20 @@ async function del(backend: CniBackend, r: AttachmentRequest, log: (line: string
 }
 
 /**
- * A branch pod's teardown: from ipamd's record when ipamd answered (it keeps them, so a pod whose annotation or Pod is
- * gone is still torn down), or, with ipamd unreachable, from prevResult's dummy record whose mac is a VLAN id ≠ 0 and
- * its address, as upstream's plugin does without ipamd (spec §6.3).
+ * A branch pod's teardown: from ipamd's record when it has one (it keeps them, so a pod whose annotation or Pod is gone
+ * is still torn down); otherwise — ipamd unreachable, or answering without any record for the container (ENABLE_POD_ENI
+ * turned off, branch-pods.json moved away) — from prevResult's dummy record whose mac is a VLAN id ≠ 0 and its address,
+ * as upstream's plugin does whenever that mac is not "0" (spec §6.3 step 1). A pool address ipamd holds for the
+ * container wins over prevResult.
  */
 function branchToTearDown(held: Allocation | null | undefined, r: AttachmentRequest): BranchTeardown | undefined {
   const veths = () => branchVeths(r.config.vethPrefix, r.podNamespace, r.podName, r.containerId);
   if (held?.branch) return { vlanId: held.branch.vlanId, address: held.branch.address, hostVeths: veths() };
-  if (held !== undefined || !r.prevResult) return undefined;
+  if (held || !r.prevResult) return undefined;
   const recorded = recordedAttachment(r.prevResult, r.ifName);
   const address = recorded.address?.replace(/\/\d+$/, '');
   if (!recorded.vlanId || recorded.vlanId > 4094 || address === undefined) return undefined;
-  return { vlanId: recorded.vlanId, address, hostVeths: veths() };
+  return { vlanId: recorded.vlanId, address, hostVeths: veths(), fromPrevResult: true };
 }
 
 /** CNI_NETNS when it can be a pod's namespace; '' when absent or not (DEL goes on: it just cannot tie a veth through it). */

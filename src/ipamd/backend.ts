@@ -120,6 +120,13 @@ export function createIpamdBackend(node: IpamdNode, dataplane: NodeDataplane, k8
     },
     async unwire(pod: PodTeardown) {
       if (pod.branch) {
+        // from prevResult (no record for this container): while another container's record holds that VLAN or address,
+        // its table, rules and VLAN link are that pod's; only this pod's own veths (tied by their peer) go
+        const holder = pod.branch.fromPrevResult ? branches?.all().find((r) => r.branch.vlanId === pod.branch!.vlanId || r.branch.address === pod.branch!.address) : undefined;
+        if (holder) {
+          for (const hostVeth of pod.branch.hostVeths) await dataplane.unwirePod({ hostVeth, recordsKnown: true, ...(pod.netns && { podNetns: pod.netns }) });
+          return;
+        }
         await dataplane.unwireBranchPod(pod.branch);
         return;
       }

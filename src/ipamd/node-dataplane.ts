@@ -7,6 +7,7 @@
 import { dirname, join } from 'node:path';
 import {
   applyBranchEniPod,
+  isMadeVlanLink,
   teardownBranchEniPod,
   applyEniNetwork,
   applyHostNetwork,
@@ -81,7 +82,7 @@ export interface NodeDataplane {
    * the fabric's in the lab (PODNET_BRANCH_VLAN_LINK=fabric); the rest is the same code.
    */
   wireBranchPod(pod: PodPlumbing & { branch: BranchWiring; trunkMac: string | undefined }): Promise<void>;
-  /** DEL of a branch pod: its table, rules, veths, and the VLAN link where podnet made it. */
+  /** DEL of a branch pod: its table, rules, veths, and the VLAN link where podnet made it (checked when from prevResult). */
   unwireBranchPod(t: BranchTeardown): Promise<void>;
   /** Removes the pod's wiring that is tied to it (src/dataplane teardownPod). */
   unwirePod(pod: PodTeardownInput): Promise<void>;
@@ -184,7 +185,9 @@ export function linuxDataplane(config: PodnetConfig): NodeDataplane {
       );
     },
     async unwireBranchPod(t) {
-      await teardownBranchEniPod({ vlanId: t.vlanId, podIp: t.address, hostVeths: t.hostVeths, createVlanLink: config.branchVlanLink === 'create' }, undefined, ipSession());
+      // a teardown from prevResult is unchecked: the VLAN link goes only if it is one podnet made (kind vlan)
+      const createVlanLink = config.branchVlanLink === 'create' && (!t.fromPrevResult || (await isMadeVlanLink(t.vlanId)));
+      await teardownBranchEniPod({ vlanId: t.vlanId, podIp: t.address, hostVeths: t.hostVeths, createVlanLink }, undefined, ipSession());
     },
     async checkPod(pod) {
       const result = await checkPodNetwork(

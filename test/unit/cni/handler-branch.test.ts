@@ -8,10 +8,10 @@ import { hostVethName } from '../../../src/dataplane/index.js';
 // gateway; DEL tears down from ipamd's record, or from prevResult's VLAN id when ipamd cannot be reached.
 const branch = { eniId: 'eni-0b1', mac: '02:bb:00:00:00:05', address: '10.0.97.30', vlanId: 5, subnetCidr: '10.0.96.0/19', gateway: '10.0.96.1' };
 
-function backend(o: { unreachable?: boolean } = {}) {
+function backend(o: { unreachable?: boolean; held?: Allocation } = {}) {
   const wired: PodWiring[] = [];
   const unwired: PodTeardown[] = [];
-  let held: Allocation | null = null;
+  let held: Allocation | null = o.held ?? null;
   const reach = () => {
     if (o.unreachable) throw new PodnetError('IPAMD_UNREACHABLE', 'no socket', 'start ipamd');
   };
@@ -83,9 +83,32 @@ test('DEL without ipamd: the branch from prevResult\'s dummy record (VLAN id ≠
   assert.equal(answer.exitCode, 0, answer.stdout);
   assert.equal(unwired[0]!.branch?.vlanId, 5);
   assert.equal(unwired[0]!.branch?.address, '10.0.97.30');
+  assert.equal(unwired[0]!.branch?.fromPrevResult, true);
   // a pool pod's prevResult (VLAN 0) names no branch
   const pool = backend({ unreachable: true });
   const poolPrev = { ...prevResult, interfaces: [prevResult.interfaces[0], prevResult.interfaces[1], { ...prevResult.interfaces[2], mac: '0', sandbox: '0' }] };
   await createCniHandler(pool.b)({ env: env('DEL'), stdin: conf('strict', { prevResult: poolPrev }) });
   assert.equal(pool.unwired[0]!.branch, undefined);
+});
+
+const branchPrevResult = {
+  cniVersion: '0.4.0',
+  interfaces: [{ name: hostVethName('vlan', 'default', 'sg') }, { name: 'eth0', mac: '0', sandbox: '/var/run/netns/cni-1' }, { name: hostVethName('dummy', 'default', 'sg'), mac: '5', sandbox: '-1' }],
+  ips: [{ version: '4', interface: 1, address: '10.0.97.30/32', gateway: '10.0.96.1' }],
+};
+
+test('DEL with ipamd answering but holding no record (ENABLE_POD_ENI turned off, branch-pods.json moved away): the branch from prevResult (§6.3 step 1)', async () => {
+  const { b, unwired } = backend();
+  const answer = await createCniHandler(b)({ env: env('DEL'), stdin: conf('strict', { prevResult: branchPrevResult }) });
+  assert.equal(answer.exitCode, 0, answer.stdout);
+  assert.deepEqual(unwired[0]!.branch, { vlanId: 5, address: '10.0.97.30', hostVeths: [hostVethName('vlan', 'default', 'sg'), hostVethName('eni', 'default', 'sg')], fromPrevResult: true });
+  assert.equal(unwired[0]!.held, null);
+});
+
+test('DEL where ipamd holds a pool address for the container: its record wins over a prevResult VLAN id', async () => {
+  const pool: Allocation = { address: '10.0.1.5', eniId: 'eni-1', deviceNumber: 0, routeTable: 254, vpcCidrs: ['10.0.0.0/16'], useExternalSnat: false };
+  const { b, unwired } = backend({ held: pool });
+  assert.equal((await createCniHandler(b)({ env: env('DEL'), stdin: conf('strict', { prevResult: branchPrevResult }) })).exitCode, 0);
+  assert.equal(unwired[0]!.branch, undefined);
+  assert.deepEqual(unwired[0]!.held, { address: '10.0.1.5', routeTable: 254 });
 });
