@@ -51,6 +51,11 @@ export interface BranchEniPodInput {
    * stays the fabric's — the only difference between the two (docs/node-programming.md).
    */
   createVlanLink: boolean;
+  /**
+   * A repeated ADD of an attachment that already held this branch: a failure then undoes only what this call made —
+   * never the earlier ADD's table, rules or VLAN link (the pool path's rule, §6.1 step 4).
+   */
+  addressHeldBefore?: boolean;
 }
 
 /** One branch-ENI pod's wiring as data. */

@@ -178,6 +178,7 @@ export function linuxDataplane(config: PodnetConfig): NodeDataplane {
         {
           namespace: pod.podNamespace, podName: pod.podName, ifName: pod.ifName, vethPrefix: pod.vethPrefix, mode: pod.branch.mode, vlanId: pod.branch.vlanId,
           branchMac: pod.branch.mac, podIp: pod.branch.address, subnetCidr: pod.branch.subnetCidr, mtu: pod.mtu, hostVethMac: hostVethMac(), createVlanLink,
+          addressHeldBefore: pod.addressHeldBefore,
           ...(trunkLink !== undefined && { trunkLink }),
         },
         { podNetns: pod.netns },

@@ -113,6 +113,23 @@ test('a failed ADD (no such VLAN link in the lab) leaves no veth, rule or table 
   assert.equal((await table(111)).trim(), '');
 });
 
+test('a failed repeated ADD (addressHeldBefore) leaves the earlier ADD\'s table rules and veth; a first ADD\'s failure removes all', async () => {
+  const mac = '02:aa:00:00:00:0f';
+  await fabricLink(15, mac, '10.0.97.70');
+  const input: BranchEniPodInput = { ...base, mode: 'strict', podName: 'sg-e', vlanId: 15, branchMac: mac, podIp: '10.0.97.70' };
+  const wired = await applyBranchEniPod(input, { nodeNetns: node, podNetns: probe });
+  // the fabric takes the link away; the repeated ADD fails bringing it up
+  await run(['ip', '-n', node, 'link', 'del', 'vlan.eth.15']);
+  await assert.rejects(applyBranchEniPod({ ...input, addressHeldBefore: true }, { nodeNetns: node, podNetns: probe }), { code: 'DATAPLANE_APPLY_FAILED' });
+  assert.match(await nodeRules(), new RegExp(`^10:\\s+from all iif ${wired.hostVeth} lookup 115`, 'm'), 'the earlier ADD\'s rule stays');
+  assert.match((await run(['ip', '-n', node, '-o', 'link', 'show'])).stdout, new RegExp(wired.hostVeth), 'the earlier ADD\'s veth stays');
+  // the same failure on a first ADD removes what it made
+  await assert.rejects(applyBranchEniPod(input, { nodeNetns: node, podNetns: probe }), { code: 'DATAPLANE_APPLY_FAILED' });
+  assert.doesNotMatch(await nodeRules(), /lookup 115/);
+  await teardownBranchEniPod({ vlanId: 15, podIp: '10.0.97.70', hostVeths: [wired.hostVeth], createVlanLink: false }, node);
+  await run(['ip', '-n', fabric, 'link', 'del', 'br15']).catch(() => {});
+});
+
 test('real node (createVlanLink): the VLAN link is made on the trunk with the branch MAC, and DEL deletes it', async (t) => {
   await run(['ip', 'link', 'add', 'eth1', 'netns', node, 'type', 'veth', 'peer', 'name', 'trunk0', 'netns', fabric]);
   try {
