@@ -18,6 +18,8 @@ export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 export interface WriteHooks {
   /** Mutating admission (webhooks): may return a changed object; runs after defaulting, before validation. */
   admit?(op: 'CREATE' | 'UPDATE', type: ResourceType, obj: KubeObject, old: KubeObject | undefined, who: Identity, dryRun: boolean): Promise<KubeObject>;
+  /** Validating admission (webhooks): may only refuse; runs on the final object after its own validation. */
+  validateAdmission?(op: 'CREATE' | 'UPDATE', type: ResourceType, obj: KubeObject, old: KubeObject | undefined, who: Identity, dryRun: boolean): Promise<void>;
   /** Before an object is stored (create or update): may complete it (a token Secret gets its token). */
   beforeStore?(type: ResourceType, obj: KubeObject, old: KubeObject | undefined): KubeObject;
   /** After a write is stored (created, updated, or removed). */
@@ -318,6 +320,7 @@ export class ObjectApi {
       type.applyDefaults(obj);
     }
     this.validate(type, obj, undefined);
+    if (this.hooks.validateAdmission) await this.hooks.validateAdmission('CREATE', type, obj, undefined, opts.who, opts.dryRun === true);
     const name = obj.metadata.name!;
     this.checkNamespace(type, namespace, name);
     if (this.store.get(this.key(type, namespace, name))) {
@@ -383,6 +386,11 @@ export class ObjectApi {
       if (now?.metadata.resourceVersion !== old.metadata.resourceVersion) throw conflict(type, name);
     }
     this.validate(type, obj, old);
+    if (this.hooks.validateAdmission && opts.subresource !== 'status') {
+      await this.hooks.validateAdmission('UPDATE', type, obj, old, opts.who, opts.dryRun === true);
+      const now = this.store.get(this.key(type, old.metadata.namespace ?? '', name));
+      if (now?.metadata.resourceVersion !== old.metadata.resourceVersion) throw conflict(type, name);
+    }
     if (tracksGeneration(type) && !jsonEqual(specPart(obj), specPart(old))) meta.generation = (old.metadata.generation ?? 0) + 1;
     if (this.hooks.beforeStore) obj = this.hooks.beforeStore(type, obj, old);
     const resource = resourceKey(type.group, type.plural);

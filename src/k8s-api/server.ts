@@ -22,7 +22,7 @@ import { createServingMaterial, servingNames, type ServingMaterial } from './tls
 import { answerTokenRequest, createTokens, ADMIN_USER } from './tokens.js';
 import { type Identity, type KubeObject, type RequestAttributes, type ResourceType } from './types.js';
 import { WatchHub } from './watch.js';
-import { admitMutating, type AdmissionRequest } from './webhooks.js';
+import { admitMutating, admitValidating, type AdmissionRequest } from './webhooks.js';
 import { serveWatch } from './watch-stream.js';
 
 export interface KubeApiServerOptions {
@@ -120,6 +120,8 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
         if (refusal) throw refusal;
         return admitted;
       },
+      validateAdmission: (operation, type, object, oldObject, userInfo, dryRun) =>
+        admitValidatingStored(store, { operation, type, object, ...(oldObject ? { oldObject } : {}), userInfo, dryRun }),
     });
     started = objects;
     const admin: Identity = { user: ADMIN_USER, groups: ['system:masters', 'system:authenticated'] };
@@ -147,6 +149,13 @@ export async function startKubeApiServer(opts: KubeApiServerOptions): Promise<Ku
         'pods/binding': (type: ResourceType, namespace: string, name: string, body: unknown) => answerBinding(objects, type, namespace, name, body),
       },
       reviews: {
+        // `kubectl auth whoami`: who the request's credentials authenticate as
+        'authentication.k8s.io/v1/selfsubjectreviews': (_body, who) => ({
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'SelfSubjectReview',
+          metadata: { creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+          status: { userInfo: { username: who.user, ...(who.uid ? { uid: who.uid } : {}), groups: who.groups } },
+        }),
         'authorization.k8s.io/v1/selfsubjectaccessreviews': (body, who) => answerSelfSubjectAccessReview(body, who, readPolicy()),
         'authorization.k8s.io/v1/selfsubjectrulesreviews': (body, who) => answerSelfSubjectRulesReview(body, who, readPolicy()),
       },
@@ -225,6 +234,21 @@ async function bootstrap(api: ObjectApi, admin: Identity): Promise<void> {
 }
 
 const WEBHOOK_CONFIGS = resourceKey('admissionregistration.k8s.io', 'mutatingwebhookconfigurations');
+const VALIDATING_CONFIGS = resourceKey('admissionregistration.k8s.io', 'validatingwebhookconfigurations');
+
+/** Validating admission: the stored ValidatingWebhookConfigurations called on the final object. */
+async function admitValidatingStored(store: ObjectStore, req: Omit<AdmissionRequest, 'namespace' | 'namespaceLabels'>): Promise<void> {
+  const configs = [...store.scan(VALIDATING_CONFIGS, undefined)];
+  if (configs.length === 0) return;
+  await admitValidating(configs, withNamespace(store, req));
+}
+
+function withNamespace(store: ObjectStore, req: Omit<AdmissionRequest, 'namespace' | 'namespaceLabels'>): AdmissionRequest {
+  const namespace = req.type.namespaced ? (req.object.metadata.namespace ?? '') : '';
+  const isNamespace = req.type.group === '' && req.type.plural === 'namespaces';
+  const nsObject = isNamespace ? req.object : namespace ? store.get({ resource: resourceKey('', 'namespaces'), namespace: '', name: namespace }) : undefined;
+  return { ...req, namespace: isNamespace ? (req.object.metadata.name ?? '') : namespace, namespaceLabels: nsObject?.metadata.labels ?? {} };
+}
 
 /** Mutating admission: the stored webhook configurations called on the object (nothing to do when there are none). */
 async function admit(store: ObjectStore, req: Omit<AdmissionRequest, 'namespace' | 'namespaceLabels'>): Promise<KubeObject> {

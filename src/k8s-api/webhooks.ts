@@ -7,6 +7,12 @@
  * default) or is skipped (Ignore). Webhooks with reinvocationPolicy IfNeeded are called once more when a later
  * webhook changed the object. Not served: `clientConfig.service` (no services here; such a webhook counts as
  * failing to be called) and matchConditions (CEL). Only ApiErrors leave this module.
+ *
+ * Validating admission webhooks (ValidatingWebhookConfiguration) are matched the same way and called after mutation
+ * (and after the object's own validation) on the final object, all of them at once as kube-apiserver does; they
+ * cannot change the object (a patch in their answer is ignored), and any `allowed: false` refuses the request with
+ * `admission webhook "<name>" denied the request: <message>` (the webhook's status code, 403 when it says so). The
+ * failurePolicy applies as for mutating webhooks.
  */
 import { randomUUID } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
@@ -61,11 +67,7 @@ export async function admitMutating(configs: KubeObject[], req: AdmissionRequest
 }
 
 async function runWebhooks(configs: KubeObject[], req: AdmissionRequest): Promise<KubeObject> {
-  const webhooks = [...configs]
-    .sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))
-    .flatMap((config) => (Array.isArray(config['webhooks']) ? (config['webhooks'] as unknown[]) : []))
-    .filter(isRecord)
-    .map((raw): Webhook => ({ name: typeof raw['name'] === 'string' ? raw['name'] : '', raw }));
+  const webhooks = orderedWebhooks(configs);
   let object = req.object;
   const called: Array<{ webhook: Webhook; after: string }> = [];
   for (const webhook of webhooks) {
@@ -80,6 +82,47 @@ async function runWebhooks(configs: KubeObject[], req: AdmissionRequest): Promis
     if (webhookMatches(webhook.raw, req, object)) object = await callWebhook(webhook, req, object);
   }
   return object;
+}
+
+/**
+ * Runs the validating webhooks of configs on the request's (final) object; resolves when every matching webhook allowed
+ * it (or an Ignore one could not be called), rejects with the denial or the failure of the first webhook, in order
+ * (configurations by name, then webhooks as listed), that refused.
+ */
+export async function admitValidating(configs: KubeObject[], req: AdmissionRequest): Promise<void> {
+  const webhooks = orderedWebhooks(configs).filter((webhook) => webhookMatches(webhook.raw, req, req.object));
+  const outcomes = await Promise.all(webhooks.map(async (webhook): Promise<ApiError | undefined> => {
+    try {
+      await validate(webhook, req);
+      return undefined;
+    } catch (error) {
+      return error instanceof ApiError ? error : internalError(error instanceof Error ? error.message : String(error));
+    }
+  }));
+  const refusal = outcomes.find((outcome) => outcome !== undefined);
+  if (refusal) throw refusal;
+}
+
+function orderedWebhooks(configs: KubeObject[]): Webhook[] {
+  return [...configs]
+    .sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))
+    .flatMap((config) => (Array.isArray(config['webhooks']) ? (config['webhooks'] as unknown[]) : []))
+    .filter(isRecord)
+    .map((raw): Webhook => ({ name: typeof raw['name'] === 'string' ? raw['name'] : '', raw }));
+}
+
+async function validate(webhook: Webhook, req: AdmissionRequest): Promise<void> {
+  if (req.dryRun && webhook.raw['sideEffects'] !== 'None' && webhook.raw['sideEffects'] !== 'NoneOnDryRun') {
+    throw apiError(400, 'BadRequest', `admission webhook ${JSON.stringify(webhook.name)} does not support dry run`);
+  }
+  let response: Json;
+  try {
+    response = await reviewRequest(webhook, req, req.object);
+  } catch (error) {
+    if (webhook.raw['failurePolicy'] === 'Ignore') return;
+    throw internalError(`failed calling webhook ${JSON.stringify(webhook.name)}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (response['allowed'] !== true) throw deniedBy(webhook.name, response['status']);
 }
 
 /** rules (operations, apiGroups, apiVersions, resources, scope), namespaceSelector and objectSelector. */

@@ -6,7 +6,7 @@ import type { ResourceType } from '../types.js';
 import { configMapType, namespaceType, nodeType, secretType, serviceAccountType } from './core.js';
 import { daemonSetType } from './daemonset.js';
 import { coreEventType, eventsEventType } from './events.js';
-import { leaseType, mutatingWebhookConfigurationType } from './others.js';
+import { leaseType, mutatingWebhookConfigurationType, validatingWebhookConfigurationType } from './others.js';
 import { podType } from './pod.js';
 import { rbacTypes } from './rbac.js';
 
@@ -24,6 +24,7 @@ export function builtinTypes(): ResourceType[] {
     leaseType(),
     ...rbacTypes(),
     mutatingWebhookConfigurationType(),
+    validatingWebhookConfigurationType(),
   ];
 }
 

@@ -1,6 +1,7 @@
 /**
- * Lease (coordination.k8s.io/v1) and MutatingWebhookConfiguration (admissionregistration.k8s.io/v1): their defaults,
- * validation and columns.
+ * Lease (coordination.k8s.io/v1), MutatingWebhookConfiguration and ValidatingWebhookConfiguration
+ * (admissionregistration.k8s.io/v1): their defaults, validation and columns. A validating webhook is a mutating one
+ * without reinvocationPolicy (the API server neither defaults nor accepts it there).
  */
 import type { Cause, ResourceType } from '../types.js';
 import { at, column, list } from './columns.js';
@@ -33,19 +34,19 @@ function setIfUnset(o: Obj, key: string, value: unknown): void {
   if (o[key] === undefined || o[key] === null) o[key] = value;
 }
 
-function defaultWebhook(w: Obj): void {
+function defaultWebhook(w: Obj, mutating = true): void {
   setIfUnset(w, 'failurePolicy', 'Fail');
   setIfUnset(w, 'matchPolicy', 'Equivalent');
   setIfUnset(w, 'namespaceSelector', {});
   setIfUnset(w, 'objectSelector', {});
-  setIfUnset(w, 'reinvocationPolicy', 'Never');
+  if (mutating) setIfUnset(w, 'reinvocationPolicy', 'Never');
   setIfUnset(w, 'timeoutSeconds', 10);
   for (const r of list(w, 'rules')) if (isRecord(r)) setIfUnset(r, 'scope', '*');
   const service = at(w, 'clientConfig', 'service');
   if (isRecord(service)) setIfUnset(service, 'port', 443);
 }
 
-function validateWebhooks(webhooks: unknown[]): Cause[] {
+function validateWebhooks(webhooks: unknown[], mutating = true): Cause[] {
   const causes: Cause[] = [];
   const names = new Set<string>();
   webhooks.forEach((raw, i) => {
@@ -65,6 +66,8 @@ function validateWebhooks(webhooks: unknown[]): Cause[] {
     if (w.sideEffects === undefined) causes.push(required(`${wf}.sideEffects`, 'must specify one of None, NoneOnDryRun'));
     else if (w.sideEffects !== 'None' && w.sideEffects !== 'NoneOnDryRun') causes.push(notSupported(`${wf}.sideEffects`, w.sideEffects, ['None', 'NoneOnDryRun']));
     for (const [key, values] of [['failurePolicy', ['Fail', 'Ignore']], ['matchPolicy', ['Equivalent', 'Exact']], ['reinvocationPolicy', ['IfNeeded', 'Never']]] as const) {
+      // the v1 ValidatingWebhook has no reinvocationPolicy field: the server drops it as an unknown field
+      if (key === 'reinvocationPolicy' && !mutating) continue;
       if (w[key] !== undefined && !values.includes(String(w[key]) as never)) causes.push(notSupported(`${wf}.${key}`, w[key], [...values]));
     }
     const timeout = w.timeoutSeconds;
@@ -113,5 +116,26 @@ export function mutatingWebhookConfigurationType(): ResourceType {
       for (const w of list(obj, 'webhooks')) if (isRecord(w)) defaultWebhook(w);
     },
     validate: (obj) => validateWebhooks(list(obj, 'webhooks')),
+  });
+}
+
+export function validatingWebhookConfigurationType(): ResourceType {
+  return defineKind({
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    kind: 'ValidatingWebhookConfiguration',
+    plural: 'validatingwebhookconfigurations',
+    namespaced: false,
+    categories: ['api-extensions'],
+    columns: [column('Webhooks', 'integer', (o) => list(o, 'webhooks').length, 0, 'Webhooks indicates the number of webhooks in this configuration.')],
+    nameCheck: dns1123Subdomain,
+    defaults(obj) {
+      for (const w of list(obj, 'webhooks')) {
+        if (!isRecord(w)) continue;
+        delete w['reinvocationPolicy'];
+        defaultWebhook(w, false);
+      }
+    },
+    validate: (obj) => validateWebhooks(list(obj, 'webhooks'), false),
   });
 }

@@ -37,6 +37,7 @@ describe('discovery facts of every built-in kind', () => {
       'rbac.authorization.k8s.io/v1 roles role Role true   ',
       'rbac.authorization.k8s.io/v1 rolebindings rolebinding RoleBinding true   ',
       'admissionregistration.k8s.io/v1 mutatingwebhookconfigurations mutatingwebhookconfiguration MutatingWebhookConfiguration false  api-extensions ',
+      'admissionregistration.k8s.io/v1 validatingwebhookconfigurations validatingwebhookconfiguration ValidatingWebhookConfiguration false  api-extensions ',
     ]);
     assert.ok(types.every((t) => t.strategicMerge && t.listKind === `${t.kind}List`));
     assert.deepEqual(typeFor('', 'namespaces').verbs, ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']);
