@@ -110,15 +110,16 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
   const links: EniLink[] = [];
   const wired: WiredEni[] = [];
   const cluster = plan.eks ? clusters.find((c) => c.name === plan.eks!.cluster) : undefined;
-  // the cluster's ENIs by its description or EKS's list, eth0..ethN in EKS's order (then by id)
+  // the cluster's ENIs by its description or EKS's list, eth0..ethN by ENI id: the same order before and after EKS
+  // has described the cluster (the controller never renames a wired link, so an order that changed once the cluster
+  // was read left eth0 with the other ENI's address while the reply tables named the devices the new way)
   const clusterEniIds = plan.eks
     ? [
         ...(cluster?.enis.map((e) => e.eniId) ?? []),
-        ...mappings
-          .filter((m) => eksClusterOfEni(m.description) === plan.eks!.cluster)
-          .map((m) => m.eniId)
-          .sort(),
-      ].filter((id, i, all) => all.indexOf(id) === i)
+        ...mappings.filter((m) => eksClusterOfEni(m.description) === plan.eks!.cluster).map((m) => m.eniId),
+      ]
+        .filter((id, i, all) => all.indexOf(id) === i)
+        .sort()
     : [];
   const endpointEnis: EndpointEni[] = [];
   for (const eni of mappings) {

@@ -38,19 +38,22 @@ test('descriptions name the cluster or the Fargate node of an ENI', () => {
   assert.equal(fargateNamespaceOfEni('[fargate] pn-f-xyz'), null);
 });
 
-test("the cluster's ENIs are wired into the endpoint namespace as eth0..ethN in EKS's order, a Fargate ENI into its node", () => {
+test("the cluster's ENIs are wired into the endpoint namespace as eth0..ethN by ENI id (whether EKS has described the cluster yet or not), a Fargate ENI into its node", () => {
   const desired = renderFabric(plan, scenario, facts, mappings, [cluster]);
   const ends = desired.links.map((l) => [l.eniId, l.endNs, l.endDev, l.primary?.cidr, l.primary?.defaultRoute ?? true]);
   assert.deepEqual(ends, [
-    ['eni-eks-a', 'pn-eks-demo', 'eth1', '10.0.0.50/20', false],
-    ['eni-eks-b', 'pn-eks-demo', 'eth0', '10.0.16.50/20', true],
+    ['eni-eks-a', 'pn-eks-demo', 'eth0', '10.0.0.50/20', true],
+    ['eni-eks-b', 'pn-eks-demo', 'eth1', '10.0.16.50/20', false],
     ['eni-far', 'pn-f-0123456789', 'eth0', '10.0.16.60/20', true],
   ]);
+  // before EKS has described the cluster (the controller's first pass), the same devices: a wired link is never renamed
+  const early = renderFabric(plan, scenario, facts, mappings, []);
+  assert.deepEqual(early.links.map((l) => [l.eniId, l.endDev]), ends.map(([id, , dev]) => [id, dev]));
   // replies leave the ENI their request came in on; the public address is local on the public link
-  assert.deepEqual(desired.rules.get('pn-eks-demo'), ['pref 100 from 10.0.0.50 lookup 201', 'pref 100 from 10.0.16.50 lookup 200', 'pref 100 from 203.0.113.9 lookup 250']);
+  assert.deepEqual(desired.rules.get('pn-eks-demo'), ['pref 100 from 10.0.0.50 lookup 200', 'pref 100 from 10.0.16.50 lookup 201', 'pref 100 from 203.0.113.9 lookup 250']);
   const routes = desired.routes.get('pn-eks-demo')!;
-  assert.ok(routes.includes('default via 10.0.16.1 dev eth0 onlink table 200'));
-  assert.ok(routes.includes('default via 10.0.0.1 dev eth1 onlink table 201'));
+  assert.ok(routes.includes('default via 10.0.0.1 dev eth0 onlink table 200'));
+  assert.ok(routes.includes('default via 10.0.16.1 dev eth1 onlink table 201'));
   assert.ok(routes.includes('local 203.0.113.9 dev pn-inet table local'));
   assert.ok(routes.includes('default dev pn-inet table 250'));
   assert.ok(desired.routes.get('pn-inet')!.includes('203.0.113.9/32 dev pn-k0'));
