@@ -8,7 +8,7 @@ import { eksClusters } from './eks-state.js';
 import type { Ec2State } from './state.js';
 
 export interface Ec2DnsSourceOptions {
-  /** the EKS clusters; default: the emulator's own (settled to now at each query, as `GET /_podnet/eks` gives them) */
+  /** the EKS clusters; default: the emulator's own (settled to now at each query, as `GET /_podnet/eks` gives them; a read that writes only when EKS work has come due) */
   clusters?: () => readonly EksCluster[];
   /** see VpcDnsSource.serviceAddress */
   serviceAddress?: string;

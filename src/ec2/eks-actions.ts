@@ -8,13 +8,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cidrContains, isCidrText, parseAddress, parseCidr, formatCidr } from '../net/index.js';
 import { subnetIsPrivate, type EksFargateSelector } from '../vpc/index.js';
+import { ownerId } from './actions/common.js';
 import { createEni, deleteEniRow, findEni } from './actions/enis.js';
 import { Ec2Error } from './protocol.js';
 import {
   clusterArn,
   clusterHostname,
   clusterStatus,
-  eksAccountId,
   findCluster,
   profileStatus,
   releasePublicAddress,
@@ -130,10 +130,12 @@ function stringMap(body: Record<string, unknown>, key: string): Record<string, s
   return v as Record<string, string>;
 }
 
-// EKS's grammar for cluster and Fargate profile names (its own wording, run-on sentence included)
-const NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]*$/;
+/** EKS's grammar for cluster and Fargate profile names (at most EKS_NAME_MAX characters). */
+export const EKS_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]*$/;
+export const EKS_NAME_MAX = 100;
+// EKS's refusal in its own wording, run-on sentence included
 function checkName(name: string, parameter: string): void {
-  if (!NAME.test(name) || name.length > 100) {
+  if (!EKS_NAME.test(name) || name.length > EKS_NAME_MAX) {
     throw invalid(
       `The ${parameter} parameter contains invalid characters. It should conform to the regular expression "^[0-9A-Za-z][A-Za-z0-9-_]*"` +
         'In other words, it should start with a number or letter, and can contain numbers, letters, dashes, and underscores.',
@@ -589,7 +591,7 @@ const createFargateProfile: EksAction = (req, ctx) => {
   const model = routeFacts(state, subnets);
   const publicSubnet = subnets.find((s) => !subnetIsPrivate(model, s.id));
   if (publicSubnet) throw invalid(`Subnet ${publicSubnet.id} provided in Fargate Profile is not a private subnet`, fields);
-  const arn = `arn:aws:eks:${state.region}:${eksAccountId}:fargateprofile/${clusterName}/${name}/${uuidFrom(digest(`fp:${clusterName}:${name}:${state.newId('eksfp')}`))}`;
+  const arn = `arn:aws:eks:${state.region}:${ownerId}:fargateprofile/${clusterName}/${name}/${uuidFrom(digest(`fp:${clusterName}:${name}:${state.newId('eksfp')}`))}`;
   state.run(
     `INSERT INTO eks_fargate_profiles (cluster_name, name, arn, role_arn, subnet_ids, selectors, tags, created_at, active_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,

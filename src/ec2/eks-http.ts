@@ -7,11 +7,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PodnetError, sendJson, type RequestTarget } from '../lib/index.js';
-import type { EksCluster } from '../vpc/index.js';
-import { eksActions, EksError, type EksActionName, type EksOptions, type EksRequest } from './eks-actions.js';
+import { z } from 'zod';
+import { PodnetError, parseSettings, sendJson, type RequestTarget } from '../lib/index.js';
+import { formatAddress, formatCidr, isAddressText, isCidrText, parseAddress, parseCidr } from '../net/index.js';
+import { isRegionName, type EksCluster } from '../vpc/index.js';
+import { EKS_NAME, EKS_NAME_MAX, eksActions, EksError, type EksActionName, type EksOptions, type EksRequest } from './eks-actions.js';
 import { eksClusters, ensureEksSchema, settleEks } from './eks-state.js';
 import { Ec2Error } from './protocol.js';
+import { BodyTooLarge, MAX_BODY_BYTES, readBody } from './server.js';
 import type { Ec2State } from './state.js';
 
 export interface EksWireRequest {
@@ -129,23 +132,6 @@ export async function answerEks(state: Ec2State, options: EksOptions, request: E
   }
 }
 
-const MAX_BODY_BYTES = 1 << 20;
-
-function readBody(req: IncomingMessage): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 /** The EKS API and its admin view as a service of the emulator's HTTP listener (server.ts routes to it by path). */
 export function eksHttpService(state: Ec2State, options: EksOptions, log: (line: string) => void) {
   return {
@@ -160,7 +146,12 @@ export function eksHttpService(state: Ec2State, options: EksOptions, log: (line:
           return sendJson(res, 500, { error: 'internal error' });
         }
       }
-      const body = await readBody(req);
+      let body: string | undefined;
+      try {
+        body = await readBody(req);
+      } catch (err) {
+        if (!(err instanceof BodyTooLarge)) throw err;
+      }
       const answer =
         body === undefined
           ? errorResponse(new EksError('InvalidRequestException', `The request body exceeds ${MAX_BODY_BYTES} bytes.`), randomUUID())
@@ -169,6 +160,60 @@ export function eksHttpService(state: Ec2State, options: EksOptions, log: (line:
       res.end(answer.body);
     },
   };
+}
+
+// ---- what `GET /_podnet/eks` may hold: names, addresses and ids from it reach nft rules, namespace names and DNS
+// answers in the lab, so a reader takes them only in the grammars the EKS actions give them ----
+
+/** an IPv4 address in its canonical text (what the state stores; refuses anything around it, a trailing newline too) */
+const isIpv4Address = (text: string) => isAddressText(text) && parseAddress(text).family === 4 && formatAddress(parseAddress(text)) === text;
+/** an IPv4 CIDR as the actions store it: canonical (no host bits, no leading zeros) */
+const isIpv4Cidr = (text: string) => isCidrText(text) && parseCidr(text).family === 4 && formatCidr(parseCidr(text)) === text;
+const ec2Id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}-[0-9a-f]{8}([0-9a-f]{9})?$`), `an EC2 id like ${prefix}-0123456789abcdef0`);
+const eksName = z.string().max(EKS_NAME_MAX).regex(EKS_NAME, 'an EKS name: a letter or digit, then letters, digits, - and _ (at most 100)');
+const ipv4Address = z.string().refine(isIpv4Address, 'an IPv4 address');
+/** `text` matches `pattern`, whose first group is a region name */
+const withRegion = (pattern: RegExp) => (text: string) => isRegionName(pattern.exec(text)?.[1] ?? '');
+const endpointHostname = z.string().refine(withRegion(/^[0-9A-F]{32}\.gr7\.([a-z0-9-]+)\.eks\.amazonaws\.com$/), 'an EKS endpoint name: <32 upper-case hex>.gr7.<region>.eks.amazonaws.com');
+const subnetIds = z.array(ec2Id('subnet'));
+
+const fargateProfileSchema = z.object({
+  name: eksName,
+  subnetIds,
+  selectors: z.array(z.object({ namespace: z.string().min(1), labels: z.record(z.string(), z.string()).optional() })),
+  status: z.enum(['CREATING', 'ACTIVE', 'DELETING']),
+});
+
+const clusterSchema = z
+  .object({
+    name: eksName,
+    arn: z.string().refine(withRegion(/^arn:aws:eks:([a-z0-9-]+):\d{12}:cluster\/[0-9A-Za-z][A-Za-z0-9_-]*$/), 'an EKS cluster ARN: arn:aws:eks:<region>:<account>:cluster/<name>'),
+    version: z.string().regex(/^1\.\d+$/, 'a Kubernetes minor version like 1.33'),
+    status: z.enum(['CREATING', 'ACTIVE', 'UPDATING', 'DELETING']),
+    vpcId: ec2Id('vpc'),
+    subnetIds,
+    hostname: endpointHostname,
+    clusterSecurityGroupId: ec2Id('sg'),
+    securityGroupIds: z.array(ec2Id('sg')),
+    enis: z.array(z.object({ eniId: ec2Id('eni'), subnetId: ec2Id('subnet'), privateIp: ipv4Address })),
+    publicAddress: ipv4Address.nullable(),
+    endpointPublicAccess: z.boolean(),
+    endpointPrivateAccess: z.boolean(),
+    publicAccessCidrs: z.array(z.string().refine(isIpv4Cidr, 'an IPv4 CIDR like 198.51.100.0/24')),
+    fargateProfiles: z.array(fargateProfileSchema),
+  })
+  .refine((c) => c.arn.endsWith(`:cluster/${c.name}`), { message: "the ARN names another cluster than `name`", path: ['arn'] }) satisfies z.ZodType<EksCluster>;
+
+const eksDocumentSchema = z.object({ clusters: z.array(clusterSchema) });
+
+/** The clusters of a `GET /_podnet/eks` document, or PodnetError EC2_FAILED naming each bad field (`clusters[0].hostname`). */
+export function parseEksDocument(value: unknown, from: string): EksCluster[] {
+  try {
+    return parseSettings(eksDocumentSchema, value, `EKS cluster list from ${from}`).clusters;
+  } catch (err) {
+    if (!(err instanceof PodnetError)) throw err;
+    throw new PodnetError('EC2_FAILED', err.message, "podnet takes the emulator's EKS facts only in EKS's grammars; is that podnet's emulator, of this version?", { cause: err });
+  }
 }
 
 /** The EKS clusters an emulator serves (`GET <emulator>/_podnet/eks`), as the lab, its DNS and explain read them. */
@@ -191,5 +236,5 @@ export async function readEksClusters(emulatorUrl: string): Promise<EksCluster[]
   if (!response.ok || !Array.isArray(clusters)) {
     throw new PodnetError('EC2_FAILED', `${url} answered ${response.status} without a cluster list: ${text.slice(0, 200)}`, 'an emulator older than the EKS API does not serve /_podnet/eks');
   }
-  return clusters as EksCluster[];
+  return parseEksDocument(body, url);
 }

@@ -3,7 +3,7 @@
  * resources (a cluster owns EC2 resources: its security group, its network interfaces, its public endpoint address,
  * so both live and roll back in one transaction). Asynchronous EKS work (a cluster becoming ACTIVE, an update being
  * applied, a profile becoming ACTIVE or going away) is stored as the time it completes; `settleEks` carries out what
- * is due, and every EKS request and every read of the clusters settles first — no timers.
+ * is due: every EKS request settles first, and every read of the clusters when something has come due — no timers.
  */
 import { eksEndpointHostname, type EksCluster, type EksFargateProfile, type EksFargateSelector } from '../vpc/index.js';
 import { ownerId } from './actions/common.js';
@@ -93,14 +93,12 @@ export function ensureEksSchema(state: Ec2State): void {
   prepared.add(state);
 }
 
-export const eksAccountId = ownerId;
-
 export function clusterArn(state: Ec2State, name: string): string {
-  return `arn:aws:eks:${state.region}:${eksAccountId}:cluster/${name}`;
+  return `arn:aws:eks:${state.region}:${ownerId}:cluster/${name}`;
 }
 
 export function clusterHostname(state: Ec2State, name: string): string {
-  return eksEndpointHostname(eksAccountId, state.region, name);
+  return eksEndpointHostname(ownerId, state.region, name);
 }
 
 export const strings = (json: string): string[] => JSON.parse(json) as string[];
@@ -190,9 +188,11 @@ export function clusterView(state: Ec2State, row: ClusterRow, now: number): EksC
     hostname: clusterHostname(state, row.name),
     clusterSecurityGroupId: row.cluster_sg_id,
     securityGroupIds: strings(row.security_group_ids),
-    enis: strings(row.eni_ids).map((eniId) => {
+    // an interface that is gone (EC2 refuses to delete them, so: never) is left out rather than given without an address
+    enis: strings(row.eni_ids).flatMap((eniId) => {
       const eni = state.get<{ subnet_id: string }>('SELECT subnet_id FROM enis WHERE id = ?', eniId);
-      return { eniId, subnetId: eni?.subnet_id ?? '', privateIp: primaryIp(state, eniId) ?? '' };
+      const privateIp = primaryIp(state, eniId);
+      return eni && privateIp !== undefined ? [{ eniId, subnetId: eni.subnet_id, privateIp }] : [];
     }),
     publicAddress: row.public_address,
     endpointPublicAccess: row.public_access === 1,
@@ -202,15 +202,24 @@ export function clusterView(state: Ec2State, row: ClusterRow, now: number): EksC
   };
 }
 
+/** Whether EKS work is due at `now` (an update to apply, a deleted profile to remove): two reads, no write. */
+function eksWorkDue(state: Ec2State, now: number): boolean {
+  return (
+    state.get("SELECT 1 FROM eks_updates WHERE status = 'InProgress' AND done_at <= ? LIMIT 1", now) !== undefined ||
+    state.get('SELECT 1 FROM eks_fargate_profiles WHERE gone_at IS NOT NULL AND gone_at <= ? LIMIT 1', now) !== undefined
+  );
+}
+
 /**
- * Every EKS cluster of the emulated account, settled to now, in creation order: what `GET /_podnet/eks` serves and
- * what `podnet explain --scenario` reads from its in-memory state.
+ * Every EKS cluster of the emulated account, settled to now, in creation order: what `GET /_podnet/eks` serves, what
+ * the VPC DNS answers from at each query and what `podnet explain --scenario` reads from its in-memory state. A read:
+ * it opens a write transaction only when EKS work has come due since the last settle, so a flood of DNS queries makes
+ * no writes (at most one per update or profile deletion, whoever reads first). The reads are synchronous, so no other
+ * request of this process runs between them.
  */
 export function eksClusters(state: Ec2State): EksCluster[] {
   ensureEksSchema(state);
-  return state.transaction(() => {
-    const now = state.now();
-    settleEks(state, now);
-    return state.all<ClusterRow>('SELECT * FROM eks_clusters ORDER BY seq').map((row) => clusterView(state, row, now));
-  });
+  const now = state.now();
+  if (eksWorkDue(state, now)) state.transaction(() => settleEks(state, now));
+  return state.all<ClusterRow>('SELECT * FROM eks_clusters ORDER BY seq').map((row) => clusterView(state, row, now));
 }

@@ -2,7 +2,9 @@
  * Applying a topology's `cluster:` section through the EKS API with @aws-sdk/client-eks (loaded only for a topology
  * that has one): CreateCluster with the subnets' and groups' ids, wait for ACTIVE, complete the endpoint access with
  * UpdateClusterConfig when an existing cluster differs, then CreateFargateProfile one at a time (EKS lets one profile
- * change at a time). Applying twice changes nothing. EKS's refusals become errors naming the section's field.
+ * change at a time). Applying twice changes nothing. What EKS cannot change on an existing cluster (subnets, security
+ * groups, version) or profile (selectors, subnets) is refused, naming the field, before anything is changed. EKS's
+ * refusals become errors naming the section's field.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -18,6 +20,7 @@ import {
 } from '@aws-sdk/client-eks';
 import { PodnetError } from '../lib/index.js';
 import type { Topology } from '../vpc/index.js';
+import { ownerId } from './actions/common.js';
 
 type ClusterSection = NonNullable<Topology['cluster']>;
 
@@ -28,7 +31,6 @@ export interface ClusterApplyResult {
 /** The IAM roles EKS wants; the emulator takes any ARN as given, so the applier names conventional ones. */
 const clusterRoleArn = (account: string) => `arn:aws:iam::${account}:role/podnet-eks-cluster`;
 const podExecutionRoleArn = (account: string) => `arn:aws:iam::${account}:role/podnet-eks-fargate-pods`;
-const ACCOUNT = '111122223333';
 
 const POLL_MS = 100;
 const WAIT_MS = 120_000;
@@ -74,6 +76,63 @@ async function describe(eks: EKSClient, name: string): Promise<Cluster | undefin
 
 const sameList = (a: readonly string[] | undefined, b: readonly string[]) => [...(a ?? [])].sort().join() === [...b].sort().join();
 
+/** The topology's names for ids (the file's own words in a refusal), the id where the file does not name it. */
+const namesOf = (ids: readonly string[] | undefined, byName: Record<string, string>) => {
+  const names = new Map(Object.entries(byName).map(([n, id]) => [id, n]));
+  return (ids ?? []).map((id) => names.get(id) ?? id).join(', ') || 'none';
+};
+
+/** A field EKS cannot change on an existing resource: the file must match it, or the resource be deleted first. */
+function immutable(field: string, what: string, have: string, resource: string): never {
+  throw new PodnetError('CONFIG_INVALID', `topology: ${field}: the ${what} (${have}); EKS cannot change them — delete the ${resource} or make the file match`, `${field} of an existing ${resource} is fixed at creation`);
+}
+
+/** A selector as a comparable string: namespace and its labels in key order. */
+const selectorKey = (s: { namespace?: string; labels?: Record<string, string> }) =>
+  JSON.stringify([s.namespace ?? '', Object.entries(s.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+const sameSelectors = (a: ReadonlyArray<{ namespace?: string; labels?: Record<string, string> }> | undefined, b: ReadonlyArray<{ namespace: string; labels?: Record<string, string> }>) =>
+  sameList((a ?? []).map(selectorKey), b.map(selectorKey));
+
+/** Refuses an existing cluster whose subnets, groups or version differ from the file (EKS updates only endpoint access here). */
+function checkClusterFixed(cluster: ClusterSection, existing: Cluster, subnetIds: Record<string, string>, groupIds: Record<string, string>): void {
+  const vpc = existing.resourcesVpcConfig ?? {};
+  if (!sameList(vpc.subnetIds, cluster.subnets.map((s) => subnetIds[s]!))) {
+    immutable('cluster.subnets', 'cluster exists with other subnets', namesOf(vpc.subnetIds, subnetIds), 'cluster');
+  }
+  if (!sameList(vpc.securityGroupIds, cluster.securityGroups.map((g) => groupIds[g]!))) {
+    immutable('cluster.securityGroups', 'cluster exists with other security groups', namesOf(vpc.securityGroupIds, groupIds), 'cluster');
+  }
+  // without a version in the file, whatever EKS chose at creation stands
+  if (cluster.version !== undefined && existing.version !== cluster.version) {
+    immutable('cluster.version', 'cluster exists with another Kubernetes version', existing.version ?? 'unknown', 'cluster');
+  }
+}
+
+/** The cluster's Fargate profiles by name; those the file names must be as the file has them (EKS cannot change them). */
+async function checkProfilesFixed(cluster: ClusterSection, existing: Cluster, eks: EKSClient, subnetIds: Record<string, string>): Promise<Set<string>> {
+  const name = cluster.name;
+  const have = new Set<string>();
+  let token: string | undefined;
+  do {
+    const page = await eks.send(new ListFargateProfilesCommand({ clusterName: name, nextToken: token }));
+    for (const n of page.fargateProfileNames ?? []) have.add(n);
+    token = page.nextToken;
+  } while (token);
+  for (const [i, p] of cluster.fargateProfiles.entries()) {
+    if (!have.has(p.name)) continue;
+    const field = `cluster.fargateProfiles[${i}]`;
+    const profile = (await eks.send(new DescribeFargateProfileCommand({ clusterName: name, fargateProfileName: p.name }))).fargateProfile;
+    if (!sameSelectors(profile?.selectors, p.selectors)) {
+      const given = (profile?.selectors ?? []).map((s) => s.namespace + (Object.keys(s.labels ?? {}).length > 0 ? ` ${JSON.stringify(s.labels)}` : '')).join(', ');
+      immutable(`${field}.selectors`, `Fargate profile '${p.name}' exists with other selectors`, given, 'Fargate profile');
+    }
+    // without subnets in the file, EKS gave the profile the cluster's
+    const want = p.subnets ? p.subnets.map((s) => subnetIds[s]!) : (existing.resourcesVpcConfig?.subnetIds ?? []);
+    if (!sameList(profile?.subnets, want)) immutable(`${field}.subnets`, `Fargate profile '${p.name}' exists with other subnets`, namesOf(profile?.subnets, subnetIds), 'Fargate profile');
+  }
+  return have;
+}
+
 /**
  * Creates (or completes) the cluster and its Fargate profiles. `subnetIds` and `groupIds` map the topology's names to
  * the ids EC2 gave them.
@@ -83,14 +142,19 @@ export async function applyCluster(cluster: ClusterSection, eks: EKSClient, subn
   const name = cluster.name;
   let existing = await describe(eks, name);
   let change: 'created' | 'updated' | 'unchanged' = 'unchanged';
-  if (!existing) {
+  // what EKS cannot change is checked, cluster and profiles, before anything is changed
+  let have = new Set<string>();
+  if (existing) {
+    checkClusterFixed(cluster, existing, subnetIds, groupIds);
+    have = await checkProfilesFixed(cluster, existing, eks, subnetIds);
+  } else {
     try {
       existing = (
         await eks.send(
           new CreateClusterCommand({
             name,
             version: cluster.version,
-            roleArn: clusterRoleArn(ACCOUNT),
+            roleArn: clusterRoleArn(ownerId),
             resourcesVpcConfig: {
               subnetIds: cluster.subnets.map((s) => subnetIds[s]!),
               securityGroupIds: cluster.securityGroups.map((g) => groupIds[g]!),
@@ -131,13 +195,6 @@ export async function applyCluster(cluster: ClusterSection, eks: EKSClient, subn
   }
   changes.push({ kind: 'cluster', name, id: existing!.arn!, change });
 
-  const have = new Set<string>();
-  let token: string | undefined;
-  do {
-    const page = await eks.send(new ListFargateProfilesCommand({ clusterName: name, nextToken: token }));
-    for (const n of page.fargateProfileNames ?? []) have.add(n);
-    token = page.nextToken;
-  } while (token);
   for (const [i, p] of cluster.fargateProfiles.entries()) {
     const field = `cluster.fargateProfiles[${i}]`;
     if (!have.has(p.name)) {
@@ -146,7 +203,7 @@ export async function applyCluster(cluster: ClusterSection, eks: EKSClient, subn
           new CreateFargateProfileCommand({
             clusterName: name,
             fargateProfileName: p.name,
-            podExecutionRoleArn: podExecutionRoleArn(ACCOUNT),
+            podExecutionRoleArn: podExecutionRoleArn(ownerId),
             subnets: p.subnets?.map((s) => subnetIds[s]!),
             selectors: p.selectors,
           }),

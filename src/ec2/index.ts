@@ -48,6 +48,7 @@ export type { AwsExplainOptions } from './explain-reader.js';
 export { startVpcDns, type DnsListen, type VpcDnsOptions, type VpcDnsServer, type VpcDnsSource } from './dns-server.js';
 export { ec2DnsSource, type Ec2DnsSourceOptions } from './dns-source.js';
 export { eksClusters } from './eks-state.js';
+export { ownerId as EMULATOR_ACCOUNT_ID } from './actions/common.js';
 export { answerEks, readEksClusters, type EksWireRequest, type EksWireResponse } from './eks-http.js';
 export { DEFAULT_EKS_VERSION, DEFAULT_EKS_DELAY_MS, type EksOptions } from './eks-actions.js';
 

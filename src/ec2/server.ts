@@ -62,7 +62,8 @@ export interface Ec2Server<S extends EmulatorState> {
   close(): Promise<void>;
 }
 
-const MAX_BODY_BYTES = 1 << 20;
+/** The largest request body the emulator reads (EC2's Query API, the admin endpoints, the EKS API). */
+export const MAX_BODY_BYTES = 1 << 20;
 
 function formatUrl(address: AddressInfo): string {
   return `http://${formatListenAddress({ host: address.address, port: address.port })}`;
@@ -73,9 +74,14 @@ async function listen(server: Server, address: TcpListenAddress, what: string): 
   return server.address() as AddressInfo;
 }
 
-class BodyTooLarge extends Error {}
+/** A body over MAX_BODY_BYTES: readBody rejects with it as soon as the limit is passed. */
+export class BodyTooLarge extends Error {}
 
-function readBody(req: IncomingMessage): Promise<string> {
+/**
+ * Reads a request body of at most MAX_BODY_BYTES. Past the limit it stops keeping chunks, lets the rest drain (so the
+ * client's answer is not held up behind an upload nobody reads) and rejects with BodyTooLarge at once.
+ */
+export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -6,6 +6,7 @@
  * Every namespace is `pn-…` and every link podnet names is `pn…`, so `lab down` can sweep by prefix.
  */
 import { createHash } from 'node:crypto';
+import { EMULATOR_ACCOUNT_ID } from '../ec2/index.js';
 import { addressAt, formatAddress, parseCidr, subnetGateway } from '../net/index.js';
 import { eksEndpointHostname, topologyRegion } from '../vpc/index.js';
 import { LAB_LINK_RANGE, defaultEc2Endpoint, type Scenario } from './scenario.js';
@@ -279,7 +280,7 @@ export function planFabric(s: Scenario): FabricPlan {
  * The emulator's account id (its resources' OwnerId and EKS's ARNs: src/ec2's ownerId): the endpoint's name is made
  * of it, and lab up needs that name before the emulator runs (the API server's certificate names it).
  */
-export const LAB_ACCOUNT_ID = '111122223333';
+export const LAB_ACCOUNT_ID = EMULATOR_ACCOUNT_ID;
 
 /** A VPC's resolver address (AmazonProvidedDNS): its primary block's base + 2, as on AWS. */
 export function vpcDnsAddress(cidr: string): string {

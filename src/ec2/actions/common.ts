@@ -2,7 +2,11 @@ import { type Address, type Cidr, isAddressText, parseAddress, parseCidr } from 
 import { Ec2Error, type ActionHandler, type Ec2Params, type XmlObject } from '../protocol.js';
 import type { Ec2State } from '../state.js';
 
-/** Emulated account that owns everything (EC2 always reports an owner). */
+/**
+ * The emulated account that owns everything: EC2's OwnerId (EC2 always reports an owner), EKS's ARNs and its endpoint
+ * names, and the lab's endpoint name (computed before the emulator runs). The only place the number is written;
+ * src/ec2's index exports it as EMULATOR_ACCOUNT_ID.
+ */
 export const ownerId = '111122223333';
 
 /** How EC2 names each resource kind in NotFound/Malformed errors. */

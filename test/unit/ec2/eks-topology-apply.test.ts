@@ -110,3 +110,44 @@ test('a topology with a cluster and no EKS client is refused before anything is 
     state.close();
   }
 });
+
+test('what EKS cannot change is refused on an existing cluster, naming the field, before anything changes; endpoint access stays an update', async () => {
+  const env = await inProcess();
+  const base = { securityGroups: ['nodes'], version: '1.32', fargateProfiles: [{ name: 'fp-web', selectors: [{ namespace: 'web', labels: { tier: 'front' } }] }] };
+  const refusedWith = async (over: Record<string, unknown>) => {
+    try {
+      await env.apply(topology({ ...base, ...over }));
+    } catch (err) {
+      assert.ok(err instanceof PodnetError, String(err));
+      return err.message;
+    }
+    return assert.fail('the topology was applied');
+  };
+  try {
+    await env.apply(topology(base));
+    const before = JSON.stringify(eksClusters(env.state));
+    assert.equal(
+      await refusedWith({ subnets: ['private-a', 'private-a2'], endpointPrivateAccess: true }),
+      'topology: cluster.subnets: the cluster exists with other subnets (private-a, private-b); EKS cannot change them — delete the cluster or make the file match',
+    );
+    assert.match(await refusedWith({ securityGroups: [] }), /^topology: cluster\.securityGroups: the cluster exists with other security groups \(nodes\); EKS cannot change them/);
+    assert.match(await refusedWith({ version: '1.33' }), /^topology: cluster\.version: the cluster exists with another Kubernetes version \(1\.32\)/);
+    assert.match(
+      await refusedWith({ endpointPrivateAccess: true, fargateProfiles: [{ name: 'fp-web', selectors: [{ namespace: 'web' }] }] }),
+      /^topology: cluster\.fargateProfiles\[0\]\.selectors: the Fargate profile 'fp-web' exists with other selectors \(web \{"tier":"front"\}\); EKS cannot change them — delete the Fargate profile/,
+    );
+    assert.match(
+      await refusedWith({ fargateProfiles: [{ name: 'fp-web', subnets: ['private-a'], selectors: [{ namespace: 'web', labels: { tier: 'front' } }] }] }),
+      /^topology: cluster\.fargateProfiles\[0\]\.subnets: the Fargate profile 'fp-web' exists with other subnets \(private-a, private-b\)/,
+    );
+    // none of the refused applies changed the cluster (the endpoint update beside a refused field was not made)
+    assert.equal(JSON.stringify(eksClusters(env.state)), before);
+    // the same selectors in another order, the profile's subnets named as the cluster's: unchanged; endpoint access: an update
+    const same = await env.apply(topology({ ...base, subnets: ['private-b', 'private-a'], fargateProfiles: [{ name: 'fp-web', subnets: ['private-b', 'private-a'], selectors: [{ namespace: 'web', labels: { tier: 'front' } }] }] }));
+    assert.deepEqual(same.changes.filter((c) => c.kind === 'cluster' || c.kind === 'fargateProfiles').map((c) => c.change), ['unchanged', 'unchanged']);
+    const updated = await env.apply(topology({ ...base, endpointPrivateAccess: true }));
+    assert.equal(updated.changes.find((c) => c.kind === 'cluster')?.change, 'updated');
+  } finally {
+    env.close();
+  }
+});
