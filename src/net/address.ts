@@ -69,6 +69,8 @@ export function parseAddress(text: string): Address {
 }
 
 export function isAddressText(text: string): boolean {
+  // a grammar check for text that reaches rules and commands: surrounding whitespace (a newline) is not an address
+  if (text !== text.trim()) return false;
   try {
     parseAddress(text);
     return true;

@@ -56,6 +56,8 @@ export function parseCidr(text: string, opts: { strict?: boolean } = {}): Cidr {
 }
 
 export function isCidrText(text: string): boolean {
+  // a grammar check for text that reaches rules and commands: surrounding whitespace (a newline) is not a CIDR
+  if (text !== text.trim()) return false;
   try {
     parseCidr(text);
     return true;

@@ -54,6 +54,8 @@ test('bad addresses are INVALID_ADDRESS with the reason and a hint', () => {
   rejects(() => parseAddress('10.0.1.0/24'), 'INVALID_ADDRESS', /prefix length/, /e\.g\. 10\.0\.1\.0$/);
   assert.equal(isAddressText('10.0.1.7'), true);
   assert.equal(isAddressText('nope'), false);
+  assert.equal(isAddressText('10.0.1.7\n'), false, 'a trailing newline is not part of an address');
+  assert.equal(isAddressText(' 10.0.1.7'), false);
 });
 
 test('non-strict CIDR parsing clears host bits; strict parsing refuses them with the network as hint', () => {
@@ -73,6 +75,7 @@ test('bad CIDRs are INVALID_ADDRESS with a hint', () => {
   rejects(() => parseCidr('10.0.256.0/24'), 'INVALID_ADDRESS', /larger than 255/, /0-255/);
   assert.equal(isCidrText('0.0.0.0/0'), true);
   assert.equal(isCidrText('10.0.1.0'), false);
+  assert.equal(isCidrText('10.0.0.0/16\n'), false, 'a trailing newline is not part of a CIDR');
 });
 
 test('size, first and last address of a CIDR', () => {
