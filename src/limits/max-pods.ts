@@ -190,7 +190,7 @@ function calculatorCap(cpus: number, cpusFrom: MaxPodsCap['cpusFrom'], uncapped:
 /** What ENABLE_POD_ENI does on this type, from the VPC resource controller's table (§5.2, §8). */
 function trunkNote(instanceType: string, t: TrunkLimits): string {
   if (!t.listed) {
-    return `the VPC resource controller's table (data/trunk-limits.json) does not list ${instanceType}: ipamd counts it as trunking-compatible and holds the slot, but that controller version attaches no trunk, so no pod gets its own security groups`;
+    return `the VPC resource controller's table (data/trunk-limits.json) does not list ${instanceType}: the controller attaches no trunk to a type it does not list, so ipamd holds no ENI slot for one and no pod can get its own security groups on it`;
   }
   if (!t.trunkingCompatible) {
     return `${instanceType} is not trunking-compatible: ipamd holds no ENI slot for a trunk and no pod can get its own security groups on it`;

@@ -12,16 +12,14 @@ export interface TrunkLimits {
   /** Whether the VPC resource controller's table lists the type (data/trunk-limits.json). */
   readonly listed: boolean;
   /**
-   * Whether ipamd holds an ENI slot for the trunk. A type the table does not list counts as compatible, as upstream
-   * ipamd's IsTrunkingCompatible does (`pkg/awsutils/awsutils.go`, v1.23.1), §8.
+   * Whether the type takes a trunk: ipamd holds an ENI slot for it and advertises SecurityGroupsForPods, and the EC2
+   * emulator attaches one. A type the table does not list is not supported, as the VPC resource controller decides
+   * (it attaches a trunk only when the type is found and IsTrunkingCompatible): one rule for ipamd, max-pods and the
+   * emulator.
    */
   readonly trunkingCompatible: boolean;
-  /**
-   * Branch ENIs the controller offers as `vpc.amazonaws.com/pod-eni`; 0 when not compatible. null for an unlisted
-   * type: the controller of the pinned version attaches no trunk to it (found && IsTrunkingCompatible), so the
-   * number is unknown rather than zero for a newer controller.
-   */
-  readonly branchInterfaces: number | null;
+  /** Branch ENIs the controller offers as `vpc.amazonaws.com/pod-eni`; 0 when not compatible or not listed. */
+  readonly branchInterfaces: number;
 }
 
 let table: ReadonlyMap<string, TrunkEntry> | undefined;
@@ -39,11 +37,11 @@ function loadTable(): ReadonlyMap<string, TrunkEntry> {
 /** The trunk facts of an instance type; never throws for a name the table lacks (see TrunkLimits). */
 export function trunkLimits(instanceType: string): TrunkLimits {
   const entry = loadTable().get(instanceType);
-  if (!entry) return { listed: false, trunkingCompatible: true, branchInterfaces: null };
+  if (!entry) return { listed: false, trunkingCompatible: false, branchInterfaces: 0 };
   return { listed: true, trunkingCompatible: entry.IsTrunkingCompatible, branchInterfaces: entry.IsTrunkingCompatible ? entry.BranchInterface : 0 };
 }
 
-/** Whether upstream ipamd holds an ENI slot for the SGP trunk on this type (hasRoomForEni, §4.8). */
+/** Whether ipamd holds an ENI slot for the SGP trunk on this type (hasRoomForEni, §4.8); false for an unlisted type. */
 export function trunkingCompatible(instanceType: string): boolean {
   return trunkLimits(instanceType).trunkingCompatible;
 }

@@ -58,11 +58,12 @@ export function eniStatus(state: Ec2State, eni: EniRow): 'in-use' | 'available' 
 
 /**
  * How many branch ENIs an instance type's trunk carries: the VPC resource controller's `BranchInterface`
- * (data/trunk-limits.json). A type the table does not list, or lists as not trunking-compatible, takes no trunk.
+ * (data/trunk-limits.json). Whether the type takes a trunk at all is src/limits' answer (an unlisted type does not),
+ * the same one ipamd and max-pods use.
  */
 export function branchLimit(instanceType: string): { trunking: boolean; branches: number; listed: boolean } {
   const t = trunkLimits(instanceType);
-  return { trunking: t.listed && t.trunkingCompatible, branches: t.branchInterfaces ?? 0, listed: t.listed };
+  return { trunking: t.trunkingCompatible, branches: t.branchInterfaces, listed: t.listed };
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Issue 11 item 1: security groups for pods follow the VPC resource controller's table (data/trunk-limits.json).
  * Upstream ipamd holds an ENI slot for the trunk only when IsTrunkingCompatible() (hasRoomForEni, §4.8); a type the
- * table does not list counts as compatible (awsutils.go). The simulations run the real pool manager and executor
+ * table does not list is not supported, as the VPC resource controller decides (one rule for ipamd, max-pods and the
+ * EC2 emulator). The simulations run the real pool manager and executor
  * against the in-process EC2 emulator on a fake clock.
  */
 import { describe, test } from 'node:test';
@@ -40,19 +41,20 @@ describe('issue 11 item 1: the trunk table (VPC resource controller limits.go)',
     assert.equal(trunkLimits('c5.4xlarge').branchInterfaces, 54);
   });
 
-  test('a type the table does not list counts as compatible, as upstream ipamd does, with unknown branch ENIs', () => {
+  test('a type the table does not list is not supported, as the VPC resource controller decides: no trunk, no branch ENIs', () => {
     assert.equal(table['c9g.large'], undefined);
-    assert.deepEqual(trunkLimits('c9g.large'), { listed: false, trunkingCompatible: true, branchInterfaces: null });
+    assert.deepEqual(trunkLimits('c9g.large'), { listed: false, trunkingCompatible: false, branchInterfaces: 0 });
+    assert.equal(trunkingCompatible('c9g.large'), false);
   });
 });
 
 describe('issue 11 item 1: ipamd and the simulation hold the trunk slot only on trunking-compatible types', () => {
-  test('poolLimitsFrom takes trunkingCompatible from the table: t3.small false, m5.large true, unlisted c9g.large true', () => {
+  test('poolLimitsFrom takes trunkingCompatible from the table: t3.small false, m5.large true, unlisted c9g.large false', () => {
     const config = poolConfigFrom(loadConfig({ ENABLE_IPv4: 'true', ENABLE_POD_ENI: 'true' }).config);
     const limitsOf = (type: string) => poolLimitsFrom(lookupInstanceType(type), config, { maxPods: 110 });
     assert.equal(limitsOf('t3.small').trunkingCompatible, false);
     assert.equal(limitsOf('m5.large').trunkingCompatible, true);
-    assert.equal(limitsOf('c9g.large').trunkingCompatible, true);
+    assert.equal(limitsOf('c9g.large').trunkingCompatible, false);
   });
 
   test('issue 11 item 1: t3.small with ENABLE_POD_ENI holds no trunk slot (not trunking-compatible): 9 pods → 3 ENIs, 0 refused as upstream', async () => {
@@ -91,9 +93,10 @@ describe('issue 11 item 1: max-pods --security-groups-for-pods uses the table', 
     assert.match(b.notes.join('\n'), /the trunk's 9 branch ENIs/);
   });
 
-  test('unlisted c9g.large: the slot is held as upstream ipamd does, and the note says the controller attaches no trunk', () => {
+  test('unlisted c9g.large: no slot held (the controller attaches no trunk to a type it does not list), and the note says so', () => {
     const b = maxPods('c9g.large', { securityGroupsForPods: true });
-    assert.equal(b.enisForPods, b.enisOnDefaultCard - 1);
-    assert.match(b.notes.join('\n'), /does not list c9g\.large: ipamd counts it as trunking-compatible and holds the slot/);
+    assert.equal(b.enisForPods, b.enisOnDefaultCard);
+    assert.equal(b.podEni, 0);
+    assert.match(b.notes.join('\n'), /does not list c9g\.large: the controller attaches no trunk to a type it does not list, so ipamd holds no ENI slot/);
   });
 });
