@@ -59,6 +59,8 @@ async function run(opts: Options): Promise<void> {
   });
   const banner = {
     webhookUrl: controller.webhookUrl ?? null,
+    validateUrl: controller.validateUrl ?? null,
+    podEniWriter: controller.identity ?? null,
     ec2Endpoint: endpoint ?? null,
     region,
     cluster: opts.cluster,
@@ -70,6 +72,7 @@ async function run(opts: Options): Promise<void> {
   else {
     process.stdout.write(`podnet sgp-controller (cluster ${opts.cluster}, pid ${process.pid})\n` + formatTable(['what', 'value'], [
       ['webhook', banner.webhookUrl ?? 'off'],
+      ['validating webhook', banner.validateUrl ? `${banner.validateUrl} (only ${banner.podEniWriter} may write vpc.amazonaws.com/pod-eni)` : 'off'],
       ['EC2', endpoint ?? `AWS (${region})`],
       ['branch cooldown', `${opts.branchCooldown} s`],
       ['EC2 rate limit', `${opts.ec2Qps}/s, burst ${opts.ec2Burst}`],
@@ -89,10 +92,10 @@ export function registerSgpController(program: Command): void {
     .option('--ec2-endpoint <url>', 'EC2 endpoint (default: AWS_ENDPOINT_URL_EC2, else AWS\'s for the region)')
     .option('--region <region>', 'AWS region (default: AWS_REGION)')
     .option('--cluster <name>', 'names this controller\'s ENIs (tag podnet.io/sgp-controller-cluster) for the leaked-branch collector', 'podnet')
-    .addOption(new Option('--webhook-listen <host:port>', 'HTTPS address of the pod mutating webhook').argParser(listenAddress).default(listenAddress(DEFAULT_WEBHOOK_LISTEN), DEFAULT_WEBHOOK_LISTEN))
+    .addOption(new Option('--webhook-listen <host:port>', 'HTTPS address of the pod webhooks (mutating, and validating the pod-eni annotation)').argParser(listenAddress).default(listenAddress(DEFAULT_WEBHOOK_LISTEN), DEFAULT_WEBHOOK_LISTEN))
     .option('--webhook-url <url>', 'the URL the API server calls the webhook at (default https://<webhook-listen>)')
     .option('--webhook-server-name <name...>', 'more DNS names or addresses for the webhook\'s certificate')
-    .option('--no-webhook', 'serve no webhook (pods must request vpc.amazonaws.com/pod-eni themselves)')
+    .option('--no-webhook', 'serve no webhooks (pods must request vpc.amazonaws.com/pod-eni themselves, and nothing guards the pod-eni annotation)')
     .option('--branch-cooldown <seconds>', 'wait before a deleted pod\'s branch ENI is released', seconds, 60)
     .option('--ec2-qps <n>', 'EC2 calls per second (client-side token bucket)', positiveInt, 12)
     .option('--ec2-burst <n>', 'EC2 calls that may go at once', positiveInt, 18)

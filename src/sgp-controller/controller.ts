@@ -15,7 +15,9 @@
  * Every decision is in decide.ts; this file only reads, calls and records.
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
+import {
+  AdmissionregistrationV1Api, AuthenticationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1MutatingWebhookConfiguration, type V1ValidatingWebhookConfiguration,
+} from '@kubernetes/client-node';
 import { apiCode, describeKubeError, eventBody, mergePatch, watchObjects, type ObjectWatch } from '../k8s/index.js';
 import { enisOnDefaultCard, lookupInstanceType, trunkLimits } from '../limits/index.js';
 import {
@@ -25,7 +27,7 @@ import {
 import { associateBranch, createBranch, createTrunk, deleteBranch, describeNodeInstance, Ec2CallError, missingGroups, taggedBranches, trunkAssociations, type NodeInstance } from './ec2.js';
 import { DEFAULT_RATE_LIMIT, rateLimitClient, TokenBucket, type RateLimit } from './rate-limit.js';
 import { createWebhookTls } from './tls.js';
-import { startWebhookServer, WEBHOOK_PATH, type WebhookServer } from './webhook.js';
+import { startWebhookServer, VALIDATE_PATH, WEBHOOK_PATH, type WebhookServer } from './webhook.js';
 
 export type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
 
@@ -35,8 +37,12 @@ export interface SgpControllerOptions {
   ec2: { endpoint?: string; region: string; credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } };
   /** Names this controller's ENIs (tag podnet.io/sgp-controller-cluster), so two clusters in one account never collect each other's. */
   cluster: string;
-  /** The webhook's HTTPS listener and the URL the API server calls it at (default https://<listen>); false: no webhook. */
-  webhook: { listen: { host: string; port: number }; url?: string; serverNames?: string[] } | false;
+  /**
+   * The webhooks' HTTPS listener and the URL the API server calls them at (default https://<listen>); false: no
+   * webhooks. identity: the username that may write the pod-eni annotation (default: who kc authenticates as, from a
+   * SelfSubjectReview).
+   */
+  webhook: { listen: { host: string; port: number }; url?: string; serverNames?: string[]; identity?: string } | false;
   /** How long a deleted pod's branch ENIs wait before they are released (upstream's branch-eni-cooldown, 60 s). */
   branchCooldownMs?: number;
   rateLimit?: RateLimit;
@@ -53,12 +59,18 @@ export interface SgpControllerStatus {
   ec2Calls: number;
   rateLimited: { calls: number; ms: number };
   webhook: Record<'mutated' | 'allowed' | 'denied' | 'bad-request', number>;
+  /** The validating webhook's answers (pod-eni annotation writes). */
+  validation: Record<'allowed' | 'denied', number>;
 }
 
 export interface SgpController {
   /** https://host:port/mutate-v1-pod, as registered; undefined without a webhook. */
   webhookUrl: string | undefined;
   caPem: string | undefined;
+  /** https://host:port/validate-v1-pod, as registered; undefined without a webhook. */
+  validateUrl: string | undefined;
+  /** The username whose updates may write the pod-eni annotation; undefined without a webhook. */
+  identity: string | undefined;
   status(): SgpControllerStatus;
   /** One run of the leaked-branch collector; the ENIs it deleted. */
   collectLeaks(): Promise<string[]>;
@@ -67,6 +79,7 @@ export interface SgpController {
 
 export const WEBHOOK_CONFIGURATION = 'podnet-sgp-controller';
 export const WEBHOOK_NAME = 'mpod.vpc.k8s.aws';
+export const VALIDATING_WEBHOOK_NAME = 'vpod.vpc.k8s.aws';
 const COMPONENT = 'podnet-sgp-controller';
 const CNINODES = '/apis/vpcresources.k8s.aws/v1alpha1/cninodes';
 const SGP = { group: 'vpcresources.k8s.aws', version: 'v1beta1', plural: 'securitygrouppolicies' } as const;
@@ -108,6 +121,7 @@ export async function startSgpController(o: SgpControllerOptions): Promise<SgpCo
   /** Branches of deleted pods waiting for the cooldown: eniId → association and due time. */
   const releases = new Map<string, { associationId: string; dueAt: number }>();
   const webhookCounts = { mutated: 0, allowed: 0, denied: 0, 'bad-request': 0 };
+  const validationCounts = { allowed: 0, denied: 0 };
   let stopped = false;
 
   // ---- Events (one per distinct message per object, so retries do not flood) ----
@@ -408,8 +422,11 @@ export async function startSgpController(o: SgpControllerOptions): Promise<SgpCo
   let webhook: WebhookServer | undefined;
   let webhookUrl: string | undefined;
   let caPem: string | undefined;
+  let validateUrl: string | undefined;
+  let identity: string | undefined;
   if (o.webhook) {
     const { listen } = o.webhook;
+    identity = o.webhook.identity ?? (await ownIdentity(o.kc));
     const names = [listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host, 'localhost', ...(o.webhook.serverNames ?? [])];
     if (o.webhook.url) names.push(new URL(o.webhook.url).hostname.replace(/^\[|\]$/g, ''));
     const tls = await createWebhookTls(names);
@@ -419,15 +436,19 @@ export async function startSgpController(o: SgpControllerOptions): Promise<SgpCo
       serviceAccountLabels,
       log,
       counted: (outcome) => (webhookCounts[outcome] += 1),
+      controllerUser: identity,
+      validated: (outcome) => (validationCounts[outcome] += 1),
     });
     webhookUrl = `${o.webhook.url ?? webhook.url}${WEBHOOK_PATH}`;
+    validateUrl = `${o.webhook.url ?? webhook.url}${VALIDATE_PATH}`;
     try {
       await applyWebhookConfiguration(admission, webhookUrl, tls.caPem);
+      await applyValidatingConfiguration(admission, validateUrl, tls.caPem);
     } catch (err) {
       await webhook.close();
       throw err;
     }
-    log('info', `webhook: serving ${webhookUrl}; MutatingWebhookConfiguration ${WEBHOOK_CONFIGURATION} applied`);
+    log('info', `webhook: serving ${webhookUrl} and ${validateUrl}; MutatingWebhookConfiguration and ValidatingWebhookConfiguration ${WEBHOOK_CONFIGURATION} applied; only ${identity} may write ${POD_ENI}`);
   }
 
   // ---- the informers ----
@@ -488,12 +509,15 @@ export async function startSgpController(o: SgpControllerOptions): Promise<SgpCo
   return {
     webhookUrl,
     caPem,
+    validateUrl,
+    identity,
     status: () => ({
       trunks: Object.fromEntries([...trunks].map(([n, t]) => [n, t.trunkId])),
       pendingReleases: releases.size,
       ec2Calls,
       rateLimited: { ...bucket.waited },
       webhook: { ...webhookCounts },
+      validation: { ...validationCounts },
     }),
     collectLeaks,
     async stop() {
@@ -537,5 +561,48 @@ async function applyWebhookConfiguration(api: AdmissionregistrationV1Api, url: s
   } catch (err) {
     if (apiCode(err) !== 404) throw err;
     await api.createMutatingWebhookConfiguration({ body });
+  }
+}
+
+/** Who kc authenticates as (a SelfSubjectReview, authentication.k8s.io/v1, GA since Kubernetes 1.28). */
+async function ownIdentity(kc: KubeConfig): Promise<string> {
+  let username: string | undefined;
+  try {
+    const review = await kc.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+    username = review.status?.userInfo?.username;
+  } catch (err) {
+    throw new Error(`could not learn the controller's own user for the pod-eni validating webhook (SelfSubjectReview): ${describeKubeError(err)}`);
+  }
+  if (!username) throw new Error("could not learn the controller's own user for the pod-eni validating webhook: the SelfSubjectReview named no user");
+  return username;
+}
+
+/**
+ * Creates or replaces the ValidatingWebhookConfiguration (upstream's vpod.vpc.k8s.aws, config/webhook/manifests.yaml at
+ * commit 67d089899d21ac53ea1e5258922d1146ded09b83: Pod CREATE and UPDATE, failurePolicy Ignore — while the controller
+ * is down, pod writes are not held up, and the annotation is then unguarded).
+ */
+async function applyValidatingConfiguration(api: AdmissionregistrationV1Api, url: string, caPem: string): Promise<void> {
+  const body: V1ValidatingWebhookConfiguration = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: WEBHOOK_CONFIGURATION, labels: { 'app.kubernetes.io/name': WEBHOOK_CONFIGURATION, 'app.kubernetes.io/part-of': 'podnet' } },
+    webhooks: [{
+      name: VALIDATING_WEBHOOK_NAME,
+      admissionReviewVersions: ['v1'],
+      clientConfig: { url, caBundle: Buffer.from(caPem).toString('base64') },
+      rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'] }],
+      failurePolicy: 'Ignore',
+      matchPolicy: 'Equivalent',
+      sideEffects: 'None',
+      timeoutSeconds: 10,
+    }],
+  };
+  try {
+    const current = await api.readValidatingWebhookConfiguration({ name: WEBHOOK_CONFIGURATION });
+    await api.replaceValidatingWebhookConfiguration({ name: WEBHOOK_CONFIGURATION, body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata?.resourceVersion } } });
+  } catch (err) {
+    if (apiCode(err) !== 404) throw err;
+    await api.createValidatingWebhookConfiguration({ body });
   }
 }

@@ -3,11 +3,11 @@
  * ENI per pod, the pod mutating webhook, the cooldown and the leaked-branch collector), for the lab and self-managed
  * clusters. See docs/sgp-controller.md.
  */
-export { startSgpController, WEBHOOK_CONFIGURATION, WEBHOOK_NAME, type Log, type SgpController, type SgpControllerOptions, type SgpControllerStatus } from './controller.js';
+export { startSgpController, VALIDATING_WEBHOOK_NAME, WEBHOOK_CONFIGURATION, WEBHOOK_NAME, type Log, type SgpController, type SgpControllerOptions, type SgpControllerStatus } from './controller.js';
 export { DEFAULT_RATE_LIMIT, TokenBucket, type RateLimit } from './rate-limit.js';
 export {
   POD_ENI, HAS_TRUNK_ATTACHED, SGP_FEATURE, BRANCH_DESCRIPTION, TRUNK_DESCRIPTION, TAG_CLUSTER, TAG_CREATED_AT, TAG_VLAN_ID, TAG_TRUNK_ENI_ID,
   branchRoom, decidePod, formatAnnotation, freeDeviceIndex, freeVlanId, leakedBranches, matchingGroups, parseAnnotation, podEniPatch, requestsPodEni, selectorMatches, webhookPodKind,
   type BranchEni, type SecurityGroupPolicy,
 } from './decide.js';
-export { review as reviewAdmission, WEBHOOK_PATH } from './webhook.js';
+export { review as reviewAdmission, validatePodAnnotation, VALIDATE_PATH, WEBHOOK_PATH } from './webhook.js';

@@ -4,6 +4,13 @@
  * when a SecurityGroupPolicy of its namespace selects it (by its labels or its service account's). The handler never
  * throws: a body that is not an AdmissionReview is a 400, a failure to read the policies denies the pod with the
  * reason (as upstream: "Failed to get Matching SGP for Pods"), anything else unexpected is allowed unchanged and logged.
+ *
+ * The same listener serves the pod validating webhook (upstream's vpod.vpc.k8s.aws at /validate-v1-pod, its
+ * AnnotationValidator in webhooks/core/annotation_validation_webhook.go at aws/amazon-vpc-resource-controller-k8s
+ * commit 84f2de0d0f229ce9581a17334158c319f3822295): ipamd wires whatever branch ENI the pod-eni annotation names, so
+ * only the controller may write it — a pod CREATE carrying the annotation is denied whoever sends it (the controller
+ * adds it by an update, never at create), and an UPDATE that sets, changes or removes it is denied unless the
+ * request's user is the controller's own identity. Every other request is allowed.
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,6 +19,7 @@ import { matchingGroups, podEniPatch, webhookPodKind, POD_ENI, type PodLike, typ
 import type { WebhookTls } from './tls.js';
 
 export const WEBHOOK_PATH = '/mutate-v1-pod';
+export const VALIDATE_PATH = '/validate-v1-pod';
 const MAX_BODY = 3 * 1024 * 1024;
 
 export interface WebhookDeps {
@@ -22,6 +30,10 @@ export interface WebhookDeps {
   log(level: 'info' | 'warn' | 'error', message: string): void;
   /** Counts answers by outcome (for the status line and tests). */
   counted?(outcome: 'mutated' | 'allowed' | 'denied' | 'bad-request'): void;
+  /** The username the controller's own requests carry (the only one that may write the pod-eni annotation). */
+  controllerUser: string;
+  /** Counts the validating webhook's answers. */
+  validated?(outcome: 'allowed' | 'denied'): void;
 }
 
 type Json = Record<string, unknown>;
@@ -32,7 +44,7 @@ export interface AdmissionAnswer {
 }
 
 /** The answer to one request body (pure apart from the two reads in deps). */
-export async function review(bodyText: string, deps: WebhookDeps): Promise<AdmissionAnswer> {
+export async function review(bodyText: string, deps: Omit<WebhookDeps, 'controllerUser' | 'validated'>): Promise<AdmissionAnswer> {
   let reviewIn: Json;
   try {
     reviewIn = JSON.parse(bodyText) as Json;
@@ -63,6 +75,38 @@ export async function review(bodyText: string, deps: WebhookDeps): Promise<Admis
   const patch = podEniPatch(pod);
   deps.log('info', `webhook: pod ${namespace}/${pod.metadata?.name || '(generated name)'} matches groups ${groups.join(', ')}: ${POD_ENI}: 1 on its first container`);
   return respond({ allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') });
+}
+
+/**
+ * The validating webhook's answer to one request body (pure): upstream's words, "pod cannot be created with <key>
+ * annotation" and "annotation is not set by vpc-resource-controller", as a 403 Forbidden status (controller-runtime's
+ * admission.Denied). A missing annotation counts as the empty value, as upstream's map lookup does.
+ */
+export function validatePodAnnotation(bodyText: string, controllerUser: string): AdmissionAnswer {
+  let reviewIn: Json;
+  try {
+    reviewIn = JSON.parse(bodyText) as Json;
+  } catch {
+    return { status: 400, body: { message: 'the body is not JSON' } };
+  }
+  const request = reviewIn?.['request'] as Json | undefined;
+  if (!request || typeof request !== 'object' || typeof request['uid'] !== 'string') return { status: 400, body: { message: 'the body is not an AdmissionReview with a request' } };
+  const apiVersion = typeof reviewIn['apiVersion'] === 'string' ? reviewIn['apiVersion'] : 'admission.k8s.io/v1';
+  const respond = (response: Json): AdmissionAnswer => ({ status: 200, body: { apiVersion, kind: 'AdmissionReview', response: { uid: request['uid'], ...response } } });
+  const deny = (message: string) => respond({ allowed: false, status: { code: 403, reason: 'Forbidden', message } });
+  const annotation = (o: unknown): string | undefined => {
+    const annotations = (o as PodLike | null)?.metadata?.annotations;
+    return annotations && typeof annotations === 'object' ? annotations[POD_ENI] : undefined;
+  };
+  if (request['operation'] === 'CREATE') {
+    return annotation(request['object']) === undefined ? respond({ allowed: true }) : deny(`pod cannot be created with ${POD_ENI} annotation`);
+  }
+  if (request['operation'] === 'UPDATE') {
+    const changed = (annotation(request['object']) ?? '') !== (annotation(request['oldObject']) ?? '');
+    const user = (request['userInfo'] as { username?: unknown } | undefined)?.username;
+    if (changed && user !== controllerUser) return deny('annotation is not set by vpc-resource-controller');
+  }
+  return respond({ allowed: true });
 }
 
 export interface WebhookServer {
@@ -98,8 +142,20 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: WebhookDe
   };
   const path = (req.url ?? '').split('?')[0];
   if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-  if (path !== WEBHOOK_PATH) return send(404, { message: `no webhook at ${path}` });
+  if (path !== WEBHOOK_PATH && path !== VALIDATE_PATH) return send(404, { message: `no webhook at ${path}` });
   if (req.method !== 'POST') return send(405, { message: 'POST an AdmissionReview' });
+  if (path === VALIDATE_PATH) {
+    const text = await readBody(req);
+    if (text === undefined) return send(413, { message: `body over ${MAX_BODY} bytes` });
+    const answer = validatePodAnnotation(text, deps.controllerUser);
+    const response = answer.body['response'] as Json | undefined;
+    if (response?.['allowed'] === false) {
+      const pod = (JSON.parse(text) as { request?: { namespace?: string; name?: string; userInfo?: { username?: string } } }).request;
+      deps.log('warn', `validating webhook: denied ${pod?.namespace ?? ''}/${pod?.name ?? ''} by ${pod?.userInfo?.username ?? '(unknown user)'}: ${String((response['status'] as Json)['message'])}`);
+    }
+    if (answer.status === 200) deps.validated?.(response?.['allowed'] === false ? 'denied' : 'allowed');
+    return send(answer.status, answer.body);
+  }
   const body = await readBody(req);
   if (body === undefined) {
     deps.counted?.('bad-request');
