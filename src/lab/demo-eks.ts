@@ -22,6 +22,8 @@ import { labWorld } from './explain-world.js';
 import type { Progress } from './lab.js';
 import { DEFAULT_STATE_DIR, LabState, type LabRecord } from './state.js';
 import type { DemoRow } from './demo.js';
+import { LEASE_RENEW_MS } from './kubelet-node.js';
+import { NODE_MONITOR_GRACE_MS } from './node-lifecycle.js';
 
 /** The endpoint settings a case asks EKS for (UpdateClusterConfig's resourcesVpcConfig). */
 export interface EndpointSettings {
@@ -57,8 +59,12 @@ export const eksDemoCases: EksDemoCase[] = [
   { title: 'EKS 4 private access on', settings: (c) => ({ publicAccess: true, privateAccess: true, publicAccessCidrs: [c.internetRange] }) },
 ];
 
-/** How long a case waits for every node's readiness to follow the endpoint: the control plane's 20 s grace, and slack. */
-const READINESS_WAIT_MS = 45_000;
+/**
+ * How long a case waits for every node's readiness to follow the endpoint: a Lease renewal (4 s) and the control
+ * plane's grace (12 s, node-lifecycle.ts) after the change, and slack for a loaded machine. A case ends as soon as
+ * every node shows what explain says.
+ */
+const READINESS_WAIT_MS = NODE_MONITOR_GRACE_MS + LEASE_RENEW_MS + 20_000;
 const CONNECT_TIMEOUT_MS = 3000;
 
 /**
@@ -200,15 +206,18 @@ export async function runEksDemoCase(stateDir: string, c: EksDemoCase, ctx: EksD
   const probes = await Promise.all(verdicts.map((v) => connectProbe(lab.nodes[v.node]!.ns, eks.hostname, { dns: vpcDns(v.node) })));
   const nodeDrops = (await allowListDrops(lab)) - dropsBefore;
 
-  // readiness: every node's Node follows what explain says, within the grace period and some slack
+  // readiness: every node's Node follows what explain says, within the grace period and some slack; the internet
+  // hosts' probes run meanwhile (the wait sends nothing to the endpoint, so the counters stay theirs)
   const kc = labKubeConfig(lab);
   const deadline = since + READINESS_WAIT_MS;
-  let ready: Readiness[] = [];
-  for (;;) {
-    ready = await Promise.all(verdicts.map((v) => (v.nodeName ? readiness(kc, v.nodeName) : Promise.resolve<Readiness>({ ready: 'none', reason: 'no Node name recorded', renewedAt: 0 }))));
-    if (ready.every((r, i) => readinessMatches(r, verdicts[i]!.reaches, since)) || Date.now() > deadline) break;
-    await sleep(1000);
-  }
+  const waitReadiness = async (): Promise<Readiness[]> => {
+    for (;;) {
+      const now = await Promise.all(verdicts.map((v) => (v.nodeName ? readiness(kc, v.nodeName) : Promise.resolve<Readiness>({ ready: 'none', reason: 'no Node name recorded', renewedAt: 0 }))));
+      if (now.every((r, i) => readinessMatches(r, verdicts[i]!.reaches, since)) || Date.now() > deadline) return now;
+      await sleep(500);
+    }
+  };
+  const [ready, internetRows] = await Promise.all([waitReadiness(), internetProbes(lab, world, c.title)]);
 
   const rows: DemoRow[] = verdicts.map((v, i) => {
     const p = probes[i]!;
@@ -219,7 +228,14 @@ export async function runEksDemoCase(stateDir: string, c: EksDemoCase, ctx: EksD
     return { case: `${c.title}: ${v.node} → cluster-endpoint`, expected: expectedText(v, whose), observed, pass: v.verdict !== 'unknown' && packetsAgree && readinessMatches(r, v.reaches, since) };
   });
 
-  // the internet side of the public endpoint: every internet host, to the address explain says it connects to
+  rows.push(...internetRows);
+  return { rows, refusedSources: [...refused].sort() };
+}
+
+/** The internet side of the public endpoint: every internet host, to the address explain says it connects to. */
+async function internetProbes(lab: LabRecord, world: World, title: string): Promise<DemoRow[]> {
+  const eks = lab.plan.eks!;
+  const rows: DemoRow[] = [];
   for (const host of lab.plan.internetHosts) {
     const e = explainFlow(world, { from: host.name, to: 'cluster-endpoint', protocol: 'tcp', port: 443 });
     const before = await allowListDrops(lab);
@@ -228,9 +244,9 @@ export async function runEksDemoCase(stateDir: string, c: EksDemoCase, ctx: EksD
     const deny = e.codes.includes('ENDPOINT_PUBLIC_ACCESS_DENY');
     const expected = e.verdict === 'delivered' ? `admitted by the public endpoint ${e.to.address} [${e.codes.join(', ')}]` : `${e.reason ?? e.verdict} [${e.codes.join(', ')}]`;
     const observed = p.connected ? `TLS to ${p.address}:443 answered` : `no TLS to ${p.address}:443 (${p.error ?? 'no answer'}); endpoint-allow-list counter +${grew}`;
-    rows.push({ case: `${c.title}: ${host.name} → cluster-endpoint`, expected, observed, pass: e.verdict !== 'unknown' && p.connected === (e.verdict === 'delivered') && (!deny || grew > 0) });
+    rows.push({ case: `${title}: ${host.name} → cluster-endpoint`, expected, observed, pass: e.verdict !== 'unknown' && p.connected === (e.verdict === 'delivered') && (!deny || grew > 0) });
   }
-  return { rows, refusedSources: [...refused].sort() };
+  return rows;
 }
 
 /** The cluster's endpoint settings as EKS describes them now (restored after the cases); undefined without a cluster. */

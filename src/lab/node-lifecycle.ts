@@ -4,11 +4,13 @@
  * reports set to Unknown, reason NodeStatusUnknown, message "Kubelet stopped posting node status." — so a node that
  * cannot reach the API server (for example through an EKS endpoint whose allow-list lacks its NAT gateway's address)
  * shows NotReady/Unknown in `kubectl get nodes`. The kubelet's next status post makes it Ready again. The lab's grace
- * is 20 s (upstream's --node-monitor-grace-period is 40 s); the kubelet renews its Lease every 10 s.
+ * is 12 s and its kubelet renews the Lease every 4 s (kubelet-node.ts LEASE_RENEW_MS); upstream's
+ * --node-monitor-grace-period is 40 s with a renewal every 10 s — the same four-to-one margin would cost the lab's
+ * demo and tests half a minute per lost node, three renewals per grace period keep one slow renewal from flapping it.
  */
 import type { Condition, KubeNode } from './control-plane-types.js';
 
-export const NODE_MONITOR_GRACE_MS = 20_000;
+export const NODE_MONITOR_GRACE_MS = 12_000;
 export const NODE_STATUS_UNKNOWN_REASON = 'NodeStatusUnknown';
 export const NODE_STATUS_UNKNOWN_MESSAGE = 'Kubelet stopped posting node status.';
 

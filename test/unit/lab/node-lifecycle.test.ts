@@ -16,7 +16,7 @@ function node(name: string, ready: 'True' | 'False' | 'Unknown' | null, heartbea
 const lease = (name: string, renewMs: number): NodeLease => ({ metadata: { name, namespace: 'kube-node-lease' }, spec: { renewTime: new Date(renewMs).toISOString().replace('Z', '000Z') } });
 
 test('a node whose Lease was renewed within the grace period stays as it is', () => {
-  assert.deepEqual(nodesToMarkUnknown([node('a', 'True')], [lease('a', t0 - 15_000)], t0, 0), []);
+  assert.deepEqual(nodesToMarkUnknown([node('a', 'True')], [lease('a', t0 - 8_000)], t0, 0), []);
 });
 
 test('a node silent for longer than the grace period gets every condition Unknown (NodeStatusUnknown)', () => {
