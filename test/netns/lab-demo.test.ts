@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { runFargateRefusalCase } from '../../src/lab/demo-fargate.js';
 import { currentEndpointSettings, demoCases, eksDemoCases, initialEksDemoContext, labDown, labStatus, labStatusWithCluster, labUp, probe, restoreEndpointSettings, runDemoCase, runEksDemoCase, type EksDemoContext, type EndpointSettings } from '../../src/lab/index.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'podnet-lab-demo-'));
@@ -63,7 +64,7 @@ test('the internet reaches a node only at its public IP', { timeout: 30_000 }, a
 // settings the one before left, and case 3 adds what case 2's endpoint refused), then the scenario's settings back.
 let eksOriginal: EndpointSettings | undefined;
 let eksContext: EksDemoContext = initialEksDemoContext();
-// a case waits for every node's readiness to follow the endpoint: the control plane's 20 s grace and slack
+// a case waits for every node's readiness to follow the endpoint: a 4 s Lease renewal, the control plane's 12 s grace and slack
 for (const c of eksDemoCases) {
   test(`demo case ${c.title}`, { timeout: 120_000 }, async (t) => {
     eksOriginal ??= currentEndpointSettings(stateDir);
@@ -90,6 +91,13 @@ test('the scenario\'s endpoint settings come back', { timeout: 120_000 }, async 
   if (!eksOriginal) return t.skip('the scenario has no cluster: section');
   await restoreEndpointSettings(stateDir, eksOriginal);
   assert.deepEqual(currentEndpointSettings(stateDir), eksOriginal);
+});
+
+test('demo case Fargate 1 a profile naming a public subnet refused', { timeout: 90_000 }, async (t) => {
+  if (!eksOriginal) return t.skip('the scenario has no cluster: section');
+  const rows = await runFargateRefusalCase(stateDir);
+  assert.equal(rows.length, 1, 'the cluster\'s VPC has a public subnet to name');
+  for (const row of rows) assert.ok(row.pass, `${row.case}: expected ${row.expected}, observed ${row.observed}`);
 });
 
 for (const c of demoCases.filter((x) => x.setEnv)) demoCaseTest(c);
