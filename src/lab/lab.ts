@@ -17,6 +17,7 @@ import { buildSandboxImage, chooseRuntime, removeLabCgroups, startNodeContainerd
 import { DEPLOY_DIR, applyObjects, createPod, deletePod, podByKey, eniConfigObjects, hostKubeconfig, labKubeConfig, labObjects, labPodObject, loadManifests, nodeReady, waitForApi } from './cluster.js';
 import { ENDPOINT_RELAY } from './controller.js';
 import { endpointKubeconfig, kubeconfigCaPem, nodeResolvConf, nodeVpcDns } from './eks-endpoint-lab.js';
+import { labNodeEndpointVerdicts } from './endpoint-verdicts.js';
 import { writeEchoScript } from './echo.js';
 import { primaryAddressOf } from './endpoints.js';
 import { IMDS_ADDRESS, NS_PREFIX, LINK_PREFIX, ns, planFabric, renderFixedFabric } from './plan.js';
@@ -249,6 +250,12 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
       progress('starting containerd on every node');
       const image = await buildSandboxImage(state);
       for (const node of Object.values(lab.nodes)) {
+        // a node that never reached the API server has no conflist (aws-node's init container did not run there):
+        // no containerd for it, said; its kubelet runs only hostNetwork pods should it join later
+        if (unready.has(node.name) && !existsSync(join(node.confDir, '10-aws.conflist'))) {
+          progress(`node ${node.name}: no containerd (no CNI configuration yet: the node has not joined)`);
+          continue;
+        }
         node.containerd = await startNodeContainerd(state, node, node.mountHolderPid!, image);
         state.writeLab(lab);
       }
@@ -339,14 +346,30 @@ async function prepareNode(
 /**
  * Every node's Node Ready (the kubelet's condition: its conflist written and ipamd's /ready 200); a gone kubelet fails
  * at once. Behind a cluster endpoint (`tolerant`), a node may be unable to reach it (its allow-list, access, groups):
- * the wait ends when the others are Ready and those have had the time, and returns each such node with why it is not
- * Ready instead of failing.
+ * explain's verdict for each node's connection to the endpoint (labNodeEndpointVerdicts) names the nodes that cannot,
+ * which are returned at once with explain's reason (and fix) while the wait goes on for the others; a node explain
+ * cannot decide for is waited for ENDPOINT_GRACE_MS once another is Ready, then returned with its condition's reason.
  */
 async function waitForNodesReady(state: LabState, kc: KubeConfig, nodes: NodeRecord[], tolerant = false): Promise<Map<string, string>> {
   const core = kc.makeApiClient(CoreV1Api);
   const timeoutMs = 120_000 + 15_000 * nodes.length;
   const unready = new Map<string, string>();
   const started = Date.now();
+  // lab node → explain's reason it cannot reach the endpoint; undefined until the lab's world could be built
+  let refused: Map<string, string> | undefined;
+  let triedAt = 0;
+  const endpointRefusals = async (): Promise<Map<string, string> | undefined> => {
+    if (!tolerant || refused || Date.now() - triedAt < 5_000) return refused;
+    triedAt = Date.now();
+    try {
+      const verdicts = await labNodeEndpointVerdicts(state.dir);
+      // no verdicts: the fabric has not published the cluster yet (explain's world has no endpoint); tried again later
+      if (verdicts.length > 0) refused = new Map(verdicts.filter((v) => !v.reaches && v.verdict !== 'unknown').map((v) => [v.node, `${v.reason ?? 'cannot reach the cluster endpoint'}${v.fix ? ` (fix: ${v.fix})` : ''}`]));
+    } catch {
+      // the world needs every node's ipamd, which may not answer yet: tried again on a later poll
+    }
+    return refused;
+  };
   // each node starts three podnet processes (kubelet, aws-node's init container, ipamd): the wait grows with the nodes
   await waitForApi('every node Ready', timeoutMs, async () => {
     for (const n of nodes) {
@@ -354,18 +377,23 @@ async function waitForNodesReady(state: LabState, kc: KubeConfig, nodes: NodeRec
       if (kubelet && !isLabProcess(kubelet.pid, state.dir)) throw new PodnetError('LAB_FAILED', `the kubelet of ${n.name} exited: ${logTail(kubelet.log)}`, `see ${kubelet.log}`);
     }
     const listed = await core.listNode();
-    const pending = nodes.filter((n) => {
+    const notReady = nodes.filter((n) => {
       const node = listed.items.find((x) => x.metadata?.name === n.nodeName);
       return !node || !nodeReady(node).ready;
     });
-    if (pending.length === 0) return { done: undefined };
+    const refusals = notReady.length > 0 ? await endpointRefusals() : undefined;
+    const pending = notReady.filter((n) => !refusals?.has(n.name));
+    if (pending.length === 0) {
+      for (const n of notReady) unready.set(n.name, refusals!.get(n.name)!);
+      return { done: undefined };
+    }
     const why = (n: NodeRecord) => {
       const node = listed.items.find((x) => x.metadata?.name === n.nodeName);
       return node ? nodeReady(node).reason : 'not registered yet (its kubelet has not reached the API server)';
     };
     // behind the endpoint: the nodes not Ready after ENDPOINT_GRACE_MS (the whole wait if none is) are reported
     if (tolerant && Date.now() - started > (pending.length < nodes.length ? Math.min(timeoutMs - 1_000, ENDPOINT_GRACE_MS) : timeoutMs - 1_000)) {
-      for (const n of pending) unready.set(n.name, why(n));
+      for (const n of notReady) unready.set(n.name, refusals?.get(n.name) ?? why(n));
       return { done: undefined };
     }
     return { seen: pending.map((n) => `${n.name}: ${why(n)}`).join('; ') };
