@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { CreateTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { EKSClient } from '@aws-sdk/client-eks';
 import { applyTopology, startEc2Server } from '../../../src/ec2/index.js';
 import { defaultScenarioPath, loadScenario } from '../../../src/lab/index.js';
 import { podnet, podnetArgv, root } from '../../run-podnet.js';
@@ -60,10 +61,12 @@ test('explain: the --aws options go with --aws, which needs --node-config', () =
 });
 
 test('explain --aws --endpoint-url: an account read through the SDK answers; a refused describe names its permission', async () => {
-  const server = await startEc2Server({ region: 'us-west-2', throttle: false });
+  const server = await startEc2Server({ region: 'us-west-2', throttle: false, eks: { delayMs: 0 } });
   const client = new EC2Client({ endpoint: server.ec2Url, region: 'us-west-2', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  // the default scenario has a cluster: section, which goes through the emulator's EKS API
+  const eks = new EKSClient({ endpoint: server.ec2Url, region: 'us-west-2', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   try {
-    const applied = await applyTopology(await loadScenario(defaultScenarioPath), client);
+    const applied = await applyTopology(await loadScenario(defaultScenarioPath), client, { eks });
     await client.send(new CreateTagsCommand({ Resources: [applied.ids.instances['priv']!], Tags: [{ Key: 'eks:cluster-name', Value: 'demo' }] }));
     const ok = await podnetAsync(['explain', 'priv', 'peer-host', '--proto', 'icmp', '--aws', '--region', 'us-west-2', '--endpoint-url', server.ec2Url, '--node-config', nodeConfig, '--cluster', 'demo', '--json']);
     assert.equal(ok.status, 0, ok.stderr);
@@ -72,6 +75,7 @@ test('explain --aws --endpoint-url: an account read through the SDK answers; a r
     assert.equal(e.verdict, 'delivered');
   } finally {
     client.destroy();
+    eks.destroy();
     await server.close();
   }
   const denied = await startEc2Server({ region: 'us-west-2', throttle: false, faults: { actions: { DescribeRouteTables: { errorRate: 1, errorCode: 'UnauthorizedOperation', status: 403 } } } });
