@@ -9,7 +9,9 @@ export function registerIpamd(program: Command): void {
     .command('ipamd')
     .description('run the node IP address manager in the foreground (configured by the VPC CNI env vars; SIGTERM/SIGINT stop it)')
     .action(async () => {
-      const [{ loadConfig, describeProblem }, { startIpamd }] = await Promise.all([import('../config/index.js'), import('../ipamd/index.js')]);
+      // the daemon's modules (AWS SDK, Kubernetes client) load after the settings and the log file are known good, so
+      // a refusal answers at once
+      const { loadConfig, describeProblem } = await import('../config/index.js');
       const env = process.env;
       const loaded = loadConfig(env);
       const errors = loaded.problems.filter((p) => p.severity === 'error');
@@ -34,6 +36,7 @@ export function registerIpamd(program: Command): void {
       };
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);
+      const { startIpamd } = await import('../ipamd/index.js');
       const ipamd = await startIpamd({ env, config: loaded.config, log });
       const signal = await new Promise<NodeJS.Signals>((resolve) => { stopSignal = resolve; });
       log('info', `${signal}: stopping (no more ENI or address changes; closing the socket; writing the checkpoint)`);
