@@ -10,7 +10,8 @@ import { subnetIsPrivate, type EksCluster } from '../vpc/index.js';
 import { ns } from './plan.js';
 import type { Progress } from './lab.js';
 import { LabState } from './state.js';
-import type { DemoRow } from './demo.js';
+import { runDemoCase, type DemoRow } from './demo.js';
+import { fargatePodAdd } from './fargate-pods.js';
 
 const CASE = 'Fargate 1 a profile naming a public subnet refused';
 
@@ -65,4 +66,24 @@ export async function runFargateRefusalCase(stateDir: string, progress: Progress
     : `${answer.name}: ${answer.message}; profiles: ${answer.profiles.join(', ') || 'none'}`;
   const pass = !answer.created && answer.name === 'InvalidParameterException' && (answer.message ?? '').includes(subnet.id) && !answer.profiles.includes(profileName);
   return [{ case: `${CASE}: CreateFargateProfile on ${label}`, expected, observed, pass }];
+}
+
+/** The pod the Fargate case runs: a selector of the scenario's profile takes it (examples/lab.yaml: compute=fargate). */
+const FARGATE_POD = { name: 'web-fargate', labels: { compute: 'fargate' } };
+
+/**
+ * "A Fargate pod in a private subnet reaching the internet through the NAT gateway with its own address": the pod runs
+ * on a Fargate node of its own (no podnet, so no node SNAT), and explain's expectation — sent from its own address,
+ * translated by the NAT gateway, seen as its EIP — is checked with a probe like every other case. None when no ACTIVE
+ * profile of the lab's cluster selects the pod.
+ */
+export async function runFargatePodCase(stateDir: string, progress: Progress = () => {}): Promise<DemoRow[]> {
+  const state = new LabState(stateDir);
+  const lab = state.readLab()!;
+  const cluster = state.readFabric()?.eksClusters?.find((c) => c.name === lab.plan.eks?.cluster);
+  const selects = cluster?.fargateProfiles.some((p) => p.status === 'ACTIVE' && p.selectors.some((s) => s.namespace === 'default' && Object.entries(s.labels ?? {}).every(([k, v]) => FARGATE_POD.labels[k as 'compute'] === v)));
+  if (!selects) return [];
+  progress(`Fargate 2: creating pod ${FARGATE_POD.name} (${Object.entries(FARGATE_POD.labels).map(([k, v]) => `${k}=${v}`).join(',')}) and waiting for its Fargate node`);
+  await fargatePodAdd({ stateDir, ...FARGATE_POD, timeoutMs: 180_000 });
+  return runDemoCase(stateDir, { title: 'Fargate 2 pod in a private subnet, its own node', checks: [{ from: FARGATE_POD.name, to: 'inet' }] }, progress);
 }

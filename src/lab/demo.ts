@@ -12,7 +12,7 @@ import { labDown, labUp, type Progress } from './lab.js';
 import { grownCounters, readDropCounters, sourceCheckDrops, type DropCounter } from './drops.js';
 import { labWorld } from './explain-world.js';
 import { runEksDemoCases } from './demo-eks.js';
-import { runFargateRefusalCase } from './demo-fargate.js';
+import { runFargatePodCase, runFargateRefusalCase } from './demo-fargate.js';
 import { probe, type ProbeResult } from './probe.js';
 import { DEFAULT_STATE_DIR, LabState } from './state.js';
 
@@ -208,11 +208,10 @@ export async function runDemoCases(stateDir: string, progress: Progress = () => 
 /**
  * The hook for the Fargate cases of issue 17 (a Fargate pod in a private subnet reaching the internet through the NAT
  * gateway with its own address; a Fargate profile naming a public subnet refused): rows like the others, run after
- * the EKS endpoint cases with the scenario's endpoint settings restored. The refusal only (demo-fargate.ts): the running
- * pod's case waits for the Fargate kubelet to reach the API server through the cluster endpoint.
+ * the EKS endpoint cases with the scenario's endpoint settings restored (demo-fargate.ts).
  */
 async function runFargateDemoCases(stateDir: string, progress: Progress): Promise<DemoRow[]> {
-  return runFargateRefusalCase(stateDir, progress);
+  return [...(await runFargateRefusalCase(stateDir, progress)), ...(await runFargatePodCase(stateDir, progress))];
 }
 
 export async function runDemo(opts: { keep?: boolean; stateDir?: string; progress?: Progress } = {}): Promise<DemoRow[]> {

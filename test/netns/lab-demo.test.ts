@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { runFargateRefusalCase } from '../../src/lab/demo-fargate.js';
+import { runFargatePodCase, runFargateRefusalCase } from '../../src/lab/demo-fargate.js';
 import { currentEndpointSettings, demoCases, eksDemoCases, initialEksDemoContext, labDown, labStatus, labStatusWithCluster, labUp, probe, restoreEndpointSettings, runDemoCase, runEksDemoCase, type EksDemoContext, type EndpointSettings } from '../../src/lab/index.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'podnet-lab-demo-'));
@@ -98,6 +98,14 @@ test('demo case Fargate 1 a profile naming a public subnet refused', { timeout: 
   const rows = await runFargateRefusalCase(stateDir);
   assert.equal(rows.length, 1, 'the cluster\'s VPC has a public subnet to name');
   for (const row of rows) assert.ok(row.pass, `${row.case}: expected ${row.expected}, observed ${row.observed}`);
+});
+
+test('demo case Fargate 2 a Fargate pod in a private subnet reaches the internet through the NAT gateway with its own address', { timeout: 300_000 }, async (t) => {
+  if (!eksOriginal) return t.skip('the scenario has no cluster: section');
+  const rows = await runFargatePodCase(stateDir);
+  assert.equal(rows.length, 1, 'the scenario\'s Fargate profile selects the demo\'s pod');
+  for (const row of rows) assert.ok(row.pass, `${row.case}: expected ${row.expected}, observed ${row.observed}`);
+  assert.match(rows[0]!.expected, /NAT gateway/, 'explain: the NAT gateway translates the pod\'s own address');
 });
 
 for (const c of demoCases.filter((x) => x.setEnv)) demoCaseTest(c);
