@@ -5,6 +5,7 @@
  * @aws-sdk/client-eks against the lab's emulator — refused with InvalidParameterException naming the subnet — and
  * the cluster's profiles unchanged afterwards.
  */
+import { EMULATOR_ACCOUNT_ID } from '../ec2/index.js';
 import { run } from '../lib/index.js';
 import { subnetIsPrivate, type EksCluster } from '../vpc/index.js';
 import { ns } from './plan.js';
@@ -20,12 +21,12 @@ const CASE = 'Fargate 1 a profile naming a public subnet refused';
  * cannot reach it); the client module is resolved here so the script does not depend on the working directory.
  */
 const createScript = String.raw`
-const [moduleUrl, endpoint, region, clusterName, profileName, subnetId] = process.argv.slice(1);
+const [moduleUrl, endpoint, region, clusterName, profileName, subnetId, accountId] = process.argv.slice(1);
 const { EKSClient, CreateFargateProfileCommand, ListFargateProfilesCommand } = await import(moduleUrl);
 const c = new EKSClient({ endpoint, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
 let answer;
 try {
-  const r = await c.send(new CreateFargateProfileCommand({ clusterName, fargateProfileName: profileName, podExecutionRoleArn: 'arn:aws:iam::111122223333:role/podnet-demo-fargate', subnets: [subnetId], selectors: [{ namespace: 'demo-public' }] }));
+  const r = await c.send(new CreateFargateProfileCommand({ clusterName, fargateProfileName: profileName, podExecutionRoleArn: 'arn:aws:iam::' + accountId + ':role/podnet-demo-fargate', subnets: [subnetId], selectors: [{ namespace: 'demo-public' }] }));
   answer = { created: true, status: r.fargateProfile?.status };
 } catch (err) {
   answer = { created: false, name: err.name, message: err.message };
@@ -56,7 +57,7 @@ export async function runFargateRefusalCase(stateDir: string, progress: Progress
   const profileName = 'demo-public';
   progress(`${CASE}: CreateFargateProfile ${profileName} on ${label}`);
   const { stdout } = await run(
-    [process.execPath, '--input-type=module', '-e', createScript, import.meta.resolve('@aws-sdk/client-eks'), lab.ec2Url, lab.region, cluster.name, profileName, subnet.id],
+    [process.execPath, '--input-type=module', '-e', createScript, import.meta.resolve('@aws-sdk/client-eks'), lab.ec2Url, lab.region, cluster.name, profileName, subnet.id, EMULATOR_ACCOUNT_ID],
     { netns: ns.aws, timeoutMs: 60_000 },
   );
   const answer = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as CreateAnswer;
