@@ -11,7 +11,7 @@ import type { Condition, KubeDaemonSet, KubeNode, KubePod } from './control-plan
 import { templateConfigProblems } from './daemonset-config.js';
 import { CONFIG_CONDITION, decideDaemonSet, newDaemonPod, ownedBy, REVISION_HASH_LABEL } from './daemonset.js';
 import { DEFAULT_SCHEDULER, schedulePending } from './scheduler.js';
-import { decideFargate, FARGATE_PROFILE_LABEL, FARGATE_SCHEDULER, isFargatePending, type FargateAction } from './fargate.js';
+import { decideFargate, FARGATE_PROFILE_LABEL, FARGATE_SCHEDULER, fargateFirstSight, fargateMark, isFargatePending, type FargateAction } from './fargate.js';
 import type { EksCluster } from '../vpc/index.js';
 import { NODE_MONITOR_GRACE_MS, nodesToMarkUnknown, type NodeLease } from './node-lifecycle.js';
 
@@ -24,7 +24,7 @@ export interface ControlPlaneOptions {
   resyncMs?: number;
   /** Writes in flight at once (default 16). */
   concurrency?: number;
-  /** How long a node's kubelet may stay silent (no Lease renewal, no status) before its Ready is Unknown (default 20 s). */
+  /** How long a node's kubelet may stay silent (no Lease renewal, no status) before its Ready is Unknown (default NODE_MONITOR_GRACE_MS, 12 s). */
   nodeMonitorGraceMs?: number;
   /** Fargate (fargate.ts): the clusters and their profiles, and what starts and stops Fargate nodes (fargate-nodes.ts). */
   fargate?: FargateHook;
@@ -32,10 +32,11 @@ export interface ControlPlaneOptions {
 
 /** What the control plane needs for Fargate: the clusters as last read, the nodes it runs, and its effects (not awaited). */
 export interface FargateHook {
-  clusters(): readonly EksCluster[];
+  /** undefined until the clusters were read once: no pod is scheduled before (a Fargate pod could go to an EC2 node) */
+  clusters(): readonly EksCluster[] | undefined;
   records(): Parameters<typeof decideFargate>[3];
-  /** starts (or stops) a Fargate node in the background; a call for one already under way is ignored */
-  act(action: Exclude<FargateAction, { kind: 'bind' }>): void;
+  /** starts, checks or stops a Fargate node in the background; a call for one already under way is ignored */
+  act(action: Exclude<FargateAction, { kind: 'bind' | 'wait' }>): void;
 }
 
 export interface ControlPlane {
@@ -78,6 +79,12 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
   const creates = new Map<string, AssumedCreate>();
   const deletions = new Map<string, number>();
   const unschedulable = new Map<string, string>();
+  /** pods (by identity) the Fargate decision has seen: it is made once, at first sight (fargate.ts fargateFirstSight) */
+  const sighted = new Set<string>();
+  /** pods marked for a Fargate profile by this process, until the informer shows the label */
+  const marks = new Map<string, string>();
+  /** marked pods whose profile is gone, with the message of the Event said for them */
+  const fargateWaiting = new Map<string, string>();
   const statusWritten = new Map<string, string>();
   const configChecked = new Map<string, { generation: number | undefined; problems: string[] }>();
   /** DaemonSet uid/node → when a pod may be created there again, after a failed create or a failed pod (doubling, ≤ 60 s). */
@@ -159,7 +166,8 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
     for (const [id, c] of creates) if (now - c.at > ASSUME_MS || (c.pod.metadata.name && names.has(podKey(c.pod)))) creates.delete(id);
     // what was remembered about pods that are gone goes with them
     const present = new Set(seen.map(podIdentity));
-    for (const map of [bindings, unschedulable]) for (const id of map.keys()) if (!present.has(id)) map.delete(id);
+    for (const map of [bindings, unschedulable, marks, fargateWaiting]) for (const id of map.keys()) if (!present.has(id)) map.delete(id);
+    for (const id of sighted) if (!present.has(id)) sighted.delete(id);
     const out: KubePod[] = [];
     for (const pod of seen) {
       if (pod.metadata.uid && deletions.has(pod.metadata.uid)) continue;
@@ -193,21 +201,35 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
     }
     writes.push(...nodeLifecycleWrites(nodeList, now));
     all = currentPods(now);
-    // pods a Fargate profile takes are not the default scheduler's (on EKS the webhook gives them fargate-scheduler)
-    const clusters = o.fargate?.clusters() ?? [];
+    // no pod is placed before the clusters were read once: a pod a profile takes would otherwise go to an EC2 node
+    const clusters = o.fargate ? o.fargate.clusters() : [];
+    if (clusters === undefined) {
+      await runLimited(writes, concurrency);
+      return;
+    }
     if (o.fargate) {
+      all = all.map((pod) => fargateSight(pod, clusters, writes));
       for (const action of decideFargate(all, nodeList, clusters, o.fargate.records())) {
+        if (action.kind === 'wait') {
+          const key = podIdentity(action.pod);
+          if (fargateWaiting.get(key) === action.why) continue;
+          fargateWaiting.set(key, action.why);
+          log(`pod ${action.pod.metadata.namespace}/${action.pod.metadata.name}: ${action.why}`);
+          event({ kind: 'Pod', apiVersion: 'v1', metadata: action.pod.metadata }, 'Warning', 'FailedScheduling', action.why, FARGATE_SCHEDULER);
+          continue;
+        }
         if (action.kind !== 'bind') {
           o.fargate.act(action);
           continue;
         }
         const key = podIdentity(action.pod);
+        fargateWaiting.delete(key);
         if (bindings.has(key)) continue;
         bindings.set(key, { node: action.node, at: now });
         writes.push(() => bind(action.pod, action.node, action.profile));
       }
     }
-    for (const outcome of schedulePending(clusters.length > 0 ? all.filter((p) => !isFargatePending(clusters, p)) : all, nodeList)) {
+    for (const outcome of schedulePending(o.fargate ? all.filter((p) => !isFargatePending(p)) : all, nodeList)) {
       const pod = outcome.pod;
       const key = podIdentity(pod);
       if ('node' in outcome) {
@@ -222,6 +244,47 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
       writes.push(() => markUnschedulable(pod, outcome.unschedulable));
     }
     await runLimited(writes, concurrency);
+  }
+
+  /**
+   * The Fargate webhook's part, once per pod: at first sight a pending pod a profile takes is marked with the
+   * profile's label (the write queued), and from then on the pod is seen with its mark (the label, or this process's
+   * own mark until the informer shows it). A pod without a mark after its first sight is the default scheduler's.
+   */
+  function fargateSight(pod: KubePod, clusters: readonly EksCluster[], writes: Array<() => Promise<void>>): KubePod {
+    const key = podIdentity(pod);
+    if (!pod.metadata.uid) return pod;
+    if (fargateMark(pod) !== undefined) {
+      sighted.add(key);
+      marks.delete(key);
+      return pod;
+    }
+    let mark = marks.get(key);
+    if (!sighted.has(key)) {
+      sighted.add(key);
+      mark = fargateFirstSight(clusters, pod);
+      if (mark) {
+        marks.set(key, mark);
+        writes.push(() => markPod(pod, mark!));
+      }
+    }
+    return mark ? { ...pod, metadata: { ...pod.metadata, labels: { ...(pod.metadata.labels ?? {}), [FARGATE_PROFILE_LABEL]: mark } } } : pod;
+  }
+
+  async function markPod(pod: KubePod, profile: string): Promise<void> {
+    const { name, namespace = 'default', uid } = pod.metadata;
+    try {
+      // the uid precondition: a pod deleted and created again under the name is another pod, seen afresh
+      await core.patchNamespacedPod({ name, namespace, body: { metadata: { uid, labels: { [FARGATE_PROFILE_LABEL]: profile } } } }, mergePatch);
+    } catch (err) {
+      if (apiCode(err) === 404 || apiCode(err) === 409) return;
+      // tried again at the next pass (still first sight; the default scheduler leaves it meanwhile)
+      marks.delete(podIdentity(pod));
+      sighted.delete(podIdentity(pod));
+      log(`marking pod ${namespace}/${name} for Fargate profile ${profile}: ${describeKubeError(err)}`);
+      return;
+    }
+    log(`pod ${namespace}/${name}: Fargate profile ${profile} takes it (${FARGATE_PROFILE_LABEL})`);
   }
 
   /** Nodes whose kubelet went silent: Ready (and the other conditions) Unknown, once per silence. */
@@ -246,13 +309,10 @@ export function startControlPlane(o: ControlPlaneOptions): ControlPlane {
       });
   }
 
-  /** The binding (and for a Fargate pod first the profile label EKS's webhook sets). */
+  /** The binding (a Fargate pod's by fargate-scheduler: its profile label was set at first sight). */
   async function bind(pod: KubePod, node: string, fargateProfile?: string): Promise<void> {
     const { name, namespace = 'default', uid } = pod.metadata;
     try {
-      if (fargateProfile && pod.metadata.labels?.[FARGATE_PROFILE_LABEL] !== fargateProfile) {
-        await core.patchNamespacedPod({ name, namespace, body: { metadata: { labels: { [FARGATE_PROFILE_LABEL]: fargateProfile } } } }, mergePatch);
-      }
       await core.createNamespacedPodBinding({ name, namespace, body: { metadata: { name, namespace, uid }, target: { apiVersion: 'v1', kind: 'Node', name: node } } });
     } catch (err) {
       bindings.delete(podIdentity(pod));

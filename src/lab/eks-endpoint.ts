@@ -13,6 +13,8 @@
  * addresses), TLS termination (the relay passes TLS through; the API server's certificate names the endpoint), IAM
  * authentication (the API server takes bearer tokens).
  */
+import { isIP } from 'node:net';
+import { PodnetError } from '../lib/index.js';
 import type { EksCluster } from '../vpc/index.js';
 import type { EksEndpointPlan } from './plan.js';
 
@@ -25,6 +27,24 @@ export const ENDPOINT_PORT = 443;
 /** An ENI's description names what EC2 created it for (EKS and Fargate set it so). */
 export const EKS_ENI_DESCRIPTION_PREFIX = 'Amazon EKS ';
 export const FARGATE_ENI_DESCRIPTION_PREFIX = '[fargate] ';
+
+/**
+ * The environment a lab kubelet starts with so that it resolves the API server's name through its VPC's resolver:
+ * `PODNET_RESOLV_CONF` when the resolver is known; nothing when the server is an address (nothing to resolve).
+ * Fails closed: a server named by hostname with no resolver known would be resolved by the host's resolver, which no
+ * lab namespace may ever ask, so that is an error (`who` names the kubelet in it).
+ */
+export function kubeletResolverEnv(server: string | undefined, resolvConf: string | undefined, who: string): { PODNET_RESOLV_CONF: string } | undefined {
+  if (resolvConf) return { PODNET_RESOLV_CONF: resolvConf };
+  let host = '';
+  try {
+    host = server ? new URL(server).hostname.replace(/^\[|\]$/g, '') : '';
+  } catch {
+    host = '';
+  }
+  if (!host || isIP(host) !== 0 || host === 'localhost') return undefined;
+  throw new PodnetError('LAB_FAILED', `${who}: the API server is ${host}, a name, and no VPC resolver is known to resolve it (the host's resolver is never asked from the lab)`, 'the node\'s VPC has no AmazonProvidedDNS address in the lab plan; see the controller log');
+}
 
 /** The cluster an ENI belongs to, from its description (`Amazon EKS <cluster name>`), or null. */
 export function eksClusterOfEni(description: string | undefined): string | null {

@@ -5,12 +5,10 @@
  * and the demo takes its endpoint expectations from it.
  */
 import { explainFlow, type ExplainVerdict, type Explanation, type World } from '../explain/index.js';
+import { ENDPOINT_PORT } from './eks-endpoint.js';
 import { labWorld } from './explain-world.js';
 import { requireLab } from './lab.js';
 import { LabState } from './state.js';
-
-/** The cluster endpoint's port (EKS: https). */
-const ENDPOINT_PORT = 443;
 
 export interface NodeEndpointVerdict {
   /** the lab's node name (the scenario's instance) */

@@ -10,12 +10,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateNetworkInterfaceCommand, DeleteNetworkInterfaceCommand } from '@aws-sdk/client-ec2';
 import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { readEksClusters } from '../ec2/index.js';
-import { apiCode, describeKubeError } from '../k8s/index.js';
+import { apiCode, describeKubeError, loadKubeConfig } from '../k8s/index.js';
 import { PodnetError } from '../lib/index.js';
 import type { EksCluster } from '../vpc/index.js';
-import { ipBatch } from './apply.js';
+import { ipBatch, listNetns } from './apply.js';
 import type { FargateHook } from './control-plane.js';
 import { ec2Client } from './controller.js';
+import { kubeletResolverEnv } from './eks-endpoint.js';
 import { ec2SearchDomain, nodeResolvConf } from './eks-endpoint-lab.js';
 import { fargateEniDescription, fargateNodeName, type FargateAction, type FargateRecord } from './fargate.js';
 import { isLabProcess, podnetArgv, startProcess, type LabRecord, type LabState } from './state.js';
@@ -57,17 +58,22 @@ export function labFargate(state: LabState, lab: LabRecord, kc: KubeConfig, log:
   const ec2 = ec2Client(lab);
   const core = kc.makeApiClient(CoreV1Api);
   const leases = kc.makeApiClient(CoordinationV1Api);
-  let clusters: EksCluster[] = [];
+  // undefined until the first read: the control plane places no pod before it
+  let clusters: EksCluster[] | undefined;
   let stopped = false;
   const busy = new Map<string, Promise<void>>();
   const failedAt = new Map<string, number>();
+  /** node id → when its kubelet was last (re)started by `ensure` (a kubelet that keeps dying is retried every RETRY_MS) */
+  const restartedAt = new Map<string, number>();
+  // the server the Fargate kubelet will call (the endpoint's name when the lab has a cluster)
+  const nodeServer = loadKubeConfig({ kubeconfig: lab.nodeKubeconfig ?? lab.vpcKubeconfig }).getCurrentCluster()?.server;
   let lastReadError = '';
 
   const poll = (async () => {
     while (!stopped) {
       try {
         const next = await readEksClusters(lab.ec2Url);
-        const changed = JSON.stringify(next) !== JSON.stringify(clusters);
+        const changed = clusters === undefined || JSON.stringify(next) !== JSON.stringify(clusters);
         clusters = next;
         lastReadError = '';
         if (changed) log(`fargate: ${next.length} cluster(s), profiles ${next.flatMap((c) => c.fargateProfiles.map((p) => `${p.name} (${p.status})`)).join(', ') || 'none'}`);
@@ -93,22 +99,11 @@ export function labFargate(state: LabState, lab: LabRecord, kc: KubeConfig, log:
       writeFargateRecord(state, record);
       const deadline = Date.now() + WIRE_TIMEOUT_MS;
       while (!state.readFabric()?.enis.some((e) => e.eniId === record.eniId && e.wired)) {
-        if (stopped) return;
+        if (stopped) throw new PodnetError('LAB_FAILED', 'the control plane is stopping', 'the node is removed; a restarted control plane starts it again');
         if (Date.now() > deadline) throw new PodnetError('LAB_FAILED', `the fabric did not wire ${record.eniId} into ${record.ns} within ${WIRE_TIMEOUT_MS / 1000} s`, 'see the controller log');
         await sleep(200);
       }
-      // names (the cluster endpoint's) resolve through the VPC's resolver, never the host's: as a node's kubelet
-      const vpcName = state.readFabric()?.facts.vpcs.find((v) => v.id === eni.VpcId)?.name;
-      const dnsAddress = lab.plan.vpcs.find((v) => v.name === vpcName)?.dnsAddress;
-      const resolvConf = state.path('fargate', `${record.id}.resolv.conf`);
-      if (dnsAddress) writeFileSync(resolvConf, nodeResolvConf({ nameserver: dnsAddress, search: [ec2SearchDomain(lab.region)] }));
-      startProcess(state, {
-        name: fargateKubeletName(record.id),
-        ns: record.ns,
-        keepHostSys: true,
-        argv: [...podnetArgv(), 'lab', 'kubelet', '--state-dir', state.dir, '--fargate', record.eniId!],
-        ...(dnsAddress && { env: { PODNET_RESOLV_CONF: resolvConf } }),
-      });
+      startKubelet(record, eni.VpcId);
       log(`${what}: ${record.eniId} ${record.ip} in ${record.subnetId}, kubelet started (node ${record.nodeName})`);
     } catch (err) {
       log(`${what}: ${(err as Error).message} (tearing down; tried again in ${RETRY_MS / 1000} s)`);
@@ -117,15 +112,69 @@ export function labFargate(state: LabState, lab: LabRecord, kc: KubeConfig, log:
     }
   }
 
+  /**
+   * `podnet lab kubelet --fargate` in the node's namespace. Names (the cluster endpoint's) resolve through the VPC's
+   * resolver, never the host's: with none known for a server named by hostname, it throws (fail closed; the start is
+   * retried).
+   */
+  function startKubelet(record: FargateRecord, vpcId: string | undefined): void {
+    const vpcName = state.readFabric()?.facts.vpcs.find((v) => v.id === vpcId)?.name;
+    const dnsAddress = lab.plan.vpcs.find((v) => v.name === vpcName)?.dnsAddress;
+    const resolvConf = state.path('fargate', `${record.id}.resolv.conf`);
+    if (dnsAddress) writeFileSync(resolvConf, nodeResolvConf({ nameserver: dnsAddress, search: [ec2SearchDomain(lab.region)] }));
+    const env = kubeletResolverEnv(nodeServer, dnsAddress ? resolvConf : undefined, `the Fargate kubelet of ${record.id}`);
+    startProcess(state, {
+      name: fargateKubeletName(record.id),
+      ns: record.ns,
+      keepHostSys: true,
+      argv: [...podnetArgv(), 'lab', 'kubelet', '--state-dir', state.dir, '--fargate', record.eniId!],
+      ...(env && { env }),
+    });
+  }
+
+  /**
+   * A node whose pod lives must have its kubelet: after a control plane restart (or a kubelet that died) a complete
+   * node (its namespace and ENI there) gets its kubelet again; an incomplete one is torn down, and its pod, still
+   * pending, gets a new node at a later pass.
+   */
+  async function ensure(record: FargateRecord): Promise<void> {
+    const proc = state.procs().find((p) => p.name === fargateKubeletName(record.id));
+    if (proc && isLabProcess(proc.pid, state.dir)) return;
+    if (Date.now() - (restartedAt.get(record.id) ?? 0) < RETRY_MS) return;
+    restartedAt.set(record.id, Date.now());
+    const complete = record.eniId && record.nodeName && (await listNetns()).includes(record.ns);
+    if (!complete) {
+      await teardown(record, 'its start was interrupted (no kubelet, no complete node)');
+      return;
+    }
+    try {
+      const vpcId = state.readFabric()?.facts.subnets.find((s) => s.id === record.subnetId)?.vpcId;
+      startKubelet(record, vpcId);
+      log(`fargate node ${record.id} (${record.nodeName}): its kubelet was not running; started again`);
+    } catch (err) {
+      log(`fargate node ${record.id}: restarting its kubelet: ${(err as Error).message} (tearing down)`);
+      await teardown(record, 'its kubelet could not be started again');
+    }
+  }
+
+  /** Signals a lab process; one already gone (ESRCH) is fine: teardown goes on. */
+  const signal = (pid: number, sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // gone already
+    }
+  };
+
   /** The kubelet (it exits by itself once its pod is gone), the Node and Lease, the ENI, the namespace, the records. */
   async function teardown(record: FargateRecord, why: string): Promise<void> {
     const proc = state.procs().find((p) => p.name === fargateKubeletName(record.id));
     if (proc) {
       const deadline = Date.now() + 10_000;
       while (isLabProcess(proc.pid, state.dir) && Date.now() < deadline) await sleep(200);
-      for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+      for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
         if (!isLabProcess(proc.pid, state.dir)) break;
-        process.kill(proc.pid, signal);
+        signal(proc.pid, sig);
         const until = Date.now() + 5_000;
         while (isLabProcess(proc.pid, state.dir) && Date.now() < until) await sleep(100);
       }
@@ -134,7 +183,7 @@ export function labFargate(state: LabState, lab: LabRecord, kc: KubeConfig, log:
     // the echo service a probe started in the namespace (deleting a namespace ends none of its processes)
     const echo = state.procs().find((p) => p.name === `echo-${record.ns}`);
     if (echo) {
-      if (isLabProcess(echo.pid, state.dir)) process.kill(echo.pid, 'SIGKILL');
+      if (isLabProcess(echo.pid, state.dir)) signal(echo.pid, 'SIGKILL');
       rmSync(state.path('procs', `${echo.name}.json`), { force: true });
     }
     if (record.nodeName) {
@@ -161,11 +210,11 @@ export function labFargate(state: LabState, lab: LabRecord, kc: KubeConfig, log:
   return {
     clusters: () => clusters,
     records: () => fargateRecords(state),
-    act(action: Exclude<FargateAction, { kind: 'bind' }>) {
+    act(action: Exclude<FargateAction, { kind: 'bind' | 'wait' }>) {
       const { record } = action;
       if (stopped || busy.has(record.id)) return;
       if (action.kind === 'start' && Date.now() - (failedAt.get(record.podUid) ?? 0) < RETRY_MS) return;
-      const work = (action.kind === 'start' ? start(record, action.securityGroupId) : teardown(record, action.why)).finally(() => busy.delete(record.id));
+      const work = (action.kind === 'start' ? start(record, action.securityGroupId) : action.kind === 'ensure' ? ensure(record) : teardown(record, action.why)).finally(() => busy.delete(record.id));
       busy.set(record.id, work);
     },
     async stop() {

@@ -5,24 +5,22 @@
  * Pure: the effects are in fargate-nodes.ts (control plane side) and kubelet-fargate.ts (the node's kubelet).
  */
 import { createHash } from 'node:crypto';
-import { fargateProfileFor, privateDnsName, type EksCluster, type EksFargateProfile } from '../vpc/index.js';
+import { FARGATE_PROFILE_LABEL, fargateProfileFor, privateDnsName, type EksCluster, type EksFargateProfile } from '../vpc/index.js';
 import type { KubeNode, KubePod } from './control-plane-types.js';
+import { FARGATE_ENI_DESCRIPTION_PREFIX } from './eks-endpoint.js';
 import { ns } from './plan.js';
-import { isNodeReady, isTerminal } from './scheduler-fit.js';
+import { COMPUTE_TYPE_LABEL, isNodeReady, isTerminal } from './scheduler-fit.js';
 
 /** The scheduler EKS's Fargate admission webhook names in a matching pod (the lab's control plane plays it). */
 export const FARGATE_SCHEDULER = 'fargate-scheduler';
 /** The node label EKS puts on Fargate nodes (aws-node's affinity excludes it) and the pod label naming the profile. */
-export const COMPUTE_TYPE_LABEL = 'eks.amazonaws.com/compute-type';
-export { FARGATE_PROFILE_LABEL } from '../vpc/index.js';
+export { COMPUTE_TYPE_LABEL, FARGATE_PROFILE_LABEL };
 /** EKS taints a Fargate node so no other pod lands there. */
 export const FARGATE_TAINT = { key: COMPUTE_TYPE_LABEL, value: 'fargate', effect: 'NoSchedule' } as const;
 /** On the Fargate Node: the uid of the one pod it runs (the control plane binds that pod, and only it, there). */
 export const FARGATE_POD_ANNOTATION = 'podnet.io/fargate-pod';
 /** The description of a Fargate node's ENI: the fabric wires an ENI described so into that namespace as eth0. */
-export const FARGATE_ENI_PREFIX = '[fargate] ';
-
-export const fargateEniDescription = (netns: string) => `${FARGATE_ENI_PREFIX}${netns}`;
+export const fargateEniDescription = (netns: string) => `${FARGATE_ENI_DESCRIPTION_PREFIX}${netns}`;
 
 /** A Fargate node's id: 10 hex of a hash of its pod's uid (a restarted control plane finds the same node). */
 export function fargateNodeId(podUid: string): string {
@@ -62,11 +60,42 @@ export function fargateMatch(clusters: readonly EksCluster[], pod: KubePod): { c
   return undefined;
 }
 
-/** A pod waiting for placement (no node, not going, not finished) that a Fargate profile takes. */
-export function isFargatePending(clusters: readonly EksCluster[], pod: KubePod): boolean {
+/**
+ * The profile a pod was given to Fargate with (its `eks.amazonaws.com/fargate-profile` label: the mark), or
+ * undefined. On EKS the choice is made once, at creation (the webhook sets schedulerName fargate-scheduler); the lab
+ * marks the pod at first sight and follows the mark only from then on, so a profile created or deleted later never
+ * moves a pod between the two schedulers.
+ */
+export const fargateMark = (pod: KubePod): string | undefined => pod.metadata.labels?.[FARGATE_PROFILE_LABEL];
+
+/** Not bound, not going, not finished: a pod some scheduler still has to place. */
+const awaitsPlacement = (pod: KubePod) => !pod.spec.nodeName && !pod.metadata.deletionTimestamp && !isTerminal(pod);
+
+/**
+ * The webhook's decision at a pod's first sight: the profile to mark it with (a profile of an ACTIVE cluster takes
+ * it), or undefined (already marked, placed already, another scheduler's, or no profile takes it: the default
+ * scheduler's for good).
+ */
+export function fargateFirstSight(clusters: readonly EksCluster[], pod: KubePod): string | undefined {
+  if (fargateMark(pod) !== undefined || !awaitsPlacement(pod)) return undefined;
   const scheduler = pod.spec.schedulerName;
-  if (scheduler !== undefined && scheduler !== 'default-scheduler' && scheduler !== FARGATE_SCHEDULER) return false;
-  return !pod.spec.nodeName && !pod.metadata.deletionTimestamp && !isTerminal(pod) && fargateMatch(clusters, pod) !== undefined;
+  if (scheduler !== undefined && scheduler !== 'default-scheduler' && scheduler !== FARGATE_SCHEDULER) return undefined;
+  return fargateMatch(clusters, pod)?.profile.name;
+}
+
+/** A marked pod waiting for its Fargate node (the default scheduler never takes it, whatever the profiles say now). */
+export function isFargatePending(pod: KubePod): boolean {
+  return fargateMark(pod) !== undefined && awaitsPlacement(pod);
+}
+
+/** The ACTIVE profile of that name in an ACTIVE cluster (profile names are unique in a cluster; one cluster per lab). */
+function activeProfile(clusters: readonly EksCluster[], name: string): { cluster: EksCluster; profile: EksFargateProfile } | undefined {
+  for (const cluster of clusters) {
+    if (cluster.status !== 'ACTIVE') continue;
+    const profile = cluster.fargateProfiles.find((p) => p.name === name && p.status === 'ACTIVE');
+    if (profile) return { cluster, profile };
+  }
+  return undefined;
 }
 
 /** One of the profile's subnets for the pod (EKS spreads them; the lab by a hash of the uid, so a retry picks the same). */
@@ -79,11 +108,16 @@ export function fargateSubnet(profile: EksFargateProfile, podUid: string): strin
 export type FargateAction =
   | { kind: 'start'; record: FargateRecord; securityGroupId: string }
   | { kind: 'bind'; pod: KubePod; node: string; profile: string }
-  | { kind: 'stop'; record: FargateRecord; why: string };
+  /** the node should be running (its pod is alive): the effects restart its kubelet if it is not */
+  | { kind: 'ensure'; record: FargateRecord }
+  | { kind: 'stop'; record: FargateRecord; why: string }
+  /** a marked pod whose profile is gone: it stays Pending (as on EKS), said once with an Event */
+  | { kind: 'wait'; pod: KubePod; why: string };
 
 /**
- * What the control plane does for Fargate: a node started for each pending pod a profile takes (none yet), the pod
- * bound to its node once that node is Ready, and the node stopped when its pod is gone, finished or going.
+ * What the control plane does for Fargate, following the pods' marks only: a node started for each marked pending
+ * pod (none yet), the pod bound to its node once that node is Ready, the node kept running while its pod lives, and
+ * stopped when its pod is gone, finished or going, or its profile is (the pod then stays Pending).
  */
 export function decideFargate(pods: readonly KubePod[], nodes: readonly KubeNode[], clusters: readonly EksCluster[], records: readonly FargateRecord[]): FargateAction[] {
   const actions: FargateAction[] = [];
@@ -91,8 +125,13 @@ export function decideFargate(pods: readonly KubePod[], nodes: readonly KubeNode
   const recorded = new Set(records.map((r) => r.podUid));
   for (const pod of pods) {
     const uid = pod.metadata.uid;
-    if (!uid || !isFargatePending(clusters, pod)) continue;
-    const match = fargateMatch(clusters, pod)!;
+    if (!uid || !isFargatePending(pod)) continue;
+    const name = fargateMark(pod)!;
+    const match = activeProfile(clusters, name);
+    if (!match) {
+      actions.push({ kind: 'wait', pod, why: `Fargate profile ${name} is not an ACTIVE profile of an ACTIVE cluster: the pod stays Pending (it was given to Fargate when created)` });
+      continue;
+    }
     if (!recorded.has(uid)) {
       const subnetId = fargateSubnet(match.profile, uid);
       if (!subnetId) continue;
@@ -108,8 +147,9 @@ export function decideFargate(pods: readonly KubePod[], nodes: readonly KubeNode
     const pod = byUid.get(record.podUid);
     const why = !pod ? 'its pod is gone' : pod.metadata.deletionTimestamp ? 'its pod is being deleted' : isTerminal(pod) ? `its pod has ${pod.status?.phase}` : null;
     // a pod still pending whose profile went away: EKS leaves it pending; the lab stops the node it started for it
-    const orphaned = pod && !pod.spec.nodeName && !isFargatePending(clusters, pod) ? 'no Fargate profile takes its pod any more' : null;
-    if (why ?? orphaned) actions.push({ kind: 'stop', record, why: (why ?? orphaned)! });
+    const orphaned = pod && !pod.spec.nodeName && !activeProfile(clusters, fargateMark(pod) ?? record.profile) ? 'no ACTIVE Fargate profile takes its pod any more' : null;
+    const reason = why ?? orphaned;
+    actions.push(reason ? { kind: 'stop', record, why: reason } : { kind: 'ensure', record });
   }
   return actions;
 }
@@ -143,7 +183,7 @@ export function fargateNodeObject(f: FargateNodeFacts) {
         'failure-domain.beta.kubernetes.io/zone': f.zone,
         'failure-domain.beta.kubernetes.io/region': f.region,
         [COMPUTE_TYPE_LABEL]: 'fargate',
-        'eks.amazonaws.com/fargate-profile': f.profile,
+        [FARGATE_PROFILE_LABEL]: f.profile,
       },
       annotations: { [FARGATE_POD_ANNOTATION]: f.podUid, 'podnet.io/eni': f.eniId, 'node.alpha.kubernetes.io/ttl': '0' },
     },

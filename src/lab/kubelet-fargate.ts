@@ -62,7 +62,7 @@ export async function startFargateKubelet(o: FargateKubeletOptions): Promise<Far
   const log = o.log ?? ((line: string) => void process.stdout.write(`${new Date().toISOString()} ${line}\n`));
   const state = new LabState(o.stateDir);
   const { lab, record } = await waitForRecord(state, o.eniId);
-  const kubeconfig = (lab as LabRecord & { nodeKubeconfig?: string }).nodeKubeconfig ?? lab.vpcKubeconfig;
+  const kubeconfig = lab.nodeKubeconfig ?? lab.vpcKubeconfig;
   if (!kubeconfig) throw new PodnetError('CONFIG_INVALID', `the lab in ${o.stateDir} has no kubeconfig for its nodes`, 'start the lab again with this version of podnet');
   const kc: KubeConfig = loadKubeConfig({ kubeconfig });
   const core = kc.makeApiClient(CoreV1Api);

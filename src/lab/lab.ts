@@ -16,6 +16,7 @@ import { ipBatch, listNetns, setSysctls } from './apply.js';
 import { buildSandboxImage, chooseRuntime, removeLabCgroups, startNodeContainerd, startNodeMounts, type RuntimeChoice } from './containerd.js';
 import { DEPLOY_DIR, applyObjects, createPod, deletePod, podByKey, eniConfigObjects, hostKubeconfig, labKubeConfig, labObjects, labPodObject, loadManifests, nodeReady, waitForApi } from './cluster.js';
 import { ENDPOINT_RELAY } from './controller.js';
+import { kubeletResolverEnv } from './eks-endpoint.js';
 import { endpointKubeconfig, kubeconfigCaPem, nodeResolvConf, nodeVpcDns } from './eks-endpoint-lab.js';
 import { labNodeEndpointVerdicts } from './endpoint-verdicts.js';
 import { writeEchoScript } from './echo.js';
@@ -227,7 +228,8 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
     for (const node of Object.values(lab.nodes)) {
       // in the node's network namespace but the host's mounts: the pods' namespaces it makes must be the host's; its
       // names resolve through the VPC's resolver, never the host's
-      const env = node.resolvConf ? { PODNET_RESOLV_CONF: node.resolvConf } : undefined;
+      // (fail closed: a server named by hostname and no resolver known is an error, not the host's resolver)
+      const env = kubeletResolverEnv(plan.eks ? `https://${plan.eks.hostname}` : undefined, node.resolvConf, `the kubelet of node ${node.name}`);
       startProcess(state, { name: `kubelet-${node.name}`, ns: node.ns, keepHostSys: true, ...(env && { env }), argv: [...podnetArgv(), 'lab', 'kubelet', '--state-dir', state.dir, '--node', node.name] });
     }
 

@@ -137,6 +137,16 @@ export function resourceReasons(spec: PodSpec, node: KubeNode, usage: NodeUsage)
   return reasons;
 }
 
+/** The node label EKS puts on Fargate nodes (value `fargate`). */
+export const COMPUTE_TYPE_LABEL = 'eks.amazonaws.com/compute-type';
+
+/**
+ * A Fargate node runs the one pod it was started for and nothing else: the default scheduler never considers it,
+ * whatever the pod tolerates (the taint alone would let a pod tolerating every taint in, in the window before the
+ * Fargate pod's binding).
+ */
+export const isFargateNode = (node: KubeNode) => node.metadata.labels?.[COMPUTE_TYPE_LABEL] === 'fargate';
+
 /**
  * Why the scheduler may not put the pod on the node, as the filter plugins run (the first that fails gives its
  * reasons): NodeUnschedulable, TaintToleration (a not-Ready node counts as tainted not-ready), NodeAffinity,

@@ -5,7 +5,7 @@
  * oldest first, and each decision counts against the node before the next pod is placed.
  */
 import type { KubeNode, KubePod } from './control-plane-types.js';
-import { addToUsage, emptyUsage, isTerminal, unfitReasons, type NodeUsage } from './scheduler-fit.js';
+import { addToUsage, emptyUsage, isFargateNode, isTerminal, unfitReasons, type NodeUsage } from './scheduler-fit.js';
 
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
@@ -54,9 +54,10 @@ function byAge(a: KubePod, b: KubePod): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
-/** One decision for each pending pod of `pods` (which holds the bound ones too: they take room). */
-export function schedulePending(pods: readonly KubePod[], nodes: readonly KubeNode[]): ScheduleOutcome[] {
+/** One decision for each pending pod of `pods` (which holds the bound ones too: they take room). Fargate nodes are no candidates. */
+export function schedulePending(pods: readonly KubePod[], allNodes: readonly KubeNode[]): ScheduleOutcome[] {
   const usage = usageByNode(pods);
+  const nodes = allNodes.filter((n) => !isFargateNode(n));
   const sortedNodes = [...nodes].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
   const outcomes: ScheduleOutcome[] = [];
   for (const pod of pods.filter(isPending).sort(byAge)) {

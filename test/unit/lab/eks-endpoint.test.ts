@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Ec2Facts, EniMapping } from '../../../src/ec2/index.js';
 import { defaultScenarioPath, loadScenario, planFabric, renderFabric, renderFixedFabric } from '../../../src/lab/index.js';
-import { eksClusterOfEni, endpointConfigKey, fargateNamespaceOfEni, renderEndpoint } from '../../../src/lab/eks-endpoint.js';
+import { eksClusterOfEni, endpointConfigKey, fargateNamespaceOfEni, kubeletResolverEnv, renderEndpoint } from '../../../src/lab/eks-endpoint.js';
 import { endpointKubeconfig, kubeconfigCaPem, nodeResolvConf, nodeVpcDns } from '../../../src/lab/eks-endpoint-lab.js';
 import { LAB_ACCOUNT_ID, vpcDnsAddress } from '../../../src/lab/plan.js';
 import { ownerId } from '../../../src/ec2/actions/common.js';
@@ -112,4 +112,13 @@ test("a node's resolv.conf names its VPC's resolver and EC2's search domain; the
 
 test("the lab names the endpoint with the emulator's account id (the API server's certificate must name what EKS describes)", () => {
   assert.equal(LAB_ACCOUNT_ID, ownerId);
+});
+
+test("a kubelet whose API server is a name starts only with its VPC's resolver (fail closed, never the host's)", () => {
+  assert.deepEqual(kubeletResolverEnv('https://ABC.gr7.us-west-2.eks.amazonaws.com', '/s/n/resolv.conf', 'k'), { PODNET_RESOLV_CONF: '/s/n/resolv.conf' });
+  assert.throws(() => kubeletResolverEnv('https://ABC.gr7.us-west-2.eks.amazonaws.com', undefined, 'the kubelet of node-a'), (err: Error & { code?: string }) => err.code === 'LAB_FAILED' && /node-a: the API server is abc\.gr7\..* no VPC resolver/i.test(err.message));
+  // an address (or no server) needs no resolver
+  assert.equal(kubeletResolverEnv('https://10.0.0.10:6443', undefined, 'k'), undefined);
+  assert.equal(kubeletResolverEnv('https://[fd00::1]:6443', undefined, 'k'), undefined);
+  assert.equal(kubeletResolverEnv(undefined, undefined, 'k'), undefined);
 });

@@ -9,6 +9,7 @@ import {
   decideFargate,
   FARGATE_POD_ANNOTATION,
   FARGATE_PROFILE_LABEL,
+  fargateFirstSight,
   fargateMatch,
   fargateNodeId,
   fargateNodeName,
@@ -103,31 +104,44 @@ describe('Fargate decisions', () => {
     assert.equal(fargateSubnet({ ...p, subnetIds: [] }, 'uid-1'), undefined);
   });
 
-  test('start for a matching pending pod, bind once its node is Ready, stop when the pod goes', () => {
-    const web = pod('a', { namespace: 'web' });
-    const kinds = (actions: FargateAction[]) => actions.map((a) => (a.kind === 'bind' ? `bind ${a.pod.metadata.name}→${a.node}` : `${a.kind} ${a.record.pod.name}${a.kind === 'stop' ? `: ${a.why}` : ''}`));
+  test('first sight decides once: a pending pod a profile takes is marked with it; marked, placed or foreign pods are not', () => {
+    assert.equal(fargateFirstSight(clusters, pod('a', { namespace: 'web' })), 'web');
+    assert.equal(fargateFirstSight(clusters, pod('b', { labels: { compute: 'fargate' } })), 'batch');
+    assert.equal(fargateFirstSight(clusters, pod('plain')), undefined);
+    assert.equal(fargateFirstSight(clusters, pod('a', { namespace: 'web', nodeName: 'n1', phase: 'Running' })), undefined);
+    assert.equal(fargateFirstSight(clusters, pod('a', { namespace: 'web', labels: { [FARGATE_PROFILE_LABEL]: 'web' } })), undefined);
+    const other = pod('a', { namespace: 'web' });
+    assert.equal(fargateFirstSight(clusters, { ...other, spec: { ...other.spec, schedulerName: 'my-scheduler' } }), undefined);
+  });
+
+  test('marked pods only: start, bind once its node is Ready, ensure while it lives, stop when the pod goes; a gone profile: wait', () => {
+    const web = pod('a', { namespace: 'web', labels: { [FARGATE_PROFILE_LABEL]: 'web' } });
+    const kinds = (actions: FargateAction[]) =>
+      actions.map((a) => (a.kind === 'bind' ? `bind ${a.pod.metadata.name}→${a.node}` : a.kind === 'wait' ? `wait ${a.pod.metadata.name}` : `${a.kind} ${a.record.pod.name}${a.kind === 'stop' ? `: ${a.why}` : ''}`));
+    // an unmarked pod a profile would take now is the default scheduler's (it was seen before the profile existed)
+    assert.deepEqual(kinds(decideFargate([pod('a', { namespace: 'web' }), pod('plain')], [regularNode('n1')], clusters, [])), []);
     const start = decideFargate([web, pod('plain')], [regularNode('n1')], clusters, []);
     assert.deepEqual(kinds(start), ['start a']);
     const s = start[0] as Extract<FargateAction, { kind: 'start' }>;
     assert.equal(s.securityGroupId, 'sg-cluster');
     assert.equal(s.record.ns, `pn-f-${fargateNodeId('uid-a')}`);
     assert.equal(s.record.profile, 'web');
-    // started, node not Ready yet: nothing
-    assert.deepEqual(kinds(decideFargate([web], [fargateNode('uid-a', '10.0.32.5', false)], clusters, [record(web)])), []);
-    assert.deepEqual(kinds(decideFargate([web], [fargateNode('uid-a', '10.0.32.5')], clusters, [record(web)])), ['bind a→fargate-ip-10-0-32-5.us-west-2.compute.internal']);
+    // started, node not Ready yet: only the check that its kubelet runs
+    assert.deepEqual(kinds(decideFargate([web], [fargateNode('uid-a', '10.0.32.5', false)], clusters, [record(web)])), ['ensure a']);
+    assert.deepEqual(kinds(decideFargate([web], [fargateNode('uid-a', '10.0.32.5')], clusters, [record(web)])), ['bind a→fargate-ip-10-0-32-5.us-west-2.compute.internal', 'ensure a']);
     // a Ready Fargate node of another pod is not this pod's
-    assert.deepEqual(kinds(decideFargate([web], [fargateNode('uid-other', '10.0.32.6')], clusters, [record(web)])), []);
-    // bound and running: nothing; gone, going or finished: stop
-    const bound = pod('a', { namespace: 'web', nodeName: 'fargate-ip-10-0-32-5.us-west-2.compute.internal', phase: 'Running' });
-    assert.deepEqual(kinds(decideFargate([bound], [], clusters, [record(web)])), []);
+    assert.deepEqual(kinds(decideFargate([web], [fargateNode('uid-other', '10.0.32.6')], clusters, [record(web)])), ['ensure a']);
+    // bound and running: ensure (a restarted control plane restarts a dead kubelet); gone, going or finished: stop
+    const bound = { ...web, spec: { ...web.spec, nodeName: 'fargate-ip-10-0-32-5.us-west-2.compute.internal' }, status: { phase: 'Running' } };
+    assert.deepEqual(kinds(decideFargate([bound], [], clusters, [record(web)])), ['ensure a']);
     assert.deepEqual(kinds(decideFargate([], [], clusters, [record(web)])), ['stop a: its pod is gone']);
     assert.deepEqual(kinds(decideFargate([{ ...bound, metadata: { ...bound.metadata, deletionTimestamp: 'x' } }], [], clusters, [record(web)])), ['stop a: its pod is being deleted']);
     assert.deepEqual(kinds(decideFargate([{ ...bound, status: { phase: 'Succeeded' } }], [], clusters, [record(web)])), ['stop a: its pod has Succeeded']);
-    // a pending pod whose profile went: its node goes
-    assert.deepEqual(kinds(decideFargate([web], [], [cluster([])], [record(web)])), ['stop a: no Fargate profile takes its pod any more']);
-    // a pod another scheduler owns is not Fargate's
-    const other = { ...web, spec: { ...web.spec, schedulerName: 'my-scheduler' } };
-    assert.deepEqual(kinds(decideFargate([other], [], clusters, [])), []);
+    // a marked pending pod whose profile went: its node goes, the pod waits (never the default scheduler's)
+    assert.deepEqual(kinds(decideFargate([web], [], [cluster([])], [record(web)])), ['wait a', 'stop a: no ACTIVE Fargate profile takes its pod any more']);
+    assert.deepEqual(kinds(decideFargate([web], [], [cluster([profile('web', [{ namespace: 'web' }], { status: 'DELETING' })])], [])), ['wait a']);
+    const waiting = decideFargate([web], [], [], [])[0] as Extract<FargateAction, { kind: 'wait' }>;
+    assert.match(waiting.why, /Fargate profile web .*stays Pending/);
   });
 
   test("the Fargate node: EKS's label and taint, one pod, the ENI's address; the default scheduler never uses it", () => {
@@ -137,12 +151,13 @@ describe('Fargate decisions', () => {
     assert.deepEqual(n.spec?.taints, [{ key: 'eks.amazonaws.com/compute-type', value: 'fargate', effect: 'NoSchedule' }]);
     assert.equal(n.status?.allocatable?.['pods'], '1');
     assert.deepEqual((n.status as { addresses: Array<{ type: string; address: string }> }).addresses[0], { type: 'InternalIP', address: '10.0.32.5' });
-    // only a Fargate node: untolerated taint; a pod tolerating everything still finds it full once its pod is there
-    const only = schedulePending([pod('x')], [n]);
-    assert.deepEqual(only.map((o) => ('unschedulable' in o ? o.unschedulable : o.node)), ['0/1 nodes are available: 1 node(s) had untolerated taint {eks.amazonaws.com/compute-type: fargate}.']);
+    // Fargate nodes are no candidates of the default scheduler at all, even for a pod tolerating every taint (before
+    // the Fargate pod's binding its node looks empty)
     const tolerant = { ...pod('y'), spec: { ...pod('y').spec, tolerations: [{ operator: 'Exists' }] } };
-    const full = schedulePending([pod('a', { nodeName: n.metadata.name, phase: 'Running' }), tolerant], [n]);
-    assert.deepEqual(full.map((o) => ('unschedulable' in o ? o.unschedulable : o.node)), ['0/1 nodes are available: 1 Too many pods.']);
+    const only = schedulePending([pod('x'), tolerant], [n]);
+    assert.deepEqual(only.map((o) => ('unschedulable' in o ? o.unschedulable : o.node)), ['no nodes available to schedule pods', 'no nodes available to schedule pods']);
+    const beside = schedulePending([tolerant], [n, regularNode('n9')]);
+    assert.deepEqual(beside.map((o) => ('unschedulable' in o ? o.unschedulable : o.node)), ['n9']);
   });
 
   test("the pod's status on its Fargate node: Running, its IP the node's", () => {
@@ -169,13 +184,14 @@ describe('the control plane with Fargate, against the API server', () => {
   const records = new Map<string, FargateRecord>();
   const acted: string[] = [];
   let nextIp = 10;
-  let clusters: EksCluster[] = [cluster([profile('web', [{ namespace: 'web' }])])];
+  let clusters: EksCluster[] | undefined = [cluster([profile('web', [{ namespace: 'web' }])])];
 
   // what the lab's effects would do, in process: the node a Fargate kubelet registers, removed on stop
   const hook: FargateHook = {
     clusters: () => clusters,
     records: () => [...records.values()],
     act(action) {
+      if (action.kind === 'ensure') return;
       acted.push(`${action.kind} ${action.record.pod.namespace}/${action.record.pod.name}`);
       if (action.kind === 'start') {
         const ip = `10.0.32.${nextIp++}`;
@@ -264,5 +280,45 @@ describe('the control plane with Fargate, against the API server', () => {
     await create('web', 'later');
     assert.match(await boundTo('web', 'later'), /^fargate-ip-/);
     assert.ok(['n1', 'n2'].includes((await core.readNamespacedPod({ name: 'early', namespace: 'web' })).spec?.nodeName ?? ''));
+  });
+
+  test('nothing is scheduled before the clusters were read once; then the pod goes to Fargate', async () => {
+    const saved = clusters;
+    clusters = undefined;
+    try {
+      await create('web', 'before-read');
+      await create('default', 'plain-before-read');
+      await new Promise((r) => setTimeout(r, 800));
+      for (const [namespace, name] of [['web', 'before-read'], ['default', 'plain-before-read']] as const) {
+        assert.equal((await core.readNamespacedPod({ name, namespace })).spec?.nodeName, undefined, `${namespace}/${name}`);
+      }
+    } finally {
+      clusters = saved;
+    }
+    assert.match(await boundTo('web', 'before-read'), /^fargate-ip-/);
+    assert.ok(['n1', 'n2'].includes(await boundTo('default', 'plain-before-read')));
+  });
+
+  test('a marked pod whose profile is deleted before its node is up stays Pending, with an Event; never an EC2 node', async () => {
+    const saved = clusters;
+    clusters = [cluster([profile('web', [{ namespace: 'web' }]), profile('gone', [{ namespace: 'gone' }])])];
+    await api.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'gone' } });
+    // the profile's node never becomes Ready here: its start is swallowed
+    const act = hook.act;
+    hook.act = (action) => {
+      if (action.kind === 'start' && action.record.profile === 'gone') return;
+      act(action);
+    };
+    try {
+      await create('gone', 'orphan');
+      await until('gone/orphan marked', async () => (await core.readNamespacedPod({ name: 'orphan', namespace: 'gone' })).metadata?.labels?.[FARGATE_PROFILE_LABEL] === 'gone' || undefined);
+      clusters = [cluster([profile('web', [{ namespace: 'web' }])])];
+      await until('the FailedScheduling event', async () => ((await core.listNamespacedEvent({ namespace: 'gone' })).items.some((e) => e.reason === 'FailedScheduling' && e.source?.component === 'fargate-scheduler' && /stays Pending/.test(e.message ?? '')) ? true : undefined));
+      await new Promise((r) => setTimeout(r, 600));
+      assert.equal((await core.readNamespacedPod({ name: 'orphan', namespace: 'gone' })).spec?.nodeName, undefined);
+    } finally {
+      hook.act = act;
+      clusters = saved;
+    }
   });
 });

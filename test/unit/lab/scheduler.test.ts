@@ -68,11 +68,12 @@ describe('scheduling decisions', () => {
   });
 
   test('required node affinity: In, NotIn (absent label matches), Exists, Gt; terms are ORed', () => {
-    const nodes = [node('a', { labels: { zone: 'us-west-2a', gen: '5' } }), node('b', { labels: { zone: 'us-west-2b', 'eks.amazonaws.com/compute-type': 'fargate', gen: '7' } })];
+    const nodes = [node('a', { labels: { zone: 'us-west-2a', gen: '5' } }), node('b', { labels: { zone: 'us-west-2b', 'eks.amazonaws.com/compute-type': 'hybrid', gen: '7' } })];
     const affinity = (...terms: Array<Array<{ key: string; operator: string; values?: string[] }>>) => ({
       affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms.map((matchExpressions) => ({ matchExpressions })) } } },
     });
-    const notFargate = affinity([{ key: 'eks.amazonaws.com/compute-type', operator: 'NotIn', values: ['fargate'] }]);
+    // (a `fargate` node would be no candidate at all: scheduler-fit.ts isFargateNode)
+    const notFargate = affinity([{ key: 'eks.amazonaws.com/compute-type', operator: 'NotIn', values: ['hybrid'] }]);
     const newer = affinity([{ key: 'gen', operator: 'Gt', values: ['6'] }]);
     const either = affinity([{ key: 'zone', operator: 'In', values: ['nowhere'] }], [{ key: 'gen', operator: 'Exists' }, { key: 'zone', operator: 'In', values: ['us-west-2a'] }]);
     assert.deepEqual(placed(schedulePending([pod('p1', notFargate), pod('p2', newer), pod('p3', either)], nodes)), ['p1→a', 'p2→b', 'p3→a']);
