@@ -43,8 +43,11 @@ export interface AdmissionAnswer {
   body: Json;
 }
 
-/** The answer to one request body (pure apart from the two reads in deps). */
-export async function review(bodyText: string, deps: Omit<WebhookDeps, 'controllerUser' | 'validated'>): Promise<AdmissionAnswer> {
+/**
+ * An AdmissionReview body's request, and how to answer it in the review's own apiVersion; a body that is not one is
+ * answered 400 here (both webhooks share it).
+ */
+function parseReview(bodyText: string): AdmissionAnswer | { request: Json; respond: (response: Json) => AdmissionAnswer } {
   let reviewIn: Json;
   try {
     reviewIn = JSON.parse(bodyText) as Json;
@@ -54,7 +57,14 @@ export async function review(bodyText: string, deps: Omit<WebhookDeps, 'controll
   const request = reviewIn?.['request'] as Json | undefined;
   if (!request || typeof request !== 'object' || typeof request['uid'] !== 'string') return { status: 400, body: { message: 'the body is not an AdmissionReview with a request' } };
   const apiVersion = typeof reviewIn['apiVersion'] === 'string' ? reviewIn['apiVersion'] : 'admission.k8s.io/v1';
-  const respond = (response: Json): AdmissionAnswer => ({ status: 200, body: { apiVersion, kind: 'AdmissionReview', response: { uid: request['uid'], ...response } } });
+  return { request, respond: (response: Json) => ({ status: 200, body: { apiVersion, kind: 'AdmissionReview', response: { uid: request['uid'], ...response } } }) };
+}
+
+/** The answer to one request body (pure apart from the two reads in deps). */
+export async function review(bodyText: string, deps: Omit<WebhookDeps, 'controllerUser' | 'validated'>): Promise<AdmissionAnswer> {
+  const parsed = parseReview(bodyText);
+  if ('status' in parsed) return parsed;
+  const { request, respond } = parsed;
   const pod = request['object'] as PodLike | null;
   if (!pod || typeof pod !== 'object') return respond({ allowed: true });
   const namespace = pod.metadata?.namespace || (typeof request['namespace'] === 'string' ? request['namespace'] : '') || 'default';
@@ -83,16 +93,9 @@ export async function review(bodyText: string, deps: Omit<WebhookDeps, 'controll
  * admission.Denied). A missing annotation counts as the empty value, as upstream's map lookup does.
  */
 export function validatePodAnnotation(bodyText: string, controllerUser: string): AdmissionAnswer {
-  let reviewIn: Json;
-  try {
-    reviewIn = JSON.parse(bodyText) as Json;
-  } catch {
-    return { status: 400, body: { message: 'the body is not JSON' } };
-  }
-  const request = reviewIn?.['request'] as Json | undefined;
-  if (!request || typeof request !== 'object' || typeof request['uid'] !== 'string') return { status: 400, body: { message: 'the body is not an AdmissionReview with a request' } };
-  const apiVersion = typeof reviewIn['apiVersion'] === 'string' ? reviewIn['apiVersion'] : 'admission.k8s.io/v1';
-  const respond = (response: Json): AdmissionAnswer => ({ status: 200, body: { apiVersion, kind: 'AdmissionReview', response: { uid: request['uid'], ...response } } });
+  const parsed = parseReview(bodyText);
+  if ('status' in parsed) return parsed;
+  const { request, respond } = parsed;
   const deny = (message: string) => respond({ allowed: false, status: { code: 403, reason: 'Forbidden', message } });
   const annotation = (o: unknown): string | undefined => {
     const annotations = (o as PodLike | null)?.metadata?.annotations;
