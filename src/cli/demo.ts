@@ -6,12 +6,14 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('bring up the default lab, check the documented pod-traffic cases with real packets, take it down (root)')
+    .option('--sgp', 'security groups for pods instead: bring up examples/lab-sgp.yaml and check the strict/standard × destination × EXTERNALSNAT matrix, scope Pod vs Node and a branch pod in a public subnet')
     .option('--keep', 'leave the lab up afterwards to explore it')
     .option('--json', 'print the table as a JSON array of {case, expected, observed, pass}')
     .option('--state-dir <dir>', 'where the lab keeps its records', LAB_STATE_DIR)
-    .action(async (opts: { keep?: boolean; json?: boolean; stateDir: string }) => {
-      const { runDemo } = await import('../lab/index.js');
-      const rows = await runDemo({ keep: opts.keep, stateDir: opts.stateDir, progress: (m) => progress(m, opts.json) });
+    .action(async (opts: { sgp?: boolean; keep?: boolean; json?: boolean; stateDir: string }) => {
+      const { runDemo, runSgpDemo } = await import('../lab/index.js');
+      const run = opts.sgp ? runSgpDemo : runDemo;
+      const rows = await run({ keep: opts.keep, stateDir: opts.stateDir, progress: (m) => progress(m, opts.json) });
       progressDone(opts.json);
       const passed = rows.filter((r) => r.pass).length;
       if (opts.json) printJson(rows);

@@ -154,7 +154,7 @@ function observed(r: ProbeResult, drops: number | null, grew: readonly DropCount
   return `not delivered${drops === null ? ` (${r.reason ?? r.error ?? 'no answer'})` : `; src/dst check dropped ${drops} packets`}`;
 }
 
-/** Runs one case's checks against a lab that is up (the default scenario's names). */
+/** Runs one case's checks against a lab that is up (names of its scenario: the default one's, or lab-sgp.yaml's). */
 export async function runDemoCase(stateDir: string, c: DemoCase, progress: Progress = () => {}): Promise<DemoRow[]> {
   if (!c.setEnv) return runChecks(stateDir, c, c.title, progress);
   const before = await runChecks(stateDir, c, `${c.title}: before`, progress);
@@ -214,14 +214,33 @@ async function runFargateDemoCases(stateDir: string, progress: Progress): Promis
   return [...(await runFargateRefusalCase(stateDir, progress)), ...(await runFargatePodCase(stateDir, progress))];
 }
 
-export async function runDemo(opts: { keep?: boolean; stateDir?: string; progress?: Progress } = {}): Promise<DemoRow[]> {
+/** How a demo runs: where the lab keeps its records, whether it stays up afterwards, where progress goes. */
+export interface DemoOptions {
+  keep?: boolean;
+  stateDir?: string;
+  progress?: Progress;
+}
+
+export async function runDemo(opts: DemoOptions = {}): Promise<DemoRow[]> {
+  return runScenarioDemo(undefined, runDemoCases, opts);
+}
+
+/**
+ * Brings up a scenario's lab (undefined: the default scenario), runs `runCases` against it and takes it down unless
+ * `keep`: `podnet demo` and `podnet demo --sgp` (demo-sgp.ts) alike.
+ */
+export async function runScenarioDemo(
+  scenarioPath: string | undefined,
+  runCases: (stateDir: string, progress?: Progress) => Promise<DemoRow[]>,
+  opts: DemoOptions = {},
+): Promise<DemoRow[]> {
   const stateDir = opts.stateDir ?? DEFAULT_STATE_DIR;
   if (new LabState(stateDir).exists()) {
     throw new PodnetError('LAB_EXISTS', `a lab is already up (state in ${stateDir})`, 'the demo brings up its own: take the running one down first (podnet lab down)');
   }
   try {
-    await labUp({ stateDir, progress: opts.progress });
-    return await runDemoCases(stateDir, opts.progress);
+    await labUp({ scenarioPath, stateDir, progress: opts.progress });
+    return await runCases(stateDir, opts.progress);
   } finally {
     if (!opts.keep) {
       opts.progress?.('taking the lab down');
