@@ -34,6 +34,10 @@ export const EXPLAIN_CODES = {
   ENDPOINT_PUBLIC_ACCESS: "the cluster endpoint's name resolves to its public address for this sender: it leaves through the internet side, and the public endpoint admits only sources in its allow-list (publicAccessCidrs)",
   ENDPOINT_PUBLIC_ACCESS_DENY: "the public endpoint refused it: the source it sees (the node's public IP, the NAT gateway's EIP, an internet host's address) is not in the cluster's publicAccessCidrs",
   ENDPOINT_PRIVATE_ACCESS_OFF: "a cluster network interface refused it: the cluster's private endpoint access is off",
+  // security groups for pods (issue 18, spec §3.9, §5.2)
+  BRANCH_ENI: "the pod's address is the primary address of its own branch ENI (security groups for pods): where it crosses the VPC it does so through vlan.eth.<vlan id> on the node's trunk ENI, under the branch ENI's security groups",
+  SGP_STRICT: "POD_SECURITY_GROUP_ENFORCING_MODE=strict: the prio-10 `iif` rules send all of the branch pod's traffic, to its own node and its node's pods too, through the branch ENI, never SNATed (the local table's rule waits at 20)",
+  SGP_STANDARD: "POD_SECURITY_GROUP_ENFORCING_MODE=standard: the node delivers the branch pod's traffic with its own node and its pods by rule 512 (the branch's groups do not see it), a destination outside the VPC goes by the connmark through the primary ENI and the node's groups unless AWS_VPC_K8S_CNI_EXTERNALSNAT=true, the rest leaves through the branch ENI by rule 1536",
 } as const;
 
 export type ExplainCode = keyof typeof EXPLAIN_CODES;

@@ -116,7 +116,8 @@ class Flow {
       const byName = this.nodeNamed(ep.node ?? ep.name);
       if (byName) return byName;
       const eni = eniHolding(this.world.model.enis, ep.address);
-      const view = eni && this.world.nodes.find((n) => n.instanceId === eni.instanceId);
+      const instanceId = eni && instanceOf(this.world.model.enis, eni);
+      const view = instanceId ? this.world.nodes.find((n) => n.instanceId === instanceId) : undefined;
       if (view) return this.nodeNamed(view.name);
       throw new Undecidable(`${ep.name} is a ${ep.kind} of node ${ep.node ?? ep.name}, which is not in the world`);
     }
@@ -162,6 +163,7 @@ class Flow {
       const pod = hostSide ? undefined : node.set.pods.find((p) => p.endpoint.address === from.address);
       if (!hostSide && !pod) throw new Undecidable(`pod ${from.name}'s address ${from.address} is on no ENI of its node ${node.set.node.name} in the model`);
       if (pod && (pod.eni.deviceIndex ?? 0) > 0) this.codes.push('POD_ON_SECONDARY_ENI');
+      if (pod?.branch) this.branchCodes(pod);
       const packet: NodePacket = { source: pod ? from.address : null, destination, iif: pod ? pod.hostVeth : null, mark: 0, ctmark: 0 };
       const steps: NodeStep[] = [];
       if (pod) prerouting(node, packet, true, steps);
@@ -194,7 +196,8 @@ class Flow {
       const original = packet.source;
       postrouting(node, packet, decision.device, steps);
       this.snatCodes(steps, sender, original);
-      if (pod && node.set.node.settings.externalSnat && !node.set.vpcCidrs.some((c) => cidrContains(parseCidr(c), parseAddress(destination)))) this.codes.push('EXTERNAL_SNAT');
+      // a strict branch pod is never translated (`! -o vlan+`), whatever EXTERNALSNAT says
+      if (pod && pod.branch?.mode !== 'strict' && node.set.node.settings.externalSnat && !node.set.vpcCidrs.some((c) => cidrContains(parseCidr(c), parseAddress(destination)))) this.codes.push('EXTERNAL_SNAT');
       this.pushNode(node, steps, e.forward, { source: original, destination });
       start = { eniId: decision.eni.eniId, source: packet.source };
     }
@@ -210,7 +213,8 @@ class Flow {
       const arrivedId = forward.arrivedAt.eni.eniId;
       const attached: AttachedEni[] = this.world.model.enis;
       const arrived = attached.find((x) => x.eniId === arrivedId);
-      const view = arrived && this.world.nodes.find((n) => n.instanceId === arrived.instanceId);
+      const instanceId = arrived && instanceOf(attached, arrived);
+      const view = instanceId ? this.world.nodes.find((n) => n.instanceId === instanceId) : undefined;
       if (arrived && view) {
         const r = this.receive(this.nodeNamed(view.name)!, arrived, forward, receiverHops, replyNodeHops);
         receiverDrop = r.drop;
@@ -302,6 +306,11 @@ class Flow {
     if (table) e.fix = `add a route for ${flow.forward.sourceSeen} (or its network) to route table ${table.id}${way.length > 0 ? ` through ${way.join(', ')}, the way the packet came` : ' back the way the packet came'}, so the reply does not take ${translator!.id}`;
   }
 
+  /** A branch pod on the path: its ENI, and the mode that decides which of its traffic crosses it. */
+  private branchCodes(pod: NodePod): void {
+    this.codes.push('BRANCH_ENI', pod.branch!.mode === 'strict' ? 'SGP_STRICT' : 'SGP_STANDARD');
+  }
+
   /** The last forward hop: the destination and the address it sees. */
   private arrival(sourceSeen: string): void {
     this.e.forward.push({ element: 'destination', id: this.to.name, matched: `${this.to.kind} ${this.to.address}`, action: `received it from ${sourceSeen}` });
@@ -334,6 +343,7 @@ class Flow {
   private sameNode(node: CompiledNode, sender: Sender, decision: Extract<RouteDecision, { kind: 'local' | 'pod' }>): void {
     const { e } = this;
     this.codes.push('SAME_NODE');
+    if (decision.kind === 'pod' && decision.pod.branch) this.branchCodes(decision.pod);
     const seen = sender.packet.source!;
     e.sourceSeen = seen;
     this.arrival(seen);
@@ -369,6 +379,7 @@ class Flow {
       return { drop: `node ${node.set.node.name} ${decision.kind === 'out' ? `forwards ${packet.destination} on out of ${decision.device}: no pod or address of the node holds it` : `has no route to ${packet.destination}`}` };
     }
     if (decision.kind === 'pod' && (decision.pod.eni.deviceIndex ?? 0) > 0) this.codes.push('POD_ON_SECONDARY_ENI');
+    if (decision.kind === 'pod' && decision.pod.branch) this.branchCodes(decision.pod);
     const reply: NodePacket = { source: packet.destination, destination: packet.source!, iif: decision.kind === 'pod' ? decision.pod.hostVeth : null, mark: 0, ctmark: packet.ctmark };
     const replySteps: NodeStep[] = [];
     if (decision.kind === 'pod') prerouting(node, reply, false, replySteps);
@@ -450,6 +461,13 @@ class Flow {
     switch (path.reason) {
       case 'no-public-ip': {
         const source = last?.source ?? '';
+        const branch = sender?.pod?.branch;
+        if (branch && source === sender.pod!.endpoint.address) {
+          const viaNode = branch.mode === 'strict'
+            ? `or set POD_SECURITY_GROUP_ENFORCING_MODE=standard with AWS_VPC_K8S_CNI_EXTERNALSNAT=false on ${nodeName}, so the pod's traffic leaving the VPC goes SNATed through the primary ENI (its public IP, the node's groups)`
+            : `or set AWS_VPC_K8S_CNI_EXTERNALSNAT=false on ${nodeName}, so the pod's traffic leaving the VPC goes SNATed through the primary ENI (its public IP, the node's groups)`;
+          return `a branch ENI gets no public IP: run the pod in a private subnet whose route table sends 0.0.0.0/0 to a NAT gateway (security groups for pods expects private subnets), ${viaNode}`;
+        }
         if (this.codes.includes('EXCLUDED_FROM_SNAT')) return `remove the CIDR holding ${this.to.address} from AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS on ${nodeName}: excluded, the pod's own address ${source} reaches the internet gateway, which has no public IP for it`;
         if (this.codes.includes('EXTERNAL_SNAT')) return `route 0.0.0.0/0 of ${this.subnetTableOf(source) ?? "the pod's subnet"} through a NAT gateway (AWS_VPC_K8S_CNI_EXTERNALSNAT=true expects one), or set AWS_VPC_K8S_CNI_EXTERNALSNAT=false on ${nodeName} so the node translates to its primary IP`;
         return `give ${source} a public IP (an Elastic IP on its ENI), or route 0.0.0.0/0 of ${this.subnetTableOf(source) ?? 'its subnet'} through a NAT gateway`;
@@ -471,9 +489,9 @@ class Flow {
         return `send ${last?.source} from the ENI that holds it`;
       case 'security-group': {
         const egress = path.hops.at(-2)?.element === 'eni' && path.hops.at(-2)?.action === 'left the ENI';
-        return egress
-          ? `add an egress rule to ${last?.id} allowing ${protocol} to ${last?.destination}/32`
-          : `add an ingress rule to ${last?.id} allowing ${protocol} from ${last?.source}/32`;
+        if (egress) return `add an egress rule to ${last?.id} allowing ${protocol} to ${last?.destination}/32${this.branchEgressAlternative(sender, last?.destination)}`;
+        const peer = last ? this.peerGroups(last.source, last.destination) : undefined;
+        return `add an ingress rule to ${last?.id} allowing ${protocol} from ${peer ? `${peer}, or from ${last?.source}/32` : `${last?.source}/32`}`;
       }
       case 'network-acl': {
         const egress = /\begress\b/.test(last?.action ?? '');
@@ -496,6 +514,37 @@ class Flow {
       default:
         return undefined;
     }
+  }
+
+  /**
+   * The groups of the ENI a source address belongs to, named for an ingress rule's peer (`security group sg-1 (pod-sg:
+   * the groups of pod b1's branch ENI eni-2)`): a rule naming the group admits the pod or node wherever its address goes.
+   */
+  private peerGroups(address: string, destination: string): string | undefined {
+    const enis: readonly AttachedEni[] = this.world.model.enis;
+    const eni = eniHolding(enis, address);
+    // a rule names a group of its own VPC (a peer VPC's group is another matter): within one VPC only
+    const vpc = vpcContaining(this.world.model, address);
+    if (!eni?.groupIds?.length || !vpc || vpcContaining(this.world.model, destination) !== vpc) return undefined;
+    const pod = this.world.endpoints.find((p) => p.kind === 'pod' && !p.hostNetwork && p.address === address);
+    const instance = instanceOf(enis, eni);
+    const owner = eni.trunk
+      ? `${pod ? `pod ${pod.name}'s` : 'a'} branch ENI ${eni.eniId}`
+      : instance && this.world.instanceNames[instance]
+        ? `${this.world.nodes.some((n) => n.instanceId === instance) ? 'node' : 'host'} ${this.world.instanceNames[instance]}'s ENI ${eni.eniId}`
+        : `${eni.eniId}`;
+    const names = eni.groupIds.flatMap((id) => this.world.model.filtering?.securityGroups.find((g) => g.id === id)?.name ?? []);
+    return `security group ${eni.groupIds.join(' or ')} (${names.length > 0 ? `${names.join(', ')}: ` : ''}the groups of ${owner})`;
+  }
+
+  /** A branch pod whose own groups refuse a destination outside the VPC: standard mode with the node's SNAT takes the node's path. */
+  private branchEgressAlternative(sender: Sender | undefined, destination: string | undefined): string {
+    const branch = sender?.pod?.branch;
+    if (!branch || !destination || sender.node.set.vpcCidrs.some((c) => cidrContains(parseCidr(c), parseAddress(destination)))) return '';
+    const node = sender.node.set.node;
+    if (branch.mode === 'strict') return `, or set POD_SECURITY_GROUP_ENFORCING_MODE=standard with AWS_VPC_K8S_CNI_EXTERNALSNAT=false on ${node.name}: the pod's traffic leaving the VPC then goes SNATed through the primary ENI under the node's groups`;
+    if (node.settings.externalSnat) return `, or set AWS_VPC_K8S_CNI_EXTERNALSNAT=false on ${node.name}: the pod's traffic leaving the VPC then goes SNATed through the primary ENI under the node's groups`;
+    return '';
   }
 
   private clusterNamed(name: string | undefined): EksCluster | undefined {
@@ -576,6 +625,12 @@ function clusterEndpointFor(world: World, from: Endpoint, to: Endpoint): { to: E
 function publicIpOf(world: World, address: string): string | undefined {
   const eni = eniHolding(world.model.enis, address);
   return eni ? publicAddresses(world.model, eni.vpcId).find(([priv]) => priv === address)?.[1] : undefined;
+}
+
+/** The instance an ENI delivers to: its own, or for a branch ENI its trunk's (EC2 hands the trunk its VLAN's frames). */
+function instanceOf(enis: readonly AttachedEni[], eni: AttachedEni): string | null {
+  if (!eni.trunk) return eni.instanceId;
+  return enis.find((x) => x.eniId === eni.trunk!.trunkEniId)?.instanceId ?? null;
 }
 
 function startSource(start: PathStart): string {

@@ -1,10 +1,10 @@
 /**
  * A node's rules as dataplane renders them, and an interpreter for exactly the grammar those renderers emit. The
- * rules come from the renderers themselves (renderHostRules, renderPodNetwork, renderEniNetwork): explain holds no
+ * rules come from the renderers themselves (renderHostRules, renderPodNetwork, renderEniNetwork, renderBranchEniPod): explain holds no
  * second encoding of them. A rule the interpreter does not understand is kept as text and, if a packet reaches it,
  * makes the answer `unknown` naming that rule — never a guess.
  */
-import { eniRouteTable, formatRoute, formatRule, MAIN_TABLE, renderEniNetwork, renderHostRules, renderPodNetwork, type HostNetwork, type IpRule, type Route } from '../dataplane/index.js';
+import { eniRouteTable, formatRoute, formatRule, MAIN_TABLE, renderBranchEniPod, renderEniNetwork, renderHostRules, renderPodNetwork, vlanLinkName, type HostNetwork, type IpRule, type PodSgEnforcingMode, type Route } from '../dataplane/index.js';
 import { cidrContains, formatAddress, isAddressText, parseAddress, parseCidr, subnetGateway, type Cidr } from '../net/index.js';
 import { eniHolding, vpcCidrsOf } from '../vpc/index.js';
 import type { AttachedEni, Endpoint, NodeView, World } from './world.js';
@@ -18,6 +18,8 @@ export interface NodePod {
   routes: Route[];
   /** the pod's own default route (in its namespace): to the node over its veth */
   podDefaultRoute: Route;
+  /** a branch pod (security groups for pods): `eni` is its branch ENI, reached over `vlanLink`, wired in `mode` */
+  branch?: { vlanId: number; vlanLink: string; mode: PodSgEnforcingMode };
 }
 
 /** Everything the renderers produce for one node, plus the OS-owned routes of the primary ENI, as data. */
@@ -28,13 +30,19 @@ export interface NodeRuleSet {
   vpcCidrs: string[];
   host: HostNetwork;
   pods: NodePod[];
-  /** each attached ENI with the Linux link it is (primary: the node's primary interface; device n: eth<n>) */
-  enis: { eni: AttachedEni; device: string }[];
-  /** ip rules: the host's, the pods', the secondary ENIs' (not the kernel's own 0, 32766, 32767) */
+  /**
+   * each attached ENI with the Linux link it is (primary: the node's primary interface; device n: eth<n>), then each
+   * branch ENI on this node's trunk as its `vlan.eth.<id>` (`branch`: its address is a pod's, not the node's)
+   */
+  enis: { eni: AttachedEni; device: string; branch?: true }[];
+  /** ip rules: the host's (strict SGP's local rule at 20 too), the pods', the secondary ENIs' (not the kernel's own 0, 32766, 32767) */
   ipRules: IpRule[];
   /** every route of every table: the primary ENI's (the OS's), the pods' host routes, the secondary ENIs' tables */
   routes: Route[];
 }
+
+/** The kernel's local table (RT_TABLE_LOCAL): its rule is 0, or 20 where strict SGP moved it. */
+const LOCAL_TABLE = 255;
 
 /** A veth's MAC is not part of any decision explain makes; the renderer needs one. */
 const ANY_MAC = '02:00:00:00:00:00';
@@ -77,6 +85,8 @@ export function renderNodeRules(world: World, node: NodeView): NodeRuleSet | { m
     ipv6: false,
     pre18Routing: s.pre18Routing,
     externalServiceCidrs: s.externalServiceCidrs,
+    // as ipamd passes it (src/ipamd/node-dataplane.ts): the local rule moves to 20 only with ENABLE_POD_ENI in strict mode
+    podSgStrict: s.podEni && s.podSgEnforcingMode === 'strict',
   });
   const ipRules: IpRule[] = [...host.ipRules];
   const routes: Route[] = [];
@@ -87,6 +97,9 @@ export function renderNodeRules(world: World, node: NodeView): NodeRuleSet | { m
   const primaryGateway = formatAddress(subnetGateway(parseCidr(primarySubnet.cidr)));
   routes.push({ dst: 'default', via: primaryGateway, dev: node.primaryInterface, table: MAIN_TABLE });
   routes.push({ dst: primarySubnet.cidr, dev: node.primaryInterface, scope: 'link', table: MAIN_TABLE });
+  // the branch ENIs on this node's trunk (a trunk is the ENI a branch names: EC2 lists no other sign the model keeps)
+  const branches = attached.filter((b) => b.trunk && enis.some((e) => e.eniId === b.trunk!.trunkEniId));
+  const trunkIds = new Set(branches.map((b) => b.trunk!.trunkEniId));
   for (const eni of enis) {
     if (eni === primaryEni) continue;
     const subnet = subnetOf(eni);
@@ -94,15 +107,36 @@ export function renderNodeRules(world: World, node: NodeView): NodeRuleSet | { m
     if (!subnet || !ip || eni.deviceIndex === null) return { missing: `the secondary ENI ${eni.eniId} of node ${node.name} lacks its subnet, address or device index in the model` };
     const network = renderEniNetwork({ interface: deviceOf(node, eni), deviceNumber: eni.deviceIndex, primaryIp: ip, subnetCidr: subnet.cidr, mtu: 9001 });
     routes.push(...network.routes);
-    ipRules.push(network.rule);
+    // the trunk ENI's table is set up like any secondary ENI's, but ipamd adds no prio-32765 rule for it (§3.2 step 7)
+    if (!trunkIds.has(eni.eniId)) ipRules.push(network.rule);
   }
   const pods: NodePod[] = [];
+  const branchLinks: { eni: AttachedEni; device: string; branch: true }[] = [];
   for (const endpoint of world.endpoints) {
     if (endpoint.kind !== 'pod' || endpoint.hostNetwork || endpoint.node !== node.name) continue;
+    const { namespace, podName } = podIdentity(endpoint.name);
+    // a branch pod: ipamd wires it only with ENABLE_POD_ENI (without it the pod would have had a pool address)
+    const branch = s.podEni ? eniHolding(branches, endpoint.address) : undefined;
+    if (branch) {
+      const subnet = subnetOf(branch);
+      if (!subnet) return { missing: `no subnet ${branch.subnetId} (of branch ENI ${branch.eniId}) in the model` };
+      // as ipamd calls it (wireBranchPod): the conflist's mode, the configured veth prefix; the link is the fabric's or
+      // made on the trunk, which changes no rule or route
+      const b = renderBranchEniPod({
+        namespace, podName, vethPrefix: s.vethPrefix, mode: s.podSgEnforcingMode, vlanId: branch.trunk!.vlanId, branchMac: ANY_MAC, podIp: endpoint.address,
+        subnetCidr: subnet.cidr, mtu: 9001, hostVethMac: ANY_MAC, createVlanLink: false,
+      });
+      const podDefaultRoute = b.pod.podRoutes.find((r) => r.dst === 'default');
+      if (!podDefaultRoute) return { missing: `the branch pod network rendered for ${endpoint.name} has no default route` };
+      pods.push({ endpoint, eni: branch, hostVeth: b.pod.hostVeth, rules: b.pod.hostRules, routes: [...b.vlanRoutes, ...b.pod.hostRoutes], podDefaultRoute, branch: { vlanId: b.vlanId, vlanLink: b.vlanLink, mode: b.mode } });
+      branchLinks.push({ eni: branch, device: b.vlanLink, branch: true });
+      ipRules.push(...b.pod.hostRules);
+      routes.push(...b.vlanRoutes, ...b.pod.hostRoutes);
+      continue;
+    }
     const eni = eniHolding(enis, endpoint.address);
     // a pod whose address no ENI of its node holds has no wiring to render (its own flows say so); the others do
     if (!eni) continue;
-    const { namespace, podName } = podIdentity(endpoint.name);
     const network = renderPodNetwork({
       namespace, podName, vethPrefix: s.vethPrefix, podIp: endpoint.address, routeTable: eniRouteTable(eni.deviceIndex ?? 0), mtu: 9001, hostVethMac: ANY_MAC,
     });
@@ -112,8 +146,10 @@ export function renderNodeRules(world: World, node: NodeView): NodeRuleSet | { m
     ipRules.push(...network.hostRules);
     routes.push(...network.hostRoutes);
   }
+  // a branch on the trunk with no pod of the world behind it is still the node's link vlan.eth.<id>
+  for (const b of branches) if (!branchLinks.some((l) => l.eni === b)) branchLinks.push({ eni: b, device: vlanLinkName(b.trunk!.vlanId), branch: true });
   ipRules.sort((a, b) => a.priority - b.priority);
-  return { node, primaryEni, primaryIp, vpcCidrs: vpcCidrsOf(vpc), host, pods, enis: enis.map((eni) => ({ eni, device: deviceOf(node, eni) })), ipRules, routes };
+  return { node, primaryEni, primaryIp, vpcCidrs: vpcCidrsOf(vpc), host, pods, enis: [...enis.map((eni) => ({ eni, device: deviceOf(node, eni) })), ...branchLinks], ipRules, routes };
 }
 
 // ---- the interpreter -------------------------------------------------------------------------------------------
@@ -283,7 +319,8 @@ export interface CompiledNode {
 
 /** `ip rule <prio>: <selector> lookup <table>`: the renderer's words (formatRule), `from all` where it selects everything. */
 function ipRuleText(rule: IpRule): string {
-  const words = formatRule(rule).replace(/ prio \d+$/, '');
+  // ip names the local table in its output, which formatRule (made for `ip rule add`) leaves a number
+  const words = formatRule(rule).replace(/ prio \d+$/, '').replace(/lookup 255$/, 'lookup local');
   return `ip rule ${rule.priority}: ${words.startsWith('lookup ') ? `from all ${words}` : words}`;
 }
 
@@ -302,15 +339,16 @@ export function compileNode(set: NodeRuleSet): CompiledNode {
     prerouting: set.host.nft.prerouting.map((t) => ({ text: nftText('nat-prerouting', t), rule: parseNftRule(t) })),
     chains: new Map([['snat-mark', [...set.host.nft.cidrReturns, set.host.nft.setMark].map((t) => ({ text: nftText('snat-mark', t), rule: parseNftRule(t) }))]]),
   };
-  const ipRules: CompiledIpRule[] = set.ipRules.map((rule) => ({
+  // the kernel's own rules around the CNI's: `0: from all lookup local` (unless the host rules moved the local table,
+  // strict SGP's prio 20: ipamd deletes the kernel's 0 then) and `32766: from all lookup main`
+  const kernelLocal: IpRule[] = set.ipRules.some((r) => r.table === LOCAL_TABLE) ? [] : [{ family: 4, priority: 0, table: LOCAL_TABLE }];
+  const main: IpRule = { family: 4, priority: 32766, table: MAIN_TABLE };
+  const ipRules: CompiledIpRule[] = [...kernelLocal, ...set.ipRules, main].map((rule) => ({
     rule,
     text: ipRuleText(rule),
     ...(rule.from ? { from: hostCidr(rule.from) } : {}),
     ...(rule.to ? { to: hostCidr(rule.to) } : {}),
   }));
-  // the kernel's own rule after the CNI's: 32766 from all lookup main
-  const main: IpRule = { family: 4, priority: 32766, table: MAIN_TABLE };
-  ipRules.push({ rule: main, text: ipRuleText(main) });
   const routes = new Map<number, CompiledRoute[]>();
   for (const route of set.routes) {
     if (!routes.has(route.table)) routes.set(route.table, []);
@@ -318,9 +356,10 @@ export function compileNode(set: NodeRuleSet): CompiledNode {
   }
   const local = new Map<string, string>();
   const devices = new Map<string, AttachedEni>();
-  for (const { eni, device } of set.enis) {
+  for (const { eni, device, branch } of set.enis) {
     devices.set(device, eni);
-    if (eni.privateIps[0]) local.set(eni.privateIps[0], device);
+    // a branch ENI's address is its pod's: the node has no address on vlan.eth.<id>
+    if (eni.privateIps[0] && !branch) local.set(eni.privateIps[0], device);
   }
   return { set, chains, nft, ipRules, routes, local, devices, veths: new Map(set.pods.map((p) => [p.hostVeth, p])) };
 }
@@ -490,23 +529,29 @@ export type RouteDecision =
   | { kind: 'pod'; pod: NodePod }
   | { kind: 'none' };
 
-/** ip rules by priority → table → route; the link the packet leaves by. */
+/**
+ * ip rules by priority → table → route; the link the packet leaves by. The local table is a rule like the others (0,
+ * or 20 in strict SGP, after the branch pods' prio-10 `iif` rules); a packet the node sends itself has no `iif`.
+ */
 export function route(node: CompiledNode, p: NodePacket, steps: NodeStep[]): RouteDecision {
-  const local = node.local.get(p.destination);
-  if (local !== undefined) {
-    steps.push({ kind: 'routing', matched: 'ip rule 0: from all lookup local', action: 'lookup local', ipRulePriority: 0 });
-    steps.push({ kind: 'routing', matched: `route local ${p.destination} dev ${local} table local`, action: `${p.destination} is the node's own address (on ${local}): delivered to the node` });
-    return { kind: 'local', device: local };
-  }
   const dst = address(p.destination);
   for (const r of node.ipRules) {
     const rule = r.rule;
+    if (rule.otherSelectors?.length) throw new NotUnderstood(r.text);
     let hit = true;
     if (r.from && !inCidr(p.source, r.from)) hit = false;
     if (r.to && !cidrContains(r.to, dst)) hit = false;
     if (rule.fwmark && (p.mark & rule.fwmark.mask) !== rule.fwmark.value) hit = false;
+    if (rule.iif !== undefined && rule.iif !== p.iif) hit = false;
     if (rule.not) hit = !hit;
     if (!hit) continue;
+    if (rule.table === LOCAL_TABLE) {
+      const local = node.local.get(p.destination);
+      if (local === undefined) continue;
+      steps.push({ kind: 'routing', matched: r.text, action: 'lookup local', ipRulePriority: rule.priority });
+      steps.push({ kind: 'routing', matched: `route local ${p.destination} dev ${local} table local`, action: `${p.destination} is the node's own address (on ${local}): delivered to the node` });
+      return { kind: 'local', device: local };
+    }
     // the longest prefix of the table wins; a table without a match sends the lookup on to the next rule
     let best: CompiledRoute | undefined;
     for (const c of node.routes.get(rule.table) ?? []) if (cidrContains(c.dst, dst) && (!best || c.dst.prefixLength > best.dst.prefixLength)) best = c;

@@ -12,13 +12,23 @@ export interface AttachedEni extends NetworkInterface {
   instanceId: string | null;
   /** EC2's device index: 0 is the primary ENI (Linux table main); n > 0 routes through table n + 1 */
   deviceIndex: number | null;
+  /**
+   * A branch ENI (security groups for pods) associated with a trunk ENI: EC2 delivers its frames to the trunk's
+   * instance tagged with `vlanId`, and that node sees it as the link `vlan.eth.<vlanId>`; it has no instance of its own
+   */
+  trunk?: { trunkEniId: string; vlanId: number };
 }
 
 /** The node settings the node half of explain evaluates: a node's ipamd configuration (spec §1). */
 export type NodeSettings = Pick<
   PodnetConfig,
   'externalSnat' | 'excludeSnatCidrs' | 'randomizeSnat' | 'nodePortSupport' | 'connmark' | 'externalServiceCidrs' | 'vethPrefix' | 'enableIPv6' | 'pre18Routing'
->;
+> & {
+  /** ENABLE_POD_ENI: the node wires branch pods (security groups for pods); with strict mode it moves the local rule to 20 */
+  podEni: boolean;
+  /** POD_SECURITY_GROUP_ENFORCING_MODE, how its branch pods are wired (spec §3.9) */
+  podSgEnforcingMode: 'strict' | 'standard';
+};
 
 /** The node settings out of a node's ipamd configuration, however it was read (env, env file, DaemonSet manifest). */
 export function nodeSettingsOf(c: PodnetConfig): NodeSettings {
@@ -32,6 +42,8 @@ export function nodeSettingsOf(c: PodnetConfig): NodeSettings {
     vethPrefix: c.vethPrefix,
     enableIPv6: c.enableIPv6,
     pre18Routing: c.pre18Routing,
+    podEni: c.enablePodEni,
+    podSgEnforcingMode: c.podSecurityGroupEnforcingMode,
   };
 }
 

@@ -134,7 +134,7 @@ test('the cluster security group decides at the cluster network interface like a
   const e = explainFlow(worldWith({ endpointPrivateAccess: true }, { filtering }), tcp443('node-priv'));
   assert.equal(e.verdict, 'dropped');
   assert.ok(e.codes.includes('SECURITY_GROUP_DENY'));
-  assert.match(e.fix ?? '', /add an ingress rule to sg-cluster allowing TCP 443 from 10\.0\.16\.10\/32/);
+  assert.match(e.fix ?? '', /add an ingress rule to sg-cluster allowing TCP 443 from security group sg-nodes \(nodes: the groups of node node-priv's ENI eni-priv0\), or from 10\.0\.16\.10\/32/);
 });
 
 test('the endpoint by its DNS name, and src/vpc\'s own verdict for the public endpoint', () => {
