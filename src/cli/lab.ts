@@ -231,6 +231,8 @@ function renderStatus(status: LabStatus): string {
   );
   let out = status.kubeconfig ? `Kubernetes API ${status.k8s} (from the lab's namespaces), kubeconfig ${status.kubeconfig}\n` : '';
   out += '\n' + formatTable(['node', 'dev', 'eni', 'mac', 'addresses / prefixes (primary first)', 'public', 'ipamd'], eniRows);
+  const branchRows = status.nodes.flatMap((n) => n.branches.map((b) => [n.name, `vlan.eth.${b.vlanId}`, b.eniId, b.trunkEniId, b.mac, b.address ?? '-', b.groups.join(' ') || '-', b.pod ?? '-', b.wired ? 'yes' : 'no']));
+  if (branchRows.length > 0) out += '\n' + formatTable(['node', 'link', 'branch eni', 'trunk eni', 'mac', 'address', 'groups', 'pod', 'wired'], branchRows);
   const cluster = status.cluster;
   if (cluster?.error) out += `\nthe API server did not answer: ${cluster.error}\n`;
   else if (cluster) {
@@ -242,7 +244,7 @@ function renderStatus(status: LabStatus): string {
   }
   // the lab's pods are default/<name> (the kubelet names others <namespace>-<name>)
   const phase = (name: string) => cluster?.pods.find((p) => (p.namespace === 'default' ? p.name : `${p.namespace}-${p.name}`) === name)?.phase ?? '-';
-  out += '\n' + formatTable(['pod', 'node', 'ip', 'eni', ...(cluster ? ['phase'] : [])], status.pods.map((p) => [p.name, p.node, p.hostNetwork ? '(host network)' : (p.ip ?? '-'), p.eni === null ? '-' : `eth${p.eni}`, ...(cluster ? [phase(p.name)] : [])]));
+  out += '\n' + formatTable(['pod', 'node', 'ip', 'eni', ...(cluster ? ['phase'] : [])], status.pods.map((p) => [p.name, p.node, p.hostNetwork ? '(host network)' : (p.ip ?? '-'), p.vlanId !== null ? `vlan.eth.${p.vlanId}` : p.eni === null ? '-' : `eth${p.eni}`, ...(cluster ? [phase(p.name)] : [])]));
   out += '\n' + formatTable(['host', 'namespace', 'address'], status.hosts.map((h) => [h.name, h.namespace, h.address ?? '-']));
   return out;
 }

@@ -5,9 +5,11 @@
  * network alone, for ipamd as a pure address manager (tests against the emulator, or a caller that wires pods).
  */
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   applyBranchEniPod,
   isMadeVlanLink,
+  vlanLinkName,
   teardownBranchEniPod,
   applyEniNetwork,
   applyHostNetwork,
@@ -89,6 +91,28 @@ export interface NodeDataplane {
   checkPod(pod: PodPlumbing): Promise<string[]>;
   /** Ends what the dataplane keeps running (ipamd's stop). */
   close(): Promise<void>;
+}
+
+/**
+ * How long ADD waits for the fabric's `vlan.eth.<id>` (PODNET_BRANCH_VLAN_LINK=fabric): the fabric makes it when EC2
+ * reports the association, which usually lands before the controller annotates the pod, but not always.
+ */
+export const FABRIC_VLAN_LINK_WAIT_MS = 5_000;
+
+/**
+ * Waits for the fabric's link of a branch: `vlan.eth.<id>` carrying the branch's MAC (a link of that name with
+ * another MAC is an earlier branch's on the same VLAN, not gone yet). Not there in time: "try again later" (CNI 11),
+ * so the runtime retries the pod rather than failing it for good.
+ */
+async function waitForFabricVlanLink(vlanId: number, mac: string, pod: string, waitMs = FABRIC_VLAN_LINK_WAIT_MS): Promise<void> {
+  const name = vlanLinkName(vlanId);
+  const deadline = Date.now() + waitMs;
+  while ((await findLinkByMac(mac)) !== name) {
+    if (Date.now() >= deadline) {
+      throw new PodnetError('IPAMD_NOT_READY', `pod ${pod}: the fabric has not handed this node ${name} with the branch ENI's MAC ${mac} within ${waitMs / 1000} s`, 'with PODNET_BRANCH_VLAN_LINK=fabric the lab\'s fabric makes the link once EC2 reports the branch associated with the trunk; the kubelet retries the pod (see the fabric controller\'s log)');
+    }
+    await sleep(100);
+  }
 }
 
 export function addressOnlyDataplane(): NodeDataplane {
@@ -174,6 +198,7 @@ export function linuxDataplane(config: PodnetConfig): NodeDataplane {
       if (createVlanLink && !trunkLink) {
         throw new PodnetError('LINK_NOT_FOUND', `the trunk ENI${pod.trunkMac ? ` (MAC ${pod.trunkMac})` : ''} has no link in ipamd's namespace: vlan.eth.${pod.branch.vlanId} cannot be made`, 'check the trunk ENI is attached to this instance; in the lab, set PODNET_BRANCH_VLAN_LINK=fabric');
       }
+      if (!createVlanLink) await waitForFabricVlanLink(pod.branch.vlanId, pod.branch.mac, `${pod.podNamespace}/${pod.podName}`);
       await applyBranchEniPod(
         {
           namespace: pod.podNamespace, podName: pod.podName, ifName: pod.ifName, vethPrefix: pod.vethPrefix, mode: pod.branch.mode, vlanId: pod.branch.vlanId,

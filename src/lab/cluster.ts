@@ -11,7 +11,7 @@ import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, Pa
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import type { Ec2Facts } from '../ec2/index.js';
 import { PodnetError } from '../lib/index.js';
-import type { Scenario } from './scenario.js';
+import { LAB_POD_LABEL, type Scenario } from './scenario.js';
 import type { LabRecord } from './state.js';
 
 /** The host's kubeconfig: the in-VPC one with its server replaced by the loopback relay (the certificate names 127.0.0.1). */
@@ -48,6 +48,23 @@ export function eniConfigObjects(scenario: Pick<Scenario, 'eniConfigs'>, { subne
     kind: 'ENIConfig',
     metadata: { name: c.name },
     spec: { subnet: subnets.find((s) => s.name === c.subnet)?.id ?? c.subnet, securityGroups: c.securityGroups.map((g) => securityGroups.find((x) => x.name === g)?.id ?? g) },
+  }));
+}
+
+/**
+ * The scenario's SecurityGroupPolicies as objects (vpcresources.k8s.aws/v1beta1): selectors as matchLabels, group
+ * names resolved to EC2's ids (an sg- id stays as given).
+ */
+export function securityGroupPolicyObjects(scenario: Pick<Scenario, 'securityGroupPolicies'>, { securityGroups }: Pick<Ec2Facts, 'securityGroups'>): KubernetesObject[] {
+  return scenario.securityGroupPolicies.map((p) => ({
+    apiVersion: 'vpcresources.k8s.aws/v1beta1',
+    kind: 'SecurityGroupPolicy',
+    metadata: { name: p.name, namespace: p.namespace },
+    spec: {
+      ...(p.podSelector && { podSelector: { matchLabels: p.podSelector } }),
+      ...(p.serviceAccountSelector && { serviceAccountSelector: { matchLabels: p.serviceAccountSelector } }),
+      securityGroups: { groupIds: p.securityGroups.map((g) => securityGroups.find((x) => x.name === g)?.id ?? g) },
+    },
   }));
 }
 
@@ -103,7 +120,7 @@ export function labDaemonSets(base: V1DaemonSet, nodes: LabNodeSettings[], defau
   return [shared, ...own.map((n) => variant(`${base.metadata!.name}-${n.instance}`, { ...defaults, ...n.env }, { key: HOSTNAME_LABEL, operator: 'In', values: [n.nodeName] }))];
 }
 
-/** The lab's objects in apply order: deploy/ (its aws-node DaemonSet replaced by the lab's), then the ENIConfigs. */
+/** The lab's objects in apply order: deploy/ (its aws-node DaemonSet replaced by the lab's), then the scenario's (ENIConfigs, SecurityGroupPolicies). */
 export function labObjects(manifests: KubernetesObject[], nodes: LabNodeSettings[], defaults: Record<string, string>, eniConfigs: KubernetesObject[]): KubernetesObject[] {
   const isAwsNode = (o: KubernetesObject) => o.kind === 'DaemonSet' && o.metadata?.name === 'aws-node';
   const base = manifests.find(isAwsNode) as V1DaemonSet | undefined;
@@ -146,7 +163,7 @@ export function labPodObject(name: string, o: { nodeName?: string; hostNetwork?:
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace: 'default', labels: { 'podnet.io/lab-pod': name, ...o.labels } },
+    metadata: { name, namespace: 'default', labels: { ...o.labels, [LAB_POD_LABEL]: name } },
     spec: {
       ...(o.nodeName ? { nodeName: o.nodeName } : {}),
       ...(o.hostNetwork ? { hostNetwork: true } : {}),

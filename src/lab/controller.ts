@@ -146,7 +146,13 @@ export class FabricController {
       this.applied.links.delete(key);
     }
     for (const [key, link] of wanted) {
-      const known = this.applied.links.get(key);
+      let known = this.applied.links.get(key);
+      if (known && (known.endNs !== link.endNs || known.endDev !== link.endDev)) {
+        // the same ENI now ends elsewhere (a branch associated again on another VLAN): a new pair
+        await ipBatch([`link del ${link.port}`], link.routerNs).catch(() => undefined);
+        this.applied.links.delete(key);
+        known = undefined;
+      }
       if (known) continue;
       if (!present.has(link.endNs) || !present.has(link.routerNs)) {
         wanted.delete(key);
@@ -154,6 +160,7 @@ export class FabricController {
       }
       if (known === undefined) await createEniLink(link);
       if (link.primary) await this.prepareInstanceEnd(link);
+      if (link.branch) await prepareBranchEnd(link, link.branch);
       this.applied.links.set(key, link);
     }
     // 2. Routes and rules (only for ports that exist), then 3. nft tables.
@@ -288,6 +295,18 @@ export class FabricController {
   stop(): void {
     this.stopped = true;
   }
+}
+
+/**
+ * A branch ENI's link, once made: the router knows the branch's address at its MAC (EC2 delivers to the ENI without
+ * ARP; the address is the pod's, behind the node, so no one on the link would answer), and the node's end filters
+ * loosely on the reverse path, as the primary ENI's: the node's namespace inherits the host's `all` setting, and a
+ * strict one (1) would drop what arrives for a pod before its rules exist or after they went.
+ */
+async function prepareBranchEnd(link: EniLink, branch: NonNullable<EniLink['branch']>): Promise<void> {
+  await ipBatch([`neigh replace ${branch.address} lladdr ${link.mac} dev ${link.port} nud permanent`], link.routerNs);
+  // sysctl's keys take `/` for the dots of an interface name (vlan.eth.5 → vlan/eth/5)
+  await setSysctls(link.endNs, { [`net.ipv4.conf.${link.endDev.replaceAll('.', '/')}.rp_filter`]: '2' });
 }
 
 /** The process name of the cluster endpoint's relay (lab up starts it in the endpoint namespace). */

@@ -1,20 +1,21 @@
 /**
  * The lab's lifecycle: `lab up` builds the fixed fabric, starts the EC2/IMDS emulator, the Kubernetes API server (and
  * the relays kubectl on the host reaches it through) and the fabric controller in the aws namespace, waits for EC2's
- * instances to be wired, creates deploy/ and the ENIConfigs through the API, starts the control plane and a kubelet
- * per node (ipamd comes from the aws-node DaemonSet), the echo services, and the scenario's pods as Pod objects;
+ * instances to be wired, creates deploy/, the ENIConfigs and SecurityGroupPolicies through the API, starts `podnet
+ * sgp-controller` when security groups for pods are in use, the control plane and a kubelet per node (ipamd comes
+ * from the aws-node DaemonSet), the echo services, and the scenario's pods as Pod objects;
  * `lab pod add/del` create and delete Pod objects; `lab down` removes everything, from the records or by name prefix.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { eniRouteTable } from '../dataplane/index.js';
 import { eniHolding, privateDnsName, topologyRegion } from '../vpc/index.js';
 import { PodnetError, checkCreatablePath, run, writeFileAtomicSync } from '../lib/index.js';
 import { ipBatch, listNetns, setSysctls } from './apply.js';
 import { buildSandboxImage, chooseRuntime, removeLabCgroups, startNodeContainerd, startNodeMounts, type RuntimeChoice } from './containerd.js';
-import { DEPLOY_DIR, applyObjects, createPod, deletePod, podByKey, eniConfigObjects, hostKubeconfig, labKubeConfig, labObjects, labPodObject, loadManifests, nodeReady, waitForApi } from './cluster.js';
+import { DEPLOY_DIR, apiMessage, applyObjects, createPod, deletePod, podByKey, eniConfigObjects, hostKubeconfig, labKubeConfig, labObjects, labPodObject, loadManifests, nodeReady, securityGroupPolicyObjects, waitForApi } from './cluster.js';
 import { ENDPOINT_RELAY } from './controller.js';
 import { kubeletResolverEnv } from './eks-endpoint.js';
 import { endpointKubeconfig, kubeconfigCaPem, nodeResolvConf, nodeVpcDns } from './eks-endpoint-lab.js';
@@ -24,15 +25,18 @@ import { primaryAddressOf } from './endpoints.js';
 import { IMDS_ADDRESS, NS_PREFIX, LINK_PREFIX, ns, planFabric, renderFixedFabric } from './plan.js';
 import { renderIgwNat } from './render.js';
 import { defaultScenarioPath, eniIndexProblem, loadScenario, type Scenario } from './scenario.js';
+import { SGP_CONTROLLER, SGP_SERVICE_ACCOUNT, needsSgpController, sgpClusterName, sgpControllerArgs, sgpControllerKubeconfig } from './sgp-lab.js';
 import { DEFAULT_STATE_DIR, LabState, isLabProcess, podnetArgv, startProcess, type LabRecord, type NodeRecord, type PodRecord, type ProcRecord } from './state.js';
 
 export type Progress = (message: string) => void;
 
 /**
  * Settings every lab node gets unless its scenario entry says otherwise: a faster pool loop than upstream's 5 s, and
- * a 5 s reconcile (upstream 60 s), which also sets up a secondary ENI whose link appeared after ipamd first looked.
+ * a 5 s reconcile (upstream 60 s), which also sets up a secondary ENI whose link appeared after ipamd first looked;
+ * and branch pods' `vlan.eth.<id>` taken from the fabric (render.ts hands each branch ENI over as that link: the lab's
+ * kernel may have no 802.1Q), not made on the trunk.
  */
-export const labNodeDefaults: Record<string, string> = { PODNET_POOL_INTERVAL_MS: '1000', PODNET_RECONCILE_INTERVAL_MS: '5000' };
+export const labNodeDefaults: Record<string, string> = { PODNET_POOL_INTERVAL_MS: '1000', PODNET_RECONCILE_INTERVAL_MS: '5000', PODNET_BRANCH_VLAN_LINK: 'fabric' };
 
 /** Polls `probe` until it has a value; a timeout names `what` and quotes the end of `log`, the file that tells why. */
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, log: string): Promise<T> {
@@ -220,7 +224,13 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
     progress('creating deploy/ (CRDs, RBAC, the aws-node DaemonSets) and the ENIConfigs through the API server');
     const kc = labKubeConfig(lab);
     const nodeSettings = scenario.nodes.map((n) => ({ instance: n.instance, nodeName: lab.nodes[n.instance]!.nodeName!, env: n.env }));
-    await applyObjects(kc, labObjects(loadManifests(DEPLOY_DIR), nodeSettings, labNodeDefaults, eniConfigObjects(scenario, facts)));
+    await applyObjects(kc, labObjects(loadManifests(DEPLOY_DIR), nodeSettings, labNodeDefaults, [...eniConfigObjects(scenario, facts), ...securityGroupPolicyObjects(scenario, facts)]));
+
+    if (needsSgpController(scenario, labNodeDefaults)) {
+      // before the kubelets: it sees each CNINode as ipamd writes it, and its webhook is registered before any pod
+      progress('starting podnet sgp-controller (trunk and branch ENIs, the pod webhooks) beside the API server');
+      await startLabSgpController(state, lab, scenario, kc);
+    }
 
     progress('starting the control plane (scheduler, DaemonSet controller) and a kubelet per node');
     // the host's mounts (as the kubelets): the Fargate nodes' namespaces it adds must be everyone's
@@ -268,7 +278,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
       Object.keys(lab.nodes).map(async (node) => {
         for (const pod of scenario.pods.filter((p) => p.node === node)) {
           progress(`creating pod ${pod.name} on ${pod.node}`);
-          await podAdd({ stateDir: state.dir, node: pod.node, name: pod.name, hostNetwork: pod.hostNetwork, eni: pod.eni });
+          await podAdd({ stateDir: state.dir, node: pod.node, name: pod.name, hostNetwork: pod.hostNetwork, eni: pod.eni, ...(pod.labels && { labels: pod.labels }) });
         }
       }),
     );
@@ -285,6 +295,32 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
   }
 }
 
+/**
+ * Starts `podnet sgp-controller` in the aws namespace with the podnet-sgp-controller ServiceAccount's token (deploy/'s
+ * RBAC, applied just before), and waits for its banner and for the webhook configurations it registers.
+ */
+async function startLabSgpController(state: LabState, lab: LabRecord, scenario: Scenario, kc: KubeConfig): Promise<void> {
+  const { namespace, name } = SGP_SERVICE_ACCOUNT;
+  const token = await kc.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({ namespace, name, body: { spec: { audiences: [], expirationSeconds: 30 * 86_400 } } }).catch((err: unknown) => {
+    throw new PodnetError('LAB_FAILED', `a token for ServiceAccount ${namespace}/${name}: ${apiMessage(err)}`, 'deploy/30-sgp-controller-rbac.yaml makes it; see logs/k8s.log');
+  });
+  const kubeconfig = state.path('sgp-controller.kubeconfig');
+  writeFileAtomicSync(kubeconfig, sgpControllerKubeconfig(readFileSync(lab.vpcKubeconfig!, 'utf8'), token.status!.token), { mode: 0o600, what: 'the sgp-controller\'s kubeconfig' });
+  const proc = startProcess(state, {
+    name: SGP_CONTROLLER,
+    ns: ns.aws,
+    argv: [...podnetArgv(), ...sgpControllerArgs({ kubeconfig, ec2Url: lab.ec2Url, region: lab.region, cluster: sgpClusterName(scenario), branchCooldownSeconds: scenario.lab.branchCooldownSeconds })],
+    env: { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: lab.region },
+  });
+  await waitForBanner(state, proc, 'podnet sgp-controller');
+  const admission = kc.makeApiClient(AdmissionregistrationV1Api);
+  await waitForApi('the sgp-controller\'s webhook configurations', 30_000, async () => {
+    const [mutating, validating] = await Promise.all([admission.listMutatingWebhookConfiguration(), admission.listValidatingWebhookConfiguration()]);
+    const has = (items: Array<{ metadata?: { name?: string } }>) => items.some((w) => w.metadata?.name === 'podnet-sgp-controller');
+    return has(mutating.items) && has(validating.items) ? { done: undefined } : { seen: `mutating ${has(mutating.items)}, validating ${has(validating.items)}` };
+  });
+}
+
 /** The JSON banner a `podnet … serve --json` process prints once it listens; its JSON refusal, or its exit, fails lab up. */
 async function waitForBanner<T extends object>(state: LabState, proc: ProcRecord, what: string): Promise<T> {
   return waitFor(
@@ -293,7 +329,8 @@ async function waitForBanner<T extends object>(state: LabState, proc: ProcRecord
     () => {
       const exited = () => new PodnetError('LAB_FAILED', `${what} exited: ${logTail(proc.log)}`, `see ${proc.log}`);
       if (!isLabProcess(proc.pid, state.dir)) throw exited();
-      const line = readFileSync(proc.log, 'utf8').split('\n').find((l) => l.startsWith('{'));
+      // a process that logs JSON lines (pino's, which begin with their level) shares the file with its banner
+      const line = readFileSync(proc.log, 'utf8').split('\n').find((l) => l.startsWith('{') && !l.startsWith('{"level":'));
       if (!line) return undefined;
       // under --json a refusal is a JSON line too ({error, hint, code}), written just before the process exits
       const banner = JSON.parse(line) as T | { error: string };
@@ -461,6 +498,8 @@ export interface PodAddOptions {
   hostNetwork?: boolean;
   /** put the pod behind this ENI (device index) */
   eni?: number;
+  /** the Pod object's labels (a SecurityGroupPolicy's podSelector picks pods by them) */
+  labels?: Record<string, string>;
 }
 
 export async function podAdd(opts: PodAddOptions): Promise<PodRecord> {
@@ -479,13 +518,13 @@ export async function podAdd(opts: PodAddOptions): Promise<PodRecord> {
     if (problem) throw new PodnetError('USAGE', `--eni ${opts.eni}: ${problem}`, 'pick one of the ENIs named above, or a node of a larger instance type');
   }
   const kc = labKubeConfig(lab);
-  if (opts.eni === undefined) return addOnePod(state, kc, node, opts.name, opts.hostNetwork ?? false);
-  return addPodOnEni(state, kc, node, opts.name, opts.eni);
+  if (opts.eni === undefined) return addOnePod(state, kc, node, opts.name, opts.hostNetwork ?? false, opts.labels);
+  return addPodOnEni(state, kc, node, opts.name, opts.eni, opts.labels);
 }
 
 /** The Pod object, bound to the node; its kubelet makes the sandbox (or none: hostNetwork) and writes the lab's record. */
-async function addOnePod(state: LabState, kc: KubeConfig, node: NodeRecord, name: string, hostNetwork: boolean): Promise<PodRecord> {
-  const created = await createPod(kc, labPodObject(name, { nodeName: node.nodeName, hostNetwork }));
+async function addOnePod(state: LabState, kc: KubeConfig, node: NodeRecord, name: string, hostNetwork: boolean, labels?: Record<string, string>): Promise<PodRecord> {
+  const created = await createPod(kc, labPodObject(name, { nodeName: node.nodeName, hostNetwork, ...(labels && { labels }) }));
   // the record of this pod (a hostNetwork pod's has no address of its own)
   const mine = (r: PodRecord | undefined) => (r && (hostNetwork ? r.hostNetwork : r.ip === created.status?.podIP) ? r : undefined);
   const pod = await waitFor(`the kubelet of ${node.name} recording pod ${name}`, 30_000, () => mine(state.pod(name)), kubeletLog(state, node.name));
@@ -518,9 +557,9 @@ async function waitForEniTable(node: NodeRecord, device: number): Promise<void> 
  * does: an address on another ENI is given back at once (CNI DEL), which puts it in ipamd's cooldown (spec §4.12),
  * so the next ADD gets another address, and ipamd's warm pool attaches ENI N as the earlier ENIs run dry.
  */
-async function addPodOnEni(state: LabState, kc: KubeConfig, node: NodeRecord, name: string, device: number): Promise<PodRecord> {
+async function addPodOnEni(state: LabState, kc: KubeConfig, node: NodeRecord, name: string, device: number, labels?: Record<string, string>): Promise<PodRecord> {
   for (let attempt = 0; attempt < 64; attempt++) {
-    const added = await addOnePod(state, kc, node, name, false);
+    const added = await addOnePod(state, kc, node, name, false, labels);
     const landed = added.ip ? await waitForRoute(state, added.ip) : null;
     if (landed === device) {
       const pod: PodRecord = { ...added, eni: device };

@@ -228,11 +228,17 @@ export interface LabStatus {
   fabric: { generation: number; eventsConnected: boolean; error?: string } | null;
   nodes: Array<{
     name: string; instanceId: string; namespace: string; ipamd: 'running' | 'stopped'; enis: Array<{ device: number | null; eniId: string; mac: string; addresses: string[]; prefixes: string[]; publicIps: string[]; wired: boolean }>;
+    /**
+     * branch ENIs associated with a trunk attached to this node (security groups for pods): each is the node's link
+     * `vlan.eth.<vlanId>` (render.ts); `pod` is the lab pod whose address is the branch's
+     */
+    branches: Array<{ vlanId: number; eniId: string; trunkEniId: string; mac: string; address: string | null; groups: string[]; pod: string | null; wired: boolean }>;
     /** the node's Kubernetes readiness and why it is not Ready (labStatusWithCluster; absent from labStatus) */
     kubernetes?: NodeKubernetesStatus;
   }>;
   hosts: Array<{ name: string; namespace: string; address: string | null }>;
-  pods: Array<{ name: string; node: string; namespace: string; ip: string | null; hostNetwork: boolean; eni: number | null }>;
+  /** vlanId: a branch pod's (its address is a branch ENI's), null otherwise */
+  pods: Array<{ name: string; node: string; namespace: string; ip: string | null; hostNetwork: boolean; eni: number | null; vlanId: number | null }>;
   processes: Array<{ name: string; pid: number; namespace: string; running: boolean }>;
   /** node readiness and pod phases from the API server (labStatusWithCluster; absent from labStatus) */
   cluster?: ClusterStatus;
@@ -274,6 +280,7 @@ export function labStatus(opts: { stateDir?: string } = {}): LabStatus {
   const fabric = state.readFabric();
   const procs = state.procs();
   const enis = fabric?.enis ?? [];
+  const pods = state.pods();
   return {
     stateDir: state.dir,
     startedAt: lab.startedAt,
@@ -296,15 +303,19 @@ export function labStatus(opts: { stateDir?: string } = {}): LabStatus {
           .filter((e) => e.instanceId === n.instanceId)
           .sort((a, b) => (a.deviceIndex ?? 99) - (b.deviceIndex ?? 99))
           .map((e) => ({ device: e.deviceIndex, eniId: e.eniId, mac: e.mac, addresses: e.privateIps, prefixes: e.ipv4Prefixes, publicIps: Object.values(e.publicIps), wired: e.wired })),
+        branches: enis
+          .filter((e) => e.trunk && enis.some((t) => t.eniId === e.trunk!.trunkEniId && t.instanceId === n.instanceId))
+          .sort((a, b) => a.trunk!.vlanId - b.trunk!.vlanId)
+          .map((e) => ({ vlanId: e.trunk!.vlanId, eniId: e.eniId, trunkEniId: e.trunk!.trunkEniId, mac: e.mac, address: e.privateIps[0] ?? null, groups: e.groupIds, pod: pods.find((p) => p.ip !== null && p.ip === e.privateIps[0])?.name ?? null, wired: e.wired })),
       };
     }),
     hosts: [
       ...Object.entries(lab.hosts).map(([name, h]) => ({ name, namespace: h.ns, address: enis.find((e) => e.instanceId === h.instanceId && e.deviceIndex === 0)?.privateIps[0] ?? null })),
       ...[...lab.plan.internetHosts, ...lab.plan.onPremHosts].map((h) => ({ name: h.name, namespace: h.ns, address: h.address })),
     ],
-    pods: state.pods().map((p) => {
+    pods: pods.map((p) => {
       const eni = p.ip ? eniHolding(enis, p.ip) : undefined;
-      return { name: p.name, node: p.node, namespace: p.ns, ip: p.ip, hostNetwork: p.hostNetwork, eni: eni?.deviceIndex ?? p.eni ?? null };
+      return { name: p.name, node: p.node, namespace: p.ns, ip: p.ip, hostNetwork: p.hostNetwork, eni: eni?.deviceIndex ?? p.eni ?? null, vlanId: eni?.trunk?.vlanId ?? null };
     }),
     processes: procs.map((p) => ({ name: p.name, pid: p.pid, namespace: p.ns, running: isLabProcess(p.pid, state.dir) })),
   };

@@ -6,6 +6,7 @@
  * from the model in src/vpc; this file says how namespaces, ip rules and nft tables carry them out. The controller
  * diffs this against what it applied last and applies the difference (controller.ts).
  */
+import { vlanLinkName } from '../dataplane/index.js';
 import type { Ec2Facts, EniMapping } from '../ec2/index.js';
 import { cidrsOverlap, formatAddress, parseCidr, subnetGateway } from '../net/index.js';
 import { publicAddresses, resolveTarget, sourceCheck, vpcCidrsOf, type EksCluster, type ResolvedTarget, type TransitGateway, type TransitGatewayAttachment, type VpcDropReason, type VpcModel, type NetworkInterface, type OnPremisesNetwork } from '../vpc/index.js';
@@ -27,6 +28,11 @@ export interface EniLink {
    * cluster's ENIs all get their address, only the first the default route (the others: per-source tables)
    */
   primary?: { cidr: string; gateway: string; defaultRoute?: boolean };
+  /**
+   * a branch ENI (its end is `vlan.eth.<vlan id>` in its trunk's instance): its primary address is the pod's, which
+   * nothing in the node's namespace holds, so the router knows the address's MAC as EC2 does rather than asking ARP
+   */
+  branch?: { vlanId: number; address: string };
 }
 
 export interface DesiredFabric {
@@ -122,6 +128,7 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
         .sort()
     : [];
   const endpointEnis: EndpointEni[] = [];
+  const mappingById = new Map(mappings.map((m) => [m.eniId, m]));
   for (const eni of mappings) {
     const subnet = subnets.get(eni.subnetId);
     const vpc = vpcNameById.get(eni.vpcId);
@@ -131,6 +138,7 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
     let endNs: string | undefined;
     let endDev: string;
     let primary = false;
+    let branch: EniLink['branch'];
     const clusterIndex = clusterEniIds.indexOf(eni.eniId);
     const fargateNs = fargateNamespaceOfEni(eni.description);
     if (nat) {
@@ -147,6 +155,16 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
       endNs = fargateNs;
       endDev = 'eth0';
       primary = true;
+    } else if (eni.trunk) {
+      // a branch ENI reaches the instance its trunk is attached to: EC2 tags its frames with the VLAN id there, and
+      // the lab's kernel may have no 802.1Q, so the fabric hands the node the VLAN's link itself, named as the CNI
+      // names it (ipamd with PODNET_BRANCH_VLAN_LINK=fabric uses it and does not make one); the router's end is an
+      // ENI port like any other, so the source/destination check and the branch's own groups apply there
+      const trunkInstance = mappingById.get(eni.trunk.trunkEniId)?.instanceId;
+      if (!trunkInstance) continue; // the trunk is detached: the branch is on no wire
+      endNs = instanceNs.get(trunkInstance);
+      endDev = vlanLinkName(eni.trunk.vlanId);
+      branch = { vlanId: eni.trunk.vlanId, address: primaryIp };
     } else {
       if (!eni.instanceId || eni.deviceIndex === null) continue; // unattached: not on any wire
       endNs = instanceNs.get(eni.instanceId);
@@ -163,6 +181,7 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
       endNs,
       endDev,
       ...(primary ? { primary: { cidr: `${primaryIp}/${prefixLength}`, gateway: gatewayOf(subnet.cidr), ...(clusterIndex > 0 && { defaultRoute: false }) } } : {}),
+      ...(branch && { branch }),
     };
     links.push(link);
     wired.push({ link, eni, vpc, subnetId: subnet.id });

@@ -25,6 +25,9 @@ export const LAB_LINK_RANGE = parseCidr('100.64.0.0/24');
 const labName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'a lab name: lowercase letters, digits and -, at most 31 characters');
 const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.union([z.string(), z.number(), z.boolean()]).transform(String));
 
+/** Kubernetes labels (a pod's, a selector's matchLabels); their keys and values are checked with field paths below. */
+const labelMap = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
+
 /** The lab's sections, typed against the one registry of sections (SECTIONS in src/vpc/topology.ts). */
 const labSections = {
   /** Instances that are Kubernetes nodes: each runs `podnet ipamd` with these variables and the CNI. */
@@ -46,9 +49,26 @@ const labSections = {
   onPremHosts: z.array(z.strictObject({ name: labName, network: z.string(), address: z.string() })).default([]),
   /** ENIConfig resources (custom networking): which subnet and security groups secondary ENIs use. */
   eniConfigs: z.array(z.strictObject({ name: z.string().min(1), subnet: z.string(), securityGroups: z.array(z.string()).default([]) })).default([]),
+  /**
+   * SecurityGroupPolicy objects (vpcresources.k8s.aws/v1beta1) created at `lab up` before the pods: the pods they
+   * select get branch ENIs with these groups (scenario group names, or sg- ids) from `podnet sgp-controller`.
+   */
+  securityGroupPolicies: z
+    .array(
+      z.strictObject({
+        name: z.string(),
+        namespace: z.string().default('default'),
+        /** matchLabels */
+        podSelector: labelMap.optional(),
+        /** matchLabels of the pod's service account */
+        serviceAccountSelector: labelMap.optional(),
+        securityGroups: z.array(z.string()),
+      }),
+    )
+    .default([]),
   /** Pods created at `lab up`, through the CNI. */
   pods: z
-    .array(z.strictObject({ name: labName, node: z.string(), hostNetwork: z.boolean().default(false), eni: z.number().int().min(0).optional() }))
+    .array(z.strictObject({ name: labName, node: z.string(), hostNetwork: z.boolean().default(false), eni: z.number().int().min(0).optional(), labels: labelMap.optional() }))
     .default([]),
   lab: z
     .strictObject({
@@ -56,8 +76,10 @@ const labSections = {
       ec2Endpoint: z.string().optional(),
       /** TCP and UDP port of every echo service. */
       echoPort: z.number().int().min(1).max(65535).default(7007),
+      /** `podnet sgp-controller --branch-cooldown`: how long a deleted pod's branch ENI waits (upstream 60 s). */
+      branchCooldownSeconds: z.number().min(0).max(3600).default(60),
     })
-    .default({ echoPort: 7007 }),
+    .default({ echoPort: 7007, branchCooldownSeconds: 60 }),
 } satisfies Record<LabSection, z.ZodType>;
 
 export const scenarioSchema = topologySchema.extend(labSections);
@@ -185,6 +207,28 @@ function checkLabSections(s: Scenario): string[] {
       }
     }
   });
+  s.pods.forEach((pod, i) => {
+    problems.push(...labelProblems(pod.labels, `pods[${i}].labels`));
+    if (pod.labels && LAB_POD_LABEL in pod.labels) problems.push(`pods[${i}].labels.${LAB_POD_LABEL}: the lab sets this label to the pod's name; use another key`);
+  });
+  const policies = new Set<string>();
+  s.securityGroupPolicies.forEach((p, i) => {
+    const path = `securityGroupPolicies[${i}]`;
+    if (!DNS_SUBDOMAIN.test(p.name) || p.name.length > 253) problems.push(`${path}.name: '${p.name}' is not a Kubernetes object name (lowercase letters, digits, - and .)`);
+    if (!DNS_LABEL.test(p.namespace) || p.namespace.length > 63) problems.push(`${path}.namespace: '${p.namespace}' is not a namespace name (lowercase letters, digits and -, at most 63 characters)`);
+    const key = `${p.namespace}/${p.name}`;
+    if (policies.has(key)) problems.push(`${path}.name: ${key} is declared twice`);
+    policies.add(key);
+    // upstream ignores a policy without either selector (it selects nothing): in a scenario that is a mistake
+    if (!p.podSelector && !p.serviceAccountSelector) problems.push(`${path}: give podSelector or serviceAccountSelector (matchLabels); a policy with neither selects no pod`);
+    problems.push(...labelProblems(p.podSelector, `${path}.podSelector`), ...labelProblems(p.serviceAccountSelector, `${path}.serviceAccountSelector`));
+    if (p.securityGroups.length === 0) problems.push(`${path}.securityGroups: a policy needs at least one security group`);
+    p.securityGroups.forEach((g, j) => {
+      if (!GROUP_ID.test(g) && !s.securityGroups.some((x) => x.name === g)) {
+        problems.push(`${path}.securityGroups[${j}]: no security group named '${g}' (declared: ${s.securityGroups.map((x) => x.name).join(', ') || 'none'}; or give an sg- id)`);
+      }
+    });
+  });
   s.eniConfigs.forEach((c, i) => {
     if (!subnets.has(c.subnet)) problems.push(`eniConfigs[${i}].subnet: no subnet named '${c.subnet}'`);
     c.securityGroups.forEach((g, j) => {
@@ -224,6 +268,28 @@ function checkLabSections(s: Scenario): string[] {
       const inSubnet = s.subnets.find((x) => cidrContains(parseCidr(x.cidr), a));
       if (inSubnet) problems.push(`lab.ec2Endpoint: ${endpoint} is inside subnet ${inSubnet.name} (${inSubnet.cidr}); pick an address of ${first.cidr} outside every subnet`);
     }
+  }
+  return problems;
+}
+
+/** The label the lab puts on each of its pods (its lab name): podByKey finds pods by it. */
+export const LAB_POD_LABEL = 'podnet.io/lab-pod';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
+
+/** Kubernetes' rules for label keys (`[prefix/]name`) and values, each broken one named at `path.<key>`. */
+function labelProblems(labels: Record<string, string> | undefined, path: string): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(labels ?? {})) {
+    const slash = key.lastIndexOf('/');
+    const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+    const name = key.slice(slash + 1);
+    if (prefix !== undefined && (!DNS_SUBDOMAIN.test(prefix) || prefix.length > 253)) problems.push(`${path}.${key}: the key's prefix '${prefix}' is not a DNS subdomain`);
+    if (!LABEL_NAME.test(name) || name.length > 63) problems.push(`${path}.${key}: a label key's name is 1–63 letters, digits, -, _ or ., starting and ending with a letter or digit`);
+    if (value !== '' && (!LABEL_NAME.test(value) || value.length > 63)) problems.push(`${path}.${key}: the value '${value}' is not a label value (at most 63 letters, digits, -, _ or ., starting and ending with a letter or digit)`);
   }
   return problems;
 }

@@ -75,7 +75,7 @@ const SECTIONS = {
     'vpcs', 'subnets', 'internetGateways', 'natGateways', 'peerings', 'routeTables', 'securityGroups', 'networkAcls',
     'transitGateways', 'virtualPrivateGateways', 'onPremises', 'instances', 'cluster',
   ],
-  lab: ['nodes', 'hosts', 'internetHosts', 'onPremHosts', 'eniConfigs', 'pods', 'lab'],
+  lab: ['nodes', 'hosts', 'internetHosts', 'onPremHosts', 'eniConfigs', 'securityGroupPolicies', 'pods', 'lab'],
 } as const;
 type TopologySection = (typeof SECTIONS.topology)[number];
 export type LabSection = (typeof SECTIONS.lab)[number];

@@ -95,3 +95,22 @@ test('the internet gateway maps each private address with a public IP 1:1 and th
   assert.deepEqual(desired.routes.get('pn-inet'), [`203.0.113.4/32 via ${core} dev pn-g0`, `203.0.113.5/32 via ${core} dev pn-g0`]);
   assert.match(desired.nft.get('pn-nat-nat-a')!, /oifname "eth0" ip saddr != 10\.0\.0\.4 snat to 10\.0\.0\.4/);
 });
+
+test('a branch ENI is wired into its trunk\'s instance as vlan.eth.<vlan id> with its MAC, routed and source-checked as any ENI', () => {
+  const trunk = eni({ eniId: 'eni-trunk', mac: '02:00:00:00:00:22', instanceId: 'i-priv', deviceIndex: 2, privateIps: ['10.0.16.22'] });
+  const branch = eni({ eniId: 'eni-branch', mac: '02:00:00:00:00:b1', privateIps: ['10.0.16.50'], groupIds: ['sg-pod'], trunk: { trunkEniId: 'eni-trunk', vlanId: 3 } });
+  // associated with a trunk the lab does not know (detached, or another instance's that is not in the lab): no wire
+  const stray = eni({ eniId: 'eni-stray', mac: '02:00:00:00:00:b2', privateIps: ['10.0.16.51'], trunk: { trunkEniId: 'eni-gone', vlanId: 1 } });
+  const d = renderFabric(plan, scenario, facts, [...mappings, trunk, branch, stray]);
+  const link = d.links.find((l) => l.eniId === 'eni-branch');
+  assert.deepEqual(link && { endNs: link.endNs, endDev: link.endDev, mac: link.mac, branch: link.branch, primary: link.primary }, { endNs: 'pn-n-priv', endDev: 'vlan.eth.3', mac: '02:00:00:00:00:b1', branch: { vlanId: 3, address: '10.0.16.50' }, primary: undefined });
+  assert.ok(!d.links.some((l) => l.eniId === 'eni-stray'));
+  const port = eniPortName('eni-branch');
+  assert.ok(d.routes.get('pn-r-main')!.includes(`10.0.16.50/32 dev ${port} scope link`));
+  assert.ok(d.rules.get('pn-r-main')!.includes(`pref 1000 iif ${port} lookup 100`), 'the branch subnet\'s route table');
+  assert.ok(d.nft.get('pn-r-main')!.includes(`"${port}" . 10.0.16.50`), 'the source check lets out only the branch\'s address');
+  assert.ok(!d.routes.get('pn-r-main')!.some((r) => r.includes('10.0.16.51')));
+  // disassociated (the mapping loses `trunk`): no instance, no wire
+  const gone = renderFabric(plan, scenario, facts, [...mappings, trunk, { ...branch, trunk: undefined }]);
+  assert.ok(!gone.links.some((l) => l.eniId === 'eni-branch'));
+});
