@@ -1,0 +1,177 @@
+// Security groups for pods: the 12-cell matrix (strict/standard × same node/other node/off-VPC × EXTERNALSNAT off/on),
+// scope Pod vs Node, and a strict branch pod in a public subnet, over makeSgpWorld (the SGP matrix scenario's shape):
+// every node rule comes from the renderers, branch pods from renderBranchEniPod as ipamd calls it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { renderBranchEniPod, formatRoute, formatRule, type IpRule } from '../../../src/dataplane/index.js';
+import { explainFlow, type Explanation, type World } from '../../../src/explain/index.js';
+import { compileNode, renderNodeRules } from '../../../src/explain/node-rules.js';
+import { makeSgpWorld } from './fixture.js';
+
+const world = makeSgpWorld();
+const tcp = (from: string, to: string, port = 8080) => explainFlow(world, { from, to, protocol: 'tcp', port });
+
+/** The hop that dropped it: the element, which one, and (for a security group) the direction its rules refused. */
+function dropOf(e: Explanation): { element: string; id: string; direction?: 'ingress' | 'egress' } | undefined {
+  const hop = [...e.forward, ...e.return].find((h) => h.dropped);
+  if (!hop) return undefined;
+  const direction = /^no (ingress|egress) rule/.exec(hop.matched)?.[1] as 'ingress' | 'egress' | undefined;
+  return { element: hop.element, id: hop.id, ...(direction ? { direction } : {}) };
+}
+
+const matched = (e: Explanation, leg: 'forward' | 'return' = 'forward') => e[leg].map((h) => h.matched);
+const ruleText = (r: IpRule) => `ip rule ${r.priority}: ${formatRule(r).replace(/ prio \d+$/, '')}`;
+/** The branch pod's rules as ipamd renders them on node `name` (VLAN 1, table 101). */
+const branchRules = (name: string, mode: 'strict' | 'standard', podIp = '10.0.16.13') =>
+  renderBranchEniPod({ namespace: 'default', podName: `b-${name}`, vethPrefix: 'eni', mode, vlanId: 1, branchMac: '02:00:00:00:00:00', podIp, subnetCidr: '10.0.16.0/20', mtu: 9001, hostVethMac: '02:00:00:00:00:00', createVlanLink: false });
+
+interface Cell {
+  node: string;
+  to: string;
+  verdict: Explanation['verdict'];
+  sourceSeen: string | null;
+  drop?: ReturnType<typeof dropOf>;
+  codes: string[];
+}
+
+// the brief's expectations, cell by cell (B = the node's branch pod's address, .3)
+const cells: Cell[] = [
+  // same node (branch pod → the plain pod on its node): strict crosses the branch and the node's group refuses pod-sg
+  { node: 'strict-snat', to: 'p-strict-snat', verdict: 'dropped', sourceSeen: null, drop: { element: 'security-group', id: 'sg-nodes', direction: 'ingress' }, codes: ['BRANCH_ENI', 'SGP_STRICT', 'SECURITY_GROUP_DENY'] },
+  { node: 'strict-ext', to: 'p-strict-ext', verdict: 'dropped', sourceSeen: null, drop: { element: 'security-group', id: 'sg-nodes', direction: 'ingress' }, codes: ['BRANCH_ENI', 'SGP_STRICT', 'SECURITY_GROUP_DENY'] },
+  { node: 'std-snat', to: 'p-std-snat', verdict: 'delivered', sourceSeen: '10.0.16.33', codes: ['BRANCH_ENI', 'SGP_STANDARD', 'SAME_NODE'] },
+  { node: 'std-ext', to: 'p-std-ext', verdict: 'delivered', sourceSeen: '10.0.16.43', codes: ['BRANCH_ENI', 'SGP_STANDARD', 'SAME_NODE'] },
+  // other node (branch pod → the plain pod on `other`, whose accept-pods admits pod-sg): the pod's own address, all four
+  { node: 'strict-snat', to: 'p-other', verdict: 'delivered', sourceSeen: '10.0.16.13', codes: ['BRANCH_ENI', 'SGP_STRICT'] },
+  { node: 'strict-ext', to: 'p-other', verdict: 'delivered', sourceSeen: '10.0.16.23', codes: ['BRANCH_ENI', 'SGP_STRICT'] },
+  { node: 'std-snat', to: 'p-other', verdict: 'delivered', sourceSeen: '10.0.16.33', codes: ['BRANCH_ENI', 'SGP_STANDARD', 'VPC_CIDR_NOT_TRANSLATED'] },
+  { node: 'std-ext', to: 'p-other', verdict: 'delivered', sourceSeen: '10.0.16.43', codes: ['BRANCH_ENI', 'SGP_STANDARD'] },
+  // off the VPC: pod-sg's egress refuses it unless standard mode's SNAT takes the node's path (the NAT gateway's EIP)
+  { node: 'strict-snat', to: 'inet', verdict: 'dropped', sourceSeen: null, drop: { element: 'security-group', id: 'sg-pod', direction: 'egress' }, codes: ['BRANCH_ENI', 'SGP_STRICT', 'SECURITY_GROUP_DENY'] },
+  { node: 'strict-ext', to: 'inet', verdict: 'dropped', sourceSeen: null, drop: { element: 'security-group', id: 'sg-pod', direction: 'egress' }, codes: ['BRANCH_ENI', 'SGP_STRICT', 'SECURITY_GROUP_DENY'] },
+  { node: 'std-snat', to: 'inet', verdict: 'delivered', sourceSeen: '203.0.113.4', codes: ['BRANCH_ENI', 'SGP_STANDARD', 'CONNMARK_VIA_PRIMARY_ENI', 'SNAT_TO_PRIMARY_IP', 'NAT_GATEWAY_TRANSLATION'] },
+  { node: 'std-ext', to: 'inet', verdict: 'dropped', sourceSeen: null, drop: { element: 'security-group', id: 'sg-pod', direction: 'egress' }, codes: ['BRANCH_ENI', 'SGP_STANDARD', 'EXTERNAL_SNAT', 'SECURITY_GROUP_DENY'] },
+];
+
+for (const c of cells) {
+  test(`SGP matrix: b-${c.node} → ${c.to}: ${c.verdict}${c.sourceSeen ? ` as ${c.sourceSeen}` : ''}`, () => {
+    const e = tcp(`b-${c.node}`, c.to);
+    assert.equal(e.verdict, c.verdict, `${e.reason ?? ''}\n${JSON.stringify(e.forward, null, 1)}`);
+    assert.equal(e.sourceSeen, c.sourceSeen);
+    assert.deepEqual(dropOf(e), c.drop);
+    for (const code of c.codes) assert.ok(e.codes.includes(code), `${code} in ${e.codes.join(' ')}`);
+    // a branch pod is never translated to its node unless standard mode's connmark took the node's path
+    if (!c.codes.includes('SNAT_TO_PRIMARY_IP')) assert.ok(!e.codes.includes('SNAT_TO_PRIMARY_IP'), e.codes.join(' '));
+  });
+}
+
+test('strict: every packet of a branch pod leaves by its prio-10 iif rule through vlan.eth.1 and the branch ENI, same node too', () => {
+  const e = tcp('b-strict-snat', 'p-strict-snat');
+  const b = branchRules('strict-snat', 'strict');
+  const m = matched(e);
+  assert.ok(m.includes(ruleText(b.pod.hostRules.find((r) => r.iif === b.pod.hostVeth)!)), m.join('\n'));
+  assert.ok(m.includes('route default via 10.0.16.1 dev vlan.eth.1 table 101'), m.join('\n'));
+  // out of the branch (its egress admits the VPC), then refused by the node ENI's group
+  const sgs = e.forward.filter((h) => h.element === 'security-group').map((h) => h.id);
+  assert.deepEqual(sgs, ['sg-pod', 'sg-nodes']);
+  assert.equal(e.forward.find((h) => h.element === 'node-routing' && h.action.startsWith('out '))?.action, 'out vlan.eth.1 (eni-strict-snat-branch)');
+  // the fix names the groups: the node's group to admit the pod's
+  assert.match(e.fix ?? '', /add an ingress rule to sg-nodes allowing TCP 8080 from security group sg-pod \(pod-sg: the groups of pod b-strict-snat's branch ENI eni-strict-snat-branch\)/);
+});
+
+test('strict: a plain pod reaches the branch pod on its own node through the VPC, and in by vlan.eth.1 and rule 10', () => {
+  const e = tcp('p-strict-snat', 'b-strict-snat');
+  assert.equal(e.verdict, 'delivered', e.reason);
+  assert.equal(e.sourceSeen, '10.0.16.11');
+  assert.ok(!e.codes.includes('SAME_NODE'));
+  assert.ok(e.codes.includes('BRANCH_ENI') && e.codes.includes('SGP_STRICT'));
+  const b = branchRules('strict-snat', 'strict');
+  const m = matched(e);
+  // main has no route for the branch pod (its /32 is only in table 101): out of eth0 by the subnet's route, into the
+  // branch ENI's ingress
+  assert.ok(m.includes('route 10.0.16.0/20 dev eth0 scope link table main'), m.join('\n'));
+  assert.ok(m.includes(ruleText(b.pod.hostRules.find((r) => r.iif === 'vlan.eth.1')!)), m.join('\n'));
+  assert.ok(m.includes(`route ${formatRoute(b.pod.hostRoutes[0]!)}`), m.join('\n'));
+  assert.ok(e.forward.some((h) => h.element === 'security-group' && h.id === 'sg-pod'));
+  // the reply: out through the branch by rule 10, back to the plain pod by rule 512
+  const r = matched(e, 'return');
+  assert.ok(r.includes(ruleText(b.pod.hostRules.find((x) => x.iif === b.pod.hostVeth)!)), r.join('\n'));
+  assert.ok(r.includes('ip rule 512: to 10.0.16.11/32 lookup main'), r.join('\n'));
+});
+
+test('strict: the local table is the prio-20 rule, after the branch pods\' prio-10 rules; standard keeps it at 0', () => {
+  const strict = renderNodeRules(world, world.nodes.find((n) => n.name === 'strict-snat')!);
+  assert.ok(!('missing' in strict));
+  const compiled = compileNode(strict);
+  const texts = compiled.ipRules.map((r) => r.text);
+  assert.deepEqual(texts.slice(0, 3), ['ip rule 10: iif vlan.eth.1 lookup 101', `ip rule 10: iif ${branchRules('strict-snat', 'strict').pod.hostVeth} lookup 101`, 'ip rule 20: from all lookup local']);
+  // the trunk ENI has its table (device 1 → 2) but no prio-32765 rule; the branch's link is the branch ENI, not an address of the node
+  assert.ok(strict.routes.some((r) => r.table === 2 && r.dst === 'default'));
+  assert.ok(!strict.ipRules.some((r) => r.priority === 32765));
+  assert.equal(compiled.devices.get('vlan.eth.1')?.eniId, 'eni-strict-snat-branch');
+  assert.ok(!compiled.local.has('10.0.16.13'));
+  const e = tcp('p-strict-snat', 'strict-snat');
+  assert.equal(e.verdict, 'delivered');
+  assert.ok(matched(e).includes('ip rule 20: from all lookup local'));
+  const standard = renderNodeRules(world, world.nodes.find((n) => n.name === 'std-snat')!);
+  assert.ok(!('missing' in standard));
+  assert.equal(compileNode(standard).ipRules[0]!.text, 'ip rule 0: from all lookup local');
+  assert.deepEqual(standard.pods.find((p) => p.branch)?.rules.map((r) => r.priority), [512, 1536]);
+  assert.equal(standard.pods.find((p) => p.branch)?.hostVeth.slice(0, 3), 'eni');
+});
+
+test('the reply to a branch pod comes in by its VLAN link: strict by rule 10, standard by rule 512', () => {
+  const strict = tcp('b-strict-snat', 'p-other');
+  assert.deepEqual(matched(strict, 'return').slice(-2), ['ip rule 10: iif vlan.eth.1 lookup 101', `route ${formatRoute(branchRules('strict-snat', 'strict').pod.hostRoutes[0]!)}`]);
+  const standard = tcp('b-std-snat', 'p-other');
+  const [rule512, rule1536] = branchRules('std-snat', 'standard', '10.0.16.33').pod.hostRules;
+  assert.ok(matched(standard).includes(ruleText(rule1536!)), matched(standard).join('\n'));
+  assert.equal(matched(standard, 'return').at(-2), ruleText(rule512!));
+});
+
+test('standard with EXTERNALSNAT=false: off-VPC traffic is connmarked, goes by rule 1024 out of eth0 under the node\'s groups, SNATed to the node', () => {
+  const e = tcp('b-std-snat', 'inet');
+  assert.ok(matched(e).some((m) => m.startsWith('ip rule 1024: ')));
+  assert.ok(e.forward.some((h) => h.element === 'security-group' && h.id === 'sg-nodes'));
+  assert.ok(!e.forward.some((h) => h.element === 'security-group' && h.id === 'sg-pod'));
+  const snat = e.forward.find((h) => h.after && h.element === 'node-rules')!;
+  assert.deepEqual([snat.before?.source, snat.after?.source], ['10.0.16.33', '10.0.16.30']);
+});
+
+test('strict or standard with EXTERNALSNAT: the off-VPC drop\'s fix offers the node\'s path', () => {
+  assert.match(tcp('b-strict-snat', 'inet').fix ?? '', /egress rule to sg-pod allowing TCP 8080 to 198\.51\.100\.10\/32, or set POD_SECURITY_GROUP_ENFORCING_MODE=standard with AWS_VPC_K8S_CNI_EXTERNALSNAT=false on strict-snat/);
+  assert.match(tcp('b-std-ext', 'inet').fix ?? '', /or set AWS_VPC_K8S_CNI_EXTERNALSNAT=false on std-ext/);
+});
+
+test('scope Pod vs Node: the branch pod reaches db by its own group, the plain pod on the same node does not', () => {
+  const pod = tcp('b-strict-snat', 'db');
+  assert.equal(pod.verdict, 'delivered', pod.reason);
+  assert.equal(pod.sourceSeen, '10.0.16.13');
+  assert.ok(pod.forward.some((h) => h.element === 'security-group' && h.id === 'sg-db' && !h.dropped));
+  const plain = tcp('p-strict-snat', 'db');
+  assert.equal(plain.verdict, 'dropped');
+  assert.deepEqual(dropOf(plain), { element: 'security-group', id: 'sg-db', direction: 'ingress' });
+  assert.ok(!plain.codes.includes('BRANCH_ENI'));
+  assert.match(plain.fix ?? '', /add an ingress rule to sg-db allowing TCP 8080 from security group sg-nodes \(nodes: the groups of node strict-snat's ENI eni-strict-snat\), or from 10\.0\.16\.11\/32/);
+  // the same in standard mode: the branch's groups decide for traffic in the VPC
+  assert.equal(tcp('b-std-snat', 'db').verdict, 'delivered');
+  assert.equal(tcp('p-std-snat', 'db').verdict, 'dropped');
+});
+
+test('a strict branch pod in a public subnet has no internet (a branch ENI has no public IP); the plain pod beside it is seen as the node\'s public IP', () => {
+  const b = tcp('b-pub', 'inet');
+  assert.equal(b.verdict, 'dropped');
+  assert.deepEqual(dropOf(b), { element: 'internet-gateway', id: 'igw-1' });
+  assert.ok(b.codes.includes('NO_PUBLIC_IP') && b.codes.includes('BRANCH_ENI'));
+  assert.match(b.fix ?? '', /a branch ENI gets no public IP/);
+  const p = tcp('p-pub', 'inet');
+  assert.equal(p.verdict, 'delivered');
+  assert.equal(p.sourceSeen, '203.0.113.10');
+});
+
+test('without ENABLE_POD_ENI a node does not wire branch pods: a pod with a branch address there is unknown, not guessed', () => {
+  const w: World = { ...world, nodes: world.nodes.map((n) => (n.name === 'strict-snat' ? { ...n, settings: { ...n.settings, podEni: false } } : n)) };
+  const e = explainFlow(w, { from: 'b-strict-snat', to: 'p-other', protocol: 'tcp', port: 8080 });
+  assert.equal(e.verdict, 'unknown');
+  assert.match(e.reason ?? '', /on no ENI of its node strict-snat/);
+});
