@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { PodnetError } from '../../../src/lib/index.js';
 import { topologyRegion } from '../../../src/vpc/index.js';
 import { defaultEc2Endpoint, defaultScenarioPath, loadScenario, parseScenario } from '../../../src/lab/index.js';
+import { needsSgpController, sgpControllerKubeconfig } from '../../../src/lab/sgp-lab.js';
 
 const base = () => parseYaml(readFileSync(defaultScenarioPath, 'utf8')) as Record<string, unknown> & { instances: Array<Record<string, unknown>>; pods: Array<Record<string, unknown>>; internetHosts: Array<Record<string, unknown>>; nodes: Array<Record<string, unknown>> };
 
@@ -128,4 +129,57 @@ test('issue 11: a local zone or a name outside the AZ grammar is refused as not 
   for (const az of ['us-west-2-lax-1a', 'us-west-2', 'eu-west-1A', 'euwest1a']) {
     assert.match(problem(inZones(az)), /subnets\[0\]\.az: an availability zone: a region and a letter, like us-west-2a.*local and Wavelength zones such as us-west-2-lax-1a are not modelled/, az);
   }
+});
+
+test('issue 18: securityGroupPolicies and pod labels are read; group names, sg- ids, namespace default, cooldown default 60 s', () => {
+  const doc = base();
+  doc.securityGroupPolicies = [
+    { name: 'restricted', podSelector: { sgp: 'restricted' }, securityGroups: ['nodes', 'sg-0123456789abcdef0'] },
+    { name: 'by-account', namespace: 'shop', serviceAccountSelector: {}, securityGroups: ['nodes'] },
+  ];
+  doc.pods[0]!.labels = { sgp: 'restricted', 'app.kubernetes.io/name': 'web' };
+  const s = parseScenario(doc, 'scenario');
+  assert.deepEqual(s.securityGroupPolicies.map((p) => [p.namespace, p.name, p.podSelector ?? null, p.serviceAccountSelector ?? null]), [['default', 'restricted', { sgp: 'restricted' }, null], ['shop', 'by-account', null, {}]]);
+  assert.deepEqual(s.pods[0]!.labels, { sgp: 'restricted', 'app.kubernetes.io/name': 'web' });
+  assert.equal(s.lab.branchCooldownSeconds, 60);
+});
+
+test('issue 18: a policy naming an unknown group, without a selector, or with a bad selector is refused with field paths', () => {
+  const doc = base();
+  doc.securityGroupPolicies = [
+    { name: 'a', podSelector: { sgp: 'x' }, securityGroups: ['nodes', 'no-such-group'] },
+    { name: 'b', securityGroups: ['nodes'] },
+    { name: 'c', podSelector: { 'bad key!': 'x', ok: 'not ok!' }, securityGroups: [] },
+    { name: 'a', namespace: 'Shop', podSelector: {}, securityGroups: ['nodes'] },
+  ];
+  const message = problem(doc);
+  assert.match(message, /securityGroupPolicies\[0\]\.securityGroups\[1\]: no security group named 'no-such-group' \(declared: nodes, /);
+  assert.match(message, /securityGroupPolicies\[1\]: give podSelector or serviceAccountSelector/);
+  assert.match(message, /securityGroupPolicies\[2\]\.podSelector\.bad key!: a label key's name/);
+  assert.match(message, /securityGroupPolicies\[2\]\.podSelector\.ok: the value 'not ok!' is not a label value/);
+  assert.match(message, /securityGroupPolicies\[2\]\.securityGroups: a policy needs at least one security group/);
+  assert.match(message, /securityGroupPolicies\[3\]\.namespace: 'Shop' is not a namespace name/);
+});
+
+test('issue 18: a pod label that breaks Kubernetes\' rules, or takes the lab\'s own label, is refused with its path', () => {
+  const doc = base();
+  doc.pods[0]!.labels = { 'a/b/c': 'x', 'podnet.io/lab-pod': 'other' };
+  const message = problem(doc);
+  assert.match(message, /pods\[0\]\.labels\.a\/b\/c: the key's prefix 'a\/b' is not a DNS subdomain/);
+  assert.match(message, /pods\[0\]\.labels\.podnet\.io\/lab-pod: the lab sets this label/);
+});
+
+test('issue 18: lab up runs podnet sgp-controller when a node sets ENABLE_POD_ENI=true or the scenario has policies', () => {
+  const node = (env: Record<string, string>) => ({ instance: 'n', env, labels: {} });
+  assert.equal(needsSgpController({ nodes: [node({})], securityGroupPolicies: [] }), false);
+  assert.equal(needsSgpController({ nodes: [node({}), node({ ENABLE_POD_ENI: 'true' })], securityGroupPolicies: [] }), true);
+  assert.equal(needsSgpController({ nodes: [node({ ENABLE_POD_ENI: 'false' })], securityGroupPolicies: [{ name: 'p', namespace: 'default', podSelector: {}, securityGroups: ['sg-1'] }] }), true);
+});
+
+test('issue 18: the controller\'s kubeconfig keeps the in-VPC server and CA and authenticates with the ServiceAccount token', () => {
+  const vpc = JSON.stringify({ apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'podnet', cluster: { server: 'https://10.0.255.254:6443', 'certificate-authority-data': 'Q0E=' } }], users: [{ name: 'admin', user: { token: 'admin-token' } }], contexts: [{ name: 'podnet', context: { cluster: 'podnet', user: 'admin' } }], 'current-context': 'podnet' });
+  const kc = JSON.parse(sgpControllerKubeconfig(vpc, 'sa-token')) as { clusters: Array<{ cluster: Record<string, string> }>; users: Array<{ name: string; user: { token: string } }> };
+  assert.deepEqual(kc.clusters[0]!.cluster, { server: 'https://10.0.255.254:6443', 'certificate-authority-data': 'Q0E=' });
+  assert.deepEqual(kc.users, [{ name: 'system:serviceaccount:kube-system:podnet-sgp-controller', user: { token: 'sa-token' } }]);
+  assert.ok(!JSON.stringify(kc).includes('admin-token'));
 });
