@@ -104,7 +104,7 @@ export const FABRIC_VLAN_LINK_WAIT_MS = 5_000;
  * another MAC is an earlier branch's on the same VLAN, not gone yet). Not there in time: "try again later" (CNI 11),
  * so the runtime retries the pod rather than failing it for good.
  */
-async function waitForFabricVlanLink(vlanId: number, mac: string, pod: string, waitMs = FABRIC_VLAN_LINK_WAIT_MS): Promise<void> {
+export async function waitForFabricVlanLink(vlanId: number, mac: string, pod: string, waitMs = FABRIC_VLAN_LINK_WAIT_MS): Promise<void> {
   const name = vlanLinkName(vlanId);
   const deadline = Date.now() + waitMs;
   while ((await findLinkByMac(mac)) !== name) {
