@@ -3,8 +3,11 @@
  * in-memory EC2 state through the same topology applier `lab up` uses (EC2's own action handlers, in process, no
  * socket), its instances launched, and each node's ipamd simulated in process — the real pool manager and executor
  * over the in-process cloud on a fake clock, with the node's env (warm pool, prefix delegation, custom networking and
- * its ENIConfig) — so every pod gets an address as `lab up` would give it, the same on every run. The World it builds
- * says where its addresses came from: `simulated`.
+ * its ENIConfig) — so every pod gets an address as `lab up` would give it, the same on every run. Security groups for
+ * pods: what `podnet sgp-controller` does for the scenario's securityGroupPolicies is done with its own EC2 calls and
+ * decisions — a trunk on each ENABLE_POD_ENI node that can trunk, a branch ENI per selected pod, associated on the
+ * lowest free VLAN — so a branch pod's address is its branch's. The World it builds says where its addresses came
+ * from: `simulated`.
  */
 import { loadConfig } from '../config/index.js';
 import { applyTopology, describeFacts, eksClusters, inProcessEc2Client, inProcessEksClient, inProcessCloud, openEc2State, type Ec2State, type EniMapping } from '../ec2/index.js';
@@ -12,10 +15,14 @@ import { clusterEndpoints, nodeSettingsOf, type AttachedEni, type Endpoint, type
 import { Datastore, FakeClock, PoolExecutor, PoolManager, poolConfigFrom, poolLimitsFrom, type Cloud } from '../ipam/index.js';
 import { selectEniConfig } from '../ipamd/index.js';
 import { PodnetError } from '../lib/index.js';
-import { lookupInstanceType, maxPods, supportsPrefixDelegation } from '../limits/index.js';
+import { lookupInstanceType, maxPods, supportsPrefixDelegation, trunkLimits } from '../limits/index.js';
+import { freeDeviceIndex, freeVlanId, matchingGroups, type SecurityGroupPolicy } from '../sgp-controller/index.js';
+import { associateBranch, createBranch, createTrunk, describeNodeInstance } from '../sgp-controller/ec2.js';
 import { topologyRegion } from '../vpc/index.js';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import { securityGroupPolicyObjects } from './cluster.js';
 import { labModel } from './render.js';
-import { loadScenario, type Scenario } from './scenario.js';
+import { LAB_POD_LABEL, loadScenario, type Scenario } from './scenario.js';
 
 /** The fake clock starts at a fixed instant, so ENI creation times (and so every decision) are the same each run. */
 const START_MS = Date.UTC(2025, 0, 1);
@@ -52,24 +59,27 @@ export async function scenarioWorld(scenario: Scenario): Promise<World> {
     const eks = scenario.cluster ? await inProcessEksClient(state, region) : undefined;
     let facts: Awaited<ReturnType<typeof describeFacts>>;
     let instanceIds: Record<string, string>;
+    const podAddresses = new Map<string, string>();
     try {
       instanceIds = (await applyTopology(scenario, client, eks ? { eks } : {})).ids.instances;
       facts = await describeFacts(client);
+      const cloud = inProcessCloud(state);
+      const subnetIds = Object.fromEntries(facts.subnets.map((s) => [s.name, s.id]));
+      const groupIds = (names: string[]) => names.map((g) => facts.securityGroups.find((x) => x.name === g)?.id ?? g);
+      const eniConfigs = scenario.eniConfigs.map((c) => ({ name: c.name, subnet: subnetIds[c.subnet] ?? c.subnet, securityGroups: groupIds(c.securityGroups) }));
+      const branchGroups = branchPodGroups(scenario, securityGroupPolicyObjects(scenario, facts) as SecurityGroupPolicy[]);
+
+      for (const node of scenario.nodes) {
+        // a branch pod takes no address of the node's pool: its branch ENI's (below)
+        const pods = scenario.pods.filter((p) => p.node === node.instance && !p.hostNetwork && !branchGroups.has(p.name));
+        const type = scenario.instances.find((i) => i.name === node.instance)!.type;
+        const addresses = await simulateNodePods({ cloud, clock, instanceId: instanceIds[node.instance]!, instanceType: type, node, eniConfigs, pods });
+        for (const [pod, address] of addresses) podAddresses.set(pod, address);
+      }
+      for (const [pod, address] of await simulateBranchPods(client, scenario, instanceIds, branchGroups, clock)) podAddresses.set(pod, address);
     } finally {
       client.destroy();
       eks?.destroy();
-    }
-    const cloud = inProcessCloud(state);
-    const subnetIds = Object.fromEntries(facts.subnets.map((s) => [s.name, s.id]));
-    const groupIds = (names: string[]) => names.map((g) => facts.securityGroups.find((x) => x.name === g)?.id ?? g);
-    const eniConfigs = scenario.eniConfigs.map((c) => ({ name: c.name, subnet: subnetIds[c.subnet] ?? c.subnet, securityGroups: groupIds(c.securityGroups) }));
-
-    const podAddresses = new Map<string, string>();
-    for (const node of scenario.nodes) {
-      const pods = scenario.pods.filter((p) => p.node === node.instance && !p.hostNetwork);
-      const type = scenario.instances.find((i) => i.name === node.instance)!.type;
-      const addresses = await simulateNodePods({ cloud, clock, instanceId: instanceIds[node.instance]!, instanceType: type, node, eniConfigs, pods });
-      for (const [pod, address] of addresses) podAddresses.set(pod, address);
     }
 
     const enis = state.mappingSnapshot().map(attachedEni);
@@ -111,7 +121,52 @@ function attachedEni(e: EniMapping): AttachedEni {
   return {
     eniId: e.eniId, vpcId: e.vpcId, subnetId: e.subnetId, privateIps: [...e.privateIps], ipv4Prefixes: [...e.ipv4Prefixes],
     publicIps: { ...e.publicIps }, groupIds: [...e.groupIds], instanceId: e.instanceId, deviceIndex: e.deviceIndex,
+    ...(e.trunk ? { trunk: { ...e.trunk } } : {}),
   };
+}
+
+/**
+ * The scenario's pods a SecurityGroupPolicy selects (the webhook's and the controller's matching: the pod's labels as
+ * the lab sets them, the default service account, which has no labels), with the group ids their branch gets.
+ */
+function branchPodGroups(scenario: Scenario, policies: readonly SecurityGroupPolicy[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const p of scenario.pods) {
+    if (p.hostNetwork) continue;
+    const groups = matchingGroups(policies, { namespace: 'default', labels: { ...p.labels, [LAB_POD_LABEL]: p.name } }, {});
+    if (groups.length > 0) out.set(p.name, groups);
+  }
+  return out;
+}
+
+/**
+ * What `podnet sgp-controller` does for the branch pods, with its own EC2 calls and decisions, after the nodes' pools
+ * settled: a trunk on each node whose ipamd advertises the feature (ENABLE_POD_ENI on a type that can trunk) at the
+ * highest free device index, then per pod, in the scenario's order, a branch ENI in the node's subnet with the
+ * policy's groups on the lowest free VLAN, while the type's branch limit lasts. A selected pod on a node that cannot
+ * take it gets no address, as it stays Pending in the lab. Returns pod name → its branch's address.
+ */
+async function simulateBranchPods(client: EC2Client, scenario: Scenario, instanceIds: Record<string, string>, branchGroups: Map<string, string[]>, clock: FakeClock): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const node of scenario.nodes) {
+    const type = scenario.instances.find((i) => i.name === node.instance)!.type;
+    const limits = trunkLimits(type);
+    if (!loadConfig(node.env).config.enablePodEni || !limits.trunkingCompatible) continue;
+    const instance = await describeNodeInstance(client, instanceIds[node.instance]!);
+    const deviceIndex = freeDeviceIndex(instance.usedDeviceIndexes, lookupInstanceType(type).ENILimit);
+    if (deviceIndex === undefined) continue;
+    const trunkId = await createTrunk(client, instance, deviceIndex, scenario.cluster?.name ?? 'lab');
+    const vlans = new Set<number>();
+    for (const pod of scenario.pods.filter((p) => p.node === node.instance && branchGroups.has(p.name))) {
+      const vlanId = freeVlanId(vlans);
+      if (vlanId === undefined || vlans.size >= limits.branchInterfaces) break;
+      vlans.add(vlanId);
+      const branch = await createBranch(client, { subnetId: instance.subnetId, groups: branchGroups.get(pod.name)!, vlanId, trunkId, instanceId: instance.instanceId, cluster: scenario.cluster?.name ?? 'lab', now: new Date(clock.now()) });
+      await associateBranch(client, trunkId, branch.eniId, vlanId);
+      out.set(pod.name, branch.privateIp);
+    }
+  }
+  return out;
 }
 
 interface NodeSimulation {
