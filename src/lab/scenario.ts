@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { loadConfig } from '../config/index.js';
 import { PodnetError, parseSettings } from '../lib/index.js';
-import { enisOnDefaultCard, lookupInstanceType } from '../limits/index.js';
+import { enisOnDefaultCard, lookupInstanceType, trunkLimits } from '../limits/index.js';
 import { cidrContains, cidrsOverlap, formatCidr, isAddressText, parseAddress, parseCidr } from '../net/index.js';
 import { parseTopology, readYamlFile, rejectUnknownSections, topologySchema, type LabSection, type Topology } from '../vpc/index.js';
 
@@ -229,6 +229,16 @@ function checkLabSections(s: Scenario): string[] {
       }
     });
   });
+  // a scenario pod a policy selects needs a branch: its node must advertise the feature and its type trunk, or the
+  // pod never runs and lab up fails a minute later (the upstream outcome — Pending — is for `lab pod add` to show)
+  s.pods.forEach((pod, i) => {
+    const policy = s.securityGroupPolicies.find((p) => policySelectsLabPod(p, pod.labels ?? {}));
+    const node = nodeNames.get(pod.node);
+    const type = node && instances.get(node.instance)?.type;
+    if (!policy || !node || !type || pod.hostNetwork) return;
+    if (!loadConfig(node.env).config.enablePodEni) problems.push(`pods[${i}]: policy ${policy.namespace}/${policy.name} selects it, but node '${pod.node}' does not set ENABLE_POD_ENI=true, so it can have no branch ENI`);
+    else if (trunkLimits(type).branchInterfaces === 0) problems.push(`pods[${i}]: policy ${policy.namespace}/${policy.name} selects it, but node '${pod.node}' is a ${type}, which cannot trunk (no branch ENIs); use a trunking-compatible type such as m5.large`);
+  });
   s.eniConfigs.forEach((c, i) => {
     if (!subnets.has(c.subnet)) problems.push(`eniConfigs[${i}].subnet: no subnet named '${c.subnet}'`);
     c.securityGroups.forEach((g, j) => {
@@ -279,6 +289,16 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
+
+/**
+ * Whether a policy selects a scenario pod (namespace default, service account `default`, which has no labels): its
+ * podSelector's labels are the pod's, and a serviceAccountSelector, if given, is empty (upstream's matchLabels).
+ */
+function policySelectsLabPod(p: Scenario['securityGroupPolicies'][number], labels: Record<string, string>): boolean {
+  if (p.namespace !== 'default' || (!p.podSelector && !p.serviceAccountSelector)) return false;
+  const podMatches = Object.entries(p.podSelector ?? {}).every(([k, v]) => labels[k] === v);
+  return podMatches && Object.keys(p.serviceAccountSelector ?? {}).length === 0;
+}
 
 /** Kubernetes' rules for label keys (`[prefix/]name`) and values, each broken one named at `path.<key>`. */
 function labelProblems(labels: Record<string, string> | undefined, path: string): string[] {

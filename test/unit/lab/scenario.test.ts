@@ -137,10 +137,10 @@ test('issue 18: securityGroupPolicies and pod labels are read; group names, sg- 
     { name: 'restricted', podSelector: { sgp: 'restricted' }, securityGroups: ['nodes', 'sg-0123456789abcdef0'] },
     { name: 'by-account', namespace: 'shop', serviceAccountSelector: {}, securityGroups: ['nodes'] },
   ];
-  doc.pods[0]!.labels = { sgp: 'restricted', 'app.kubernetes.io/name': 'web' };
+  doc.pods[0]!.labels = { sgp: 'open', 'app.kubernetes.io/name': 'web' };
   const s = parseScenario(doc, 'scenario');
   assert.deepEqual(s.securityGroupPolicies.map((p) => [p.namespace, p.name, p.podSelector ?? null, p.serviceAccountSelector ?? null]), [['default', 'restricted', { sgp: 'restricted' }, null], ['shop', 'by-account', null, {}]]);
-  assert.deepEqual(s.pods[0]!.labels, { sgp: 'restricted', 'app.kubernetes.io/name': 'web' });
+  assert.deepEqual(s.pods[0]!.labels, { sgp: 'open', 'app.kubernetes.io/name': 'web' });
   assert.equal(s.lab.branchCooldownSeconds, 60);
 });
 
@@ -182,4 +182,16 @@ test('issue 18: the controller\'s kubeconfig keeps the in-VPC server and CA and 
   assert.deepEqual(kc.clusters[0]!.cluster, { server: 'https://10.0.255.254:6443', 'certificate-authority-data': 'Q0E=' });
   assert.deepEqual(kc.users, [{ name: 'system:serviceaccount:kube-system:podnet-sgp-controller', user: { token: 'sa-token' } }]);
   assert.ok(!JSON.stringify(kc).includes('admin-token'));
+});
+
+test('issue 18: a pod a policy selects, on a node without ENABLE_POD_ENI or of a type that cannot trunk, is refused (it could never run)', () => {
+  const doc = base();
+  doc.securityGroupPolicies = [{ name: 'restricted', podSelector: { sgp: 'r' }, securityGroups: ['nodes'] }];
+  const node = doc.pods[0]!.node as string;
+  doc.pods[0]!.labels = { sgp: 'r' };
+  assert.match(problem(doc), new RegExp(`pods\\[0\\]: policy default/restricted selects it, but node '${node}' does not set ENABLE_POD_ENI=true`));
+  doc.nodes.find((n) => n.instance === node)!.env = { ENABLE_POD_ENI: 'true' };
+  assert.match(problem(doc), new RegExp(`pods\\[0\\]: policy default/restricted selects it, but node '${node}' is a t3\\.small, which cannot trunk`));
+  doc.instances.find((i) => i.name === node)!.type = 'm5.large';
+  assert.equal(parseScenario(doc, 'scenario').pods[0]!.labels?.sgp, 'r');
 });
