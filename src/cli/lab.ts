@@ -56,11 +56,12 @@ export function registerLab(program: Command): void {
     .argument('<name>')
     .option('--host-network', 'a hostNetwork pod: a process in the node\'s namespace, no CNI call')
     .option('--eni <device-index>', 'put the pod behind this ENI of the node', nonNegativeInt)
+    .option('--label <key=value>', 'a label of the Pod, repeatable (a SecurityGroupPolicy\'s podSelector selects pods by them)', podLabel, {})
     .addOption(stateDirOption())
     .option('--json')
-    .action(async (node: string, name: string, opts: { hostNetwork?: boolean; eni?: number; stateDir: string; json?: boolean }) => {
+    .action(async (node: string, name: string, opts: { hostNetwork?: boolean; eni?: number; label: Record<string, string>; stateDir: string; json?: boolean }) => {
       const { podAdd } = await loadLab();
-      const p = await podAdd({ stateDir: opts.stateDir, node, name, hostNetwork: opts.hostNetwork, eni: opts.eni });
+      const p = await podAdd({ stateDir: opts.stateDir, node, name, hostNetwork: opts.hostNetwork, eni: opts.eni, ...(Object.keys(opts.label).length > 0 && { labels: opts.label }) });
       if (opts.json) return printJson(p);
       process.stdout.write(`pod ${p.name} on ${p.node}: ${p.hostNetwork ? 'host network' : `${p.ip}${p.eni !== undefined ? ` behind eth${p.eni}` : ''}`} (namespace ${p.ns})\n`);
     });
@@ -223,6 +224,13 @@ export function renderEndpoint(e: EndpointStatus): string {
     `  private access ${on(e.privateAccess)} at ${e.privateAddresses.join(', ') || '-'}`,
     '',
   ].join('\n');
+}
+
+/** `--label key=value`, collected into one map (the API server checks the key and value). */
+function podLabel(value: string, labels: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got '${value}'`);
+  return { ...labels, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
 function renderStatus(status: LabStatus): string {
