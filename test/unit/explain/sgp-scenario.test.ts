@@ -42,7 +42,8 @@ test('offline, a selected pod on an ENABLE_POD_ENI node that can trunk has its b
 
 test('offline, the 12 cells of the SGP matrix, the scope and the public subnet answer as the brief expects', () => {
   const nat = world.model.natGateways[0]!.publicIp;
-  const pubIp = Object.values(world.model.enis.find((e) => e.instanceId && world.instanceNames[e.instanceId] === 'pub' && e.deviceIndex === 0)!.publicIps)[0];
+  const enis: readonly AttachedEni[] = world.model.enis;
+  const pubIp = Object.values(enis.find((e) => e.instanceId && world.instanceNames[e.instanceId] === 'pub' && e.deviceIndex === 0)!.publicIps)[0];
   const rows: Array<[string, string, string, string | null, string?]> = [
     // same node
     ['branch-strict-snat', 'plain-strict-snat', 'dropped', null, `security-group ${group('nodes')} ingress`],
