@@ -161,7 +161,7 @@ class Flow {
       const hostSide = from.kind === 'node' || from.hostNetwork === true;
       if (hostSide) this.codes.push('HOST_NETWORK');
       const pod = hostSide ? undefined : node.set.pods.find((p) => p.endpoint.address === from.address);
-      if (!hostSide && !pod) throw new Undecidable(`pod ${from.name}'s address ${from.address} is on no ENI of its node ${node.set.node.name} in the model`);
+      if (!hostSide && !pod) throw new Undecidable(`pod ${from.name}'s address ${from.address} is on no ENI of its node ${node.set.node.name} in the model${this.unwiredBranch(from.address, node)}`);
       if (pod && (pod.eni.deviceIndex ?? 0) > 0) this.codes.push('POD_ON_SECONDARY_ENI');
       if (pod?.branch) this.branchCodes(pod);
       const packet: NodePacket = { source: pod ? from.address : null, destination, iif: pod ? pod.hostVeth : null, mark: 0, ctmark: 0 };
@@ -304,6 +304,16 @@ class Flow {
     const table = translator && [...flow.reply!.hops.slice(0, flow.reply!.hops.indexOf(translator))].reverse().find((h) => h.element === 'route-table');
     const way = flow.forward.hops.filter((h) => h.element === 'peering' || h.element === 'transit-gateway' || h.element === 'virtual-private-gateway').map((h) => h.id);
     if (table) e.fix = `add a route for ${flow.forward.sourceSeen} (or its network) to route table ${table.id}${way.length > 0 ? ` through ${way.join(', ')}, the way the packet came` : ' back the way the packet came'}, so the reply does not take ${translator!.id}`;
+  }
+
+  /** Why an address on a branch ENI is no pod of this node: the branch's trunk is elsewhere, or the node wires no branch pods. */
+  private unwiredBranch(address: string, node: CompiledNode): string {
+    const enis: readonly AttachedEni[] = this.world.model.enis;
+    const branch = eniHolding(enis, address);
+    if (!branch?.trunk) return '';
+    const instance = instanceOf(enis, branch);
+    if (instance !== node.set.node.instanceId) return ` (it is branch ENI ${branch.eniId}'s, whose trunk ${branch.trunk.trunkEniId} is ${instance ? `attached to ${this.world.instanceNames[instance] ?? instance}` : 'attached to no instance'})`;
+    return node.set.node.settings.podEni ? '' : ` (it is branch ENI ${branch.eniId}'s, on VLAN ${branch.trunk.vlanId} of this node's trunk, but the node runs without ENABLE_POD_ENI=true: its ipamd wires no branch pod)`;
   }
 
   /** A branch pod on the path: its ENI, and the mode that decides which of its traffic crosses it. */

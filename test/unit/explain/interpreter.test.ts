@@ -36,3 +36,16 @@ test('what the interpreter does not know it does not guess: other matches, targe
   assert.deepEqual(parseIptablesSpec('! -d 10.0.0.0/8 -j AWS-SNAT-CHAIN-0', chains)?.target, { kind: 'jump', chain: 'AWS-SNAT-CHAIN-0' });
   for (const rule of ['ip daddr 10.0.0.0/8 return', 'counter ip saddr 10.0.0.0/8 return', 'meta mark set 0x80', 'iifname "eni*" counter goto snat-mark']) assert.equal(parseNftRule(rule), null, rule);
 });
+
+test("the SNAT rule's `! -o vlan+` is a negated prefix match: a packet leaving by a branch pod's vlan.eth.<id> is not translated", () => {
+  const input: HostNetworkInput = {
+    vpcCidrs: ['10.0.0.0/16'], excludeSnatCidrs: [], primaryIp: '10.0.0.10', primaryInterface: 'eth0', vethPrefix: 'eni', connmarkBackend: 'nftables', externalSnat: false,
+    nodePortSupport: true, randomizeSnat: 'prng', randomFullySupported: true, ipv6: false, pre18Routing: false, externalServiceCidrs: [], podSgStrict: true,
+  };
+  const host = renderHostRules(input);
+  const snat = host.iptables.rules.find((r) => / -j SNAT /.test(r.spec))!;
+  assert.match(snat.spec, /^! -o vlan\+ /);
+  const parsed = parseIptablesSpec(snat.spec, new Set(host.iptables.chains.map((c) => c.chain)));
+  assert.deepEqual(parsed?.oif, { name: 'vlan', prefix: true, negate: true });
+  assert.deepEqual(parsed?.target, { kind: 'snat', toSource: '10.0.0.10', portFlag: 'random-fully' });
+});

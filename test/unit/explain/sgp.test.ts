@@ -173,5 +173,5 @@ test('without ENABLE_POD_ENI a node does not wire branch pods: a pod with a bran
   const w: World = { ...world, nodes: world.nodes.map((n) => (n.name === 'strict-snat' ? { ...n, settings: { ...n.settings, podEni: false } } : n)) };
   const e = explainFlow(w, { from: 'b-strict-snat', to: 'p-other', protocol: 'tcp', port: 8080 });
   assert.equal(e.verdict, 'unknown');
-  assert.match(e.reason ?? '', /on no ENI of its node strict-snat/);
+  assert.match(e.reason ?? '', /on no ENI of its node strict-snat in the model \(it is branch ENI eni-strict-snat-branch's, on VLAN 1 of this node's trunk, but the node runs without ENABLE_POD_ENI=true: its ipamd wires no branch pod\)/);
 });
