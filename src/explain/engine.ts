@@ -501,7 +501,7 @@ class Flow {
         const egress = path.hops.at(-2)?.element === 'eni' && path.hops.at(-2)?.action === 'left the ENI';
         if (egress) return `add an egress rule to ${last?.id} allowing ${protocol} to ${last?.destination}/32${this.branchEgressAlternative(sender, last?.destination)}`;
         const peer = last ? this.peerGroups(last.source, last.destination) : undefined;
-        return `add an ingress rule to ${last?.id} allowing ${protocol} from ${peer ? `${peer}, or from ${last?.source}/32` : `${last?.source}/32`}`;
+        return `add an ingress rule to ${last?.id} allowing ${protocol} from ${peer ? `${peer}, or from ${last?.source}/32` : `${last?.source}/32`}${this.strictSameNodeAlternative(sender)}`;
       }
       case 'network-acl': {
         const egress = /\begress\b/.test(last?.action ?? '');
@@ -545,6 +545,18 @@ class Flow {
         : `${eni.eniId}`;
     const names = eni.groupIds.flatMap((id) => this.world.model.filtering?.securityGroups.find((g) => g.id === id)?.name ?? []);
     return `security group ${eni.groupIds.join(' or ')} (${names.length > 0 ? `${names.join(', ')}: ` : ''}the groups of ${owner})`;
+  }
+
+  /** A strict branch pod refused on its way to its own node (or a pod there): standard mode keeps that traffic on the node. */
+  private strictSameNodeAlternative(sender: Sender | undefined): string {
+    if (sender?.pod?.branch?.mode !== 'strict' || this.nodeOfDestination() !== sender.node.set.node.name) return '';
+    return `, or set POD_SECURITY_GROUP_ENFORCING_MODE=standard on ${sender.node.set.node.name}: its branch pods' traffic to the node and its pods then stays on the node (rule 512)`;
+  }
+
+  /** The node the destination is (or runs on), by name. */
+  private nodeOfDestination(): string | undefined {
+    if (this.to.kind === 'pod') return this.to.node;
+    return this.to.kind === 'node' ? this.to.name : undefined;
   }
 
   /** A branch pod whose own groups refuse a destination outside the VPC: standard mode with the node's SNAT takes the node's path. */

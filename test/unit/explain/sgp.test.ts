@@ -76,7 +76,11 @@ test('strict: every packet of a branch pod leaves by its prio-10 iif rule throug
   assert.deepEqual(sgs, ['sg-pod', 'sg-nodes']);
   assert.equal(e.forward.find((h) => h.element === 'node-routing' && h.action.startsWith('out '))?.action, 'out vlan.eth.1 (eni-strict-snat-branch)');
   // the fix names the groups: the node's group to admit the pod's
-  assert.match(e.fix ?? '', /add an ingress rule to sg-nodes allowing TCP 8080 from security group sg-pod \(pod-sg: the groups of pod b-strict-snat's branch ENI eni-strict-snat-branch\)/);
+  assert.match(e.fix ?? '', /add an ingress rule to sg-nodes allowing TCP 8080 from security group sg-pod \(pod-sg: the groups of pod b-strict-snat's branch ENI eni-strict-snat-branch\), or from 10\.0\.16\.13\/32, or set POD_SECURITY_GROUP_ENFORCING_MODE=standard on strict-snat: its branch pods' traffic to the node and its pods then stays on the node \(rule 512\)$/);
+  // to another node, standard mode would change nothing: no such alternative
+  const elsewhere = tcp('b-strict-snat', 'p-std-snat');
+  assert.equal(elsewhere.verdict, 'dropped');
+  assert.doesNotMatch(elsewhere.fix ?? '', /ENFORCING_MODE/);
 });
 
 test('strict: a plain pod reaches the branch pod on its own node through the VPC, and in by vlan.eth.1 and rule 10', () => {
