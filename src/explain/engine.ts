@@ -471,12 +471,8 @@ class Flow {
     switch (path.reason) {
       case 'no-public-ip': {
         const source = last?.source ?? '';
-        const branch = sender?.pod?.branch;
-        if (branch && source === sender.pod!.endpoint.address) {
-          const viaNode = branch.mode === 'strict'
-            ? `or set POD_SECURITY_GROUP_ENFORCING_MODE=standard with AWS_VPC_K8S_CNI_EXTERNALSNAT=false on ${nodeName}, so the pod's traffic leaving the VPC goes SNATed through the primary ENI (its public IP, the node's groups)`
-            : `or set AWS_VPC_K8S_CNI_EXTERNALSNAT=false on ${nodeName}, so the pod's traffic leaving the VPC goes SNATed through the primary ENI (its public IP, the node's groups)`;
-          return `a branch ENI gets no public IP: run the pod in a private subnet whose route table sends 0.0.0.0/0 to a NAT gateway (security groups for pods expects private subnets), ${viaNode}`;
+        if (sender?.pod?.branch && source === sender.pod.endpoint.address) {
+          return `a branch ENI gets no public IP: run the pod in a private subnet whose route table sends 0.0.0.0/0 to a NAT gateway (security groups for pods expects private subnets)${this.branchNodePath(sender, this.to.address)}`;
         }
         if (this.codes.includes('EXCLUDED_FROM_SNAT')) return `remove the CIDR holding ${this.to.address} from AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS on ${nodeName}: excluded, the pod's own address ${source} reaches the internet gateway, which has no public IP for it`;
         if (this.codes.includes('EXTERNAL_SNAT')) return `route 0.0.0.0/0 of ${this.subnetTableOf(source) ?? "the pod's subnet"} through a NAT gateway (AWS_VPC_K8S_CNI_EXTERNALSNAT=true expects one), or set AWS_VPC_K8S_CNI_EXTERNALSNAT=false on ${nodeName} so the node translates to its primary IP`;
@@ -499,7 +495,7 @@ class Flow {
         return `send ${last?.source} from the ENI that holds it`;
       case 'security-group': {
         const egress = path.hops.at(-2)?.element === 'eni' && path.hops.at(-2)?.action === 'left the ENI';
-        if (egress) return `add an egress rule to ${last?.id} allowing ${protocol} to ${last?.destination}/32${this.branchEgressAlternative(sender, last?.destination)}`;
+        if (egress) return `add an egress rule to ${last?.id} allowing ${protocol} to ${last?.destination}/32${last ? this.branchNodePath(sender, last.destination) : ''}`;
         const peer = last ? this.peerGroups(last.source, last.destination) : undefined;
         return `add an ingress rule to ${last?.id} allowing ${protocol} from ${peer ? `${peer}, or from ${last?.source}/32` : `${last?.source}/32`}${this.strictSameNodeAlternative(sender)}`;
       }
@@ -559,14 +555,16 @@ class Flow {
     return this.to.kind === 'node' ? this.to.name : undefined;
   }
 
-  /** A branch pod whose own groups refuse a destination outside the VPC: standard mode with the node's SNAT takes the node's path. */
-  private branchEgressAlternative(sender: Sender | undefined, destination: string | undefined): string {
+  /**
+   * A branch pod stopped on its own ENI's way out of the VPC (its groups, no public IP): the settings that send that
+   * traffic by the node's path instead — standard mode with the node's SNAT (connmark, rule 1024, the primary ENI).
+   */
+  private branchNodePath(sender: Sender | undefined, destination: string): string {
     const branch = sender?.pod?.branch;
-    if (!branch || !destination || sender.node.set.vpcCidrs.some((c) => cidrContains(parseCidr(c), parseAddress(destination)))) return '';
+    if (!branch || sender.node.set.vpcCidrs.some((c) => cidrContains(parseCidr(c), parseAddress(destination)))) return '';
     const node = sender.node.set.node;
-    if (branch.mode === 'strict') return `, or set POD_SECURITY_GROUP_ENFORCING_MODE=standard with AWS_VPC_K8S_CNI_EXTERNALSNAT=false on ${node.name}: the pod's traffic leaving the VPC then goes SNATed through the primary ENI under the node's groups`;
-    if (node.settings.externalSnat) return `, or set AWS_VPC_K8S_CNI_EXTERNALSNAT=false on ${node.name}: the pod's traffic leaving the VPC then goes SNATed through the primary ENI under the node's groups`;
-    return '';
+    const settings = branch.mode === 'strict' ? 'POD_SECURITY_GROUP_ENFORCING_MODE=standard with AWS_VPC_K8S_CNI_EXTERNALSNAT=false' : node.settings.externalSnat ? 'AWS_VPC_K8S_CNI_EXTERNALSNAT=false' : undefined;
+    return settings ? `, or set ${settings} on ${node.name}: the pod's traffic leaving the VPC then goes SNATed through the primary ENI, under the node's groups and public IP or NAT gateway` : '';
   }
 
   private clusterNamed(name: string | undefined): EksCluster | undefined {
