@@ -167,7 +167,7 @@ test('a strict branch pod in a public subnet has no internet (a branch ENI has n
   assert.equal(b.verdict, 'dropped');
   assert.deepEqual(dropOf(b), { element: 'internet-gateway', id: 'igw-1' });
   assert.ok(b.codes.includes('NO_PUBLIC_IP') && b.codes.includes('BRANCH_ENI'));
-  assert.match(b.fix ?? '', /a branch ENI gets no public IP/);
+  assert.match(b.fix ?? '', /^a branch ENI gets no public IP: run the pod in a private subnet .*, or set POD_SECURITY_GROUP_ENFORCING_MODE=standard with AWS_VPC_K8S_CNI_EXTERNALSNAT=false on pub: /);
   const p = tcp('p-pub', 'inet');
   assert.equal(p.verdict, 'delivered');
   assert.equal(p.sourceSeen, '203.0.113.10');
