@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../../src/lib/index.js';
 import { LabState, labDown, labStatus, labUp, podDel, probe } from '../../src/lab/index.js';
+import { podnetArgv } from '../../src/lab/state.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'podnet-lab-sgp-wiring-'));
 const stateDir = join(dir, 'state');
@@ -104,6 +105,11 @@ test('a selected pod is Running with its branch ENI\'s address, and its node has
   const p1 = state.pod('p1')!;
   assert.equal(status.pods.find((p) => p.name === 'p1')?.vlanId, null);
   assert.ok(p1.ip && !status.nodes.some((n) => n.branches.some((b) => b.address === p1.ip)));
+  // `lab status` prints the branches, and the controller runs as a recorded lab process
+  const { stdout } = await run([...podnetArgv(), 'lab', 'status', '--state-dir', stateDir]);
+  const b1 = status.nodes.find((n) => n.name === 'strict-a')!.branches.find((b) => b.pod === 'b1')!;
+  assert.match(stdout, new RegExp(`strict-a +vlan\\.eth\\.${b1.vlanId} +${b1.eniId} +${b1.trunkEniId} +${b1.mac} +${b1.address!.replaceAll('.', '\\.')} +sg-[0-9a-f]+ +b1 +yes`));
+  assert.ok(status.processes.some((p) => p.name === 'sgp-controller' && p.namespace === 'pn-aws' && p.running));
 });
 
 test('the branch ENI\'s own group applies: db admits the branch pods (strict and standard), not the plain pod beside one', async () => {
@@ -128,5 +134,8 @@ test('deleting the pod removes its branch ENI and the node\'s link after the coo
     if (!gone) await sleep(250);
   }
   assert.ok(gone, `vlan.eth.${branch.vlanId} and ${branch.eniId} gone within 30 s of the delete`);
+  // the CNI's DEL took its part: no rule from the VLAN or table 100 + vlan id left on the node
+  const { stdout: rules } = await run(['ip', 'rule', 'show'], { netns: 'pn-n-strict-a' });
+  assert.ok(!rules.includes(`vlan.eth.${branch.vlanId}`) && !rules.includes(`lookup ${100 + branch.vlanId}`), rules);
   console.log(`b1 deleted → branch and link gone in ${((Date.now() - started) / 1000).toFixed(1)} s (cooldown 2 s)`);
 });
