@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../../src/lib/index.js';
 import { LabState, labDown, labStatus, labUp, podDel, probe } from '../../src/lab/index.js';
 import { podnetArgv } from '../../src/lab/state.js';
+import { waitForFabricVlanLink } from '../../src/ipamd/node-dataplane.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'podnet-lab-sgp-wiring-'));
 const stateDir = join(dir, 'state');
@@ -138,4 +139,18 @@ test('deleting the pod removes its branch ENI and the node\'s link after the coo
   const { stdout: rules } = await run(['ip', 'rule', 'show'], { netns: 'pn-n-strict-a' });
   assert.ok(!rules.includes(`vlan.eth.${branch.vlanId}`) && !rules.includes(`lookup ${100 + branch.vlanId}`), rules);
   console.log(`b1 deleted → branch and link gone in ${((Date.now() - started) / 1000).toFixed(1)} s (cooldown 2 s)`);
+});
+
+test('ipamd in fabric mode waits for vlan.eth.<id> with the branch MAC: a link of that name with another MAC does not count', async () => {
+  // in this sandbox's own namespace, as ipamd runs in the node's: veth pairs as the fabric makes them
+  await run(['ip', 'link', 'add', 'vlan.eth.4000', 'address', '02:00:5e:00:53:01', 'type', 'veth', 'peer', 'name', 'pnw4000']);
+  try {
+    const started = Date.now();
+    const waited = waitForFabricVlanLink(4000, '02:00:5e:00:53:02', 'default/w', 3000);
+    setTimeout(() => void run(['ip', '-batch', '-'], { input: 'link del vlan.eth.4000\nlink add vlan.eth.4000 address 02:00:5e:00:53:02 type veth peer name pnw4000\n' }), 400);
+    await waited;
+    assert.ok(Date.now() - started >= 400, 'the earlier branch\'s link (another MAC) was not taken');
+  } finally {
+    await run(['ip', 'link', 'del', 'vlan.eth.4000']).catch(() => undefined);
+  }
 });
