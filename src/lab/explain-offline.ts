@@ -16,7 +16,7 @@ import { Datastore, FakeClock, PoolExecutor, PoolManager, poolConfigFrom, poolLi
 import { selectEniConfig } from '../ipamd/index.js';
 import { PodnetError } from '../lib/index.js';
 import { lookupInstanceType, maxPods, supportsPrefixDelegation, trunkLimits } from '../limits/index.js';
-// the controller's pure decisions and EC2 calls themselves (not its index, which starts servers' modules too)
+// the controller's pure decisions and EC2 calls themselves (not its index, which loads the webhook server's modules too)
 import { freeDeviceIndex, freeVlanId, matchingGroups, type SecurityGroupPolicy } from '../sgp-controller/decide.js';
 import { associateBranch, createBranch, createTrunk, describeNodeInstance } from '../sgp-controller/ec2.js';
 import { topologyRegion } from '../vpc/index.js';
