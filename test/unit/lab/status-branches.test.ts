@@ -7,7 +7,7 @@ import type { EniMapping } from '../../../src/ec2/index.js';
 import { LabState, labStatus } from '../../../src/lab/index.js';
 import type { LabRecord } from '../../../src/lab/state.js';
 
-const eni = (over: Partial<EniMapping>): EniMapping & { wired: boolean } => ({ eniId: 'eni-x', mac: '02:00:00:00:00:01', vpcId: 'vpc-main', subnetId: 'subnet-priv', instanceId: null, deviceIndex: null, privateIps: [], ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps: {}, groupIds: [], description: '', requesterManaged: false, wired: true, ...over });
+const eni = (over: Partial<EniMapping & { wired: boolean }>): EniMapping & { wired: boolean } => ({ eniId: 'eni-x', mac: '02:00:00:00:00:01', vpcId: 'vpc-main', subnetId: 'subnet-priv', instanceId: null, deviceIndex: null, privateIps: [], ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps: {}, groupIds: [], description: '', requesterManaged: false, wired: true, ...over });
 
 test('lab status lists each node\'s branch ENIs (VLAN, trunk, pod) and a branch pod\'s vlan id', () => {
   const dir = mkdtempSync(join(tmpdir(), 'podnet-status-'));
