@@ -519,8 +519,20 @@ export function prerouting(node: CompiledNode, p: NodePacket, firstPacket: boole
 export function postrouting(node: CompiledNode, p: NodePacket, oif: string, steps: NodeStep[]): void {
   const before = steps.length;
   runIptables(node, 'nat', 'POSTROUTING', p, oif, steps);
-  const snat = steps.slice(before).find((s) => s.snat)?.snat;
+  const taken = steps.slice(before);
+  const snat = taken.find((s) => s.snat)?.snat;
   if (snat) p.source = snat.toSource;
+  else if (taken.length > 0 && !taken.some((s) => s.snatReturn)) {
+    // the chain ran out without a RETURN: say which SNAT rule the outgoing link kept it from (`! -o vlan+`, a branch
+    // pod's VLAN link), so the kept source is not a silence
+    for (const rules of node.chains.values()) {
+      const rule = rules.find((r) => r.parsed?.target.kind === 'snat' && r.parsed.oif && !ifMatches(r.parsed.oif, oif));
+      if (rule) {
+        steps.push({ kind: 'rules', matched: rule.text, action: `not applied: the packet leaves by ${oif}, which the rule's ${rule.parsed!.oif!.negate ? '! ' : ''}-o ${rule.parsed!.oif!.name}${rule.parsed!.oif!.prefix ? '+' : ''} excludes; the source stays ${p.source}` });
+        return;
+      }
+    }
+  }
 }
 
 export type RouteDecision =

@@ -142,6 +142,14 @@ test('standard with EXTERNALSNAT=false: off-VPC traffic is connmarked, goes by r
   assert.deepEqual([snat.before?.source, snat.after?.source], ['10.0.16.33', '10.0.16.30']);
 });
 
+test('strict, off the VPC: the SNAT rule is not applied to a packet leaving by vlan.eth.1 (`! -o vlan+`), and the explanation says so', () => {
+  const e = tcp('b-pub', 'inet');
+  const hop = e.forward.find((h) => h.element === 'node-rules' && / -j SNAT /.test(h.matched))!;
+  assert.match(hop.matched, /^nat AWS-SNAT-CHAIN-0: ! -o vlan\+ /);
+  assert.equal(hop.action, 'not applied: the packet leaves by vlan.eth.1, which the rule\'s ! -o vlan+ excludes; the source stays 10.0.0.13');
+  assert.equal(hop.after, undefined);
+});
+
 test('strict or standard with EXTERNALSNAT: the off-VPC drop\'s fix offers the node\'s path', () => {
   assert.match(tcp('b-strict-snat', 'inet').fix ?? '', /egress rule to sg-pod allowing TCP 8080 to 198\.51\.100\.10\/32, or set POD_SECURITY_GROUP_ENFORCING_MODE=standard with AWS_VPC_K8S_CNI_EXTERNALSNAT=false on strict-snat/);
   assert.match(tcp('b-std-ext', 'inet').fix ?? '', /or set AWS_VPC_K8S_CNI_EXTERNALSNAT=false on std-ext/);
