@@ -1,8 +1,8 @@
 /**
  * A node's rules as dataplane renders them, and an interpreter for exactly the grammar those renderers emit. The
- * rules come from the renderers themselves (renderHostRules, renderPodNetwork, renderEniNetwork, renderBranchEniPod): explain holds no
- * second encoding of them. A rule the interpreter does not understand is kept as text and, if a packet reaches it,
- * makes the answer `unknown` naming that rule — never a guess.
+ * rules come from the renderers themselves (renderHostRules, renderPodNetwork, renderEniNetwork, renderBranchEniPod):
+ * explain holds no second encoding of them. A rule the interpreter does not understand is kept as text and, if a
+ * packet reaches it, makes the answer `unknown` naming that rule — never a guess.
  */
 import { eniRouteTable, formatRoute, formatRule, MAIN_TABLE, renderBranchEniPod, renderEniNetwork, renderHostRules, renderPodNetwork, vlanLinkName, type HostNetwork, type IpRule, type PodSgEnforcingMode, type Route } from '../dataplane/index.js';
 import { cidrContains, formatAddress, isAddressText, parseAddress, parseCidr, subnetGateway, type Cidr } from '../net/index.js';
@@ -35,7 +35,7 @@ export interface NodeRuleSet {
    * branch ENI on this node's trunk as its `vlan.eth.<id>` (`branch`: its address is a pod's, not the node's)
    */
   enis: { eni: AttachedEni; device: string; branch?: true }[];
-  /** ip rules: the host's (strict SGP's local rule at 20 too), the pods', the secondary ENIs' (not the kernel's own 0, 32766, 32767) */
+  /** ip rules: the host's (strict SGP's local rule at 20 too), the pods', the secondary ENIs' (not the kernel's 0, 32766, 32767) */
   ipRules: IpRule[];
   /** every route of every table: the primary ENI's (the OS's), the pods' host routes, the secondary ENIs' tables */
   routes: Route[];
