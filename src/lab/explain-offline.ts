@@ -144,8 +144,9 @@ function branchPodGroups(scenario: Scenario, policies: readonly SecurityGroupPol
  * What `podnet sgp-controller` does for the branch pods, with its own EC2 calls and decisions, after the nodes' pools
  * settled: a trunk on each node whose ipamd advertises the feature (ENABLE_POD_ENI on a type that can trunk) at the
  * highest free device index, then per pod, in the scenario's order, a branch ENI in the node's subnet with the
- * policy's groups on the lowest free VLAN, while the type's branch limit lasts. A selected pod on a node that cannot
- * take it gets no address, as it stays Pending in the lab. Returns pod name → its branch's address.
+ * policy's groups on the lowest free VLAN, while the type's branch limit lasts; a pod past it gets no address (it
+ * would stay Pending). The scenario's validation already refuses a selected pod on a node that cannot have branch
+ * ENIs. Returns pod name → its branch's address.
  */
 async function simulateBranchPods(client: EC2Client, scenario: Scenario, instanceIds: Record<string, string>, branchGroups: Map<string, string[]>, clock: FakeClock): Promise<Map<string, string>> {
   const out = new Map<string, string>();
