@@ -35,8 +35,8 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /**
  * How to start `podnet ipamd`: the compiled CLI (bin/podnet.js, as installed) when dist/ holds an output newer than
- * every source file — `npm ci` builds it through the prepare script, scripts/test.mjs before this tier — else tsx on
- * the sources. The compiled CLI starts in about half the time, and a soak starts it dozens of times.
+ * every source file — `npm ci` builds it through the prepare script, scripts/test.mjs when a source is newer — else
+ * tsx on the sources. The compiled CLI starts in about half the time, and a soak starts it dozens of times.
  */
 function ipamdCommand(): { argv: string[]; how: string } {
   const src = join(root, 'src');
