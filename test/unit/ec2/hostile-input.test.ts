@@ -3,6 +3,7 @@
  * filters are capped as EC2 caps them and cannot stall other clients; IMDS tokens belong to the source address and
  * instance they were issued to (the bounded token table: imds-tokens.test.ts).
  */
+// podnet-test: serial — the filter caps are asserted by the wall clock (answers within 1 s and 0.5 s): beside other files on a busy machine they are missed (1,284 ms at load average 15)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AssignPrivateIpAddressesCommand } from '@aws-sdk/client-ec2';
