@@ -13,6 +13,8 @@ import { applyLineDiff, createEniLink, flushOwned, linkNames, listNetns, updateN
 import type { EksCluster } from '../vpc/index.js';
 import { endpointConfigKey } from './eks-endpoint.js';
 import { ns as names } from './plan.js';
+import { listLinks, type LinkInfo } from '../dataplane/index.js';
+import { planLinks } from './link-plan.js';
 import { renderFabric, type EniLink } from './render.js';
 import { loadScenario, type Scenario } from './scenario.js';
 import { LabState, isLabProcess, type LabRecord } from './state.js';
@@ -50,6 +52,8 @@ export class FabricController {
   /** what was applied last; an ENI link found at start-up (adopted) is `null` until the mapping names it */
   private applied = { links: new Map<string, EniLink | null>(), routes: new Map<string, Set<string>>(), rules: new Map<string, Set<string>>(), nft: new Map<string, string>() };
   private generation = 0;
+  /** the ENIs renderFabric last left unwired (logged when that changes) */
+  private lastSkipped = '';
   private dirty = false;
   private running: Promise<void> | undefined;
   private eventsConnected = false;
@@ -107,8 +111,13 @@ export class FabricController {
       while (this.dirty && !this.stopped) {
         this.dirty = false;
         try {
-          await this.reconcile();
-          this.publish();
+          const failed = await this.reconcile();
+          if (failed.length === 0) this.publish();
+          else {
+            this.publish(failed.join('; '));
+            await sleep(1000);
+            this.dirty = true;
+          }
         } catch (err) {
           this.log(`reconcile failed: ${err instanceof Error ? err.message : String(err)}`);
           this.publish(err instanceof Error ? err.message : String(err));
@@ -133,35 +142,35 @@ export class FabricController {
     });
   }
 
-  async reconcile(): Promise<void> {
+  /** One pass; returns the links that failed (left out of this pass, the rest applied). */
+  async reconcile(): Promise<string[]> {
     const clusters = this.clusters;
     const desired = renderFabric(this.lab.plan, this.scenario, this.facts, [...this.enis.values()], clusters);
     const present = new Set(await listNetns());
-    // 1. ENI links: create the new ones (the instance's namespace must exist), delete the ones EC2 took away.
+    const skipped = desired.skipped.join('; ');
+    if (skipped && skipped !== this.lastSkipped) this.log(`not wired: ${skipped}`);
+    this.lastSkipped = skipped;
+    // 1. ENI links: every removal first (a name a removed pair held is then free), then the new pairs and adopted ports
     const wanted = new Map(desired.links.map((l) => [`${l.routerNs}/${l.port}`, l]));
-    for (const key of this.applied.links.keys()) {
-      if (wanted.has(key)) continue;
-      const [routerNs, port] = key.split('/') as [string, string];
-      if (present.has(routerNs)) await ipBatch([`link del ${port}`], routerNs).catch(() => undefined);
-      this.applied.links.delete(key);
+    const plan = planLinks({ applied: this.applied.links, wanted, namespaces: present, adoptedBranchEnds: await this.adoptedBranchEnds(wanted, present) });
+    for (const r of plan.remove) {
+      if (r.deletePort) await ipBatch([`link del ${r.port}`], r.routerNs).catch(() => undefined);
+      this.applied.links.delete(r.key);
+      this.log(`link ${r.key} removed: ${r.why}`);
     }
-    for (const [key, link] of wanted) {
-      let known = this.applied.links.get(key);
-      if (known && (known.endNs !== link.endNs || known.endDev !== link.endDev)) {
-        // the same ENI now ends elsewhere (a branch associated again on another VLAN): a new pair
-        await ipBatch([`link del ${link.port}`], link.routerNs).catch(() => undefined);
-        this.applied.links.delete(key);
-        known = undefined;
+    for (const key of plan.waiting) wanted.delete(key);
+    const failed: string[] = [];
+    for (const { key, link, made } of [...plan.adopt.map((a) => ({ ...a, made: false })), ...plan.create.map((c) => ({ ...c, made: true }))]) {
+      try {
+        await (made ? this.makeLink(key, link) : this.adoptLink(key, link));
+      } catch (err) {
+        // one bad link never holds up the others' links, routes and filtering: it is left out of this pass and
+        // tried again shortly (reconcile's caller), and the error is published (lab status)
+        const message = `link ${key} (${link.eniId} → ${link.endNs}/${link.endDev}): ${err instanceof Error ? err.message : String(err)}`;
+        this.log(message);
+        failed.push(message);
+        if (!this.applied.links.has(key)) wanted.delete(key);
       }
-      if (known) continue;
-      if (!present.has(link.endNs) || !present.has(link.routerNs)) {
-        wanted.delete(key);
-        continue;
-      }
-      if (known === undefined) await createEniLink(link);
-      if (link.primary) await this.prepareInstanceEnd(link);
-      if (link.branch) await prepareBranchEnd(link, link.branch);
-      this.applied.links.set(key, link);
     }
     // 2. Routes and rules (only for ports that exist), then 3. nft tables.
     const livePorts = new Set([...wanted.values()].map((l) => l.port));
@@ -187,6 +196,46 @@ export class FabricController {
     }
     this.appliedClusters = clusters;
     this.generation++;
+    return failed;
+  }
+
+  /**
+   * A new pair, recorded as soon as it exists: if preparing its ends fails, the pair is deleted again, so the next
+   * pass makes it whole rather than meeting "File exists" from a pair no one recorded.
+   */
+  private async makeLink(key: string, link: EniLink): Promise<void> {
+    try {
+      await createEniLink(link);
+      this.applied.links.set(key, link);
+      await this.prepareEnds(link);
+    } catch (err) {
+      await ipBatch([`link del ${link.port}`], link.routerNs).catch(() => undefined);
+      this.applied.links.delete(key);
+      throw err;
+    }
+  }
+
+  /** An adopted port (it may carry live pods): never deleted here; until its ends are prepared it stays adopted (null), so the next pass tries again. */
+  private async adoptLink(key: string, link: EniLink): Promise<void> {
+    await this.prepareEnds(link);
+    this.applied.links.set(key, link);
+  }
+
+  private async prepareEnds(link: EniLink): Promise<void> {
+    if (link.primary) await this.prepareInstanceEnd(link);
+    if (link.branch) await prepareBranchEnd(link, link.branch);
+  }
+
+  /** For each adopted port a branch link wants: the MAC of the link of its end's name in the node's namespace. */
+  private async adoptedBranchEnds(wanted: ReadonlyMap<string, EniLink>, present: ReadonlySet<string>): Promise<Map<string, string | undefined>> {
+    const ends = new Map<string, string | undefined>();
+    const listings = new Map<string, Promise<LinkInfo[]>>();
+    for (const [key, link] of wanted) {
+      if (this.applied.links.get(key) !== null || !link.branch || !present.has(link.endNs)) continue;
+      if (!listings.has(link.endNs)) listings.set(link.endNs, listLinks(link.endNs).catch(() => []));
+      ends.set(key, (await listings.get(link.endNs)!).find((l) => l.ifname === link.endDev)?.address);
+    }
+    return ends;
   }
 
   /** An instance's primary ENI end, once: host prerequisites (spec §3.7 note, §9 item 4) or NAT gateway forwarding. */

@@ -6,9 +6,9 @@
  * from the model in src/vpc; this file says how namespaces, ip rules and nft tables carry them out. The controller
  * diffs this against what it applied last and applies the difference (controller.ts).
  */
-import { vlanLinkName } from '../dataplane/index.js';
+import { MAX_VLAN_ID, MIN_VLAN_ID, vlanLinkName } from '../dataplane/index.js';
 import type { Ec2Facts, EniMapping } from '../ec2/index.js';
-import { cidrsOverlap, formatAddress, parseCidr, subnetGateway } from '../net/index.js';
+import { cidrsOverlap, formatAddress, isAddressText, parseCidr, subnetGateway } from '../net/index.js';
 import { publicAddresses, resolveTarget, sourceCheck, vpcCidrsOf, type EksCluster, type ResolvedTarget, type TransitGateway, type TransitGatewayAttachment, type VpcDropReason, type VpcModel, type NetworkInterface, type OnPremisesNetwork } from '../vpc/index.js';
 import { ENDPOINT_COUNTERS, eksClusterOfEni, fargateNamespaceOfEni, renderEndpoint, type EndpointEni } from './eks-endpoint.js';
 import { FILTER_COUNTERS, renderFiltering, type FilteredPort } from './filtering.js';
@@ -45,6 +45,23 @@ export interface DesiredFabric {
   nft: Map<string, string>;
   /** ENI id → addresses and prefixes the fabric routes to it (what `lab status` shows) */
   enis: EniMapping[];
+  /** ENIs left unwired because what EC2 said of them cannot go into an `ip` line (the controller logs them) */
+  skipped: string[];
+}
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+/**
+ * Why an ENI's mapping cannot be wired, or undefined: its MAC, addresses and VLAN id go into `ip -batch` lines, where
+ * a malformed one would fail the whole batch (or add words) and hold up every other ENI's wiring.
+ */
+function unwirableMapping(eni: EniMapping): string | undefined {
+  if (!MAC.test(eni.mac)) return `MAC ${JSON.stringify(eni.mac)} is not six hex pairs`;
+  const bad = eni.privateIps.find((ip) => !isAddressText(ip));
+  if (bad !== undefined) return `address ${JSON.stringify(bad)} is not an IP address`;
+  const vlanId = eni.trunk?.vlanId;
+  if (vlanId !== undefined && (!Number.isInteger(vlanId) || vlanId < MIN_VLAN_ID || vlanId > MAX_VLAN_ID)) return `VLAN id ${JSON.stringify(vlanId)} is not ${MIN_VLAN_ID}–${MAX_VLAN_ID}`;
+  return undefined;
 }
 
 /**
@@ -129,7 +146,13 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
     : [];
   const endpointEnis: EndpointEni[] = [];
   const mappingById = new Map(mappings.map((m) => [m.eniId, m]));
+  const skipped: string[] = [];
   for (const eni of mappings) {
+    const unwirable = unwirableMapping(eni);
+    if (unwirable) {
+      skipped.push(`${eni.eniId}: ${unwirable}`);
+      continue;
+    }
     const subnet = subnets.get(eni.subnetId);
     const vpc = vpcNameById.get(eni.vpcId);
     const primaryIp = eni.privateIps[0];
@@ -284,7 +307,7 @@ export function renderFabric(plan: FabricPlan, s: Scenario, facts: Ec2Facts, map
   }
 
   for (const list of [...routes.values(), ...rules.values()]) list.sort();
-  return { links, routes, rules, nft, enis: wired.map((w) => w.eni) };
+  return { links, routes, rules, nft, enis: wired.map((w) => w.eni), skipped };
 }
 
 /**

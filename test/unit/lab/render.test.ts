@@ -114,3 +114,19 @@ test('a branch ENI is wired into its trunk\'s instance as vlan.eth.<vlan id> wit
   const gone = renderFabric(plan, scenario, facts, [...mappings, trunk, { ...branch, trunk: undefined }]);
   assert.ok(!gone.links.some((l) => l.eniId === 'eni-branch'));
 });
+
+test('a branch with a VLAN id out of 1–4094, or an ENI whose MAC or address is malformed, is left unwired and named; the rest is wired', () => {
+  const trunk = eni({ eniId: 'eni-trunk', mac: '02:00:00:00:00:22', instanceId: 'i-priv', deviceIndex: 2, privateIps: ['10.0.16.22'] });
+  const good = eni({ eniId: 'eni-branch', mac: '02:00:00:00:00:b1', privateIps: ['10.0.16.50'], trunk: { trunkEniId: 'eni-trunk', vlanId: 3 } });
+  const badVlan = eni({ eniId: 'eni-vlan0', mac: '02:00:00:00:00:b2', privateIps: ['10.0.16.51'], trunk: { trunkEniId: 'eni-trunk', vlanId: 0 } });
+  const badMac = eni({ eniId: 'eni-mac', mac: '02:00:00:00:00:b3 up', privateIps: ['10.0.16.52'], trunk: { trunkEniId: 'eni-trunk', vlanId: 4 } });
+  const badIp = eni({ eniId: 'eni-ip', mac: '02:00:00:00:00:b4', privateIps: ['10.0.16.53 dev lo'], trunk: { trunkEniId: 'eni-trunk', vlanId: 5 } });
+  const d = renderFabric(plan, scenario, facts, [...mappings, trunk, good, badVlan, badMac, badIp]);
+  assert.deepEqual(d.links.filter((l) => l.branch).map((l) => l.eniId), ['eni-branch']);
+  assert.deepEqual(d.skipped, [
+    'eni-vlan0: VLAN id 0 is not 1–4094',
+    'eni-mac: MAC "02:00:00:00:00:b3 up" is not six hex pairs',
+    'eni-ip: address "10.0.16.53 dev lo" is not an IP address',
+  ]);
+  assert.ok(d.links.some((l) => l.eniId === 'eni-trunk'));
+});
