@@ -1,12 +1,21 @@
 /**
  * A real account as `podnet explain --aws` sees it (a World), read with describe calls only — the VPCs through
  * describe-vpc.ts (the facts the lab's fabric is compiled from), plus every network interface with its attachment's
- * device index, its addresses, prefixes, public IPs and groups — and the nodes' ipamd settings from a file (KEY=VALUE
- * lines or the aws-node DaemonSet manifest, read as `podnet config --env-file` reads them). Which instances are
- * Kubernetes nodes comes from EKS's tags; a pod is an address on a node's ENI. Any endpoint works alike: real AWS or
- * the emulator (`--endpoint-url`).
+ * device index, its addresses, prefixes, public IPs, groups and interface type, and the trunk associations (security
+ * groups for pods: which branch ENI rides which trunk on which VLAN) — and the nodes' ipamd settings from a file
+ * (KEY=VALUE lines or the aws-node DaemonSet manifest, read as `podnet config --env-file` reads them). Which instances
+ * are Kubernetes nodes comes from EKS's tags; a pod is an address on a node's ENI, or a branch ENI's on a node's trunk.
+ * Any endpoint works alike: real AWS or the emulator (`--endpoint-url`).
  */
-import { DescribeNetworkInterfacesCommand, EC2Client, type Instance, type NetworkInterface as SdkNetworkInterface } from '@aws-sdk/client-ec2';
+import {
+  DescribeNetworkInterfacesCommand,
+  DescribeTrunkInterfaceAssociationsCommand,
+  EC2Client,
+  type Instance,
+  type NetworkInterface as SdkNetworkInterface,
+  type TrunkInterfaceAssociation,
+} from '@aws-sdk/client-ec2';
+import { z } from 'zod';
 import { loadConfig, readEnvFile } from '../config/index.js';
 import { nodeSettingsOf, type AttachedEni, type Endpoint, type NodeSettings, type NodeView, type World } from '../explain/index.js';
 import { PodnetError } from '../lib/index.js';
@@ -50,9 +59,11 @@ export function readNodeSettings(path: string): NodeSettings {
 
 /** The World of the account behind `client`, with every node running `settings`. */
 export async function awsWorld(client: EC2Client, settings: NodeSettings, cluster?: string): Promise<World> {
-  const [resources, interfaces] = await Promise.all([describeVpcResources(client), describeNetworkInterfaces(client)]);
+  const [resources, interfaces, associations] = await Promise.all([describeVpcResources(client), describeNetworkInterfaces(client), describeTrunkAssociations(client)]);
   const facts = factsOf(resources);
-  const enis = interfaces.map(attachedEni);
+  const trunks = new Map('denied' in associations ? [] : associations.map((a) => [a.branchEniId, { trunkEniId: a.trunkEniId, vlanId: a.vlanId }]));
+  const enis = interfaces.map((n) => attachedEni(n, trunks.get(n.NetworkInterfaceId!)));
+  const warnings = 'denied' in associations ? unreadTrunks(associations.denied, enis) : [];
   const running = resources.instances.filter((i) => i.State?.Name !== 'shutting-down' && i.State?.Name !== 'stopped' && i.State?.Name !== 'stopping');
   const nodeIds = new Set(nodesOf(running, cluster).map((i) => i.InstanceId!));
   // a Name tag two instances share would pick one of them silently: those are asked for by instance id only
@@ -79,17 +90,18 @@ export async function awsWorld(client: EC2Client, settings: NodeSettings, cluste
     return names.map((name) => ({ name, kind, address }));
   });
   // EC2 knows no pods: every address a node's ENIs hold besides their primary ones (secondary IPs, prefixes' addresses)
-  // is one ipamd hands to pods, so each is a pod of that node, named by its address
+  // is one ipamd hands to pods, and a branch ENI on a node's trunk is one pod's (its primary address), so each is a
+  // pod of that node, named by its address
   for (const eni of enis) {
-    const node = nodes.find((n) => n.instanceId === eni.instanceId);
+    const instanceId = eni.trunk ? enis.find((t) => t.eniId === eni.trunk!.trunkEniId)?.instanceId : eni.instanceId;
+    const node = nodes.find((n) => n.instanceId === instanceId);
     if (!node) continue;
-    for (const address of [...eni.privateIps.slice(1), ...eni.ipv4Prefixes.flatMap(prefixAddresses)]) {
-      endpoints.push({ name: address, kind: 'pod', address, node: node.name });
-    }
+    const addresses = eni.trunk ? eni.privateIps.slice(0, 1) : [...eni.privateIps.slice(1), ...eni.ipv4Prefixes.flatMap(prefixAddresses)];
+    for (const address of addresses) endpoints.push({ name: address, kind: 'pod', address, node: node.name });
   }
   const instanceNames = Object.fromEntries(running.map((i) => [i.InstanceId!, nameOf(i)]));
   // EC2 does not know the networks behind a VPN or Direct Connect: none is modelled (their addresses are unknown networks)
-  return { source: 'aws', model: { ...facts, onPremises: [], enis }, nodes, endpoints, instanceNames };
+  return { source: 'aws', model: { ...facts, onPremises: [], enis }, nodes, endpoints, instanceNames, ...(warnings.length > 0 ? { warnings } : {}) };
 }
 
 /**
@@ -134,7 +146,72 @@ async function describeNetworkInterfaces(client: EC2Client): Promise<SdkNetworkI
   return found;
 }
 
-function attachedEni(n: SdkNetworkInterface): AttachedEni {
+/**
+ * EC2's InterfaceType: a word of letters, digits, `_` and `-` that starts lower-case, as every value EC2 documents or
+ * sends is (`interface`, `trunk`, `branch`, `efa-only`, `natGateway`, `nat_gateway`, `gateway_load_balancer_endpoint`).
+ * EC2 adds types now and then, so any such word is taken; explain acts on `trunk` alone.
+ */
+const interfaceTypeSchema = z.string().regex(/^[a-z][A-Za-z0-9_-]*$/);
+
+/** A VLAN association as DescribeTrunkInterfaceAssociations lists it (AssociateTrunkInterface's VLAN ids are 1–4094). */
+const vlanAssociationSchema = z.object({
+  BranchInterfaceId: z.string().regex(/^eni-[0-9a-f]+$/),
+  TrunkInterfaceId: z.string().regex(/^eni-[0-9a-f]+$/),
+  InterfaceProtocol: z.literal('VLAN').optional(),
+  VlanId: z.number().int().min(1).max(4094),
+});
+
+/** A value EC2 sent, as its schema wants it, or a failure naming the call, the field and the value. */
+function fromWire<T extends z.ZodType>(schema: T, value: unknown, call: string, field: string): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new PodnetError('FAILED', `EC2 answered ${call} with ${field} ${JSON.stringify(value)}, which is not what EC2 documents (${parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')})`,
+    'check --endpoint-url (is it EC2, or an emulator of it?); if it is EC2, report it with the value above');
+}
+
+interface VlanAssociation {
+  branchEniId: string;
+  trunkEniId: string;
+  vlanId: number;
+}
+
+/**
+ * Every trunk's VLAN associations (GRE ones, which ENI trunking for pods does not use, left out), or the error's name
+ * when the credentials may not list them: an optional read, without which branch pods are not explained as such.
+ */
+async function describeTrunkAssociations(client: EC2Client): Promise<VlanAssociation[] | { denied: string }> {
+  const found: TrunkInterfaceAssociation[] = [];
+  let token: string | undefined;
+  try {
+    do {
+      // MaxResults: 5–255 (EC2 API reference)
+      const page = await client.send(new DescribeTrunkInterfaceAssociationsCommand({ MaxResults: 255, ...(token ? { NextToken: token } : {}) }));
+      found.push(...(page.InterfaceAssociations ?? []));
+      token = page.NextToken;
+    } while (token);
+  } catch (err) {
+    if (err instanceof Error && DENIED.has(err.name)) return { denied: err.name };
+    throw err;
+  }
+  return found.filter((a) => a.InterfaceProtocol !== 'GRE').map((a) => {
+    const v = fromWire(vlanAssociationSchema, a, 'DescribeTrunkInterfaceAssociations', `association ${a.AssociationId ?? '(no id)'}`);
+    return { branchEniId: v.BranchInterfaceId, trunkEniId: v.TrunkInterfaceId, vlanId: v.VlanId };
+  });
+}
+
+/** What a refused DescribeTrunkInterfaceAssociations costs the answers: nothing without branch ENIs, else their trunks. */
+function unreadTrunks(code: string, enis: readonly AttachedEni[]): string[] {
+  const branches = enis.filter((e) => e.interfaceType === 'branch').map((e) => e.eniId);
+  if (branches.length === 0) return [];
+  const listed = branches.length > 3 ? `${branches.slice(0, 3).join(', ')}, …` : branches.join(', ');
+  return [
+    `EC2 refused DescribeTrunkInterfaceAssociations (${code}: the credentials lack ec2:DescribeTrunkInterfaceAssociations), so the ${branches.length} branch ENI${branches.length === 1 ? '' : 's'} (${listed}) ` +
+      `${branches.length === 1 ? 'is' : 'are'} read without their trunk and VLAN: a branch pod's address is explained as a plain host on its branch ENI (its groups, no node rules); ` +
+      'grant ec2:DescribeTrunkInterfaceAssociations (docs/iam-policy.md, "podnet explain --aws") to explain branch pods',
+  ];
+}
+
+function attachedEni(n: SdkNetworkInterface, trunk: AttachedEni['trunk']): AttachedEni {
   const addresses = n.PrivateIpAddresses ?? [];
   // primary first, as EC2's mapping lists them
   const privateIps = [...addresses].sort((a, b) => Number(b.Primary ?? false) - Number(a.Primary ?? false)).map((a) => a.PrivateIpAddress!);
@@ -150,6 +227,8 @@ function attachedEni(n: SdkNetworkInterface): AttachedEni {
     groupIds: (n.Groups ?? []).map((g) => g.GroupId!),
     instanceId: attachment?.InstanceId ?? null,
     deviceIndex: attachment?.DeviceIndex ?? null,
+    ...(trunk ? { trunk } : {}),
+    ...(n.InterfaceType !== undefined ? { interfaceType: fromWire(interfaceTypeSchema, n.InterfaceType, 'DescribeNetworkInterfaces', `InterfaceType of ${n.NetworkInterfaceId}`) } : {}),
   };
 }
 

@@ -78,6 +78,11 @@ export interface EniMapping {
   requesterManaged: boolean;
   /** A branch ENI associated with a trunk ENI (AssociateTrunkInterface): the trunk and the VLAN its frames carry; absent otherwise. */
   trunk?: { trunkEniId: string; vlanId: number };
+  /**
+   * EC2's InterfaceType as DescribeNetworkInterfaces reports it: `interface`, `trunk`, `branch` (while associated),
+   * `efa`, `nat_gateway`, …. The emulator always sets it; a lab record written before podnet carried it lacks it.
+   */
+  interfaceType?: string;
 }
 
 /**

@@ -437,6 +437,7 @@ export class Ec2State {
       publicIps,
       groupIds: this.eniGroupIds(eni.id),
       ...this.branchTrunk(eni.id),
+      interfaceType: eni.interface_type,
       description: eni.description,
       requesterManaged: eni.requester_managed === 1,
     };

@@ -59,6 +59,7 @@ export function explainFlowWith(world: World, query: ExplainQuery, rulesOf: Node
     return: [],
     codes: [],
     ...(from.simulated || to.simulated ? { simulated: true } : {}),
+    ...(world.warnings?.length ? { warnings: [...world.warnings] } : {}),
   };
   if (endpoint.code) e.codes.push(endpoint.code);
   try {

@@ -100,4 +100,6 @@ export interface Explanation {
   fix?: string;
   /** addresses from podnet's simulation of a scenario (offline), not from a running node */
   simulated?: boolean;
+  /** the world's warnings: what its reader could not read (e.g. a describe call the credentials may not make) */
+  warnings?: string[];
 }

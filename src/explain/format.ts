@@ -41,5 +41,6 @@ export function formatExplanation(e: Explanation): string {
   if (e.return.length > 0) lines.push('Return path:', ...hopLines(e.return));
   if (e.reason) lines.push(`${e.verdict === 'unknown' ? 'Cannot decide' : 'Dropped'}: ${e.reason}.`);
   if (e.fix) lines.push(`Fix: ${e.fix}.`);
+  for (const w of e.warnings ?? []) lines.push(`warning: ${w}.`);
   return `${lines.join('\n')}\n`;
 }

@@ -97,9 +97,10 @@ export function renderNodeRules(world: World, node: NodeView): NodeRuleSet | { m
   const primaryGateway = formatAddress(subnetGateway(parseCidr(primarySubnet.cidr)));
   routes.push({ dst: 'default', via: primaryGateway, dev: node.primaryInterface, table: MAIN_TABLE });
   routes.push({ dst: primarySubnet.cidr, dev: node.primaryInterface, scope: 'link', table: MAIN_TABLE });
-  // the branch ENIs on this node's trunk (a trunk is the ENI a branch names: EC2 lists no other sign the model keeps)
+  // the branch ENIs on this node's trunk; the trunk is the ENI EC2 types `trunk`, with or without branches (or, where
+  // the reader did not know the type, the ENI a branch names)
   const branches = attached.filter((b) => b.trunk && enis.some((e) => e.eniId === b.trunk!.trunkEniId));
-  const trunkIds = new Set(branches.map((b) => b.trunk!.trunkEniId));
+  const trunkIds = new Set([...enis.filter((e) => e.interfaceType === 'trunk').map((e) => e.eniId), ...branches.map((b) => b.trunk!.trunkEniId)]);
   for (const eni of enis) {
     if (eni === primaryEni) continue;
     const subnet = subnetOf(eni);

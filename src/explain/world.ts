@@ -17,6 +17,11 @@ export interface AttachedEni extends NetworkInterface {
    * instance tagged with `vlanId`, and that node sees it as the link `vlan.eth.<vlanId>`; it has no instance of its own
    */
   trunk?: { trunkEniId: string; vlanId: number };
+  /**
+   * EC2's InterfaceType (`interface`, `trunk`, `branch`, …, as DescribeNetworkInterfaces reports it); absent where
+   * the reader did not know it. A `trunk` is what ipamd sets up without a prio-32765 rule, branch or none.
+   */
+  interfaceType?: string;
 }
 
 /** The node settings the node half of explain evaluates: a node's ipamd configuration (spec §1). */
@@ -95,6 +100,8 @@ export interface World {
   endpoints: Endpoint[];
   /** instance id → name (nodes and plain instances), for the sentences */
   instanceNames: Record<string, string>;
+  /** what the reader could not read and what answers miss for it, as sentences every explanation repeats */
+  warnings?: string[];
 }
 
 /** The World's name for a cluster's endpoint: `cluster-endpoint` for a world's only cluster, `cluster-endpoint-<name>` for each of several. */

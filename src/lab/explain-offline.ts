@@ -123,6 +123,7 @@ function attachedEni(e: EniMapping): AttachedEni {
     eniId: e.eniId, vpcId: e.vpcId, subnetId: e.subnetId, privateIps: [...e.privateIps], ipv4Prefixes: [...e.ipv4Prefixes],
     publicIps: { ...e.publicIps }, groupIds: [...e.groupIds], instanceId: e.instanceId, deviceIndex: e.deviceIndex,
     ...(e.trunk ? { trunk: { ...e.trunk } } : {}),
+    ...(e.interfaceType ? { interfaceType: e.interfaceType } : {}),
   };
 }
 

@@ -62,7 +62,7 @@ describe('explain --aws over the emulator: the account as describe calls show it
 
   const read = (cluster?: string, nodeConfig = envFile) => awsExplainSource({ region: 'us-west-2', endpointUrl: emulator.server.ec2Url, nodeConfig, ...(cluster ? { cluster } : {}) });
 
-  test('the same model the offline reader builds from the same scenario: facts equal, every ENI where it put it', async () => {
+  test('the same model the offline reader builds from the same scenario: facts equal, every ENI where it put it, of the type EC2 gave it', async () => {
     const { world } = await read('demo');
     const offline = (await scenarioExplainSource(defaultScenarioPath)).world;
     // explain --aws reads EC2 only (the cluster is EKS's, which the offline reader simulates): compared without it
@@ -71,7 +71,7 @@ describe('explain --aws over the emulator: the account as describe calls show it
     assert.deepEqual(facts, offlineFacts);
     const attached: AttachedEni[] = enis;
     const offlineAttached: AttachedEni[] = offlineEnis;
-    const where = (e: AttachedEni) => ({ eniId: e.eniId, subnetId: e.subnetId, instanceId: e.instanceId, deviceIndex: e.deviceIndex, primaryIp: e.privateIps[0], publicIps: e.publicIps });
+    const where = (e: AttachedEni) => ({ eniId: e.eniId, subnetId: e.subnetId, instanceId: e.instanceId, deviceIndex: e.deviceIndex, primaryIp: e.privateIps[0], publicIps: e.publicIps, interfaceType: e.interfaceType });
     for (const e of attached) assert.deepEqual(where(offlineAttached.find((x) => x.eniId === e.eniId)!), where(e), e.eniId);
   });
 

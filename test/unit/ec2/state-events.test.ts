@@ -35,6 +35,8 @@ test('assign, unassign, attach, detach and delete each publish the ENI mapping a
       privateIps: [eni.PrivateIpAddress], ipv4Prefixes: [], ipv6Addresses: [], ipv6Prefixes: [], publicIps: {},
       // no groups given: the VPC's default group
       groupIds: [eni.Groups![0]!.GroupId],
+      // the interface type DescribeNetworkInterfaces reports
+      interfaceType: eni.InterfaceType,
       description: '', requesterManaged: false,
     },
   });

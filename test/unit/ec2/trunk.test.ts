@@ -75,7 +75,7 @@ test('a trunk attaches to a type that can trunk (and DescribeInstances shows it)
   await h.ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: plain.NetworkInterfaceId!, InstanceId: t3.instanceId, DeviceIndex: 1 }));
 });
 
-test('AssociateTrunkInterface makes a branch: an association ID, type branch and in-use while associated, an eni event with its trunk and VLAN; Disassociate undoes it', async () => {
+test('AssociateTrunkInterface makes a branch: an association ID, type branch and in-use while associated, an eni event with its trunk, VLAN and interface type; Disassociate undoes it', async () => {
   const { subnetId, trunkId } = await trunkedInstance(h.ec2, 'm5.large', freshCidr());
   const branch = await createEni(h.ec2, subnetId, { Description: 'branch-eni' });
   const branchId = branch.NetworkInterfaceId!;
@@ -99,9 +99,12 @@ test('AssociateTrunkInterface makes a branch: an association ID, type branch and
     const associated = events.filter((e): e is Extract<MappingEvent, { type: 'eni' }> => e.type === 'eni' && e.eni.eniId === branchId);
     assert.equal(associated.length, 1);
     assert.deepEqual(associated[0]!.eni.trunk, { trunkEniId: trunkId, vlanId: 7 });
+    assert.equal(associated[0]!.eni.interfaceType, 'branch');
     assert.equal(associated[0]!.eni.instanceId, null);
     assert.deepEqual(h.server.state.eniMapping(branchId)!.trunk, { trunkEniId: trunkId, vlanId: 7 });
     assert.equal(h.server.state.eniMapping(trunkId)!.trunk, undefined);
+    // the mapping's interface type is DescribeNetworkInterfaces's: a trunk is known as one without any branch's say
+    assert.equal(h.server.state.eniMapping(trunkId)!.interfaceType, 'trunk');
 
     events.length = 0;
     const done = await h.ec2.send(new DisassociateTrunkInterfaceCommand({ AssociationId: InterfaceAssociation!.AssociationId! }));
@@ -112,6 +115,7 @@ test('AssociateTrunkInterface makes a branch: an association ID, type branch and
     assert.equal(events.length, 1);
     assert.equal(events[0]!.type, 'eni');
     assert.equal((events[0] as Extract<MappingEvent, { type: 'eni' }>).eni.trunk, undefined);
+    assert.equal((events[0] as Extract<MappingEvent, { type: 'eni' }>).eni.interfaceType, 'interface');
     assert.equal((await h.ec2.send(new DescribeTrunkInterfaceAssociationsCommand({}))).InterfaceAssociations!.filter((a) => a.BranchInterfaceId === branchId).length, 0);
     // the VLAN is free again, and a branch created as InterfaceType=branch associates too and keeps its type after
     const typed = await createEni(h.ec2, subnetId, { InterfaceType: 'branch' });

@@ -115,9 +115,9 @@ export function makeSgpWorld(): World {
     const id = `i-${n.name}`;
     enis.push(
       sgpEni({ eniId: `eni-${n.name}`, subnetId, privateIps: [`${n.base}0`, `${n.base}1`], instanceId: id, deviceIndex: 0, ...(n.publicIp ? { publicIps: { [`${n.base}0`]: n.publicIp } } : {}) }),
-      sgpEni({ eniId: `eni-${n.name}-trunk`, subnetId, privateIps: [`${n.base}2`], instanceId: id, deviceIndex: 1 }),
+      sgpEni({ eniId: `eni-${n.name}-trunk`, subnetId, privateIps: [`${n.base}2`], instanceId: id, deviceIndex: 1, interfaceType: 'trunk' }),
       // a branch: no instance of its own, delivered to its trunk's instance on VLAN 1
-      sgpEni({ eniId: `eni-${n.name}-branch`, subnetId, privateIps: [`${n.base}3`], groupIds: n.branchGroups ?? ['sg-pod'], trunk: { trunkEniId: `eni-${n.name}-trunk`, vlanId: 1 } }),
+      sgpEni({ eniId: `eni-${n.name}-branch`, subnetId, privateIps: [`${n.base}3`], groupIds: n.branchGroups ?? ['sg-pod'], trunk: { trunkEniId: `eni-${n.name}-trunk`, vlanId: 1 }, interfaceType: 'branch' }),
     );
     nodes.push(node(n.name, n.settings));
     instanceNames[id] = n.name;

@@ -36,10 +36,12 @@ before(async () => {
   lab = buildLabWorld(record, fabric, pods, { connmarkBackend: 'nftables', randomFullySupported: true });
 });
 
-test("the lab's world has the branch ENIs' trunks and each node's pod-ENI settings from its env", () => {
+test("the lab's world has the branch ENIs' trunks, the ENIs' interface types and each node's pod-ENI settings from its env", () => {
   const enis: readonly AttachedEni[] = lab.model.enis;
   const branch = enis.find((e) => e.privateIps[0] === lab.endpoints.find((p) => p.name === 'branch-std-ext')!.address)!;
   assert.equal(branch.trunk?.vlanId, 1);
+  // each mapping's interface type too: the trunk is known as one without asking its branches
+  assert.deepEqual([enis.find((e) => e.eniId === branch.trunk!.trunkEniId)?.interfaceType, branch.interfaceType], ['trunk', 'branch']);
   const settings = Object.fromEntries(lab.nodes.map((n) => [n.name, `${n.settings.podEni} ${n.settings.podSgEnforcingMode}`]));
   assert.deepEqual(settings, { 'strict-snat': 'true strict', 'strict-ext': 'true strict', 'std-snat': 'true standard', 'std-ext': 'true standard', other: 'false strict', pub: 'true strict' });
 });

@@ -20,7 +20,7 @@ const drop = (e: Explanation) => {
 };
 const group = (name: string) => world.model.filtering!.securityGroups.find((g) => g.name === name)!.id;
 
-test('offline, a selected pod on an ENABLE_POD_ENI node that can trunk has its branch ENI\'s address, on the node\'s trunk; the node settings come from its env', () => {
+test('offline, a selected pod on an ENABLE_POD_ENI node that can trunk has its branch ENI\'s address, on the node\'s trunk (each typed as EC2 types it); the node settings come from its env', () => {
   const enis: readonly AttachedEni[] = world.model.enis;
   for (const node of ['strict-snat', 'strict-ext', 'std-snat', 'std-ext', 'pub']) {
     const branch = enis.find((e) => e.privateIps[0] === address(`branch-${node}`));
@@ -28,6 +28,8 @@ test('offline, a selected pod on an ENABLE_POD_ENI node that can trunk has its b
     const trunk = enis.find((e) => e.eniId === branch.trunk!.trunkEniId)!;
     assert.equal(world.instanceNames[trunk.instanceId!], node);
     assert.equal(branch.trunk.vlanId, 1);
+    // EC2's interface types, as the emulator's mapping carries them
+    assert.deepEqual([trunk.interfaceType, branch.interfaceType], ['trunk', 'branch']);
     assert.deepEqual(branch.groupIds, [group(node === 'pub' ? 'pod-open' : 'pod-sg')]);
     assert.equal(branch.instanceId, null);
   }

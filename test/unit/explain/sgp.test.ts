@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { renderBranchEniPod, formatRoute, formatRule, type IpRule } from '../../../src/dataplane/index.js';
-import { explainFlow, type Explanation, type World } from '../../../src/explain/index.js';
+import { explainFlow, type AttachedEni, type Explanation, type World } from '../../../src/explain/index.js';
 import { compileNode, renderNodeRules } from '../../../src/explain/node-rules.js';
 import { makeSgpWorld } from './fixture.js';
 
@@ -186,4 +186,22 @@ test('without ENABLE_POD_ENI a node does not wire branch pods: a pod with a bran
   const e = explainFlow(w, { from: 'b-strict-snat', to: 'p-other', protocol: 'tcp', port: 8080 });
   assert.equal(e.verdict, 'unknown');
   assert.match(e.reason ?? '', /on no ENI of its node strict-snat in the model \(it is branch ENI eni-strict-snat-branch's, on VLAN 1 of this node's trunk, but the node runs without ENABLE_POD_ENI=true: its ipamd wires no branch pod\)/);
+});
+
+test('a trunk with no branch yet is known by its interface type: its table, but no prio-32765 rule (ipamd writes none for a trunk)', () => {
+  const node = world.nodes.find((n) => n.name === 'strict-snat')!;
+  const noBranch = (enis: AttachedEni[]): World => ({
+    ...world,
+    model: { ...world.model, enis: enis.filter((e) => e.eniId !== 'eni-strict-snat-branch') },
+    endpoints: world.endpoints.filter((e) => e.name !== 'b-strict-snat'),
+  });
+  const enis: AttachedEni[] = world.model.enis;
+  const typed = renderNodeRules(noBranch(enis), node);
+  assert.ok(!('missing' in typed));
+  assert.ok(typed.routes.some((r) => r.table === 2 && r.dst === 'default'), 'the trunk (device 1) has its table');
+  assert.ok(!typed.ipRules.some((r) => r.priority === 32765), typed.ipRules.map(formatRule).join('\n'));
+  // the same ENI untyped (a reader that did not know the type) and named by no branch is a plain secondary ENI
+  const untyped = renderNodeRules(noBranch(enis.map(({ interfaceType: _t, ...e }) => e)), node);
+  assert.ok(!('missing' in untyped));
+  assert.deepEqual(untyped.ipRules.filter((r) => r.priority === 32765).map(formatRule), ['from 10.0.16.12/32 lookup 2 prio 32765']);
 });
