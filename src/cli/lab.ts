@@ -37,14 +37,14 @@ export function registerLab(program: Command): void {
     )
     .option('--json', 'print the lab status as JSON')
     .action(async (scenarioPath: string | undefined, opts: { stateDir: string; runtime: RuntimeChoice; json?: boolean }) => {
-      const { labUp, labStatusWithCluster } = await loadLab();
+      const { labUp, labStatusWithCluster, vlanLinkName } = await loadLab();
       const started = Date.now();
       await labUp({ scenarioPath, stateDir: opts.stateDir, runtime: opts.runtime, progress: (m) => progress(m, opts.json) });
       progressDone(opts.json);
       const status = await labStatusWithCluster({ stateDir: opts.stateDir });
       if (opts.json) return printJson(status);
       process.stdout.write(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${status.nodes.length} nodes, ${status.hosts.length} hosts, ${status.pods.length} pods through ${status.runtime === 'containerd' ? 'containerd (CRI)' : 'the CNI'} (state in ${status.stateDir})\n`);
-      process.stdout.write(renderStatus(status));
+      process.stdout.write(renderStatus(status, vlanLinkName));
       process.stdout.write('\nnext: podnet lab probe FROM TO · podnet lab pod add NODE NAME · export KUBECONFIG=$(podnet lab kubeconfig); kubectl get nodes · podnet lab status · podnet lab down\n');
     });
 
@@ -112,7 +112,7 @@ export function registerLab(program: Command): void {
     .addOption(stateDirOption())
     .option('--json')
     .action(async (opts: { stateDir: string; json?: boolean }) => {
-      const { labStatusWithCluster, labEndpointStatus, LabState } = await loadLab();
+      const { labStatusWithCluster, labEndpointStatus, LabState, vlanLinkName } = await loadLab();
       const status = await labStatusWithCluster({ stateDir: opts.stateDir });
       // the cluster endpoint as the fabric last read it from EKS (null: the scenario has no cluster)
       const state = new LabState(opts.stateDir);
@@ -121,7 +121,7 @@ export function registerLab(program: Command): void {
       process.stdout.write(`lab started ${status.startedAt} from ${status.scenario}; EC2 ${status.ec2}, IMDS ${status.imds}\n`);
       if (status.fabric) process.stdout.write(`fabric: generation ${status.fabric.generation}, events ${status.fabric.eventsConnected ? 'connected' : 'DISCONNECTED'}${status.fabric.error ? `, error: ${status.fabric.error}` : ''}\n`);
       if (endpoint) process.stdout.write(renderEndpoint(endpoint));
-      process.stdout.write(renderStatus(status));
+      process.stdout.write(renderStatus(status, vlanLinkName));
       process.stdout.write('\n' + formatTable(['process', 'pid', 'namespace', 'state'], status.processes.map((p) => [p.name, p.pid, p.namespace, p.running ? 'running' : 'gone'])));
     });
 
@@ -226,20 +226,21 @@ export function renderEndpoint(e: EndpointStatus): string {
   ].join('\n');
 }
 
-/** `--label key=value`, collected into one map (the API server checks the key and value). */
+/** `--label key=value`, collected into one map; podAdd checks keys and values with the scenario's label grammar. */
 function podLabel(value: string, labels: Record<string, string>): Record<string, string> {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got '${value}'`);
   return { ...labels, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
-function renderStatus(status: LabStatus): string {
+/** `linkName`: the dataplane's vlanLinkName (loaded with the lab's module, as every action's code). */
+function renderStatus(status: LabStatus, linkName: (vlanId: number) => string): string {
   const eniRows = status.nodes.flatMap((n) =>
     n.enis.map((e) => [n.name, e.device === null ? '-' : `eth${e.device}`, e.eniId, e.mac, [...e.addresses, ...e.prefixes].join(' '), e.publicIps.join(' ') || '-', n.ipamd]),
   );
   let out = status.kubeconfig ? `Kubernetes API ${status.k8s} (from the lab's namespaces), kubeconfig ${status.kubeconfig}\n` : '';
   out += '\n' + formatTable(['node', 'dev', 'eni', 'mac', 'addresses / prefixes (primary first)', 'public', 'ipamd'], eniRows);
-  const branchRows = status.nodes.flatMap((n) => n.branches.map((b) => [n.name, `vlan.eth.${b.vlanId}`, b.eniId, b.trunkEniId, b.mac, b.address ?? '-', b.groups.join(' ') || '-', b.pod ?? '-', b.wired ? 'yes' : 'no']));
+  const branchRows = status.nodes.flatMap((n) => n.branches.map((b) => [n.name, linkName(b.vlanId), b.eniId, b.trunkEniId, b.mac, b.address ?? '-', b.groups.join(' ') || '-', b.pod ?? '-', b.wired ? 'yes' : 'no']));
   if (branchRows.length > 0) out += '\n' + formatTable(['node', 'link', 'branch eni', 'trunk eni', 'mac', 'address', 'groups', 'pod', 'wired'], branchRows);
   const cluster = status.cluster;
   if (cluster?.error) out += `\nthe API server did not answer: ${cluster.error}\n`;
@@ -252,7 +253,7 @@ function renderStatus(status: LabStatus): string {
   }
   // the lab's pods are default/<name> (the kubelet names others <namespace>-<name>)
   const phase = (name: string) => cluster?.pods.find((p) => (p.namespace === 'default' ? p.name : `${p.namespace}-${p.name}`) === name)?.phase ?? '-';
-  out += '\n' + formatTable(['pod', 'node', 'ip', 'eni', ...(cluster ? ['phase'] : [])], status.pods.map((p) => [p.name, p.node, p.hostNetwork ? '(host network)' : (p.ip ?? '-'), p.vlanId !== null ? `vlan.eth.${p.vlanId}` : p.eni === null ? '-' : `eth${p.eni}`, ...(cluster ? [phase(p.name)] : [])]));
+  out += '\n' + formatTable(['pod', 'node', 'ip', 'eni', ...(cluster ? ['phase'] : [])], status.pods.map((p) => [p.name, p.node, p.hostNetwork ? '(host network)' : (p.ip ?? '-'), p.vlanId !== null ? linkName(p.vlanId) : p.eni === null ? '-' : `eth${p.eni}`, ...(cluster ? [phase(p.name)] : [])]));
   out += '\n' + formatTable(['host', 'namespace', 'address'], status.hosts.map((h) => [h.name, h.namespace, h.address ?? '-']));
   return out;
 }

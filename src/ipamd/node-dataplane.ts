@@ -107,7 +107,9 @@ export const FABRIC_VLAN_LINK_WAIT_MS = 5_000;
 export async function waitForFabricVlanLink(vlanId: number, mac: string, pod: string, waitMs = FABRIC_VLAN_LINK_WAIT_MS): Promise<void> {
   const name = vlanLinkName(vlanId);
   const deadline = Date.now() + waitMs;
-  while ((await findLinkByMac(mac)) !== name) {
+  // name and MAC on one listing: the first link with the MAC need not be the one of that name
+  const isTheLink = (l: { ifname: string; address?: string }) => l.ifname === name && l.address?.toLowerCase() === mac.toLowerCase();
+  while (!(await listLinks()).some(isTheLink)) {
     if (Date.now() >= deadline) {
       throw new PodnetError('IPAMD_NOT_READY', `pod ${pod}: the fabric has not handed this node ${name} with the branch ENI's MAC ${mac} within ${waitMs / 1000} s`, 'with PODNET_BRANCH_VLAN_LINK=fabric the lab\'s fabric makes the link once EC2 reports the branch associated with the trunk; the kubelet retries the pod (see the fabric controller\'s log)');
     }

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1DaemonSet, type V1EnvVar, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubernetesObject, type V1DaemonSet, type V1EnvVar, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import type { Ec2Facts } from '../ec2/index.js';
 import { PodnetError } from '../lib/index.js';
@@ -252,14 +252,32 @@ function podProgress(pod: V1Pod): string {
 
 /** Creates a pod and waits until it is Running with an address (hostNetwork: the node's). */
 export async function createPod(kc: KubeConfig, pod: V1Pod, timeoutMs = 60_000): Promise<V1Pod> {
-  const core = kc.makeApiClient(CoreV1Api);
+  await submitPod(kc, pod);
+  return waitForPodRunning(kc, pod.metadata!.namespace ?? 'default', pod.metadata!.name!, timeoutMs);
+}
+
+/** Creates the Pod object; a refusal (a name taken, a webhook's no) is an error with nothing made. */
+export async function submitPod(kc: KubeConfig, pod: V1Pod): Promise<void> {
   const namespace = pod.metadata!.namespace ?? 'default';
   const name = pod.metadata!.name!;
   try {
-    await core.createNamespacedPod({ namespace, body: pod });
+    await kc.makeApiClient(CoreV1Api).createNamespacedPod({ namespace, body: pod });
   } catch (err) {
     throw new PodnetError(conflict(err) ? 'USAGE' : 'LAB_FAILED', `the API server refused pod ${namespace}/${name}: ${apiMessage(err)}`, conflict(err) ? 'pick another pod name' : 'see logs/k8s.log in the state directory');
   }
+}
+
+/** The newest Warning Event about a pod (`<reason>: <message>`), or undefined (none, or the API did not answer). */
+export async function latestPodWarning(kc: KubeConfig, namespace: string, name: string): Promise<string | undefined> {
+  const events = await kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${name}` }).catch(() => undefined);
+  const when = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? 0).getTime();
+  const latest = events?.items.filter((e) => e.type === 'Warning').sort((a, b) => when(a) - when(b)).at(-1);
+  return latest && `${latest.reason ?? 'Warning'}: ${latest.message ?? ''}`;
+}
+
+/** Waits until a pod is Running with an address (hostNetwork: the node's). */
+export async function waitForPodRunning(kc: KubeConfig, namespace: string, name: string, timeoutMs = 60_000): Promise<V1Pod> {
+  const core = kc.makeApiClient(CoreV1Api);
   return waitForApi<V1Pod>(`pod ${namespace}/${name} Running`, timeoutMs, async () => {
     const p = await core.readNamespacedPod({ namespace, name });
     if (p.status?.phase === 'Failed') throw new PodnetError('LAB_FAILED', `pod ${namespace}/${name} failed: ${p.status.reason ?? ''} ${p.status.message ?? ''}`.trim(), 'see its Events: kubectl describe pod');

@@ -9,13 +9,13 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { eniRouteTable } from '../dataplane/index.js';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { eniRouteTable, vlanLinkName } from '../dataplane/index.js';
 import { eniHolding, privateDnsName, topologyRegion } from '../vpc/index.js';
 import { PodnetError, checkCreatablePath, run, writeFileAtomicSync } from '../lib/index.js';
 import { ipBatch, listNetns, setSysctls } from './apply.js';
 import { buildSandboxImage, chooseRuntime, removeLabCgroups, startNodeContainerd, startNodeMounts, type RuntimeChoice } from './containerd.js';
-import { DEPLOY_DIR, apiMessage, applyObjects, createPod, deletePod, podByKey, eniConfigObjects, hostKubeconfig, labKubeConfig, labObjects, labPodObject, loadManifests, nodeReady, securityGroupPolicyObjects, waitForApi } from './cluster.js';
+import { DEPLOY_DIR, apiMessage, applyObjects, deletePod, latestPodWarning, podByKey, submitPod, waitForPodRunning, eniConfigObjects, hostKubeconfig, labKubeConfig, labObjects, labPodObject, loadManifests, nodeReady, securityGroupPolicyObjects, waitForApi } from './cluster.js';
 import { ENDPOINT_RELAY } from './controller.js';
 import { kubeletResolverEnv } from './eks-endpoint.js';
 import { endpointKubeconfig, kubeconfigCaPem, nodeResolvConf, nodeVpcDns } from './eks-endpoint-lab.js';
@@ -24,9 +24,9 @@ import { writeEchoScript } from './echo.js';
 import { primaryAddressOf } from './endpoints.js';
 import { IMDS_ADDRESS, NS_PREFIX, LINK_PREFIX, ns, planFabric, renderFixedFabric } from './plan.js';
 import { renderIgwNat } from './render.js';
-import { defaultScenarioPath, eniIndexProblem, loadScenario, type Scenario } from './scenario.js';
-import { SGP_CONTROLLER, SGP_SERVICE_ACCOUNT, needsSgpController, sgpClusterName, sgpControllerArgs, sgpControllerKubeconfig } from './sgp-lab.js';
-import { DEFAULT_STATE_DIR, LabState, isLabProcess, podnetArgv, startProcess, type LabRecord, type NodeRecord, type PodRecord, type ProcRecord } from './state.js';
+import { LAB_POD_LABEL, defaultScenarioPath, eniIndexProblem, labelProblems, loadScenario, type Scenario } from './scenario.js';
+import { SGP_CONTROLLER, SGP_SERVICE_ACCOUNT, needsSgpController, policyGroupProblems, sgpClusterName, sgpControllerArgs, sgpControllerKubeconfig } from './sgp-lab.js';
+import { DEFAULT_STATE_DIR, LabState, isLabProcess, podnetArgv, startProcess, type FabricStatus, type LabRecord, type NodeRecord, type PodRecord, type ProcRecord } from './state.js';
 
 export type Progress = (message: string) => void;
 
@@ -221,7 +221,11 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
     state.writeLab(lab);
 
     // what kubectl shows is what runs: ipamd comes from deploy/'s DaemonSet (one per node with settings of its own)
-    progress('creating deploy/ (CRDs, RBAC, the aws-node DaemonSets) and the ENIConfigs through the API server');
+    // a policy's group EC2 does not have, or of another VPC than a selected pod's node: said now, before any pod waits
+    // a minute for a branch ENI the controller cannot make
+    const groupProblems = policyGroupProblems(scenario, facts);
+    if (groupProblems.length > 0) throw new PodnetError('CONFIG_INVALID', `invalid scenario file ${scenarioPath}: ${groupProblems.join('; ')}`, 'name security groups the scenario declares (or sg- ids EC2 has) in the VPC of the nodes whose pods the policy selects');
+    progress('creating deploy/ (CRDs, RBAC, the aws-node DaemonSets), the ENIConfigs and the SecurityGroupPolicies through the API server');
     const kc = labKubeConfig(lab);
     const nodeSettings = scenario.nodes.map((n) => ({ instance: n.instance, nodeName: lab.nodes[n.instance]!.nodeName!, env: n.env }));
     await applyObjects(kc, labObjects(loadManifests(DEPLOY_DIR), nodeSettings, labNodeDefaults, [...eniConfigObjects(scenario, facts), ...securityGroupPolicyObjects(scenario, facts)]));
@@ -297,7 +301,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabRecord> {
 
 /**
  * Starts `podnet sgp-controller` in the aws namespace with the podnet-sgp-controller ServiceAccount's token (deploy/'s
- * RBAC, applied just before), and waits for its banner and for the webhook configurations it registers.
+ * RBAC, applied just before), and waits for its banner, which it prints once its webhook configurations are applied.
  */
 async function startLabSgpController(state: LabState, lab: LabRecord, scenario: Scenario, kc: KubeConfig): Promise<void> {
   const { namespace, name } = SGP_SERVICE_ACCOUNT;
@@ -312,13 +316,8 @@ async function startLabSgpController(state: LabState, lab: LabRecord, scenario: 
     argv: [...podnetArgv(), ...sgpControllerArgs({ kubeconfig, ec2Url: lab.ec2Url, region: lab.region, cluster: sgpClusterName(scenario), branchCooldownSeconds: scenario.lab.branchCooldownSeconds })],
     env: { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: lab.region },
   });
+  // its banner comes once it has applied its Mutating and ValidatingWebhookConfigurations: no pod is created before
   await waitForBanner(state, proc, 'podnet sgp-controller');
-  const admission = kc.makeApiClient(AdmissionregistrationV1Api);
-  await waitForApi('the sgp-controller\'s webhook configurations', 30_000, async () => {
-    const [mutating, validating] = await Promise.all([admission.listMutatingWebhookConfiguration(), admission.listValidatingWebhookConfiguration()]);
-    const has = (items: Array<{ metadata?: { name?: string } }>) => items.some((w) => w.metadata?.name === 'podnet-sgp-controller');
-    return has(mutating.items) && has(validating.items) ? { done: undefined } : { seen: `mutating ${has(mutating.items)}, validating ${has(validating.items)}` };
-  });
 }
 
 /** The JSON banner a `podnet … serve --json` process prints once it listens; its JSON refusal, or its exit, fails lab up. */
@@ -511,6 +510,9 @@ export async function podAdd(opts: PodAddOptions): Promise<PodRecord> {
   if (state.pod(opts.name) || Object.keys(lab.instances).includes(opts.name) || [...lab.plan.internetHosts, ...lab.plan.onPremHosts].some((h) => h.name === opts.name)) {
     throw new PodnetError('USAGE', `the name '${opts.name}' is taken`, 'pick another pod name (pods, nodes and hosts share one namespace of names)');
   }
+  // the scenario's label grammar (Kubernetes'), said before any pod is made; the lab's own label names the pod
+  const labelErrors = [...labelProblems(opts.labels, 'labels'), ...(opts.labels && LAB_POD_LABEL in opts.labels ? [`labels.${LAB_POD_LABEL}: the lab sets this label to the pod's name`] : [])];
+  if (labelErrors.length > 0) throw new PodnetError('USAGE', `--label: ${labelErrors.join('; ')}`, `a label key is [prefix/]name (name: 1–63 letters, digits, -, _ or ., starting and ending with a letter or digit), a value the same or empty; use a key other than ${LAB_POD_LABEL}`);
   if (opts.eni !== undefined) {
     // checked as the scenario loader checks a pod's eni: a device the type lacks would only fail after 64 ADDs
     if (opts.hostNetwork) throw new PodnetError('USAGE', '--eni with --host-network: a hostNetwork pod uses the node\'s addresses', 'drop --eni or --host-network');
@@ -524,22 +526,29 @@ export async function podAdd(opts: PodAddOptions): Promise<PodRecord> {
 
 /** The Pod object, bound to the node; its kubelet makes the sandbox (or none: hostNetwork) and writes the lab's record. */
 async function addOnePod(state: LabState, kc: KubeConfig, node: NodeRecord, name: string, hostNetwork: boolean, labels?: Record<string, string>): Promise<PodRecord> {
-  const created = await createPod(kc, labPodObject(name, { nodeName: node.nodeName, hostNetwork, ...(labels && { labels }) }));
-  // the record of this pod (a hostNetwork pod's has no address of its own)
-  const mine = (r: PodRecord | undefined) => (r && (hostNetwork ? r.hostNetwork : r.ip === created.status?.podIP) ? r : undefined);
-  const pod = await waitFor(`the kubelet of ${node.name} recording pod ${name}`, 30_000, () => mine(state.pod(name)), kubeletLog(state, node.name));
-  if (pod.ip && !pod.hostNetwork) await waitForRoute(state, pod.ip);
-  return pod;
+  await submitPod(kc, labPodObject(name, { nodeName: node.nodeName, hostNetwork, ...(labels && { labels }) }));
+  try {
+    const created = await waitForPodRunning(kc, 'default', name);
+    // the record of this pod (a hostNetwork pod's has no address of its own)
+    const mine = (r: PodRecord | undefined) => (r && (hostNetwork ? r.hostNetwork : r.ip === created.status?.podIP) ? r : undefined);
+    const pod = await waitFor(`the kubelet of ${node.name} recording pod ${name}`, 30_000, () => mine(state.pod(name)), kubeletLog(state, node.name));
+    if (pod.ip && !pod.hostNetwork) await waitForRoute(state, pod.ip);
+    return pod;
+  } catch (err) {
+    // no half-made pod: the Pod goes (its kubelet undoes whatever it made), and the error says why it never ran —
+    // its newest Warning Event (a selected pod without a branch: the controller's, or the kubelet's sandbox failure)
+    const warning = await latestPodWarning(kc, 'default', name);
+    await deletePod(kc, 'default', name).catch(() => undefined);
+    const message = err instanceof Error ? err.message : String(err);
+    throw new PodnetError(err instanceof PodnetError ? err.code : 'LAB_FAILED', `pod ${name} on ${node.name} did not run${warning ? ` (${warning})` : ''}: ${message}`, `the Pod was deleted; fix the cause and add it again (its node's kubelet log: ${kubeletLog(state, node.name)})`, { cause: err });
+  }
 }
 
 const kubeletLog = (state: LabState, node: string) => state.path('logs', `kubelet-${node}.log`);
 
-/** The fabric routes an address once EC2 put it on a wired ENI; returns that ENI's device index. */
-async function waitForRoute(state: LabState, ip: string): Promise<number | null> {
-  return waitFor(`the fabric routing ${ip}`, 15_000, () => {
-    const eni = eniHolding(state.readFabric()?.enis.filter((e) => e.wired) ?? [], ip);
-    return eni ? eni.deviceIndex : undefined;
-  }, state.path('logs', 'controller.log'));
+/** The fabric routes an address once EC2 put it on a wired ENI; returns that ENI (a branch ENI has `trunk`, no device index). */
+async function waitForRoute(state: LabState, ip: string): Promise<FabricStatus['enis'][number]> {
+  return waitFor(`the fabric routing ${ip}`, 15_000, () => eniHolding(state.readFabric()?.enis.filter((e) => e.wired) ?? [], ip), state.path('logs', 'controller.log'));
 }
 
 /** ipamd has set up a secondary ENI once its route table (device + 1, spec §3.2) has the default route. */
@@ -560,7 +569,14 @@ async function waitForEniTable(node: NodeRecord, device: number): Promise<void> 
 async function addPodOnEni(state: LabState, kc: KubeConfig, node: NodeRecord, name: string, device: number, labels?: Record<string, string>): Promise<PodRecord> {
   for (let attempt = 0; attempt < 64; attempt++) {
     const added = await addOnePod(state, kc, node, name, false, labels);
-    const landed = added.ip ? await waitForRoute(state, added.ip) : null;
+    const eni = added.ip ? await waitForRoute(state, added.ip) : undefined;
+    if (eni?.trunk) {
+      // a policy selected the pod: its address is its branch ENI's and will never be behind a device; asking again
+      // would only burn branch ENIs (each deleted one waits out the cooldown)
+      await deletePod(kc, 'default', name);
+      throw new PodnetError('USAGE', `--eni ${device}: a SecurityGroupPolicy selects pod ${name}, so its address ${added.ip} is its branch ENI ${eni.eniId}'s (${vlanLinkName(eni.trunk.vlanId)}), behind no device of ${node.name}`, 'drop --eni (or the labels the policy selects): a branch pod\'s address is its branch ENI\'s');
+    }
+    const landed = eni ? eni.deviceIndex : null;
     if (landed === device) {
       const pod: PodRecord = { ...added, eni: device };
       state.writePod(pod);

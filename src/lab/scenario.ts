@@ -8,6 +8,7 @@ import { loadConfig } from '../config/index.js';
 import { PodnetError, parseSettings } from '../lib/index.js';
 import { enisOnDefaultCard, lookupInstanceType, trunkLimits } from '../limits/index.js';
 import { cidrContains, cidrsOverlap, formatCidr, isAddressText, parseAddress, parseCidr } from '../net/index.js';
+import { matchingGroups, type SecurityGroupPolicy } from '../sgp-controller/decide.js';
 import { parseTopology, readYamlFile, rejectUnknownSections, topologySchema, type LabSection, type Topology } from '../vpc/index.js';
 
 /** TEST-NET-2 and TEST-NET-3 (RFC 5737): the only addresses an internet host may have. */
@@ -77,7 +78,7 @@ const labSections = {
       /** TCP and UDP port of every echo service. */
       echoPort: z.number().int().min(1).max(65535).default(7007),
       /** `podnet sgp-controller --branch-cooldown`: how long a deleted pod's branch ENI waits (upstream 60 s). */
-      branchCooldownSeconds: z.number().min(0).max(3600).default(60),
+      branchCooldownSeconds: z.number().int().min(0).max(3600).default(60),
     })
     .default({ echoPort: 7007, branchCooldownSeconds: 60 }),
 } satisfies Record<LabSection, z.ZodType>;
@@ -232,12 +233,20 @@ function checkLabSections(s: Scenario): string[] {
   // a scenario pod a policy selects needs a branch: its node must advertise the feature and its type trunk, or the
   // pod never runs and lab up fails a minute later (the upstream outcome — Pending — is for `lab pod add` to show)
   s.pods.forEach((pod, i) => {
-    const policy = s.securityGroupPolicies.find((p) => policySelectsLabPod(p, pod.labels ?? {}));
+    const policy = s.securityGroupPolicies.find((p) => policySelectsLabPod(p, pod));
     const node = nodeNames.get(pod.node);
     const type = node && instances.get(node.instance)?.type;
     if (!policy || !node || !type || pod.hostNetwork) return;
+    // `eni` asks for an address behind one of the node's ENIs: a branch pod's address is its branch ENI's, on no device
+    if (pod.eni !== undefined) problems.push(`pods[${i}].eni: policy ${policy.namespace}/${policy.name} selects the pod, so its address is its own branch ENI's, behind none of the node's devices; drop eni (or the labels the policy selects)`);
     if (!loadConfig(node.env).config.enablePodEni) problems.push(`pods[${i}]: policy ${policy.namespace}/${policy.name} selects it, but node '${pod.node}' does not set ENABLE_POD_ENI=true, so it can have no branch ENI`);
     else if (trunkLimits(type).branchInterfaces === 0) problems.push(`pods[${i}]: policy ${policy.namespace}/${policy.name} selects it, but node '${pod.node}' is a ${type}, which cannot trunk (no branch ENIs); use a trunking-compatible type such as m5.large`);
+  });
+  // the lab's fabric makes each branch's vlan.eth.<id> (its router port, neighbour entry and filtering hang on it): an
+  // ipamd in create mode would delete that link at ADD and make its own, which no router port is behind
+  s.nodes.forEach((n, i) => {
+    const mode = n.env.PODNET_BRANCH_VLAN_LINK;
+    if (mode !== undefined && mode !== 'fabric') problems.push(`nodes[${i}].env.PODNET_BRANCH_VLAN_LINK: '${mode}': the lab's fabric supplies vlan.eth.<id>; only fabric`);
   });
   s.eniConfigs.forEach((c, i) => {
     if (!subnets.has(c.subnet)) problems.push(`eniConfigs[${i}].subnet: no subnet named '${c.subnet}'`);
@@ -291,17 +300,23 @@ const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
 
 /**
- * Whether a policy selects a scenario pod (namespace default, service account `default`, which has no labels): its
- * podSelector's labels are the pod's, and a serviceAccountSelector, if given, is empty (upstream's matchLabels).
+ * Whether a policy selects a scenario pod, by the sgp-controller's own matching: the pod's labels as the lab creates
+ * the Pod (its own and {@link LAB_POD_LABEL}), namespace default, service account `default` (no labels).
  */
-function policySelectsLabPod(p: Scenario['securityGroupPolicies'][number], labels: Record<string, string>): boolean {
-  if (p.namespace !== 'default' || (!p.podSelector && !p.serviceAccountSelector)) return false;
-  const podMatches = Object.entries(p.podSelector ?? {}).every(([k, v]) => labels[k] === v);
-  return podMatches && Object.keys(p.serviceAccountSelector ?? {}).length === 0;
+export function policySelectsLabPod(p: Scenario['securityGroupPolicies'][number], pod: Pick<Scenario['pods'][number], 'name' | 'labels'>): boolean {
+  const policy: SecurityGroupPolicy = {
+    metadata: { name: p.name, namespace: p.namespace },
+    spec: {
+      ...(p.podSelector && { podSelector: { matchLabels: p.podSelector } }),
+      ...(p.serviceAccountSelector && { serviceAccountSelector: { matchLabels: p.serviceAccountSelector } }),
+      securityGroups: { groupIds: p.securityGroups },
+    },
+  };
+  return matchingGroups([policy], { namespace: 'default', labels: { ...pod.labels, [LAB_POD_LABEL]: pod.name } }, {}).length > 0;
 }
 
-/** Kubernetes' rules for label keys (`[prefix/]name`) and values, each broken one named at `path.<key>`. */
-function labelProblems(labels: Record<string, string> | undefined, path: string): string[] {
+/** Kubernetes' rules for label keys (`[prefix/]name`) and values, each broken one named at `path.<key>` (`lab pod add --label` too). */
+export function labelProblems(labels: Record<string, string> | undefined, path: string): string[] {
   const problems: string[] = [];
   for (const [key, value] of Object.entries(labels ?? {})) {
     const slash = key.lastIndexOf('/');

@@ -5,7 +5,8 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../config/index.js';
-import type { Scenario } from './scenario.js';
+import type { Ec2Facts } from '../ec2/index.js';
+import { policySelectsLabPod, type Scenario } from './scenario.js';
 
 /** The process name (and so logs/sgp-controller.log) of the lab's controller. */
 export const SGP_CONTROLLER = 'sgp-controller';
@@ -51,4 +52,33 @@ export function sgpControllerKubeconfig(vpcKubeconfig: string, token: string): s
     contexts: [{ name: 'lab', context: { cluster: 'lab', user } }],
     'current-context': 'lab',
   }, null, 2) + '\n';
+}
+
+/**
+ * What is wrong with the policies' groups as EC2 has them (checked at `lab up` before any pod is made): an sg- id EC2
+ * does not know, or a group in another VPC than the node of a scenario pod the policy selects. Either way the
+ * controller could make no branch ENI and the pod would wait a minute for nothing.
+ */
+export function policyGroupProblems(scenario: Pick<Scenario, 'securityGroupPolicies' | 'pods' | 'instances'>, facts: Pick<Ec2Facts, 'securityGroups' | 'subnets' | 'vpcs'>): string[] {
+  const problems: string[] = [];
+  const vpcName = (id: string) => facts.vpcs.find((v) => v.id === id)?.name ?? id;
+  const nodeVpc = (instance: string) => {
+    const subnet = scenario.instances.find((i) => i.name === instance)?.subnet;
+    return facts.subnets.find((x) => x.name === subnet)?.vpcId;
+  };
+  scenario.securityGroupPolicies.forEach((p, i) => {
+    const selected = scenario.pods.filter((pod) => !pod.hostNetwork && policySelectsLabPod(p, pod));
+    p.securityGroups.forEach((g, j) => {
+      const group = facts.securityGroups.find((x) => x.name === g) ?? facts.securityGroups.find((x) => x.id === g);
+      if (!group) {
+        problems.push(`securityGroupPolicies[${i}].securityGroups[${j}]: EC2 has no security group ${g}`);
+        return;
+      }
+      for (const pod of selected) {
+        const vpc = nodeVpc(pod.node);
+        if (vpc !== undefined && vpc !== group.vpcId) problems.push(`securityGroupPolicies[${i}].securityGroups[${j}]: ${g} is in VPC ${vpcName(group.vpcId)}, but pod ${pod.name}'s node ${pod.node} is in ${vpcName(vpc)}; a branch ENI takes groups of its own VPC only`);
+      }
+    });
+  });
+  return problems;
 }

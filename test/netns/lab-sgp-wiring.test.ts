@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../../src/lib/index.js';
-import { LabState, labDown, labStatus, labUp, podDel, probe } from '../../src/lab/index.js';
-import { podnetArgv } from '../../src/lab/state.js';
+import { PodnetError } from '../../src/lib/index.js';
+import { LabState, labDown, labStatus, labUp, podAdd, podDel, probe } from '../../src/lab/index.js';
+import { isLabProcess, podnetArgv, startProcess } from '../../src/lab/state.js';
 import { waitForFabricVlanLink } from '../../src/ipamd/node-dataplane.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'podnet-lab-sgp-wiring-'));
@@ -78,9 +79,9 @@ async function describeEnis(filters: Array<{ Name: string; Values: string[] }>):
 }
 
 /** The node namespace's link of that name, or undefined. */
-async function link(netns: string, name: string): Promise<{ ifname: string; address: string } | undefined> {
+async function link(netns: string, name: string): Promise<{ ifname: string; address: string; ifindex: number } | undefined> {
   const { stdout } = await run(['ip', '-j', 'link', 'show'], { netns });
-  return (JSON.parse(stdout) as Array<{ ifname: string; address: string }>).find((l) => l.ifname === name);
+  return (JSON.parse(stdout) as Array<{ ifname: string; address: string; ifindex: number }>).find((l) => l.ifname === name);
 }
 
 test('a selected pod is Running with its branch ENI\'s address, and its node has vlan.eth.<id> with the branch MAC', async () => {
@@ -122,6 +123,43 @@ test('the branch ENI\'s own group applies: db admits the branch pods (strict and
   const p1 = await probe('p1', 'db', { stateDir, timeoutMs: 1000 });
   assert.equal(p1.delivered, false, 'p1 leaves through the node\'s ENI, whose group db does not admit');
   assert.equal(p1.reason, 'security-group');
+});
+
+test('a restarted fabric controller adopts the branch links as they are (the same links), and the branch pods still reach db', async () => {
+  const state = new LabState(stateDir);
+  const branches = labStatus({ stateDir }).nodes.flatMap((n) => n.branches.map((b) => ({ netns: `pn-n-${n.name}`, name: `vlan.eth.${b.vlanId}`, eniId: b.eniId })));
+  assert.equal(branches.length, 2);
+  const before = await Promise.all(branches.map((b) => link(b.netns, b.name)));
+  // the lab does not supervise its controller: stopped by its recorded PID and started as lab up starts it
+  const old = state.procs().find((p) => p.name === 'controller')!;
+  process.kill(old.pid, 'SIGTERM');
+  for (let i = 0; i < 100 && isLabProcess(old.pid, stateDir); i++) await sleep(100);
+  assert.ok(!isLabProcess(old.pid, stateDir), 'the controller stopped');
+  const restartedAt = new Date().toISOString();
+  startProcess(state, { name: 'controller', ns: 'pn-aws', argv: [...podnetArgv(), 'lab', 'controller', '--state-dir', stateDir] });
+  let fabric = state.readFabric();
+  const adopted = () => fabric !== undefined && fabric.updatedAt > restartedAt && fabric.eventsConnected && !fabric.error && branches.every((b) => fabric!.enis.some((e) => e.eniId === b.eniId && e.wired));
+  for (let i = 0; i < 300 && !adopted(); i++) {
+    await sleep(100);
+    fabric = state.readFabric();
+  }
+  assert.ok(adopted(), `the new controller wired both branches: ${JSON.stringify({ updatedAt: fabric?.updatedAt, error: fabric?.error })}`);
+  const after = await Promise.all(branches.map((b) => link(b.netns, b.name)));
+  assert.deepEqual(after.map((l) => l?.ifindex), before.map((l) => l?.ifindex), 'the links were taken over, not made again');
+  for (const pod of ['b1', 'b2']) {
+    const r = await probe(pod, 'db', { stateDir, timeoutMs: 1000 });
+    assert.equal(r.delivered, true, `${pod} → db after the restart: ${JSON.stringify({ reason: r.reason, error: r.error })}`);
+  }
+});
+
+test('lab pod add --eni for a pod a policy selects is refused after its first address, the Pod gone; a label the lab owns is refused before any pod', async () => {
+  const err = await podAdd({ stateDir, node: 'strict-a', name: 'b3', eni: 0, labels: { sgp: 'db' } }).then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof PodnetError && err.code === 'USAGE', String(err));
+  assert.match(err.message, /--eni 0: a SecurityGroupPolicy selects pod b3, so its address \S+ is its branch ENI eni-[0-9a-f]+'s \(vlan\.eth\.\d+\)/);
+  assert.equal(new LabState(stateDir).pod('b3'), undefined, 'no record left');
+  const bad = await podAdd({ stateDir, node: 'strict-a', name: 'b4', labels: { 'podnet.io/lab-pod': 'x', 'bad key!': 'v' } }).then(() => undefined, (e: unknown) => e);
+  assert.ok(bad instanceof PodnetError && bad.code === 'USAGE', String(bad));
+  assert.match(bad.message, /--label: labels\.bad key!: a label key's name .*; labels\.podnet\.io\/lab-pod: the lab sets this label/);
 });
 
 test('deleting the pod removes its branch ENI and the node\'s link after the cooldown', async () => {

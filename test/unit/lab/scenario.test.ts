@@ -195,3 +195,68 @@ test('issue 18: a pod a policy selects, on a node without ENABLE_POD_ENI or of a
   doc.instances.find((i) => i.name === node)!.type = 'm5.large';
   assert.equal(parseScenario(doc, 'scenario').pods[0]!.labels?.sgp, 'r');
 });
+
+/** base() with its first pod on an m5.large node that advertises the feature, selected by `restricted` through sgp=r. */
+function branchPodScenario() {
+  const doc = base();
+  doc.securityGroupPolicies = [{ name: 'restricted', podSelector: { sgp: 'r' }, securityGroups: ['nodes'] }];
+  const node = doc.pods[0]!.node as string;
+  doc.pods[0]!.labels = { sgp: 'r' };
+  doc.nodes.find((n) => n.instance === node)!.env = { ENABLE_POD_ENI: 'true' };
+  doc.instances.find((i) => i.name === node)!.type = 'm5.large';
+  return doc;
+}
+
+test('issue 18: a pod a policy selects may not ask for an eni (its address is its branch ENI\'s, on no device)', () => {
+  const doc = branchPodScenario();
+  doc.pods[0]!.eni = 1;
+  assert.match(problem(doc), /pods\[0\]\.eni: policy default\/restricted selects the pod, so its address is its own branch ENI's[^;]*; drop eni/);
+  delete doc.pods[0]!.labels;
+  assert.equal(parseScenario(doc, 'scenario').pods[0]!.eni, 1, 'a plain pod keeps eni');
+});
+
+test('issue 18: a policy selects a scenario pod as the sgp-controller does, by the lab\'s own podnet.io/lab-pod label too', () => {
+  const doc = branchPodScenario();
+  delete doc.pods[0]!.labels;
+  const name = doc.pods[0]!.name as string;
+  doc.securityGroupPolicies = [{ name: 'by-name', podSelector: { 'podnet.io/lab-pod': name }, securityGroups: ['nodes'] }];
+  doc.pods[0]!.eni = 0;
+  assert.match(problem(doc), /pods\[0\]\.eni: policy default\/by-name selects the pod/);
+  // a policy with a non-empty serviceAccountSelector selects nothing here (the default service account has no labels)
+  doc.securityGroupPolicies = [{ name: 'by-account', podSelector: { 'podnet.io/lab-pod': name }, serviceAccountSelector: { team: 'x' }, securityGroups: ['nodes'] }];
+  assert.equal(parseScenario(doc, 'scenario').pods[0]!.eni, 0);
+});
+
+test('issue 18: a lab node may not set PODNET_BRANCH_VLAN_LINK to anything but fabric', () => {
+  const doc = branchPodScenario();
+  const i = doc.nodes.findIndex((n) => n.instance === doc.pods[0]!.node);
+  doc.nodes[i]!.env = { ENABLE_POD_ENI: 'true', PODNET_BRANCH_VLAN_LINK: 'create' };
+  assert.match(problem(doc), new RegExp(`nodes\\[${i}\\]\\.env\\.PODNET_BRANCH_VLAN_LINK: 'create': the lab's fabric supplies vlan\\.eth\\.<id>; only fabric`));
+  doc.nodes[i]!.env = { ENABLE_POD_ENI: 'true', PODNET_BRANCH_VLAN_LINK: 'fabric' };
+  assert.ok(parseScenario(doc, 'scenario'));
+});
+
+test('issue 18: lab.branchCooldownSeconds is whole seconds', () => {
+  const doc = branchPodScenario();
+  doc.lab = { branchCooldownSeconds: 1.5 };
+  assert.match(problem(doc), /branchCooldownSeconds/);
+});
+
+test('issue 18: lab up checks the policies\' groups against EC2 before any pod: an sg- id EC2 lacks, a group of another VPC than a selected pod\'s node', async () => {
+  const { policyGroupProblems } = await import('../../../src/lab/sgp-lab.js');
+  const doc = branchPodScenario();
+  const s = parseScenario(doc, 'scenario');
+  const pod = s.pods[0]!;
+  const subnet = s.instances.find((i) => i.name === pod.node)!.subnet;
+  const facts = {
+    vpcs: [{ id: 'vpc-1', name: 'main', cidr: '10.0.0.0/16' }, { id: 'vpc-2', name: 'peer', cidr: '10.1.0.0/16' }],
+    subnets: [{ id: 'subnet-1', name: subnet, vpcId: 'vpc-1', cidr: '10.0.16.0/20', routeTableId: null }],
+    securityGroups: [{ id: 'sg-0000000a', name: 'nodes', vpcId: 'vpc-1' }, { id: 'sg-0000000b', name: 'other-vpc', vpcId: 'vpc-2' }],
+  };
+  assert.deepEqual(policyGroupProblems(s, facts), []);
+  const policies = [{ name: 'restricted', namespace: 'default', podSelector: { sgp: 'r' }, securityGroups: ['sg-0000000f', 'sg-0000000b'] }];
+  assert.deepEqual(policyGroupProblems({ ...s, securityGroupPolicies: policies }, facts), [
+    'securityGroupPolicies[0].securityGroups[0]: EC2 has no security group sg-0000000f',
+    `securityGroupPolicies[0].securityGroups[1]: sg-0000000b is in VPC peer, but pod ${pod.name}'s node ${pod.node} is in main; a branch ENI takes groups of its own VPC only`,
+  ]);
+});
