@@ -538,13 +538,19 @@ async function addOnePod(state: LabState, kc: KubeConfig, node: NodeRecord, name
     // no half-made pod: the Pod goes (its kubelet undoes whatever it made), and the error says why it never ran —
     // its newest Warning Event (a selected pod without a branch: the controller's, or the kubelet's sandbox failure)
     const warning = await latestPodWarning(kc, 'default', name);
-    await deletePod(kc, 'default', name).catch(() => undefined);
+    await removePod(state, kc, node, name).catch(() => undefined);
     const message = err instanceof Error ? err.message : String(err);
     throw new PodnetError(err instanceof PodnetError ? err.code : 'LAB_FAILED', `pod ${name} on ${node.name} did not run${warning ? ` (${warning})` : ''}: ${message}`, `the Pod was deleted; fix the cause and add it again (its node's kubelet log: ${kubeletLog(state, node.name)})`, { cause: err });
   }
 }
 
 const kubeletLog = (state: LabState, node: string) => state.path('logs', `kubelet-${node}.log`);
+
+/** Deletes the Pod and waits until its kubelet has torn it down (CNI DEL, its record gone). */
+async function removePod(state: LabState, kc: KubeConfig, node: NodeRecord, name: string): Promise<void> {
+  await deletePod(kc, 'default', name);
+  await waitFor(`the kubelet of ${node.name} removing pod ${name}`, 30_000, () => (state.pod(name) ? undefined : true), kubeletLog(state, node.name));
+}
 
 /** The fabric routes an address once EC2 put it on a wired ENI; returns that ENI (a branch ENI has `trunk`, no device index). */
 async function waitForRoute(state: LabState, ip: string): Promise<FabricStatus['enis'][number]> {
@@ -573,7 +579,7 @@ async function addPodOnEni(state: LabState, kc: KubeConfig, node: NodeRecord, na
     if (eni?.trunk) {
       // a policy selected the pod: its address is its branch ENI's and will never be behind a device; asking again
       // would only burn branch ENIs (each deleted one waits out the cooldown)
-      await deletePod(kc, 'default', name);
+      await removePod(state, kc, node, name);
       throw new PodnetError('USAGE', `--eni ${device}: a SecurityGroupPolicy selects pod ${name}, so its address ${added.ip} is its branch ENI ${eni.eniId}'s (${vlanLinkName(eni.trunk.vlanId)}), behind no device of ${node.name}`, 'drop --eni (or the labels the policy selects): a branch pod\'s address is its branch ENI\'s');
     }
     const landed = eni ? eni.deviceIndex : null;
@@ -583,9 +589,8 @@ async function addPodOnEni(state: LabState, kc: KubeConfig, node: NodeRecord, na
       if (device > 0) await waitForEniTable(node, device);
       return pod;
     }
-    await deletePod(kc, 'default', name);
-    // the next pod of this name only once the kubelet has torn this one down (CNI DEL, its record gone)
-    await waitFor(`the kubelet of ${node.name} removing pod ${name}`, 30_000, () => (state.pod(name) ? undefined : true), kubeletLog(state, node.name));
+    // the next pod of this name only once the kubelet has torn this one down
+    await removePod(state, kc, node, name);
   }
   throw new PodnetError('LAB_FAILED', `pod ${name} did not land on ENI ${device} of ${node.name} after 64 addresses`, "check that the node's instance type has that ENI and that its warm-pool settings let ipamd attach it");
 }
