@@ -232,7 +232,8 @@ export class FabricController {
     const listings = new Map<string, Promise<LinkInfo[]>>();
     for (const [key, link] of wanted) {
       if (this.applied.links.get(key) !== null || !link.branch || !present.has(link.endNs)) continue;
-      if (!listings.has(link.endNs)) listings.set(link.endNs, listLinks(link.endNs).catch(() => []));
+      // a failed listing fails the pass (retried): read as "no link", it would remake a live pod's link
+      if (!listings.has(link.endNs)) listings.set(link.endNs, listLinks(link.endNs));
       ends.set(key, (await listings.get(link.endNs)!).find((l) => l.ifname === link.endDev)?.address);
     }
     return ends;
