@@ -1,19 +1,22 @@
 /**
- * Security groups for pods against plain-IP pods, in one lab: N trunking-compatible nodes with ENABLE_POD_ENI=true
- * and a SecurityGroupPolicy (the lab starts `podnet sgp-controller`), then P plain pods (no policy selects them),
- * each timed from its create request to Running with an address and the EC2 calls counted while they start,
- * deleted (the calls until the pools settle counted too); then P pods the policy selects (a branch ENI each, made
- * by the controller at its 12/s, burst 18), the same numbers. Pods are created through the API server as
- * `kubectl create` does (one POST each), spread evenly with a nodeSelector; the lab's scheduler and kubelets do the
- * rest. Runs itself inside a disposable sandbox (new PID, mount and network namespaces, private /run/netns). Root
- * only. Prints a table (`--json`: one JSON document); stops by itself after --timeout seconds with what it measured.
+ * The seeds' three launch-time tiers in one lab — plain-IP pods, pods on prefix-delegation nodes, pods with their own
+ * security groups: N trunking-compatible nodes with ENABLE_POD_ENI=true and a SecurityGroupPolicy (the lab starts
+ * `podnet sgp-controller`) and N more of the same (Nitro) type with ENABLE_PREFIX_DELEGATION=true, ipamd's manifest
+ * defaults otherwise (WARM_ENI_TARGET=1, WARM_PREFIX_TARGET=1). Then P plain pods on the first N (no policy selects
+ * them), each timed from its create request to Running with an address and the EC2 calls counted while they start,
+ * deleted (the calls until the pools settle counted too); then P pods on the prefix nodes, the same numbers; then P
+ * pods the policy selects (a branch ENI each, made by the controller at its 12/s, burst 18). Pods are created
+ * through the API server as `kubectl create` does (one POST each), spread evenly with a nodeSelector; the lab's
+ * scheduler and kubelets do the rest. Runs itself inside a disposable sandbox (new PID, mount and network namespaces,
+ * private /run/netns). Root only. Prints a table (`--json`: one JSON document); stops by itself after --timeout
+ * seconds with what it measured.
  *
  * EC2 calls are counted by the emulator, per action: the bench replaces its token buckets with ones that never run
  * dry nor refill (GET /_podnet/throttle then gives what each action took), so the emulator does not throttle during
  * the run — AWS's default buckets would not have throttled these bursts either. The lab's own reads (the fabric
  * re-describes EC2 every 5 s) are measured while nothing happens and subtracted (netOfBackground).
  *
- *   npm run bench:sgp -- [--nodes N] [--pods P] [--type c5.xlarge] [--timeout S] [--json]
+ *   npm run bench:sgp -- [--nodes N (per tier)] [--pods P (per tier)] [--type c5.xlarge] [--timeout S] [--json]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -24,7 +27,7 @@ import { defaultBuckets } from '../src/ec2/index.js';
 import { watchObjects } from '../src/k8s/index.js';
 import { labDown, labNamespaces, labUp, LabState, type LabRecord } from '../src/lab/index.js';
 import { run } from '../src/lib/index.js';
-import { trunkLimits } from '../src/limits/index.js';
+import { lookupInstanceType, supportsPrefixDelegation, trunkLimits } from '../src/limits/index.js';
 import { numberFlag, percentile, reexecInSandbox } from './stats.js';
 
 reexecInSandbox('sgp', import.meta.url);
@@ -39,6 +42,10 @@ const perNode = Math.ceil(podCount / nodeCount);
 const branches = trunkLimits(instanceType).branchInterfaces;
 if (branches < perNode) {
   process.stderr.write(`error: ${instanceType} carries ${branches} branch ENIs, fewer than the ${perNode} SGP pods per node\nhint: pick a type with more (data/trunk-limits.json: m5.xlarge and c5.xlarge carry 18), or more --nodes\n`);
+  process.exit(2);
+}
+if (!supportsPrefixDelegation(lookupInstanceType(instanceType))) {
+  process.stderr.write(`error: ${instanceType} is not a Nitro type: ipamd refuses prefix delegation on it, and the prefix tier needs the same type as the others\nhint: pick a Nitro type (c5.xlarge, m5.xlarge)\n`);
   process.exit(2);
 }
 
@@ -131,7 +138,9 @@ const dir = mkdtempSync(join(tmpdir(), 'podnet-bench-sgp-'));
 const stateDir = join(dir, 'state');
 const scenarioPath = join(dir, 'scenario.yaml');
 const names = Array.from({ length: nodeCount }, (_, i) => `node-${i + 1}`);
-// one private subnet (the seeds: SGP pods in private subnets), room for the nodes' pools and every branch ENI
+const prefixNames = Array.from({ length: nodeCount }, (_, i) => `pd-${i + 1}`);
+const allNames = [...names, ...prefixNames];
+// one private subnet (the seeds: SGP pods in private subnets), room for the nodes' pools, their /28s and every branch ENI
 writeFileSync(
   scenarioPath,
   [
@@ -141,10 +150,12 @@ writeFileSync(
     '  - { name: nodes, vpc: main, ingress: [{ protocol: all, cidr: 10.0.0.0/16 }] }',
     '  - { name: pod-sg, vpc: main, ingress: [{ protocol: all, cidr: 10.0.0.0/16 }] }',
     'instances:',
-    ...names.map((n) => `  - { name: ${n}, type: ${instanceType}, subnet: private-a, securityGroups: [nodes] }`),
+    ...allNames.map((n) => `  - { name: ${n}, type: ${instanceType}, subnet: private-a, securityGroups: [nodes] }`),
     'nodes:',
-    // ipamd's defaults otherwise (WARM_ENI_TARGET=1): plain pods pay for the pool as they would on EKS
+    // ipamd's manifest defaults otherwise (WARM_ENI_TARGET=1, WARM_PREFIX_TARGET=1): the pods pay for the pool as
+    // they would on EKS with the defaults
     ...names.map((n) => `  - { instance: ${n}, env: { ENABLE_POD_ENI: "true" } }`),
+    ...prefixNames.map((n) => `  - { instance: ${n}, env: { ENABLE_PREFIX_DELEGATION: "true" } }`),
     'securityGroupPolicies:',
     '  - { name: bench, podSelector: { sgp: bench }, securityGroups: [pod-sg] }',
   ].join('\n') + '\n',
@@ -162,16 +173,28 @@ interface Seen {
 }
 
 interface Phase {
-  kind: 'plain' | 'sgp';
+  kind: 'plain' | 'prefix' | 'sgp';
   pods: number;
   running: number;
   /** SGP: pods whose address is their branch ENI's (the annotation's privateIp) */
   viaBranch: number;
+  /** prefix: pods whose address lies in a /28 EC2 delegated (to any ENI: the subnet's addresses are unique) */
+  inPrefix: number;
   perNode: string;
   toRunning: { p50: number; p90: number; max: number; total: number };
   create: { seconds: number; calls: Calls; net: Calls };
   /** from the first delete until the ENIs are as before the phase (settled) or SETTLE_SECONDS passed */
   release?: { seconds: number; settled: boolean; calls: Calls; net: Calls };
+}
+
+const ipv4 = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+
+function inAnyPrefix(ip: string, prefixes: readonly string[]): boolean {
+  return prefixes.some((p) => {
+    const [base, bits] = p.split('/');
+    const size = 2 ** (32 - Number(bits));
+    return Math.floor(ipv4(ip) / size) === Math.floor(ipv4(base!) / size);
+  });
 }
 
 function branchIpOf(pod: V1Pod): string | undefined {
@@ -205,7 +228,7 @@ async function runPhase(kind: Phase['kind'], lab: LabRecord, core: CoreV1Api, kc
   await watch.synced;
   const podNames = Array.from({ length: podCount }, (_, i) => `${kind}-${i + 1}`);
   const running = () => podNames.filter((n) => seen.get(n)?.runningAt !== undefined).length;
-  const phase: Phase = { kind, pods: podCount, running: 0, viaBranch: 0, perNode: '', toRunning: { p50: NaN, p90: NaN, max: NaN, total: NaN }, create: { seconds: NaN, calls: {}, net: {} } };
+  const phase: Phase = { kind, pods: podCount, running: 0, viaBranch: 0, inPrefix: 0, perNode: '', toRunning: { p50: NaN, p90: NaN, max: NaN, total: NaN }, create: { seconds: NaN, calls: {}, net: {} } };
   phases.push(phase);
   let summarized = false;
   const summarize = () => {
@@ -215,6 +238,9 @@ async function runPhase(kind: Phase['kind'], lab: LabRecord, core: CoreV1Api, kc
     const last = Math.max(...podNames.map((n) => seen.get(n)?.runningAt ?? -Infinity));
     phase.running = times.length;
     phase.viaBranch = podNames.filter((n) => seen.get(n)?.ip !== undefined && seen.get(n)?.ip === seen.get(n)?.branchIp).length;
+    // the fabric's last read of EC2 (≤ 5 s old): a pod's /28 was delegated before its address was handed out
+    const prefixes = (new LabState(stateDir).readFabric()?.enis ?? []).flatMap((e) => e.ipv4Prefixes);
+    phase.inPrefix = podNames.filter((n) => seen.get(n)?.ip !== undefined && inAnyPrefix(seen.get(n)!.ip!, prefixes)).length;
     const spread = nodeNames.map((node) => podNames.filter((n) => seen.get(n)?.runningAt !== undefined && seen.get(n)?.node === node).length);
     phase.perNode = `${Math.min(...spread)}–${Math.max(...spread)}`;
     phase.toRunning = { p50: percentile(times, 50), p90: percentile(times, 90), max: Math.max(...times), total: times.length === podCount ? (last - first) / 1000 : NaN };
@@ -264,7 +290,7 @@ async function runPhase(kind: Phase['kind'], lab: LabRecord, core: CoreV1Api, kc
  */
 function poolShape(lab: LabRecord): string {
   const enis = new LabState(stateDir).readFabric()?.enis ?? [];
-  const instances = names.map((n) => lab.instances[n]!);
+  const instances = allNames.map((n) => lab.instances[n]!);
   const attached = instances.map((id) => enis.filter((e) => e.instanceId === id).map((e) => e.privateIps.length + e.ipv4Prefixes.length * 16).sort().join('+'));
   return `${attached.join(' ')} branches ${enis.filter((e) => e.description === BRANCH_DESCRIPTION).length}`;
 }
@@ -296,6 +322,7 @@ async function settle(lab: LabRecord, what: string, done: () => boolean): Promis
 
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 const report: {
+  /** nodes per tier: N with ENABLE_POD_ENI (plain and SGP pods), N with ENABLE_PREFIX_DELEGATION */
   nodes: number;
   instanceType: string;
   podsPerKind: number;
@@ -308,7 +335,7 @@ const report: {
 } = { nodes: nodeCount, instanceType, podsPerKind: podCount, loadAtStart: load(), phases: [] };
 
 try {
-  say(`lab up: ${nodeCount} × ${instanceType}, ENABLE_POD_ENI=true, one SecurityGroupPolicy`);
+  say(`lab up: ${nodeCount} × ${instanceType} with ENABLE_POD_ENI=true and one SecurityGroupPolicy, ${nodeCount} with ENABLE_PREFIX_DELEGATION=true`);
   const t0 = performance.now();
   const lab = await labUp({ scenarioPath, stateDir, runtime: 'cni', progress: (m) => status(`lab up: ${m}`) });
   report.labUpSeconds = (performance.now() - t0) / 1000;
@@ -319,6 +346,7 @@ try {
   // the Kubernetes names the kubelets registered (EC2's private DNS names), as lab state records them
   const recorded = new LabState(stateDir).readLab()!;
   const nodeNames = names.map((n) => recorded.nodes[n]!.nodeName!);
+  const prefixNodeNames = prefixNames.map((n) => recorded.nodes[n]!.nodeName!);
 
   // SGP pods must not wait for trunks: every node has its trunk and offers pod-eni before anything is timed
   const withTrunk = async () => (await core.listNode()).items.filter((n) => nodeNames.includes(n.metadata!.name!) && Number(n.status?.allocatable?.[POD_ENI] ?? 0) >= perNode).length;
@@ -335,6 +363,7 @@ try {
   report.background = background;
 
   await runPhase('plain', lab, core, kc, nodeNames, background, report.phases);
+  await runPhase('prefix', lab, core, kc, prefixNodeNames, background, report.phases);
   await runPhase('sgp', lab, core, kc, nodeNames, background, report.phases);
 } catch (err) {
   if (!(err instanceof Deadline)) throw err;
@@ -349,42 +378,52 @@ try {
 
 // ---- the report
 
-const [plain, sgp] = [report.phases.find((p) => p.kind === 'plain'), report.phases.find((p) => p.kind === 'sgp')];
+const phaseOf = (kind: Phase['kind']) => report.phases.find((p) => p.kind === kind);
+const [plain, prefix, sgp] = [phaseOf('plain'), phaseOf('prefix'), phaseOf('sgp')];
 const perPod = (c: Calls | undefined) => (c ? total(c) / podCount : NaN);
 const cycle = (p: Phase | undefined) => (p?.release ? perPod(p.create.net) + perPod(p.release.net) : NaN);
 const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : NaN);
-const ratios = {
-  toRunningP50: ratio(sgp?.toRunning.p50 ?? NaN, plain?.toRunning.p50 ?? NaN),
-  toRunningP90: ratio(sgp?.toRunning.p90 ?? NaN, plain?.toRunning.p90 ?? NaN),
-  toRunningMax: ratio(sgp?.toRunning.max ?? NaN, plain?.toRunning.max ?? NaN),
-  total: ratio(sgp?.toRunning.total ?? NaN, plain?.toRunning.total ?? NaN),
-  startCallsPerPod: ratio(perPod(sgp?.create.net), perPod(plain?.create.net)),
-  cycleCallsPerPod: ratio(cycle(sgp), cycle(plain)),
-};
+/** A tier against plain-IP pods, measure by measure. */
+const against = (p: Phase | undefined) => ({
+  toRunningP50: ratio(p?.toRunning.p50 ?? NaN, plain?.toRunning.p50 ?? NaN),
+  toRunningP90: ratio(p?.toRunning.p90 ?? NaN, plain?.toRunning.p90 ?? NaN),
+  toRunningMax: ratio(p?.toRunning.max ?? NaN, plain?.toRunning.max ?? NaN),
+  total: ratio(p?.toRunning.total ?? NaN, plain?.toRunning.total ?? NaN),
+  startCallsPerPod: ratio(perPod(p?.create.net), perPod(plain?.create.net)),
+  cycleCallsPerPod: ratio(cycle(p), cycle(plain)),
+});
+const ratios = { prefix: against(prefix), sgp: against(sgp) };
 
 if (asJson) {
   process.stdout.write(JSON.stringify({ ...report, ratios }, null, 2) + '\n');
 } else {
   const s = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
   const sec = (n: number | undefined, digits = 2) => (n !== undefined && Number.isFinite(n) ? `${n.toFixed(digits)} s` : '–');
-  const x = (n: number) => (Number.isFinite(n) ? `×${n.toFixed(1)}` : '–');
+  // below 1 (prefix pods make fewer calls) one decimal would round a real difference away
+  const x = (n: number) => (Number.isFinite(n) ? `×${n.toFixed(n < 1 ? 2 : 1)}` : '–');
   const byAction = (c: Calls | undefined) => (c ? Object.entries(c).sort(([, a], [, b]) => b - a).map(([a, n]) => `${a} ${n}`).join(', ') || 'none' : '–');
   const calls = (c: Calls | undefined) => (c ? `${total(c)} (${s(perPod(c), 2)}/pod)` : '–');
-  const rows: Array<[string, (p: Phase | undefined) => string, string]> = [
-    ['pods Running', (p) => (p ? `${p.running}/${p.pods}${p.kind === 'sgp' ? `, ${p.viaBranch} at their branch ENI's address` : ''}` : '–'), ''],
-    ['pods per node', (p) => p?.perNode ?? '–', ''],
-    ['create → Running p50', (p) => sec(p?.toRunning.p50), x(ratios.toRunningP50)],
-    ['create → Running p90', (p) => sec(p?.toRunning.p90), x(ratios.toRunningP90)],
-    ['create → Running max', (p) => sec(p?.toRunning.max), x(ratios.toRunningMax)],
-    ['first create → last Running', (p) => sec(p?.toRunning.total, 1), x(ratios.total)],
-    ['EC2 calls, create → all Running', (p) => calls(p?.create.net), x(ratios.startCallsPerPod)],
-    ['EC2 calls, delete → ENIs as before', (p) => (p?.release ? `${calls(p.release.net)} in ${s(p.release.seconds, 0)} s${p.release.settled ? '' : ' (not settled)'}` : '–'), ''],
-    ['EC2 calls per pod, whole cycle', (p) => s(cycle(p), 2), x(ratios.cycleCallsPerPod)],
+  const where = (p: Phase) => (p.kind === 'sgp' ? `, ${p.viaBranch} at their branch ENI's address` : p.kind === 'prefix' ? `, ${p.inPrefix} in a /28` : '');
+  type Ratio = keyof ReturnType<typeof against>;
+  const rows: Array<[string, (p: Phase | undefined) => string, Ratio?]> = [
+    ['pods Running', (p) => (p ? `${p.running}/${p.pods}${where(p)}` : '–')],
+    ['pods per node', (p) => p?.perNode ?? '–'],
+    ['create → Running p50', (p) => sec(p?.toRunning.p50), 'toRunningP50'],
+    ['create → Running p90', (p) => sec(p?.toRunning.p90), 'toRunningP90'],
+    ['create → Running max', (p) => sec(p?.toRunning.max), 'toRunningMax'],
+    ['first create → last Running', (p) => sec(p?.toRunning.total, 1), 'total'],
+    ['EC2 calls, create → all Running', (p) => calls(p?.create.net), 'startCallsPerPod'],
+    ['EC2 calls, delete → ENIs as before', (p) => (p?.release ? `${calls(p.release.net)} in ${s(p.release.seconds, 0)} s${p.release.settled ? '' : ' (not settled)'}` : '–')],
+    ['EC2 calls per pod, whole cycle', (p) => s(cycle(p), 2), 'cycleCallsPerPod'],
   ];
-  let out = `${nodeCount} × ${instanceType} (ENABLE_POD_ENI=true), ${podCount} pods of each kind; lab up ${s(report.labUpSeconds ?? NaN)} s; load average ${report.loadAtStart} → ${report.loadAtEnd}\n\n`;
-  out += formatTable(['measure', 'plain IP', 'SGP (branch ENI)', 'SGP / plain'], rows.map(([label, value, r]) => [label, value(plain), value(sgp), r]));
-  out += `\nEC2 calls by action, create → all Running\n  plain: ${byAction(plain?.create.net)}\n  sgp:   ${byAction(sgp?.create.net)}\n`;
-  out += `EC2 calls by action, delete → ENIs as before\n  plain: ${byAction(plain?.release?.net)}\n  sgp:   ${byAction(sgp?.release?.net)}\n`;
+  let out = `${nodeCount} × ${instanceType} with ENABLE_POD_ENI=true (plain and SGP pods), ${nodeCount} with ENABLE_PREFIX_DELEGATION=true (prefix pods); ipamd's defaults WARM_ENI_TARGET=1, WARM_PREFIX_TARGET=1; ${podCount} pods of each kind; lab up ${s(report.labUpSeconds ?? NaN)} s; load average ${report.loadAtStart} → ${report.loadAtEnd}\n\n`;
+  out += formatTable(
+    ['measure', 'plain IP', 'prefix (/28)', 'SGP (branch ENI)', 'prefix / plain', 'SGP / plain'],
+    rows.map(([label, value, r]) => [label, value(plain), value(prefix), value(sgp), r ? x(ratios.prefix[r]) : '', r ? x(ratios.sgp[r]) : '']),
+  );
+  const tiers: Array<[string, Phase | undefined]> = [['plain ', plain], ['prefix', prefix], ['sgp   ', sgp]];
+  out += `\nEC2 calls by action, create → all Running\n${tiers.map(([k, p]) => `  ${k} ${byAction(p?.create.net)}\n`).join('')}`;
+  out += `EC2 calls by action, delete → ENIs as before\n${tiers.map(([k, p]) => `  ${k} ${byAction(p?.release?.net)}\n`).join('')}`;
   if (report.background) out += `(every count is net of the lab's own calls, by the fabric's rounds of reads: ${total(report.background.calls)} in ${s(report.background.seconds)} s while idle — ${byAction(report.background.calls)})\n`;
   if (report.stopped) out += `\n${report.stopped}: the numbers above are what was measured before\n`;
   process.stdout.write(out);
