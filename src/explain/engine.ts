@@ -162,7 +162,7 @@ class Flow {
       const hostSide = from.kind === 'node' || from.hostNetwork === true;
       if (hostSide) this.codes.push('HOST_NETWORK');
       const pod = hostSide ? undefined : node.set.pods.find((p) => p.endpoint.address === from.address);
-      if (!hostSide && !pod) throw new Undecidable(`pod ${from.name}'s address ${from.address} is on no ENI of its node ${node.set.node.name} in the model${this.unwiredBranch(from.address, node)}`);
+      if (!hostSide && !pod) throw new Undecidable(`pod ${from.name}'s address ${from.address} is on no ENI of its node ${node.set.node.name} in the model${this.unwiredBranch(eniHolding(this.world.model.enis, from.address), node)}`);
       if (pod && (pod.eni.deviceIndex ?? 0) > 0) this.codes.push('POD_ON_SECONDARY_ENI');
       if (pod?.branch) this.branchCodes(pod);
       const packet: NodePacket = { source: pod ? from.address : null, destination, iif: pod ? pod.hostVeth : null, mark: 0, ctmark: 0 };
@@ -307,14 +307,21 @@ class Flow {
     if (table) e.fix = `add a route for ${flow.forward.sourceSeen} (or its network) to route table ${table.id}${way.length > 0 ? ` through ${way.join(', ')}, the way the packet came` : ' back the way the packet came'}, so the reply does not take ${translator!.id}`;
   }
 
-  /** Why an address on a branch ENI is no pod of this node: the branch's trunk is elsewhere, or the node wires no branch pods. */
-  private unwiredBranch(address: string, node: CompiledNode): string {
-    const enis: readonly AttachedEni[] = this.world.model.enis;
-    const branch = eniHolding(enis, address);
+  /**
+   * Why a branch ENI is no wired pod of this node, as ` (…)`: its trunk is elsewhere, the node wires no branch pods, or
+   * no pod of the node holds its address; empty when the node wires it.
+   */
+  private unwiredBranch(branch: AttachedEni | undefined, node: CompiledNode): string {
     if (!branch?.trunk) return '';
+    const enis: readonly AttachedEni[] = this.world.model.enis;
     const instance = instanceOf(enis, branch);
     if (instance !== node.set.node.instanceId) return ` (it is branch ENI ${branch.eniId}'s, whose trunk ${branch.trunk.trunkEniId} is ${instance ? `attached to ${this.world.instanceNames[instance] ?? instance}` : 'attached to no instance'})`;
-    return node.set.node.settings.podEni ? '' : ` (it is branch ENI ${branch.eniId}'s, on VLAN ${branch.trunk.vlanId} of this node's trunk, but the node runs without ENABLE_POD_ENI=true: its ipamd wires no branch pod)`;
+    const on = `on VLAN ${branch.trunk.vlanId} of this node's trunk`;
+    if (!node.set.node.settings.podEni) return ` (it is branch ENI ${branch.eniId}'s, ${on}, but the node runs without ENABLE_POD_ENI=true: its ipamd wires no branch pod)`;
+    if (node.set.pods.some((p) => p.eni === branch)) return '';
+    const address = branch.privateIps[0];
+    const holder = this.world.endpoints.find((e) => e.kind === 'pod' && !e.hostNetwork && e.address === address);
+    return ` (branch ENI ${branch.eniId}, ${on}, is no pod's of this node: ${holder ? `its address ${address} is pod ${holder.name}'s${holder.node ? `, of node ${holder.node}` : ''}` : `no pod holds its address ${address ?? '(none)'}`})`;
   }
 
   /** A branch pod on the path: its ENI, and the mode that decides which of its traffic crosses it. */
@@ -379,13 +386,25 @@ class Flow {
    * routing of the reply, which decides the ENI the reply leaves by (conntrack: no new NAT).
    */
   private receive(node: CompiledNode, arrived: AttachedEni, forward: PathResult, hops: ExplainHop[], replyHops: ExplainHop[]): { replyFromEniId?: string; drop?: string } {
+    const name = node.set.node.name;
+    // a branch ENI: EC2 hands its frames to the trunk's node on the branch's VLAN. Only a branch the node wires for a
+    // pod of its own is a link there (vlan.eth.<id>) with rules behind it; what a node does with any other VLAN frame
+    // is not modelled, so that is no answer rather than a guess
+    const branchPod = arrived.trunk ? node.set.pods.find((p) => p.eni.eniId === arrived.eniId) : undefined;
+    if (arrived.trunk && !branchPod) {
+      throw new Undecidable(`${forward.destinationSeen} arrives at node ${name} on VLAN ${arrived.trunk.vlanId} of its trunk, for branch ENI ${arrived.eniId}, which the node does not wire${this.unwiredBranch(arrived, node)}`);
+    }
     const device = node.set.enis.find((x) => x.eni.eniId === arrived.eniId)?.device;
-    if (!device) throw new Undecidable(`${arrived.eniId} is not attached to node ${node.set.node.name}`);
+    if (!device) throw new Undecidable(`${arrived.eniId} is not attached to node ${name}`);
     const packet: NodePacket = { source: forward.sourceSeen!, destination: forward.destinationSeen!, iif: device, mark: 0, ctmark: 0 };
     const steps: NodeStep[] = [];
     prerouting(node, packet, true, steps);
     const decision = route(node, packet, steps);
     this.pushNode(node, steps, hops);
+    if (branchPod && !(decision.kind === 'pod' && decision.pod === branchPod)) {
+      const where = decision.kind === 'pod' ? `to pod ${decision.pod.endpoint.name}` : decision.kind === 'local' ? 'to the node itself' : decision.kind === 'out' ? `out of ${decision.device}` : 'nowhere';
+      throw new Undecidable(`node ${name} routes ${packet.destination}, arriving on ${branchPod.branch!.vlanLink} (branch ENI ${arrived.eniId}), ${where}, not to its pod ${branchPod.endpoint.name}: what a node does with a branch's frames other than deliver them to its pod is not modelled`);
+    }
     if (decision.kind === 'none' || decision.kind === 'out') {
       return { drop: `node ${node.set.node.name} ${decision.kind === 'out' ? `forwards ${packet.destination} on out of ${decision.device}: no pod or address of the node holds it` : `has no route to ${packet.destination}`}` };
     }
@@ -473,7 +492,7 @@ class Flow {
       case 'no-public-ip': {
         const source = last?.source ?? '';
         if (sender?.pod?.branch && source === sender.pod.endpoint.address) {
-          return `a branch ENI gets no public IP: run the pod in a private subnet whose route table sends 0.0.0.0/0 to a NAT gateway (security groups for pods expects private subnets)${this.branchNodePath(sender, this.to.address)}`;
+          return `a branch ENI gets no public IP: run the pod on a node in a private subnet whose route table sends 0.0.0.0/0 to a NAT gateway (the controller makes the branch ENI in its node's subnet; security groups for pods expects private subnets)${this.branchNodePath(sender, this.to.address)}`;
         }
         if (this.codes.includes('EXCLUDED_FROM_SNAT')) return `remove the CIDR holding ${this.to.address} from AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS on ${nodeName}: excluded, the pod's own address ${source} reaches the internet gateway, which has no public IP for it`;
         if (this.codes.includes('EXTERNAL_SNAT')) return `route 0.0.0.0/0 of ${this.subnetTableOf(source) ?? "the pod's subnet"} through a NAT gateway (AWS_VPC_K8S_CNI_EXTERNALSNAT=true expects one), or set AWS_VPC_K8S_CNI_EXTERNALSNAT=false on ${nodeName} so the node translates to its primary IP`;
@@ -496,7 +515,7 @@ class Flow {
         return `send ${last?.source} from the ENI that holds it`;
       case 'security-group': {
         const egress = path.hops.at(-2)?.element === 'eni' && path.hops.at(-2)?.action === 'left the ENI';
-        if (egress) return `add an egress rule to ${last?.id} allowing ${protocol} to ${last?.destination}/32${last ? this.branchNodePath(sender, last.destination) : ''}`;
+        if (egress) return `add an egress rule to ${last?.id} allowing ${protocol} to ${last?.destination}/32${last ? this.branchNodePath(sender, last.destination) : ''}${this.strictSameNodeAlternative(sender)}`;
         const peer = last ? this.peerGroups(last.source, last.destination) : undefined;
         return `add an ingress rule to ${last?.id} allowing ${protocol} from ${peer ? `${peer}, or from ${last?.source}/32` : `${last?.source}/32`}${this.strictSameNodeAlternative(sender)}`;
       }
@@ -544,10 +563,13 @@ class Flow {
     return `security group ${eni.groupIds.join(' or ')} (${names.length > 0 ? `${names.join(', ')}: ` : ''}the groups of ${owner})`;
   }
 
-  /** A strict branch pod refused on its way to its own node (or a pod there): standard mode keeps that traffic on the node. */
+  /**
+   * A strict branch pod refused on its way to its own node (or a pod there), by either end's groups: standard mode keeps
+   * that traffic on the node. A pod keeps the mode it was wired in until it is recreated (spec §5.2).
+   */
   private strictSameNodeAlternative(sender: Sender | undefined): string {
     if (sender?.pod?.branch?.mode !== 'strict' || this.nodeOfDestination() !== sender.node.set.node.name) return '';
-    return `, or set POD_SECURITY_GROUP_ENFORCING_MODE=standard on ${sender.node.set.node.name}: its branch pods' traffic to the node and its pods then stays on the node (rule 512)`;
+    return `, or set POD_SECURITY_GROUP_ENFORCING_MODE=standard on ${sender.node.set.node.name} and recreate its branch pods: their traffic to the node and its pods then stays on the node (rule 512)`;
   }
 
   /** The node the destination is (or runs on), by name. */
@@ -564,8 +586,10 @@ class Flow {
     const branch = sender?.pod?.branch;
     if (!branch || sender.node.set.vpcCidrs.some((c) => cidrContains(parseCidr(c), parseAddress(destination)))) return '';
     const node = sender.node.set.node;
+    // a mode change reaches a pod only when it is recreated (spec §5.2: pods wired before keep their rules)
     const settings = branch.mode === 'strict' ? 'POD_SECURITY_GROUP_ENFORCING_MODE=standard with AWS_VPC_K8S_CNI_EXTERNALSNAT=false' : node.settings.externalSnat ? 'AWS_VPC_K8S_CNI_EXTERNALSNAT=false' : undefined;
-    return settings ? `, or set ${settings} on ${node.name}: the pod's traffic leaving the VPC then goes SNATed through the primary ENI, under the node's groups and public IP or NAT gateway` : '';
+    const recreate = branch.mode === 'strict' ? ' and recreate its branch pods' : '';
+    return settings ? `, or set ${settings} on ${node.name}${recreate}: the pod's traffic leaving the VPC then goes SNATed through the primary ENI, under the node's groups and public IP or NAT gateway` : '';
   }
 
   private clusterNamed(name: string | undefined): EksCluster | undefined {

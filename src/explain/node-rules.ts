@@ -4,7 +4,7 @@
  * explain holds no second encoding of them. A rule the interpreter does not understand is kept as text and, if a
  * packet reaches it, makes the answer `unknown` naming that rule — never a guess.
  */
-import { eniRouteTable, formatRoute, formatRule, MAIN_TABLE, renderBranchEniPod, renderEniNetwork, renderHostRules, renderPodNetwork, vlanLinkName, type HostNetwork, type IpRule, type PodSgEnforcingMode, type Route } from '../dataplane/index.js';
+import { eniRouteTable, formatRoute, formatRule, MAIN_TABLE, renderBranchEniPod, renderEniNetwork, renderHostRules, renderPodNetwork, type HostNetwork, type IpRule, type PodSgEnforcingMode, type Route } from '../dataplane/index.js';
 import { cidrContains, formatAddress, isAddressText, parseAddress, parseCidr, subnetGateway, type Cidr } from '../net/index.js';
 import { eniHolding, vpcCidrsOf } from '../vpc/index.js';
 import type { AttachedEni, Endpoint, NodeView, World } from './world.js';
@@ -19,7 +19,7 @@ export interface NodePod {
   /** the pod's own default route (in its namespace): to the node over its veth */
   podDefaultRoute: Route;
   /** a branch pod (security groups for pods): `eni` is its branch ENI, reached over `vlanLink`, wired in `mode` */
-  branch?: { vlanId: number; vlanLink: string; mode: PodSgEnforcingMode };
+  branch?: { vlanLink: string; mode: PodSgEnforcingMode };
 }
 
 /** Everything the renderers produce for one node, plus the OS-owned routes of the primary ENI, as data. */
@@ -32,7 +32,8 @@ export interface NodeRuleSet {
   pods: NodePod[];
   /**
    * each attached ENI with the Linux link it is (primary: the node's primary interface; device n: eth<n>), then each
-   * branch ENI on this node's trunk as its `vlan.eth.<id>` (`branch`: its address is a pod's, not the node's)
+   * branch ENI the node wires for a pod of its own as its `vlan.eth.<id>` (`branch`: its address is the pod's, not the
+   * node's); a branch on the trunk that no pod of the node holds, or on a node without ENABLE_POD_ENI, has no link here
    */
   enis: { eni: AttachedEni; device: string; branch?: true }[];
   /** ip rules: the host's (strict SGP's local rule at 20 too), the pods', the secondary ENIs' (not the kernel's 0, 32766, 32767) */
@@ -100,6 +101,11 @@ export function renderNodeRules(world: World, node: NodeView): NodeRuleSet | { m
   // the branch ENIs on this node's trunk; the trunk is the ENI EC2 types `trunk`, with or without branches (or, where
   // the reader did not know the type, the ENI a branch names)
   const branches = attached.filter((b) => b.trunk && enis.some((e) => e.eniId === b.trunk!.trunkEniId));
+  // EC2 gives each branch of a trunk a VLAN of its own: two on one VLAN would be one link, which the model cannot be
+  for (const b of branches) {
+    const twin = branches.find((x) => x !== b && x.trunk!.trunkEniId === b.trunk!.trunkEniId && x.trunk!.vlanId === b.trunk!.vlanId);
+    if (twin) return { missing: `branch ENIs ${b.eniId} and ${twin.eniId} are both on VLAN ${b.trunk!.vlanId} of trunk ${b.trunk!.trunkEniId} (node ${node.name}): a trunk's VLAN is one branch's` };
+  }
   const trunkIds = new Set([...enis.filter((e) => e.interfaceType === 'trunk').map((e) => e.eniId), ...branches.map((b) => b.trunk!.trunkEniId)]);
   for (const eni of enis) {
     if (eni === primaryEni) continue;
@@ -122,14 +128,20 @@ export function renderNodeRules(world: World, node: NodeView): NodeRuleSet | { m
       const subnet = subnetOf(branch);
       if (!subnet) return { missing: `no subnet ${branch.subnetId} (of branch ENI ${branch.eniId}) in the model` };
       // as ipamd calls it (wireBranchPod): the conflist's mode, the configured veth prefix; the link is the fabric's or
-      // made on the trunk, which changes no rule or route
-      const b = renderBranchEniPod({
-        namespace, podName, vethPrefix: s.vethPrefix, mode: s.podSgEnforcingMode, vlanId: branch.trunk!.vlanId, branchMac: ANY_MAC, podIp: endpoint.address,
-        subnetCidr: subnet.cidr, mtu: 9001, hostVethMac: ANY_MAC, createVlanLink: false,
-      });
+      // made on the trunk, which changes no rule or route. What ipamd would refuse to wire (a VLAN id out of 1–4094, …)
+      // the node has no rules for: the question is unanswerable, not the world's reader broken
+      let b: ReturnType<typeof renderBranchEniPod>;
+      try {
+        b = renderBranchEniPod({
+          namespace, podName, vethPrefix: s.vethPrefix, mode: s.podSgEnforcingMode, vlanId: branch.trunk!.vlanId, branchMac: ANY_MAC, podIp: endpoint.address,
+          subnetCidr: subnet.cidr, mtu: 9001, hostVethMac: ANY_MAC, createVlanLink: false,
+        });
+      } catch (err) {
+        return { missing: `ipamd cannot wire pod ${endpoint.name} through branch ENI ${branch.eniId} on node ${node.name}: ${err instanceof Error ? err.message : String(err)}` };
+      }
       const podDefaultRoute = b.pod.podRoutes.find((r) => r.dst === 'default');
       if (!podDefaultRoute) return { missing: `the branch pod network rendered for ${endpoint.name} has no default route` };
-      pods.push({ endpoint, eni: branch, hostVeth: b.pod.hostVeth, rules: b.pod.hostRules, routes: [...b.vlanRoutes, ...b.pod.hostRoutes], podDefaultRoute, branch: { vlanId: b.vlanId, vlanLink: b.vlanLink, mode: b.mode } });
+      pods.push({ endpoint, eni: branch, hostVeth: b.pod.hostVeth, rules: b.pod.hostRules, routes: [...b.vlanRoutes, ...b.pod.hostRoutes], podDefaultRoute, branch: { vlanLink: b.vlanLink, mode: b.mode } });
       branchLinks.push({ eni: branch, device: b.vlanLink, branch: true });
       ipRules.push(...b.pod.hostRules);
       routes.push(...b.vlanRoutes, ...b.pod.hostRoutes);
@@ -147,8 +159,6 @@ export function renderNodeRules(world: World, node: NodeView): NodeRuleSet | { m
     ipRules.push(...network.hostRules);
     routes.push(...network.hostRoutes);
   }
-  // a branch on the trunk with no pod of the world behind it is still the node's link vlan.eth.<id>
-  for (const b of branches) if (!branchLinks.some((l) => l.eni === b)) branchLinks.push({ eni: b, device: vlanLinkName(b.trunk!.vlanId), branch: true });
   ipRules.sort((a, b) => a.priority - b.priority);
   return { node, primaryEni, primaryIp, vpcCidrs: vpcCidrsOf(vpc), host, pods, enis: [...enis.map((eni) => ({ eni, device: deviceOf(node, eni) })), ...branchLinks], ipRules, routes };
 }

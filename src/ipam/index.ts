@@ -24,6 +24,7 @@ export {
 export {
   decideFreeEni,
   decidePool,
+  hasTrunkRoom,
   initialTimestamps,
   isInsufficientCidrCode,
   isPoolTooLow,

@@ -107,6 +107,15 @@ export function poolLimitsFrom(
   };
 }
 
+/**
+ * Whether ipamd advertises SecurityGroupsForPods on its CNINode (spec §5.2): it has a trunk already, or its type can
+ * trunk and an ENI slot is free for one (ENIs on card 0 < maxENI − unmanaged). The controller attaches a trunk only
+ * to a node that advertises it.
+ */
+export function hasTrunkRoom(limits: Pick<PoolLimits, 'maxEni' | 'unmanagedEnis' | 'trunkingCompatible'>, node: { enis: number; hasTrunk: boolean }): boolean {
+  return node.hasTrunk || (limits.trunkingCompatible && node.enis < limits.maxEni - limits.unmanagedEnis);
+}
+
 /** Pool-manager memory between iterations (ms since the epoch; -Infinity for never). */
 export interface PoolTimestamps {
   /** lastDecreaseIPPool. */

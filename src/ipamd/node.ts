@@ -5,7 +5,7 @@
  * (pod-addresses.ts), the reconcile diff (reconcile.ts) and subnet choice (eni-subnet.ts) live beside it.
  * Only network card 0 is managed (ENABLE_MULTI_NIC is not supported yet) and only IPv4 pools.
  */
-import { Datastore, type Cloud, type Clock, type IpamKey, type IpamMetadata, PoolExecutor, type ActionOutcome, type NodeIdentity, PoolManager, ipStats, isInsufficientCidrCode, isPoolTooLow, poolConfigFrom, poolLimitsFrom, type PoolConfig, type PoolLimits } from '../ipam/index.js';
+import { Datastore, type Cloud, type Clock, type IpamKey, type IpamMetadata, PoolExecutor, type ActionOutcome, type NodeIdentity, PoolManager, hasTrunkRoom, ipStats, isInsufficientCidrCode, isPoolTooLow, poolConfigFrom, poolLimitsFrom, type PoolConfig, type PoolLimits } from '../ipam/index.js';
 import type { PodnetConfig } from '../config/index.js';
 import { PodnetError } from '../lib/index.js';
 import { lookupInstanceType, maxPods } from '../limits/index.js';
@@ -131,7 +131,7 @@ export class IpamdNode {
     if (!kube || !this.config.enablePodEni || !this.poolLimits) return;
     const limits = this.poolLimits;
     const enis = this.datastore.snapshot(this.o.clock.now()).enis;
-    const trunkRoom = enis.some((e) => e.trunk) || (limits.trunkingCompatible && enis.length < limits.maxEni - limits.unmanagedEnis);
+    const trunkRoom = hasTrunkRoom(limits, { enis: enis.length, hasTrunk: enis.some((e) => e.trunk) });
     await kube.advertise(wantedFeatures({ enablePodEni: true, trunkRoom, customNetworking: this.config.customNetworkCfg, eniConfigName: this.eniConfigName() }));
   }
 

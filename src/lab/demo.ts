@@ -4,12 +4,14 @@
  * here: each check's expectation is `podnet explain`'s answer over the running lab (the VPC model and the very rules
  * each node's podnet renders), and a real probe confirms it.
  */
-import { explainFlow, type AttachedEni, type ExplainHop, type ExplainVerdict, type Explanation, type World } from '../explain/index.js';
+import { explainFlow, type AttachedEni, type ExplainCode, type ExplainElement, type ExplainHop, type ExplainVerdict, type Explanation, type World } from '../explain/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PodnetError } from '../lib/index.js';
+import { PodnetError, run } from '../lib/index.js';
 import { labKubeConfig, setDaemonSetEnv } from './cluster.js';
 import { labDown, labUp, type Progress } from './lab.js';
-import { grownCounters, readDropCounters, sourceCheckDrops, type DropCounter } from './drops.js';
+import { grownCounters, parseNftCounters, readDropCounters, type DropCounter, type DropReason } from './drops.js';
+import { ENDPOINT_COUNTERS } from './eks-endpoint.js';
+import type { FabricPlan } from './plan.js';
 import { labWorld } from './explain-world.js';
 import { runEksDemoCases } from './demo-eks.js';
 import { runFargatePodCase, runFargateRefusalCase } from './demo-fargate.js';
@@ -29,10 +31,11 @@ interface Expect {
   /** the address the receiver must see, or null: the probe must not arrive */
   saw: string | null;
   describe: string;
-  /** the VPC router's source/destination check must drop packets during the probe (the reason it fails) */
-  droppedBySourceCheck?: boolean;
-  /** a security group or network ACL must drop it: that fabric counter must move during the probe */
-  droppedByFilter?: 'security-group' | 'network-acl';
+  /**
+   * for a drop in the VPC (or at the cluster endpoint): the fabric's counter for explain's reason, which must move
+   * during the probe; absent when explain drops it on a node (its own rules and routes), which no fabric counter sees
+   */
+  dropCounter?: DropReason;
 }
 
 /** One probe of a case: who sends to whom (lab names); what should happen is explain's to say. */
@@ -130,16 +133,34 @@ function expectFromExplain(world: World, check: DemoCheck, port: number): Expect
   if (e.verdict === 'delivered') return { verdict: e.verdict, saw: e.sourceSeen, describe: `delivered, seen as ${whoseIn(world)(e.sourceSeen ?? '')} ${e.sourceSeen}${codes}` };
   if (e.verdict === 'unknown') return { verdict: e.verdict, saw: null, describe: `unknown: ${e.reason ?? 'explain cannot tell'}${codes}` };
   const drop = dropHop(e);
-  const element = drop?.hop.element;
-  const filter = element === 'security-group' || element === 'network-acl' ? element : undefined;
   const at = drop ? ` at ${drop.hop.element} ${drop.hop.id} (${drop.hop.matched})` : e.reason ? ` (${e.reason})` : '';
-  return {
-    verdict: e.verdict,
-    saw: null,
-    describe: `${drop?.onReply ? 'reply ' : ''}dropped${at}${codes}`,
-    droppedBySourceCheck: element === 'source-destination-check',
-    ...(filter ? { droppedByFilter: filter } : {}),
-  };
+  const counter = drop ? fabricCounter(e, drop.hop) : undefined;
+  return { verdict: e.verdict, saw: null, describe: `${drop?.onReply ? 'reply ' : ''}dropped${at}${codes}`, ...(counter ? { dropCounter: counter } : {}) };
+}
+
+/** The hops a node plays in a flow: a drop there is the node's own (no route, …), which no fabric counter sees. */
+const NODE_ELEMENTS: ReadonlySet<ExplainElement> = new Set(['pod', 'node-rules', 'node-routing', 'destination']);
+
+/** Explain's code for the VPC's reason of a drop (src/vpc's reasons, as the engine names them), as the fabric's counter. */
+const COUNTER_OF_CODE: Partial<Record<ExplainCode, DropReason>> = {
+  SOURCE_DEST_CHECK: 'source-destination-check',
+  NO_ROUTE: 'no-route',
+  NO_PUBLIC_IP: 'no-public-ip',
+  SECURITY_GROUP_DENY: 'security-group',
+  NETWORK_ACL_DENY: 'network-acl',
+  ENDPOINT_PUBLIC_ACCESS_DENY: 'endpoint-allow-list',
+  ENDPOINT_PRIVATE_ACCESS_OFF: 'endpoint-private-off',
+};
+
+/**
+ * The fabric counter that counts a drop explain predicts at `hop`: the VPC's reason, which the engine gives as the
+ * drop's code (the fabric is compiled from the same model, one counter per reason: render.ts DROP_COUNTERS). A code
+ * such as NO_ROUTE is the node's too when the node drops it: a node's hop has no counter.
+ */
+export function fabricCounter(e: Explanation, hop: ExplainHop): DropReason | undefined {
+  if (NODE_ELEMENTS.has(hop.element)) return undefined;
+  const code = e.codes.findLast((c): c is ExplainCode => c in COUNTER_OF_CODE);
+  return code ? COUNTER_OF_CODE[code] : undefined;
 }
 
 /** What explain expects of each check of a case, over a lab's World (`saw`: null when nothing may arrive). */
@@ -147,11 +168,34 @@ export function demoExpectations(world: World, c: DemoCase, port: number): Array
   return c.checks.map((check) => ({ ...check, ...expectFromExplain(world, check, port) }));
 }
 
-function observed(r: ProbeResult, drops: number | null, grew: readonly DropCounter[] = []): string {
+function observed(r: ProbeResult, expect: Expect, grew: readonly DropCounter[]): string {
   if (r.delivered) return `seen as ${r.saw}`;
   if (r.droppedBy) return `not delivered (${r.reason}: ${r.droppedBy.detail})`;
+  if (expect.dropCounter === 'source-destination-check') {
+    return `not delivered; src/dst check dropped ${grew.filter((g) => g.counter === expect.dropCounter).reduce((n, g) => n + g.packets, 0)} packets`;
+  }
+  if (r.reason) return `not delivered (${r.reason})`;
   if (grew.length > 0) return `not delivered (${r.error ?? 'no answer'}); counters moved: ${grew.map((g) => `${g.counter} in ${g.ns}`).join(', ')}`;
-  return `not delivered${drops === null ? ` (${r.reason ?? r.error ?? 'no answer'})` : `; src/dst check dropped ${drops} packets`}`;
+  return `not delivered (${r.error ?? 'no answer'})`;
+}
+
+/** The counters that moved between two reads, each by how many packets (one lower than before was reset: all it counts). */
+function growth(before: readonly DropCounter[], after: readonly DropCounter[]): DropCounter[] {
+  return grownCounters(before, after).map((a) => {
+    const was = before.find((b) => b.ns === a.ns && b.counter === a.counter)?.packets ?? 0;
+    return { ...a, packets: a.packets < was ? a.packets : a.packets - was };
+  });
+}
+
+/**
+ * The fabric's drop counters a check's expected drop is counted by: the VPC's (drops.ts), or for a refusal at the cluster
+ * endpoint the endpoint's own table (eks-endpoint.ts), which readDropCounters does not read.
+ */
+async function countersFor(plan: FabricPlan, counter: DropReason): Promise<DropCounter[]> {
+  if (counter !== ENDPOINT_COUNTERS.allowList && counter !== ENDPOINT_COUNTERS.privateOff) return readDropCounters(plan);
+  if (!plan.eks) return [];
+  const counts = parseNftCounters((await run(['nft', 'list', 'table', 'ip', 'pn_eks'], { netns: plan.eks.ns })).stdout);
+  return [{ ns: plan.eks.ns, counter, packets: counts.get(counter) ?? 0 }];
 }
 
 /** Runs one case's checks against a lab that is up (names of its scenario: the default one's, or lab-sgp.yaml's). */
@@ -173,20 +217,17 @@ export async function runDemoCase(stateDir: string, c: DemoCase, progress: Progr
 async function runChecks(stateDir: string, c: DemoCase, title: string, progress: Progress): Promise<DemoRow[]> {
   const rows: DemoRow[] = [];
   const plan = new LabState(stateDir).readLab()!.plan;
-  const router = plan.vpcs[0]!.router;
   const world = await labWorld(stateDir);
   for (const expect of demoExpectations(world, c, plan.echoPort)) {
     progress(`probing ${expect.from} → ${expect.to}`);
-    const before = expect.droppedBySourceCheck ? await sourceCheckDrops(router) : 0;
-    // a group or ACL drop: that counter of the fabric must move during the probe (whatever other counters do meanwhile)
-    const countersBefore = expect.droppedByFilter ? await readDropCounters(plan) : [];
+    // a drop in the fabric: the counter for explain's reason must move during the probe (whatever others do meanwhile)
+    const counter = expect.dropCounter;
+    const before = counter ? await countersFor(plan, counter) : [];
     const result = await probe(expect.from, expect.to, { stateDir, proto: 'tcp' });
-    const drops = expect.droppedBySourceCheck ? (await sourceCheckDrops(router)) - before : null;
-    const grew = expect.droppedByFilter ? grownCounters(countersBefore, await readDropCounters(plan)) : [];
-    const filterCounted = expect.droppedByFilter === undefined || grew.some((g) => g.counter === expect.droppedByFilter);
-    const dropMatches = (drops === null || drops > 0) && filterCounted;
-    const pass = expect.verdict !== 'unknown' && (expect.saw === null ? !result.delivered && dropMatches : result.delivered && result.saw === expect.saw);
-    rows.push({ case: `${title}: ${expect.from} → ${expect.to}`, expected: expect.describe, observed: observed(result, drops, grew), pass });
+    const grew = counter ? growth(before, await countersFor(plan, counter)) : [];
+    const counted = counter === undefined || grew.some((g) => g.counter === counter);
+    const pass = expect.verdict !== 'unknown' && (expect.saw === null ? !result.delivered && counted : result.delivered && result.saw === expect.saw);
+    rows.push({ case: `${title}: ${expect.from} → ${expect.to}`, expected: expect.describe, observed: observed(result, expect, grew), pass });
   }
   return rows;
 }

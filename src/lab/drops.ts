@@ -59,11 +59,6 @@ async function nftCounters(where: string, table: string): Promise<Map<string, nu
   return parseNftCounters((await run(['nft', 'list', 'table', 'ip', table], { netns: where })).stdout);
 }
 
-/** Packets a VPC router's source/destination check has dropped so far. */
-export async function sourceCheckDrops(routerNs: string): Promise<number> {
-  return (await nftCounters(routerNs, 'pn_vpc')).get(DROP_COUNTERS.sourceCheck) ?? 0;
-}
-
 /** Reads every drop counter of the fabric: per VPC router, internet gateway and the internet core, in parallel. */
 export async function readDropCounters(plan: FabricPlan): Promise<DropCounter[]> {
   const noRoutes = async (where: string) => parseInNoRoutes((await run(['cat', '/proc/net/netstat'], { netns: where })).stdout);

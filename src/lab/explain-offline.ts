@@ -12,12 +12,12 @@
 import { loadConfig } from '../config/index.js';
 import { applyTopology, describeFacts, eksClusters, inProcessEc2Client, inProcessEksClient, inProcessCloud, openEc2State, type Ec2State, type EniMapping } from '../ec2/index.js';
 import { clusterEndpoints, nodeSettingsOf, type AttachedEni, type Endpoint, type NodeView, type World } from '../explain/index.js';
-import { Datastore, FakeClock, PoolExecutor, PoolManager, poolConfigFrom, poolLimitsFrom, type Cloud } from '../ipam/index.js';
+import { Datastore, FakeClock, PoolExecutor, PoolManager, hasTrunkRoom, poolConfigFrom, poolLimitsFrom, type Cloud } from '../ipam/index.js';
 import { selectEniConfig } from '../ipamd/index.js';
 import { PodnetError } from '../lib/index.js';
 import { lookupInstanceType, maxPods, supportsPrefixDelegation, trunkLimits } from '../limits/index.js';
 // the controller's pure decisions and EC2 calls themselves (not its index, which loads the webhook server's modules too)
-import { freeDeviceIndex, freeVlanId, matchingGroups, type SecurityGroupPolicy } from '../sgp-controller/decide.js';
+import { freeVlanId, matchingGroups, SGP_FEATURE, trunkDeviceIndex, type SecurityGroupPolicy } from '../sgp-controller/decide.js';
 import { associateBranch, createBranch, createTrunk, describeNodeInstance } from '../sgp-controller/ec2.js';
 import { topologyRegion } from '../vpc/index.js';
 import type { EC2Client } from '@aws-sdk/client-ec2';
@@ -143,24 +143,38 @@ function branchPodGroups(scenario: Scenario, policies: readonly SecurityGroupPol
 
 /**
  * What `podnet sgp-controller` does for the branch pods, with its own EC2 calls and decisions, after the nodes' pools
- * settled: a trunk on each node whose ipamd advertises the feature (ENABLE_POD_ENI on a type that can trunk) at the
- * highest free device index, then per pod, in the scenario's order, a branch ENI in the node's subnet with the
- * policy's groups on the lowest free VLAN, while the type's branch limit lasts; a pod past it gets no address (it
- * would stay Pending). The scenario's validation already refuses a selected pod on a node that cannot have branch
- * ENIs. Returns pod name → its branch's address.
+ * settled: a trunk on each node whose ipamd advertises the feature (ENABLE_POD_ENI, and room for a trunk as ipamd
+ * counts it: hasTrunkRoom) at the device index the controller picks (trunkDeviceIndex), then per pod, in the scenario's
+ * order, a branch ENI in the node's subnet with the policy's groups on the lowest free VLAN, while the type's branch
+ * limit lasts; a pod past it gets no address (it would stay Pending). The scenario's validation already refuses a
+ * selected pod on a node that cannot have branch ENIs; a selected pod on a node whose pool left no slot for a trunk is
+ * refused here, as `lab up` would fail to run it. Returns pod name → its branch's address.
  */
 async function simulateBranchPods(client: EC2Client, scenario: Scenario, instanceIds: Record<string, string>, branchGroups: Map<string, string[]>, clock: FakeClock): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const node of scenario.nodes) {
+    const selected = scenario.pods.filter((p) => p.node === node.instance && branchGroups.has(p.name));
     const type = scenario.instances.find((i) => i.name === node.instance)!.type;
     const limits = trunkLimits(type);
-    if (!loadConfig(node.env).config.enablePodEni || !limits.trunkingCompatible) continue;
+    const config = loadConfig(node.env).config;
+    if (!config.enablePodEni || !limits.trunkingCompatible) continue;
     const instance = await describeNodeInstance(client, instanceIds[node.instance]!);
-    const deviceIndex = freeDeviceIndex(instance.usedDeviceIndexes, lookupInstanceType(type).ENILimit);
-    if (deviceIndex === undefined) continue;
+    const instanceLimits = lookupInstanceType(type);
+    const noTrunk = (why: string) =>
+      new PodnetError('FAILED', `simulating node ${node.instance}: pod ${selected[0]!.name} gets no branch ENI: ${why}`, 'leave an ENI slot for the trunk: fewer pods on the node, a higher MAX_ENI, or a type with more ENIs; `podnet lab up` would leave the pod Pending');
+    const room = hasTrunkRoom(poolLimitsFrom(instanceLimits, poolConfigFrom(config), { maxPods: 0 }), { enis: instance.usedDeviceIndexes.size, hasTrunk: instance.trunkId !== undefined });
+    if (!room) {
+      if (selected.length > 0) throw noTrunk(`its ${instance.usedDeviceIndexes.size} ENI${instance.usedDeviceIndexes.size === 1 ? '' : 's'} leave${instance.usedDeviceIndexes.size === 1 ? 's' : ''} no slot for a trunk, so its ipamd does not advertise ${SGP_FEATURE}`);
+      continue;
+    }
+    const deviceIndex = trunkDeviceIndex(instance.usedDeviceIndexes, instanceLimits);
+    if (deviceIndex === undefined) {
+      if (selected.length > 0) throw noTrunk(`every device index of ${type}'s default network card is in use`);
+      continue;
+    }
     const trunkId = await createTrunk(client, instance, deviceIndex, scenario.cluster?.name ?? 'lab');
     const vlans = new Set<number>();
-    for (const pod of scenario.pods.filter((p) => p.node === node.instance && branchGroups.has(p.name))) {
+    for (const pod of selected) {
       const vlanId = freeVlanId(vlans);
       if (vlanId === undefined || vlans.size >= limits.branchInterfaces) break;
       vlans.add(vlanId);

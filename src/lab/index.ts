@@ -25,8 +25,8 @@ export { COMPUTE_TYPE_LABEL, FARGATE_SCHEDULER, fargateNodeName, type FargateRec
 export { runControlPlane, type ControlPlaneRunOptions } from './control-plane-run.js';
 export { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 export { DEFAULT_STATE_DIR, LabState, isLabProcess, type PodRecord, type LabRecord } from './state.js';
-export { runDemo, runDemoCase, runDemoCases, runScenarioDemo, demoCases, demoExpectations, type DemoRow, type DemoCase, type DemoCheck, type DemoOptions } from './demo.js';
-export { runSgpDemo, runSgpDemoCases, sgpDemoCases, sgpMatrixCases, sgpScopeCases, sgpPublicSubnetCase, sgpScenarioPath } from './demo-sgp.js';
+export { runDemo, runDemoCase, runDemoCases, runScenarioDemo, demoCases, demoExpectations, fabricCounter, type DemoRow, type DemoCase, type DemoCheck, type DemoOptions } from './demo.js';
+export { runSgpDemo, runSgpDemoCases, sgpDemoCases, sgpMatrixCases, sgpScopeCases, sgpPublicSubnetCase, sgpStrictSameNodeInCase, sgpScenarioPath } from './demo-sgp.js';
 export { eksDemoCases, runEksDemoCase, runEksDemoCases, currentEndpointSettings, restoreEndpointSettings, initialEksDemoContext, type EksDemoCase, type EksDemoContext, type EndpointSettings } from './demo-eks.js';
 export { containerdMissing, labCgroupParent, renderContainerdConfig, type RuntimeChoice, type LabRuntime } from './containerd.js';
 export { connectCri, type CriClient, type PodSandboxConfig, type PodSandboxStatus, type PodSandboxDetails } from './cri/client.js';

@@ -19,9 +19,9 @@ import {
   AdmissionregistrationV1Api, AuthenticationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1MutatingWebhookConfiguration, type V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
 import { apiCode, describeKubeError, eventBody, mergePatch, watchObjects, type ObjectWatch } from '../k8s/index.js';
-import { enisOnDefaultCard, lookupInstanceType, trunkLimits } from '../limits/index.js';
+import { lookupInstanceType, trunkLimits } from '../limits/index.js';
 import {
-  backoffMs, branchRoom, decidePod, formatAnnotation, freeDeviceIndex, freeVlanId, HAS_TRUNK_ATTACHED, leakedBranches, parseAnnotation, POD_ENI, SGP_FEATURE,
+  backoffMs, branchRoom, decidePod, formatAnnotation, freeVlanId, HAS_TRUNK_ATTACHED, leakedBranches, parseAnnotation, POD_ENI, SGP_FEATURE, trunkDeviceIndex,
   matchingGroups, type BranchEni, type PodLike, type SecurityGroupPolicy,
 } from './decide.js';
 import { associateBranch, createBranch, createTrunk, deleteBranch, describeNodeInstance, Ec2CallError, missingGroups, taggedBranches, trunkAssociations, type NodeInstance } from './ec2.js';
@@ -207,7 +207,7 @@ export async function startSgpController(o: SgpControllerOptions): Promise<SgpCo
     unsupported.delete(name);
     let trunkId = instance.trunkId;
     if (!trunkId) {
-      const index = freeDeviceIndex(instance.usedDeviceIndexes, enisOnDefaultCard(lookupInstanceType(instance.instanceType)));
+      const index = trunkDeviceIndex(instance.usedDeviceIndexes, lookupInstanceType(instance.instanceType));
       if (index === undefined) {
         await event(involved, 'Warning', 'TrunkENICreationFailed', `Failed to create trunk interface: every device index of ${instance.instanceType} is in use`);
         throw new Retry();

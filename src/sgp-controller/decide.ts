@@ -7,6 +7,7 @@
  * pkg/utils/helper.go (policy matching), webhooks/core/pod_webhook.go (the mutation),
  * pkg/provider/branch/trunk/trunk.go (ENIDetails, VLAN ids 1…, descriptions), pkg/aws/ec2/api/helper.go (tags).
  */
+import { enisOnDefaultCard, type InstanceLimits } from '../limits/index.js';
 
 /** The extended resource a matched pod requests, and the annotation the controller writes (config.ResourceNamePodENI). */
 export const POD_ENI = 'vpc.amazonaws.com/pod-eni';
@@ -194,6 +195,14 @@ export function freeVlanId(used: ReadonlySet<number>): number | undefined {
 export function freeDeviceIndex(used: ReadonlySet<number>, maxEnis: number): number | undefined {
   for (let i = maxEnis - 1; i >= 1; i--) if (!used.has(i)) return i;
   return undefined;
+}
+
+/**
+ * Where a node's trunk goes: the highest free device index among the ENIs of the default network card, the card ipamd
+ * counts (and the controller and `explain --scenario` both place it so); undefined when every one is in use.
+ */
+export function trunkDeviceIndex(used: ReadonlySet<number>, limits: InstanceLimits): number | undefined {
+  return freeDeviceIndex(used, enisOnDefaultCard(limits));
 }
 
 export type BranchRoom = { ok: true } | { ok: false; reason: string };

@@ -7,7 +7,7 @@ export { startSgpController, VALIDATING_WEBHOOK_NAME, WEBHOOK_CONFIGURATION, WEB
 export { DEFAULT_RATE_LIMIT, TokenBucket, type RateLimit } from './rate-limit.js';
 export {
   POD_ENI, HAS_TRUNK_ATTACHED, SGP_FEATURE, BRANCH_DESCRIPTION, TRUNK_DESCRIPTION, TAG_CLUSTER, TAG_CREATED_AT, TAG_VLAN_ID, TAG_TRUNK_ENI_ID,
-  branchRoom, decidePod, formatAnnotation, freeDeviceIndex, freeVlanId, leakedBranches, matchingGroups, parseAnnotation, podEniPatch, requestsPodEni, selectorMatches, webhookPodKind,
+  branchRoom, decidePod, formatAnnotation, freeDeviceIndex, freeVlanId, leakedBranches, matchingGroups, parseAnnotation, podEniPatch, requestsPodEni, selectorMatches, trunkDeviceIndex, webhookPodKind,
   type BranchEni, type SecurityGroupPolicy,
 } from './decide.js';
 export { review as reviewAdmission, validatePodAnnotation, VALIDATE_PATH, WEBHOOK_PATH } from './webhook.js';

@@ -75,3 +75,14 @@ test('offline, the 12 cells of the SGP matrix, the scope and the public subnet a
   });
   assert.deepEqual(got, rows);
 });
+
+test('offline, a selected pod on a node whose ENIs leave no slot for a trunk is refused, as ipamd would not advertise the feature (MAX_ENI=1)', async () => {
+  const scenario = await loadScenario(scenarioPath);
+  const capped = { ...scenario, nodes: scenario.nodes.map((n) => (n.instance === 'strict-snat' ? { ...n, env: { ...n.env, MAX_ENI: '1' } } : n)) };
+  await assert.rejects(scenarioWorld(capped), (err: Error & { code?: string; hint?: string }) => {
+    assert.equal(err.code, 'FAILED');
+    assert.equal(err.message, 'simulating node strict-snat: pod branch-strict-snat gets no branch ENI: its 1 ENI leaves no slot for a trunk, so its ipamd does not advertise SecurityGroupsForPods');
+    assert.match(err.hint ?? '', /leave an ENI slot for the trunk/);
+    return true;
+  });
+});

@@ -76,11 +76,19 @@ test('strict: every packet of a branch pod leaves by its prio-10 iif rule throug
   assert.deepEqual(sgs, ['sg-pod', 'sg-nodes']);
   assert.equal(e.forward.find((h) => h.element === 'node-routing' && h.action.startsWith('out '))?.action, 'out vlan.eth.1 (eni-strict-snat-branch)');
   // the fix names the groups: the node's group to admit the pod's
-  assert.match(e.fix ?? '', /add an ingress rule to sg-nodes allowing TCP 8080 from security group sg-pod \(pod-sg: the groups of pod b-strict-snat's branch ENI eni-strict-snat-branch\), or from 10\.0\.16\.13\/32, or set POD_SECURITY_GROUP_ENFORCING_MODE=standard on strict-snat: its branch pods' traffic to the node and its pods then stays on the node \(rule 512\)$/);
+  assert.match(e.fix ?? '', /add an ingress rule to sg-nodes allowing TCP 8080 from security group sg-pod \(pod-sg: the groups of pod b-strict-snat's branch ENI eni-strict-snat-branch\), or from 10\.0\.16\.13\/32, or set POD_SECURITY_GROUP_ENFORCING_MODE=standard on strict-snat and recreate its branch pods: their traffic to the node and its pods then stays on the node \(rule 512\)$/);
   // to another node, standard mode would change nothing: no such alternative
   const elsewhere = tcp('b-strict-snat', 'p-std-snat');
   assert.equal(elsewhere.verdict, 'dropped');
   assert.doesNotMatch(elsewhere.fix ?? '', /ENFORCING_MODE/);
+});
+
+test('strict: a branch pod refused by its own group\'s egress on the way to its own node gets the standard-mode alternative too', () => {
+  // pod-sg lets nothing out: the pod's own branch ENI refuses the packet for the plain pod beside it
+  const closed: World = { ...world, model: { ...world.model, filtering: { ...world.model.filtering!, securityGroups: world.model.filtering!.securityGroups.map((g) => (g.id === 'sg-pod' ? { ...g, egress: [] } : g)) } } };
+  const e = explainFlow(closed, { from: 'b-strict-snat', to: 'p-strict-snat', protocol: 'tcp', port: 8080 });
+  assert.deepEqual(dropOf(e), { element: 'security-group', id: 'sg-pod', direction: 'egress' });
+  assert.equal(e.fix, 'add an egress rule to sg-pod allowing TCP 8080 to 10.0.16.11/32, or set POD_SECURITY_GROUP_ENFORCING_MODE=standard on strict-snat and recreate its branch pods: their traffic to the node and its pods then stays on the node (rule 512)');
 });
 
 test('strict: a plain pod reaches the branch pod on its own node through the VPC, and in by vlan.eth.1 and rule 10', () => {
@@ -175,7 +183,7 @@ test('a strict branch pod in a public subnet has no internet (a branch ENI has n
   assert.equal(b.verdict, 'dropped');
   assert.deepEqual(dropOf(b), { element: 'internet-gateway', id: 'igw-1' });
   assert.ok(b.codes.includes('NO_PUBLIC_IP') && b.codes.includes('BRANCH_ENI'));
-  assert.match(b.fix ?? '', /^a branch ENI gets no public IP: run the pod in a private subnet .*, or set POD_SECURITY_GROUP_ENFORCING_MODE=standard with AWS_VPC_K8S_CNI_EXTERNALSNAT=false on pub: /);
+  assert.match(b.fix ?? '', /^a branch ENI gets no public IP: run the pod on a node in a private subnet .*\(the controller makes the branch ENI in its node's subnet; .*, or set POD_SECURITY_GROUP_ENFORCING_MODE=standard with AWS_VPC_K8S_CNI_EXTERNALSNAT=false on pub and recreate its branch pods: /);
   const p = tcp('p-pub', 'inet');
   assert.equal(p.verdict, 'delivered');
   assert.equal(p.sourceSeen, '203.0.113.10');
@@ -186,6 +194,42 @@ test('without ENABLE_POD_ENI a node does not wire branch pods: a pod with a bran
   const e = explainFlow(w, { from: 'b-strict-snat', to: 'p-other', protocol: 'tcp', port: 8080 });
   assert.equal(e.verdict, 'unknown');
   assert.match(e.reason ?? '', /on no ENI of its node strict-snat in the model \(it is branch ENI eni-strict-snat-branch's, on VLAN 1 of this node's trunk, but the node runs without ENABLE_POD_ENI=true: its ipamd wires no branch pod\)/);
+});
+
+test('a packet for a branch ENI its trunk\'s node does not wire is unknown, with why: no ENABLE_POD_ENI, no pod of the node, or the pod on another node', () => {
+  const why = (w: World, to = 'b-strict-snat') => {
+    const e = explainFlow(w, { from: 'p-other', to, protocol: 'tcp', port: 8080 });
+    assert.equal(e.verdict, 'unknown', `${e.verdict}: ${e.reason}`);
+    assert.match(e.reason ?? '', /^10\.0\.16\.13 arrives at node strict-snat on VLAN 1 of its trunk, for branch ENI eni-strict-snat-branch, which the node does not wire \(/);
+    return e.reason!;
+  };
+  const noPodEni: World = { ...world, nodes: world.nodes.map((n) => (n.name === 'strict-snat' ? { ...n, settings: { ...n.settings, podEni: false } } : n)) };
+  assert.match(why(noPodEni), /the node runs without ENABLE_POD_ENI=true: its ipamd wires no branch pod\)$/);
+  const noPod: World = { ...world, endpoints: world.endpoints.filter((e) => e.name !== 'b-strict-snat') };
+  assert.match(why(noPod, '10.0.16.13'), /is no pod's of this node: no pod holds its address 10\.0\.16\.13\)$/);
+  const elsewhere: World = { ...world, endpoints: world.endpoints.map((e) => (e.name === 'b-strict-snat' ? { ...e, node: 'strict-ext' } : e)) };
+  assert.match(why(elsewhere), /is no pod's of this node: its address 10\.0\.16\.13 is pod b-strict-snat's, of node strict-ext\)$/);
+  // from the pod's side, the same world: its node has it on no ENI, and the branch's trunk is another node's
+  const from = explainFlow(elsewhere, { from: 'b-strict-snat', to: 'p-other', protocol: 'tcp', port: 8080 });
+  assert.equal(from.verdict, 'unknown');
+  assert.match(from.reason ?? '', /on no ENI of its node strict-ext in the model \(it is branch ENI eni-strict-snat-branch's, whose trunk eni-strict-snat-trunk is attached to strict-snat\)$/);
+});
+
+test('a branch ENI ipamd could not wire (a VLAN id out of 1–4094), or two branches on one VLAN of a trunk, leave the node unknown, never an exception', () => {
+  const enis: AttachedEni[] = world.model.enis;
+  const withEnis = (next: AttachedEni[]): World => ({ ...world, model: { ...world.model, enis: next } });
+  const node = world.nodes.find((n) => n.name === 'strict-snat')!;
+  const badVlan = withEnis(enis.map((e) => (e.eniId === 'eni-strict-snat-branch' ? { ...e, trunk: { trunkEniId: 'eni-strict-snat-trunk', vlanId: 5000 } } : e)));
+  const bad = renderNodeRules(badVlan, node);
+  assert.ok('missing' in bad);
+  assert.match(bad.missing, /^ipamd cannot wire pod b-strict-snat through branch ENI eni-strict-snat-branch on node strict-snat: .*VLAN id/);
+  for (const [from, to] of [['b-strict-snat', 'p-other'], ['p-other', 'b-strict-snat'], ['p-strict-snat', 'db']]) {
+    assert.equal(explainFlow(badVlan, { from: from!, to: to!, protocol: 'tcp', port: 8080 }).verdict, 'unknown', `${from} → ${to}`);
+  }
+  const twin: AttachedEni = { ...enis.find((e) => e.eniId === 'eni-strict-snat-branch')!, eniId: 'eni-strict-snat-twin', privateIps: ['10.0.16.14'] };
+  const twins = renderNodeRules(withEnis([...enis, twin]), node);
+  assert.ok('missing' in twins);
+  assert.equal(twins.missing, 'branch ENIs eni-strict-snat-branch and eni-strict-snat-twin are both on VLAN 1 of trunk eni-strict-snat-trunk (node strict-snat): a trunk\'s VLAN is one branch\'s');
 });
 
 test('a trunk with no branch yet is known by its interface type: its table, but no prio-32765 rule (ipamd writes none for a trunk)', () => {

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { decideFreeEni, decidePool, initialTimestamps, ipStats, isPoolTooLow, targetState, whyNoAddress } from '../../../src/ipam/index.js';
+import { decideFreeEni, decidePool, hasTrunkRoom, initialTimestamps, ipStats, isPoolTooLow, targetState, whyNoAddress } from '../../../src/ipam/index.js';
 import { poolConfig, poolLimits, snapshotOf, type EniSpec } from './fixtures.js';
 
 describe('isPoolTooLow: TestIPAMContext_nodeIPPoolTooLow vectors (spec §4.6, secondary IPs)', () => {
@@ -216,4 +216,12 @@ describe('whyNoAddress names the cause (issue: every failure names its cause)', 
     const e = whyNoAddress({ ...base, snapshot: snapshotOf([{ ips: 3, used: 3 }]) });
     assert.equal(e.code, 'NO_FREE_ADDRESS');
   });
+});
+
+test('SecurityGroupsForPods is advertised with a trunk, or while an ENI slot is free for one on a type that can trunk (spec §5.2)', () => {
+  assert.equal(hasTrunkRoom(poolLimits(), { enis: 3, hasTrunk: false }), true);
+  assert.equal(hasTrunkRoom(poolLimits(), { enis: 4, hasTrunk: false }), false);
+  assert.equal(hasTrunkRoom(poolLimits({ unmanagedEnis: 1 }), { enis: 3, hasTrunk: false }), false, 'unmanaged ENIs take slots');
+  assert.equal(hasTrunkRoom(poolLimits(), { enis: 4, hasTrunk: true }), true, 'a trunk already attached');
+  assert.equal(hasTrunkRoom(poolLimits({ trunkingCompatible: false }), { enis: 1, hasTrunk: false }), false);
 });

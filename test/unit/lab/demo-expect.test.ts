@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Ec2Facts, EniMapping } from '../../../src/ec2/index.js';
-import { LabState, buildLabWorld, defaultScenarioPath, demoCases, demoExpectations, loadScenario, planFabric, type LabRecord, type PodRecord } from '../../../src/lab/index.js';
-import type { AttachedEni } from '../../../src/explain/index.js';
+import { LabState, buildLabWorld, defaultScenarioPath, demoCases, demoExpectations, fabricCounter, loadScenario, planFabric, type LabRecord, type PodRecord } from '../../../src/lab/index.js';
+import type { AttachedEni, ExplainHop, Explanation } from '../../../src/explain/index.js';
 import { defaultVpcFacts } from '../vpc/default-vpc.js';
 
 // A lab that is "up" as far as its state files say: the default scenario with the addresses EC2 and ipamd gave out.
@@ -123,32 +123,32 @@ test("the lab's world: each node's settings from its env, its primary link, and 
 });
 
 test("the demo's expectations come from explain over the lab's world: the documented outcome of every check", () => {
-  const outcomes = demoCases.flatMap((c) => demoExpectations(world, c, port).map((e) => [`${e.from} → ${e.to}`, e.saw, e.droppedBySourceCheck ?? false]));
+  const outcomes = demoCases.flatMap((c) => demoExpectations(world, c, port).map((e) => [`${e.from} → ${e.to}`, e.saw, e.dropCounter ?? null]));
   // explain decides every check (an unknown would also read as saw null)
   assert.deepEqual(demoCases.flatMap((c) => demoExpectations(world, c, port).filter((e) => e.verdict === 'unknown').map((e) => `${e.from} → ${e.to}: ${e.describe}`)), []);
   assert.deepEqual(outcomes, [
-    ['web-pub → inet', '203.0.113.5', false], // the node's public IP
-    ['web-noip → inet', null, false], // no public IP at the internet gateway
-    ['web-priv → inet', '203.0.113.4', false], // the NAT gateway's EIP
-    ['web-ext → inet', '203.0.113.4', false],
-    ['web-ext → peer-host', '10.0.16.11', false], // the pod's own address
-    ['web-excl → peer-host', '10.0.16.14', false],
-    ['web-excl → inet', '203.0.113.4', false],
-    ['peer-host → web-eni1', '10.1.0.4', false], // 1.8.0+: the reply leaves the ENI that holds the pod's address
-    ['peer-host → web-old-eni1', null, true], // pre-1.8.0: it leaves eth0 and the source/destination check drops it
-    ['hostnet → peer-host', '10.0.16.4', false], // the node's address
-    ['web-pub → web-priv', '10.0.0.7', false],
-    ['peer-host → web-excl', null, false], // guarded takes only the nodes group's members
-    ['peer-host → web-priv', '10.1.0.4', false], // nodes allows the peer CIDR
-    ['web-pub → web-excl', '10.0.0.7', false], // the pod's address is a secondary IP of a nodes-group ENI
-    ['web-pub → peer-host', null, false], // the peer subnet's ACL, rule 90
-    ['dc-host → web-eni1', '192.168.10.10', false], // on-premises over the VGW, as the peered VPC: 1.8.0+ works
-    ['dc-host → web-old-eni1', null, true], // and the pre-1.8.0 reply out eth0 is dropped
-    ['transit-host → web-eni1', '10.2.0.4', false], // through the transit gateway, as the peered VPC: 1.8.0+ works
-    ['transit-host → web-old-eni1', null, true], // and the pre-1.8.0 reply out eth0 is dropped
-    ['web-cn → web-priv', '100.64.32.5', false], // custom networking: the pod's own address in the secondary block
-    ['web-cn → inet', '203.0.113.9', false], // the node's public IP, after the node's SNAT
-    ['web-priv → peer-host', '10.0.16.4', false], // before the set env case's change: the node's address (SNAT)
+    ['web-pub → inet', '203.0.113.5', null], // the node's public IP
+    ['web-noip → inet', null, 'no-public-ip'], // no public IP at the internet gateway
+    ['web-priv → inet', '203.0.113.4', null], // the NAT gateway's EIP
+    ['web-ext → inet', '203.0.113.4', null],
+    ['web-ext → peer-host', '10.0.16.11', null], // the pod's own address
+    ['web-excl → peer-host', '10.0.16.14', null],
+    ['web-excl → inet', '203.0.113.4', null],
+    ['peer-host → web-eni1', '10.1.0.4', null], // 1.8.0+: the reply leaves the ENI that holds the pod's address
+    ['peer-host → web-old-eni1', null, 'source-destination-check'], // pre-1.8.0: it leaves eth0 and the source/destination check drops it
+    ['hostnet → peer-host', '10.0.16.4', null], // the node's address
+    ['web-pub → web-priv', '10.0.0.7', null],
+    ['peer-host → web-excl', null, 'security-group'], // guarded takes only the nodes group's members
+    ['peer-host → web-priv', '10.1.0.4', null], // nodes allows the peer CIDR
+    ['web-pub → web-excl', '10.0.0.7', null], // the pod's address is a secondary IP of a nodes-group ENI
+    ['web-pub → peer-host', null, 'network-acl'], // the peer subnet's ACL, rule 90
+    ['dc-host → web-eni1', '192.168.10.10', null], // on-premises over the VGW, as the peered VPC: 1.8.0+ works
+    ['dc-host → web-old-eni1', null, 'source-destination-check'], // and the pre-1.8.0 reply out eth0 is dropped
+    ['transit-host → web-eni1', '10.2.0.4', null], // through the transit gateway, as the peered VPC: 1.8.0+ works
+    ['transit-host → web-old-eni1', null, 'source-destination-check'], // and the pre-1.8.0 reply out eth0 is dropped
+    ['web-cn → web-priv', '100.64.32.5', null], // custom networking: the pod's own address in the secondary block
+    ['web-cn → inet', '203.0.113.9', null], // the node's public IP, after the node's SNAT
+    ['web-priv → peer-host', '10.0.16.4', null], // before the set env case's change: the node's address (SNAT)
   ]);
 });
 
@@ -158,14 +158,26 @@ test("each expectation shows explain's verdict, whose address is seen or the hop
   const [noip] = demoExpectations(world, demoCases[1]!, port);
   assert.match(noip!.describe, /^dropped at internet-gateway igw-1 \(.*10\.0\.0\.6.*\) \[.*\bSNAT_TO_PRIMARY_IP\b.*\]$/);
   const old = demoExpectations(world, demoCases[5]!, port)[1]!;
-  assert.equal(old.droppedBySourceCheck, true);
+  assert.equal(old.dropCounter, 'source-destination-check');
   assert.match(old.describe, /^reply dropped at source-destination-check eni-old0 \(.*10\.0\.16\.31.*\) \[.*\bREPLY_VIA_ETH0_SRC_DST_CHECK\b.*\]$/);
   const [hostnet] = demoExpectations(world, demoCases.find((c) => c.title.startsWith('7 '))!, port);
   assert.match(hostnet!.describe, /^delivered, seen as node priv's address 10\.0\.16\.4 \[.*\bHOST_NETWORK\b.*\]$/);
   const [blocked] = demoExpectations(world, demoCases.find((c) => c.title.startsWith('9 '))!, port);
-  assert.equal(blocked!.droppedByFilter, 'security-group');
+  assert.equal(blocked!.dropCounter, 'security-group');
   assert.ok(blocked!.describe.startsWith('dropped at security-group sg-guarded (no ingress rule of sg-guarded (guarded) allows tcp/7007 from 10.1.0.4)'), blocked!.describe);
   const [denied] = demoExpectations(world, demoCases.find((c) => c.title.startsWith('11 '))!, port);
-  assert.equal(denied!.droppedByFilter, 'network-acl');
+  assert.equal(denied!.dropCounter, 'network-acl');
   assert.ok(denied!.describe.startsWith('dropped at network-acl acl-peer (acl-peer ingress rule 90 denies tcp/7007 from 10.0.0.5)'), denied!.describe);
+});
+
+test("a drop's fabric counter is the VPC's reason explain gives as the drop's code; a drop on a node has none, whatever its code", () => {
+  const drop = (element: ExplainHop['element'], codes: string[]): [Explanation, ExplainHop] => {
+    const hop: ExplainHop = { element, id: 'x', matched: 'm', action: 'a', dropped: true };
+    return [{ codes, forward: [hop], return: [] } as unknown as Explanation, hop];
+  };
+  assert.equal(fabricCounter(...drop('route-table', ['NO_ROUTE'])), 'no-route');
+  assert.equal(fabricCounter(...drop('node-routing', ['NO_ROUTE'])), undefined, 'the node had no route: no fabric counter sees it');
+  assert.equal(fabricCounter(...drop('internet-gateway', ['SNAT_TO_PRIMARY_IP', 'ROUTE_TO_INTERNET_GATEWAY', 'NO_PUBLIC_IP'])), 'no-public-ip');
+  assert.equal(fabricCounter(...drop('eks-endpoint', ['ENDPOINT_PRIVATE_ACCESS', 'ENDPOINT_PRIVATE_ACCESS_OFF'])), 'endpoint-private-off');
+  assert.equal(fabricCounter(...drop('destination', ['ASYMMETRIC_REPLY'])), undefined);
 });

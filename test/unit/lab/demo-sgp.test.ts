@@ -3,19 +3,26 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../../src/config/index.js';
-import { loadScenario, sgpDemoCases, sgpMatrixCases, sgpScenarioPath, sgpScopeCases } from '../../../src/lab/index.js';
+import { loadScenario, sgpDemoCases, sgpMatrixCases, sgpScenarioPath, sgpScopeCases, sgpStrictSameNodeInCase } from '../../../src/lab/index.js';
+import { matchingGroups, type SecurityGroupPolicy } from '../../../src/sgp-controller/index.js';
 
 const scenario = await loadScenario(sgpScenarioPath);
 const pod = (name: string) => scenario.pods.find((p) => p.name === name);
-/** The groups of the policies selecting a pod (matchLabels), as the controller's webhook decides. */
-const policyGroups = (name: string): string[] =>
-  scenario.securityGroupPolicies
-    .filter((p) => p.podSelector && Object.entries(p.podSelector).every(([k, v]) => pod(name)?.labels?.[k] === v))
-    .flatMap((p) => p.securityGroups);
+/** The scenario's policies as the lab creates them, the groups by their scenario names. */
+const policies: SecurityGroupPolicy[] = scenario.securityGroupPolicies.map((p) => ({
+  metadata: { name: p.name, namespace: p.namespace },
+  spec: {
+    ...(p.podSelector && { podSelector: { matchLabels: p.podSelector } }),
+    ...(p.serviceAccountSelector && { serviceAccountSelector: { matchLabels: p.serviceAccountSelector } }),
+    securityGroups: { groupIds: p.securityGroups },
+  },
+}));
+/** The groups of the policies selecting a pod, by the controller's own matching (a scenario pod: its labels, namespace default, the default service account, which has none). */
+const policyGroups = (name: string): string[] => matchingGroups(policies, { namespace: 'default', labels: pod(name)?.labels ?? {} }, {});
 const settingsOf = (node: string) => loadConfig(scenario.nodes.find((n) => n.instance === node)!.env).config;
 
-test('every probe names a pod, host or internet host of lab-sgp.yaml', () => {
-  const names = new Set([...scenario.pods.map((p) => p.name), ...scenario.hosts.map((h) => h.instance), ...scenario.internetHosts.map((h) => h.name)]);
+test('every probe names a pod, node, host or internet host of lab-sgp.yaml', () => {
+  const names = new Set([...scenario.pods.map((p) => p.name), ...scenario.nodes.map((n) => n.instance), ...scenario.hosts.map((h) => h.instance), ...scenario.internetHosts.map((h) => h.name)]);
   for (const c of sgpDemoCases) for (const { from, to } of c.checks) assert.ok(names.has(from) && names.has(to), `${c.title}: ${from} → ${to}`);
 });
 
@@ -46,4 +53,15 @@ test('scope Pod vs Node: a branch pod and a plain pod of the same node probe the
     assert.deepEqual(policyGroups(branch!.name), ['pod-sg']);
     assert.deepEqual(policyGroups(plain!.name), []);
   }
+});
+
+test('strict, the other way: the plain pod and the node itself probe the branch pod of that strict node', () => {
+  const [plain, node] = sgpStrictSameNodeInCase.checks;
+  const branch = pod(plain!.to)!;
+  assert.equal(node!.to, branch.name);
+  assert.equal(settingsOf(branch.node).podSecurityGroupEnforcingMode, 'strict');
+  assert.deepEqual(policyGroups(branch.name), ['pod-sg']);
+  assert.equal(pod(plain!.from)?.node, branch.node);
+  assert.deepEqual(policyGroups(plain!.from), []);
+  assert.equal(node!.from, branch.node, 'the node itself (the kubelet\'s probes)');
 });

@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  branchRoom, decidePod, formatAnnotation, freeDeviceIndex, freeVlanId, leakedBranches, matchingGroups, parseAnnotation, podEniPatch, selectorMatches, webhookPodKind, type SecurityGroupPolicy,
+  branchRoom, decidePod, formatAnnotation, freeDeviceIndex, freeVlanId, leakedBranches, matchingGroups, parseAnnotation, podEniPatch, selectorMatches, trunkDeviceIndex, webhookPodKind, type SecurityGroupPolicy,
 } from '../../../src/sgp-controller/index.js';
+import { lookupInstanceType } from '../../../src/limits/index.js';
 
 const policy = (name: string, spec: SecurityGroupPolicy['spec'], namespace = 'shop'): SecurityGroupPolicy => ({ metadata: { name, namespace }, spec });
 
@@ -78,6 +79,9 @@ test('VLAN ids from 1 up, skipping used ones; the trunk takes the highest free d
   assert.equal(freeDeviceIndex(new Set([0, 1]), 3), 2);
   assert.equal(freeDeviceIndex(new Set([0, 2]), 3), 1);
   assert.equal(freeDeviceIndex(new Set([0, 1, 2]), 3), undefined);
+  // the trunk's place on a type: the default network card's ENIs (m5.large: 3)
+  assert.equal(trunkDeviceIndex(new Set([0]), lookupInstanceType('m5.large')), 2);
+  assert.equal(trunkDeviceIndex(new Set([0, 1, 2]), lookupInstanceType('m5.large')), undefined);
   assert.deepEqual(branchRoom(2, 0, 3, 't'), { ok: true });
   assert.deepEqual(branchRoom(2, 1, 3, 'trunk eni-1 (c7i-flex.large)'), { ok: false, reason: 'branch ENI limit reached: 2 associated + 1 being created of 3 on trunk eni-1 (c7i-flex.large)' });
 });
