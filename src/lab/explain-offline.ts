@@ -17,8 +17,7 @@ import { selectEniConfig } from '../ipamd/index.js';
 import { PodnetError } from '../lib/index.js';
 import { lookupInstanceType, maxPods, supportsPrefixDelegation, trunkLimits } from '../limits/index.js';
 // the controller's pure decisions and EC2 calls themselves (not its index, which loads the webhook server's modules too)
-import { freeVlanId, matchingGroups, SGP_FEATURE, trunkDeviceIndex, type SecurityGroupPolicy } from '../sgp-controller/decide.js';
-import { associateBranch, createBranch, createTrunk, describeNodeInstance } from '../sgp-controller/ec2.js';
+import { associateBranch, createBranch, createTrunk, describeNodeInstance, freeVlanId, matchingGroups, SGP_FEATURE, trunkDeviceIndex, type SecurityGroupPolicy } from '../sgp-controller/index.js';
 import { topologyRegion } from '../vpc/index.js';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { securityGroupPolicyObjects } from './cluster.js';

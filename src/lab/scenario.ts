@@ -8,7 +8,7 @@ import { loadConfig } from '../config/index.js';
 import { PodnetError, parseSettings } from '../lib/index.js';
 import { enisOnDefaultCard, lookupInstanceType, trunkLimits } from '../limits/index.js';
 import { cidrContains, cidrsOverlap, formatCidr, isAddressText, parseAddress, parseCidr } from '../net/index.js';
-import { matchingGroups, type SecurityGroupPolicy } from '../sgp-controller/decide.js';
+import { matchingGroups, type SecurityGroupPolicy } from '../sgp-controller/index.js';
 import { parseTopology, readYamlFile, rejectUnknownSections, topologySchema, type LabSection, type Topology } from '../vpc/index.js';
 
 /** TEST-NET-2 and TEST-NET-3 (RFC 5737): the only addresses an internet host may have. */

@@ -10,4 +10,5 @@ export {
   branchRoom, decidePod, formatAnnotation, freeDeviceIndex, freeVlanId, leakedBranches, matchingGroups, parseAnnotation, podEniPatch, requestsPodEni, selectorMatches, trunkDeviceIndex, webhookPodKind,
   type BranchEni, type SecurityGroupPolicy,
 } from './decide.js';
+export { associateBranch, createBranch, createTrunk, describeNodeInstance } from './ec2.js';
 export { review as reviewAdmission, validatePodAnnotation, VALIDATE_PATH, WEBHOOK_PATH } from './webhook.js';
