@@ -49,11 +49,18 @@ export interface FargateRecord {
   nodeName?: string;
 }
 
-/** The profile (of an ACTIVE cluster, itself ACTIVE) that takes this pod, as EKS's webhook decides; undefined: none. */
+/**
+ * A cluster whose control plane takes pods: ACTIVE, or UPDATING — an update (endpoint access, logging, version) keeps
+ * EKS's API server, and with it the Fargate webhook and fargate-scheduler, serving. A CREATING cluster has no control
+ * plane yet; a DELETING one is going.
+ */
+const servesPods = (cluster: EksCluster) => cluster.status === 'ACTIVE' || cluster.status === 'UPDATING';
+
+/** The profile (of a cluster that serves pods, itself ACTIVE) that takes this pod, as EKS's webhook decides; undefined: none. */
 export function fargateMatch(clusters: readonly EksCluster[], pod: KubePod): { cluster: EksCluster; profile: EksFargateProfile } | undefined {
   const who = { namespace: pod.metadata.namespace ?? 'default', labels: pod.metadata.labels ?? {} };
   for (const cluster of clusters) {
-    if (cluster.status !== 'ACTIVE') continue;
+    if (!servesPods(cluster)) continue;
     const profile = fargateProfileFor(cluster.fargateProfiles.filter((p) => p.status === 'ACTIVE'), who);
     if (profile) return { cluster, profile };
   }
@@ -72,7 +79,7 @@ export const fargateMark = (pod: KubePod): string | undefined => pod.metadata.la
 const awaitsPlacement = (pod: KubePod) => !pod.spec.nodeName && !pod.metadata.deletionTimestamp && !isTerminal(pod);
 
 /**
- * The webhook's decision at a pod's first sight: the profile to mark it with (a profile of an ACTIVE cluster takes
+ * The webhook's decision at a pod's first sight: the profile to mark it with (a profile of a cluster serving pods takes
  * it), or undefined (already marked, placed already, another scheduler's, or no profile takes it: the default
  * scheduler's for good).
  */
@@ -88,10 +95,10 @@ export function isFargatePending(pod: KubePod): boolean {
   return fargateMark(pod) !== undefined && awaitsPlacement(pod);
 }
 
-/** The ACTIVE profile of that name in an ACTIVE cluster (profile names are unique in a cluster; one cluster per lab). */
+/** The ACTIVE profile of that name in a cluster that serves pods (profile names are unique in a cluster; one cluster per lab). */
 function activeProfile(clusters: readonly EksCluster[], name: string): { cluster: EksCluster; profile: EksFargateProfile } | undefined {
   for (const cluster of clusters) {
-    if (cluster.status !== 'ACTIVE') continue;
+    if (!servesPods(cluster)) continue;
     const profile = cluster.fargateProfiles.find((p) => p.name === name && p.status === 'ACTIVE');
     if (profile) return { cluster, profile };
   }
@@ -129,7 +136,7 @@ export function decideFargate(pods: readonly KubePod[], nodes: readonly KubeNode
     const name = fargateMark(pod)!;
     const match = activeProfile(clusters, name);
     if (!match) {
-      actions.push({ kind: 'wait', pod, why: `Fargate profile ${name} is not an ACTIVE profile of an ACTIVE cluster: the pod stays Pending (it was given to Fargate when created)` });
+      actions.push({ kind: 'wait', pod, why: `Fargate profile ${name} is not an ACTIVE profile of an ACTIVE (or UPDATING) cluster: the pod stays Pending (it was given to Fargate when created)` });
       continue;
     }
     if (!recorded.has(uid)) {

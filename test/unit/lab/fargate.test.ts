@@ -80,13 +80,16 @@ const record = (p: KubePod, extra: Partial<FargateRecord> = {}): FargateRecord =
 describe('Fargate decisions', () => {
   const clusters = [cluster([profile('web', [{ namespace: 'web' }]), profile('batch', [{ namespace: 'default', labels: { compute: 'fargate' } }])])];
 
-  test('a profile takes a pod by namespace and every selector label; only ACTIVE profiles of ACTIVE clusters', () => {
+  test('a profile takes a pod by namespace and every selector label; only ACTIVE profiles of ACTIVE or UPDATING clusters', () => {
     assert.equal(fargateMatch(clusters, pod('a', { namespace: 'web' }))?.profile.name, 'web');
     assert.equal(fargateMatch(clusters, pod('b', { labels: { compute: 'fargate', x: 'y' } }))?.profile.name, 'batch');
     assert.equal(fargateMatch(clusters, pod('c', { labels: { compute: 'ec2' } })), undefined);
     assert.equal(fargateMatch(clusters, pod('d')), undefined);
     assert.equal(fargateMatch([cluster([profile('web', [{ namespace: 'web' }], { status: 'CREATING' })])], pod('a', { namespace: 'web' })), undefined);
     assert.equal(fargateMatch([cluster([profile('web', [{ namespace: 'web' }])], 'CREATING')], pod('a', { namespace: 'web' })), undefined);
+    assert.equal(fargateMatch([cluster([profile('web', [{ namespace: 'web' }])], 'DELETING')], pod('a', { namespace: 'web' })), undefined);
+    // an update (the endpoint's access, say) keeps the control plane serving: its Fargate webhook still decides
+    assert.equal(fargateMatch([cluster([profile('web', [{ namespace: 'web' }])], 'UPDATING')], pod('a', { namespace: 'web' }))?.profile.name, 'web');
     // the profile label EKS reads chooses among matching profiles
     const two = [cluster([profile('a-first', [{ namespace: 'web' }]), profile('z-chosen', [{ namespace: 'web' }])])];
     assert.equal(fargateMatch(two, pod('p', { namespace: 'web' }))?.profile.name, 'a-first');
@@ -112,6 +115,16 @@ describe('Fargate decisions', () => {
     assert.equal(fargateFirstSight(clusters, pod('a', { namespace: 'web', labels: { [FARGATE_PROFILE_LABEL]: 'web' } })), undefined);
     const other = pod('a', { namespace: 'web' });
     assert.equal(fargateFirstSight(clusters, { ...other, spec: { ...other.spec, schedulerName: 'my-scheduler' } }), undefined);
+  });
+
+  test('a pod first seen while the cluster is UPDATING (the control plane read it during an endpoint update) is still Fargate\'s', () => {
+    const updating = [cluster([profile('batch', [{ namespace: 'default', labels: { compute: 'fargate' } }])], 'UPDATING')];
+    assert.equal(fargateFirstSight(updating, pod('web-fargate', { labels: { compute: 'fargate' } })), 'batch');
+    // and its node is started, bound and kept through the update rather than stopped as orphaned
+    const marked = pod('web-fargate', { labels: { compute: 'fargate', [FARGATE_PROFILE_LABEL]: 'batch' } });
+    assert.deepEqual(decideFargate([marked], [], updating, []).map((a) => a.kind), ['start']);
+    const rec = record(marked, { profile: 'batch' });
+    assert.deepEqual(decideFargate([marked], [fargateNode('uid-web-fargate', '10.0.32.7')], updating, [rec]).map((a) => a.kind), ['bind', 'ensure']);
   });
 
   test('marked pods only: start, bind once its node is Ready, ensure while it lives, stop when the pod goes; a gone profile: wait', () => {
