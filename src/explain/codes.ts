@@ -38,6 +38,7 @@ export const EXPLAIN_CODES = {
   BRANCH_ENI: "the pod's address is the primary address of its own branch ENI (security groups for pods): where it crosses the VPC it does so through vlan.eth.<vlan id> on the node's trunk ENI, under the branch ENI's security groups",
   SGP_STRICT: "POD_SECURITY_GROUP_ENFORCING_MODE=strict: the prio-10 `iif` rules send all of the branch pod's traffic, to its own node and its node's pods too, through the branch ENI, never SNATed (the local table's rule waits at 20)",
   SGP_STANDARD: "POD_SECURITY_GROUP_ENFORCING_MODE=standard: the node delivers the branch pod's traffic with its own node and its pods by rule 512 (the branch's groups do not see it), a destination outside the VPC goes by the connmark through the primary ENI and the node's groups unless AWS_VPC_K8S_CNI_EXTERNALSNAT=true, the rest leaves through the branch ENI by rule 1536",
+  TCP_EARLY_DEMUX: "net.ipv4.tcp_early_demux=1 (DISABLE_TCP_EARLY_DEMUX not true): a TCP packet that enters the node from its own strict branch pod for the node's own address (the reply to the node's connection, or the pod's next packet to a node's server) is handed the node's socket by early demux before routing, the prio-10 rule then forwards it through vlan.eth.<vlan id>, and Linux never forwards a packet that carries a socket: the node drops it",
 } as const;
 
 export type ExplainCode = keyof typeof EXPLAIN_CODES;

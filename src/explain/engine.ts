@@ -77,12 +77,24 @@ export function explainFlowWith(world: World, query: ExplainQuery, rulesOf: Node
   return e;
 }
 
+/** A TCP packet of its own connection that a node drops for early demux: the reply to the node, or the pod's next packet. */
+interface EarlyDemuxDrop {
+  node: CompiledNode;
+  /** the node's strict branch pod at the other end */
+  pod: NodePod;
+  leg: 'reply' | 'next';
+  /** where the node's routing sends the packet it drops */
+  device: string;
+}
+
 interface Sender {
   node: CompiledNode;
   pod?: NodePod;
   /** the SNAT rule that matched the first packet, and the address it held before */
   snat?: { toSource: string; portFlag: '' | 'random' | 'random-fully'; original: string };
   packet: NodePacket;
+  /** the device the node routed the first packet out of, when it left the node */
+  device?: string;
 }
 
 const header = (source: string, destination: string, port?: number): PacketHeader => ({ source, destination, ...(port !== undefined ? { destinationPort: port } : {}) });
@@ -194,6 +206,7 @@ class Flow {
         return;
       }
       if (packet.source === null) packet.source = decision.source;
+      sender.device = decision.device;
       const original = packet.source;
       postrouting(node, packet, decision.device, steps);
       this.snatCodes(steps, sender, original);
@@ -210,6 +223,7 @@ class Flow {
     const receiverHops: ExplainHop[] = [];
     const replyNodeHops: ExplainHop[] = [];
     let receiverDrop: string | undefined;
+    let earlyDemux: EarlyDemuxDrop | undefined;
     if (forward.verdict === 'delivered' && forward.arrivedAt && 'eni' in forward.arrivedAt) {
       const arrivedId = forward.arrivedAt.eni.eniId;
       const attached: AttachedEni[] = this.world.model.enis;
@@ -217,8 +231,9 @@ class Flow {
       const instanceId = arrived && instanceOf(attached, arrived);
       const view = instanceId ? this.world.nodes.find((n) => n.instanceId === instanceId) : undefined;
       if (arrived && view) {
-        const r = this.receive(this.nodeNamed(view.name)!, arrived, forward, receiverHops, replyNodeHops);
+        const r = this.receive(this.nodeNamed(view.name)!, arrived, forward, receiverHops, replyNodeHops, sender);
         receiverDrop = r.drop;
+        earlyDemux = r.earlyDemux;
         if (r.replyFromEniId && r.replyFromEniId !== arrivedId) flow = flowPath(this.world.model, start, destination, { replyFromEniId: r.replyFromEniId, traffic: this.traffic });
       }
     }
@@ -243,6 +258,8 @@ class Flow {
     e.sourceSeen = flow.sourceSeen;
     e.sourcePortClass = this.portClass(flow, sender);
     e.return.push(...replyNodeHops);
+    // dropped on the node before the reply reaches the VPC
+    if (earlyDemux?.leg === 'reply') return this.earlyDemuxDrop(earlyDemux);
     const reply = flow.reply!;
     this.vpcHops(reply, e.return, { source: flow.forward.destinationSeen!, destination: flow.sourceSeen! });
     if (reply.verdict !== 'delivered') {
@@ -258,6 +275,8 @@ class Flow {
       return;
     }
     if (sender) this.senderReply(sender, reply);
+    // the first packet and its reply went through; the pod's next packet is the one dropped
+    if (earlyDemux?.leg === 'next') return this.earlyDemuxDrop(earlyDemux);
     e.verdict = 'delivered';
     const surprising = this.surprisingSnat(sender);
     if (surprising) e.fix = surprising;
@@ -385,7 +404,7 @@ class Flow {
    * The receiving node: PREROUTING and routing of the arriving packet (to a pod by rule 512, or to itself), then the
    * routing of the reply, which decides the ENI the reply leaves by (conntrack: no new NAT).
    */
-  private receive(node: CompiledNode, arrived: AttachedEni, forward: PathResult, hops: ExplainHop[], replyHops: ExplainHop[]): { replyFromEniId?: string; drop?: string } {
+  private receive(node: CompiledNode, arrived: AttachedEni, forward: PathResult, hops: ExplainHop[], replyHops: ExplainHop[], sender: Sender | undefined): { replyFromEniId?: string; drop?: string; earlyDemux?: EarlyDemuxDrop } {
     const name = node.set.node.name;
     // a branch ENI: EC2 hands its frames to the trunk's node on the branch's VLAN. Only a branch the node wires for a
     // pod of its own is a link there (vlan.eth.<id>) with rules behind it; what a node does with any other VLAN frame
@@ -417,7 +436,63 @@ class Flow {
     this.pushNode(node, replySteps, replyHops);
     if (back.kind !== 'out') throw new Undecidable(`node ${node.set.node.name} does not route the reply to ${reply.destination} out of an ENI`);
     if (replySteps.some((s) => s.ipRulePriority === 1025) && back.eni.eniId !== arrived.eniId) this.replyViaEth0 = true;
-    return { replyFromEniId: back.eni.eniId };
+    const earlyDemux = this.earlyDemuxOn(node, sender, decision, back);
+    return { replyFromEniId: back.eni.eniId, ...(earlyDemux ? { earlyDemux } : {}) };
+  }
+
+  /**
+   * TCP early demux (net.ipv4.tcp_early_demux, which DISABLE_TCP_EARLY_DEMUX=true turns off, spec §5.2) on a node that
+   * forwards a packet of a connection its own host side holds. Before routing, Linux looks every arriving TCP packet up
+   * in its table of connections (established, opening, half-open: any socket but a listener) and attaches the socket it
+   * finds; ip_forward then drops any packet that carries a socket. Only a packet that enters the node from one of its
+   * own pods for one of its own addresses and is still routed on meets both, and with the rules ipamd writes only a
+   * strict branch pod's are: its veth's prio-10 rule sends everything through vlan.eth.<id>, before the local table
+   * (prio 20). So, between the node's host side (the node, the kubelet's probes, a hostNetwork pod) and its own strict
+   * branch pod:
+   *   - the node opens: the first packet leaves by eth0 (strict puts the pod's route in the branch's table only), comes
+   *     back in by vlan.eth.<id> for the pod, but the pod's reply, entering on its veth, finds the node's connecting
+   *     socket and is dropped (`reply`);
+   *   - the pod opens to a server of the node: the first packet carries no socket (a listener is not looked up), goes
+   *     round by the VPC and is answered, but the pod's next packet (the handshake's ACK) finds the node's half-open
+   *     connection and is dropped (`next`): the connection never completes on the node.
+   * Standard mode delivers both ways on the node (the local table at 0, rule 512), and so does every plain pod; a pod's
+   * own sockets are in its namespace, not the node's. UDP: udp_early_demux (not a podnet or upstream setting, 1 by
+   * default) matches a connected socket the same way, so a reply to a node's connected UDP socket from its strict branch
+   * pod is dropped too; explain answers a UDP flow by its datagram and does not know the sender's socket: not modelled.
+   * ICMP has no early demux.
+   */
+  private earlyDemuxOn(node: CompiledNode, sender: Sender | undefined, decision: Extract<RouteDecision, { kind: 'local' | 'pod' }>, back: Extract<RouteDecision, { kind: 'out' }>): EarlyDemuxDrop | undefined {
+    const settings = node.set.node.settings;
+    if (this.query.protocol !== 'tcp' || settings.disableTcpEarlyDemux || sender?.node.set.node.name !== node.set.node.name) return undefined;
+    // the pod's packets for the node's own address (its socket's): the pod addressed it, or the node opened from it
+    const own = (address: string | null) => address !== null && node.local.has(address);
+    // the reply, from the node's pod to the node's own socket, routed on rather than delivered
+    if (!sender.pod && decision.kind === 'pod' && decision.pod.branch?.mode === 'strict' && own(sender.packet.source)) {
+      return { node, pod: decision.pod, leg: 'reply', device: back.device };
+    }
+    // the pod's packet to the node came by the VPC: the node forwarded it on the way out, and forwards the next one
+    if (sender.pod?.branch?.mode === 'strict' && decision.kind === 'local' && sender.device && own(this.to.address)) {
+      return { node, pod: sender.pod, leg: 'next', device: sender.device };
+    }
+    return undefined;
+  }
+
+  /** The node's early-demux drop (see {@link earlyDemuxOn}) as the explanation's end. */
+  private earlyDemuxDrop(d: EarlyDemuxDrop): void {
+    const { e } = this;
+    const name = d.node.set.node.name;
+    const host = this.from.kind === 'node' || this.from.hostNetwork ? this.from : this.to;
+    const packet = d.leg === 'reply' ? `${d.pod.endpoint.name}'s reply` : `${d.pod.endpoint.name}'s next packet (the handshake's ACK)`;
+    e.return.push({
+      element: 'node-rules', id: name,
+      matched: `net.ipv4.tcp_early_demux=1: early demux finds ${host.kind === 'node' ? 'node' : 'hostNetwork pod'} ${host.name}'s own socket of the connection for ${packet}, arriving on ${d.pod.hostVeth}`,
+      action: `dropped: node ${name} routes it on out of ${d.device}, and Linux never forwards a packet that carries a socket`,
+      dropped: true,
+    });
+    e.verdict = 'dropped';
+    e.reason = `${d.leg === 'reply' ? 'the reply: ' : ''}node ${name}'s early demux (net.ipv4.tcp_early_demux=1) hands ${packet}, entering on its veth for the node's own address, the node's socket of the connection; the branch pod's prio-10 rule then forwards it out of ${d.device}, and a packet carrying a socket is never forwarded: ${d.leg === 'reply' ? 'the reply never reaches the socket' : 'the connection never completes on the node'}`;
+    e.fix = `set DISABLE_TCP_EARLY_DEMUX=true on ${name} (aws-node's init container; spec §5.2)`;
+    this.codes.push('TCP_EARLY_DEMUX');
   }
 
   /** The reply back at the sender's node: conntrack undoes the SNAT, then rule 512 delivers it to the pod. */

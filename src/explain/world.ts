@@ -28,6 +28,8 @@ export interface AttachedEni extends NetworkInterface {
 export type NodeSettings = Pick<
   PodnetConfig,
   'externalSnat' | 'excludeSnatCidrs' | 'randomizeSnat' | 'nodePortSupport' | 'connmark' | 'externalServiceCidrs' | 'vethPrefix' | 'enableIPv6' | 'pre18Routing'
+  /** DISABLE_TCP_EARLY_DEMUX, which aws-node's init container reads (net.ipv4.tcp_early_demux=0 when true, spec §5.2) */
+  | 'disableTcpEarlyDemux'
 > & {
   /** ENABLE_POD_ENI: the node wires branch pods (security groups for pods); with strict mode it moves the local rule to 20 */
   podEni: boolean;
@@ -47,6 +49,7 @@ export function nodeSettingsOf(c: PodnetConfig): NodeSettings {
     vethPrefix: c.vethPrefix,
     enableIPv6: c.enableIPv6,
     pre18Routing: c.pre18Routing,
+    disableTcpEarlyDemux: c.disableTcpEarlyDemux,
     podEni: c.enablePodEni,
     podSgEnforcingMode: c.podSecurityGroupEnforcingMode,
   };

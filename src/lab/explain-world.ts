@@ -1,10 +1,12 @@
 /**
- * The running lab as `podnet explain` sees it (a World): the VPC model from what EC2 and the fabric say, each node
- * with the settings its ipamd runs with (its env, read by the config module: ENABLE_POD_ENI and
- * POD_SECURITY_GROUP_ENFORCING_MODE too) and the iptables it finds, and every lab endpoint by the name `lab probe`
- * accepts. Security groups for pods need nothing of their own here: a branch ENI's mapping carries its `trunk`, every
- * mapping EC2's `interfaceType` (a trunk's is `trunk`, with or without branches) — the World's AttachedEni fields — and a
- * branch pod's recorded address is its branch's.
+ * The running lab as `podnet explain` sees it (a World): the VPC model from what EC2 and the fabric say, each node with
+ * the settings its ipamd runs with (its env, read by the config module: ENABLE_POD_ENI and
+ * POD_SECURITY_GROUP_ENFORCING_MODE too; DISABLE_TCP_EARLY_DEMUX, which aws-node's init container applies, is there as
+ * well: the lab and `kubectl set env` give every container of the DaemonSet the same env, src/lab/cluster.ts
+ * labDaemonSets; a value patched into the init container alone is not seen) and the iptables it finds, and every lab
+ * endpoint by the name `lab probe` accepts. Security groups for pods need nothing of their own here: a branch ENI's
+ * mapping carries its `trunk`, every mapping EC2's `interfaceType` (a trunk's is `trunk`, with or without branches) —
+ * the World's AttachedEni fields — and a branch pod's recorded address is its branch's.
  */
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../config/index.js';

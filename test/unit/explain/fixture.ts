@@ -7,7 +7,7 @@ import type { Filtering, SecurityGroupRule } from '../../../src/vpc/index.js';
 import { defaultVpcFacts } from '../vpc/default-vpc.js';
 
 export const defaultSettings: NodeSettings = {
-  externalSnat: false, excludeSnatCidrs: [], randomizeSnat: 'prng', nodePortSupport: true, connmark: 0x80, externalServiceCidrs: [], vethPrefix: 'eni', enableIPv6: false, pre18Routing: false, podEni: false, podSgEnforcingMode: 'strict',
+  externalSnat: false, excludeSnatCidrs: [], randomizeSnat: 'prng', nodePortSupport: true, connmark: 0x80, externalServiceCidrs: [], vethPrefix: 'eni', enableIPv6: false, pre18Routing: false, disableTcpEarlyDemux: false, podEni: false, podSgEnforcingMode: 'strict',
 };
 
 const eni = (over: Partial<AttachedEni> & Pick<AttachedEni, 'eniId' | 'privateIps' | 'subnetId'>): AttachedEni => ({

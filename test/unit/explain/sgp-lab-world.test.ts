@@ -56,3 +56,11 @@ test("every check of podnet demo --sgp answers the same over the lab's world as 
   assert.deepEqual(checks.map((c) => answer(lab, c.from, c.to)), checks.map((c) => answer(offline, c.from, c.to)));
   assert.ok(checks.every((c) => answer(lab, c.from, c.to).includes(': delivered') || answer(lab, c.from, c.to).includes(': dropped')));
 });
+
+test("the lab's world has each node's DISABLE_TCP_EARLY_DEMUX from its env: the node's TCP to its strict branch pod answers as offline", () => {
+  assert.deepEqual(lab.nodes.filter((n) => n.settings.disableTcpEarlyDemux).map((n) => n.name), ['strict-snat']);
+  const answer = (w: World, from: string, to: string) => explainFlow(w, { from, to, protocol: 'tcp', port: 7007 }).verdict;
+  assert.equal(answer(lab, 'strict-snat', 'branch-strict-snat'), 'delivered');
+  assert.equal(answer(lab, 'strict-ext', 'branch-strict-ext'), 'dropped');
+  assert.equal(answer(offline, 'strict-ext', 'branch-strict-ext'), 'dropped');
+});

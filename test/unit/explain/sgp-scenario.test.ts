@@ -86,3 +86,12 @@ test('offline, a selected pod on a node whose ENIs leave no slot for a trunk is 
     return true;
   });
 });
+
+test('offline, DISABLE_TCP_EARLY_DEMUX from the node\'s env: strict-snat (which sets it) reaches its branch pod over TCP, strict-ext (which does not) drops the reply', () => {
+  assert.deepEqual(world.nodes.filter((n) => n.settings.disableTcpEarlyDemux).map((n) => n.name), ['strict-snat']);
+  assert.equal(tcp('strict-snat', 'branch-strict-snat').verdict, 'delivered');
+  const e = tcp('strict-ext', 'branch-strict-ext');
+  assert.equal(e.verdict, 'dropped', e.reason);
+  assert.ok(e.codes.includes('TCP_EARLY_DEMUX'));
+  assert.equal(e.fix, "set DISABLE_TCP_EARLY_DEMUX=true on strict-ext (aws-node's init container; spec §5.2)");
+});

@@ -249,3 +249,65 @@ test('a trunk with no branch yet is known by its interface type: its table, but 
   assert.ok(!('missing' in untyped));
   assert.deepEqual(untyped.ipRules.filter((r) => r.priority === 32765).map(formatRule), ['from 10.0.16.12/32 lookup 2 prio 32765']);
 });
+
+// TCP early demux (spec §5.2, DISABLE_TCP_EARLY_DEMUX): the node's own TCP with its strict branch pod
+const withSettings = (w: World, node: string, settings: Partial<World['nodes'][number]['settings']>): World => ({
+  ...w, nodes: w.nodes.map((n) => (n.name === node ? { ...n, settings: { ...n.settings, ...settings } } : n)),
+});
+const demuxOff = withSettings(world, 'strict-snat', { disableTcpEarlyDemux: true });
+/** strict-snat with a hostNetwork pod (the node's address) */
+const withHostnet = (w: World): World => ({ ...w, endpoints: [...w.endpoints, { name: 'h-strict-snat', kind: 'pod', address: '10.0.16.10', node: 'strict-snat', hostNetwork: true }] });
+
+test('strict, tcp_early_demux on: TCP from the node to its own branch pod is dropped on the node, the reply never reaching the socket', () => {
+  for (const from of ['strict-snat', 'h-strict-snat']) {
+    const e = explainFlow(withHostnet(world), { from, to: 'b-strict-snat', protocol: 'tcp', port: 8080 });
+    assert.equal(e.verdict, 'dropped', from);
+    assert.deepEqual(dropOf(e), { element: 'node-rules', id: 'strict-snat' });
+    assert.ok(e.codes.includes('TCP_EARLY_DEMUX') && e.codes.includes('HOST_NETWORK'), e.codes.join(' '));
+    // the SYN reached the pod (by eth0, the VPC and vlan.eth.1); the pod's reply is routed on out of vlan.eth.1
+    assert.equal(e.forward.at(-1)?.id, 'b-strict-snat');
+    assert.equal(e.sourceSeen, '10.0.16.10');
+    assert.match(e.reason ?? '', /^the reply: node strict-snat's early demux .* forwards it out of vlan\.eth\.1, and a packet carrying a socket is never forwarded/);
+    assert.equal(e.fix, "set DISABLE_TCP_EARLY_DEMUX=true on strict-snat (aws-node's init container; spec §5.2)");
+    assert.ok(!e.return.some((h) => h.element === 'security-group'), 'dropped before the reply reaches the VPC');
+  }
+});
+
+test('strict, DISABLE_TCP_EARLY_DEMUX=true: the node reaches its own branch pod over TCP (the reply goes round by the VPC)', () => {
+  for (const from of ['strict-snat', 'h-strict-snat']) {
+    const e = explainFlow(withHostnet(demuxOff), { from, to: 'b-strict-snat', protocol: 'tcp', port: 8080 });
+    assert.equal(e.verdict, 'delivered', `${from}: ${e.reason}`);
+    assert.ok(!e.codes.includes('TCP_EARLY_DEMUX'));
+    assert.ok(e.return.some((h) => h.element === 'security-group' && h.id === 'sg-pod'), 'the reply leaves by the branch ENI');
+  }
+});
+
+test('early demux drops TCP only: UDP and ICMP from the node to its strict branch pod are delivered, whatever the setting', () => {
+  for (const protocol of ['udp', 'icmp'] as const) {
+    const e = explainFlow(world, { from: 'strict-snat', to: 'b-strict-snat', protocol, ...(protocol === 'udp' ? { port: 53 } : {}) });
+    assert.equal(e.verdict, 'delivered', `${protocol}: ${e.reason}`);
+    assert.ok(!e.codes.includes('TCP_EARLY_DEMUX'));
+  }
+});
+
+test('early demux spares other senders and standard mode: a plain pod beside the strict branch pod, another node, the standard node itself', () => {
+  assert.equal(tcp('p-strict-snat', 'b-strict-snat').verdict, 'delivered');
+  // another node's socket is not on the branch pod's node: its reply is delivered there by eth0
+  assert.equal(tcp('other', 'b-strict-snat').verdict, 'delivered');
+  const standard = tcp('std-snat', 'b-std-snat');
+  assert.equal(standard.verdict, 'delivered', standard.reason);
+  assert.ok(standard.codes.includes('SAME_NODE') && !standard.codes.includes('TCP_EARLY_DEMUX'));
+});
+
+test('strict, tcp_early_demux on: the branch pod\'s TCP to a server of its own node completes the first round trip, then its next packet is dropped', () => {
+  // nodes admits pod-sg here, so only the kernel stands in the way
+  const open: World = { ...world, model: { ...world.model, filtering: { ...world.model.filtering!, securityGroups: world.model.filtering!.securityGroups.map((g) => (g.id === 'sg-nodes' ? { ...g, ingress: [...g.ingress, ...world.model.filtering!.securityGroups.find((x) => x.id === 'sg-accept')!.ingress] } : g)) } } };
+  const e = explainFlow(open, { from: 'b-strict-snat', to: 'strict-snat', protocol: 'tcp', port: 10250 });
+  assert.equal(e.verdict, 'dropped', e.reason);
+  assert.deepEqual(dropOf(e), { element: 'node-rules', id: 'strict-snat' });
+  assert.ok(e.codes.includes('TCP_EARLY_DEMUX'));
+  assert.match(e.reason ?? '', /next packet \(the handshake's ACK\).*out of vlan\.eth\.1.*the connection never completes on the node$/);
+  const off = explainFlow(withSettings(open, 'strict-snat', { disableTcpEarlyDemux: true }), { from: 'b-strict-snat', to: 'strict-snat', protocol: 'tcp', port: 10250 });
+  assert.equal(off.verdict, 'delivered', off.reason);
+  assert.equal(explainFlow(open, { from: 'b-strict-snat', to: 'strict-snat', protocol: 'udp', port: 53 }).verdict, 'delivered');
+});
