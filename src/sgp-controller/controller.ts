@@ -538,23 +538,26 @@ function ec2Cause(err: unknown): string {
   return describeKubeError(err);
 }
 
-/** Creates or replaces the MutatingWebhookConfiguration (upstream's mpod.vpc.k8s.aws: Pod CREATE, failurePolicy Ignore). */
-async function applyWebhookConfiguration(api: AdmissionregistrationV1Api, url: string, caPem: string): Promise<void> {
-  const body: V1MutatingWebhookConfiguration = {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
+/** What both webhook configurations share: their name and labels, and one pod webhook of the given operations. */
+function podWebhookConfiguration(webhookName: string, operations: string[], url: string, caPem: string) {
+  return {
     metadata: { name: WEBHOOK_CONFIGURATION, labels: { 'app.kubernetes.io/name': WEBHOOK_CONFIGURATION, 'app.kubernetes.io/part-of': 'podnet' } },
     webhooks: [{
-      name: WEBHOOK_NAME,
+      name: webhookName,
       admissionReviewVersions: ['v1'],
       clientConfig: { url, caBundle: Buffer.from(caPem).toString('base64') },
-      rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
+      rules: [{ apiGroups: [''], apiVersions: ['v1'], operations, resources: ['pods'] }],
       failurePolicy: 'Ignore',
       matchPolicy: 'Equivalent',
       sideEffects: 'None',
       timeoutSeconds: 10,
     }],
   };
+}
+
+/** Creates or replaces the MutatingWebhookConfiguration (upstream's mpod.vpc.k8s.aws: Pod CREATE, failurePolicy Ignore). */
+async function applyWebhookConfiguration(api: AdmissionregistrationV1Api, url: string, caPem: string): Promise<void> {
+  const body: V1MutatingWebhookConfiguration = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', ...podWebhookConfiguration(WEBHOOK_NAME, ['CREATE'], url, caPem) };
   try {
     const current = await api.readMutatingWebhookConfiguration({ name: WEBHOOK_CONFIGURATION });
     await api.replaceMutatingWebhookConfiguration({ name: WEBHOOK_CONFIGURATION, body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata?.resourceVersion } } });
@@ -583,21 +586,7 @@ async function ownIdentity(kc: KubeConfig): Promise<string> {
  * is down, pod writes are not held up, and the annotation is then unguarded).
  */
 async function applyValidatingConfiguration(api: AdmissionregistrationV1Api, url: string, caPem: string): Promise<void> {
-  const body: V1ValidatingWebhookConfiguration = {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: WEBHOOK_CONFIGURATION, labels: { 'app.kubernetes.io/name': WEBHOOK_CONFIGURATION, 'app.kubernetes.io/part-of': 'podnet' } },
-    webhooks: [{
-      name: VALIDATING_WEBHOOK_NAME,
-      admissionReviewVersions: ['v1'],
-      clientConfig: { url, caBundle: Buffer.from(caPem).toString('base64') },
-      rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'] }],
-      failurePolicy: 'Ignore',
-      matchPolicy: 'Equivalent',
-      sideEffects: 'None',
-      timeoutSeconds: 10,
-    }],
-  };
+  const body: V1ValidatingWebhookConfiguration = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', ...podWebhookConfiguration(VALIDATING_WEBHOOK_NAME, ['CREATE', 'UPDATE'], url, caPem) };
   try {
     const current = await api.readValidatingWebhookConfiguration({ name: WEBHOOK_CONFIGURATION });
     await api.replaceValidatingWebhookConfiguration({ name: WEBHOOK_CONFIGURATION, body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata?.resourceVersion } } });
